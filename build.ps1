@@ -1,0 +1,190 @@
+#requires -Version 7.0
+<#
+.SYNOPSIS
+    Builds, documents, tests, benchmarks and packages IpcPs. Bootstraps its own tools on a machine that has only the .NET SDK.
+.DESCRIPTION
+    Run it through the repository's local PowerShell tool:  dotnet tool restore && dotnet pwsh -NoProfile -File build.ps1 -Task Test
+    Tasks (each runs what it depends on):
+      Bootstrap  Pester from NuGet into .tools/ (ignored by git); quick when already there.
+      Build      out/IpcPs/: the module folder (psd1 with the version of Directory.Build.props, dll, ps1xml, en-US help).
+      Docs       docs/*.md (PlatyPS schema) -> out/IpcPs/en-US MAML, with PlatyPS when installed, else tools/Convert-DocsToMaml.ps1.
+      Test       Pester in a child pwsh that imports out/IpcPs; ends with "N passed, N failed, N skipped"; non-zero exit on failure.
+      Demo       A short demo: child processes talking through shared memory.
+      Bench      Benchmarks in bench/ (see docs/performance.md).
+      Package    out/package/IpcPs.VERSION.nupkg, installable with Install-PSResource/Install-Module from a local repository.
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Bootstrap', 'Build', 'Docs', 'Test', 'Demo', 'Bench', 'Package')]
+    [string[]] $Task = 'Build',
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+    # Pester filter for Test: only tests whose full name matches (wildcards).
+    [string[]] $TestName
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$Root = $PSScriptRoot
+$Out = Join-Path $Root 'out'
+$ModuleOut = Join-Path $Out 'IpcPs'
+$Tools = Join-Path $Root '.tools'
+$PesterVersion = '5.7.1'
+
+function Get-ProjectVersion {
+    ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+}
+
+function Get-PwshCommand {
+    # The pwsh running this script, started the same way (under the .NET tool: dotnet …/pwsh.dll).
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, [Reflection.Assembly]::GetEntryAssembly().Location) }
+    return @($exe)
+}
+
+function Invoke-Bootstrap {
+    $pester = Join-Path $Tools "nuget/pester/$PesterVersion/tools/Pester.psd1"
+    if (Test-Path $pester) { return $pester }
+    Write-Host "Bootstrap: fetching Pester $PesterVersion from NuGet"
+    $restore = Join-Path $Tools 'restore'
+    New-Item -ItemType Directory -Force $restore | Out-Null
+    @"
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>netstandard2.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageDownload Include="Pester" Version="[$PesterVersion]" /></ItemGroup>
+</Project>
+"@ | Set-Content (Join-Path $restore 'restore.csproj')
+    & dotnet restore (Join-Path $restore 'restore.csproj') --packages (Join-Path $Tools 'nuget') | Out-Host
+    if ($LASTEXITCODE) { throw "dotnet restore of Pester failed ($LASTEXITCODE)." }
+    if (-not (Test-Path $pester)) { throw "Pester was restored, but $pester is missing." }
+    return $pester
+}
+
+function Invoke-Build {
+    $version = Get-ProjectVersion
+    & dotnet build (Join-Path $Root 'src/IpcPs/IpcPs.csproj') -c $Configuration -nologo -v quiet | Out-Host
+    if ($LASTEXITCODE) { throw "dotnet build failed ($LASTEXITCODE)." }
+    if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
+    New-Item -ItemType Directory -Force $ModuleOut | Out-Null
+    Copy-Item (Join-Path $Root "src/IpcPs/bin/$Configuration/netstandard2.0/IpcPs.dll") $ModuleOut
+    Copy-Item (Join-Path $Root 'module/*.ps1xml') $ModuleOut
+    (Get-Content -Raw (Join-Path $Root 'module/IpcPs.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'" |
+        Set-Content (Join-Path $ModuleOut 'IpcPs.psd1')
+    Invoke-Docs
+    Write-Host "Build: $ModuleOut (version $version)"
+}
+
+function Invoke-Docs {
+    $help = Join-Path $ModuleOut 'en-US'
+    New-Item -ItemType Directory -Force $help | Out-Null
+    # Runs in a child pwsh: generating help imports the module, and an imported binary module locks nothing here
+    # but would keep this session from rebuilding it.
+    $converter = Join-Path $Root 'tools/Convert-DocsToMaml.ps1'
+    $pwsh = Get-PwshCommand
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $converter -DocsPath (Join-Path $Root 'docs') -ModulePath $ModuleOut -OutputPath $help
+    if ($LASTEXITCODE) { throw "Help generation failed ($LASTEXITCODE)." }
+}
+
+function Invoke-Test {
+    $pester = Invoke-Bootstrap
+    Invoke-Build
+    $pwsh = Get-PwshCommand
+    $runner = Join-Path $Root 'tests/Invoke-Tests.ps1'
+    $module = Join-Path $ModuleOut 'IpcPs.psd1'
+    # What /dev/shm holds before the suite: the leftover check compares against it after the suite's process has ended.
+    $baseline = Join-Path $Out 'shm-baseline.txt'
+    @(Get-ChildItem -Force /dev/shm -ErrorAction SilentlyContinue | ForEach-Object Name) | Set-Content $baseline
+    $env:IPCPS_SHM_BASELINE = $baseline
+    $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $stages = @(
+        @{ Path = (Join-Path $Root 'tests/pester'); Filter = $TestName }
+        @{ Path = (Join-Path $Root 'tests/leak'); Filter = $null }
+    )
+    foreach ($stage in $stages) {
+        $resultFile = Join-Path $Out 'test-result.json'
+        Remove-Item $resultFile -ErrorAction SilentlyContinue
+        $arguments = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester, '-ModulePath', $module,
+            '-Path', $stage.Path, '-ResultFile', $resultFile)
+        if ($stage.Filter) { $arguments += @('-TestName', ($stage.Filter -join ',')) }
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) @arguments
+        if (Test-Path $resultFile) {
+            $r = Get-Content -Raw $resultFile | ConvertFrom-Json
+            $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
+        } else {
+            Write-Host "The test run over $($stage.Path) ended without a result (exit code $LASTEXITCODE)."
+            $totals.Failed += 1
+        }
+    }
+    Write-Host ''
+    Write-Host "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
+    if ($totals.Failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $pwsh = Get-PwshCommand
+    & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $Root 'docs/examples/demo.ps1') -ModulePath (Join-Path $ModuleOut 'IpcPs.psd1')
+    if ($LASTEXITCODE) { exit $LASTEXITCODE }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    $pwsh = Get-PwshCommand
+    Get-ChildItem (Join-Path $Root 'bench') -Filter '*.bench.ps1' | ForEach-Object {
+        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'IpcPs.psd1')
+    }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $version = Get-ProjectVersion
+    $packageDir = Join-Path $Out 'package'
+    New-Item -ItemType Directory -Force $packageDir | Out-Null
+    # A PowerShellGet module package is a nupkg whose root holds the module files and a nuspec.
+    $staging = Join-Path $Out 'package-staging'
+    if (Test-Path $staging) { Remove-Item -Recurse -Force $staging }
+    Copy-Item -Recurse $ModuleOut $staging
+    $manifest = Import-PowerShellDataFile (Join-Path $ModuleOut 'IpcPs.psd1')
+    $tags = ($manifest.PrivateData.PSData.Tags + 'PSModule' + ($manifest.CmdletsToExport | ForEach-Object { "PSCmdlet_$_"; "PSCommand_$_" })) -join ' '
+    @"
+<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2011/08/nuspec.xsd">
+  <metadata>
+    <id>IpcPs</id>
+    <version>$version</version>
+    <authors>$($manifest.Author)</authors>
+    <description>$([Security.SecurityElement]::Escape($manifest.Description))</description>
+    <licenseUrl>$($manifest.PrivateData.PSData.LicenseUri)</licenseUrl>
+    <tags>$tags</tags>
+  </metadata>
+</package>
+"@ | Set-Content (Join-Path $staging 'IpcPs.nuspec')
+    $nupkg = Join-Path $packageDir "IpcPs.$version.nupkg"
+    if (Test-Path $nupkg) { Remove-Item $nupkg }
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    $zip = [IO.Compression.ZipFile]::Open($nupkg, 'Create')
+    try {
+        Get-ChildItem -Recurse -File $staging | ForEach-Object {
+            $entry = [IO.Path]::GetRelativePath($staging, $_.FullName).Replace('\', '/')
+            [void][IO.Compression.ZipFileExtensions]::CreateEntryFromFile($zip, $_.FullName, $entry)
+        }
+        $ct = $zip.CreateEntry('[Content_Types].xml')
+        $w = [IO.StreamWriter]::new($ct.Open())
+        $w.Write('<?xml version="1.0" encoding="utf-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="nuspec" ContentType="application/octet" /><Default Extension="dll" ContentType="application/octet" /><Default Extension="psd1" ContentType="application/octet" /><Default Extension="ps1xml" ContentType="application/octet" /><Default Extension="xml" ContentType="application/octet" /><Default Extension="txt" ContentType="application/octet" /></Types>')
+        $w.Dispose()
+    } finally { $zip.Dispose() }
+    Remove-Item -Recurse -Force $staging
+    Write-Host "Package: $nupkg"
+}
+
+foreach ($t in $Task) {
+    switch ($t) {
+        'Bootstrap' { $null = Invoke-Bootstrap }
+        'Build' { Invoke-Build }
+        'Docs' { Invoke-Build }
+        'Test' { Invoke-Test }
+        'Demo' { Invoke-Demo }
+        'Bench' { Invoke-Bench }
+        'Package' { Invoke-Package }
+    }
+}

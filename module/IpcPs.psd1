@@ -1,0 +1,32 @@
+@{
+    # ModuleVersion comes from Directory.Build.props (<Version>): build.ps1 writes it into out/IpcPs/IpcPs.psd1.
+    RootModule           = 'IpcPs.dll'
+    ModuleVersion        = '0.0.0'
+    GUID                 = '5b0c7f0e-6a43-4d3e-9d0a-2f8f6f6d7a11'
+    Author               = 'IpcPs developers'
+    CompanyName          = 'IpcPs'
+    Copyright            = '(c) IpcPs developers. MIT licence.'
+    Description          = 'Inter-process communication for PowerShell in the manner of Python''s multiprocessing: shared memory, locks, events, queues, pipes and child pwsh processes that receive these handles.'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Core', 'Desktop')
+    TypesToProcess       = @('IpcPs.types.ps1xml')
+    FormatsToProcess     = @('IpcPs.format.ps1xml')
+    CmdletsToExport      = @(
+        'New-SharedMemory'
+        'Get-IpcObject'
+        'Remove-IpcObject'
+        'Start-IpcProcess'
+        'Wait-IpcProcess'
+        'Stop-IpcProcess'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('IPC', 'SharedMemory', 'multiprocessing', 'Lock', 'Queue', 'Process', 'Linux', 'PSEdition_Core')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'Foundation: SharedMemory, the object registry and lifecycle, Start-IpcProcess.'
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using IpcPs.Hosting;
+
+namespace IpcPs.Commands
+{
+    /// <summary>
+    /// Runs a script block in a new child pwsh process and returns it as a job. Arguments bind to the script's
+    /// param(), pipeline input arrives as $input, and IPC handles among them arrive re-attached.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Start, "IpcProcess")]
+    [OutputType(typeof(IpcProcessJob))]
+    public sealed class StartIpcProcessCommand : IpcCmdlet
+    {
+        private readonly List<object?> _input = new List<object?>();
+
+        /// <summary>The script the child runs.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        public ScriptBlock ScriptBlock { get; set; } = null!;
+
+        /// <summary>Values for the script's parameters, in order.</summary>
+        [Parameter(Position = 1)]
+        [Alias("Args")]
+        public object?[]? ArgumentList { get; set; }
+
+        /// <summary>Pipeline input; the child's script reads it from $input.</summary>
+        [Parameter(ValueFromPipeline = true)]
+        public PSObject? InputObject { get; set; }
+
+        /// <summary>The job's name.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <summary>The child's working folder; the current file-system location when omitted.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? WorkingDirectory { get; set; }
+
+        /// <summary>How deep arguments, input and results are serialized (PSSerializer depth). Default 2.</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int Depth { get; set; } = 2;
+
+        protected override void ProcessRecord()
+        {
+            if (MyInvocation.ExpectingInput) _input.Add(InputObject);
+        }
+
+        protected override void EndProcessing()
+        {
+            string folder = WorkingDirectory is null
+                ? SessionState.Path.CurrentFileSystemLocation.ProviderPath
+                : GetUnresolvedProviderPathFromPSPath(WorkingDirectory);
+            if (!Directory.Exists(folder))
+                ThrowIpcError(new DirectoryNotFoundException($"The working directory '{folder}' does not exist."), WorkingDirectory);
+
+            var retained = new List<IpcObject>();
+            try
+            {
+                // The job holds every handle it passes until the child ends, so a parent that closes its own
+                // handles at once cannot destroy an object the child has not attached yet.
+                foreach (var handle in IpcObjectConverter.FindHandles(ArgumentList).Concat(IpcObjectConverter.FindHandles(_input)))
+                    retained.Add(IpcObjects.Open(handle.Name, handle.Kind));
+            }
+            catch (Exception e) when (e is IpcException || e is ArgumentException)
+            {
+                foreach (var h in retained) h.Close();
+                ThrowIpcError(e, ArgumentList);
+            }
+
+            var request = new Hashtable
+            {
+                ["Script"] = ScriptBlock.ToString(),
+                ["Arguments"] = IpcObjectConverter.Dehydrate(ArgumentList ?? Array.Empty<object?>()),
+                ["Input"] = IpcObjectConverter.Dehydrate(_input),
+                ["HasInput"] = MyInvocation.ExpectingInput,
+                ["WorkingDirectory"] = folder,
+                ["Depth"] = Depth,
+            };
+            string module = Path.Combine(MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
+            var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);
+            job.Start(ChildLauncher.StartInfo(module, folder), ChildProtocol.EncodeRequest(request, Depth));
+            JobRepository.Add(job);
+            WriteObject(job);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System;
+
+namespace IpcPs
+{
+    /// <summary>Base of every error IpcPs raises about an IPC object. <see cref="ObjectName"/> names it.</summary>
+    public class IpcException : Exception
+    {
+        public IpcException(string message, string? objectName = null, Exception? inner = null)
+            : base(message, inner) => ObjectName = objectName;
+
+        /// <summary>The name of the IPC object concerned, when there is one.</summary>
+        public string? ObjectName { get; }
+    }
+
+    /// <summary>A <c>New-*</c> found its name already taken (CPython: FileExistsError).</summary>
+    public sealed class IpcObjectExistsException : IpcException
+    {
+        public IpcObjectExistsException(string name)
+            : base($"An IPC object named '{name}' already exists. Open it with Get-IpcObject -Name '{name}', or choose another name.", name) { }
+    }
+
+    /// <summary>No object of that name exists (CPython: FileNotFoundError).</summary>
+    public sealed class IpcObjectNotFoundException : IpcException
+    {
+        public IpcObjectNotFoundException(string name)
+            : base($"No IPC object named '{name}' exists.", name) { }
+    }
+
+    /// <summary>A name that no platform object may carry.</summary>
+    public sealed class InvalidIpcNameException : ArgumentException
+    {
+        public InvalidIpcNameException(string? name, string reason)
+            : base($"'{name}' is not a valid IPC object name: {reason}", "Name") => ObjectName = name;
+
+        public string? ObjectName { get; }
+    }
+
+    /// <summary>An object exists under the name but is of another kind, or its bytes are not what the kind requires.</summary>
+    public sealed class IpcObjectKindException : IpcException
+    {
+        public IpcObjectKindException(string name, string message) : base(message, name) { }
+    }
+
+    /// <summary>A failed operating-system call. Keeps the errno and the operation.</summary>
+    public sealed class IpcPlatformException : IpcException
+    {
+        public IpcPlatformException(string operation, int errno, string? objectName)
+            : base(Describe(operation, errno, objectName), objectName)
+        {
+            Operation = operation;
+            ErrorNumber = errno;
+        }
+
+        public string Operation { get; }
+
+        /// <summary>The errno the call failed with.</summary>
+        public int ErrorNumber { get; }
+
+        private static string Describe(string op, int errno, string? name) =>
+            $"{op} failed{(name is null ? "" : $" for '{name}'")}: {Core.Platform.Linux.Errno.Describe(errno)} (errno {errno}).";
+    }
+}

@@ -1,0 +1,121 @@
+using System;
+using System.Linq;
+using System.Threading;
+using IpcPs.Core.Lifecycle;
+using IpcPs.Core.Platform;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A named IPC object. Every kind is backed by a segment of the same name. An object from a listing
+    /// (Get-IpcObject with a wildcard) is only described: it attaches on first use. Close releases this handle;
+    /// the object itself is destroyed by its last closer, by <see cref="Unlink"/> or Remove-IpcObject, or by the
+    /// scope that created it (docs/design.md, "Lifecycle").
+    /// </summary>
+    public abstract class IpcObject : IDisposable
+    {
+        private const int Described = 0, Attached = 1, Closed = 2;
+        private int _state;
+        private Segment? _segment;
+        private readonly object _attachGate = new object();
+
+        private protected IpcObject(string name, IpcObjectKind kind)
+        {
+            Name = name;
+            Kind = kind;
+        }
+
+        /// <summary>The name other processes open the object by.</summary>
+        public string Name { get; }
+
+        public IpcObjectKind Kind { get; }
+
+        /// <summary>The process that created the object; null for a foreign segment.</summary>
+        public int? CreatorPid => Record?.Creator.Pid;
+
+        /// <summary>When the object was created (UTC); null for a foreign segment.</summary>
+        public DateTime? Created => Record is RegistryRecord r ? r.CreatedUtc : (DateTime?)null;
+
+        /// <summary>Live processes that hold the object open now.</summary>
+        public int[] HolderPids => (Platforms.Current.Registry.Read(Name)?.Attached ?? Enumerable.Empty<ProcessIdentity>())
+            .Where(p => p.IsAlive).Select(p => p.Pid).ToArray();
+
+        /// <summary>How the object stands now (read from the registry on each call).</summary>
+        public IpcObjectStatus Status => IpcObjects.StatusOf(Name, Platforms.Current.Registry.Read(Name));
+
+        /// <summary>True once this handle has been closed.</summary>
+        public bool IsClosed => Volatile.Read(ref _state) == Closed;
+
+        internal RegistryRecord? Record { get; set; }
+
+        /// <summary>The mapping, attaching on first use. Throws once closed.</summary>
+        private protected Segment Segment
+        {
+            get
+            {
+                var s = Volatile.Read(ref _segment);
+                if (s != null && Volatile.Read(ref _state) == Attached) return s;
+                return AttachNow();
+            }
+        }
+
+        /// <summary>Size of the mapping once attached (still known after Close); null while only described.</summary>
+        private protected long? MappedSize => Volatile.Read(ref _segment)?.Size;
+
+        /// <summary>Attaches this handle now if it is only described. Idempotent.</summary>
+        public void Open() => _ = Segment;
+
+        /// <summary>Releases this handle (idempotent). The object lives on while other handles or processes hold it.</summary>
+        public void Close()
+        {
+            int was = Interlocked.Exchange(ref _state, Closed);
+            if (was != Attached) return;
+            _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
+            ObjectLifecycle.Release(Name);
+        }
+
+        public void Dispose() => Close();
+
+        /// <summary>Destroys the object's name now, whoever holds it (CPython's unlink): mappings stay valid, new opens fail.</summary>
+        public void Unlink()
+        {
+            if (!ObjectLifecycle.Destroy(Name)) throw new IpcObjectNotFoundException(Name);
+        }
+
+        /// <summary>Checks a freshly mapped segment (a kind with a header verifies its magic here).</summary>
+        private protected virtual void Validate(Segment segment) { }
+
+        private protected void ThrowIfClosed()
+        {
+            if (IsClosed) throw new ObjectDisposedException(ToString(), $"The {Kind} '{Name}' is closed.");
+        }
+
+        internal void AttachCreated(Segment segment, RegistryRecord? record)
+        {
+            _segment = segment;
+            Record = record;
+            Volatile.Write(ref _state, Attached);
+        }
+
+        private Segment AttachNow()
+        {
+            lock (_attachGate)
+            {
+                ThrowIfClosed();
+                if (_state == Attached) return _segment!;
+                var segment = ObjectLifecycle.Attach(Name, record =>
+                {
+                    var kind = record?.Kind ?? IpcObjectKind.SharedMemory;
+                    if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
+                    var s = Platforms.Current.SharedMemory.Open(Name);
+                    try { Validate(s); }
+                    catch { s.Dispose(); throw; }
+                    Record = record;
+                    return s;
+                });
+                AttachCreated(segment, Record);
+                return segment;
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using IpcPs.Core;
+using IpcPs.Core.Lifecycle;
+using IpcPs.Core.Platform;
+
+namespace IpcPs
+{
+    /// <summary>Finds, opens and destroys named objects of any kind. Each kind adds its describer to <see cref="Describers"/>.</summary>
+    public static class IpcObjects
+    {
+        /// <summary>How to make an unattached object of each kind from its name and segment size.</summary>
+        private static readonly Dictionary<IpcObjectKind, Func<string, long, IpcObject>> Describers =
+            new Dictionary<IpcObjectKind, Func<string, long, IpcObject>>
+            {
+                [IpcObjectKind.SharedMemory] = SharedMemory.Describe,
+            };
+
+        private static Platforms P => Platforms.Current;
+
+        /// <summary>Opens (attaches) the object NAME, of whatever kind it is.</summary>
+        public static IpcObject Open(string name)
+        {
+            var obj = Describe(IpcName.Validate(name)) ?? throw new IpcObjectNotFoundException(name);
+            obj.Open();
+            return obj;
+        }
+
+        /// <summary>Opens NAME and checks it is of KIND.</summary>
+        public static IpcObject Open(string name, IpcObjectKind kind)
+        {
+            var obj = Open(name);
+            if (obj.Kind == kind) return obj;
+            obj.Close();
+            throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not a {kind}.");
+        }
+
+        /// <summary>
+        /// The user's objects whose names match PATTERN (a wildcard test supplied by the caller), not attached.
+        /// Foreign segments (no IpcPs record) only when asked for.
+        /// </summary>
+        public static IEnumerable<IpcObject> List(Func<string, bool> nameMatches, bool includeForeign)
+        {
+            var names = new SortedSet<string>(P.Registry.Names(), StringComparer.Ordinal);
+            if (includeForeign) names.UnionWith(P.SharedMemory.List());
+            foreach (var name in names.Where(nameMatches))
+                if (Describe(name) is IpcObject obj) yield return obj;
+        }
+
+        /// <summary>Destroys NAME (record and segment), whoever holds it. False if nothing of that name existed.</summary>
+        public static bool Remove(string name) => ObjectLifecycle.Destroy(IpcName.Validate(name));
+
+        internal static IpcObjectStatus StatusOf(string name, RegistryRecord? record)
+        {
+            bool segment = P.SharedMemory.Exists(name);
+            if (record is null) return segment ? IpcObjectStatus.Foreign : IpcObjectStatus.Removed;
+            if (!segment) return IpcObjectStatus.Orphaned;   // a record whose segment was unlinked by hand
+            return record.Attached.Any(p => p.IsAlive) ? IpcObjectStatus.Active : IpcObjectStatus.Orphaned;
+        }
+
+        /// <summary>An unattached object for NAME, or null when neither a record nor a segment exists.</summary>
+        private static IpcObject? Describe(string name)
+        {
+            var record = P.Registry.Read(name);
+            long? size = P.SharedMemory.SizeOf(name);
+            if (record is null && size is null) return null;
+            var kind = record?.Kind ?? IpcObjectKind.SharedMemory;
+            var obj = Describers[kind](name, size ?? 0);
+            obj.Record = record;
+            return obj;
+        }
+    }
+}

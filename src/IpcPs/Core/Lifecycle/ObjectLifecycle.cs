@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using IpcPs.Core.Platform;
+
+namespace IpcPs.Core.Lifecycle
+{
+    /// <summary>
+    /// The lifecycle policy (docs/design.md, "Lifecycle"): an object lives while any live process holds it open; the
+    /// last process to close it destroys it; Remove-IpcObject (or a scope's end) destroys it at once. A process holds
+    /// a name once however many handles it has: the registry lists it as attached on the first open and drops it when
+    /// the last handle closes or the process exits. Processes that die without closing are pruned by liveness.
+    /// </summary>
+    internal static class ObjectLifecycle
+    {
+        private static readonly object Gate = new object();
+        private static readonly Dictionary<string, int> Holds = new Dictionary<string, int>(StringComparer.Ordinal);
+        private static Platforms P => Platforms.Current;
+
+        static ObjectLifecycle() => AppDomain.CurrentDomain.ProcessExit += (_, __) => ReleaseAll();
+
+        /// <summary>Creates NAME: MAKE makes the segment while the name's record is locked, so racing creators serialise.</summary>
+        public static T Create<T>(string name, IpcObjectKind kind, Func<T> make)
+        {
+            lock (Gate)
+            {
+                T made = P.Registry.Update(name, create: true, current =>
+                {
+                    if (P.SharedMemory.Exists(name)) throw new IpcObjectExistsException(name);
+                    // A record without a segment is stale (its object was unlinked by hand): it is replaced.
+                    var me = ProcessIdentity.Current;
+                    var record = new RegistryRecord(kind, me, DateTime.UtcNow);
+                    T obj = make();
+                    record.Attached.Add(me);
+                    return (record, obj);
+                });
+                Holds[name] = Holds.TryGetValue(name, out int n) ? n + 1 : 1;
+                return made;
+            }
+        }
+
+        /// <summary>
+        /// Opens NAME for this process: OPEN runs with the record (null for a foreign segment) while it is locked, so
+        /// no last closer can destroy the object between the open and the registration.
+        /// </summary>
+        public static T Attach<T>(string name, Func<RegistryRecord?, T> open)
+        {
+            lock (Gate)
+            {
+                T result;
+                if (Holds.TryGetValue(name, out int n) && n > 0) result = open(P.Registry.Read(name));
+                else
+                    result = P.Registry.Update(name, create: false, current =>
+                    {
+                        T obj = open(current);
+                        if (current is null) return ((RegistryRecord?)null, obj);
+                        current.PruneDead();
+                        var me = ProcessIdentity.Current;
+                        if (!current.Attached.Contains(me)) current.Attached.Add(me);
+                        return (current, obj);
+                    });
+                Holds[name] = n + 1;
+                return result;
+            }
+        }
+
+        /// <summary>Drops one hold; the process's last hold detaches it, and the last process destroys the object.</summary>
+        public static void Release(string name)
+        {
+            lock (Gate)
+            {
+                if (!Holds.TryGetValue(name, out int n)) return;
+                if (n > 1) { Holds[name] = n - 1; return; }
+                Holds.Remove(name);
+                Detach(name);
+            }
+        }
+
+        /// <summary>Destroys NAME now, whoever holds it: existing mappings stay valid, new opens fail. False if it was already gone.</summary>
+        public static bool Destroy(string name) =>
+            P.Registry.Update(name, create: false, current =>
+            {
+                bool removed = P.SharedMemory.Unlink(name);
+                return ((RegistryRecord?)null, removed || current != null);
+            });
+
+        public static bool IsHeld(string name)
+        {
+            lock (Gate) return Holds.ContainsKey(name);
+        }
+
+        private static void Detach(string name) =>
+            P.Registry.Update(name, create: false, current =>
+            {
+                if (current is null) return ((RegistryRecord?)null, 0);
+                current.Attached.Remove(ProcessIdentity.Current);
+                current.PruneDead();
+                if (current.Attached.Count > 0) return (current, 0);
+                P.SharedMemory.Unlink(name);
+                return ((RegistryRecord?)null, 0);
+            });
+
+        /// <summary>At process exit: detach from everything still held, so a normal exit never orphans anything.</summary>
+        private static void ReleaseAll()
+        {
+            string[] names;
+            lock (Gate)
+            {
+                names = new string[Holds.Count];
+                Holds.Keys.CopyTo(names, 0);
+                Holds.Clear();
+            }
+            foreach (var name in names)
+            {
+                try { Detach(name); }
+                catch (Exception) { /* exiting: what cannot be detached is pruned later by liveness */ }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace IpcPs.Core.Platform.Linux
+{
+    /// <summary>The errno values IpcPs reacts to (identical on Linux x86-64 and arm64).</summary>
+    internal static class Errno
+    {
+        public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
+            EEXIST = 17, EISDIR = 21, EINVAL = 22, ENOSPC = 28, ENAMETOOLONG = 36, ENOTEMPTY = 39, ETIMEDOUT = 110;
+
+        public static string Describe(int errno) => errno switch
+        {
+            EPERM => "operation not permitted",
+            ENOENT => "no such file or object",
+            ESRCH => "no such process",
+            EINTR => "interrupted",
+            EAGAIN => "resource temporarily unavailable",
+            ENOMEM => "out of memory",
+            EACCES => "permission denied",
+            EEXIST => "already exists",
+            EISDIR => "is a directory",
+            EINVAL => "invalid argument",
+            ENOSPC => "no space left on the shared-memory file system",
+            ENAMETOOLONG => "name too long",
+            ENOTEMPTY => "directory not empty",
+            ETIMEDOUT => "timed out",
+            _ => "system error",
+        };
+    }
+}

@@ -1,0 +1,35 @@
+using System;
+using System.Runtime.InteropServices;
+
+namespace IpcPs.Core.Platform.Linux
+{
+    /// <summary>
+    /// The libc calls IpcPs makes. Every wrapper in <see cref="Posix"/> checks the result; nothing else calls these.
+    /// Flag values are those of the asm-generic ABI, shared by x86-64 and arm64.
+    /// </summary>
+    internal static unsafe class LibC
+    {
+        public const int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+        public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+        public const int LOCK_EX = 2, LOCK_UN = 8;
+        public const int SEEK_END = 2;
+        public const int SIGKILL = 9, SIGTERM = 15;
+
+        [DllImport("libc", SetLastError = true)] public static extern int open(string path, int flags, uint mode);
+        [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
+        [DllImport("libc", SetLastError = true)] public static extern int ftruncate(int fd, long length);
+        [DllImport("libc", SetLastError = true)] public static extern long lseek(int fd, long offset, int whence);
+        [DllImport("libc", SetLastError = true)] public static extern int fstat(int fd, byte* buf);
+        [DllImport("libc", SetLastError = true)] public static extern int stat(string path, byte* buf);
+        [DllImport("libc", SetLastError = true)] public static extern IntPtr mmap(IntPtr addr, UIntPtr length, int prot, int flags, int fd, IntPtr offset);
+        [DllImport("libc", SetLastError = true)] public static extern int munmap(IntPtr addr, UIntPtr length);
+        [DllImport("libc", SetLastError = true)] public static extern int unlink(string path);
+        [DllImport("libc", SetLastError = true)] public static extern int mkdir(string path, uint mode);
+        [DllImport("libc", SetLastError = true)] public static extern int rmdir(string path);
+        [DllImport("libc", SetLastError = true)] public static extern int flock(int fd, int operation);
+        [DllImport("libc", SetLastError = true)] public static extern IntPtr read(int fd, byte* buf, UIntPtr count);
+        [DllImport("libc", SetLastError = true)] public static extern IntPtr pwrite(int fd, byte* buf, UIntPtr count, long offset);
+        [DllImport("libc", SetLastError = true)] public static extern int kill(int pid, int sig);
+        [DllImport("libc")] public static extern uint geteuid();
+    }
+}

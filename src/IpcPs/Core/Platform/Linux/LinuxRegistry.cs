@@ -1,0 +1,101 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using IpcPs.Core.Lifecycle;
+
+namespace IpcPs.Core.Platform.Linux
+{
+    /// <summary>
+    /// Records live in /dev/shm/.ipcps-UID/NAME (folder 0700, files 0600), beside the segments, so both vanish
+    /// together at reboot. A record is changed under flock(LOCK_EX) on its own file; the kernel drops the lock when
+    /// the holder dies. Deleting a record unlinks it while locked, so a waiter that then gets the lock checks that
+    /// its descriptor still names the linked file (same inode) and retries if not. The folder is removed when its
+    /// last record goes; a creator that finds it gone makes it again (rmdir only succeeds on an empty folder).
+    /// </summary>
+    internal sealed class LinuxRegistry : IObjectRegistry
+    {
+        private readonly string _dir = LinuxSharedMemory.Root + "/.ipcps-" + LibC.geteuid();
+
+        public T Update<T>(string name, bool create, Func<RegistryRecord?, (RegistryRecord? Next, T Result)> body)
+        {
+            string path = _dir + "/" + name;
+            int fd = OpenLocked(path, create, name);
+            if (fd < 0)
+            {
+                var unlocked = body(null);
+                if (unlocked.Next != null) throw new InvalidOperationException("A record can only be created with create: true.");
+                return unlocked.Result;
+            }
+            try
+            {
+                var current = RegistryRecord.Parse(Posix.ReadAllText(fd, name));
+                (RegistryRecord? Next, T Result) outcome;
+                try { outcome = body(current); }
+                catch when (current is null)
+                {
+                    Posix.Unlink(path, name);   // the empty record a failed create made
+                    LibC.rmdir(_dir);
+                    throw;
+                }
+                var (next, result) = outcome;
+                if (next != null) Posix.Rewrite(fd, next.Serialize(), name);
+                else
+                {
+                    Posix.Unlink(path, name);
+                    LibC.rmdir(_dir);   // fails harmlessly (ENOTEMPTY) while other records remain
+                }
+                return result;
+            }
+            finally { Posix.Close(fd); }   // closing drops the flock
+        }
+
+        public RegistryRecord? Read(string name)
+        {
+            try { return RegistryRecord.Parse(File.ReadAllText(_dir + "/" + name)); }
+            catch (IOException) { return null; }
+            catch (UnauthorizedAccessException) { return null; }
+        }
+
+        public IEnumerable<string> Names()
+        {
+            if (!Directory.Exists(_dir)) return Array.Empty<string>();
+            try
+            {
+                var names = new List<string>();
+                foreach (var f in Directory.EnumerateFiles(_dir)) names.Add(Path.GetFileName(f));
+                return names;
+            }
+            catch (DirectoryNotFoundException) { return Array.Empty<string>(); }
+        }
+
+        /// <summary>An fd holding the exclusive lock on the linked record file, or -1 when there is none and !create.</summary>
+        private int OpenLocked(string path, bool create, string name)
+        {
+            while (true)
+            {
+                int fd = Posix.TryOpen(path, LibC.O_RDWR | (create ? LibC.O_CREAT : 0), 0x180);
+                if (fd == -Errno.ENOENT)
+                {
+                    if (!create) return -1;
+                    EnsureFolder();
+                    continue;
+                }
+                if (fd < 0) throw new IpcPlatformException("open registry record", -fd, name);
+                Posix.LockExclusive(fd, name);
+                var linked = Posix.Stat(path);
+                if (linked is FileStatus st && st.Inode == Posix.FStat(fd, name).Inode) return fd;
+                Posix.Close(fd);   // deleted (and maybe re-created) while we waited: start again
+            }
+        }
+
+        private void EnsureFolder()
+        {
+            if (LibC.mkdir(_dir, 0x1C0 /* 0700 */) < 0 && Posix.LastErrno != Errno.EEXIST)
+                throw new IpcPlatformException("mkdir", Posix.LastErrno, _dir);
+            var st = Posix.Stat(_dir);
+            if (st is null) return;   // removed again by a last closer: the caller retries
+            if (!st.Value.IsDirectory || st.Value.Uid != LibC.geteuid() || (st.Value.Mode & 0x3F) != 0)
+                throw new IpcException($"The registry folder '{_dir}' is not a private (0700) folder of this user; refusing to use it.", _dir);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace IpcPs.Core.Platform.Linux
+{
+    /// <summary>What fstat/stat tell IpcPs about a file.</summary>
+    internal readonly struct FileStatus
+    {
+        public FileStatus(ulong inode, uint mode, uint uid, long size) { Inode = inode; Mode = mode; Uid = uid; Size = size; }
+        public ulong Inode { get; }
+        public uint Mode { get; }
+        public uint Uid { get; }
+        public long Size { get; }
+        public bool IsDirectory => (Mode & 0xF000) == 0x4000;
+        public bool IsRegularFile => (Mode & 0xF000) == 0x8000;
+    }
+
+    /// <summary>Checked wrappers over <see cref="LibC"/>: each retries EINTR and throws <see cref="IpcPlatformException"/> with errno and name.</summary>
+    internal static unsafe class Posix
+    {
+        public static int LastErrno => Marshal.GetLastWin32Error();
+
+        /// <summary>open(2); returns -errno instead of throwing for the errors a caller must tell apart (ENOENT, EEXIST).</summary>
+        public static int TryOpen(string path, int flags, uint mode)
+        {
+            while (true)
+            {
+                int fd = LibC.open(path, flags | LibC.O_CLOEXEC, mode);
+                if (fd >= 0) return fd;
+                int e = LastErrno;
+                if (e != Errno.EINTR) return -e;
+            }
+        }
+
+        public static void Close(int fd) => LibC.close(fd);  // close(2) errors leave nothing to undo on Linux
+
+        public static void Check(int result, string operation, string? name)
+        {
+            if (result < 0) throw new IpcPlatformException(operation, LastErrno, name);
+        }
+
+        public static FileStatus FStat(int fd, string? name)
+        {
+            byte* buf = stackalloc byte[256];
+            Check(LibC.fstat(fd, buf), "fstat", name);
+            return Parse(buf);
+        }
+
+        /// <summary>stat(2), or null when the path does not exist.</summary>
+        public static FileStatus? Stat(string path)
+        {
+            byte* buf = stackalloc byte[256];
+            if (LibC.stat(path, buf) == 0) return Parse(buf);
+            int e = LastErrno;
+            if (e == Errno.ENOENT) return null;
+            throw new IpcPlatformException("stat", e, path);
+        }
+
+        // struct stat: st_ino is at 8 on both ABIs; x86-64 puts st_nlink (8 bytes) before st_mode, arm64 after it.
+        private static FileStatus Parse(byte* b)
+        {
+            bool x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+            ulong ino = *(ulong*)(b + 8);
+            uint mode = *(uint*)(b + (x64 ? 24 : 16));
+            uint uid = *(uint*)(b + (x64 ? 28 : 24));
+            long size = *(long*)(b + 48);
+            return new FileStatus(ino, mode, uid, size);
+        }
+
+        public static void FTruncate(int fd, long size, string name)
+        {
+            while (LibC.ftruncate(fd, size) < 0)
+                if (LastErrno != Errno.EINTR) throw new IpcPlatformException("ftruncate", LastErrno, name);
+        }
+
+        public static IntPtr Map(int fd, long size, string name)
+        {
+            IntPtr p = LibC.mmap(IntPtr.Zero, (UIntPtr)(ulong)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED, fd, IntPtr.Zero);
+            if (p == new IntPtr(-1)) throw new IpcPlatformException("mmap", LastErrno, name);
+            return p;
+        }
+
+        public static void Unmap(IntPtr address, long size) => LibC.munmap(address, (UIntPtr)(ulong)size);
+
+        /// <summary>unlink(2); false when the path was already gone.</summary>
+        public static bool Unlink(string path, string? name)
+        {
+            if (LibC.unlink(path) == 0) return true;
+            int e = LastErrno;
+            if (e == Errno.ENOENT) return false;
+            throw new IpcPlatformException("unlink", e, name ?? path);
+        }
+
+        public static void LockExclusive(int fd, string name)
+        {
+            while (LibC.flock(fd, LibC.LOCK_EX) < 0)
+                if (LastErrno != Errno.EINTR) throw new IpcPlatformException("flock", LastErrno, name);
+        }
+
+        public static string ReadAllText(int fd, string name)
+        {
+            var ms = new MemoryStream();
+            byte* buf = stackalloc byte[4096];
+            while (true)
+            {
+                long n = (long)LibC.read(fd, buf, (UIntPtr)4096);
+                if (n < 0) { if (LastErrno == Errno.EINTR) continue; throw new IpcPlatformException("read", LastErrno, name); }
+                if (n == 0) break;
+                for (int i = 0; i < n; i++) ms.WriteByte(buf[i]);
+            }
+            return Encoding.UTF8.GetString(ms.ToArray());
+        }
+
+        /// <summary>Replaces a small file's content: write at 0, then truncate to the new length.</summary>
+        public static void Rewrite(int fd, string text, string name)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text);
+            fixed (byte* p = bytes)
+            {
+                long done = 0;
+                while (done < bytes.Length)
+                {
+                    long n = (long)LibC.pwrite(fd, p + done, (UIntPtr)(ulong)(bytes.Length - done), done);
+                    if (n < 0) { if (LastErrno == Errno.EINTR) continue; throw new IpcPlatformException("write", LastErrno, name); }
+                    done += n;
+                }
+            }
+            FTruncate(fd, bytes.Length, name);
+        }
+    }
+}

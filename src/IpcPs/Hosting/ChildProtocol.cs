@@ -1,0 +1,75 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using System.Text;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// The wire between Start-IpcProcess and its child pwsh (docs/design.md, "Child processes").
+    /// Parent → child (stdin): one line, base64 of the CLIXML of the request hashtable
+    ///   { Script, Arguments, Input, HasInput, WorkingDirectory }; then stdin stays open: its end (EOF) means the
+    ///   parent is gone, and the child exits.
+    /// Child → parent (stdout): one line per record, "\u001eIPCPS K BASE64" where K is the stream (O output, E error,
+    ///   W warning, V verbose, D debug, I information, X terminating error, Z finished) and BASE64 the CLIXML of the
+    ///   record. Lines without the marker are text the child wrote to the console directly; they arrive as output.
+    /// </summary>
+    internal static class ChildProtocol
+    {
+        public const string Marker = "\u001eIPCPS ";
+
+        public static string Frame(char kind, object? payload, int depth) =>
+            Marker + kind + " " + Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(payload, depth)));
+
+        /// <summary>Splits a frame line; false for a plain console line.</summary>
+        public static bool TryParse(string line, out char kind, out object? payload)
+        {
+            kind = '\0';
+            payload = null;
+            if (!line.StartsWith(Marker, StringComparison.Ordinal) || line.Length < Marker.Length + 2) return false;
+            kind = line[Marker.Length];
+            string xml = Encoding.UTF8.GetString(Convert.FromBase64String(line.Substring(Marker.Length + 2)));
+            payload = PSSerializer.Deserialize(xml);
+            // Records (all but output) travel as hashtables or strings: hand those over unwrapped.
+            if (kind != 'O' && payload is PSObject pso && !(pso.BaseObject is PSCustomObject)) payload = pso.BaseObject;
+            return true;
+        }
+
+        public static string EncodeRequest(Hashtable request, int depth) =>
+            Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(request, depth + 2)));
+
+        public static Hashtable DecodeRequest(string line)
+        {
+            object request = PSSerializer.Deserialize(Encoding.UTF8.GetString(Convert.FromBase64String(line)));
+            return (request is PSObject pso ? pso.BaseObject : request) as Hashtable
+                ?? throw new InvalidOperationException("The request from the parent process is not a hashtable.");
+        }
+
+        /// <summary>An error record reduced to what survives the trip: message, id, category, target, script position.</summary>
+        public static Hashtable DescribeError(ErrorRecord e) => new Hashtable
+        {
+            ["Message"] = e.Exception?.Message ?? e.ToString(),
+            ["ExceptionType"] = e.Exception?.GetType().FullName,
+            ["ErrorId"] = e.FullyQualifiedErrorId,
+            ["Category"] = (int)e.CategoryInfo.Category,
+            ["Target"] = e.TargetObject?.ToString(),
+            ["ScriptStackTrace"] = e.ScriptStackTrace,
+            ["PositionMessage"] = e.InvocationInfo?.PositionMessage,
+        };
+
+        /// <summary>The parent's ErrorRecord for a described child error: a RemoteException carrying the child's message.</summary>
+        public static ErrorRecord RebuildError(object? payload, int childPid)
+        {
+            var h = payload as Hashtable ?? new Hashtable { ["Message"] = payload?.ToString() ?? "Unknown error." };
+            string message = h["Message"] as string ?? "Unknown error.";
+            var exception = new RemoteException(message);
+            var category = h["Category"] is int c ? (ErrorCategory)c : ErrorCategory.NotSpecified;
+            var record = new ErrorRecord(exception, h["ErrorId"] as string ?? ErrorRecords.ChildProcessFailed, category, h["Target"]);
+            // A position inside the bootstrap (where the user's script was invoked) tells the user nothing.
+            string where = h["PositionMessage"] is string pos && pos.Length > 0 && pos.IndexOf("__ipc", StringComparison.Ordinal) < 0
+                ? Environment.NewLine + pos : "";
+            record.ErrorDetails = new ErrorDetails($"[child pid {childPid}] {message}{where}");
+            return record;
+        }
+    }
+}

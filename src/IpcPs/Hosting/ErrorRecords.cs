@@ -1,0 +1,41 @@
+using System;
+using System.Management.Automation;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>Stable error ids and categories for every exception IpcPs raises: built here and nowhere else.</summary>
+    internal static class ErrorRecords
+    {
+        public const string IpcObjectExists = nameof(IpcObjectExists);
+        public const string IpcObjectNotFound = nameof(IpcObjectNotFound);
+        public const string InvalidIpcName = nameof(InvalidIpcName);
+        public const string IpcObjectWrongKind = nameof(IpcObjectWrongKind);
+        public const string IpcObjectClosed = nameof(IpcObjectClosed);
+        public const string IpcArgumentOutOfRange = nameof(IpcArgumentOutOfRange);
+        public const string IpcInvalidArgument = nameof(IpcInvalidArgument);
+        public const string IpcPlatformError = nameof(IpcPlatformError);
+        public const string IpcTimeout = nameof(IpcTimeout);
+        public const string IpcError = nameof(IpcError);
+        public const string ChildProcessFailed = nameof(ChildProcessFailed);
+
+        public static ErrorRecord From(Exception e, object? target)
+        {
+            var (id, category) = e switch
+            {
+                IpcObjectExistsException _ => (IpcObjectExists, ErrorCategory.ResourceExists),
+                IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
+                InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
+                IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),
+                ObjectDisposedException _ => (IpcObjectClosed, ErrorCategory.ResourceUnavailable),
+                ArgumentOutOfRangeException _ => (IpcArgumentOutOfRange, ErrorCategory.InvalidArgument),
+                ArgumentException _ => (IpcInvalidArgument, ErrorCategory.InvalidArgument),
+                IpcPlatformException p when p.ErrorNumber == Core.Platform.Linux.Errno.EACCES || p.ErrorNumber == Core.Platform.Linux.Errno.EPERM
+                    => (IpcPlatformError, ErrorCategory.PermissionDenied),
+                IpcPlatformException _ => (IpcPlatformError, ErrorCategory.ResourceUnavailable),
+                TimeoutException _ => (IpcTimeout, ErrorCategory.OperationTimeout),
+                _ => (IpcError, ErrorCategory.NotSpecified),
+            };
+            return new ErrorRecord(e, id, category, target);
+        }
+    }
+}

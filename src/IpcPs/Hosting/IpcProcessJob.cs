@@ -1,0 +1,193 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Text;
+using System.Threading;
+using IpcPs.Core.Platform.Linux;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A child pwsh started by Start-IpcProcess, as a PowerShell job: Receive-Job, Wait-Job, Stop-Job and Remove-Job
+    /// work on it. State follows the child: Completed when it ends with exit code 0, Failed on a terminating error, a
+    /// non-zero exit code or a kill, Stopped after Stop-Job/Stop-IpcProcess.
+    /// </summary>
+    public sealed class IpcProcessJob : Job
+    {
+        private readonly List<IpcObject> _retained;
+        private readonly ManualResetEventSlim _ended = new ManualResetEventSlim(false);
+        private readonly StringBuilder _stderr = new StringBuilder();
+        private Process? _process;
+        private Thread? _stderrReader;
+        private ErrorRecord? _terminating;
+        private bool _finishedFrame;
+        private volatile bool _stopRequested;
+        private volatile bool _exited;
+
+        internal IpcProcessJob(string command, string? name, List<IpcObject> retained) : base(command, name)
+        {
+            _retained = retained;
+            PSJobTypeName = "IpcProcessJob";
+        }
+
+        /// <summary>Process id of the child pwsh.</summary>
+        public int Pid { get; private set; }
+
+        /// <summary>The child's exit code once it has ended (<c>exit n</c> gives n); null while it runs.</summary>
+        public int? ExitCode { get; private set; }
+
+        /// <summary>True while the child process runs.</summary>
+        public bool IsAlive => _process != null && !_exited;
+
+        public override bool HasMoreData =>
+            Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0;
+
+        public override string Location => "localhost";
+
+        public override string StatusMessage => ExitCode is int code ? $"exit code {code}" : IsAlive ? $"pid {Pid}" : "";
+
+        /// <summary>Waits until the child has ended and its last record has arrived. False on timeout or cancellation.</summary>
+        public bool WaitForExit(TimeSpan timeout, CancellationToken cancel)
+        {
+            try { return _ended.Wait(timeout, cancel); }
+            catch (OperationCanceledException) { return false; }
+        }
+
+        public override void StopJob() => Stop(force: false, TimeSpan.FromSeconds(5));
+
+        /// <summary>Stops the child: SIGTERM, then SIGKILL once GRACE has passed (at once with FORCE). Returns when it has ended.</summary>
+        public void Stop(bool force, TimeSpan grace)
+        {
+            if (_process is null || _ended.IsSet) return;
+            _stopRequested = true;
+            SetJobState(JobState.Stopping);
+            if (!force)
+            {
+                LibC.kill(Pid, LibC.SIGTERM);
+                if (_ended.Wait(grace)) return;
+            }
+            LibC.kill(Pid, LibC.SIGKILL);
+            _ended.Wait();
+        }
+
+        internal void Start(ProcessStartInfo startInfo, string request)
+        {
+            var process = Process.Start(startInfo) ?? throw new InvalidOperationException("The child pwsh did not start.");
+            _process = process;
+            Pid = process.Id;
+            SetJobState(JobState.Running);
+            _stderrReader = new Thread(() => ReadErrors(process)) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
+            _stderrReader.Start();
+            new Thread(() => ReadRecords(process)) { IsBackground = true, Name = $"IpcPs child {Pid} records" }.Start();
+            try
+            {
+                process.StandardInput.Write(request + "\n");
+                process.StandardInput.Flush();   // stdin stays open: the child exits when it closes
+            }
+            catch (System.IO.IOException) { /* the child died at once; the reader reports how */ }
+        }
+
+        private void ReadRecords(Process process)
+        {
+            string? line;
+            while ((line = process.StandardOutput.ReadLine()) != null) Dispatch(line);
+            process.WaitForExit();
+            _exited = true;
+            _stderrReader?.Join();
+            End(process.ExitCode);
+        }
+
+        private void ReadErrors(Process process)
+        {
+            string? line;
+            while ((line = process.StandardError.ReadLine()) != null)
+                lock (_stderr) if (_stderr.Length < 16384) _stderr.AppendLine(line);
+        }
+
+        private void Dispatch(string line)
+        {
+            object? payload;
+            char kind;
+            try
+            {
+                if (!Hosting.ChildProtocol.TryParse(line, out kind, out payload)) { Output.Add(new PSObject(line)); return; }
+            }
+            catch (Exception e) when (e is FormatException || e is System.Xml.XmlException)
+            {
+                Error.Add(new ErrorRecord(e, Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.InvalidData, line));
+                return;
+            }
+            switch (kind)
+            {
+                case 'O': Output.Add(PSObject.AsPSObject(payload ?? new object())); break;
+                case 'E': Error.Add(Hosting.ChildProtocol.RebuildError(payload, Pid)); break;
+                case 'W': Warning.Add(new WarningRecord(payload?.ToString() ?? "")); break;
+                case 'V': Verbose.Add(new VerboseRecord(payload?.ToString() ?? "")); break;
+                case 'D': Debug.Add(new DebugRecord(payload?.ToString() ?? "")); break;
+                case 'I':
+                    var h = payload as Hashtable;
+                    var info = new InformationRecord(h?["MessageData"], h?["Source"] as string ?? "");
+                    if (h?["Tags"] is IEnumerable tags) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
+                    Information.Add(info);
+                    break;
+                case 'X': _terminating = Hosting.ChildProtocol.RebuildError(payload, Pid); break;
+                case 'Z': _finishedFrame = true; break;
+            }
+        }
+
+        private void End(int exitCode)
+        {
+            ExitCode = exitCode;
+            try { _process?.StandardInput.Close(); } catch (System.IO.IOException) { }
+            foreach (var handle in _retained) handle.Close();
+            try { SetFinalState(exitCode); }
+            catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
+            _ended.Set();   // last: whoever waits sees the final state
+        }
+
+        private void SetFinalState(int exitCode)
+        {
+            if (_stopRequested) { SetJobState(JobState.Stopped); return; }
+            if (_terminating != null)
+            {
+                Error.Add(_terminating);
+                Fail(_terminating.Exception);
+                return;
+            }
+            if (exitCode == 0) { SetJobState(JobState.Completed); return; }
+            string reason = exitCode > 128 && exitCode < 160 && !_finishedFrame
+                ? $"The child process {Pid} was ended by signal {exitCode - 128}{(exitCode == 137 ? " (SIGKILL)" : exitCode == 143 ? " (SIGTERM)" : "")}."
+                : $"The child process {Pid} exited with code {exitCode}.";
+            string stderr;
+            lock (_stderr) stderr = _stderr.ToString().Trim();
+            if (stderr.Length > 0) reason += " Its error output: " + stderr;
+            var error = new ErrorRecord(new RemoteException(reason), Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.OperationStopped, Pid);
+            Error.Add(error);
+            Fail(error.Exception);
+        }
+
+        /// <summary>
+        /// Failed, with the reason in JobStateInfo.Reason. The (JobState, Exception) overload is internal in the
+        /// PowerShell Standard reference, but public in every engine that loads us; reach it by reflection.
+        /// </summary>
+        private void Fail(Exception reason)
+        {
+            var withReason = typeof(Job).GetMethod("SetJobState", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public,
+                null, new[] { typeof(JobState), typeof(Exception) }, null);
+            if (withReason != null) withReason.Invoke(this, new object[] { JobState.Failed, reason });
+            else SetJobState(JobState.Failed);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                if (IsAlive) Stop(force: true, TimeSpan.Zero);
+                _process?.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+<#
+.SYNOPSIS
+    Runs Pester over PATH with the built module, prints every failure in full, writes the counts to RESULTFILE.
+    build.ps1 -Task Test runs it twice: the suite, then (in a fresh process, after the suite's has exited) the
+    leftover check in tests/leak, and prints the combined "N passed, N failed, N skipped" line.
+#>
+param(
+    [Parameter(Mandatory)] [string] $PesterPath,
+    [Parameter(Mandatory)] [string] $ModulePath,
+    [Parameter(Mandatory)] [string[]] $Path,
+    [Parameter(Mandatory)] [string] $ResultFile,
+    [string] $TestName
+)
+$ErrorActionPreference = 'Stop'
+Import-Module $PesterPath -MinimumVersion 5.0
+$env:IPCPS_MODULE_PATH = $ModulePath
+
+$config = New-PesterConfiguration
+$config.Run.Path = $Path
+$config.Run.PassThru = $true
+$config.Output.Verbosity = 'Detailed'
+$config.Output.StackTraceVerbosity = 'Filtered'
+if ($TestName) { $config.Filter.FullName = $TestName -split ',' }
+
+$result = Invoke-Pester -Configuration $config
+
+$failedBlocks = @($result.FailedBlocks) + @($result.FailedContainers)
+if ($result.FailedCount -gt 0 -or $failedBlocks.Count -gt 0) {
+    Write-Host ''
+    Write-Host '==================== Failures ===================='
+    foreach ($t in $result.Failed) {
+        Write-Host "[-] $($t.ExpandedPath)"
+        foreach ($e in $t.ErrorRecord) {
+            Write-Host "    $($e.Exception.Message)"
+            if ($e.ScriptStackTrace) { Write-Host ($e.ScriptStackTrace -replace '(?m)^', '      ') }
+        }
+    }
+    foreach ($b in $failedBlocks) {
+        Write-Host "[-] setup failed: $($b.ExpandedPath ?? $b.Item)"
+        foreach ($e in $b.ErrorRecord) { Write-Host "    $($e.Exception.Message)" }
+    }
+}
+# A block or file whose setup failed counts as a failure even though none of its tests ran.
+$failed = $result.FailedCount + $failedBlocks.Count
+@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } | ConvertTo-Json | Set-Content $ResultFile
+exit ([int]($failed -gt 0))

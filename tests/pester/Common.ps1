@@ -1,0 +1,50 @@
+# Dot-sourced by every test file (in BeforeAll). Imports the built module and offers small helpers.
+Import-Module $env:IPCPS_MODULE_PATH -Force
+
+# A fresh object name per test: tests never share fixed names.
+function New-TestName([string] $Prefix = 't') { "${Prefix}_$([guid]::NewGuid().ToString('N').Substring(0, 12))" }
+
+# Polls CONDITION until it is true or the deadline passes (never a fixed sleep used as synchronisation).
+function Wait-Until([scriptblock] $Condition, [double] $TimeoutSeconds = 30, [string] $Because = 'the condition') {
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (-not (& $Condition)) {
+        if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out after $TimeoutSeconds s waiting for $Because." }
+        Start-Sleep -Milliseconds 20
+    }
+}
+
+# Runs Python code with the machine's python3; returns its stdout lines. Throws on a non-zero exit.
+function Invoke-Python([string] $Code) {
+    $out = $Code | & python3 - 2>&1
+    if ($LASTEXITCODE) { throw "python3 failed ($LASTEXITCODE): $out" }
+    $out
+}
+
+$script:HasPython = [bool](Get-Command python3 -ErrorAction SilentlyContinue)
+
+# The error id of the first error a script block raises (terminating or not).
+function Get-ErrorId([scriptblock] $Script) {
+    try { & $Script -ErrorAction Stop | Out-Null } catch { return $_.FullyQualifiedErrorId }
+    return $null
+}
+
+# Runs a script block in a PowerShell instance of its own, so a test can stop it as Ctrl+C would.
+function Start-Stoppable([scriptblock] $Script, [object[]] $Arguments = @()) {
+    $ps = [powershell]::Create()
+    $null = $ps.AddScript("Import-Module '$env:IPCPS_MODULE_PATH'").AddStatement().AddScript($Script.ToString())
+    foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
+    [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
+}
+
+# Where the registry keeps its records (docs/design.md, "Lifecycle").
+$script:RegistryDir = "/dev/shm/.ipcps-$(& id -u)"
+
+# The exception a script block throws, unwrapped from PowerShell's MethodInvocationException.
+function Get-ThrownException([scriptblock] $Script) {
+    try { & $Script | Out-Null } catch {
+        $e = $_.Exception
+        while ($e -is [System.Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
+        return $e
+    }
+    return $null
+}

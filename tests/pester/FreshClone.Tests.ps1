@@ -1,0 +1,44 @@
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+# The README's two commands, from a copy of this tree in a temporary folder with nothing built or bootstrapped.
+# The copy's own test run skips this file (IPCPS_NESTED), or it would never end.
+Describe 'A fresh clone' -Tag 'FreshClone' -Skip:([bool]$env:IPCPS_NESTED) {
+    BeforeAll {
+        $script:Repo = (Resolve-Path "$PSScriptRoot/../..").Path
+        $script:Clone = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-clone')
+        # The files git tracks plus new ones it does not ignore: what a clone of the tree being tested would hold.
+        $files = git -C $Repo ls-files --cached --others --exclude-standard | Where-Object { Test-Path (Join-Path $Repo $_) -PathType Leaf }
+        foreach ($f in $files) {
+            $target = Join-Path $Clone $f
+            New-Item -ItemType Directory -Force (Split-Path $target) | Out-Null
+            Copy-Item (Join-Path $Repo $f) $target
+        }
+        $script:Readme = Get-Content -Raw (Join-Path $Repo 'README.md')
+        # The first two fenced shell commands of the README: the demo, then the tests.
+        $script:Commands = [regex]::Matches($Readme, '(?ms)^```(?:sh|bash)\s*\n(.+?)\n```') | Select-Object -First 2 | ForEach-Object { $_.Groups[1].Value.Trim() }
+    }
+    AfterAll { if ($Clone -and (Test-Path $Clone)) { Remove-Item -Recurse -Force $Clone } }
+
+    It 'the README starts with the demo and the test command, and .ci/run runs the test command' {
+        $Commands.Count | Should -Be 2
+        $Commands[0] | Should -Match '-Task Demo'
+        $Commands[1] | Should -Match '-Task Test'
+        Get-Content -Raw (Join-Path $Repo '.ci/run') | Should -Match ([regex]::Escape($Commands[1]))
+    }
+
+    It 'runs the demo with nothing pre-installed but the .NET SDK' {
+        $out = bash -c "cd '$Clone' && $($Commands[0])" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
+        ($out | Out-String) | Should -Match 'demo finished'
+    }
+
+    It 'runs the whole test suite, which passes and prints the summary line' {
+        $env:IPCPS_NESTED = '1'
+        try { $out = bash -c "cd '$Clone' && $($Commands[1])" 2>&1 }
+        finally { Remove-Item Env:IPCPS_NESTED }
+        $text = $out | Out-String
+        $LASTEXITCODE | Should -Be 0 -Because $text
+        $text | Should -Match '(?m)^\d+ passed, 0 failed'
+        Test-Path (Join-Path $Clone '.tools/nuget/pester') | Should -BeTrue -Because 'the clone bootstraps its own Pester'
+    }
+}

@@ -1,0 +1,203 @@
+BeforeAll { . $PSScriptRoot/Common.ps1 }
+
+Describe 'Start-IpcProcess' {
+    It 'passes a segment to a child, which writes into it; the parent reads after Wait-Job' {
+        $shm = New-SharedMemory (New-TestName) 16
+        try {
+            $job = Start-IpcProcess { param($m) $m.Write(0, [Text.Encoding]::ASCII.GetBytes('howdy')); $m.GetType().FullName } -ArgumentList $shm
+            $job | Wait-Job -Timeout 60 | Out-Null
+            $job.State | Should -Be 'Completed'
+            Receive-Job $job | Should -Be 'IpcPs.SharedMemory'
+            [Text.Encoding]::ASCII.GetString($shm.Read(0, 5)) | Should -Be 'howdy'
+            $job | Remove-Job
+        } finally { $shm.Close() }
+    }
+
+    It 'binds -ArgumentList to param(), delivers pipeline input to $input, and re-attaches handles nested in hashtables and arrays' {
+        $a = New-SharedMemory (New-TestName) 4
+        $b = New-SharedMemory (New-TestName) 4
+        try {
+            $job = 1, 2, 3 | Start-IpcProcess {
+                param($x, $options)
+                $sum = 0; foreach ($i in $input) { $sum += $i }
+                $options.Segments[0][0] = 11
+                $options.Segments[1][0] = 22
+                "$x|$sum|$($options.Label)"
+            } -ArgumentList 'first', @{ Label = 'L'; Segments = @($a, $b) }
+            $job | Wait-IpcProcess -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be 'first|6|L'
+            $a[0] | Should -Be 11
+            $b[0] | Should -Be 22
+            $job | Remove-Job
+        } finally { $a.Close(); $b.Close() }
+    }
+
+    It 'returns a job with Pid, IsAlive and ExitCode, listed by Get-Job' {
+        $job = Start-IpcProcess { $PID; exit 3 }
+        $job | Wait-IpcProcess -Timeout 60 | Should -Be $job
+        $job.IsAlive | Should -BeFalse
+        $job.ExitCode | Should -Be 3
+        $job.State | Should -Be 'Failed'
+        (Receive-Job $job -ErrorAction SilentlyContinue) | Should -Be $job.Pid
+        (Get-Job -Id $job.Id).PSJobTypeName | Should -Be 'IpcProcessJob'
+        $job | Remove-Job
+    }
+
+    It 'brings back output, error, warning, verbose and information records, each in order' {
+        $job = Start-IpcProcess {
+            $VerbosePreference = 'Continue'
+            1; Write-Warning 'w1'; Write-Error 'e1'; 2; Write-Verbose 'v1'; Write-Information 'i1'; Write-Warning 'w2'; Write-Host 'h1'; 3
+        }
+        $job | Wait-IpcProcess -Timeout 60 | Out-Null
+        $job.State | Should -Be 'Completed'
+        $job.Output | Should -Be @(1, 2, 3)
+        $job.Warning.Message | Should -Be @('w1', 'w2')
+        $job.Verbose.Message | Should -Be @('v1')
+        @($job.Information.MessageData | ForEach-Object { "$_" }) | Should -Be @('i1', 'h1')
+        $job.Error.Count | Should -Be 1
+        $job.Error[0].ToString() | Should -BeLike '*e1*'
+        $job | Remove-Job
+    }
+
+    It 'fails the job with the child''s terminating error' {
+        $job = Start-IpcProcess { 'before'; throw 'boom in child' ; 'after' }
+        $job | Wait-IpcProcess -Timeout 60 | Out-Null
+        $job.State | Should -Be 'Failed'
+        $job.JobStateInfo.Reason.Message | Should -Be 'boom in child'
+        $job.Output | Should -Be @('before')
+        { Receive-Job $job -ErrorAction Stop } | Should -Throw '*boom in child*'
+        $job | Remove-Job
+    }
+
+    It 'fails the job with a clear reason when the child is killed with SIGKILL' {
+        $job = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
+        try {
+            Wait-Until { $job.Output.Count -gt 0 } -Because 'the child to start'
+            kill -9 $job.Pid
+            $job | Wait-IpcProcess -Timeout 30 | Out-Null
+            $job.State | Should -Be 'Failed'
+            $job.JobStateInfo.Reason.Message | Should -BeLike '*signal 9 (SIGKILL)*'
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'Stop-IpcProcess -Force kills at once; Stop-Job stops politely' {
+        $a = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
+        $b = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
+        try {
+            Wait-Until { $a.Output.Count -gt 0 -and $b.Output.Count -gt 0 } -Because 'both children to start'
+            Stop-IpcProcess $a -Force
+            $a.State | Should -Be 'Stopped'
+            $a.IsAlive | Should -BeFalse
+            Stop-Job $b
+            $b.State | Should -Be 'Stopped'
+            $b.IsAlive | Should -BeFalse
+        } finally { $a, $b | Remove-Job -Force }
+    }
+
+    It 'kills a child that ignores the polite stop once the grace period is over' {
+        $job = Start-IpcProcess {
+            # Ignore SIGTERM: a handler that cancels the runtime's default shutdown.
+            Add-Type -TypeDefinition 'public static class IgnoreSigTerm { public static object Registration; public static void Install() { Registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => c.Cancel = true); } }'
+            [IgnoreSigTerm]::Install()
+            'up'; Start-Sleep -Seconds 600
+        }
+        try {
+            Wait-Until { $job.Output.Count -gt 0 } -Because 'the child to start'
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            Stop-IpcProcess $job -GracePeriod 1
+            $watch.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.9
+            $job.IsAlive | Should -BeFalse
+            $job.ExitCode | Should -Be 137
+            $job.State | Should -Be 'Stopped'
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'Wait-IpcProcess -Timeout outputs nothing for a child still running' {
+        $job = Start-IpcProcess { Start-Sleep -Seconds 600 }
+        try {
+            Wait-IpcProcess $job -Timeout 0.2 | Should -BeNullOrEmpty
+            $job.IsAlive | Should -BeTrue
+        } finally { Stop-IpcProcess $job -Force; $job | Remove-Job -Force }
+    }
+
+    It 'stops a blocked Wait-IpcProcess promptly (Ctrl+C)' {
+        $job = Start-IpcProcess { Start-Sleep -Seconds 600 }
+        $run = Start-Stoppable { param($j) Wait-IpcProcess $j } -Arguments $job
+        try {
+            Wait-Until { $run.PowerShell.InvocationStateInfo.State -eq 'Running' } -Because 'the wait to start'
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            $run.PowerShell.Stop()
+            $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+            $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+        } finally {
+            $run.PowerShell.Dispose()
+            Stop-IpcProcess $job -Force; $job | Remove-Job -Force
+        }
+    }
+
+    It 'runs in -WorkingDirectory and refuses one that does not exist' {
+        $dir = New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'wd'))
+        try {
+            $job = Start-IpcProcess { (Get-Location).Path } -WorkingDirectory $dir.FullName
+            $job | Wait-IpcProcess -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be $dir.FullName
+            $job | Remove-Job
+            Get-ErrorId { Start-IpcProcess { 1 } -WorkingDirectory (Join-Path $dir.FullName 'missing') } | Should -Not -BeNullOrEmpty
+        } finally { Remove-Item -Recurse $dir }
+    }
+
+    It 'refuses to pass a handle whose object was removed' {
+        $shm = New-SharedMemory (New-TestName) 8
+        Remove-IpcObject -Name $shm.Name
+        try { Get-ErrorId { Start-IpcProcess { param($m) $m } -ArgumentList $shm } | Should -BeLike 'IpcObjectNotFound*' }
+        finally { $shm.Close() }
+    }
+
+    It 'ends the child when its parent process dies' {
+        $parent = Start-IpcProcess {
+            $child = Start-IpcProcess { Start-Sleep -Seconds 600 }
+            $child.Pid
+            Start-Sleep -Seconds 600
+        }
+        try {
+            Wait-Until { $parent.Output.Count -gt 0 } -Because 'the grandchild to start'
+            $grandchild = [int]$parent.Output[0]
+            Stop-IpcProcess $parent -Force
+            Wait-Until { -not (Get-Process -Id $grandchild -ErrorAction SilentlyContinue) } -Because 'the orphaned child to exit'
+        } finally { $parent | Remove-Job -Force }
+    }
+}
+
+Describe 'Handles through other PowerShell jobs' {
+    It 'rehydrates a handle passed to Start-Job' {
+        $shm = New-SharedMemory (New-TestName) 8
+        try {
+            # The module must be loaded before the arguments are deserialized: -InitializationScript does that.
+            $init = [scriptblock]::Create("Import-Module '$env:IPCPS_MODULE_PATH'")
+            $job = Start-Job -InitializationScript $init -ScriptBlock { param($m) $m.GetType().FullName; $m[1] = 77 } -ArgumentList $shm
+            $job | Wait-Job -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be 'IpcPs.SharedMemory'
+            $shm[1] | Should -Be 77
+            $job | Remove-Job
+        } finally { $shm.Close() }
+    }
+
+    It 'rehydrates a handle through a typed parameter when the module loads in the job itself' {
+        $shm = New-SharedMemory (New-TestName) 8
+        try {
+            $job = Start-Job -ScriptBlock { param($module, $raw) Import-Module $module; & { param([IpcPs.SharedMemory] $m) $m[2] = 78 } $raw } -ArgumentList $env:IPCPS_MODULE_PATH, $shm
+            $job | Wait-Job -Timeout 60 | Out-Null
+            $job.State | Should -Be 'Completed'
+            $shm[2] | Should -Be 78
+            $job | Remove-Job
+        } finally { $shm.Close() }
+    }
+
+    It 'passes a handle to ForEach-Object -Parallel with $using:' {
+        $shm = New-SharedMemory (New-TestName) 8
+        try {
+            0..3 | ForEach-Object -Parallel { ($using:shm)[$_] = $_ + 10 } -ThrottleLimit 2
+            $shm.Read(0, 4) | Should -Be @(10, 11, 12, 13)
+        } finally { $shm.Close() }
+    }
+}
