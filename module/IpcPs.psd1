@@ -18,6 +18,18 @@
         'Start-IpcProcess'
         'Wait-IpcProcess'
         'Stop-IpcProcess'
+        'New-IpcLock'
+        'New-IpcSemaphore'
+        'Enter-IpcLock'
+        'Exit-IpcLock'
+        'Use-IpcLock'
+        'New-IpcEvent'
+        'Set-IpcEvent'
+        'Reset-IpcEvent'
+        'Wait-IpcEvent'
+        'New-IpcCondition'
+        'New-IpcBarrier'
+        'Wait-IpcBarrier'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

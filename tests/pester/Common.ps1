@@ -30,8 +30,9 @@ function Get-ErrorId([scriptblock] $Script) {
 
 # Runs a script block in a PowerShell instance of its own, so a test can stop it as Ctrl+C would.
 function Start-Stoppable([scriptblock] $Script, [object[]] $Arguments = @()) {
+    # One script, not a batch of statements: stopping a batch and disposing it races PowerShell's own work item.
     $ps = [powershell]::Create()
-    $null = $ps.AddScript("Import-Module '$env:IPCPS_MODULE_PATH'").AddStatement().AddScript($Script.ToString())
+    $null = $ps.AddScript("Import-Module '$env:IPCPS_MODULE_PATH'; & { $Script } @args")
     foreach ($a in $Arguments) { $null = $ps.AddArgument($a) }
     [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
 }

@@ -70,8 +70,9 @@ namespace IpcPs
         {
             int was = Interlocked.Exchange(ref _state, Closed);
             if (was != Attached) return;
-            _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
+            if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
             ObjectLifecycle.Release(Name);
+            OnClose();
         }
 
         public void Dispose() => Close();
@@ -81,6 +82,16 @@ namespace IpcPs
         {
             if (!ObjectLifecycle.Destroy(Name)) throw new IpcObjectNotFoundException(Name);
         }
+
+        /// <summary>Closes what this handle holds besides its own segment (a condition's lock).</summary>
+        private protected virtual void OnClose() { }
+
+        /// <summary>
+        /// Whether Close unmaps at once. Synchronisation objects say no: their hot paths use a cached pointer with no
+        /// reference counting, so the mapping stays until the handle is garbage-collected (the SafeHandle finalizer),
+        /// when no thread can still be inside a call.
+        /// </summary>
+        private protected virtual bool UnmapOnClose => true;
 
         /// <summary>Checks a freshly mapped segment (a kind with a header verifies its magic here).</summary>
         private protected virtual void Validate(Segment segment) { }

@@ -4,6 +4,24 @@ namespace IpcPs
     public enum IpcObjectKind
     {
         SharedMemory,
+        Lock,
+        RLock,
+        Semaphore,
+        BoundedSemaphore,
+        Event,
+        Condition,
+        Barrier,
+    }
+
+    /// <summary>How an attempt to take a lock or a semaphore permit ended.</summary>
+    public enum LockAcquisition
+    {
+        /// <summary>Taken.</summary>
+        Acquired,
+        /// <summary>Taken, from a holder that had died: the caller holds it now; the protected data may be inconsistent.</summary>
+        Abandoned,
+        /// <summary>Not taken: the timeout passed (or the call did not block).</summary>
+        TimedOut,
     }
 
     /// <summary>How an object stands, as Get-IpcObject shows it.</summary>

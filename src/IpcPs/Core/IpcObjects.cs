@@ -15,6 +15,13 @@ namespace IpcPs
             new Dictionary<IpcObjectKind, Func<string, long, IpcObject>>
             {
                 [IpcObjectKind.SharedMemory] = SharedMemory.Describe,
+                [IpcObjectKind.Lock] = (n, _) => IpcLock.Describe(n, IpcObjectKind.Lock),
+                [IpcObjectKind.RLock] = (n, _) => IpcLock.Describe(n, IpcObjectKind.RLock),
+                [IpcObjectKind.Semaphore] = (n, _) => IpcSemaphore.Describe(n, IpcObjectKind.Semaphore),
+                [IpcObjectKind.BoundedSemaphore] = (n, _) => IpcSemaphore.Describe(n, IpcObjectKind.BoundedSemaphore),
+                [IpcObjectKind.Event] = (n, _) => IpcEvent.Describe(n),
+                [IpcObjectKind.Condition] = (n, _) => IpcCondition.Describe(n),
+                [IpcObjectKind.Barrier] = (n, _) => IpcBarrier.Describe(n),
             };
 
         private static Platforms P => Platforms.Current;

@@ -17,12 +17,18 @@ namespace IpcPs.Hosting
         public const string IpcTimeout = nameof(IpcTimeout);
         public const string IpcError = nameof(IpcError);
         public const string ChildProcessFailed = nameof(ChildProcessFailed);
+        public const string IpcLockAbandoned = nameof(IpcLockAbandoned);
+        public const string BrokenBarrier = nameof(BrokenBarrier);
+        public const string IpcInvalidSyncState = nameof(IpcInvalidSyncState);
 
         public static ErrorRecord From(Exception e, object? target)
         {
             var (id, category) = e switch
             {
                 IpcObjectExistsException _ => (IpcObjectExists, ErrorCategory.ResourceExists),
+                AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
+                BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
+                IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),
                 IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
                 IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),

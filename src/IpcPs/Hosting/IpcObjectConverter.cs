@@ -61,7 +61,7 @@ namespace IpcPs.Hosting
                 case IpcObject o:
                     var d = new PSObject();
                     d.TypeNames.Clear();
-                    d.TypeNames.Add("IpcPs." + o.Kind);
+                    d.TypeNames.Add(o.GetType().FullName!);
                     d.Properties.Add(new PSNoteProperty("Name", o.Name));
                     d.Properties.Add(new PSNoteProperty("Kind", o.Kind.ToString()));
                     return d;

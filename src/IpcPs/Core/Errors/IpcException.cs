@@ -60,3 +60,35 @@ namespace IpcPs
             $"{op} failed{(name is null ? "" : $" for '{name}'")}: {Core.Platform.Linux.Errno.Describe(errno)} (errno {errno}).";
     }
 }
+
+namespace IpcPs
+{
+    /// <summary>
+    /// The lock (or semaphore permit) was held by a process that died without releasing it. The call that throws
+    /// this HAS acquired it: the caller owns it now, must release it, and should check the data it protects.
+    /// </summary>
+    public sealed class AbandonedLockException : IpcException
+    {
+        public AbandonedLockException(string name, string kind)
+            : base($"The {kind} '{name}' was abandoned: the process holding it died without releasing it. It is now held by this caller; the data it protects may be inconsistent.", name) { }
+    }
+
+    /// <summary>A barrier was broken (aborted, reset while waiting, timed out, its action failed, or a waiter died).</summary>
+    public sealed class BrokenBarrierException : IpcException
+    {
+        public BrokenBarrierException(string name, string why) : base($"The barrier '{name}' is broken: {why}", name) { }
+    }
+
+    /// <summary>A wait that must not fail silently ran out of time (a lock taken by Use-IpcLock, a barrier).</summary>
+    public sealed class IpcTimeoutException : System.TimeoutException
+    {
+        public IpcTimeoutException(string message, string name) : base(message) => ObjectName = name;
+        public string ObjectName { get; }
+    }
+
+    /// <summary>A synchronisation call made in a state that forbids it (over-release, release by a non-owner).</summary>
+    public sealed class IpcSyncStateException : IpcException
+    {
+        public IpcSyncStateException(string name, string message) : base(message, name) { }
+    }
+}

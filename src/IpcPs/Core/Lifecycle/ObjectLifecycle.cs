@@ -39,6 +39,35 @@ namespace IpcPs.Core.Lifecycle
         }
 
         /// <summary>
+        /// Atomically opens NAME if it exists, else creates it with MAKE — under the name's record lock, so of racing
+        /// callers exactly one creates. OPEN gets the existing record. Returns the object and whether it was created.
+        /// </summary>
+        public static (T Value, bool Created) OpenOrCreate<T>(string name, IpcObjectKind kind, Func<T> make, Func<RegistryRecord?, T> open)
+        {
+            lock (Gate)
+            {
+                var result = P.Registry.Update(name, create: true, current =>
+                {
+                    var me = ProcessIdentity.Current;
+                    if (P.SharedMemory.Exists(name))
+                    {
+                        T existing = open(current);
+                        if (current is null) return ((RegistryRecord?)null, (existing, false));
+                        current.PruneDead();
+                        if (!current.Attached.Contains(me)) current.Attached.Add(me);
+                        return (current, (existing, false));
+                    }
+                    var record = new RegistryRecord(kind, me, DateTime.UtcNow);
+                    T made = make();
+                    record.Attached.Add(me);
+                    return (record, (made, true));
+                });
+                Holds[name] = Holds.TryGetValue(name, out int n) ? n + 1 : 1;
+                return result;
+            }
+        }
+
+        /// <summary>
         /// Opens NAME for this process: OPEN runs with the record (null for a foreign segment) while it is locked, so
         /// no last closer can destroy the object between the open and the registration.
         /// </summary>

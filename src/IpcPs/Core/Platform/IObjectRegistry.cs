@@ -35,16 +35,18 @@ namespace IpcPs.Core.Platform
 
     internal sealed class Platforms
     {
-        private Platforms(ISharedMemoryPlatform sharedMemory, IObjectRegistry registry, IProcessTable processes)
+        private Platforms(ISharedMemoryPlatform sharedMemory, IObjectRegistry registry, IProcessTable processes, IWordWait words)
         {
             SharedMemory = sharedMemory;
             Registry = registry;
             Processes = processes;
+            Words = words;
         }
 
         public ISharedMemoryPlatform SharedMemory { get; }
         public IObjectRegistry Registry { get; }
         public IProcessTable Processes { get; }
+        public IWordWait Words { get; }
 
         public static Platforms Current { get; } = Create();
 
@@ -52,7 +54,7 @@ namespace IpcPs.Core.Platform
         {
             if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
                 throw new PlatformNotSupportedException("IpcPs implements named shared memory for Linux only so far; the platform layer (Core/Platform) is where Windows and macOS plug in.");
-            return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses());
+            return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex());
         }
     }
 }

@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using IpcPs.Hosting;
+
+namespace IpcPs.Commands
+{
+    /// <summary>Creates a counting semaphore shared between processes (bounded with -MaximumCount).</summary>
+    [Cmdlet(VerbsCommon.New, "IpcSemaphore", SupportsShouldProcess = true)]
+    [OutputType(typeof(IpcSemaphore))]
+    public sealed class NewIpcSemaphoreCommand : IpcCmdlet
+    {
+        /// <summary>The semaphore's name; generated when omitted.</summary>
+        [Parameter(Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string? Name { get; set; }
+
+        /// <summary>Permits available at first. Default 1.</summary>
+        [Parameter]
+        public int InitialCount { get; set; } = 1;
+
+        /// <summary>The most permits there may be: releasing past it is an error (CPython's BoundedSemaphore).</summary>
+        [Parameter]
+        public int? MaximumCount { get; set; }
+
+        /// <summary>Open the semaphore if the name exists (atomically).</summary>
+        [Parameter]
+        public SwitchParameter OpenOrCreate { get; set; }
+
+        protected override void EndProcessing()
+        {
+            if (!ShouldProcess(Name ?? "(generated name)", "Create semaphore")) return;
+            try { WriteObject(IpcSemaphore.Create(Name, InitialCount, MaximumCount, OpenOrCreate)); }
+            catch (System.Exception e) when (e is IpcException || e is System.ArgumentException) { ThrowIpcError(e, Name); }
+        }
+    }
+}

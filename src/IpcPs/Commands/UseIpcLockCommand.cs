@@ -1,0 +1,56 @@
+using System;
+using System.Management.Automation;
+using IpcPs.Hosting;
+
+namespace IpcPs.Commands
+{
+    /// <summary>
+    /// Runs a script block while holding a lock, and always releases it — after an error or Ctrl+C too. If the lock
+    /// cannot be taken in time, the block does not run and the command fails.
+    /// </summary>
+    [Cmdlet(VerbsOther.Use, "IpcLock")]
+    [OutputType(typeof(object))]
+    public sealed class UseIpcLockCommand : LockCmdlet
+    {
+        /// <summary>The lock, RLock or semaphore.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        public ILockable Lock { get; set; } = null!;
+
+        /// <summary>The code to run under the lock.</summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        public ScriptBlock ScriptBlock { get; set; } = null!;
+
+        /// <summary>Seconds or a [TimeSpan] to wait for the lock at most; forever when omitted.</summary>
+        [Parameter]
+        [IpcTimeoutTransformation]
+        public TimeSpan Timeout { get; set; } = System.Threading.Timeout.InfiniteTimeSpan;
+
+        /// <summary>Arguments for the script block's param().</summary>
+        [Parameter]
+        public object[] ArgumentList { get; set; } = Array.Empty<object>();
+
+        protected override void EndProcessing()
+        {
+            AcquireOrThrow(Lock, Timeout);
+            System.Collections.ObjectModel.Collection<PSObject> output;
+            try { output = ScriptBlock.Invoke(ArgumentList); }
+            catch (RuntimeException e) when (!(e is PipelineStoppedException))
+            {
+                Release();
+                ThrowTerminatingError(e.ErrorRecord);
+                return;
+            }
+            finally { Release(); }
+            foreach (var item in output) WriteObject(item);
+        }
+
+        private bool _released;
+
+        private void Release()
+        {
+            if (_released) return;
+            _released = true;
+            Lock.Release();
+        }
+    }
+}

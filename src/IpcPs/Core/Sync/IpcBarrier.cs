@@ -1,0 +1,176 @@
+using System;
+using System.Threading;
+using IpcPs.Core.Sync;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A barrier for a fixed number of parties in any processes (CPython's multiprocessing.Barrier).
+    /// State at offset 64 (i32): 64 guard (<see cref="RobustLock"/>); 68 arrived (parties waiting now);
+    /// 72 generation (futex word: bumped when a round completes or is reset); 76 broken (0/1);
+    /// 80 the generation that was reset or broken while its parties waited (-1: none).
+    /// 1024..3071: the pid of each waiting party, by arrival index (up to 512 parties are watched for death).
+    /// 4096..8191: the action's text (u16 length + UTF-8), run by the last party to arrive.
+    /// Parameter A: parties. Parameter B: default timeout in seconds (NaN: none).
+    /// A party that dies while waiting breaks the barrier, so the others get BrokenBarrierException instead of hanging.
+    /// </summary>
+    public sealed unsafe class IpcBarrier : SyncObject
+    {
+        private const int Guard = StateOffset, Arrived = StateOffset + 4, Generation = StateOffset + 8, BrokenFlag = StateOffset + 12, FailedGeneration = StateOffset + 16;
+        private const int Waiting = 1024, WatchedParties = 512, ActionText = 4096, ActionCapacity = 4096, Size = 8192;
+
+        /// <summary>How a process runs an action's text (set by the PowerShell layer: a script block).</summary>
+        public static Func<string, Action>? ActionCompiler { get; set; }
+
+        private IpcBarrier(string name) : base(name, IpcObjectKind.Barrier) { }
+
+        internal static IpcBarrier Describe(string name) => new IpcBarrier(name);
+
+        /// <summary>Creates a barrier for PARTIES; ACTIONTEXT (script text) runs in the last arriving process; TIMEOUTSECONDS is the default wait.</summary>
+        public static IpcBarrier Create(string? name, int parties, string? actionText = null, double timeoutSeconds = double.NaN, bool openOrCreate = false)
+        {
+            if (parties < 1) throw new ArgumentOutOfRangeException(nameof(parties), parties, "A barrier needs at least 1 party.");
+            return Make(name, openOrCreate, IpcObjectKind.Barrier, Size, parties, timeoutSeconds, n => new IpcBarrier(n), b =>
+            {
+                *(int*)((byte*)b + FailedGeneration) = -1;
+                WriteString(b, ActionText, ActionCapacity, actionText);
+            }).Handle;
+        }
+
+        public int Parties => (int)ParameterA;
+
+        /// <summary>Parties waiting now (0 when broken).</summary>
+        public int NWaiting => IsBroken ? 0 : Volatile.Read(ref *Word(Arrived));
+
+        /// <summary>CPython's broken.</summary>
+        public bool Broken => IsBroken;
+
+        /// <summary>The default timeout in seconds, or null.</summary>
+        public double? DefaultTimeout => double.IsNaN(ParameterB) || ParameterB < 0 ? (double?)null : ParameterB;
+
+        /// <summary>The action's script text ("" when none).</summary>
+        public string Action => ReadString(ActionText, ActionCapacity);
+
+        /// <summary>Waits for all parties (the default timeout applies). Returns this party's arrival index 0..Parties-1.</summary>
+        public int Wait() => Wait(DefaultDeadline(), CancellationToken.None);
+        public int Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+
+        /// <summary>For cmdlets: TIMEOUT null means the default timeout.</summary>
+        public int Wait(TimeSpan? timeout, CancellationToken cancel) => Wait(timeout is TimeSpan t ? Deadline.After(t) : DefaultDeadline(), cancel);
+
+        /// <summary>Breaks the barrier: current and future waiters get BrokenBarrierException until Reset.</summary>
+        public void Abort()
+        {
+            Lock();
+            Break();
+            Unlock();
+        }
+
+        /// <summary>Back to the initial state; parties waiting now get BrokenBarrierException.</summary>
+        public void Reset()
+        {
+            Lock();
+            if (*Word(Arrived) > 0) *Word(FailedGeneration) = *Word(Generation);
+            *Word(Arrived) = 0;
+            *Word(BrokenFlag) = 0;
+            NextGeneration();
+            Unlock();
+        }
+
+        public override string ToString() => IsBroken ? $"Barrier('{Name}', broken)" : $"Barrier('{Name}', waiters={NWaiting}/{Parties})";
+
+        private bool IsBroken => Volatile.Read(ref *Word(BrokenFlag)) != 0;
+
+        private Deadline DefaultDeadline() => DefaultTimeout is double s ? Deadline.AfterSeconds(s) : Deadline.Infinite;
+
+        private int Wait(Deadline deadline, CancellationToken cancel)
+        {
+            Lock();
+            if (*Word(BrokenFlag) != 0) { Unlock(); throw Fail("it was aborted, timed out, or a party failed; Reset it to use it again."); }
+            int generation = *Word(Generation);
+            int index = *Word(Arrived);
+            *Word(Arrived) = index + 1;
+            if (index < WatchedParties) *(int*)(Base + Waiting + index * 4) = RobustLock.Me;
+            if (index + 1 == Parties)
+            {
+                Unlock();
+                RunAction();
+                Lock();
+                *Word(Arrived) = 0;
+                NextGeneration();
+                Unlock();
+                return index;
+            }
+            Unlock();
+            try
+            {
+                while (true)
+                {
+                    bool inTime = WordWait.Sleep(Word(Generation), generation, deadline, cancel, WordWait.LivenessSliceMs);
+                    Lock();
+                    try
+                    {
+                        if (*Word(Generation) != generation)
+                        {
+                            if (*Word(FailedGeneration) == generation) throw Fail("it was reset or broken while this party waited.");
+                            return index;
+                        }
+                        if (*Word(BrokenFlag) != 0) throw Fail("it was aborted, or another party timed out or failed.");
+                        if (!inTime) { Break(); throw Fail("the wait timed out."); }
+                        if (AWaiterDied()) { Break(); throw Fail("a waiting party's process died."); }
+                    }
+                    finally { Unlock(); }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                Abort();   // a party that stops waiting breaks the barrier, as a timeout does
+                throw;
+            }
+        }
+
+        private void RunAction()
+        {
+            string text = Action;
+            if (text.Length == 0) return;
+            var compiler = ActionCompiler ?? throw new InvalidOperationException($"The barrier '{Name}' has an action, but nothing in this process can run it.");
+            try { compiler(text)(); }
+            catch
+            {
+                Abort();
+                throw;
+            }
+        }
+
+        private bool AWaiterDied()
+        {
+            int n = Math.Min(*Word(Arrived), WatchedParties);
+            for (int i = 0; i < n; i++)
+            {
+                int pid = *(int*)(Base + Waiting + i * 4);
+                if (pid != RobustLock.Me && !Liveness.IsRunning(pid)) return true;
+            }
+            return false;
+        }
+
+        /// <summary>Under the guard: broken, and the waiters of the current generation are woken to see it.</summary>
+        private void Break()
+        {
+            *Word(BrokenFlag) = 1;
+            if (*Word(Arrived) > 0) *Word(FailedGeneration) = *Word(Generation);
+            *Word(Arrived) = 0;
+            NextGeneration();
+        }
+
+        private void NextGeneration()
+        {
+            Interlocked.Increment(ref *Word(Generation));
+            WordWait.Wake(Word(Generation), int.MaxValue);
+        }
+
+        private BrokenBarrierException Fail(string why) => new BrokenBarrierException(Name, why);
+
+        private void Lock() => RobustLock.Acquire(Word(Guard), Deadline.Infinite, CancellationToken.None);
+        private void Unlock() => RobustLock.Release(Word(Guard));
+    }
+}

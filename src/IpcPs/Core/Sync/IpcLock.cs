@@ -1,0 +1,116 @@
+using System;
+using System.Threading;
+using IpcPs.Core.Sync;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A lock shared between processes (CPython's multiprocessing.Lock, or RLock when recursive), which is never lost:
+    /// when its holder dies, the next waiter gets it within a fraction of a second and is told (Abandoned).
+    /// State at offset 64: i32 lock word (<see cref="RobustLock"/>: holder pid | waiters bit);
+    /// 68: i32 owning thread id (RLock; 0 when free); 72: i32 recursion count (RLock). A Lock may be released by any
+    /// thread or process, as in CPython; an RLock only by the thread that holds it.
+    /// </summary>
+    public sealed unsafe class IpcLock : SyncObject, ILockable
+    {
+        private const int WordOffset = StateOffset, ThreadOffset = StateOffset + 4, CountOffset = StateOffset + 8;
+        internal const int SegmentSize = 4096;
+
+        private IpcLock(string name, IpcObjectKind kind) : base(name, kind) { }
+
+        internal static IpcLock Describe(string name, IpcObjectKind kind) => new IpcLock(name, kind);
+
+        /// <summary>Creates a lock (an RLock with RECURSIVE); with OPENORCREATE opens it instead if the name exists.</summary>
+        public static IpcLock Create(string? name, bool recursive = false, bool openOrCreate = false)
+        {
+            var kind = recursive ? IpcObjectKind.RLock : IpcObjectKind.Lock;
+            return Make(name, openOrCreate, kind, SegmentSize, 0, 0, n => new IpcLock(n, kind), _ => { }).Handle;
+        }
+
+        /// <summary>True for an RLock.</summary>
+        public bool IsRecursive => Kind == IpcObjectKind.RLock;
+
+        /// <summary>The pid of the process holding the lock, or 0 when free.</summary>
+        public int HolderPid => RobustLock.HolderPid(Word(WordOffset));
+
+        /// <summary>True while some process holds the lock.</summary>
+        public bool IsLocked => HolderPid != 0;
+
+        /// <summary>RLock: how many times the calling thread holds it (0 when it does not).</summary>
+        public int RecursionCount => IsMine ? Volatile.Read(ref *Word(CountOffset)) : 0;
+
+        /// <summary>Waits until acquired. Throws AbandonedLockException (holding the lock) if its holder had died.</summary>
+        public bool Acquire() => this.AcquirePython(true, double.PositiveInfinity);
+
+        /// <summary>Python's acquire(block): without blocking, True only if it was free.</summary>
+        public bool Acquire(bool block) => this.AcquirePython(block, double.PositiveInfinity);
+
+        /// <summary>Python's acquire(block, timeout), timeout in seconds ([double]::PositiveInfinity: no limit; negative: 0).</summary>
+        public bool Acquire(bool block, double timeoutSeconds) => this.AcquirePython(block, timeoutSeconds);
+
+        public LockAcquisition TryAcquire(TimeSpan timeout, CancellationToken cancel)
+        {
+            int* word = Word(WordOffset);
+            int tid = Environment.CurrentManagedThreadId;
+            if (IsRecursive && IsMine)
+            {
+                *Word(CountOffset) += 1;
+                return LockAcquisition.Acquired;
+            }
+            var deadline = Deadline.After(timeout);
+            var result = timeout == TimeSpan.Zero ? RobustLock.TryAcquire(word) : RobustLock.Acquire(word, deadline, cancel);
+            if (result == AcquireResult.TimedOut) return LockAcquisition.TimedOut;
+            if (IsRecursive)
+            {
+                *Word(CountOffset) = 1;
+                Volatile.Write(ref *Word(ThreadOffset), tid);
+            }
+            return result == AcquireResult.Abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
+        }
+
+        /// <summary>Releases once. Lock: an error if it is not held. RLock: an error unless the calling thread holds it.</summary>
+        public void Release()
+        {
+            int* word = Word(WordOffset);
+            if (IsRecursive)
+            {
+                if (!IsMine) throw new IpcSyncStateException(Name, $"Cannot release the RLock '{Name}': this thread does not hold it.");
+                int count = *Word(CountOffset) - 1;
+                *Word(CountOffset) = count;
+                if (count > 0) return;
+                Volatile.Write(ref *Word(ThreadOffset), 0);   // cleared before the word: no other thread can then think it owns the lock
+            }
+            if (!RobustLock.Release(word))
+                throw new IpcSyncStateException(Name, $"Cannot release the {Kind} '{Name}': it is not locked.");
+        }
+
+        /// <summary>For Condition.Wait: releases completely and returns the recursion count to restore.</summary>
+        internal int ReleaseAll()
+        {
+            if (!IsRecursive)
+            {
+                Release();
+                return 1;
+            }
+            if (!IsMine) throw new IpcSyncStateException(Name, $"Cannot wait: this thread does not hold the RLock '{Name}'.");
+            int count = *Word(CountOffset);
+            *Word(CountOffset) = 1;
+            Release();
+            return count;
+        }
+
+        /// <summary>Re-takes the lock after a condition wait and restores the recursion count.</summary>
+        internal LockAcquisition Reacquire(int count, CancellationToken cancel)
+        {
+            var result = TryAcquire(System.Threading.Timeout.InfiniteTimeSpan, cancel);
+            if (IsRecursive) *Word(CountOffset) = count;
+            return result;
+        }
+
+        /// <summary>True when this process (and, for an RLock, this thread) holds the lock.</summary>
+        internal bool IsMine =>
+            HolderPid == RobustLock.Me && (!IsRecursive || Volatile.Read(ref *Word(ThreadOffset)) == Environment.CurrentManagedThreadId);
+
+        public override string ToString() => $"{Kind}('{Name}', {(IsLocked ? $"held by pid {HolderPid}" : "unlocked")})";
+    }
+}

@@ -1,0 +1,123 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+using IpcPs.Core;
+using IpcPs.Core.Lifecycle;
+using IpcPs.Core.Platform;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// Base of the objects whose state lives in a segment with an IpcPs header (locks, events, …).
+    /// Header, at offset 0 of every such segment (little-endian, never reordered):
+    /// <code>
+    ///  0  u64  magic "IPCPSOB1" — written last by the creator: a segment without it is not (yet) an IpcPs object
+    ///  8  i32  kind (IpcObjectKind)
+    /// 12  i32  reserved
+    /// 16  i64  parameter A (kind-specific: maximum value, parties)
+    /// 24  f64  parameter B (kind-specific: default timeout)
+    /// 32..63   reserved
+    /// 64..     the kind's state (see each kind)
+    /// </code>
+    /// </summary>
+    public abstract unsafe class SyncObject : IpcObject
+    {
+        internal const long Magic = 0x31424F5350435049;   // "IPCPSOB1"
+        internal const int StateOffset = 64;
+        private byte* _base;
+
+        private protected SyncObject(string name, IpcObjectKind kind) : base(name, kind) { }
+
+        private protected override bool UnmapOnClose => false;
+
+        /// <summary>Start of the segment: attaches on first use, throws once closed. One volatile read when warm.</summary>
+        private protected byte* Base
+        {
+            get
+            {
+                byte* b = _base;
+                if (b != null && !IsClosed) return b;
+                return AttachBase();
+            }
+        }
+
+        private protected long ParameterA => *(long*)(Base + 16);
+        private protected double ParameterB => *(double*)(Base + 24);
+
+        private protected int* Word(int offset) => (int*)(Base + offset);
+
+        private byte* AttachBase()
+        {
+            ThrowIfClosed();
+            _base = (byte*)Segment.Address;
+            return _base;
+        }
+
+        private protected override void Validate(Segment segment)
+        {
+            byte* b = (byte*)segment.Address;
+            if (segment.Size < StateOffset || Volatile.Read(ref *(long*)b) != Magic)
+                throw new IpcObjectKindException(Name, $"The segment '{Name}' is not an IpcPs {Kind} (its header is missing or damaged).");
+            var kind = (IpcObjectKind)(*(int*)(b + 8));
+            if (kind != Kind)
+                throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
+        }
+
+        /// <summary>
+        /// Creates (or, with OPENORCREATE, opens if it exists) the object NAME of SIZE bytes; INIT fills the state
+        /// before the magic makes the segment valid. Returns the attached handle and whether this call created it.
+        /// </summary>
+        private protected static (T Handle, bool Created) Make<T>(string? name, bool openOrCreate, IpcObjectKind kind, int size,
+            long parameterA, double parameterB, Func<string, T> handle, Action<IntPtr> init) where T : SyncObject
+        {
+            name = name is null ? IpcName.Generate() : IpcName.Validate(name);
+            var obj = handle(name);
+            Func<Segment> make = () =>
+            {
+                var s = Platforms.Current.SharedMemory.Create(name, size);
+                byte* b = (byte*)s.Address;
+                *(int*)(b + 8) = (int)kind;
+                *(long*)(b + 16) = parameterA;
+                *(double*)(b + 24) = parameterB;
+                init(s.Address);
+                Volatile.Write(ref *(long*)b, Magic);
+                return s;
+            };
+            if (!openOrCreate)
+            {
+                var segment = ObjectLifecycle.Create(name, kind, make);
+                obj.AttachCreated(segment, Platforms.Current.Registry.Read(name));
+                return (obj, true);
+            }
+            var (seg, created) = ObjectLifecycle.OpenOrCreate(name, kind, make, record =>
+            {
+                var s = Platforms.Current.SharedMemory.Open(name);
+                try { obj.Validate(s); }
+                catch { s.Dispose(); throw; }
+                return s;
+            });
+            obj.AttachCreated(seg, Platforms.Current.Registry.Read(name));
+            return (obj, created);
+        }
+
+        /// <summary>Writes a short UTF-8 string (u16 length, bytes) at OFFSET; CAPACITY bounds length + 2.</summary>
+        internal static void WriteString(IntPtr segment, int offset, int capacity, string? text)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(text ?? "");
+            if (bytes.Length + 2 > capacity)
+                throw new ArgumentException($"The text is {bytes.Length} bytes in UTF-8; at most {capacity - 2} fit.");
+            *(ushort*)((byte*)segment + offset) = (ushort)bytes.Length;
+            Marshal.Copy(bytes, 0, segment + offset + 2, bytes.Length);
+        }
+
+        private protected string ReadString(int offset, int capacity)
+        {
+            int length = *(ushort*)(Base + offset);
+            if (length + 2 > capacity) throw new IpcObjectKindException(Name, $"The header of '{Name}' is damaged (a string overruns its field).");
+            var bytes = new byte[length];
+            Marshal.Copy((IntPtr)(Base + offset + 2), bytes, 0, length);
+            return Encoding.UTF8.GetString(bytes);
+        }
+    }
+}
