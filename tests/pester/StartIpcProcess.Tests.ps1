@@ -142,7 +142,7 @@ Describe 'Start-IpcProcess' {
             $job | Wait-IpcProcess -Timeout 60 | Out-Null
             Receive-Job $job | Should -Be $dir.FullName
             $job | Remove-Job
-            Get-ErrorId { Start-IpcProcess { 1 } -WorkingDirectory (Join-Path $dir.FullName 'missing') } | Should -Not -BeNullOrEmpty
+            Get-ErrorId { Start-IpcProcess { 1 } -WorkingDirectory (Join-Path $dir.FullName 'missing') } | Should -BeLike 'IpcPathNotFound*'
         } finally { Remove-Item -Recurse $dir }
     }
 
@@ -199,5 +199,27 @@ Describe 'Handles through other PowerShell jobs' {
             0..3 | ForEach-Object -Parallel { ($using:shm)[$_] = $_ + 10 } -ThrottleLimit 2
             $shm.Read(0, 4) | Should -Be @(10, 11, 12, 13)
         } finally { $shm.Close() }
+    }
+}
+
+Describe 'Polite stop' {
+    It 'detaches what a child holds when it is stopped with SIGTERM, so nothing is left orphaned' {
+        $name = New-TestName
+        $job = Start-IpcProcess { param($n) $s = New-SharedMemory $n 8; 'ready'; Start-Sleep -Seconds 600 } -ArgumentList $name
+        try {
+            Wait-Until { $job.Output.Count -gt 0 -or -not $job.IsAlive } -Because 'the child to create the segment'
+            Test-Path "/dev/shm/$name" | Should -BeTrue
+            Stop-IpcProcess $job
+            $job.State | Should -Be 'Stopped'
+            Test-Path "/dev/shm/$name" | Should -BeFalse -Because 'the child detached on SIGTERM and was the last holder'
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'shows Write-Host output of the child through Receive-Job, with its PSHOST tag' {
+        $job = Start-IpcProcess { Write-Host 'shown' }
+        $job | Wait-IpcProcess -Timeout 60 | Out-Null
+        $job.Information[0].Tags | Should -Contain 'PSHOST'
+        (Receive-Job $job 6>&1 | ForEach-Object { "$_" }) | Should -Contain 'shown'
+        $job | Remove-Job
     }
 }

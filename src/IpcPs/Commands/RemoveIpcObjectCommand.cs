@@ -5,7 +5,7 @@ namespace IpcPs.Commands
 {
     /// <summary>Destroys named objects now, whoever holds them: the name is gone, mappings already made stay valid.</summary>
     [Cmdlet(VerbsCommon.Remove, "IpcObject", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-        DefaultParameterSetName = ByName)]
+        DefaultParameterSetName = ByObject)]
     [OutputType(typeof(void))]
     public sealed class RemoveIpcObjectCommand : IpcCmdlet
     {

@@ -116,7 +116,7 @@ namespace IpcPs
                 if (_state == Attached) return _segment!;
                 var segment = ObjectLifecycle.Attach(Name, record =>
                 {
-                    var kind = record?.Kind ?? IpcObjectKind.SharedMemory;
+                    var kind = record?.Kind ?? Kind;   // no record: a foreign or record-less segment; its header is checked by Validate
                     if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
                     var s = Platforms.Current.SharedMemory.Open(Name);
                     try { Validate(s); }

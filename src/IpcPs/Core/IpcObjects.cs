@@ -66,13 +66,33 @@ namespace IpcPs
             return record.Attached.Any(p => p.IsAlive) ? IpcObjectStatus.Active : IpcObjectStatus.Orphaned;
         }
 
+        /// <summary>
+        /// The kind of a segment that has no record (its registry entry was lost): an IpcPs header says which; anything
+        /// else is raw shared memory.
+        /// </summary>
+        private static IpcObjectKind KindFromHeader(string name)
+        {
+            try
+            {
+                using (var f = new System.IO.FileStream(Core.Platform.Linux.LinuxSharedMemory.PathOf(name), System.IO.FileMode.Open, System.IO.FileAccess.Read))
+                {
+                    var head = new byte[12];
+                    if (f.Read(head, 0, 12) == 12 && BitConverter.ToInt64(head, 0) == SyncObject.Magic
+                        && Enum.IsDefined(typeof(IpcObjectKind), BitConverter.ToInt32(head, 8)))
+                        return (IpcObjectKind)BitConverter.ToInt32(head, 8);
+                }
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException) { }
+            return IpcObjectKind.SharedMemory;
+        }
+
         /// <summary>An unattached object for NAME, or null when neither a record nor a segment exists.</summary>
         private static IpcObject? Describe(string name)
         {
             var record = P.Registry.Read(name);
             long? size = P.SharedMemory.SizeOf(name);
             if (record is null && size is null) return null;
-            var kind = record?.Kind ?? IpcObjectKind.SharedMemory;
+            var kind = record?.Kind ?? KindFromHeader(name);
             var obj = Describers[kind](name, size ?? 0);
             obj.Record = record;
             return obj;

@@ -17,6 +17,7 @@ namespace IpcPs.Hosting
         public const string IpcTimeout = nameof(IpcTimeout);
         public const string IpcError = nameof(IpcError);
         public const string ChildProcessFailed = nameof(ChildProcessFailed);
+        public const string IpcPathNotFound = nameof(IpcPathNotFound);
         public const string IpcLockAbandoned = nameof(IpcLockAbandoned);
         public const string BrokenBarrier = nameof(BrokenBarrier);
         public const string IpcInvalidSyncState = nameof(IpcInvalidSyncState);
@@ -33,6 +34,7 @@ namespace IpcPs.Hosting
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
                 IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),
                 ObjectDisposedException _ => (IpcObjectClosed, ErrorCategory.ResourceUnavailable),
+                System.IO.DirectoryNotFoundException _ => (IpcPathNotFound, ErrorCategory.ObjectNotFound),
                 ArgumentOutOfRangeException _ => (IpcArgumentOutOfRange, ErrorCategory.InvalidArgument),
                 ArgumentException _ => (IpcInvalidArgument, ErrorCategory.InvalidArgument),
                 IpcPlatformException p when p.ErrorNumber == Core.Platform.Linux.Errno.EACCES || p.ErrorNumber == Core.Platform.Linux.Errno.EPERM

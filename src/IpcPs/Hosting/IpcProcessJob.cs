@@ -129,7 +129,8 @@ namespace IpcPs
                 case 'I':
                     var h = payload as Hashtable;
                     var info = new InformationRecord(h?["MessageData"], h?["Source"] as string ?? "");
-                    if (h?["Tags"] is IEnumerable tags) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
+                    object? tagList = h?["Tags"] is PSObject tp ? tp.BaseObject : h?["Tags"];
+                    if (tagList is IEnumerable tags && !(tagList is string)) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
                     Information.Add(info);
                     break;
                 case 'X': _terminating = Hosting.ChildProtocol.RebuildError(payload, Pid); break;

@@ -18,6 +18,9 @@ namespace IpcPs.Core.Lifecycle
 
         static ObjectLifecycle() => AppDomain.CurrentDomain.ProcessExit += (_, __) => ReleaseAll();
 
+        /// <summary>Detaches from everything this process holds: at exit, and on SIGTERM (see Hosting/ModuleInitializer).</summary>
+        internal static void DetachAll() => ReleaseAll();
+
         /// <summary>Creates NAME: MAKE makes the segment while the name's record is locked, so racing creators serialise.</summary>
         public static T Create<T>(string name, IpcObjectKind kind, Func<T> make)
         {

@@ -11,7 +11,7 @@ namespace IpcPs.Core.Platform.Linux
     {
         public const int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
         public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
-        public const int LOCK_EX = 2, LOCK_UN = 8;
+        public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_UN = 8;
         public const int SEEK_END = 2;
         public const int SIGKILL = 9, SIGTERM = 15;
 

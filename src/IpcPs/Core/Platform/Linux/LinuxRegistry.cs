@@ -19,7 +19,7 @@ namespace IpcPs.Core.Platform.Linux
         public T Update<T>(string name, bool create, Func<RegistryRecord?, (RegistryRecord? Next, T Result)> body)
         {
             string path = _dir + "/" + name;
-            int fd = OpenLocked(path, create, name);
+            int fd = OpenLocked(path, create, name, LibC.LOCK_EX);
             if (fd < 0)
             {
                 var unlocked = body(null);
@@ -49,11 +49,13 @@ namespace IpcPs.Core.Platform.Linux
             finally { Posix.Close(fd); }   // closing drops the flock
         }
 
+        /// <summary>Reads under a shared lock, so a reader never sees a record half rewritten.</summary>
         public RegistryRecord? Read(string name)
         {
-            try { return RegistryRecord.Parse(File.ReadAllText(_dir + "/" + name)); }
-            catch (IOException) { return null; }
-            catch (UnauthorizedAccessException) { return null; }
+            int fd = OpenLocked(_dir + "/" + name, create: false, name, LibC.LOCK_SH);
+            if (fd < 0) return null;
+            try { return RegistryRecord.Parse(Posix.ReadAllText(fd, name)); }
+            finally { Posix.Close(fd); }
         }
 
         public IEnumerable<string> Names()
@@ -68,8 +70,8 @@ namespace IpcPs.Core.Platform.Linux
             catch (DirectoryNotFoundException) { return Array.Empty<string>(); }
         }
 
-        /// <summary>An fd holding the exclusive lock on the linked record file, or -1 when there is none and !create.</summary>
-        private int OpenLocked(string path, bool create, string name)
+        /// <summary>An fd holding the lock (LOCK_EX or LOCK_SH) on the linked record file, or -1 when there is none and !create.</summary>
+        private int OpenLocked(string path, bool create, string name, int lockOperation)
         {
             while (true)
             {
@@ -81,7 +83,7 @@ namespace IpcPs.Core.Platform.Linux
                     continue;
                 }
                 if (fd < 0) throw new IpcPlatformException("open registry record", -fd, name);
-                Posix.LockExclusive(fd, name);
+                Posix.Lock(fd, lockOperation, name);
                 var linked = Posix.Stat(path);
                 if (linked is FileStatus st && st.Inode == Posix.FStat(fd, name).Inode) return fd;
                 Posix.Close(fd);   // deleted (and maybe re-created) while we waited: start again

@@ -93,9 +93,9 @@ namespace IpcPs.Core.Platform.Linux
             throw new IpcPlatformException("unlink", e, name ?? path);
         }
 
-        public static void LockExclusive(int fd, string name)
+        public static void Lock(int fd, int operation, string name)
         {
-            while (LibC.flock(fd, LibC.LOCK_EX) < 0)
+            while (LibC.flock(fd, operation) < 0)
                 if (LastErrno != Errno.EINTR) throw new IpcPlatformException("flock", LastErrno, name);
         }
 
