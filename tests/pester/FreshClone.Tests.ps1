@@ -41,4 +41,22 @@ Describe 'A fresh clone' -Tag 'FreshClone' -Skip:([bool]$env:IPCPS_NESTED) {
         $text | Should -Match '(?m)^\d+ passed, 0 failed'
         Test-Path (Join-Path $Clone '.tools/nuget/pester') | Should -BeTrue -Because 'the clone bootstraps its own Pester'
     }
+
+    It 'packages a nupkg that PSResourceGet installs from a local repository' {
+        $out = bash -c "cd '$Clone' && dotnet pwsh -NoProfile -File build.ps1 -Task Package" 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
+        $repoName = New-TestName 'repo'
+        $dest = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'saved')
+        Register-PSResourceRepository -Name $repoName -Uri (Join-Path $Clone 'out/package') -Trusted
+        try {
+            Save-PSResource -Name IpcPs -Repository $repoName -Path $dest -TrustRepository
+            $manifest = Get-ChildItem -Recurse $dest -Filter IpcPs.psd1 | Select-Object -First 1
+            $manifest | Should -Not -BeNullOrEmpty
+            Test-Path (Join-Path $manifest.Directory 'en-US/IpcPs.dll-Help.xml') | Should -BeTrue
+            (Test-ModuleManifest $manifest.FullName).ExportedCmdlets.Keys | Should -Contain 'New-SharedMemory'
+        } finally {
+            Unregister-PSResourceRepository -Name $repoName
+            if (Test-Path $dest) { Remove-Item -Recurse -Force $dest }
+        }
+    }
 }

@@ -460,3 +460,37 @@ Describe 'Open-or-create' {
         } finally { $raw.Close() }
     }
 }
+
+Describe 'Synchronisation objects as named objects' {
+    It 'lists every kind with Get-IpcObject, opens it by name, and removes it with Remove-IpcObject' {
+        $objects = @(
+            New-IpcLock (New-TestName)
+            New-IpcLock (New-TestName) -Recursive
+            New-IpcSemaphore (New-TestName) -InitialCount 2
+            New-IpcSemaphore (New-TestName) -InitialCount 1 -MaximumCount 1
+            New-IpcEvent (New-TestName)
+            New-IpcBarrier (New-TestName) -Parties 2
+        )
+        try {
+            $listed = Get-IpcObject | Where-Object Name -In $objects.Name
+            ($listed | ForEach-Object { "$($_.Kind)" } | Sort-Object) | Should -Be @('Barrier', 'BoundedSemaphore', 'Event', 'Lock', 'RLock', 'Semaphore')
+            ($listed.Status | Select-Object -Unique) | Should -Be 'Active'
+            $opened = Get-IpcObject -Name $objects[2].Name
+            $opened | Should -BeOfType ([IpcPs.IpcSemaphore])
+            $opened.CurrentValue | Should -Be 2
+            $opened.Close()
+            $listed | Remove-IpcObject
+            foreach ($o in $objects) { Test-Path "/dev/shm/$($o.Name)" | Should -BeFalse }
+        } finally { $objects | ForEach-Object { $_.Close() } }
+    }
+
+    It 'lets Use-IpcLock and Enter-IpcLock take a condition''s lock' {
+        $c = New-IpcCondition (New-TestName)
+        try {
+            Use-IpcLock $c { $c.Lock.IsMine; $c.Wait(0) } | Should -Be @($true, $false)
+            $c.Lock.IsLocked | Should -BeFalse
+            $c.Close()
+            Test-Path "/dev/shm/$($c.Name).lock" | Should -BeFalse -Because 'a condition closes the lock it made'
+        } finally { $c.Close() }
+    }
+}

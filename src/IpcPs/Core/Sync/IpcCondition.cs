@@ -12,7 +12,7 @@ namespace IpcPs
     /// A waiter counts itself in while holding the lock, so no Notify can miss it; Notify(n) hands out at most
     /// min(n, waiters - tickets) tickets, and each woken waiter takes exactly one, so Notify(n) wakes n waiters.
     /// </summary>
-    public sealed unsafe class IpcCondition : SyncObject
+    public sealed unsafe class IpcCondition : SyncObject, ILockable
     {
         private const int Waiters = StateOffset, Tickets = StateOffset + 4, Sequence = StateOffset + 8;
         private const int LockName = 128, LockNameCapacity = 260;
@@ -48,6 +48,9 @@ namespace IpcPs
         public bool Acquire() => Lock.Acquire();
         public bool Acquire(bool block, double timeoutSeconds) => Lock.Acquire(block, timeoutSeconds);
         public void Release() => Lock.Release();
+
+        /// <summary>Takes the condition's lock (so Enter-IpcLock and Use-IpcLock work on a condition, as Python's "with cond:").</summary>
+        public LockAcquisition TryAcquire(TimeSpan timeout, CancellationToken cancel) => Lock.TryAcquire(timeout, cancel);
 
         /// <summary>Sleepers counted now.</summary>
         public int WaiterCount => Volatile.Read(ref *Word(Waiters));

@@ -40,7 +40,12 @@ namespace IpcPs
         public int RecursionCount => IsMine ? Volatile.Read(ref *Word(CountOffset)) : 0;
 
         /// <summary>Waits until acquired. Throws AbandonedLockException (holding the lock) if its holder had died.</summary>
-        public bool Acquire() => this.AcquirePython(true, double.PositiveInfinity);
+        public bool Acquire()
+        {
+            // The uncontended Lock: one CAS, nothing else (no deadline, no thread id).
+            if (!IsRecursive && Interlocked.CompareExchange(ref *Word(WordOffset), RobustLock.Me, 0) == 0) return true;
+            return this.AcquirePython(true, double.PositiveInfinity);
+        }
 
         /// <summary>Python's acquire(block): without blocking, True only if it was free.</summary>
         public bool Acquire(bool block) => this.AcquirePython(block, double.PositiveInfinity);
@@ -51,19 +56,21 @@ namespace IpcPs
         public LockAcquisition TryAcquire(TimeSpan timeout, CancellationToken cancel)
         {
             int* word = Word(WordOffset);
-            int tid = Environment.CurrentManagedThreadId;
-            if (IsRecursive && IsMine)
+            if (!IsRecursive)
+            {
+                if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return LockAcquisition.Acquired;
+            }
+            else if (IsMine)
             {
                 *Word(CountOffset) += 1;
                 return LockAcquisition.Acquired;
             }
-            var deadline = Deadline.After(timeout);
-            var result = timeout == TimeSpan.Zero ? RobustLock.TryAcquire(word) : RobustLock.Acquire(word, deadline, cancel);
+            var result = timeout == TimeSpan.Zero ? RobustLock.TryAcquire(word) : RobustLock.Acquire(word, Deadline.After(timeout), cancel);
             if (result == AcquireResult.TimedOut) return LockAcquisition.TimedOut;
             if (IsRecursive)
             {
                 *Word(CountOffset) = 1;
-                Volatile.Write(ref *Word(ThreadOffset), tid);
+                Volatile.Write(ref *Word(ThreadOffset), Environment.CurrentManagedThreadId);
             }
             return result == AcquireResult.Abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
         }
@@ -107,8 +114,8 @@ namespace IpcPs
             return result;
         }
 
-        /// <summary>True when this process (and, for an RLock, this thread) holds the lock.</summary>
-        internal bool IsMine =>
+        /// <summary>True when this process (and, for an RLock, this thread) holds the lock (CPython: _is_mine()).</summary>
+        public bool IsMine =>
             HolderPid == RobustLock.Me && (!IsRecursive || Volatile.Read(ref *Word(ThreadOffset)) == Environment.CurrentManagedThreadId);
 
         public override string ToString() => $"{Kind}('{Name}', {(IsLocked ? $"held by pid {HolderPid}" : "unlocked")})";
