@@ -117,3 +117,23 @@ Describe 'Object lifecycle' {
         } finally { $shm.Close() }
     }
 }
+
+Describe 'Registry safety' {
+    It 'refuses a registry folder that others can write, and a record that is a symlink' {
+        $keep = New-SharedMemory (New-TestName) 8   # makes sure the folder exists while the test changes it
+        $victim = New-TemporaryFile
+        try {
+            Set-Content $victim 'precious'
+            $name = New-TestName
+            New-Item -ItemType SymbolicLink -Path "$RegistryDir/$name" -Target $victim.FullName | Out-Null
+            Get-ErrorId { New-SharedMemory $name 8 } | Should -Not -BeNullOrEmpty
+            Get-Content $victim | Should -Be 'precious'
+            Test-Path "/dev/shm/$name" | Should -BeFalse
+            Remove-Item "$RegistryDir/$name"
+
+            chmod 0777 $RegistryDir
+            try { Get-ErrorId { New-SharedMemory (New-TestName) 8 } | Should -Not -BeNullOrEmpty }
+            finally { chmod 0700 $RegistryDir }
+        } finally { $keep.Close(); Remove-Item $victim }
+    }
+}

@@ -494,3 +494,104 @@ Describe 'Synchronisation objects as named objects' {
         } finally { $c.Close() }
     }
 }
+
+Describe 'Review findings (regressions)' {
+    It 'a semaphore used as a count (released by a producer, taken by a consumer that exits) gives no permit back' {
+        $s = New-IpcSemaphore (New-TestName) -InitialCount 0
+        try {
+            1..3 | ForEach-Object { $s.Release() }
+            $job = Start-IpcProcess { param($x) 1..3 | ForEach-Object { $x.Acquire($true, 30) } } -ArgumentList $s
+            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be @($true, $true, $true)
+            $job | Remove-Job
+            $s.CurrentValue | Should -Be 0
+            $s.Acquire($true, 0.5) | Should -BeFalse -Because 'the consumer took produced permits, not ones to give back'
+        } finally { $s.Close() }
+    }
+
+    It 'a notification goes to the waiter that was waiting, not to one that arrives after Notify' {
+        $c = New-IpcCondition (New-TestName)
+        try {
+            $job = Start-IpcProcess { param($cv) [void]$cv.Acquire(); $r = $cv.Wait(30); $cv.Release(); $r } -ArgumentList $c
+            Wait-Until { $c.WaiterCount -eq 1 } -Because 'the child to wait'
+            [void]$c.Acquire()
+            $c.Notify()
+            $c.Wait(0.3) | Should -BeFalse -Because 'the notification was the child''s'
+            $c.Release()
+            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -BeTrue
+            $job | Remove-Job
+        } finally { $c.Close() }
+    }
+
+    It 'a waiter killed while waiting is not counted, and NotifyAll leaves no stray wake-up' {
+        $c = New-IpcCondition (New-TestName)
+        try {
+            $job = Start-IpcProcess { param($cv) [void]$cv.Acquire(); [void]$cv.Wait() } -ArgumentList $c
+            Wait-Until { $c.WaiterCount -eq 1 } -Because 'the child to wait'
+            Stop-IpcProcess $job -Force
+            [void]$c.Acquire()
+            $c.NotifyAll()
+            $c.WaiterCount | Should -Be 0
+            $c.Wait(0.3) | Should -BeFalse
+            $c.Release()
+            $job | Remove-Job -Force
+        } finally { $c.Close() }
+    }
+
+    It 'a condition passed to a child keeps its lock alive after the parent closes its handle' {
+        $c = New-IpcCondition (New-TestName)
+        $go = New-IpcEvent (New-TestName)
+        try {
+            $job = Start-IpcProcess { param($cv, $g) [void](Wait-IpcEvent $g -Timeout 60); [void]$cv.Acquire(); $cv.Release(); 'ok' } -ArgumentList $c, $go
+            $c.Close()
+            Set-IpcEvent $go
+            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be 'ok'
+            $job | Remove-Job
+        } finally { $go.Close() }
+    }
+
+    It 'New-IpcCondition -OpenOrCreate opens an existing condition with its own lock' {
+        $l = New-IpcLock (New-TestName)
+        $c = New-IpcCondition (New-TestName) -Lock $l
+        try {
+            $again = New-IpcCondition -Name $c.Name -OpenOrCreate
+            $again.Lock.Name | Should -Be $l.Name
+            Test-Path "/dev/shm/$($c.Name).lock" | Should -BeFalse
+            $again.Close()
+        } finally { $c.Close(); $l.Close() }
+    }
+
+    It 'an event set and cleared at once still wakes a waiter, which answers False' {
+        $e = New-IpcEvent (New-TestName)
+        $ready = New-IpcEvent (New-TestName)
+        try {
+            $job = Start-IpcProcess { param($ev, $r) Set-IpcEvent $r; $w = [Diagnostics.Stopwatch]::StartNew(); $ev.Wait(20); $w.Elapsed.TotalSeconds -lt 10 } -ArgumentList $e, $ready
+            Wait-IpcEvent $ready -Timeout 60 | Should -BeTrue
+            Start-Sleep -Milliseconds 1000   # margin for the child to pass from Set-IpcEvent into its wait; not an ordering the result depends on otherwise
+            $e.Set(); $e.Clear()
+            $result = $job | Wait-IpcProcess -Timeout 60 | Receive-Job
+            $result[0] | Should -BeFalse
+            $result[1] | Should -BeTrue -Because 'the waiter woke on the pulse instead of sleeping to its timeout'
+            $job | Remove-Job
+        } finally { $e.Close(); $ready.Close() }
+    }
+
+    It 'a barrier action that cannot be stored leaves nothing behind' {
+        $name = New-TestName
+        Get-ThrownException { [IpcPs.IpcBarrier]::Create($name, 2, ('x' * 5000), [double]::NaN, $false) } | Should -BeOfType ([ArgumentException])
+        Test-Path "/dev/shm/$name" | Should -BeFalse
+    }
+
+    It 'an arrival during the action waits for the next round' {
+        $b = New-IpcBarrier (New-TestName) -Parties 2 -Action { Start-Sleep -Milliseconds 1500 }
+        try {
+            $round1 = 1..2 | ForEach-Object { Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b }
+            Wait-Until { $b.NWaiting -eq 2 } -Because 'both parties of round 1 to arrive (the action then runs)'
+            $late = Start-IpcProcess { param($x) Start-Sleep -Milliseconds 500; Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b
+            $mine = $b.Wait(60)   # arrives while round 1 drains: must wait for a partner in round 2
+            $mine | Should -BeIn 0, 1
+            (($round1 | Wait-IpcProcess -Timeout 60 | Receive-Job) | Sort-Object) | Should -Be @(0, 1)
+            $late | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be (1 - $mine)
+            $round1 + $late | Remove-Job
+        } finally { $b.Close() }
+    }
+}

@@ -84,7 +84,12 @@ namespace IpcPs.Commands
             };
             string module = Path.Combine(MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
             var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);
-            job.Start(ChildLauncher.StartInfo(module, folder), ChildProtocol.EncodeRequest(request, Depth));
+            try { job.Start(ChildLauncher.StartInfo(module, folder), ChildProtocol.EncodeRequest(request, Depth)); }
+            catch (Exception e) when (!(e is PipelineStoppedException))
+            {
+                foreach (var h in retained) h.Close();
+                ThrowTerminatingError(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, ScriptBlock));
+            }
             JobRepository.Add(job);
             WriteObject(job);
         }

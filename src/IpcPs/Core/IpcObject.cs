@@ -83,6 +83,9 @@ namespace IpcPs
             if (!ObjectLifecycle.Destroy(Name)) throw new IpcObjectNotFoundException(Name);
         }
 
+        /// <summary>Opens what this handle needs besides its own segment (a condition's lock), once attached.</summary>
+        private protected virtual void OnAttached() { }
+
         /// <summary>Closes what this handle holds besides its own segment (a condition's lock).</summary>
         private protected virtual void OnClose() { }
 
@@ -125,6 +128,7 @@ namespace IpcPs
                     return s;
                 });
                 AttachCreated(segment, Record);
+                OnAttached();
                 return segment;
             }
         }

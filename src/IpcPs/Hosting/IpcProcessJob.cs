@@ -21,6 +21,7 @@ namespace IpcPs
         private readonly StringBuilder _stderr = new StringBuilder();
         private Process? _process;
         private Thread? _stderrReader;
+        private Thread? _stdoutReader;
         private ErrorRecord? _terminating;
         private bool _finishedFrame;
         private volatile bool _stopRequested;
@@ -63,12 +64,13 @@ namespace IpcPs
             if (_process is null || _ended.IsSet) return;
             _stopRequested = true;
             SetJobState(JobState.Stopping);
+            // Signal only a child not yet reaped: once it has exited its pid may name another process.
             if (!force)
             {
-                LibC.kill(Pid, LibC.SIGTERM);
+                if (!_exited) LibC.kill(Pid, LibC.SIGTERM);
                 if (_ended.Wait(grace)) return;
             }
-            LibC.kill(Pid, LibC.SIGKILL);
+            if (!_exited) LibC.kill(Pid, LibC.SIGKILL);
             _ended.Wait();
         }
 
@@ -78,9 +80,11 @@ namespace IpcPs
             _process = process;
             Pid = process.Id;
             SetJobState(JobState.Running);
-            _stderrReader = new Thread(() => ReadErrors(process)) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
+            _stderrReader = new Thread(() => Guard(() => ReadErrors(process))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
             _stderrReader.Start();
-            new Thread(() => ReadRecords(process)) { IsBackground = true, Name = $"IpcPs child {Pid} records" }.Start();
+            _stdoutReader = new Thread(() => Guard(() => ReadRecords(process))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
+            _stdoutReader.Start();
+            new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" }.Start();
             try
             {
                 process.StandardInput.Write(request + "\n");
@@ -92,11 +96,32 @@ namespace IpcPs
         private void ReadRecords(Process process)
         {
             string? line;
-            while ((line = process.StandardOutput.ReadLine()) != null) Dispatch(line);
-            process.WaitForExit();
+            while ((line = process.StandardOutput.ReadLine()) != null)
+                if (!_ended.IsSet) Dispatch(line);
+        }
+
+        /// <summary>
+        /// Ends the job when the child exits — not when its stdout closes, which a grandchild that inherited the pipe
+        /// may keep open for long after. Records already in the pipe get a moment to drain.
+        /// </summary>
+        private void WatchExit(Process process)
+        {
+            process.WaitForExit(int.MaxValue);
             _exited = true;
-            _stderrReader?.Join();
+            _stdoutReader?.Join(TimeSpan.FromSeconds(2));
+            _stderrReader?.Join(TimeSpan.FromSeconds(1));
             End(process.ExitCode);
+        }
+
+        /// <summary>A background thread must never take the host process down.</summary>
+        private void Guard(Action body)
+        {
+            try { body(); }
+            catch (Exception e) when (!(e is ThreadAbortException))
+            {
+                try { Error.Add(new ErrorRecord(e, Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.NotSpecified, Pid)); }
+                catch (Exception) { /* the job was disposed */ }
+            }
         }
 
         private void ReadErrors(Process process)

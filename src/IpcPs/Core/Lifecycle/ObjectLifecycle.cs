@@ -72,25 +72,27 @@ namespace IpcPs.Core.Lifecycle
 
         /// <summary>
         /// Opens NAME for this process: OPEN runs with the record (null for a foreign segment) while it is locked, so
-        /// no last closer can destroy the object between the open and the registration.
+        /// no last closer can destroy the object between the open and the registration. Always registers (adding this
+        /// process is idempotent): a hold count left from an object of the same name that was removed and made anew
+        /// must not skip it.
         /// </summary>
         public static T Attach<T>(string name, Func<RegistryRecord?, T> open)
         {
             lock (Gate)
             {
-                T result;
-                if (Holds.TryGetValue(name, out int n) && n > 0) result = open(P.Registry.Read(name));
-                else
-                    result = P.Registry.Update(name, create: false, current =>
-                    {
-                        T obj = open(current);
-                        if (current is null) return ((RegistryRecord?)null, obj);
-                        current.PruneDead();
-                        var me = ProcessIdentity.Current;
-                        if (!current.Attached.Contains(me)) current.Attached.Add(me);
-                        return (current, obj);
-                    });
-                Holds[name] = n + 1;
+                T result = P.Registry.Update(name, create: true, current =>
+                {
+                    // With no record, the segment must exist already (a foreign one): the empty record just made is
+                    // then dropped again, and nothing is registered.
+                    if (current is null && !P.SharedMemory.Exists(name)) throw new IpcObjectNotFoundException(name);
+                    T obj = open(current);
+                    if (current is null) return ((RegistryRecord?)null, obj);
+                    current.PruneDead();
+                    var me = ProcessIdentity.Current;
+                    if (!current.Attached.Contains(me)) current.Attached.Add(me);
+                    return (current, obj);
+                });
+                Holds[name] = Holds.TryGetValue(name, out int n) ? n + 1 : 1;
                 return result;
             }
         }
@@ -124,7 +126,7 @@ namespace IpcPs.Core.Lifecycle
             P.Registry.Update(name, create: false, current =>
             {
                 if (current is null) return ((RegistryRecord?)null, 0);
-                current.Attached.Remove(ProcessIdentity.Current);
+                current.Attached.RemoveAll(p => p.Equals(ProcessIdentity.Current));
                 current.PruneDead();
                 if (current.Attached.Count > 0) return (current, 0);
                 P.SharedMemory.Unlink(name);

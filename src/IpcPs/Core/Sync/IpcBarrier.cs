@@ -85,21 +85,34 @@ namespace IpcPs
 
         private int Wait(Deadline deadline, CancellationToken cancel)
         {
-            Lock();
-            if (*Word(BrokenFlag) != 0) { Unlock(); throw Fail("it was aborted, timed out, or a party failed; Reset it to use it again."); }
-            int generation = *Word(Generation);
-            int index = *Word(Arrived);
+            int generation, index;
+            while (true)
+            {
+                Lock();
+                if (*Word(BrokenFlag) != 0) { Unlock(); throw Fail("it was aborted, timed out, or a party failed; Reset it to use it again."); }
+                generation = *Word(Generation);
+                index = *Word(Arrived);
+                if (index < Parties) break;
+                // Draining: the last party is running the action. Arrivals for the next round wait for it to end,
+                // without a timeout (as CPython's _enter); a dead last party is seen by the round's own waiters.
+                Unlock();
+                WordWait.Sleep(Word(Generation), generation, Deadline.Infinite, cancel, WordWait.LivenessSliceMs);
+            }
             *Word(Arrived) = index + 1;
             if (index < WatchedParties) *(int*)(Base + Waiting + index * 4) = RobustLock.Me;
             if (index + 1 == Parties)
             {
                 Unlock();
-                RunAction();
+                RunAction();   // Arrived == Parties meanwhile: the round is draining
                 Lock();
-                *Word(Arrived) = 0;
-                NextGeneration();
-                Unlock();
-                return index;
+                try
+                {
+                    if (*Word(Generation) != generation) throw Fail("it was reset or aborted while the action ran.");
+                    *Word(Arrived) = 0;
+                    NextGeneration();
+                    return index;
+                }
+                finally { Unlock(); }
             }
             Unlock();
             try
@@ -116,8 +129,9 @@ namespace IpcPs
                             return index;
                         }
                         if (*Word(BrokenFlag) != 0) throw Fail("it was aborted, or another party timed out or failed.");
-                        if (!inTime) { Break(); throw Fail("the wait timed out."); }
                         if (AWaiterDied()) { Break(); throw Fail("a waiting party's process died."); }
+                        // Once all have arrived the round only waits for the action: a timeout no longer breaks it.
+                        if (!inTime && *Word(Arrived) < Parties) { Break(); throw Fail("the wait timed out."); }
                     }
                     finally { Unlock(); }
                 }
@@ -133,8 +147,11 @@ namespace IpcPs
         {
             string text = Action;
             if (text.Length == 0) return;
-            var compiler = ActionCompiler ?? throw new InvalidOperationException($"The barrier '{Name}' has an action, but nothing in this process can run it.");
-            try { compiler(text)(); }
+            try
+            {
+                var compiler = ActionCompiler ?? throw new InvalidOperationException($"The barrier '{Name}' has an action, but nothing in this process can run it.");
+                compiler(text)();
+            }
             catch
             {
                 Abort();

@@ -6,33 +6,41 @@ namespace IpcPs
 {
     /// <summary>
     /// A condition variable shared between processes (CPython's multiprocessing.Condition), over an IpcLock or
-    /// IpcRLock (a new RLock named NAME.lock when none is given).
-    /// State at offset 64 (i32): 64 waiters (sleeping or about to); 68 tickets (wake-ups handed out by Notify and
-    /// not yet taken); 72 sequence (futex word, bumped by every Notify). 128: the lock's name (u16 length + UTF-8).
-    /// A waiter counts itself in while holding the lock, so no Notify can miss it; Notify(n) hands out at most
-    /// min(n, waiters - tickets) tickets, and each woken waiter takes exactly one, so Notify(n) wakes n waiters.
+    /// RLock (a new RLock named NAME.lock when none is given). Every handle on the condition also holds its lock.
+    /// State: 64 i32 next waiter number; 68 i32 sequence (futex word, bumped by every Notify that wakes someone);
+    /// 128 the lock's name (u16 length + UTF-8); 1024..3071 128 waiter slots of 16 bytes {i32 state (0 free,
+    /// 1 waiting, 2 notified), i32 pid, i32 number, i32 reserved}.
+    /// A waiter takes a slot and a number while holding the lock, so no Notify can miss it. Notify(n), also under the
+    /// lock, marks the n oldest waiting slots notified (skipping and freeing those whose process has died); a waiter
+    /// returns True only for its own slot, so a notification can neither go to a later waiter nor be lost on a
+    /// departed one. A waiter that times out frees its slot with a CAS 1 → 0; if that fails it was notified.
     /// </summary>
     public sealed unsafe class IpcCondition : SyncObject, ILockable
     {
-        private const int Waiters = StateOffset, Tickets = StateOffset + 4, Sequence = StateOffset + 8;
+        private const int NextNumber = StateOffset, Sequence = StateOffset + 4;
         private const int LockName = 128, LockNameCapacity = 260;
+        private const int Slots = 1024, SlotCount = 128, SlotSize = 16;
+        private const int Free = 0, Waiting = 1, Notified = 2;
         private IpcLock? _lock;
 
         private IpcCondition(string name) : base(name, IpcObjectKind.Condition) { }
 
         internal static IpcCondition Describe(string name) => new IpcCondition(name);
 
-        /// <summary>Creates a condition over LOCK (a new RLock "NAME.lock" when null).</summary>
+        /// <summary>Creates a condition over LOCK (a new RLock "NAME.lock" when null). With OPENORCREATE an existing condition is opened, with its own lock.</summary>
         public static IpcCondition Create(string? name, IpcLock? @lock = null, bool openOrCreate = false)
         {
             name = name is null ? Core.IpcName.Generate() : Core.IpcName.Validate(name);
+            if (openOrCreate && Core.Platform.Platforms.Current.SharedMemory.Exists(name))
+                return (IpcCondition)IpcObjects.Open(name, IpcObjectKind.Condition);
             // The condition keeps its own handle on the lock, closed with the condition.
             var l = @lock is null ? IpcLock.Create(name + ".lock", recursive: true, openOrCreate: openOrCreate) : (IpcLock)IpcObjects.Open(@lock.Name, @lock.Kind);
             try
             {
-                var c = Make(name, openOrCreate, IpcObjectKind.Condition, IpcLock.SegmentSize, 0, 0, n => new IpcCondition(n),
-                    b => WriteString(b, LockName, LockNameCapacity, l.Name)).Handle;
-                c._lock = l;
+                var (c, created) = Make(name, openOrCreate, IpcObjectKind.Condition, IpcLock.SegmentSize, 0, 0, n => new IpcCondition(n),
+                    b => WriteString(b, LockName, LockNameCapacity, l.Name));
+                if (created) c._lock = l;
+                else l.Close();   // lost a race to another creator: use the lock its segment names
                 return c;
             }
             catch
@@ -42,8 +50,20 @@ namespace IpcPs
             }
         }
 
-        /// <summary>The lock this condition uses (opened by name on first use in another process).</summary>
-        public IpcLock Lock => _lock ??= (IpcLock)IpcObjects.Open(ReadString(LockName, LockNameCapacity));
+        /// <summary>The lock this condition uses.</summary>
+        public IpcLock Lock
+        {
+            get
+            {
+                var l = Volatile.Read(ref _lock);
+                if (l != null) return l;
+                var opened = (IpcLock)IpcObjects.Open(ReadString(LockName, LockNameCapacity));
+                var raced = Interlocked.CompareExchange(ref _lock, opened, null);
+                if (raced == null) return opened;
+                opened.Close();
+                return raced;
+            }
+        }
 
         public bool Acquire() => Lock.Acquire();
         public bool Acquire(bool block, double timeoutSeconds) => Lock.Acquire(block, timeoutSeconds);
@@ -52,8 +72,16 @@ namespace IpcPs
         /// <summary>Takes the condition's lock (so Enter-IpcLock and Use-IpcLock work on a condition, as Python's "with cond:").</summary>
         public LockAcquisition TryAcquire(TimeSpan timeout, CancellationToken cancel) => Lock.TryAcquire(timeout, cancel);
 
-        /// <summary>Sleepers counted now.</summary>
-        public int WaiterCount => Volatile.Read(ref *Word(Waiters));
+        /// <summary>Waiters not yet notified.</summary>
+        public int WaiterCount
+        {
+            get
+            {
+                int n = 0;
+                for (int i = 0; i < SlotCount; i++) if (Volatile.Read(ref *State(i)) == Waiting) n++;
+                return n;
+            }
+        }
 
         /// <summary>Releases the lock completely, waits for Notify, re-takes it. True if notified, False on timeout.</summary>
         public bool Wait() => Wait(Deadline.Infinite, CancellationToken.None);
@@ -67,27 +95,41 @@ namespace IpcPs
         public bool WaitFor(Func<bool> predicate, TimeSpan timeout, CancellationToken cancel) =>
             WaitFor(predicate, Deadline.After(timeout), cancel);
 
-        /// <summary>Wakes up to N waiters. The caller must hold the lock.</summary>
+        /// <summary>Wakes the N longest-waiting waiters. The caller must hold the lock.</summary>
         public void Notify(int n = 1)
         {
             if (!Lock.IsMine) throw new IpcSyncStateException(Name, $"Cannot notify the condition '{Name}': this caller does not hold its lock.");
-            if (n <= 0) return;
-            int* tickets = Word(Tickets);
-            while (true)
+            int woken = 0;
+            while (woken < n)
             {
-                int t = Volatile.Read(ref *tickets);
-                int k = Math.Min(n, Volatile.Read(ref *Word(Waiters)) - t);
-                if (k <= 0) return;
-                if (Interlocked.CompareExchange(ref *tickets, t + k, t) != t) continue;
-                Interlocked.Increment(ref *Word(Sequence));
-                WordWait.Wake(Word(Sequence), k);
-                return;
+                int oldest = -1, oldestNumber = 0;
+                for (int i = 0; i < SlotCount; i++)
+                {
+                    if (Volatile.Read(ref *State(i)) != Waiting) continue;
+                    int number = *(Slot(i) + 2);
+                    if (oldest < 0 || number - oldestNumber < 0) { oldest = i; oldestNumber = number; }
+                }
+                if (oldest < 0) break;
+                int pid = *(Slot(oldest) + 1);
+                bool alive = pid == RobustLock.Me || Liveness.IsRunning(pid);
+                // A dead waiter's slot is freed and skipped; a waiter that timed out meanwhile makes the CAS fail.
+                if (Interlocked.CompareExchange(ref *State(oldest), alive ? Notified : Free, Waiting) == Waiting && alive) woken++;
             }
+            if (woken == 0) return;
+            Interlocked.Increment(ref *Word(Sequence));
+            WordWait.Wake(Word(Sequence), int.MaxValue);
         }
 
         public void NotifyAll() => Notify(int.MaxValue);
 
         public override string ToString() => $"Condition('{Name}', lock '{Lock.Name}', {WaiterCount} waiting)";
+
+        private protected override void OnAttached() => _ = Lock;
+
+        private protected override void OnClose() => Interlocked.Exchange(ref _lock, null)?.Close();
+
+        private int* Slot(int i) => (int*)(Base + Slots + i * SlotSize);
+        private int* State(int i) => Slot(i);
 
         private bool WaitFor(Func<bool> predicate, Deadline deadline, CancellationToken cancel)
         {
@@ -105,49 +147,56 @@ namespace IpcPs
         {
             var l = Lock;
             if (!l.IsMine) throw new IpcSyncStateException(Name, $"Cannot wait on the condition '{Name}': this caller does not hold its lock.");
-            Interlocked.Increment(ref *Word(Waiters));
+            int* slot = TakeSlot();
             int seq = Volatile.Read(ref *Word(Sequence));
             int saved = l.ReleaseAll();
-            bool woken = false;
+            bool woken = false, cancelled = false;
             try
             {
-                while (!(woken = TakeTicket()))
+                while (!(woken = Volatile.Read(ref *slot) == Notified))
                 {
                     if (!WordWait.Sleep(Word(Sequence), seq, deadline, cancel)) break;
                     seq = Volatile.Read(ref *Word(Sequence));
                 }
             }
+            catch (OperationCanceledException)
+            {
+                cancelled = true;
+                throw;
+            }
             finally
             {
-                if (!woken)
-                {
-                    // Timed out or cancelled: count ourselves out; a ticket handed out for us meanwhile is taken back
-                    // so tickets never exceed waiters.
-                    int left = Interlocked.Decrement(ref *Word(Waiters));
-                    int* tickets = Word(Tickets);
-                    int t;
-                    while ((t = Volatile.Read(ref *tickets)) > left && Interlocked.CompareExchange(ref *tickets, t - 1, t) != t) { }
-                }
+                // Leave: a CAS from Waiting frees the slot; if it fails, a notification arrived at the last moment.
+                if (!woken && Interlocked.CompareExchange(ref *slot, Free, Waiting) == Notified) woken = true;
+                if (woken) Volatile.Write(ref *slot, Free);   // a freed slot may already be another waiter's: only a notified one is still ours
                 l.Reacquire(saved, CancellationToken.None);   // as CPython: the lock is always held again on return
+                if (woken && cancelled) Notify(1);            // a stopped waiter passes its notification on
             }
             return woken;
         }
 
-        private bool TakeTicket()
+        /// <summary>Under the lock: a free slot (pruning dead waiters if there is none), numbered in arrival order.</summary>
+        private int* TakeSlot()
         {
-            int* tickets = Word(Tickets);
-            while (true)
+            for (int pass = 0; pass < 2; pass++)
             {
-                int t = Volatile.Read(ref *tickets);
-                if (t <= 0) return false;
-                if (Interlocked.CompareExchange(ref *tickets, t - 1, t) == t)
+                for (int i = 0; i < SlotCount; i++)
                 {
-                    Interlocked.Decrement(ref *Word(Waiters));
-                    return true;
+                    int* slot = Slot(i);
+                    if (Volatile.Read(ref *slot) != Free) continue;
+                    slot[1] = RobustLock.Me;
+                    slot[2] = (*Word(NextNumber))++;
+                    Volatile.Write(ref *slot, Waiting);
+                    return slot;
+                }
+                for (int i = 0; i < SlotCount; i++)
+                {
+                    int pid = *(Slot(i) + 1);
+                    if (Volatile.Read(ref *State(i)) == Waiting && pid != RobustLock.Me && !Liveness.IsRunning(pid))
+                        Interlocked.CompareExchange(ref *State(i), Free, Waiting);
                 }
             }
+            throw new IpcSyncStateException(Name, $"The condition '{Name}' already has {SlotCount} waiters, the most it can hold.");
         }
-
-        private protected override void OnClose() => _lock?.Close();
     }
 }

@@ -6,11 +6,13 @@ namespace IpcPs
 {
     /// <summary>
     /// An event flag shared between processes (CPython's multiprocessing.Event).
-    /// State at offset 64: i32 flag (0 clear, 1 set) — also the futex word waiters sleep on.
+    /// State at offset 64: i32 flag (0 clear, 1 set); 68: i32 generation, bumped by every Set that changes the flag —
+    /// the futex word waiters sleep on, so a Set quickly followed by a Clear still wakes them (they then return the
+    /// flag as it is, False, as CPython does).
     /// </summary>
     public sealed unsafe class IpcEvent : SyncObject
     {
-        private const int Flag = StateOffset;
+        private const int Flag = StateOffset, Generation = StateOffset + 4;
 
         private IpcEvent(string name) : base(name, IpcObjectKind.Event) { }
 
@@ -26,7 +28,9 @@ namespace IpcPs
         /// <summary>Sets the flag and wakes every waiter, in every process.</summary>
         public void Set()
         {
-            if (Interlocked.Exchange(ref *Word(Flag), 1) == 0) WordWait.Wake(Word(Flag), int.MaxValue);
+            if (Interlocked.Exchange(ref *Word(Flag), 1) != 0) return;
+            Interlocked.Increment(ref *Word(Generation));
+            WordWait.Wake(Word(Generation), int.MaxValue);
         }
 
         public void Clear() => Volatile.Write(ref *Word(Flag), 0);
@@ -41,10 +45,14 @@ namespace IpcPs
 
         private bool Wait(Deadline deadline, CancellationToken cancel)
         {
-            int* flag = Word(Flag);
-            while (Volatile.Read(ref *flag) == 0)
-                if (!WordWait.Sleep(flag, 0, deadline, cancel)) return Volatile.Read(ref *flag) != 0;
-            return true;
+            int* flag = Word(Flag), generation = Word(Generation);
+            while (true)
+            {
+                int g = Volatile.Read(ref *generation);
+                if (Volatile.Read(ref *flag) != 0) return true;
+                if (!WordWait.Sleep(generation, g, deadline, cancel) || Volatile.Read(ref *generation) != g)
+                    return Volatile.Read(ref *flag) != 0;
+            }
         }
 
         public override string ToString() => $"Event('{Name}', {(IsSet() ? "set" : "clear")})";

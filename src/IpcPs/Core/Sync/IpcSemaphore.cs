@@ -9,15 +9,18 @@ namespace IpcPs
     /// Permits held by a process that dies are given back: a waiter notices within a fraction of a second and is
     /// told the permit was abandoned.
     /// State at offset 64 (all i32): 64 guard (<see cref="RobustLock"/>, held only for a few instructions while the
-    /// fields below change); 68 value; 72 sleepers; 76 sequence (futex word, bumped by every release).
+    /// fields below change); 68 value; 72 sleepers; 76 sequence (futex word, bumped by every release); 80 surplus.
     /// 128..639: 64 holder slots {i32 pid, i32 permits}: which processes hold how many permits. A release by a
-    /// process holding none takes a permit off another holder's slot, so the slots never count more than is out.
+    /// process holding none takes a permit off another holder's slot, or, when no one holds any, counts it as
+    /// surplus: a permit produced rather than returned (a producer/consumer count). Acquires use surplus first,
+    /// untracked. So the slots never count a permit that was not taken from the initial ones, and giving back a dead
+    /// holder's permits can never create one.
     /// A 65th concurrent holder process is not tracked (its permits cannot be recovered if it dies).
     /// Parameter A: the maximum value (bounded), or -1.
     /// </summary>
     public sealed unsafe class IpcSemaphore : SyncObject, ILockable
     {
-        private const int Guard = StateOffset, Value = StateOffset + 4, Sleepers = StateOffset + 8, Sequence = StateOffset + 12;
+        private const int Guard = StateOffset, Value = StateOffset + 4, Sleepers = StateOffset + 8, Sequence = StateOffset + 12, Surplus = StateOffset + 16;
         private const int Slots = 128, SlotCount = 64;
 
         private IpcSemaphore(string name, IpcObjectKind kind) : base(name, kind) { }
@@ -59,7 +62,8 @@ namespace IpcPs
                 if (value > 0)
                 {
                     *Word(Value) = value - 1;
-                    Track(RobustLock.Me, +1);
+                    if (*Word(Surplus) > 0) *Word(Surplus) -= 1;
+                    else Track(RobustLock.Me, +1);
                     Unlock();
                     return abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
                 }
@@ -93,7 +97,7 @@ namespace IpcPs
                 throw new IpcSyncStateException(Name, $"The BoundedSemaphore '{Name}' was released too many times (its maximum is {ParameterA}).");
             }
             *Word(Value) = value + 1;
-            if (!Track(RobustLock.Me, -1)) TakeFromAnyHolder();
+            if (!Track(RobustLock.Me, -1) && !TakeFromAnyHolder()) *Word(Surplus) += 1;
             Interlocked.Increment(ref *Word(Sequence));
             bool sleepers = Volatile.Read(ref *Word(Sleepers)) > 0;
             Unlock();
@@ -132,7 +136,7 @@ namespace IpcPs
             return true;
         }
 
-        private void TakeFromAnyHolder()
+        private bool TakeFromAnyHolder()
         {
             for (int i = 0; i < SlotCount; i++)
             {
@@ -140,9 +144,10 @@ namespace IpcPs
                 if (slot[0] != 0 && slot[1] > 0)
                 {
                     if (--slot[1] == 0) slot[0] = 0;
-                    return;
+                    return true;
                 }
             }
+            return false;
         }
 
         /// <summary>Gives back the permits of holders that have died. True if any were recovered.</summary>

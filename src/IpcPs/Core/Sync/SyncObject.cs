@@ -76,13 +76,23 @@ namespace IpcPs
             Func<Segment> make = () =>
             {
                 var s = Platforms.Current.SharedMemory.Create(name, size);
-                byte* b = (byte*)s.Address;
-                *(int*)(b + 8) = (int)kind;
-                *(long*)(b + 16) = parameterA;
-                *(double*)(b + 24) = parameterB;
-                init(s.Address);
-                Volatile.Write(ref *(long*)b, Magic);
-                return s;
+                try
+                {
+                    byte* b = (byte*)s.Address;
+                    *(int*)(b + 8) = (int)kind;
+                    *(long*)(b + 16) = parameterA;
+                    *(double*)(b + 24) = parameterB;
+                    init(s.Address);
+                    Volatile.Write(ref *(long*)b, Magic);
+                    return s;
+                }
+                catch
+                {
+                    // A state that cannot be written (an action text too long…): leave no headerless segment behind.
+                    s.Dispose();
+                    Platforms.Current.SharedMemory.Unlink(name);
+                    throw;
+                }
             };
             if (!openOrCreate)
             {

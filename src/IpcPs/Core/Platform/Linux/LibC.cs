@@ -10,6 +10,8 @@ namespace IpcPs.Core.Platform.Linux
     internal static unsafe class LibC
     {
         public const int O_RDONLY = 0, O_RDWR = 2, O_CREAT = 0x40, O_EXCL = 0x80, O_CLOEXEC = 0x80000;
+        /// <summary>O_NOFOLLOW differs: 0x20000 on x86-64, 0x8000 on arm64.</summary>
+        public static readonly int O_NOFOLLOW = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x8000 : 0x20000;
         public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
         public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_UN = 8;
         public const int SEEK_END = 2;
@@ -21,6 +23,7 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern long lseek(int fd, long offset, int whence);
         [DllImport("libc", SetLastError = true)] public static extern int fstat(int fd, byte* buf);
         [DllImport("libc", SetLastError = true)] public static extern int stat(string path, byte* buf);
+        [DllImport("libc", SetLastError = true)] public static extern int lstat(string path, byte* buf);
         [DllImport("libc", SetLastError = true)] public static extern IntPtr mmap(IntPtr addr, UIntPtr length, int prot, int flags, int fd, IntPtr offset);
         [DllImport("libc", SetLastError = true)] public static extern int munmap(IntPtr addr, UIntPtr length);
         [DllImport("libc", SetLastError = true)] public static extern int unlink(string path);

@@ -75,14 +75,24 @@ namespace IpcPs.Core.Platform.Linux
         {
             while (true)
             {
-                int fd = Posix.TryOpen(path, LibC.O_RDWR | (create ? LibC.O_CREAT : 0), 0x180);
-                if (fd == -Errno.ENOENT)
+                if (!FolderIsPrivate())
                 {
                     if (!create) return -1;
                     EnsureFolder();
                     continue;
                 }
+                int fd = Posix.TryOpen(path, LibC.O_RDWR | LibC.O_NOFOLLOW | (create ? LibC.O_CREAT : 0), 0x180);
+                if (fd == -Errno.ENOENT)
+                {
+                    if (!create) return -1;
+                    continue;   // the folder went away meanwhile: make it again
+                }
                 if (fd < 0) throw new IpcPlatformException("open registry record", -fd, name);
+                if (!Posix.FStat(fd, name).IsRegularFile)
+                {
+                    Posix.Close(fd);
+                    throw new IpcException($"The registry record '{path}' is not a regular file; refusing to use it.", name);
+                }
                 Posix.Lock(fd, lockOperation, name);
                 var linked = Posix.Stat(path);
                 if (linked is FileStatus st && st.Inode == Posix.FStat(fd, name).Inode) return fd;
@@ -90,14 +100,23 @@ namespace IpcPs.Core.Platform.Linux
             }
         }
 
+        /// <summary>
+        /// Checked before every use, since the folder may be removed and made again by anyone: it must be a real
+        /// folder (not a symlink), owned by this user, with no access for others. False when it does not exist.
+        /// </summary>
+        private bool FolderIsPrivate()
+        {
+            var st = Posix.LStat(_dir);
+            if (st is null) return false;
+            if (!st.Value.IsDirectory || st.Value.Uid != LibC.geteuid() || (st.Value.Mode & 0x3F) != 0)
+                throw new IpcException($"The registry folder '{_dir}' is not a private (0700) folder of this user; refusing to use it.", _dir);
+            return true;
+        }
+
         private void EnsureFolder()
         {
             if (LibC.mkdir(_dir, 0x1C0 /* 0700 */) < 0 && Posix.LastErrno != Errno.EEXIST)
                 throw new IpcPlatformException("mkdir", Posix.LastErrno, _dir);
-            var st = Posix.Stat(_dir);
-            if (st is null) return;   // removed again by a last closer: the caller retries
-            if (!st.Value.IsDirectory || st.Value.Uid != LibC.geteuid() || (st.Value.Mode & 0x3F) != 0)
-                throw new IpcException($"The registry folder '{_dir}' is not a private (0700) folder of this user; refusing to use it.", _dir);
         }
     }
 }

@@ -58,6 +58,16 @@ namespace IpcPs.Core.Platform.Linux
             throw new IpcPlatformException("stat", e, path);
         }
 
+        /// <summary>lstat(2) (a symlink is not followed), or null when the path does not exist.</summary>
+        public static FileStatus? LStat(string path)
+        {
+            byte* buf = stackalloc byte[256];
+            if (LibC.lstat(path, buf) == 0) return Parse(buf);
+            int e = LastErrno;
+            if (e == Errno.ENOENT) return null;
+            throw new IpcPlatformException("lstat", e, path);
+        }
+
         // struct stat: st_ino is at 8 on both ABIs; x86-64 puts st_nlink (8 bytes) before st_mode, arm64 after it.
         private static FileStatus Parse(byte* b)
         {
