@@ -595,3 +595,33 @@ Describe 'Review findings (regressions)' {
         } finally { $b.Close() }
     }
 }
+
+Describe 'Closed handles and failed warnings' {
+    It 'refuses every use of a closed <Kind> with IpcObjectClosed, never a crash' -TestCases @(
+        @{ Kind = 'Lock'; Make = { New-IpcLock (New-TestName) }; Use = { param($o) $o.Acquire() } }
+        @{ Kind = 'Event'; Make = { New-IpcEvent (New-TestName) }; Use = { param($o) $o.IsSet() } }
+        @{ Kind = 'Semaphore'; Make = { New-IpcSemaphore (New-TestName) }; Use = { param($o) $o.Release() } }
+        @{ Kind = 'Barrier'; Make = { New-IpcBarrier (New-TestName) -Parties 2 }; Use = { param($o) $o.Wait(0.1) } }
+        @{ Kind = 'Condition'; Make = { New-IpcCondition (New-TestName) }; Use = { param($o) $o.Notify() } }
+    ) {
+        param($Kind, $Make, $Use)
+        $o = & $Make
+        $o.Close()
+        Get-ThrownException { & $Use $o } | Should -BeOfType ([ObjectDisposedException])
+        if ($o -is [IpcPs.ILockable]) { Get-ErrorId { Enter-IpcLock $o -Timeout 1 } | Should -BeLike 'IpcObjectClosed*' }
+        if ($o -is [IpcPs.IpcEvent]) { Get-ErrorId { Wait-IpcEvent $o -Timeout 1 } | Should -BeLike 'IpcObjectClosed*' }
+        if ($o -is [IpcPs.IpcBarrier]) { Get-ErrorId { Wait-IpcBarrier $o -Timeout 1 } | Should -BeLike 'IpcObjectClosed*' }
+        "$o" | Should -Not -BeNullOrEmpty
+    }
+
+    It 'does not keep an abandoned lock when -WarningAction Stop fails Use-IpcLock' {
+        $lock = New-IpcLock (New-TestName)
+        try {
+            $job = Start-Holder $lock
+            Stop-IpcProcess $job -Force
+            { Use-IpcLock $lock { 'ran' } -Timeout 10 -WarningAction Stop } | Should -Throw
+            $lock.IsLocked | Should -BeFalse
+            $job | Remove-Job -Force
+        } finally { $lock.Close() }
+    }
+}

@@ -22,7 +22,7 @@ namespace IpcPs.Commands
         {
             try { WriteObject(Barrier.Wait(Timeout, StopToken)); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-            catch (BrokenBarrierException e) { ThrowIpcError(e, Barrier); }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { ThrowIpcError(e, Barrier); }
         }
     }
 }

@@ -23,6 +23,11 @@ namespace IpcPs.Commands
             bool set;
             try { set = Event.Wait(Timeout, StopToken); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException)
+            {
+                ThrowIpcError(e, Event);
+                return;
+            }
             WriteObject(set);
         }
     }

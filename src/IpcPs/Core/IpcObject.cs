@@ -101,7 +101,8 @@ namespace IpcPs
 
         private protected void ThrowIfClosed()
         {
-            if (IsClosed) throw new ObjectDisposedException(ToString(), $"The {Kind} '{Name}' is closed.");
+            // Not ToString(): the kinds' ToString reads their state, which checks for Close again.
+            if (IsClosed) throw new ObjectDisposedException($"{Kind} '{Name}'", $"The {Kind} '{Name}' is closed.");
         }
 
         internal void AttachCreated(Segment segment, RegistryRecord? record)

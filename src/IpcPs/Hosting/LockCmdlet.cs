@@ -12,10 +12,20 @@ namespace IpcPs.Hosting
             LockAcquisition result;
             try { result = lockable.TryAcquire(timeout, StopToken); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException)
+            {
+                ThrowIpcError(e, lockable);
+                return;
+            }
             if (result == LockAcquisition.TimedOut)
                 ThrowIpcError(new IpcTimeoutException($"Could not take the {lockable.Kind} '{lockable.Name}' within {timeout.TotalSeconds:0.###} s.", lockable.Name), lockable);
-            if (result == LockAcquisition.Abandoned)
-                WriteWarning(new AbandonedLockException(lockable.Name, lockable.Kind.ToString()).Message);
+            if (result != LockAcquisition.Abandoned) return;
+            try { WriteWarning(new AbandonedLockException(lockable.Name, lockable.Kind.ToString()).Message); }
+            catch
+            {
+                lockable.Release();   // -WarningAction Stop turned the warning into an error: the command failed, so it must not keep the lock
+                throw;
+            }
         }
     }
 }

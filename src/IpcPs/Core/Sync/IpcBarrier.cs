@@ -77,7 +77,7 @@ namespace IpcPs
             Unlock();
         }
 
-        public override string ToString() => IsBroken ? $"Barrier('{Name}', broken)" : $"Barrier('{Name}', waiters={NWaiting}/{Parties})";
+        public override string ToString() => IsClosed ? $"Barrier('{Name}', closed)" : IsBroken ? $"Barrier('{Name}', broken)" : $"Barrier('{Name}', waiters={NWaiting}/{Parties})";
 
         private bool IsBroken => Volatile.Read(ref *Word(BrokenFlag)) != 0;
 

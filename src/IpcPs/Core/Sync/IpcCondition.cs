@@ -122,7 +122,7 @@ namespace IpcPs
 
         public void NotifyAll() => Notify(int.MaxValue);
 
-        public override string ToString() => $"Condition('{Name}', lock '{Lock.Name}', {WaiterCount} waiting)";
+        public override string ToString() => IsClosed ? $"Condition('{Name}', closed)" : $"Condition('{Name}', lock '{Lock.Name}', {WaiterCount} waiting)";
 
         private protected override void OnAttached() => _ = Lock;
 
@@ -151,6 +151,7 @@ namespace IpcPs
             int seq = Volatile.Read(ref *Word(Sequence));
             int saved = l.ReleaseAll();
             bool woken = false, cancelled = false;
+            var reacquired = LockAcquisition.Acquired;
             try
             {
                 while (!(woken = Volatile.Read(ref *slot) == Notified))
@@ -169,9 +170,10 @@ namespace IpcPs
                 // Leave: a CAS from Waiting frees the slot; if it fails, a notification arrived at the last moment.
                 if (!woken && Interlocked.CompareExchange(ref *slot, Free, Waiting) == Notified) woken = true;
                 if (woken) Volatile.Write(ref *slot, Free);   // a freed slot may already be another waiter's: only a notified one is still ours
-                l.Reacquire(saved, CancellationToken.None);   // as CPython: the lock is always held again on return
-                if (woken && cancelled) Notify(1);            // a stopped waiter passes its notification on
+                reacquired = l.Reacquire(saved, CancellationToken.None);   // as CPython: the lock is always held again on return
+                if (woken && cancelled) Notify(1);                         // a stopped waiter passes its notification on
             }
+            if (reacquired == LockAcquisition.Abandoned) throw new AbandonedLockException(l.Name, l.Kind.ToString());
             return woken;
         }
 

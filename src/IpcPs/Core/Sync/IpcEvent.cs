@@ -55,6 +55,6 @@ namespace IpcPs
             }
         }
 
-        public override string ToString() => $"Event('{Name}', {(IsSet() ? "set" : "clear")})";
+        public override string ToString() => IsClosed ? $"Event('{Name}', closed)" : $"Event('{Name}', {(IsSet() ? "set" : "clear")})";
     }
 }

@@ -118,6 +118,6 @@ namespace IpcPs
         public bool IsMine =>
             HolderPid == RobustLock.Me && (!IsRecursive || Volatile.Read(ref *Word(ThreadOffset)) == Environment.CurrentManagedThreadId);
 
-        public override string ToString() => $"{Kind}('{Name}', {(IsLocked ? $"held by pid {HolderPid}" : "unlocked")})";
+        public override string ToString() => IsClosed ? $"{Kind}('{Name}', closed)" : $"{Kind}('{Name}', {(IsLocked ? $"held by pid {HolderPid}" : "unlocked")})";
     }
 }

@@ -104,7 +104,7 @@ namespace IpcPs
             if (sleepers) WordWait.Wake(Word(Sequence), 1);
         }
 
-        public override string ToString() => $"{Kind}('{Name}', value={CurrentValue}{(IsBounded ? $", maximum={ParameterA}" : "")})";
+        public override string ToString() => IsClosed ? $"{Kind}('{Name}', closed)" : $"{Kind}('{Name}', value={CurrentValue}{(IsBounded ? $", maximum={ParameterA}" : "")})";
 
         private void Lock() => RobustLock.Acquire(Word(Guard), Deadline.Infinite, CancellationToken.None);
         private void Unlock() => RobustLock.Release(Word(Guard));
