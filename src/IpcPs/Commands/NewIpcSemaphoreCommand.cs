@@ -6,13 +6,8 @@ namespace IpcPs.Commands
     /// <summary>Creates a counting semaphore shared between processes (bounded with -MaximumCount).</summary>
     [Cmdlet(VerbsCommon.New, "IpcSemaphore", SupportsShouldProcess = true)]
     [OutputType(typeof(IpcSemaphore))]
-    public sealed class NewIpcSemaphoreCommand : IpcCmdlet
+    public sealed class NewIpcSemaphoreCommand : NewIpcObjectCmdlet
     {
-        /// <summary>The semaphore's name; generated when omitted.</summary>
-        [Parameter(Position = 0)]
-        [ValidateNotNullOrEmpty]
-        public string? Name { get; set; }
-
         /// <summary>Permits available at first. Default 1.</summary>
         [Parameter]
         public int InitialCount { get; set; } = 1;
@@ -25,11 +20,8 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter OpenOrCreate { get; set; }
 
-        protected override void EndProcessing()
-        {
-            if (!ShouldProcess(Name ?? "(generated name)", "Create semaphore")) return;
-            try { WriteObject(IpcSemaphore.Create(Name, InitialCount, MaximumCount, OpenOrCreate)); }
-            catch (System.Exception e) when (e is IpcException || e is System.ArgumentException) { ThrowIpcError(e, Name); }
-        }
+        protected override string Description => "Create semaphore";
+
+        protected override IpcObject Create() => IpcSemaphore.Create(Name, InitialCount, MaximumCount, OpenOrCreate);
     }
 }
