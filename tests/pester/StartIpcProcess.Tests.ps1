@@ -174,7 +174,8 @@ Describe 'Handles through other PowerShell jobs' {
         try {
             # The module must be loaded before the arguments are deserialized: -InitializationScript does that.
             $init = [scriptblock]::Create("Import-Module '$env:IPCPS_MODULE_PATH'")
-            $job = Start-Job -InitializationScript $init -ScriptBlock { param($m) $m.GetType().FullName; $m[1] = 77 } -ArgumentList $shm
+            # Start-Job ends its process with a kill, which runs no exit handler: the job closes what it opened.
+            $job = Start-Job -InitializationScript $init -ScriptBlock { param($m) $m.GetType().FullName; $m[1] = 77; $m.Close() } -ArgumentList $shm
             $job | Wait-Job -Timeout 60 | Out-Null
             Receive-Job $job | Should -Be 'IpcPs.SharedMemory'
             $shm[1] | Should -Be 77
@@ -185,7 +186,7 @@ Describe 'Handles through other PowerShell jobs' {
     It 'rehydrates a handle through a typed parameter when the module loads in the job itself' {
         $shm = New-SharedMemory (New-TestName) 8
         try {
-            $job = Start-Job -ScriptBlock { param($module, $raw) Import-Module $module; & { param([IpcPs.SharedMemory] $m) $m[2] = 78 } $raw } -ArgumentList $env:IPCPS_MODULE_PATH, $shm
+            $job = Start-Job -ScriptBlock { param($module, $raw) Import-Module $module; & { param([IpcPs.SharedMemory] $m) $m[2] = 78; $m.Close() } $raw } -ArgumentList $env:IPCPS_MODULE_PATH, $shm
             $job | Wait-Job -Timeout 60 | Out-Null
             $job.State | Should -Be 'Completed'
             $shm[2] | Should -Be 78
