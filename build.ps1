@@ -31,6 +31,16 @@ $ModuleOut = Join-Path $Out 'IpcPs'
 $Tools = Join-Path $Root '.tools'
 $PesterVersion = '5.7.1'
 
+# The .NET SDK leaves a few empty folders in the temp folder on every run (Directory.CreateTempSubdirectory):
+# point its TMPDIR into out/ so nothing of a build is left outside the repository.
+function Invoke-Dotnet {
+    $tmp = Join-Path $Out 'tmp'
+    New-Item -ItemType Directory -Force $tmp | Out-Null
+    $saved = $env:TMPDIR
+    $env:TMPDIR = $tmp
+    try { & dotnet @args | Out-Host } finally { $env:TMPDIR = $saved }
+}
+
 function Get-ProjectVersion {
     ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
 }
@@ -54,7 +64,7 @@ function Invoke-Bootstrap {
   <ItemGroup><PackageDownload Include="Pester" Version="[$PesterVersion]" /></ItemGroup>
 </Project>
 "@ | Set-Content (Join-Path $restore 'restore.csproj')
-    & dotnet restore (Join-Path $restore 'restore.csproj') --packages (Join-Path $Tools 'nuget') | Out-Host
+    Invoke-Dotnet restore (Join-Path $restore 'restore.csproj') --packages (Join-Path $Tools 'nuget')
     if ($LASTEXITCODE) { throw "dotnet restore of Pester failed ($LASTEXITCODE)." }
     if (-not (Test-Path $pester)) { throw "Pester was restored, but $pester is missing." }
     return $pester
@@ -62,7 +72,7 @@ function Invoke-Bootstrap {
 
 function Invoke-Build {
     $version = Get-ProjectVersion
-    & dotnet build (Join-Path $Root 'src/IpcPs/IpcPs.csproj') -c $Configuration -nologo -v quiet | Out-Host
+    Invoke-Dotnet build (Join-Path $Root 'src/IpcPs/IpcPs.csproj') -c $Configuration -nologo -v quiet
     if ($LASTEXITCODE) { throw "dotnet build failed ($LASTEXITCODE)." }
     if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
     New-Item -ItemType Directory -Force $ModuleOut | Out-Null
@@ -95,6 +105,9 @@ function Invoke-Test {
     $baseline = Join-Path $Out 'shm-baseline.txt'
     @(Get-ChildItem -Force /dev/shm -ErrorAction SilentlyContinue | ForEach-Object Name) | Set-Content $baseline
     $env:IPCPS_SHM_BASELINE = $baseline
+    # Test processes are started and killed by the hundred: without diagnostics the runtime makes no debug pipes
+    # and diagnostic sockets in the temp folder, which a killed process would leave behind.
+    $env:DOTNET_EnableDiagnostics = '0'
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
     $stages = @(
         @{ Path = (Join-Path $Root 'tests/pester'); Filter = $TestName }
@@ -129,6 +142,7 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
+    $env:TMPDIR = Join-Path $Out 'tmp'   # the drivers build and start .NET programs (see Invoke-Dotnet)
     $pwsh = Get-PwshCommand
     Get-ChildItem (Join-Path $Root 'bench') -Filter '*.bench.ps1' | ForEach-Object {
         & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'IpcPs.psd1')

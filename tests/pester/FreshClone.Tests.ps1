@@ -16,6 +16,15 @@ Describe 'A fresh clone' -Tag 'FreshClone' -Skip:([bool]$env:IPCPS_NESTED) {
         $script:Readme = Get-Content -Raw (Join-Path $Repo 'README.md')
         # The first two fenced shell commands of the README: the demo, then the tests.
         $script:Commands = [regex]::Matches($Readme, '(?ms)^```(?:sh|bash)\s*\n(.+?)\n```') | Select-Object -First 2 | ForEach-Object { $_.Groups[1].Value.Trim() }
+        # Runs a README command in the clone as a user would, with the temp folder inside the clone, so whatever the
+        # .NET SDK and the nested processes leave there goes with the clone.
+        function Invoke-InClone([string] $Command) {
+            $tmp = New-Item -ItemType Directory -Force (Join-Path $Clone '.tmp')
+            $saved = $env:TMPDIR
+            $env:TMPDIR = $tmp.FullName
+            try { bash -c "cd '$Clone' && $Command" 2>&1 }
+            finally { $env:TMPDIR = $saved }
+        }
     }
     AfterAll { if ($Clone -and (Test-Path $Clone)) { Remove-Item -Recurse -Force $Clone } }
 
@@ -27,14 +36,14 @@ Describe 'A fresh clone' -Tag 'FreshClone' -Skip:([bool]$env:IPCPS_NESTED) {
     }
 
     It 'runs the demo with nothing pre-installed but the .NET SDK' {
-        $out = bash -c "cd '$Clone' && $($Commands[0])" 2>&1
+        $out = Invoke-InClone $Commands[0]
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         ($out | Out-String) | Should -Match 'demo finished'
     }
 
     It 'runs the whole test suite, which passes and prints the summary line' {
         $env:IPCPS_NESTED = '1'
-        try { $out = bash -c "cd '$Clone' && $($Commands[1])" 2>&1 }
+        try { $out = Invoke-InClone $Commands[1] }
         finally { Remove-Item Env:IPCPS_NESTED }
         $text = $out | Out-String
         $LASTEXITCODE | Should -Be 0 -Because $text
@@ -43,7 +52,7 @@ Describe 'A fresh clone' -Tag 'FreshClone' -Skip:([bool]$env:IPCPS_NESTED) {
     }
 
     It 'packages a nupkg that PSResourceGet installs from a local repository' {
-        $out = bash -c "cd '$Clone' && dotnet pwsh -NoProfile -File build.ps1 -Task Package" 2>&1
+        $out = Invoke-InClone 'dotnet pwsh -NoProfile -File build.ps1 -Task Package'
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         $repoName = New-TestName 'repo'
         $dest = (New-Item -ItemType Directory (Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'saved'))).FullName

@@ -210,7 +210,8 @@ namespace IpcPs
         {
             if (disposing)
             {
-                if (IsAlive) Stop(force: true, TimeSpan.Zero);
+                // Remove-Job -Force on a running child: a short polite stop first, so it detaches what it holds.
+                if (IsAlive) Stop(force: false, TimeSpan.FromSeconds(2));
                 _process?.Dispose();
             }
             base.Dispose(disposing);
