@@ -19,6 +19,7 @@ namespace IpcPs
         private readonly List<IpcObject> _retained;
         private readonly ManualResetEventSlim _ended = new ManualResetEventSlim(false);
         private readonly StringBuilder _stderr = new StringBuilder();
+        private readonly object _stateGate = new object();   // orders record dispatch against the end of the job
         private Process? _process;
         private Thread? _stderrReader;
         private Thread? _stdoutReader;
@@ -107,10 +108,13 @@ namespace IpcPs
         private void WatchExit(Process process)
         {
             process.WaitForExit(int.MaxValue);
+            int exitCode = process.ExitCode;
             _exited = true;
-            _stdoutReader?.Join(TimeSpan.FromSeconds(2));
+            // The script's last records may still be in the pipe: drain them. A child that ended its script (Z/X)
+            // gets 2 s; otherwise more, so a terminating error is not mistaken for a bare exit code.
+            _stdoutReader?.Join(TimeSpan.FromSeconds(_finishedFrame || _terminating != null ? 2 : 10));
             _stderrReader?.Join(TimeSpan.FromSeconds(1));
-            End(process.ExitCode);
+            End(exitCode);
         }
 
         /// <summary>A background thread must never take the host process down.</summary>
@@ -132,6 +136,11 @@ namespace IpcPs
         }
 
         private void Dispatch(string line)
+        {
+            lock (_stateGate) DispatchLocked(line);
+        }
+
+        private void DispatchLocked(string line)
         {
             object? payload;
             char kind;
@@ -165,12 +174,22 @@ namespace IpcPs
 
         private void End(int exitCode)
         {
-            ExitCode = exitCode;
-            try { _process?.StandardInput.Close(); } catch (System.IO.IOException) { }
-            foreach (var handle in _retained) handle.Close();
-            try { SetFinalState(exitCode); }
-            catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
-            _ended.Set();   // last: whoever waits sees the final state
+            try
+            {
+                lock (_stateGate)
+                {
+                    ExitCode = exitCode;
+                    try { _process?.StandardInput.Close(); } catch (Exception) { /* gone with the child */ }
+                    foreach (var handle in _retained)
+                    {
+                        try { handle.Close(); }
+                        catch (Exception) { /* one handle failing to close must not keep the job from ending */ }
+                    }
+                    try { SetFinalState(exitCode); }
+                    catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
+                }
+            }
+            finally { _ended.Set(); }   // last: whoever waits sees the final state
         }
 
         private void SetFinalState(int exitCode)
@@ -210,8 +229,10 @@ namespace IpcPs
         {
             if (disposing)
             {
-                // Remove-Job -Force on a running child: a short polite stop first, so it detaches what it holds.
+                // Remove-Job -Force on a running child: a short polite stop first, so it detaches what it holds;
+                // and in any case the job's own end (handles closed) before the process object goes.
                 if (IsAlive) Stop(force: false, TimeSpan.FromSeconds(2));
+                if (_process != null) _ended.Wait(TimeSpan.FromSeconds(15));
                 _process?.Dispose();
             }
             base.Dispose(disposing);

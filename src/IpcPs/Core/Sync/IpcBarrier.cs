@@ -95,7 +95,10 @@ namespace IpcPs
                 if (index < Parties) break;
                 // Draining: the last party is running the action. Arrivals for the next round wait for it to end,
                 // without a timeout (as CPython's _enter); a dead last party is seen by the round's own waiters.
+                bool lastDied = AWaiterDied();
+                if (lastDied) Break();   // the party running the action died: no one else would end the round
                 Unlock();
+                if (lastDied) throw Fail("the party running the action died.");
                 WordWait.Sleep(Word(Generation), generation, Deadline.Infinite, cancel, WordWait.LivenessSliceMs);
             }
             *Word(Arrived) = index + 1;
@@ -119,7 +122,9 @@ namespace IpcPs
             {
                 while (true)
                 {
-                    bool inTime = WordWait.Sleep(Word(Generation), generation, deadline, cancel, WordWait.LivenessSliceMs);
+                    // Once the deadline has passed (only possible while the round drains) sleep in liveness slices.
+                    bool inTime = WordWait.Sleep(Word(Generation), generation, deadline.HasPassed ? Deadline.Infinite : deadline, cancel, WordWait.LivenessSliceMs)
+                        && !deadline.HasPassed;
                     Lock();
                     try
                     {

@@ -149,7 +149,13 @@ namespace IpcPs
             if (!l.IsMine) throw new IpcSyncStateException(Name, $"Cannot wait on the condition '{Name}': this caller does not hold its lock.");
             int* slot = TakeSlot();
             int seq = Volatile.Read(ref *Word(Sequence));
-            int saved = l.ReleaseAll();
+            int saved;
+            try { saved = l.ReleaseAll(); }
+            catch
+            {
+                Volatile.Write(ref *slot, Free);
+                throw;
+            }
             bool woken = false, cancelled = false;
             var reacquired = LockAcquisition.Acquired;
             try
@@ -171,7 +177,8 @@ namespace IpcPs
                 if (!woken && Interlocked.CompareExchange(ref *slot, Free, Waiting) == Notified) woken = true;
                 if (woken) Volatile.Write(ref *slot, Free);   // a freed slot may already be another waiter's: only a notified one is still ours
                 reacquired = l.Reacquire(saved, CancellationToken.None);   // as CPython: the lock is always held again on return
-                if (woken && cancelled) Notify(1);                         // a stopped waiter passes its notification on
+                // A waiter that is stopped, or that will throw for an abandoned lock, passes its notification on.
+                if (woken && (cancelled || reacquired == LockAcquisition.Abandoned)) Notify(1);
             }
             if (reacquired == LockAcquisition.Abandoned) throw new AbandonedLockException(l.Name, l.Kind.ToString());
             return woken;
@@ -194,8 +201,10 @@ namespace IpcPs
                 for (int i = 0; i < SlotCount; i++)
                 {
                     int pid = *(Slot(i) + 1);
-                    if (Volatile.Read(ref *State(i)) == Waiting && pid != RobustLock.Me && !Liveness.IsRunning(pid))
-                        Interlocked.CompareExchange(ref *State(i), Free, Waiting);
+                    int st = Volatile.Read(ref *State(i));
+                    // A dead process's slot, waiting or notified (it died before taking its notification), is freed.
+                    if (st != Free && pid != RobustLock.Me && !Liveness.IsRunning(pid))
+                        Interlocked.CompareExchange(ref *State(i), Free, st);
                 }
             }
             throw new IpcSyncStateException(Name, $"The condition '{Name}' already has {SlotCount} waiters, the most it can hold.");

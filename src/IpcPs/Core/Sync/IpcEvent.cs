@@ -6,13 +6,20 @@ namespace IpcPs
 {
     /// <summary>
     /// An event flag shared between processes (CPython's multiprocessing.Event).
-    /// State at offset 64: i32 flag (0 clear, 1 set); 68: i32 generation, bumped by every Set that changes the flag —
-    /// the futex word waiters sleep on, so a Set quickly followed by a Clear still wakes them (they then return the
-    /// flag as it is, False, as CPython does).
+    /// State at offset 64: i32 state = generation &lt;&lt; 1 | flag, one word so that a waiter always sees the flag and
+    /// the generation of the same Set (two words let a waiter see a late generation bump of a Set it had already
+    /// seen, and answer False). Set bumps the generation as it sets the flag; Clear only clears the flag. Waiters sleep
+    /// on this word, so a Set quickly followed by a Clear still wakes them (they answer the flag as they find it, as
+    /// CPython does). 68: i32 sleepers, so Set makes the wake-up system call only when someone sleeps (raised before
+    /// the futex wait, read after the state changes; both full fences: either Set sees the sleeper or the sleeper's
+    /// futex wait sees the new state).
+    /// A waiter spins for a few microseconds before sleeping: a peer that answers at once (ping-pong) is then met
+    /// without two trips through the scheduler.
     /// </summary>
     public sealed unsafe class IpcEvent : SyncObject
     {
-        private const int Flag = StateOffset, Generation = StateOffset + 4;
+        private const int State = StateOffset, Sleepers = StateOffset + 4;
+        private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? System.Diagnostics.Stopwatch.Frequency / 250_000 : 0;   // 4 µs
 
         private IpcEvent(string name) : base(name, IpcObjectKind.Event) { }
 
@@ -21,19 +28,29 @@ namespace IpcPs
         /// <summary>Creates an event, clear unless INITIALLYSET; with OPENORCREATE opens it instead if the name exists.</summary>
         public static IpcEvent Create(string? name, bool initiallySet = false, bool openOrCreate = false) =>
             Make(name, openOrCreate, IpcObjectKind.Event, IpcLock.SegmentSize, 0, 0, n => new IpcEvent(n),
-                b => *(int*)((byte*)b + Flag) = initiallySet ? 1 : 0).Handle;
+                b => *(int*)((byte*)b + State) = initiallySet ? 1 : 0).Handle;
 
-        public bool IsSet() => Volatile.Read(ref *Word(Flag)) != 0;
+        public bool IsSet() => (Volatile.Read(ref *Word(State)) & 1) != 0;
 
         /// <summary>Sets the flag and wakes every waiter, in every process.</summary>
         public void Set()
         {
-            if (Interlocked.Exchange(ref *Word(Flag), 1) != 0) return;
-            Interlocked.Increment(ref *Word(Generation));
-            WordWait.Wake(Word(Generation), int.MaxValue);
+            int* state = Word(State);
+            while (true)
+            {
+                int s = Volatile.Read(ref *state);
+                if ((s & 1) != 0) return;
+                if (Interlocked.CompareExchange(ref *state, (s + 2) | 1, s) == s) break;   // next generation, flag set
+            }
+            if (Volatile.Read(ref *Word(Sleepers)) > 0) WordWait.Wake(state, int.MaxValue);
         }
 
-        public void Clear() => Volatile.Write(ref *Word(Flag), 0);
+        public void Clear()
+        {
+            int* state = Word(State);
+            int s;
+            while (((s = Volatile.Read(ref *state)) & 1) != 0 && Interlocked.CompareExchange(ref *state, s & ~1, s) != s) { }
+        }
 
         /// <summary>Waits until set. Returns the flag (CPython: wait(None) is True).</summary>
         public bool Wait() => Wait(Timeout.InfiniteTimeSpan, CancellationToken.None);
@@ -45,13 +62,24 @@ namespace IpcPs
 
         private bool Wait(Deadline deadline, CancellationToken cancel)
         {
-            int* flag = Word(Flag), generation = Word(Generation);
+            int* state = Word(State), sleepers = Word(Sleepers);
+            int seen = Volatile.Read(ref *state);
+            if ((seen & 1) != 0) return true;
+            long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil)
+            {
+                int now = Volatile.Read(ref *state);
+                if (now != seen) return (now & 1) != 0;   // set, or set and cleared again (a pulse)
+                Thread.SpinWait(16);
+            }
             while (true)
             {
-                int g = Volatile.Read(ref *generation);
-                if (Volatile.Read(ref *flag) != 0) return true;
-                if (!WordWait.Sleep(generation, g, deadline, cancel) || Volatile.Read(ref *generation) != g)
-                    return Volatile.Read(ref *flag) != 0;
+                Interlocked.Increment(ref *sleepers);
+                bool inTime;
+                try { inTime = WordWait.Sleep(state, seen, deadline, cancel); }
+                finally { Interlocked.Decrement(ref *sleepers); }
+                int now = Volatile.Read(ref *state);
+                if (!inTime || now != seen) return (now & 1) != 0;
             }
         }
 
