@@ -13,8 +13,9 @@ namespace IpcPs
     /// 128..639: 64 holder slots {i32 pid, i32 permits}: which processes hold how many permits. A release by a
     /// process holding none takes a permit off another holder's slot, or, when no one holds any, counts it as
     /// surplus: a permit produced rather than returned (a producer/consumer count). Acquires use surplus first,
-    /// untracked. So the slots never count a permit that was not taken from the initial ones, and giving back a dead
-    /// holder's permits can never create one.
+    /// untracked. So a consumer that takes produced permits and exits never has them given back. One rare case can
+    /// still over-count by one: a release by a non-holder takes the permit off a live holder's slot while another
+    /// holder that dies later is given back its own.
     /// A 65th concurrent holder process is not tracked (its permits cannot be recovered if it dies).
     /// Parameter A: the maximum value (bounded), or -1.
     /// </summary>

@@ -7,10 +7,15 @@ namespace IpcPs.Core.Platform.Linux
 {
     /// <summary>
     /// Records live in /dev/shm/.ipcps-UID/NAME (folder 0700, files 0600), beside the segments, so both vanish
-    /// together at reboot. A record is changed under flock(LOCK_EX) on its own file; the kernel drops the lock when
-    /// the holder dies. Deleting a record unlinks it while locked, so a waiter that then gets the lock checks that
-    /// its descriptor still names the linked file (same inode) and retries if not. The folder is removed when its
-    /// last record goes; a creator that finds it gone makes it again (rmdir only succeeds on an empty folder).
+    /// together at reboot. A record is changed under flock(LOCK_EX) on its own file and read under LOCK_SH; the kernel
+    /// drops a lock when its holder dies. Deleting a record unlinks it while locked, so a waiter that then gets the
+    /// lock checks that its descriptor still names the linked file (same inode) and retries if not. The folder is
+    /// removed when its last record goes; a creator that finds it gone makes it again (rmdir only succeeds on an
+    /// empty folder).
+    /// Safety: the folder is opened with O_DIRECTORY|O_NOFOLLOW and checked through that descriptor (a directory of
+    /// this user, no access for others) on every use, and records are opened, checked and unlinked relative to it
+    /// (openat, fstatat, unlinkat; O_NOFOLLOW, regular files only): another user who makes the folder, or swaps it
+    /// for a symlink between a check and an open, can never make IpcPs write outside its own folder.
     /// </summary>
     internal sealed class LinuxRegistry : IObjectRegistry
     {
@@ -18,8 +23,7 @@ namespace IpcPs.Core.Platform.Linux
 
         public T Update<T>(string name, bool create, Func<RegistryRecord?, (RegistryRecord? Next, T Result)> body)
         {
-            string path = _dir + "/" + name;
-            int fd = OpenLocked(path, create, name, LibC.LOCK_EX);
+            var (dir, fd) = OpenLocked(name, create, LibC.LOCK_EX);
             if (fd < 0)
             {
                 var unlocked = body(null);
@@ -33,34 +37,39 @@ namespace IpcPs.Core.Platform.Linux
                 try { outcome = body(current); }
                 catch when (current is null)
                 {
-                    Posix.Unlink(path, name);   // the empty record a failed create made
-                    LibC.rmdir(_dir);
+                    Delete(dir, name);   // the empty record a failed create made
                     throw;
                 }
                 var (next, result) = outcome;
                 if (next != null) Posix.Rewrite(fd, next.Serialize(), name);
-                else
-                {
-                    Posix.Unlink(path, name);
-                    LibC.rmdir(_dir);   // fails harmlessly (ENOTEMPTY) while other records remain
-                }
+                else Delete(dir, name);
                 return result;
             }
-            finally { Posix.Close(fd); }   // closing drops the flock
+            finally
+            {
+                Posix.Close(fd);   // closing drops the flock
+                Posix.Close(dir);
+            }
         }
 
         /// <summary>Reads under a shared lock, so a reader never sees a record half rewritten.</summary>
         public RegistryRecord? Read(string name)
         {
-            int fd = OpenLocked(_dir + "/" + name, create: false, name, LibC.LOCK_SH);
+            var (dir, fd) = OpenLocked(name, create: false, LibC.LOCK_SH);
             if (fd < 0) return null;
             try { return RegistryRecord.Parse(Posix.ReadAllText(fd, name)); }
-            finally { Posix.Close(fd); }
+            finally
+            {
+                Posix.Close(fd);
+                Posix.Close(dir);
+            }
         }
 
         public IEnumerable<string> Names()
         {
-            if (!Directory.Exists(_dir)) return Array.Empty<string>();
+            int dir = OpenFolder(create: false);
+            if (dir < 0) return Array.Empty<string>();
+            Posix.Close(dir);   // checked private; the listing itself only reads names
             try
             {
                 var names = new List<string>();
@@ -70,53 +79,76 @@ namespace IpcPs.Core.Platform.Linux
             catch (DirectoryNotFoundException) { return Array.Empty<string>(); }
         }
 
-        /// <summary>An fd holding the lock (LOCK_EX or LOCK_SH) on the linked record file, or -1 when there is none and !create.</summary>
-        private int OpenLocked(string path, bool create, string name, int lockOperation)
+        private void Delete(int dir, string name)
+        {
+            Posix.UnlinkAt(dir, name);
+            LibC.rmdir(_dir);   // fails harmlessly (ENOTEMPTY) while other records remain
+        }
+
+        /// <summary>
+        /// The checked folder and a descriptor holding the lock (LOCK_EX or LOCK_SH) on the linked record file;
+        /// fd -1 (and no folder) when there is no record and !create.
+        /// </summary>
+        private (int Dir, int Fd) OpenLocked(string name, bool create, int lockOperation)
         {
             while (true)
             {
-                if (!FolderIsPrivate())
-                {
-                    if (!create) return -1;
-                    EnsureFolder();
-                    continue;
-                }
-                int fd = Posix.TryOpen(path, LibC.O_RDWR | LibC.O_NOFOLLOW | (create ? LibC.O_CREAT : 0), 0x180);
+                int dir = OpenFolder(create);
+                if (dir < 0) return (-1, -1);
+                int fd = Posix.TryOpenAt(dir, name, LibC.O_RDWR | LibC.O_NOFOLLOW | (create ? LibC.O_CREAT : 0), 0x180);
                 if (fd == -Errno.ENOENT)
                 {
-                    if (!create) return -1;
-                    continue;   // the folder went away meanwhile: make it again
+                    Posix.Close(dir);
+                    if (!create) return (-1, -1);
+                    continue;   // the folder was removed meanwhile: make it again
                 }
-                if (fd < 0) throw new IpcPlatformException("open registry record", -fd, name);
-                if (!Posix.FStat(fd, name).IsRegularFile)
+                if (fd < 0)
+                {
+                    Posix.Close(dir);
+                    throw new IpcPlatformException("open registry record", -fd, name);
+                }
+                var st = Posix.FStat(fd, name);
+                if (!st.IsRegularFile)
                 {
                     Posix.Close(fd);
-                    throw new IpcException($"The registry record '{path}' is not a regular file; refusing to use it.", name);
+                    Posix.Close(dir);
+                    throw new IpcException($"The registry record '{_dir}/{name}' is not a regular file; refusing to use it.", name);
                 }
                 Posix.Lock(fd, lockOperation, name);
-                var linked = Posix.Stat(path);
-                if (linked is FileStatus st && st.Inode == Posix.FStat(fd, name).Inode) return fd;
+                if (Posix.FStatAt(dir, name) is FileStatus linked && linked.Inode == st.Inode) return (dir, fd);
                 Posix.Close(fd);   // deleted (and maybe re-created) while we waited: start again
+                Posix.Close(dir);
             }
         }
 
         /// <summary>
-        /// Checked before every use, since the folder may be removed and made again by anyone: it must be a real
-        /// folder (not a symlink), owned by this user, with no access for others. False when it does not exist.
+        /// The folder, opened without following a symlink and checked through its descriptor: a directory of this
+        /// user with no access for others. -1 when it does not exist and !create.
         /// </summary>
-        private bool FolderIsPrivate()
+        private int OpenFolder(bool create)
         {
-            var st = Posix.LStat(_dir);
-            if (st is null) return false;
-            if (!st.Value.IsDirectory || st.Value.Uid != LibC.geteuid() || (st.Value.Mode & 0x3F) != 0)
-                throw new IpcException($"The registry folder '{_dir}' is not a private (0700) folder of this user; refusing to use it.", _dir);
-            return true;
+            while (true)
+            {
+                int dir = Posix.TryOpen(_dir, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
+                if (dir == -Errno.ENOENT)
+                {
+                    if (!create) return -1;
+                    if (LibC.mkdir(_dir, 0x1C0 /* 0700 */) < 0 && Posix.LastErrno != Errno.EEXIST)
+                        throw new IpcPlatformException("mkdir", Posix.LastErrno, _dir);
+                    continue;
+                }
+                if (dir < 0) throw NotPrivate();   // ELOOP (a symlink) or ENOTDIR
+                var st = Posix.FStat(dir, _dir);
+                if (!st.IsDirectory || st.Uid != LibC.geteuid() || (st.Mode & 0x3F) != 0)
+                {
+                    Posix.Close(dir);
+                    throw NotPrivate();
+                }
+                return dir;
+            }
         }
 
-        private void EnsureFolder()
-        {
-            if (LibC.mkdir(_dir, 0x1C0 /* 0700 */) < 0 && Posix.LastErrno != Errno.EEXIST)
-                throw new IpcPlatformException("mkdir", Posix.LastErrno, _dir);
-        }
+        private IpcException NotPrivate() =>
+            new IpcException($"The registry folder '{_dir}' is not a private (0700) folder of this user; refusing to use it.", _dir);
     }
 }

@@ -34,7 +34,7 @@ namespace IpcPs.Core.Platform.Linux
 
         public Segment Open(string name)
         {
-            int fd = Posix.TryOpen(PathOf(name), LibC.O_RDWR, 0);
+            int fd = Posix.TryOpen(PathOf(name), LibC.O_RDWR | LibC.O_NOFOLLOW, 0);
             if (fd == -Errno.ENOENT || fd == -Errno.EISDIR) throw new IpcObjectNotFoundException(name);
             if (fd < 0) throw new IpcPlatformException("open", -fd, name);
             try

@@ -34,6 +34,37 @@ namespace IpcPs.Core.Platform.Linux
             }
         }
 
+        /// <summary>openat(2) relative to DIR; -errno instead of throwing.</summary>
+        public static int TryOpenAt(int dir, string name, int flags, uint mode)
+        {
+            while (true)
+            {
+                int fd = LibC.openat(dir, name, flags | LibC.O_CLOEXEC, mode);
+                if (fd >= 0) return fd;
+                int e = LastErrno;
+                if (e != Errno.EINTR) return -e;
+            }
+        }
+
+        /// <summary>fstatat(2) of NAME in DIR without following a symlink, or null when it does not exist.</summary>
+        public static FileStatus? FStatAt(int dir, string name)
+        {
+            byte* buf = stackalloc byte[256];
+            if (LibC.fstatat(dir, name, buf, LibC.AT_SYMLINK_NOFOLLOW) == 0) return Parse(buf);
+            int e = LastErrno;
+            if (e == Errno.ENOENT) return null;
+            throw new IpcPlatformException("fstatat", e, name);
+        }
+
+        /// <summary>unlinkat(2) of NAME in DIR; false when it was already gone.</summary>
+        public static bool UnlinkAt(int dir, string name)
+        {
+            if (LibC.unlinkat(dir, name, 0) == 0) return true;
+            int e = LastErrno;
+            if (e == Errno.ENOENT) return false;
+            throw new IpcPlatformException("unlinkat", e, name);
+        }
+
         public static void Close(int fd) => LibC.close(fd);  // close(2) errors leave nothing to undo on Linux
 
         public static void Check(int result, string operation, string? name)
@@ -56,16 +87,6 @@ namespace IpcPs.Core.Platform.Linux
             int e = LastErrno;
             if (e == Errno.ENOENT) return null;
             throw new IpcPlatformException("stat", e, path);
-        }
-
-        /// <summary>lstat(2) (a symlink is not followed), or null when the path does not exist.</summary>
-        public static FileStatus? LStat(string path)
-        {
-            byte* buf = stackalloc byte[256];
-            if (LibC.lstat(path, buf) == 0) return Parse(buf);
-            int e = LastErrno;
-            if (e == Errno.ENOENT) return null;
-            throw new IpcPlatformException("lstat", e, path);
         }
 
         // struct stat: st_ino is at 8 on both ABIs; x86-64 puts st_nlink (8 bytes) before st_mode, arm64 after it.
