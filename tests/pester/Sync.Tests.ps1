@@ -178,8 +178,7 @@ Describe 'Events' {
         $e = New-IpcEvent (New-TestName)
         $run = Start-Stoppable { param($ev) Wait-IpcEvent $ev } -Arguments $e
         try {
-            Wait-Until { $run.PowerShell.InvocationStateInfo.State -eq 'Running' } -Because 'the wait to start'
-            Start-Sleep -Milliseconds 100   # not synchronisation: lets the wait reach the kernel, which the test wants to interrupt
+            Wait-Until { $e.WaiterCount -eq 1 } -Because 'the wait to reach the kernel'
             $w = [Diagnostics.Stopwatch]::StartNew()
             $run.PowerShell.Stop()
             $w.Elapsed.TotalSeconds | Should -BeLessThan 2
@@ -566,7 +565,7 @@ Describe 'Review findings (regressions)' {
         try {
             $job = Start-IpcProcess { param($ev, $r) Set-IpcEvent $r; $w = [Diagnostics.Stopwatch]::StartNew(); $ev.Wait(20); $w.Elapsed.TotalSeconds -lt 10 } -ArgumentList $e, $ready
             Wait-IpcEvent $ready -Timeout 60 | Should -BeTrue
-            Start-Sleep -Milliseconds 1000   # margin for the child to pass from Set-IpcEvent into its wait; not an ordering the result depends on otherwise
+            Wait-Until { $e.WaiterCount -eq 1 } -Because 'the child to sleep on the event'
             $e.Set(); $e.Clear()
             $result = $job | Wait-IpcProcess -Timeout 60 | Receive-Job
             # It answers the flag as it finds it on waking (CPython does the same): True if it woke before the Clear.
@@ -587,7 +586,7 @@ Describe 'Review findings (regressions)' {
         try {
             $round1 = 1..2 | ForEach-Object { Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b }
             Wait-Until { $b.NWaiting -eq 2 } -Because 'both parties of round 1 to arrive (the action then runs)'
-            $late = Start-IpcProcess { param($x) Start-Sleep -Milliseconds 500; Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b
+            $late = Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b
             $mine = $b.Wait(60)   # arrives while round 1 drains: must wait for a partner in round 2
             $mine | Should -BeIn 0, 1
             (($round1 | Wait-IpcProcess -Timeout 60 | Receive-Job) | Sort-Object) | Should -Be @(0, 1)

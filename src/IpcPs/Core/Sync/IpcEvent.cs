@@ -32,6 +32,9 @@ namespace IpcPs
 
         public bool IsSet() => (Volatile.Read(ref *Word(State)) & 1) != 0;
 
+        /// <summary>Waiters asleep on the event now, in every process (a waiter in its first microseconds spins and is not counted).</summary>
+        public int WaiterCount => Volatile.Read(ref *Word(Sleepers));
+
         /// <summary>Sets the flag and wakes every waiter, in every process.</summary>
         public void Set()
         {
