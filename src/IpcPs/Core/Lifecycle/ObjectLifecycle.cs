@@ -117,11 +117,6 @@ namespace IpcPs.Core.Lifecycle
                 return ((RegistryRecord?)null, removed || current != null);
             });
 
-        public static bool IsHeld(string name)
-        {
-            lock (Gate) return Holds.ContainsKey(name);
-        }
-
         private static void Detach(string name) =>
             P.Registry.Update(name, create: false, current =>
             {

@@ -16,8 +16,7 @@ namespace IpcPs.Core.Platform.Linux
         public static readonly int O_DIRECTORY = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
         public const int AT_SYMLINK_NOFOLLOW = 0x100;
         public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
-        public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_UN = 8;
-        public const int SEEK_END = 2;
+        public const int LOCK_SH = 1, LOCK_EX = 2;
         public const int SIGKILL = 9, SIGTERM = 15;
 
         [DllImport("libc", SetLastError = true)] public static extern int open(string path, int flags, uint mode);
@@ -26,7 +25,6 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern int unlinkat(int dirfd, string path, int flags);
         [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
         [DllImport("libc", SetLastError = true)] public static extern int ftruncate(int fd, long length);
-        [DllImport("libc", SetLastError = true)] public static extern long lseek(int fd, long offset, int whence);
         [DllImport("libc", SetLastError = true)] public static extern int fstat(int fd, byte* buf);
         [DllImport("libc", SetLastError = true)] public static extern int stat(string path, byte* buf);
         [DllImport("libc", SetLastError = true)] public static extern IntPtr mmap(IntPtr addr, UIntPtr length, int prot, int flags, int fd, IntPtr offset);
