@@ -30,6 +30,11 @@
         'New-IpcCondition'
         'New-IpcBarrier'
         'Wait-IpcBarrier'
+        'New-IpcQueue'
+        'New-IpcPipe'
+        'Send-IpcMessage'
+        'Receive-IpcMessage'
+        'Wait-IpcQueue'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

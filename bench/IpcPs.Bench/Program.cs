@@ -25,6 +25,7 @@ namespace IpcPs.Bench
         private static int Main(string[] args)
         {
             if (args.Length > 0 && args[0] == "pong") return Pong(args);
+            if (args.Length > 0 && args[0].StartsWith("msg", StringComparison.Ordinal)) return MessagingBench.Run(args);
             Options options;
             try { options = Options.Parse(args); }
             catch (ArgumentException e)
@@ -193,7 +194,7 @@ namespace IpcPs.Bench
         }
 
         /// <summary>Starts this program again: the apphost, or dotnet with this dll when run as "dotnet IpcPs.Bench.dll".</summary>
-        private static Process StartSelf(params string[] args)
+        internal static Process StartSelf(params string[] args)
         {
             string exe = Environment.ProcessPath ?? throw new InvalidOperationException("The path of this process is unknown.");
             var psi = new ProcessStartInfo(exe) { UseShellExecute = false };

@@ -65,7 +65,7 @@ namespace IpcPs.Commands
                 // The job holds every handle it passes until the child ends, so a parent that closes its own
                 // handles at once cannot destroy an object the child has not attached yet.
                 foreach (var handle in IpcObjectConverter.FindHandles(ArgumentList).Concat(IpcObjectConverter.FindHandles(_input)))
-                    retained.Add(IpcObjects.Open(handle.Name, handle.Kind));
+                    retained.Add(handle is IpcConnection c ? IpcConnection.OpenWithoutHold(c.Name, c.End) : IpcObjects.Open(handle.Name, handle.Kind));
             }
             catch (Exception e) when (e is IpcException || e is ArgumentException)
             {
@@ -90,6 +90,10 @@ namespace IpcPs.Commands
                 foreach (var h in retained) h.Close();
                 ThrowTerminatingError(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, ScriptBlock));
             }
+            // A pipe end passed to the child is handed over: the child holds it from now on (even before it attaches),
+            // and this process no longer does until it uses the end again, so the other end sees EOF when the child ends.
+            foreach (var end in IpcObjectConverter.FindHandles(ArgumentList).Concat(IpcObjectConverter.FindHandles(_input)).OfType<IpcConnection>())
+                TryIpc(() => end.HandOver(job.Pid), end);
             JobRepository.Add(job);
             WriteObject(job);
         }

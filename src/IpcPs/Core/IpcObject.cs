@@ -62,6 +62,9 @@ namespace IpcPs
         /// <summary>Size of the mapping once attached (still known after Close); null while only described.</summary>
         private protected long? MappedSize => Volatile.Read(ref _segment)?.Size;
 
+        /// <summary>Start of the mapping once attached (still valid after Close for kinds that do not unmap then); else zero.</summary>
+        private protected IntPtr MappedAddress => Volatile.Read(ref _segment)?.Address ?? IntPtr.Zero;
+
         /// <summary>Attaches this handle now if it is only described. Idempotent.</summary>
         public void Open() => _ = Segment;
 

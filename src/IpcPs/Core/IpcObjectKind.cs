@@ -11,6 +11,8 @@ namespace IpcPs
         Event,
         Condition,
         Barrier,
+        Queue,
+        Pipe,
     }
 
     /// <summary>How an attempt to take a lock or a semaphore permit ended.</summary>

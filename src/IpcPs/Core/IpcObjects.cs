@@ -22,6 +22,8 @@ namespace IpcPs
                 [IpcObjectKind.Event] = (n, _) => IpcEvent.Describe(n),
                 [IpcObjectKind.Condition] = (n, _) => IpcCondition.Describe(n),
                 [IpcObjectKind.Barrier] = (n, _) => IpcBarrier.Describe(n),
+                [IpcObjectKind.Queue] = (n, _) => IpcQueue.Describe(n),
+                [IpcObjectKind.Pipe] = (n, _) => IpcConnection.Describe(n),
             };
 
         private static Platforms P => Platforms.Current;

@@ -21,6 +21,14 @@ namespace IpcPs.Hosting
         public const string IpcLockAbandoned = nameof(IpcLockAbandoned);
         public const string BrokenBarrier = nameof(BrokenBarrier);
         public const string IpcInvalidSyncState = nameof(IpcInvalidSyncState);
+        public const string QueueFull = nameof(QueueFull);
+        public const string QueueEmpty = nameof(QueueEmpty);
+        public const string ConnectionClosed = nameof(ConnectionClosed);
+        public const string MessageTooLarge = nameof(MessageTooLarge);
+        public const string MessageFormat = nameof(MessageFormat);
+        public const string TaskDoneTooOften = nameof(TaskDoneTooOften);
+        public const string IpcInvalidOperation = nameof(IpcInvalidOperation);
+        public const string IpcReceiveTimeout = nameof(IpcReceiveTimeout);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -30,6 +38,13 @@ namespace IpcPs.Hosting
                 AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
                 IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),
+                QueueFullException _ => (QueueFull, ErrorCategory.LimitsExceeded),
+                QueueEmptyException _ => (QueueEmpty, ErrorCategory.ResourceUnavailable),
+                ConnectionClosedException _ => (ConnectionClosed, ErrorCategory.ConnectionError),
+                MessageTooLargeException _ => (MessageTooLarge, ErrorCategory.LimitsExceeded),
+                MessageFormatException _ => (MessageFormat, ErrorCategory.InvalidData),
+                TaskDoneException _ => (TaskDoneTooOften, ErrorCategory.InvalidOperation),
+                InvalidOperationException _ when !(e is ObjectDisposedException) => (IpcInvalidOperation, ErrorCategory.InvalidOperation),
                 IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
                 IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),

@@ -64,6 +64,7 @@ namespace IpcPs.Hosting
                     d.TypeNames.Add(o.GetType().FullName!);
                     d.Properties.Add(new PSNoteProperty("Name", o.Name));
                     d.Properties.Add(new PSNoteProperty("Kind", o.Kind.ToString()));
+                    if (o is IpcConnection c) d.Properties.Add(new PSNoteProperty("End", c.End));
                     return d;
                 case PSObject pso when pso.BaseObject is IpcObject o: return Dehydrate(o);
                 case PSObject pso when pso.BaseObject is IDictionary || (pso.BaseObject is IList && !(pso.BaseObject is string)):
@@ -117,7 +118,9 @@ namespace IpcPs.Hosting
             string kindText = pso.Properties["Kind"].Value.ToString();
             if (!Enum.TryParse(kindText, out IpcObjectKind kind))
                 throw new IpcObjectKindException(name, $"'{name}' was sent as a '{kindText}', a kind this IpcPs does not know.");
-            obj = IpcObjects.Open(name, kind);
+            if (kind == IpcObjectKind.Pipe && pso.Properties["End"]?.Value is object end)
+                obj = IpcConnection.Open(name, System.Convert.ToInt32(end, System.Globalization.CultureInfo.InvariantCulture));
+            else obj = IpcObjects.Open(name, kind);
             return true;
         }
     }

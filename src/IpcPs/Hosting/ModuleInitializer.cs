@@ -20,6 +20,7 @@ namespace IpcPs.Hosting
                 var script = ScriptBlock.Create(text);
                 return () => script.Invoke();
             };
+            Core.Messaging.MessageCodec.Fallback = new PSMessageFallback();
             if (_sigterm is null) _sigterm = RegisterSigterm();
         }
 

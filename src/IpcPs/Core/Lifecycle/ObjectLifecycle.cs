@@ -128,9 +128,14 @@ namespace IpcPs.Core.Lifecycle
                 return ((RegistryRecord?)null, 0);
             });
 
+        /// <summary>Raised first when the process detaches from everything (exit, SIGTERM): pipe ends give up their holds.</summary>
+        internal static event Action? Detaching;
+
         /// <summary>At process exit: detach from everything still held, so a normal exit never orphans anything.</summary>
         private static void ReleaseAll()
         {
+            try { Detaching?.Invoke(); }
+            catch (Exception) { /* exiting: liveness covers what a handler could not do */ }
             string[] names;
             lock (Gate)
             {

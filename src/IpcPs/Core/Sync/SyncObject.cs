@@ -42,6 +42,9 @@ namespace IpcPs
             }
         }
 
+        /// <summary>The mapping's start once attached, even after Close (null if never attached); for closing work only.</summary>
+        private protected byte* MappedBase => (byte*)MappedAddress;
+
         private protected long ParameterA => *(long*)(Base + 16);
         private protected double ParameterB => *(double*)(Base + 24);
 

@@ -1,0 +1,145 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace IpcPs.Bench
+{
+    /// <summary>
+    /// Messaging benchmarks (docs/performance.md): small integers from a producer process to this one through an
+    /// IpcQueue (every value checked, in order), and 1 MiB byte[] messages through a pipe.
+    /// Usage: IpcPs.Bench msg [--json] [--count N] [--payloads N]
+    /// </summary>
+    internal static class MessagingBench
+    {
+        private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+        public static int Run(string[] args)
+        {
+            switch (args[0])
+            {
+                case "msg-queue-producer": return QueueProducer(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture));
+                case "msg-pipe-producer": return PipeProducer(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
+            }
+            bool json = Array.IndexOf(args, "--json") >= 0;
+            long count = Option(args, "--count", 5_000_000);
+            int payloads = (int)Option(args, "--payloads", 2000);
+            double queueRate = QueueSmallInts(count);
+            double pipeBytes = PipePayloads(payloads, 1 << 20, into: false);
+            double pipeInto = PipePayloads(payloads, 1 << 20, into: true);
+            if (json)
+            {
+                using var w = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
+                w.WriteStartObject();
+                w.WriteNumber("queue_small_ints_per_s", queueRate);
+                w.WriteNumber("queue_count", count);
+                w.WriteNumber("pipe_1mib_bytes_per_s", pipeBytes);
+                w.WriteNumber("pipe_1mib_into_bytes_per_s", pipeInto);
+                w.WriteNumber("pipe_payloads", payloads);
+                w.WriteEndObject();
+            }
+            else
+            {
+                Console.WriteLine($"  IpcQueue small ints, 1 producer process -> 1 consumer   {queueRate / 1e6,8:F2} M msgs/s ({count} messages)");
+                Console.WriteLine($"  Pipe 1 MiB byte[] messages, Recv() (new array each)     {pipeBytes / 1e9,8:F2} GB/s ({payloads} messages)");
+                Console.WriteLine($"  Pipe 1 MiB byte[] messages, RecvBytesInto(buffer)       {pipeInto / 1e9,8:F2} GB/s");
+            }
+            return 0;
+        }
+
+        private static long Option(string[] args, string name, long fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length ? long.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+        }
+
+        // ---- queue ----------------------------------------------------------------------------------------------
+
+        private static double QueueSmallInts(long count)
+        {
+            string tag = $"bench_{Environment.ProcessId}";
+            using var q = IpcQueue.Create($"{tag}_q");
+            using var go = IpcEvent.Create($"{tag}_go");
+            using var child = Program.StartSelf("msg-queue-producer", q.Name, go.Name, count.ToString(CultureInfo.InvariantCulture));
+            // The producer attaches, then waits for go: the clock measures messages only, not a process start.
+            if (!Wait(() => q.HolderPids.Length > 1)) throw new InvalidOperationException("The producer did not start.");
+            var sw = Stopwatch.StartNew();
+            go.Set();
+            for (long i = 0; i < count; i++)
+            {
+                object? v = q.Get();
+                if (!(v is int n) || n != (int)i) throw new InvalidOperationException($"Message {i} was {v ?? "null"}.");
+            }
+            sw.Stop();
+            child.WaitForExit();
+            return count / sw.Elapsed.TotalSeconds;
+        }
+
+        private static int QueueProducer(string queue, string go, long count)
+        {
+            using var q = (IpcQueue)IpcObjects.Open(queue, IpcObjectKind.Queue);
+            using var ev = (IpcEvent)IpcObjects.Open(go, IpcObjectKind.Event);
+            if (!ev.Wait(Limit.TotalSeconds)) return 2;
+            for (long i = 0; i < count; i++) q.Put((int)i);
+            return 0;
+        }
+
+        // ---- pipe (filled in with the pipe) --------------------------------------------------------------------
+
+        private static double PipePayloads(int payloads, int size, bool into)
+        {
+            string tag = $"bench_{Environment.ProcessId}";
+            var ends = IpcConnection.CreatePipe($"{tag}_p{(into ? 2 : 1)}", duplex: false, bufferSize: BufferSize());
+            using var reader = ends[0];
+            using var go = IpcEvent.Create($"{tag}_go{(into ? 3 : 2)}");
+            using var child = Program.StartSelf("msg-pipe-producer", reader.Name, go.Name,
+                payloads.ToString(CultureInfo.InvariantCulture), size.ToString(CultureInfo.InvariantCulture));
+            ends[1].Close();   // the child's end only: EOF when it ends
+            if (!Wait(() => reader.PeerPids.Length > 0)) throw new InvalidOperationException("The producer did not start.");
+            var sw = Stopwatch.StartNew();
+            go.Set();
+            long bytes = 0;
+            var buffer = new byte[size];
+            for (int i = 0; i < payloads; i++)
+            {
+                var b = into ? buffer : (byte[])reader.Recv()!;
+                if (into && reader.RecvBytesInto(buffer) != size) throw new InvalidOperationException($"Payload {i} has the wrong size.");
+                if (b.Length != size || b[0] != (byte)i || b[size - 1] != (byte)i) throw new InvalidOperationException($"Payload {i} is damaged.");
+                bytes += b.Length;
+            }
+            sw.Stop();
+            try { reader.Recv(); throw new InvalidOperationException("Expected the end of the stream."); }
+            catch (ConnectionClosedException) { }
+            child.WaitForExit();
+            return bytes / sw.Elapsed.TotalSeconds;
+        }
+
+        private static int BufferSize() =>
+            int.TryParse(Environment.GetEnvironmentVariable("IPCPS_BENCH_PIPE_BUFFER"), out int n) ? n : IpcConnection.DefaultBufferSize;
+
+        private static int PipeProducer(string pipe, string go, int payloads, int size)
+        {
+            using var w = IpcConnection.Open(pipe, 1);
+            using var ev = (IpcEvent)IpcObjects.Open(go, IpcObjectKind.Event);
+            if (!ev.Wait(Limit.TotalSeconds)) return 2;
+            var payload = new byte[size];
+            for (int i = 0; i < payloads; i++)
+            {
+                payload[0] = payload[size - 1] = (byte)i;
+                w.Send(payload);
+            }
+            return 0;
+        }
+
+        private static bool Wait(Func<bool> condition)
+        {
+            var sw = Stopwatch.StartNew();
+            while (!condition())
+            {
+                if (sw.Elapsed > Limit) return false;
+                System.Threading.Thread.Sleep(1);
+            }
+            return true;
+        }
+    }
+}

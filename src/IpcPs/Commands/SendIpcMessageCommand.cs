@@ -1,0 +1,63 @@
+using System;
+using System.Management.Automation;
+using IpcPs.Hosting;
+
+namespace IpcPs.Commands
+{
+    /// <summary>Sends each input object as one message to a queue or a pipe end.</summary>
+    [Cmdlet(VerbsCommunications.Send, "IpcMessage")]
+    [OutputType(typeof(void))]
+    public sealed class SendIpcMessageCommand : IpcCmdlet
+    {
+        /// <summary>The queue or pipe end.</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [Alias("Queue", "Connection")]
+        public IMessageChannel Channel { get; set; } = null!;
+
+        /// <summary>The message. From the pipeline, each item is one message; given as an argument, an array is one message.</summary>
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
+        [AllowNull, AllowEmptyString, AllowEmptyCollection]
+        public object? InputObject { get; set; }
+
+        /// <summary>A priority queue's priority: lower numbers come out first.</summary>
+        [Parameter]
+        public long? Priority { get; set; }
+
+        /// <summary>Seconds or a [TimeSpan] to wait at most for room; forever when omitted.</summary>
+        [Parameter]
+        [IpcTimeoutTransformation]
+        public TimeSpan Timeout { get; set; } = System.Threading.Timeout.InfiniteTimeSpan;
+
+        /// <summary>Do not wait for room: a full queue is an error for that message.</summary>
+        [Parameter]
+        public SwitchParameter NoWait { get; set; }
+
+        /// <summary>How deep objects that are not primitives are serialized (default: the channel's, 2).</summary>
+        [Parameter]
+        [ValidateRange(1, 100)]
+        public int Depth { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            if (Depth > 0) Channel.SerializationDepth = Depth;
+        }
+
+        protected override void ProcessRecord()
+        {
+            bool sent;
+            try { sent = Channel.TrySend(InputObject, Priority, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (ConnectionClosedException e)
+            {
+                ThrowIpcError(e, Channel);   // nothing more can be sent
+                return;
+            }
+            catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException)
+            {
+                WriteIpcError(e, InputObject);
+                return;
+            }
+            if (!sent) WriteIpcError(new QueueFullException(Channel.Name), InputObject);
+        }
+    }
+}

@@ -1,0 +1,326 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using IpcPs.Core.Messaging;
+using IpcPs.Core.Sync;
+
+namespace IpcPs
+{
+    // The byte rings (docs/design.md, "Pipe"). Ring r: r = 0 is read by end 0 and written by end 1; r = 1 the reverse
+    // (duplex only). Words of a ring: [0] write lock, [4] broken flag; the writer's line: [64] i64 tail (bytes
+    // published), [72] data signal, [76] reader sleepers; the reader's line: [128] i64 head (bytes consumed),
+    // [136] space signal, [140] writer sleepers; [192] read lock. A frame is i32 length, i32 flags (1 = raw bytes),
+    // then the payload; a frame that fits in the ring moves in one piece, so a timeout or Ctrl+C never splits it;
+    // a larger one streams, and a sender or receiver that stops in the middle marks the ring broken.
+    public sealed unsafe partial class IpcConnection
+    {
+        internal const int RawFlag = 1;
+        private const int FrameHeader = 8;
+        private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
+
+        private int ReadRing => End;
+        private int WriteRing => 1 - End;
+
+        private byte* Ring(int r) => Base + RingsOffset + r * RingStride;
+
+        private byte* Data(int r) => Base + DataOffset + (long)r * BufferSize;
+
+        private static void Signal(byte* segment, int r, int word)
+        {
+            int* w = (int*)(segment + RingsOffset + r * RingStride + word);
+            Interlocked.Increment(ref *w);
+            WordWait.Wake(w, int.MaxValue);
+        }
+
+        /// <summary>Sends one frame: BUFFER[0..LENGTH) then TAIL. False when a frame that fits found no room before DEADLINE.</summary>
+        private bool SendFrame(byte[] buffer, int length, byte[]? tail, int flags, Deadline deadline, CancellationToken cancel)
+        {
+            ThrowIfClosed();
+            if (!Writable) throw new InvalidOperationException($"The connection '{Name}' end {End} is receive-only.");
+            long total = length + (long)(tail?.Length ?? 0);
+            if (total > int.MaxValue - FrameHeader) throw new MessageTooLargeException(Name, total, int.MaxValue - FrameHeader, "a pipe message holds at most");
+            Hold();
+            int r = WriteRing;
+            byte* ring = Ring(r);
+            if (!AnyHolder(1 - End)) throw PeerClosed(sending: true);
+            int* wlock = (int*)(ring + WriteLock);
+            if (Interlocked.CompareExchange(ref *wlock, RobustLock.Me, 0) != 0
+                && RobustLock.Acquire(wlock, Deadline.Infinite, cancel) == AcquireResult.Abandoned)
+                Volatile.Write(ref *(int*)(ring + Broken), 1);   // its holder died, perhaps mid-frame
+            try
+            {
+                if (Volatile.Read(ref *(int*)(ring + Broken)) != 0) throw BrokenRing();
+                long frame = FrameHeader + total;
+                var w = new RingWriter(this, r, cancel);
+                if (frame <= BufferSize)
+                {
+                    if (!w.WaitForSpace(frame, deadline)) return false;
+                }
+                long header = (uint)total | ((long)flags << 32);
+                w.Write((byte*)&header, FrameHeader);
+                try
+                {
+                    if (length > 0) fixed (byte* p = buffer) w.Write(p, length);
+                    if (tail != null && tail.Length > 0) fixed (byte* p = tail) w.Write(p, tail.Length);
+                }
+                catch
+                {
+                    // Stopped inside a frame too big to move in one piece: the receiver cannot find the next frame.
+                    Volatile.Write(ref *(int*)(ring + Broken), 1);
+                    w.Publish();
+                    throw;
+                }
+                w.Publish();
+                return true;
+            }
+            finally { RobustLock.Release(wlock); }
+        }
+
+        /// <summary>
+        /// Receives one frame into BUFFER at OFFSET. A growable BUFFER is replaced when too small (by an exact-size array
+        /// for a message at least as big as the thread's scratch); a fixed one that is too small gets the frame skipped
+        /// and MessageTooLargeException. False when nothing came before DEADLINE.
+        /// </summary>
+        private bool ReceiveFrame(ref byte[] buffer, int offset, bool growable, out int length, out int flags, Deadline deadline, CancellationToken cancel)
+        {
+            ThrowIfClosed();
+            if (!Readable) throw new InvalidOperationException($"The connection '{Name}' end {End} is send-only.");
+            Hold();
+            int r = ReadRing;
+            byte* ring = Ring(r);
+            int* rlock = (int*)(ring + ReadLock);
+            length = 0;
+            flags = 0;
+            var got = Interlocked.CompareExchange(ref *rlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(rlock, deadline, cancel);
+            if (got == AcquireResult.TimedOut) return false;   // another receiver of this end kept it
+            if (got == AcquireResult.Abandoned) Volatile.Write(ref *(int*)(ring + Broken), 1);
+            try
+            {
+                var rd = new RingReader(this, r, cancel);
+                if (!rd.WaitForData(FrameHeader, deadline, midFrame: false)) return false;
+                long header;
+                rd.Peek((byte*)&header, FrameHeader);
+                length = (int)(uint)header;
+                flags = (int)(header >> 32);
+                if (length < 0 || length > int.MaxValue - FrameHeader) { Volatile.Write(ref *(int*)(ring + Broken), 1); throw BrokenRing(); }
+                long frame = FrameHeader + (long)length;
+                if (frame <= BufferSize && !rd.WaitForData(frame, deadline, midFrame: false)) return false;
+                rd.Skip(FrameHeader);
+                bool fits = length <= buffer.Length - offset;
+                if (!fits && growable)
+                {
+                    buffer = Bytes.New(length);
+                    fits = true;
+                }
+                try
+                {
+                    if (!fits) rd.Read(null, length);   // skipped: the connection stays usable
+                    else if (length > 0) fixed (byte* p = &buffer[offset]) rd.Read(p, length);
+                }
+                catch
+                {
+                    Volatile.Write(ref *(int*)(ring + Broken), 1);
+                    rd.Publish();
+                    throw;
+                }
+                rd.Publish();
+                if (!fits) throw new MessageTooLargeException(Name, length, buffer.Length - offset, "the buffer has room for");
+                return true;
+            }
+            finally { RobustLock.Release(rlock); }
+        }
+
+        /// <summary>True when a frame (or the end of the stream) is waiting, after waiting at most until DEADLINE.</summary>
+        private bool PollFrame(Deadline deadline, CancellationToken cancel)
+        {
+            ThrowIfClosed();
+            if (!Readable) throw new InvalidOperationException($"The connection '{Name}' end {End} is send-only.");
+            Hold();
+            var rd = new RingReader(this, ReadRing, cancel);
+            try { return rd.WaitForData(1, deadline, midFrame: false); }
+            catch (ConnectionClosedException) { return true; }   // CPython: poll is True at EOF, recv then raises
+        }
+
+        private ConnectionClosedException PeerClosed(bool sending) =>
+            new ConnectionClosedException(Name, sending
+                ? $"Cannot send on the connection '{Name}': the other end is closed (its processes closed it or ended)."
+                : $"The other end of the connection '{Name}' is closed (its processes closed it or ended), and no message is left.");
+
+        private ConnectionClosedException BrokenRing() =>
+            new ConnectionClosedException(Name, $"The connection '{Name}' is broken: a process stopped in the middle of a message (died or was interrupted).");
+
+        private ConnectionClosedException ClosedMidFrame() =>
+            new ConnectionClosedException(Name, $"The other end of the connection '{Name}' closed in the middle of a message.");
+
+        /// <summary>Waits on one of a ring's signals: spin first, then sleep in liveness slices.</summary>
+        /// <summary>True when the signal moved; false after a quiet slice, when the caller checks the peer's liveness.</summary>
+        private bool AwaitSignal(int* signal, int* sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil)
+        {
+            if (spinUntil == 0) spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Stopwatch.GetTimestamp() < spinUntil)
+            {
+                if (Volatile.Read(ref *signal) != seen) return true;
+                Thread.SpinWait(16);
+            }
+            Interlocked.Increment(ref *sleepers);
+            try { WordWait.Sleep(signal, seen, deadline, cancel, WordWait.LivenessSliceMs); }
+            finally { Interlocked.Decrement(ref *sleepers); }
+            return Volatile.Read(ref *signal) != seen;
+        }
+
+        private struct RingWriter
+        {
+            private readonly IpcConnection _c;
+            private readonly byte* _ring, _data;
+            private readonly long _size;
+            private readonly CancellationToken _cancel;
+            private long _tail;
+
+            public RingWriter(IpcConnection c, int r, CancellationToken cancel)
+            {
+                _c = c;
+                _ring = c.Ring(r);
+                _data = c.Data(r);
+                _size = c.BufferSize;
+                _cancel = cancel;
+                _tail = *(long*)(_ring + TailOff);
+            }
+
+            private long Free => _size - (_tail - Volatile.Read(ref *(long*)(_ring + HeadOff)));
+
+            /// <summary>Waits until N bytes are free. False at the deadline; ConnectionClosedException when the reader is gone.</summary>
+            public bool WaitForSpace(long n, Deadline deadline)
+            {
+                long spinUntil = 0;
+                int* signal = (int*)(_ring + SpaceSignal);
+                while (true)
+                {
+                    int seen = Volatile.Read(ref *signal);
+                    if (Free >= n) return true;
+                    if (!_c.AnyHolder(_c.End == 0 ? 1 : 0)) throw _c.PeerClosed(sending: true);
+                    if (deadline.HasPassed)
+                    {
+                        _c.PruneDeadSometimes(1 - _c.End);
+                        if (!_c.AnyHolder(1 - _c.End)) throw _c.PeerClosed(sending: true);
+                        return false;
+                    }
+                    if (!_c.AwaitSignal(signal, (int*)(_ring + WriterSleepers), seen, deadline, _cancel, ref spinUntil))
+                        _c.PruneDead(1 - _c.End);
+                }
+            }
+
+            public void Write(byte* source, long n)
+            {
+                while (n > 0)
+                {
+                    long free = Free;
+                    if (free == 0)
+                    {
+                        Publish();
+                        WaitForSpace(1, Deadline.Infinite);
+                        continue;
+                    }
+                    long at = _tail & (_size - 1);
+                    long k = Math.Min(Math.Min(n, free), _size - at);
+                    Buffer.MemoryCopy(source, _data + at, k, k);
+                    source += k;
+                    n -= k;
+                    _tail += k;
+                }
+            }
+
+            public void Publish()
+            {
+                Volatile.Write(ref *(long*)(_ring + TailOff), _tail);
+                Interlocked.Increment(ref *(int*)(_ring + DataSignal));
+                if (Volatile.Read(ref *(int*)(_ring + ReaderSleepers)) > 0) WordWait.Wake((int*)(_ring + DataSignal), int.MaxValue);
+            }
+        }
+
+        private struct RingReader
+        {
+            private readonly IpcConnection _c;
+            private readonly byte* _ring, _data;
+            private readonly long _size;
+            private readonly CancellationToken _cancel;
+            private long _head;
+
+            public RingReader(IpcConnection c, int r, CancellationToken cancel)
+            {
+                _c = c;
+                _ring = c.Ring(r);
+                _data = c.Data(r);
+                _size = c.BufferSize;
+                _cancel = cancel;
+                _head = *(long*)(_ring + HeadOff);
+            }
+
+            private long Available => Volatile.Read(ref *(long*)(_ring + TailOff)) - _head;
+
+            /// <summary>Waits until N bytes are readable. False at the deadline; ConnectionClosedException at the end of the stream.</summary>
+            public bool WaitForData(long n, Deadline deadline, bool midFrame)
+            {
+                long spinUntil = 0;
+                int* signal = (int*)(_ring + DataSignal);
+                int writers = 1 - _c.End;
+                while (true)
+                {
+                    int seen = Volatile.Read(ref *signal);
+                    if (Available >= n) return true;
+                    if (Volatile.Read(ref *(int*)(_ring + Broken)) != 0) throw _c.BrokenRing();
+                    if (!_c.AnyHolder(writers) && Available < n)
+                        throw Available > 0 || midFrame ? _c.ClosedMidFrame() : _c.PeerClosed(sending: false);
+                    if (deadline.HasPassed)
+                    {
+                        // About to say "nothing yet": first make sure the writers are not all dead (SIGKILL leaves slots).
+                        _c.PruneDeadSometimes(writers);
+                        if (!_c.AnyHolder(writers) && Available < n)
+                            throw Available > 0 || midFrame ? _c.ClosedMidFrame() : _c.PeerClosed(sending: false);
+                        return false;
+                    }
+                    if (!_c.AwaitSignal(signal, (int*)(_ring + ReaderSleepers), seen, deadline, _cancel, ref spinUntil))
+                        _c.PruneDead(writers);
+                }
+            }
+
+            public void Peek(byte* target, long n)
+            {
+                long saved = _head;
+                Read(target, n);
+                _head = saved;
+            }
+
+            public void Skip(long n) => _head += n;
+
+            public void Read(byte* target, long n)
+            {
+                while (n > 0)
+                {
+                    long available = Available;
+                    if (available == 0)
+                    {
+                        Publish();
+                        WaitForData(1, Deadline.Infinite, midFrame: true);
+                        continue;
+                    }
+                    long at = _head & (_size - 1);
+                    long k = Math.Min(Math.Min(n, available), _size - at);
+                    if (target != null)
+                    {
+                        Buffer.MemoryCopy(_data + at, target, k, k);
+                        target += k;
+                    }
+                    n -= k;
+                    _head += k;
+                }
+            }
+
+            public void Publish()
+            {
+                Volatile.Write(ref *(long*)(_ring + HeadOff), _head);
+                Interlocked.Increment(ref *(int*)(_ring + SpaceSignal));
+                if (Volatile.Read(ref *(int*)(_ring + WriterSleepers)) > 0) WordWait.Wake((int*)(_ring + SpaceSignal), int.MaxValue);
+            }
+        }
+    }
+}

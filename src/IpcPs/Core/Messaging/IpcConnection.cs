@@ -1,0 +1,227 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading;
+using IpcPs.Core;
+using IpcPs.Core.Lifecycle;
+using IpcPs.Core.Messaging;
+using IpcPs.Core.Sync;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// One end of a pipe (CPython's multiprocessing.Connection from Pipe()). A pipe is one segment holding a byte ring
+    /// per direction; each end records the processes that hold it, so a receiver learns that its peer closed or died
+    /// (ConnectionClosedException, CPython's EOFError) instead of waiting forever. Layout and protocol: docs/design.md,
+    /// "Pipe".
+    /// </summary>
+    public sealed unsafe partial class IpcConnection : SyncObject, IMessageChannel
+    {
+        private const int FlagsOff = 64;
+        private const int EndsOffset = 128, EndStride = 128, Slots = 16;
+        private const int RingsOffset = 512, RingStride = 512;
+        private const int DataOffset = 2048;
+
+        public const int DefaultBufferSize = 1 << 20;
+        public const int MinimumBufferSize = 4096;
+        public const int MaximumBufferSize = 1 << 30;
+
+        // Ring words, from the ring's start.
+        private const int WriteLock = 0, Broken = 4, TailOff = 64, DataSignal = 72, ReaderSleepers = 76,
+            HeadOff = 128, SpaceSignal = 136, WriterSleepers = 140, ReadLock = 192;
+
+        private static readonly ConcurrentDictionary<IpcConnection, byte> Holding = new ConcurrentDictionary<IpcConnection, byte>();
+        private int _holding;   // 1 while this handle has a slot among its end's holders
+        private int _depth = 2;
+        private bool _noHold;
+        private long _lastPrune;
+
+        static IpcConnection() => ObjectLifecycle.Detaching += ReleaseAllEnds;
+
+        private IpcConnection(string name, int end) : base(name, IpcObjectKind.Pipe) => End = end;
+
+        internal static IpcConnection Describe(string name) => new IpcConnection(name, 0);
+
+        /// <summary>
+        /// Makes a pipe and returns its two ends, both held by this process. DUPLEX: both ends send and receive; else
+        /// the first end only receives and the second only sends (CPython). BUFFERSIZE: bytes per direction, rounded
+        /// up to a power of two; bigger messages pass in pieces.
+        /// </summary>
+        public static IpcConnection[] CreatePipe(string? name = null, bool duplex = true, int bufferSize = DefaultBufferSize)
+        {
+            if (bufferSize < MinimumBufferSize || bufferSize > MaximumBufferSize)
+                throw new ArgumentOutOfRangeException(nameof(bufferSize), bufferSize, $"A pipe's buffer must be {MinimumBufferSize} to {MaximumBufferSize} bytes.");
+            int ring = MinimumBufferSize;
+            while (ring < bufferSize) ring <<= 1;
+            int rings = duplex ? 2 : 1;
+            var first = Make(name, false, IpcObjectKind.Pipe, DataOffset + rings * ring, ring, 0, n => new IpcConnection(n, 0),
+                b => *(int*)((byte*)b + FlagsOff) = duplex ? 1 : 0).Handle;
+            first.Hold();
+            var second = Open(first.Name, 1);
+            return new[] { first, second };
+        }
+
+        /// <summary>Opens end END (0 or 1) of the pipe NAME, as a child process does with an end it was given.</summary>
+        public static IpcConnection Open(string name, int end)
+        {
+            if (end != 0 && end != 1) throw new ArgumentOutOfRangeException(nameof(end), end, "A pipe has ends 0 and 1.");
+            var c = new IpcConnection(IpcName.Validate(name), end);
+            c.Open();
+            return c;
+        }
+
+        /// <summary>Which end of the pipe this is: 0 (the first New-IpcPipe returns) or 1.</summary>
+        public int End { get; }
+
+        public bool Duplex => (*Word(FlagsOff) & 1) != 0;
+
+        /// <summary>Whether this end receives (a one-way pipe's first end only).</summary>
+        public bool Readable => Duplex || End == 0;
+
+        /// <summary>Whether this end sends (a one-way pipe's second end only).</summary>
+        public bool Writable => Duplex || End == 1;
+
+        /// <summary>Bytes of buffer per direction.</summary>
+        public int BufferSize => (int)ParameterA;
+
+        public int SerializationDepth
+        {
+            get => _depth;
+            set => _depth = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The depth must be at least 1.");
+        }
+
+        /// <summary>The live processes holding the other end now.</summary>
+        public int[] PeerPids => LivePids(1 - End);
+
+        private protected override void OnAttached()
+        {
+            if (!_noHold) Hold();
+        }
+
+        private protected override void OnClose()
+        {
+            ReleaseEnd();
+        }
+
+        /// <summary>A handle that keeps the pipe alive without counting as a holder of END (Start-IpcProcess keeps one while a child runs).</summary>
+        internal static IpcConnection OpenWithoutHold(string name, int end)
+        {
+            var c = new IpcConnection(IpcName.Validate(name), end) { _noHold = true };
+            c.Open();
+            return c;
+        }
+
+        /// <summary>
+        /// Hands this end to process PID (Start-IpcProcess does this for an end it passes to a child): PID becomes a
+        /// holder before it even starts, and this process stops being one until it uses the end again. So the peer
+        /// sees the end closed when that child ends, as CPython users get by closing their copy after start().
+        /// </summary>
+        internal void HandOver(int pid)
+        {
+            // Reserved as -PID: the child adopts this slot when it attaches, rather than taking a second one.
+            if (!TryClaimSlot(End, -pid)) throw TooManyHolders();
+            ReleaseEnd();
+        }
+
+        public override string ToString() =>
+            IsClosed ? $"Connection('{Name}', end {End}, closed)" : $"Connection('{Name}', end {End}, {(Duplex ? "duplex" : Readable ? "receive-only" : "send-only")})";
+
+        // ---- holders --------------------------------------------------------------------------------------------
+
+        private int* Slot(int end, int i) => Word(EndsOffset + end * EndStride + 4 * i);
+
+        /// <summary>Makes this process a holder of this handle's end (idempotent per handle).</summary>
+        private void Hold()
+        {
+            if (Interlocked.Exchange(ref _holding, 1) == 1) return;
+            if (!AdoptReservation() && !TryClaimSlot(End, RobustLock.Me))
+            {
+                _holding = 0;
+                throw TooManyHolders();
+            }
+            Holding[this] = 0;
+        }
+
+        private bool AdoptReservation()
+        {
+            for (int i = 0; i < Slots; i++)
+                if (Interlocked.CompareExchange(ref *Slot(End, i), RobustLock.Me, -RobustLock.Me) == -RobustLock.Me) return true;
+            return false;
+        }
+
+        private bool TryClaimSlot(int end, int pid)
+        {
+            for (int pass = 0; pass < 2; pass++)
+            {
+                for (int i = 0; i < Slots; i++)
+                    if (Interlocked.CompareExchange(ref *Slot(end, i), pid, 0) == 0) return true;
+                PruneDead(end);   // full: make room from holders that died without closing
+            }
+            return false;
+        }
+
+        private void ReleaseEnd()
+        {
+            if (Interlocked.Exchange(ref _holding, 0) == 0) return;
+            Holding.TryRemove(this, out _);
+            byte* b = MappedBase;   // also after Close: a pipe's mapping stays until the handle is collected
+            if (b == null) return;
+            int* slots = (int*)(b + EndsOffset + End * EndStride);
+            for (int i = 0; i < Slots; i++)
+                if (Interlocked.CompareExchange(ref slots[i], 0, RobustLock.Me) == RobustLock.Me) break;
+            // Whoever waits on this end's peer re-checks now: a receiver for end of data, a sender for a reader gone.
+            bool duplex = (*(int*)(b + FlagsOff) & 1) != 0;
+            if (duplex || End == 1) Signal(b, 1 - End, DataSignal);
+            if (duplex || End == 0) Signal(b, End, SpaceSignal);
+        }
+
+        private static void ReleaseAllEnds()
+        {
+            foreach (var c in Holding.Keys)
+            {
+                try { c.ReleaseEnd(); }
+                catch (Exception) { /* exiting: a slot left behind is pruned by liveness */ }
+            }
+        }
+
+        private bool AnyHolder(int end)
+        {
+            for (int i = 0; i < Slots; i++)
+                if (Volatile.Read(ref *Slot(end, i)) != 0) return true;
+            return false;
+        }
+
+        /// <summary>Frees the slots of END whose process died without closing (a slot holds pid, or -pid when reserved).</summary>
+        private void PruneDead(int end)
+        {
+            _lastPrune = Stopwatch.GetTimestamp();
+            for (int i = 0; i < Slots; i++)
+            {
+                int pid = Volatile.Read(ref *Slot(end, i));
+                int process = pid < 0 ? -pid : pid;
+                if (pid != 0 && process != RobustLock.Me && !Liveness.IsRunning(process))
+                    Interlocked.CompareExchange(ref *Slot(end, i), 0, pid);
+            }
+        }
+
+        /// <summary>PruneDead at most every liveness slice: a Poll() loop must not read /proc on every call.</summary>
+        private void PruneDeadSometimes(int end)
+        {
+            if (Stopwatch.GetTimestamp() - _lastPrune >= Stopwatch.Frequency * WordWait.LivenessSliceMs / 1000) PruneDead(end);
+        }
+
+        private int[] LivePids(int end)
+        {
+            var pids = new System.Collections.Generic.List<int>();
+            for (int i = 0; i < Slots; i++)
+            {
+                int pid = Math.Abs(Volatile.Read(ref *Slot(end, i)));
+                if (pid != 0 && (pid == RobustLock.Me || Liveness.IsRunning(pid)) && !pids.Contains(pid)) pids.Add(pid);
+            }
+            return pids.ToArray();
+        }
+
+        private IpcObjectKindException TooManyHolders() =>
+            new IpcObjectKindException(Name, $"End {End} of the pipe '{Name}' is already held by {Slots} processes; close it in some first.");
+    }
+}

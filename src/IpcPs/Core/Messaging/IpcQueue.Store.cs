@@ -1,0 +1,365 @@
+using System;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading;
+using IpcPs.Core.Messaging;
+using IpcPs.Core.Sync;
+
+namespace IpcPs
+{
+    // The shared structure (docs/design.md, "Queue"). Everything here runs under the queue's robust lock, and every
+    // word another process can reach is changed through the redo log; payload bytes go only into blocks that nothing
+    // reaches until the commit. Blocks: a message's first block is [0] next block, [4] next message, [8] length,
+    // [12] reserved, payload from 16; further blocks are [0] next block, payload from 4. A free block's [0] links the
+    // free list. A priority bucket block is [0] next bucket, [4] first message, [8] last message, [16] i64 priority.
+    public sealed unsafe partial class IpcQueue
+    {
+        /// <summary>Puts the message BUFFER[0..LENGTH) + TAIL; false if there was no room before DEADLINE.</summary>
+        private bool TryPut(byte[] buffer, int length, byte[]? tail, long priority, Deadline deadline, CancellationToken cancel)
+        {
+            long total = length + (long)(tail?.Length ?? 0);
+            if (total > MaxMessageLength)
+                throw new MessageTooLargeException(Name, total, MaxMessageLength, $"the queue '{Name}' can hold at most");
+            int need = BlocksFor((int)total) + (Order == QueueOrder.Priority ? 1 : 0);   // room for a new bucket too
+            int max = MaxSize;
+            long spinUntil = 0;
+            while (true)
+            {
+                int seen = Volatile.Read(ref *Word(GetSignal));
+                bool done = false;
+                Enter(cancel);
+                try
+                {
+                    byte* b = Base;
+                    if ((max == 0 || *(int*)(b + CountOff) < max) && BlockCount - *(int*)(b + UsedOff) >= need)
+                    {
+                        Insert(b, buffer, length, tail, (int)total, priority);
+                        done = true;
+                    }
+                }
+                finally { Leave(); }
+                if (done)
+                {
+                    Interlocked.Increment(ref *Word(PutSignal));
+                    if (Volatile.Read(ref *Word(GetSleepers)) > 0) WordWait.Wake(Word(PutSignal), 1);
+                    return true;
+                }
+                if (!AwaitChange(GetSignal, PutSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+            }
+        }
+
+        /// <summary>Takes the next message into BUFFER (grown as needed); false if none came before DEADLINE.</summary>
+        private bool TryTake(ref byte[] buffer, out int length, Deadline deadline, CancellationToken cancel)
+        {
+            long spinUntil = 0;
+            length = 0;
+            try
+            {
+                while (true)
+                {
+                    int seen = Volatile.Read(ref *Word(PutSignal));
+                    bool done = false;
+                    if (Volatile.Read(ref *Word(CountOff)) > 0)
+                    {
+                        Enter(cancel);
+                        try
+                        {
+                            byte* b = Base;
+                            if (*(int*)(b + CountOff) > 0)
+                            {
+                                length = Remove(b, ref buffer);
+                                done = true;
+                            }
+                        }
+                        finally { Leave(); }
+                    }
+                    if (done)
+                    {
+                        Interlocked.Increment(ref *Word(GetSignal));
+                        if (Volatile.Read(ref *Word(PutSleepers)) > 0) WordWait.Wake(Word(GetSignal), int.MaxValue);
+                        return true;
+                    }
+                    if (!AwaitChange(PutSignal, GetSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+                }
+            }
+            finally
+            {
+                // A put wakes one getter. One that leaves without a message (timeout, Ctrl+C, a message someone else
+                // took first) may have been that one: it passes the wake-up on while messages and sleepers remain.
+                if (length == 0 && !IsClosed && Volatile.Read(ref *Word(CountOff)) > 0 && Volatile.Read(ref *Word(GetSleepers)) > 0)
+                    WordWait.Wake(Word(PutSignal), 1);
+            }
+        }
+
+        /// <summary>
+        /// Waits until the futex word SIGNAL moves on from SEEN: a few microseconds' spin first, then a sleep counted in
+        /// SLEEPERS (raised before the futex wait, read by the waker after it bumps SIGNAL: either it sees the sleeper or
+        /// the futex sees the new value). False when the deadline has passed.
+        /// </summary>
+        private bool AwaitChange(int signal, int sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil)
+        {
+            if (deadline.HasPassed) return false;
+            cancel.ThrowIfCancellationRequested();
+            int* word = Word(signal);
+            if (spinUntil == 0) spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Stopwatch.GetTimestamp() < spinUntil)
+            {
+                if (Volatile.Read(ref *word) != seen) return true;
+                Thread.SpinWait(16);
+            }
+            Interlocked.Increment(ref *Word(sleepers));
+            try { return WordWait.Sleep(word, seen, deadline, cancel) || Volatile.Read(ref *word) != seen; }
+            finally { Interlocked.Decrement(ref *Word(sleepers)); }
+        }
+
+        private void Enter(CancellationToken cancel)
+        {
+            int* word = Word(LockWord);
+            if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return;
+            if (RobustLock.Acquire(word, Deadline.Infinite, cancel) == AcquireResult.Abandoned)
+                RedoLog.Recover(Base, LogOffset, BlocksOffset + (long)BlockCount * BlockSize);   // a holder died: finish what it had committed
+        }
+
+        private void Leave() => RobustLock.Release(Word(LockWord));
+
+        private static int BlocksFor(int length) => length <= FirstPayload ? 1 : 1 + (length - FirstPayload + NextPayload - 1) / NextPayload;
+
+        private int Block(int index) => BlocksOffset + index * BlockSize;
+
+        private void Insert(byte* b, byte[] buffer, int length, byte[]? tail, int total, long priority)
+        {
+            _log.Begin();
+            var order = Order;
+            int bucket = None, before = None;
+            bool newBucket = false;
+            if (order == QueueOrder.Priority)
+            {
+                // Buckets are kept sorted by priority; the message joins the end of its priority's bucket.
+                int at = _log.Read(b, HeadOff);
+                while (at != None && *(long*)(b + Block(Check(at)) + 16) < priority)
+                {
+                    before = at;
+                    at = _log.Read(b, Block(at));
+                }
+                if (at != None && *(long*)(b + Block(at) + 16) == priority) bucket = at;
+                else
+                {
+                    bucket = Allocate(b, 1);
+                    newBucket = true;
+                    byte* nb = b + Block(bucket);
+                    *(long*)(nb + 16) = priority;
+                    _log.Write(Block(bucket), at);   // next bucket
+                    _log.Write(before == None ? HeadOff : Block(before), bucket);
+                }
+            }
+            int blocks = BlocksFor(total);
+            int first = Allocate(b, blocks);
+            byte* m = b + Block(first);
+            *(int*)(m + 4) = None;
+            *(int*)(m + 8) = total;
+            *(int*)(m + 12) = 0;
+            var copy = new ChainCopy(b, _chain, FirstPayload);
+            fixed (byte* src = buffer) copy.In(src, length);
+            if (tail != null && tail.Length > 0) fixed (byte* src = tail) copy.In(src, tail.Length);
+
+            switch (order)
+            {
+                case QueueOrder.Fifo:
+                    int last = _log.Read(b, TailOff);
+                    _log.Write(last == None ? HeadOff : Block(Check(last)) + 4, first);
+                    _log.Write(TailOff, first);
+                    break;
+                case QueueOrder.Lifo:
+                    *(int*)(m + 4) = _log.Read(b, HeadOff);
+                    _log.Write(HeadOff, first);
+                    break;
+                default:
+                    if (newBucket)
+                    {
+                        *(int*)(b + Block(bucket) + 4) = first;
+                        *(int*)(b + Block(bucket) + 8) = first;
+                    }
+                    else
+                    {
+                        int end = Check(*(int*)(b + Block(bucket) + 8));
+                        _log.Write(Block(end) + 4, first);
+                        _log.Write(Block(bucket) + 8, first);
+                    }
+                    break;
+            }
+            _log.Write(CountOff, *(int*)(b + CountOff) + 1);
+            if (IsJoinable) _log.Write(UnfinishedOff, *(int*)(b + UnfinishedOff) + 1);
+            _log.Commit(b, LogOffset);
+        }
+
+        /// <summary>Takes the next message out into BUFFER; returns its length.</summary>
+        private int Remove(byte* b, ref byte[] buffer)
+        {
+            _log.Begin();
+            int first, bucket = None;
+            if (Order == QueueOrder.Priority)
+            {
+                bucket = Check(*(int*)(b + HeadOff));
+                first = Check(*(int*)(b + Block(bucket) + 4));
+                int next = *(int*)(b + Block(first) + 4);
+                if (next == None)
+                {
+                    _log.Write(HeadOff, *(int*)(b + Block(bucket)));   // the bucket empties: unlink it
+                    _log.Write(Block(bucket) + 4, None);
+                }
+                else _log.Write(Block(bucket) + 4, next);
+            }
+            else
+            {
+                first = Check(*(int*)(b + HeadOff));
+                int next = *(int*)(b + Block(first) + 4);
+                _log.Write(HeadOff, next);
+                if (next == None && Order == QueueOrder.Fifo) _log.Write(TailOff, None);
+            }
+            byte* m = b + Block(first);
+            int length = *(int*)(m + 8);
+            if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
+            if (buffer.Length < length) buffer = new byte[Math.Max(length, buffer.Length * 2)];
+
+            // Walk the chain, collecting its blocks, then copy out.
+            int blocks = BlocksFor(length);
+            if (_chain.Length < blocks) _chain = new int[Math.Max(blocks, _chain.Length * 2)];
+            int at = first;
+            for (int i = 0; i < blocks; i++)
+            {
+                _chain[i] = Check(at);
+                at = *(int*)(b + Block(at));
+            }
+            var copy = new ChainCopy(b, _chain, FirstPayload);
+            fixed (byte* dst = buffer) copy.Out(dst, length);
+
+            int lastBlock = _chain[blocks - 1];
+            _log.Write(Block(lastBlock), _log.Read(b, FreeHeadOff));
+            _log.Write(FreeHeadOff, first);
+            int freed = blocks;
+            if (bucket != None && *(int*)(b + Block(first) + 4) == None)
+            {
+                _log.Write(Block(bucket), _log.Read(b, FreeHeadOff));
+                _log.Write(FreeHeadOff, bucket);
+                freed++;
+            }
+            _log.Write(UsedOff, *(int*)(b + UsedOff) - freed);
+            _log.Write(CountOff, *(int*)(b + CountOff) - 1);
+            _log.Commit(b, LogOffset);
+            return length;
+        }
+
+        /// <summary>
+        /// Takes N blocks (the caller has checked there are enough) into _chain[0..N) and returns the first. Free-list
+        /// blocks come first: they are already linked through word 0, so only the last one's link is logged; then
+        /// never-used blocks, whose links are written directly (nothing reaches them until the commit).
+        /// </summary>
+        private int Allocate(byte* b, int n)
+        {
+            if (_chain.Length < n) _chain = new int[Math.Max(n, _chain.Length * 2)];
+            int got = 0, at = _log.Read(b, FreeHeadOff);
+            while (got < n && at != None)
+            {
+                _chain[got++] = Check(at);
+                at = _log.Read(b, Block(at));
+            }
+            bool lastFromList = got > 0;
+            if (got < n)
+            {
+                int fresh = _log.Read(b, FreshOff);
+                if (fresh + (n - got) > BlockCount) throw Damaged("its block counts disagree");
+                if (lastFromList) _log.Write(Block(_chain[got - 1]), fresh);
+                for (int i = got; i < n; i++)
+                {
+                    _chain[i] = fresh + i - got;
+                    if (i + 1 < n) *(int*)(b + Block(_chain[i])) = fresh + i - got + 1;
+                }
+                _log.Write(FreshOff, fresh + n - got);
+                lastFromList = false;
+            }
+            _log.Write(FreeHeadOff, at);
+            if (lastFromList) _log.Write(Block(_chain[n - 1]), None);
+            else *(int*)(b + Block(_chain[n - 1])) = None;
+            _log.Write(UsedOff, _log.Read(b, UsedOff) + n);
+            return _chain[0];
+        }
+
+        private int Check(int block)
+        {
+            if (block < 0 || block >= BlockCount) throw Damaged($"a link points to block {block}");
+            return block;
+        }
+
+        private IpcObjectKindException Damaged(string what) =>
+            new IpcObjectKindException(Name, $"The queue '{Name}' is damaged ({what}); remove it with Remove-IpcObject.");
+
+        private bool FinishTask()
+        {
+            int left;
+            Enter(CancellationToken.None);
+            try
+            {
+                byte* b = Base;
+                left = *(int*)(b + UnfinishedOff);
+                if (left == 0) return false;
+                _log.Begin();
+                _log.Write(UnfinishedOff, --left);
+                _log.Commit(b, LogOffset);
+            }
+            finally { Leave(); }
+            if (left == 0)
+            {
+                Interlocked.Increment(ref *Word(JoinSignal));
+                if (Volatile.Read(ref *Word(JoinSleepers)) > 0) WordWait.Wake(Word(JoinSignal), int.MaxValue);
+            }
+            return true;
+        }
+
+        private bool WaitJoined(Deadline deadline, CancellationToken cancel)
+        {
+            ThrowIfClosed();
+            long spinUntil = 0;
+            while (true)
+            {
+                int seen = Volatile.Read(ref *Word(JoinSignal));
+                if (Volatile.Read(ref *Word(UnfinishedOff)) == 0) return true;
+                if (!AwaitChange(JoinSignal, JoinSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+            }
+        }
+
+        /// <summary>Copies a message's bytes into or out of its chain of blocks, in order.</summary>
+        private struct ChainCopy
+        {
+            private readonly byte* _segment;
+            private readonly int[] _chain;
+            private int _index, _offset;
+
+            public ChainCopy(byte* segment, int[] chain, int firstPayload)
+            {
+                _segment = segment;
+                _chain = chain;
+                _index = 0;
+                _offset = BlockSize - firstPayload;
+            }
+
+            public void In(byte* source, int count) => Move(source, count, true);
+
+            public void Out(byte* target, int count) => Move(target, count, false);
+
+            private void Move(byte* data, int count, bool into)
+            {
+                while (count > 0)
+                {
+                    if (_offset == BlockSize) { _index++; _offset = 4; }
+                    byte* block = _segment + BlocksOffset + (long)_chain[_index] * BlockSize + _offset;
+                    int n = Math.Min(count, BlockSize - _offset);
+                    if (into) Buffer.MemoryCopy(data, block, n, n);
+                    else Buffer.MemoryCopy(block, data, n, n);
+                    data += n;
+                    count -= n;
+                    _offset += n;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using IpcPs.Core.Messaging;
+using IpcPs.Core.Sync;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A queue of messages shared by any number of producer and consumer processes (CPython's multiprocessing.Queue,
+    /// LifoQueue, PriorityQueue and JoinableQueue). Messages live in the queue's own segment, in 64-byte blocks;
+    /// every change is made under a robust lock through a redo log, so a process killed at any point leaves the queue
+    /// consistent and every message it had completely put is delivered exactly once. Layout and protocol:
+    /// docs/design.md, "Queue".
+    /// </summary>
+    public sealed unsafe partial class IpcQueue : SyncObject, IMessageChannel
+    {
+        // State (offsets from the segment's start; all i32).
+        private const int LockWord = 64, Flags = 68, BlockCountOff = 72, CountOff = 76, UsedOff = 80, FreeHeadOff = 84,
+            FreshOff = 88, UnfinishedOff = 92, HeadOff = 96, TailOff = 100;
+        // Futex words: each counts its kind of event, sleepers say whether a wake-up call is needed.
+        private const int PutSignal = 128, GetSleepers = 132, GetSignal = 136, PutSleepers = 140, JoinSignal = 144, JoinSleepers = 148;
+        private const int LogOffset = 192, BlocksOffset = 1024;
+
+        /// <summary>Block size, and what the first block of a message and each further block carry.</summary>
+        public const int BlockSize = 64;
+        private const int FirstPayload = BlockSize - 16, NextPayload = BlockSize - 4;
+        private const int None = -1;
+
+        /// <summary>The storage a queue gets when none is asked for (sparse: memory is used as messages need it).</summary>
+        public const long DefaultCapacity = 16L << 20;
+        public const long MinimumCapacity = 4 * BlockSize;
+        public const long MaximumCapacity = ((long)int.MaxValue / BlockSize - 1) * BlockSize;
+
+        private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
+
+        private readonly RedoLog _log = new RedoLog();
+        private int[] _chain = new int[64];   // the blocks of the message being moved; used only under the lock, like the log
+        [ThreadStatic] private static byte[]? _received;   // a got message, decoded after the lock is released
+        private int _depth = 2;
+
+        private IpcQueue(string name) : base(name, IpcObjectKind.Queue) { }
+
+        internal static IpcQueue Describe(string name) => new IpcQueue(name);
+
+        /// <summary>
+        /// Creates a queue. MAXSIZE ≤ 0: no limit on the number of messages (CPython). CAPACITY: bytes of message
+        /// storage (each message takes ⌈(length + 16) / 64⌉ blocks at most … see docs). With OPENORCREATE an existing
+        /// queue of that name is opened instead (its own settings apply).
+        /// </summary>
+        public static IpcQueue Create(string? name, int maxSize = 0, long capacity = DefaultCapacity, QueueOrder order = QueueOrder.Fifo,
+            bool joinable = false, bool openOrCreate = false)
+        {
+            if (capacity < MinimumCapacity || capacity > MaximumCapacity)
+                throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"A queue's capacity must be {MinimumCapacity} to {MaximumCapacity} bytes.");
+            if (!Enum.IsDefined(typeof(QueueOrder), order)) throw new ArgumentOutOfRangeException(nameof(order));
+            int blocks = (int)(capacity / BlockSize);
+            int flags = (int)order | (joinable ? 0x100 : 0);
+            return Make(name, openOrCreate, IpcObjectKind.Queue, BlocksOffset + blocks * BlockSize, Math.Max(maxSize, 0), 0,
+                n => new IpcQueue(n), b =>
+                {
+                    byte* p = (byte*)b;
+                    *(int*)(p + Flags) = flags;
+                    *(int*)(p + BlockCountOff) = blocks;
+                    *(int*)(p + FreeHeadOff) = None;
+                    *(int*)(p + HeadOff) = None;
+                    *(int*)(p + TailOff) = None;
+                }).Handle;
+        }
+
+        /// <summary>The most messages it holds; 0: no limit but its capacity.</summary>
+        public int MaxSize => (int)ParameterA;
+
+        public QueueOrder Order => (QueueOrder)(*Word(Flags) & 0xFF);
+
+        /// <summary>True for a JoinableQueue (TaskDone and Join).</summary>
+        public bool IsJoinable => (*Word(Flags) & 0x100) != 0;
+
+        /// <summary>Bytes of message storage.</summary>
+        public long Capacity => (long)BlockCount * BlockSize;
+
+        /// <summary>Bytes of storage the queued messages take now.</summary>
+        public long UsedBytes => (long)Volatile.Read(ref *Word(UsedOff)) * BlockSize;
+
+        /// <summary>The largest message (encoded bytes) that can ever fit.</summary>
+        public long MaxMessageLength => FirstPayload + (long)(BlockCount - (Order == QueueOrder.Priority ? 2 : 1)) * NextPayload;
+
+        /// <summary>Items put and not yet marked done with TaskDone (a joinable queue; 0 otherwise).</summary>
+        public int UnfinishedTasks => Volatile.Read(ref *Word(UnfinishedOff));
+
+        /// <summary>How deep the PowerShell serializer goes into objects that are not primitives; per handle, default 2.</summary>
+        public int SerializationDepth
+        {
+            get => _depth;
+            set => _depth = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The depth must be at least 1.");
+        }
+
+        /// <summary>Getters asleep on the empty queue now, in every process (one in its first microseconds spins and is not counted).</summary>
+        public int WaiterCount => Volatile.Read(ref *Word(GetSleepers));
+
+        private int BlockCount => *Word(BlockCountOff);
+
+        /// <summary>The number of messages in the queue (exact, unlike CPython's).</summary>
+        public int QSize() => Volatile.Read(ref *Word(CountOff));
+
+        public bool Empty() => QSize() == 0;
+
+        /// <summary>True when MaxSize messages are in it, or its storage is used up.</summary>
+        public bool Full()
+        {
+            int max = MaxSize;
+            return max > 0 && QSize() >= max || Volatile.Read(ref *Word(UsedOff)) >= BlockCount;
+        }
+
+        public override string ToString() => IsClosed ? $"Queue('{Name}', closed)" : $"Queue('{Name}', {Order}, {QSize()} messages)";
+    }
+}

@@ -1,0 +1,69 @@
+using System.Threading;
+
+namespace IpcPs.Core.Messaging
+{
+    /// <summary>
+    /// Makes a change of several shared words all-or-nothing for a process that may be killed at any instruction.
+    /// The lock holder collects its writes here (reads see them), then <see cref="Commit"/>: copy the writes to the
+    /// shared log, publish the log's count (the commit point), apply them, zero the count. Whoever next takes the
+    /// lock from a dead holder calls <see cref="Recover"/>, which re-applies a published log (writes are absolute
+    /// values, so applying twice is harmless). Before the count is published nothing the others can reach changed.
+    /// Log: i32 count, then count × (i32 offset, i32 value); offsets are from the segment's start.
+    /// </summary>
+    internal sealed unsafe class RedoLog
+    {
+        public const int Capacity = 96;
+        public const int Bytes = 4 + Capacity * 8;
+
+        private readonly int[] _offsets = new int[Capacity];
+        private readonly int[] _values = new int[Capacity];
+        private int _count;
+
+        /// <summary>Starts a change (forgets one that was not committed).</summary>
+        public void Begin() => _count = 0;
+
+        public int Read(byte* segment, int offset)
+        {
+            for (int i = _count - 1; i >= 0; i--)
+                if (_offsets[i] == offset) return _values[i];
+            return Volatile.Read(ref *(int*)(segment + offset));
+        }
+
+        public void Write(int offset, int value)
+        {
+            for (int i = 0; i < _count; i++)
+                if (_offsets[i] == offset) { _values[i] = value; return; }
+            if (_count == Capacity) throw new System.InvalidOperationException("Redo log overflow.");   // a bug, never input
+            _offsets[_count] = offset;
+            _values[_count++] = value;
+        }
+
+        public void Commit(byte* segment, int logOffset)
+        {
+            int* log = (int*)(segment + logOffset);
+            for (int i = 0; i < _count; i++)
+            {
+                log[1 + 2 * i] = _offsets[i];
+                log[2 + 2 * i] = _values[i];
+            }
+            Volatile.Write(ref log[0], _count);   // the commit point
+            for (int i = 0; i < _count; i++) *(int*)(segment + _offsets[i]) = _values[i];
+            Volatile.Write(ref log[0], 0);
+            _count = 0;
+        }
+
+        /// <summary>After taking the lock from a dead holder: finishes its committed change, if any. SIZE bounds offsets.</summary>
+        public static void Recover(byte* segment, int logOffset, long size)
+        {
+            int* log = (int*)(segment + logOffset);
+            int n = Volatile.Read(ref log[0]);
+            if (n <= 0 || n > Capacity) { log[0] = 0; return; }
+            for (int i = 0; i < n; i++)
+            {
+                int offset = log[1 + 2 * i];
+                if (offset >= 0 && offset <= size - 4) *(int*)(segment + offset) = log[2 + 2 * i];
+            }
+            Volatile.Write(ref log[0], 0);
+        }
+    }
+}
