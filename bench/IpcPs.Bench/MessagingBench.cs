@@ -21,6 +21,7 @@ namespace IpcPs.Bench
                 case "msg-queue-producer": return QueueProducer(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture));
                 case "msg-pipe-producer": return PipeProducer(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
             }
+            if (args[0] == "msg-local") return Local(Option(args, "--count", 1_000_000));
             bool json = Array.IndexOf(args, "--json") >= 0;
             long count = Option(args, "--count", 5_000_000);
             int payloads = (int)Option(args, "--payloads", 2000);
@@ -43,6 +44,23 @@ namespace IpcPs.Bench
                 Console.WriteLine($"  IpcQueue small ints, 1 producer process -> 1 consumer   {queueRate / 1e6,8:F2} M msgs/s ({count} messages)");
                 Console.WriteLine($"  Pipe 1 MiB byte[] messages, Recv() (new array each)     {pipeBytes / 1e9,8:F2} GB/s ({payloads} messages)");
                 Console.WriteLine($"  Pipe 1 MiB byte[] messages, RecvBytesInto(buffer)       {pipeInto / 1e9,8:F2} GB/s");
+            }
+            return 0;
+        }
+
+        /// <summary>One thread, no other process: the uncontended cost of a Put and a Get.</summary>
+        private static int Local(long count)
+        {
+            using var q = IpcQueue.Create($"bench_{Environment.ProcessId}_local", capacity: 256L << 20);
+            for (int round = 0; round < 3; round++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (long i = 0; i < count; i++) q.Put((int)i);
+                double put = count / sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                for (long i = 0; i < count; i++) q.Get();
+                double get = count / sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"  local Put {put / 1e6:F2} M/s, Get {get / 1e6:F2} M/s");
             }
             return 0;
         }

@@ -89,6 +89,21 @@ Describe 'Object transport' {
         } finally { $q.Close(); $back.Close() }
     }
 
+    It 'gives a [pscustomobject] the same shape as PowerShell''s serializer: type names, script properties, nested objects' {
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $o = [pscustomobject]@{ PSTypeName = 'My.Thing'; A = 21; File = Get-Item -LiteralPath $PSCommandPath }
+            $o | Add-Member ScriptProperty Twice { $this.A * 2 }
+            $q.Put($o)
+            $r = $q.Get()
+            $clixml = [Management.Automation.PSSerializer]::Deserialize([Management.Automation.PSSerializer]::Serialize($o))
+            $r.PSTypeNames | Should -Be @($clixml.PSTypeNames)
+            $r.Twice | Should -Be 42
+            $r.File.PSTypeNames[0] | Should -Be 'Deserialized.System.IO.FileInfo'
+            ($r.PSObject.Properties.Name | Sort-Object) | Should -Be ($clixml.PSObject.Properties.Name | Sort-Object)
+        } finally { $q.Close() }
+    }
+
     It 'serializes other objects to the depth asked for' {
         $q = New-IpcQueue (New-TestName)
         try {

@@ -14,6 +14,8 @@ namespace IpcPs
     // free list. A priority bucket block is [0] next bucket, [4] first message, [8] last message, [16] i64 priority.
     public sealed unsafe partial class IpcQueue
     {
+        private const int SpinPause = 16;
+
         /// <summary>Puts the message BUFFER[0..LENGTH) + TAIL; false if there was no room before DEADLINE.</summary>
         private bool TryPut(byte[] buffer, int length, byte[]? tail, long priority, Deadline deadline, CancellationToken cancel)
         {
@@ -105,7 +107,7 @@ namespace IpcPs
             while (Stopwatch.GetTimestamp() < spinUntil)
             {
                 if (Volatile.Read(ref *word) != seen) return true;
-                Thread.SpinWait(16);
+                Thread.SpinWait(SpinPause);   // not too often: each read pulls the line the other side is writing
             }
             Interlocked.Increment(ref *Word(sleepers));
             try { return WordWait.Sleep(word, seen, deadline, cancel) || Volatile.Read(ref *word) != seen; }
@@ -117,7 +119,11 @@ namespace IpcPs
             int* word = Word(LockWord);
             if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return;
             if (RobustLock.Acquire(word, Deadline.Infinite, cancel) == AcquireResult.Abandoned)
-                RedoLog.Recover(Base, LogOffset, BlocksOffset + (long)BlockCount * BlockSize);   // a holder died: finish what it had committed
+            {
+                // A holder died: finish what it had committed.
+                RedoLog.Recover(Base, PutLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
+                RedoLog.Recover(Base, GetLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
+            }
         }
 
         private void Leave() => RobustLock.Release(Word(LockWord));
@@ -189,7 +195,7 @@ namespace IpcPs
             }
             _log.Write(CountOff, *(int*)(b + CountOff) + 1);
             if (IsJoinable) _log.Write(UnfinishedOff, *(int*)(b + UnfinishedOff) + 1);
-            _log.Commit(b, LogOffset);
+            _log.Commit(b, PutLogOffset);
         }
 
         /// <summary>Takes the next message out into BUFFER; returns its length.</summary>
@@ -245,7 +251,7 @@ namespace IpcPs
             }
             _log.Write(UsedOff, *(int*)(b + UsedOff) - freed);
             _log.Write(CountOff, *(int*)(b + CountOff) - 1);
-            _log.Commit(b, LogOffset);
+            _log.Commit(b, GetLogOffset);
             return length;
         }
 
@@ -304,7 +310,7 @@ namespace IpcPs
                 if (left == 0) return false;
                 _log.Begin();
                 _log.Write(UnfinishedOff, --left);
-                _log.Commit(b, LogOffset);
+                _log.Commit(b, GetLogOffset);
             }
             finally { Leave(); }
             if (left == 0)

@@ -15,12 +15,15 @@ namespace IpcPs
     /// </summary>
     public sealed unsafe partial class IpcQueue : SyncObject, IMessageChannel
     {
-        // State (offsets from the segment's start; all i32).
+        // State (offsets from the segment's start; all i32), all in one cache line with the lock: every operation
+        // moves that one line between the processes' caches, and no other line of the header.
         private const int LockWord = 64, Flags = 68, BlockCountOff = 72, CountOff = 76, UsedOff = 80, FreeHeadOff = 84,
             FreshOff = 88, UnfinishedOff = 92, HeadOff = 96, TailOff = 100;
         // Futex words: each counts its kind of event, sleepers say whether a wake-up call is needed.
-        private const int PutSignal = 128, GetSleepers = 132, GetSignal = 136, PutSleepers = 140, JoinSignal = 144, JoinSleepers = 148;
-        private const int LogOffset = 192, BlocksOffset = 1024;
+        private const int PutSignal = 104, GetSleepers = 108, GetSignal = 112, PutSleepers = 116, JoinSignal = 120, JoinSleepers = 124;
+        // Two redo logs, one for puts and one for gets (and TaskDone), so that a producer's log stays in its cache and
+        // a consumer's in its own. Only the lock holder writes a log, so at most one is ever published.
+        private const int PutLogOffset = 128, GetLogOffset = 1088, BlocksOffset = 2048;
 
         /// <summary>Block size, and what the first block of a message and each further block carry.</summary>
         public const int BlockSize = 64;

@@ -112,6 +112,22 @@ namespace IpcPs.Core.Messaging
                 Write(w, inner, depth, nesting);
                 return;
             }
+            if (fallback.TryGetPropertyBag(value, out var typeNames, out var properties))
+            {
+                // A [pscustomobject]: its type names and properties, each value encoded like any other (a nested
+                // object's properties are kept whatever the depth, as PowerShell's serializer does for these).
+                Nest(nesting);
+                w.WriteTag(Tag.PropertyBag);
+                w.WriteCount(typeNames.Length);
+                foreach (var t in typeNames) w.WriteString(t);
+                w.WriteCount(properties.Length);
+                foreach (var p in properties)
+                {
+                    w.WriteString(p.Key);
+                    Write(w, p.Value, Math.Max(depth - 1, 1), nesting + 1);
+                }
+                return;
+            }
             w.WriteTag(Tag.Clixml);
             w.WriteString(fallback.Serialize(value, depth));
         }
@@ -195,6 +211,24 @@ namespace IpcPs.Core.Messaging
                         dict[key] = Read(ref r, nesting + 1);
                     }
                     return dict;
+                }
+                case Tag.PropertyBag:
+                {
+                    Nest(nesting);
+                    int nt = r.ReadCount();
+                    if (nt > r.Remaining) throw new MessageFormatException($"An object claims {nt} type names in {r.Remaining} bytes.");
+                    var typeNames = new string[nt];
+                    for (int i = 0; i < nt; i++) typeNames[i] = r.ReadString();
+                    int np = r.ReadCount();
+                    if (np > r.Remaining) throw new MessageFormatException($"An object claims {np} properties in {r.Remaining} bytes.");
+                    var properties = new System.Collections.Generic.KeyValuePair<string, object?>[np];
+                    for (int i = 0; i < np; i++)
+                    {
+                        string key = r.ReadString();
+                        properties[i] = new System.Collections.Generic.KeyValuePair<string, object?>(key, Read(ref r, nesting + 1));
+                    }
+                    var bags = Fallback ?? throw new MessageFormatException("The message holds a PowerShell object; import the IpcPs module to read it.");
+                    return bags.CreatePropertyBag(typeNames, properties);
                 }
                 case Tag.Clixml:
                 {

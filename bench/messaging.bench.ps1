@@ -1,0 +1,202 @@
+#requires -Version 7.0
+<#
+.SYNOPSIS
+    Benchmarks IpcPs's messaging side by side with CPython multiprocessing and Start-Job, in one run.
+.DESCRIPTION
+    Runs, one after the other (never overlapping: the machine may have few cores), each time with a producer process
+    told to go only once it is running, so that process start-up is not timed:
+      1. bench/IpcPs.Bench (C#, Release): small ints through an IpcQueue; 1 MiB byte[] messages through a pipe,
+         received as new arrays (Recv) and into one reused buffer (RecvBytesInto);
+      2. PowerShell, with the module at -ModulePath: small ints through an IpcQueue with $q.Put()/$q.Get() in for
+         loops; the same with 0..N | Send-IpcMessage and Receive-IpcMessage -Count N; [pscustomobject] messages
+         through an IpcQueue, and the same objects as the output of a Start-Job job read with Receive-Job; 1 MiB
+         byte[] through a pipe ($c.Send / $c.Recv and RecvBytesInto);
+      3. bench/messaging.py: CPython's mp.Queue (ints, dicts) and mp.Pipe (1 MiB, recv_bytes and recv_bytes_into).
+    Prints one table with the ratios to CPython and whether the targets of docs/performance.md are met. Results are
+    printed, never asserted. build.ps1 -Task Bench runs this with -ModulePath out/IpcPs/IpcPs.psd1.
+.EXAMPLE
+    dotnet pwsh -NoProfile -File bench/messaging.bench.ps1 -ModulePath out/IpcPs/IpcPs.psd1
+#>
+[CmdletBinding()]
+param(
+    # The module manifest to benchmark (out/IpcPs/IpcPs.psd1 after build.ps1 -Task Build).
+    [Parameter(Mandatory)]
+    [string] $ModulePath,
+    # Fewer messages: a smoke run of the script itself, numbers not meant to be kept.
+    [switch] $Quick,
+    # Also write every number as JSON to this file.
+    [string] $JsonPath
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$benchDir = $PSScriptRoot
+$ModulePath = (Resolve-Path -LiteralPath $ModulePath).Path
+
+$csCount = if ($Quick) { 200000 } else { 5000000 }
+$psCount = if ($Quick) { 20000 } else { 500000 }
+$psCmdletCount = if ($Quick) { 20000 } else { 300000 }
+$objCount = if ($Quick) { 2000 } else { 50000 }
+$payloads = if ($Quick) { 50 } else { 1000 }
+$pyCount = if ($Quick) { 20000 } else { 500000 }
+
+function Format-Rate([double] $perSecond, [string] $unit = 'msgs/s') {
+    if ($perSecond -ge 1e6) { '{0:N2} M {1}' -f ($perSecond / 1e6), $unit } else { '{0:N0} k {1}' -f ($perSecond / 1e3), $unit }
+}
+function Format-Bytes([double] $perSecond) { '{0:N2} GB/s' -f ($perSecond / 1e9) }
+
+# ---- 1. C# ------------------------------------------------------------------------------------------------------
+$project = Join-Path $benchDir 'IpcPs.Bench/IpcPs.Bench.csproj'
+Write-Host "C#: building $project (Release)"
+$buildLog = & dotnet build $project -c Release -nologo -v quiet 2>&1
+if ($LASTEXITCODE) { $buildLog | Out-Host; throw "Building the C# bench failed ($LASTEXITCODE)." }
+$exe = Join-Path $benchDir 'IpcPs.Bench/bin/Release/net10.0/IpcPs.Bench'
+Write-Host "C#: $csCount small ints through a queue, $payloads x 1 MiB through a pipe"
+$csArgs = @('msg', '--json', '--count', $csCount, '--payloads', $payloads)
+$csJson = if (Test-Path $exe) { & $exe @csArgs } else { & dotnet "$exe.dll" @csArgs }
+if ($LASTEXITCODE) { throw "The C# bench failed ($LASTEXITCODE)." }
+$cs = $csJson | ConvertFrom-Json
+
+# ---- 2. PowerShell ----------------------------------------------------------------------------------------------
+# Imported from a private copy of the module folder (a rebuild during the run must not change the loaded dll); the
+# children Start-IpcProcess starts load the module from the same folder, so it stays until the end.
+$moduleCopy = Join-Path ([IO.Path]::GetTempPath()) "ipcps-bench-$PID"
+Copy-Item -Recurse (Split-Path $ModulePath) $moduleCopy
+try {
+Import-Module (Join-Path $moduleCopy (Split-Path -Leaf $ModulePath)) -Force
+$psVersion = $PSVersionTable.PSVersion.ToString()
+
+# Runs PRODUCER (param($channel, $go, $n)) in a child; once it is waiting on $go, times CONSUMER ($channel, $n).
+function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Producer, [scriptblock] $Consumer, [int] $N) {
+    $go = New-IpcEvent
+    $ready = New-IpcEvent
+    try {
+        $job = Start-IpcProcess -ArgumentList $Send, $go, $ready, $N -ScriptBlock ([scriptblock]::Create(
+            "param(`$channel, `$go, `$ready, `$n) Set-IpcEvent `$ready; [void](Wait-IpcEvent `$go); & { $Producer } `$channel `$n"))
+        while (-not (Wait-IpcEvent $ready -Timeout 0.5)) {
+            if (-not $job.IsAlive) { throw "The producer failed: $($job | Receive-Job -ErrorAction Continue 2>&1 | Out-String)" }
+        }
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        Set-IpcEvent $go
+        & $Consumer $Channel $N
+        $sw.Stop()
+        $null = $job | Wait-Job -Timeout 300
+        if ($job.State -ne 'Completed') { throw "The producer ended $($job.State): $($job | Receive-Job -ErrorAction Continue 2>&1 | Out-String)" }
+        $job | Remove-Job
+        $sw.Elapsed.TotalSeconds
+    }
+    finally { $go.Close(); $ready.Close() }
+}
+
+Write-Host "PowerShell $($psVersion): $psCount ints (methods), $psCmdletCount ints (cmdlets), $objCount objects, $payloads x 1 MiB"
+$q = New-IpcQueue
+try {
+    $t = Measure-Stream $q $q { param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put($i) } } {
+        param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get() -ne $i) { throw "message $i out of order" } } } $psCount
+    $psMethod = $psCount / $t
+    $t = Measure-Stream $q $q { param($q, $n) 0..($n - 1) | Send-IpcMessage $q } {
+        param($q, $n) $got = Receive-IpcMessage $q -Count $n; if ($got.Count -ne $n) { throw 'messages lost' } } $psCmdletCount
+    $psCmdlet = $psCmdletCount / $t
+    $t = Measure-Stream $q $q {
+        param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) } } {
+        param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get().Id -ne $i) { throw "object $i out of order" } } } $objCount
+    $psObjects = $objCount / $t
+}
+finally { $q.Close() }
+
+$a, $b = New-IpcPipe -Duplex:$false
+try {
+    $producer = { param($c, $n) $p = [byte[]]::new(1MB); for ($i = 0; $i -lt $n; $i++) { $p[0] = $p[-1] = $i % 256; $c.Send($p) } }
+    $t = Measure-Stream $a $b $producer { param($c, $n) for ($i = 0; $i -lt $n; $i++) { if ($c.Recv()[0] -ne $i % 256) { throw 'payload damaged' } } } $payloads
+    $psPipe = $payloads * 1MB / $t
+}
+finally { $a.Close(); $b.Close() }
+$a, $b = New-IpcPipe -Duplex:$false
+try {
+    $t = Measure-Stream $a $b $producer {
+        param($c, $n) $buf = [byte[]]::new(1MB); for ($i = 0; $i -lt $n; $i++) { [void]$c.RecvBytesInto($buf); if ($buf[0] -ne $i % 256) { throw 'payload damaged' } } } $payloads
+    $psPipeInto = $payloads * 1MB / $t
+}
+finally { $a.Close(); $b.Close() }
+
+# Start-Job: the same objects as a job's output, read with Receive-Job; timed from the job's go, like the others.
+$go = New-IpcEvent
+$ready = New-IpcEvent
+try {
+    $job = Start-Job -InitializationScript ([scriptblock]::Create("Import-Module '$ModulePath'")) -ArgumentList $go, $ready, $objCount {
+        param($go, $ready, $n)
+        Set-IpcEvent $ready; [void](Wait-IpcEvent $go)
+        for ($i = 0; $i -lt $n; $i++) { [pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true } }
+        $go.Close(); $ready.Close()
+    }
+    if (-not (Wait-IpcEvent $ready -Timeout 120)) { throw 'The job did not start.' }
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    Set-IpcEvent $go
+    $got = 0
+    while ($job.State -eq 'Running' -or $job.HasMoreData) { $got += @(Receive-Job $job).Count; if ($job.State -eq 'Running') { Start-Sleep -Milliseconds 1 } }
+    $sw.Stop()
+    if ($got -ne $objCount) { throw "Start-Job delivered $got objects of $objCount." }
+    $jobObjects = $objCount / $sw.Elapsed.TotalSeconds
+    $job | Remove-Job -Force
+}
+finally { $go.Close(); $ready.Close() }
+
+}
+finally { Remove-Item -Recurse -Force $moduleCopy -ErrorAction SilentlyContinue }
+
+# ---- 3. CPython -------------------------------------------------------------------------------------------------
+$python = Get-Command python3, python -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+$py = $null
+if (-not $python) { Write-Warning 'CPython not found (python3 / python): no CPython column.' }
+else {
+    Write-Host 'CPython: running bench/messaging.py'
+    $pyJson = & $python.Source (Join-Path $benchDir 'messaging.py') --json --count $pyCount --objects $objCount --payloads $payloads
+    if ($LASTEXITCODE) { throw "bench/messaging.py failed ($LASTEXITCODE)." }
+    $py = $pyJson | ConvertFrom-Json
+}
+
+# ---- table ------------------------------------------------------------------------------------------------------
+function Ratio([double] $value, [double] $reference) {
+    if ([double]::IsNaN($reference) -or $reference -eq 0) { 'n/a' } else { '{0:N2}x' -f ($value / $reference) }
+}
+$pyInts = if ($py) { [double]$py.queue_small_ints_per_s } else { [double]::NaN }
+$pyObjs = if ($py) { [double]$py.queue_objects_per_s } else { [double]::NaN }
+$pyPipe = if ($py) { [double]$py.pipe_1mib_bytes_per_s } else { [double]::NaN }
+$pyPipeInto = if ($py) { [double]$py.pipe_1mib_into_bytes_per_s } else { [double]::NaN }
+$na = 'n/a'
+$rows = @(
+    [pscustomobject]@{ Benchmark = 'Small ints, C# IpcQueue Put/Get'; IpcPs = Format-Rate $cs.queue_small_ints_per_s; Reference = $(if ($py) { Format-Rate $pyInts } else { $na }); Ratio = Ratio $cs.queue_small_ints_per_s $pyInts }
+    [pscustomobject]@{ Benchmark = 'Small ints, PowerShell $q.Put/$q.Get loops'; IpcPs = Format-Rate $psMethod; Reference = 'CPython mp.Queue'; Ratio = Ratio $psMethod $pyInts }
+    [pscustomobject]@{ Benchmark = 'Small ints, Send-IpcMessage | Receive-IpcMessage'; IpcPs = Format-Rate $psCmdlet; Reference = 'CPython mp.Queue'; Ratio = Ratio $psCmdlet $pyInts }
+    [pscustomobject]@{ Benchmark = '[pscustomobject], IpcQueue (vs CPython dicts)'; IpcPs = Format-Rate $psObjects; Reference = $(if ($py) { Format-Rate $pyObjs } else { $na }); Ratio = Ratio $psObjects $pyObjs }
+    [pscustomobject]@{ Benchmark = '[pscustomobject], IpcQueue vs Start-Job output'; IpcPs = Format-Rate $psObjects; Reference = Format-Rate $jobObjects; Ratio = Ratio $psObjects $jobObjects }
+    [pscustomobject]@{ Benchmark = '1 MiB byte[], C# pipe Recv (new arrays)'; IpcPs = Format-Bytes $cs.pipe_1mib_bytes_per_s; Reference = $(if ($py) { Format-Bytes $pyPipe } else { $na }); Ratio = Ratio $cs.pipe_1mib_bytes_per_s $pyPipe }
+    [pscustomobject]@{ Benchmark = '1 MiB byte[], C# pipe RecvBytesInto'; IpcPs = Format-Bytes $cs.pipe_1mib_into_bytes_per_s; Reference = $(if ($py) { Format-Bytes $pyPipeInto } else { $na }); Ratio = Ratio $cs.pipe_1mib_into_bytes_per_s $pyPipeInto }
+    [pscustomobject]@{ Benchmark = '1 MiB byte[], PowerShell $c.Send/$c.Recv'; IpcPs = Format-Bytes $psPipe; Reference = 'CPython recv_bytes'; Ratio = Ratio $psPipe $pyPipe }
+    [pscustomobject]@{ Benchmark = '1 MiB byte[], PowerShell RecvBytesInto'; IpcPs = Format-Bytes $psPipeInto; Reference = 'CPython recv_bytes_into'; Ratio = Ratio $psPipeInto $pyPipeInto }
+)
+$cpu = (Get-Content /proc/cpuinfo -ErrorAction SilentlyContinue | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', ''
+Write-Host ''
+Write-Host "Messaging benchmarks — $(Get-Date -Format 'yyyy-MM-dd HH:mm K'), $([Environment]::ProcessorCount) CPUs ($cpu)"
+Write-Host "IpcPs: PowerShell $psVersion; CPython: $(if ($py) { $py.runtime } else { 'not found' }). Ratio: IpcPs / reference; above 1x IpcPs is faster."
+$rows | Format-Table -AutoSize | Out-String -Width 200 | Write-Host -NoNewline
+
+function Target([string] $what, [double] $ratio, [double] $need) {
+    $verdict = if ([double]::IsNaN($ratio)) { 'unknown' } elseif ($ratio -ge $need) { 'MET' } else { 'NOT MET' }
+    Write-Host ('Target: {0}: {1} ({2:N2})' -f $what, $verdict, $ratio)
+}
+Target 'PowerShell method loop >= 2x CPython mp.Queue' ($psMethod / $pyInts) 2
+Target 'cmdlet pipeline >= CPython mp.Queue' ($psCmdlet / $pyInts) 1
+Target 'C# core >= 5 M small msgs/s (ratio to 5 M)' ($cs.queue_small_ints_per_s / 5e6) 1
+Target '1 MiB payloads >= 3x CPython Pipe (C# Recv, new arrays)' ($cs.pipe_1mib_bytes_per_s / $pyPipe) 3
+Target '1 MiB payloads >= 3x CPython Pipe (C# RecvBytesInto vs recv_bytes_into)' ($cs.pipe_1mib_into_bytes_per_s / $pyPipeInto) 3
+Write-Host 'One run on whatever else the machine is doing: numbers for comparison, not assertions.'
+
+if ($JsonPath) {
+    [ordered]@{
+        date = (Get-Date).ToString('o'); processors = [Environment]::ProcessorCount; cpu = $cpu; csharp = $cs
+        powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; objects_per_s = $psObjects
+            start_job_objects_per_s = $jobObjects; pipe_1mib_bytes_per_s = $psPipe; pipe_1mib_into_bytes_per_s = $psPipeInto }
+        cpython = $py
+    } | ConvertTo-Json -Depth 5 | Set-Content $JsonPath
+}
