@@ -27,7 +27,7 @@ namespace IpcPs
             long spinUntil = 0;
             while (true)
             {
-                int seen = Volatile.Read(ref *Word(GetSignal));
+                int seen = 0;
                 bool done = false;
                 Enter(cancel);
                 try
@@ -36,13 +36,14 @@ namespace IpcPs
                     if ((max == 0 || *(int*)(b + CountOff) < max) && BlockCount - *(int*)(b + UsedOff) >= need)
                     {
                         Insert(b, buffer, length, tail, (int)total, priority);
+                        *(int*)(b + PutSignal) += 1;   // signals change only under the lock: no atomic needed
                         done = true;
                     }
+                    else seen = *(int*)(b + GetSignal);   // under the lock: any get after this one moves it
                 }
-                finally { Leave(); }
+                finally { Leave(); }   // a full fence: the signal is visible before the sleepers are read
                 if (done)
                 {
-                    Interlocked.Increment(ref *Word(PutSignal));
                     if (Volatile.Read(ref *Word(GetSleepers)) > 0) WordWait.Wake(Word(PutSignal), 1);
                     return true;
                 }
@@ -59,25 +60,23 @@ namespace IpcPs
             {
                 while (true)
                 {
-                    int seen = Volatile.Read(ref *Word(PutSignal));
+                    int seen = 0;
                     bool done = false;
-                    if (Volatile.Read(ref *Word(CountOff)) > 0)
+                    Enter(cancel);
+                    try
                     {
-                        Enter(cancel);
-                        try
+                        byte* b = Base;
+                        if (*(int*)(b + CountOff) > 0)
                         {
-                            byte* b = Base;
-                            if (*(int*)(b + CountOff) > 0)
-                            {
-                                length = Remove(b, ref buffer);
-                                done = true;
-                            }
+                            length = Remove(b, ref buffer);
+                            *(int*)(b + GetSignal) += 1;
+                            done = true;
                         }
-                        finally { Leave(); }
+                        else seen = *(int*)(b + PutSignal);
                     }
+                    finally { Leave(); }
                     if (done)
                     {
-                        Interlocked.Increment(ref *Word(GetSignal));
                         if (Volatile.Read(ref *Word(PutSleepers)) > 0) WordWait.Wake(Word(GetSignal), int.MaxValue);
                         return true;
                     }
@@ -239,20 +238,30 @@ namespace IpcPs
             var copy = new ChainCopy(b, _chain, FirstPayload);
             fixed (byte* dst = buffer) copy.Out(dst, length);
 
-            int lastBlock = _chain[blocks - 1];
-            _log.Write(Block(lastBlock), _log.Read(b, FreeHeadOff));
-            _log.Write(FreeHeadOff, first);
+            Free(b, first, _chain[blocks - 1]);
             int freed = blocks;
             if (bucket != None && *(int*)(b + Block(first) + 4) == None)
             {
-                _log.Write(Block(bucket), _log.Read(b, FreeHeadOff));
-                _log.Write(FreeHeadOff, bucket);
+                Free(b, bucket, bucket);
                 freed++;
             }
             _log.Write(UsedOff, *(int*)(b + UsedOff) - freed);
             _log.Write(CountOff, *(int*)(b + CountOff) - 1);
             _log.Commit(b, GetLogOffset);
             return length;
+        }
+
+        /// <summary>
+        /// Appends the chain FIRST..LAST to the free list's tail. The free list is first in, first out: a put reuses
+        /// the block freed longest ago (no longer in the consumer's cache), in order (the prefetcher follows), not
+        /// the one a get has just freed.
+        /// </summary>
+        private void Free(byte* b, int first, int last)
+        {
+            _log.Write(Block(last), None);
+            int tail = _log.Read(b, FreeTailOff);
+            _log.Write(tail == None ? FreeHeadOff : Block(tail), first);
+            _log.Write(FreeTailOff, last);
         }
 
         /// <summary>
@@ -284,6 +293,7 @@ namespace IpcPs
                 lastFromList = false;
             }
             _log.Write(FreeHeadOff, at);
+            if (at == None) _log.Write(FreeTailOff, None);
             if (lastFromList) _log.Write(Block(_chain[n - 1]), None);
             else *(int*)(b + Block(_chain[n - 1])) = None;
             _log.Write(UsedOff, _log.Read(b, UsedOff) + n);

@@ -20,7 +20,8 @@ namespace IpcPs
         private const int LockWord = 64, Flags = 68, BlockCountOff = 72, CountOff = 76, UsedOff = 80, FreeHeadOff = 84,
             FreshOff = 88, UnfinishedOff = 92, HeadOff = 96, TailOff = 100;
         // Futex words: each counts its kind of event, sleepers say whether a wake-up call is needed.
-        private const int PutSignal = 104, GetSleepers = 108, GetSignal = 112, PutSleepers = 116, JoinSignal = 120, JoinSleepers = 124;
+        private const int PutSignal = 104, GetSleepers = 108, GetSignal = 112, PutSleepers = 116, FreeTailOff = 120;
+        private const int JoinSignal = 1984, JoinSleepers = 1988;   // joins are rare: off the hot line
         // Two redo logs, one for puts and one for gets (and TaskDone), so that a producer's log stays in its cache and
         // a consumer's in its own. Only the lock holder writes a log, so at most one is ever published.
         private const int PutLogOffset = 128, GetLogOffset = 1088, BlocksOffset = 2048;
@@ -66,18 +67,49 @@ namespace IpcPs
                     *(int*)(p + Flags) = flags;
                     *(int*)(p + BlockCountOff) = blocks;
                     *(int*)(p + FreeHeadOff) = None;
+                    *(int*)(p + FreeTailOff) = None;
                     *(int*)(p + HeadOff) = None;
                     *(int*)(p + TailOff) = None;
                 }).Handle;
         }
 
         /// <summary>The most messages it holds; 0: no limit but its capacity.</summary>
-        public int MaxSize => (int)ParameterA;
+        public int MaxSize => Settings.MaxSize;
 
-        public QueueOrder Order => (QueueOrder)(*Word(Flags) & 0xFF);
+        public QueueOrder Order => Settings.Order;
 
         /// <summary>True for a JoinableQueue (TaskDone and Join).</summary>
-        public bool IsJoinable => (*Word(Flags) & 0x100) != 0;
+        public bool IsJoinable => Settings.Joinable;
+
+        /// <summary>The settings fixed at creation, read from the segment once per handle (the hot paths use them).</summary>
+        private Fixed Settings
+        {
+            get
+            {
+                var f = _settings;
+                if (f is null || IsClosed) _settings = f = new Fixed((int)ParameterA, (QueueOrder)(*Word(Flags) & 0xFF), (*Word(Flags) & 0x100) != 0, *Word(BlockCountOff));
+                return f;
+            }
+        }
+
+        private Fixed? _settings;
+
+        private sealed class Fixed
+        {
+            public readonly int MaxSize, BlockCount;
+            public readonly QueueOrder Order;
+            public readonly bool Joinable;
+            public readonly long MaxMessageLength;
+
+            public Fixed(int maxSize, QueueOrder order, bool joinable, int blockCount)
+            {
+                MaxSize = maxSize;
+                Order = order;
+                Joinable = joinable;
+                BlockCount = blockCount;
+                MaxMessageLength = FirstPayload + (long)(blockCount - (order == QueueOrder.Priority ? 2 : 1)) * NextPayload;
+            }
+        }
 
         /// <summary>Bytes of message storage.</summary>
         public long Capacity => (long)BlockCount * BlockSize;
@@ -86,7 +118,7 @@ namespace IpcPs
         public long UsedBytes => (long)Volatile.Read(ref *Word(UsedOff)) * BlockSize;
 
         /// <summary>The largest message (encoded bytes) that can ever fit.</summary>
-        public long MaxMessageLength => FirstPayload + (long)(BlockCount - (Order == QueueOrder.Priority ? 2 : 1)) * NextPayload;
+        public long MaxMessageLength => Settings.MaxMessageLength;
 
         /// <summary>Items put and not yet marked done with TaskDone (a joinable queue; 0 otherwise).</summary>
         public int UnfinishedTasks => Volatile.Read(ref *Word(UnfinishedOff));
@@ -101,7 +133,7 @@ namespace IpcPs
         /// <summary>Getters asleep on the empty queue now, in every process (one in its first microseconds spins and is not counted).</summary>
         public int WaiterCount => Volatile.Read(ref *Word(GetSleepers));
 
-        private int BlockCount => *Word(BlockCountOff);
+        private int BlockCount => Settings.BlockCount;
 
         /// <summary>The number of messages in the queue (exact, unlike CPython's).</summary>
         public int QSize() => Volatile.Read(ref *Word(CountOff));
