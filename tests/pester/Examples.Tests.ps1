@@ -3,11 +3,11 @@ BeforeAll {
     $script:Examples = Join-Path $PSScriptRoot '../../docs/examples'
 
     # Runs an example in a pwsh of its own, as a user would; returns its output lines.
-    function Invoke-Example([string] $Name) {
+    function Invoke-Example([string] $Name, [string] $Arguments = '') {
         $exe = [Environment]::ProcessPath
         $prefix = @()
         if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = @([Reflection.Assembly]::GetEntryAssembly().Location) }
-        $out = & $exe @prefix -NoProfile -NonInteractive -File (Join-Path $Examples $Name) -ModulePath $env:IPCPS_MODULE_PATH 2>&1
+        $out = & $exe @prefix -NoProfile -NonInteractive -Command "& '$(Join-Path $Examples $Name)' -ModulePath '$env:IPCPS_MODULE_PATH' $Arguments" 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         @($out | ForEach-Object { "$_" })
     }
@@ -20,14 +20,31 @@ Describe 'docs/examples' {
         ($lines | Sort-Object { [int]($_ -replace '\D') }) | Should -Be (0..9 | ForEach-Object { "hello world $_" })
     }
 
-    It 'event.ps1 (the seed''s Event example): joo_a waits for joo_b''s event' {
+    It 'event.ps1 (the seed''s Event example): joo_a waits for joo_b''s event, so joo_b''s number comes first' {
         $lines = Invoke-Example 'event.ps1'
-        $lines[0] | Should -Be 'subprocess joo_a start'
-        [int]$lines[1] | Should -BeIn (1..100)
-        $lines[2] | Should -Be 'subprocess joo_a ended'
-        $lines[3] | Should -Be 'subprocess joo_b start'
+        $lines.Count | Should -Be 6
+        $lines[0..3] | Should -Be @('subprocess joo_a start', 'subprocess joo_a ended', 'subprocess joo_b start', 'subprocess joo_b ended')
         [int]$lines[4] | Should -BeIn (200..300)
-        $lines[5] | Should -Be 'subprocess joo_b ended'
+        [int]$lines[5] | Should -BeIn (1..100)
+    }
+
+    It 'pipe.ps1 (the seed''s Pipe example): the parent receives the child''s message, then the end of the stream' {
+        Invoke-Example 'pipe.ps1' | Should -Be @('hi!! I am PowerShell', 'the child has closed its end')
+    }
+
+    It 'queue.ps1 (the seed''s Queue example): maxsize 5, even numbers, "queue is full", then the consumer drains it' {
+        $lines = Invoke-Example 'queue.ps1' '-Numbers 2,4,6,8,10,12,14,3,5,7'
+        $lines | Should -Be @(
+            (2, 4, 6, 8, 10 | ForEach-Object { "put $_ in queue by producer" })
+            'queue is full'
+            (2, 4, 6, 8, 10 | ForEach-Object { "take data $_ from queue by consumer" })
+            '0')
+        $random = Invoke-Example 'queue.ps1'
+        $random[-1] | Should -Be '0'
+        $put = @($random -match '^put (\d+) in queue by producer$' | ForEach-Object { [int]($_ -replace '\D') })
+        $taken = @($random -match '^take data (\d+) from queue by consumer$' | ForEach-Object { [int]($_ -replace '\D') })
+        $taken | Should -Be $put
+        $put | ForEach-Object { $_ % 2 | Should -Be 0 }
     }
 
     It 'demo.ps1 adds up across three workers under a lock' {
