@@ -47,9 +47,10 @@ Describe 'docs/examples' {
         $put | ForEach-Object { $_ % 2 | Should -Be 0 }
     }
 
-    It 'demo.ps1 adds up across three workers under a lock' {
+    It 'demo.ps1 adds up across three workers under a lock, and through a queue' {
         $lines = Invoke-Example 'demo.ps1'
         ($lines -join "`n") | Should -Match 'expected 9000045000050000'
+        ($lines -join "`n") | Should -Match 'Sum of the 3 messages from the queue: 9000045000050000'
         $lines[-1] | Should -Be 'demo finished'
         @($lines -match '^worker \d \(pid \d+\) added').Count | Should -Be 3
     }

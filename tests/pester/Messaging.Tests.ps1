@@ -8,7 +8,9 @@ BeforeAll {
     function ConvertTo-Canonical($v) {
         if ($null -eq $v) { return 'null' }
         if ($v -is [System.Collections.IDictionary]) {
-            $parts = foreach ($k in $v.Keys) { "$k=$(ConvertTo-Canonical $v[$k])" }
+            # A Hashtable's order depends on per-process string hashing: compare it sorted; [ordered] keeps its order.
+            $keys = if ($v -is [System.Collections.Specialized.OrderedDictionary]) { @($v.Keys) } else { @($v.Keys | Sort-Object) }
+            $parts = foreach ($k in $keys) { "$k=$(ConvertTo-Canonical $v[$k])" }
             return "$($v.GetType().Name){$($parts -join ';')}"
         }
         if ($v -is [array]) {
@@ -112,7 +114,10 @@ Describe 'Object transport' {
             $r = $q.Get()
             $r.PSTypeNames[0] | Should -Be 'Deserialized.System.IO.FileInfo'
             $r.Directory | Should -BeOfType [string]   # depth 1: nested objects become text
-            $q.SerializationDepth | Should -Be 1
+            $q.SerializationDepth | Should -Be 2   # -Depth is for that command's messages only
+            $q.SerializationDepth = 1
+            $q.Put($file)
+            $q.Get().Directory | Should -BeOfType [string]
             $q.SerializationDepth = 2
             $q.Put($file)
             $q.Get().Directory.PSTypeNames[0] | Should -Be 'Deserialized.System.IO.DirectoryInfo'
@@ -287,6 +292,18 @@ Describe 'Queue bounds (CPython _TestQueue)' {
     }
 }
 
+Describe 'Closing a handle that another thread waits on' {
+    It 'ends a Get blocked on the same handle with ObjectDisposedException, not a hang' {
+        $q = New-IpcQueue (New-TestName)
+        $run = Start-Stoppable { param($q) try { $q.Get() } catch { $_.Exception.InnerException.GetType().Name } } -Arguments $q
+        try {
+            Wait-Until { $q.WaiterCount -eq 1 } -Because 'the get to sleep in the kernel'
+            $q.Close()
+            $run.PowerShell.EndInvoke($run.Async) | Should -Be 'ObjectDisposedException'
+        } finally { $run.PowerShell.Dispose(); $q.Close() }
+    }
+}
+
 Describe 'Send-IpcMessage and Receive-IpcMessage' {
     It 'sends one message per pipeline item, and an -InputObject array as one message' {
         $q = New-IpcQueue (New-TestName)
@@ -387,6 +404,7 @@ Describe 'Joinable queues (CPython test_task_done)' {
             $q.Put('a')
             Wait-IpcQueue $q -Timeout 0.1 | Should -BeFalse
             $q.Join(0.1) | Should -BeFalse
+            Get-ThrownException { $plain.Join(0.1) } | Should -BeOfType ([InvalidOperationException])
             [void]$q.Get(); $q.TaskDone()
             Wait-IpcQueue $q | Should -BeTrue
             Get-ThrownException { $q.TaskDone() } | Should -BeOfType ([IpcPs.TaskDoneException])

@@ -32,20 +32,15 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter NoWait { get; set; }
 
-        /// <summary>How deep objects that are not primitives are serialized (default: the channel's, 2).</summary>
+        /// <summary>How deep objects that are not primitives are serialized, for these messages (default: the channel's, 2).</summary>
         [Parameter]
         [ValidateRange(1, 100)]
         public int Depth { get; set; }
 
-        protected override void BeginProcessing()
-        {
-            if (Depth > 0) Channel.SerializationDepth = Depth;
-        }
-
         protected override void ProcessRecord()
         {
             bool sent;
-            try { sent = Channel.TrySend(InputObject, Priority, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
+            try { sent = Channel.TrySend(InputObject, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (ConnectionClosedException e)
             {

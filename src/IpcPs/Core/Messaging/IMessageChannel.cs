@@ -13,9 +13,9 @@ namespace IpcPs
 
         /// <summary>
         /// Sends MESSAGE, waiting at most TIMEOUT for room (Zero: not at all; negative: no limit). False when there was
-        /// no room in time. PRIORITY only for a priority queue.
+        /// no room in time. PRIORITY only for a priority queue; DEPTH overrides SerializationDepth for this message.
         /// </summary>
-        bool TrySend(object? message, long? priority, TimeSpan timeout, CancellationToken cancel);
+        bool TrySend(object? message, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel);
 
         /// <summary>Receives one message, waiting at most TIMEOUT. False when none came; ConnectionClosedException at a pipe's end.</summary>
         bool TryReceive(TimeSpan timeout, CancellationToken cancel, out object? message);

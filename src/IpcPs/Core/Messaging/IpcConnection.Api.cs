@@ -80,19 +80,19 @@ namespace IpcPs
             return length;
         }
 
-        bool IMessageChannel.TrySend(object? message, long? priority, TimeSpan timeout, CancellationToken cancel)
+        bool IMessageChannel.TrySend(object? message, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel)
         {
             if (priority.HasValue) throw new InvalidOperationException($"'{Name}' is a pipe: only a priority queue takes a priority.");
-            return SendObject(message, IpcQueue.ChannelDeadline(timeout), cancel);
+            return SendObject(message, IpcQueue.ChannelDeadline(timeout), cancel, depth);
         }
 
         bool IMessageChannel.TryReceive(TimeSpan timeout, CancellationToken cancel, out object? message) =>
             TryReceiveObject(IpcQueue.ChannelDeadline(timeout), cancel, out message);
 
-        private bool SendObject(object? obj, Deadline deadline, CancellationToken cancel)
+        private bool SendObject(object? obj, Deadline deadline, CancellationToken cancel, int? depth = null)
         {
             if (obj is byte[] raw) return SendFrame(raw, raw.Length, null, RawFlag, deadline, cancel);
-            var m = MessageCodec.Encode(obj, _depth);
+            var m = MessageCodec.Encode(obj, depth ?? _depth);
             return SendFrame(m.Buffer, m.Length, m.Tail, 0, deadline, cancel);
         }
 

@@ -55,10 +55,14 @@ namespace IpcPs
         }
 
         /// <summary>A joinable queue: waits until every item put has been marked done.</summary>
-        public void Join() => Join(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        public void Join() => Join(Timeout.InfiniteTimeSpan, CancellationToken.None);   // RequireJoinable inside
 
         /// <summary>Waits at most TIMEOUTSECONDS; False when items are still unfinished then.</summary>
-        public bool Join(double timeoutSeconds) => WaitJoined(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public bool Join(double timeoutSeconds)
+        {
+            RequireJoinable();
+            return WaitJoined(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        }
 
         public bool Join(TimeSpan timeout, CancellationToken cancel)
         {
@@ -66,11 +70,11 @@ namespace IpcPs
             return WaitJoined(Deadline.After(timeout), cancel);
         }
 
-        bool IMessageChannel.TrySend(object? message, long? priority, TimeSpan timeout, CancellationToken cancel)
+        bool IMessageChannel.TrySend(object? message, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel)
         {
             if (priority.HasValue && Order != QueueOrder.Priority)
                 throw new InvalidOperationException($"The queue '{Name}' is a {Order} queue: only a priority queue takes a priority.");
-            return PutEncoded(message, priority ?? 0, ChannelDeadline(timeout), cancel);
+            return PutEncoded(message, priority ?? 0, ChannelDeadline(timeout), cancel, depth);
         }
 
         bool IMessageChannel.TryReceive(TimeSpan timeout, CancellationToken cancel, out object? message) =>
@@ -83,10 +87,10 @@ namespace IpcPs
         internal static Deadline PythonDeadline(bool block, double timeoutSeconds) =>
             block ? Deadline.AfterSeconds(timeoutSeconds) : Deadline.AfterSeconds(0);
 
-        private bool PutEncoded(object? item, long priority, Deadline deadline, CancellationToken cancel)
+        private bool PutEncoded(object? item, long priority, Deadline deadline, CancellationToken cancel, int? depth = null)
         {
             ThrowIfClosed();
-            var message = MessageCodec.Encode(item, _depth);
+            var message = MessageCodec.Encode(item, depth ?? _depth);
             return TryPut(message.Buffer, message.Length, message.Tail, priority, deadline, cancel);
         }
 

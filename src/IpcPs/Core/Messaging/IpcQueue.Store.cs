@@ -109,7 +109,9 @@ namespace IpcPs
                 Thread.SpinWait(SpinPause);   // not too often: each read pulls the line the other side is writing
             }
             Interlocked.Increment(ref *Word(sleepers));
-            try { return WordWait.Sleep(word, seen, deadline, cancel) || Volatile.Read(ref *word) != seen; }
+            // In slices: a handle closed by another thread of this process, or a Ctrl+C that lands just before the
+            // futex wait, is then noticed within a slice instead of never.
+            try { return WordWait.Sleep(word, seen, deadline, cancel, WordWait.LivenessSliceMs) || Volatile.Read(ref *word) != seen; }
             finally { Interlocked.Decrement(ref *Word(sleepers)); }
         }
 

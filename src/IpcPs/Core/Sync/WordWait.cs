@@ -28,7 +28,8 @@ namespace IpcPs.Core.Sync
             if (!cancel.CanBeCanceled) Words.Wait(word, expected, ms);
             else
                 using (cancel.Register(WakeAll, (IntPtr)word))
-                    Words.Wait(word, expected, ms);
+                    if (!cancel.IsCancellationRequested)   // cancelled before the registration: its wake-up has already gone
+                        Words.Wait(word, expected, ms);
             cancel.ThrowIfCancellationRequested();
             return true;
         }
