@@ -362,6 +362,24 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $run.PowerShell.Dispose(); $q.Close() }
     }
 
+    It 'ends a Send-IpcMessage blocked on a full queue, and a Wait-IpcQueue, promptly on Ctrl+C' {
+        $q = New-IpcQueue (New-TestName) -MaxSize 1 -Joinable
+        $q.Put('fills it')
+        $send = Start-Stoppable { param($q) Send-IpcMessage $q 'waits' } -Arguments $q
+        $join = Start-Stoppable { param($q) Wait-IpcQueue $q } -Arguments $q
+        try {
+            Wait-Until { $q.PutWaiterCount -eq 1 -and $q.JoinWaiterCount -eq 1 } -Because 'both to sleep in the kernel'
+            $w = [Diagnostics.Stopwatch]::StartNew()
+            $send.PowerShell.Stop()
+            $join.PowerShell.Stop()
+            $w.Elapsed.TotalSeconds | Should -BeLessThan 2
+            $send.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            $join.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            $q.QSize() | Should -Be 1   # the stopped send left nothing half-put
+            $q.Get() | Should -Be 'fills it'
+        } finally { $send.PowerShell.Dispose(); $join.PowerShell.Dispose(); $q.Close() }
+    }
+
     It 'passes a queue to ForEach-Object -Parallel and to Start-Job' {
         $q = New-IpcQueue (New-TestName)
         try {

@@ -133,6 +133,12 @@ namespace IpcPs
         /// <summary>Getters asleep on the empty queue now, in every process (one in its first microseconds spins and is not counted).</summary>
         public int WaiterCount => Volatile.Read(ref *Word(GetSleepers));
 
+        /// <summary>Putters asleep on the full queue now, in every process.</summary>
+        public int PutWaiterCount => Volatile.Read(ref *Word(PutSleepers));
+
+        /// <summary>Joiners (Join, Wait-IpcQueue) asleep now, in every process.</summary>
+        public int JoinWaiterCount => Volatile.Read(ref *Word(JoinSleepers));
+
         private int BlockCount => Settings.BlockCount;
 
         /// <summary>The number of messages in the queue (exact, unlike CPython's).</summary>
