@@ -660,6 +660,73 @@ Describe 'Pipes' {
     }
 }
 
+Describe 'Review findings' {
+    It 'keeps the queue usable when a handle is closed while another thread is inside a put or get on it' {
+        $name = New-TestName
+        $q = New-IpcQueue $name
+        try {
+            foreach ($round in 1..10) {
+                $busy = Get-IpcObject -Name $name
+                $run = Start-Stoppable { param($q) try { while ($true) { $q.Put(1); [void]$q.Get() } } catch { $_.Exception.InnerException.GetType().Name } } -Arguments $busy
+                Wait-Until { $q.UsedBytes -gt 0 -or $run.PowerShell.InvocationStateInfo.State -ne 'Running' } -Because 'the loop to run'
+                $busy.Close()
+                $run.Async.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue
+                $run.PowerShell.EndInvoke($run.Async) | Should -Be 'ObjectDisposedException'
+                $run.PowerShell.Dispose()
+                $q.Put("round $round", $true, 5)
+                while ($q.QSize() -gt 1) { [void]$q.Get($false) }
+                $q.Get($true, 5) | Should -Be "round $round"
+            }
+        } finally { $q.Close() }
+    }
+
+    It 'refuses to open a queue or a pipe whose header sizes do not match the segment' {
+        $q = New-IpcQueue (New-TestName) -Capacity 4096
+        $a, $b = New-IpcPipe (New-TestName) -BufferSize 4096
+        try {
+            $f = [IO.File]::Open("/dev/shm/$($q.Name)", 'Open', 'ReadWrite')
+            try { $f.Position = 72; $f.Write([BitConverter]::GetBytes([int](1 -shl 24)), 0, 4) } finally { $f.Dispose() }
+            (Get-ThrownException { [void](Get-IpcObject -Name $q.Name).QSize() }).Message | Should -Match 'damaged'
+            $f = [IO.File]::Open("/dev/shm/$($a.Name)", 'Open', 'ReadWrite')
+            try { $f.Position = 16; $f.Write([BitConverter]::GetBytes([long](1 -shl 28)), 0, 8) } finally { $f.Dispose() }
+            (Get-ThrownException { [IpcPs.IpcConnection]::Open($a.Name, 1) }).Message | Should -Match 'damaged'
+        } finally { $q.Close(); $a.Close(); $b.Close() }
+    }
+
+    It 'times out a send while another sender of the same end holds the pipe' {
+        $a, $b = New-IpcPipe -BufferSize 4096
+        $run = Start-Stoppable { param($a) $a.SendBytes([byte[]]::new(100000)) } -Arguments $a
+        try {
+            Wait-Until { $b.Poll() } -Because 'the first sender to fill the buffer'
+            $w = [Diagnostics.Stopwatch]::StartNew()
+            Send-IpcMessage $a 'second' -Timeout 0.3 -ErrorAction SilentlyContinue -ErrorVariable late
+            $w.Elapsed.TotalSeconds | Should -BeLessThan 5
+            $late[0].FullyQualifiedErrorId | Should -Match '^IpcTimeout'
+        } finally {
+            # A method call cannot be stopped; closing the reading end ends it (the sender finds no reader).
+            $b.Close()
+            [void]$run.Async.AsyncWaitHandle.WaitOne(30000)
+            $run.PowerShell.Dispose(); $a.Close()
+        }
+    }
+
+    It 'breaks the pipe, instead of hanging, when a sender dies inside a large message while its end is still held' {
+        $a, $b = New-IpcPipe -BufferSize 4096   # this process holds both ends, so the end stays held when the child dies
+        $job = Start-IpcProcess -ArgumentList $a.Name { param($name) $end = [IpcPs.IpcConnection]::Open($name, 1); $end.SendBytes([byte[]]::new(1MB)) }
+        $run = $null
+        try {
+            Wait-Until { $a.Poll() } -Because 'the child to be streaming'
+            $run = Start-Stoppable { param($a) try { [void]$a.RecvBytes(); 'received' } catch { $_.Exception.InnerException.GetType().Name } } -Arguments $a
+            & kill -KILL $job.Pid
+            $run.Async.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue -Because 'the receive must not hang'
+            $run.PowerShell.EndInvoke($run.Async) | Should -Be 'ConnectionClosedException'
+        } finally {
+            if ($run) { $run.PowerShell.Stop(); $run.PowerShell.Dispose() }
+            $job | Remove-Job -Force; $a.Close(); $b.Close()
+        }
+    }
+}
+
 Describe 'Damaged queues' {
     It 'reports a queue whose links were overwritten as damaged, without crashing or hanging' {
         $q = New-IpcQueue (New-TestName)

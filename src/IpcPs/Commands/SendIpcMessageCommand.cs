@@ -52,7 +52,11 @@ namespace IpcPs.Commands
                 WriteIpcError(e, InputObject);
                 return;
             }
-            if (!sent) WriteIpcError(new QueueFullException(Channel.Name), InputObject);
+            if (sent) return;
+            if (Channel is IpcConnection)
+                WriteError(new ErrorRecord(new TimeoutException($"The pipe '{Channel.Name}' had no room for the message within the timeout."),
+                    ErrorRecords.IpcTimeout, ErrorCategory.OperationTimeout, InputObject));
+            else WriteIpcError(new QueueFullException(Channel.Name), InputObject);
         }
     }
 }

@@ -93,7 +93,8 @@ namespace IpcPs
         {
             if (obj is byte[] raw) return SendFrame(raw, raw.Length, null, RawFlag, deadline, cancel);
             var m = MessageCodec.Encode(obj, depth ?? _depth);
-            return SendFrame(m.Buffer, m.Length, m.Tail, 0, deadline, cancel);
+            try { return SendFrame(m.Buffer, m.Length, m.Tail, 0, deadline, cancel); }
+            finally { MessageCodec.Recycle(m); }
         }
 
         private bool TryReceiveObject(Deadline deadline, CancellationToken cancel, out object? value)

@@ -7,7 +7,8 @@ using IpcPs.Core.Sync;
 namespace IpcPs
 {
     // The byte rings (docs/design.md, "Pipe"). Ring r: r = 0 is read by end 0 and written by end 1; r = 1 the reverse
-    // (duplex only). Words of a ring: [0] write lock, [4] broken flag; the writer's line: [64] i64 tail (bytes
+    // (duplex only). Words of a ring: [0] write lock, [4] broken flag, [8] a sender is inside a streamed frame,
+    // [12] a receiver is inside a streamed frame; the writer's line: [64] i64 tail (bytes
     // published), [72] data signal, [76] reader sleepers; the reader's line: [128] i64 head (bytes consumed),
     // [136] space signal, [140] writer sleepers; [192] read lock. A frame is i32 length, i32 flags (1 = raw bytes),
     // then the payload; a frame that fits in the ring moves in one piece, so a timeout or Ctrl+C never splits it;
@@ -16,6 +17,7 @@ namespace IpcPs
     {
         internal const int RawFlag = 1;
         private const int FrameHeader = 8;
+        private const int WriterMid = 8, ReaderMid = 12;
         private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
 
         private int ReadRing => End;
@@ -44,9 +46,11 @@ namespace IpcPs
             byte* ring = Ring(r);
             if (!AnyHolder(1 - End)) throw PeerClosed(sending: true);
             int* wlock = (int*)(ring + WriteLock);
-            if (Interlocked.CompareExchange(ref *wlock, RobustLock.Me, 0) != 0
-                && RobustLock.Acquire(wlock, Deadline.Infinite, cancel) == AcquireResult.Abandoned)
-                Volatile.Write(ref *(int*)(ring + Broken), 1);   // its holder died, perhaps mid-frame
+            var got = Interlocked.CompareExchange(ref *wlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(wlock, deadline, cancel);
+            if (got == AcquireResult.TimedOut) return false;   // another sender of this end kept it
+            // A sender that died while waiting for the lock, or between frames, broke nothing; one inside a streamed
+            // frame left half a frame behind.
+            if (got == AcquireResult.Abandoned && Volatile.Read(ref *(int*)(ring + WriterMid)) != 0) Volatile.Write(ref *(int*)(ring + Broken), 1);
             try
             {
                 if (Volatile.Read(ref *(int*)(ring + Broken)) != 0) throw BrokenRing();
@@ -71,6 +75,7 @@ namespace IpcPs
                     throw;
                 }
                 w.Publish();
+                Volatile.Write(ref *(int*)(ring + WriterMid), 0);
                 return true;
             }
             finally { RobustLock.Release(wlock); }
@@ -93,7 +98,7 @@ namespace IpcPs
             flags = 0;
             var got = Interlocked.CompareExchange(ref *rlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(rlock, deadline, cancel);
             if (got == AcquireResult.TimedOut) return false;   // another receiver of this end kept it
-            if (got == AcquireResult.Abandoned) Volatile.Write(ref *(int*)(ring + Broken), 1);
+            if (got == AcquireResult.Abandoned && Volatile.Read(ref *(int*)(ring + ReaderMid)) != 0) Volatile.Write(ref *(int*)(ring + Broken), 1);
             try
             {
                 var rd = new RingReader(this, r, cancel);
@@ -124,6 +129,7 @@ namespace IpcPs
                     throw;
                 }
                 rd.Publish();
+                Volatile.Write(ref *(int*)(ring + ReaderMid), 0);
                 if (!fits) throw new MessageTooLargeException(Name, length, buffer.Length - offset, "the buffer has room for");
                 return true;
             }
@@ -148,6 +154,16 @@ namespace IpcPs
 
         private ConnectionClosedException BrokenRing() =>
             new ConnectionClosedException(Name, $"The connection '{Name}' is broken: a process stopped in the middle of a message (died or was interrupted).");
+
+        /// <summary>The process holding LOCK is dead while MID says it was inside a streamed frame.</summary>
+        private static bool HolderDied(int* lockWord, int* mid)
+        {
+            int holder = RobustLock.HolderPid(lockWord);
+            return holder != 0 && holder != RobustLock.Me && Volatile.Read(ref *mid) != 0 && !Liveness.IsRunning(holder);
+        }
+
+        private IpcObjectKindException Damaged() =>
+            new IpcObjectKindException(Name, $"The pipe '{Name}' is damaged (its ring positions are impossible); remove it with Remove-IpcObject.");
 
         private ConnectionClosedException ClosedMidFrame() =>
             new ConnectionClosedException(Name, $"The other end of the connection '{Name}' closed in the middle of a message.");
@@ -186,10 +202,18 @@ namespace IpcPs
                 _tail = *(long*)(_ring + TailOff);
             }
 
-            private long Free => _size - (_tail - Volatile.Read(ref *(long*)(_ring + HeadOff)));
+            private long Free
+            {
+                get
+                {
+                    long used = _tail - Volatile.Read(ref *(long*)(_ring + HeadOff));
+                    if (used < 0 || used > _size) throw _c.Damaged();
+                    return _size - used;
+                }
+            }
 
             /// <summary>Waits until N bytes are free. False at the deadline; ConnectionClosedException when the reader is gone.</summary>
-            public bool WaitForSpace(long n, Deadline deadline)
+            public bool WaitForSpace(long n, Deadline deadline, bool midFrame = false)
             {
                 long spinUntil = 0;
                 int* signal = (int*)(_ring + SpaceSignal);
@@ -205,7 +229,16 @@ namespace IpcPs
                         return false;
                     }
                     if (!_c.AwaitSignal(signal, (int*)(_ring + WriterSleepers), seen, deadline, _cancel, ref spinUntil))
+                    {
                         _c.PruneDead(1 - _c.End);
+                        // The receiver may be another process that still holds the other end but died mid-frame.
+                        if (midFrame && HolderDied((int*)(_ring + ReadLock), (int*)(_ring + ReaderMid)))
+                        {
+                            Volatile.Write(ref *(int*)(_ring + Broken), 1);
+                            throw _c.BrokenRing();
+                        }
+                    }
+                    if (Volatile.Read(ref *(int*)(_ring + Broken)) != 0) throw _c.BrokenRing();
                 }
             }
 
@@ -216,8 +249,9 @@ namespace IpcPs
                     long free = Free;
                     if (free == 0)
                     {
+                        Volatile.Write(ref *(int*)(_ring + WriterMid), 1);   // part of a frame goes out: a death now breaks the ring
                         Publish();
-                        WaitForSpace(1, Deadline.Infinite);
+                        WaitForSpace(1, Deadline.Infinite, midFrame: true);
                         continue;
                     }
                     long at = _tail & (_size - 1);
@@ -255,7 +289,15 @@ namespace IpcPs
                 _head = *(long*)(_ring + HeadOff);
             }
 
-            private long Available => Volatile.Read(ref *(long*)(_ring + TailOff)) - _head;
+            private long Available
+            {
+                get
+                {
+                    long a = Volatile.Read(ref *(long*)(_ring + TailOff)) - _head;
+                    if (a < 0 || a > _size) throw _c.Damaged();   // head and tail that no sender and receiver could have made
+                    return a;
+                }
+            }
 
             /// <summary>Waits until N bytes are readable. False at the deadline; ConnectionClosedException at the end of the stream.</summary>
             public bool WaitForData(long n, Deadline deadline, bool midFrame)
@@ -279,7 +321,15 @@ namespace IpcPs
                         return false;
                     }
                     if (!_c.AwaitSignal(signal, (int*)(_ring + ReaderSleepers), seen, deadline, _cancel, ref spinUntil))
+                    {
                         _c.PruneDead(writers);
+                        // A sender killed inside a streamed frame while another process still holds its end.
+                        if (midFrame && HolderDied((int*)(_ring + WriteLock), (int*)(_ring + WriterMid)))
+                        {
+                            Volatile.Write(ref *(int*)(_ring + Broken), 1);
+                            throw _c.BrokenRing();
+                        }
+                    }
                 }
             }
 
@@ -299,6 +349,7 @@ namespace IpcPs
                     long available = Available;
                     if (available == 0)
                     {
+                        Volatile.Write(ref *(int*)(_ring + ReaderMid), 1);
                         Publish();
                         WaitForData(1, Deadline.Infinite, midFrame: true);
                         continue;

@@ -24,7 +24,7 @@ namespace IpcPs
 
         public const int DefaultBufferSize = 1 << 20;
         public const int MinimumBufferSize = 4096;
-        public const int MaximumBufferSize = 1 << 30;
+        public const int MaximumBufferSize = 1 << 29;   // two rings and the header stay within an int-sized segment
 
         // Ring words, from the ring's start.
         private const int WriteLock = 0, Broken = 4, TailOff = 64, DataSignal = 72, ReaderSleepers = 76,
@@ -82,7 +82,20 @@ namespace IpcPs
         public bool Writable => Duplex || End == 1;
 
         /// <summary>Bytes of buffer per direction.</summary>
-        public int BufferSize => (int)ParameterA;
+        public int BufferSize => _ringSize != 0 ? _ringSize : (_ringSize = (int)ParameterA);   // validated on attach
+
+        private int _ringSize;
+
+        /// <summary>An opened pipe's ring size must agree with its segment: sizes from shared memory are never trusted blindly.</summary>
+        private protected override void Validate(Core.Platform.Segment segment)
+        {
+            base.Validate(segment);
+            byte* p = (byte*)segment.Address;
+            long ring = *(long*)(p + 16);
+            int rings = (*(int*)(p + FlagsOff) & 1) != 0 ? 2 : 1;
+            if (ring < MinimumBufferSize || ring > MaximumBufferSize || (ring & (ring - 1)) != 0 || DataOffset + rings * ring > segment.Size)
+                throw new IpcObjectKindException(Name, $"The pipe '{Name}' is damaged (its header does not match its segment); remove it with Remove-IpcObject.");
+        }
 
         public int SerializationDepth
         {

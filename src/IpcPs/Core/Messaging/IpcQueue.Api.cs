@@ -91,7 +91,8 @@ namespace IpcPs
         {
             ThrowIfClosed();
             var message = MessageCodec.Encode(item, depth ?? _depth);
-            return TryPut(message.Buffer, message.Length, message.Tail, priority, deadline, cancel);
+            try { return TryPut(message.Buffer, message.Length, message.Tail, priority, deadline, cancel); }
+            finally { MessageCodec.Recycle(message); }
         }
 
         private void RequireJoinable()

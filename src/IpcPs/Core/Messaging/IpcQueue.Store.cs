@@ -28,14 +28,17 @@ namespace IpcPs
             int need = BlocksFor((int)total) + (Order == QueueOrder.Priority ? 1 : 0);   // room for a new bucket too
             int max = MaxSize;
             long spinUntil = 0;
+            // The mapping outlives Close (sync objects unmap only when collected): B stays valid even if another
+            // thread closes this handle meanwhile, so the lock taken below is always released through it.
+            byte* b = Base;
             while (true)
             {
+                ThrowIfClosed();
                 int seen = 0;
                 bool done = false;
-                Enter(cancel);
+                Enter(b, cancel);
                 try
                 {
-                    byte* b = Base;
                     if ((max == 0 || *(int*)(b + CountOff) < max) && BlockCount - *(int*)(b + UsedOff) >= need)
                     {
                         Insert(b, buffer, length, tail, (int)total, priority);
@@ -44,13 +47,13 @@ namespace IpcPs
                     }
                     else seen = *(int*)(b + GetSignal);   // under the lock: any get after this one moves it
                 }
-                finally { Leave(); }   // a full fence: the signal is visible before the sleepers are read
+                finally { Leave(b); }   // a full fence: the signal is visible before the sleepers are read
                 if (done)
                 {
-                    if (Volatile.Read(ref *Word(GetSleepers)) > 0) WordWait.Wake(Word(PutSignal), 1);
+                    if (Volatile.Read(ref *(int*)(b + GetSleepers)) > 0) WordWait.Wake((int*)(b + PutSignal), 1);
                     return true;
                 }
-                if (!AwaitChange(GetSignal, PutSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+                if (!AwaitChange(b, GetSignal, PutSleepers, seen, deadline, cancel, ref spinUntil)) return false;
             }
         }
 
@@ -59,16 +62,17 @@ namespace IpcPs
         {
             long spinUntil = 0;
             length = 0;
+            byte* b = Base;   // valid after a Close by another thread, as in TryPut
             try
             {
                 while (true)
                 {
+                    ThrowIfClosed();
                     int seen = 0;
                     bool done = false;
-                    Enter(cancel);
+                    Enter(b, cancel);
                     try
                     {
-                        byte* b = Base;
                         if (*(int*)(b + CountOff) > 0)
                         {
                             length = Remove(b, ref buffer);
@@ -77,21 +81,21 @@ namespace IpcPs
                         }
                         else seen = *(int*)(b + PutSignal);
                     }
-                    finally { Leave(); }
+                    finally { Leave(b); }
                     if (done)
                     {
-                        if (Volatile.Read(ref *Word(PutSleepers)) > 0) WordWait.Wake(Word(GetSignal), int.MaxValue);
+                        if (Volatile.Read(ref *(int*)(b + PutSleepers)) > 0) WordWait.Wake((int*)(b + GetSignal), int.MaxValue);
                         return true;
                     }
-                    if (!AwaitChange(PutSignal, GetSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+                    if (!AwaitChange(b, PutSignal, GetSleepers, seen, deadline, cancel, ref spinUntil)) return false;
                 }
             }
             finally
             {
                 // A put wakes one getter. One that leaves without a message (timeout, Ctrl+C, a message someone else
                 // took first) may have been that one: it passes the wake-up on while messages and sleepers remain.
-                if (length == 0 && !IsClosed && Volatile.Read(ref *Word(CountOff)) > 0 && Volatile.Read(ref *Word(GetSleepers)) > 0)
-                    WordWait.Wake(Word(PutSignal), 1);
+                if (length == 0 && Volatile.Read(ref *(int*)(b + CountOff)) > 0 && Volatile.Read(ref *(int*)(b + GetSleepers)) > 0)
+                    WordWait.Wake((int*)(b + PutSignal), 1);
             }
         }
 
@@ -100,27 +104,27 @@ namespace IpcPs
         /// SLEEPERS (raised before the futex wait, read by the waker after it bumps SIGNAL: either it sees the sleeper or
         /// the futex sees the new value). False when the deadline has passed.
         /// </summary>
-        private bool AwaitChange(int signal, int sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil)
+        private bool AwaitChange(byte* b, int signal, int sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil)
         {
             if (deadline.HasPassed) return false;
             cancel.ThrowIfCancellationRequested();
-            int* word = Word(signal);
+            int* word = (int*)(b + signal);
             if (spinUntil == 0) spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
             while (Stopwatch.GetTimestamp() < spinUntil)
             {
                 if (Volatile.Read(ref *word) != seen) return true;
                 Thread.SpinWait(SpinPause);   // not too often: each read pulls the line the other side is writing
             }
-            Interlocked.Increment(ref *Word(sleepers));
+            Interlocked.Increment(ref *(int*)(b + sleepers));
             // In slices: a handle closed by another thread of this process, or a Ctrl+C that lands just before the
             // futex wait, is then noticed within a slice instead of never.
             try { return WordWait.Sleep(word, seen, deadline, cancel, WordWait.LivenessSliceMs) || Volatile.Read(ref *word) != seen; }
-            finally { Interlocked.Decrement(ref *Word(sleepers)); }
+            finally { Interlocked.Decrement(ref *(int*)(b + sleepers)); }
         }
 
-        private void Enter(CancellationToken cancel)
+        private void Enter(byte* b, CancellationToken cancel)
         {
-            int* word = Word(LockWord);
+            int* word = (int*)(b + LockWord);
             if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return;
             // Taken: back off before each retry (see Backoff), then fall back to the general robust lock.
             for (int i = 0; i < 16; i++)
@@ -131,12 +135,12 @@ namespace IpcPs
             if (RobustLock.Acquire(word, Deadline.Infinite, cancel) == AcquireResult.Abandoned)
             {
                 // A holder died: finish what it had committed.
-                RedoLog.Recover(Base, PutLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
-                RedoLog.Recover(Base, GetLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
+                RedoLog.Recover(b, PutLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
+                RedoLog.Recover(b, GetLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
             }
         }
 
-        private void Leave() => RobustLock.Release(Word(LockWord));
+        private static void Leave(byte* b) => RobustLock.Release((int*)(b + LockWord));
 
         private static int BlocksFor(int length) => length <= FirstPayload ? 1 : 1 + (length - FirstPayload + NextPayload - 1) / NextPayload;
 
@@ -152,8 +156,9 @@ namespace IpcPs
             {
                 // Buckets are kept sorted by priority; the message joins the end of its priority's bucket.
                 int at = _log.Read(b, HeadOff);
-                while (at != None && *(long*)(b + Block(Check(at)) + 16) < priority)
+                for (int steps = 0; at != None && *(long*)(b + Block(Check(at)) + 16) < priority; steps++)
                 {
+                    if (steps > BlockCount) throw Damaged("its priority list loops");
                     before = at;
                     at = _log.Read(b, Block(at));
                 }
@@ -323,34 +328,35 @@ namespace IpcPs
         private bool FinishTask()
         {
             int left;
-            Enter(CancellationToken.None);
+            byte* b = Base;
+            Enter(b, CancellationToken.None);
             try
             {
-                byte* b = Base;
                 left = *(int*)(b + UnfinishedOff);
                 if (left == 0) return false;
                 _log.Begin();
                 _log.Write(UnfinishedOff, --left);
                 _log.Commit(b, GetLogOffset);
             }
-            finally { Leave(); }
+            finally { Leave(b); }
             if (left == 0)
             {
-                Interlocked.Increment(ref *Word(JoinSignal));
-                if (Volatile.Read(ref *Word(JoinSleepers)) > 0) WordWait.Wake(Word(JoinSignal), int.MaxValue);
+                Interlocked.Increment(ref *(int*)(b + JoinSignal));
+                if (Volatile.Read(ref *(int*)(b + JoinSleepers)) > 0) WordWait.Wake((int*)(b + JoinSignal), int.MaxValue);
             }
             return true;
         }
 
         private bool WaitJoined(Deadline deadline, CancellationToken cancel)
         {
-            ThrowIfClosed();
+            byte* b = Base;
             long spinUntil = 0;
             while (true)
             {
-                int seen = Volatile.Read(ref *Word(JoinSignal));
-                if (Volatile.Read(ref *Word(UnfinishedOff)) == 0) return true;
-                if (!AwaitChange(JoinSignal, JoinSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+                ThrowIfClosed();
+                int seen = Volatile.Read(ref *(int*)(b + JoinSignal));
+                if (Volatile.Read(ref *(int*)(b + UnfinishedOff)) == 0) return true;
+                if (!AwaitChange(b, JoinSignal, JoinSleepers, seen, deadline, cancel, ref spinUntil)) return false;
             }
         }
 

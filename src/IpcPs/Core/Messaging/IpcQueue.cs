@@ -34,7 +34,7 @@ namespace IpcPs
         /// <summary>The storage a queue gets when none is asked for (sparse: memory is used as messages need it).</summary>
         public const long DefaultCapacity = 16L << 20;
         public const long MinimumCapacity = 4 * BlockSize;
-        public const long MaximumCapacity = ((long)int.MaxValue / BlockSize - 1) * BlockSize;
+        public const long MaximumCapacity = ((long)int.MaxValue - BlocksOffset) / BlockSize * BlockSize;   // the segment's size is an int
 
         private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
 
@@ -44,6 +44,17 @@ namespace IpcPs
         private int _depth = 2;
 
         private IpcQueue(string name) : base(name, IpcObjectKind.Queue) { }
+
+        /// <summary>An opened queue's header must agree with its segment: sizes from shared memory are never trusted blindly.</summary>
+        private protected override void Validate(Core.Platform.Segment segment)
+        {
+            base.Validate(segment);
+            byte* p = (byte*)segment.Address;
+            int blocks = *(int*)(p + BlockCountOff), order = *(int*)(p + Flags) & 0xFF;
+            long maxSize = *(long*)(p + 16);
+            if (blocks < MinimumCapacity / BlockSize || BlocksOffset + (long)blocks * BlockSize > segment.Size || order > 2 || maxSize < 0 || maxSize > int.MaxValue)
+                throw new IpcObjectKindException(Name, $"The queue '{Name}' is damaged (its header does not match its segment); remove it with Remove-IpcObject.");
+        }
 
         internal static IpcQueue Describe(string name) => new IpcQueue(name);
 
@@ -87,7 +98,7 @@ namespace IpcPs
             get
             {
                 var f = _settings;
-                if (f is null || IsClosed) _settings = f = new Fixed((int)ParameterA, (QueueOrder)(*Word(Flags) & 0xFF), (*Word(Flags) & 0x100) != 0, *Word(BlockCountOff));
+                if (f is null) _settings = f = new Fixed((int)ParameterA, (QueueOrder)(*Word(Flags) & 0xFF), (*Word(Flags) & 0x100) != 0, *Word(BlockCountOff));
                 return f;
             }
         }

@@ -20,10 +20,14 @@ namespace IpcPs.Core.Messaging
 
         [ThreadStatic] private static MessageWriter? _writer;
 
-        /// <summary>This thread's writer, reset: valid until the thread's next encoding.</summary>
+        /// <summary>
+        /// Encodes VALUE into this thread's writer, taken out of its slot while in use (a script property or a
+        /// serializer that sends a message of its own gets another one); give it back with <see cref="Recycle"/>.
+        /// </summary>
         public static MessageWriter Encode(object? value, int depth)
         {
-            var w = _writer ??= new MessageWriter();
+            var w = _writer ?? new MessageWriter();
+            _writer = null;
             w.Reset();
             if (value is byte[] bytes)
             {
@@ -37,8 +41,20 @@ namespace IpcPs.Core.Messaging
             return w;
         }
 
+        /// <summary>Returns a writer from <see cref="Encode"/> for the thread's next message.</summary>
+        public static void Recycle(MessageWriter writer)
+        {
+            writer.Reset();
+            _writer = writer;
+        }
+
         /// <summary>Encodes VALUE into a new array.</summary>
-        public static byte[] EncodeToArray(object? value, int depth) => Encode(value, depth).ToArray();
+        public static byte[] EncodeToArray(object? value, int depth)
+        {
+            var w = Encode(value, depth);
+            try { return w.ToArray(); }
+            finally { Recycle(w); }
+        }
 
         public static object? Decode(byte[] buffer) => Decode(buffer, 0, buffer.Length);
 
@@ -228,13 +244,15 @@ namespace IpcPs.Core.Messaging
                         properties[i] = new System.Collections.Generic.KeyValuePair<string, object?>(key, Read(ref r, nesting + 1));
                     }
                     var bags = Fallback ?? throw new MessageFormatException("The message holds a PowerShell object; import the IpcPs module to read it.");
-                    return bags.CreatePropertyBag(typeNames, properties);
+                    try { return bags.CreatePropertyBag(typeNames, properties); }
+                    catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
                 }
                 case Tag.Clixml:
                 {
                     string text = r.ReadString();
                     var fallback = Fallback ?? throw new MessageFormatException("The message holds a serialized object; import the IpcPs module to read it.");
-                    return fallback.Deserialize(text);
+                    try { return fallback.Deserialize(text); }
+                    catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A serialized object in the message cannot be read: " + e.Message, e); }
                 }
                 default: throw new MessageFormatException($"Unknown value tag 0x{(byte)tag:X2} at byte {r.Position - 1}: the bytes are not an IpcPs message.");
             }
