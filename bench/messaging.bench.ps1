@@ -132,8 +132,7 @@ try {
     if (-not (Wait-IpcEvent $ready -Timeout 120)) { throw 'The job did not start.' }
     $sw = [Diagnostics.Stopwatch]::StartNew()
     Set-IpcEvent $go
-    $got = 0
-    while ($job.State -eq 'Running' -or $job.HasMoreData) { $got += @(Receive-Job $job).Count; if ($job.State -eq 'Running') { Start-Sleep -Milliseconds 1 } }
+    $got = @(Receive-Job $job -Wait).Count
     $sw.Stop()
     if ($got -ne $objCount) { throw "Start-Job delivered $got objects of $objCount." }
     $jobObjects = $objCount / $sw.Elapsed.TotalSeconds

@@ -244,7 +244,8 @@ Describe 'Queue bounds (CPython _TestQueue)' {
         $q = New-IpcQueue (New-TestName) -MaxSize 1
         try {
             $q.Put('first')
-            $job = Start-IpcProcess -ArgumentList $q { param($q) while ($q.WaiterCount -eq 0 -and $q.QSize() -eq 1) { [void]$q.Get($true, 0.05); break } }
+            # The child takes a message only once the parent's put is asleep on the full queue.
+            $job = Start-IpcProcess -ArgumentList $q { param($q) while ($q.PutWaiterCount -eq 0) { [void][Threading.Thread]::Yield() }; [void]$q.Get() }
             $q.Put('second', $true, 60)
             $job | Wait-Job -Timeout 60 | Remove-Job -Force
             $q.Get() | Should -Be 'second'

@@ -221,7 +221,7 @@ namespace IpcPs
                 {
                     int seen = Volatile.Read(ref *signal);
                     if (Free >= n) return true;
-                    if (!_c.AnyHolder(_c.End == 0 ? 1 : 0)) throw _c.PeerClosed(sending: true);
+                    if (!_c.AnyHolder(1 - _c.End)) throw _c.PeerClosed(sending: true);
                     if (deadline.HasPassed)
                     {
                         _c.PruneDeadSometimes(1 - _c.End);

@@ -102,7 +102,6 @@ namespace IpcPs
 
         private bool TryGet(Deadline deadline, CancellationToken cancel, out object? item)
         {
-            ThrowIfClosed();
             var buffer = _received ??= new byte[256];
             if (!TryTake(ref buffer, out int length, deadline, cancel))
             {

@@ -179,7 +179,7 @@ namespace IpcPs
             *(int*)(m + 4) = None;
             *(int*)(m + 8) = total;
             *(int*)(m + 12) = 0;
-            var copy = new ChainCopy(b, _chain, FirstPayload);
+            var copy = new ChainCopy(b, _chain);
             fixed (byte* src = buffer) copy.In(src, length);
             if (tail != null && tail.Length > 0) fixed (byte* src = tail) copy.In(src, tail.Length);
 
@@ -251,7 +251,7 @@ namespace IpcPs
                 _chain[i] = Check(at);
                 at = *(int*)(b + Block(at));
             }
-            var copy = new ChainCopy(b, _chain, FirstPayload);
+            var copy = new ChainCopy(b, _chain);
             fixed (byte* dst = buffer) copy.Out(dst, length);
 
             Free(b, first, _chain[blocks - 1]);
@@ -367,12 +367,12 @@ namespace IpcPs
             private readonly int[] _chain;
             private int _index, _offset;
 
-            public ChainCopy(byte* segment, int[] chain, int firstPayload)
+            public ChainCopy(byte* segment, int[] chain)
             {
                 _segment = segment;
                 _chain = chain;
                 _index = 0;
-                _offset = BlockSize - firstPayload;
+                _offset = BlockSize - FirstPayload;
             }
 
             public void In(byte* source, int count) => Move(source, count, true);

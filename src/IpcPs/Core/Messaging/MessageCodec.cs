@@ -48,14 +48,6 @@ namespace IpcPs.Core.Messaging
             _writer = writer;
         }
 
-        /// <summary>Encodes VALUE into a new array.</summary>
-        public static byte[] EncodeToArray(object? value, int depth)
-        {
-            var w = Encode(value, depth);
-            try { return w.ToArray(); }
-            finally { Recycle(w); }
-        }
-
         public static object? Decode(byte[] buffer) => Decode(buffer, 0, buffer.Length);
 
         /// <summary>Decodes one message from BUFFER[OFFSET..OFFSET+COUNT); anything left over or missing is a format error.</summary>

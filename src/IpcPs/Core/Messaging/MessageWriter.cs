@@ -30,15 +30,6 @@ namespace IpcPs.Core.Messaging
             if (_buffer.Length > 1 << 20) _buffer = new byte[256];   // do not keep a huge buffer for later small messages
         }
 
-        /// <summary>The whole message in one new array (the pipe and tests use it; queues copy the parts).</summary>
-        public byte[] ToArray()
-        {
-            var all = new byte[TotalLength];
-            System.Buffer.BlockCopy(_buffer, 0, all, 0, _length);
-            if (Tail != null) System.Buffer.BlockCopy(Tail, 0, all, _length, Tail.Length);
-            return all;
-        }
-
         public void WriteByte(byte b)
         {
             if (_length == _buffer.Length) Grow(1);

@@ -12,8 +12,7 @@ namespace IpcPs.Core.Messaging
     /// </summary>
     internal sealed unsafe class RedoLog
     {
-        public const int Capacity = 96;
-        public const int Bytes = 4 + Capacity * 8;
+        public const int Capacity = 96;   // a log takes 4 + 8 × Capacity bytes
 
         private readonly int[] _offsets = new int[Capacity];
         private readonly int[] _values = new int[Capacity];
