@@ -21,6 +21,8 @@ namespace IpcPs.Hosting
         public const string IpcLockAbandoned = nameof(IpcLockAbandoned);
         public const string BrokenBarrier = nameof(BrokenBarrier);
         public const string IpcInvalidSyncState = nameof(IpcInvalidSyncState);
+        public const string IpcStorageExceeded = nameof(IpcStorageExceeded);
+        public const string IpcValueOverflow = nameof(IpcValueOverflow);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -31,6 +33,8 @@ namespace IpcPs.Hosting
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
                 IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),
                 IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
+                IpcStorageException _ => (IpcStorageExceeded, ErrorCategory.LimitsExceeded),
+                OverflowException _ => (IpcValueOverflow, ErrorCategory.InvalidArgument),
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
                 IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),
                 ObjectDisposedException _ => (IpcObjectClosed, ErrorCategory.ResourceUnavailable),
