@@ -5,9 +5,10 @@ using System.Threading;
 namespace IpcPs
 {
     /// <summary>
-    /// Python's <c>with SharedMemoryManager():</c> for every kind. While a scope is active on the current logical
-    /// thread (an AsyncLocal, so runspaces on other threads are not captured), every object this process creates is
-    /// recorded in the innermost active scope; <see cref="Dispose"/> destroys them all, newest first (Remove-IpcObject:
+    /// Python's <c>with SharedMemoryManager():</c> for every kind. While a scope is active on the current thread, every
+    /// object this process creates on that thread is recorded in the innermost active scope (an AsyncLocal stack,
+    /// plus the thread's id: a thread started inside the scope inherits the AsyncLocal, but is another runspace's —
+    /// a thread job, ForEach-Object -Parallel — and is not captured); <see cref="Dispose"/> destroys them all, newest first (Remove-IpcObject:
     /// the names go at once, mappings already made stay valid). Scopes nest; ending one ends none of its parents.
     /// Objects that existed before the scope, and objects merely opened inside it, are left alone.
     /// </summary>
@@ -15,6 +16,7 @@ namespace IpcPs
     {
         private static readonly AsyncLocal<IpcScope?> CurrentScope = new AsyncLocal<IpcScope?>();
         private readonly IpcScope? _parent;
+        private readonly int _thread = Environment.CurrentManagedThreadId;
         private readonly List<string> _names = new List<string>();
         private int _ended;
 
@@ -35,7 +37,7 @@ namespace IpcPs
             {
                 var s = CurrentScope.Value;
                 while (s != null && Volatile.Read(ref s._ended) != 0) s = s._parent;   // a thread that outlived its scope
-                return s;
+                return s != null && s._thread == Environment.CurrentManagedThreadId ? s : null;
             }
         }
 
