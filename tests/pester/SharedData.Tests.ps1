@@ -440,7 +440,7 @@ Describe 'Use-IpcScope' {
             Use-IpcScope -ArgumentList $name {
                 param($n)
                 $ps = [powershell]::Create()
-                try { $null = $ps.AddScript("Import-Module '$env:IPCPS_MODULE_PATH'; `$e = New-IpcEvent '$n'; [IpcPs.IpcObjects]::Remove('x_never') | Out-Null").Invoke() }
+                try { $null = $ps.AddScript("Import-Module '$env:IPCPS_MODULE_PATH'; `$e = New-IpcEvent '$n'").Invoke() }
                 finally { $ps.Dispose() }
             }
             Test-Shm $name | Should -BeTrue
