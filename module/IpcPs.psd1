@@ -35,13 +35,17 @@
         'Send-IpcMessage'
         'Receive-IpcMessage'
         'Wait-IpcQueue'
+        'New-IpcValue'
+        'New-IpcArray'
+        'New-ShareableList'
+        'Use-IpcScope'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('IPC', 'SharedMemory', 'multiprocessing', 'Lock', 'Queue', 'Process', 'Linux', 'PSEdition_Core')
+            Tags         = @('IPC', 'SharedMemory', 'ShareableList', 'multiprocessing', 'Lock', 'Queue', 'Process', 'Linux', 'PSEdition_Core')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ReleaseNotes = 'Foundation: SharedMemory, the object registry and lifecycle, Start-IpcProcess.'
         }

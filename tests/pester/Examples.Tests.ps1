@@ -54,4 +54,29 @@ Describe 'docs/examples' {
         $lines[-1] | Should -Be 'demo finished'
         @($lines -match '^worker \d \(pid \d+\) added').Count | Should -Be 3
     }
+
+    It 'value.ps1 (the seed''s Value example): the child sets 10.78' {
+        Invoke-Example 'value.ps1' | Should -Be @('10.78')
+    }
+
+    It 'array.ps1 (the seed''s Array example): the child sets index 2 to 9999' {
+        Invoke-Example 'array.ps1' | Should -Be @('1 2 9999 4 5')
+    }
+
+    It 'sharedmemory.ps1 (the seed''s SharedMemory walkthrough)' {
+        Invoke-Example 'sharedmemory.ps1' | Should -Be @('IpcPs.SharedMemory', '10', '22 33 44 55 100', 'howdy', 'False')
+    }
+
+    It 'shareablelist.ps1 (the seed''s ShareableList walkthrough, with "exceeds available storage")' {
+        $lines = Invoke-Example 'shareablelist.ps1'
+        $lines[0] | Should -Be 'String Byte[] Double Int64 null Boolean Int64'
+        $lines[1..3] | Should -Be @('-273.154', '-78.5', 'dry ice')
+        $lines[4] | Should -BeLike 'error: *exceeds available storage*'
+        $lines[5..9] | Should -Be @('dry ice', '7', '6', '0', '1')
+        $lines[10..11] | Should -Be @('0 1 2 3 4', '-999')
+    }
+
+    It 'sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example): two halves of 2000 items, nothing left' {
+        Invoke-Example 'sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False')
+    }
 }

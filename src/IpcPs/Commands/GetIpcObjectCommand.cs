@@ -8,7 +8,7 @@ namespace IpcPs.Commands
     /// attach on first use; an exact name attaches at once and fails if nothing has that name.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "IpcObject")]
-    [OutputType(typeof(IpcObject), typeof(SharedMemory))]
+    [OutputType(typeof(IpcObject), typeof(SharedMemory), typeof(IpcValue), typeof(IpcArray), typeof(ShareableList))]
     public sealed class GetIpcObjectCommand : IpcCmdlet
     {
         /// <summary>Names or wildcard patterns; all objects when omitted.</summary>
@@ -39,7 +39,8 @@ namespace IpcPs.Commands
                 }
                 TryIpc(() =>
                 {
-                    var obj = IpcObjects.Open(name);
+                    // One kind asked for: open as that kind (a ShareableList that CPython made has no record to say so).
+                    var obj = Kind?.Length == 1 ? IpcObjects.Open(name, Kind[0]) : IpcObjects.Open(name);
                     if (Kind is null || System.Array.IndexOf(Kind, obj.Kind) >= 0) WriteObject(obj);
                     else
                     {

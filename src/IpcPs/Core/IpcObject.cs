@@ -16,6 +16,7 @@ namespace IpcPs
     {
         private const int Described = 0, Attached = 1, Closed = 2;
         private int _state;
+        private bool _borrowed;   // a view on another handle's mapping (ShareableList.SharedMemory): holds nothing of its own
         private Segment? _segment;
         private readonly object _attachGate = new object();
 
@@ -72,7 +73,7 @@ namespace IpcPs
         public void Close()
         {
             int was = Interlocked.Exchange(ref _state, Closed);
-            if (was != Attached) return;
+            if (was != Attached || _borrowed) return;
             if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
             ObjectLifecycle.Release(Name);
             OnClose();
@@ -113,6 +114,13 @@ namespace IpcPs
             _segment = segment;
             Record = record;
             Volatile.Write(ref _state, Attached);
+        }
+
+        /// <summary>Makes this handle a view on SEGMENT, which another handle holds: Close releases nothing.</summary>
+        internal void AttachBorrowed(Segment segment, RegistryRecord? record)
+        {
+            _borrowed = true;
+            AttachCreated(segment, record);
         }
 
         private Segment AttachNow()

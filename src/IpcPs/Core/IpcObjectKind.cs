@@ -13,6 +13,12 @@ namespace IpcPs
         Barrier,
         Queue,
         Pipe,
+        /// <summary>A typed value in shared memory (CPython's multiprocessing.Value).</summary>
+        Value,
+        /// <summary>A typed array in shared memory (CPython's multiprocessing.Array).</summary>
+        Array,
+        /// <summary>CPython's shared_memory.ShareableList, byte for byte (no IpcPs header).</summary>
+        ShareableList,
     }
 
     /// <summary>How an attempt to take a lock or a semaphore permit ended.</summary>

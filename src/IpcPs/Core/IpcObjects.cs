@@ -24,6 +24,9 @@ namespace IpcPs
                 [IpcObjectKind.Barrier] = (n, _) => IpcBarrier.Describe(n),
                 [IpcObjectKind.Queue] = (n, _) => IpcQueue.Describe(n),
                 [IpcObjectKind.Pipe] = (n, _) => IpcConnection.Describe(n),
+                [IpcObjectKind.Value] = (n, _) => IpcValue.Describe(n),
+                [IpcObjectKind.Array] = (n, _) => IpcArray.Describe(n),
+                [IpcObjectKind.ShareableList] = (n, _) => ShareableList.Describe(n),
             };
 
         private static Platforms P => Platforms.Current;
@@ -36,9 +39,13 @@ namespace IpcPs
             return obj;
         }
 
-        /// <summary>Opens NAME and checks it is of KIND.</summary>
+        /// <summary>
+        /// Opens NAME and checks it is of KIND. KIND ShareableList also opens a segment with no record (one CPython
+        /// made) as a list, checking its bytes: a ShareableList has no header, so it is known by name or by request.
+        /// </summary>
         public static IpcObject Open(string name, IpcObjectKind kind)
         {
+            if (kind == IpcObjectKind.ShareableList) return ShareableList.Open(name);
             var obj = Open(name);
             if (obj.Kind == kind) return obj;
             obj.Close();

@@ -38,6 +38,14 @@ namespace IpcPs
 
         internal static SharedMemory Describe(string name, long size) => new SharedMemory(name, size);
 
+        /// <summary>A SharedMemory over SEGMENT, mapped and held by another handle (a ShareableList's bytes).</summary>
+        internal static SharedMemory View(string name, Segment segment, RegistryRecord? record)
+        {
+            var shm = new SharedMemory(name, segment.Size);
+            shm.AttachBorrowed(segment, record);
+            return shm;
+        }
+
         /// <summary>Size in bytes, read from the segment (CPython: exactly what was asked for on Linux).</summary>
         public long Size => MappedSize ?? _describedSize;
 

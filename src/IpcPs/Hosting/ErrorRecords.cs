@@ -29,6 +29,8 @@ namespace IpcPs.Hosting
         public const string TaskDoneTooOften = nameof(TaskDoneTooOften);
         public const string IpcInvalidOperation = nameof(IpcInvalidOperation);
         public const string IpcReceiveTimeout = nameof(IpcReceiveTimeout);
+        public const string IpcStorageExceeded = nameof(IpcStorageExceeded);
+        public const string IpcValueOverflow = nameof(IpcValueOverflow);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -46,6 +48,8 @@ namespace IpcPs.Hosting
                 TaskDoneException _ => (TaskDoneTooOften, ErrorCategory.InvalidOperation),
                 InvalidOperationException _ when !(e is ObjectDisposedException) => (IpcInvalidOperation, ErrorCategory.InvalidOperation),
                 IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
+                IpcStorageException _ => (IpcStorageExceeded, ErrorCategory.LimitsExceeded),
+                OverflowException _ => (IpcValueOverflow, ErrorCategory.InvalidArgument),
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
                 IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),
                 ObjectDisposedException _ => (IpcObjectClosed, ErrorCategory.ResourceUnavailable),

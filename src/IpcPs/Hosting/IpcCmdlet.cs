@@ -30,7 +30,7 @@ namespace IpcPs.Hosting
                 action();
                 return true;
             }
-            catch (Exception e) when (e is IpcException || e is ArgumentException || e is ObjectDisposedException)
+            catch (Exception e) when (e is IpcException || e is ArgumentException || e is OverflowException || e is ObjectDisposedException)
             {
                 WriteIpcError(e, target);
                 return false;

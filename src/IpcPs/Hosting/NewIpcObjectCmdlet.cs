@@ -21,7 +21,7 @@ namespace IpcPs.Hosting
         {
             if (!ShouldProcess(Name ?? "(generated name)", Description)) return;
             try { WriteObject(Create()); }
-            catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException || e is OverflowException) { ThrowIpcError(e, Name); }
         }
     }
 

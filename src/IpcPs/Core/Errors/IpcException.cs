@@ -86,6 +86,12 @@ namespace IpcPs
         public string ObjectName { get; }
     }
 
+    /// <summary>An item does not fit where it must go (a ShareableList slot: CPython's "exceeds available storage").</summary>
+    public sealed class IpcStorageException : IpcException
+    {
+        public IpcStorageException(string? name, string message) : base(message, name) { }
+    }
+
     /// <summary>A synchronisation call made in a state that forbids it (over-release, release by a non-owner).</summary>
     public sealed class IpcSyncStateException : IpcException
     {

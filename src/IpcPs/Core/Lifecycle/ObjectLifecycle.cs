@@ -37,6 +37,7 @@ namespace IpcPs.Core.Lifecycle
                     return (record, obj);
                 });
                 Holds[name] = Holds.TryGetValue(name, out int n) ? n + 1 : 1;
+                IpcScope.Record(name);
                 return made;
             }
         }
@@ -66,6 +67,7 @@ namespace IpcPs.Core.Lifecycle
                     return (record, (made, true));
                 });
                 Holds[name] = Holds.TryGetValue(name, out int n) ? n + 1 : 1;
+                if (result.Item2) IpcScope.Record(name);
                 return result;
             }
         }
@@ -115,6 +117,18 @@ namespace IpcPs.Core.Lifecycle
             {
                 bool removed = P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, removed || current != null);
+            });
+
+        /// <summary>
+        /// Destroys NAME if it is still the object this process created (a scope's end): an object of the same name
+        /// made since by another process, after this one's was gone, is left alone.
+        /// </summary>
+        public static bool DestroyOwn(string name) =>
+            P.Registry.Update(name, create: false, current =>
+            {
+                if (current is null || !current.Creator.Equals(ProcessIdentity.Current)) return (current, false);
+                P.SharedMemory.Unlink(name);
+                return ((RegistryRecord?)null, true);
             });
 
         private static void Detach(string name) =>

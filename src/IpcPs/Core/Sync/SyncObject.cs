@@ -71,7 +71,7 @@ namespace IpcPs
         /// Creates (or, with OPENORCREATE, opens if it exists) the object NAME of SIZE bytes; INIT fills the state
         /// before the magic makes the segment valid. Returns the attached handle and whether this call created it.
         /// </summary>
-        private protected static (T Handle, bool Created) Make<T>(string? name, bool openOrCreate, IpcObjectKind kind, int size,
+        private protected static (T Handle, bool Created) Make<T>(string? name, bool openOrCreate, IpcObjectKind kind, long size,
             long parameterA, double parameterB, Func<string, T> handle, Action<IntPtr> init) where T : SyncObject
         {
             name = name is null ? IpcName.Generate() : IpcName.Validate(name);
