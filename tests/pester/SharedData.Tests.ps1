@@ -228,6 +228,24 @@ Describe 'New-IpcArray' {
         } finally { $a.Close() }
     }
 
+    It 'is formatted with the IpcObject table view, not as its ToString (its indexer is not its first .NET property)' {
+        $a = New-IpcArray (New-TestName) -Type i -Value 1, 2, 3
+        try {
+            # A fresh object, formatted before anything has enumerated its members (Get-Member would hide the bug).
+            $text = $a | Out-String
+            $text | Should -Match '(?m)^Name\s+Kind\s+Size\s+Status'
+            $text | Should -Match ([regex]::Escape($a.Name) + '\s+Array')
+            $text.Trim() | Should -Not -Be $a.ToString()
+            $b = New-IpcArray (New-TestName) -Type d -Length 2
+            try {
+                ($b | Format-Table -Property Name | Out-String) | Should -Match ('(?m)^Name\s*$[\s\S]*' + [regex]::Escape($b.Name))
+                ($b | Format-List * | Out-String) | Should -Match ('(?m)^Length\s*:\s*2\s*$')
+            } finally { $b.Close() }
+            $other = Get-IpcObject -Name $a.Name
+            try { ($other | Out-String) | Should -Match ([regex]::Escape($a.Name) + '\s+Array') } finally { $other.Close() }
+        } finally { $a.Close() }
+    }
+
     It 'refuses to open another kind as an Array' {
         $v = New-IpcValue (New-TestName) -Type i
         try { Get-ErrorId { Get-IpcObject -Name $v.GetLock().Name -Kind Array } | Should -BeLike 'IpcObjectWrongKind*' } finally { $v.Close() }

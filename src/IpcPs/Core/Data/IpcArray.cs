@@ -31,6 +31,13 @@ namespace IpcPs
                 (t, p, length) => CopyIn(t, typed, 0, (byte*)p, length));
         }
 
+        /// <summary>
+        /// Number of elements (the base's Length, declared again here so that it, not the indexer, is this type's first
+        /// .NET property: PowerShell's formatter asks the .NET adapter for the first property of a fresh object, gets the
+        /// indexer "Item" (not a property to it) and then prints the object as its ToString instead of its view).
+        /// </summary>
+        public new int Length => base.Length;
+
         /// <summary>The element at INDEX.</summary>
         public object this[int index]
         {
