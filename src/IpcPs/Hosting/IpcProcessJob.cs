@@ -44,7 +44,8 @@ namespace IpcPs
         public bool IsAlive => _process != null && !_exited;
 
         public override bool HasMoreData =>
-            Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0;
+            Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0
+            || Progress.Count > 0;
 
         public override string Location => "localhost";
 
@@ -57,7 +58,10 @@ namespace IpcPs
             catch (OperationCanceledException) { return false; }
         }
 
-        public override void StopJob() => Stop(force: false, TimeSpan.FromSeconds(5));
+        /// <summary>How long Stop-Job waits after the polite stop (SIGTERM) before it kills the child. Default 5 s.</summary>
+        public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+        public override void StopJob() => Stop(force: false, StopGracePeriod);
 
         /// <summary>Stops the child: SIGTERM, then SIGKILL once GRACE has passed (at once with FORCE). Returns when it has ended.</summary>
         public void Stop(bool force, TimeSpan grace)
@@ -167,6 +171,7 @@ namespace IpcPs
                     if (tagList is IEnumerable tags && !(tagList is string)) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
                     Information.Add(info);
                     break;
+                case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
                 case 'X': _terminating = Hosting.ChildProtocol.RebuildError(payload, Pid); break;
                 case 'Z': _finishedFrame = true; break;
             }
