@@ -110,7 +110,7 @@ namespace IpcPs.Commands
                 ["WorkingDirectory"] = folder,
                 ["Depth"] = Depth,
             };
-            string module = Path.Combine(MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
+            string module = ChildLauncher.ModuleManifest(this);
             var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);
             try { job.Start(ChildLauncher.StartInfo(module, folder), ChildProtocol.EncodeRequest(request, Depth)); }
             catch (Exception e) when (!(e is PipelineStoppedException))

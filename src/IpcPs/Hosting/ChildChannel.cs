@@ -52,8 +52,7 @@ namespace IpcPs.Hosting
             var stdin = Console.OpenStandardInput();
             string line = ReadLine(stdin) ?? throw new InvalidOperationException("The parent process sent no request.");
             var channel = new ChildChannel(ChildProtocol.DecodeRequest(line), Console.OpenStandardOutput());
-            if (!channel.Detached)
-                new Thread(() => WatchParent(stdin)) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
+            if (!channel.Detached) WatchParentInBackground(stdin);
             return channel;
         }
 
@@ -132,7 +131,7 @@ namespace IpcPs.Hosting
                 case WarningRecord w: Write('W', w.Message); break;
                 case VerboseRecord v: Write('V', v.Message); break;
                 case DebugRecord d: Write('D', d.Message); break;
-                case InformationRecord i: Write('I', new Hashtable { ["MessageData"] = i.MessageData, ["Source"] = i.Source, ["Tags"] = i.Tags.ToArray() }); break;
+                case InformationRecord i: Write('I', ChildProtocol.DescribeInformation(i)); break;
                 case ProgressRecord p: Write('P', ChildProtocol.DescribeProgress(p)); break;
                 default: Write('O', item); break;
             }
@@ -158,6 +157,10 @@ namespace IpcPs.Hosting
                 catch (IOException) when (Detached) { _parentGone = true; }   // nobody reads any more: go on without
             }
         }
+
+        /// <summary>Exits this process (code 129) once the parent's end of stdin closes: the parent has gone.</summary>
+        internal static void WatchParentInBackground(Stream stdin) =>
+            new Thread(() => WatchParent(stdin)) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
 
         private static void WatchParent(Stream stdin)
         {

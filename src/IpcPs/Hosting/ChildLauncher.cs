@@ -44,6 +44,10 @@ exit ({1})
             };
         }
 
+        /// <summary>The manifest of the IpcPs that CMDLET belongs to: what a child imports.</summary>
+        public static string ModuleManifest(System.Management.Automation.PSCmdlet cmdlet) =>
+            Path.Combine(cmdlet.MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
+
         /// <summary>The executable, and the arguments that must come first (the quoted pwsh.dll under dotnet).</summary>
         internal static (string Exe, string Prefix) PwshCommand()
         {

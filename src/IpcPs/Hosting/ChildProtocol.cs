@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Linq;
 using System.Management.Automation;
 using System.Text;
 
@@ -56,6 +57,18 @@ namespace IpcPs.Hosting
             ["ScriptStackTrace"] = e.ScriptStackTrace,
             ["PositionMessage"] = e.InvocationInfo?.PositionMessage,
         };
+
+        public static Hashtable DescribeInformation(InformationRecord i) =>
+            new Hashtable { ["MessageData"] = i.MessageData, ["Source"] = i.Source, ["Tags"] = i.Tags.ToArray() };
+
+        public static InformationRecord RebuildInformation(object? payload)
+        {
+            var h = payload as Hashtable;
+            var info = new InformationRecord(h?["MessageData"], h?["Source"] as string ?? "");
+            object? tagList = h?["Tags"] is PSObject tp ? tp.BaseObject : h?["Tags"];
+            if (tagList is IEnumerable tags && !(tagList is string)) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
+            return info;
+        }
 
         /// <summary>A progress record as a hashtable (ProgressRecord does not survive CLIXML as itself).</summary>
         public static Hashtable DescribeProgress(ProgressRecord p) => new Hashtable

@@ -164,13 +164,7 @@ namespace IpcPs
                 case 'W': Warning.Add(new WarningRecord(payload?.ToString() ?? "")); break;
                 case 'V': Verbose.Add(new VerboseRecord(payload?.ToString() ?? "")); break;
                 case 'D': Debug.Add(new DebugRecord(payload?.ToString() ?? "")); break;
-                case 'I':
-                    var h = payload as Hashtable;
-                    var info = new InformationRecord(h?["MessageData"], h?["Source"] as string ?? "");
-                    object? tagList = h?["Tags"] is PSObject tp ? tp.BaseObject : h?["Tags"];
-                    if (tagList is IEnumerable tags && !(tagList is string)) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
-                    Information.Add(info);
-                    break;
+                case 'I': Information.Add(Hosting.ChildProtocol.RebuildInformation(payload)); break;
                 case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
                 case 'X': _terminating = Hosting.ChildProtocol.RebuildError(payload, Pid); break;
                 case 'Z': _finishedFrame = true; break;
