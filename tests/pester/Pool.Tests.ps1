@@ -146,9 +146,18 @@ Describe 'Pools made per call, and bad input' {
     It 'refuses a removed pool, a busy one, a bad -ThrottleLimit and an unset $using: variable' {
         $p = New-IpcPool -Size 1
         $pids = $p.Pids
+        $never = New-IpcEvent
+        $started = New-IpcQueue
+        try {
+            $run = Start-Stoppable { param($p, $never, $started) 1 | Invoke-IpcPool -Pool $p -ArgumentList $never, $started { param($n, $s) $s.Put($_); $null = $n.Wait(600) } } -Arguments $p, $never, $started
+            $null = $started.Get($true, 60)
+            Get-ErrorId { 2 | Invoke-IpcPool -Pool $p { $_ } } | Should -Match '^IpcInvalidOperation'
+            $run.PowerShell.Stop()
+            $run.PowerShell.Dispose()
+        } finally { $never.Close(); $started.Close() }
         Remove-IpcPool $p
         $p.IsRemoved | Should -BeTrue
-        Assert-WorkersGone $pids
+        Assert-WorkersGone ($pids + $p.Pids)
         Get-ErrorId { 1 | Invoke-IpcPool -Pool $p { $_ } } | Should -Match '^IpcObjectClosed'
         { Remove-IpcPool $p } | Should -Not -Throw
         Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 0 { $_ } } | Should -Match '^ParameterArgumentValidationError'

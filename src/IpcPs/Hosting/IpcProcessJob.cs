@@ -18,6 +18,7 @@ namespace IpcPs
     {
         private readonly List<IpcObject> _retained;
         private readonly ManualResetEventSlim _ended = new ManualResetEventSlim(false);
+        private readonly ManualResetEventSlim _released = new ManualResetEventSlim(false);   // handles closed, stdin closed
         private readonly StringBuilder _stderr = new StringBuilder();
         private readonly object _stateGate = new object();   // orders record dispatch against the end of the job
         private Process? _process;
@@ -184,11 +185,18 @@ namespace IpcPs
                         try { handle.Close(); }
                         catch (Exception) { /* one handle failing to close must not keep the job from ending */ }
                     }
+                    // Before the final state: Receive-Job -AutoRemoveJob disposes the job from the state change,
+                    // and Dispose waits for this, not for _ended, which is set only once the state change returns.
+                    _released.Set();
                     try { SetFinalState(exitCode); }
                     catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
                 }
             }
-            finally { _ended.Set(); }   // last: whoever waits sees the final state
+            finally
+            {
+                _released.Set();
+                _ended.Set();   // last: whoever waits sees the final state
+            }
         }
 
         private void SetFinalState(int exitCode)
@@ -231,7 +239,7 @@ namespace IpcPs
                 // Remove-Job -Force on a running child: a short polite stop first, so it detaches what it holds;
                 // and in any case the job's own end (handles closed) before the process object goes.
                 if (IsAlive) Stop(force: false, TimeSpan.FromSeconds(2));
-                if (_process != null) _ended.Wait(TimeSpan.FromSeconds(15));
+                if (_process != null) _released.Wait(TimeSpan.FromSeconds(15));
                 _process?.Dispose();
             }
             base.Dispose(disposing);

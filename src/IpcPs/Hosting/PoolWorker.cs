@@ -46,6 +46,12 @@ namespace IpcPs.Hosting
         private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records)
         {
             var argumentHandles = new List<IpcObject>();
+            // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
+            // loops) once it has run a few times, and a pool called again with the same script keeps that work.
+            var compiled = new Dictionary<string, ScriptBlock>();
+            // ForEach-Object sets $_; the script, called from its process block, sees it. The same command serves
+            // every call: only the variables it reads change.
+            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("& $__ipcScript @__ipcArgs"));
             var output = new List<object?>();
             var outputs = new PSDataCollection<PSObject>();
             outputs.DataAdded += (s, e) => output.Add(outputs[e.Index]);
@@ -62,13 +68,16 @@ namespace IpcPs.Hosting
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
                         var state = runspace.Runspace.SessionStateProxy;
-                        state.SetVariable("__ipcScript", ScriptBlock.Create((string)message[2]!));
+                        string text = (string)message[2]!;
+                        if (!compiled.TryGetValue(text, out var script))
+                        {
+                            if (compiled.Count >= 64) compiled.Clear();
+                            compiled[text] = script = ScriptBlock.Create(text);
+                        }
+                        state.SetVariable("__ipcScript", script);
                         state.SetVariable("__ipcArgs", args as object?[] ?? Array.Empty<object?>());
                         state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
                         pipe.SerializationDepth = message[5] is int depth ? depth : 2;
-                        shell.Commands.Clear();
-                        // ForEach-Object sets $_; the script, called from its process block, sees it.
-                        shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("& $__ipcScript @__ipcArgs"));
                         break;
                     case "item":
                         object? item = message[3];
