@@ -12,6 +12,7 @@ namespace IpcPs.Commands
     /// -ThrottleLimit workers made for this call. Results stream back as items finish, in input order with -Ordered.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "IpcPool", DefaultParameterSetName = TemporarySet)]
+    [OutputType(typeof(object))]
     public sealed class InvokeIpcPoolCommand : IpcCmdlet
     {
         private const string TemporarySet = "ThrottleLimit", PoolSet = "Pool";

@@ -5,6 +5,7 @@ namespace IpcPs.Commands
 {
     /// <summary>Ends a pool's workers (politely, then by force after a few seconds) and releases their pipes.</summary>
     [Cmdlet(VerbsCommon.Remove, "IpcPool", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+    [OutputType(typeof(void))]
     public sealed class RemoveIpcPoolCommand : IpcCmdlet
     {
         /// <summary>The pools New-IpcPool returned.</summary>
