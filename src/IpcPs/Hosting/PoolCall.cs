@@ -43,6 +43,7 @@ namespace IpcPs.Hosting
         private readonly int _callId;
         private readonly object?[] _callMessage;
         private readonly bool _ordered;
+        private readonly int _depth;
         private readonly LinkedList<PoolTask> _pending = new LinkedList<PoolTask>();
         private readonly SortedDictionary<long, PoolResult> _early = new SortedDictionary<long, PoolResult>();
         private readonly List<PoolResult> _ready = new List<PoolResult>();
@@ -57,6 +58,7 @@ namespace IpcPs.Hosting
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
             _callMessage = new object?[] { "call", _callId, script, arguments, usingValues, depth };
             _ordered = ordered;
+            _depth = depth;
         }
 
         public long Submitted { get; private set; }
@@ -98,6 +100,7 @@ namespace IpcPs.Hosting
                 {
                     if (w.CallId != _callId)
                     {
+                        w.Depth = _depth;
                         if (!w.TrySend(_callMessage)) break;
                         w.CallId = _callId;
                     }

@@ -98,6 +98,12 @@ namespace IpcPs.Hosting
             }
         }
 
+        /// <summary>How deep objects that are not plain values are serialized on the way to the worker.</summary>
+        public int Depth
+        {
+            set => _pipe.SerializationDepth = value;
+        }
+
         /// <summary>Sends a message; false when the worker is gone (its death arrives as an event).</summary>
         public bool TrySend(object?[] message)
         {
