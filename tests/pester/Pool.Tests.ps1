@@ -113,6 +113,12 @@ Describe 'Process pool' {
         } finally { $ps.Dispose() }
     }
 
+    It 'lets a downstream Select-Object -First end the call early, and the pool stays usable' {
+        $first = 1..500 | Invoke-IpcPool -Pool $pool { $_ } -Ordered | Select-Object -First 3
+        $first | Should -Be @(1, 2, 3)
+        (1..5 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..5)
+    }
+
     It 'stops promptly on Ctrl+C, replacing the busy workers, and the pool stays usable' {
         $never = New-IpcEvent
         $started = New-IpcQueue

@@ -294,6 +294,13 @@ Describe 'Start-IpcProcess as a full job' {
         } finally { $job | Remove-Job -Force }
     }
 
+    It 'Receive-Job -Wait -AutoRemoveJob gets the output and removes the job' {
+        # Disposing the job from inside its own state change must not wait for that state change to end.
+        $out = Start-IpcProcess -Name (New-TestName 'auto') { 'done' } | Receive-Job -Wait -AutoRemoveJob
+        $out | Should -Be 'done'
+        Get-Job | Where-Object PSJobTypeName -eq 'IpcProcessJob' | Where-Object Name -like 'auto_*' | Should -BeNullOrEmpty
+    }
+
     It 'takes the exit code from exit n, also inside a function' {
         $job = Start-IpcProcess { function Leave { exit 7 }; 'a'; Leave; 'b' }
         try {
