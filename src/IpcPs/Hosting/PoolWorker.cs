@@ -84,8 +84,15 @@ namespace IpcPs.Hosting
                         object? terminating = null;
                         try { shell.Invoke(new[] { item }, outputs); }
                         catch (RuntimeException e) { terminating = ChildProtocol.DescribeError(e.ErrorRecord); }
+                        catch (Exception e) { terminating = Describe(e, item); }   // the engine's own, e.g. PSInvalidOperationException
                         runspace.Host.ExitCode = null;   // `exit` in an item ends the item, not the worker
-                        pipe.Send(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating });
+                        try { pipe.Send(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating }); }
+                        catch (ConnectionClosedException) { return 0; }
+                        catch (Exception e)
+                        {
+                            // A result the codec cannot encode fails its item, not the worker.
+                            pipe.Send(new object?[] { "done", message[1], message[2], Array.Empty<object?>(), records.ToArray(), Describe(e, item) });
+                        }
                         output.Clear();
                         outputs.Clear();
                         records.Clear();
@@ -98,6 +105,9 @@ namespace IpcPs.Hosting
                 }
             }
         }
+
+        private static Hashtable Describe(Exception e, object? item) =>
+            ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, item));
 
         /// <summary>Every record but output and progress, as [kind, payload], in the order written.</summary>
         private static void Collect(PSDataStreams streams, List<object?> records)
