@@ -39,6 +39,9 @@
         'New-IpcArray'
         'New-ShareableList'
         'Use-IpcScope'
+        'New-IpcPool'
+        'Invoke-IpcPool'
+        'Remove-IpcPool'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

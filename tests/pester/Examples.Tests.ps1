@@ -79,4 +79,12 @@ Describe 'docs/examples' {
     It 'sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example): two halves of 2000 items, nothing left' {
         Invoke-Example 'sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False')
     }
+
+    It 'pool-lock.ps1 (the seed''s Lock example, in a pool): hello world 0 to 9, in input order' {
+        Invoke-Example 'pool-lock.ps1' | Should -Be (0..9 | ForEach-Object { "hello world $_" })
+    }
+
+    It 'pool-sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example, in a pool): the same sums, nothing left' {
+        Invoke-Example 'pool-sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False', 'sum of squares 1..100: 338350')
+    }
 }

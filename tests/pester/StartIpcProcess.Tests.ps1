@@ -224,3 +224,137 @@ Describe 'Polite stop' {
         $job | Remove-Job
     }
 }
+
+Describe 'Start-IpcProcess as a full job' {
+    It 'brings every stream back while the child runs, each in order within its stream' {
+        $go = New-IpcEvent
+        $job = Start-IpcProcess -ArgumentList $go {
+            param($go)
+            $VerbosePreference = 'Continue'; $DebugPreference = 'Continue'
+            foreach ($n in 1, 2) {
+                "o$n"
+                Write-Error "e$n"
+                Write-Warning "w$n"
+                Write-Verbose "v$n"
+                Write-Debug "d$n"
+                Write-Information "i$n"
+                Write-Progress -Activity "p$n" -PercentComplete (50 * $n)
+            }
+            $null = $go.Wait(60)
+            'last'
+        }
+        try {
+            Wait-Until {
+                $job.Output.Count -ge 2 -and $job.Error.Count -ge 2 -and $job.Warning.Count -ge 2 -and $job.Verbose.Count -ge 2 -and
+                $job.Debug.Count -ge 2 -and $job.Information.Count -ge 2 -and $job.Progress.Count -ge 2
+            } -Because 'every stream to arrive'
+            $job.State | Should -Be 'Running' -Because 'the records arrive as they are written, not when the child ends'
+            Wait-Job $job -Timeout 1 | Should -BeNullOrEmpty
+            (Get-Job -Id $job.Id) | Should -Be $job
+            @($job.Output) | Should -Be @('o1', 'o2')
+            @($job.Error | ForEach-Object { $_.Exception.Message }) | Should -Be @('e1', 'e2')
+            @($job.Warning.Message) | Should -Be @('w1', 'w2')
+            @($job.Verbose.Message) | Should -Be @('v1', 'v2')
+            @($job.Debug.Message) | Should -Be @('d1', 'd2')
+            @($job.Information | ForEach-Object { "$($_.MessageData)" }) | Should -Be @('i1', 'i2')
+            @($job.Progress.Activity) | Should -Be @('p1', 'p2')
+            @($job.Progress.PercentComplete) | Should -Be @(50, 100)
+            $go.Set()
+            $out = Receive-Job $job -Wait -ErrorAction SilentlyContinue -WarningAction SilentlyContinue -ProgressAction SilentlyContinue
+            $out | Should -Be @('o1', 'o2', 'last')
+            $job.State | Should -Be 'Completed'
+            $job.ExitCode | Should -Be 0
+        } finally { $job | Remove-Job -Force; $go.Close() }
+    }
+
+    It 'supports $using:, -InitializationScript and -Name as Start-Job does' {
+        $factor = 3
+        $settings = @{ Offset = 100 }
+        $name = New-TestName 'job'
+        $job = Start-IpcProcess -Name $name -InitializationScript { function Scale($x) { $x * $using:factor } } -ScriptBlock {
+            foreach ($i in 1..3) { (Scale $i) + $using:settings.Offset }
+            ${using:factor}
+        }
+        try {
+            (Get-Job -Name $name) | Should -Be $job
+            $job | Wait-Job -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be @(103, 106, 109, 3)
+            $job.State | Should -Be 'Completed'
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'reports a $using: variable that is not set, and fails the job when the initialization script throws' {
+        Get-ErrorId { Start-IpcProcess { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
+        $job = Start-IpcProcess -InitializationScript { throw 'init broke' } -ScriptBlock { 'never' }
+        try {
+            $job | Wait-Job -Timeout 60 | Out-Null
+            $job.State | Should -Be 'Failed'
+            $job.JobStateInfo.Reason.Message | Should -Be 'init broke'
+            $job.Output | Should -BeNullOrEmpty
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'Receive-Job -Wait -AutoRemoveJob gets the output and removes the job' {
+        # Disposing the job from inside its own state change must not wait for that state change to end.
+        $out = Start-IpcProcess -Name (New-TestName 'auto') { 'done' } | Receive-Job -Wait -AutoRemoveJob
+        $out | Should -Be 'done'
+        Get-Job | Where-Object PSJobTypeName -eq 'IpcProcessJob' | Where-Object Name -like 'auto_*' | Should -BeNullOrEmpty
+    }
+
+    It 'takes the exit code from exit n, also inside a function' {
+        $job = Start-IpcProcess { function Leave { exit 7 }; 'a'; Leave; 'b' }
+        try {
+            $job | Wait-Job -Timeout 60 | Out-Null
+            $job.ExitCode | Should -Be 7
+            $job.State | Should -Be 'Failed'
+            $job.Output | Should -Be @('a')
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'Stop-Job kills a child that ignores the polite stop once the job''s grace period is over' {
+        $job = Start-IpcProcess {
+            Add-Type -TypeDefinition 'public static class IgnoreSigTerm2 { public static object Registration; public static void Install() { Registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => c.Cancel = true); } }'
+            [IgnoreSigTerm2]::Install()
+            'up'; Start-Sleep -Seconds 600
+        }
+        try {
+            $job.StopGracePeriod = [timespan]::FromSeconds(1)
+            Wait-Until { $job.Output.Count -gt 0 } -Because 'the child to start ignoring SIGTERM'
+            Stop-Job $job
+            $job.State | Should -Be 'Stopped'
+            $job.ExitCode | Should -Be 137 -Because 'SIGTERM was ignored, so SIGKILL ended it'
+            Get-Process -Id $job.Pid -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'a -Detached child outlives its parent (a plain one ends with it: "ends the child when its parent process dies")' {
+        $orphaned = New-IpcEvent
+        $parent = Start-IpcProcess -ArgumentList $orphaned {
+            param($orphaned)
+            $child = Start-IpcProcess -Detached -ArgumentList $orphaned, $PID {
+                param($orphaned, $parentPid)
+                while (Get-Process -Id $parentPid -ErrorAction SilentlyContinue) { Start-Sleep -Milliseconds 50 }
+                'parent gone'   # nobody reads this: dropped, not fatal
+                $orphaned.Set()
+                Start-Sleep -Seconds 600
+            }
+            $child.Pid
+            Start-Sleep -Seconds 600
+        }
+        $grandchild = $null
+        try {
+            Wait-Until { $parent.Output.Count -gt 0 } -Because 'the detached grandchild to start'
+            $grandchild = [int]$parent.Output[0]
+            Stop-IpcProcess $parent -Force
+            $orphaned.Wait(60) | Should -BeTrue -Because 'the detached child runs on after its parent died'
+            Get-Process -Id $grandchild -ErrorAction SilentlyContinue | Should -Not -BeNullOrEmpty
+        } finally {
+            if ($grandchild) {
+                Stop-Process -Id $grandchild -ErrorAction SilentlyContinue
+                Wait-Until { -not (Get-Process -Id $grandchild -ErrorAction SilentlyContinue) } -Because 'the grandchild to end'
+            }
+            $parent | Remove-Job -Force
+            $orphaned.Close()
+        }
+    }
+}

@@ -10,7 +10,8 @@ namespace IpcPs.Commands
 {
     /// <summary>
     /// Runs a script block in a new child pwsh process and returns it as a job. Arguments bind to the script's
-    /// param(), pipeline input arrives as $input, and IPC handles among them arrive re-attached.
+    /// param(), pipeline input arrives as $input, $using: variables are read here, and IPC handles among all of them
+    /// arrive re-attached.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "IpcProcess")]
     [OutputType(typeof(IpcProcessJob))]
@@ -41,6 +42,14 @@ namespace IpcPs.Commands
         [ValidateNotNullOrEmpty]
         public string? WorkingDirectory { get; set; }
 
+        /// <summary>Runs in the child before the script, in the same scope (functions it defines stay defined).</summary>
+        [Parameter]
+        public ScriptBlock? InitializationScript { get; set; }
+
+        /// <summary>The child outlives this session: it is not stopped when this pwsh ends.</summary>
+        [Parameter]
+        public SwitchParameter Detached { get; set; }
+
         /// <summary>How deep arguments, input and results are serialized (PSSerializer depth). Default 2.</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -59,12 +68,28 @@ namespace IpcPs.Commands
             if (!Directory.Exists(folder))
                 ThrowIpcError(new DirectoryNotFoundException($"The working directory '{folder}' does not exist."), WorkingDirectory);
 
+            string script = "";
+            string? init = null;
+            Hashtable usingValues = new Hashtable();
+            try
+            {
+                (script, usingValues) = UsingVariables.Capture(ScriptBlock, SessionState);
+                if (InitializationScript != null)
+                {
+                    Hashtable more;
+                    (init, more) = UsingVariables.Capture(InitializationScript, SessionState);
+                    foreach (DictionaryEntry e in more) usingValues[e.Key] = e.Value;
+                }
+            }
+            catch (ArgumentException e) { ThrowIpcError(e, ScriptBlock); }
+            var passed = IpcObjectConverter.FindHandles(ArgumentList).Concat(IpcObjectConverter.FindHandles(_input))
+                .Concat(IpcObjectConverter.FindHandles(usingValues)).ToList();
             var retained = new List<IpcObject>();
             try
             {
                 // The job holds every handle it passes until the child ends, so a parent that closes its own
                 // handles at once cannot destroy an object the child has not attached yet.
-                foreach (var handle in IpcObjectConverter.FindHandles(ArgumentList).Concat(IpcObjectConverter.FindHandles(_input)))
+                foreach (var handle in passed)
                     retained.Add(handle is IpcConnection c ? IpcConnection.OpenWithoutHold(c.Name, c.End) : IpcObjects.Open(handle.Name, handle.Kind));
             }
             catch (Exception e) when (e is IpcException || e is ArgumentException)
@@ -75,14 +100,17 @@ namespace IpcPs.Commands
 
             var request = new Hashtable
             {
-                ["Script"] = ScriptBlock.ToString(),
+                ["Script"] = script,
+                ["InitializationScript"] = init,
+                ["Using"] = IpcObjectConverter.Dehydrate(usingValues),
+                ["Detached"] = Detached.IsPresent,
                 ["Arguments"] = IpcObjectConverter.Dehydrate(ArgumentList ?? Array.Empty<object?>()),
                 ["Input"] = IpcObjectConverter.Dehydrate(_input),
                 ["HasInput"] = MyInvocation.ExpectingInput,
                 ["WorkingDirectory"] = folder,
                 ["Depth"] = Depth,
             };
-            string module = Path.Combine(MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
+            string module = ChildLauncher.ModuleManifest(this);
             var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);
             try { job.Start(ChildLauncher.StartInfo(module, folder), ChildProtocol.EncodeRequest(request, Depth)); }
             catch (Exception e) when (!(e is PipelineStoppedException))
@@ -92,7 +120,7 @@ namespace IpcPs.Commands
             }
             // A pipe end passed to the child is handed over: the child holds it from now on (even before it attaches),
             // and this process no longer does until it uses the end again, so the other end sees EOF when the child ends.
-            foreach (var end in IpcObjectConverter.FindHandles(ArgumentList).Concat(IpcObjectConverter.FindHandles(_input)).OfType<IpcConnection>())
+            foreach (var end in passed.OfType<IpcConnection>())
                 TryIpc(() => end.HandOver(job.Pid), end);
             JobRepository.Add(job);
             WriteObject(job);

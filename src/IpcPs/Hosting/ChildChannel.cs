@@ -2,14 +2,16 @@ using System;
 using System.Collections;
 using System.IO;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
 using System.Text;
 using System.Threading;
 
 namespace IpcPs.Hosting
 {
     /// <summary>
-    /// The child's end of <see cref="ChildProtocol"/>: reads the request, re-attaches the handles in it, sends every
-    /// record the script produces, and exits the process when the parent's end of stdin closes.
+    /// The child's end of <see cref="ChildProtocol"/>: reads the request, re-attaches the handles in it, runs the
+    /// script in a runspace of its own (<see cref="ChildRunspace"/>), sends every record of every stream as it is
+    /// written, and exits the process when the parent's end of stdin closes (unless the child is detached).
     /// Used by the bootstrap script that Start-IpcProcess runs (see <see cref="ChildLauncher"/>).
     /// </summary>
     public sealed class ChildChannel
@@ -17,6 +19,7 @@ namespace IpcPs.Hosting
         private readonly Stream _out;
         private readonly object _writeGate = new object();
         private readonly int _depth;
+        private volatile bool _parentGone;
 
         private ChildChannel(Hashtable request, Stream output)
         {
@@ -27,6 +30,9 @@ namespace IpcPs.Hosting
             HasInput = request["HasInput"] is bool b && b;
             Arguments = ToArray(IpcObjectConverter.Rehydrate(request["Arguments"]));
             Input = ToArray(IpcObjectConverter.Rehydrate(request["Input"]));
+            InitializationScript = request["InitializationScript"] as string;
+            Using = (IpcObjectConverter.Rehydrate(request["Using"]) is PSObject u ? u.BaseObject : request["Using"]) as Hashtable;
+            Detached = request["Detached"] is bool detached && detached;
         }
 
         public string Script { get; }
@@ -34,6 +40,11 @@ namespace IpcPs.Hosting
         public object?[] Arguments { get; }
         public object?[] Input { get; }
         public bool HasInput { get; }
+        public string? InitializationScript { get; }
+        public Hashtable? Using { get; }
+
+        /// <summary>A detached child outlives its parent: it does not watch stdin, and records nobody reads are dropped.</summary>
+        public bool Detached { get; }
 
         /// <summary>Reads the request from stdin and starts watching stdin for the parent's end.</summary>
         public static ChildChannel Connect()
@@ -41,9 +52,73 @@ namespace IpcPs.Hosting
             var stdin = Console.OpenStandardInput();
             string line = ReadLine(stdin) ?? throw new InvalidOperationException("The parent process sent no request.");
             var channel = new ChildChannel(ChildProtocol.DecodeRequest(line), Console.OpenStandardOutput());
-            var watcher = new Thread(() => WatchParent(stdin)) { IsBackground = true, Name = "IpcPs parent watcher" };
-            watcher.Start();
+            if (!channel.Detached) WatchParentInBackground(stdin);
             return channel;
+        }
+
+        /// <summary>
+        /// Runs the initialization script (dot-sourced, so its functions stay) and then the script, sending every
+        /// record as it is written; returns the process's exit code: the script's <c>exit n</c>, 1 after a
+        /// terminating error (sent first), else 0.
+        /// </summary>
+        public int Run()
+        {
+            ChildRunspace runspace;
+            try { runspace = ChildRunspace.Open(WorkingDirectory, Using); }
+            catch (Exception e)
+            {
+                SendTerminating(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, WorkingDirectory));
+                return 1;
+            }
+            using (runspace)
+            using (var ps = runspace.Shell())
+            {
+                Forward(ps.Streams);
+                var output = new PSDataCollection<PSObject>();
+                output.DataAdded += (s, e) => Send(output[e.Index]);
+                try
+                {
+                    if (!string.IsNullOrEmpty(InitializationScript))
+                    {
+                        ps.AddScript(InitializationScript, false);
+                        ps.Invoke(null, output);
+                        if (runspace.Host.ExitCode is int early) return Finish(early);
+                        ps.Commands.Clear();
+                    }
+                    ps.AddScript(Script, true);
+                    foreach (var a in Arguments) ps.AddArgument(a);
+                    PSDataCollection<object?>? input = null;
+                    if (HasInput)
+                    {
+                        input = new PSDataCollection<object?>(Input);
+                        input.Complete();
+                    }
+                    ps.Invoke(input, output);
+                }
+                catch (RuntimeException e)
+                {
+                    SendTerminating(e.ErrorRecord);
+                    return 1;
+                }
+                return Finish(runspace.Host.ExitCode ?? 0);
+            }
+        }
+
+        private int Finish(int exitCode)
+        {
+            Finish();
+            return exitCode;
+        }
+
+        /// <summary>Every stream but output, sent as each record is added (on the pipeline thread, so in order).</summary>
+        private void Forward(PSDataStreams streams)
+        {
+            streams.Error.DataAdded += (s, e) => Send(streams.Error[e.Index]);
+            streams.Warning.DataAdded += (s, e) => Send(streams.Warning[e.Index]);
+            streams.Verbose.DataAdded += (s, e) => Send(streams.Verbose[e.Index]);
+            streams.Debug.DataAdded += (s, e) => Send(streams.Debug[e.Index]);
+            streams.Information.DataAdded += (s, e) => Send(streams.Information[e.Index]);
+            streams.Progress.DataAdded += (s, e) => Send(streams.Progress[e.Index]);
         }
 
         /// <summary>Sends one record of the script's merged streams (*>&amp;1) to the parent, on the right stream.</summary>
@@ -56,7 +131,8 @@ namespace IpcPs.Hosting
                 case WarningRecord w: Write('W', w.Message); break;
                 case VerboseRecord v: Write('V', v.Message); break;
                 case DebugRecord d: Write('D', d.Message); break;
-                case InformationRecord i: Write('I', new Hashtable { ["MessageData"] = i.MessageData, ["Source"] = i.Source, ["Tags"] = i.Tags.ToArray() }); break;
+                case InformationRecord i: Write('I', ChildProtocol.DescribeInformation(i)); break;
+                case ProgressRecord p: Write('P', ChildProtocol.DescribeProgress(p)); break;
                 default: Write('O', item); break;
             }
         }
@@ -69,13 +145,22 @@ namespace IpcPs.Hosting
 
         private void Write(char kind, object? payload)
         {
+            if (_parentGone) return;
             byte[] bytes = Encoding.UTF8.GetBytes(ChildProtocol.Frame(kind, payload, _depth) + "\n");
             lock (_writeGate)
             {
-                _out.Write(bytes, 0, bytes.Length);
-                _out.Flush();
+                try
+                {
+                    _out.Write(bytes, 0, bytes.Length);
+                    _out.Flush();
+                }
+                catch (IOException) when (Detached) { _parentGone = true; }   // nobody reads any more: go on without
             }
         }
+
+        /// <summary>Exits this process (code 129) once the parent's end of stdin closes: the parent has gone.</summary>
+        internal static void WatchParentInBackground(Stream stdin) =>
+            new Thread(() => WatchParent(stdin)) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
 
         private static void WatchParent(Stream stdin)
         {

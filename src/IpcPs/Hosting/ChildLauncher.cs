@@ -13,33 +13,21 @@ namespace IpcPs.Hosting
     /// </summary>
     internal static class ChildLauncher
     {
-        /// <summary>The child's script. Everything the user's script emits (all streams merged) goes to the parent.</summary>
+        /// <summary>The child's script: the user's script runs in a runspace of its own (<see cref="ChildChannel.Run"/>).</summary>
         private const string Bootstrap = @"
 $ErrorActionPreference = 'Stop'
 Import-Module -Name '{0}'
-$__ipcChannel = [IpcPs.Hosting.ChildChannel]::Connect()
-$ErrorActionPreference = 'Continue'
-try {{
-    if ($__ipcChannel.WorkingDirectory) {{ Set-Location -LiteralPath $__ipcChannel.WorkingDirectory }}
-    $__ipcScript = [scriptblock]::Create($__ipcChannel.Script)
-    $__ipcArgs = $__ipcChannel.Arguments
-    if ($__ipcChannel.HasInput) {{
-        $__ipcChannel.Input | & $__ipcScript @__ipcArgs *>&1 | ForEach-Object {{ $__ipcChannel.Send($_) }}
-    }} else {{
-        & $__ipcScript @__ipcArgs *>&1 | ForEach-Object {{ $__ipcChannel.Send($_) }}
-    }}
-    $__ipcChannel.Finish()
-}} catch {{
-    $__ipcChannel.SendTerminating($_)
-    exit 1
-}}
-exit 0
+exit ({1})
 ";
 
-        public static ProcessStartInfo StartInfo(string modulePath, string workingDirectory)
+        /// <summary>The entry point of a Start-IpcProcess child.</summary>
+        public const string JobEntry = "[IpcPs.Hosting.ChildChannel]::Connect().Run()";
+
+        /// <summary>A child pwsh that imports the module and exits with what ENTRY (a PowerShell expression) returns.</summary>
+        public static ProcessStartInfo StartInfo(string modulePath, string workingDirectory, string entry = JobEntry)
         {
             var (exe, prefix) = PwshCommand();
-            string script = string.Format(Bootstrap, modulePath.Replace("'", "''"));
+            string script = string.Format(Bootstrap, modulePath.Replace("'", "''"), entry);
             string encoded = Convert.ToBase64String(Encoding.Unicode.GetBytes(script));
             return new ProcessStartInfo
             {
@@ -55,6 +43,10 @@ exit 0
                 CreateNoWindow = true,
             };
         }
+
+        /// <summary>The manifest of the IpcPs that CMDLET belongs to: what a child imports.</summary>
+        public static string ModuleManifest(System.Management.Automation.PSCmdlet cmdlet) =>
+            Path.Combine(cmdlet.MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
 
         /// <summary>The executable, and the arguments that must come first (the quoted pwsh.dll under dotnet).</summary>
         internal static (string Exe, string Prefix) PwshCommand()

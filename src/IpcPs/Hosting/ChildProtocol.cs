@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Linq;
 using System.Management.Automation;
 using System.Text;
 
@@ -11,7 +12,7 @@ namespace IpcPs.Hosting
     ///   { Script, Arguments, Input, HasInput, WorkingDirectory }; then stdin stays open: its end (EOF) means the
     ///   parent is gone, and the child exits.
     /// Child → parent (stdout): one line per record, "\u001eIPCPS K BASE64" where K is the stream (O output, E error,
-    ///   W warning, V verbose, D debug, I information, X terminating error, Z finished) and BASE64 the CLIXML of the
+    ///   W warning, V verbose, D debug, I information, P progress, X terminating error, Z finished) and BASE64 the CLIXML of the
     ///   record. Lines without the marker are text the child wrote to the console directly; they arrive as output.
     /// </summary>
     internal static class ChildProtocol
@@ -56,6 +57,46 @@ namespace IpcPs.Hosting
             ["ScriptStackTrace"] = e.ScriptStackTrace,
             ["PositionMessage"] = e.InvocationInfo?.PositionMessage,
         };
+
+        public static Hashtable DescribeInformation(InformationRecord i) =>
+            new Hashtable { ["MessageData"] = i.MessageData, ["Source"] = i.Source, ["Tags"] = i.Tags.ToArray() };
+
+        public static InformationRecord RebuildInformation(object? payload)
+        {
+            var h = payload as Hashtable;
+            var info = new InformationRecord(h?["MessageData"], h?["Source"] as string ?? "");
+            object? tagList = h?["Tags"] is PSObject tp ? tp.BaseObject : h?["Tags"];
+            if (tagList is IEnumerable tags && !(tagList is string)) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
+            return info;
+        }
+
+        /// <summary>A progress record as a hashtable (ProgressRecord does not survive CLIXML as itself).</summary>
+        public static Hashtable DescribeProgress(ProgressRecord p) => new Hashtable
+        {
+            ["ActivityId"] = p.ActivityId,
+            ["ParentActivityId"] = p.ParentActivityId,
+            ["Activity"] = p.Activity,
+            ["StatusDescription"] = p.StatusDescription,
+            ["CurrentOperation"] = p.CurrentOperation,
+            ["PercentComplete"] = p.PercentComplete,
+            ["SecondsRemaining"] = p.SecondsRemaining,
+            ["RecordType"] = (int)p.RecordType,
+        };
+
+        public static ProgressRecord RebuildProgress(object? payload)
+        {
+            var h = payload as Hashtable ?? new Hashtable();
+            int Int(string key, int fallback) => h[key] is int i ? i : fallback;
+            string Text(string key, string fallback) => h[key] is string t && t.Length > 0 ? t : fallback;
+            return new ProgressRecord(Int("ActivityId", 0), Text("Activity", "Child process"), Text("StatusDescription", "Processing"))
+            {
+                ParentActivityId = Int("ParentActivityId", -1),
+                CurrentOperation = h["CurrentOperation"] as string,
+                PercentComplete = Math.Max(-1, Math.Min(100, Int("PercentComplete", -1))),
+                SecondsRemaining = Int("SecondsRemaining", -1),
+                RecordType = (ProgressRecordType)Int("RecordType", 0),
+            };
+        }
 
         /// <summary>The parent's ErrorRecord for a described child error: a RemoteException carrying the child's message.</summary>
         public static ErrorRecord RebuildError(object? payload, int childPid)

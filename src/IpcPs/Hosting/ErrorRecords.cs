@@ -31,6 +31,7 @@ namespace IpcPs.Hosting
         public const string IpcReceiveTimeout = nameof(IpcReceiveTimeout);
         public const string IpcStorageExceeded = nameof(IpcStorageExceeded);
         public const string IpcValueOverflow = nameof(IpcValueOverflow);
+        public const string PoolWorkerDied = nameof(PoolWorkerDied);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -46,6 +47,7 @@ namespace IpcPs.Hosting
                 MessageTooLargeException _ => (MessageTooLarge, ErrorCategory.LimitsExceeded),
                 MessageFormatException _ => (MessageFormat, ErrorCategory.InvalidData),
                 TaskDoneException _ => (TaskDoneTooOften, ErrorCategory.InvalidOperation),
+                PoolInitializationException _ => (ChildProcessFailed, ErrorCategory.OpenError),
                 InvalidOperationException _ when !(e is ObjectDisposedException) => (IpcInvalidOperation, ErrorCategory.InvalidOperation),
                 IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
                 IpcStorageException _ => (IpcStorageExceeded, ErrorCategory.LimitsExceeded),

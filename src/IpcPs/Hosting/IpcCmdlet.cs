@@ -14,7 +14,14 @@ namespace IpcPs.Hosting
 
         protected override void StopProcessing() => _stop.Cancel();
 
-        public void Dispose() => _stop.Dispose();
+        public void Dispose()
+        {
+            OnDispose();
+            _stop.Dispose();
+        }
+
+        /// <summary>Releases what the cmdlet holds however its pipeline ended (completed, stopped, failed).</summary>
+        protected virtual void OnDispose() { }
 
         /// <summary>A non-terminating error for one item; the cmdlet goes on with the next.</summary>
         protected void WriteIpcError(Exception e, object? target) => WriteError(ErrorRecords.From(e, target));

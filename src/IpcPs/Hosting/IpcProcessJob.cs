@@ -18,6 +18,7 @@ namespace IpcPs
     {
         private readonly List<IpcObject> _retained;
         private readonly ManualResetEventSlim _ended = new ManualResetEventSlim(false);
+        private readonly ManualResetEventSlim _released = new ManualResetEventSlim(false);   // handles closed, stdin closed
         private readonly StringBuilder _stderr = new StringBuilder();
         private readonly object _stateGate = new object();   // orders record dispatch against the end of the job
         private Process? _process;
@@ -44,7 +45,8 @@ namespace IpcPs
         public bool IsAlive => _process != null && !_exited;
 
         public override bool HasMoreData =>
-            Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0;
+            Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0
+            || Progress.Count > 0;
 
         public override string Location => "localhost";
 
@@ -57,7 +59,10 @@ namespace IpcPs
             catch (OperationCanceledException) { return false; }
         }
 
-        public override void StopJob() => Stop(force: false, TimeSpan.FromSeconds(5));
+        /// <summary>How long Stop-Job waits after the polite stop (SIGTERM) before it kills the child. Default 5 s.</summary>
+        public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
+        public override void StopJob() => Stop(force: false, StopGracePeriod);
 
         /// <summary>Stops the child: SIGTERM, then SIGKILL once GRACE has passed (at once with FORCE). Returns when it has ended.</summary>
         public void Stop(bool force, TimeSpan grace)
@@ -160,13 +165,8 @@ namespace IpcPs
                 case 'W': Warning.Add(new WarningRecord(payload?.ToString() ?? "")); break;
                 case 'V': Verbose.Add(new VerboseRecord(payload?.ToString() ?? "")); break;
                 case 'D': Debug.Add(new DebugRecord(payload?.ToString() ?? "")); break;
-                case 'I':
-                    var h = payload as Hashtable;
-                    var info = new InformationRecord(h?["MessageData"], h?["Source"] as string ?? "");
-                    object? tagList = h?["Tags"] is PSObject tp ? tp.BaseObject : h?["Tags"];
-                    if (tagList is IEnumerable tags && !(tagList is string)) foreach (var t in tags) info.Tags.Add(t?.ToString() ?? "");
-                    Information.Add(info);
-                    break;
+                case 'I': Information.Add(Hosting.ChildProtocol.RebuildInformation(payload)); break;
+                case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
                 case 'X': _terminating = Hosting.ChildProtocol.RebuildError(payload, Pid); break;
                 case 'Z': _finishedFrame = true; break;
             }
@@ -185,11 +185,18 @@ namespace IpcPs
                         try { handle.Close(); }
                         catch (Exception) { /* one handle failing to close must not keep the job from ending */ }
                     }
+                    // Before the final state: Receive-Job -AutoRemoveJob disposes the job from the state change,
+                    // and Dispose waits for this, not for _ended, which is set only once the state change returns.
+                    _released.Set();
                     try { SetFinalState(exitCode); }
                     catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
                 }
             }
-            finally { _ended.Set(); }   // last: whoever waits sees the final state
+            finally
+            {
+                _released.Set();
+                _ended.Set();   // last: whoever waits sees the final state
+            }
         }
 
         private void SetFinalState(int exitCode)
@@ -232,7 +239,7 @@ namespace IpcPs
                 // Remove-Job -Force on a running child: a short polite stop first, so it detaches what it holds;
                 // and in any case the job's own end (handles closed) before the process object goes.
                 if (IsAlive) Stop(force: false, TimeSpan.FromSeconds(2));
-                if (_process != null) _ended.Wait(TimeSpan.FromSeconds(15));
+                if (_process != null) _released.Wait(TimeSpan.FromSeconds(15));
                 _process?.Dispose();
             }
             base.Dispose(disposing);

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""CPython baselines for the IpcPs process benchmarks (see docs/performance.md, "Processes").
+
+Measures, with a warm multiprocessing.Pool of WORKERS processes (started, and one map done, before timing):
+  * per-item overhead on a trivial function (identity): Pool.map with chunksize=1 (one task per item, as
+    Invoke-IpcPool sends them) and with the default chunksize (items batched), in ms per item;
+  * a CPU-bound function, sequentially in this process and through the pool, and the speed-up.
+Usage: python3 bench/processes.py [--json] [--items N] [--workers N] [--cpu-items N] [--cpu-loop N]
+Benchmarks only: nothing here is asserted anywhere.
+"""
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import sys
+import time
+
+
+def identity(x):
+    return x
+
+
+def busy(n):
+    # The same work as the PowerShell workload: a loop of n additions of i % 7.
+    s = 0
+    for i in range(n):
+        s += i % 7
+    return s
+
+
+def timed(body):
+    t0 = time.perf_counter()
+    body()
+    return time.perf_counter() - t0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--json', action='store_true')
+    p.add_argument('--items', type=int, default=20000)
+    p.add_argument('--workers', type=int, default=2)
+    p.add_argument('--cpu-items', type=int, default=40)
+    p.add_argument('--cpu-loop', type=int, default=2000000)
+    a = p.parse_args()
+    with mp.Pool(a.workers) as pool:
+        pool.map(identity, range(100))   # warm
+        one = timed(lambda: pool.map(identity, range(a.items), chunksize=1))
+        batched = timed(lambda: pool.map(identity, range(a.items)))
+        loops = [a.cpu_loop] * a.cpu_items
+        seq = timed(lambda: [busy(n) for n in loops])
+        par = timed(lambda: pool.map(busy, loops, chunksize=1))
+    result = {
+        'runtime': f'CPython {platform.python_version()}',
+        'workers': a.workers,
+        'items': a.items,
+        'map_chunksize1_ms_per_item': one * 1000 / a.items,
+        'map_default_chunks_ms_per_item': batched * 1000 / a.items,
+        'cpu_items': a.cpu_items,
+        'cpu_sequential_s': seq,
+        'cpu_pool_s': par,
+        'cpu_speedup': seq / par,
+    }
+    if a.json:
+        json.dump(result, sys.stdout)
+    else:
+        for k, v in result.items():
+            print(f'{k}: {v}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,128 @@
+using System;
+using System.Collections.Concurrent;
+using System.Linq;
+using System.Threading;
+using IpcPs.Hosting;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A pool of warm worker processes (New-IpcPool): child pwsh processes with IpcPs loaded, each waiting on its own
+    /// pipe for items of Invoke-IpcPool. One call runs on a pool at a time; a worker that dies is replaced.
+    /// </summary>
+    public sealed class IpcPool : IDisposable
+    {
+        private readonly string _module;
+        private readonly string _folder;
+        private readonly string? _initializationScript;
+        private readonly PoolWorkerProcess[] _workers;
+        private int _busy;
+        private int _nextCall;
+        private int _removed;
+
+        private IpcPool(int size, string module, string folder, string? initializationScript)
+        {
+            _module = module;
+            _folder = folder;
+            _initializationScript = initializationScript;
+            _workers = new PoolWorkerProcess[size];
+        }
+
+        /// <summary>How many workers the pool keeps.</summary>
+        public int Size => _workers.Length;
+
+        /// <summary>The process ids of the workers now.</summary>
+        public int[] Pids => _workers.Select(w => w?.Pid ?? 0).ToArray();
+
+        /// <summary>Workers started to replace ones that died (or were stopped with an item in hand).</summary>
+        public int Replaced { get; private set; }
+
+        public bool IsRemoved => Volatile.Read(ref _removed) != 0;
+
+        /// <summary>Messages from every worker, in arrival order; drained by whoever drives the pool.</summary>
+        internal BlockingCollection<PoolEvent> Events { get; } = new BlockingCollection<PoolEvent>();
+
+        internal PoolWorkerProcess Worker(int slot) => _workers[slot];
+
+        internal static IpcPool Start(int size, string module, string folder, string? initializationScript)
+        {
+            var pool = new IpcPool(size, module, folder, initializationScript);
+            try
+            {
+                for (int i = 0; i < size; i++) pool._workers[i] = PoolWorkerProcess.Start(i, module, folder, initializationScript, pool.Events);
+            }
+            catch
+            {
+                pool.Dispose();
+                throw;
+            }
+            return pool;
+        }
+
+        /// <summary>Starts a new worker in SLOT (the old one is killed if it still runs).</summary>
+        internal PoolWorkerProcess Replace(int slot)
+        {
+            var old = _workers[slot];
+            old.Kill();
+            ThreadPool.QueueUserWorkItem(_ => old.AwaitExit(TimeSpan.Zero));   // reaped off the caller's thread
+            Replaced++;
+            return _workers[slot] = PoolWorkerProcess.Start(slot, _module, _folder, _initializationScript, Events);
+        }
+
+        /// <summary>Waits until every worker is ready. A worker whose start failed throws, with its reason.</summary>
+        internal void WaitReady(TimeSpan timeout, CancellationToken cancel)
+        {
+            var deadline = DateTime.UtcNow + timeout;
+            while (_workers.Any(w => !w.Ready))
+            {
+                var left = deadline - DateTime.UtcNow;
+                if (left <= TimeSpan.Zero || !Events.TryTake(out var e, (int)Math.Min(int.MaxValue, left.TotalMilliseconds), cancel))
+                    throw new TimeoutException($"The pool's workers were not ready within {timeout.TotalSeconds:0} s.");
+                if (e.Worker != _workers[e.Worker.Slot]) continue;
+                if (e.Message is null) throw new PoolInitializationException("A pool worker did not start: " + e.Worker.DeathReason());
+                if (IsReady(e)) e.Worker.Ready = true;
+            }
+        }
+
+        /// <summary>A "ready" message; its initialization error, if it has one, is thrown.</summary>
+        internal static bool IsReady(PoolEvent e)
+        {
+            if (!(e.Message![0] is string kind) || kind != "ready") return false;
+            if (e.Message.Length > 2 && e.Message[2] != null)
+            {
+                var error = ChildProtocol.RebuildError(e.Message[2], e.Worker.Pid);
+                throw new PoolInitializationException(error.ErrorDetails?.Message ?? error.Exception.Message, error);
+            }
+            return true;
+        }
+
+        /// <summary>Takes the pool for one call; false if another call is running on it.</summary>
+        internal bool TryEnter(out int callId)
+        {
+            callId = Interlocked.Increment(ref _nextCall);
+            if (IsRemoved) throw new ObjectDisposedException(nameof(IpcPool), "The pool was removed.");
+            return Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
+        }
+
+        internal void Leave() => Volatile.Write(ref _busy, 0);
+
+        public override string ToString() => $"IpcPool(size {Size}, {(IsRemoved ? "removed" : "running")})";
+
+        /// <summary>Asks every worker to quit, waits a moment, kills those still running, and releases the pipes.</summary>
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _removed, 1) != 0) return;
+            foreach (var w in _workers) w?.RequestQuit();
+            foreach (var w in _workers) w?.AwaitExit(TimeSpan.FromSeconds(3));
+            Events.Dispose();
+        }
+    }
+
+    /// <summary>Pool workers could not start, or their initialization script failed (then with the worker's error).</summary>
+    public sealed class PoolInitializationException : InvalidOperationException
+    {
+        public PoolInitializationException(string message, System.Management.Automation.ErrorRecord? error = null) : base(message) => Error = error;
+
+        public System.Management.Automation.ErrorRecord? Error { get; }
+    }
+}

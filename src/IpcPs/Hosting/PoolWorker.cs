@@ -1,0 +1,132 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// A pool worker: a warm child pwsh that runs item after item of Invoke-IpcPool in a runspace of its own, fed
+    /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
+    /// message an object[] whose first element says what it is:
+    ///   parent → worker: ["call", callId, script, arguments, using, depth], ["item", callId, index, item], ["quit"]
+    ///   worker → parent: ["ready", pid, initError], ["done", callId, index, outputs, records, terminatingError]
+    /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
+    /// </summary>
+    public static class PoolWorker
+    {
+        /// <summary>The worker's entry point (<see cref="ChildLauncher"/> runs it): the exit code of the process.</summary>
+        public static int Run(string pipeName, string initializationBase64)
+        {
+            string initializationScript = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(initializationBase64));
+            ChildChannel.WatchParentInBackground(Console.OpenStandardInput());
+            using (var pipe = IpcConnection.Open(pipeName, 1))
+            using (var runspace = ChildRunspace.Open(null, null))
+            using (var shell = runspace.Shell())
+            {
+                var records = new List<object?>();
+                Collect(shell.Streams, records);
+                object? initError = null;
+                if (!string.IsNullOrEmpty(initializationScript))
+                {
+                    try { shell.AddScript(initializationScript, false).Invoke(); }
+                    catch (RuntimeException e) { initError = ChildProtocol.DescribeError(e.ErrorRecord); }
+                    shell.Commands.Clear();
+                    if (initError is null && shell.Streams.Error.Count > 0) initError = ChildProtocol.DescribeError(shell.Streams.Error[0]);
+                    shell.Streams.ClearStreams();
+                    records.Clear();
+                }
+                pipe.Send(new object?[] { "ready", System.Diagnostics.Process.GetCurrentProcess().Id, initError });
+                if (initError != null) return 1;
+                return Serve(pipe, runspace, shell, records);
+            }
+        }
+
+        private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records)
+        {
+            var argumentHandles = new List<IpcObject>();
+            // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
+            // loops) once it has run a few times, and a pool called again with the same script keeps that work.
+            var compiled = new Dictionary<string, ScriptBlock>();
+            // ForEach-Object sets $_; the script, called from its process block, sees it. The same command serves
+            // every call: only the variables it reads change.
+            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("& $__ipcScript @__ipcArgs"));
+            var output = new List<object?>();
+            var outputs = new PSDataCollection<PSObject>();
+            outputs.DataAdded += (s, e) => output.Add(outputs[e.Index]);
+            while (true)
+            {
+                object?[] message;
+                try { message = (object?[])pipe.Recv()!; }
+                catch (ConnectionClosedException) { return 0; }   // the pool was removed, or the parent died
+                switch (message[0] as string)
+                {
+                    case "call":
+                        CloseAll(argumentHandles);
+                        object? args = message[3];
+                        argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
+                        argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
+                        var state = runspace.Runspace.SessionStateProxy;
+                        string text = (string)message[2]!;
+                        if (!compiled.TryGetValue(text, out var script))
+                        {
+                            if (compiled.Count >= 64) compiled.Clear();
+                            compiled[text] = script = ScriptBlock.Create(text);
+                        }
+                        state.SetVariable("__ipcScript", script);
+                        state.SetVariable("__ipcArgs", args as object?[] ?? Array.Empty<object?>());
+                        state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
+                        pipe.SerializationDepth = message[5] is int depth ? depth : 2;
+                        break;
+                    case "item":
+                        object? item = message[3];
+                        object? terminating = null;
+                        try { shell.Invoke(new[] { item }, outputs); }
+                        catch (RuntimeException e) { terminating = ChildProtocol.DescribeError(e.ErrorRecord); }
+                        catch (Exception e) { terminating = Describe(e, item); }   // the engine's own, e.g. PSInvalidOperationException
+                        runspace.Host.ExitCode = null;   // `exit` in an item ends the item, not the worker
+                        try { pipe.Send(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating }); }
+                        catch (ConnectionClosedException) { return 0; }
+                        catch (Exception e)
+                        {
+                            // A result the codec cannot encode fails its item, not the worker.
+                            pipe.Send(new object?[] { "done", message[1], message[2], Array.Empty<object?>(), records.ToArray(), Describe(e, item) });
+                        }
+                        output.Clear();
+                        outputs.Clear();
+                        records.Clear();
+                        shell.Streams.ClearStreams();
+                        CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the item re-attached
+                        break;
+                    case "quit":
+                        CloseAll(argumentHandles);
+                        return 0;
+                }
+            }
+        }
+
+        private static Hashtable Describe(Exception e, object? item) =>
+            ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, item));
+
+        /// <summary>Every record but output and progress, as [kind, payload], in the order written.</summary>
+        private static void Collect(PSDataStreams streams, List<object?> records)
+        {
+            streams.Error.DataAdded += (s, e) => records.Add(new object?[] { "E", ChildProtocol.DescribeError(streams.Error[e.Index]) });
+            streams.Warning.DataAdded += (s, e) => records.Add(new object?[] { "W", streams.Warning[e.Index].Message });
+            streams.Verbose.DataAdded += (s, e) => records.Add(new object?[] { "V", streams.Verbose[e.Index].Message });
+            streams.Debug.DataAdded += (s, e) => records.Add(new object?[] { "D", streams.Debug[e.Index].Message });
+            streams.Information.DataAdded += (s, e) => records.Add(new object?[] { "I", ChildProtocol.DescribeInformation(streams.Information[e.Index]) });
+        }
+
+        private static void CloseAll(List<IpcObject> handles)
+        {
+            foreach (var h in handles)
+            {
+                try { h.Close(); }
+                catch (Exception) { /* one handle failing to close must not stop the worker */ }
+            }
+            handles.Clear();
+        }
+    }
+}

@@ -1,0 +1,205 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Text;
+using System.Threading;
+using IpcPs.Core.Platform.Linux;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>One item of a pool's work, as the parent tracks it: its place in the input and the item itself.</summary>
+    internal sealed class PoolTask
+    {
+        public PoolTask(long index, object? item)
+        {
+            Index = index;
+            Item = item;
+        }
+
+        public long Index { get; }
+        public object? Item { get; }
+    }
+
+    /// <summary>What a worker's reader thread saw: a message, or (Message null) that the worker is gone.</summary>
+    internal sealed class PoolEvent
+    {
+        public PoolEvent(PoolWorkerProcess worker, object?[]? message)
+        {
+            Worker = worker;
+            Message = message;
+        }
+
+        public PoolWorkerProcess Worker { get; }
+        public object?[]? Message { get; }
+    }
+
+    /// <summary>
+    /// The parent's side of one pool worker: the child pwsh, the pipe end that talks to it, and a reader thread that
+    /// turns every message, and the worker's death, into a <see cref="PoolEvent"/> for whoever drives the pool.
+    /// Death is seen through the pipe: the worker held the other end, so a receive finds no holder once it died,
+    /// however it died (docs/design.md, "Pipe": liveness checked every 200 ms while waiting).
+    /// </summary>
+    internal sealed class PoolWorkerProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly IpcConnection _pipe;      // end 0, this process's
+        private readonly IpcConnection _handedOver; // end 1, held by the worker (kept only so it can be closed here)
+        private readonly StringBuilder _stderr = new StringBuilder();
+        private int _disposed;
+
+        private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver)
+        {
+            Slot = slot;
+            _process = process;
+            _pipe = pipe;
+            _handedOver = handedOver;
+            Pid = process.Id;
+        }
+
+        public int Slot { get; }
+        public int Pid { get; }
+
+        /// <summary>True once the worker said it is ready (its initialization script ran).</summary>
+        public bool Ready { get; set; }
+
+        /// <summary>True once its death was handled, or a send to it failed: nothing more is sent to it.</summary>
+        public bool Dead { get; set; }
+
+        /// <summary>The call whose script the worker has now.</summary>
+        public int CallId { get; set; } = -1;
+
+        /// <summary>Items sent and not answered, oldest first: the worker runs them in this order.</summary>
+        public LinkedList<PoolTask> InFlight { get; } = new LinkedList<PoolTask>();
+
+        public static PoolWorkerProcess Start(int slot, string module, string folder, string? initializationScript, BlockingCollection<PoolEvent> events)
+        {
+            var ends = IpcConnection.CreatePipe();
+            try
+            {
+                string init = Convert.ToBase64String(Encoding.UTF8.GetBytes(initializationScript ?? ""));
+                var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}', '{init}')");
+                var process = Process.Start(info) ?? throw new InvalidOperationException("The pool worker did not start.");
+                // The worker holds end 1 from now on, even before it attaches: its death shows as the end closing.
+                ends[1].HandOver(process.Id);
+                var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1]);
+                process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
+                process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" }.Start();
+                return worker;
+            }
+            catch
+            {
+                ends[0].Close();
+                ends[1].Close();
+                throw;
+            }
+        }
+
+        /// <summary>How deep objects that are not plain values are serialized on the way to the worker.</summary>
+        public int Depth
+        {
+            set => _pipe.SerializationDepth = value;
+        }
+
+        /// <summary>Sends a message; false when the worker is gone (its death arrives as an event).</summary>
+        public bool TrySend(object?[] message)
+        {
+            try
+            {
+                _pipe.Send(message);
+                return true;
+            }
+            catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
+            {
+                Dead = true;
+                return false;
+            }
+        }
+
+        /// <summary>Why the worker ended, once it has: its exit code or signal, and the last of its error output.</summary>
+        public string DeathReason()
+        {
+            string how = "";
+            if (_process.WaitForExit(2000))
+            {
+                int code = _process.ExitCode;
+                how = code > 128 && code < 160
+                    ? $" (ended by signal {code - 128}{(code == 137 ? ", SIGKILL" : code == 143 ? ", SIGTERM" : "")})"
+                    : $" (exit code {code})";
+            }
+            string stderr;
+            lock (_stderr) stderr = _stderr.ToString().Trim();
+            return $"The pool worker process {Pid} died{how}." + (stderr.Length > 0 ? " Its error output: " + stderr : "");
+        }
+
+        public void Kill()
+        {
+            Dead = true;
+            try { if (!_process.HasExited) LibC.kill(Pid, LibC.SIGKILL); }
+            catch (InvalidOperationException) { /* already reaped */ }
+        }
+
+        private void KeepError(string? line)
+        {
+            if (line is null) return;
+            lock (_stderr) if (_stderr.Length < 8192) _stderr.AppendLine(line);
+        }
+
+        private void Read(BlockingCollection<PoolEvent> events)
+        {
+            while (true)
+            {
+                object? message;
+                try { message = _pipe.Recv(); }
+                catch (ObjectDisposedException) { return; }   // the pool closed this end: nobody listens
+                catch (Exception) { break; }                   // ConnectionClosedException: the worker is gone (or its pipe broke)
+                if (!(message is object?[] m) || m.Length == 0) continue;
+                if (!Post(events, new PoolEvent(this, m))) return;
+            }
+            Post(events, new PoolEvent(this, null));
+        }
+
+        private static bool Post(BlockingCollection<PoolEvent> events, PoolEvent e)
+        {
+            try
+            {
+                events.Add(e);
+                return true;
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException || ex is InvalidOperationException) { return false; }
+        }
+
+        /// <summary>Asks the worker to quit (a call to <see cref="AwaitExit"/> then waits for it).</summary>
+        public void RequestQuit()
+        {
+            if (!Dead) TrySend(new object?[] { "quit" });
+        }
+
+        /// <summary>Waits for the worker to end (killing it after GRACE) and releases its pipe.</summary>
+        public void AwaitExit(TimeSpan grace)
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            try
+            {
+                if (!_process.WaitForExit((int)grace.TotalMilliseconds))
+                {
+                    Kill();
+                    _process.WaitForExit(10000);
+                }
+            }
+            catch (InvalidOperationException) { /* never started */ }
+            _pipe.Close();
+            _handedOver.Close();
+            _process.Dispose();
+        }
+
+        public void Dispose()
+        {
+            RequestQuit();
+            AwaitExit(TimeSpan.FromSeconds(3));
+        }
+    }
+}

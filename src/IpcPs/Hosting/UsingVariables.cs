@@ -1,0 +1,41 @@
+using System;
+using System.Collections;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// $using: for scripts that run in another process, as Start-Job has it: the parent reads each $using:NAME from
+    /// the caller's scope, and the script text is rewritten to read it from a hashtable the child's runspace holds
+    /// (<c>$__ipcUsing['NAME']</c>). Indexes and members after it ($using:a[1], $using:h.Key) keep working.
+    /// </summary>
+    internal static class UsingVariables
+    {
+        /// <summary>The script text to send, and the values of its $using: variables (handles still live).</summary>
+        public static (string Script, Hashtable Values) Capture(ScriptBlock script, SessionState state)
+        {
+            var values = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            var body = script.Ast;
+            string text = body.Extent.Text;
+            int origin = body.Extent.StartOffset;
+            var uses = body.FindAll(a => a is UsingExpressionAst, true).Cast<UsingExpressionAst>()
+                .Select(UsingExpressionAst.ExtractUsingVariable).OrderByDescending(v => v.Extent.StartOffset).ToList();
+            foreach (var variable in uses)
+            {
+                string name = variable.VariablePath.UserPath;
+                var found = state.PSVariable.Get(name);
+                if (found is null)
+                    throw new ArgumentException($"The value of the using variable '$using:{name}' cannot be retrieved because it has not been set in the local session.");
+                values[name] = found.Value;
+                string replacement = "$" + ChildRunspace.UsingVariable + "['" + name.Replace("'", "''") + "']";
+                text = text.Substring(0, variable.Extent.StartOffset - origin) + replacement + text.Substring(variable.Extent.EndOffset - origin);
+            }
+            // A script block literal's extent includes its braces; the child wants the body.
+            if (body.Parent is ScriptBlockExpressionAst && text.StartsWith("{", StringComparison.Ordinal) && text.EndsWith("}", StringComparison.Ordinal))
+                text = text.Substring(1, text.Length - 2);
+            return (uses.Count == 0 ? script.ToString() : text, values);
+        }
+    }
+}

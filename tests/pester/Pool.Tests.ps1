@@ -1,0 +1,173 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+
+    # Every worker process of POOL has ended (the pool was removed).
+    function Assert-WorkersGone([int[]] $Pids) {
+        Wait-Until { -not (Get-Process -Id $Pids -ErrorAction SilentlyContinue) } -Because 'the workers to end'
+    }
+}
+
+Describe 'Process pool' {
+    BeforeAll {
+        $script:pool = New-IpcPool -Size 2
+        $script:firstPids = $pool.Pids
+    }
+    AfterAll {
+        $pids = $pool.Pids
+        Remove-IpcPool $pool
+        Assert-WorkersGone $pids
+    }
+
+    It 'New-IpcPool returns a pool of warm workers, used again by later calls' {
+        $pool.Size | Should -Be 2
+        $pool.Pids | Should -HaveCount 2
+        Get-Process -Id $pool.Pids | Should -HaveCount 2
+        $first = 1..20 | Invoke-IpcPool -Pool $pool { $PID }
+        $second = 1..20 | Invoke-IpcPool -Pool $pool { $PID }
+        @($first + $second | Sort-Object -Unique) | ForEach-Object { $_ | Should -BeIn $pool.Pids }
+        $pool.ToString() | Should -Be 'IpcPool(size 2, running)'
+    }
+
+    It '1,000 items through 2 workers with -Ordered come back in input order' {
+        $out = 1..1000 | Invoke-IpcPool -Pool $pool { $_ * 2 } -Ordered
+        $out.Count | Should -Be 1000
+        ($out -join ',') | Should -Be ((1..1000 | ForEach-Object { $_ * 2 }) -join ',')
+        $unordered = 1..1000 | Invoke-IpcPool -Pool $pool { $_ * 2 }
+        ($unordered | Sort-Object) -join ',' | Should -Be ($out -join ',')
+    }
+
+    It 'an item whose script block throws produces one ErrorRecord naming the item, and the others complete' {
+        $out = 0..9 | Invoke-IpcPool -Pool $pool { if ($_ -eq 5) { throw "item five failed" }; $_ } -Ordered -ErrorVariable failed -ErrorAction SilentlyContinue
+        $out | Should -Be @(0, 1, 2, 3, 4, 6, 7, 8, 9)
+        $failed | Should -HaveCount 1
+        $failed[0].TargetObject | Should -Be 5
+        $failed[0].Exception.Message | Should -Be 'item five failed'
+        $failed[0].ErrorDetails.Message | Should -BeLike "``[item 5 '5'``] item five failed*"
+    }
+
+    It 'a worker killed mid-run is replaced, its item reported, and the run completes' {
+        $q = New-IpcQueue
+        $never = New-IpcEvent
+        try {
+            $replacedBefore = $pool.Replaced
+            $pidsBefore = $pool.Pids
+            # The input itself kills the worker running item 50, once that item has said where it runs.
+            $out = & { foreach ($i in 0..199) { if ($i -eq 120) { Stop-Process -Id ([int]$q.Get($true, 60)) -Force }; $i } } |
+                Invoke-IpcPool -Pool $pool -Ordered -ArgumentList $q, $never {
+                param($q, $never)
+                if ($_ -eq 50) { $q.Put($PID); $null = $never.Wait(60) }
+                $_
+            } -ErrorVariable died -ErrorAction SilentlyContinue
+            ($out -join ',') | Should -Be ((0..199 | Where-Object { $_ -ne 50 }) -join ',')
+            $died | Should -HaveCount 1
+            $died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
+            $died[0].TargetObject | Should -Be 50
+            $died[0].ErrorDetails.Message | Should -BeLike "``[item 50 '50'``] The pool worker process * died (ended by signal 9, SIGKILL)*"
+            $pool.Replaced | Should -Be ($replacedBefore + 1)
+            @(Compare-Object $pidsBefore $pool.Pids).Count | Should -Be 2 -Because 'one worker was replaced'
+            (1..10 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..10) -Because 'the pool is whole again'
+        } finally { $q.Close(); $never.Close() }
+    }
+
+    It 'brings back each item''s warnings, verbose, debug and information records; errors keep going' {
+        $VerbosePreference = 'Continue'
+        $out = 1, 2 | Invoke-IpcPool -Pool $pool -Ordered {
+            $VerbosePreference = 'Continue'; $DebugPreference = 'Continue'
+            Write-Warning "w$_"; Write-Verbose "v$_"; Write-Debug "d$_"; Write-Information "i$_"; Write-Error "e$_"; "o$_"
+        } -WarningVariable w -InformationVariable i -ErrorVariable e -ErrorAction SilentlyContinue -WarningAction SilentlyContinue -InformationAction SilentlyContinue 4>$null 5>$null
+        $out | Should -Be @('o1', 'o2')
+        @($w.Message) | Should -Be @('w1', 'w2')
+        @($i | ForEach-Object { "$($_.MessageData)" }) | Should -Be @('i1', 'i2')
+        @($e | ForEach-Object { $_.Exception.Message }) | Should -Be @('e1', 'e2')
+        $e[1].TargetObject | Should -Be 2
+    }
+
+    It 're-attaches IPC handles in items, arguments and $using: variables, and passes -ArgumentList and $using:' {
+        $shm = New-SharedMemory (New-TestName) 16
+        $mark = New-SharedMemory (New-TestName) 1
+        $offset = 100
+        try {
+            $items = 0..3 | ForEach-Object { @{ Slot = $_; Target = $shm } }
+            $out = $items | Invoke-IpcPool -Pool $pool -Ordered -ArgumentList 7 {
+                param($add)
+                $_.Target[$_.Slot] = $_.Slot + $add
+                ($using:mark)[0] = 1
+                $_.Slot + $using:offset
+            }
+            $out | Should -Be @(100, 101, 102, 103)
+            $shm.Read(0, 4) | Should -Be @(7, 8, 9, 10)
+            $mark[0] | Should -Be 1
+        } finally { $shm.Close(); $mark.Close() }
+    }
+
+    It 'writes a progress bar during a run that lasts more than a second' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddScript("param(`$p) Import-Module '$env:IPCPS_MODULE_PATH'; 1..60 | Invoke-IpcPool -Pool `$p { Start-Sleep -Milliseconds 50; `$_ }").AddArgument($pool)
+            $out = $ps.Invoke()
+            $out | Should -HaveCount 60
+            $bars = @($ps.Streams.Progress | Where-Object Activity -eq 'Invoke-IpcPool')
+            $bars.Count | Should -BeGreaterThan 1
+            $bars[-1].RecordType | Should -Be 'Completed'
+            $bars[0].StatusDescription | Should -Match '^\d+ of \d+ items done$'
+        } finally { $ps.Dispose() }
+    }
+
+    It 'lets a downstream Select-Object -First end the call early, and the pool stays usable' {
+        $first = 1..500 | Invoke-IpcPool -Pool $pool { $_ } -Ordered | Select-Object -First 3
+        $first | Should -Be @(1, 2, 3)
+        (1..5 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..5)
+    }
+
+    It 'stops promptly on Ctrl+C, replacing the busy workers, and the pool stays usable' {
+        $never = New-IpcEvent
+        $started = New-IpcQueue
+        try {
+            $run = Start-Stoppable { param($p, $never, $started) 1..4 | Invoke-IpcPool -Pool $p -ArgumentList $never, $started { param($n, $s) $s.Put($_); $null = $n.Wait(600) } } -Arguments $pool, $never, $started
+            $null = $started.Get($true, 60)
+            $run.PowerShell.Stop()
+            $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            $run.PowerShell.Dispose()
+            (1..4 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..4)
+        } finally { $never.Close(); $started.Close() }
+    }
+}
+
+Describe 'Pools made per call, and bad input' {
+    It 'Invoke-IpcPool without -Pool makes -ThrottleLimit workers for the call and ends them after it' {
+        $pids = @(1..8 | Invoke-IpcPool -ThrottleLimit 2 { $PID } | Sort-Object -Unique)
+        $pids.Count | Should -BeIn 1, 2
+        $pids | Should -Not -Contain $PID
+        Assert-WorkersGone $pids
+    }
+
+    It 'runs -InitializationScript in every worker first; a failing one fails New-IpcPool with the worker''s error' {
+        (1..4 | Invoke-IpcPool -ThrottleLimit 2 -InitializationScript { function Twice($x) { 2 * $x } } { Twice $_ } -Ordered) | Should -Be @(2, 4, 6, 8)
+        $err = $null
+        try { New-IpcPool -Size 1 -InitializationScript { throw 'cannot initialize' } -ErrorAction Stop } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Match '^ChildProcessFailed'
+        $err.ToString() | Should -BeLike '*cannot initialize*'
+    }
+
+    It 'refuses a removed pool, a busy one, a bad -ThrottleLimit and an unset $using: variable' {
+        $p = New-IpcPool -Size 1
+        $pids = $p.Pids
+        $never = New-IpcEvent
+        $started = New-IpcQueue
+        try {
+            $run = Start-Stoppable { param($p, $never, $started) 1 | Invoke-IpcPool -Pool $p -ArgumentList $never, $started { param($n, $s) $s.Put($_); $null = $n.Wait(600) } } -Arguments $p, $never, $started
+            $null = $started.Get($true, 60)
+            Get-ErrorId { 2 | Invoke-IpcPool -Pool $p { $_ } } | Should -Match '^IpcInvalidOperation'
+            $run.PowerShell.Stop()
+            $run.PowerShell.Dispose()
+        } finally { $never.Close(); $started.Close() }
+        Remove-IpcPool $p
+        $p.IsRemoved | Should -BeTrue
+        Assert-WorkersGone ($pids + $p.Pids)
+        Get-ErrorId { 1 | Invoke-IpcPool -Pool $p { $_ } } | Should -Match '^IpcObjectClosed'
+        { Remove-IpcPool $p } | Should -Not -Throw
+        Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 0 { $_ } } | Should -Match '^ParameterArgumentValidationError'
+        Get-ErrorId { New-IpcPool -Size 0 } | Should -Match '^ParameterArgumentValidationError'
+        Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 1 { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
+    }
+}
