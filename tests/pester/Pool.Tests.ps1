@@ -130,6 +130,10 @@ Describe 'Process pool' {
             $run.PowerShell.Dispose()
             (1..4 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..4)
         } finally { $never.Close(); $started.Close() }
+        # The killed workers held both handles; they are gone by the time the stop returns, so this process was the
+        # last holder and closing destroyed the objects (a worker reaped later would have left them orphaned).
+        Test-Path "/dev/shm/$($never.Name)" | Should -BeFalse
+        Test-Path "/dev/shm/$($started.Name)" | Should -BeFalse
     }
 }
 

@@ -63,8 +63,10 @@ namespace IpcPs
         internal PoolWorkerProcess Replace(int slot)
         {
             var old = _workers[slot];
-            old.Kill();
-            ThreadPool.QueueUserWorkItem(_ => old.AwaitExit(TimeSpan.Zero));   // reaped off the caller's thread
+            // Waited for, not reaped in the background: a killed worker still counts as a holder of the handles its
+            // item had opened until it has gone, and a caller closing those handles right after a stop would then
+            // leave them to a holder about to die (orphaned segments). SIGKILL makes this a few milliseconds.
+            old.AwaitExit(TimeSpan.Zero);
             Replaced++;
             return _workers[slot] = PoolWorkerProcess.Start(slot, _module, _folder, _initializationScript, Events);
         }
