@@ -39,6 +39,10 @@
         'New-IpcArray'
         'New-ShareableList'
         'Use-IpcScope'
+        'Start-IpcManager'
+        'Stop-IpcManager'
+        'Use-IpcManager'
+        'Connect-IpcManager'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -1,0 +1,118 @@
+using System;
+using System.Collections.Generic;
+using System.Net.Sockets;
+using IpcPs.Core.Messaging;
+
+namespace IpcPs.Core.Managers
+{
+    /// <summary>
+    /// Length-prefixed frames over a stream socket: a 4-byte little-endian length, then that many bytes. A frame longer
+    /// than <see cref="Limit"/> (1 KiB before authentication) is a protocol error: the connection is dropped, nothing
+    /// is allocated for it. One frame goes out in one send call; receives are buffered. Not thread-safe: one reader and
+    /// one writer at a time (the server reads and answers on one thread; a client serialises its calls).
+    /// </summary>
+    internal sealed class FrameSocket : IDisposable
+    {
+        public const int HandshakeLimit = 1024;
+        public const int DefaultLimit = 64 << 20;
+
+        private readonly Socket _socket;
+        private readonly byte[] _header = new byte[4];
+        private byte[] _rx = new byte[16 << 10];
+        private int _start, _end;   // unread bytes are _rx[_start.._end)
+        private readonly List<ArraySegment<byte>> _parts = new List<ArraySegment<byte>>(3);
+
+        public FrameSocket(Socket socket) => _socket = socket;
+
+        public Socket Socket => _socket;
+
+        /// <summary>The largest frame accepted by <see cref="Receive"/>.</summary>
+        public int Limit { get; set; } = HandshakeLimit;
+
+        public void Send(byte[] payload) => Send(payload, payload.Length, null);
+
+        public void Send(MessageWriter w)
+        {
+            if (w.TotalLength > DefaultLimit) throw new MessageTooLargeException(null, w.TotalLength, DefaultLimit, "a manager frame holds at most");
+            Send(w.Buffer, w.Length, w.Tail);
+        }
+
+        private void Send(byte[] buffer, int length, byte[]? tail)
+        {
+            int total = length + (tail?.Length ?? 0);
+            _header[0] = (byte)total; _header[1] = (byte)(total >> 8); _header[2] = (byte)(total >> 16); _header[3] = (byte)(total >> 24);
+            _parts.Clear();
+            _parts.Add(new ArraySegment<byte>(_header));
+            if (length > 0) _parts.Add(new ArraySegment<byte>(buffer, 0, length));
+            if (tail != null && tail.Length > 0) _parts.Add(new ArraySegment<byte>(tail));
+            int sent = _socket.Send(_parts);
+            if (sent < total + 4) SendRest(sent, buffer, length, tail);
+        }
+
+        // A short send (a large frame): the rest, part by part.
+        private void SendRest(int sent, byte[] buffer, int length, byte[]? tail)
+        {
+            foreach (var part in _parts)
+            {
+                int skip = Math.Min(sent, part.Count);
+                sent -= skip;
+                int offset = part.Offset + skip, left = part.Count - skip;
+                while (left > 0)
+                {
+                    int n = _socket.Send(part.Array!, offset, left, SocketFlags.None);
+                    offset += n; left -= n;
+                }
+            }
+        }
+
+        /// <summary>The next frame as (buffer, offset, count); the buffer is reused by the next call. Null at a clean end of stream.</summary>
+        public ArraySegment<byte>? Receive()
+        {
+            if (!Fill(4)) return null;
+            int length = _rx[_start] | _rx[_start + 1] << 8 | _rx[_start + 2] << 16 | _rx[_start + 3] << 24;
+            if (length < 0 || length > Limit)
+                throw new MessageFormatException($"A manager frame claims {(uint)length:N0} bytes; the limit here is {Limit:N0}.");
+            _start += 4;
+            if (!Fill(length)) throw new ConnectionClosedException("manager", "The peer closed the connection in the middle of a frame.");
+            var frame = new ArraySegment<byte>(_rx, _start, length);
+            _start += length;
+            return frame;
+        }
+
+        /// <summary>Makes at least COUNT unread bytes available; false if the stream ends before any byte of them arrives.</summary>
+        private bool Fill(int count)
+        {
+            if (_end - _start >= count) return true;
+            if (count > _rx.Length)
+            {
+                var bigger = new byte[Math.Max(count, _rx.Length * 2)];
+                Buffer.BlockCopy(_rx, _start, bigger, 0, _end - _start);
+                _end -= _start; _start = 0; _rx = bigger;
+            }
+            else if (_start + count > _rx.Length)
+            {
+                Buffer.BlockCopy(_rx, _start, _rx, 0, _end - _start);
+                _end -= _start; _start = 0;
+            }
+            bool any = _end > _start;
+            while (_end - _start < count)
+            {
+                int n = _socket.Receive(_rx, _end, _rx.Length - _end, SocketFlags.None);
+                if (n == 0)
+                {
+                    if (!any) return false;
+                    throw new ConnectionClosedException("manager", "The peer closed the connection in the middle of a frame.");
+                }
+                _end += n;
+                any = true;
+            }
+            return true;
+        }
+
+        public void Dispose()
+        {
+            try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
+            _socket.Dispose();
+        }
+    }
+}

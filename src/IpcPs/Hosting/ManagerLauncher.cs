@@ -1,0 +1,106 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Text;
+using IpcPs.Core.Managers;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// Starts a manager process: pwsh (as <see cref="ChildLauncher"/> finds it) running <see cref="Bootstrap"/>, with
+    /// its settings (key included) on stdin. This process keeps the child's stdin open for the child's whole life:
+    /// when this process ends, the manager sees EOF and shuts down (unless detached), so no server outlives its session.
+    /// </summary>
+    internal static class ManagerLauncher
+    {
+        private const string Bootstrap = @"
+$ErrorActionPreference = 'Stop'
+if ($PSStyle) {{ $PSStyle.OutputRendering = 'PlainText' }}
+Import-Module -Name '{0}'
+$__ipcSettings = [IpcPs.Hosting.ManagerHost]::ReadSettings()
+foreach ($__ipcModule in $__ipcSettings.Modules) {{ Import-Module -Name $__ipcModule }}
+if ($__ipcSettings.InitializationScript) {{ . ([scriptblock]::Create($__ipcSettings.InitializationScript)) }}
+$__ipcTypes = @{{}}
+foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {{
+    $__ipcEntry = $__ipcSettings.Register[$__ipcId]
+    $__ipcType = $__ipcEntry.Type -as [type]
+    if (-not $__ipcType) {{ throw ""The type '$($__ipcEntry.Type)' registered as '$__ipcId' is not known in the manager process: define it in -InitializationScript or load it with -Module."" }}
+    $__ipcTypes[$__ipcId] = @($__ipcType, $__ipcEntry.Exposed)
+}}
+[IpcPs.Hosting.ManagerHost]::Run($__ipcSettings, $__ipcTypes)
+exit 0
+";
+
+        /// <summary>Managers this session started and has not shut down: kept reachable so their stdin stays open.</summary>
+        private static readonly HashSet<Process> Started = new HashSet<Process>();
+
+        public static IpcManager Start(string modulePath, string? address, string? name, byte[] key, string? initializationScript,
+            string[] modules, Hashtable register, bool detached, TimeSpan timeout)
+        {
+            string dir = ManagerState.Create(name);
+            try
+            {
+                ManagerState.WriteKey(dir, key);
+                var (exe, prefix) = ChildLauncher.PwshCommand();
+                string script = string.Format(Bootstrap, modulePath.Replace("'", "''"));
+                var info = new ProcessStartInfo
+                {
+                    FileName = exe,
+                    Arguments = prefix + "-NoProfile -NonInteractive -NoLogo -OutputFormat Text -EncodedCommand "
+                        + Convert.ToBase64String(Encoding.Unicode.GetBytes(script)),
+                    UseShellExecute = false,
+                    RedirectStandardInput = true,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    StandardOutputEncoding = Encoding.UTF8,
+                    StandardErrorEncoding = Encoding.UTF8,
+                    CreateNoWindow = true,
+                };
+                var settings = new Hashtable
+                {
+                    ["Key"] = Convert.ToBase64String(key),
+                    ["Address"] = address,
+                    ["StateDir"] = dir,
+                    ["InitializationScript"] = initializationScript,
+                    ["Modules"] = modules,
+                    ["Register"] = register,
+                    ["Detached"] = detached,
+                };
+                var process = Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
+                var errors = new StringBuilder();
+                process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (errors) errors.AppendLine(e.Data); };
+                process.BeginErrorReadLine();
+                process.StandardInput.WriteLine(Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4))));
+                process.StandardInput.Flush();
+                var ready = process.StandardOutput.ReadLineAsync();
+                string? line = ready.Wait(timeout) ? ready.Result : null;
+                if (line is null || !line.StartsWith("READY ", StringComparison.Ordinal))
+                {
+                    if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
+                    process.WaitForExit();
+                    string why;
+                    lock (errors) why = (line + Environment.NewLine + errors).Trim();
+                    process.Dispose();
+                    throw new InvalidOperationException("The manager process failed to start" + (why.Length > 0 ? ": " + why : " in time."));
+                }
+                string actual = line.Substring(6);
+                ManagerClient.RememberKey(actual, key);
+                if (detached) process.StandardInput.Close();
+                else lock (Started) Started.Add(process);
+                return new IpcManager(actual, dir, detached ? null : process);
+            }
+            catch
+            {
+                ManagerState.Remove(dir);
+                throw;
+            }
+        }
+
+        public static void Forget(Process process)
+        {
+            lock (Started) Started.Remove(process);
+        }
+    }
+}
