@@ -79,4 +79,12 @@ Describe 'docs/examples' {
     It 'sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example): two halves of 2000 items, nothing left' {
         Invoke-Example 'sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False')
     }
+
+    It 'manager.ps1 (the seed''s Manager example): a child fills a managed dict and reverses a managed list' {
+        Invoke-Example 'manager.ps1' | Should -Be @('{0.25: None, 1: ''1'', ''2'': 2}', '[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]', 'socket directory left: False')
+    }
+
+    It 'managercustom.ps1 (the seed''s MathsClass registration): prints 7 and 56; an unexposed member is refused' {
+        Invoke-Example 'managercustom.ps1' | Should -Be @('7', '56', 'seed article', 'Clear: ''Builder'' does not expose ''Clear''; exposed: Append, ToString.')
+    }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using IpcPs.Core.Managers;
@@ -28,7 +29,10 @@ namespace IpcPs.Hosting
             foreach (DictionaryEntry e in types)
             {
                 var pair = (object?[])Unwrap(e.Value)!;
-                host.Register((string)e.Key, (Type)Unwrap(pair[0])!, Unwrap(pair[1]) is object?[] names ? Array.ConvertAll(names, n => Convert.ToString(Unwrap(n))!) : null);
+                var exposed = Unwrap(pair.Length > 1 ? pair[1] : null) is IEnumerable names && !(names is string)
+                    ? names.Cast<object?>().Select(n => Convert.ToString(Unwrap(n), System.Globalization.CultureInfo.InvariantCulture)!).ToArray()
+                    : null;
+                host.Register((string)e.Key, (Type)Unwrap(pair[0])!, exposed);
             }
             var key = Convert.FromBase64String((string)settings["Key"]!);
             var dir = (string)settings["StateDir"]!;

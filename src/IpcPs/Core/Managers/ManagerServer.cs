@@ -213,6 +213,8 @@ namespace IpcPs.Core.Managers
                 foreach (var o in _owned)
                 {
                     try { o.Unlink(); } catch (Exception) { /* already removed by hand */ }
+                    // A value, an array and a condition made without a lock created their RLock "NAME.lock" here too.
+                    try { Lifecycle.ObjectLifecycle.DestroyOwn(o.Name + ".lock"); } catch (Exception) { /* an invalid or foreign name: not ours */ }
                     o.Close();
                 }
                 _owned.Clear();
