@@ -1,7 +1,6 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
-using System.Collections.Specialized;
 using System.Linq;
 
 namespace IpcPs.Core.Managers
@@ -19,12 +18,12 @@ namespace IpcPs.Core.Managers
     /// </summary>
     internal sealed class DictStore : IManagedStore
     {
-        private readonly OrderedDictionary _items = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+        private readonly OrderedStore _items = new OrderedStore();
 
         public DictStore(object?[] args)
         {
             if (args.Length > 0 && args[0] is IDictionary initial)
-                foreach (DictionaryEntry e in initial) _items[e.Key] = e.Value;
+                foreach (DictionaryEntry e in initial) _items.Set(e.Key, e.Value);
         }
 
         public object? Invoke(string method, object?[] args)
@@ -33,48 +32,40 @@ namespace IpcPs.Core.Managers
             {
                 switch (method)
                 {
-                    case "Get": return _items[Key(args, 0)];
-                    case "Set": _items[Key(args, 0)] = Arg(args, 1); return null;
+                    case "Get": return _items.TryGet(Key(args, 0), out var found) ? found : null;
+                    case "Set": _items.Set(Key(args, 0), Arg(args, 1)); return null;
                     case "Add":
                     {
                         var k = Key(args, 0);
                         if (_items.Contains(k)) throw new ArgumentException($"The key '{k}' is already in the dict.");
-                        _items[k] = Arg(args, 1);
+                        _items.Set(k, Arg(args, 1));
                         return null;
                     }
                     case "ContainsKey": return _items.Contains(Key(args, 0));
-                    case "Remove":
-                    {
-                        var k = Key(args, 0);
-                        bool had = _items.Contains(k);
-                        _items.Remove(k);
-                        return had;
-                    }
+                    case "Remove": return _items.Remove(Key(args, 0));
                     case "Count": return _items.Count;
-                    case "Keys": return _items.Keys.Cast<object?>().ToArray();
-                    case "Values": return _items.Values.Cast<object?>().ToArray();
-                    case "Items":   // keys then values, one array: enumeration and formatting take a snapshot in one call
-                        return _items.Keys.Cast<object?>().Concat(_items.Values.Cast<object?>()).ToArray();
+                    case "Keys": return _items.Keys();
+                    case "Values": return _items.Values();
+                    case "Items": return _items.Items();   // keys then values: enumeration and display take one snapshot
                     case "Clear": _items.Clear(); return null;
                     case "Update":
-                        if (Arg(args, 0) is IDictionary more) foreach (DictionaryEntry e in more) _items[e.Key] = e.Value;
+                        if (Arg(args, 0) is IDictionary more) foreach (DictionaryEntry e in more) _items.Set(e.Key, e.Value);
                         else throw new ArgumentException("Update takes a hashtable.");
                         return null;
                     case "SetDefault":
                     {
                         var k = Key(args, 0);
-                        if (!_items.Contains(k)) _items[k] = Arg(args, 1);
-                        return _items[k];
+                        if (!_items.TryGet(k, out var v)) _items.Set(k, v = Arg(args, 1));
+                        return v;
                     }
                     case "Pop":
                     {
                         var k = Key(args, 0);
-                        if (!_items.Contains(k))
+                        if (!_items.TryGet(k, out var v))
                         {
                             if (args.Length > 1) return args[1];
                             throw new KeyNotFoundException($"The key '{k}' is not in the dict.");
                         }
-                        var v = _items[k];
                         _items.Remove(k);
                         return v;
                     }
@@ -165,12 +156,12 @@ namespace IpcPs.Core.Managers
     /// <summary>The attributes behind a ManagedNamespace (names compared ignoring case, as PowerShell's properties).</summary>
     internal sealed class NamespaceStore : IManagedStore
     {
-        private readonly OrderedDictionary _attrs = new OrderedDictionary(StringComparer.OrdinalIgnoreCase);
+        private readonly OrderedStore _attrs = new OrderedStore();
 
         public NamespaceStore(object?[] args)
         {
             if (args.Length > 0 && args[0] is IDictionary initial)
-                foreach (DictionaryEntry e in initial) _attrs[Convert.ToString(e.Key, System.Globalization.CultureInfo.InvariantCulture)!] = e.Value;
+                foreach (DictionaryEntry e in initial) _attrs.Set(Convert.ToString(e.Key, System.Globalization.CultureInfo.InvariantCulture)!, e.Value);
         }
 
         public object? Invoke(string method, object?[] args)
@@ -182,18 +173,11 @@ namespace IpcPs.Core.Managers
                     case "Get":
                     {
                         string n = Name(args);
-                        if (!_attrs.Contains(n)) throw new MissingMemberException($"The namespace has no attribute '{n}'.");
-                        return _attrs[n];
+                        return _attrs.TryGet(n, out var v) ? v : throw new MissingMemberException($"The namespace has no attribute '{n}'.");
                     }
-                    case "Set": _attrs[Name(args)] = DictStore.Arg(args, 1); return null;
-                    case "Remove":
-                    {
-                        string n = Name(args);
-                        bool had = _attrs.Contains(n);
-                        _attrs.Remove(n);
-                        return had;
-                    }
-                    case "Items": return _attrs.Keys.Cast<object?>().Concat(_attrs.Values.Cast<object?>()).ToArray();
+                    case "Set": _attrs.Set(Name(args), DictStore.Arg(args, 1)); return null;
+                    case "Remove": return _attrs.Remove(Name(args));
+                    case "Items": return _attrs.Items();
                     default: throw DictStore.Unknown("Namespace", method);
                 }
             }

@@ -77,6 +77,7 @@ namespace IpcPs.Core.Managers
                 }
                 socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
+                fs.SpinMicroseconds = ManagerServer.SpinMicroseconds;
                 return new ManagerClient(address, fs);
             }
             catch

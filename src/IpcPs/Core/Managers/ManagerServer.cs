@@ -19,6 +19,9 @@ namespace IpcPs.Core.Managers
     public sealed class ManagerServer : IDisposable
     {
         private const int ResultDepth = 2;
+
+        /// <summary>After a reply, how long a connection polls for the client's next request before sleeping (see FrameSocket).</summary>
+        internal const int SpinMicroseconds = 50;
         private readonly byte[] _key;
         private readonly IManagerTypeHost? _host;
         private readonly Socket _listener;
@@ -98,6 +101,7 @@ namespace IpcPs.Core.Managers
                 if (!ManagerAuth.Accept(fs, _key)) return;
                 fs.Socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
+                fs.SpinMicroseconds = SpinMicroseconds;
                 while (Volatile.Read(ref _shutdown) == 0)
                 {
                     var frame = fs.Receive();
