@@ -317,6 +317,7 @@ Describe 'Managers' {
             Stop-IpcManager $m
             Test-ProcessAlive $serverPid | Should -BeFalse
             Test-Path $dir | Should -BeFalse
+            Stop-IpcManager $m -ErrorAction Stop    # a second stop of a manager this session stopped: nothing to do
             foreach ($n in $names) { Test-Path "/dev/shm/$n" | Should -BeFalse; Get-IpcObject -Name $n -ErrorAction SilentlyContinue | Should -BeNullOrEmpty }
             @(Get-ChildItem /dev/shm -Filter "$($names[3]).lock*" -ErrorAction SilentlyContinue).Count | Should -Be 0
             Get-ErrorId { $null = $m.Dict() } | Should -Match '^ConnectionClosed|ConnectionClosedException'
@@ -349,11 +350,15 @@ Describe 'Managers' {
             $serverPid, $dir, $detachedAddress, $detachedPid, $detachedDir = $r.Lines[-5..-1]
             Wait-Until { -not (Test-ProcessAlive $serverPid) } -Because 'the manager sees its session end'
             Test-Path $dir | Should -BeFalse
-            Test-ProcessAlive $detachedPid | Should -BeTrue
-            $d = Connect-IpcManager -Address $detachedAddress -AuthKey 'detached'
-            Stop-IpcManager $d
-            Wait-Until { -not (Test-ProcessAlive $detachedPid) } -Because 'the detached manager was shut down'
-            Wait-Until { -not (Test-Path $detachedDir) } -Because 'the manager removes its directory'
+            try {
+                Test-ProcessAlive $detachedPid | Should -BeTrue
+                $d = Connect-IpcManager -Address $detachedAddress -AuthKey 'detached'
+                Stop-IpcManager $d
+                Wait-Until { -not (Test-ProcessAlive $detachedPid) } -Because 'the detached manager was shut down'
+                Wait-Until { -not (Test-Path $detachedDir) } -Because 'the manager removes its directory'
+            } finally {
+                if (Test-ProcessAlive $detachedPid) { Stop-Process -Id $detachedPid -Force; Remove-Item -Recurse -Force $detachedDir -ErrorAction SilentlyContinue }
+            }
         }
     }
 }

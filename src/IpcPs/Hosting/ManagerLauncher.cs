@@ -69,23 +69,32 @@ exit 0
                     ["Detached"] = detached,
                 };
                 var process = Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
-                var errors = new StringBuilder();
-                process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (errors) errors.AppendLine(e.Data); };
+                // Both streams are drained for the process's whole life (a custom type that writes to the host must
+                // never fill a pipe and block the manager); the first "READY address" line is the start signal.
+                var output = new StringBuilder();
+                var ready = new System.Threading.Tasks.TaskCompletionSource<string?>();
+                void Collect(string? data)
+                {
+                    if (data is null) { ready.TrySetResult(null); return; }
+                    if (data.StartsWith("READY ", StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(6)); return; }
+                    lock (output) if (output.Length < 16_384) output.AppendLine(data);   // kept for a failed start
+                }
+                process.OutputDataReceived += (_, e) => Collect(e.Data);
+                process.ErrorDataReceived += (_, e) => { if (e.Data != null) Collect(e.Data); };
+                process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
                 process.StandardInput.WriteLine(Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4))));
                 process.StandardInput.Flush();
-                var ready = process.StandardOutput.ReadLineAsync();
-                string? line = ready.Wait(timeout) ? ready.Result : null;
-                if (line is null || !line.StartsWith("READY ", StringComparison.Ordinal))
+                string? actual = ready.Task.Wait(timeout) ? ready.Task.Result : null;
+                if (actual is null)
                 {
                     if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
                     process.WaitForExit();
                     string why;
-                    lock (errors) why = (line + Environment.NewLine + errors).Trim();
+                    lock (output) why = output.ToString().Trim();
                     process.Dispose();
                     throw new InvalidOperationException("The manager process failed to start" + (why.Length > 0 ? ": " + why : " in time."));
                 }
-                string actual = line.Substring(6);
                 ManagerClient.RememberKey(actual, key);
                 if (detached) process.StandardInput.Close();
                 else lock (Started) Started.Add(process);

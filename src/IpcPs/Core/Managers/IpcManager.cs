@@ -17,6 +17,7 @@ namespace IpcPs
     {
         private readonly ManagerReference _reference;
         private string[]? _typeIds;
+        private bool _shutDown;
 
         internal IpcManager(string address, string? stateDir, Process? process)
         {
@@ -84,6 +85,8 @@ namespace IpcPs
         /// <summary>Shuts the manager down: every object it owns is destroyed, its process ends.</summary>
         public void Shutdown()
         {
+            if (Process != null && _shutDown) return;   // a manager this process started and already stopped: nothing to do
+            _shutDown = true;
             try { _reference.Call("Shutdown"); }
             catch (ConnectionClosedException) when (Process?.HasExited ?? false) { }
             ManagerClient.Forget(Address);
