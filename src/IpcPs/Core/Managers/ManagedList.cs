@@ -8,15 +8,18 @@ namespace IpcPs
     /// A list that lives in a manager (CPython's ListProxy), usable as a PowerShell list: $l[i], $l[i] = v, Add,
     /// Insert, Remove, RemoveAt, Reverse, Count, enumeration (a snapshot taken in one call). Negative indexes count
     /// from the end. Each operation is one round trip and atomic on the server.
+    /// Deliberately an ICollection with a long indexer, not an IList: PowerShell reads the Count of an IList (or of
+    /// anything with an int indexer) before every $l[i], to resolve a negative index, which would double the round
+    /// trips; here $l[i] is one call and the manager resolves negative indexes itself.
     /// </summary>
-    public sealed class ManagedList : IList, IManagedProxy
+    public sealed class ManagedList : ICollection, IManagedProxy
     {
         internal ManagedList(ManagerReference reference) => Reference = reference;
 
         ManagerReference IManagedProxy.Reference => Reference;
         private ManagerReference Reference { get; }
 
-        public object? this[int index]
+        public object? this[long index]
         {
             get => Reference.Call("Get", index);
             set => Reference.Call("Set", index, value);
@@ -34,7 +37,6 @@ namespace IpcPs
 
         /// <summary>Removes the first item equal to VALUE; true if there was one.</summary>
         public bool Remove(object? value) => (bool)Reference.Call("Remove", value)!;
-        void IList.Remove(object? value) => Remove(value);
 
         public void RemoveAt(int index) => Reference.Call("RemoveAt", index);
 
@@ -55,8 +57,6 @@ namespace IpcPs
         public IEnumerator GetEnumerator() => ToArray().GetEnumerator();
         public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
 
-        public bool IsFixedSize => false;
-        public bool IsReadOnly => false;
         public bool IsSynchronized => true;
         public object SyncRoot => this;
 
