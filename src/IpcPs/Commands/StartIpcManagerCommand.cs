@@ -65,8 +65,9 @@ namespace IpcPs.Commands
             try
             {
                 return ManagerLauncher.Start(module, Address, Name, key, InitializationScript?.ToString(), Module,
-                    ManagerKeys.Registrations(Register), Detach, StartTimeout);
+                    ManagerKeys.Registrations(Register), Detach, StartTimeout, StopToken);
             }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException || e is IOException)
             {
                 ThrowTerminatingError(ErrorRecords.From(e is InvalidOperationException ? new ManagerStartException(e.Message) : e, Name ?? Address));

@@ -37,7 +37,7 @@ exit 0
         private static readonly HashSet<Process> Started = new HashSet<Process>();
 
         public static IpcManager Start(string modulePath, string? address, string? name, byte[] key, string? initializationScript,
-            string[] modules, Hashtable register, bool detached, TimeSpan timeout)
+            string[] modules, Hashtable register, bool detached, TimeSpan timeout, System.Threading.CancellationToken stop)
         {
             string dir = ManagerState.Create(name);
             try
@@ -85,7 +85,10 @@ exit 0
                 process.BeginErrorReadLine();
                 process.StandardInput.WriteLine(Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4))));
                 process.StandardInput.Flush();
-                string? actual = ready.Task.Wait(timeout) ? ready.Task.Result : null;
+                string? actual = null;
+                bool stopped = false;
+                try { actual = ready.Task.Wait((int)Math.Min(int.MaxValue, timeout.TotalMilliseconds), stop) ? ready.Task.Result : null; }
+                catch (OperationCanceledException) { stopped = true; }   // Ctrl+C while the manager starts
                 if (actual is null)
                 {
                     if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
@@ -93,6 +96,7 @@ exit 0
                     string why;
                     lock (output) why = output.ToString().Trim();
                     process.Dispose();
+                    if (stopped) throw new OperationCanceledException(stop);
                     throw new InvalidOperationException("The manager process failed to start" + (why.Length > 0 ? ": " + why : " in time."));
                 }
                 ManagerClient.RememberKey(actual, key);
