@@ -110,7 +110,13 @@ namespace IpcPs
         private IpcObject Shared(string typeId, params object?[] args)
         {
             var r = (object?[])_reference.Call("Create", typeId, args)!;
-            return IpcObjects.Open((string)r[2]!, (IpcObjectKind)Enum.Parse(typeof(IpcObjectKind), (string)r[3]!));
+            try { return IpcObjects.Open((string)r[2]!, (IpcObjectKind)Enum.Parse(typeof(IpcObjectKind), (string)r[3]!)); }
+            catch (IpcObjectNotFoundException e)
+            {
+                // The manager made it, but not on this machine: these kinds are shared memory, not proxies.
+                throw new InvalidOperationException($"A manager's {typeId} is a shared-memory object of the manager's machine, and the manager at '{Address}' "
+                    + "is not on this one: over the network use Dict, List, Namespace and registered types.", e);
+            }
         }
 
         public override string ToString() => $"IpcManager at {Address}";
