@@ -20,8 +20,12 @@ namespace IpcPs.Core.Managers
     {
         private const int ResultDepth = 2;
 
-        /// <summary>After a reply, how long a connection polls for the client's next request before sleeping (see FrameSocket).</summary>
-        internal const int SpinMicroseconds = 50;
+        /// <summary>
+        /// After a reply, how long a connection polls for the client's next request before sleeping, and a client for
+        /// the reply (see FrameSocket): 50 µs, or IPCPS_MANAGER_SPIN_US (0 turns polling off) read once per process.
+        /// </summary>
+        internal static readonly int SpinMicroseconds =
+            int.TryParse(Environment.GetEnvironmentVariable("IPCPS_MANAGER_SPIN_US"), out int us) && us >= 0 ? us : 50;
         private readonly byte[] _key;
         private readonly IManagerTypeHost? _host;
         private readonly Socket _listener;
