@@ -102,11 +102,25 @@ namespace IpcPs.Core.Managers
             return frame;
         }
 
+        private int _skipSpins;
+
+        // Polls until data is there or the window passes. Two guards against the case where polling is worse than
+        // sleeping (the peer waits for the very CPU this thread spins on): after a few polls each one yields the CPU,
+        // and a poll that ran out skips polling for the next SkipAfterMiss receives.
         private void Spin()
         {
+            if (_skipSpins > 0) { _skipSpins--; return; }
             long deadline = System.Diagnostics.Stopwatch.GetTimestamp() + SpinMicroseconds * TicksPerMicrosecond;
-            while (_socket.Available == 0 && System.Diagnostics.Stopwatch.GetTimestamp() < deadline) System.Threading.Thread.SpinWait(8);
+            int polls = 0;
+            while (_socket.Available == 0)
+            {
+                if (System.Diagnostics.Stopwatch.GetTimestamp() >= deadline) { _skipSpins = SkipAfterMiss; return; }
+                if (++polls > 4) System.Threading.Thread.Yield();
+                else System.Threading.Thread.SpinWait(8);
+            }
         }
+
+        private const int SkipAfterMiss = 32;
 
         /// <summary>Makes at least COUNT unread bytes available; false if the stream ends before any byte of them arrives.</summary>
         private bool Fill(int count)
