@@ -72,6 +72,11 @@ Describe 'Managers' {
             $d.ToString() | Should -Be "{'a': 1, 3: [1, 2]}"
             $d.Update(@{ z = $true }); $d['z'] | Should -BeTrue
             { $d.Add('a', 9) } | Should -Throw '*already in the dict*'
+            $d.dotted = 'set by member'
+            $d['dotted'] | Should -Be 'set by member'
+            $d.a | Should -Be 1
+            1..4 | ForEach-Object -Parallel { ($using:d)["par$_"] = $_ } -ThrottleLimit 4
+            @($d.Keys -like 'par*').Count | Should -Be 4 -Because 'threads of this process share its connection'
         }
 
         It 'a managed list: indexer (negative from the end), Add, Insert, Remove, Reverse, Count, enumeration' {
