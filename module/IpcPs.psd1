@@ -42,6 +42,10 @@
         'New-IpcPool'
         'Invoke-IpcPool'
         'Remove-IpcPool'
+        'Start-IpcManager'
+        'Stop-IpcManager'
+        'Use-IpcManager'
+        'Connect-IpcManager'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

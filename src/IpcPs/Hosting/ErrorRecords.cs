@@ -32,12 +32,18 @@ namespace IpcPs.Hosting
         public const string IpcStorageExceeded = nameof(IpcStorageExceeded);
         public const string IpcValueOverflow = nameof(IpcValueOverflow);
         public const string PoolWorkerDied = nameof(PoolWorkerDied);
+        public const string ManagerAuthenticationFailed = nameof(ManagerAuthenticationFailed);
+        public const string ManagerRemoteError = nameof(ManagerRemoteError);
+        public const string ManagerStartFailed = nameof(ManagerStartFailed);
 
         public static ErrorRecord From(Exception e, object? target)
         {
             var (id, category) = e switch
             {
                 IpcObjectExistsException _ => (IpcObjectExists, ErrorCategory.ResourceExists),
+                ManagerAuthenticationException _ => (ManagerAuthenticationFailed, ErrorCategory.SecurityError),
+                ManagerRemoteException _ => (ManagerRemoteError, ErrorCategory.InvalidOperation),
+                ManagerStartException _ => (ManagerStartFailed, ErrorCategory.OpenError),
                 AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
                 IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),

@@ -17,10 +17,12 @@ namespace IpcPs.Hosting
         private const string Prefix = "Deserialized.IpcPs.";
 
         public override bool CanConvertFrom(object sourceValue, Type destinationType) =>
-            sourceValue is PSObject pso && IsDescriptor(pso) && typeof(IpcObject).IsAssignableFrom(destinationType);
+            sourceValue is PSObject pso && (IsDescriptor(pso) && typeof(IpcObject).IsAssignableFrom(destinationType)
+                || ManagerProxyDescriptor.Is(pso) && typeof(IManagedProxy).IsAssignableFrom(destinationType));
 
         public override object ConvertFrom(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase)
         {
+            if (sourceValue is PSObject proxy && TryOpenProxy(proxy, out var p)) return p!;
             if (sourceValue is PSObject pso && TryOpen(pso, out var obj)) return obj!;
             throw new PSInvalidCastException($"Cannot turn '{sourceValue}' into an IpcPs object: it is not an IpcPs handle descriptor.");
         }
@@ -35,6 +37,8 @@ namespace IpcPs.Hosting
         {
             switch (value)
             {
+                case IManagedProxy _: return value;
+                case PSObject pso when TryOpenProxy(pso, out var proxy): return proxy;
                 case PSObject pso when TryOpen(pso, out var obj): return obj;
                 case PSObject pso when pso.BaseObject is IDictionary || pso.BaseObject is IList: Rehydrate(pso.BaseObject); return pso;
                 case PSObject pso when pso.BaseObject is PSCustomObject:
@@ -67,6 +71,8 @@ namespace IpcPs.Hosting
                     if (o is IpcConnection c) d.Properties.Add(new PSNoteProperty("End", c.End));
                     return d;
                 case PSObject pso when pso.BaseObject is IpcObject o: return Dehydrate(o);
+                case IManagedProxy p: return ManagerProxyDescriptor.Of(p);
+                case PSObject pso when pso.BaseObject is IManagedProxy p: return ManagerProxyDescriptor.Of(p);
                 case PSObject pso when pso.BaseObject is IDictionary || (pso.BaseObject is IList && !(pso.BaseObject is string)):
                     return Dehydrate(pso.BaseObject);
                 case IDictionary dict:
@@ -88,6 +94,8 @@ namespace IpcPs.Hosting
             switch (value)
             {
                 case IpcObject o: yield return o; break;
+                case IManagedProxy _: break;   // a manager's object: nothing to hold; it reconnects where it lands
+                case PSObject pso when pso.BaseObject is IManagedProxy: break;
                 case PSObject pso:
                     foreach (var o in FindHandles(pso.BaseObject is PSCustomObject ? null : pso.BaseObject)) yield return o;
                     if (pso.BaseObject is PSCustomObject)
@@ -104,6 +112,12 @@ namespace IpcPs.Hosting
                         foreach (var o in FindHandles(item)) yield return o;
                     break;
             }
+        }
+
+        private static bool TryOpenProxy(PSObject pso, out object? proxy)
+        {
+            proxy = ManagerProxyDescriptor.Is(pso) ? ManagerProxyDescriptor.Open(pso) : null;
+            return proxy != null;
         }
 
         private static bool IsDescriptor(PSObject pso) =>

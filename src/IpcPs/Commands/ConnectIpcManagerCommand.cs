@@ -1,0 +1,55 @@
+using System;
+using System.Management.Automation;
+using IpcPs.Core.Managers;
+using IpcPs.Hosting;
+
+namespace IpcPs.Commands
+{
+    /// <summary>
+    /// Connects to a running manager, on this machine or another (CPython: BaseManager(address, authkey).connect()).
+    /// The connection is authenticated at once: a wrong key is an error here, not at the first call.
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Connect, "IpcManager", DefaultParameterSetName = AddressSet)]
+    [OutputType(typeof(IpcManager))]
+    public sealed class ConnectIpcManagerCommand : IpcCmdlet
+    {
+        private const string AddressSet = "Address", NameSet = "Name";
+
+        /// <summary>host:port (TCP) or unix:/path/to/socket, as the manager's Address shows.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = AddressSet)]
+        public string Address { get; set; } = null!;
+
+        /// <summary>The name given to Start-IpcManager -Name (a manager of this user on this machine).</summary>
+        [Parameter(Mandatory = true, ParameterSetName = NameSet)]
+        public string Name { get; set; } = null!;
+
+        /// <summary>The manager's auth key (a string, taken as UTF-8, or bytes). Optional for a manager of this user on this machine started by name.</summary>
+        [Parameter(ParameterSetName = AddressSet, Mandatory = true)]
+        [Parameter(ParameterSetName = NameSet)]
+        public object? AuthKey { get; set; }
+
+        protected override void EndProcessing()
+        {
+            try
+            {
+                string? dir = null;
+                string address = Address;
+                if (ParameterSetName == NameSet)
+                {
+                    dir = ManagerState.PathOf(Name);
+                    address = ManagerAddress.UnixPrefix + System.IO.Path.Combine(dir, "socket");
+                }
+                byte[] key = AuthKey != null ? ManagerKeys.From(AuthKey) : ManagerClient.KeyFor(address, dir);
+                // Authenticate now, with this key only; then this process remembers it for the address.
+                ManagerClient.Connect(address, key).Dispose();
+                ManagerClient.RememberKey(address, key);
+                ManagerClient.Forget(address);
+                WriteObject(new IpcManager(address, dir, null));
+            }
+            catch (Exception e) when (e is IpcException || e is ArgumentException || e is System.Net.Sockets.SocketException)
+            {
+                ThrowIpcError(e, Address ?? Name);
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System;
+using System.Collections;
+using System.Diagnostics;
+using System.Dynamic;
+using System.Linq;
+using IpcPs.Core.Managers;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A manager (CPython's SyncManager): $m.Dict(), $m.List(), $m.Namespace() make objects that live in the manager
+    /// process and return proxies; $m.Queue(), $m.Lock(), … make shared-memory objects the manager owns and return
+    /// them opened; $m.TypeId(args) makes an instance of a registered custom type. Stop-IpcManager (or Shutdown)
+    /// destroys all of them.
+    /// </summary>
+    public sealed class IpcManager : DynamicObject, IManagedProxy, IDisposable
+    {
+        private readonly ManagerReference _reference;
+        private string[]? _typeIds;
+        private bool _shutDown;
+
+        internal IpcManager(string address, string? stateDir, Process? process)
+        {
+            _reference = new ManagerReference(address, 0, "Manager", stateDir);
+            Process = process;
+        }
+
+        ManagerReference IManagedProxy.Reference => _reference;
+
+        /// <summary>Where the manager listens: unix:/… (the default) or host:port.</summary>
+        public string Address => _reference.Address;
+
+        /// <summary>The manager's process id.</summary>
+        public int Pid => Convert.ToInt32(_reference.Call("Pid"));
+
+        /// <summary>The server process when this session started it (null when connected to one).</summary>
+        internal Process? Process { get; }
+
+        /// <summary>The manager's 0700 directory on this machine (its Unix socket and key file); null when unknown (connected by address).</summary>
+        public string? Directory => _reference.StateDir;
+
+        private string? StateDir => _reference.StateDir;
+
+        /// <summary>The registered custom type ids.</summary>
+        public string[] TypeIds => _typeIds ??= ((object?[])_reference.Call("TypeIds")!).Cast<string>().ToArray();
+
+        public ManagedDict Dict() => Dict(null);
+        public ManagedDict Dict(IDictionary? initial) => new ManagedDict(Make("Dict", initial is null ? null : initial as Hashtable ?? new Hashtable(initial)));
+        public ManagedList List() => new ManagedList(Make("List"));
+        public ManagedList List(object? initial) => new ManagedList(Make("List", new object?[] { initial is IEnumerable e && !(initial is string) ? e.Cast<object?>().ToArray() : new[] { initial } }));
+        public ManagedNamespace Namespace() => new ManagedNamespace(Make("Namespace"));
+        public ManagedNamespace Namespace(IDictionary initial) => new ManagedNamespace(Make("Namespace", initial as Hashtable ?? new Hashtable(initial)));
+
+        public IpcQueue Queue() => Queue(0);
+        public IpcQueue Queue(int maxSize) => (IpcQueue)Shared("Queue", maxSize);
+        public IpcQueue JoinableQueue() => JoinableQueue(0);
+        public IpcQueue JoinableQueue(int maxSize) => (IpcQueue)Shared("JoinableQueue", maxSize);
+        public IpcLock Lock() => (IpcLock)Shared("Lock");
+        public IpcLock RLock() => (IpcLock)Shared("RLock");
+        public IpcEvent Event() => (IpcEvent)Shared("Event");
+        public IpcSemaphore Semaphore() => Semaphore(1);
+        public IpcSemaphore Semaphore(int value) => (IpcSemaphore)Shared("Semaphore", value);
+        public IpcSemaphore BoundedSemaphore() => BoundedSemaphore(1);
+        public IpcSemaphore BoundedSemaphore(int value) => (IpcSemaphore)Shared("BoundedSemaphore", value);
+        public IpcCondition Condition() => (IpcCondition)Shared("Condition");
+        public IpcCondition Condition(IpcLock @lock) => (IpcCondition)Shared("Condition", @lock);
+        public IpcBarrier Barrier(int parties) => (IpcBarrier)Shared("Barrier", parties);
+        public IpcBarrier Barrier(int parties, double timeoutSeconds) => (IpcBarrier)Shared("Barrier", parties, timeoutSeconds);
+        public IpcValue Value(string typeCode) => (IpcValue)Shared("Value", typeCode);
+        public IpcValue Value(string typeCode, object? value) => (IpcValue)Shared("Value", typeCode, value);
+        public IpcArray Array(string typeCode, object lengthOrValues) =>
+            (IpcArray)Shared("Array", typeCode, lengthOrValues is IEnumerable e && !(lengthOrValues is string) ? e.Cast<object?>().ToArray() : lengthOrValues);
+
+        /// <summary>A new instance of the registered type TYPEID, made in the manager (also $m.TypeId(args)).</summary>
+        public ManagedObject Create(string typeId, params object?[] args) => new ManagedObject(Make(typeId, args));
+
+        public override bool TryInvokeMember(InvokeMemberBinder binder, object?[] args, out object? result)
+        {
+            result = null;
+            if (!TypeIds.Contains(binder.Name, StringComparer.OrdinalIgnoreCase)) return false;
+            result = Create(binder.Name, args);
+            return true;
+        }
+
+        /// <summary>Shuts the manager down: every object it owns is destroyed, its process ends.</summary>
+        public void Shutdown()
+        {
+            if (Process != null && _shutDown) return;   // a manager this process started and already stopped: nothing to do
+            _shutDown = true;
+            try { _reference.Call("Shutdown"); }
+            catch (ConnectionClosedException) when (Process?.HasExited ?? false) { }
+            ManagerClient.Forget(Address);
+            if (Process != null)
+            {
+                if (!Process.WaitForExit(10_000)) { try { Process.Kill(); } catch (InvalidOperationException) { } Process.WaitForExit(); }
+                Process.Dispose();
+                if (StateDir != null) ManagerState.Remove(StateDir);   // normally gone already: the server removes it
+            }
+        }
+
+        /// <summary>Closes this process's connection (the manager goes on; Stop-IpcManager shuts it down).</summary>
+        public void Dispose() => ManagerClient.Forget(Address);
+
+        private ManagerReference Make(string typeId, params object?[] args)
+        {
+            var r = (object?[])_reference.Call("Create", typeId, args)!;
+            return new ManagerReference(Address, Convert.ToInt64(r[0]), (string)r[1]!, StateDir);
+        }
+
+        private IpcObject Shared(string typeId, params object?[] args)
+        {
+            var r = (object?[])_reference.Call("Create", typeId, args)!;
+            try { return IpcObjects.Open((string)r[2]!, (IpcObjectKind)Enum.Parse(typeof(IpcObjectKind), (string)r[3]!)); }
+            catch (IpcObjectNotFoundException e)
+            {
+                // The manager made it, but not on this machine: these kinds are shared memory, not proxies.
+                throw new InvalidOperationException($"A manager's {typeId} is a shared-memory object of the manager's machine, and the manager at '{Address}' "
+                    + "is not on this one: over the network use Dict, List, Namespace and registered types.", e);
+            }
+        }
+
+        public override string ToString() => $"IpcManager at {Address}";
+
+        /// <summary>The proxy a reference stands for (what a proxy that crossed processes becomes again).</summary>
+        public static IManagedProxy FromReference(ManagerReference r) => r.TypeId switch
+        {
+            "Manager" => new IpcManager(r.Address, r.StateDir, null),
+            "Dict" => new ManagedDict(r),
+            "List" => new ManagedList(r),
+            "Namespace" => new ManagedNamespace(r),
+            _ => new ManagedObject(r),
+        };
+    }
+}

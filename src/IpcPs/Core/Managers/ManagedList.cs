@@ -1,0 +1,66 @@
+using System;
+using System.Collections;
+using System.Linq;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// A list that lives in a manager (CPython's ListProxy), usable as a PowerShell list: $l[i], $l[i] = v, Add,
+    /// Insert, Remove, RemoveAt, Reverse, Count, enumeration (a snapshot taken in one call). Negative indexes count
+    /// from the end. Each operation is one round trip and atomic on the server.
+    /// Deliberately an ICollection with a long indexer, not an IList: PowerShell reads the Count of an IList (or of
+    /// anything with an int indexer) before every $l[i], to resolve a negative index, which would double the round
+    /// trips; here $l[i] is one call and the manager resolves negative indexes itself.
+    /// </summary>
+    public sealed class ManagedList : ICollection, IManagedProxy
+    {
+        internal ManagedList(ManagerReference reference) => Reference = reference;
+
+        ManagerReference IManagedProxy.Reference => Reference;
+        private ManagerReference Reference { get; }
+
+        public object? this[long index]
+        {
+            get => Reference.Call("Get", index);
+            set => Reference.Call("Set", index, value);
+        }
+
+        public int Count => (int)Reference.Call("Count")!;
+
+        /// <summary>Appends VALUE (list.append); returns its index.</summary>
+        public int Add(object? value) => (int)Reference.Call("Add", value)!;
+
+        /// <summary>Appends every item of VALUES in one call (list.extend).</summary>
+        public void Extend(IEnumerable values) => Reference.Call("Extend", values.Cast<object?>().ToArray());
+
+        public void Insert(int index, object? value) => Reference.Call("Insert", index, value);
+
+        /// <summary>Removes the first item equal to VALUE; true if there was one.</summary>
+        public bool Remove(object? value) => (bool)Reference.Call("Remove", value)!;
+
+        public void RemoveAt(int index) => Reference.Call("RemoveAt", index);
+
+        /// <summary>Removes and returns the last item (list.pop()), or the one at INDEX.</summary>
+        public object? Pop() => Reference.Call("Pop");
+        public object? Pop(int index) => Reference.Call("Pop", index);
+
+        /// <summary>Reverses the list in place, in the manager.</summary>
+        public void Reverse() => Reference.Call("Reverse");
+
+        public bool Contains(object? value) => (bool)Reference.Call("Contains", value)!;
+        public int IndexOf(object? value) => (int)Reference.Call("IndexOf", value)!;
+        public void Clear() => Reference.Call("Clear");
+
+        /// <summary>A local copy of the whole list, taken in one call.</summary>
+        public object?[] ToArray() => (object?[])Reference.Call("Items")!;
+
+        public IEnumerator GetEnumerator() => ToArray().GetEnumerator();
+        public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
+
+        public bool IsSynchronized => true;
+        public object SyncRoot => this;
+
+        /// <summary>Python's repr of the list ([9, 8, 'a', None]).</summary>
+        public override string ToString() => "[" + string.Join(", ", ToArray().Select(PyRepr.Of)) + "]";
+    }
+}

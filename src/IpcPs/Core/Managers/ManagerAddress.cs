@@ -1,0 +1,52 @@
+using System;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace IpcPs.Core.Managers
+{
+    /// <summary>
+    /// Where a manager listens: "unix:/path/to/socket" (the default, in a 0700 directory) or "host:port" (TCP).
+    /// UnixDomainSocketEndPoint exists at run time (.NET Core 2.1+) but not in netstandard2.0, so it is made by reflection.
+    /// </summary>
+    internal static class ManagerAddress
+    {
+        public const string UnixPrefix = "unix:";
+
+        public static bool IsUnix(string address) => address.StartsWith(UnixPrefix, StringComparison.Ordinal);
+
+        public static EndPoint Parse(string address)
+        {
+            if (IsUnix(address)) return UnixEndPoint(address.Substring(UnixPrefix.Length));
+            int colon = address.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(address.Substring(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535)
+                throw new ArgumentException($"'{address}' is not a manager address: use host:port (TCP) or unix:/path.", nameof(address));
+            string host = address.Substring(0, colon).Trim('[', ']');
+            if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, port);
+            var addresses = Dns.GetHostAddresses(host);
+            if (addresses.Length == 0) throw new ArgumentException($"The host '{host}' has no address.", nameof(address));
+            return new IPEndPoint(addresses[0], port);
+        }
+
+        public static string Format(EndPoint endPoint) => endPoint is IPEndPoint ip
+            ? (ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ip.Address}]:{ip.Port}" : $"{ip.Address}:{ip.Port}")
+            : UnixPrefix + endPoint;
+
+        public static Socket NewSocket(EndPoint endPoint)
+        {
+            if (endPoint is IPEndPoint ip)
+                return new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        }
+
+        private static readonly Type? UnixEndPointType =
+            Type.GetType("System.Net.Sockets.UnixDomainSocketEndPoint, System.Net.Sockets")
+            ?? typeof(Socket).Assembly.GetType("System.Net.Sockets.UnixDomainSocketEndPoint");
+
+        private static EndPoint UnixEndPoint(string path)
+        {
+            if (UnixEndPointType is null) throw new PlatformNotSupportedException("This runtime has no Unix domain sockets; give the manager a TCP -Address.");
+            return (EndPoint)Activator.CreateInstance(UnixEndPointType, path)!;
+        }
+    }
+}

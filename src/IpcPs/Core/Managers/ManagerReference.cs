@@ -1,0 +1,43 @@
+using System;
+using IpcPs.Core.Managers;
+
+namespace IpcPs
+{
+    /// <summary>
+    /// What a proxy is: the manager's address, the object's id there and its type id (plus the manager's directory,
+    /// where a process of the same user finds the auth key). This is all a proxy carries across processes; it
+    /// connects (lazily, on its first call) wherever it lands.
+    /// </summary>
+    public sealed class ManagerReference
+    {
+        private ManagerClient? _client;
+
+        public ManagerReference(string address, long id, string typeId, string? stateDir)
+        {
+            Address = address;
+            Id = id;
+            TypeId = typeId;
+            StateDir = stateDir;
+        }
+
+        public string Address { get; }
+        public long Id { get; }
+        public string TypeId { get; }
+        public string? StateDir { get; }
+
+        internal object? Call(string member, params object?[] args)
+        {
+            var c = _client;
+            if (c is null || c.IsBroken) _client = c = ManagerClient.For(Address, StateDir);
+            return c.Call(Id, member, args);
+        }
+
+        public override string ToString() => $"{TypeId} {Id} at {Address}";
+    }
+
+    /// <summary>Every manager proxy (dict, list, namespace, custom object, the manager itself) has a reference.</summary>
+    public interface IManagedProxy
+    {
+        ManagerReference Reference { get; }
+    }
+}

@@ -1,0 +1,57 @@
+using System;
+using System.Collections;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using IpcPs.Core.Managers;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// The manager process's side (started by <see cref="ManagerLauncher"/>): reads its settings from the first line
+    /// of stdin, listens, prints "READY address" and serves until shut down, or until stdin ends (the session that
+    /// started it has gone) unless detached.
+    /// </summary>
+    public static class ManagerHost
+    {
+        /// <summary>The settings line: a CLIXML hashtable, base64 (the key never appears on a command line).</summary>
+        public static Hashtable ReadSettings()
+        {
+            string line = Console.In.ReadLine() ?? throw new InvalidOperationException("The manager got no settings.");
+            return (Hashtable)Unwrap(PSSerializer.Deserialize(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(line))))!;
+        }
+
+        /// <summary>Serves until shutdown. TYPES: type id → [type, exposed names or null], resolved by the bootstrap script.</summary>
+        public static void Run(Hashtable settings, Hashtable types)
+        {
+            var host = new ManagerTypeHost();
+            foreach (DictionaryEntry e in types)
+            {
+                var pair = (object?[])Unwrap(e.Value)!;
+                var exposed = Unwrap(pair.Length > 1 ? pair[1] : null) is IEnumerable names && !(names is string)
+                    ? names.Cast<object?>().Select(n => Convert.ToString(Unwrap(n), System.Globalization.CultureInfo.InvariantCulture)!).ToArray()
+                    : null;
+                host.Register((string)e.Key, (Type)Unwrap(pair[0])!, exposed);
+            }
+            var key = Convert.FromBase64String((string)settings["Key"]!);
+            var dir = (string)settings["StateDir"]!;
+            var server = new ManagerServer(settings["Address"] as string, dir, key, host);
+            server.Start();
+            if (!(settings["Detached"] is true))
+                new Thread(() => { WatchParent(); server.Shutdown(); }) { IsBackground = true, Name = "IpcPs manager lifetime" }.Start();
+            Console.Out.WriteLine("READY " + server.Address);
+            Console.Out.Flush();
+            host.Pump(server.Stopped);
+        }
+
+        // The starting session holds our stdin open; EOF means it has ended (or let go of us).
+        private static void WatchParent()
+        {
+            try { while (Console.In.ReadLine() != null) { } }
+            catch (IOException) { }
+        }
+
+        private static object? Unwrap(object? o) => o is PSObject p ? p.BaseObject : o;
+    }
+}

@@ -1,0 +1,69 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using System.Text;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>Turns the cmdlets' -AuthKey and -Register values into what the launcher and the client take.</summary>
+    internal static class ManagerKeys
+    {
+        public static byte[] From(object value)
+        {
+            switch (value is PSObject p ? p.BaseObject : value)
+            {
+                case byte[] b when b.Length > 0: return b;
+                case string s when s.Length > 0: return Encoding.UTF8.GetBytes(s);
+                case object[] items when items.Length > 0: return Array.ConvertAll(items, i => Convert.ToByte(i is PSObject q ? q.BaseObject : i));
+                default: throw new ArgumentException("An auth key is a non-empty string or byte array.", "AuthKey");
+            }
+        }
+
+        /// <summary>type id → @{ Type = type name; Exposed = names or null }, each type named so the manager can resolve it.</summary>
+        public static Hashtable Registrations(Hashtable? register)
+        {
+            var result = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            if (register is null) return result;
+            foreach (DictionaryEntry e in register)
+            {
+                string id = e.Key?.ToString() ?? "";
+                if (id.Length == 0 || !IsIdentifier(id)) throw new ArgumentException($"'{id}' is not a valid type id (letters, digits, _).", "Register");
+                object? v = e.Value is PSObject p ? p.BaseObject : e.Value;
+                object? type = v;
+                string[]? exposed = null;
+                if (v is IDictionary d)
+                {
+                    type = d["Type"] is PSObject t ? t.BaseObject : d["Type"];
+                    if (d["Exposed"] != null) exposed = (string[])LanguagePrimitives.ConvertTo(d["Exposed"], typeof(string[]));
+                }
+                string name = type switch
+                {
+                    Type t when t.Assembly.IsDynamic || string.IsNullOrEmpty(t.Assembly.Location) => t.FullName!,
+                    Type t => t.AssemblyQualifiedName!,
+                    string s when s.Length > 0 => s,
+                    _ => throw new ArgumentException($"The registration '{id}' needs a type: [TypeName], 'TypeName' or @{{ Type = …; Exposed = … }}.", "Register"),
+                };
+                result[id] = new Hashtable { ["Type"] = name, ["Exposed"] = exposed };
+            }
+            return result;
+        }
+
+        private static bool IsIdentifier(string s)
+        {
+            if (!(char.IsLetter(s[0]) || s[0] == '_')) return false;
+            foreach (char c in s) if (!(char.IsLetterOrDigit(c) || c == '_')) return false;
+            return true;
+        }
+    }
+
+    /// <summary>Shutting a manager down from a cmdlet.</summary>
+    internal static class ManagerControl
+    {
+        public static void Stop(IpcManager m)
+        {
+            var process = m.Process;
+            m.Shutdown();
+            if (process != null) ManagerLauncher.Forget(process);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Management.Automation;
+using System.Text;
+using IpcPs.Core.Managers;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// Starts a manager process: pwsh (as <see cref="ChildLauncher"/> finds it) running <see cref="Bootstrap"/>, with
+    /// its settings (key included) on stdin. This process keeps the child's stdin open for the child's whole life:
+    /// when this process ends, the manager sees EOF and shuts down (unless detached), so no server outlives its session.
+    /// </summary>
+    internal static class ManagerLauncher
+    {
+        private const string Bootstrap = @"
+$ErrorActionPreference = 'Stop'
+if ($PSStyle) {{ $PSStyle.OutputRendering = 'PlainText' }}
+Import-Module -Name '{0}'
+$__ipcSettings = [IpcPs.Hosting.ManagerHost]::ReadSettings()
+foreach ($__ipcModule in $__ipcSettings.Modules) {{ Import-Module -Name $__ipcModule }}
+if ($__ipcSettings.InitializationScript) {{ . ([scriptblock]::Create($__ipcSettings.InitializationScript)) }}
+$__ipcTypes = @{{}}
+foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {{
+    $__ipcEntry = $__ipcSettings.Register[$__ipcId]
+    $__ipcType = $__ipcEntry.Type -as [type]
+    if (-not $__ipcType) {{ throw ""The type '$($__ipcEntry.Type)' registered as '$__ipcId' is not known in the manager process: define it in -InitializationScript or load it with -Module."" }}
+    $__ipcTypes[$__ipcId] = @($__ipcType, $__ipcEntry.Exposed)
+}}
+[IpcPs.Hosting.ManagerHost]::Run($__ipcSettings, $__ipcTypes)
+exit 0
+";
+
+        /// <summary>Managers this session started and has not shut down: kept reachable so their stdin stays open.</summary>
+        private static readonly HashSet<Process> Started = new HashSet<Process>();
+
+        public static IpcManager Start(string modulePath, string? address, string? name, byte[] key, string? initializationScript,
+            string[] modules, Hashtable register, bool detached, TimeSpan timeout, System.Threading.CancellationToken stop)
+        {
+            string dir = ManagerState.Create(name);
+            try
+            {
+                ManagerState.WriteKey(dir, key);
+                var (exe, prefix) = ChildLauncher.PwshCommand();
+                string script = string.Format(Bootstrap, modulePath.Replace("'", "''"));
+                var info = new ProcessStartInfo
+                {
+                    FileName = exe,
+                    Arguments = prefix + "-NoProfile -NonInteractive -NoLogo -OutputFormat Text -EncodedCommand "
+                        + Convert.ToBase64String(Encoding.Unicode.GetBytes(script)),
+                    UseShellExecute = false,
+                    RedirectStandardInput = true,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    StandardOutputEncoding = Encoding.UTF8,
+                    StandardErrorEncoding = Encoding.UTF8,
+                    CreateNoWindow = true,
+                };
+                var settings = new Hashtable
+                {
+                    ["Key"] = Convert.ToBase64String(key),
+                    ["Address"] = address,
+                    ["StateDir"] = dir,
+                    ["InitializationScript"] = initializationScript,
+                    ["Modules"] = modules,
+                    ["Register"] = register,
+                    ["Detached"] = detached,
+                };
+                var process = Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
+                // Both streams are drained for the process's whole life (a custom type that writes to the host must
+                // never fill a pipe and block the manager); the first "READY address" line is the start signal.
+                var output = new StringBuilder();
+                var ready = new System.Threading.Tasks.TaskCompletionSource<string?>();
+                void Collect(string? data)
+                {
+                    if (data is null) { ready.TrySetResult(null); return; }
+                    if (data.StartsWith("READY ", StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(6)); return; }
+                    lock (output) if (output.Length < 16_384) output.AppendLine(data);   // kept for a failed start
+                }
+                process.OutputDataReceived += (_, e) => Collect(e.Data);
+                process.ErrorDataReceived += (_, e) => { if (e.Data != null) Collect(e.Data); };
+                process.BeginOutputReadLine();
+                process.BeginErrorReadLine();
+                process.StandardInput.WriteLine(Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4))));
+                process.StandardInput.Flush();
+                string? actual = null;
+                bool stopped = false;
+                try { actual = ready.Task.Wait((int)Math.Min(int.MaxValue, timeout.TotalMilliseconds), stop) ? ready.Task.Result : null; }
+                catch (OperationCanceledException) { stopped = true; }   // Ctrl+C while the manager starts
+                if (actual is null)
+                {
+                    if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
+                    process.WaitForExit();
+                    string why;
+                    lock (output) why = output.ToString().Trim();
+                    process.Dispose();
+                    if (stopped) throw new OperationCanceledException(stop);
+                    throw new InvalidOperationException("The manager process failed to start" + (why.Length > 0 ? ": " + why : " in time."));
+                }
+                ManagerClient.RememberKey(actual, key);
+                if (detached) process.StandardInput.Close();
+                else lock (Started) Started.Add(process);
+                return new IpcManager(actual, dir, detached ? null : process);
+            }
+            catch
+            {
+                ManagerState.Remove(dir);
+                throw;
+            }
+        }
+
+        public static void Forget(Process process)
+        {
+            lock (Started) Started.Remove(process);
+        }
+    }
+}

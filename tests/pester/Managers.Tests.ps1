@@ -1,0 +1,369 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+
+    # A second pwsh, as a user would run one; returns its output lines and exit code.
+    function Invoke-Pwsh([string] $Command) {
+        $exe = [Environment]::ProcessPath
+        $prefix = @()
+        if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = @([Reflection.Assembly]::GetEntryAssembly().Location) }
+        $out = & $exe @prefix -NoProfile -NonInteractive -Command "Import-Module '$env:IPCPS_MODULE_PATH'; $Command" 2>&1
+        [pscustomobject]@{ Lines = @($out | ForEach-Object { "$_" }); ExitCode = $LASTEXITCODE }
+    }
+
+    function Test-ProcessAlive([int] $Id) { [bool](Get-Process -Id $Id -ErrorAction SilentlyContinue) }
+
+    # The manager handshake done by hand (docs/design.md, "Managers"), for tests that must talk raw frames.
+    function Send-Frame($Stream, [byte[]] $Payload) {
+        $Stream.Write([BitConverter]::GetBytes([int]$Payload.Length), 0, 4)
+        $Stream.Write($Payload, 0, $Payload.Length)
+    }
+    function Receive-Frame($Stream) {
+        $head = [byte[]]::new(4); $got = 0
+        while ($got -lt 4) { $n = $Stream.Read($head, $got, 4 - $got); if ($n -eq 0) { return $null }; $got += $n }
+        $body = [byte[]]::new([BitConverter]::ToInt32($head, 0)); $got = 0
+        while ($got -lt $body.Length) { $n = $Stream.Read($body, $got, $body.Length - $got); if ($n -eq 0) { return $null }; $got += $n }
+        , $body
+    }
+    function Connect-RawAuthenticated([string] $Address, [byte[]] $Key) {
+        $hostName, $port = $Address -split ':'
+        $client = [Net.Sockets.TcpClient]::new($hostName, [int]$port)
+        $s = $client.GetStream()
+        $hello = Receive-Frame $s
+        $challenge = $hello[15..46]
+        $hmac = [Security.Cryptography.HMACSHA256]::new($Key)
+        Send-Frame $s $hmac.ComputeHash([byte[]]([Text.Encoding]::ASCII.GetBytes('client') + $challenge))
+        [Text.Encoding]::ASCII.GetString((Receive-Frame $s)) | Should -Be 'OK'
+        Send-Frame $s ([byte[]]::new(32))
+        $null = Receive-Frame $s
+        $client
+    }
+}
+
+Describe 'Managers' {
+    AfterEach {
+        foreach ($m in @($script:managers)) { if ($m) { try { Stop-IpcManager $m -ErrorAction SilentlyContinue } catch { } } }
+        $script:managers = @()
+        Get-Job | Where-Object { $_ -is [IpcPs.Hosting.IpcProcessJob] } | Remove-Job -Force
+    }
+    BeforeEach { $script:managers = @() }
+
+    Context 'proxies' {
+        BeforeAll { $script:shared = Start-IpcManager }
+        AfterAll { Stop-IpcManager $script:shared }
+
+        It 'a managed dict feels like a hashtable: indexer, Keys, Values, Count, ContainsKey, Remove, enumeration, display' {
+            $d = $shared.Dict(@{ a = 1 })
+            $d['b'] = 'two'
+            $d[3] = @(1, 2)
+            $d['A'] | Should -Be 1 -Because 'string keys ignore case, as in @{}'
+            $d['missing'] | Should -BeNullOrEmpty
+            $d.Count | Should -Be 3
+            $d.Keys | Should -Be @('a', 'b', 3)
+            $d.Values[1] | Should -Be 'two'
+            $d.ContainsKey('b') | Should -BeTrue
+            $d.Remove('b') | Should -BeTrue
+            $d.Remove('b') | Should -BeFalse
+            @($d.GetEnumerator() | ForEach-Object { "$($_.Key)=$($_.Value -join '+')" }) | Should -Be @('a=1', '3=1+2')
+            $d.SetDefault('c', 5) | Should -Be 5
+            $d.SetDefault('c', 6) | Should -Be 5
+            $d.Pop('c') | Should -Be 5
+            $d.Get('c', 'none') | Should -Be 'none'
+            ($d | Out-String) | Should -Match '(?m)^Name\s+Value'
+            $d.ToString() | Should -Be "{'a': 1, 3: [1, 2]}"
+            $d.Update(@{ z = $true }); $d['z'] | Should -BeTrue
+            { $d.Add('a', 9) } | Should -Throw '*already in the dict*'
+            $d.dotted = 'set by member'
+            $d['dotted'] | Should -Be 'set by member'
+            $d.a | Should -Be 1
+            1..4 | ForEach-Object -Parallel { ($using:d)["par$_"] = $_ } -ThrottleLimit 4
+            @($d.Keys -like 'par*').Count | Should -Be 4 -Because 'threads of this process share its connection'
+        }
+
+        It 'a managed list: indexer (negative from the end), Add, Insert, Remove, Reverse, Count, enumeration' {
+            $l = $shared.List(@(1, 2, 3))
+            $l.Add(4) | Should -Be 3
+            $l.Insert(0, 0)
+            $l[-1] | Should -Be 4
+            $l[1] = 'one'
+            $l.Remove(2) | Should -BeTrue
+            $l.Count | Should -Be 4
+            @($l) | Should -Be @(0, 'one', 3, 4)
+            $l.Reverse()
+            $l.ToArray() | Should -Be @(4, 3, 'one', 0)
+            $l.Pop() | Should -Be 0
+            $l.Contains('one') | Should -BeTrue
+            $l.IndexOf(3) | Should -Be 1
+            $e = Get-ThrownException { $l.RemoveAt(10) }
+            $e | Should -BeOfType ([IpcPs.ManagerRemoteException])
+            $e.Message | Should -Match 'outside the list of 3 items'
+            $e.RemoteType | Should -Be 'System.ArgumentOutOfRangeException'
+        }
+
+        It 'a managed namespace has dynamic properties; an unknown one is an error' {
+            $ns = $shared.Namespace()
+            $ns.x = 1
+            $ns.Name = 'n'
+            $ns.x | Should -Be 1
+            $ns.ToString() | Should -Be "Namespace(x=1, Name='n')"
+            (Get-ThrownException { $ns.nothere }).Message | Should -Match "no attribute 'nothere'"
+        }
+
+        It 'queue, joinable queue, locks, event, semaphores, condition, barrier, value and array are shared objects the manager owns' {
+            $q = $shared.Queue(); $q | Should -BeOfType ([IpcPs.IpcQueue])
+            $q.Put('x'); $q.Get() | Should -Be 'x'
+            $jq = $shared.JoinableQueue(); $jq.Put(1); $null = $jq.Get(); $jq.TaskDone(); $jq.Join()
+            $shared.Lock().Acquire() | Should -BeTrue
+            $r = $shared.RLock(); $r.Acquire() | Should -BeTrue; $r.Acquire() | Should -BeTrue
+            $ev = $shared.Event(); $ev.Set(); $ev.IsSet() | Should -BeTrue
+            $shared.Semaphore(2).Acquire() | Should -BeTrue
+            $shared.BoundedSemaphore(1) | Should -BeOfType ([IpcPs.IpcSemaphore])
+            $shared.Condition() | Should -BeOfType ([IpcPs.IpcCondition])
+            $shared.Barrier(1).Wait() | Should -Be 0
+            $v = $shared.Value('d', 1.5); $v.Value | Should -Be 1.5
+            $a = $shared.Array('i', @(1, 2, 3)); $a.ToArray() | Should -Be @(1, 2, 3)
+            $shared.Array('i', 4).Length | Should -Be 4
+            Start-IpcProcess -ArgumentList $q, $v { param($q, $v) $q.Put("from $PID"); $v.Value = 2.5 } | Wait-IpcProcess | Remove-Job
+            $q.Get() | Should -Match '^from \d+'
+            $v.Value | Should -Be 2.5
+        }
+
+        It 'a proxy stored in a dict or a list stays a proxy, also in a child process' {
+            $d = $shared.Dict()
+            $inner = $shared.List(@('a'))
+            $d['list'] = $inner
+            $outer = $shared.List()
+            $null = $outer.Add($shared.Dict(@{ k = 'v' }))
+            $d['list'] -is [IpcPs.ManagedList] | Should -BeTrue
+            $d['list'].Add('b') | Should -Be 1
+            $inner.ToArray() | Should -Be @('a', 'b')
+            $outer[0]['k'] | Should -Be 'v'
+            Start-IpcProcess -ArgumentList $d, $outer { param($d, $outer) $null = $d['list'].Add('c'); $outer[0]['k'] = 'child' } | Wait-IpcProcess | Remove-Job
+            $inner.ToArray() | Should -Be @('a', 'b', 'c')
+            $outer[0]['k'] | Should -Be 'child'
+        }
+
+        It 'a manager passed to a child process reconnects there and creates objects' {
+            $d = $shared.Dict()
+            $job = Start-IpcProcess -ArgumentList $shared, $d { param($m, $d) $l = $m.List(@(7)); $d['made'] = $l; $m.Pid }
+            $out = $job | Wait-IpcProcess | Receive-Job
+            $job | Remove-Job
+            $out | Should -Be $shared.Pid
+            $d['made'].ToArray() | Should -Be @(7)
+        }
+    }
+
+    Context 'custom types' {
+        It 'a PowerShell class from -InitializationScript and a .NET type; only exposed members can be called' {
+            $init = {
+                class Counter {
+                    [int] $N
+                    [int] Add([int] $by) { $this.N += $by; return $this.N }
+                    [string] Fail() { throw 'boom in the manager' }
+                    hidden [void] Secret() { }
+                }
+            }
+            $m = Start-IpcManager -InitializationScript $init -Register @{
+                Counter = 'Counter'
+                Builder = @{ Type = [System.Text.StringBuilder]; Exposed = 'Append', 'ToString' }
+            }
+            $script:managers += $m
+            $m.TypeIds | Sort-Object | Should -Be @('Builder', 'Counter')
+            $c = $m.Counter()
+            $c.Add(2) | Should -Be 2
+            Start-IpcProcess -ArgumentList $c { param($c) $c.Add(3) } | Wait-IpcProcess | Remove-Job
+            $c.Add(0) | Should -Be 5
+            $e = Get-ThrownException { $c.Fail() }
+            $e | Should -BeOfType ([IpcPs.ManagerRemoteException])
+            $e.Message | Should -Match 'boom in the manager'
+            (Get-ThrownException { $c.Secret() }).Message | Should -Match "does not expose 'Secret'"
+            (Get-ThrownException { $c.GetType().Name; $c.Nope() }).Message | Should -Match "does not expose 'Nope'"
+            $b = $m.Builder('x')
+            $null = $b.Append('y')
+            $b.Invoke('ToString') | Should -Be 'xy'
+            (Get-ThrownException { $b.Clear() }).Message | Should -Match "does not expose 'Clear'"
+        }
+
+        It 'a manager whose initialization fails, or that registers an unknown type, fails to start with the reason' {
+            $id = Get-ErrorId { Start-IpcManager -InitializationScript { throw 'init broke' } }
+            $id | Should -Match '^ManagerStartFailed'
+            try { Start-IpcManager -Register @{ X = 'No.Such.Type' } } catch { $err = $_ }
+            $err.FullyQualifiedErrorId | Should -Match '^ManagerStartFailed'
+            $err.Exception.Message | Should -Match 'No.Such.Type'
+            Get-ErrorId { Start-IpcManager -Register @{ 'bad id' = 'int' } } | Should -Match '^IpcInvalidArgument'
+        }
+    }
+
+    Context 'concurrency' {
+        It '4 child processes each add 1,000 entries to one dict and append 1,000 items to one list: nothing is lost' {
+            $m = Start-IpcManager; $script:managers += $m
+            $d = $m.Dict(); $l = $m.List()
+            $jobs = 0..3 | ForEach-Object {
+                Start-IpcProcess -ArgumentList $d, $l, $_ {
+                    param($d, $l, [int] $w)
+                    for ($i = 0; $i -lt 1000; $i++) { $d["$w-$i"] = $i; $null = $l.Add("$w-$i") }
+                }
+            }
+            $jobs | Wait-IpcProcess | ForEach-Object { $_.ExitCode | Should -Be 0 }
+            $jobs | Remove-Job
+            $d.Count | Should -Be 4000
+            $l.Count | Should -Be 4000
+            $items = $l.ToArray()
+            @($items | Sort-Object -Unique).Count | Should -Be 4000
+            foreach ($w in 0..3) {
+                $d["$w-999"] | Should -Be 999
+                @($items -like "$w-*") | Should -Be @(0..999 | ForEach-Object { "$w-$_" }) -Because 'each worker''s appends keep their order'
+            }
+        }
+    }
+
+    Context 'network and security' {
+        It 'a second pwsh connects over TCP 127.0.0.1 with the key and uses a dict; a wrong key is refused' {
+            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey 'tcp-test-key'; $script:managers += $m
+            $m.Address | Should -Match '^127\.0\.0\.1:\d+$'
+            $d = $m.Dict(); $d['from-parent'] = 1
+            $id = ([IpcPs.IManagedProxy]$d).Reference.Id
+            $r = Invoke-Pwsh "`$m = Connect-IpcManager -Address '$($m.Address)' -AuthKey 'tcp-test-key'; `$n = `$m.Namespace(); `$m.Pid"
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $r.Lines[-1] | Should -Be "$($m.Pid)"
+            $script = {
+                param($address, $id)
+                $m = Connect-IpcManager -Address $address -AuthKey 'tcp-test-key'
+                $ref = [IpcPs.ManagerReference]::new($address, $id, 'Dict', $null)   # the reference a proxy carries
+                $d = [IpcPs.IpcManager]::FromReference($ref)
+                $d['from-child'] = $d['from-parent'] + 1
+                $d.Count
+            }
+            $r = Invoke-Pwsh "& { $script } '$($m.Address)' $id"
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $r.Lines[-1] | Should -Be '2'
+            $d['from-child'] | Should -Be 2
+            $r = Invoke-Pwsh "try { Connect-IpcManager -Address '$($m.Address)' -AuthKey 'wrong-key' } catch { `$_.FullyQualifiedErrorId; `$_.Exception.GetType().FullName }"
+            $r.Lines[0] | Should -Match '^ManagerAuthenticationFailed'
+            $r.Lines[1] | Should -Be 'IpcPs.ManagerAuthenticationException'
+            $d.Count | Should -Be 2 -Because 'the refused peer changed nothing'
+        }
+
+        It 'random bytes from raw sockets (300 tries), garbage and truncated frames after authentication, and a client dying mid-call leave the server serving' {
+            $key = [byte[]](1..32)
+            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey $key; $script:managers += $m
+            $d = $m.Dict(); $d['alive'] = 0
+            $hostName, $port = $m.Address -split ':'
+            $rng = [Random]::new(6)
+            for ($try = 0; $try -lt 300; $try++) {
+                $client = [Net.Sockets.TcpClient]::new($hostName, [int]$port)
+                try {
+                    $bytes = [byte[]]::new($rng.Next(1, 2048)); $rng.NextBytes($bytes)
+                    if ($try % 3 -eq 0) { [BitConverter]::GetBytes([int]$rng.Next(0, 64)).CopyTo($bytes, 0) }   # a plausible length, then junk
+                    try { $client.GetStream().Write($bytes, 0, $bytes.Length) } catch [System.IO.IOException] { }
+                } finally { $client.Dispose() }
+                if ($try % 50 -eq 0) { $d['alive'] = $try }
+            }
+            $d['alive'] | Should -Be 250
+            # authenticated, then frames that are not requests: each drops only its own connection
+            foreach ($payload in @([byte[]](0xFF, 1, 2), [byte[]](0x0A), [byte[]]::new(0))) {
+                $c = Connect-RawAuthenticated $m.Address $key
+                Send-Frame $c.GetStream() $payload
+                Receive-Frame $c.GetStream() | Should -BeNullOrEmpty -Because 'the server drops a peer that sends garbage'
+                $c.Dispose()
+            }
+            $c = Connect-RawAuthenticated $m.Address $key        # a frame that claims more than the limit
+            $c.GetStream().Write([BitConverter]::GetBytes([int]::MaxValue), 0, 4)
+            Receive-Frame $c.GetStream() | Should -BeNullOrEmpty
+            $c.Dispose()
+            $c = Connect-RawAuthenticated $m.Address $key        # a truncated frame, then the client goes away
+            $c.GetStream().Write([BitConverter]::GetBytes([int]100), 0, 4); $c.GetStream().Write([byte[]](1, 2, 3), 0, 3)
+            $c.Dispose()
+            # a client process killed while it calls in a loop
+            $job = Start-IpcProcess -ArgumentList $d { param($d) $d['looping'] = $true; while ($true) { $d['spin'] = $d['spin'] + 1 } }
+            Wait-Until { $d['looping'] } -Because 'the child calls the manager'
+            Stop-IpcProcess $job -Force; $job | Wait-IpcProcess | Remove-Job
+            $d['alive'] = 'still'
+            $d['alive'] | Should -Be 'still'
+            (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid | Should -Be $m.Pid
+        }
+
+        It 'an unauthenticated peer can call nothing: a request sent instead of the handshake changes nothing' {
+            $m = Start-IpcManager -Address 127.0.0.1:0; $script:managers += $m
+            $d = $m.Dict(); $d['k'] = 'v'
+            $hostName, $port = $m.Address -split ':'
+            $client = [Net.Sockets.TcpClient]::new($hostName, [int]$port)
+            $s = $client.GetStream()
+            $null = Receive-Frame $s
+            Send-Frame $s ([byte[]]::new(32))                   # a wrong answer to the challenge
+            [Text.Encoding]::ASCII.GetString((Receive-Frame $s)) | Should -Be 'FAIL'
+            Receive-Frame $s | Should -BeNullOrEmpty
+            $client.Dispose()
+            $d['k'] | Should -Be 'v'
+        }
+
+        It 'Connect-IpcManager -Name finds a named manager of this user and reads its key file' {
+            $name = New-TestName 'mgr'
+            $m = Start-IpcManager -Name $name; $script:managers += $m
+            $m.Address | Should -Be "unix:$([IO.Path]::Combine([IO.Path]::GetTempPath(), "ipcps-manager-$name", 'socket'))"
+            (Get-Item $m.Directory).UnixMode | Should -Be 'drwx------'
+            (Get-Item (Join-Path $m.Directory authkey)).UnixMode | Should -Be '-rw-------'
+            $r = Invoke-Pwsh "(Connect-IpcManager -Name '$name').Pid"
+            $r.Lines[-1] | Should -Be "$($m.Pid)"
+            Get-ErrorId { Start-IpcManager -Name $name } | Should -Match '^IpcObjectExists'
+            Get-ErrorId { Connect-IpcManager -Address 127.0.0.1:1 -AuthKey k } | Should -Match '^ConnectionClosed'
+        }
+    }
+
+    Context 'lifetime and clean-up' {
+        It 'Stop-IpcManager leaves no process, nothing in /dev/shm and no socket directory' {
+            $m = Start-IpcManager
+            $serverPid = $m.Pid
+            $names = @($m.Queue().Name, $m.Lock().Name, $m.Event().Name, $m.Value('i', 1).Name, $m.Array('d', 3).Name)
+            $null = $m.Dict(); $null = $m.List()
+            $dir = $m.Directory
+            Test-Path (Join-Path $dir socket) | Should -BeTrue
+            Stop-IpcManager $m -WhatIf
+            Test-ProcessAlive $serverPid | Should -BeTrue
+            Stop-IpcManager $m
+            Test-ProcessAlive $serverPid | Should -BeFalse
+            Test-Path $dir | Should -BeFalse
+            Stop-IpcManager $m -ErrorAction Stop    # a second stop of a manager this session stopped: nothing to do
+            foreach ($n in $names) { Test-Path "/dev/shm/$n" | Should -BeFalse; Get-IpcObject -Name $n -ErrorAction SilentlyContinue | Should -BeNullOrEmpty }
+            @(Get-ChildItem /dev/shm -Filter "$($names[3]).lock*" -ErrorAction SilentlyContinue).Count | Should -Be 0
+            Get-ErrorId { $null = $m.Dict() } | Should -Match '^ConnectionClosed|ConnectionClosedException'
+        }
+
+        It 'Use-IpcManager shuts down after the block, after an error in it, and when it is stopped' {
+            $info = Use-IpcManager { param($m) $null = $m.Queue(); [pscustomobject]@{ Pid = $m.Pid; Dir = $m.Directory; Q = $m.Queue().Name } }
+            Test-ProcessAlive $info.Pid | Should -BeFalse
+            Test-Path $info.Dir | Should -BeFalse
+            Test-Path "/dev/shm/$($info.Q)" | Should -BeFalse
+
+            $seen = @{}
+            { Use-IpcManager -ArgumentList $seen { param($m, $seen) $seen.Pid = $m.Pid; $seen.Dir = $m.Directory; throw 'inside' } } | Should -Throw '*inside*'
+            Test-ProcessAlive $seen.Pid | Should -BeFalse
+            Test-Path $seen.Dir | Should -BeFalse
+
+            $ready = New-IpcEvent
+            $stoppable = Start-Stoppable { param($ready, $seen) Use-IpcManager -ArgumentList $ready, $seen { param($m, $ready, $seen) $seen.Pid = $m.Pid; $seen.Dir = $m.Directory; $ready.Set(); while ($true) { Start-Sleep -Milliseconds 50 } } } @($ready, $seen)
+            try {
+                $ready.Wait(60) | Should -BeTrue
+                $stoppable.PowerShell.Stop()
+            } finally { $stoppable.PowerShell.Dispose(); $ready.Close() }
+            Test-ProcessAlive $seen.Pid | Should -BeFalse
+            Test-Path $seen.Dir | Should -BeFalse
+        }
+
+        It 'a manager stops when the session that started it ends; a detached one does not' {
+            $r = Invoke-Pwsh "`$m = Start-IpcManager; `$m.Pid; `$m.Directory; `$d = Start-IpcManager -Detach -AuthKey 'detached'; `$d.Address; `$d.Pid; `$d.Directory"
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $serverPid, $dir, $detachedAddress, $detachedPid, $detachedDir = $r.Lines[-5..-1]
+            Wait-Until { -not (Test-ProcessAlive $serverPid) } -Because 'the manager sees its session end'
+            Test-Path $dir | Should -BeFalse
+            try {
+                Test-ProcessAlive $detachedPid | Should -BeTrue
+                $d = Connect-IpcManager -Address $detachedAddress -AuthKey 'detached'
+                Stop-IpcManager $d
+                Wait-Until { -not (Test-ProcessAlive $detachedPid) } -Because 'the detached manager was shut down'
+                Wait-Until { -not (Test-Path $detachedDir) } -Because 'the manager removes its directory'
+            } finally {
+                if (Test-ProcessAlive $detachedPid) { Stop-Process -Id $detachedPid -Force; Remove-Item -Recurse -Force $detachedDir -ErrorAction SilentlyContinue }
+            }
+        }
+    }
+}
