@@ -86,6 +86,7 @@ Describe 'docs/examples' {
 
     It 'pool-sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example, in a pool): the same sums, nothing left' {
         Invoke-Example 'pool-sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False', 'sum of squares 1..100: 338350')
+    }
 
     It 'manager.ps1 (the seed''s Manager example): a child fills a managed dict and reverses a managed list' {
         Invoke-Example 'manager.ps1' | Should -Be @('{0.25: None, 1: ''1'', ''2'': 2}', '[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]', 'socket directory left: False')
