@@ -40,9 +40,18 @@ namespace IpcPs.Hosting
             server.Start();
             if (!(settings["Detached"] is true))
                 new Thread(() => { WatchParent(); server.Shutdown(); }) { IsBackground = true, Name = "IpcPs manager lifetime" }.Start();
+            // Once shut down, the process ends even when the pipeline thread is stuck in a custom method that never
+            // returns (it would otherwise outlive its session as an orphan): a short grace for the normal path, then exit.
+            var pumped = new ManualResetEventSlim();
+            new Thread(() =>
+            {
+                server.Stopped.WaitOne();
+                if (!pumped.Wait(TimeSpan.FromSeconds(5))) Environment.Exit(0);
+            }) { IsBackground = true, Name = "IpcPs manager exit" }.Start();
             Console.Out.WriteLine("READY " + server.Address);
             Console.Out.Flush();
             host.Pump(server.Stopped);
+            pumped.Set();
         }
 
         // The starting session holds our stdin open; EOF means it has ended (or let go of us).
