@@ -32,11 +32,20 @@ namespace IpcPs.Core.Managers
         /// <summary>Remembers KEY for ADDRESS in this process (Start-IpcManager, Connect-IpcManager).</summary>
         public static void RememberKey(string address, byte[] key) => KnownKeys[address] = key;
 
-        /// <summary>The key for ADDRESS: remembered in this process, else the manager's key file (same user, same machine).</summary>
-        public static byte[] KeyFor(string address, string? stateDir) =>
-            KnownKeys.TryGetValue(address, out var k) ? k
-            : ManagerState.ReadKey(stateDir) ?? throw new ManagerAuthenticationException(address,
+        /// <summary>
+        /// The key for ADDRESS: for the Unix socket in STATEDIR, the key file there first (it belongs to the manager
+        /// listening now; a remembered key may be that of an earlier manager of the same name); otherwise the key
+        /// remembered in this process, else the manager's key file (same user, same machine).
+        /// </summary>
+        public static byte[] KeyFor(string address, string? stateDir)
+        {
+            bool local = !string.IsNullOrEmpty(stateDir)
+                && address == ManagerAddress.UnixPrefix + System.IO.Path.Combine(stateDir, "socket");
+            byte[]? key = local ? ManagerState.ReadKey(stateDir) : null;
+            if (key is null && KnownKeys.TryGetValue(address, out var k)) key = k;
+            return key ?? ManagerState.ReadKey(stateDir) ?? throw new ManagerAuthenticationException(address,
                 $"No auth key is known for the manager at '{address}': use Connect-IpcManager -Address '{address}' -AuthKey … first.");
+        }
 
         /// <summary>This process's shared connection to ADDRESS (a broken one is replaced).</summary>
         public static ManagerClient For(string address, string? stateDir)
