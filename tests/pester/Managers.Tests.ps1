@@ -307,6 +307,25 @@ Describe 'Managers' {
             Get-ErrorId { Start-IpcManager -Name $name } | Should -Match '^IpcObjectExists'
             Get-ErrorId { Connect-IpcManager -Address 127.0.0.1:1 -AuthKey k } | Should -Match '^ConnectionClosed'
         }
+
+        It 'Connect-IpcManager -Name uses the key file of the manager running now, not a key remembered from an earlier manager of that name' {
+            $name = New-TestName 'mgr'
+            $first = Start-IpcManager -Name $name
+            Stop-IpcManager $first          # this session still remembers the first manager's key for the address
+            $r = Invoke-Pwsh "`$d = Start-IpcManager -Name '$name' -Detach; `$d.Pid"
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $otherPid = [int]$r.Lines[-1]
+            try {
+                $m = Connect-IpcManager -Name $name -ErrorAction Stop
+                $m.Pid | Should -Be $otherPid
+                $d = $m.Dict(); $d['k'] = 'v'; $d['k'] | Should -Be 'v'
+                Stop-IpcManager $m
+                Wait-Until { -not (Test-ProcessAlive $otherPid) } -Because 'the detached manager was shut down'
+            } finally {
+                if (Test-ProcessAlive $otherPid) { Stop-Process -Id $otherPid -Force }
+                Remove-Item -Recurse -Force ([IO.Path]::Combine([IO.Path]::GetTempPath(), "ipcps-manager-$name")) -ErrorAction SilentlyContinue
+            }
+        }
     }
 
     Context 'lifetime and clean-up' {
@@ -363,6 +382,35 @@ Describe 'Managers' {
                 Wait-Until { -not (Test-Path $detachedDir) } -Because 'the manager removes its directory'
             } finally {
                 if (Test-ProcessAlive $detachedPid) { Stop-Process -Id $detachedPid -Force; Remove-Item -Recurse -Force $detachedDir -ErrorAction SilentlyContinue }
+            }
+        }
+
+        It 'a manager whose pipeline thread is stuck in a custom method still ends when its session ends' {
+            $exe = [Environment]::ProcessPath
+            $prefix = ''
+            if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = '"' + [Reflection.Assembly]::GetEntryAssembly().Location + '" ' }
+            $script = @"
+Import-Module '$env:IPCPS_MODULE_PATH'
+`$m = Start-IpcManager -InitializationScript { class Blocker { [void] Block() { [Threading.Thread]::Sleep(-1) } } } -Register @{ Blocker = 'Blocker' }
+`$b = `$m.Blocker()
+[Console]::Out.WriteLine("`$(`$m.Pid) `$(`$m.Directory)"); [Console]::Out.Flush()
+`$b.Block()
+"@
+            $si = [Diagnostics.ProcessStartInfo]::new($exe, $prefix + '-NoProfile -NonInteractive -EncodedCommand ' + [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script)))
+            $si.RedirectStandardOutput = $true; $si.UseShellExecute = $false
+            $session = [Diagnostics.Process]::Start($si)
+            $serverPid = 0
+            try {
+                $line = $session.StandardOutput.ReadLine()
+                $line | Should -Match '^\d+ '
+                $serverPid, $dir = $line -split ' ', 2
+                $session.Kill(); $session.WaitForExit()       # the session ends while the manager runs Block() for it
+                Wait-Until { -not (Test-ProcessAlive $serverPid) } -Because 'the manager exits once its session has gone, busy pipeline or not'
+                Test-Path $dir | Should -BeFalse
+            } finally {
+                if (-not $session.HasExited) { $session.Kill(); $session.WaitForExit() }
+                $session.Dispose()
+                if ($serverPid -and (Test-ProcessAlive $serverPid)) { Stop-Process -Id $serverPid -Force }
             }
         }
     }
