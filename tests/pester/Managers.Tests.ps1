@@ -282,6 +282,19 @@ Describe 'Managers' {
             (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid | Should -Be $m.Pid
         }
 
+        It 'a result too big for one frame is an error for that call, not a dropped connection' {
+            $m = Start-IpcManager; $script:managers += $m
+            $l = $m.List()
+            $big = 'x' * 34MB                   # each fits in a frame; the two together (as UTF-8) do not
+            $null = $l.Add($big); $null = $l.Add($big); $big = $null
+            $e = Get-ThrownException { $null = $l.ToArray() }
+            $e | Should -BeOfType ([IpcPs.ManagerRemoteException])
+            $e.Message | Should -Match 'cannot be sent back'
+            $l.Count | Should -Be 2
+            $null = $l.Pop()
+            $l.ToArray().Count | Should -Be 1
+        }
+
         It 'an unauthenticated peer can call nothing: a request sent instead of the handshake changes nothing' {
             $m = Start-IpcManager -Address 127.0.0.1:0; $script:managers += $m
             $d = $m.Dict(); $d['k'] = 'v'

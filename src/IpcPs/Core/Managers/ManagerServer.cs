@@ -150,6 +150,14 @@ namespace IpcPs.Core.Managers
             {
                 w = MessageCodec.Encode(new object?[] { false, e.GetType().FullName, "The result cannot be sent back: " + e.Message }, ResultDepth);
             }
+            if (w.TotalLength > FrameSocket.DefaultLimit)
+            {
+                // Too big for one frame: the caller gets an error, not a dropped connection.
+                long size = w.TotalLength;
+                MessageCodec.Recycle(w);
+                w = MessageCodec.Encode(new object?[] { false, typeof(MessageTooLargeException).FullName,
+                    $"The result cannot be sent back: it takes {size:N0} bytes; a manager frame holds at most {FrameSocket.DefaultLimit:N0}." }, ResultDepth);
+            }
             try { fs.Send(w); }
             finally { MessageCodec.Recycle(w); }
         }
