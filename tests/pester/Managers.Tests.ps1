@@ -295,6 +295,33 @@ Describe 'Managers' {
             $l.ToArray().Count | Should -Be 1
         }
 
+        It 'a proxy whose manager hangs in the handshake does not hold up proxies of another manager in the same process' {
+            $m = Start-IpcManager; $script:managers += $m
+            $d = $m.Dict(); $d['k'] = 'v'
+            # A "manager" that accepts and never says hello: a proxy to it blocks in the handshake.
+            $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-fake')
+            $null = New-Item -ItemType Directory $dir
+            $listener = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
+            $ps = $null; $peer = $null
+            try {
+                [IO.File]::WriteAllBytes((Join-Path $dir authkey), [byte[]]::new(32))
+                $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new((Join-Path $dir socket)))
+                $listener.Listen(1)
+                $fake = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new("unix:$(Join-Path $dir socket)", 0, 'Manager', $dir))
+                $ps = [powershell]::Create().AddScript({ param($f) try { $f.Pid } catch { 'failed' } }).AddArgument($fake)
+                $pending = $ps.BeginInvoke()
+                $peer = $listener.Accept()       # the other thread is now in the handshake with the silent peer
+                $m.Dispose()                     # this process's connection to the real manager: the next call makes a new one
+                $d['k'] | Should -Be 'v'
+                $pending.IsCompleted | Should -BeFalse -Because 'the silent peer still holds the first call'
+            } finally {
+                if ($peer) { $peer.Dispose() }
+                if ($ps) { $null = $ps.EndInvoke($pending); $ps.Dispose() }
+                $listener.Dispose()
+                Remove-Item -Recurse -Force $dir
+            }
+        }
+
         It 'an unauthenticated peer can call nothing: a request sent instead of the handshake changes nothing' {
             $m = Start-IpcManager -Address 127.0.0.1:0; $script:managers += $m
             $d = $m.Dict(); $d['k'] = 'v'

@@ -51,9 +51,13 @@ namespace IpcPs.Core.Managers
         public static ManagerClient For(string address, string? stateDir)
         {
             lock (Shared)
-            {
                 if (Shared.TryGetValue(address, out var c) && !c.IsBroken) return c;
-                var fresh = Connect(address, KeyFor(address, stateDir));
+            // Connected outside the lock: a manager that is slow to answer (up to the 30 s handshake timeout) must not
+            // hold up the proxies of every other manager in this process.
+            var fresh = Connect(address, KeyFor(address, stateDir));
+            lock (Shared)
+            {
+                if (Shared.TryGetValue(address, out var raced) && !raced.IsBroken) { fresh.Dispose(); return raced; }
                 Shared[address] = fresh;
                 return fresh;
             }
