@@ -322,6 +322,24 @@ Describe 'Managers' {
             }
         }
 
+        It 'an unauthenticated peer that trickles its handshake a byte at a time is dropped at the handshake deadline' {
+            $m = Start-IpcManager -Address 127.0.0.1:0; $script:managers += $m
+            $hostName, $port = $m.Address -split ':'
+            $client = [Net.Sockets.TcpClient]::new($hostName, [int]$port)
+            try {
+                $s = $client.GetStream()
+                $null = Receive-Frame $s                                   # the hello
+                $s.Write([BitConverter]::GetBytes([int]1000), 0, 4)        # a 1,000-byte answer, sent a byte per poll
+                $closed = $false
+                for ($i = 0; $i -lt 60 -and -not $closed; $i++) {
+                    try { $s.Write([byte[]]@(0), 0, 1) } catch { $closed = $true; break }
+                    $closed = $client.Client.Poll(500000, [Net.Sockets.SelectMode]::SelectRead)   # readable with nothing sent to us: closed
+                }
+                $closed | Should -BeTrue -Because 'the 10 s handshake limit is for the whole handshake, not for each byte'
+                $d = $m.Dict(); $d['k'] = 1; $d['k'] | Should -Be 1
+            } finally { $client.Dispose() }
+        }
+
         It 'an unauthenticated peer can call nothing: a request sent instead of the handshake changes nothing' {
             $m = Start-IpcManager -Address 127.0.0.1:0; $script:managers += $m
             $d = $m.Dict(); $d['k'] = 'v'

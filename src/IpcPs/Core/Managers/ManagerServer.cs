@@ -100,9 +100,17 @@ namespace IpcPs.Core.Managers
             bool shutdownAfter = false;
             try
             {
-                // An unauthenticated peer gets 10 s and 1 KiB frames; then frames up to the full limit, no timeout.
+                // An unauthenticated peer gets 10 s for the whole handshake (not per receive: a peer trickling a byte
+                // at a time would hold its thread for hours) and 1 KiB frames; then the full limit, no timeout.
                 fs.Socket.ReceiveTimeout = 10_000;
-                if (!ManagerAuth.Accept(fs, _key)) return;
+                int handshake = 0;   // 0 running, 1 done, 2 timed out (the socket closed under it)
+                bool authenticated;
+                using (new Timer(_ => { if (Interlocked.CompareExchange(ref handshake, 2, 0) == 0) fs.Dispose(); }, null, 10_000, Timeout.Infinite))
+                {
+                    authenticated = ManagerAuth.Accept(fs, _key);
+                    if (Interlocked.CompareExchange(ref handshake, 1, 0) != 0) return;
+                }
+                if (!authenticated) return;
                 fs.Socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
                 fs.SpinMicroseconds = SpinMicroseconds;
