@@ -473,3 +473,18 @@ Import-Module '$env:IPCPS_MODULE_PATH'
         }
     }
 }
+
+Describe 'Manager key files' {
+    It 'takes no key from a manager directory others may enter (someone could have made it to pose as the manager)' {
+        $name = "pose$PID"
+        $dir = Join-Path ([IO.Path]::GetTempPath()) "ipcps-manager-$name"
+        $null = New-Item -ItemType Directory $dir
+        try {
+            [IO.File]::WriteAllBytes((Join-Path $dir 'authkey'), [byte[]](1..32))
+            chmod 755 $dir
+            Get-ErrorId { Connect-IpcManager -Name $name } | Should -Match '^ManagerAuthenticationFailed' -Because 'a 0755 directory is not trusted for its key'
+            chmod 700 $dir
+            Get-ErrorId { Connect-IpcManager -Name $name } | Should -Match '^ConnectionClosed' -Because 'a private directory gives its key (there is no socket to reach here)'
+        } finally { Remove-Item -Recurse -Force $dir }
+    }
+}

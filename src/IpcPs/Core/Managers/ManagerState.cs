@@ -47,11 +47,28 @@ namespace IpcPs.Core.Managers
             File.WriteAllBytes(path, key);
         }
 
+        /// <summary>
+        /// The key in DIR, only if DIR is a directory of this user that nobody else may enter (mode 0700): the temp
+        /// folder is shared, and another user could make ipcps-manager-NAME first, with a key of their own and a
+        /// socket of their own, to pose as the manager. A directory that fails the check gives no key (null).
+        /// </summary>
         public static byte[]? ReadKey(string? dir)
         {
             if (string.IsNullOrEmpty(dir)) return null;
+            if (!IsPrivate(dir!)) return null;
             try { return File.ReadAllBytes(Path.Combine(dir, KeyFile)); }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return null; }
+        }
+
+        private static bool IsPrivate(string dir)
+        {
+            if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return true;
+            try
+            {
+                return Platform.Linux.Posix.Stat(dir) is Platform.Linux.FileStatus st && st.IsDirectory
+                    && st.Uid == Platform.Linux.LibC.geteuid() && (st.Mode & 0x3F) == 0;
+            }
+            catch (IpcPlatformException) { return false; }
         }
 
         public static void Remove(string dir)
