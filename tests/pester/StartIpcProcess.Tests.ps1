@@ -283,6 +283,16 @@ Describe 'Start-IpcProcess as a full job' {
         } finally { $job | Remove-Job -Force }
     }
 
+    It 'expands $using: inside strings, nested script blocks, and names that prefix others' {
+        $a = 'A'; $ab = 'AB'; $x = 'hello'
+        $job = Start-IpcProcess { "s=$using:x"; "t=${using:x}!"; "u=$using:a$using:ab"; $using:a + $using:ab; & { $using:x } }
+        try {
+            $job | Wait-Job -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be @('s=hello', 't=hello!', 'u=AAB', 'AAB', 'hello')
+            $job.State | Should -Be 'Completed'
+        } finally { $job | Remove-Job -Force }
+    }
+
     It 'reports a $using: variable that is not set, and fails the job when the initialization script throws' {
         Get-ErrorId { Start-IpcProcess { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
         $job = Start-IpcProcess -InitializationScript { throw 'init broke' } -ScriptBlock { 'never' }
