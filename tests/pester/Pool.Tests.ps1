@@ -145,6 +145,26 @@ Describe 'Pools made per call, and bad input' {
         Assert-WorkersGone $pids
     }
 
+    It 'on Ctrl+C ends the workers of a pool made for the call without starting replacements' {
+        $never = New-IpcEvent
+        $started = New-IpcQueue
+        $log = Join-Path $TestDrive 'starts.txt'
+        # Every worker that starts records its pid (the initialization script runs before any item).
+        $init = [scriptblock]::Create("Add-Content -LiteralPath '$log' -Value `$PID")
+        try {
+            $run = Start-Stoppable { param($never, $started, $init)
+                1..4 | Invoke-IpcPool -ThrottleLimit 2 -InitializationScript $init -ArgumentList $never, $started { param($n, $s) $s.Put($PID); $null = $n.Wait(600) }
+            } -Arguments $never, $started, $init
+            $busy = $started.Get($true, 60)   # the first worker takes all four items (prefetch)
+            $run.PowerShell.Stop()
+            $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            $run.PowerShell.Dispose()
+            # The stop returned after the pool was removed: its workers are gone, and none was started in their place.
+            Get-Process -Id $busy -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            @(Get-Content -LiteralPath $log).Count | Should -Be 2 -Because 'the two workers of the pool, and no replacement, started'
+        } finally { $never.Close(); $started.Close() }
+    }
+
     It 'runs -InitializationScript in every worker first; a failing one fails New-IpcPool with the worker''s error' {
         (1..4 | Invoke-IpcPool -ThrottleLimit 2 -InitializationScript { function Twice($x) { 2 * $x } } { Twice $_ } -Ordered) | Should -Be @(2, 4, 6, 8)
         $err = $null

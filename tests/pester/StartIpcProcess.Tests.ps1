@@ -120,6 +120,30 @@ Describe 'Start-IpcProcess' {
         } finally { Stop-IpcProcess $job -Force; $job | Remove-Job -Force }
     }
 
+    It 'Ctrl+C during the grace period of Stop-IpcProcess kills the child at once rather than waiting it out' {
+        $job = Start-IpcProcess {
+            Add-Type -TypeDefinition 'public static class IgnoreSigTerm2 { public static object Registration; public static void Install() { Registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => c.Cancel = true); } }'
+            [IgnoreSigTerm2]::Install()
+            'up'; Start-Sleep -Seconds 600
+        }
+        $run = $null
+        try {
+            Wait-Until { $job.Output.Count -gt 0 } -Because 'the child to start'
+            $run = Start-Stoppable { param($j) Stop-IpcProcess $j -GracePeriod ([System.Threading.Timeout]::InfiniteTimeSpan) } -Arguments $job
+            Wait-Until { $job.State -eq 'Stopping' } -Because 'the polite stop to be sent'
+            # Without the escalation, the stop waits out its (infinite) grace period: the 120 s guard only ends a hang.
+            $stopping = $run.PowerShell.BeginStop($null, $null)
+            $stopping.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(120)) | Should -BeTrue -Because 'Ctrl+C to end the stop by killing the child'
+            $run.PowerShell.EndStop($stopping)
+            $job.IsAlive | Should -BeFalse
+            $job.ExitCode | Should -Be 137
+            $job.State | Should -Be 'Stopped'
+        } finally {
+            if ($run) { $run.PowerShell.Dispose() }
+            Stop-IpcProcess $job -Force; $job | Remove-Job -Force
+        }
+    }
+
     It 'stops a blocked Wait-IpcProcess promptly (Ctrl+C)' {
         $job = Start-IpcProcess { Start-Sleep -Seconds 600 }
         $run = Start-Stoppable { param($j) Wait-IpcProcess $j } -Arguments $job
@@ -279,6 +303,16 @@ Describe 'Start-IpcProcess as a full job' {
             (Get-Job -Name $name) | Should -Be $job
             $job | Wait-Job -Timeout 60 | Out-Null
             Receive-Job $job | Should -Be @(103, 106, 109, 3)
+            $job.State | Should -Be 'Completed'
+        } finally { $job | Remove-Job -Force }
+    }
+
+    It 'expands $using: inside strings, nested script blocks, and names that prefix others' {
+        $a = 'A'; $ab = 'AB'; $x = 'hello'
+        $job = Start-IpcProcess { "s=$using:x"; "t=${using:x}!"; "u=$using:a$using:ab"; $using:a + $using:ab; & { $using:x } }
+        try {
+            $job | Wait-Job -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be @('s=hello', 't=hello!', 'u=AAB', 'AAB', 'hello')
             $job.State | Should -Be 'Completed'
         } finally { $job | Remove-Job -Force }
     }

@@ -101,8 +101,10 @@ namespace IpcPs.Commands
 
         protected override void OnDispose()
         {
+            // A pool made for this call goes first: stopped early (Ctrl+C), the call would otherwise start new workers
+            // in place of the busy ones, only for the pool to wait for them to start and quit.
+            if (_ownPool) _pool?.Dispose(killBusy: true);
             _call?.Dispose();
-            if (_ownPool) _pool?.Dispose();
         }
 
         private void Run(Func<List<PoolResult>> step)

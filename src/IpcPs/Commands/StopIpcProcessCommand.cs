@@ -31,7 +31,7 @@ namespace IpcPs.Commands
             foreach (var job in Job)
             {
                 if (!ShouldProcess($"child process {job.Pid} (job {job.Id})", Force ? "Kill" : "Stop")) continue;
-                job.Stop(Force, GracePeriod == System.Threading.Timeout.InfiniteTimeSpan ? TimeSpan.FromDays(1) : GracePeriod);
+                job.Stop(Force, GracePeriod == System.Threading.Timeout.InfiniteTimeSpan ? TimeSpan.FromDays(1) : GracePeriod, StopToken);
                 if (PassThru) WriteObject(job);
             }
         }

@@ -111,9 +111,14 @@ namespace IpcPs
         public override string ToString() => $"IpcPool(size {Size}, {(IsRemoved ? "removed" : "running")})";
 
         /// <summary>Asks every worker to quit, waits a moment, kills those still running, and releases the pipes.</summary>
-        public void Dispose()
+        public void Dispose() => Dispose(killBusy: false);
+
+        /// <summary>As <see cref="Dispose()"/>; with KILLBUSY, workers with items in hand are killed at once rather
+        /// than asked (a worker cannot be interrupted inside a user's script, so it would be killed after the grace).</summary>
+        internal void Dispose(bool killBusy)
         {
             if (Interlocked.Exchange(ref _removed, 1) != 0) return;
+            if (killBusy) foreach (var w in _workers) if (w != null && w.InFlight.Count > 0) w.Kill();
             foreach (var w in _workers) w?.RequestQuit();
             foreach (var w in _workers) w?.AwaitExit(TimeSpan.FromSeconds(3));
             Events.Dispose();

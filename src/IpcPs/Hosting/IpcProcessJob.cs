@@ -65,7 +65,10 @@ namespace IpcPs
         public override void StopJob() => Stop(force: false, StopGracePeriod);
 
         /// <summary>Stops the child: SIGTERM, then SIGKILL once GRACE has passed (at once with FORCE). Returns when it has ended.</summary>
-        public void Stop(bool force, TimeSpan grace)
+        public void Stop(bool force, TimeSpan grace) => Stop(force, grace, CancellationToken.None);
+
+        /// <summary>As <see cref="Stop(bool, TimeSpan)"/>; CANCEL (Ctrl+C) during the grace period kills the child at once.</summary>
+        public void Stop(bool force, TimeSpan grace, CancellationToken cancel)
         {
             if (_process is null || _ended.IsSet) return;
             _stopRequested = true;
@@ -74,7 +77,8 @@ namespace IpcPs
             if (!force)
             {
                 if (!_exited) LibC.kill(Pid, LibC.SIGTERM);
-                if (_ended.Wait(grace)) return;
+                try { if (_ended.Wait(grace, cancel)) return; }
+                catch (OperationCanceledException) { /* Ctrl+C: no more waiting, kill it */ }
             }
             if (!_exited) LibC.kill(Pid, LibC.SIGKILL);
             _ended.Wait();

@@ -21,8 +21,9 @@ namespace IpcPs.Hosting
             string text = body.Extent.Text;
             int origin = body.Extent.StartOffset;
             var uses = body.FindAll(a => a is UsingExpressionAst, true).Cast<UsingExpressionAst>()
-                .Select(UsingExpressionAst.ExtractUsingVariable).OrderByDescending(v => v.Extent.StartOffset).ToList();
-            foreach (var variable in uses)
+                .Select(u => (Using: u, Variable: UsingExpressionAst.ExtractUsingVariable(u)))
+                .OrderByDescending(v => v.Variable.Extent.StartOffset).ToList();
+            foreach (var (use, variable) in uses)
             {
                 string name = variable.VariablePath.UserPath;
                 var found = state.PSVariable.Get(name);
@@ -30,6 +31,8 @@ namespace IpcPs.Hosting
                     throw new ArgumentException($"The value of the using variable '$using:{name}' cannot be retrieved because it has not been set in the local session.");
                 values[name] = found.Value;
                 string replacement = "$" + ChildRunspace.UsingVariable + "['" + name.Replace("'", "''") + "']";
+                // Inside "…$using:x…" the text is expanded, not evaluated: only a subexpression reads the table there.
+                if (use.Parent is ExpandableStringExpressionAst) replacement = "$(" + replacement + ")";
                 text = text.Substring(0, variable.Extent.StartOffset - origin) + replacement + text.Substring(variable.Extent.EndOffset - origin);
             }
             // A script block literal's extent includes its braces; the child wants the body.
