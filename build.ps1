@@ -20,7 +20,10 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
     # Pester filter for Test: only tests whose full name matches (wildcards).
-    [string[]] $TestName
+    [string[]] $TestName,
+    # Test: a stage still running after this many minutes is stopped and counted as a failure.
+    [ValidateRange(1, 1440)]
+    [int] $TestTimeoutMinutes = 45
 )
 
 $ErrorActionPreference = 'Stop'
@@ -50,6 +53,24 @@ function Get-PwshCommand {
     $exe = [Environment]::ProcessPath
     if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, [Reflection.Assembly]::GetEntryAssembly().Location) }
     return @($exe)
+}
+
+# Runs one test stage in a child pwsh and waits at most TIMEOUTMINUTES for it: a hung test must fail the run with
+# everything printed so far, not use up CI's time. Returns the child's exit code, or $null when it was stopped.
+function Invoke-TestStage([string[]] $Arguments, [int] $TimeoutMinutes) {
+    $pwsh = Get-PwshCommand
+    $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+    foreach ($a in @($pwsh | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $p = [Diagnostics.Process]::Start($psi)
+    try {
+        if ($p.WaitForExit([timespan]::FromMinutes($TimeoutMinutes))) { $p.WaitForExit(); return $p.ExitCode }
+        Write-Host ''
+        Write-Host "The test run did not end within $TimeoutMinutes minutes: the test after the last one reported above hangs. Stopping it and every process it started."
+        $p.Kill($true)
+        $p.WaitForExit()
+        return $null
+    } finally { $p.Dispose() }
 }
 
 function Invoke-Bootstrap {
@@ -98,7 +119,6 @@ function Invoke-Docs {
 function Invoke-Test {
     $pester = Invoke-Bootstrap
     Invoke-Build
-    $pwsh = Get-PwshCommand
     $runner = Join-Path $Root 'tests/Invoke-Tests.ps1'
     $module = Join-Path $ModuleOut 'IpcPs.psd1'
     # What /dev/shm holds before the suite: the leftover check compares against it after the suite's process has ended.
@@ -119,12 +139,12 @@ function Invoke-Test {
         $arguments = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester, '-ModulePath', $module,
             '-Path', $stage.Path, '-ResultFile', $resultFile)
         if ($stage.Filter) { $arguments += @('-TestName', ($stage.Filter -join ',')) }
-        & $pwsh[0] @($pwsh | Select-Object -Skip 1) @arguments
-        if (Test-Path $resultFile) {
+        $exitCode = Invoke-TestStage $arguments $TestTimeoutMinutes
+        if ($null -ne $exitCode -and (Test-Path $resultFile)) {
             $r = Get-Content -Raw $resultFile | ConvertFrom-Json
             $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
         } else {
-            Write-Host "The test run over $($stage.Path) ended without a result (exit code $LASTEXITCODE)."
+            Write-Host "The test run over $($stage.Path) ended without a result (exit code $($exitCode ?? 'none: stopped'))."
             $totals.Failed += 1
         }
     }

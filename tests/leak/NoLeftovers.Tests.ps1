@@ -8,6 +8,11 @@ Describe 'After the test suite' {
         $new | Should -BeNullOrEmpty -Because "the suite must clean up (found: $($new -join ', '))"
     }
 
+    It 'left no manager socket directory or other ipcps-* folder in the temp folder' {
+        $left = @(Get-ChildItem -Force ([IO.Path]::GetTempPath()) -Filter 'ipcps-*' -ErrorAction SilentlyContinue | ForEach-Object Name)
+        $left | Should -BeNullOrEmpty -Because "managers and tests must remove what they made (found: $($left -join ', '))"
+    }
+
     It 'left no child pwsh running' {
         # /proc is the portable way here: children of ours carry the IpcPs bootstrap on their command line.
         $ours = @(Get-ChildItem /proc -Directory | Where-Object Name -Match '^\d+$' | ForEach-Object {

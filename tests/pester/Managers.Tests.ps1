@@ -301,6 +301,7 @@ Describe 'Managers' {
             # A "manager" that accepts and never says hello: a proxy to it blocks in the handshake.
             $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-fake')
             $null = New-Item -ItemType Directory $dir
+            chmod 700 $dir                       # a key is only taken from a directory no one else may enter
             $listener = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
             $ps = $null; $peer = $null
             try {
@@ -310,7 +311,9 @@ Describe 'Managers' {
                 $fake = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new("unix:$(Join-Path $dir socket)", 0, 'Manager', $dir))
                 $ps = [powershell]::Create().AddScript({ param($f) try { $f.Pid } catch { 'failed' } }).AddArgument($fake)
                 $pending = $ps.BeginInvoke()
-                $peer = $listener.Accept()       # the other thread is now in the handshake with the silent peer
+                $accept = $listener.AcceptAsync()
+                if (-not $accept.Wait(30000)) { throw "The proxy never connected: $($ps.EndInvoke($pending))" }
+                $peer = $accept.Result           # the other thread is now in the handshake with the silent peer
                 $m.Dispose()                     # this process's connection to the real manager: the next call makes a new one
                 $d['k'] | Should -Be 'v'
                 $pending.IsCompleted | Should -BeFalse -Because 'the silent peer still holds the first call'
