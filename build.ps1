@@ -125,6 +125,10 @@ function Invoke-Test {
     $baseline = Join-Path $Out 'shm-baseline.txt'
     @(Get-ChildItem -Force /dev/shm -ErrorAction SilentlyContinue | ForEach-Object Name) | Set-Content $baseline
     $env:IPCPS_SHM_BASELINE = $baseline
+    # The same for the module's folders in the temp folder (manager socket directories, test folders).
+    $tmpBaseline = Join-Path $Out 'tmp-baseline.txt'
+    @(Get-ChildItem -Force ([IO.Path]::GetTempPath()) -Filter 'ipcps-*' -ErrorAction SilentlyContinue | ForEach-Object Name) | Set-Content $tmpBaseline
+    $env:IPCPS_TMP_BASELINE = $tmpBaseline
     # Test processes are started and killed by the hundred: without diagnostics the runtime makes no debug pipes
     # and diagnostic sockets in the temp folder, which a killed process would leave behind.
     $env:DOTNET_EnableDiagnostics = '0'

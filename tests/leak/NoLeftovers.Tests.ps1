@@ -9,7 +9,9 @@ Describe 'After the test suite' {
     }
 
     It 'left no manager socket directory or other ipcps-* folder in the temp folder' {
-        $left = @(Get-ChildItem -Force ([IO.Path]::GetTempPath()) -Filter 'ipcps-*' -ErrorAction SilentlyContinue | ForEach-Object Name)
+        $baseline = if ($env:IPCPS_TMP_BASELINE -and (Test-Path $env:IPCPS_TMP_BASELINE)) { @(Get-Content $env:IPCPS_TMP_BASELINE) } else { @() }
+        $now = @(Get-ChildItem -Force ([IO.Path]::GetTempPath()) -Filter 'ipcps-*' -ErrorAction SilentlyContinue | ForEach-Object Name)
+        $left = @($now | Where-Object { $_ -notin $baseline })
         $left | Should -BeNullOrEmpty -Because "managers and tests must remove what they made (found: $($left -join ', '))"
     }
 
