@@ -282,6 +282,31 @@ Describe 'Managers' {
             (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid | Should -Be $m.Pid
         }
 
+        It 'holds at most 128 connections in the handshake: a flood of silent ones is cut off on arrival, and the server serves on' {
+            $key = [byte[]](1..32)
+            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey $key; $script:managers += $m
+            $d = $m.Dict(); $d['k'] = 1                      # this process's connection is made before the flood
+            $hostName, $port = $m.Address -split ':'
+            $silent = [Collections.Generic.List[Net.Sockets.Socket]]::new()
+            try {
+                for ($i = 0; $i -lt 200; $i++) {
+                    $s = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
+                    $silent.Add($s); $s.Connect($hostName, [int]$port)
+                }
+                # Each gets the hello (it holds a handshake slot) or the end of the stream (it was cut off).
+                $buffer = [byte[]]::new(64); $hello = 0; $cut = 0
+                foreach ($s in $silent) {
+                    if (-not $s.Poll(10000000, [Net.Sockets.SelectMode]::SelectRead)) { throw 'A connection got neither the hello nor its end.' }
+                    if ($s.Receive($buffer) -gt 0) { $hello++ } else { $cut++ }
+                }
+                $hello | Should -Be 128
+                $cut | Should -Be 72
+                $d['k'] = 2                                  # an authenticated connection is not affected
+                $d['k'] | Should -Be 2
+            } finally { foreach ($s in $silent) { $s.Dispose() } }
+            Wait-Until { try { (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid -eq $m.Pid } catch { $false } } -Because 'the slots are free once the silent peers have gone'
+        }
+
         It 'a result too big for one frame is an error for that call, not a dropped connection' {
             $m = Start-IpcManager; $script:managers += $m
             $l = $m.List()

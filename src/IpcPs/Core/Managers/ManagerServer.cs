@@ -21,6 +21,14 @@ namespace IpcPs.Core.Managers
         private const int ResultDepth = 2;
 
         /// <summary>
+        /// At most this many connections may be in the handshake at once; more are closed on arrival. Each holds a
+        /// thread for up to 10 s, so without a cap a peer opening connections without end would exhaust threads and
+        /// memory and take the server down for everyone; with it, such a peer can only delay new clients.
+        /// </summary>
+        internal const int MaxUnauthenticated = 128;
+        private int _unauthenticated;
+
+        /// <summary>
         /// After a reply, how long a connection polls for the client's next request before sleeping, and a client for
         /// the reply (see FrameSocket): 50 µs, or IPCPS_MANAGER_SPIN_US (0 turns polling off) read once per process.
         /// </summary>
@@ -86,18 +94,36 @@ namespace IpcPs.Core.Managers
                 catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
                 {
                     if (Volatile.Read(ref _shutdown) != 0) return;
-                    continue;   // a peer that vanished while being accepted
+                    // A peer that vanished while being accepted: go on. Anything else (out of file descriptors) would
+                    // fail again at once: back off instead of spinning a CPU until descriptors are free again.
+                    if (!(e is SocketException se && (se.SocketErrorCode == SocketError.ConnectionAborted || se.SocketErrorCode == SocketError.ConnectionReset)))
+                        Thread.Sleep(100);
+                    continue;
+                }
+                if (Interlocked.Increment(ref _unauthenticated) > MaxUnauthenticated)
+                {
+                    Interlocked.Decrement(ref _unauthenticated);
+                    peer.Dispose();
+                    continue;
                 }
                 if (peer.AddressFamily != AddressFamily.Unix) peer.NoDelay = true;
                 var fs = new FrameSocket(peer);
                 _connections[fs] = 0;
-                new Thread(() => Serve(fs)) { IsBackground = true, Name = "IpcPs manager connection" }.Start();
+                try { new Thread(() => Serve(fs)) { IsBackground = true, Name = "IpcPs manager connection" }.Start(); }
+                catch (OutOfMemoryException)
+                {
+                    // No thread to be had: this connection goes; the server goes on with those it has.
+                    _connections.TryRemove(fs, out _);
+                    Interlocked.Decrement(ref _unauthenticated);
+                    fs.Dispose();
+                }
             }
         }
 
         private void Serve(FrameSocket fs)
         {
             bool shutdownAfter = false;
+            bool inHandshake = true;   // this connection counts against MaxUnauthenticated until its handshake ends
             try
             {
                 // An unauthenticated peer gets 10 s for the whole handshake (not per receive: a peer trickling a byte
@@ -110,6 +136,8 @@ namespace IpcPs.Core.Managers
                     authenticated = ManagerAuth.Accept(fs, _key);
                     if (Interlocked.CompareExchange(ref handshake, 1, 0) != 0) return;
                 }
+                inHandshake = false;
+                Interlocked.Decrement(ref _unauthenticated);
                 if (!authenticated) return;
                 fs.Socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
@@ -144,6 +172,7 @@ namespace IpcPs.Core.Managers
             }
             finally
             {
+                if (inHandshake) Interlocked.Decrement(ref _unauthenticated);
                 _connections.TryRemove(fs, out _);
                 fs.Dispose();
                 if (shutdownAfter) Shutdown();
