@@ -433,6 +433,22 @@ Describe 'Managers' {
             Get-ErrorId { $null = $m.Dict() } | Should -Match '^ConnectionClosed|ConnectionClosedException'
         }
 
+        It 'a manager sent SIGTERM shuts down as Stop-IpcManager would: its objects and its directory go with it' {
+            $m = Start-IpcManager
+            $serverPid = $m.Pid
+            $names = @($m.Queue().Name, $m.Value('i', 1).Name)
+            $d = $m.Dict(); $d['k'] = 1
+            $dir = $m.Directory
+            kill -TERM $serverPid
+            Wait-Until { -not (Test-ProcessAlive $serverPid) } -Because 'SIGTERM ends the manager'
+            Test-Path $dir | Should -BeFalse
+            foreach ($n in $names) { Test-Path "/dev/shm/$n" | Should -BeFalse }
+            @(Get-ChildItem /dev/shm -Filter "$($names[1]).lock*" -ErrorAction SilentlyContinue).Count | Should -Be 0
+            # A method, not the indexer: outside strict mode PowerShell turns an indexer's exception into $null.
+            Get-ErrorId { $d.ContainsKey('k') } | Should -Match '^ConnectionClosed|ConnectionClosedException'
+            Stop-IpcManager $m -ErrorAction Stop    # a manager that has gone: nothing left to do
+        }
+
         It 'Use-IpcManager shuts down after the block, after an error in it, and when it is stopped' {
             $info = Use-IpcManager { param($m) $null = $m.Queue(); [pscustomobject]@{ Pid = $m.Pid; Dir = $m.Directory; Q = $m.Queue().Name } }
             Test-ProcessAlive $info.Pid | Should -BeFalse

@@ -38,6 +38,9 @@ namespace IpcPs.Hosting
             var dir = (string)settings["StateDir"]!;
             var server = new ManagerServer(settings["Address"] as string, dir, key, host);
             server.Start();
+            // SIGTERM (kill, a service manager): shut down, so the directory and the shared-memory objects go with the
+            // process as with Stop-IpcManager (before the module's own detach-everything, which was added earlier).
+            Core.Platform.TerminationSignal.Add(server.Shutdown);
             if (!(settings["Detached"] is true))
                 new Thread(() => { WatchParent(); server.Shutdown(); }) { IsBackground = true, Name = "IpcPs manager lifetime" }.Start();
             // Once shut down, the process ends even when the pipeline thread is stuck in a custom method that never

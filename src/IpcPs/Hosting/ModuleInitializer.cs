@@ -1,6 +1,5 @@
 using System;
 using System.Management.Automation;
-using System.Reflection;
 
 namespace IpcPs.Hosting
 {
@@ -11,7 +10,7 @@ namespace IpcPs.Hosting
     /// </summary>
     public sealed class ModuleInitializer : IModuleAssemblyInitializer
     {
-        private static object? _sigterm;   // the registration; kept alive for the process's life
+        private static int _registered;
 
         public void OnImport()
         {
@@ -21,23 +20,8 @@ namespace IpcPs.Hosting
                 return () => script.Invoke();
             };
             Core.Messaging.MessageCodec.Fallback = new PSMessageFallback();
-            if (_sigterm is null) _sigterm = RegisterSigterm();
+            if (System.Threading.Interlocked.Exchange(ref _registered, 1) == 0)
+                Core.Platform.TerminationSignal.Add(Core.Lifecycle.ObjectLifecycle.DetachAll);
         }
-
-        /// <summary>PosixSignalRegistration.Create(SIGTERM, handler), through reflection: the API is .NET 6+, we build for netstandard2.0.</summary>
-        private static object? RegisterSigterm()
-        {
-            var registration = Type.GetType("System.Runtime.InteropServices.PosixSignalRegistration, System.Runtime.InteropServices");
-            var signal = Type.GetType("System.Runtime.InteropServices.PosixSignal, System.Runtime.InteropServices");
-            var context = Type.GetType("System.Runtime.InteropServices.PosixSignalContext, System.Runtime.InteropServices");
-            var create = registration?.GetMethod("Create", new[] { signal!, typeof(Action<>).MakeGenericType(context!) });
-            if (create is null || signal is null || context is null) return null;   // an older runtime: nothing to do
-            var handler = Delegate.CreateDelegate(typeof(Action<>).MakeGenericType(context),
-                typeof(ModuleInitializer).GetMethod(nameof(OnSigterm), BindingFlags.NonPublic | BindingFlags.Static)!);
-            return create.Invoke(null, new[] { Enum.ToObject(signal, -4 /* PosixSignal.SIGTERM */), handler });
-        }
-
-        // Runs on the signal thread; the default action (ending the process) follows.
-        private static void OnSigterm(object context) => Core.Lifecycle.ObjectLifecycle.DetachAll();
     }
 }
