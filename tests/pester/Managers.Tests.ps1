@@ -243,6 +243,19 @@ Describe 'Managers' {
             $d.Count | Should -Be 2 -Because 'the refused peer changed nothing'
         }
 
+        It 'a proxy of a manager known by address and key only works in a child process and in pool workers, which inherit the key' {
+            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey 'inherited-key'; $script:managers += $m
+            $id = ([IpcPs.IManagedProxy]$m.Dict()).Reference.Id
+            $null = Connect-IpcManager -Address $m.Address -AuthKey 'inherited-key'
+            # A proxy as it arrives from another machine: an address and an id, no directory with a key file.
+            $d = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new($m.Address, $id, 'Dict', $null))
+            Start-IpcProcess -ArgumentList $d { param($d) $d['child'] = 'set' } | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+            $d['child'] | Should -Be 'set'
+            $out = 1..4 | Invoke-IpcPool -ThrottleLimit 2 -ArgumentList $d { param($d) $d["item$_"] = $_; $_ } -ErrorAction Stop
+            ($out | Sort-Object) -join ',' | Should -Be '1,2,3,4'
+            $d.Count | Should -Be 5
+        }
+
         It 'random bytes from raw sockets (300 tries), garbage and truncated frames after authentication, and a client dying mid-call leave the server serving' {
             $key = [byte[]](1..32)
             $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey $key; $script:managers += $m

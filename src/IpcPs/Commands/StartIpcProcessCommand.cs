@@ -109,6 +109,7 @@ namespace IpcPs.Commands
                 ["HasInput"] = MyInvocation.ExpectingInput,
                 ["WorkingDirectory"] = folder,
                 ["Depth"] = Depth,
+                ["ManagerKeys"] = ManagerKeys.ForChild(),
             };
             string module = ChildLauncher.ModuleManifest(this);
             var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);

@@ -33,6 +33,7 @@ namespace IpcPs.Hosting
             InitializationScript = request["InitializationScript"] as string;
             Using = (IpcObjectConverter.Rehydrate(request["Using"]) is PSObject u ? u.BaseObject : request["Using"]) as Hashtable;
             Detached = request["Detached"] is bool detached && detached;
+            ManagerKeys.Adopt(request["ManagerKeys"]);
         }
 
         public string Script { get; }

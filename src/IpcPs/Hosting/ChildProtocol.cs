@@ -9,7 +9,8 @@ namespace IpcPs.Hosting
     /// <summary>
     /// The wire between Start-IpcProcess and its child pwsh (docs/design.md, "Child processes").
     /// Parent → child (stdin): one line, base64 of the CLIXML of the request hashtable
-    ///   { Script, Arguments, Input, HasInput, WorkingDirectory }; then stdin stays open: its end (EOF) means the
+    ///   { Script, Arguments, Input, HasInput, WorkingDirectory, Depth, InitializationScript, Using, Detached,
+    ///   ManagerKeys }; then stdin stays open: its end (EOF) means the
     ///   parent is gone, and the child exits.
     /// Child → parent (stdout): one line per record, "\u001eIPCPS K BASE64" where K is the stream (O output, E error,
     ///   W warning, V verbose, D debug, I information, P progress, X terminating error, Z finished) and BASE64 the CLIXML of the

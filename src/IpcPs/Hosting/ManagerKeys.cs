@@ -19,6 +19,34 @@ namespace IpcPs.Hosting
             }
         }
 
+        /// <summary>
+        /// The manager keys this process remembers (address → base64 key), for a child process or pool worker to
+        /// adopt, as a CPython child inherits its parent's authkey: a proxy of a manager on another machine, passed to a
+        /// child, then works there too. Travels only over the child's private channel (stdin or its own pipe), never on a
+        /// command line. Null when there are none.
+        /// </summary>
+        public static Hashtable? ForChild()
+        {
+            var keys = Core.Managers.ManagerClient.RememberedKeys();
+            if (keys.Length == 0) return null;
+            var table = new Hashtable();
+            foreach (var k in keys) table[k.Key] = Convert.ToBase64String(k.Value);
+            return table;
+        }
+
+        /// <summary>Remembers the keys a parent sent (<see cref="ForChild"/>); anything malformed is ignored.</summary>
+        public static void Adopt(object? table)
+        {
+            if (!((table is PSObject p ? p.BaseObject : table) is IDictionary keys)) return;
+            foreach (DictionaryEntry e in keys)
+            {
+                object? value = e.Value is PSObject v ? v.BaseObject : e.Value;
+                if (e.Key is string address && value is string base64)
+                    try { Core.Managers.ManagerClient.RememberKey(address, Convert.FromBase64String(base64)); }
+                    catch (FormatException) { }
+            }
+        }
+
         /// <summary>type id → @{ Type = type name; Exposed = names or null }, each type named so the manager can resolve it.</summary>
         public static Hashtable Registrations(Hashtable? register)
         {

@@ -56,7 +56,7 @@ namespace IpcPs.Hosting
             _pool = pool;
             if (!pool.TryEnter(out _callId))
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
-            _callMessage = new object?[] { "call", _callId, script, arguments, usingValues, depth };
+            _callMessage = new object?[] { "call", _callId, script, arguments, usingValues, depth, ManagerKeys.ForChild() };
             _ordered = ordered;
             _depth = depth;
         }

@@ -10,7 +10,7 @@ namespace IpcPs.Hosting
     /// A pool worker: a warm child pwsh that runs item after item of Invoke-IpcPool in a runspace of its own, fed
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
-    ///   parent → worker: ["call", callId, script, arguments, using, depth], ["item", callId, index, item], ["quit"]
+    ///   parent → worker: ["call", callId, script, arguments, using, depth, managerKeys], ["item", callId, index, item], ["quit"]
     ///   worker → parent: ["ready", pid, initError], ["done", callId, index, outputs, records, terminatingError]
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
@@ -64,6 +64,7 @@ namespace IpcPs.Hosting
                 {
                     case "call":
                         CloseAll(argumentHandles);
+                        if (message.Length > 6) ManagerKeys.Adopt(message[6]);
                         object? args = message[3];
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));

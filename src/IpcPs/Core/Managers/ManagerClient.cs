@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
 using System.Net.Sockets;
 using IpcPs.Core.Messaging;
 
@@ -29,8 +31,11 @@ namespace IpcPs.Core.Managers
 
         public bool IsBroken => _broken;
 
-        /// <summary>Remembers KEY for ADDRESS in this process (Start-IpcManager, Connect-IpcManager).</summary>
+        /// <summary>Remembers KEY for ADDRESS in this process (Start-IpcManager, Connect-IpcManager, a parent's keys).</summary>
         public static void RememberKey(string address, byte[] key) => KnownKeys[address] = key;
+
+        /// <summary>Every key this process remembers, by address: what its child processes inherit.</summary>
+        public static KeyValuePair<string, byte[]>[] RememberedKeys() => KnownKeys.ToArray();
 
         /// <summary>
         /// The key for ADDRESS: for the Unix socket in STATEDIR, the key file there first (it belongs to the manager
