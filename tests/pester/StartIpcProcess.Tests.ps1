@@ -317,6 +317,23 @@ Describe 'Start-IpcProcess as a full job' {
         } finally { $job | Remove-Job -Force }
     }
 
+    It 'leaves $using: in a block the child gives to ForEach-Object -Parallel or another job to that command, as Start-Job does' {
+        $x = 'parent'
+        $job = Start-IpcProcess {
+            $x = 'child'
+            $using:x
+            1 | ForEach-Object -Parallel { "parallel=$using:x" }
+            1 | % -pa:{ "abbreviated=$using:x" }
+            Start-ThreadJob { "threadjob=$using:x" } | Receive-Job -Wait -AutoRemoveJob
+            1 | ForEach-Object { "foreach=$using:x" }
+        }
+        try {
+            $job | Wait-Job -Timeout 60 | Out-Null
+            Receive-Job $job | Should -Be @('parent', 'parallel=child', 'abbreviated=child', 'threadjob=child', 'foreach=parent')
+            $job.State | Should -Be 'Completed'
+        } finally { $job | Remove-Job -Force }
+    }
+
     It 'reports a $using: variable that is not set, and fails the job when the initialization script throws' {
         Get-ErrorId { Start-IpcProcess { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
         $job = Start-IpcProcess -InitializationScript { throw 'init broke' } -ScriptBlock { 'never' }

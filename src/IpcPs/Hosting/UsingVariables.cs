@@ -20,7 +20,7 @@ namespace IpcPs.Hosting
             var body = script.Ast;
             string text = body.Extent.Text;
             int origin = body.Extent.StartOffset;
-            var uses = body.FindAll(a => a is UsingExpressionAst, true).Cast<UsingExpressionAst>()
+            var uses = body.FindAll(a => a is UsingExpressionAst u && !ResolvedByInnerCommand(u, body), true).Cast<UsingExpressionAst>()
                 .Select(u => (Using: u, Variable: UsingExpressionAst.ExtractUsingVariable(u)))
                 .OrderByDescending(v => v.Variable.Extent.StartOffset).ToList();
             foreach (var (use, variable) in uses)
@@ -39,6 +39,39 @@ namespace IpcPs.Hosting
             if (body.Parent is ScriptBlockExpressionAst && text.StartsWith("{", StringComparison.Ordinal) && text.EndsWith("}", StringComparison.Ordinal))
                 text = text.Substring(1, text.Length - 2);
             return (uses.Count == 0 ? script.ToString() : text, values);
+        }
+
+        // Commands that take $using: in a script block of their own when they run (in the child): theirs is left for
+        // them, as Start-Job leaves it, so `ForEach-Object -Parallel { $using:x }` in the child reads the child's $x.
+        private static readonly string[] UsingCommands =
+            { "Start-Job", "sajb", "Start-ThreadJob", "Invoke-Command", "icm", "Start-IpcProcess", "Invoke-IpcPool" };
+        private static readonly string[] ForEachNames = { "ForEach-Object", "foreach", "%" };
+
+        /// <summary>True when USE sits in a script block (inside ROOT) given to a command that resolves $using: itself.</summary>
+        private static bool ResolvedByInnerCommand(UsingExpressionAst use, Ast root)
+        {
+            for (Ast? a = use.Parent; a != null && a != root; a = a.Parent)
+            {
+                if (!(a is ScriptBlockExpressionAst block)) continue;
+                var command = block.Parent as CommandAst ?? (block.Parent as CommandParameterAst)?.Parent as CommandAst;
+                string? name = command?.GetCommandName();
+                if (name is null) continue;
+                int slash = name.LastIndexOf('\\');
+                if (slash >= 0) name = name.Substring(slash + 1);   // Module\Command
+                if (UsingCommands.Any(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase))) return true;
+                if (ForEachNames.Any(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase)) && IsParallelBlock(command!, block)) return true;
+            }
+            return false;
+        }
+
+        // -Parallel { } or -Parallel:{ } (any unambiguous abbreviation, -pa at least).
+        private static bool IsParallelBlock(CommandAst command, ScriptBlockExpressionAst block)
+        {
+            static bool IsParallel(CommandParameterAst p) =>
+                p.ParameterName.Length >= 2 && "Parallel".StartsWith(p.ParameterName, StringComparison.OrdinalIgnoreCase);
+            if (block.Parent is CommandParameterAst own) return IsParallel(own);
+            int i = command.CommandElements.IndexOf(block);
+            return i > 0 && command.CommandElements[i - 1] is CommandParameterAst p && p.Argument is null && IsParallel(p);
         }
     }
 }
