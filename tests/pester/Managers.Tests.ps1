@@ -462,6 +462,16 @@ Describe 'Managers' {
             Stop-IpcManager $m -ErrorAction Stop    # a manager that has gone: nothing left to do
         }
 
+        It 'Use-IpcManager streams the block''s output while the manager runs, and its errors into -ErrorVariable' {
+            $alive = [Collections.Generic.List[bool]]::new()
+            $ErrorActionPreference = 'Continue'   # Pester makes errors in a test terminating
+            Use-IpcManager { param($m) $m.Pid; Write-Error 'soft' } -ErrorVariable ev -ErrorAction SilentlyContinue |
+                ForEach-Object { $alive.Add((Test-ProcessAlive $_)); $script:managerPid = $_ }
+            $alive | Should -Be @($true)
+            $ev.Count | Should -Be 1
+            Test-ProcessAlive $script:managerPid | Should -BeFalse
+        }
+
         It 'Use-IpcManager shuts down after the block, after an error in it, and when it is stopped' {
             $info = Use-IpcManager { param($m) $null = $m.Queue(); [pscustomobject]@{ Pid = $m.Pid; Dir = $m.Directory; Q = $m.Queue().Name } }
             Test-ProcessAlive $info.Pid | Should -BeFalse

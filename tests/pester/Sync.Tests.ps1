@@ -380,6 +380,32 @@ Describe 'Use-IpcLock' {
         } finally { $l.Close() }
     }
 
+    It 'writes the block''s output after the release, so later commands never run under the lock; its errors go to -ErrorVariable' {
+        $l = New-IpcLock (New-TestName)
+        try {
+            $seen = [Collections.Generic.List[string]]::new()
+            $ErrorActionPreference = 'Continue'   # Pester makes errors in a test terminating
+            Use-IpcLock $l { 1; Write-Error 'soft'; 2 } -ErrorVariable ev -ErrorAction SilentlyContinue | ForEach-Object { $seen.Add("$_ locked=$($l.IsLocked)") }
+            $seen | Should -Be @('1 locked=False', '2 locked=False')
+            $ev.Count | Should -Be 1
+            "$($ev[0])" | Should -Be 'soft'
+        } finally { $l.Close() }
+    }
+
+    It 'gives the block its -ErrorAction, -WarningAction and -Verbose, as an advanced function''s body gets them' {
+        $l = New-IpcLock (New-TestName)
+        try {
+            $ErrorActionPreference = 'Continue'   # Pester makes errors in a test terminating
+            $e = Get-ThrownException { Use-IpcLock $l { Write-Error 'stop here'; $script:after = $true } -ErrorAction Stop }
+            $e.Message | Should -Be 'stop here'
+            $script:after | Should -BeNullOrEmpty
+            $l.IsLocked | Should -BeFalse
+            $out = Use-IpcLock $l { Write-Warning 'hidden'; Write-Verbose 'shown' } -WarningAction SilentlyContinue -Verbose 3>&1 4>&1
+            @($out | ForEach-Object { "$($_.GetType().Name):$_" }) | Should -Be @('VerboseRecord:shown')
+            $VerbosePreference | Should -Be 'SilentlyContinue' -Because 'the caller''s preferences are not changed'
+        } finally { $l.Close() }
+    }
+
     It 'releases the lock when the block throws, and the error reaches the caller' {
         $l = New-IpcLock (New-TestName)
         try {

@@ -32,25 +32,8 @@ namespace IpcPs.Commands
         protected override void EndProcessing()
         {
             AcquireOrThrow(Lock, Timeout);
-            System.Collections.ObjectModel.Collection<PSObject> output;
-            try { output = ScriptBlock.Invoke(ArgumentList); }
-            catch (RuntimeException e) when (!(e is PipelineStoppedException))
-            {
-                Release();
-                ThrowTerminatingError(e.ErrorRecord);
-                return;
-            }
-            finally { Release(); }
-            foreach (var item in output) WriteObject(item);
-        }
-
-        private bool _released;
-
-        private void Release()
-        {
-            if (_released) return;
-            _released = true;
-            Lock.Release();
+            // Output waits for the release: commands later in the pipeline never run under the lock.
+            InvokeBlock(ScriptBlock, ArgumentList, Lock.Release, outputAfterEnd: true);
         }
     }
 }

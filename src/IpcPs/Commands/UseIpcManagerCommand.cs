@@ -1,5 +1,4 @@
 using System;
-using System.Collections.ObjectModel;
 using System.Management.Automation;
 using IpcPs.Hosting;
 
@@ -27,16 +26,7 @@ namespace IpcPs.Commands
             var args = new object[ArgumentList.Length + 1];
             args[0] = manager;
             ArgumentList.CopyTo(args, 1);
-            Collection<PSObject> output;
-            try { output = ScriptBlock.Invoke(args); }
-            catch (RuntimeException e) when (!(e is PipelineStoppedException))
-            {
-                End(manager);
-                ThrowTerminatingError(e.ErrorRecord);
-                return;
-            }
-            finally { End(manager); }
-            foreach (var item in output) WriteObject(item);
+            InvokeBlock(ScriptBlock, args, () => End(manager));
         }
 
         private void End(IpcManager manager)

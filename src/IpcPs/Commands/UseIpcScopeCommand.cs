@@ -1,5 +1,4 @@
 using System;
-using System.Collections.ObjectModel;
 using System.Management.Automation;
 using IpcPs.Hosting;
 
@@ -24,16 +23,7 @@ namespace IpcPs.Commands
         protected override void EndProcessing()
         {
             var scope = IpcScope.Begin();
-            Collection<PSObject> output;
-            try { output = ScriptBlock.Invoke(ArgumentList); }
-            catch (RuntimeException e) when (!(e is PipelineStoppedException))
-            {
-                End(scope);
-                ThrowTerminatingError(e.ErrorRecord);
-                return;
-            }
-            finally { End(scope); }
-            foreach (var item in output) WriteObject(item);
+            InvokeBlock(ScriptBlock, ArgumentList, () => End(scope));
         }
 
         private void End(IpcScope scope)

@@ -29,6 +29,57 @@ namespace IpcPs.Hosting
         /// <summary>A terminating error: the command cannot go on.</summary>
         protected void ThrowIpcError(Exception e, object? target) => ThrowTerminatingError(ErrorRecords.From(e, target));
 
+        /// <summary>
+        /// Runs BLOCK with ARGS so that its errors, warnings and other records go through this cmdlet as they are
+        /// written (into -ErrorVariable, 2>&amp;1, …), as a function's would, and so does its output, unless
+        /// OUTPUTAFTEREND holds it back until END has run; then END, once, however the block ended. A terminating error
+        /// in the block becomes this cmdlet's, after END (output held back is then dropped); Ctrl+C and a downstream
+        /// Select-Object -First stop the block and still run END.
+        /// </summary>
+        protected void InvokeBlock(ScriptBlock block, object[] args, Action end, bool outputAfterEnd = false)
+        {
+            ErrorRecord? failed = null;
+            var held = outputAfterEnd ? new System.Collections.Generic.List<object>() : null;
+            try
+            {
+                // A steppable pipeline begun with this cmdlet writes to this cmdlet's output and error pipes. The block
+                // runs in a scope where -ErrorAction, -WarningAction, -InformationAction, -Verbose and -Debug given to
+                // this cmdlet are the preference variables, as in an advanced function's body. One command, as a
+                // steppable pipeline must be; its arguments are evaluated when it is made.
+                var runner = ScriptBlock.Create(
+                    "param($b, $a, $p, $h) & { param($__ipcBlock, $__ipcArgs, $__ipcPreferences, $__ipcHeld) " +
+                    "foreach ($__ipcP in $__ipcPreferences.GetEnumerator()) { Set-Variable -Name $__ipcP.Key -Value $__ipcP.Value }; " +
+                    "if ($null -eq $__ipcHeld) { & $__ipcBlock @__ipcArgs } " +
+                    "else { $__ipcHeld.AddRange([object[]]@(& $__ipcBlock @__ipcArgs)) } } $b $a $p $h");
+                using (var pipeline = runner.GetSteppablePipeline(CommandOrigin.Internal, new object?[] { block, args, Preferences(), held }))
+                {
+                    pipeline.Begin(this);
+                    pipeline.End();
+                }
+            }
+            catch (RuntimeException e) when (!(e is PipelineStoppedException))
+            {
+                failed = e.ErrorRecord;
+            }
+            finally { end(); }
+            if (failed != null) ThrowTerminatingError(failed);
+            if (held != null) foreach (var item in held) WriteObject(item);
+        }
+
+        private System.Collections.Hashtable Preferences()
+        {
+            var bound = MyInvocation.BoundParameters;
+            var preferences = new System.Collections.Hashtable();
+            if (bound.TryGetValue("ErrorAction", out var error)) preferences["ErrorActionPreference"] = error;
+            if (bound.TryGetValue("WarningAction", out var warning)) preferences["WarningPreference"] = warning;
+            if (bound.TryGetValue("InformationAction", out var information)) preferences["InformationPreference"] = information;
+            if (bound.TryGetValue("Verbose", out var verbose))
+                preferences["VerbosePreference"] = LanguagePrimitives.IsTrue(verbose) ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
+            if (bound.TryGetValue("Debug", out var debug))
+                preferences["DebugPreference"] = LanguagePrimitives.IsTrue(debug) ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
+            return preferences;
+        }
+
         /// <summary>Runs ACTION, turning IpcPs and argument exceptions into a non-terminating error on TARGET.</summary>
         protected bool TryIpc(Action action, object? target)
         {
