@@ -409,23 +409,17 @@ Describe 'Use-IpcScope' {
         } finally { $before.Close() }
     }
 
-    It 'streams the block''s output while its objects still exist, and its errors into -ErrorVariable' {
-        $name = New-TestName
+    It 'writes the block''s output after the scope ends, so objects later commands create are theirs; errors go to -ErrorVariable' {
+        $name = New-TestName; $later = New-TestName
         $seen = [Collections.Generic.List[bool]]::new()
         $ErrorActionPreference = 'Continue'   # Pester makes errors in a test terminating
-        Use-IpcScope -ArgumentList $name { param($n) $null = New-IpcValue $n -Type i; 'made'; Write-Error 'soft' } -ErrorVariable ev -ErrorAction SilentlyContinue |
-            ForEach-Object { $seen.Add((Test-Shm $name)) }
-        $seen | Should -Be @($true)
-        $ev.Count | Should -Be 1
-        Test-Shm $name | Should -BeFalse
-    }
-
-    It 'stops the block and still destroys its objects when the pipeline has what it wants (Select-Object -First)' {
-        $name = New-TestName
-        $script:after = $false
-        Use-IpcScope -ArgumentList $name { param($n) $null = New-IpcValue $n -Type i; 1; 2; $script:after = $true } | Select-Object -First 1 | Should -Be 1
-        $script:after | Should -BeFalse
-        Test-Shm $name | Should -BeFalse
+        try {
+            Use-IpcScope -ArgumentList $name { param($n) $null = New-IpcValue $n -Type i; 'made'; Write-Error 'soft' } -ErrorVariable ev -ErrorAction SilentlyContinue |
+                ForEach-Object { $seen.Add((Test-Shm $name)); $script:kept = New-IpcValue $later -Type i }
+            $seen | Should -Be @($false)
+            $ev.Count | Should -Be 1
+            Test-Shm $later | Should -BeTrue -Because 'a later command in the pipeline created it, not the block'
+        } finally { if ($script:kept) { $script:kept | Remove-IpcObject } }
     }
 
     It 'destroys them when the block throws, and rethrows the error' {

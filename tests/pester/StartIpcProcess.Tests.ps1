@@ -326,10 +326,11 @@ Describe 'Start-IpcProcess as a full job' {
             1 | % -pa:{ "abbreviated=$using:x" }
             Start-ThreadJob { "threadjob=$using:x" } | Receive-Job -Wait -AutoRemoveJob
             1 | ForEach-Object { "foreach=$using:x" }
+            Invoke-Command { "local icm=$using:x" }      # run here, not remotely: the block is the child's own
         }
         try {
             $job | Wait-Job -Timeout 60 | Out-Null
-            Receive-Job $job | Should -Be @('parent', 'parallel=child', 'abbreviated=child', 'threadjob=child', 'foreach=parent')
+            Receive-Job $job | Should -Be @('parent', 'parallel=child', 'abbreviated=child', 'threadjob=child', 'foreach=parent', 'local icm=parent')
             $job.State | Should -Be 'Completed'
         } finally { $job | Remove-Job -Force }
     }

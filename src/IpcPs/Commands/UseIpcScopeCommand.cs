@@ -23,7 +23,9 @@ namespace IpcPs.Commands
         protected override void EndProcessing()
         {
             var scope = IpcScope.Begin();
-            InvokeBlock(ScriptBlock, ArgumentList, () => End(scope));
+            // Output waits for the end: later commands in the pipeline run on this thread, and what they create is
+            // not the scope's.
+            InvokeBlock(ScriptBlock, ArgumentList, () => End(scope), outputAfterEnd: true);
         }
 
         private void End(IpcScope scope)

@@ -43,8 +43,8 @@ namespace IpcPs.Hosting
             try
             {
                 // A steppable pipeline begun with this cmdlet writes to this cmdlet's output and error pipes. The block
-                // runs in a scope where -ErrorAction, -WarningAction, -InformationAction, -Verbose and -Debug given to
-                // this cmdlet are the preference variables, as in an advanced function's body. One command, as a
+                // runs in a scope where -ErrorAction, -WarningAction, -InformationAction, -ProgressAction, -Verbose and
+                // -Debug given to this cmdlet are the preference variables, as in an advanced function's body. One command, as a
                 // steppable pipeline must be; its arguments are evaluated when it is made.
                 var runner = ScriptBlock.Create(
                     "param($b, $a, $p, $h) & { param($__ipcBlock, $__ipcArgs, $__ipcPreferences, $__ipcHeld) " +
@@ -73,6 +73,7 @@ namespace IpcPs.Hosting
             if (bound.TryGetValue("ErrorAction", out var error)) preferences["ErrorActionPreference"] = error;
             if (bound.TryGetValue("WarningAction", out var warning)) preferences["WarningPreference"] = warning;
             if (bound.TryGetValue("InformationAction", out var information)) preferences["InformationPreference"] = information;
+            if (bound.TryGetValue("ProgressAction", out var progress)) preferences["ProgressPreference"] = progress;   // PowerShell 7.4+
             if (bound.TryGetValue("Verbose", out var verbose))
                 preferences["VerbosePreference"] = LanguagePrimitives.IsTrue(verbose) ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
             if (bound.TryGetValue("Debug", out var debug))

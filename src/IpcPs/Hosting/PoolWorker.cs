@@ -10,7 +10,8 @@ namespace IpcPs.Hosting
     /// A pool worker: a warm child pwsh that runs item after item of Invoke-IpcPool in a runspace of its own, fed
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
-    ///   parent → worker: ["call", callId, script, arguments, using, depth, managerKeys], ["item", callId, index, item], ["quit"]
+    ///   parent → worker: ["keys", managerKeys] (first, before the initialization script), ["call", callId, script,
+    ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["item", callId, index, item], ["quit"]
     ///   worker → parent: ["ready", pid, initError], ["done", callId, index, outputs, records, terminatingError]
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
@@ -25,6 +26,11 @@ namespace IpcPs.Hosting
             using (var runspace = ChildRunspace.Open(null, null))
             using (var shell = runspace.Shell())
             {
+                // The parent's first message: the manager keys, so the initialization script can use proxies too.
+                object? first;
+                try { first = pipe.Recv(); }
+                catch (ConnectionClosedException) { return 0; }   // the parent died before the worker started
+                if (first is object?[] keys && keys.Length > 1 && keys[0] as string == "keys") ManagerKeys.Adopt(keys[1]);
                 var records = new List<object?>();
                 Collect(shell.Streams, records);
                 object? initError = null;

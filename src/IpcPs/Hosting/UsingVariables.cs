@@ -58,11 +58,23 @@ namespace IpcPs.Hosting
                 if (name is null) continue;
                 int slash = name.LastIndexOf('\\');
                 if (slash >= 0) name = name.Substring(slash + 1);   // Module\Command
-                if (UsingCommands.Any(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase))) return true;
+                if (UsingCommands.Any(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase))
+                    && (!IsInvokeCommand(name) || IsRemote(command!))) return true;
                 if (ForEachNames.Any(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase)) && IsParallelBlock(command!, block)) return true;
             }
             return false;
         }
+
+        private static bool IsInvokeCommand(string name) =>
+            string.Equals(name, "Invoke-Command", StringComparison.OrdinalIgnoreCase) || string.Equals(name, "icm", StringComparison.OrdinalIgnoreCase);
+
+        // Invoke-Command takes $using: only when it runs elsewhere; run here, the script block is the child's own.
+        private static readonly string[] RemoteParameters =
+            { "ComputerName", "Cn", "Session", "ConnectionUri", "Uri", "Cu", "VMName", "VMId", "VMGuid", "ContainerId", "HostName", "SSHConnection" };
+
+        private static bool IsRemote(CommandAst command) =>
+            command.CommandElements.OfType<CommandParameterAst>().Any(p =>
+                RemoteParameters.Any(r => r.StartsWith(p.ParameterName, StringComparison.OrdinalIgnoreCase) && p.ParameterName.Length >= 2));
 
         // -Parallel { } or -Parallel:{ } (any unambiguous abbreviation, -pa at least).
         private static bool IsParallelBlock(CommandAst command, ScriptBlockExpressionAst block)

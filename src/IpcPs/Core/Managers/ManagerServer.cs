@@ -21,12 +21,13 @@ namespace IpcPs.Core.Managers
         private const int ResultDepth = 2;
 
         /// <summary>
-        /// At most this many connections may be in the handshake at once; more are closed on arrival. Each holds a
-        /// thread for up to 10 s, so without a cap a peer opening connections without end would exhaust threads and
-        /// memory and take the server down for everyone; with it, such a peer can only delay new clients.
+        /// At most this many connections may be in the handshake at once; past that, the server waits for a slot before
+        /// it accepts again, so new clients wait in the listen backlog. Each holds a thread for up to 10 s: without a
+        /// cap, a peer opening connections without end would exhaust threads and memory and take the server down for
+        /// everyone; with it, such a peer can only delay new clients.
         /// </summary>
         internal const int MaxUnauthenticated = 128;
-        private int _unauthenticated;
+        private readonly SemaphoreSlim _handshakeSlots = new SemaphoreSlim(MaxUnauthenticated, MaxUnauthenticated);
 
         /// <summary>
         /// After a reply, how long a connection polls for the client's next request before sleeping, and a client for
@@ -89,10 +90,13 @@ namespace IpcPs.Core.Managers
         {
             while (Volatile.Read(ref _shutdown) == 0)
             {
+                while (!_handshakeSlots.Wait(200))
+                    if (Volatile.Read(ref _shutdown) != 0) return;
                 Socket peer;
                 try { peer = _listener.Accept(); }
                 catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
                 {
+                    _handshakeSlots.Release();
                     if (Volatile.Read(ref _shutdown) != 0) return;
                     // A peer that vanished while being accepted: go on. Anything else (out of file descriptors) would
                     // fail again at once: back off instead of spinning a CPU until descriptors are free again.
@@ -100,22 +104,22 @@ namespace IpcPs.Core.Managers
                         Thread.Sleep(100);
                     continue;
                 }
-                if (Interlocked.Increment(ref _unauthenticated) > MaxUnauthenticated)
+                FrameSocket? fs = null;
+                try
                 {
-                    Interlocked.Decrement(ref _unauthenticated);
-                    peer.Dispose();
-                    continue;
+                    if (peer.AddressFamily != AddressFamily.Unix) peer.NoDelay = true;
+                    fs = new FrameSocket(peer);
+                    _connections[fs] = 0;
+                    var connection = fs;
+                    new Thread(() => Serve(connection)) { IsBackground = true, Name = "IpcPs manager connection" }.Start();
                 }
-                if (peer.AddressFamily != AddressFamily.Unix) peer.NoDelay = true;
-                var fs = new FrameSocket(peer);
-                _connections[fs] = 0;
-                try { new Thread(() => Serve(fs)) { IsBackground = true, Name = "IpcPs manager connection" }.Start(); }
-                catch (OutOfMemoryException)
+                catch (Exception)
                 {
-                    // No thread to be had: this connection goes; the server goes on with those it has.
-                    _connections.TryRemove(fs, out _);
-                    Interlocked.Decrement(ref _unauthenticated);
-                    fs.Dispose();
+                    // The peer went before it was set up, or no thread could be had: this connection goes, the server
+                    // goes on with those it has. Nothing may end this loop but shutdown.
+                    if (fs != null) { _connections.TryRemove(fs, out _); fs.Dispose(); }
+                    else peer.Dispose();
+                    _handshakeSlots.Release();
                 }
             }
         }
@@ -123,7 +127,7 @@ namespace IpcPs.Core.Managers
         private void Serve(FrameSocket fs)
         {
             bool shutdownAfter = false;
-            bool inHandshake = true;   // this connection counts against MaxUnauthenticated until its handshake ends
+            bool inHandshake = true;   // this connection holds a handshake slot until its handshake ends
             try
             {
                 // An unauthenticated peer gets 10 s for the whole handshake (not per receive: a peer trickling a byte
@@ -137,7 +141,7 @@ namespace IpcPs.Core.Managers
                     if (Interlocked.CompareExchange(ref handshake, 1, 0) != 0) return;
                 }
                 inHandshake = false;
-                Interlocked.Decrement(ref _unauthenticated);
+                _handshakeSlots.Release();
                 if (!authenticated) return;
                 fs.Socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
@@ -172,7 +176,7 @@ namespace IpcPs.Core.Managers
             }
             finally
             {
-                if (inHandshake) Interlocked.Decrement(ref _unauthenticated);
+                if (inHandshake) _handshakeSlots.Release();
                 _connections.TryRemove(fs, out _);
                 fs.Dispose();
                 if (shutdownAfter) Shutdown();
@@ -258,7 +262,13 @@ namespace IpcPs.Core.Managers
         /// </summary>
         public void Shutdown()
         {
-            if (Interlocked.Exchange(ref _shutdown, 1) != 0) return;
+            if (Interlocked.Exchange(ref _shutdown, 1) != 0)
+            {
+                // Another thread is shutting down (stdin EOF and SIGTERM together): return when it is done, so a
+                // SIGTERM handler does not let the process die half-way through the clean-up.
+                _stopped.Wait(TimeSpan.FromSeconds(10));
+                return;
+            }
             _listener.Dispose();
             foreach (var c in _connections.Keys) c.Dispose();
             lock (_owned)

@@ -31,10 +31,12 @@ namespace IpcPs.Core.Platform
 
         private static object? Register()
         {
-            var core = typeof(object).Assembly;
-            var registration = core.GetType("System.Runtime.InteropServices.PosixSignalRegistration");
-            var signal = core.GetType("System.Runtime.InteropServices.PosixSignal");
-            var context = core.GetType("System.Runtime.InteropServices.PosixSignalContext");
+            // In CoreLib on .NET 8 and later; in System.Runtime.InteropServices on .NET 6 and 7.
+            static Type? Find(string name) => typeof(object).Assembly.GetType("System.Runtime.InteropServices." + name)
+                ?? Type.GetType("System.Runtime.InteropServices." + name + ", System.Runtime.InteropServices");
+            var registration = Find("PosixSignalRegistration");
+            var signal = Find("PosixSignal");
+            var context = Find("PosixSignalContext");
             if (registration is null || signal is null || context is null) return null;   // an older runtime
             var handlerType = typeof(Action<>).MakeGenericType(context);
             var create = registration.GetMethod("Create", new[] { signal, handlerType });
@@ -44,16 +46,26 @@ namespace IpcPs.Core.Platform
             return create.Invoke(null, new[] { Enum.ToObject(signal, SigTerm), handler });
         }
 
-        // Runs on the runtime's signal thread; the default action (ending the process) follows.
+        /// <summary>How long the actions may take together before the process ends anyway.</summary>
+        private static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);
+
+        // Runs on the runtime's signal thread; the default action (ending the process) follows. The actions run on a
+        // thread of their own, waited for at most Limit: one that blocks (a user's Dispose) must not make the process
+        // unkillable by SIGTERM.
         private static void OnSigterm(object context)
         {
             Action[] actions;
             lock (Actions) actions = Actions.ToArray();
-            for (int i = actions.Length - 1; i >= 0; i--)
+            var worker = new System.Threading.Thread(() =>
             {
-                try { actions[i](); }
-                catch (Exception) { /* the process is ending either way; the other actions still run */ }
-            }
+                for (int i = actions.Length - 1; i >= 0; i--)
+                {
+                    try { actions[i](); }
+                    catch (Exception) { /* the process is ending either way; the other actions still run */ }
+                }
+            }) { IsBackground = true, Name = "IpcPs SIGTERM clean-up" };
+            worker.Start();
+            worker.Join(Limit);
         }
     }
 }
