@@ -173,6 +173,29 @@ Describe 'Pools made per call, and bad input' {
         $err.ToString() | Should -BeLike '*cannot initialize*'
     }
 
+    It 'keeps the initialization script off the workers'' command lines, which any local user can read' {
+        $marker = "secret-$(New-TestName)"
+        $p = New-IpcPool -Size 1 -InitializationScript ([scriptblock]::Create("`$script:token = '$marker'"))
+        try {
+            (1 | Invoke-IpcPool -Pool $p { $script:token }) | Should -Be $marker
+            # The command line as text, with every base64 run in it decoded (as UTF-8 and UTF-16), two levels deep:
+            # -EncodedCommand holds the bootstrap, which could hold more base64.
+            function Expand([string] $text, [int] $depth) {
+                $text
+                if ($depth -eq 0) { return }
+                foreach ($m in [regex]::Matches($text, '[A-Za-z0-9+/]{16,}={0,2}')) {
+                    try { $bytes = [Convert]::FromBase64String($m.Value) } catch { continue }
+                    Expand ([Text.Encoding]::UTF8.GetString($bytes)) ($depth - 1)
+                    Expand ([Text.Encoding]::Unicode.GetString($bytes)) ($depth - 1)
+                }
+            }
+            foreach ($id in $p.Pids) {
+                $cmd = [IO.File]::ReadAllText("/proc/$id/cmdline") -replace "`0", ' '
+                (Expand $cmd 2) -join "`n" | Should -Not -Match ([regex]::Escape($marker))
+            }
+        } finally { Remove-IpcPool $p }
+    }
+
     It 'refuses a removed pool, a busy one, a bad -ThrottleLimit and an unset $using: variable' {
         $p = New-IpcPool -Size 1
         $pids = $p.Pids

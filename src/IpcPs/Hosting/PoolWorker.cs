@@ -10,7 +10,7 @@ namespace IpcPs.Hosting
     /// A pool worker: a warm child pwsh that runs item after item of Invoke-IpcPool in a runspace of its own, fed
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
-    ///   parent → worker: ["keys", managerKeys] (first, before the initialization script), ["call", callId, script,
+    ///   parent → worker: ["start", initializationScript, managerKeys] (first), ["call", callId, script,
     ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["item", callId, index, item], ["quit"]
     ///   worker → parent: ["ready", pid, initError], ["done", callId, index, outputs, records, terminatingError]
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
@@ -18,19 +18,22 @@ namespace IpcPs.Hosting
     public static class PoolWorker
     {
         /// <summary>The worker's entry point (<see cref="ChildLauncher"/> runs it): the exit code of the process.</summary>
-        public static int Run(string pipeName, string initializationBase64)
+        public static int Run(string pipeName)
         {
-            string initializationScript = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(initializationBase64));
             ChildChannel.WatchParentInBackground(Console.OpenStandardInput());
             using (var pipe = IpcConnection.Open(pipeName, 1))
             using (var runspace = ChildRunspace.Open(null, null))
             using (var shell = runspace.Shell())
             {
-                // The parent's first message: the manager keys, so the initialization script can use proxies too.
+                // The parent's first message: the initialization script (through the pipe, not on the command line,
+                // which any local user can read in /proc) and the manager keys, so that script can use proxies too.
                 object? first;
                 try { first = pipe.Recv(); }
                 catch (ConnectionClosedException) { return 0; }   // the parent died before the worker started
-                if (first is object?[] keys && keys.Length > 1 && keys[0] as string == "keys") ManagerKeys.Adopt(keys[1]);
+                if (!(first is object?[] start && start.Length > 2 && start[0] as string == "start"))
+                    throw new InvalidOperationException("The pool sent no start message.");
+                string? initializationScript = start[1] as string;
+                ManagerKeys.Adopt(start[2]);
                 var records = new List<object?>();
                 Collect(shell.Streams, records);
                 object? initError = null;

@@ -77,13 +77,13 @@ namespace IpcPs.Hosting
             var ends = IpcConnection.CreatePipe();
             try
             {
-                string init = Convert.ToBase64String(Encoding.UTF8.GetBytes(initializationScript ?? ""));
-                var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}', '{init}')");
+                var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')");
                 var process = Process.Start(info) ?? throw new InvalidOperationException("The pool worker did not start.");
                 // The worker holds end 1 from now on, even before it attaches: its death shows as the end closing.
                 ends[1].HandOver(process.Id);
-                // Its first message, read before the initialization script runs: the manager keys it inherits.
-                ends[0].Send(new object?[] { "keys", ManagerKeys.ForChild() });
+                // Its first message: the initialization script and the manager keys it inherits (not on the command
+                // line, which any local user can read).
+                ends[0].Send(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
                 var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1]);
                 process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
                 process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
