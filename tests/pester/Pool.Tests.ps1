@@ -196,6 +196,31 @@ Describe 'Pools made per call, and bad input' {
         } finally { Remove-IpcPool $p }
     }
 
+    It 'leaves nothing in /dev/shm when the session running a pool is killed with SIGKILL mid-run' {
+        $before = @(Get-ChildItem -Force /dev/shm | ForEach-Object Name)
+        $started = New-IpcEvent (New-TestName)
+        $exe = [Environment]::ProcessPath
+        $psi = [Diagnostics.ProcessStartInfo]::new($exe)
+        if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $psi.ArgumentList.Add([Reflection.Assembly]::GetEntryAssembly().Location) }
+        foreach ($a in '-NoProfile', '-NonInteractive', '-Command',
+            "Import-Module '$env:IPCPS_MODULE_PATH'; `$p = New-IpcPool -Size 2; `$p.Pids -join ','; " +
+            "1..100 | Invoke-IpcPool -Pool `$p -ArgumentList (Get-IpcObject -Name '$($started.Name)') { param(`$e) Set-IpcEvent `$e; Start-Sleep -Milliseconds 200 } | Out-Null") { $psi.ArgumentList.Add($a) }
+        $psi.RedirectStandardOutput = $true
+        $session = [Diagnostics.Process]::Start($psi)
+        try {
+            $workers = [int[]]($session.StandardOutput.ReadLine() -split ',')
+            Wait-IpcEvent $started -Timeout 60 | Should -BeTrue -Because 'the run is under way'
+            $session.Kill()                              # SIGKILL: no clean-up of its own
+            $session.WaitForExit()
+            Assert-WorkersGone $workers                  # the workers see their parent go and end
+            $left = @(Get-ChildItem -Force /dev/shm | ForEach-Object Name | Where-Object { $_ -notin $before -and $_ -ne $started.Name -and $_ -ne '.ipcps-0' })
+            $left | Should -BeNullOrEmpty -Because "the pool's pipes go with the last process holding them (found: $($left -join ', '))"
+        } finally {
+            if (-not $session.HasExited) { $session.Kill($true) }
+            $session.Dispose(); $started | Remove-IpcObject
+        }
+    }
+
     It 'refuses a removed pool, a busy one, a bad -ThrottleLimit and an unset $using: variable' {
         $p = New-IpcPool -Size 1
         $pids = $p.Pids
