@@ -22,6 +22,23 @@ function Invoke-Python([string] $Code) {
 
 $script:HasPython = [bool](Get-Command python3 -ErrorAction SilentlyContinue)
 
+# A pwsh started the way this one was (under the .NET tool: dotnet …/pwsh.dll): the program, then the arguments that
+# come before pwsh's own. Tests start sessions of their own with it, never a pwsh from PATH.
+function Get-PwshCommand {
+    $exe = [Environment]::ProcessPath
+    if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { return @($exe, [Reflection.Assembly]::GetEntryAssembly().Location) }
+    @($exe)
+}
+
+# Start information for such a pwsh with ARGUMENTS (pwsh's own), for a test that must hold the process (to kill it).
+function New-PwshStartInfo([string[]] $Arguments) {
+    $pwsh = Get-PwshCommand
+    $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
+    foreach ($a in @($pwsh | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi
+}
+
 # The error id of the first error a script block raises (terminating or not).
 function Get-ErrorId([scriptblock] $Script) {
     try { & $Script -ErrorAction Stop | Out-Null } catch { return $_.FullyQualifiedErrorId }

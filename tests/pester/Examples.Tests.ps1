@@ -4,10 +4,8 @@ BeforeAll {
 
     # Runs an example in a pwsh of its own, as a user would; returns its output lines.
     function Invoke-Example([string] $Name, [string] $Arguments = '') {
-        $exe = [Environment]::ProcessPath
-        $prefix = @()
-        if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = @([Reflection.Assembly]::GetEntryAssembly().Location) }
-        $out = & $exe @prefix -NoProfile -NonInteractive -Command "& '$(Join-Path $Examples $Name)' -ModulePath '$env:IPCPS_MODULE_PATH' $Arguments" 2>&1
+        $pwsh = Get-PwshCommand
+        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "& '$(Join-Path $Examples $Name)' -ModulePath '$env:IPCPS_MODULE_PATH' $Arguments" 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         @($out | ForEach-Object { "$_" })
     }

@@ -3,10 +3,8 @@ BeforeAll {
 
     # A second pwsh, as a user would run one; returns its output lines and exit code.
     function Invoke-Pwsh([string] $Command) {
-        $exe = [Environment]::ProcessPath
-        $prefix = @()
-        if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = @([Reflection.Assembly]::GetEntryAssembly().Location) }
-        $out = & $exe @prefix -NoProfile -NonInteractive -Command "Import-Module '$env:IPCPS_MODULE_PATH'; $Command" 2>&1
+        $pwsh = Get-PwshCommand
+        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$env:IPCPS_MODULE_PATH'; $Command" 2>&1
         [pscustomobject]@{ Lines = @($out | ForEach-Object { "$_" }); ExitCode = $LASTEXITCODE }
     }
 
@@ -513,9 +511,6 @@ Describe 'Managers' {
         }
 
         It 'a manager whose pipeline thread is stuck in a custom method still ends when its session ends' {
-            $exe = [Environment]::ProcessPath
-            $prefix = ''
-            if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $prefix = '"' + [Reflection.Assembly]::GetEntryAssembly().Location + '" ' }
             $script = @"
 Import-Module '$env:IPCPS_MODULE_PATH'
 `$m = Start-IpcManager -InitializationScript { class Blocker { [void] Block() { [Threading.Thread]::Sleep(-1) } } } -Register @{ Blocker = 'Blocker' }
@@ -523,8 +518,8 @@ Import-Module '$env:IPCPS_MODULE_PATH'
 [Console]::Out.WriteLine("`$(`$m.Pid) `$(`$m.Directory)"); [Console]::Out.Flush()
 `$b.Block()
 "@
-            $si = [Diagnostics.ProcessStartInfo]::new($exe, $prefix + '-NoProfile -NonInteractive -EncodedCommand ' + [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script)))
-            $si.RedirectStandardOutput = $true; $si.UseShellExecute = $false
+            $si = New-PwshStartInfo '-NoProfile', '-NonInteractive', '-EncodedCommand', ([Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script)))
+            $si.RedirectStandardOutput = $true
             $session = [Diagnostics.Process]::Start($si)
             $serverPid = 0
             try {
@@ -545,7 +540,7 @@ Import-Module '$env:IPCPS_MODULE_PATH'
 
 Describe 'Manager key files' {
     It 'takes no key from a manager directory others may enter (someone could have made it to pose as the manager)' {
-        $name = "pose$PID"
+        $name = New-TestName 'pose'
         $dir = Join-Path ([IO.Path]::GetTempPath()) "ipcps-manager-$name"
         $null = New-Item -ItemType Directory $dir
         try {

@@ -199,12 +199,9 @@ Describe 'Pools made per call, and bad input' {
     It 'leaves nothing in /dev/shm when the session running a pool is killed with SIGKILL mid-run' {
         $before = @(Get-ChildItem -Force /dev/shm | ForEach-Object Name)
         $started = New-IpcEvent (New-TestName)
-        $exe = [Environment]::ProcessPath
-        $psi = [Diagnostics.ProcessStartInfo]::new($exe)
-        if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { $psi.ArgumentList.Add([Reflection.Assembly]::GetEntryAssembly().Location) }
-        foreach ($a in '-NoProfile', '-NonInteractive', '-Command',
+        $psi = New-PwshStartInfo '-NoProfile', '-NonInteractive', '-Command', (
             "Import-Module '$env:IPCPS_MODULE_PATH'; `$p = New-IpcPool -Size 2; `$p.Pids -join ','; " +
-            "1..100 | Invoke-IpcPool -Pool `$p -ArgumentList (Get-IpcObject -Name '$($started.Name)') { param(`$e) Set-IpcEvent `$e; Start-Sleep -Milliseconds 200 } | Out-Null") { $psi.ArgumentList.Add($a) }
+            "1..100 | Invoke-IpcPool -Pool `$p -ArgumentList (Get-IpcObject -Name '$($started.Name)') { param(`$e) Set-IpcEvent `$e; Start-Sleep -Milliseconds 200 } | Out-Null")
         $psi.RedirectStandardOutput = $true
         $session = [Diagnostics.Process]::Start($psi)
         try {

@@ -396,9 +396,10 @@ Describe 'Use-IpcLock' {
         $l = New-IpcLock (New-TestName)
         try {
             $ErrorActionPreference = 'Continue'   # Pester makes errors in a test terminating
+            $script:after = $false
             $e = Get-ThrownException { Use-IpcLock $l { Write-Error 'stop here'; $script:after = $true } -ErrorAction Stop }
             $e.Message | Should -Be 'stop here'
-            $script:after | Should -BeNullOrEmpty
+            $script:after | Should -BeFalse
             $l.IsLocked | Should -BeFalse
             $out = Use-IpcLock $l { Write-Warning 'hidden'; Write-Verbose 'shown' } -WarningAction SilentlyContinue -Verbose 3>&1 4>&1
             @($out | ForEach-Object { "$($_.GetType().Name):$_" }) | Should -Be @('VerboseRecord:shown')

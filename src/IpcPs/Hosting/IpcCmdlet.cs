@@ -29,6 +29,16 @@ namespace IpcPs.Hosting
         /// <summary>A terminating error: the command cannot go on.</summary>
         protected void ThrowIpcError(Exception e, object? target) => ThrowTerminatingError(ErrorRecords.From(e, target));
 
+        // Run through a steppable pipeline begun with the cmdlet, so it writes to the cmdlet's output and error pipes.
+        // The block runs in a scope where -ErrorAction, -WarningAction, -InformationAction, -ProgressAction, -Verbose
+        // and -Debug given to the cmdlet are the preference variables, as in an advanced function's body. One
+        // command, as a steppable pipeline must be; its arguments are evaluated when the pipeline is made.
+        private const string BlockRunner =
+            "param($b, $a, $p, $h) & { param($__ipcBlock, $__ipcArgs, $__ipcPreferences, $__ipcHeld) " +
+            "foreach ($__ipcP in $__ipcPreferences.GetEnumerator()) { Set-Variable -Name $__ipcP.Key -Value $__ipcP.Value }; " +
+            "if ($null -eq $__ipcHeld) { & $__ipcBlock @__ipcArgs } " +
+            "else { $__ipcHeld.AddRange([object[]]@(& $__ipcBlock @__ipcArgs)) } } $b $a $p $h";
+
         /// <summary>
         /// Runs BLOCK with ARGS so that its errors, warnings and other records go through this cmdlet as they are
         /// written (into -ErrorVariable, 2>&amp;1, …), as a function's would, and so does its output, unless
@@ -42,15 +52,7 @@ namespace IpcPs.Hosting
             var held = outputAfterEnd ? new System.Collections.Generic.List<object>() : null;
             try
             {
-                // A steppable pipeline begun with this cmdlet writes to this cmdlet's output and error pipes. The block
-                // runs in a scope where -ErrorAction, -WarningAction, -InformationAction, -ProgressAction, -Verbose and
-                // -Debug given to this cmdlet are the preference variables, as in an advanced function's body. One command, as a
-                // steppable pipeline must be; its arguments are evaluated when it is made.
-                var runner = ScriptBlock.Create(
-                    "param($b, $a, $p, $h) & { param($__ipcBlock, $__ipcArgs, $__ipcPreferences, $__ipcHeld) " +
-                    "foreach ($__ipcP in $__ipcPreferences.GetEnumerator()) { Set-Variable -Name $__ipcP.Key -Value $__ipcP.Value }; " +
-                    "if ($null -eq $__ipcHeld) { & $__ipcBlock @__ipcArgs } " +
-                    "else { $__ipcHeld.AddRange([object[]]@(& $__ipcBlock @__ipcArgs)) } } $b $a $p $h");
+                var runner = ScriptBlock.Create(BlockRunner);
                 using (var pipeline = runner.GetSteppablePipeline(CommandOrigin.Internal, new object?[] { block, args, Preferences(), held }))
                 {
                     pipeline.Begin(this);

@@ -73,7 +73,7 @@ namespace IpcPs.Hosting
                 {
                     case "call":
                         CloseAll(argumentHandles);
-                        if (message.Length > 6) ManagerKeys.Adopt(message[6]);
+                        ManagerKeys.Adopt(message[6]);
                         object? args = message[3];
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
