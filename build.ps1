@@ -21,6 +21,8 @@ param(
     [string] $Configuration = 'Release',
     # Pester filter for Test: only tests whose full name matches (wildcards).
     [string[]] $TestName,
+    # Test: C# test methods to run (wildcards, fully qualified: 'IpcPs.Tests.*Codec*'); with -TestName alone, only Pester runs.
+    [string[]] $CSharpTests,
     # Test: a stage still running after this many minutes is stopped and counted as a failure.
     [ValidateRange(1, 1440)]
     [int] $TestTimeoutMinutes = 45
@@ -55,12 +57,11 @@ function Get-PwshCommand {
     return @($exe)
 }
 
-# Runs one test stage in a child pwsh and waits at most TIMEOUTMINUTES for it: a hung test must fail the run with
+# Runs one test stage (COMMAND: a program and its first arguments) and waits at most TIMEOUTMINUTES for it: a hung test must fail the run with
 # everything printed so far, not use up CI's time. Returns the child's exit code, or $null when it was stopped.
-function Invoke-TestStage([string[]] $Arguments, [int] $TimeoutMinutes) {
-    $pwsh = Get-PwshCommand
-    $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
-    foreach ($a in @($pwsh | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
+function Invoke-TestStage([string[]] $Command, [string[]] $Arguments, [int] $TimeoutMinutes) {
+    $psi = [Diagnostics.ProcessStartInfo]::new($Command[0])
+    foreach ($a in @($Command | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.UseShellExecute = $false
     $p = [Diagnostics.Process]::Start($psi)
     try {
@@ -116,6 +117,26 @@ function Invoke-Docs {
     if ($LASTEXITCODE) { throw "Help generation failed ($LASTEXITCODE)." }
 }
 
+# Builds and runs the C# tests (tests/IpcPs.Tests, a self-executing xunit.v3 program) and writes their counts to
+# RESULTFILE as the Pester stages do. Returns the program's exit code, or $null when it was stopped.
+function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
+    $project = Join-Path $Root 'tests/IpcPs.Tests/IpcPs.Tests.csproj'
+    Invoke-Dotnet build $project -c $Configuration -nologo -v quiet
+    if ($LASTEXITCODE) { Write-Host "dotnet build of the C# tests failed ($LASTEXITCODE)."; return $LASTEXITCODE }
+    $exe = Join-Path $Root "tests/IpcPs.Tests/bin/$Configuration/net10.0/IpcPs.Tests"
+    $xml = Join-Path $Out 'csharp-result.xml'
+    Remove-Item $xml -ErrorAction SilentlyContinue
+    $arguments = @('-noColor', '-result-xml', $xml)
+    if ($CSharpTests) { foreach ($m in $CSharpTests) { $arguments += @('-method', $m) } }
+    $exitCode = Invoke-TestStage @($exe) $arguments $TimeoutMinutes
+    if ($null -eq $exitCode -or -not (Test-Path $xml)) { return $exitCode }
+    $assembly = ([xml](Get-Content -Raw $xml)).assemblies.assembly
+    # xunit counts a failure of a class fixture as an error, outside "failed": both fail the stage.
+    @{ Passed = [int]$assembly.passed; Failed = [int]$assembly.failed + [int]$assembly.errors; Skipped = [int]$assembly.skipped } |
+        ConvertTo-Json | Set-Content $ResultFile
+    return $exitCode
+}
+
 function Invoke-Test {
     $pester = Invoke-Bootstrap
     Invoke-Build
@@ -133,25 +154,42 @@ function Invoke-Test {
     # and diagnostic sockets in the temp folder, which a killed process would leave behind.
     $env:DOTNET_EnableDiagnostics = '0'
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $timings = [Collections.Generic.List[string]]::new()
+    # The stages, in order: Pester (cross-process tests of the module), the C# tests of Core (a self-executing xunit
+    # program: unit, property and fuzz tests), then the leftover check in a fresh process once the others have ended.
     $stages = @(
-        @{ Path = (Join-Path $Root 'tests/pester'); Filter = $TestName }
-        @{ Path = (Join-Path $Root 'tests/leak'); Filter = $null }
+        @{ Name = 'Pester'; Path = (Join-Path $Root 'tests/pester'); Filter = $TestName }
+        @{ Name = 'C#'; Program = $true }
+        @{ Name = 'Leftovers'; Path = (Join-Path $Root 'tests/leak'); Filter = $null }
     )
     foreach ($stage in $stages) {
+        # A filtered run runs only what it names: -TestName the Pester tests, -CSharpTests the C# ones.
+        if ($TestName -and $stage.Name -eq 'C#' -and -not $CSharpTests) { continue }
+        if ($CSharpTests -and $stage.Name -eq 'Pester' -and -not $TestName) { continue }
+        $started = [Diagnostics.Stopwatch]::StartNew()
         $resultFile = Join-Path $Out 'test-result.json'
         Remove-Item $resultFile -ErrorAction SilentlyContinue
-        $arguments = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester, '-ModulePath', $module,
-            '-Path', $stage.Path, '-ResultFile', $resultFile)
-        if ($stage.Filter) { $arguments += @('-TestName', ($stage.Filter -join ',')) }
-        $exitCode = Invoke-TestStage $arguments $TestTimeoutMinutes
+        if ($stage['Program']) {
+            $exitCode = Invoke-CSharpTests $resultFile $TestTimeoutMinutes
+        } else {
+            $arguments = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester, '-ModulePath', $module,
+                '-Path', $stage.Path, '-ResultFile', $resultFile)
+            if ($stage.Filter) { $arguments += @('-TestName', ($stage.Filter -join ',')) }
+            $exitCode = Invoke-TestStage (Get-PwshCommand) $arguments $TestTimeoutMinutes
+        }
         if ($null -ne $exitCode -and (Test-Path $resultFile)) {
             $r = Get-Content -Raw $resultFile | ConvertFrom-Json
             $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
+            $timings.Add(('{0}: {1} passed, {2} failed, {3} skipped in {4:n0} s' -f $stage.Name, $r.Passed, $r.Failed, $r.Skipped, $started.Elapsed.TotalSeconds))
         } else {
-            Write-Host "The test run over $($stage.Path) ended without a result (exit code $($exitCode ?? 'none: stopped'))."
+            Write-Host "The $($stage.Name) stage ended without a result (exit code $($exitCode ?? 'none: stopped'))."
             $totals.Failed += 1
+            $timings.Add(('{0}: no result after {1:n0} s' -f $stage.Name, $started.Elapsed.TotalSeconds))
         }
     }
+    Write-Host ''
+    Write-Host 'Stages:'
+    foreach ($t in $timings) { Write-Host "  $t" }
     Write-Host ''
     Write-Host "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
     if ($totals.Failed -gt 0) { exit 1 }
