@@ -8,14 +8,16 @@
       Bootstrap  Pester from NuGet into .tools/ (ignored by git); quick when already there.
       Build      out/IpcPs/: the module folder (psd1 with the version of Directory.Build.props, dll, ps1xml, en-US help).
       Docs       docs/*.md (PlatyPS schema) -> out/IpcPs/en-US MAML, with PlatyPS when installed, else tools/Convert-DocsToMaml.ps1.
-      Test       Pester in a child pwsh that imports out/IpcPs; ends with "N passed, N failed, N skipped"; non-zero exit on failure.
+      Test       Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a bounded fuzzing pass), and
+                 the leftover check; ends with "N passed, N failed, N skipped"; non-zero exit on failure.
+      Fuzz       Every fuzz target for -FuzzSeconds each (default 600), printing how many inputs each ran.
       Demo       A short demo: child processes talking through shared memory.
       Bench      Benchmarks in bench/ (see docs/performance.md).
       Package    out/package/IpcPs.VERSION.nupkg, installable with Install-PSResource/Install-Module from a local repository.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Bootstrap', 'Build', 'Docs', 'Test', 'Demo', 'Bench', 'Package')]
+    [ValidateSet('Bootstrap', 'Build', 'Docs', 'Test', 'Fuzz', 'Demo', 'Bench', 'Package')]
     [string[]] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -23,6 +25,9 @@ param(
     [string[]] $TestName,
     # Test: C# test methods to run (wildcards, fully qualified: 'IpcPs.Tests.*Codec*'); with -TestName alone, only Pester runs.
     [string[]] $CSharpTests,
+    # Fuzz: seconds per fuzz target (Test runs each for IPCPS_FUZZ_SECONDS, default 10).
+    [ValidateRange(1, 86400)]
+    [int] $FuzzSeconds = 600,
     # Test: a stage still running after this many minutes is stopped and counted as a failure.
     [ValidateRange(1, 1440)]
     [int] $TestTimeoutMinutes = 45
@@ -128,7 +133,15 @@ function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
     Remove-Item $xml -ErrorAction SilentlyContinue
     $arguments = @('-noColor', '-result-xml', $xml)
     if ($CSharpTests) { foreach ($m in $CSharpTests) { $arguments += @('-method', $m) } }
+    # The fuzz targets append "target: N inputs in S s" here (tests/IpcPs.Tests/Fuzzing.cs); printed after the run.
+    $fuzzReport = Join-Path $Out 'fuzz-report.txt'
+    Remove-Item $fuzzReport -ErrorAction SilentlyContinue
+    $env:IPCPS_FUZZ_REPORT = $fuzzReport
     $exitCode = Invoke-TestStage @($exe) $arguments $TimeoutMinutes
+    if (Test-Path $fuzzReport) {
+        Write-Host "Fuzzing ($(if ($env:IPCPS_FUZZ_SECONDS) { $env:IPCPS_FUZZ_SECONDS } else { 10 }) s per target):"
+        Get-Content $fuzzReport | ForEach-Object { Write-Host "  $_" }
+    }
     if ($null -eq $exitCode -or -not (Test-Path $xml)) { return $exitCode }
     $assembly = ([xml](Get-Content -Raw $xml)).assemblies.assembly
     # xunit counts a failure of a class fixture as an error, outside "failed": both fail the stage.
@@ -195,6 +208,20 @@ function Invoke-Test {
     if ($totals.Failed -gt 0) { exit 1 }
 }
 
+# A longer fuzzing run than the bounded pass of Test: every fuzz target of the C# tests for FUZZSECONDS each.
+function Invoke-Fuzz {
+    $saved = $env:IPCPS_FUZZ_SECONDS
+    $env:IPCPS_FUZZ_SECONDS = $FuzzSeconds
+    try {
+        $resultFile = Join-Path $Out 'test-result.json'
+        $script:CSharpTests = @('*Fuzz*')
+        $exitCode = Invoke-CSharpTests $resultFile ([Math]::Max($TestTimeoutMinutes, [int][Math]::Ceiling($FuzzSeconds * 40 / 60) + 10))
+        $r = if (Test-Path $resultFile) { Get-Content -Raw $resultFile | ConvertFrom-Json } else { @{ Passed = 0; Failed = 1; Skipped = 0 } }
+        Write-Host "$($r.Passed) passed, $($r.Failed) failed, $($r.Skipped) skipped"
+        if ($exitCode -ne 0 -or $r.Failed -gt 0) { exit 1 }
+    } finally { $env:IPCPS_FUZZ_SECONDS = $saved }
+}
+
 function Invoke-Demo {
     Invoke-Build
     $pwsh = Get-PwshCommand
@@ -259,6 +286,7 @@ foreach ($t in $Task) {
         'Build' { Invoke-Build }
         'Docs' { Invoke-Build }
         'Test' { Invoke-Test }
+        'Fuzz' { Invoke-Fuzz }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }
