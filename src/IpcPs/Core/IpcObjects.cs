@@ -81,17 +81,11 @@ namespace IpcPs
         /// </summary>
         private static IpcObjectKind KindFromHeader(string name)
         {
-            try
-            {
-                using (var f = new System.IO.FileStream(Core.Platform.Linux.LinuxSharedMemory.PathOf(name), System.IO.FileMode.Open, System.IO.FileAccess.Read))
-                {
-                    var head = new byte[12];
-                    if (f.Read(head, 0, 12) == 12 && BitConverter.ToInt64(head, 0) == SyncObject.Magic
-                        && Enum.IsDefined(typeof(IpcObjectKind), BitConverter.ToInt32(head, 8)))
-                        return (IpcObjectKind)BitConverter.ToInt32(head, 8);
-                }
-            }
-            catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException) { }
+            byte[] head;
+            try { head = P.SharedMemory.Peek(name, 12); }
+            catch (IpcException) { return IpcObjectKind.SharedMemory; }   // gone, or another user's: opening it will say so
+            if (head.Length == 12 && BitConverter.ToInt64(head, 0) == SyncObject.Magic && Enum.IsDefined(typeof(IpcObjectKind), BitConverter.ToInt32(head, 8)))
+                return (IpcObjectKind)BitConverter.ToInt32(head, 8);
             return IpcObjectKind.SharedMemory;
         }
 

@@ -35,6 +35,8 @@ namespace IpcPs.Hosting
         public const string ManagerAuthenticationFailed = nameof(ManagerAuthenticationFailed);
         public const string ManagerRemoteError = nameof(ManagerRemoteError);
         public const string ManagerStartFailed = nameof(ManagerStartFailed);
+        public const string IpcObjectCorrupt = nameof(IpcObjectCorrupt);
+        public const string IpcObjectNotOwned = nameof(IpcObjectNotOwned);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -59,6 +61,8 @@ namespace IpcPs.Hosting
                 IpcStorageException _ => (IpcStorageExceeded, ErrorCategory.LimitsExceeded),
                 OverflowException _ => (IpcValueOverflow, ErrorCategory.InvalidArgument),
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
+                IpcObjectCorruptException _ => (IpcObjectCorrupt, ErrorCategory.InvalidData),
+                IpcObjectOwnerException _ => (IpcObjectNotOwned, ErrorCategory.PermissionDenied),
                 IpcObjectKindException _ => (IpcObjectWrongKind, ErrorCategory.InvalidType),
                 ObjectDisposedException _ => (IpcObjectClosed, ErrorCategory.ResourceUnavailable),
                 System.IO.DirectoryNotFoundException _ => (IpcPathNotFound, ErrorCategory.ObjectNotFound),

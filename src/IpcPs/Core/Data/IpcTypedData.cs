@@ -29,15 +29,19 @@ namespace IpcPs
 
         private protected IpcTypedData(string name, IpcObjectKind kind) : base(name, kind) { }
 
+        // Captured and checked on attach (Validate); never read from the segment again: another writer could change them.
+        private int _length;
+        private bool _hasLock;
+        private string _lockName = "";
+
         /// <summary>The element type.</summary>
-        public IpcDataType Type => _type ??= IpcDataType.FromCode((char)*(int*)(Base + TypeOffset))
-            ?? throw new IpcObjectKindException(Name, $"The header of '{Name}' names an unknown element type.");
+        public IpcDataType Type { get { _ = Base; return _type!; } }
 
         /// <summary>Number of elements (1 for a Value).</summary>
-        public int Length => (int)ParameterA;
+        public int Length { get { _ = Base; return _length; } }
 
         /// <summary>False when made with -NoLock (CPython's lock=False): then there is no <see cref="GetLock"/>.</summary>
-        public bool HasLock => (*(int*)(Base + FlagsOffset) & 1) != 0;
+        public bool HasLock { get { _ = Base; return _hasLock; } }
 
         /// <summary>The shared RLock that guards this object (CPython's get_lock()).</summary>
         public IpcLock GetLock()
@@ -46,7 +50,7 @@ namespace IpcPs
             if (l != null) return l;
             if (!HasLock)
                 throw new IpcSyncStateException(Name, $"The {Kind} '{Name}' was created with -NoLock: it has no lock. Use a lock of your own (New-IpcLock).");
-            var opened = (IpcLock)IpcObjects.Open(ReadString(LockName, LockNameCapacity), IpcObjectKind.RLock);
+            var opened = (IpcLock)IpcObjects.Open(_lockName, IpcObjectKind.RLock);
             var raced = Interlocked.CompareExchange(ref _lock, opened, null);
             if (raced == null) return opened;
             opened.Close();
@@ -81,7 +85,6 @@ namespace IpcPs
                     init?.Invoke(type, b + DataOffset, length);
                 });
                 obj._lock = l;
-                obj._type = type;
                 return obj;
             }
             catch
@@ -113,15 +116,24 @@ namespace IpcPs
             finally { l.Release(); }
         }
 
+        private protected override long MinimumSize => DataOffset;
+
+        /// <summary>Reads the type, length, flags and lock name once, checks them against the segment, and keeps them.</summary>
         private protected override void Validate(Core.Platform.Segment segment)
         {
             base.Validate(segment);
             byte* b = (byte*)segment.Address;
-            var type = segment.Size >= DataOffset ? IpcDataType.FromCode((char)*(int*)(b + TypeOffset)) : null;
-            long length = *(long*)(b + 16);
-            if (type is null || *(int*)(b + SizeOffset) != type.Size || length < 0 || length > int.MaxValue
-                || segment.Size < DataOffset + length * type.Size)
-                throw new IpcObjectKindException(Name, $"The segment '{Name}' is not a valid IpcPs {Kind} (its header is damaged).");
+            var type = IpcDataType.FromCode((char)Volatile.Read(ref *(int*)(b + TypeOffset)));
+            int size = Volatile.Read(ref *(int*)(b + SizeOffset));
+            long length = CapturedParameterA;
+            int flags = Volatile.Read(ref *(int*)(b + FlagsOffset));
+            if (type is null) throw Corrupt("its header names an unknown element type");
+            if (size != type.Size || length < 0 || length > int.MaxValue || segment.Size < DataOffset + length * type.Size)
+                throw Corrupt($"its header claims {length} elements of {size} bytes in a segment of {segment.Size} bytes");
+            _lockName = (flags & 1) != 0 ? CapturedString(segment, LockName, LockNameCapacity, "its lock's name") : "";
+            _type = type;
+            _length = (int)length;
+            _hasLock = (flags & 1) != 0;
         }
 
         private protected override void OnAttached()

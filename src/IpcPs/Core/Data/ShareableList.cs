@@ -135,6 +135,10 @@ namespace IpcPs
             if (format == FormatBool) return p[7] != 0;
             if (format == FormatNone || code == 3) return null;
             int length = StringFormatLength(format, i);
+            // The format is read at every get (a set may change an item's type), so it is checked against the slot's
+            // room as fixed on attach: another writer's format can never make this read past the slot.
+            if (length > _offsets[i + 1] - _offsets[i])
+                throw new IpcObjectCorruptException(Name, $"ShareableList '{Name}' is damaged: item {i} claims {length} bytes in a slot of {_offsets[i + 1] - _offsets[i]}");
             while (length > 0 && p[length - 1] == 0) length--;   // as CPython: trailing NULs are not kept
             if (code == 1) return Utf8.GetString(p, length);
             var bytes = new byte[length];

@@ -36,9 +36,33 @@ namespace IpcPs
     }
 
     /// <summary>An object exists under the name but is of another kind, or its bytes are not what the kind requires.</summary>
-    public sealed class IpcObjectKindException : IpcException
+    public class IpcObjectKindException : IpcException
     {
         public IpcObjectKindException(string name, string message) : base(message, name) { }
+    }
+
+    /// <summary>
+    /// The object's shared memory is damaged: a header field, a link or a count that another writer changed into
+    /// something impossible. Raised instead of reading or writing outside the segment; the process goes on.
+    /// </summary>
+    public sealed class IpcObjectCorruptException : IpcObjectKindException
+    {
+        public IpcObjectCorruptException(string name, string what)
+            : base(name, $"The {what}. Remove it with Remove-IpcObject -Name '{name}' and create it again.") { }
+    }
+
+    /// <summary>
+    /// The name is taken by a segment (or folder) that belongs to another user. IpcPs never opens, trusts or removes
+    /// another user's memory: in /dev/shm anyone may create any name, so such a segment may have been planted.
+    /// </summary>
+    public sealed class IpcObjectOwnerException : IpcException
+    {
+        public IpcObjectOwnerException(string name, long ownerUid)
+            : base($"'{name}' exists but belongs to another user (uid {ownerUid}); IpcPs never uses another user's shared memory. Choose another name.", name)
+            => OwnerUid = ownerUid;
+
+        /// <summary>The user id that owns the segment.</summary>
+        public long OwnerUid { get; }
     }
 
     /// <summary>A failed operating-system call. Keeps the errno and the operation.</summary>

@@ -28,7 +28,7 @@ namespace IpcPs.Core.Lifecycle
             {
                 T made = P.Registry.Update(name, create: true, current =>
                 {
-                    if (P.SharedMemory.Exists(name)) throw new IpcObjectExistsException(name);
+                    if (P.SharedMemory.Exists(name)) throw P.SharedMemory.Taken(name);
                     // A record without a segment is stale (its object was unlinked by hand): it is replaced.
                     var me = ProcessIdentity.Current;
                     var record = new RegistryRecord(kind, me, DateTime.UtcNow);
@@ -111,13 +111,44 @@ namespace IpcPs.Core.Lifecycle
             }
         }
 
-        /// <summary>Destroys NAME now, whoever holds it: existing mappings stay valid, new opens fail. False if it was already gone.</summary>
-        public static bool Destroy(string name) =>
-            P.Registry.Update(name, create: false, current =>
+        /// <summary>
+        /// Destroys NAME now, whoever holds it: existing mappings stay valid, new opens fail. False if it was already
+        /// gone. A Value, Array or Condition takes its hidden lock (NAME.lock) with it.
+        /// </summary>
+        public static bool Destroy(string name)
+        {
+            string? companion = null;
+            bool destroyed = P.Registry.Update(name, create: false, current =>
             {
+                companion = CompanionLockOf(name, current);
                 bool removed = P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, removed || current != null);
             });
+            if (companion != null) Destroy(companion);
+            return destroyed;
+        }
+
+        /// <summary>Offset of the lock's name (u16 length + UTF-8) in a Value's, an Array's and a Condition's segment.</summary>
+        private const int CompanionNameOffset = 128, CompanionNameCapacity = 260;
+
+        /// <summary>
+        /// The hidden lock a Value, Array or Condition made for itself (named NAME.lock, by the same creator), or null:
+        /// a lock the user gave a Condition is the user's, and outlives it.
+        /// </summary>
+        private static string? CompanionLockOf(string name, RegistryRecord? record)
+        {
+            if (record is null || !(record.Kind == IpcObjectKind.Value || record.Kind == IpcObjectKind.Array || record.Kind == IpcObjectKind.Condition)) return null;
+            byte[] head;
+            try { head = P.SharedMemory.Peek(name, CompanionNameOffset + CompanionNameCapacity); }
+            catch (IpcException) { return null; }
+            if (head.Length < CompanionNameOffset + 2) return null;
+            int length = BitConverter.ToUInt16(head, CompanionNameOffset);
+            if (length + 2 > CompanionNameCapacity || CompanionNameOffset + 2 + length > head.Length) return null;
+            string lockName = System.Text.Encoding.UTF8.GetString(head, CompanionNameOffset + 2, length);
+            if (lockName != name + ".lock") return null;
+            var lockRecord = P.Registry.Read(lockName);
+            return lockRecord != null && lockRecord.Creator.Equals(record.Creator) ? lockName : null;
+        }
 
         /// <summary>
         /// Destroys NAME if it is still the object this process created (a scope's end): an object of the same name

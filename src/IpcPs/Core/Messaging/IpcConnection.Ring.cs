@@ -112,14 +112,16 @@ namespace IpcPs
                 if (frame <= BufferSize && !rd.WaitForData(frame, deadline, midFrame: false)) return false;
                 rd.Skip(FrameHeader);
                 bool fits = length <= buffer.Length - offset;
-                if (!fits && growable)
+                bool streamed = !fits && growable && frame > BufferSize;
+                if (!fits && growable && !streamed)
                 {
                     buffer = Bytes.New(length);
                     fits = true;
                 }
                 try
                 {
-                    if (!fits) rd.Read(null, length);   // skipped: the connection stays usable
+                    if (streamed) { buffer = ReadGrowing(ref rd, length); fits = true; }
+                    else if (!fits) rd.Read(null, length);   // skipped: the connection stays usable
                     else if (length > 0) fixed (byte* p = &buffer[offset]) rd.Read(p, length);
                 }
                 catch
@@ -134,6 +136,30 @@ namespace IpcPs
                 return true;
             }
             finally { RobustLock.Release(rlock); }
+        }
+
+        /// <summary>
+        /// Reads a streamed frame of LENGTH bytes into an array that grows as the bytes arrive (doubling from four ring
+        /// sizes), so a frame header alone — written by a peer that then sends nothing, or by any other writer of the
+        /// segment — never makes this process allocate what it claims: memory stays within twice what was received.
+        /// </summary>
+        private byte[] ReadGrowing(ref RingReader rd, int length)
+        {
+            var buffer = Bytes.New((int)Math.Min(length, 4L * BufferSize));
+            int got = 0;
+            while (got < length)
+            {
+                if (got == buffer.Length)
+                {
+                    var bigger = Bytes.New((int)Math.Min(length, 2L * buffer.Length));
+                    Buffer.BlockCopy(buffer, 0, bigger, 0, got);
+                    buffer = bigger;
+                }
+                int n = buffer.Length - got;
+                fixed (byte* p = &buffer[got]) rd.Read(p, n);
+                got += n;
+            }
+            return buffer;
         }
 
         /// <summary>True when a frame (or the end of the stream) is waiting, after waiting at most until DEADLINE.</summary>
@@ -162,8 +188,7 @@ namespace IpcPs
             return holder != 0 && holder != RobustLock.Me && Volatile.Read(ref *mid) != 0 && !Liveness.IsRunning(holder);
         }
 
-        private IpcObjectKindException Damaged() =>
-            new IpcObjectKindException(Name, $"The pipe '{Name}' is damaged (its ring positions are impossible); remove it with Remove-IpcObject.");
+        private IpcObjectCorruptException Damaged() => Corrupt("its ring positions are impossible");
 
         private ConnectionClosedException ClosedMidFrame() =>
             new ConnectionClosedException(Name, $"The other end of the connection '{Name}' closed in the middle of a message.");

@@ -73,7 +73,10 @@ namespace IpcPs
         /// <summary>Which end of the pipe this is: 0 (the first New-IpcPipe returns) or 1.</summary>
         public int End { get; }
 
-        public bool Duplex => (*Word(FlagsOff) & 1) != 0;
+        /// <summary>Whether both ends send and receive; fixed at creation, captured on attach.</summary>
+        public bool Duplex { get { _ = Base; return _duplex; } }
+
+        private bool _duplex;
 
         /// <summary>Whether this end receives (a one-way pipe's first end only).</summary>
         public bool Readable => Duplex || End == 0;
@@ -82,19 +85,27 @@ namespace IpcPs
         public bool Writable => Duplex || End == 1;
 
         /// <summary>Bytes of buffer per direction.</summary>
-        public int BufferSize => _ringSize != 0 ? _ringSize : (_ringSize = (int)ParameterA);   // validated on attach
+        public int BufferSize { get { _ = Base; return _ringSize; } }
 
         private int _ringSize;
 
-        /// <summary>An opened pipe's ring size must agree with its segment: sizes from shared memory are never trusted blindly.</summary>
+        private protected override long MinimumSize => DataOffset + MinimumBufferSize;
+
+        /// <summary>
+        /// The ring size and the duplex flag are read once, checked against the segment, and kept: the rings are
+        /// addressed with them, so a value changed in shared memory later must never be used.
+        /// </summary>
         private protected override void Validate(Core.Platform.Segment segment)
         {
             base.Validate(segment);
             byte* p = (byte*)segment.Address;
-            long ring = *(long*)(p + 16);
-            int rings = (*(int*)(p + FlagsOff) & 1) != 0 ? 2 : 1;
+            long ring = CapturedParameterA;
+            bool duplex = (Volatile.Read(ref *(int*)(p + FlagsOff)) & 1) != 0;
+            int rings = duplex ? 2 : 1;
             if (ring < MinimumBufferSize || ring > MaximumBufferSize || (ring & (ring - 1)) != 0 || DataOffset + rings * ring > segment.Size)
-                throw new IpcObjectKindException(Name, $"The pipe '{Name}' is damaged (its header does not match its segment); remove it with Remove-IpcObject.");
+                throw Corrupt($"its header claims {rings} ring(s) of {ring} bytes in a segment of {segment.Size} bytes");
+            _ringSize = (int)ring;
+            _duplex = duplex;
         }
 
         public int SerializationDepth

@@ -322,8 +322,7 @@ namespace IpcPs
             return block;
         }
 
-        private IpcObjectKindException Damaged(string what) =>
-            new IpcObjectKindException(Name, $"The queue '{Name}' is damaged ({what}); remove it with Remove-IpcObject.");
+        private IpcObjectCorruptException Damaged(string what) => Corrupt(what);
 
         private bool FinishTask()
         {

@@ -45,15 +45,23 @@ namespace IpcPs
 
         private IpcQueue(string name) : base(name, IpcObjectKind.Queue) { }
 
-        /// <summary>An opened queue's header must agree with its segment: sizes from shared memory are never trusted blindly.</summary>
+        private protected override long MinimumSize => BlocksOffset + MinimumCapacity;
+
+        /// <summary>
+        /// The settings (block count, order, joinable, maximum size) are read once, checked against the segment, and
+        /// kept in the handle: links are checked against this block count, so a count changed in shared memory later
+        /// can never send a read or a write outside the segment.
+        /// </summary>
         private protected override void Validate(Core.Platform.Segment segment)
         {
             base.Validate(segment);
             byte* p = (byte*)segment.Address;
-            int blocks = *(int*)(p + BlockCountOff), order = *(int*)(p + Flags) & 0xFF;
-            long maxSize = *(long*)(p + 16);
+            int blocks = Volatile.Read(ref *(int*)(p + BlockCountOff)), flags = Volatile.Read(ref *(int*)(p + Flags));
+            int order = flags & 0xFF;
+            long maxSize = CapturedParameterA;
             if (blocks < MinimumCapacity / BlockSize || BlocksOffset + (long)blocks * BlockSize > segment.Size || order > 2 || maxSize < 0 || maxSize > int.MaxValue)
-                throw new IpcObjectKindException(Name, $"The queue '{Name}' is damaged (its header does not match its segment); remove it with Remove-IpcObject.");
+                throw Corrupt($"its header claims {blocks} blocks, order {order} and maximum size {maxSize} in a segment of {segment.Size} bytes");
+            _settings = new Fixed((int)maxSize, (QueueOrder)order, (flags & 0x100) != 0, blocks);
         }
 
         internal static IpcQueue Describe(string name) => new IpcQueue(name);
@@ -92,13 +100,13 @@ namespace IpcPs
         /// <summary>True for a JoinableQueue (TaskDone and Join).</summary>
         public bool IsJoinable => Settings.Joinable;
 
-        /// <summary>The settings fixed at creation, read from the segment once per handle (the hot paths use them).</summary>
+        /// <summary>The settings fixed at creation, captured on attach (the hot paths use them).</summary>
         private Fixed Settings
         {
             get
             {
                 var f = _settings;
-                if (f is null) _settings = f = new Fixed((int)ParameterA, (QueueOrder)(*Word(Flags) & 0xFF), (*Word(Flags) & 0x100) != 0, *Word(BlockCountOff));
+                if (f is null) { _ = Base; f = _settings!; }
                 return f;
             }
         }

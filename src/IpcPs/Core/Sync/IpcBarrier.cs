@@ -37,7 +37,23 @@ namespace IpcPs
             }).Handle;
         }
 
-        public int Parties => (int)ParameterA;
+        public int Parties => (int)ParameterA;   // checked on attach: 1..int.MaxValue
+
+        private protected override long MinimumSize => Size;
+
+        private string _action = "";
+
+        /// <summary>
+        /// Checks the parties and captures the action text once. The action is what this handle runs as the last
+        /// party: read on attach from a segment already checked to be this user's (an object another user planted is
+        /// never opened), and never re-read from shared memory afterwards.
+        /// </summary>
+        private protected override void Validate(Core.Platform.Segment segment)
+        {
+            base.Validate(segment);
+            if (CapturedParameterA < 1 || CapturedParameterA > int.MaxValue) throw Corrupt($"its party count is {CapturedParameterA}");
+            _action = CapturedString(segment, ActionText, ActionCapacity, "its action text");
+        }
 
         /// <summary>Parties waiting now (0 when broken).</summary>
         public int NWaiting => IsBroken ? 0 : Volatile.Read(ref *Word(Arrived));
@@ -48,8 +64,8 @@ namespace IpcPs
         /// <summary>The default timeout in seconds, or null.</summary>
         public double? DefaultTimeout => double.IsNaN(ParameterB) || ParameterB < 0 ? (double?)null : ParameterB;
 
-        /// <summary>The action's script text ("" when none).</summary>
-        public string Action => ReadString(ActionText, ActionCapacity);
+        /// <summary>The action's script text ("" when none), as read when this handle attached.</summary>
+        public string Action { get { _ = Base; return _action; } }
 
         /// <summary>Waits for all parties (the default timeout applies). Returns this party's arrival index 0..Parties-1.</summary>
         public int Wait() => Wait(DefaultDeadline(), CancellationToken.None);

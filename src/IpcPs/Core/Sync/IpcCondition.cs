@@ -57,7 +57,13 @@ namespace IpcPs
             {
                 var l = Volatile.Read(ref _lock);
                 if (l != null) return l;
-                var opened = (IpcLock)IpcObjects.Open(ReadString(LockName, LockNameCapacity));
+                _ = Base;   // attached: the lock's name is captured
+                var any = IpcObjects.Open(_lockName);
+                if (!(any is IpcLock opened))
+                {
+                    any.Close();
+                    throw Corrupt($"the lock it names, '{_lockName}', is a {any.Kind}");
+                }
                 var raced = Interlocked.CompareExchange(ref _lock, opened, null);
                 if (raced == null) return opened;
                 opened.Close();
@@ -123,6 +129,15 @@ namespace IpcPs
         public void NotifyAll() => Notify(int.MaxValue);
 
         public override string ToString() => IsClosed ? $"Condition('{Name}', closed)" : $"Condition('{Name}', lock '{Lock.Name}', {WaiterCount} waiting)";
+
+        private string _lockName = "";
+
+        /// <summary>Captures the lock's name once: it decides what this handle opens and holds.</summary>
+        private protected override void Validate(Core.Platform.Segment segment)
+        {
+            base.Validate(segment);
+            _lockName = CapturedString(segment, LockName, LockNameCapacity, "its lock's name");
+        }
 
         private protected override void OnAttached() => _ = Lock;
 

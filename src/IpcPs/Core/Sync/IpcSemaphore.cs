@@ -47,6 +47,13 @@ namespace IpcPs
 
         public bool IsBounded => ParameterA >= 0;
 
+        /// <summary>The maximum must be -1 (none) or a positive int: it bounds the value, so it is checked on attach.</summary>
+        private protected override void Validate(Core.Platform.Segment segment)
+        {
+            base.Validate(segment);
+            if (CapturedParameterA != -1 && (CapturedParameterA < 1 || CapturedParameterA > int.MaxValue)) throw Corrupt($"its maximum is {CapturedParameterA}");
+        }
+
         public bool Acquire() => this.AcquirePython(true, double.PositiveInfinity);
         public bool Acquire(bool block) => this.AcquirePython(block, double.PositiveInfinity);
         public bool Acquire(bool block, double timeoutSeconds) => this.AcquirePython(block, timeoutSeconds);

@@ -20,6 +20,10 @@ namespace IpcPs
     /// 32..63   reserved
     /// 64..     the kind's state (see each kind)
     /// </code>
+    /// Geometry (the parameters, and each kind's fixed fields: a queue's block count, a pipe's ring size and duplex
+    /// flag, a value's type and length) is read from the segment once, in <see cref="Validate"/>, checked there, and
+    /// kept in the handle: another writer (a CPython SharedMemory on the same name, a buggy script) may change the
+    /// bytes afterwards, and nothing that decides where memory is read or written is ever read from them again.
     /// </summary>
     public abstract unsafe class SyncObject : IpcObject
     {
@@ -45,8 +49,17 @@ namespace IpcPs
         /// <summary>The mapping's start once attached, even after Close (null if never attached); for closing work only.</summary>
         private protected byte* MappedBase => (byte*)MappedAddress;
 
-        private protected long ParameterA => *(long*)(Base + 16);
-        private protected double ParameterB => *(double*)(Base + 24);
+        private long _parameterA;
+        private double _parameterB;
+
+        /// <summary>Parameter A as read and checked on attach (attaches on first use).</summary>
+        private protected long ParameterA { get { _ = Base; return _parameterA; } }
+
+        /// <summary>Parameter B as read on attach.</summary>
+        private protected double ParameterB { get { _ = Base; return _parameterB; } }
+
+        /// <summary>For a kind's <see cref="Validate"/>: parameter A as the base captured it (never read twice).</summary>
+        private protected long CapturedParameterA => _parameterA;
 
         private protected int* Word(int offset) => (int*)(Base + offset);
 
@@ -57,15 +70,27 @@ namespace IpcPs
             return _base;
         }
 
+        /// <summary>
+        /// Checks the header and captures the parameters. Kinds override it to check and capture their own fixed fields,
+        /// calling this first and reading each field of the segment exactly once.
+        /// </summary>
         private protected override void Validate(Segment segment)
         {
             byte* b = (byte*)segment.Address;
-            if (segment.Size < StateOffset || Volatile.Read(ref *(long*)b) != Magic)
+            if (segment.Size < MinimumSize || Volatile.Read(ref *(long*)b) != Magic)
                 throw new IpcObjectKindException(Name, $"The segment '{Name}' is not an IpcPs {Kind} (its header is missing or damaged).");
-            var kind = (IpcObjectKind)(*(int*)(b + 8));
+            var kind = (IpcObjectKind)Volatile.Read(ref *(int*)(b + 8));
             if (kind != Kind)
                 throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
+            _parameterA = Volatile.Read(ref *(long*)(b + 16));
+            _parameterB = BitConverter.Int64BitsToDouble(Volatile.Read(ref *(long*)(b + 24)));
         }
+
+        /// <summary>The least a segment of this kind holds: every fixed offset the kind uses lies below it.</summary>
+        private protected virtual long MinimumSize => 4096;
+
+        /// <summary>A damaged-segment error for this object: WHAT says what was found.</summary>
+        private protected IpcObjectCorruptException Corrupt(string what) => new IpcObjectCorruptException(Name, $"{Kind} '{Name}' is damaged: {what}");
 
         /// <summary>
         /// Creates (or, with OPENORCREATE, opens if it exists) the object NAME of SIZE bytes; INIT fills the state
@@ -100,6 +125,7 @@ namespace IpcPs
             if (!openOrCreate)
             {
                 var segment = ObjectLifecycle.Create(name, kind, make);
+                obj.Validate(segment);   // captures the geometry just written, as an open would
                 obj.AttachCreated(segment, Platforms.Current.Registry.Read(name));
                 return (obj, true);
             }
@@ -110,8 +136,18 @@ namespace IpcPs
                 catch { s.Dispose(); throw; }
                 return s;
             });
+            if (created) obj.Validate(seg);   // an opened one was validated (and captured) as it was opened
             obj.AttachCreated(seg, Platforms.Current.Registry.Read(name));
             return (obj, created);
+        }
+
+        /// <summary>For a kind's Validate: the short string at OFFSET of SEGMENT (u16 length + UTF-8), checked against CAPACITY.</summary>
+        private protected string CapturedString(Segment segment, int offset, int capacity, string what)
+        {
+            byte* b = (byte*)segment.Address + offset;
+            int length = Volatile.Read(ref *(ushort*)b);
+            if (length + 2 > capacity) throw Corrupt($"{what} overruns its field");
+            return Encoding.UTF8.GetString(b + 2, length);
         }
 
         /// <summary>Writes a short UTF-8 string (u16 length, bytes) at OFFSET; CAPACITY bounds length + 2.</summary>

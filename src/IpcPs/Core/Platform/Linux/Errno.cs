@@ -4,7 +4,7 @@ namespace IpcPs.Core.Platform.Linux
     internal static class Errno
     {
         public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
-            EEXIST = 17, EISDIR = 21, EINVAL = 22, ENOSPC = 28, ENAMETOOLONG = 36, ENOTEMPTY = 39, ETIMEDOUT = 110;
+            EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENOSPC = 28, ENAMETOOLONG = 36, ENOTEMPTY = 39, ELOOP = 40, ETIMEDOUT = 110;
 
         public static string Describe(int errno) => errno switch
         {
@@ -16,11 +16,13 @@ namespace IpcPs.Core.Platform.Linux
             ENOMEM => "out of memory",
             EACCES => "permission denied",
             EEXIST => "already exists",
+            ENOTDIR => "not a directory",
             EISDIR => "is a directory",
             EINVAL => "invalid argument",
             ENOSPC => "no space left on the shared-memory file system",
             ENAMETOOLONG => "name too long",
             ENOTEMPTY => "directory not empty",
+            ELOOP => "a symbolic link where none may be",
             ETIMEDOUT => "timed out",
             _ => "system error",
         };

@@ -22,6 +22,7 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern int open(string path, int flags, uint mode);
         [DllImport("libc", SetLastError = true)] public static extern int openat(int dirfd, string path, int flags, uint mode);
         [DllImport("libc", SetLastError = true)] public static extern int fstatat(int dirfd, string path, byte* buf, int flags);
+        [DllImport("libc", SetLastError = true)] public static extern int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
         [DllImport("libc", SetLastError = true)] public static extern int unlinkat(int dirfd, string path, int flags);
         [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
         [DllImport("libc", SetLastError = true)] public static extern int ftruncate(int fd, long length);
@@ -34,6 +35,7 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern int rmdir(string path);
         [DllImport("libc", SetLastError = true)] public static extern int flock(int fd, int operation);
         [DllImport("libc", SetLastError = true)] public static extern IntPtr read(int fd, byte* buf, UIntPtr count);
+        [DllImport("libc", SetLastError = true)] public static extern IntPtr pread(int fd, byte* buf, UIntPtr count, long offset);
         [DllImport("libc", SetLastError = true)] public static extern IntPtr pwrite(int fd, byte* buf, UIntPtr count, long offset);
         [DllImport("libc", SetLastError = true)] public static extern int kill(int pid, int sig);
         [DllImport("libc")] public static extern uint geteuid();

@@ -15,11 +15,21 @@ namespace IpcPs.Core.Platform.Linux
     /// Safety: the folder is opened with O_DIRECTORY|O_NOFOLLOW and checked through that descriptor (a directory of
     /// this user, no access for others) on every use, and records are opened, checked and unlinked relative to it
     /// (openat, fstatat, unlinkat; O_NOFOLLOW, regular files only): another user who makes the folder, or swaps it
-    /// for a symlink between a check and an open, can never make IpcPs write outside its own folder.
+    /// for a symlink between a check and an open, can never make IpcPs write outside its own folder. Another user who
+    /// makes .ipcps-UID first does not deny service either: the registry then lives in a fallback folder whose name
+    /// that user cannot predict (<see cref="PrivateFolder"/>).
     /// </summary>
     internal sealed class LinuxRegistry : IObjectRegistry
     {
         private readonly string _dir = LinuxSharedMemory.Root + "/.ipcps-" + LibC.geteuid();
+
+        /// <summary>A descriptor of the registry folder in use and its path (the predictable one, or its fallback).</summary>
+        private readonly struct Folder
+        {
+            public Folder(int fd, string path) { Fd = fd; Path = path; }
+            public int Fd { get; }
+            public string Path { get; }
+        }
 
         public T Update<T>(string name, bool create, Func<RegistryRecord?, (RegistryRecord? Next, T Result)> body)
         {
@@ -48,7 +58,7 @@ namespace IpcPs.Core.Platform.Linux
             finally
             {
                 Posix.Close(fd);   // closing drops the flock
-                Posix.Close(dir);
+                Posix.Close(dir.Fd);
             }
         }
 
@@ -61,45 +71,46 @@ namespace IpcPs.Core.Platform.Linux
             finally
             {
                 Posix.Close(fd);
-                Posix.Close(dir);
+                Posix.Close(dir.Fd);
             }
         }
 
         public IEnumerable<string> Names()
         {
-            int dir = OpenFolder(create: false);
-            if (dir < 0) return Array.Empty<string>();
-            Posix.Close(dir);   // checked private; the listing itself only reads names
+            var dir = OpenFolder(create: false);
+            if (dir.Fd < 0) return Array.Empty<string>();
+            Posix.Close(dir.Fd);   // checked private; the listing itself only reads names
             try
             {
                 var names = new List<string>();
-                foreach (var f in Directory.EnumerateFiles(_dir)) names.Add(Path.GetFileName(f));
+                foreach (var f in Directory.EnumerateFiles(dir.Path)) names.Add(Path.GetFileName(f));
                 return names;
             }
             catch (DirectoryNotFoundException) { return Array.Empty<string>(); }
         }
 
-        private void Delete(int dir, string name)
+        private static void Delete(Folder dir, string name)
         {
-            Posix.UnlinkAt(dir, name);
-            LibC.rmdir(_dir);   // fails harmlessly (ENOTEMPTY) while other records remain
+            Posix.UnlinkAt(dir.Fd, name);
+            LibC.rmdir(dir.Path);   // fails harmlessly (ENOTEMPTY) while other records remain
         }
 
         /// <summary>
         /// The checked folder and a descriptor holding the lock (LOCK_EX or LOCK_SH) on the linked record file;
         /// fd -1 (and no folder) when there is no record and !create.
         /// </summary>
-        private (int Dir, int Fd) OpenLocked(string name, bool create, int lockOperation)
+        private (Folder Dir, int Fd) OpenLocked(string name, bool create, int lockOperation)
         {
             while (true)
             {
-                int dir = OpenFolder(create);
-                if (dir < 0) return (-1, -1);
+                var folder = OpenFolder(create);
+                if (folder.Fd < 0) return (folder, -1);
+                int dir = folder.Fd;
                 int fd = Posix.TryOpenAt(dir, name, LibC.O_RDWR | LibC.O_NOFOLLOW | (create ? LibC.O_CREAT : 0), 0x180);
                 if (fd == -Errno.ENOENT)
                 {
                     Posix.Close(dir);
-                    if (!create) return (-1, -1);
+                    if (!create) return (new Folder(-1, ""), -1);
                     continue;   // the folder was removed meanwhile: make it again
                 }
                 if (fd < 0)
@@ -108,14 +119,14 @@ namespace IpcPs.Core.Platform.Linux
                     throw new IpcPlatformException("open registry record", -fd, name);
                 }
                 var st = Posix.FStat(fd, name);
-                if (!st.IsRegularFile)
+                if (!st.IsRegularFile || st.Uid != LibC.geteuid())
                 {
                     Posix.Close(fd);
                     Posix.Close(dir);
-                    throw new IpcException($"The registry record '{_dir}/{name}' is not a regular file; refusing to use it.", name);
+                    throw new IpcException($"The registry record '{folder.Path}/{name}' is not a regular file of this user; refusing to use it.", name);
                 }
                 Posix.Lock(fd, lockOperation, name);
-                if (Posix.FStatAt(dir, name) is FileStatus linked && linked.Inode == st.Inode) return (dir, fd);
+                if (Posix.FStatAt(dir, name) is FileStatus linked && linked.Inode == st.Inode) return (folder, fd);
                 Posix.Close(fd);   // deleted (and maybe re-created) while we waited: start again
                 Posix.Close(dir);
             }
@@ -123,32 +134,13 @@ namespace IpcPs.Core.Platform.Linux
 
         /// <summary>
         /// The folder, opened without following a symlink and checked through its descriptor: a directory of this
-        /// user with no access for others. -1 when it does not exist and !create.
+        /// user with no access for others (a squatted name is avoided: <see cref="PrivateFolder"/>). Fd -1 when it
+        /// does not exist and !create.
         /// </summary>
-        private int OpenFolder(bool create)
+        private Folder OpenFolder(bool create)
         {
-            while (true)
-            {
-                int dir = Posix.TryOpen(_dir, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
-                if (dir == -Errno.ENOENT)
-                {
-                    if (!create) return -1;
-                    if (LibC.mkdir(_dir, 0x1C0 /* 0700 */) < 0 && Posix.LastErrno != Errno.EEXIST)
-                        throw new IpcPlatformException("mkdir", Posix.LastErrno, _dir);
-                    continue;
-                }
-                if (dir < 0) throw NotPrivate();   // ELOOP (a symlink) or ENOTDIR
-                var st = Posix.FStat(dir, _dir);
-                if (!st.IsDirectory || st.Uid != LibC.geteuid() || (st.Mode & 0x3F) != 0)
-                {
-                    Posix.Close(dir);
-                    throw NotPrivate();
-                }
-                return dir;
-            }
+            var (fd, path) = PrivateFolder.Open(_dir, create);
+            return new Folder(fd, path ?? "");
         }
-
-        private IpcException NotPrivate() =>
-            new IpcException($"The registry folder '{_dir}' is not a private (0700) folder of this user; refusing to use it.", _dir);
     }
 }

@@ -89,6 +89,35 @@ namespace IpcPs.Core.Platform.Linux
             throw new IpcPlatformException("stat", e, path);
         }
 
+        /// <summary>lstat(2): the path itself, not what a symlink points to; null when it does not exist.</summary>
+        public static FileStatus? LStat(string path)
+        {
+            byte* buf = stackalloc byte[256];
+            if (LibC.fstatat(AtFdCwd, path, buf, LibC.AT_SYMLINK_NOFOLLOW) == 0) return Parse(buf);
+            int e = LastErrno;
+            if (e == Errno.ENOENT || e == Errno.ENOTDIR) return null;
+            throw new IpcPlatformException("lstat", e, path);
+        }
+
+        private const int AtFdCwd = -100;
+
+        /// <summary>Reads up to COUNT bytes at OFFSET (fewer at the end of the file).</summary>
+        public static byte[] ReadAt(int fd, int count, long offset, string name)
+        {
+            var bytes = new byte[count];
+            int done = 0;
+            fixed (byte* p = bytes)
+                while (done < count)
+                {
+                    long n = (long)LibC.pread(fd, p + done, (UIntPtr)(uint)(count - done), offset + done);
+                    if (n < 0) { if (LastErrno == Errno.EINTR) continue; throw new IpcPlatformException("read", LastErrno, name); }
+                    if (n == 0) break;
+                    done += (int)n;
+                }
+            if (done < count) Array.Resize(ref bytes, done);
+            return bytes;
+        }
+
         // struct stat: st_ino is at 8 on both ABIs; x86-64 puts st_nlink (8 bytes) before st_mode, arm64 after it.
         private static FileStatus Parse(byte* b)
         {
@@ -145,9 +174,11 @@ namespace IpcPs.Core.Platform.Linux
         }
 
         /// <summary>Replaces a small file's content: write at 0, then truncate to the new length.</summary>
-        public static void Rewrite(int fd, string text, string name)
+        public static void Rewrite(int fd, string text, string name) => Rewrite(fd, Encoding.UTF8.GetBytes(text), name);
+
+        /// <summary>Replaces a small file's content with BYTES: write at 0, then truncate to their length.</summary>
+        public static void Rewrite(int fd, byte[] bytes, string name)
         {
-            byte[] bytes = Encoding.UTF8.GetBytes(text);
             fixed (byte* p = bytes)
             {
                 long done = 0;
