@@ -61,7 +61,14 @@ namespace IpcPs
             var names = new SortedSet<string>(P.Registry.Names(), StringComparer.Ordinal);
             if (includeForeign) names.UnionWith(P.SharedMemory.List());
             foreach (var name in names.Where(nameMatches))
-                if (Describe(name) is IpcObject obj) yield return obj;
+            {
+                IpcObject? obj;
+                // A record that is not this user's regular file (planted while the folder was open to others) is
+                // refused where it is opened; a listing skips it rather than failing for every other object.
+                try { obj = Describe(name); }
+                catch (IpcException) { obj = null; }
+                if (obj != null) yield return obj;
+            }
         }
 
         /// <summary>Destroys NAME (record and segment), whoever holds it. False if nothing of that name existed.</summary>
