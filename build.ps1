@@ -11,13 +11,15 @@
       Test       Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a bounded fuzzing pass), and
                  the leftover check; ends with "N passed, N failed, N skipped"; non-zero exit on failure.
       Fuzz       Every fuzz target for -FuzzSeconds each (default 600), printing how many inputs each ran.
+      Chaos      The chaos test (random traffic, random SIGKILLs, then exactly-once and no-lost-permit checks) for
+                 -ChaosSeconds (default 900).
       Demo       A short demo: child processes talking through shared memory.
       Bench      Benchmarks in bench/ (see docs/performance.md).
       Package    out/package/IpcPs.VERSION.nupkg, installable with Install-PSResource/Install-Module from a local repository.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Bootstrap', 'Build', 'Docs', 'Test', 'Fuzz', 'Demo', 'Bench', 'Package')]
+    [ValidateSet('Bootstrap', 'Build', 'Docs', 'Test', 'Fuzz', 'Chaos', 'Demo', 'Bench', 'Package')]
     [string[]] $Task = 'Build',
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
@@ -28,6 +30,9 @@ param(
     # Fuzz: seconds per fuzz target (Test runs each for IPCPS_FUZZ_SECONDS, default 10).
     [ValidateRange(1, 86400)]
     [int] $FuzzSeconds = 600,
+    # Chaos: seconds of random traffic with random SIGKILLs (Test runs IPCPS_CHAOS_SECONDS, default 60).
+    [ValidateRange(1, 86400)]
+    [int] $ChaosSeconds = 900,
     # Test: a stage still running after this many minutes is stopped and counted as a failure.
     [ValidateRange(1, 1440)]
     [int] $TestTimeoutMinutes = 45
@@ -139,7 +144,7 @@ function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
     $env:IPCPS_FUZZ_REPORT = $fuzzReport
     $exitCode = Invoke-TestStage @($exe) $arguments $TimeoutMinutes
     if (Test-Path $fuzzReport) {
-        Write-Host "Fuzzing ($(if ($env:IPCPS_FUZZ_SECONDS) { $env:IPCPS_FUZZ_SECONDS } else { 10 }) s per target):"
+        Write-Host "Fuzzing ($(if ($env:IPCPS_FUZZ_SECONDS) { $env:IPCPS_FUZZ_SECONDS } else { 10 }) s per target) and chaos ($(if ($env:IPCPS_CHAOS_SECONDS) { $env:IPCPS_CHAOS_SECONDS } else { 60 }) s):"
         Get-Content $fuzzReport | ForEach-Object { Write-Host "  $_" }
     }
     if ($null -eq $exitCode -or -not (Test-Path $xml)) { return $exitCode }
@@ -208,19 +213,28 @@ function Invoke-Test {
     if ($totals.Failed -gt 0) { exit 1 }
 }
 
-# A longer fuzzing run than the bounded pass of Test: every fuzz target of the C# tests for FUZZSECONDS each.
-function Invoke-Fuzz {
-    $saved = $env:IPCPS_FUZZ_SECONDS
-    $env:IPCPS_FUZZ_SECONDS = $FuzzSeconds
+# A longer run of some C# tests than the bounded pass of Test: TESTS (wildcards) with the environment variable VARIABLE
+# set to SECONDS, each of them given about that long.
+function Invoke-LongCSharpRun([string[]] $Tests, [string] $Variable, [int] $Seconds) {
+    $saved = [Environment]::GetEnvironmentVariable($Variable)
+    [Environment]::SetEnvironmentVariable($Variable, "$Seconds")
+    $env:DOTNET_EnableDiagnostics = '0'
     try {
         $resultFile = Join-Path $Out 'test-result.json'
-        $script:CSharpTests = @('*Fuzz*')
-        $exitCode = Invoke-CSharpTests $resultFile ([Math]::Max($TestTimeoutMinutes, [int][Math]::Ceiling($FuzzSeconds * 40 / 60) + 10))
+        Remove-Item $resultFile -ErrorAction SilentlyContinue
+        $script:CSharpTests = $Tests
+        $exitCode = Invoke-CSharpTests $resultFile ([Math]::Max($TestTimeoutMinutes, [int][Math]::Ceiling($Seconds * 40 / 60) + 10))
         $r = if (Test-Path $resultFile) { Get-Content -Raw $resultFile | ConvertFrom-Json } else { @{ Passed = 0; Failed = 1; Skipped = 0 } }
         Write-Host "$($r.Passed) passed, $($r.Failed) failed, $($r.Skipped) skipped"
         if ($exitCode -ne 0 -or $r.Failed -gt 0) { exit 1 }
-    } finally { $env:IPCPS_FUZZ_SECONDS = $saved }
+    } finally { [Environment]::SetEnvironmentVariable($Variable, $saved) }
 }
+
+# Every fuzz target for -FuzzSeconds each.
+function Invoke-Fuzz { Invoke-LongCSharpRun @('*Fuzz*') 'IPCPS_FUZZ_SECONDS' $FuzzSeconds }
+
+# The chaos test for -ChaosSeconds.
+function Invoke-Chaos { Invoke-LongCSharpRun @('*Chaos*') 'IPCPS_CHAOS_SECONDS' $ChaosSeconds }
 
 function Invoke-Demo {
     Invoke-Build
@@ -287,6 +301,7 @@ foreach ($t in $Task) {
         'Docs' { Invoke-Build }
         'Test' { Invoke-Test }
         'Fuzz' { Invoke-Fuzz }
+        'Chaos' { Invoke-Chaos }
         'Demo' { Invoke-Demo }
         'Bench' { Invoke-Bench }
         'Package' { Invoke-Package }
