@@ -35,6 +35,7 @@ namespace IpcPs.Hosting
         public const string ManagerAuthenticationFailed = nameof(ManagerAuthenticationFailed);
         public const string ManagerRemoteError = nameof(ManagerRemoteError);
         public const string ManagerStartFailed = nameof(ManagerStartFailed);
+        public const string IpcPidNamespaceMismatch = nameof(IpcPidNamespaceMismatch);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -45,6 +46,7 @@ namespace IpcPs.Hosting
                 ManagerRemoteException _ => (ManagerRemoteError, ErrorCategory.InvalidOperation),
                 ManagerStartException _ => (ManagerStartFailed, ErrorCategory.OpenError),
                 AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
+                IpcPidNamespaceException _ => (IpcPidNamespaceMismatch, ErrorCategory.OpenError),
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
                 IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),
                 QueueFullException _ => (QueueFull, ErrorCategory.LimitsExceeded),
