@@ -60,23 +60,24 @@ namespace IpcPs
 
         public LockAcquisition TryAcquire(TimeSpan timeout, CancellationToken cancel)
         {
-            long* word = LongWord(WordOffset);
+            byte* b = Base;   // once: each Base is a closed check
+            long* word = (long*)(b + WordOffset);
             if (!IsRecursive)
             {
                 if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return LockAcquisition.Acquired;
             }
-            else if (IsMine)
+            else if (OwnedByThisThread(b))
             {
-                *Word(CountOffset) += 1;
+                *(int*)(b + CountOffset) += 1;
                 return LockAcquisition.Acquired;
             }
             var result = timeout == TimeSpan.Zero ? RobustLock.TryAcquire(word) : RobustLock.Acquire(word, Deadline.After(timeout), cancel);
             if (result == AcquireResult.TimedOut) return LockAcquisition.TimedOut;
             if (IsRecursive)
             {
-                *Word(CountOffset) = 1;
-                Volatile.Write(ref *Word(ThreadOffset), Environment.CurrentManagedThreadId);
-                Volatile.Write(ref *LongWord(OwnerOffset), RobustLock.Me);   // after the thread: see the class comment
+                *(int*)(b + CountOffset) = 1;
+                Volatile.Write(ref *(int*)(b + ThreadOffset), Environment.CurrentManagedThreadId);
+                Volatile.Write(ref *(long*)(b + OwnerOffset), RobustLock.Me);   // after the thread: see the class comment
             }
             return result == AcquireResult.Abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
         }
@@ -84,18 +85,18 @@ namespace IpcPs
         /// <summary>Releases once. Lock: an error if it is not held. RLock: an error unless the calling thread holds it.</summary>
         public void Release()
         {
-            long* word = LongWord(WordOffset);
+            byte* b = Base;
             if (IsRecursive)
             {
-                if (!IsMine) throw new IpcSyncStateException(Name, $"Cannot release the RLock '{Name}': this thread does not hold it.");
-                int count = *Word(CountOffset) - 1;
-                *Word(CountOffset) = count;
+                if (!OwnedByThisThread(b)) throw new IpcSyncStateException(Name, $"Cannot release the RLock '{Name}': this thread does not hold it.");
+                int count = *(int*)(b + CountOffset) - 1;
+                *(int*)(b + CountOffset) = count;
                 if (count > 0) return;
-                // Cleared before the word (the process first): no other thread can then think it owns the lock.
-                Volatile.Write(ref *LongWord(OwnerOffset), 0);
-                Volatile.Write(ref *Word(ThreadOffset), 0);
+                // Cleared before the word: no other thread can then think it owns the lock. The thread field may stay
+                // stale: it counts only beside an owner process naming this process, written after it.
+                Volatile.Write(ref *(long*)(b + OwnerOffset), 0);
             }
-            if (!RobustLock.Release(word))
+            if (!RobustLock.Release((long*)(b + WordOffset)))
                 throw new IpcSyncStateException(Name, $"Cannot release the {Kind} '{Name}': it is not locked.");
         }
 
@@ -123,9 +124,20 @@ namespace IpcPs
         }
 
         /// <summary>True when this process (and, for an RLock, this thread) holds the lock (CPython: _is_mine()).</summary>
-        public bool IsMine =>
-            RobustLock.Holder(LongWord(WordOffset)) == RobustLock.Me
-            && (!IsRecursive || Volatile.Read(ref *LongWord(OwnerOffset)) == RobustLock.Me && Volatile.Read(ref *Word(ThreadOffset)) == Environment.CurrentManagedThreadId);
+        public bool IsMine
+        {
+            get
+            {
+                byte* b = Base;
+                return IsRecursive ? OwnedByThisThread(b) : RobustLock.Holder((long*)(b + WordOffset)) == RobustLock.Me;
+            }
+        }
+
+        /// <summary>RLock: the word, the owner process and the owner thread all name the caller (read in that order).</summary>
+        private static bool OwnedByThisThread(byte* b) =>
+            RobustLock.Holder((long*)(b + WordOffset)) == RobustLock.Me
+            && Volatile.Read(ref *(long*)(b + OwnerOffset)) == RobustLock.Me
+            && Volatile.Read(ref *(int*)(b + ThreadOffset)) == Environment.CurrentManagedThreadId;
 
         public override string ToString() => IsClosed ? $"{Kind}('{Name}', closed)" : $"{Kind}('{Name}', {(IsLocked ? $"held by pid {HolderPid}" : "unlocked")})";
     }
