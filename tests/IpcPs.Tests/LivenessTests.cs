@@ -126,10 +126,10 @@ namespace IpcPs.Tests
         [Fact]
         public void AZombieIsGone()
         {
-            // sh starts a short child, then becomes "sleep 30", which never reaps it: a zombie until sleep ends.
-            var psi = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardOutput = true };
+            // python3 forks a child that exits at once and never reaps it: a zombie until python ends (stdin closed).
+            var psi = new ProcessStartInfo("python3") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardInput = true };
             psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add("true & echo $!; exec sleep 30");
+            psi.ArgumentList.Add("import os, sys\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\nsys.stdin.read()");
             using var p = Process.Start(psi)!;
             try
             {
@@ -147,7 +147,8 @@ namespace IpcPs.Tests
             }
             finally
             {
-                p.Kill();
+                p.StandardInput.Close();
+                if (!p.WaitForExit(10_000)) p.Kill();
                 p.WaitForExit();
             }
         }

@@ -14,6 +14,7 @@ namespace IpcPs.Core.Platform.Linux
     /// </summary>
     internal sealed class LinuxProcesses : IProcessTable
     {
+        private static readonly int OwnPid = Process.GetCurrentProcess().Id;
         private readonly object _gate = new object();
         private ProcessIdentity? _current;
         private uint _pidNamespace;
@@ -27,7 +28,7 @@ namespace IpcPs.Core.Platform.Linux
                 {
                     if (_current is ProcessIdentity known) return known;
                     // Not cached on failure (a process short of descriptors at its first call must not fail for ever).
-                    int pid = Process.GetCurrentProcess().Id;
+                    int pid = OwnPid;
                     string? stat = ReadProc("self/stat", out int errno);
                     if (stat is null || !ProcStat.TryParse(stat, out _, out _, out long start))
                         throw new IpcPlatformException("read /proc/self/stat", errno == 0 ? Errno.EINVAL : errno, null);
@@ -57,7 +58,7 @@ namespace IpcPs.Core.Platform.Linux
             if (stat is null) return NotReadable(pid, errno);
             if (!ProcStat.TryParse(stat, out char state, out int threads, out long now)) return ProcessState.Unknown;
             // A zombie leader whose other threads still run is a live process (its threads hold what it held).
-            if (state == 'X' || state == 'x' || state == 'Z' && threads <= 1) return ProcessState.Gone;
+            if (state == 'X' || state == 'x' || (state == 'Z' && threads <= 1)) return ProcessState.Gone;
             if (((now ^ start) & startMask) != 0) return ProcessState.Gone;
             // Same start: make sure the id names a process, not a thread of another one (/proc/TID exists too).
             string? status = ReadProc(pid + "/status", out errno);
@@ -88,7 +89,7 @@ namespace IpcPs.Core.Platform.Linux
             try
             {
                 ulong self = Posix.Stat("/proc/self")?.Inode ?? 0;
-                ulong mine = Posix.Stat("/proc/" + Process.GetCurrentProcess().Id)?.Inode ?? 0;
+                ulong mine = Posix.Stat("/proc/" + OwnPid)?.Inode ?? 0;
                 _procIsOurs = self != 0 && self == mine ? 1 : -1;
             }
             catch (IpcPlatformException) { return false; }   // not known this time
