@@ -38,8 +38,8 @@ namespace IpcPs
         public DateTime? Created => Record is RegistryRecord r ? r.CreatedUtc : (DateTime?)null;
 
         /// <summary>Live processes that hold the object open now.</summary>
-        public int[] HolderPids => (Platforms.Current.Registry.Read(Name)?.Attached ?? Enumerable.Empty<ProcessIdentity>())
-            .Where(p => p.IsAlive).Select(p => p.Pid).ToArray();
+        public int[] HolderPids => (Platforms.Current.Registry.Read(Name)?.LiveHolders ?? Enumerable.Empty<ProcessIdentity>())
+            .Select(p => p.Pid).ToArray();
 
         /// <summary>How the object stands now (read from the registry on each call).</summary>
         public IpcObjectStatus Status => IpcObjects.StatusOf(Name, Platforms.Current.Registry.Read(Name));

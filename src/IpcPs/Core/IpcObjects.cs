@@ -79,7 +79,7 @@ namespace IpcPs
             bool segment = P.SharedMemory.Exists(name);
             if (record is null) return segment ? IpcObjectStatus.Foreign : IpcObjectStatus.Removed;
             if (!segment) return IpcObjectStatus.Orphaned;   // a record whose segment was unlinked by hand
-            return record.Attached.Any(p => p.IsAlive) ? IpcObjectStatus.Active : IpcObjectStatus.Orphaned;
+            return record.LiveHolders.Any() ? IpcObjectStatus.Active : IpcObjectStatus.Orphaned;
         }
 
         /// <summary>

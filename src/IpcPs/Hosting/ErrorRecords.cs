@@ -37,6 +37,7 @@ namespace IpcPs.Hosting
         public const string ManagerStartFailed = nameof(ManagerStartFailed);
         public const string IpcObjectCorrupt = nameof(IpcObjectCorrupt);
         public const string IpcObjectNotOwned = nameof(IpcObjectNotOwned);
+        public const string IpcPidNamespaceMismatch = nameof(IpcPidNamespaceMismatch);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -47,6 +48,7 @@ namespace IpcPs.Hosting
                 ManagerRemoteException _ => (ManagerRemoteError, ErrorCategory.InvalidOperation),
                 ManagerStartException _ => (ManagerStartFailed, ErrorCategory.OpenError),
                 AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
+                IpcPidNamespaceException _ => (IpcPidNamespaceMismatch, ErrorCategory.OpenError),
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
                 IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),
                 QueueFullException _ => (QueueFull, ErrorCategory.LimitsExceeded),

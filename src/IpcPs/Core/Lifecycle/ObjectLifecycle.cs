@@ -55,6 +55,7 @@ namespace IpcPs.Core.Lifecycle
                     var me = ProcessIdentity.Current;
                     if (P.SharedMemory.Exists(name))
                     {
+                        current?.ThrowIfOtherNamespace(name);
                         T existing = open(current);
                         if (current is null) return ((RegistryRecord?)null, (existing, false));
                         current.PruneDead();
@@ -87,6 +88,7 @@ namespace IpcPs.Core.Lifecycle
                     // With no record, the segment must exist already (a foreign one): the empty record just made is
                     // then dropped again, and nothing is registered.
                     if (current is null && !P.SharedMemory.Exists(name)) throw new IpcObjectNotFoundException(name);
+                    current?.ThrowIfOtherNamespace(name);
                     T obj = open(current);
                     if (current is null) return ((RegistryRecord?)null, obj);
                     current.PruneDead();
@@ -157,7 +159,7 @@ namespace IpcPs.Core.Lifecycle
         public static bool DestroyOwn(string name) =>
             P.Registry.Update(name, create: false, current =>
             {
-                if (current is null || !current.Creator.Equals(ProcessIdentity.Current)) return (current, false);
+                if (current is null || !current.SameNamespace || !current.Creator.Equals(ProcessIdentity.Current)) return (current, false);
                 P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, true);
             });

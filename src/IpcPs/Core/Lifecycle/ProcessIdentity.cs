@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using IpcPs.Core.Platform;
 
 namespace IpcPs.Core.Lifecycle
 {
@@ -15,9 +16,13 @@ namespace IpcPs.Core.Lifecycle
         public int Pid { get; }
         public long Start { get; }
 
-        public bool IsAlive => Platform.Platforms.Current.Processes.IsAlive(this);
+        /// <summary>
+        /// True only when the process is known to have ended (or its pid now names another process or a thread).
+        /// When liveness cannot be told (no descriptor left…) it is not gone: a holder is never dropped on a guess.
+        /// </summary>
+        public bool IsGone => Platforms.Current.Processes.Check(Pid, Start, -1) == ProcessState.Gone;
 
-        public static ProcessIdentity Current => Platform.Platforms.Current.Processes.Current;
+        public static ProcessIdentity Current => Platforms.Current.Processes.Current;
 
         public static bool TryParse(string text, out ProcessIdentity id)
         {

@@ -13,26 +13,60 @@ namespace IpcPs.Core.Lifecycle
     /// creator=4711:983245      (pid:start of the creating process)
     /// created=2026-11-26T17:00:00.0000000Z
     /// attached=4711:983245     (one line per process holding the object open)
+    /// pidns=4026531836         (the pid namespace these pids belong to: the inode of /proc/self/ns/pid)
     /// </code>
-    /// Unknown keys are kept, so an older IpcPs reading a newer record does not drop them.
+    /// Unknown keys are kept, so an older IpcPs reading a newer record does not drop them. Holders are judged only
+    /// from the record's own pid namespace (a record without one is judged as ours): from another namespace the pids
+    /// mean other processes, so nothing is pruned and everyone counts as alive (opening is refused, see
+    /// <see cref="ThrowIfOtherNamespace"/>).
     /// </summary>
     internal sealed class RegistryRecord
     {
         public RegistryRecord(IpcObjectKind kind, ProcessIdentity creator, DateTime createdUtc)
+            : this(kind, creator, createdUtc, Platform.Platforms.Current.Processes.PidNamespace) { }
+
+        private RegistryRecord(IpcObjectKind kind, ProcessIdentity creator, DateTime createdUtc, uint pidNamespace)
         {
             Kind = kind;
             Creator = creator;
             CreatedUtc = createdUtc;
+            PidNamespace = pidNamespace;
         }
 
         public IpcObjectKind Kind { get; }
         public ProcessIdentity Creator { get; }
         public DateTime CreatedUtc { get; }
         public List<ProcessIdentity> Attached { get; } = new List<ProcessIdentity>();
+
+        /// <summary>The pid namespace of the pids in this record; 0 when not recorded.</summary>
+        public uint PidNamespace { get; }
+
         private List<string> Extra { get; } = new List<string>();
 
-        /// <summary>Drops processes that have died (SIGKILL included). Returns how many were dropped.</summary>
-        public int PruneDead() => Attached.RemoveAll(p => !p.IsAlive);
+        /// <summary>True when this process can judge the record's pids (same pid namespace, or either is unknown).</summary>
+        public bool SameNamespace
+        {
+            get
+            {
+                uint mine = Platform.Platforms.Current.Processes.PidNamespace;
+                return PidNamespace == 0 || mine == 0 || PidNamespace == mine;
+            }
+        }
+
+        /// <summary>Whether holder P may still run: only a holder known to be gone is not (never one of another namespace).</summary>
+        public bool HolderAlive(ProcessIdentity p) => !SameNamespace || !p.IsGone;
+
+        /// <summary>The holders not known to be gone.</summary>
+        public IEnumerable<ProcessIdentity> LiveHolders => Attached.Where(HolderAlive);
+
+        /// <summary>Drops processes known to have died (SIGKILL included). Returns how many were dropped.</summary>
+        public int PruneDead() => SameNamespace ? Attached.RemoveAll(p => p.IsGone) : 0;
+
+        /// <summary>Refuses to use an object whose holders this process cannot judge (see <see cref="IpcPidNamespaceException"/>).</summary>
+        public void ThrowIfOtherNamespace(string name)
+        {
+            if (!SameNamespace) throw new IpcPidNamespaceException(name, PidNamespace, Platform.Platforms.Current.Processes.PidNamespace);
+        }
 
         public string Serialize()
         {
@@ -41,6 +75,7 @@ namespace IpcPs.Core.Lifecycle
             sb.Append("creator=").Append(Creator).Append('\n');
             sb.Append("created=").Append(CreatedUtc.ToString("o", CultureInfo.InvariantCulture)).Append('\n');
             foreach (var p in Attached) sb.Append("attached=").Append(p).Append('\n');
+            if (PidNamespace != 0) sb.Append("pidns=").Append(PidNamespace.ToString(CultureInfo.InvariantCulture)).Append('\n');
             foreach (var line in Extra) sb.Append(line).Append('\n');
             return sb.ToString();
         }
@@ -51,6 +86,7 @@ namespace IpcPs.Core.Lifecycle
             IpcObjectKind? kind = null;
             ProcessIdentity creator = default;
             DateTime created = default;
+            uint pidns = 0;
             var attached = new List<ProcessIdentity>();
             var extra = new List<string>();
             foreach (var line in text.Split('\n').Where(l => l.Length > 0))
@@ -63,11 +99,12 @@ namespace IpcPs.Core.Lifecycle
                     case "creator": ProcessIdentity.TryParse(value, out creator); break;
                     case "created": DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out created); break;
                     case "attached": if (ProcessIdentity.TryParse(value, out var p)) attached.Add(p); break;
+                    case "pidns": uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out pidns); break;
                     default: extra.Add(line); break;
                 }
             }
             if (kind is null) return null;
-            var record = new RegistryRecord(kind.Value, creator, created);
+            var record = new RegistryRecord(kind.Value, creator, created, pidns);
             record.Attached.AddRange(attached);
             record.Extra.AddRange(extra);
             return record;

@@ -7,17 +7,17 @@ using IpcPs.Core.Sync;
 namespace IpcPs
 {
     // The byte rings (docs/design.md, "Pipe"). Ring r: r = 0 is read by end 0 and written by end 1; r = 1 the reverse
-    // (duplex only). Words of a ring: [0] write lock, [4] broken flag, [8] a sender is inside a streamed frame,
-    // [12] a receiver is inside a streamed frame; the writer's line: [64] i64 tail (bytes
+    // (duplex only). Words of a ring: [0] i64 write lock (RobustLock), [8] broken flag, [12] a sender is inside a
+    // streamed frame, [16] a receiver is inside a streamed frame; the writer's line: [64] i64 tail (bytes
     // published), [72] data signal, [76] reader sleepers; the reader's line: [128] i64 head (bytes consumed),
-    // [136] space signal, [140] writer sleepers; [192] read lock. A frame is i32 length, i32 flags (1 = raw bytes),
+    // [136] space signal, [140] writer sleepers; [192] i64 read lock. A frame is i32 length, i32 flags (1 = raw bytes),
     // then the payload; a frame that fits in the ring moves in one piece, so a timeout or Ctrl+C never splits it;
     // a larger one streams, and a sender or receiver that stops in the middle marks the ring broken.
     public sealed unsafe partial class IpcConnection
     {
         internal const int RawFlag = 1;
         private const int FrameHeader = 8;
-        private const int WriterMid = 8, ReaderMid = 12;
+        private const int WriterMid = 12, ReaderMid = 16;
         private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
 
         private int ReadRing => End;
@@ -45,7 +45,7 @@ namespace IpcPs
             int r = WriteRing;
             byte* ring = Ring(r);
             if (!AnyHolder(1 - End)) throw PeerClosed(sending: true);
-            int* wlock = (int*)(ring + WriteLock);
+            long* wlock = (long*)(ring + WriteLock);
             var got = Interlocked.CompareExchange(ref *wlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(wlock, deadline, cancel);
             if (got == AcquireResult.TimedOut) return false;   // another sender of this end kept it
             // A sender that died while waiting for the lock, or between frames, broke nothing; one inside a streamed
@@ -93,7 +93,7 @@ namespace IpcPs
             Hold();
             int r = ReadRing;
             byte* ring = Ring(r);
-            int* rlock = (int*)(ring + ReadLock);
+            long* rlock = (long*)(ring + ReadLock);
             length = 0;
             flags = 0;
             var got = Interlocked.CompareExchange(ref *rlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(rlock, deadline, cancel);
@@ -182,10 +182,10 @@ namespace IpcPs
             new ConnectionClosedException(Name, $"The connection '{Name}' is broken: a process stopped in the middle of a message (died or was interrupted).");
 
         /// <summary>The process holding LOCK is dead while MID says it was inside a streamed frame.</summary>
-        private static bool HolderDied(int* lockWord, int* mid)
+        private static bool HolderDied(long* lockWord, int* mid)
         {
-            int holder = RobustLock.HolderPid(lockWord);
-            return holder != 0 && holder != RobustLock.Me && Volatile.Read(ref *mid) != 0 && !Liveness.IsRunning(holder);
+            long holder = RobustLock.Holder(lockWord);
+            return holder != 0 && holder != RobustLock.Me && Volatile.Read(ref *mid) != 0 && Liveness.IsGone(holder);
         }
 
         private IpcObjectCorruptException Damaged() => Corrupt("its ring positions are impossible");
@@ -257,7 +257,7 @@ namespace IpcPs
                     {
                         _c.PruneDead(1 - _c.End);
                         // The receiver may be another process that still holds the other end but died mid-frame.
-                        if (midFrame && HolderDied((int*)(_ring + ReadLock), (int*)(_ring + ReaderMid)))
+                        if (midFrame && HolderDied((long*)(_ring + ReadLock), (int*)(_ring + ReaderMid)))
                         {
                             Volatile.Write(ref *(int*)(_ring + Broken), 1);
                             throw _c.BrokenRing();
@@ -349,7 +349,7 @@ namespace IpcPs
                     {
                         _c.PruneDead(writers);
                         // A sender killed inside a streamed frame while another process still holds its end.
-                        if (midFrame && HolderDied((int*)(_ring + WriteLock), (int*)(_ring + WriterMid)))
+                        if (midFrame && HolderDied((long*)(_ring + WriteLock), (int*)(_ring + WriterMid)))
                         {
                             Volatile.Write(ref *(int*)(_ring + Broken), 1);
                             throw _c.BrokenRing();

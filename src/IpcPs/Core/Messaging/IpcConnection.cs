@@ -18,7 +18,10 @@ namespace IpcPs
     public sealed unsafe partial class IpcConnection : SyncObject, IMessageChannel
     {
         private const int FlagsOff = 64;
-        private const int EndsOffset = 128, EndStride = 128, Slots = 16;
+        // Holders of each end: 16 i64 slots, each a HolderId (pid and start time) or 0; ReservedBit marks a slot
+        // reserved for a child that has not attached yet (its start time 0 when it could not be read).
+        private const int EndsOffset = 128, EndStride = 128, Slots = 16, SlotSize = 8;
+        private const long ReservedBit = 0x40000000;
         private const int RingsOffset = 512, RingStride = 512;
         private const int DataOffset = 2048;
 
@@ -27,7 +30,7 @@ namespace IpcPs
         public const int MaximumBufferSize = 1 << 29;   // two rings and the header stay within an int-sized segment
 
         // Ring words, from the ring's start.
-        private const int WriteLock = 0, Broken = 4, TailOff = 64, DataSignal = 72, ReaderSleepers = 76,
+        private const int WriteLock = 0, Broken = 8, TailOff = 64, DataSignal = 72, ReaderSleepers = 76,
             HeadOff = 128, SpaceSignal = 136, WriterSleepers = 140, ReadLock = 192;
 
         private static readonly ConcurrentDictionary<IpcConnection, byte> Holding = new ConcurrentDictionary<IpcConnection, byte>();
@@ -142,8 +145,10 @@ namespace IpcPs
         /// </summary>
         internal void HandOver(int pid)
         {
-            // Reserved as -PID: the child adopts this slot when it attaches, rather than taking a second one.
-            if (!TryClaimSlot(End, -pid)) throw TooManyHolders();
+            // Reserved: the child adopts this slot when it attaches, rather than taking a second one. Its start time
+            // makes the reservation die with it even if its pid is reused before it attaches.
+            long start = Core.Platform.Platforms.Current.Processes.Find(pid)?.Start ?? 0;
+            if (!TryClaimSlot(End, HolderId.Of(pid, start) | ReservedBit)) throw TooManyHolders();
             ReleaseEnd();
         }
 
@@ -152,13 +157,13 @@ namespace IpcPs
 
         // ---- holders --------------------------------------------------------------------------------------------
 
-        private int* Slot(int end, int i) => Word(EndsOffset + end * EndStride + 4 * i);
+        private long* Slot(int end, int i) => LongWord(EndsOffset + end * EndStride + SlotSize * i);
 
         /// <summary>Makes this process a holder of this handle's end (idempotent per handle).</summary>
         private void Hold()
         {
             if (Interlocked.Exchange(ref _holding, 1) == 1) return;
-            if (!AdoptReservation() && !TryClaimSlot(End, RobustLock.Me))
+            if (!AdoptReservation() && !TryClaimSlot(End, HolderId.Me))
             {
                 _holding = 0;
                 throw TooManyHolders();
@@ -169,16 +174,21 @@ namespace IpcPs
         private bool AdoptReservation()
         {
             for (int i = 0; i < Slots; i++)
-                if (Interlocked.CompareExchange(ref *Slot(End, i), RobustLock.Me, -RobustLock.Me) == -RobustLock.Me) return true;
+            {
+                long v = Volatile.Read(ref *Slot(End, i));
+                bool mine = (v & ReservedBit) != 0 && HolderId.Pid(v) == HolderId.MyPid
+                    && (HolderId.Start(v) == 0 || HolderId.Start(v) == HolderId.Start(HolderId.Me));
+                if (mine && Interlocked.CompareExchange(ref *Slot(End, i), HolderId.Me, v) == v) return true;
+            }
             return false;
         }
 
-        private bool TryClaimSlot(int end, int pid)
+        private bool TryClaimSlot(int end, long holder)
         {
             for (int pass = 0; pass < 2; pass++)
             {
                 for (int i = 0; i < Slots; i++)
-                    if (Interlocked.CompareExchange(ref *Slot(end, i), pid, 0) == 0) return true;
+                    if (Interlocked.CompareExchange(ref *Slot(end, i), holder, 0) == 0) return true;
                 PruneDead(end);   // full: make room from holders that died without closing
             }
             return false;
@@ -190,9 +200,9 @@ namespace IpcPs
             Holding.TryRemove(this, out _);
             byte* b = MappedBase;   // also after Close: a pipe's mapping stays until the handle is collected
             if (b == null) return;
-            int* slots = (int*)(b + EndsOffset + End * EndStride);
+            long* slots = (long*)(b + EndsOffset + End * EndStride);
             for (int i = 0; i < Slots; i++)
-                if (Interlocked.CompareExchange(ref slots[i], 0, RobustLock.Me) == RobustLock.Me) break;
+                if (Interlocked.CompareExchange(ref slots[i], 0, HolderId.Me) == HolderId.Me) break;
             // Whoever waits on this end's peer re-checks now: a receiver for end of data, a sender for a reader gone.
             bool duplex = (*(int*)(b + FlagsOff) & 1) != 0;
             if (duplex || End == 1) Signal(b, 1 - End, DataSignal);
@@ -215,16 +225,14 @@ namespace IpcPs
             return false;
         }
 
-        /// <summary>Frees the slots of END whose process died without closing (a slot holds pid, or -pid when reserved).</summary>
+        /// <summary>Frees the slots of END whose process is known to be gone without closing (reserved or not).</summary>
         private void PruneDead(int end)
         {
             _lastPrune = Stopwatch.GetTimestamp();
             for (int i = 0; i < Slots; i++)
             {
-                int pid = Volatile.Read(ref *Slot(end, i));
-                int process = pid < 0 ? -pid : pid;
-                if (pid != 0 && process != RobustLock.Me && !Liveness.IsRunning(process))
-                    Interlocked.CompareExchange(ref *Slot(end, i), 0, pid);
+                long v = Volatile.Read(ref *Slot(end, i));
+                if (v != 0 && Liveness.IsGone(v)) Interlocked.CompareExchange(ref *Slot(end, i), 0, v);
             }
         }
 
@@ -239,8 +247,9 @@ namespace IpcPs
             var pids = new System.Collections.Generic.List<int>();
             for (int i = 0; i < Slots; i++)
             {
-                int pid = Math.Abs(Volatile.Read(ref *Slot(end, i)));
-                if (pid != 0 && (pid == RobustLock.Me || Liveness.IsRunning(pid)) && !pids.Contains(pid)) pids.Add(pid);
+                long v = Volatile.Read(ref *Slot(end, i));
+                int pid = HolderId.Pid(v);
+                if (v != 0 && !Liveness.IsGone(v) && !pids.Contains(pid)) pids.Add(pid);
             }
             return pids.ToArray();
         }

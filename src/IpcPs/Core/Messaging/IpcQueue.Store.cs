@@ -124,7 +124,7 @@ namespace IpcPs
 
         private void Enter(byte* b, CancellationToken cancel)
         {
-            int* word = (int*)(b + LockWord);
+            long* word = (long*)(b + LockWord);
             if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return;
             // Taken: back off before each retry (see Backoff), then fall back to the general robust lock.
             for (int i = 0; i < 16; i++)
@@ -134,13 +134,13 @@ namespace IpcPs
             }
             if (RobustLock.Acquire(word, Deadline.Infinite, cancel) == AcquireResult.Abandoned)
             {
-                // A holder died: finish what it had committed.
+                // A holder is known to be gone (never merely unknown, see RobustLock): finish what it had committed.
                 RedoLog.Recover(b, PutLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
                 RedoLog.Recover(b, GetLogOffset, BlocksOffset + (long)BlockCount * BlockSize);
             }
         }
 
-        private static void Leave(byte* b) => RobustLock.Release((int*)(b + LockWord));
+        private static void Leave(byte* b) => RobustLock.Release((long*)(b + LockWord));
 
         private static int BlocksFor(int length) => length <= FirstPayload ? 1 : 1 + (length - FirstPayload + NextPayload - 1) / NextPayload;
 

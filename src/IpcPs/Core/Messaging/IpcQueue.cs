@@ -15,9 +15,9 @@ namespace IpcPs
     /// </summary>
     public sealed unsafe partial class IpcQueue : SyncObject, IMessageChannel
     {
-        // State (offsets from the segment's start; all i32), all in one cache line with the lock: every operation
-        // moves that one line between the processes' caches, and no other line of the header.
-        private const int LockWord = 64, Flags = 68, BlockCountOff = 72, CountOff = 76, UsedOff = 80, FreeHeadOff = 84,
+        // State (offsets from the segment's start; i32 but the i64 lock word at 64), all in one cache line with the
+        // lock: every operation moves that one line between the processes' caches, and no other line of the header.
+        private const int LockWord = 64, Flags = 124, BlockCountOff = 72, CountOff = 76, UsedOff = 80, FreeHeadOff = 84,
             FreshOff = 88, UnfinishedOff = 92, HeadOff = 96, TailOff = 100;
         // Futex words: each counts its kind of event, sleepers say whether a wake-up call is needed.
         private const int PutSignal = 104, GetSleepers = 108, GetSignal = 112, PutSleepers = 116, FreeTailOff = 120;

@@ -24,12 +24,33 @@ namespace IpcPs.Core.Platform
         IEnumerable<string> Names();
     }
 
-    /// <summary>Liveness of processes, for owners and holders.</summary>
+    /// <summary>What is known now of a process recorded in shared memory or in the registry.</summary>
+    internal enum ProcessState
+    {
+        /// <summary>It runs (same pid, same start time, a process rather than a thread).</summary>
+        Running,
+        /// <summary>Known to be gone: no such pid, a zombie, a thread, or a later process that reused the pid.</summary>
+        Gone,
+        /// <summary>Cannot be told (no descriptor left, out of memory, /proc unreadable): treated as running.</summary>
+        Unknown,
+    }
+
+    /// <summary>Liveness of processes, for owners and holders. Fails closed: only Gone lets a caller take anything.</summary>
     internal interface IProcessTable
     {
+        /// <summary>This process: its pid and start time.</summary>
         ProcessIdentity Current { get; }
-        bool IsAlive(ProcessIdentity process);
-        /// <summary>The identity of a running process, or null if it is not running.</summary>
+
+        /// <summary>The pid namespace this process's pids belong to (Linux: the inode of /proc/self/ns/pid); 0 when unknown.</summary>
+        uint PidNamespace { get; }
+
+        /// <summary>
+        /// Whether the process PID that started at START still runs. STARTMASK: the bits of START that were recorded
+        /// (lock words keep the low 32 bits; 0 when the start is unknown and only the pid can be judged).
+        /// </summary>
+        ProcessState Check(int pid, long start, long startMask);
+
+        /// <summary>The identity of the running process PID, or null when it is not running or cannot be read.</summary>
         ProcessIdentity? Find(int pid);
     }
 

@@ -6,18 +6,20 @@ namespace IpcPs
 {
     /// <summary>
     /// A barrier for a fixed number of parties in any processes (CPython's multiprocessing.Barrier).
-    /// State at offset 64 (i32): 64 guard (<see cref="RobustLock"/>); 68 arrived (parties waiting now);
-    /// 72 generation (futex word: bumped when a round completes or is reset); 76 broken (0/1);
-    /// 80 the generation that was reset or broken while its parties waited (-1: none).
-    /// 1024..3071: the pid of each waiting party, by arrival index (up to 512 parties are watched for death).
+    /// State at offset 64: 64 i64 guard (<see cref="RobustLock"/>); then i32: 72 arrived (parties waiting now);
+    /// 76 generation (futex word: bumped when a round completes or is reset); 80 broken (0/1);
+    /// 84 the generation that was reset or broken while its parties waited (-1: none).
+    /// 512..4095: each waiting party's process (i64 <see cref="HolderId"/>: pid and start time), by arrival index
+    /// (up to 448 parties are watched for death).
     /// 4096..8191: the action's text (u16 length + UTF-8), run by the last party to arrive.
     /// Parameter A: parties. Parameter B: default timeout in seconds (NaN: none).
     /// A party that dies while waiting breaks the barrier, so the others get BrokenBarrierException instead of hanging.
     /// </summary>
     public sealed unsafe class IpcBarrier : SyncObject
     {
-        private const int Guard = StateOffset, Arrived = StateOffset + 4, Generation = StateOffset + 8, BrokenFlag = StateOffset + 12, FailedGeneration = StateOffset + 16;
-        private const int Waiting = 1024, WatchedParties = 512, ActionText = 4096, ActionCapacity = 4096, Size = 8192;
+        private const int Guard = StateOffset, Arrived = StateOffset + 8, Generation = StateOffset + 12, BrokenFlag = StateOffset + 16, FailedGeneration = StateOffset + 20;
+        private const int Waiting = 512, WaitingStride = 8, WatchedParties = 448;
+        private const int ActionText = 4096, ActionCapacity = 4096, Size = 8192;
 
         /// <summary>How a process runs an action's text (set by the PowerShell layer: a script block).</summary>
         public static Func<string, Action>? ActionCompiler { get; set; }
@@ -118,7 +120,7 @@ namespace IpcPs
                 WordWait.Sleep(Word(Generation), generation, Deadline.Infinite, cancel, WordWait.LivenessSliceMs);
             }
             *Word(Arrived) = index + 1;
-            if (index < WatchedParties) *(int*)(Base + Waiting + index * 4) = RobustLock.Me;
+            if (index < WatchedParties) *LongWord(Waiting + index * WaitingStride) = HolderId.Me;
             if (index + 1 == Parties)
             {
                 Unlock();
@@ -185,8 +187,7 @@ namespace IpcPs
             int n = Math.Min(*Word(Arrived), WatchedParties);
             for (int i = 0; i < n; i++)
             {
-                int pid = *(int*)(Base + Waiting + i * 4);
-                if (pid != RobustLock.Me && !Liveness.IsRunning(pid)) return true;
+                if (Liveness.IsGone(*LongWord(Waiting + i * WaitingStride))) return true;   // unknown is not gone
             }
             return false;
         }
@@ -208,7 +209,7 @@ namespace IpcPs
 
         private BrokenBarrierException Fail(string why) => new BrokenBarrierException(Name, why);
 
-        private void Lock() => RobustLock.Acquire(Word(Guard), Deadline.Infinite, CancellationToken.None);
-        private void Unlock() => RobustLock.Release(Word(Guard));
+        private void Lock() => RobustLock.Acquire(LongWord(Guard), Deadline.Infinite, CancellationToken.None);
+        private void Unlock() => RobustLock.Release(LongWord(Guard));
     }
 }

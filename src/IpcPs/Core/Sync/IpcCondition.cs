@@ -9,7 +9,8 @@ namespace IpcPs
     /// RLock (a new RLock named NAME.lock when none is given). Every handle on the condition also holds its lock.
     /// State: 64 i32 next waiter number; 68 i32 sequence (futex word, bumped by every Notify that wakes someone);
     /// 128 the lock's name (u16 length + UTF-8); 1024..3071 128 waiter slots of 16 bytes {i32 state (0 free,
-    /// 1 waiting, 2 notified), i32 pid, i32 number, i32 reserved}.
+    /// 1 waiting, 2 notified), i32 pid, i32 number, u32 the low 32 bits of the waiter's start time}: a slot whose
+    /// pid now names another process (or a thread) is a dead waiter's.
     /// A waiter takes a slot and a number while holding the lock, so no Notify can miss it. Notify(n), also under the
     /// lock, marks the n oldest waiting slots notified (skipping and freeing those whose process has died); a waiter
     /// returns True only for its own slot, so a notification can neither go to a later waiter nor be lost on a
@@ -20,6 +21,7 @@ namespace IpcPs
         private const int NextNumber = StateOffset, Sequence = StateOffset + 4;
         private const int LockName = 128, LockNameCapacity = 260;
         private const int Slots = 1024, SlotCount = 128, SlotSize = 16;
+        private const int SlotState = 0, SlotPid = 4, SlotNumber = 8, SlotStart = 12;
         private const int Free = 0, Waiting = 1, Notified = 2;
         private IpcLock? _lock;
 
@@ -112,12 +114,11 @@ namespace IpcPs
                 for (int i = 0; i < SlotCount; i++)
                 {
                     if (Volatile.Read(ref *State(i)) != Waiting) continue;
-                    int number = *(Slot(i) + 2);
+                    int number = *Field(i, SlotNumber);
                     if (oldest < 0 || number - oldestNumber < 0) { oldest = i; oldestNumber = number; }
                 }
                 if (oldest < 0) break;
-                int pid = *(Slot(oldest) + 1);
-                bool alive = pid == RobustLock.Me || Liveness.IsRunning(pid);
+                bool alive = !Liveness.IsGone(*Field(oldest, SlotPid), *(uint*)Field(oldest, SlotStart));   // unknown counts as alive
                 // A dead waiter's slot is freed and skipped; a waiter that timed out meanwhile makes the CAS fail.
                 if (Interlocked.CompareExchange(ref *State(oldest), alive ? Notified : Free, Waiting) == Waiting && alive) woken++;
             }
@@ -143,8 +144,8 @@ namespace IpcPs
 
         private protected override void OnClose() => Interlocked.Exchange(ref _lock, null)?.Close();
 
-        private int* Slot(int i) => (int*)(Base + Slots + i * SlotSize);
-        private int* State(int i) => Slot(i);
+        private int* Field(int i, int field) => (int*)(Base + Slots + i * SlotSize + field);
+        private int* State(int i) => Field(i, SlotState);
 
         private bool WaitFor(Func<bool> predicate, Deadline deadline, CancellationToken cancel)
         {
@@ -206,19 +207,19 @@ namespace IpcPs
             {
                 for (int i = 0; i < SlotCount; i++)
                 {
-                    int* slot = Slot(i);
+                    int* slot = State(i);
                     if (Volatile.Read(ref *slot) != Free) continue;
-                    slot[1] = RobustLock.Me;
-                    slot[2] = (*Word(NextNumber))++;
+                    *Field(i, SlotPid) = HolderId.MyPid;
+                    *(uint*)Field(i, SlotStart) = HolderId.Start(HolderId.Me);
+                    *Field(i, SlotNumber) = (*Word(NextNumber))++;
                     Volatile.Write(ref *slot, Waiting);
                     return slot;
                 }
                 for (int i = 0; i < SlotCount; i++)
                 {
-                    int pid = *(Slot(i) + 1);
                     int st = Volatile.Read(ref *State(i));
                     // A dead process's slot, waiting or notified (it died before taking its notification), is freed.
-                    if (st != Free && pid != RobustLock.Me && !Liveness.IsRunning(pid))
+                    if (st != Free && Liveness.IsGone(*Field(i, SlotPid), *(uint*)Field(i, SlotStart)))
                         Interlocked.CompareExchange(ref *State(i), Free, st);
                 }
             }

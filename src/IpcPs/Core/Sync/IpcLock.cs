@@ -7,13 +7,18 @@ namespace IpcPs
     /// <summary>
     /// A lock shared between processes (CPython's multiprocessing.Lock, or RLock when recursive), which is never lost:
     /// when its holder dies, the next waiter gets it within a fraction of a second and is told (Abandoned).
-    /// State at offset 64: i32 lock word (<see cref="RobustLock"/>: holder pid | waiters bit);
-    /// 68: i32 owning thread id (RLock; 0 when free); 72: i32 recursion count (RLock). A Lock may be released by any
-    /// thread or process, as in CPython; an RLock only by the thread that holds it.
+    /// State at offset 64: i64 lock word (<see cref="RobustLock"/>: holder pid and start time | waiters bit);
+    /// RLock only: 72 i32 recursion count; 76 i32 owning thread (managed thread id); 80 i64 owning process
+    /// (<see cref="HolderId"/>; 0 when free). A Lock may be released by any thread or process, as in CPython; an
+    /// RLock only by the thread that holds it. An RLock is the caller's when the word, the owning process and the
+    /// owning thread all name it: after taking an abandoned RLock over, the thread field still names the dead owner's
+    /// thread until the new owner writes it, but the process field names the dead process, so a thread of the new
+    /// owner with the same managed id cannot believe it owns the lock. Taking writes the thread, then the process;
+    /// releasing clears the process first.
     /// </summary>
     public sealed unsafe class IpcLock : SyncObject, ILockable
     {
-        private const int WordOffset = StateOffset, ThreadOffset = StateOffset + 4, CountOffset = StateOffset + 8;
+        private const int WordOffset = StateOffset, CountOffset = StateOffset + 8, ThreadOffset = StateOffset + 12, OwnerOffset = StateOffset + 16;
         internal const int SegmentSize = 4096;
 
         private IpcLock(string name, IpcObjectKind kind) : base(name, kind) { }
@@ -31,7 +36,7 @@ namespace IpcPs
         public bool IsRecursive => Kind == IpcObjectKind.RLock;
 
         /// <summary>The pid of the process holding the lock, or 0 when free.</summary>
-        public int HolderPid => RobustLock.HolderPid(Word(WordOffset));
+        public int HolderPid => RobustLock.HolderPid(LongWord(WordOffset));
 
         /// <summary>True while some process holds the lock.</summary>
         public bool IsLocked => HolderPid != 0;
@@ -43,7 +48,7 @@ namespace IpcPs
         public bool Acquire()
         {
             // The uncontended Lock: one CAS, nothing else (no deadline, no thread id).
-            if (!IsRecursive && Interlocked.CompareExchange(ref *Word(WordOffset), RobustLock.Me, 0) == 0) return true;
+            if (!IsRecursive && Interlocked.CompareExchange(ref *LongWord(WordOffset), RobustLock.Me, 0) == 0) return true;
             return this.AcquirePython(true, double.PositiveInfinity);
         }
 
@@ -55,22 +60,24 @@ namespace IpcPs
 
         public LockAcquisition TryAcquire(TimeSpan timeout, CancellationToken cancel)
         {
-            int* word = Word(WordOffset);
+            byte* b = Base;   // once: each Base is a closed check
+            long* word = (long*)(b + WordOffset);
             if (!IsRecursive)
             {
                 if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return LockAcquisition.Acquired;
             }
-            else if (IsMine)
+            else if (OwnedByThisThread(b))
             {
-                *Word(CountOffset) += 1;
+                *(int*)(b + CountOffset) += 1;
                 return LockAcquisition.Acquired;
             }
             var result = timeout == TimeSpan.Zero ? RobustLock.TryAcquire(word) : RobustLock.Acquire(word, Deadline.After(timeout), cancel);
             if (result == AcquireResult.TimedOut) return LockAcquisition.TimedOut;
             if (IsRecursive)
             {
-                *Word(CountOffset) = 1;
-                Volatile.Write(ref *Word(ThreadOffset), Environment.CurrentManagedThreadId);
+                *(int*)(b + CountOffset) = 1;
+                Volatile.Write(ref *(int*)(b + ThreadOffset), Environment.CurrentManagedThreadId);
+                Volatile.Write(ref *(long*)(b + OwnerOffset), RobustLock.Me);   // after the thread: see the class comment
             }
             return result == AcquireResult.Abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
         }
@@ -78,16 +85,18 @@ namespace IpcPs
         /// <summary>Releases once. Lock: an error if it is not held. RLock: an error unless the calling thread holds it.</summary>
         public void Release()
         {
-            int* word = Word(WordOffset);
+            byte* b = Base;
             if (IsRecursive)
             {
-                if (!IsMine) throw new IpcSyncStateException(Name, $"Cannot release the RLock '{Name}': this thread does not hold it.");
-                int count = *Word(CountOffset) - 1;
-                *Word(CountOffset) = count;
+                if (!OwnedByThisThread(b)) throw new IpcSyncStateException(Name, $"Cannot release the RLock '{Name}': this thread does not hold it.");
+                int count = *(int*)(b + CountOffset) - 1;
+                *(int*)(b + CountOffset) = count;
                 if (count > 0) return;
-                Volatile.Write(ref *Word(ThreadOffset), 0);   // cleared before the word: no other thread can then think it owns the lock
+                // Cleared before the word: no other thread can then think it owns the lock. The thread field may stay
+                // stale: it counts only beside an owner process naming this process, written after it.
+                Volatile.Write(ref *(long*)(b + OwnerOffset), 0);
             }
-            if (!RobustLock.Release(word))
+            if (!RobustLock.Release((long*)(b + WordOffset)))
                 throw new IpcSyncStateException(Name, $"Cannot release the {Kind} '{Name}': it is not locked.");
         }
 
@@ -115,8 +124,20 @@ namespace IpcPs
         }
 
         /// <summary>True when this process (and, for an RLock, this thread) holds the lock (CPython: _is_mine()).</summary>
-        public bool IsMine =>
-            HolderPid == RobustLock.Me && (!IsRecursive || Volatile.Read(ref *Word(ThreadOffset)) == Environment.CurrentManagedThreadId);
+        public bool IsMine
+        {
+            get
+            {
+                byte* b = Base;
+                return IsRecursive ? OwnedByThisThread(b) : RobustLock.Holder((long*)(b + WordOffset)) == RobustLock.Me;
+            }
+        }
+
+        /// <summary>RLock: the word, the owner process and the owner thread all name the caller (read in that order).</summary>
+        private static bool OwnedByThisThread(byte* b) =>
+            RobustLock.Holder((long*)(b + WordOffset)) == RobustLock.Me
+            && Volatile.Read(ref *(long*)(b + OwnerOffset)) == RobustLock.Me
+            && Volatile.Read(ref *(int*)(b + ThreadOffset)) == Environment.CurrentManagedThreadId;
 
         public override string ToString() => IsClosed ? $"{Kind}('{Name}', closed)" : $"{Kind}('{Name}', {(IsLocked ? $"held by pid {HolderPid}" : "unlocked")})";
     }

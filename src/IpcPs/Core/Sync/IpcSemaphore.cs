@@ -8,21 +8,24 @@ namespace IpcPs
     /// A counting semaphore shared between processes (CPython's Semaphore; BoundedSemaphore when it has a maximum).
     /// Permits held by a process that dies are given back: a waiter notices within a fraction of a second and is
     /// told the permit was abandoned.
-    /// State at offset 64 (all i32): 64 guard (<see cref="RobustLock"/>, held only for a few instructions while the
-    /// fields below change); 68 value; 72 sleepers; 76 sequence (futex word, bumped by every release); 80 surplus.
-    /// 128..639: 64 holder slots {i32 pid, i32 permits}: which processes hold how many permits. A release by a
-    /// process holding none takes a permit off another holder's slot, or, when no one holds any, counts it as
-    /// surplus: a permit produced rather than returned (a producer/consumer count). Acquires use surplus first,
-    /// untracked. So a consumer that takes produced permits and exits never has them given back. One rare case can
-    /// still over-count by one: a release by a non-holder takes the permit off a live holder's slot while another
-    /// holder that dies later is given back its own.
+    /// State at offset 64: 64 i64 guard (<see cref="RobustLock"/>, held only for a few instructions while the fields
+    /// below change); 72 i32 value; 76 i32 sleepers; 80 i32 sequence (futex word, bumped by every release); 84 i32
+    /// surplus. 128..1151: 64 holder slots of 16 bytes {i64 holder (<see cref="HolderId"/>: pid and start time),
+    /// i32 permits, i32 reserved}: which processes hold how many permits.
+    /// Accounting: an acquire takes a surplus permit if there is one (untracked), else records the permit in its
+    /// process's slot. A release by a process that holds a recorded permit gives that one back; a release by a process
+    /// that holds none is a produced permit: it counts as surplus and never touches another process's slot. So a
+    /// dead holder's recorded permits always come back (a waiter finds the holder gone and adds them to the value),
+    /// and a consumer that takes produced permits and exits is never given them back. The trade-off: a permit that A
+    /// acquired and B released on A's behalf counts twice if A then dies still recorded as its holder (a bounded
+    /// semaphore never goes past its maximum).
     /// A 65th concurrent holder process is not tracked (its permits cannot be recovered if it dies).
     /// Parameter A: the maximum value (bounded), or -1.
     /// </summary>
     public sealed unsafe class IpcSemaphore : SyncObject, ILockable
     {
-        private const int Guard = StateOffset, Value = StateOffset + 4, Sleepers = StateOffset + 8, Sequence = StateOffset + 12, Surplus = StateOffset + 16;
-        private const int Slots = 128, SlotCount = 64;
+        private const int Guard = StateOffset, Value = StateOffset + 8, Sleepers = StateOffset + 12, Sequence = StateOffset + 16, Surplus = StateOffset + 20;
+        private const int Slots = 128, SlotCount = 64, SlotSize = 16, SlotHolder = 0, SlotPermits = 8;
 
         private IpcSemaphore(string name, IpcObjectKind kind) : base(name, kind) { }
 
@@ -71,7 +74,7 @@ namespace IpcPs
                 {
                     *Word(Value) = value - 1;
                     if (*Word(Surplus) > 0) *Word(Surplus) -= 1;
-                    else Track(RobustLock.Me, +1);
+                    else Track(+1);
                     Unlock();
                     return abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
                 }
@@ -105,7 +108,7 @@ namespace IpcPs
                 throw new IpcSyncStateException(Name, $"The BoundedSemaphore '{Name}' was released too many times (its maximum is {ParameterA}).");
             }
             *Word(Value) = value + 1;
-            if (!Track(RobustLock.Me, -1) && !TakeFromAnyHolder()) *Word(Surplus) += 1;
+            if (!Track(-1)) *Word(Surplus) += 1;   // held none: a produced permit, never taken off another holder
             Interlocked.Increment(ref *Word(Sequence));
             bool sleepers = Volatile.Read(ref *Word(Sleepers)) > 0;
             Unlock();
@@ -114,62 +117,53 @@ namespace IpcPs
 
         public override string ToString() => IsClosed ? $"{Kind}('{Name}', closed)" : $"{Kind}('{Name}', value={CurrentValue}{(IsBounded ? $", maximum={ParameterA}" : "")})";
 
-        private void Lock() => RobustLock.Acquire(Word(Guard), Deadline.Infinite, CancellationToken.None);
-        private void Unlock() => RobustLock.Release(Word(Guard));
+        private void Lock() => RobustLock.Acquire(LongWord(Guard), Deadline.Infinite, CancellationToken.None);
+        private void Unlock() => RobustLock.Release(LongWord(Guard));
 
-        private int* Slot(int i) => (int*)(Base + Slots + i * 8);
+        private long* Holder(int i) => LongWord(Slots + i * SlotSize + SlotHolder);
+        private int* Permits(int i) => Word(Slots + i * SlotSize + SlotPermits);
 
-        /// <summary>Adds DELTA to PID's slot (taking a free or dead one if needed). False when PID has no permits to give back.</summary>
-        private bool Track(int pid, int delta)
+        /// <summary>
+        /// Under the guard: adds DELTA to this process's slot (taking a free one, or one left with no permits, if
+        /// needed). False when DELTA is negative and this process has no recorded permit to give back.
+        /// </summary>
+        private bool Track(int delta)
         {
             int free = -1;
             for (int i = 0; i < SlotCount; i++)
             {
-                int* slot = Slot(i);
-                if (slot[0] == pid)
+                if (*Holder(i) == RobustLock.Me)
                 {
-                    if (slot[1] + delta < 0) return false;
-                    slot[1] += delta;
-                    if (slot[1] == 0) slot[0] = 0;
+                    int permits = *Permits(i) + delta;
+                    if (permits < 0) return false;
+                    *Permits(i) = permits;
+                    if (permits == 0) *Holder(i) = 0;
                     return true;
                 }
-                if (free < 0 && (slot[0] == 0 || slot[1] == 0)) free = i;
+                if (free < 0 && (*Holder(i) == 0 || *Permits(i) <= 0)) free = i;
             }
             if (delta < 0) return false;
             if (free >= 0)
             {
-                Slot(free)[0] = pid;
-                Slot(free)[1] = delta;
+                *Holder(free) = RobustLock.Me;
+                *Permits(free) = delta;
             }
             return true;
         }
 
-        private bool TakeFromAnyHolder()
-        {
-            for (int i = 0; i < SlotCount; i++)
-            {
-                int* slot = Slot(i);
-                if (slot[0] != 0 && slot[1] > 0)
-                {
-                    if (--slot[1] == 0) slot[0] = 0;
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        /// <summary>Gives back the permits of holders that have died. True if any were recovered.</summary>
+        /// <summary>Under the guard: gives back the permits of holders known to be gone. True if any were recovered.</summary>
         private bool ReclaimDead()
         {
             bool any = false;
             for (int i = 0; i < SlotCount; i++)
             {
-                int* slot = Slot(i);
-                if (slot[0] == 0 || slot[1] == 0 || slot[0] == RobustLock.Me || Liveness.IsRunning(slot[0])) continue;
-                int value = *Word(Value) + slot[1];
-                *Word(Value) = IsBounded && value > ParameterA ? (int)ParameterA : value;
-                slot[0] = 0;
-                slot[1] = 0;
+                long holder = *Holder(i);
+                int permits = *Permits(i);
+                if (holder == 0 || permits <= 0 || holder == RobustLock.Me || !Liveness.IsGone(holder)) continue;
+                long value = (long)*Word(Value) + permits;
+                *Word(Value) = IsBounded && value > ParameterA ? (int)ParameterA : (int)System.Math.Min(value, int.MaxValue);
+                *Holder(i) = 0;
+                *Permits(i) = 0;
                 any = true;
             }
             return any;

@@ -12,9 +12,10 @@ namespace IpcPs
     /// Base of the objects whose state lives in a segment with an IpcPs header (locks, events, …).
     /// Header, at offset 0 of every such segment (little-endian, never reordered):
     /// <code>
-    ///  0  u64  magic "IPCPSOB1" — written last by the creator: a segment without it is not (yet) an IpcPs object
+    ///  0  u64  magic "IPCPSOB2" — written last by the creator: a segment without it is not (yet) an IpcPs object
+    ///          (IPCPSOB1 was the layout with 32-bit lock words that named their holder by pid alone)
     ///  8  i32  kind (IpcObjectKind)
-    /// 12  i32  reserved
+    /// 12  u32  the creator's pid namespace (inode of /proc/self/ns/pid; 0 unknown): every pid in the state is of it
     /// 16  i64  parameter A (kind-specific: maximum value, parties)
     /// 24  f64  parameter B (kind-specific: default timeout)
     /// 32..63   reserved
@@ -27,7 +28,8 @@ namespace IpcPs
     /// </summary>
     public abstract unsafe class SyncObject : IpcObject
     {
-        internal const long Magic = 0x31424F5350435049;   // "IPCPSOB1"
+        internal const long Magic = 0x32424F5350435049;   // "IPCPSOB2"
+        internal const int KindOffset = 8, PidNamespaceOffset = 12;
         internal const int StateOffset = 64;
         private byte* _base;
 
@@ -63,6 +65,9 @@ namespace IpcPs
 
         private protected int* Word(int offset) => (int*)(Base + offset);
 
+        /// <summary>A 64-bit word (robust lock words, holder ids): OFFSET must be a multiple of 8.</summary>
+        private protected long* LongWord(int offset) => (long*)(Base + offset);
+
         private byte* AttachBase()
         {
             ThrowIfClosed();
@@ -79,9 +84,13 @@ namespace IpcPs
             byte* b = (byte*)segment.Address;
             if (segment.Size < MinimumSize || Volatile.Read(ref *(long*)b) != Magic)
                 throw new IpcObjectKindException(Name, $"The segment '{Name}' is not an IpcPs {Kind} (its header is missing or damaged).");
-            var kind = (IpcObjectKind)Volatile.Read(ref *(int*)(b + 8));
+            var kind = (IpcObjectKind)Volatile.Read(ref *(int*)(b + KindOffset));
             if (kind != Kind)
                 throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
+            // Pids in the state (lock words, slots) are of the creator's pid namespace: from another one they would
+            // name other processes, and a live holder would look dead.
+            uint theirs = Volatile.Read(ref *(uint*)(b + PidNamespaceOffset)), mine = Platforms.Current.Processes.PidNamespace;
+            if (theirs != 0 && mine != 0 && theirs != mine) throw new IpcPidNamespaceException(Name, theirs, mine);
             _parameterA = Volatile.Read(ref *(long*)(b + 16));
             _parameterB = BitConverter.Int64BitsToDouble(Volatile.Read(ref *(long*)(b + 24)));
         }
@@ -107,7 +116,8 @@ namespace IpcPs
                 try
                 {
                     byte* b = (byte*)s.Address;
-                    *(int*)(b + 8) = (int)kind;
+                    *(int*)(b + KindOffset) = (int)kind;
+                    *(uint*)(b + PidNamespaceOffset) = Platforms.Current.Processes.PidNamespace;
                     *(long*)(b + 16) = parameterA;
                     *(double*)(b + 24) = parameterB;
                     init(s.Address);

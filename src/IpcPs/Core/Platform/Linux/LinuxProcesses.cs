@@ -1,34 +1,108 @@
 using System;
 using System.Diagnostics;
-using System.IO;
+using System.Text;
 using IpcPs.Core.Lifecycle;
 
 namespace IpcPs.Core.Platform.Linux
 {
-    /// <summary>Process liveness from /proc/PID/stat: alive when the file exists, the state is not zombie/dead and the start time matches.</summary>
+    /// <summary>
+    /// Process liveness from kill(2) and /proc, failing closed: a process is Gone only when the kernel says so — no
+    /// process or thread has the id (ESRCH, from kill(pid, 0), which needs no descriptor; or ENOENT/ESRCH from /proc
+    /// confirmed by kill), it is a zombie (or dead) with no live thread, its start time differs from the recorded one,
+    /// or the id is a thread of another process (Tgid ≠ pid). Anything that prevents knowing (no descriptor left,
+    /// ENOMEM, an unreadable or foreign /proc) is Unknown, which callers treat as alive.
+    /// </summary>
     internal sealed class LinuxProcesses : IProcessTable
     {
-        private readonly Lazy<ProcessIdentity> _current;
+        private static readonly int OwnPid = Process.GetCurrentProcess().Id;
+        private readonly object _gate = new object();
+        private ProcessIdentity? _current;
+        private uint _pidNamespace;
+        private int _procIsOurs;   // 0 not known yet, 1 yes, -1 no: /proc is another pid namespace's
 
-        public LinuxProcesses() =>
-            _current = new Lazy<ProcessIdentity>(() => Find(Process.GetCurrentProcess().Id) ?? throw new InvalidOperationException("/proc is not readable."));
+        public ProcessIdentity Current
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    if (_current is ProcessIdentity known) return known;
+                    // Not cached on failure (a process short of descriptors at its first call must not fail for ever).
+                    int pid = OwnPid;
+                    string? stat = ReadProc("self/stat", out int errno);
+                    if (stat is null || !ProcStat.TryParse(stat, out _, out _, out long start))
+                        throw new IpcPlatformException("read /proc/self/stat", errno == 0 ? Errno.EINVAL : errno, null);
+                    _current = new ProcessIdentity(pid, start);
+                    return _current.Value;
+                }
+            }
+        }
 
-        public ProcessIdentity Current => _current.Value;
+        public uint PidNamespace
+        {
+            get
+            {
+                if (_pidNamespace != 0) return _pidNamespace;
+                try { _pidNamespace = (uint)(Posix.Stat("/proc/self/ns/pid")?.Inode ?? 0); }
+                catch (IpcPlatformException) { }   // unknown this time; asked again next time
+                return _pidNamespace;
+            }
+        }
 
-        public bool IsAlive(ProcessIdentity process) => Find(process.Pid) is ProcessIdentity now && now.Start == process.Start;
+        public ProcessState Check(int pid, long start, long startMask)
+        {
+            if (pid <= 0) return ProcessState.Gone;
+            if (!ProcIsOurs()) return ProcessState.Unknown;
+            if (!Posix.IdExists(pid)) return ProcessState.Gone;
+            string? stat = ReadProc(pid + "/stat", out int errno);
+            if (stat is null) return NotReadable(pid, errno);
+            if (!ProcStat.TryParse(stat, out char state, out int threads, out long now)) return ProcessState.Unknown;
+            // A zombie leader whose other threads still run is a live process (its threads hold what it held).
+            if (state == 'X' || state == 'x' || (state == 'Z' && threads <= 1)) return ProcessState.Gone;
+            if (((now ^ start) & startMask) != 0) return ProcessState.Gone;
+            // Same start: make sure the id names a process, not a thread of another one (/proc/TID exists too).
+            string? status = ReadProc(pid + "/status", out errno);
+            if (status is null) return NotReadable(pid, errno);
+            if (!ProcStat.TryParseTgid(status, out int tgid)) return ProcessState.Unknown;
+            return tgid == pid ? ProcessState.Running : ProcessState.Gone;
+        }
 
         public ProcessIdentity? Find(int pid)
         {
-            string text;
-            try { text = File.ReadAllText("/proc/" + pid + "/stat"); }
-            catch (IOException) { return null; }
-            catch (UnauthorizedAccessException) { return null; }
-            // "PID (COMM) STATE PPID ..." — COMM may hold spaces and ')', so fields are counted from the last ')'.
-            int close = text.LastIndexOf(')');
-            if (close < 0) return null;
-            string[] f = text.Substring(close + 2).Split(' ');
-            if (f.Length < 20 || f[0] == "Z" || f[0] == "X") return null;
-            return long.TryParse(f[19], out long start) ? new ProcessIdentity(pid, start) : (ProcessIdentity?)null;
+            if (pid <= 0 || !ProcIsOurs()) return null;
+            string? stat = ReadProc(pid + "/stat", out _);
+            if (stat is null || !ProcStat.TryParse(stat, out char state, out _, out long start) || state == 'Z' || state == 'X') return null;
+            return new ProcessIdentity(pid, start);
+        }
+
+        /// <summary>/proc/PID/… could not be read: gone only if the kernel confirms that no such id exists.</summary>
+        private static ProcessState NotReadable(int pid, int errno) =>
+            (errno == Errno.ENOENT || errno == Errno.ESRCH) && !Posix.IdExists(pid) ? ProcessState.Gone : ProcessState.Unknown;
+
+        /// <summary>
+        /// Whether /proc shows this process's pid namespace: a /proc mounted for another one (a process moved into a
+        /// new pid namespace without remounting it) would answer for other processes than the pids name.
+        /// </summary>
+        private bool ProcIsOurs()
+        {
+            if (_procIsOurs != 0) return _procIsOurs > 0;
+            try
+            {
+                ulong self = Posix.Stat("/proc/self")?.Inode ?? 0;
+                ulong mine = Posix.Stat("/proc/" + OwnPid)?.Inode ?? 0;
+                _procIsOurs = self != 0 && self == mine ? 1 : -1;
+            }
+            catch (IpcPlatformException) { return false; }   // not known this time
+            return _procIsOurs > 0;
+        }
+
+        /// <summary>The text of /proc/PATH (its first 4 KiB, all IpcPs reads), or null with ERRNO set.</summary>
+        private static string? ReadProc(string path, out int errno)
+        {
+            var buffer = new byte[4096];
+            int n = Posix.TryReadSmallFile("/proc/" + path, buffer);
+            errno = n < 0 ? -n : 0;
+            return n < 0 ? null : Encoding.UTF8.GetString(buffer, 0, n);
         }
     }
 }

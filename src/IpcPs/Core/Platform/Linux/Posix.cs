@@ -46,6 +46,34 @@ namespace IpcPs.Core.Platform.Linux
             }
         }
 
+        /// <summary>
+        /// Reads at most BUFFER.Length bytes of the small file PATH (a /proc file: generated whole on the first read);
+        /// returns the count, or -errno when it cannot be opened or read. Never throws: a caller tells "no such file"
+        /// from "no descriptor left" (EMFILE) by the errno.
+        /// </summary>
+        public static int TryReadSmallFile(string path, byte[] buffer)
+        {
+            int fd = TryOpen(path, LibC.O_RDONLY, 0);
+            if (fd < 0) return fd;
+            try
+            {
+                int total = 0;
+                fixed (byte* b = buffer)
+                    while (total < buffer.Length)
+                    {
+                        long n = (long)LibC.read(fd, b + total, (UIntPtr)(uint)(buffer.Length - total));
+                        if (n < 0) { if (LastErrno == Errno.EINTR) continue; return -LastErrno; }
+                        if (n == 0) break;
+                        total += (int)n;
+                    }
+                return total;
+            }
+            finally { Close(fd); }
+        }
+
+        /// <summary>kill(PID, 0): false only when no process or thread has that id (ESRCH). Needs no descriptor.</summary>
+        public static bool IdExists(int pid) => LibC.kill(pid, 0) == 0 || LastErrno != Errno.ESRCH;
+
         /// <summary>fstatat(2) of NAME in DIR without following a symlink, or null when it does not exist.</summary>
         public static FileStatus? FStatAt(int dir, string name)
         {
