@@ -19,6 +19,12 @@ namespace IpcPs
     /// and a consumer that takes produced permits and exits is never given them back. The trade-off: a permit that A
     /// acquired and B released on A's behalf counts twice if A then dies still recorded as its holder (a bounded
     /// semaphore never goes past its maximum).
+    /// Crash consistency: every change under the guard (an acquire, a release, the reclaim of one dead holder) first
+    /// writes an undo record at 88 {i32 pending, i32 value, i32 surplus, i32 slot, i64 slot holder, i32 slot permits}
+    /// with the values it is about to change, publishes it (pending = 1), changes them, and clears pending before the
+    /// guard is released. The next process to take a guard whose holder died restores the record if it was pending: the
+    /// dead process's change did not complete for it either, so value, surplus and slots agree again and no permit is
+    /// lost or doubled by a SIGKILL at any instruction.
     /// A 65th concurrent holder process is not tracked (its permits cannot be recovered if it dies).
     /// Parameter A: the maximum value (bounded), or -1.
     /// </summary>
@@ -26,6 +32,9 @@ namespace IpcPs
     {
         private const int Guard = StateOffset, Value = StateOffset + 8, Sleepers = StateOffset + 12, Sequence = StateOffset + 16, Surplus = StateOffset + 20;
         private const int Slots = 128, SlotCount = 64, SlotSize = 16, SlotHolder = 0, SlotPermits = 8;
+        // The undo record (see the summary): 88 pending, 92 value, 96 surplus, 100 slot (-1: none), 104 i64 slot holder,
+        // 112 slot permits; 116..127 reserved.
+        private const int UndoPending = 88, UndoValue = 92, UndoSurplus = 96, UndoSlot = 100, UndoHolder = 104, UndoPermits = 112;
 
         private IpcSemaphore(string name, IpcObjectKind kind) : base(name, kind) { }
 
@@ -72,9 +81,13 @@ namespace IpcPs
                 int value = *Word(Value);
                 if (value > 0)
                 {
+                    bool surplus = *Word(Surplus) > 0;
+                    int slot = surplus ? -1 : SlotFor(RobustLock.Me, forTaking: true);
+                    Begin(slot);
                     *Word(Value) = value - 1;
-                    if (*Word(Surplus) > 0) *Word(Surplus) -= 1;
-                    else Track(+1);
+                    if (surplus) *Word(Surplus) -= 1;
+                    else if (slot >= 0) AddPermits(slot, +1);
+                    Commit();
                     Unlock();
                     return abandoned ? LockAcquisition.Abandoned : LockAcquisition.Acquired;
                 }
@@ -107,8 +120,12 @@ namespace IpcPs
                 Unlock();
                 throw new IpcSyncStateException(Name, $"The BoundedSemaphore '{Name}' was released too many times (its maximum is {ParameterA}).");
             }
+            int slot = SlotFor(RobustLock.Me, forTaking: false);
+            Begin(slot);
             *Word(Value) = value + 1;
-            if (!Track(-1)) *Word(Surplus) += 1;   // held none: a produced permit, never taken off another holder
+            if (slot >= 0) AddPermits(slot, -1);
+            else *Word(Surplus) += 1;   // held none: a produced permit, never taken off another holder
+            Commit();
             Interlocked.Increment(ref *Word(Sequence));
             bool sleepers = Volatile.Read(ref *Word(Sleepers)) > 0;
             Unlock();
@@ -117,38 +134,71 @@ namespace IpcPs
 
         public override string ToString() => IsClosed ? $"{Kind}('{Name}', closed)" : $"{Kind}('{Name}', value={CurrentValue}{(IsBounded ? $", maximum={ParameterA}" : "")})";
 
-        private void Lock() => RobustLock.Acquire(LongWord(Guard), Deadline.Infinite, CancellationToken.None);
+        /// <summary>Takes the guard; from a holder that died, first undoes the change it had not finished.</summary>
+        private void Lock()
+        {
+            if (RobustLock.Acquire(LongWord(Guard), Deadline.Infinite, CancellationToken.None) == AcquireResult.Abandoned) Undo();
+        }
+
         private void Unlock() => RobustLock.Release(LongWord(Guard));
 
         private long* Holder(int i) => LongWord(Slots + i * SlotSize + SlotHolder);
         private int* Permits(int i) => Word(Slots + i * SlotSize + SlotPermits);
 
+        /// <summary>Under the guard: records what the change about to be made will overwrite (SLOT: the one slot it touches, or -1), then publishes it.</summary>
+        private void Begin(int slot)
+        {
+            *Word(UndoValue) = *Word(Value);
+            *Word(UndoSurplus) = *Word(Surplus);
+            *Word(UndoSlot) = slot;
+            if (slot >= 0)
+            {
+                *LongWord(UndoHolder) = *Holder(slot);
+                *Word(UndoPermits) = *Permits(slot);
+            }
+            Interlocked.Exchange(ref *Word(UndoPending), 1);   // a full fence: the record is complete before any change
+        }
+
+        /// <summary>Under the guard: the change is complete (a release store: every change before it is visible first).</summary>
+        private void Commit() => Volatile.Write(ref *Word(UndoPending), 0);
+
+        /// <summary>Under a guard taken from a dead holder: restores what its unfinished change had overwritten.</summary>
+        private void Undo()
+        {
+            if (Volatile.Read(ref *Word(UndoPending)) == 0) return;
+            *Word(Value) = *Word(UndoValue);
+            *Word(Surplus) = *Word(UndoSurplus);
+            int slot = *Word(UndoSlot);
+            if (slot >= 0 && slot < SlotCount)
+            {
+                *Holder(slot) = *LongWord(UndoHolder);
+                *Permits(slot) = *Word(UndoPermits);
+            }
+            Commit();
+        }
+
         /// <summary>
-        /// Under the guard: adds DELTA to this process's slot (taking a free one, or one left with no permits, if
-        /// needed). False when DELTA is negative and this process has no recorded permit to give back.
+        /// Under the guard: the slot of HOLDER; when it has none and FORTAKING, a free one (or one left with no
+        /// permits) for it; -1 when there is none (a release by a process that holds no recorded permit, or no free
+        /// slot: a 65th holder is not tracked).
         /// </summary>
-        private bool Track(int delta)
+        private int SlotFor(long holder, bool forTaking)
         {
             int free = -1;
             for (int i = 0; i < SlotCount; i++)
             {
-                if (*Holder(i) == RobustLock.Me)
-                {
-                    int permits = *Permits(i) + delta;
-                    if (permits < 0) return false;
-                    *Permits(i) = permits;
-                    if (permits == 0) *Holder(i) = 0;
-                    return true;
-                }
+                if (*Holder(i) == holder) return *Permits(i) > 0 || forTaking ? i : -1;
                 if (free < 0 && (*Holder(i) == 0 || *Permits(i) <= 0)) free = i;
             }
-            if (delta < 0) return false;
-            if (free >= 0)
-            {
-                *Holder(free) = RobustLock.Me;
-                *Permits(free) = delta;
-            }
-            return true;
+            return forTaking ? free : -1;
+        }
+
+        /// <summary>Under the guard: adds DELTA permits to this process's slot I (claiming it), freeing it at zero.</summary>
+        private void AddPermits(int i, int delta)
+        {
+            int permits = Math.Max(*Holder(i) == RobustLock.Me ? *Permits(i) : 0, 0) + delta;
+            *Holder(i) = permits > 0 ? RobustLock.Me : 0;
+            *Permits(i) = Math.Max(permits, 0);
         }
 
         /// <summary>Under the guard: gives back the permits of holders known to be gone. True if any were recovered.</summary>
@@ -160,10 +210,12 @@ namespace IpcPs
                 long holder = *Holder(i);
                 int permits = *Permits(i);
                 if (holder == 0 || permits <= 0 || holder == RobustLock.Me || !Liveness.IsGone(holder)) continue;
+                Begin(i);
                 long value = (long)*Word(Value) + permits;
                 *Word(Value) = IsBounded && value > ParameterA ? (int)ParameterA : (int)System.Math.Min(value, int.MaxValue);
                 *Holder(i) = 0;
                 *Permits(i) = 0;
+                Commit();
                 any = true;
             }
             return any;
