@@ -31,7 +31,13 @@ namespace IpcPs.Tests
         /// Runs BODY on inputs from GEN for the budget. BODY may throw only the ALLOWED exception types (or types
         /// derived from them). Returns the number of inputs run.
         /// </summary>
-        public static long Run<T>(string target, Gen<T> gen, Action<T> body, params Type[] allowed)
+        public static long Run<T>(string target, Gen<T> gen, Action<T> body, params Type[] allowed) => Run(target, gen, body, 1, allowed);
+
+        /// <summary>
+        /// As above, on THREADS threads at once: for targets whose inputs are independent and mostly wait (a dead lock
+        /// holder is noticed after a liveness slice), so that the budget still covers many inputs.
+        /// </summary>
+        public static long Run<T>(string target, Gen<T> gen, Action<T> body, int threads, params Type[] allowed)
         {
             long count = 0;
             var watch = System.Diagnostics.Stopwatch.StartNew();
@@ -40,7 +46,7 @@ namespace IpcPs.Tests
                 Interlocked.Increment(ref count);
                 try { body(input); }
                 catch (Exception e) when (allowed.Any(t => t.IsInstanceOfType(e))) { }
-            }, time: Math.Max(1, (int)Math.Ceiling(Budget.TotalSeconds)), threads: 1);
+            }, time: Math.Max(1, (int)Math.Ceiling(Budget.TotalSeconds)), threads: threads);
             Report(target, count, watch.Elapsed);
             Assert.True(count > 0, $"The fuzz target {target} ran no input.");
             return count;

@@ -178,6 +178,18 @@ Describe 'Headers changed after attach' {
                 $q.Close()
             }; Expected = @('4096', 'first', 'IpcObjectCorrupt')
         }
+        @{ Case = 'a queue whose free-list tail and fresh-block mark another writer damaged (found by the fuzzer)'; Script = {
+                $q = New-IpcQueue -Capacity 4096
+                $tail = [IpcPs.IpcQueue].GetField('FreeTailOff', [Reflection.BindingFlags]'NonPublic,Static').GetRawConstantValue()
+                $fresh = [IpcPs.IpcQueue].GetField('FreshOff', [Reflection.BindingFlags]'NonPublic,Static').GetRawConstantValue()
+                $q.Put('one'); $q.Put('two')
+                Invoke-Python "from multiprocessing import shared_memory as s, resource_tracker as r`nm = s.SharedMemory('$($q.Name)')`nr.unregister(m._name, 'shared_memory')`nm.buf[$($tail):$($tail + 4)] = (10**6).to_bytes(4, 'little')`nm.close()"
+                try { $q.Get() } catch { $_.Exception.InnerException.GetType().Name }
+                Invoke-Python "from multiprocessing import shared_memory as s, resource_tracker as r`nm = s.SharedMemory('$($q.Name)')`nr.unregister(m._name, 'shared_memory')`nm.buf[$($tail):$($tail + 4)] = (-1).to_bytes(4, 'little', signed=True)`nm.buf[$($fresh):$($fresh + 4)] = (-3).to_bytes(4, 'little', signed=True)`nm.close()"
+                try { $q.Put('three') } catch { $_.Exception.InnerException.GetType().Name }
+                $q.Close()
+            }; Expected = @('IpcObjectCorruptException', 'IpcObjectCorruptException')
+        }
         @{ Case = 'a ShareableList item whose format another writer made longer than its slot'; Script = {
                 $l = New-ShareableList -InputObject @('abc', 7)
                 Invoke-Python "from multiprocessing import shared_memory as s, resource_tracker as r`nm = s.SharedMemory('$($l.Name)')`nr.unregister(m._name, 'shared_memory')`nn = int.from_bytes(m.buf[0:8], 'little')`nd = int.from_bytes(m.buf[8 + 8 * n:16 + 8 * n], 'little')`nf = 8 * (n + 2) + d`nm.buf[f:f + 8] = b'9999999s'`nm.close()"

@@ -276,7 +276,7 @@ namespace IpcPs
         {
             if (_log.Read(b, Block(last)) != None) _log.Write(Block(last), None);   // a message's chain already ends so
             int tail = _log.Read(b, FreeTailOff);
-            _log.Write(tail == None ? FreeHeadOff : Block(tail), first);
+            _log.Write(tail == None ? FreeHeadOff : Block(Check(tail)), first);
             _log.Write(FreeTailOff, last);
         }
 
@@ -298,7 +298,7 @@ namespace IpcPs
             if (got < n)
             {
                 int fresh = _log.Read(b, FreshOff);
-                if (fresh + (n - got) > BlockCount) throw Damaged("its block counts disagree");
+                if (fresh < 0 || fresh + (n - got) > BlockCount) throw Damaged("its block counts disagree");
                 if (lastFromList) _log.Write(Block(_chain[got - 1]), fresh);
                 for (int i = got; i < n; i++)
                 {

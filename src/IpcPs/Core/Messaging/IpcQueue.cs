@@ -38,12 +38,12 @@ namespace IpcPs
 
         private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
 
-        private readonly RedoLog _log = new RedoLog();
+        private readonly RedoLog _log;
         private int[] _chain = new int[64];   // the blocks of the message being moved; used only under the lock, like the log
         [ThreadStatic] private static byte[]? _received;   // a got message, decoded after the lock is released
         private int _depth = 2;
 
-        private IpcQueue(string name) : base(name, IpcObjectKind.Queue) { }
+        private IpcQueue(string name) : base(name, IpcObjectKind.Queue) => _log = new RedoLog(name);
 
         private protected override long MinimumSize => BlocksOffset + MinimumCapacity;
 
@@ -62,6 +62,7 @@ namespace IpcPs
             if (blocks < MinimumCapacity / BlockSize || BlocksOffset + (long)blocks * BlockSize > segment.Size || order > 2 || maxSize < 0 || maxSize > int.MaxValue)
                 throw Corrupt($"its header claims {blocks} blocks, order {order} and maximum size {maxSize} in a segment of {segment.Size} bytes");
             _settings = new Fixed((int)maxSize, (QueueOrder)order, (flags & 0x100) != 0, blocks);
+            _log.Limit = BlocksOffset + (long)blocks * BlockSize;
         }
 
         internal static IpcQueue Describe(string name) => new IpcQueue(name);

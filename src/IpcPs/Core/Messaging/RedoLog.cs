@@ -14,15 +14,31 @@ namespace IpcPs.Core.Messaging
     {
         public const int Capacity = 96;   // a log takes 4 + 8 × Capacity bytes
 
+        private readonly string _name;
         private readonly int[] _offsets = new int[Capacity];
         private readonly int[] _values = new int[Capacity];
         private int _count;
+
+        public RedoLog(string name) => _name = name;
+
+        /// <summary>
+        /// The segment's size: every offset read or written through the log must lie below it. Offsets come from links
+        /// read in shared memory, which any writer can damage: one out of range is a damaged object, never an access.
+        /// </summary>
+        public long Limit { get; set; }
+
+        private void CheckOffset(int offset)
+        {
+            if (offset < 0 || offset > Limit - 4)
+                throw new IpcObjectCorruptException(_name, $"Queue '{_name}' is damaged: a link leads to offset {offset}, outside its {Limit} bytes");
+        }
 
         /// <summary>Starts a change (forgets one that was not committed).</summary>
         public void Begin() => _count = 0;
 
         public int Read(byte* segment, int offset)
         {
+            CheckOffset(offset);
             for (int i = _count - 1; i >= 0; i--)
                 if (_offsets[i] == offset) return _values[i];
             return Volatile.Read(ref *(int*)(segment + offset));
@@ -30,6 +46,7 @@ namespace IpcPs.Core.Messaging
 
         public void Write(int offset, int value)
         {
+            CheckOffset(offset);
             for (int i = 0; i < _count; i++)
                 if (_offsets[i] == offset) { _values[i] = value; return; }
             if (_count == Capacity) throw new System.InvalidOperationException("Redo log overflow.");   // a bug, never input
