@@ -35,6 +35,7 @@ namespace IpcPs.Hosting
         public const string ManagerAuthenticationFailed = nameof(ManagerAuthenticationFailed);
         public const string ManagerRemoteError = nameof(ManagerRemoteError);
         public const string ManagerStartFailed = nameof(ManagerStartFailed);
+        public const string ManagerAddressInUse = nameof(ManagerAddressInUse);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -44,6 +45,7 @@ namespace IpcPs.Hosting
                 ManagerAuthenticationException _ => (ManagerAuthenticationFailed, ErrorCategory.SecurityError),
                 ManagerRemoteException _ => (ManagerRemoteError, ErrorCategory.InvalidOperation),
                 ManagerStartException _ => (ManagerStartFailed, ErrorCategory.OpenError),
+                ManagerAddressInUseException _ => (ManagerAddressInUse, ErrorCategory.ResourceBusy),
                 AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),
                 IpcSyncStateException _ => (IpcInvalidSyncState, ErrorCategory.InvalidOperation),

@@ -8,6 +8,23 @@ namespace IpcPs.Hosting
     /// <summary>Turns the cmdlets' -AuthKey and -Register values into what the launcher and the client take.</summary>
     internal static class ManagerKeys
     {
+        /// <summary>
+        /// Refuses KEY for a manager reachable at ADDRESS over TCP when it is shorter than
+        /// <see cref="Core.Managers.ManagerAuth.MinimumNetworkKeyBytes"/> (16 bytes; a string counts its UTF-8 bytes):
+        /// anyone who can reach the port may guess a short key, and a client's proof can be attacked offline. A Unix
+        /// socket is reachable only by this user, so any non-empty key does there.
+        /// </summary>
+        public static void CheckForAddress(byte[] key, string? address)
+        {
+            if (address is null || Core.Managers.ManagerAddress.IsUnix(address)) return;
+            if (key.Length >= Core.Managers.ManagerAuth.MinimumNetworkKeyBytes) return;
+            throw new ArgumentException(
+                $"The auth key is {key.Length} byte(s) long; a manager reachable over TCP needs a key of at least {Core.Managers.ManagerAuth.MinimumNetworkKeyBytes} bytes "
+                + "(anyone who can reach the port may try to guess it). Use a random key, for example "
+                + "$key = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32)), "
+                + "and give the same key to Start-IpcManager and Connect-IpcManager.", "AuthKey");
+        }
+
         public static byte[] From(object value)
         {
             switch (value is PSObject p ? p.BaseObject : value)
