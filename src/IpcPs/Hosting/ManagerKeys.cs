@@ -25,15 +25,20 @@ namespace IpcPs.Hosting
                 + "and give the same key to Start-IpcManager and Connect-IpcManager.", "AuthKey");
         }
 
+        /// <summary>The longest key accepted (a key file longer than this is not trusted as a key).</summary>
+        public const int MaximumKeyBytes = 4096;
+
         public static byte[] From(object value)
         {
-            switch (value is PSObject p ? p.BaseObject : value)
+            byte[] key = (value is PSObject p ? p.BaseObject : value) switch
             {
-                case byte[] b when b.Length > 0: return b;
-                case string s when s.Length > 0: return Encoding.UTF8.GetBytes(s);
-                case object[] items when items.Length > 0: return Array.ConvertAll(items, i => Convert.ToByte(i is PSObject q ? q.BaseObject : i));
-                default: throw new ArgumentException("An auth key is a non-empty string or byte array.", "AuthKey");
-            }
+                byte[] b when b.Length > 0 => b,
+                string s when s.Length > 0 => Encoding.UTF8.GetBytes(s),
+                object[] items when items.Length > 0 => Array.ConvertAll(items, i => Convert.ToByte(i is PSObject q ? q.BaseObject : i)),
+                _ => throw new ArgumentException("An auth key is a non-empty string or byte array.", "AuthKey"),
+            };
+            if (key.Length > MaximumKeyBytes) throw new ArgumentException($"An auth key is at most {MaximumKeyBytes:N0} bytes; this one has {key.Length:N0}.", "AuthKey");
+            return key;
         }
 
         /// <summary>
