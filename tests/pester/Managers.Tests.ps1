@@ -10,31 +10,7 @@ BeforeAll {
 
     function Test-ProcessAlive([int] $Id) { [bool](Get-Process -Id $Id -ErrorAction SilentlyContinue) }
 
-    # The manager handshake done by hand (docs/design.md, "Managers"), for tests that must talk raw frames.
-    function Send-Frame($Stream, [byte[]] $Payload) {
-        $Stream.Write([BitConverter]::GetBytes([int]$Payload.Length), 0, 4)
-        $Stream.Write($Payload, 0, $Payload.Length)
-    }
-    function Receive-Frame($Stream) {
-        $head = [byte[]]::new(4); $got = 0
-        while ($got -lt 4) { $n = $Stream.Read($head, $got, 4 - $got); if ($n -eq 0) { return $null }; $got += $n }
-        $body = [byte[]]::new([BitConverter]::ToInt32($head, 0)); $got = 0
-        while ($got -lt $body.Length) { $n = $Stream.Read($body, $got, $body.Length - $got); if ($n -eq 0) { return $null }; $got += $n }
-        , $body
-    }
-    function Connect-RawAuthenticated([string] $Address, [byte[]] $Key) {
-        $hostName, $port = $Address -split ':'
-        $client = [Net.Sockets.TcpClient]::new($hostName, [int]$port)
-        $s = $client.GetStream()
-        $hello = Receive-Frame $s
-        $challenge = $hello[15..46]
-        $hmac = [Security.Cryptography.HMACSHA256]::new($Key)
-        Send-Frame $s $hmac.ComputeHash([byte[]]([Text.Encoding]::ASCII.GetBytes('client') + $challenge))
-        [Text.Encoding]::ASCII.GetString((Receive-Frame $s)) | Should -Be 'OK'
-        Send-Frame $s ([byte[]]::new(32))
-        $null = Receive-Frame $s
-        $client
-    }
+    . $PSScriptRoot/ManagerWire.ps1     # the handshake and sealed frames done by hand
 }
 
 Describe 'Managers' {
@@ -216,16 +192,16 @@ Describe 'Managers' {
 
     Context 'network and security' {
         It 'a second pwsh connects over TCP 127.0.0.1 with the key and uses a dict; a wrong key is refused' {
-            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey 'tcp-test-key'; $script:managers += $m
+            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey 'tcp-test-key-0123456789'; $script:managers += $m
             $m.Address | Should -Match '^127\.0\.0\.1:\d+$'
             $d = $m.Dict(); $d['from-parent'] = 1
             $id = ([IpcPs.IManagedProxy]$d).Reference.Id
-            $r = Invoke-Pwsh "`$m = Connect-IpcManager -Address '$($m.Address)' -AuthKey 'tcp-test-key'; `$n = `$m.Namespace(); `$m.Pid"
+            $r = Invoke-Pwsh "`$m = Connect-IpcManager -Address '$($m.Address)' -AuthKey 'tcp-test-key-0123456789'; `$n = `$m.Namespace(); `$m.Pid"
             $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
             $r.Lines[-1] | Should -Be "$($m.Pid)"
             $script = {
                 param($address, $id)
-                $m = Connect-IpcManager -Address $address -AuthKey 'tcp-test-key'
+                $m = Connect-IpcManager -Address $address -AuthKey 'tcp-test-key-0123456789'
                 $ref = [IpcPs.ManagerReference]::new($address, $id, 'Dict', $null)   # the reference a proxy carries
                 $d = [IpcPs.IpcManager]::FromReference($ref)
                 $d['from-child'] = $d['from-parent'] + 1
@@ -235,16 +211,16 @@ Describe 'Managers' {
             $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
             $r.Lines[-1] | Should -Be '2'
             $d['from-child'] | Should -Be 2
-            $r = Invoke-Pwsh "try { Connect-IpcManager -Address '$($m.Address)' -AuthKey 'wrong-key' } catch { `$_.FullyQualifiedErrorId; `$_.Exception.GetType().FullName }"
+            $r = Invoke-Pwsh "try { Connect-IpcManager -Address '$($m.Address)' -AuthKey 'wrong-key-0123456789' } catch { `$_.FullyQualifiedErrorId; `$_.Exception.GetType().FullName }"
             $r.Lines[0] | Should -Match '^ManagerAuthenticationFailed'
             $r.Lines[1] | Should -Be 'IpcPs.ManagerAuthenticationException'
             $d.Count | Should -Be 2 -Because 'the refused peer changed nothing'
         }
 
         It 'a proxy of a manager known by address and key only works in a child process and in pool workers, which inherit the key' {
-            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey 'inherited-key'; $script:managers += $m
+            $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey 'inherited-key-0123456789'; $script:managers += $m
             $id = ([IpcPs.IManagedProxy]$m.Dict()).Reference.Id
-            $null = Connect-IpcManager -Address $m.Address -AuthKey 'inherited-key'
+            $null = Connect-IpcManager -Address $m.Address -AuthKey 'inherited-key-0123456789'
             # A proxy as it arrives from another machine: an address and an id, no directory with a key file.
             $d = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new($m.Address, $id, 'Dict', $null))
             Start-IpcProcess -ArgumentList $d { param($d) $d['child'] = 'set' } | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
@@ -273,20 +249,25 @@ Describe 'Managers' {
                 if ($try % 50 -eq 0) { $d['alive'] = $try }
             }
             $d['alive'] | Should -Be 250
-            # authenticated, then frames that are not requests: each drops only its own connection
+            # authenticated, then frames that are not requests (with valid tags) or that have no valid tag: each drops
+            # only its own connection
             foreach ($payload in @([byte[]](0xFF, 1, 2), [byte[]](0x0A), [byte[]]::new(0))) {
                 $c = Connect-RawAuthenticated $m.Address $key
-                Send-Frame $c.GetStream() $payload
-                Receive-Frame $c.GetStream() | Should -BeNullOrEmpty -Because 'the server drops a peer that sends garbage'
-                $c.Dispose()
+                Send-SealedFrame $c $payload
+                Receive-Frame $c.Stream | Should -BeNullOrEmpty -Because 'the server drops a peer that sends garbage'
+                $c.Stream.Dispose()
+                $c = Connect-RawAuthenticated $m.Address $key
+                Send-Frame $c.Stream ([byte[]]($payload + [byte[]]::new(16)))
+                Receive-Frame $c.Stream | Should -BeNullOrEmpty -Because 'the server drops a frame whose tag is wrong'
+                $c.Stream.Dispose()
             }
             $c = Connect-RawAuthenticated $m.Address $key        # a frame that claims more than the limit
-            $c.GetStream().Write([BitConverter]::GetBytes([int]::MaxValue), 0, 4)
-            Receive-Frame $c.GetStream() | Should -BeNullOrEmpty
-            $c.Dispose()
+            $c.Stream.Write([BitConverter]::GetBytes([int]::MaxValue), 0, 4)
+            Receive-Frame $c.Stream | Should -BeNullOrEmpty
+            $c.Stream.Dispose()
             $c = Connect-RawAuthenticated $m.Address $key        # a truncated frame, then the client goes away
-            $c.GetStream().Write([BitConverter]::GetBytes([int]100), 0, 4); $c.GetStream().Write([byte[]](1, 2, 3), 0, 3)
-            $c.Dispose()
+            $c.Stream.Write([BitConverter]::GetBytes([int]100), 0, 4); $c.Stream.Write([byte[]](1, 2, 3), 0, 3)
+            $c.Stream.Dispose()
             # a client process killed while it calls in a loop
             $job = Start-IpcProcess -ArgumentList $d { param($d) $d['looping'] = $true; while ($true) { $d['spin'] = $d['spin'] + 1 } }
             Wait-Until { $d['looping'] } -Because 'the child calls the manager'
@@ -296,26 +277,36 @@ Describe 'Managers' {
             (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid | Should -Be $m.Pid
         }
 
-        It 'holds at most 128 connections in the handshake: more wait until a slot frees, and an authenticated client is not affected' {
+        It 'a flood of silent connections fills the 128 handshake slots and the 16 reserve ones, yet a client with the key gets in at once' {
             $key = [byte[]](1..32)
             $m = Start-IpcManager -Address 127.0.0.1:0 -AuthKey $key; $script:managers += $m
             $d = $m.Dict(); $d['k'] = 1                      # this process's connection is made before the flood
             $hostName, $port = $m.Address -split ':'
             $silent = [Collections.Generic.List[Net.Sockets.Socket]]::new()
             try {
-                for ($i = 0; $i -lt 168; $i++) {             # 40 more than the cap: within the listen backlog (64)
+                $flood = [Diagnostics.Stopwatch]::StartNew()
+                for ($i = 0; $i -lt 200; $i++) {             # 128 main slots, 16 reserve slots, 56 more
                     $s = [Net.Sockets.Socket]::new([Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
                     $silent.Add($s); $s.Connect($hostName, [int]$port)
                 }
-                # Each connection in the handshake has the server's hello to read; the others have nothing yet.
-                $greeted = { @($silent | Where-Object { $_.Available -gt 0 }) }
-                Wait-Until { (& $greeted).Count -ge 128 } -TimeoutSeconds 5 -Because '128 connections are in the handshake'
-                (& $greeted).Count | Should -Be 128
+                # Each connection gets its hello (read and noted here); one the server dropped then reads as closed.
+                $state = @{}
+                $update = {
+                    foreach ($s in $silent) {
+                        if ($s.Available -gt 0) { $null = $s.Receive([byte[]]::new($s.Available)); if (-not $state.Contains($s)) { $state[$s] = 'greeted' } }
+                        if ($s.Poll(0, [Net.Sockets.SelectMode]::SelectRead) -and $s.Available -eq 0) { $state[$s] = 'closed' }
+                    }
+                }
+                Wait-Until { & $update; $state.Count -ge 200 } -Because 'every connection gets its hello or is closed'
+                $flood.Elapsed.TotalSeconds | Should -BeLessThan 5 -Because 'every connection was accepted at once: a full gate does not stop the accept loop'
+                $sw = [Diagnostics.Stopwatch]::StartNew()
+                (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid | Should -Be $m.Pid
+                $sw.Elapsed.TotalSeconds | Should -BeLessThan 2 -Because 'a client with the key takes a reserve slot from the oldest silent one in the reserve'
                 $d['k'] = 2                                  # an authenticated connection is not affected
                 $d['k'] | Should -Be 2
-                $first = & $greeted
-                foreach ($s in $first) { $s.Dispose(); [void]$silent.Remove($s) }
-                Wait-Until { (& $greeted).Count -eq 40 } -TimeoutSeconds 5 -Because 'the 40 that waited are served once slots free'
+                & $update
+                @($state.Values -eq 'closed').Count | Should -BeGreaterOrEqual 56 -Because 'past 144 in the handshake, the oldest reserve holder is dropped for each newcomer'
+                @($silent[0..127] | Where-Object { $state[$_] -eq 'closed' }).Count | Should -Be 0 -Because 'the main slots keep their holders until their 10 s deadline'
             } finally { foreach ($s in $silent) { $s.Dispose() } }
             Wait-Until { try { (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid -eq $m.Pid } catch { $false } } -Because 'the slots are free once the silent peers have gone'
         }
@@ -388,7 +379,7 @@ Describe 'Managers' {
             $client = [Net.Sockets.TcpClient]::new($hostName, [int]$port)
             $s = $client.GetStream()
             $null = Receive-Frame $s
-            Send-Frame $s ([byte[]]::new(32))                   # a wrong answer to the challenge
+            Send-Frame $s ([byte[]]::new(64))                   # a challenge and a wrong proof
             [Text.Encoding]::ASCII.GetString((Receive-Frame $s)) | Should -Be 'FAIL'
             Receive-Frame $s | Should -BeNullOrEmpty
             $client.Dispose()
@@ -398,13 +389,15 @@ Describe 'Managers' {
         It 'Connect-IpcManager -Name finds a named manager of this user and reads its key file' {
             $name = New-TestName 'mgr'
             $m = Start-IpcManager -Name $name; $script:managers += $m
-            $m.Address | Should -Be "unix:$([IO.Path]::Combine([IO.Path]::GetTempPath(), "ipcps-manager-$name", 'socket'))"
+            $parent = [IO.Path]::Combine([IO.Path]::GetTempPath(), "ipcps-managers-$(& id -u)")
+            $m.Address | Should -Be "unix:$([IO.Path]::Combine($parent, $name, 'socket'))"
+            (Get-Item $parent).UnixMode | Should -Be 'drwx------'
             (Get-Item $m.Directory).UnixMode | Should -Be 'drwx------'
             (Get-Item (Join-Path $m.Directory authkey)).UnixMode | Should -Be '-rw-------'
             $r = Invoke-Pwsh "(Connect-IpcManager -Name '$name').Pid"
             $r.Lines[-1] | Should -Be "$($m.Pid)"
             Get-ErrorId { Start-IpcManager -Name $name } | Should -Match '^IpcObjectExists'
-            Get-ErrorId { Connect-IpcManager -Address 127.0.0.1:1 -AuthKey k } | Should -Match '^ConnectionClosed'
+            Get-ErrorId { Connect-IpcManager -Address 127.0.0.1:1 -AuthKey 'long-enough-key-0123' } | Should -Match '^ConnectionClosed'
         }
 
         It 'Connect-IpcManager -Name uses the key file of the manager running now, not a key remembered from an earlier manager of that name' {
@@ -422,7 +415,7 @@ Describe 'Managers' {
                 Wait-Until { -not (Test-ProcessAlive $otherPid) } -Because 'the detached manager was shut down'
             } finally {
                 if (Test-ProcessAlive $otherPid) { Stop-Process -Id $otherPid -Force }
-                Remove-Item -Recurse -Force ([IO.Path]::Combine([IO.Path]::GetTempPath(), "ipcps-manager-$name")) -ErrorAction SilentlyContinue
+                Remove-Item -Recurse -Force ([IO.Path]::Combine([IO.Path]::GetTempPath(), "ipcps-managers-$(& id -u)", $name)) -ErrorAction SilentlyContinue
             }
         }
     }
@@ -539,16 +532,24 @@ Import-Module '$env:IPCPS_MODULE_PATH'
 }
 
 Describe 'Manager key files' {
-    It 'takes no key from a manager directory others may enter (someone could have made it to pose as the manager)' {
+    It 'takes no key from a manager folder others may enter, and finds no manager there' {
         $name = New-TestName 'pose'
-        $dir = Join-Path ([IO.Path]::GetTempPath()) "ipcps-manager-$name"
+        $parent = Join-Path ([IO.Path]::GetTempPath()) "ipcps-managers-$(& id -u)"
+        $madeParent = -not (Test-Path $parent)
+        if ($madeParent) { $null = New-Item -ItemType Directory $parent; chmod 700 $parent }
+        $dir = Join-Path $parent $name
         $null = New-Item -ItemType Directory $dir
         try {
             [IO.File]::WriteAllBytes((Join-Path $dir 'authkey'), [byte[]](1..32))
             chmod 755 $dir
-            Get-ErrorId { Connect-IpcManager -Name $name } | Should -Match '^ManagerAuthenticationFailed' -Because 'a 0755 directory is not trusted for its key'
+            Get-ErrorId { Connect-IpcManager -Name $name } | Should -Match '^IpcObjectNotFound' -Because 'a 0755 folder is not a manager folder of ours'
+            $d = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new("unix:$dir/socket", 1, 'Dict', $dir))
+            (Get-ThrownException { $d.ContainsKey('k') }).Message | Should -Match 'not a private folder of this user'
             chmod 700 $dir
-            Get-ErrorId { Connect-IpcManager -Name $name } | Should -Match '^ConnectionClosed' -Because 'a private directory gives its key (there is no socket to reach here)'
-        } finally { Remove-Item -Recurse -Force $dir }
+            Get-ErrorId { Connect-IpcManager -Name $name } | Should -Match '^ConnectionClosed' -Because 'a private folder gives its key (there is no socket to reach here)'
+        } finally {
+            Remove-Item -Recurse -Force $dir
+            if ($madeParent) { Remove-Item $parent -ErrorAction SilentlyContinue }
+        }
     }
 }

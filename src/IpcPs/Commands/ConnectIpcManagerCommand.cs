@@ -23,7 +23,7 @@ namespace IpcPs.Commands
         [Parameter(Mandatory = true, ParameterSetName = NameSet)]
         public string Name { get; set; } = null!;
 
-        /// <summary>The manager's auth key (a string, taken as UTF-8, or bytes). Optional for a manager of this user on this machine started by name.</summary>
+        /// <summary>The manager's auth key (a string, taken as UTF-8, or bytes; at least 16 bytes for a TCP address). Optional for a manager of this user on this machine started by name.</summary>
         [Parameter(ParameterSetName = AddressSet, Mandatory = true)]
         [Parameter(ParameterSetName = NameSet)]
         public object? AuthKey { get; set; }
@@ -36,13 +36,18 @@ namespace IpcPs.Commands
                 string address = Address;
                 if (ParameterSetName == NameSet)
                 {
-                    dir = ManagerState.PathOf(Name);
-                    address = ManagerAddress.UnixPrefix + System.IO.Path.Combine(dir, "socket");
+                    dir = ManagerState.Find(Name) ?? throw new IpcObjectNotFoundException(Name);
+                    address = ManagerAddress.UnixPrefix + System.IO.Path.Combine(dir, ManagerState.SocketFile);
                 }
-                byte[] key = AuthKey != null ? ManagerKeys.From(AuthKey) : ManagerClient.KeyFor(address, dir);
-                // Authenticate now, with this key only; then this process remembers it for the address.
-                ManagerClient.Connect(address, key).Dispose();
-                ManagerClient.RememberKey(address, key);
+                byte[]? key = null;
+                if (AuthKey != null)
+                {
+                    key = ManagerKeys.From(AuthKey);
+                    ManagerKeys.CheckForAddress(key, address);
+                }
+                // Authenticate now (with -AuthKey, that key only); then this process remembers the key for the address.
+                ManagerClient.Open(address, dir, key).Dispose();
+                if (key != null) ManagerClient.RememberKey(address, key);
                 ManagerClient.Forget(address);
                 WriteObject(new IpcManager(address, dir, null));
             }

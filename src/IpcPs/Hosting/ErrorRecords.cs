@@ -38,6 +38,7 @@ namespace IpcPs.Hosting
         public const string IpcObjectCorrupt = nameof(IpcObjectCorrupt);
         public const string IpcObjectNotOwned = nameof(IpcObjectNotOwned);
         public const string IpcPidNamespaceMismatch = nameof(IpcPidNamespaceMismatch);
+        public const string ManagerAddressInUse = nameof(ManagerAddressInUse);
 
         public static ErrorRecord From(Exception e, object? target)
         {
@@ -47,6 +48,7 @@ namespace IpcPs.Hosting
                 ManagerAuthenticationException _ => (ManagerAuthenticationFailed, ErrorCategory.SecurityError),
                 ManagerRemoteException _ => (ManagerRemoteError, ErrorCategory.InvalidOperation),
                 ManagerStartException _ => (ManagerStartFailed, ErrorCategory.OpenError),
+                ManagerAddressInUseException _ => (ManagerAddressInUse, ErrorCategory.ResourceBusy),
                 AbandonedLockException _ => (IpcLockAbandoned, ErrorCategory.ResourceUnavailable),
                 IpcPidNamespaceException _ => (IpcPidNamespaceMismatch, ErrorCategory.OpenError),
                 BrokenBarrierException _ => (BrokenBarrier, ErrorCategory.OperationStopped),

@@ -10,11 +10,13 @@ namespace IpcPs.Hosting
 {
     /// <summary>
     /// The manager process's side (started by <see cref="ManagerLauncher"/>): reads its settings from the first line
-    /// of stdin, listens, prints "READY address" and serves until shut down, or until stdin ends (the session that
-    /// started it has gone) unless detached.
+    /// of stdin, listens, prints "READY nonce address" (or "FAILED nonce reason address" when it cannot listen) and
+    /// serves until shut down, or until stdin ends (the session that started it has gone) unless detached.
     /// </summary>
     public static class ManagerHost
     {
+        internal const string ReadyLine = "READY", FailedLine = "FAILED", AddressInUse = "ManagerAddressInUse";
+
         /// <summary>The settings line: a CLIXML hashtable, base64 (the key never appears on a command line).</summary>
         public static Hashtable ReadSettings()
         {
@@ -36,7 +38,16 @@ namespace IpcPs.Hosting
             }
             var key = Convert.FromBase64String((string)settings["Key"]!);
             var dir = (string)settings["StateDir"]!;
-            var server = new ManagerServer(settings["Address"] as string, dir, key, host);
+            string nonce = settings["Nonce"] as string ?? "";
+            ManagerServer server;
+            try { server = new ManagerServer(settings["Address"] as string, dir, key, host); }
+            catch (ManagerAddressInUseException e)
+            {
+                // Told to the launcher on stdout, so it reports ManagerAddressInUse rather than a generic failure.
+                Console.Out.WriteLine($"{FailedLine} {nonce} {AddressInUse} {e.Address}");
+                Console.Out.Flush();
+                throw;
+            }
             server.Start();
             // SIGTERM (kill, a service manager): shut down, so the directory and the shared-memory objects go with the
             // process as with Stop-IpcManager (before the module's own detach-everything, which was added earlier).
@@ -51,7 +62,7 @@ namespace IpcPs.Hosting
                 server.Stopped.WaitOne();
                 if (!pumped.Wait(TimeSpan.FromSeconds(5))) Environment.Exit(0);
             }) { IsBackground = true, Name = "IpcPs manager exit" }.Start();
-            Console.Out.WriteLine("READY " + server.Address);
+            Console.Out.WriteLine($"{ReadyLine} {nonce} {server.Address}");
             Console.Out.Flush();
             host.Pump(server.Stopped);
             pumped.Set();

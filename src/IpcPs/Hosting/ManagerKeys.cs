@@ -8,15 +8,37 @@ namespace IpcPs.Hosting
     /// <summary>Turns the cmdlets' -AuthKey and -Register values into what the launcher and the client take.</summary>
     internal static class ManagerKeys
     {
+        /// <summary>
+        /// Refuses KEY for a manager reachable at ADDRESS over TCP when it is shorter than
+        /// <see cref="Core.Managers.ManagerAuth.MinimumNetworkKeyBytes"/> (16 bytes; a string counts its UTF-8 bytes):
+        /// anyone who can reach the port may guess a short key, and a client's proof can be attacked offline. A Unix
+        /// socket is reachable only by this user, so any non-empty key does there.
+        /// </summary>
+        public static void CheckForAddress(byte[] key, string? address)
+        {
+            if (address is null || Core.Managers.ManagerAddress.IsUnix(address)) return;
+            if (key.Length >= Core.Managers.ManagerAuth.MinimumNetworkKeyBytes) return;
+            throw new ArgumentException(
+                $"The auth key is {key.Length} byte(s) long; a manager reachable over TCP needs a key of at least {Core.Managers.ManagerAuth.MinimumNetworkKeyBytes} bytes "
+                + "(anyone who can reach the port may try to guess it). Use a random key, for example "
+                + "$key = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32)), "
+                + "and give the same key to Start-IpcManager and Connect-IpcManager.", "AuthKey");
+        }
+
+        /// <summary>The longest key accepted (a key file longer than this is not trusted as a key).</summary>
+        public const int MaximumKeyBytes = 4096;
+
         public static byte[] From(object value)
         {
-            switch (value is PSObject p ? p.BaseObject : value)
+            byte[] key = (value is PSObject p ? p.BaseObject : value) switch
             {
-                case byte[] b when b.Length > 0: return b;
-                case string s when s.Length > 0: return Encoding.UTF8.GetBytes(s);
-                case object[] items when items.Length > 0: return Array.ConvertAll(items, i => Convert.ToByte(i is PSObject q ? q.BaseObject : i));
-                default: throw new ArgumentException("An auth key is a non-empty string or byte array.", "AuthKey");
-            }
+                byte[] b when b.Length > 0 => b,
+                string s when s.Length > 0 => Encoding.UTF8.GetBytes(s),
+                object[] items when items.Length > 0 => Array.ConvertAll(items, i => Convert.ToByte(i is PSObject q ? q.BaseObject : i)),
+                _ => throw new ArgumentException("An auth key is a non-empty string or byte array.", "AuthKey"),
+            };
+            if (key.Length > MaximumKeyBytes) throw new ArgumentException($"An auth key is at most {MaximumKeyBytes:N0} bytes; this one has {key.Length:N0}.", "AuthKey");
+            return key;
         }
 
         /// <summary>

@@ -42,7 +42,8 @@ exit 0
             string dir = ManagerState.Create(name);
             try
             {
-                ManagerState.WriteKey(dir, key);
+                // The key file is only ever used for the Unix socket in this folder: a TCP manager gets none.
+                if (address is null) ManagerState.WriteKey(dir, key);
                 var (exe, prefix) = ChildLauncher.PwshCommand();
                 string script = string.Format(Bootstrap, modulePath.Replace("'", "''"));
                 var info = new ProcessStartInfo
@@ -58,6 +59,9 @@ exit 0
                     StandardErrorEncoding = Encoding.UTF8,
                     CreateNoWindow = true,
                 };
+                // The start signal carries a nonce only this launch knows (it travels on stdin), so no other line the
+                // process prints (an initialization script's output) can pass for it.
+                string nonce = Guid.NewGuid().ToString("N");
                 var settings = new Hashtable
                 {
                     ["Key"] = Convert.ToBase64String(key),
@@ -67,16 +71,20 @@ exit 0
                     ["Modules"] = modules,
                     ["Register"] = register,
                     ["Detached"] = detached,
+                    ["Nonce"] = nonce,
                 };
                 var process = Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
                 // Both streams are drained for the process's whole life (a custom type that writes to the host must
-                // never fill a pipe and block the manager); the first "READY address" line is the start signal.
+                // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
+                // a "FAILED nonce reason address" line the report of a listen that failed.
                 var output = new StringBuilder();
                 var ready = new System.Threading.Tasks.TaskCompletionSource<string?>();
+                string readyPrefix = ManagerHost.ReadyLine + " " + nonce + " ", failedPrefix = ManagerHost.FailedLine + " " + nonce + " ";
                 void Collect(string? data)
                 {
                     if (data is null) { ready.TrySetResult(null); return; }
-                    if (data.StartsWith("READY ", StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(6)); return; }
+                    if (data.StartsWith(readyPrefix, StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(readyPrefix.Length)); return; }
+                    if (data.StartsWith(failedPrefix, StringComparison.Ordinal)) { ready.TrySetResult("\0" + data.Substring(failedPrefix.Length)); return; }
                     lock (output) if (output.Length < 16_384) output.AppendLine(data);   // kept for a failed start
                 }
                 process.OutputDataReceived += (_, e) => Collect(e.Data);
@@ -89,7 +97,7 @@ exit 0
                 bool stopped = false;
                 try { actual = ready.Task.Wait((int)Math.Min(int.MaxValue, timeout.TotalMilliseconds), stop) ? ready.Task.Result : null; }
                 catch (OperationCanceledException) { stopped = true; }   // Ctrl+C while the manager starts
-                if (actual is null)
+                if (actual is null || actual.StartsWith("\0", StringComparison.Ordinal))
                 {
                     if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
                     process.WaitForExit();
@@ -97,6 +105,8 @@ exit 0
                     lock (output) why = output.ToString().Trim();
                     process.Dispose();
                     if (stopped) throw new OperationCanceledException(stop);
+                    if (actual != null && actual.StartsWith("\0" + ManagerHost.AddressInUse + " ", StringComparison.Ordinal))
+                        throw new ManagerAddressInUseException(address ?? actual.Substring(ManagerHost.AddressInUse.Length + 2));
                     throw new InvalidOperationException("The manager process failed to start" + (why.Length > 0 ? ": " + why : " in time."));
                 }
                 ManagerClient.RememberKey(actual, key);

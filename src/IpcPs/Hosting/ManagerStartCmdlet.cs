@@ -16,7 +16,7 @@ namespace IpcPs.Hosting
         [Parameter]
         public string? Address { get; set; }
 
-        /// <summary>The auth key (a string, taken as UTF-8, or bytes). Default: 32 random bytes.</summary>
+        /// <summary>The auth key (a string, taken as UTF-8, or bytes; at least 16 bytes with -Address). Default: 32 random bytes.</summary>
         [Parameter]
         public object? AuthKey { get; set; }
 
@@ -47,7 +47,13 @@ namespace IpcPs.Hosting
         {
             if (Name != null && Address != null)
                 ThrowIpcError(new ArgumentException("Give -Name (a Unix socket) or -Address (TCP), not both."), Name);
-            byte[] key = AuthKey is null ? Core.Managers.ManagerAuth.NewKey() : ManagerKeys.From(AuthKey);
+            byte[] key;
+            try
+            {
+                key = AuthKey is null ? Core.Managers.ManagerAuth.NewKey() : ManagerKeys.From(AuthKey);
+                ManagerKeys.CheckForAddress(key, Address);
+            }
+            catch (ArgumentException e) { ThrowIpcError(e, Name ?? Address); throw; }
             string module = Path.Combine(MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
             try
             {

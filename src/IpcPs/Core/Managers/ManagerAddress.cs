@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace IpcPs.Core.Managers
 {
     /// <summary>
-    /// Where a manager listens: "unix:/path/to/socket" (the default, in a 0700 directory) or "host:port" (TCP).
+    /// Where a manager listens: "unix:/path/to/socket" (the default, in a 0700 folder) or "host:port" (TCP).
     /// UnixDomainSocketEndPoint exists at run time (.NET Core 2.1+) but not in netstandard2.0, so it is made by reflection.
     /// </summary>
     internal static class ManagerAddress
@@ -17,7 +17,7 @@ namespace IpcPs.Core.Managers
 
         public static EndPoint Parse(string address)
         {
-            if (IsUnix(address)) return UnixEndPoint(address.Substring(UnixPrefix.Length));
+            if (IsUnix(address)) return UnixEndPointOf(address.Substring(UnixPrefix.Length));
             int colon = address.LastIndexOf(':');
             if (colon <= 0 || !int.TryParse(address.Substring(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535)
                 throw new ArgumentException($"'{address}' is not a manager address: use host:port (TCP) or unix:/path.", nameof(address));
@@ -26,6 +26,27 @@ namespace IpcPs.Core.Managers
             var addresses = Dns.GetHostAddresses(host);
             if (addresses.Length == 0) throw new ArgumentException($"The host '{host}' has no address.", nameof(address));
             return new IPEndPoint(addresses[0], port);
+        }
+
+        /// <summary>The most a Unix socket path may hold (sun_path is 108 bytes with its terminating NUL).</summary>
+        public const int MaxUnixPathBytes = 107;
+
+        /// <summary>
+        /// For a unix: ADDRESS whose path is too long for sun_path: its folder opened (the descriptor, to close after
+        /// connecting) and VIAPATH set to the socket through /proc/self/fd. Otherwise -1 and VIAPATH null.
+        /// </summary>
+        public static int OpenFolderOfLongUnixPath(string address, out string? viaPath)
+        {
+            viaPath = null;
+            if (!IsUnix(address)) return -1;
+            string path = address.Substring(UnixPrefix.Length);
+            if (System.Text.Encoding.UTF8.GetByteCount(path) <= MaxUnixPathBytes) return -1;
+            string? folder = System.IO.Path.GetDirectoryName(path);
+            if (string.IsNullOrEmpty(folder)) return -1;
+            int fd = Platform.Linux.Posix.TryOpen(folder, Platform.Linux.LibC.O_RDONLY | Platform.Linux.LibC.O_DIRECTORY, 0);
+            if (fd < 0) return -1;
+            viaPath = "/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture) + "/" + System.IO.Path.GetFileName(path);
+            return fd;
         }
 
         public static string Format(EndPoint endPoint) => endPoint is IPEndPoint ip
@@ -43,7 +64,8 @@ namespace IpcPs.Core.Managers
             Type.GetType("System.Net.Sockets.UnixDomainSocketEndPoint, System.Net.Sockets")
             ?? typeof(Socket).Assembly.GetType("System.Net.Sockets.UnixDomainSocketEndPoint");
 
-        private static EndPoint UnixEndPoint(string path)
+        /// <summary>The end point of the Unix socket at PATH (a path through /proc/self/fd/N for a folder held open).</summary>
+        public static EndPoint UnixEndPointOf(string path)
         {
             if (UnixEndPointType is null) throw new PlatformNotSupportedException("This runtime has no Unix domain sockets; give the manager a TCP -Address.");
             return (EndPoint)Activator.CreateInstance(UnixEndPointType, path)!;

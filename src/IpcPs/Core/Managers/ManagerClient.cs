@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net.Sockets;
+using System.Threading;
 using IpcPs.Core.Messaging;
 
 namespace IpcPs.Core.Managers
@@ -37,20 +38,9 @@ namespace IpcPs.Core.Managers
         /// <summary>Every key this process remembers, by address: what its child processes inherit.</summary>
         public static KeyValuePair<string, byte[]>[] RememberedKeys() => KnownKeys.ToArray();
 
-        /// <summary>
-        /// The key for ADDRESS: for the Unix socket in STATEDIR, the key file there first (it belongs to the manager
-        /// listening now; a remembered key may be that of an earlier manager of the same name); otherwise the key
-        /// remembered in this process, else the manager's key file (same user, same machine).
-        /// </summary>
-        public static byte[] KeyFor(string address, string? stateDir)
-        {
-            bool local = !string.IsNullOrEmpty(stateDir)
-                && address == ManagerAddress.UnixPrefix + System.IO.Path.Combine(stateDir, "socket");
-            byte[]? key = local ? ManagerState.ReadKey(stateDir) : null;
-            if (key is null && KnownKeys.TryGetValue(address, out var k)) key = k;
-            return key ?? ManagerState.ReadKey(stateDir) ?? throw new ManagerAuthenticationException(address,
-                $"No auth key is known for the manager at '{address}': use Connect-IpcManager -Address '{address}' -AuthKey … first.");
-        }
+        /// <summary>True when ADDRESS is exactly the Unix socket of the manager folder STATEDIR.</summary>
+        private static bool IsSocketOf(string address, string? stateDir) =>
+            !string.IsNullOrEmpty(stateDir) && address == ManagerAddress.UnixPrefix + System.IO.Path.Combine(stateDir, ManagerState.SocketFile);
 
         /// <summary>This process's shared connection to ADDRESS (a broken one is replaced).</summary>
         public static ManagerClient For(string address, string? stateDir)
@@ -59,13 +49,42 @@ namespace IpcPs.Core.Managers
                 if (Shared.TryGetValue(address, out var c) && !c.IsBroken) return c;
             // Connected outside the lock: a manager that is slow to answer (up to the 30 s handshake timeout) must not
             // hold up the proxies of every other manager in this process.
-            var fresh = Connect(address, KeyFor(address, stateDir));
+            var fresh = Open(address, stateDir, null);
             lock (Shared)
             {
                 if (Shared.TryGetValue(address, out var raced) && !raced.IsBroken) { fresh.Dispose(); return raced; }
                 Shared[address] = fresh;
                 return fresh;
             }
+        }
+
+        /// <summary>
+        /// A new authenticated connection to ADDRESS. With KEY, that key (Connect-IpcManager -AuthKey). Without, the key
+        /// a proof may be made with for this address, and no other (docs/design.md, "Managers", "Keys"):
+        /// <list type="number">
+        /// <item>the key file of STATEDIR, only when ADDRESS is exactly the Unix socket in STATEDIR and STATEDIR is a
+        /// private folder of this user; the socket is then reached through the folder's descriptor, so the key goes
+        /// to the socket in the folder it was read from (a socket only we can have made). A descriptor that names a
+        /// local folder with another address gets nothing from the folder;</item>
+        /// <item>the key remembered in this process for exactly ADDRESS (Start-IpcManager, Connect-IpcManager, inherited
+        /// from a parent);</item>
+        /// <item>else <see cref="ManagerAuthenticationException"/>, before anything is sent.</item>
+        /// </list>
+        /// </summary>
+        public static ManagerClient Open(string address, string? stateDir, byte[]? key)
+        {
+            if (key != null) return Connect(address, key, null);
+            if (IsSocketOf(address, stateDir))
+            {
+                using (var folder = ManagerState.LocalFolder.TryOpen(stateDir))
+                    if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath);
+            }
+            if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null);
+            string why = string.IsNullOrEmpty(stateDir) ? ""
+                : IsSocketOf(address, stateDir) ? $" The folder '{stateDir}' is not a private folder of this user with a key file, so no key is taken from it."
+                : $" A manager's key file is used only for the Unix socket in its own folder, never for another address: this reference names the folder '{stateDir}' but the address '{address}'.";
+            throw new ManagerAuthenticationException(address,
+                $"No auth key is known for the manager at '{address}'.{why} Use Connect-IpcManager -Address '{address}' -AuthKey … first.");
         }
 
         /// <summary>Forgets (and closes) this process's connection to ADDRESS, after the manager shut down.</summary>
@@ -75,24 +94,38 @@ namespace IpcPs.Core.Managers
                 if (Shared.TryGetValue(address, out var c)) { Shared.Remove(address); c.Dispose(); }
         }
 
-        public static ManagerClient Connect(string address, byte[] key)
+        /// <summary>Connects to ADDRESS (or to the Unix socket at VIAPATH, a path through a folder's descriptor) and authenticates with KEY.</summary>
+        private static ManagerClient Connect(string address, byte[] key, string? viaPath)
         {
-            var endPoint = ManagerAddress.Parse(address);
-            var socket = ManagerAddress.NewSocket(endPoint);
-            var fs = new FrameSocket(socket);
+            // A Unix socket path longer than sun_path (108 bytes) is reached through its folder's descriptor.
+            int folder = viaPath is null ? ManagerAddress.OpenFolderOfLongUnixPath(address, out viaPath) : -1;
+            System.Net.EndPoint endPoint;
+            Socket socket;
             try
             {
+                endPoint = viaPath != null ? ManagerAddress.UnixEndPointOf(viaPath) : ManagerAddress.Parse(address);
+                socket = ManagerAddress.NewSocket(endPoint);
                 try { socket.Connect(endPoint); }
                 catch (SocketException e)
                 {
+                    socket.Dispose();
                     throw new ConnectionClosedException(address, $"Cannot reach the manager at '{address}': {e.Message}");
                 }
+            }
+            finally { if (folder >= 0) Platform.Linux.Posix.Close(folder); }
+            var fs = new FrameSocket(socket) { PeerName = address };
+            try
+            {
                 socket.ReceiveTimeout = 30_000;   // a peer that never answers the handshake
-                try { ManagerAuth.Connect(fs, key, address); }
+                FrameSeal seal;
+                try { seal = ManagerAuth.Connect(fs, key, address); }
                 catch (Exception e) when (e is SocketException || e is ConnectionClosedException || e is MessageFormatException)
                 {
                     throw new ManagerAuthenticationException(address, $"The manager at '{address}' dropped the connection during authentication: {e.Message}");
                 }
+                // Sealed over TCP only, as the server does (see ManagerServer.Serve).
+                if (endPoint is System.Net.IPEndPoint) fs.Protect(seal);
+                else seal.Dispose();
                 socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
                 fs.SpinMicroseconds = ManagerServer.SpinMicroseconds;
@@ -117,14 +150,15 @@ namespace IpcPs.Core.Managers
                 {
                     _socket.Send(w);
                     var frame = _socket.Receive() ?? throw new ConnectionClosedException(Address, $"The manager at '{Address}' closed the connection (has it shut down?).");
-                    reply = MessageCodec.Decode(frame.Array!, frame.Offset, frame.Count) as object?[]
-                        ?? throw new MessageFormatException("The manager's reply is not a reply.");
+                    reply = Decode(frame) as object?[] ?? throw new MessageFormatException("The manager's reply is not a reply.");
                 }
-                catch (Exception e) when (e is SocketException || e is ObjectDisposedException || e is ConnectionClosedException || e is MessageFormatException)
+                catch (Exception e) when (e is SocketException || e is ObjectDisposedException || e is ConnectionClosedException
+                    || e is MessageFormatException || e is ManagerAuthenticationException)
                 {
+                    // Whatever broke, the two sides no longer agree on where the stream is: this connection is done.
                     _broken = true;
                     _socket.Dispose();
-                    if (e is ConnectionClosedException) throw;
+                    if (e is ConnectionClosedException || e is ManagerAuthenticationException) throw;
                     throw new ConnectionClosedException(Address, $"The connection to the manager at '{Address}' failed: {e.Message}");
                 }
                 finally { MessageCodec.Recycle(w); }
@@ -133,6 +167,17 @@ namespace IpcPs.Core.Managers
             if (reply.Length >= 3 && reply[0] is false)
                 throw new ManagerRemoteException(Address, reply[1] as string ?? "?", reply[2] as string ?? "The manager reported an error.");
             throw new MessageFormatException("The manager's reply is not a reply.");
+        }
+
+        // A reply that passed its integrity check but cannot be decoded (another version of the codec, a bug) is a
+        // format error of this connection, whatever the decoder threw; only running out of memory goes on up.
+        private static object? Decode(ArraySegment<byte> frame)
+        {
+            try { return MessageCodec.Decode(frame.Array!, frame.Offset, frame.Count); }
+            catch (Exception e) when (!(e is MessageFormatException) && !(e is OutOfMemoryException) && !(e is ThreadAbortException))
+            {
+                throw new MessageFormatException("The manager's reply cannot be decoded: " + e.Message, e);
+            }
         }
 
         public void Dispose()

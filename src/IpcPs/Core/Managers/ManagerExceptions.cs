@@ -24,6 +24,20 @@ namespace IpcPs
 
 namespace IpcPs
 {
+    /// <summary>
+    /// The address a manager was to listen on is taken (by another manager or any other program): a manager never
+    /// shares its port, so connections cannot be split between two servers.
+    /// </summary>
+    public sealed class ManagerAddressInUseException : IpcException
+    {
+        public ManagerAddressInUseException(string address)
+            : base($"The address '{address}' is already in use (another manager or program listens there); a manager never shares its port. "
+                + "Stop the other listener, or choose another port (port 0: any free port).", address) => Address = address;
+
+        /// <summary>The address asked for.</summary>
+        public string Address { get; }
+    }
+
     /// <summary>The manager process could not start (its initialization script failed, a type is unknown, …).</summary>
     public sealed class ManagerStartException : IpcException
     {

@@ -12,22 +12,14 @@ namespace IpcPs.Core.Managers
 {
     /// <summary>
     /// The manager's server (docs/design.md, "Managers"): one listening socket, one thread per connection. A connection
-    /// first passes <see cref="ManagerAuth"/>, then sends requests [id, member, args] and gets [true, result] or
-    /// [false, exception type, message] back, one at a time. Anything malformed drops that connection only: no
-    /// exception from a connection ever leaves its thread. Object 0 is the manager itself (Create, TypeIds, Shutdown).
+    /// first passes <see cref="ManagerAuth"/> (admitted by the <see cref="HandshakeGate"/>), then every frame (sealed
+    /// over TCP, <see cref="FrameSeal"/>) carries a request [id, member, args]; it gets [true, result] or
+    /// [false, exception type, message] back, one at a time. Anything malformed or altered drops that connection only:
+    /// no exception from a connection ever leaves its thread. Object 0 is the manager itself (Create, TypeIds, Shutdown).
     /// </summary>
     public sealed class ManagerServer : IDisposable
     {
         private const int ResultDepth = 2;
-
-        /// <summary>
-        /// At most this many connections may be in the handshake at once; past that, the server waits for a slot before
-        /// it accepts again, so new clients wait in the listen backlog. Each holds a thread for up to 10 s: without a
-        /// cap, a peer opening connections without end would exhaust threads and memory and take the server down for
-        /// everyone; with it, such a peer can only delay new clients.
-        /// </summary>
-        internal const int MaxUnauthenticated = 128;
-        private readonly SemaphoreSlim _handshakeSlots = new SemaphoreSlim(MaxUnauthenticated, MaxUnauthenticated);
 
         /// <summary>
         /// After a reply, how long a connection polls for the client's next request before sleeping, and a client for
@@ -38,6 +30,8 @@ namespace IpcPs.Core.Managers
         private readonly byte[] _key;
         private readonly IManagerTypeHost? _host;
         private readonly Socket _listener;
+        private readonly bool _unix;
+        private readonly HandshakeGate _gate = new HandshakeGate();
         private readonly ConcurrentDictionary<long, Entry> _objects = new ConcurrentDictionary<long, Entry>();
         private readonly List<IpcObject> _owned = new List<IpcObject>();   // shared-memory objects made here; destroyed at shutdown
         private readonly ConcurrentDictionary<FrameSocket, byte> _connections = new ConcurrentDictionary<FrameSocket, byte>();
@@ -52,51 +46,81 @@ namespace IpcPs.Core.Managers
             public object Target { get; }   // an IManagedStore, or a custom instance called through the host
         }
 
-        /// <summary>Listens on ADDRESS (host:port), or on a Unix socket in STATEDIR when ADDRESS is null.</summary>
+        /// <summary>
+        /// Listens on ADDRESS (host:port), or on the Unix socket in STATEDIR (a private folder of this user, reached
+        /// through a descriptor) when ADDRESS is null. A TCP address that is taken is
+        /// <see cref="ManagerAddressInUseException"/>: the socket is exclusive (no SO_REUSEPORT), so two managers never
+        /// share a port and split its clients.
+        /// </summary>
         public ManagerServer(string? address, string stateDir, byte[] key, IManagerTypeHost? host)
         {
             _key = key;
             _host = host;
             StateDir = stateDir;
-            var endPoint = ManagerAddress.Parse(address ?? ManagerAddress.UnixPrefix + Path.Combine(stateDir, "socket"));
-            _listener = ManagerAddress.NewSocket(endPoint);
+            _unix = address is null || ManagerAddress.IsUnix(address);
+            if (address is null)
+            {
+                using (var folder = ManagerState.LocalFolder.TryOpen(stateDir)
+                    ?? throw new IpcException($"The manager folder '{stateDir}' is not a private folder of this user; refusing to listen there.", stateDir))
+                    _listener = Listen(ManagerAddress.UnixEndPointOf(folder.SocketPath), stateDir);
+                Address = ManagerAddress.UnixPrefix + Path.Combine(stateDir, ManagerState.SocketFile);
+            }
+            else
+            {
+                _listener = Listen(ManagerAddress.Parse(address), address);
+                Address = ManagerAddress.Format(_listener.LocalEndPoint!);
+            }
+        }
+
+        private static Socket Listen(System.Net.EndPoint endPoint, string asked)
+        {
+            var listener = ManagerAddress.NewSocket(endPoint);
             try
             {
-                if (!ManagerAddress.IsUnix(address ?? ManagerAddress.UnixPrefix)) _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-                _listener.Bind(endPoint);
-                _listener.Listen(64);
+                // Exclusive: never SO_REUSEADDR/SO_REUSEPORT (.NET's ReuseAddress sets both on Linux, and SO_REUSEPORT
+                // lets a second listener bind the same port and take half the connections). Linux still lets a new
+                // listener bind a port whose old connections linger in TIME_WAIT.
+                if (endPoint is System.Net.IPEndPoint) listener.ExclusiveAddressUse = true;
+                listener.Bind(endPoint);
+                listener.Listen(64);
+                return listener;
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                listener.Dispose();
+                throw new ManagerAddressInUseException(asked);
             }
             catch
             {
-                _listener.Dispose();
+                listener.Dispose();
                 throw;
             }
-            Address = ManagerAddress.Format(_listener.LocalEndPoint!);
-            if (address is null) Address = ManagerAddress.UnixPrefix + Path.Combine(stateDir, "socket");
         }
 
         /// <summary>Where clients connect: unix:/… or host:port (the real port when 0 was asked for).</summary>
         public string Address { get; }
 
-        /// <summary>The 0700 directory holding the socket (Unix) and the auth key file; removed at shutdown.</summary>
+        /// <summary>The 0700 folder holding the socket (Unix) and the auth key file; removed at shutdown.</summary>
         public string StateDir { get; }
 
         /// <summary>Set once the server has shut down.</summary>
         public WaitHandle Stopped => _stopped.WaitHandle;
 
+        /// <summary>Connections in the handshake now (main slots, reserve slots).</summary>
+        internal (int Main, int Reserve) InHandshake => _gate.InHandshake;
+
         public void Start() => new Thread(AcceptLoop) { IsBackground = true, Name = "IpcPs manager accept" }.Start();
 
+        // Accepts without ever waiting for a slot (HandshakeGate): a throttled address waits on its own thread, a full
+        // gate evicts its oldest reserve holder.
         private void AcceptLoop()
         {
             while (Volatile.Read(ref _shutdown) == 0)
             {
-                while (!_handshakeSlots.Wait(200))
-                    if (Volatile.Read(ref _shutdown) != 0) return;
                 Socket peer;
                 try { peer = _listener.Accept(); }
                 catch (Exception e) when (e is SocketException || e is ObjectDisposedException)
                 {
-                    _handshakeSlots.Release();
                     if (Volatile.Read(ref _shutdown) != 0) return;
                     // A peer that vanished while being accepted: go on. Anything else (out of file descriptors) would
                     // fail again at once: back off instead of spinning a CPU until descriptors are free again.
@@ -105,13 +129,21 @@ namespace IpcPs.Core.Managers
                     continue;
                 }
                 FrameSocket? fs = null;
+                Connection? connection = null;
+                string? from = null;
+                TimeSpan? wait = TimeSpan.Zero;
                 try
                 {
-                    if (peer.AddressFamily != AddressFamily.Unix) peer.NoDelay = true;
-                    fs = new FrameSocket(peer);
+                    from = _unix ? null : ThrottleKey(peer.RemoteEndPoint);
+                    wait = _gate.WaitFor(from);
+                    if (wait is null) { peer.Dispose(); continue; }   // too many waiting for this address: refused at once
+                    if (!_unix) peer.NoDelay = true;
+                    fs = new FrameSocket(peer) { PeerName = "manager client" };
                     _connections[fs] = 0;
-                    var connection = fs;
-                    new Thread(() => Serve(connection)) { IsBackground = true, Name = "IpcPs manager connection" }.Start();
+                    connection = new Connection(fs, from, wait.Value);
+                    if (wait.Value == TimeSpan.Zero) connection.Slot = _gate.Admit(connection.Evict);
+                    var started = connection;
+                    new Thread(() => Serve(started)) { IsBackground = true, Name = "IpcPs manager connection" }.Start();
                 }
                 catch (Exception)
                 {
@@ -119,30 +151,77 @@ namespace IpcPs.Core.Managers
                     // goes on with those it has. Nothing may end this loop but shutdown.
                     if (fs != null) { _connections.TryRemove(fs, out _); fs.Dispose(); }
                     else peer.Dispose();
-                    _handshakeSlots.Release();
+                    if (connection?.Slot != null) _gate.Leave(connection.Slot);
+                    if (from != null && wait > TimeSpan.Zero) _gate.DoneWaiting(from);
                 }
             }
         }
 
-        private void Serve(FrameSocket fs)
+        /// <summary>A connection before and during its handshake.</summary>
+        private sealed class Connection
         {
+            public Connection(FrameSocket fs, string? from, TimeSpan wait) { Socket = fs; From = from; Wait = wait; }
+            public FrameSocket Socket { get; }
+            public string? From { get; }
+            public TimeSpan Wait { get; }
+            public HandshakeGate.Slot? Slot { get; set; }
+            private int _state;   // 0 in the handshake, 1 done, 2 ended from outside (deadline or eviction)
+
+            /// <summary>Ends the handshake from outside: closes the socket unless the handshake finished first.</summary>
+            public void Evict()
+            {
+                if (Interlocked.CompareExchange(ref _state, 2, 0) == 0) Socket.Dispose();
+            }
+
+            /// <summary>True when the handshake finished before anyone ended it.</summary>
+            public bool Finish() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+        }
+
+        /// <summary>Whom a failed handshake is held against: the IPv4 address, or the /64 of an IPv6 one (one host's share).</summary>
+        internal static string? ThrottleKey(System.Net.EndPoint? remote)
+        {
+            if (!(remote is System.Net.IPEndPoint ip)) return null;
+            var a = ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address;
+            if (a.AddressFamily != AddressFamily.InterNetworkV6) return a.ToString();
+            var bytes = a.GetAddressBytes();
+            return BitConverter.ToString(bytes, 0, 8) + "::/64";
+        }
+
+        private void Serve(Connection c)
+        {
+            var fs = c.Socket;
             bool shutdownAfter = false;
-            bool inHandshake = true;   // this connection holds a handshake slot until its handshake ends
             try
             {
-                // An unauthenticated peer gets 10 s for the whole handshake (not per receive: a peer trickling a byte
-                // at a time would hold its thread for hours) and 1 KiB frames; then the full limit, no timeout.
-                fs.Socket.ReceiveTimeout = 10_000;
-                int handshake = 0;   // 0 running, 1 done, 2 timed out (the socket closed under it)
-                bool authenticated;
-                using (new Timer(_ => { if (Interlocked.CompareExchange(ref handshake, 2, 0) == 0) fs.Dispose(); }, null, 10_000, Timeout.Infinite))
+                if (c.Wait > TimeSpan.Zero)
                 {
-                    authenticated = ManagerAuth.Accept(fs, _key);
-                    if (Interlocked.CompareExchange(ref handshake, 1, 0) != 0) return;
+                    // A throttled address: its connection waits here, holding no handshake slot.
+                    try { _stopped.Wait(c.Wait); }
+                    finally { _gate.DoneWaiting(c.From!); }
+                    if (Volatile.Read(ref _shutdown) != 0) return;
+                    c.Slot = _gate.Admit(c.Evict);
                 }
-                inHandshake = false;
-                _handshakeSlots.Release();
-                if (!authenticated) return;
+                var slot = c.Slot!;
+                // An unauthenticated peer gets its slot's deadline for the whole handshake (not per receive: a peer
+                // trickling a byte at a time would hold its thread for hours) and 1 KiB frames; then the full limit.
+                HandshakeOutcome outcome;
+                FrameSeal? seal;
+                try
+                {
+                    fs.Socket.ReceiveTimeout = (int)slot.Deadline.TotalMilliseconds;
+                    using (new Timer(_ => c.Evict(), null, slot.Deadline, Timeout.InfiniteTimeSpan))
+                    {
+                        outcome = ManagerAuth.Accept(fs, _key, out seal);
+                        if (!c.Finish()) { seal?.Dispose(); return; }
+                    }
+                }
+                finally { _gate.Leave(slot); }
+                if (outcome == HandshakeOutcome.WrongKey) _gate.Failed(c.From);
+                if (outcome != HandshakeOutcome.Authenticated) return;
+                // Frames over TCP are sealed; a Unix socket's are not: the kernel carries them between two processes of
+                // this user (the folder is 0700), nobody can be on that path, and tags would cost each call ~6 µs.
+                if (_unix) seal!.Dispose();
+                else fs.Protect(seal!);
                 fs.Socket.ReceiveTimeout = 0;
                 fs.Limit = FrameSocket.DefaultLimit;
                 fs.SpinMicroseconds = SpinMicroseconds;
@@ -151,8 +230,8 @@ namespace IpcPs.Core.Managers
                     var frame = fs.Receive();
                     if (frame is null) return;
                     if (!(MessageCodec.Decode(frame.Value.Array!, frame.Value.Offset, frame.Value.Count) is object?[] request)
-                        || request.Length != 3 || !(request[1] is string member))
-                        return;   // not a request: a confused or hostile peer; drop it
+                        || request.Length != 3 || !(request[1] is string member) || !IsObjectId(request[0]))
+                        return;   // not a request: a confused peer (it held the key); drop it
                     long id = Convert.ToInt64(request[0], CultureInfo.InvariantCulture);
                     var args = request[2] as object?[] ?? Array.Empty<object?>();
                     object?[] response;
@@ -172,16 +251,18 @@ namespace IpcPs.Core.Managers
             }
             catch (Exception)
             {
-                // Garbage, a truncated frame, a peer that died mid-call, a failed send: this connection ends, nothing else.
+                // Garbage, a truncated or altered frame, a peer that died mid-call, a failed send, an eviction: this
+                // connection ends, nothing else.
             }
             finally
             {
-                if (inHandshake) _handshakeSlots.Release();
                 _connections.TryRemove(fs, out _);
                 fs.Dispose();
                 if (shutdownAfter) Shutdown();
             }
         }
+
+        private static bool IsObjectId(object? o) => o is long || o is int || o is short || o is byte || o is sbyte || o is ushort || o is uint;
 
         private static void Reply(FrameSocket fs, object?[] response)
         {

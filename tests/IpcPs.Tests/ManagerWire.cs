@@ -1,0 +1,63 @@
+using System;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using IpcPs.Core.Managers;
+using IpcPs.Core.Messaging;
+
+namespace IpcPs.Tests
+{
+    /// <summary>Real connected sockets for the manager's wire tests: a socketpair(2), as two .NET sockets.</summary>
+    internal static class SocketPair
+    {
+        [DllImport("libc", SetLastError = true)] private static extern int socketpair(int domain, int type, int protocol, int[] sv);
+
+        public static (Socket A, Socket B) Create()
+        {
+            var sv = new int[2];
+            if (socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, sv) != 0)
+                throw new InvalidOperationException($"socketpair failed: errno {Marshal.GetLastWin32Error()}");
+            return (new Socket(new SafeSocketHandle((IntPtr)sv[0], ownsHandle: true)), new Socket(new SafeSocketHandle((IntPtr)sv[1], ownsHandle: true)));
+        }
+
+        /// <summary>Writes all of BYTES to S (from another thread when they may not fit the socket's buffer).</summary>
+        public static void WriteAll(Socket s, byte[] bytes)
+        {
+            for (int sent = 0; sent < bytes.Length;) sent += s.Send(bytes, sent, bytes.Length - sent, SocketFlags.None);
+        }
+    }
+
+    internal static class Frames
+    {
+        /// <summary>A frame as it goes on the wire: the 4-byte little-endian length, then PAYLOAD.</summary>
+        public static byte[] Frame(byte[] payload)
+        {
+            var f = new byte[payload.Length + 4];
+            BitConverter.GetBytes(payload.Length).CopyTo(f, 0);
+            payload.CopyTo(f, 4);
+            return f;
+        }
+
+        public static byte[] Concat(params byte[][] parts)
+        {
+            int n = 0;
+            foreach (var p in parts) n += p.Length;
+            var r = new byte[n];
+            int at = 0;
+            foreach (var p in parts) { p.CopyTo(r, at); at += p.Length; }
+            return r;
+        }
+
+        public static byte[] Encoded(object? value)
+        {
+            var w = MessageCodec.Encode(value, 2);
+            try
+            {
+                var bytes = new byte[w.TotalLength];
+                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
+                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
+                return bytes;
+            }
+            finally { MessageCodec.Recycle(w); }
+        }
+    }
+}
