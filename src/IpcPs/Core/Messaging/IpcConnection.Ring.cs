@@ -18,7 +18,7 @@ namespace IpcPs
         internal const int RawFlag = 1;
         private const int FrameHeader = 8;
         private const int WriterMid = 12, ReaderMid = 16;
-        private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
+        private static readonly long SpinTicks = SignalWord.DefaultSpinTicks;
 
         private int ReadRing => End;
         private int WriteRing => 1 - End;
@@ -195,19 +195,9 @@ namespace IpcPs
 
         /// <summary>Waits on one of a ring's signals: spin first, then sleep in liveness slices.</summary>
         /// <summary>True when the signal moved; false after a quiet slice, when the caller checks the peer's liveness.</summary>
-        private bool AwaitSignal(int* signal, int* sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil)
-        {
-            if (spinUntil == 0) spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-            while (Stopwatch.GetTimestamp() < spinUntil)
-            {
-                if (Volatile.Read(ref *signal) != seen) return true;
-                Thread.SpinWait(16);
-            }
-            Interlocked.Increment(ref *sleepers);
-            try { WordWait.Sleep(signal, seen, deadline, cancel, WordWait.LivenessSliceMs); }
-            finally { Interlocked.Decrement(ref *sleepers); }
-            return Volatile.Read(ref *signal) != seen;
-        }
+        /// <summary>Waits for SIGNAL to move on from SEEN (<see cref="SignalWord"/>), one liveness slice at most: false when it did not.</summary>
+        private static bool AwaitSignal(int* signal, int* sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil) =>
+            SignalWord.Await(signal, sleepers, seen, deadline, cancel, ref spinUntil, SpinTicks, WordWait.LivenessSliceMs);
 
         private struct RingWriter
         {
@@ -253,7 +243,7 @@ namespace IpcPs
                         if (!_c.AnyHolder(1 - _c.End)) throw _c.PeerClosed(sending: true);
                         return false;
                     }
-                    if (!_c.AwaitSignal(signal, (int*)(_ring + WriterSleepers), seen, deadline, _cancel, ref spinUntil))
+                    if (!AwaitSignal(signal, (int*)(_ring + WriterSleepers), seen, deadline, _cancel, ref spinUntil))
                     {
                         _c.PruneDead(1 - _c.End);
                         // The receiver may be another process that still holds the other end but died mid-frame.
@@ -292,7 +282,7 @@ namespace IpcPs
             {
                 Volatile.Write(ref *(long*)(_ring + TailOff), _tail);
                 Interlocked.Increment(ref *(int*)(_ring + DataSignal));
-                if (Volatile.Read(ref *(int*)(_ring + ReaderSleepers)) > 0) WordWait.Wake((int*)(_ring + DataSignal), int.MaxValue);
+                SignalWord.Wake((int*)(_ring + DataSignal), (int*)(_ring + ReaderSleepers), int.MaxValue);
             }
         }
 
@@ -345,7 +335,7 @@ namespace IpcPs
                             throw Available > 0 || midFrame ? _c.ClosedMidFrame() : _c.PeerClosed(sending: false);
                         return false;
                     }
-                    if (!_c.AwaitSignal(signal, (int*)(_ring + ReaderSleepers), seen, deadline, _cancel, ref spinUntil))
+                    if (!AwaitSignal(signal, (int*)(_ring + ReaderSleepers), seen, deadline, _cancel, ref spinUntil))
                     {
                         _c.PruneDead(writers);
                         // A sender killed inside a streamed frame while another process still holds its end.
@@ -395,7 +385,7 @@ namespace IpcPs
             {
                 Volatile.Write(ref *(long*)(_ring + HeadOff), _head);
                 Interlocked.Increment(ref *(int*)(_ring + SpaceSignal));
-                if (Volatile.Read(ref *(int*)(_ring + WriterSleepers)) > 0) WordWait.Wake((int*)(_ring + SpaceSignal), int.MaxValue);
+                SignalWord.Wake((int*)(_ring + SpaceSignal), (int*)(_ring + WriterSleepers), int.MaxValue);
             }
         }
     }

@@ -14,7 +14,6 @@ namespace IpcPs
     // free list. A priority bucket block is [0] next bucket, [4] first message, [8] last message, [16] i64 priority.
     public sealed unsafe partial class IpcQueue
     {
-        private const int SpinPause = 16;
         // Measured (docs/performance.md): retrying at once makes a producer and a consumer steal the lock's line from
         // each other; backing off ~this long lets the holder finish a few operations in a row (3.0 -> 5.5 M msgs/s).
         private static readonly int Backoff = 128;
@@ -50,7 +49,7 @@ namespace IpcPs
                 finally { Leave(b); }   // a full fence: the signal is visible before the sleepers are read
                 if (done)
                 {
-                    if (Volatile.Read(ref *(int*)(b + GetSleepers)) > 0) WordWait.Wake((int*)(b + PutSignal), 1);
+                    SignalWord.Wake((int*)(b + PutSignal), (int*)(b + GetSleepers), 1);
                     return true;
                 }
                 if (!AwaitChange(b, GetSignal, PutSleepers, seen, deadline, cancel, ref spinUntil)) return false;
@@ -84,7 +83,7 @@ namespace IpcPs
                     finally { Leave(b); }
                     if (done)
                     {
-                        if (Volatile.Read(ref *(int*)(b + PutSleepers)) > 0) WordWait.Wake((int*)(b + GetSignal), int.MaxValue);
+                        SignalWord.Wake((int*)(b + GetSignal), (int*)(b + PutSleepers), int.MaxValue);
                         return true;
                     }
                     if (!AwaitChange(b, PutSignal, GetSleepers, seen, deadline, cancel, ref spinUntil)) return false;
@@ -94,33 +93,19 @@ namespace IpcPs
             {
                 // A put wakes one getter. One that leaves without a message (timeout, Ctrl+C, a message someone else
                 // took first) may have been that one: it passes the wake-up on while messages and sleepers remain.
-                if (length == 0 && Volatile.Read(ref *(int*)(b + CountOff)) > 0 && Volatile.Read(ref *(int*)(b + GetSleepers)) > 0)
-                    WordWait.Wake((int*)(b + PutSignal), 1);
+                if (length == 0 && Volatile.Read(ref *(int*)(b + CountOff)) > 0)
+                    SignalWord.Wake((int*)(b + PutSignal), (int*)(b + GetSleepers), 1);
             }
         }
 
         /// <summary>
-        /// Waits until the futex word SIGNAL moves on from SEEN: a few microseconds' spin first, then a sleep counted in
-        /// SLEEPERS (raised before the futex wait, read by the waker after it bumps SIGNAL: either it sees the sleeper or
-        /// the futex sees the new value). False when the deadline has passed.
+        /// Waits for the signal at SIGNAL to move on from SEEN (<see cref="SignalWord"/>), in liveness slices: a handle
+        /// closed by another thread of this process, or a Ctrl+C that lands just before the futex wait, is then noticed
+        /// within a slice. False once the deadline has passed.
         /// </summary>
-        private bool AwaitChange(byte* b, int signal, int sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil)
-        {
-            if (deadline.HasPassed) return false;
-            cancel.ThrowIfCancellationRequested();
-            int* word = (int*)(b + signal);
-            if (spinUntil == 0) spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
-            while (Stopwatch.GetTimestamp() < spinUntil)
-            {
-                if (Volatile.Read(ref *word) != seen) return true;
-                Thread.SpinWait(SpinPause);   // not too often: each read pulls the line the other side is writing
-            }
-            Interlocked.Increment(ref *(int*)(b + sleepers));
-            // In slices: a handle closed by another thread of this process, or a Ctrl+C that lands just before the
-            // futex wait, is then noticed within a slice instead of never.
-            try { return WordWait.Sleep(word, seen, deadline, cancel, WordWait.LivenessSliceMs) || Volatile.Read(ref *word) != seen; }
-            finally { Interlocked.Decrement(ref *(int*)(b + sleepers)); }
-        }
+        private static bool AwaitChange(byte* b, int signal, int sleepers, int seen, Deadline deadline, CancellationToken cancel, ref long spinUntil) =>
+            SignalWord.Await((int*)(b + signal), (int*)(b + sleepers), seen, deadline, cancel, ref spinUntil, SpinTicks, WordWait.LivenessSliceMs)
+            || !deadline.HasPassed;
 
         private void Enter(byte* b, CancellationToken cancel)
         {
@@ -341,7 +326,7 @@ namespace IpcPs
             if (left == 0)
             {
                 Interlocked.Increment(ref *(int*)(b + JoinSignal));
-                if (Volatile.Read(ref *(int*)(b + JoinSleepers)) > 0) WordWait.Wake((int*)(b + JoinSignal), int.MaxValue);
+                SignalWord.Wake((int*)(b + JoinSignal), (int*)(b + JoinSleepers), int.MaxValue);
             }
             return true;
         }

@@ -36,7 +36,7 @@ namespace IpcPs
         public const long MinimumCapacity = 4 * BlockSize;
         public const long MaximumCapacity = ((long)int.MaxValue - BlocksOffset) / BlockSize * BlockSize;   // the segment's size is an int
 
-        private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? Stopwatch.Frequency / 100_000 : 0;   // 10 µs
+        private static readonly long SpinTicks = SignalWord.DefaultSpinTicks;
 
         private readonly RedoLog _log;
         private int[] _chain = new int[64];   // the blocks of the message being moved; used only under the lock, like the log

@@ -45,7 +45,7 @@ namespace IpcPs
                 if ((s & 1) != 0) return;
                 if (Interlocked.CompareExchange(ref *state, (s + 2) | 1, s) == s) break;   // next generation, flag set
             }
-            if (Volatile.Read(ref *Word(Sleepers)) > 0) WordWait.Wake(state, int.MaxValue);
+            SignalWord.Wake(state, Word(Sleepers), int.MaxValue);
         }
 
         public void Clear()
@@ -68,22 +68,10 @@ namespace IpcPs
             int* state = Word(State), sleepers = Word(Sleepers);
             int seen = Volatile.Read(ref *state);
             if ((seen & 1) != 0) return true;
-            long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
-            while (System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil)
-            {
-                int now = Volatile.Read(ref *state);
-                if (now != seen) return (now & 1) != 0;   // set, or set and cleared again (a pulse)
-                Thread.SpinWait(16);
-            }
-            while (true)
-            {
-                Interlocked.Increment(ref *sleepers);
-                bool inTime;
-                try { inTime = WordWait.Sleep(state, seen, deadline, cancel); }
-                finally { Interlocked.Decrement(ref *sleepers); }
-                int now = Volatile.Read(ref *state);
-                if (!inTime || now != seen) return (now & 1) != 0;
-            }
+            // The state word is the event's signal: any Set moves it (a set-then-clear pulse too, answered False).
+            long spinUntil = 0;
+            while (!SignalWord.Await(state, sleepers, seen, deadline, cancel, ref spinUntil, SpinTicks, -1) && !deadline.HasPassed) { }
+            return (Volatile.Read(ref *state) & 1) != 0;
         }
 
         public override string ToString() => IsClosed ? $"Event('{Name}', closed)" : $"Event('{Name}', {(IsSet() ? "set" : "clear")})";
