@@ -72,7 +72,7 @@ namespace IpcPs.Hosting
                 System.IO.DirectoryNotFoundException _ => (IpcPathNotFound, ErrorCategory.ObjectNotFound),
                 ArgumentOutOfRangeException _ => (IpcArgumentOutOfRange, ErrorCategory.InvalidArgument),
                 ArgumentException _ => (IpcInvalidArgument, ErrorCategory.InvalidArgument),
-                IpcPlatformException p when p.ErrorNumber == Core.Platform.Linux.Errno.EACCES || p.ErrorNumber == Core.Platform.Linux.Errno.EPERM
+                IpcPlatformException p when p.IsPermissionDenied
                     => (IpcPlatformError, ErrorCategory.PermissionDenied),
                 IpcPlatformException _ => (IpcPlatformError, ErrorCategory.ResourceUnavailable),
                 TimeoutException _ => (IpcTimeout, ErrorCategory.OperationTimeout),

@@ -5,7 +5,7 @@ using System.Diagnostics;
 using System.Management.Automation;
 using System.Text;
 using System.Threading;
-using IpcPs.Core.Platform.Linux;
+using IpcPs.Core.Platform;
 
 namespace IpcPs
 {
@@ -76,11 +76,11 @@ namespace IpcPs
             // Signal only a child not yet reaped: once it has exited its pid may name another process.
             if (!force)
             {
-                if (!_exited) LibC.kill(Pid, LibC.SIGTERM);
+                if (!_exited) Platforms.Current.Processes.RequestStop(Pid);
                 try { if (_ended.Wait(grace, cancel)) return; }
                 catch (OperationCanceledException) { /* Ctrl+C: no more waiting, kill it */ }
             }
-            if (!_exited) LibC.kill(Pid, LibC.SIGKILL);
+            if (!_exited) Platforms.Current.Processes.Kill(Pid);
             _ended.Wait();
         }
 

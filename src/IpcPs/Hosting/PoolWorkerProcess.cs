@@ -4,7 +4,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Text;
 using System.Threading;
-using IpcPs.Core.Platform.Linux;
+using IpcPs.Core.Platform;
 
 namespace IpcPs.Hosting
 {
@@ -140,7 +140,7 @@ namespace IpcPs.Hosting
         public void Kill()
         {
             Dead = true;
-            try { if (!_process.HasExited) LibC.kill(Pid, LibC.SIGKILL); }
+            try { if (!_process.HasExited) Platforms.Current.Processes.Kill(Pid); }
             catch (InvalidOperationException) { /* already reaped */ }
         }
 

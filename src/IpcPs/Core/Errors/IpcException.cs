@@ -77,11 +77,14 @@ namespace IpcPs
 
         public string Operation { get; }
 
-        /// <summary>The errno the call failed with.</summary>
+        /// <summary>The error number the call failed with: errno on Linux, a Win32 error code on Windows.</summary>
         public int ErrorNumber { get; }
 
+        /// <summary>True when the system refused for lack of permission.</summary>
+        public bool IsPermissionDenied => Core.Platform.PlatformErrors.IsPermissionDenied(ErrorNumber);
+
         private static string Describe(string op, int errno, string? name) =>
-            $"{op} failed{(name is null ? "" : $" for '{name}'")}: {Core.Platform.Linux.Errno.Describe(errno)} (errno {errno}).";
+            $"{op} failed{(name is null ? "" : $" for '{name}'")}: {Core.Platform.PlatformErrors.Describe(errno)} ({Core.Platform.PlatformErrors.Label} {errno}).";
     }
 }
 

@@ -52,6 +52,15 @@ namespace IpcPs.Core.Platform
 
         /// <summary>The identity of the running process PID, or null when it is not running or cannot be read.</summary>
         ProcessIdentity? Find(int pid);
+
+        /// <summary>
+        /// Asks PID to end cleanly (Linux: SIGTERM, which the module's handler turns into detaching everything). False
+        /// where the platform has no such request (Windows): the caller asks through the child's own channel instead.
+        /// </summary>
+        bool RequestStop(int pid);
+
+        /// <summary>Ends PID at once (SIGKILL; TerminateProcess). A process that has already ended is no error.</summary>
+        void Kill(int pid);
     }
 
     internal sealed class Platforms

@@ -67,6 +67,14 @@ namespace IpcPs.Core.Platform.Linux
             return tgid == pid ? ProcessState.Running : ProcessState.Gone;
         }
 
+        public bool RequestStop(int pid)
+        {
+            LibC.kill(pid, LibC.SIGTERM);   // ESRCH: it has ended already, which is what was asked
+            return true;
+        }
+
+        public void Kill(int pid) => LibC.kill(pid, LibC.SIGKILL);
+
         public ProcessIdentity? Find(int pid)
         {
             if (pid <= 0 || !ProcIsOurs()) return null;
