@@ -4,7 +4,7 @@ using System.Management.Automation;
 namespace IpcPs.Hosting
 {
     /// <summary>
-    /// On import: lets Core run barrier actions (PowerShell script text), and makes SIGTERM detach this process from
+    /// On import: makes PowerShell Core's host (barrier actions, PSObject wrappers, the codec's fallback), and makes SIGTERM detach this process from
     /// every object it holds before it ends — pwsh ends on SIGTERM without running the runtime's exit handlers, which
     /// would otherwise leave its objects orphaned.
     /// </summary>
@@ -14,11 +14,7 @@ namespace IpcPs.Hosting
 
         public void OnImport()
         {
-            IpcBarrier.ActionCompiler = text =>
-            {
-                var script = ScriptBlock.Create(text);
-                return () => script.Invoke();
-            };
+            Core.IpcHost.Current = new PowerShellHost();
             Core.Messaging.MessageCodec.Fallback = new PSMessageFallback();
             if (System.Threading.Interlocked.Exchange(ref _registered, 1) == 0)
                 Core.Platform.TerminationSignal.Add(Core.Lifecycle.ObjectLifecycle.DetachAll);

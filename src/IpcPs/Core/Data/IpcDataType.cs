@@ -172,7 +172,7 @@ namespace IpcPs
                 case char c when Code == 'c': v = c; break;
                 case string s when Code == 'c' && s.Length == 1: v = s[0]; break;
                 case byte[] bytes when Code == 'c' && bytes.Length == 1: v = bytes[0]; break;
-                case object o when Core.Unwrap.IsWrapped(o): return ToInteger(Core.Unwrap.Value(o));
+                case object o when Core.IpcHost.Current.IsWrapped(o): return ToInteger(Core.IpcHost.Current.Unwrap(o));
                 default: throw WrongType(value);
             }
             if (v < _min || v > _max) throw Overflow(value);
@@ -204,7 +204,7 @@ namespace IpcPs
             ulong x => x,
             decimal x => (double)x,
             BigInteger x => (double)x,
-            object o when Core.Unwrap.IsWrapped(o) => ToDouble(Core.Unwrap.Value(o)),
+            object o when Core.IpcHost.Current.IsWrapped(o) => ToDouble(Core.IpcHost.Current.Unwrap(o)),
             _ => throw WrongType(value),
         };
 

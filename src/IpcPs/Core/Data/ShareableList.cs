@@ -172,7 +172,7 @@ namespace IpcPs
         /// <summary>The index of the first item equal to VALUE, or -1 (CPython's index() raises instead).</summary>
         public int IndexOf(object? value)
         {
-            value = Unwrap.Value(value);
+            value = IpcHost.Current.Unwrap(value);
             for (int i = 0; i < Count; i++) if (ItemEquals(Get(i), value)) return i;
             return -1;
         }
@@ -180,7 +180,7 @@ namespace IpcPs
         /// <summary>How many items equal VALUE (CPython's count()).</summary>
         public int CountOf(object? value)
         {
-            value = Unwrap.Value(value);
+            value = IpcHost.Current.Unwrap(value);
             int n = 0;
             for (int i = 0; i < Count; i++) if (ItemEquals(Get(i), value)) n++;
             return n;
@@ -264,7 +264,7 @@ namespace IpcPs
                     return new Entry(0, null, 8, FormatQ, Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture), 0);
                 case ulong u when u <= long.MaxValue: return new Entry(0, null, 8, FormatQ, (long)u, 0);
                 case BigInteger big when big >= long.MinValue && big <= long.MaxValue: return new Entry(0, null, 8, FormatQ, (long)big, 0);
-                case object o when Unwrap.IsWrapped(o): return Encode(Unwrap.Value(o), index);
+                case object o when IpcHost.Current.IsWrapped(o): return Encode(IpcHost.Current.Unwrap(o), index);
                 case ulong _: case BigInteger _:
                     throw new OverflowException($"{where}{value} does not fit in a ShareableList int (64 bits: {long.MinValue} to {long.MaxValue}).");
                 default:

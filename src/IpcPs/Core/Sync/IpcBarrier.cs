@@ -21,9 +21,6 @@ namespace IpcPs
         private const int Waiting = 512, WaitingStride = 8, WatchedParties = 448;
         private const int ActionText = 4096, ActionCapacity = 4096, Size = 8192;
 
-        /// <summary>How a process runs an action's text (set by the PowerShell layer: a script block).</summary>
-        public static Func<string, Action>? ActionCompiler { get; set; }
-
         private IpcBarrier(string name) : base(name, IpcObjectKind.Barrier) { }
 
         internal static IpcBarrier Describe(string name) => new IpcBarrier(name);
@@ -172,8 +169,7 @@ namespace IpcPs
             if (text.Length == 0) return;
             try
             {
-                var compiler = ActionCompiler ?? throw new InvalidOperationException($"The barrier '{Name}' has an action, but nothing in this process can run it.");
-                compiler(text)();
+                Core.IpcHost.Current.CompileAction(text)();
             }
             catch
             {

@@ -1,0 +1,29 @@
+using System;
+using System.Management.Automation;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>Core's host (<see cref="Core.IIpcHost"/>) in a PowerShell session: script blocks for barrier actions, PSObject as the wrapper.</summary>
+    internal sealed class PowerShellHost : Core.IIpcHost
+    {
+        public Action CompileAction(string text)
+        {
+            var script = ScriptBlock.Create(text);
+            return () => script.Invoke();
+        }
+
+        public object? Unwrap(object? value)
+        {
+            // A PSObject may wrap another PSObject; a few levels at most.
+            for (int depth = 0; depth < 4 && value is PSObject pso; depth++)
+            {
+                var inner = pso.BaseObject;
+                if (inner is null || ReferenceEquals(inner, value)) break;
+                value = inner;
+            }
+            return value;
+        }
+
+        public bool IsWrapped(object? value) => value is PSObject;
+    }
+}
