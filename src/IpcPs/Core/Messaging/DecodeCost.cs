@@ -19,7 +19,11 @@ namespace IpcPs.Core.Messaging
         /// <summary>What decoding a message of MESSAGEBYTES bytes may allocate.</summary>
         public static long Allowance(long messageBytes) => Factor * messageBytes + Slack;
 
-        /// <summary>A boxed primitive (bools are not boxed again: they are shared).</summary>
+        /// <summary>
+        /// A boxed primitive (bools are not boxed again: they are shared). Not charged where it is read: every
+        /// container charges it for each of its items in advance (a value outside any container is the whole
+        /// message, and its box fits in the slack), which keeps the decoder's per-value work off the hot path.
+        /// </summary>
         public const long Box = 24;
 
         /// <summary>A decimal or a Guid: the box and a temporary array.</summary>
@@ -34,17 +38,17 @@ namespace IpcPs.Core.Messaging
         /// <summary>A byte[] of N bytes.</summary>
         public static long Bytes(int count) => 32 + (long)count;
 
-        /// <summary>An object[] of N items.</summary>
-        public static long Array(int count) => 32 + 8L * count + Numbered;
+        /// <summary>An object[] of N items (a slot, and a box, each).</summary>
+        public static long Array(int count) => 32 + (8 + Box) * (long)count + Numbered;
 
-        /// <summary>An ArrayList of N items.</summary>
-        public static long List(int count) => 80 + 8L * count + Numbered;
+        /// <summary>An ArrayList of N items (a slot, and a box, each).</summary>
+        public static long List(int count) => 80 + (8 + Box) * (long)count + Numbered;
 
-        /// <summary>A Hashtable of N entries (buckets for N / 0.72 entries).</summary>
-        public static long Hashtable(int count) => 256 + 48L * count + Numbered;
+        /// <summary>A Hashtable of N entries (buckets for N / 0.72 entries; a box for the key and the value).</summary>
+        public static long Hashtable(int count) => 256 + (48 + 2 * Box) * (long)count + Numbered;
 
-        /// <summary>An OrderedDictionary of N entries (a Hashtable, an ArrayList and a boxed entry each).</summary>
-        public static long Ordered(int count) => 512 + 96L * count + Numbered;
+        /// <summary>An OrderedDictionary of N entries (a Hashtable, an ArrayList and a boxed entry each; two boxes).</summary>
+        public static long Ordered(int count) => 512 + (96 + 2 * Box) * (long)count + Numbered;
 
         /// <summary>A primitive array of N bytes.</summary>
         public static long PrimitiveArray(long bytes) => 32 + bytes + Numbered;

@@ -33,8 +33,6 @@ namespace IpcPs.Core.Messaging
 
         [ThreadStatic] private static MessageWriter? _writer;
 
-        // The decoder's table of numbered values, kept for the thread's next message (taken out while in use).
-        [ThreadStatic] private static List<object?>? _numbered;
 
         // Decoded booleans are shared boxes: a message of N booleans allocates nothing per value.
         private static readonly object BoxedTrue = true, BoxedFalse = false;
@@ -100,8 +98,7 @@ namespace IpcPs.Core.Messaging
         internal static object? Decode(byte[] buffer, int offset, int count, long allowance, out long charged)
         {
             var r = new MessageReader(buffer, offset, count) { Allowance = allowance };
-            List<object?>? numbered = _numbered;
-            _numbered = null;
+            var numbered = new Numbering();
             try
             {
                 var value = Read(ref r, ref numbered, 0);
@@ -114,15 +111,7 @@ namespace IpcPs.Core.Messaging
             {
                 throw new MessageFormatException("The message is damaged: " + e.Message, e);
             }
-            finally
-            {
-                // Kept for the next message, holding nothing; a large one is let go.
-                if (numbered != null && numbered.Count <= 4096)
-                {
-                    numbered.Clear();
-                    _numbered = numbered;
-                }
-            }
+            finally { numbered.Release(); }
         }
 
         // ---- encoding ----------------------------------------------------------------------------------------------
@@ -132,10 +121,10 @@ namespace IpcPs.Core.Messaging
             switch (value)
             {
                 case null: w.WriteTag(Tag.Null); return;
-                case int i: w.WriteTag(Tag.Int32); w.WriteInt32(i); w.DecodeCharge += DecodeCost.Box; return;
+                case int i: w.WriteTag(Tag.Int32); w.WriteInt32(i); return;
                 case string s: w.WriteTag(Tag.String); w.DecodeCharge += DecodeCost.String(w.WriteString(s)); return;
-                case long l: w.WriteTag(Tag.Int64); w.WriteInt64(l); w.DecodeCharge += DecodeCost.Box; return;
-                case double d: w.WriteTag(Tag.Double); w.WriteInt64(BitConverter.DoubleToInt64Bits(d)); w.DecodeCharge += DecodeCost.Box; return;
+                case long l: w.WriteTag(Tag.Int64); w.WriteInt64(l); return;
+                case double d: w.WriteTag(Tag.Double); w.WriteInt64(BitConverter.DoubleToInt64Bits(d)); return;
                 case bool b: w.WriteTag(b ? Tag.True : Tag.False); return;
                 case byte[] bytes:
                     w.WriteTag(Tag.Bytes);
@@ -143,21 +132,21 @@ namespace IpcPs.Core.Messaging
                     w.WriteBytes(bytes, 0, bytes.Length);
                     w.DecodeCharge += DecodeCost.Bytes(bytes.Length);
                     return;
-                case float f: w.WriteTag(Tag.Single); w.WriteInt32(*(int*)&f); w.DecodeCharge += DecodeCost.Box; return;
+                case float f: w.WriteTag(Tag.Single); w.WriteInt32(*(int*)&f); return;
                 case decimal m:
                     w.WriteTag(Tag.Decimal);
                     foreach (int part in decimal.GetBits(m)) w.WriteInt32(part);
                     w.DecodeCharge += DecodeCost.Wide;
                     return;
-                case byte b8: w.WriteTag(Tag.Byte); w.WriteByte(b8); w.DecodeCharge += DecodeCost.Box; return;
-                case sbyte s8: w.WriteTag(Tag.SByte); w.WriteByte((byte)s8); w.DecodeCharge += DecodeCost.Box; return;
-                case short s16: w.WriteTag(Tag.Int16); w.WriteInt32(s16); w.DecodeCharge += DecodeCost.Box; return;
-                case ushort u16: w.WriteTag(Tag.UInt16); w.WriteInt32(u16); w.DecodeCharge += DecodeCost.Box; return;
-                case uint u32: w.WriteTag(Tag.UInt32); w.WriteInt32((int)u32); w.DecodeCharge += DecodeCost.Box; return;
-                case ulong u64: w.WriteTag(Tag.UInt64); w.WriteInt64((long)u64); w.DecodeCharge += DecodeCost.Box; return;
-                case char c: w.WriteTag(Tag.Char); w.WriteInt32(c); w.DecodeCharge += DecodeCost.Box; return;
-                case DateTime dt: w.WriteTag(Tag.DateTime); w.WriteInt64(dt.ToBinary()); w.DecodeCharge += DecodeCost.Box; return;
-                case TimeSpan ts: w.WriteTag(Tag.TimeSpan); w.WriteInt64(ts.Ticks); w.DecodeCharge += DecodeCost.Box; return;
+                case byte b8: w.WriteTag(Tag.Byte); w.WriteByte(b8); return;
+                case sbyte s8: w.WriteTag(Tag.SByte); w.WriteByte((byte)s8); return;
+                case short s16: w.WriteTag(Tag.Int16); w.WriteInt32(s16); return;
+                case ushort u16: w.WriteTag(Tag.UInt16); w.WriteInt32(u16); return;
+                case uint u32: w.WriteTag(Tag.UInt32); w.WriteInt32((int)u32); return;
+                case ulong u64: w.WriteTag(Tag.UInt64); w.WriteInt64((long)u64); return;
+                case char c: w.WriteTag(Tag.Char); w.WriteInt32(c); return;
+                case DateTime dt: w.WriteTag(Tag.DateTime); w.WriteInt64(dt.ToBinary()); return;
+                case TimeSpan ts: w.WriteTag(Tag.TimeSpan); w.WriteInt64(ts.Ticks); return;
                 case Guid g: w.WriteTag(Tag.Guid); w.WriteBytes(g.ToByteArray(), 0, 16); w.DecodeCharge += DecodeCost.Wide; return;
                 case Version v:
                     w.WriteTag(Tag.Version);
@@ -268,7 +257,7 @@ namespace IpcPs.Core.Messaging
                 return false;
             }
             if (NumberedBefore(w, container)) return false;
-            ObjectGraph.CheckStack();
+            ObjectGraph.CheckStack(nesting);
             return true;
         }
 
@@ -326,7 +315,7 @@ namespace IpcPs.Core.Messaging
 
         // ---- decoding ----------------------------------------------------------------------------------------------
 
-        private static object? Read(ref MessageReader r, ref List<object?>? numbered, int nesting)
+        private static object? Read(ref MessageReader r, ref Numbering numbered, int nesting)
         {
             var tag = (Tag)r.ReadByte();
             switch (tag)
@@ -334,26 +323,26 @@ namespace IpcPs.Core.Messaging
                 case Tag.Null: return null;
                 case Tag.False: return BoxedFalse;
                 case Tag.True: return BoxedTrue;
-                case Tag.Int32: r.Charge(DecodeCost.Box); return r.ReadInt32();
-                case Tag.Int64: r.Charge(DecodeCost.Box); return r.ReadInt64();
-                case Tag.Double: r.Charge(DecodeCost.Box); return BitConverter.Int64BitsToDouble(r.ReadInt64());
-                case Tag.Single: { r.Charge(DecodeCost.Box); int bits = r.ReadInt32(); return *(float*)&bits; }
+                case Tag.Int32: return r.ReadInt32();
+                case Tag.Int64: return r.ReadInt64();
+                case Tag.Double: return BitConverter.Int64BitsToDouble(r.ReadInt64());
+                case Tag.Single: { int bits = r.ReadInt32(); return *(float*)&bits; }
                 case Tag.Decimal: r.Charge(DecodeCost.Wide); return new decimal(new[] { r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32() });
-                case Tag.Byte: r.Charge(DecodeCost.Box); return r.ReadByte();
-                case Tag.SByte: r.Charge(DecodeCost.Box); return (sbyte)r.ReadByte();
-                case Tag.Int16: r.Charge(DecodeCost.Box); return checked((short)r.ReadInt32());
-                case Tag.UInt16: r.Charge(DecodeCost.Box); return checked((ushort)r.ReadInt32());
-                case Tag.UInt32: r.Charge(DecodeCost.Box); return (uint)r.ReadInt32();
-                case Tag.UInt64: r.Charge(DecodeCost.Box); return (ulong)r.ReadInt64();
+                case Tag.Byte: return r.ReadByte();
+                case Tag.SByte: return (sbyte)r.ReadByte();
+                case Tag.Int16: return checked((short)r.ReadInt32());
+                case Tag.UInt16: return checked((ushort)r.ReadInt32());
+                case Tag.UInt32: return (uint)r.ReadInt32();
+                case Tag.UInt64: return (ulong)r.ReadInt64();
                 case Tag.String:
                 {
                     int n = r.ReadLength();
                     r.Charge(DecodeCost.String(n));
                     return r.ReadUtf8(n);
                 }
-                case Tag.Char: r.Charge(DecodeCost.Box); return checked((char)r.ReadInt32());
-                case Tag.DateTime: r.Charge(DecodeCost.Box); return DateTime.FromBinary(r.ReadInt64());
-                case Tag.TimeSpan: r.Charge(DecodeCost.Box); return new TimeSpan(r.ReadInt64());
+                case Tag.Char: return checked((char)r.ReadInt32());
+                case Tag.DateTime: return DateTime.FromBinary(r.ReadInt64());
+                case Tag.TimeSpan: return new TimeSpan(r.ReadInt64());
                 case Tag.Guid: r.Charge(DecodeCost.Wide); return new Guid(r.ReadBytes(16));
                 case Tag.Version:
                 {
@@ -433,7 +422,7 @@ namespace IpcPs.Core.Messaging
                 case Tag.Ref:
                 {
                     int n = r.ReadCount();
-                    if (numbered is null || n >= numbered.Count)
+                    if (n >= numbered.Count)
                         throw new MessageFormatException($"A back-reference at byte {r.Position} names value {n}, which the message has not had.");
                     return numbered[n];
                 }
@@ -460,7 +449,7 @@ namespace IpcPs.Core.Messaging
             }
         }
 
-        private static object ReadBag(ref MessageReader r, ref List<object?>? numbered, int nesting)
+        private static object ReadBag(ref MessageReader r, ref Numbering numbered, int nesting)
         {
             Enter(nesting);
             var bags = Fallback ?? throw new MessageFormatException("The message holds a PowerShell object; import the IpcPs module to read it.");
@@ -501,10 +490,54 @@ namespace IpcPs.Core.Messaging
         {
             if (nesting >= ObjectGraph.MaxNesting)
                 throw new MessageFormatException($"The message nests containers more than {ObjectGraph.MaxNesting} deep.");
-            ObjectGraph.CheckStack();
+            ObjectGraph.CheckStack(nesting);
         }
 
         /// <summary>Gives VALUE the next number (the encoder's order: each container as it begins, before its contents).</summary>
-        private static void Number(ref List<object?>? numbered, object? value) => (numbered ??= new List<object?>()).Add(value);
+        private static void Number(ref Numbering numbered, object? value) => numbered.Add(value);
+
+        /// <summary>
+        /// The decoder's numbered values: the first four in fields (a message with a container or two touches no
+        /// list), the rest in a list the thread keeps between messages (taken out while in use, so a decoding that
+        /// another one interrupts, in a converter, gets its own).
+        /// </summary>
+        private struct Numbering
+        {
+            [ThreadStatic] private static List<object?>? _spare;
+            private object? _v0, _v1, _v2, _v3;
+            private List<object?>? _more;
+
+            public int Count { get; private set; }
+
+            public void Add(object? value)
+            {
+                switch (Count)
+                {
+                    case 0: _v0 = value; break;
+                    case 1: _v1 = value; break;
+                    case 2: _v2 = value; break;
+                    case 3: _v3 = value; break;
+                    default:
+                        if (_more is null)
+                        {
+                            _more = _spare ?? new List<object?>();
+                            _spare = null;
+                        }
+                        _more.Add(value);
+                        break;
+                }
+                Count++;
+            }
+
+            public object? this[int number] => number switch { 0 => _v0, 1 => _v1, 2 => _v2, 3 => _v3, _ => _more![number - 4] };
+
+            /// <summary>Gives the list back to the thread, holding nothing; a large one is let go.</summary>
+            public void Release()
+            {
+                if (_more is null || _more.Count > 4096) return;
+                _more.Clear();
+                _spare = _more;
+            }
+        }
     }
 }

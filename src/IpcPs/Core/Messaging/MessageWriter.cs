@@ -37,7 +37,7 @@ namespace IpcPs.Core.Messaging
             _length = 0;
             Tail = null;
             DecodeCharge = 0;
-            Seen.Clear();
+            if (Seen.Count != 0) Seen.Clear();
             if (_buffer.Length > 1 << 20) _buffer = new byte[256];   // do not keep a huge buffer for later small messages
         }
 
