@@ -122,6 +122,21 @@ namespace IpcPs.Tests
         }
 
         [Fact]
+        public void AFailureAtTheDeepestLevelStaysWithinTheBound()
+        {
+            // The exception's stack trace grows with every level it unwinds (here 440 KB, mostly in PowerShell): what
+            // the bound keeps a reserve for, besides the charges.
+            using var _ = Fallback(powerShell: true);
+            string bad = Crafted.Root + "<Obj><MS>" + string.Concat(Enumerable.Repeat("<MS N=\"a\">", 156)) + "x"
+                + string.Concat(Enumerable.Repeat("</MS>", 156)) + "</MS></Obj></Objs>";
+            var utf8 = Encoding.UTF8.GetBytes(bad);
+            var message = Enumerable.Repeat(new byte[] { (byte)Tag.Array, 1 }, ObjectGraph.MaxNesting - 1).SelectMany(b => b)
+                .Concat(new[] { (byte)Tag.Clixml }).Concat(CodecFuzzTests.Leb(utf8.Length)).Concat(utf8).ToArray();
+            for (int i = 0; i < 2; i++) { try { MessageCodec.Decode(message); } catch (MessageFormatException) { } }
+            Assert.Throws<MessageFormatException>(() => DecodeWithinBound(message));
+        }
+
+        [Fact]
         public void ASenderIsToldWhatItsReceiversDeserializerWouldRefuse()
         {
             // A .NET object graph deeper than PowerShell's deserializer reads (50 levels): refused when sent, with the

@@ -53,8 +53,8 @@ namespace IpcPs.Tests
 
         public static byte[] Encoded(object? value, int depth = 2) => Encoded(value, out _, depth);
 
-        /// <summary>The bound every decoding keeps: the allowance of a message of its size.</summary>
-        public static long Bound(long size) => DecodeCost.Allowance(size);
+        /// <summary>The bound every decoding keeps, whether it succeeds or fails.</summary>
+        public static long Bound(long size) => DecodeCost.Bound(size);
 
         /// <summary>
         /// Decodes INPUT and checks that it allocated no more than the bound (failing with the numbers otherwise);
@@ -91,7 +91,7 @@ namespace IpcPs.Tests
         {
             long used = GC.GetAllocatedBytesForCurrentThread() - before;
             if (used > Bound(size))
-                throw new AllocationBoundException($"{what} {size:N0} bytes allocated {used:N0} bytes, more than the bound {Bound(size):N0} ({DecodeCost.Factor}·S + {DecodeCost.Slack:N0})."
+                throw new AllocationBoundException($"{what} {size:N0} bytes allocated {used:N0} bytes, more than the bound {Bound(size):N0} ({DecodeCost.Factor}·S + {DecodeCost.Slack + DecodeCost.FailureReserve:N0})."
                     + (input != null && input.Length <= 65536 ? " Input (base64): " + Convert.ToBase64String(input) : ""));
         }
 

@@ -121,8 +121,8 @@ BeforeAll {
                 $e.GetType().Name
             }
             $used = [GC]::GetAllocatedBytesForCurrentThread() - $before
-            # The codec's bound, and a megabyte for PowerShell's own error handling around the call.
-            "$what, within bound: $($used -le (64 * $size + 256KB + 1MB)) ($used bytes for $size)"
+            # The codec's bound (64·S + 768 KiB), and a megabyte for PowerShell's own error handling around the call.
+            "$what, within bound: $($used -le (64 * $size + 768KB + 1MB)) ($used bytes for $size)"
         }
         if ($channel -is [IpcPs.IpcQueue]) { $channel.Get($true, 60) } else { $channel.Recv() }
     }

@@ -3,21 +3,33 @@ namespace IpcPs.Core.Messaging
     /// <summary>
     /// What decoding may allocate (docs/design.md, "Wire format", "Bounded decoding"). Every value the decoder makes
     /// is charged, before it is made, against an allowance of <see cref="Factor"/> bytes per byte of the message plus
-    /// <see cref="Slack"/>; a message that would need more is a <see cref="MessageFormatException"/>. So decoding S
-    /// bytes allocates at most 64·S + 256 KiB, whatever counts the message claims. Each charge is an upper bound of what
-    /// .NET and PowerShell allocate for that value (tests/IpcPs.Tests/CodecAllocationTests measures them). The encoder
-    /// adds up the same charges and refuses to send what its receiver would refuse.
+    /// <see cref="Slack"/>; a message that would need more is a <see cref="MessageFormatException"/>. A message that
+    /// fails costs, besides, the exception thrown where it failed, bounded by how deep that is (the nesting limits):
+    /// <see cref="FailureReserve"/>. So decoding S bytes allocates at most <see cref="Bound"/> = 64·S + 768 KiB,
+    /// whatever counts the message claims. Each charge is an upper bound of what .NET and PowerShell allocate for that
+    /// value (tests/IpcPs.Tests/CodecAllocationTests measures them). The encoder adds up the same charges and refuses
+    /// to send what its receiver would refuse.
     /// </summary>
     public static class DecodeCost
     {
         /// <summary>Bytes the decoder may allocate per byte of message.</summary>
         public const int Factor = 64;
 
-        /// <summary>Bytes every message may allocate besides (small messages of a few objects, the fallback's set-up).</summary>
+        /// <summary>Bytes every message may be charged besides (small messages of a few objects, the fallback's set-up).</summary>
         public const long Slack = 256 * 1024;
 
-        /// <summary>What decoding a message of MESSAGEBYTES bytes may allocate.</summary>
+        /// <summary>
+        /// What a failure may cost on top of what was charged: the exception and its stack trace, built through every
+        /// level it unwinds (PowerShell's deserializer at 160 elements deep and the codec's 64 levels: 440 KB measured
+        /// at the worst, most of it PowerShell's).
+        /// </summary>
+        public const long FailureReserve = 512 * 1024;
+
+        /// <summary>What decoding a message of MESSAGEBYTES bytes may be charged.</summary>
         public static long Allowance(long messageBytes) => Factor * messageBytes + Slack;
+
+        /// <summary>What decoding a message of MESSAGEBYTES bytes allocates at most, whether it succeeds or fails.</summary>
+        public static long Bound(long messageBytes) => Allowance(messageBytes) + FailureReserve;
 
         /// <summary>
         /// A boxed primitive (bools are not boxed again: they are shared). Not charged where it is read: every

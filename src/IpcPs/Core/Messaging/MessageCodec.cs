@@ -20,7 +20,7 @@ namespace IpcPs.Core.Messaging
     /// </para>
     /// <para>
     /// Decoding is bounded by the message (<see cref="DecodeCost"/>): a message of S bytes makes the decoder allocate at
-    /// most 64·S + 256 KiB whatever counts it claims; anything else than a value comes out as MessageFormatException.
+    /// most 64·S + 768 KiB whatever counts it claims; anything else than a value comes out as MessageFormatException.
     /// </para>
     /// </summary>
     public static unsafe class MessageCodec
@@ -32,7 +32,6 @@ namespace IpcPs.Core.Messaging
         public static IMessageFallback? Fallback { get; set; }
 
         [ThreadStatic] private static MessageWriter? _writer;
-
 
         // Decoded booleans are shared boxes: a message of N booleans allocates nothing per value.
         private static readonly object BoxedTrue = true, BoxedFalse = false;
