@@ -26,6 +26,7 @@ namespace IpcPs.Bench
         {
             if (args.Length > 0 && args[0] == "pong") return Pong(args);
             if (args.Length > 0 && args[0].StartsWith("msg", StringComparison.Ordinal)) return MessagingBench.Run(args);
+            if (args.Length > 0 && args[0] == "codec") return CodecBench.Run(args);
             Options options;
             try { options = Options.Parse(args); }
             catch (ArgumentException e)

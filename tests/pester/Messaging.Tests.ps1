@@ -141,13 +141,14 @@ Describe 'Object transport' {
         }
     }
 
-    It 'refuses a hashtable that contains itself with a clear error' {
+    It 'delivers a hashtable that contains itself as one (ObjectGraphs.Tests.ps1 has the rest)' {
         $h = @{}
         $h.Self = $h
         $q = New-IpcQueue (New-TestName)
         try {
-            (Get-ThrownException { $q.Put($h) }).Message | Should -Match 'nests'
-            $q.QSize() | Should -Be 0
+            $q.Put($h)
+            $r = $q.Get()
+            [object]::ReferenceEquals($r['Self'], $r) | Should -BeTrue
         } finally { $q.Close() }
     }
 }

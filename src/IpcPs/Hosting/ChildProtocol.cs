@@ -31,7 +31,7 @@ namespace IpcPs.Hosting
             if (!line.StartsWith(Marker, StringComparison.Ordinal) || line.Length < Marker.Length + 2) return false;
             kind = line[Marker.Length];
             string xml = Encoding.UTF8.GetString(Convert.FromBase64String(line.Substring(Marker.Length + 2)));
-            payload = PSSerializer.Deserialize(xml);
+            payload = ClixmlGuard.Deserialize(xml);
             // Records (all but output) travel as hashtables or strings: hand those over unwrapped.
             if (kind != 'O' && payload is PSObject pso && !(pso.BaseObject is PSCustomObject)) payload = pso.BaseObject;
             return true;
@@ -42,7 +42,7 @@ namespace IpcPs.Hosting
 
         public static Hashtable DecodeRequest(string line)
         {
-            object request = PSSerializer.Deserialize(Encoding.UTF8.GetString(Convert.FromBase64String(line)));
+            object? request = ClixmlGuard.Deserialize(Encoding.UTF8.GetString(Convert.FromBase64String(line)));
             return (request is PSObject pso ? pso.BaseObject : request) as Hashtable
                 ?? throw new InvalidOperationException("The request from the parent process is not a hashtable.");
         }

@@ -1,7 +1,5 @@
 using System;
-using System.Collections;
 using System.Collections.Generic;
-using System.Linq;
 using System.Management.Automation;
 
 namespace IpcPs.Hosting
@@ -32,35 +30,46 @@ namespace IpcPs.Hosting
         public override object ConvertTo(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase) =>
             throw new PSInvalidCastException();
 
-        /// <summary>Replaces every handle descriptor in VALUE (arrays, lists, hashtables, property bags) with the live object.</summary>
-        public static object? Rehydrate(object? value)
-        {
-            switch (value)
-            {
-                case IManagedProxy _: return value;
-                case PSObject pso when TryOpenProxy(pso, out var proxy): return proxy;
-                case PSObject pso when TryOpen(pso, out var obj): return obj;
-                case PSObject pso when pso.BaseObject is IDictionary || pso.BaseObject is IList: Rehydrate(pso.BaseObject); return pso;
-                case PSObject pso when pso.BaseObject is PSCustomObject:
-                    foreach (var p in pso.Properties.OfType<PSNoteProperty>().ToList()) p.Value = Rehydrate(p.Value);
-                    return pso;
-                case IDictionary dict:
-                    foreach (var key in dict.Keys.Cast<object>().ToList()) dict[key] = Rehydrate(dict[key]);
-                    return dict;
-                case IList list when !list.IsFixedSize || list is object[]:
-                    for (int i = 0; i < list.Count; i++) list[i] = Rehydrate(list[i]);
-                    return list;
-                default: return value;
-            }
-        }
+        /// <summary>
+        /// Replaces every handle descriptor in VALUE (arrays, lists, hashtables, property bags, however they nest or
+        /// refer to each other) with the live object, in place; returns VALUE, or the live object when VALUE is a descriptor.
+        /// </summary>
+        public static object? Rehydrate(object? value) => new ObjectGraphWalker(ObjectGraphWalker.Mode.Replace, Attach).Walk(value);
 
         /// <summary>
-        /// A copy of VALUE with every live handle replaced by its descriptor (Name, Kind under the type name the
-        /// serializer would give the handle), so the trip does not depend on this session's type table.
+        /// VALUE with every live handle replaced by its descriptor (Name, Kind under the type name the serializer
+        /// would give the handle), so the trip does not depend on this session's type table. A value without handles
+        /// is returned as it is; one with handles is copied (lists as object[], dictionaries as hashtables), keeping
+        /// its cycles and shared references.
         /// </summary>
         public static object? Dehydrate(object? value)
         {
-            switch (value)
+            bool live = false;
+            new ObjectGraphWalker(ObjectGraphWalker.Mode.Find, leaf => { live |= IsLive(leaf); return leaf; }).Walk(value);
+            return live ? new ObjectGraphWalker(ObjectGraphWalker.Mode.Copy, Describe).Walk(value) : value;
+        }
+
+        /// <summary>Every live handle inside VALUE, found the way <see cref="Rehydrate"/> walks.</summary>
+        public static IEnumerable<IpcObject> FindHandles(object? value)
+        {
+            var found = new List<IpcObject>();
+            new ObjectGraphWalker(ObjectGraphWalker.Mode.Find, leaf =>
+            {
+                if ((leaf is PSObject pso ? pso.BaseObject : leaf) is IpcObject o) found.Add(o);
+                return leaf;
+            }).Walk(value);
+            return found;
+        }
+
+        private static object? Attach(object leaf) =>
+            leaf is PSObject pso ? (TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
+
+        private static bool IsLive(object leaf) =>
+            (leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IManagedProxy);
+
+        private static object Describe(object leaf)
+        {
+            switch (leaf is PSObject pso ? pso.BaseObject : leaf)
             {
                 case IpcObject o:
                     var d = new PSObject();
@@ -70,47 +79,8 @@ namespace IpcPs.Hosting
                     d.Properties.Add(new PSNoteProperty("Kind", o.Kind.ToString()));
                     if (o is IpcConnection c) d.Properties.Add(new PSNoteProperty("End", c.End));
                     return d;
-                case PSObject pso when pso.BaseObject is IpcObject o: return Dehydrate(o);
                 case IManagedProxy p: return ManagerProxyDescriptor.Of(p);
-                case PSObject pso when pso.BaseObject is IManagedProxy p: return ManagerProxyDescriptor.Of(p);
-                case PSObject pso when pso.BaseObject is IDictionary || (pso.BaseObject is IList && !(pso.BaseObject is string)):
-                    return Dehydrate(pso.BaseObject);
-                case IDictionary dict:
-                    var copy = new Hashtable();
-                    foreach (DictionaryEntry e in dict) copy[e.Key] = Dehydrate(e.Value);
-                    return copy;
-                case byte[] bytes: return bytes;
-                case IList list:
-                    var items = new object?[list.Count];
-                    for (int i = 0; i < items.Length; i++) items[i] = Dehydrate(list[i]);
-                    return items;
-                default: return value;
-            }
-        }
-
-        /// <summary>Every live handle inside VALUE, found the way <see cref="Rehydrate"/> walks.</summary>
-        public static IEnumerable<IpcObject> FindHandles(object? value)
-        {
-            switch (value)
-            {
-                case IpcObject o: yield return o; break;
-                case IManagedProxy _: break;   // a manager's object: nothing to hold; it reconnects where it lands
-                case PSObject pso when pso.BaseObject is IManagedProxy: break;
-                case PSObject pso:
-                    foreach (var o in FindHandles(pso.BaseObject is PSCustomObject ? null : pso.BaseObject)) yield return o;
-                    if (pso.BaseObject is PSCustomObject)
-                        foreach (var p in pso.Properties.OfType<PSNoteProperty>())
-                            foreach (var o in FindHandles(p.Value)) yield return o;
-                    break;
-                case IDictionary dict:
-                    foreach (DictionaryEntry e in dict)
-                        foreach (var o in FindHandles(e.Value)) yield return o;
-                    break;
-                case string _: break;
-                case IEnumerable seq:
-                    foreach (var item in seq)
-                        foreach (var o in FindHandles(item)) yield return o;
-                    break;
+                default: return leaf;
             }
         }
 
@@ -120,7 +90,7 @@ namespace IpcPs.Hosting
             return proxy != null;
         }
 
-        private static bool IsDescriptor(PSObject pso) =>
+        internal static bool IsDescriptor(PSObject pso) =>
             pso.TypeNames.Count > 0 && pso.TypeNames[0].StartsWith(Prefix, StringComparison.Ordinal)
             && pso.Properties["Name"]?.Value is string && pso.Properties["Kind"]?.Value != null;
 

@@ -157,7 +157,7 @@ namespace IpcPs
             {
                 if (!Hosting.ChildProtocol.TryParse(line, out kind, out payload)) { Output.Add(new PSObject(line)); return; }
             }
-            catch (Exception e) when (e is FormatException || e is System.Xml.XmlException)
+            catch (Exception e) when (e is FormatException || e is System.Xml.XmlException || e is MessageFormatException)
             {
                 Error.Add(new ErrorRecord(e, Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.InvalidData, line));
                 return;

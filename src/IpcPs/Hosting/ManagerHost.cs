@@ -21,7 +21,7 @@ namespace IpcPs.Hosting
         public static Hashtable ReadSettings()
         {
             string line = Console.In.ReadLine() ?? throw new InvalidOperationException("The manager got no settings.");
-            return (Hashtable)Unwrap(PSSerializer.Deserialize(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(line))))!;
+            return (Hashtable)Unwrap(ClixmlGuard.Deserialize(System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(line))))!;
         }
 
         /// <summary>Serves until shutdown. TYPES: type id → [type, exposed names or null], resolved by the bootstrap script.</summary>

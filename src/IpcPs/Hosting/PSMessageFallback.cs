@@ -26,32 +26,43 @@ namespace IpcPs.Hosting
             properties = Array.Empty<KeyValuePair<string, object?>>();
             if (!(value is PSObject pso) || !(pso.BaseObject is PSCustomObject)) return false;
             typeNames = pso.TypeNames.ToArray();
+            properties = ReadableProperties(pso).ToArray();
+            return true;
+        }
+
+        /// <summary>
+        /// What the serializer writes of a custom object: its note properties, and the values of its script, alias and
+        /// code properties (one whose getter fails is left out).
+        /// </summary>
+        internal static List<KeyValuePair<string, object?>> ReadableProperties(PSObject pso)
+        {
             var list = new List<KeyValuePair<string, object?>>();
             foreach (var p in pso.Properties)
             {
-                // What the serializer would write: note properties, and the values of script/alias/code properties.
                 object? v;
                 try { v = p.Value; }
                 catch (GetValueException) { continue; }
                 list.Add(new KeyValuePair<string, object?>(p.Name, v));
             }
-            properties = list.ToArray();
-            return true;
+            return list;
         }
 
-        public object CreatePropertyBag(string[] typeNames, KeyValuePair<string, object?>[] properties)
+        public object CreatePropertyBag(string[] typeNames)
         {
             var pso = new PSObject();
             pso.TypeNames.Clear();
             foreach (var t in typeNames)
                 pso.TypeNames.Add(t.StartsWith(Deserialized, StringComparison.Ordinal) ? t : Deserialized + t);
-            foreach (var p in properties) pso.Properties.Add(new PSNoteProperty(p.Key, p.Value));
             return pso;
         }
+
+        public void AddProperty(object bag, string name, object? value) => ((PSObject)bag).Properties.Add(new PSNoteProperty(name, value));
 
         private const string Deserialized = "Deserialized.";
 
         public string Serialize(object value, int depth) => PSSerializer.Serialize(IpcObjectConverter.Dehydrate(value), depth);
+
+        public long Check(string text) => ClixmlGuard.Check(text);
 
         public object? Deserialize(string text) => IpcObjectConverter.Rehydrate(PSSerializer.Deserialize(text));
     }

@@ -1,30 +1,49 @@
 using System;
 using System.Collections;
 using System.Collections.Specialized;
-using System.Text;
+using IpcPs.Core.Managers;
 
 namespace IpcPs.Core.Messaging
 {
     /// <summary>
     /// The object transport every channel uses (docs/design.md, "Wire format"): a tag byte, then the value. Primitives,
-    /// strings, byte[] and arrays/hashtables of them are encoded here; anything else goes to <see cref="Fallback"/>
-    /// (PowerShell's CLIXML serializer once the module is loaded) and travels as text.
+    /// strings, byte[], arrays, lists and hashtables are encoded here, property bags through <see cref="Fallback"/>,
+    /// anything else goes to the fallback's serializer (PowerShell's CLIXML once the module is loaded) as text.
+    /// <para>
+    /// Object graphs: containers (arrays, lists, hashtables, primitive arrays, property bags) and serialized objects are
+    /// numbered 0, 1, 2, … in the order the encoder meets them, and a value met again is written as <see cref="Tag.Ref"/>
+    /// and its number, as PowerShell's serializer writes &lt;Ref RefId=…/&gt;: shared references and cycles arrive as
+    /// such. The decoder numbers each container as soon as it has made it, before reading what is inside, so a
+    /// container that contains itself is rebuilt. Containers nest at most <see cref="ObjectGraph.MaxNesting"/> deep:
+    /// the encoder writes one met deeper as its text (remoting cuts at its depth the same way), the decoder refuses one.
+    /// </para>
+    /// <para>
+    /// Decoding is bounded by the message (<see cref="DecodeCost"/>): a message of S bytes makes the decoder allocate at
+    /// most 64·S + 768 KiB whatever counts it claims; anything else than a value comes out as MessageFormatException.
+    /// </para>
     /// </summary>
-    public static unsafe class MessageCodec
+    public static unsafe partial class MessageCodec
     {
-        /// <summary>How deep arrays and hashtables may nest (a hashtable that contains itself stops here).</summary>
-        public const int MaxNesting = 64;
+        /// <summary>How deep containers may nest (<see cref="ObjectGraph.MaxNesting"/>).</summary>
+        public const int MaxNesting = ObjectGraph.MaxNesting;
 
         /// <summary>The serializer for everything else; set by the hosting layer.</summary>
         public static IMessageFallback? Fallback { get; set; }
 
         [ThreadStatic] private static MessageWriter? _writer;
 
+        // Decoded booleans are shared boxes: a message of N booleans allocates nothing per value.
+        private static readonly object BoxedTrue = true, BoxedFalse = false;
+
         /// <summary>
         /// Encodes VALUE into this thread's writer, taken out of its slot while in use (a script property or a
         /// serializer that sends a message of its own gets another one); give it back with <see cref="Recycle"/>.
+        /// Throws ArgumentException for a value that cannot be sent, or that its receiver would refuse to decode.
         /// </summary>
-        public static MessageWriter Encode(object? value, int depth)
+        public static MessageWriter Encode(object? value, int depth) => Encode(value, depth, checkCost: true);
+
+        /// <summary>As <see cref="Encode(object, int)"/>; without CHECKCOST, a message its receiver would refuse is encoded anyway (for tests).</summary>
+        internal static MessageWriter Encode(object? value, int depth, bool checkCost)
         {
             var w = _writer ?? new MessageWriter();
             _writer = null;
@@ -35,9 +54,25 @@ namespace IpcPs.Core.Messaging
                 w.WriteTag(Tag.Bytes);
                 w.WriteCount(bytes.Length);
                 w.Tail = bytes;
+                w.DecodeCharge = DecodeCost.Bytes(bytes.Length);
                 return w;
             }
-            Write(w, value, depth, 0);
+            w.Depth = depth;
+            try
+            {
+                Write(w, value, 0);
+                long allowance = DecodeCost.Allowance(w.TotalLength);
+                if (checkCost && w.DecodeCharge > allowance)
+                    throw new ArgumentException(
+                        $"The message would need {w.DecodeCharge:N0} bytes of memory to decode, more than its receiver allows for a message of " +
+                        $"{w.TotalLength:N0} bytes ({DecodeCost.Factor} times its size + {DecodeCost.Slack / 1024} KiB): it holds very many small " +
+                        "objects or properties. Send them in several messages.");
+            }
+            catch
+            {
+                Recycle(w);
+                throw;
+            }
             return w;
         }
 
@@ -51,36 +86,55 @@ namespace IpcPs.Core.Messaging
         public static object? Decode(byte[] buffer) => Decode(buffer, 0, buffer.Length);
 
         /// <summary>Decodes one message from BUFFER[OFFSET..OFFSET+COUNT); anything left over or missing is a format error.</summary>
-        public static object? Decode(byte[] buffer, int offset, int count)
+        public static object? Decode(byte[] buffer, int offset, int count) => Decode(buffer, offset, count, out _);
+
+        /// <summary>As <see cref="Decode(byte[], int, int)"/>; CHARGED is what the decoder charged to the message's allowance.</summary>
+        internal static object? Decode(byte[] buffer, int offset, int count, out long charged) =>
+            Decode(buffer, offset, count, DecodeCost.Allowance(count), out charged);
+
+        /// <summary>As <see cref="Decode(byte[], int, int)"/> with another ALLOWANCE (for tests that measure the charges themselves).</summary>
+        internal static object? Decode(byte[] buffer, int offset, int count, long allowance, out long charged)
         {
-            var r = new MessageReader(buffer, offset, count);
+            var r = new MessageReader(buffer, offset, count) { Allowance = allowance };
+            var numbered = new Numbering();
             try
             {
-                var value = Read(ref r, 0);
+                var value = Read(ref r, ref numbered, 0);
                 if (r.Remaining != 0) throw new MessageFormatException($"The message has {r.Remaining} bytes after its value.");
+                charged = allowance - r.Allowance;
                 return value;
             }
-            catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentException || e is OverflowException)
+            catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentException || e is OverflowException
+                || e is FormatException || e is InsufficientExecutionStackException)
             {
                 throw new MessageFormatException("The message is damaged: " + e.Message, e);
             }
+            finally { numbered.Release(); }
         }
 
-        private static void Write(MessageWriter w, object? value, int depth, int nesting)
+        // ---- encoding ----------------------------------------------------------------------------------------------
+
+        private static void Write(MessageWriter w, object? value, int nesting)
         {
             switch (value)
             {
                 case null: w.WriteTag(Tag.Null); return;
                 case int i: w.WriteTag(Tag.Int32); w.WriteInt32(i); return;
-                case string s: w.WriteTag(Tag.String); w.WriteString(s); return;
+                case string s: w.WriteTag(Tag.String); w.DecodeCharge += DecodeCost.String(w.WriteString(s)); return;
                 case long l: w.WriteTag(Tag.Int64); w.WriteInt64(l); return;
                 case double d: w.WriteTag(Tag.Double); w.WriteInt64(BitConverter.DoubleToInt64Bits(d)); return;
                 case bool b: w.WriteTag(b ? Tag.True : Tag.False); return;
-                case byte[] bytes: w.WriteTag(Tag.Bytes); w.WriteCount(bytes.Length); w.WriteBytes(bytes, 0, bytes.Length); return;
+                case byte[] bytes:
+                    w.WriteTag(Tag.Bytes);
+                    w.WriteCount(bytes.Length);
+                    w.WriteBytes(bytes, 0, bytes.Length);
+                    w.DecodeCharge += DecodeCost.Bytes(bytes.Length);
+                    return;
                 case float f: w.WriteTag(Tag.Single); w.WriteInt32(*(int*)&f); return;
                 case decimal m:
                     w.WriteTag(Tag.Decimal);
                     foreach (int part in decimal.GetBits(m)) w.WriteInt32(part);
+                    w.DecodeCharge += DecodeCost.Wide;
                     return;
                 case byte b8: w.WriteTag(Tag.Byte); w.WriteByte(b8); return;
                 case sbyte s8: w.WriteTag(Tag.SByte); w.WriteByte((byte)s8); return;
@@ -91,74 +145,163 @@ namespace IpcPs.Core.Messaging
                 case char c: w.WriteTag(Tag.Char); w.WriteInt32(c); return;
                 case DateTime dt: w.WriteTag(Tag.DateTime); w.WriteInt64(dt.ToBinary()); return;
                 case TimeSpan ts: w.WriteTag(Tag.TimeSpan); w.WriteInt64(ts.Ticks); return;
-                case Guid g: w.WriteTag(Tag.Guid); w.WriteBytes(g.ToByteArray(), 0, 16); return;
+                case Guid g: w.WriteTag(Tag.Guid); w.WriteBytes(g.ToByteArray(), 0, 16); w.DecodeCharge += DecodeCost.Wide; return;
+                case Version v:
+                    w.WriteTag(Tag.Version);
+                    w.WriteInt32(v.Major);
+                    w.WriteInt32(v.Minor);
+                    w.WriteInt32(v.Build);
+                    w.WriteInt32(v.Revision);
+                    w.DecodeCharge += DecodeCost.Version;
+                    return;
+                case Uri u: w.WriteTag(Tag.Uri); w.DecodeCharge += DecodeCost.Uri(w.WriteString(u.ToString())); return;
                 case object[] items:
-                    Nest(nesting);
+                    if (!BeginContainer(w, items, nesting)) return;
                     w.WriteTag(Tag.Array);
                     w.WriteCount(items.Length);
-                    foreach (var item in items) Write(w, item, depth, nesting + 1);
+                    w.DecodeCharge += DecodeCost.Array(items.Length);
+                    foreach (var item in items) Write(w, item, nesting + 1);
                     return;
-                case Array primitive when PrimitiveArrays.TryWrite(w, primitive): return;
+                case Array primitive when PrimitiveArrays.CodeOf(primitive) is int code && code >= 0:
+                    // A leaf (no values inside), numbered like a container: PowerShell keeps an int[] met twice as one.
+                    if (NumberedBefore(w, primitive)) return;
+                    w.DecodeCharge += DecodeCost.PrimitiveArray(PrimitiveArrays.Write(w, primitive, code));
+                    return;
                 case Hashtable table:
-                    Nest(nesting);
+                    if (!BeginContainer(w, table, nesting)) return;
                     w.WriteTag(Tag.Hashtable);
                     w.WriteByte(IsCaseSensitive(table) ? (byte)0 : (byte)1);
-                    WriteEntries(w, table, depth, nesting);
+                    w.DecodeCharge += DecodeCost.Hashtable(table.Count);
+                    WriteEntries(w, table, nesting);
                     return;
                 case OrderedDictionary ordered:
-                    Nest(nesting);
+                    if (!BeginContainer(w, ordered, nesting)) return;
                     w.WriteTag(Tag.Ordered);
                     w.WriteByte(1);
-                    WriteEntries(w, ordered, depth, nesting);
+                    w.DecodeCharge += DecodeCost.Ordered(ordered.Count);
+                    WriteEntries(w, ordered, nesting);
+                    return;
+                case IList list when IsPlainList(list):
+                    if (!BeginContainer(w, list, nesting)) return;
+                    int count = list.Count;
+                    w.WriteTag(Tag.List);
+                    w.WriteCount(count);
+                    w.DecodeCharge += DecodeCost.List(count);
+                    for (int k = 0; k < count; k++) Write(w, list[k], nesting + 1);
                     return;
             }
+            WriteOther(w, value, nesting);
+        }
+
+        /// <summary>What the fallback handles: a wrapper's inner value, a property bag, or a serialized object.</summary>
+        private static void WriteOther(MessageWriter w, object value, int nesting)
+        {
             var fallback = Fallback ?? throw new ArgumentException(
                 $"A {value.GetType().FullName} cannot be sent without the PowerShell serializer (import the IpcPs module).");
             var inner = fallback.Unwrap(value);
             if (!ReferenceEquals(inner, value) && (inner is null || IsEncodable(inner)))
             {
-                Write(w, inner, depth, nesting);
+                Write(w, inner, nesting);
                 return;
             }
             if (fallback.TryGetPropertyBag(value, out var typeNames, out var properties))
             {
-                // A [pscustomobject]: its type names and properties, each value encoded like any other (a nested
-                // object's properties are kept whatever the depth, as PowerShell's serializer does for these).
-                Nest(nesting);
+                // A [pscustomobject]: its type names and properties, each value encoded like any other. Like
+                // PowerShell's serializer, a custom object's own properties do not use up the depth: a tree of custom
+                // objects keeps all its levels (up to the nesting limit); only other objects inside are cut at the depth.
+                if (!BeginContainer(w, value, nesting)) return;
                 w.WriteTag(Tag.PropertyBag);
+                w.DecodeCharge += DecodeCost.Bag;
                 w.WriteCount(typeNames.Length);
-                foreach (var t in typeNames) w.WriteString(t);
+                long key = 0;
+                for (int i = 0; i < typeNames.Length; i++)
+                {
+                    int n = w.WriteString(typeNames[i]);
+                    key = DecodeCost.TypeNameKey(key, i, n);
+                    w.DecodeCharge += DecodeCost.TypeName(n, key);
+                }
                 w.WriteCount(properties.Length);
                 foreach (var p in properties)
                 {
-                    w.WriteString(p.Key);
-                    Write(w, p.Value, Math.Max(depth - 1, 1), nesting + 1);
+                    w.DecodeCharge += DecodeCost.Property(w.WriteString(p.Key));
+                    Write(w, p.Value, nesting + 1);
                 }
                 return;
             }
+            if (NumberedBefore(w, value)) return;
+            string text = fallback.Serialize(value, w.Depth);
+            long charge;
+            try { charge = fallback.Check(text); }
+            catch (MessageFormatException e)
+            {
+                throw new ArgumentException($"A {value.GetType().FullName} cannot be sent: its receiver would refuse it. {e.Message}", e);
+            }
             w.WriteTag(Tag.Clixml);
-            w.WriteString(fallback.Serialize(value, depth));
+            w.DecodeCharge += DecodeCost.String(w.WriteString(text)) + charge;
         }
+
+        /// <summary>
+        /// Before a container: a back-reference if it was met before, its text if it is nested too deep (both
+        /// false: nothing more to write); else it is numbered (true: the caller writes it).
+        /// </summary>
+        private static bool BeginContainer(MessageWriter w, object container, int nesting)
+        {
+            if (nesting >= ObjectGraph.MaxNesting)
+            {
+                if (WroteReference(w, container)) return false;
+                // Cut as remoting cuts at its depth: the value's text instead of the value (not numbered).
+                w.WriteTag(Tag.String);
+                w.DecodeCharge += DecodeCost.String(w.WriteString(TextOf(container)));
+                return false;
+            }
+            if (NumberedBefore(w, container)) return false;
+            ObjectGraph.CheckStack(nesting);
+            return true;
+        }
+
+        /// <summary>A back-reference if VALUE was met before (true); else VALUE is numbered now (false).</summary>
+        private static bool NumberedBefore(MessageWriter w, object value)
+        {
+            int number = w.Seen.FindOrAdd(value);
+            if (number < 0) return false;
+            w.WriteTag(Tag.Ref);
+            w.WriteCount(number);
+            return true;
+        }
+
+        private static bool WroteReference(MessageWriter w, object value)
+        {
+            int number = w.Seen.Find(value);
+            if (number < 0) return false;
+            w.WriteTag(Tag.Ref);
+            w.WriteCount(number);
+            return true;
+        }
+
+        private static string TextOf(object value)
+        {
+            try { return value.ToString() ?? ""; }
+            catch (Exception) { return value.GetType().FullName ?? ""; }   // a ToString that throws must not fail the message
+        }
+
+        /// <summary>A list the binary path carries: not an array (those have their own tags), not a handle or a proxy.</summary>
+        private static bool IsPlainList(IList list) => !(list is Array) && !(list is IpcObject) && !(list is IManagedProxy);
 
         /// <summary>Whether VALUE takes the binary path (not the serializer).</summary>
         private static bool IsEncodable(object value) =>
             value is string || value is IConvertible && !(value is Enum) || value is TimeSpan || value is Guid || value is byte[]
-            || value is object[] || value is Hashtable || value is OrderedDictionary || value is Array a && PrimitiveArrays.IsSupported(a);
+            || value is Version || value is Uri
+            || value is object[] || value is Hashtable || value is OrderedDictionary || value is Array a && PrimitiveArrays.CodeOf(a) >= 0
+            || value is IList l && IsPlainList(l);
 
-        private static void WriteEntries(MessageWriter w, IDictionary dict, int depth, int nesting)
+        private static void WriteEntries(MessageWriter w, IDictionary dict, int nesting)
         {
             w.WriteCount(dict.Count);
             foreach (DictionaryEntry e in dict)
             {
-                Write(w, e.Key, depth, nesting + 1);
-                Write(w, e.Value, depth, nesting + 1);
+                Write(w, e.Key, nesting + 1);
+                Write(w, e.Value, nesting + 1);
             }
-        }
-
-        private static void Nest(int nesting)
-        {
-            if (nesting >= MaxNesting)
-                throw new ArgumentException($"The message nests arrays or hashtables more than {MaxNesting} deep (does a collection contain itself?).");
         }
 
         private static readonly System.Reflection.PropertyInfo? ComparerProperty =
@@ -167,87 +310,5 @@ namespace IpcPs.Core.Messaging
         /// <summary>PowerShell's @{} ignores case; a Hashtable made in .NET usually does not. The flag keeps the difference.</summary>
         private static bool IsCaseSensitive(Hashtable table) =>
             !(ComparerProperty?.GetValue(table) is IEqualityComparer comparer && comparer.Equals("a", "A"));
-
-        private static object? Read(ref MessageReader r, int nesting)
-        {
-            var tag = (Tag)r.ReadByte();
-            switch (tag)
-            {
-                case Tag.Null: return null;
-                case Tag.False: return false;
-                case Tag.True: return true;
-                case Tag.Int32: return r.ReadInt32();
-                case Tag.Int64: return r.ReadInt64();
-                case Tag.Double: return BitConverter.Int64BitsToDouble(r.ReadInt64());
-                case Tag.Single: { int bits = r.ReadInt32(); return *(float*)&bits; }
-                case Tag.Decimal: return new decimal(new[] { r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), r.ReadInt32() });
-                case Tag.Byte: return r.ReadByte();
-                case Tag.SByte: return (sbyte)r.ReadByte();
-                case Tag.Int16: return checked((short)r.ReadInt32());
-                case Tag.UInt16: return checked((ushort)r.ReadInt32());
-                case Tag.UInt32: return (uint)r.ReadInt32();
-                case Tag.UInt64: return (ulong)r.ReadInt64();
-                case Tag.String: return r.ReadString();
-                case Tag.Char: return checked((char)r.ReadInt32());
-                case Tag.DateTime: return DateTime.FromBinary(r.ReadInt64());
-                case Tag.TimeSpan: return new TimeSpan(r.ReadInt64());
-                case Tag.Guid: return new Guid(r.ReadBytes(16));
-                case Tag.Bytes: return r.ReadBytes(r.ReadCount());
-                case Tag.Array:
-                {
-                    Nest(nesting);
-                    int n = r.ReadCount();
-                    if (n > r.Remaining) throw new MessageFormatException($"An array claims {n} items in {r.Remaining} bytes.");
-                    var items = new object?[n];
-                    for (int i = 0; i < n; i++) items[i] = Read(ref r, nesting + 1);
-                    return items;
-                }
-                case Tag.PrimitiveArray: return PrimitiveArrays.Read(ref r);
-                case Tag.Hashtable:
-                case Tag.Ordered:
-                {
-                    Nest(nesting);
-                    bool ignoreCase = r.ReadByte() != 0;
-                    int n = r.ReadCount();
-                    if (n > r.Remaining) throw new MessageFormatException($"A hashtable claims {n} entries in {r.Remaining} bytes.");
-                    IDictionary dict = tag == Tag.Ordered
-                        ? new OrderedDictionary(n, StringComparer.OrdinalIgnoreCase)
-                        : ignoreCase ? new Hashtable(n, StringComparer.OrdinalIgnoreCase) : new Hashtable(n);
-                    for (int i = 0; i < n; i++)
-                    {
-                        var key = Read(ref r, nesting + 1) ?? throw new MessageFormatException("A hashtable key is null.");
-                        dict[key] = Read(ref r, nesting + 1);
-                    }
-                    return dict;
-                }
-                case Tag.PropertyBag:
-                {
-                    Nest(nesting);
-                    int nt = r.ReadCount();
-                    if (nt > r.Remaining) throw new MessageFormatException($"An object claims {nt} type names in {r.Remaining} bytes.");
-                    var typeNames = new string[nt];
-                    for (int i = 0; i < nt; i++) typeNames[i] = r.ReadString();
-                    int np = r.ReadCount();
-                    if (np > r.Remaining) throw new MessageFormatException($"An object claims {np} properties in {r.Remaining} bytes.");
-                    var properties = new System.Collections.Generic.KeyValuePair<string, object?>[np];
-                    for (int i = 0; i < np; i++)
-                    {
-                        string key = r.ReadString();
-                        properties[i] = new System.Collections.Generic.KeyValuePair<string, object?>(key, Read(ref r, nesting + 1));
-                    }
-                    var bags = Fallback ?? throw new MessageFormatException("The message holds a PowerShell object; import the IpcPs module to read it.");
-                    try { return bags.CreatePropertyBag(typeNames, properties); }
-                    catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
-                }
-                case Tag.Clixml:
-                {
-                    string text = r.ReadString();
-                    var fallback = Fallback ?? throw new MessageFormatException("The message holds a serialized object; import the IpcPs module to read it.");
-                    try { return fallback.Deserialize(text); }
-                    catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A serialized object in the message cannot be read: " + e.Message, e); }
-                }
-                default: throw new MessageFormatException($"Unknown value tag 0x{(byte)tag:X2} at byte {r.Position - 1}: the bytes are not an IpcPs message.");
-            }
-        }
     }
 }

@@ -17,13 +17,28 @@ namespace IpcPs.Core.Messaging
         /// </summary>
         bool TryGetPropertyBag(object value, out string[] typeNames, out KeyValuePair<string, object?>[] properties);
 
-        /// <summary>The object a property bag arrives as: what remoting would deliver for it (Deserialized.* type names).</summary>
-        object CreatePropertyBag(string[] typeNames, KeyValuePair<string, object?>[] properties);
+        /// <summary>
+        /// A new property bag with these type names and no properties yet: what remoting would deliver for it
+        /// (Deserialized.* type names). The decoder numbers it before it reads the properties, so a property can
+        /// refer back to the bag itself (a child's Parent).
+        /// </summary>
+        object CreatePropertyBag(string[] typeNames);
+
+        /// <summary>Adds a property to a bag from <see cref="CreatePropertyBag"/>.</summary>
+        void AddProperty(object bag, string name, object? value);
 
         /// <summary>VALUE as text, DEPTH levels of properties deep.</summary>
         string Serialize(object value, int depth);
 
-        /// <summary>The object TEXT describes.</summary>
+        /// <summary>
+        /// Checks TEXT before anything deserializes it and returns how many bytes <see cref="Deserialize"/> may
+        /// allocate for it; throws <see cref="MessageFormatException"/> for text that nests too deep for the
+        /// deserializer or is not what <see cref="Serialize"/> writes. The encoder calls it too, on what it is about
+        /// to send, so a sender learns at once what its receiver would refuse.
+        /// </summary>
+        long Check(string text);
+
+        /// <summary>The object TEXT describes; only for text that passed <see cref="Check"/>.</summary>
         object? Deserialize(string text);
     }
 }

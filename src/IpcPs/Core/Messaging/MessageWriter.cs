@@ -23,10 +23,21 @@ namespace IpcPs.Core.Messaging
         /// <summary>The whole message's size in bytes.</summary>
         public long TotalLength => _length + (long)(Tail?.Length ?? 0);
 
+        /// <summary>What decoding this message will charge against its allowance (<see cref="DecodeCost"/>).</summary>
+        public long DecodeCharge { get; internal set; }
+
+        /// <summary>The containers written so far, numbered in the order met: a later occurrence is a back-reference.</summary>
+        internal IdentityMap Seen { get; } = new IdentityMap();
+
+        /// <summary>The serialization depth of this encoding (for values that go through the fallback).</summary>
+        internal int Depth { get; set; }
+
         public void Reset()
         {
             _length = 0;
             Tail = null;
+            DecodeCharge = 0;
+            if (Seen.Count != 0) Seen.Clear();
             if (_buffer.Length > 1 << 20) _buffer = new byte[256];   // do not keep a huge buffer for later small messages
         }
 
@@ -75,8 +86,8 @@ namespace IpcPs.Core.Messaging
             _length += count;
         }
 
-        /// <summary>A length-prefixed UTF-8 string.</summary>
-        public void WriteString(string s)
+        /// <summary>A length-prefixed UTF-8 string; returns its length in bytes (without the prefix).</summary>
+        public int WriteString(string s)
         {
             int max = Encoding.UTF8.GetMaxByteCount(s.Length);
             if (max < 128 && s.Length < 128)
@@ -84,13 +95,14 @@ namespace IpcPs.Core.Messaging
                 // Short: encode straight after a one-byte length, fixing the length afterwards.
                 if (_length + 1 + max > _buffer.Length) Grow(1 + max);
                 int n = Encoding.UTF8.GetBytes(s, 0, s.Length, _buffer, _length + 1);
-                if (n < 128) { _buffer[_length] = (byte)n; _length += 1 + n; return; }
+                if (n < 128) { _buffer[_length] = (byte)n; _length += 1 + n; return n; }
             }
             int count = Encoding.UTF8.GetByteCount(s);
             WriteCount(count);
             if (_length + count > _buffer.Length) Grow(count);
             Encoding.UTF8.GetBytes(s, 0, s.Length, _buffer, _length);
             _length += count;
+            return count;
         }
 
         private void Grow(int need)

@@ -16,23 +16,25 @@ namespace IpcPs.Core.Messaging
         };
         private static readonly int[] Sizes = { 1, 1, 2, 2, 4, 4, 8, 8, 4, 8, 2 };
 
-        public static bool IsSupported(Array a) => a.Rank == 1 && Array.IndexOf(Types, a.GetType().GetElementType()) >= 0;
+        /// <summary>The element code of A, or -1 when A is not such an array (another element type, rank, lower bound).</summary>
+        public static int CodeOf(Array a) =>
+            a.Rank == 1 && a.GetLowerBound(0) == 0 ? Array.IndexOf(Types, a.GetType().GetElementType()) : -1;
 
-        public static bool TryWrite(MessageWriter w, Array a)
+        /// <summary>Writes A (whose code is CODE); returns the size of its memory in bytes.</summary>
+        public static long Write(MessageWriter w, Array a, int code)
         {
-            if (a.Rank != 1 || a.GetLowerBound(0) != 0) return false;
-            int code = Array.IndexOf(Types, a.GetType().GetElementType());
-            if (code < 0) return false;
             w.WriteTag(Tag.PrimitiveArray);
             w.WriteByte((byte)code);
             w.WriteCount(a.Length);
-            if (a.Length == 0) return true;
+            if (a.Length == 0) return 0;
+            int bytes = checked(a.Length * Sizes[code]);
             var pin = GCHandle.Alloc(a, GCHandleType.Pinned);
-            try { w.WriteRaw((byte*)pin.AddrOfPinnedObject(), checked(a.Length * Sizes[code])); }
+            try { w.WriteRaw((byte*)pin.AddrOfPinnedObject(), bytes); }
             finally { pin.Free(); }
-            return true;
+            return bytes;
         }
 
+        /// <summary>Reads an array after its tag; its memory is charged to the reader's allowance before it is made.</summary>
         public static Array Read(ref MessageReader r)
         {
             int code = r.ReadByte();
@@ -40,6 +42,7 @@ namespace IpcPs.Core.Messaging
             int n = r.ReadCount();
             long bytes = (long)n * Sizes[code];
             if (bytes > r.Remaining) throw new MessageFormatException($"An array claims {n} items in {r.Remaining} bytes.");
+            r.Charge(DecodeCost.PrimitiveArray(bytes));
             var a = Array.CreateInstance(Types[code], n);
             if (n == 0) return a;
             var pin = GCHandle.Alloc(a, GCHandleType.Pinned);
