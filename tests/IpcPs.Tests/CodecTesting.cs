@@ -12,7 +12,7 @@ using Xunit;
 namespace IpcPs.Tests
 {
     /// <summary>
-    /// The codec tests share MessageCodec.Fallback (a static): they run one after the other, each setting it as it
+    /// The codec tests share the codec's fallback (the static IpcHost.Current): they run one after the other, each setting it as it
     /// needs (<see cref="CodecTesting.Fallback"/>).
     /// </summary>
     [CollectionDefinition("codec", DisableParallelization = true)]
@@ -24,9 +24,9 @@ namespace IpcPs.Tests
         /// <summary>Sets the codec's fallback (PowerShell's serializer, or none) until the returned scope ends.</summary>
         public static IDisposable Fallback(bool powerShell)
         {
-            var old = MessageCodec.Fallback;
-            MessageCodec.Fallback = powerShell ? new PSMessageFallback() : null;
-            return new Scope(() => MessageCodec.Fallback = old);
+            var old = Core.IpcHost.Current;
+            Core.IpcHost.Current = powerShell ? new PowerShellHost() : Core.IpcHost.None;
+            return new Scope(() => Core.IpcHost.Current = old);
         }
 
         private sealed class Scope : IDisposable

@@ -68,22 +68,28 @@ namespace IpcPs.Tests
         {
             if (seeds.Count == 0) throw new ArgumentException("At least one seed is needed.", nameof(seeds));
             var seed = Gen.Int[0, seeds.Count - 1].Select(i => seeds[i]);
-            var boundary = Gen.Int[0, 7].Select(i => new byte[] { 0x00, 0x01, 0x7F, 0x80, 0xFF, 0xFE, 0x40, 0x3F }[i]);
-            Gen<byte[]> mutate = Gen.Frequency(
-                (3, Gen.Select(seed, Gen.Int[0, 1 << 20], Gen.Int[0, 7], (s, at, bit) => Edit(s, b => { if (b.Length > 0) b[at % b.Length] ^= (byte)(1 << bit); }))),
-                (3, Gen.Select(seed, Gen.Int[0, 1 << 20], boundary, (s, at, v) => Edit(s, b => { if (b.Length > 0) b[at % b.Length] = v; }))),
-                (2, Gen.Select(seed, Gen.Int[0, 1 << 20], (s, at) => s.Take(s.Length == 0 ? 0 : at % s.Length).ToArray())),
-                (2, Gen.Select(seed, Gen.Int[0, 1 << 20], Gen.Int[1, 64], Gen.Int[1, 200], (s, at, len, times) => Repeat(s, at, len, times))),
-                (1, Gen.Select(seed, seed, Gen.Int[0, 1 << 20], Gen.Int[0, 1 << 20], (a, b, i, j) =>
-                    a.Take(a.Length == 0 ? 0 : i % a.Length).Concat(b.Skip(b.Length == 0 ? 0 : j % b.Length)).ToArray())),
-                (1, Gen.Select(seed, Gen.Int[0, 1 << 20], Gen.Byte.Array[1, 32], (s, at, junk) =>
-                    s.Take(s.Length == 0 ? 0 : at % s.Length).Concat(junk).Concat(s.Skip(s.Length == 0 ? 0 : at % s.Length)).ToArray())),
-                (1, Gen.Byte.Array[0, 256]));
-            // Several mutations in a row reach states one mutation cannot.
-            return Gen.Int[1, 4].SelectMany(n => Chain(mutate, n));
+            // Several mutations in a row, each applied to what the one before made, reach states one mutation cannot.
+            return Gen.Int[1, 4].SelectMany(n => Chain(seed, seed, n));
         }
 
-        private static Gen<byte[]> Chain(Gen<byte[]> mutate, int n) => mutate.Array[n].Select(all => all[all.Length - 1]);
+        private static Gen<byte[]> Chain(Gen<byte[]> input, Gen<byte[]> seed, int n) =>
+            n == 0 ? input : Chain(input.SelectMany(s => Mutate(s, seed)), seed, n - 1);
+
+        /// <summary>One mutation of S (SEED supplies the other half of a splice).</summary>
+        private static Gen<byte[]> Mutate(byte[] s, Gen<byte[]> seed)
+        {
+            var boundary = Gen.Int[0, 7].Select(i => new byte[] { 0x00, 0x01, 0x7F, 0x80, 0xFF, 0xFE, 0x40, 0x3F }[i]);
+            return Gen.Frequency(
+                (3, Gen.Select(Gen.Int[0, 1 << 20], Gen.Int[0, 7], (at, bit) => Edit(s, b => { if (b.Length > 0) b[at % b.Length] ^= (byte)(1 << bit); }))),
+                (3, Gen.Select(Gen.Int[0, 1 << 20], boundary, (at, v) => Edit(s, b => { if (b.Length > 0) b[at % b.Length] = v; }))),
+                (2, Gen.Int[0, 1 << 20].Select(at => s.Take(s.Length == 0 ? 0 : at % s.Length).ToArray())),
+                (2, Gen.Select(Gen.Int[0, 1 << 20], Gen.Int[1, 64], Gen.Int[1, 200], (at, len, times) => Repeat(s, at, len, times))),
+                (1, Gen.Select(seed, Gen.Int[0, 1 << 20], Gen.Int[0, 1 << 20], (b, i, j) =>
+                    s.Take(s.Length == 0 ? 0 : i % s.Length).Concat(b.Skip(b.Length == 0 ? 0 : j % b.Length)).ToArray())),
+                (1, Gen.Select(Gen.Int[0, 1 << 20], Gen.Byte.Array[1, 32], (at, junk) =>
+                    s.Take(s.Length == 0 ? 0 : at % s.Length).Concat(junk).Concat(s.Skip(s.Length == 0 ? 0 : at % s.Length)).ToArray())),
+                (1, Gen.Byte.Array[0, 256]));
+        }
 
         private static byte[] Edit(byte[] source, Action<byte[]> edit)
         {

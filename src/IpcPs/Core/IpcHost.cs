@@ -19,6 +19,9 @@ namespace IpcPs.Core
 
         /// <summary>Whether VALUE is wrapped by the host.</summary>
         bool IsWrapped(object? value);
+
+        /// <summary>What the message codec hands the values it cannot encode itself (PowerShell's serializer), or null.</summary>
+        Messaging.IMessageFallback? Messages { get; }
     }
 
     /// <summary>The host Core runs under (see <see cref="IIpcHost"/>).</summary>
@@ -42,6 +45,8 @@ namespace IpcPs.Core
             public object? Unwrap(object? value) => value;
 
             public bool IsWrapped(object? value) => false;
+
+            public Messaging.IMessageFallback? Messages => null;
         }
     }
 }

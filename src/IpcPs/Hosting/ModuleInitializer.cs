@@ -15,7 +15,6 @@ namespace IpcPs.Hosting
         public void OnImport()
         {
             Core.IpcHost.Current = new PowerShellHost();
-            Core.Messaging.MessageCodec.Fallback = new PSMessageFallback();
             if (System.Threading.Interlocked.Exchange(ref _registered, 1) == 0)
                 Core.Platform.TerminationSignal.Add(Core.Lifecycle.ObjectLifecycle.DetachAll);
         }

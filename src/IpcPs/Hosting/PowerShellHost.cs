@@ -25,5 +25,7 @@ namespace IpcPs.Hosting
         }
 
         public bool IsWrapped(object? value) => value is PSObject;
+
+        public Core.Messaging.IMessageFallback Messages { get; } = new PSMessageFallback();
     }
 }

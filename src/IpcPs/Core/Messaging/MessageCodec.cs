@@ -27,8 +27,8 @@ namespace IpcPs.Core.Messaging
         /// <summary>How deep containers may nest (<see cref="ObjectGraph.MaxNesting"/>).</summary>
         public const int MaxNesting = ObjectGraph.MaxNesting;
 
-        /// <summary>The serializer for everything else; set by the hosting layer.</summary>
-        public static IMessageFallback? Fallback { get; set; }
+        /// <summary>The serializer for everything else: the host's (<see cref="IpcHost"/>), PowerShell's once the module is loaded.</summary>
+        public static IMessageFallback? Fallback => IpcHost.Current.Messages;
 
         [ThreadStatic] private static MessageWriter? _writer;
 
