@@ -109,6 +109,7 @@ function Invoke-Build {
     if (Test-Path $ModuleOut) { Remove-Item -Recurse -Force $ModuleOut }
     New-Item -ItemType Directory -Force $ModuleOut | Out-Null
     Copy-Item (Join-Path $Root "src/IpcPs/bin/$Configuration/netstandard2.0/IpcPs.dll") $ModuleOut
+    Copy-Item (Join-Path $Root "src/IpcPs/bin/$Configuration/netstandard2.0/IpcPs.Core.dll") $ModuleOut
     Copy-Item (Join-Path $Root 'module/*.ps1xml') $ModuleOut
     (Get-Content -Raw (Join-Path $Root 'module/IpcPs.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'" |
         Set-Content (Join-Path $ModuleOut 'IpcPs.psd1')

@@ -1,6 +1,8 @@
 @{
     # ModuleVersion comes from Directory.Build.props (<Version>): build.ps1 writes it into out/IpcPs/IpcPs.psd1.
     RootModule           = 'IpcPs.dll'
+    # Core (no PowerShell in it) is an assembly of its own, loaded first: the type data below names its types.
+    RequiredAssemblies   = @('IpcPs.Core.dll')
     ModuleVersion        = '0.0.0'
     GUID                 = '5b0c7f0e-6a43-4d3e-9d0a-2f8f6f6d7a11'
     Author               = 'IpcPs developers'
