@@ -75,6 +75,7 @@ namespace IpcPs
             int was = Interlocked.Exchange(ref _state, Closed);
             if (was != Attached || _borrowed) return;
             if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
+            else _segment?.CloseName();   // the mapping stays until collected, but the name must go with the handle (Windows)
             ObjectLifecycle.Release(Name);
             OnClose();
         }
@@ -99,6 +100,9 @@ namespace IpcPs
         /// when no thread can still be inside a call.
         /// </summary>
         private protected virtual bool UnmapOnClose => true;
+
+        /// <summary>Whether the kind's segment holds words that waits sleep on (see ISharedMemoryPlatform.Create).</summary>
+        private protected virtual bool Waitable => false;
 
         /// <summary>Checks a freshly mapped segment (a kind with a header verifies its magic here).</summary>
         private protected virtual void Validate(Segment segment) { }
@@ -133,7 +137,7 @@ namespace IpcPs
                 {
                     var kind = record?.Kind ?? Kind;   // no record: a foreign or record-less segment; its header is checked by Validate
                     if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
-                    var s = Platforms.Current.SharedMemory.Open(Name);
+                    var s = Platforms.Current.SharedMemory.Open(Name, Waitable);
                     try { Validate(s); }
                     catch { s.Dispose(); throw; }
                     Record = record;

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using IpcPs.Core.Lifecycle;
 
 namespace IpcPs.Core.Platform
@@ -22,6 +23,16 @@ namespace IpcPs.Core.Platform
 
         /// <summary>Every name that has a record.</summary>
         IEnumerable<string> Names();
+    }
+
+    /// <summary>
+    /// A test hook of both registries: called with the name after a record's file is opened and checked, before its
+    /// lock is taken (tests/IpcPs.Tests/PlatformRegistryTests: a waiter that opened a record about to be deleted).
+    /// Null outside tests: one null check per record access.
+    /// </summary>
+    internal static class RegistryTestHooks
+    {
+        public static Action<string>? BeforeLock;
     }
 
     /// <summary>What is known now of a process recorded in shared memory or in the registry.</summary>
@@ -80,11 +91,21 @@ namespace IpcPs.Core.Platform
 
         public static Platforms Current { get; } = Create();
 
+        /// <summary>
+        /// The platform this process runs on: Linux (Linux/) or Windows (Windows/). macOS would plug in here (shm_open
+        /// and flock as Linux; liveness from proc_pidinfo; waits from os_sync_wait_on_address or a sleepers table as
+        /// Windows).
+        /// </summary>
         private static Platforms Create()
         {
-            if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
-                throw new PlatformNotSupportedException("IpcPs implements named shared memory for Linux only so far; the platform layer (Core/Platform) is where Windows and macOS plug in.");
-            return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex());
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+                return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex());
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+            {
+                var registry = new Windows.WindowsRegistry();
+                return new Platforms(new Windows.WindowsSharedMemory(registry), registry, new Windows.WindowsProcesses(), new Windows.WindowsWordWait());
+            }
+            throw new PlatformNotSupportedException("IpcPs implements named shared memory for Linux and Windows; the platform layer (Core/Platform) is where macOS plugs in.");
         }
     }
 }
