@@ -9,7 +9,9 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string[]] $Path,
     [Parameter(Mandatory)] [string] $ResultFile,
-    [string] $TestName
+    [string] $TestName,
+    # Only tests with this tag (the Windows leg runs the tests tagged Windows: those that apply there so far).
+    [string] $Tag
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath -MinimumVersion 5.0
@@ -21,6 +23,7 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.Output.StackTraceVerbosity = 'Filtered'
 if ($TestName) { $config.Filter.FullName = $TestName -split ',' }
+if ($Tag) { $config.Filter.Tag = $Tag }
 
 $result = Invoke-Pester -Configuration $config
 

@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.IO.MemoryMappedFiles;
 using System.Threading;
 
 namespace IpcPs.Tests
@@ -113,29 +112,27 @@ namespace IpcPs.Tests
             }
         }
 
-        /// <summary>32-bit words of a segment, mapped straight from /dev/shm (not as an IpcPs holder) for atomic use.</summary>
+        /// <summary>32-bit words of a segment, mapped through the platform layer (not as an IpcPs holder) for atomic use.</summary>
         public sealed class Words : IDisposable
         {
-            private readonly MemoryMappedFile _file;
-            private readonly MemoryMappedViewAccessor _view;
+            private readonly Core.Platform.Segment _segment;
             private readonly int* _words;
+            private bool _referenced;
 
             public Words(string name)
             {
-                _file = MemoryMappedFile.CreateFromFile("/dev/shm/" + name, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-                _view = _file.CreateViewAccessor();
-                byte* p = null;
-                _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-                _words = (int*)p;
+                _segment = Core.Platform.Platforms.Current.SharedMemory.Open(name);
+                _segment.DangerousAddRef(ref _referenced);
+                _words = (int*)_segment.Address;
             }
 
             public ref int this[int index] => ref _words[index];
 
             public void Dispose()
             {
-                _view.SafeMemoryMappedViewHandle.ReleasePointer();
-                _view.Dispose();
-                _file.Dispose();
+                if (_referenced) _segment.DangerousRelease();
+                _referenced = false;
+                _segment.Dispose();
             }
         }
     }

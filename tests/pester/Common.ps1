@@ -54,8 +54,8 @@ function Start-Stoppable([scriptblock] $Script, [object[]] $Arguments = @()) {
     [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
 }
 
-# Where the registry keeps its records (docs/design.md, "Lifecycle").
-$script:RegistryDir = "/dev/shm/.ipcps-$(& id -u)"
+# Where the registry keeps its records on Linux (docs/design.md, "Lifecycle"); Windows keeps them under %LOCALAPPDATA%.
+$script:RegistryDir = if ($IsLinux) { "/dev/shm/.ipcps-$(& id -u)" } else { $null }
 
 # The exception a script block throws, unwrapped from PowerShell's MethodInvocationException.
 function Get-ThrownException([scriptblock] $Script) {

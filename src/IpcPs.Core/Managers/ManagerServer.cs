@@ -60,7 +60,7 @@ namespace IpcPs.Core.Managers
             _unix = address is null || ManagerAddress.IsUnix(address);
             if (address is null)
             {
-                using (var folder = ManagerState.LocalFolder.TryOpen(stateDir)
+                using (var folder = ManagerState.OpenLocal(stateDir)
                     ?? throw new IpcException($"The manager folder '{stateDir}' is not a private folder of this user; refusing to listen there.", stateDir))
                     _listener = Listen(ManagerAddress.UnixEndPointOf(folder.SocketPath), stateDir);
                 Address = ManagerAddress.UnixPrefix + Path.Combine(stateDir, ManagerState.SocketFile);

@@ -76,18 +76,20 @@ namespace IpcPs.Core.Platform
 
     internal sealed class Platforms
     {
-        private Platforms(ISharedMemoryPlatform sharedMemory, IObjectRegistry registry, IProcessTable processes, IWordWait words)
+        private Platforms(ISharedMemoryPlatform sharedMemory, IObjectRegistry registry, IProcessTable processes, IWordWait words, IManagerFolders managerFolders)
         {
             SharedMemory = sharedMemory;
             Registry = registry;
             Processes = processes;
             Words = words;
+            ManagerFolders = managerFolders;
         }
 
         public ISharedMemoryPlatform SharedMemory { get; }
         public IObjectRegistry Registry { get; }
         public IProcessTable Processes { get; }
         public IWordWait Words { get; }
+        public IManagerFolders ManagerFolders { get; }
 
         public static Platforms Current { get; } = Create();
 
@@ -99,11 +101,11 @@ namespace IpcPs.Core.Platform
         private static Platforms Create()
         {
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
-                return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex());
+                return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex(), new Linux.LinuxManagerFolders());
             if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
             {
                 var registry = new Windows.WindowsRegistry();
-                return new Platforms(new Windows.WindowsSharedMemory(registry), registry, new Windows.WindowsProcesses(), new Windows.WindowsWordWait());
+                return new Platforms(new Windows.WindowsSharedMemory(registry), registry, new Windows.WindowsProcesses(), new Windows.WindowsWordWait(), new Windows.WindowsManagerFolders());
             }
             throw new PlatformNotSupportedException("IpcPs implements named shared memory for Linux and Windows; the platform layer (Core/Platform) is where macOS plugs in.");
         }

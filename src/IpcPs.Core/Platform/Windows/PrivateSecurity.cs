@@ -56,6 +56,36 @@ namespace IpcPs.Core.Platform.Windows
             finally { Win32.LocalFree(descriptor); }
         }
 
+        private const uint DACL_SECURITY_INFORMATION = 4;
+        private const byte ACCESS_ALLOWED_ACE_TYPE = 0;
+
+        [DllImport("advapi32", SetLastError = true)] private static extern bool GetAce(IntPtr acl, int index, out IntPtr ace);
+
+        /// <summary>
+        /// Whether the object behind HANDLE (opened with READ_CONTROL) is private to the current user: owned by it, with
+        /// a DACL (none would let everyone in) whose every allowing entry names the current user.
+        /// </summary>
+        public static bool IsPrivate(IntPtr handle, int objectType, string what)
+        {
+            Initialise();
+            uint error = Win32.GetSecurityInfo(handle, objectType, Win32.OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION,
+                out IntPtr owner, out _, out IntPtr dacl, out _, out IntPtr descriptor);
+            if (error != 0) throw new IpcPlatformException("GetSecurityInfo", (int)error, what);
+            try
+            {
+                if (owner == IntPtr.Zero || !Win32.EqualSid(owner, _userSidPointer) || dacl == IntPtr.Zero) return false;
+                int count = *(ushort*)((byte*)dacl + 4);   // ACL: revision, sbz1, size (u16), count (u16), sbz2
+                for (int i = 0; i < count; i++)
+                {
+                    if (!GetAce(dacl, i, out IntPtr ace)) return false;
+                    // ACE_HEADER: type, flags, size (u16); an ACCESS_ALLOWED_ACE then has the mask (u32) and the SID.
+                    if (*(byte*)ace == ACCESS_ALLOWED_ACE_TYPE && !Win32.EqualSid((IntPtr)((byte*)ace + 8), _userSidPointer)) return false;
+                }
+                return true;
+            }
+            finally { Win32.LocalFree(descriptor); }
+        }
+
         private static string SidText(IntPtr sid)
         {
             if (!Win32.ConvertSidToStringSid(sid, out IntPtr text)) return "unknown";
