@@ -42,10 +42,17 @@ namespace IpcPs.Tests
                     var got = new List<long>();
                     while (true)
                     {
-                        foreach (var m in q.GetMany(20, 60))
+                        var batch = q.GetMany(20, 60);
+                        for (int i = 0; i < batch.Length; i++)
                         {
-                            long v = Convert.ToInt64(m);
-                            if (v == -1) { Say("got " + string.Join(",", got)); return 0; }
+                            long v = Convert.ToInt64(batch[i]);
+                            if (v == -1)
+                            {
+                                // The stop sentinels come after every message: give back those of the other consumers.
+                                if (i + 1 < batch.Length) q.PutMany(batch[(i + 1)..]);
+                                Say("got " + string.Join(",", got));
+                                return 0;
+                            }
                             got.Add(v);
                         }
                     }
