@@ -9,6 +9,7 @@ namespace IpcPs.Tests
         public static int Main(string[] args)
         {
             if (args.Length > 0 && args[0] == "worker") return ChaosWorker.Run(args);
+            if (args.Length > 0 && args[0] == "redis-worker") return RedisWorker.Run(args);
             return Xunit.Runner.InProc.SystemConsole.ConsoleRunner.Run(args).GetAwaiter().GetResult();
         }
     }
