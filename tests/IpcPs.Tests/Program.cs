@@ -3,7 +3,8 @@ namespace IpcPs.Tests
     /// <summary>
     /// The test program's entry point. "worker ROLE ARGS…" runs one participant of a cross-process test (the chaos
     /// test starts such workers and SIGKILLs them), "crash …" one operation of the crash-injection matrix
-    /// (CrashInjectionWorker), "protocol" a worker driven by commands on its standard input (ProtocolWorker); anything else is xunit's own in-process runner with its arguments.
+    /// (CrashInjectionWorker), "protocol" a worker driven by commands on its standard input (ProtocolWorker); anything
+    /// else is xunit's own in-process runner with its arguments.
     /// </summary>
     public static class Program
     {
