@@ -37,6 +37,7 @@ namespace IpcPs.Tests
         private static void RunMatrix(CrashScenario scenario)
         {
             // N = 0: the operation runs to its end, listing its writes; the check of a completed operation follows.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var trace = RunCase(scenario, 0, Array.Empty<string>());
             Assert.True(trace.Count > 0, $"{scenario}: the operation made no shared write.");
             var failures = new ConcurrentBag<string>();
@@ -46,6 +47,15 @@ namespace IpcPs.Tests
                 catch (Exception e) { failures.Add($"killed after write {n} of {trace.Count} ({trace[n - 1]}): {e.Message}"); }
             });
             Assert.True(failures.IsEmpty, $"{scenario} ({trace.Count} writes: {string.Join(" ", trace)}):\n" + string.Join("\n", failures.OrderBy(f => f, StringComparer.Ordinal)));
+            Report($"crash {scenario}: killed after each of its {trace.Count} shared writes in {clock.Elapsed.TotalSeconds:n1} s");
+        }
+
+        /// <summary>Appends LINE to the report build.ps1 prints after the C# tests (IPCPS_FUZZ_REPORT, as the fuzz targets do).</summary>
+        private static void Report(string line)
+        {
+            var file = Environment.GetEnvironmentVariable("IPCPS_FUZZ_REPORT");
+            if (string.IsNullOrEmpty(file)) return;
+            lock (typeof(Fuzzing)) System.IO.File.AppendAllText(file, line + Environment.NewLine);
         }
 
         /// <summary>One case: returns the writes the worker reported (all of them when N = 0).</summary>
