@@ -48,6 +48,7 @@
         'Stop-IpcManager'
         'Use-IpcManager'
         'Connect-IpcManager'
+        'Connect-IpcBackend'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -112,28 +112,16 @@ namespace IpcPs.Tests
             }
         }
 
-        /// <summary>32-bit words of a segment, mapped through the platform layer (not as an IpcPs holder) for atomic use.</summary>
+        /// <summary>32-bit words of a segment, mapped raw (<see cref="RawSegment"/>, not as an IpcPs holder) for atomic use.</summary>
         public sealed class Words : IDisposable
         {
-            private readonly Core.Platform.Segment _segment;
-            private readonly int* _words;
-            private bool _referenced;
+            private readonly RawSegment _raw;
 
-            public Words(string name)
-            {
-                _segment = Core.Platform.Platforms.Current.SharedMemory.Open(name);
-                _segment.DangerousAddRef(ref _referenced);
-                _words = (int*)_segment.Address;
-            }
+            public Words(string name) => _raw = new RawSegment(name);
 
-            public ref int this[int index] => ref _words[index];
+            public ref int this[int index] => ref _raw.Int(index * 4);
 
-            public void Dispose()
-            {
-                if (_referenced) _segment.DangerousRelease();
-                _referenced = false;
-                _segment.Dispose();
-            }
+            public void Dispose() => _raw.Dispose();
         }
     }
 }
