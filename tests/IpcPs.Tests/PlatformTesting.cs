@@ -115,7 +115,9 @@ namespace IpcPs.Tests
 
             public string Name => _segment.Name;
 
-            public int* Word(int offset) => (int*)((byte*)_segment.Address + offset);
+            public byte* Base => (byte*)_segment.Address;
+
+            public int* Word(int offset) => (int*)(Base + offset);
 
             public void Dispose()
             {

@@ -61,9 +61,16 @@ namespace IpcPs.Core.Platform.Windows
 
         [DllImport("advapi32", SetLastError = true)] private static extern bool GetAce(IntPtr acl, int index, out IntPtr ace);
 
+        [DllImport("advapi32", SetLastError = true)] private static extern bool IsWellKnownSid(IntPtr sid, int type);
+
+        private const int WinLocalSystemSid = 22;
+
         /// <summary>
         /// Whether the object behind HANDLE (opened with READ_CONTROL) is private to the current user: owned by it, with
-        /// a DACL (none would let everyone in) whose every allowing entry names the current user.
+        /// a DACL (none would let everyone in) whose every allowing entry names the current user or LocalSystem.
+        /// LocalSystem is allowed because it can read every file anyway, and because Wine, which keeps no security
+        /// descriptor for a file where it cannot store one, reports the DACL it derives from the Unix mode: the owner
+        /// and SYSTEM (D:(A;OICI;FA;;;SY)(A;OICI;FA;;;USER) for a folder of mode 0700/0750).
         /// </summary>
         public static bool IsPrivate(IntPtr handle, int objectType, string what)
         {
@@ -79,7 +86,9 @@ namespace IpcPs.Core.Platform.Windows
                 {
                     if (!GetAce(dacl, i, out IntPtr ace)) return false;
                     // ACE_HEADER: type, flags, size (u16); an ACCESS_ALLOWED_ACE then has the mask (u32) and the SID.
-                    if (*(byte*)ace == ACCESS_ALLOWED_ACE_TYPE && !Win32.EqualSid((IntPtr)((byte*)ace + 8), _userSidPointer)) return false;
+                    if (*(byte*)ace != ACCESS_ALLOWED_ACE_TYPE) continue;
+                    var sid = (IntPtr)((byte*)ace + 8);
+                    if (!Win32.EqualSid(sid, _userSidPointer) && !IsWellKnownSid(sid, WinLocalSystemSid)) return false;
                 }
                 return true;
             }
