@@ -32,7 +32,7 @@ function Get-PwshCommand {
 
 # Start information for such a pwsh with ARGUMENTS (pwsh's own), for a test that must hold the process (to kill it).
 function New-PwshStartInfo([string[]] $Arguments) {
-    $pwsh = Get-PwshCommand
+    $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
     $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
     foreach ($a in @($pwsh | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.UseShellExecute = $false

@@ -435,7 +435,7 @@ Describe 'Joinable queues (CPython test_task_done)' {
 }
 
 Describe 'Many processes' {
-    It 'moves 3 producers x 50,000 messages to 3 consumers: each exactly once, each producer''s order kept' {
+    It 'moves 3 producers x 50,000 messages to 3 consumers: each exactly once, each producer''s order kept' -Tag 'Windows' {
         $n = 50000
         $q = New-IpcQueue (New-TestName) -MaxSize 1000
         $go = New-IpcEvent (New-TestName)

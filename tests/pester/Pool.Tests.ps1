@@ -28,7 +28,7 @@ Describe 'Process pool' {
         $pool.ToString() | Should -Be 'IpcPool(size 2, running)'
     }
 
-    It '1,000 items through 2 workers with -Ordered come back in input order' {
+    It '1,000 items through 2 workers with -Ordered come back in input order' -Tag 'Windows' {
         $out = 1..1000 | Invoke-IpcPool -Pool $pool { $_ * 2 } -Ordered
         $out.Count | Should -Be 1000
         ($out -join ',') | Should -Be ((1..1000 | ForEach-Object { $_ * 2 }) -join ',')

@@ -1,7 +1,7 @@
 BeforeAll { . $PSScriptRoot/Common.ps1 }
 
 Describe 'Start-IpcProcess' {
-    It 'passes a segment to a child, which writes into it; the parent reads after Wait-Job' {
+    It 'passes a segment to a child, which writes into it; the parent reads after Wait-Job' -Tag 'Windows' {
         $shm = New-SharedMemory (New-TestName) 16
         try {
             $job = Start-IpcProcess { param($m) $m.Write(0, [Text.Encoding]::ASCII.GetBytes('howdy')); $m.GetType().FullName } -ArgumentList $shm
@@ -13,7 +13,7 @@ Describe 'Start-IpcProcess' {
         } finally { $shm.Close() }
     }
 
-    It 'binds -ArgumentList to param(), delivers pipeline input to $input, and re-attaches handles nested in hashtables and arrays' {
+    It 'binds -ArgumentList to param(), delivers pipeline input to $input, and re-attaches handles nested in hashtables and arrays' -Tag 'Windows' {
         $a = New-SharedMemory (New-TestName) 4
         $b = New-SharedMemory (New-TestName) 4
         try {
@@ -80,7 +80,7 @@ Describe 'Start-IpcProcess' {
         } finally { $job | Remove-Job -Force }
     }
 
-    It 'Stop-IpcProcess -Force kills at once; Stop-Job stops politely' {
+    It 'Stop-IpcProcess -Force kills at once; Stop-Job stops politely' -Tag 'Windows' {
         $a = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
         $b = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
         try {
@@ -94,7 +94,7 @@ Describe 'Start-IpcProcess' {
         } finally { $a, $b | Remove-Job -Force }
     }
 
-    It 'kills a child that ignores the polite stop once the grace period is over' {
+    It 'kills a child that ignores the polite stop once the grace period is over' -Tag 'Windows' {
         $job = Start-IpcProcess {
             # Ignore SIGTERM: a handler that cancels the runtime's default shutdown.
             Add-Type -TypeDefinition 'public static class IgnoreSigTerm { public static object Registration; public static void Install() { Registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => c.Cancel = true); } }'
@@ -250,7 +250,7 @@ Describe 'Polite stop' {
 }
 
 Describe 'Start-IpcProcess as a full job' {
-    It 'brings every stream back while the child runs, each in order within its stream' {
+    It 'brings every stream back while the child runs, each in order within its stream' -Tag 'Windows' {
         $go = New-IpcEvent
         $job = Start-IpcProcess -ArgumentList $go {
             param($go)

@@ -33,7 +33,7 @@ BeforeAll {
     }
 }
 
-Describe 'Mutual exclusion across processes' {
+Describe 'Mutual exclusion across processes' -Tag 'Windows' {
     It 'keeps 4 processes x 10,000 increments exact under a <Label>' -TestCases @(
         @{ Label = 'Lock'; Make = { New-IpcLock (New-TestName) }; Takes = 1 }
         @{ Label = 'Semaphore(1)'; Make = { New-IpcSemaphore (New-TestName) -InitialCount 1 }; Takes = 1 }
@@ -336,7 +336,7 @@ Describe 'Barriers (CPython _TestBarrier)' {
 }
 
 Describe 'Abandoned locks: the holder dies' {
-    It 'gives a <Label> whose holder was SIGKILLed to the next waiter, within a second, with the abandonment signal' -TestCases @(
+    It 'gives a <Label> whose holder was SIGKILLed to the next waiter, within a second, with the abandonment signal' -Tag 'Windows' -TestCases @(
         @{ Label = 'Lock'; Make = { New-IpcLock (New-TestName) } }
         @{ Label = 'RLock'; Make = { New-IpcLock (New-TestName) -Recursive } }
         @{ Label = 'Semaphore permit'; Make = { New-IpcSemaphore (New-TestName) -InitialCount 1 } }

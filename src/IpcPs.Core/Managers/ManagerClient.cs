@@ -79,6 +79,12 @@ namespace IpcPs.Core.Managers
                 using (var folder = ManagerState.OpenLocal(stateDir))
                     if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath);
             }
+            else if (ManagerState.LocalOverLoopback && !string.IsNullOrEmpty(stateDir))
+            {
+                // Windows: the folder's key goes only to the address its own address file names.
+                using (var folder = ManagerState.OpenLocal(stateDir))
+                    if (folder != null && folder.LocalAddress() == address && folder.ReadKey() is byte[] fileKey) return Connect(address, fileKey, null);
+            }
             if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null);
             string why = string.IsNullOrEmpty(stateDir) ? ""
                 : IsSocketOf(address, stateDir) ? $" The folder '{stateDir}' is not a private folder of this user with a key file, so no key is taken from it."

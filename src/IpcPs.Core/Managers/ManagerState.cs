@@ -11,6 +11,19 @@ namespace IpcPs.Core.Managers
     {
         public const string KeyFile = "authkey";
         public const string SocketFile = "socket";
+        public const string AddressFile = "address";
+
+        /// <inheritdoc cref="Platform.IManagerFolders.LocalOverLoopback"/>
+        public static bool LocalOverLoopback => Folders.LocalOverLoopback;
+
+        /// <inheritdoc cref="Platform.IManagerFolders.WriteAddress"/>
+        public static void WriteAddress(string dir, string address) => Folders.WriteAddress(dir, address);
+
+        /// <summary>The address of the local manager whose folder is DIR (see <see cref="Platform.IManagerFolder.LocalAddress"/>), or null.</summary>
+        public static string? LocalAddressOf(string dir)
+        {
+            using (var folder = OpenLocal(dir)) return folder?.LocalAddress();
+        }
 
         private static Platform.IManagerFolders Folders => Platform.Platforms.Current.ManagerFolders;
 

@@ -25,6 +25,16 @@ namespace IpcPs.Core.Platform
         /// <summary>Writes KEY to DIR's key file: created exclusively, private, never through a link.</summary>
         void WriteKey(string dir, byte[] key);
 
+        /// <summary>
+        /// True where a local manager (one started without -Address) listens on TCP on the loopback, its address in its
+        /// folder's address file, because the platform gives no Unix domain sockets to rely on (Windows: Wine has none,
+        /// and Windows 10 before 1803 neither). False where it listens on the Unix socket in its folder (Linux).
+        /// </summary>
+        bool LocalOverLoopback { get; }
+
+        /// <summary>Writes ADDRESS (host:port) to DIR's address file, as <see cref="WriteKey"/> writes the key (only where <see cref="LocalOverLoopback"/>).</summary>
+        void WriteAddress(string dir, string address);
+
         /// <summary>Removes a manager folder (and, where folders share a parent made for them, the parent once empty).</summary>
         void Remove(string dir);
 
@@ -49,5 +59,11 @@ namespace IpcPs.Core.Platform
 
         /// <summary>The key file's bytes, if it is a regular file of this user of 1 to 4096 bytes; else null.</summary>
         byte[]? ReadKey();
+
+        /// <summary>
+        /// Where the folder's manager listens: the Unix socket in it (unix:PATH), or, where local managers listen on the
+        /// loopback, the address file's text (host:port, read as the key is: a private file of this user); null if none.
+        /// </summary>
+        string? LocalAddress();
     }
 }

@@ -258,6 +258,12 @@ namespace IpcPs.Core.Platform.Linux
             return fd < 0 ? null : new LocalFolder(fd, dir!);
         }
 
+        public bool LocalOverLoopback => false;
+
+        /// <summary>Linux's local managers listen on the socket in their folder: they write no address file.</summary>
+        public void WriteAddress(string dir, string address) =>
+            throw new InvalidOperationException("A local manager on Linux listens on the Unix socket in its folder; it has no address file.");
+
         /// <summary>
         /// A socket path longer than sun_path is reached through its folder's descriptor: /proc/self/fd/N/NAME, short
         /// whatever the folder's path. The descriptor is closed once connected (the returned handle).
@@ -284,6 +290,9 @@ namespace IpcPs.Core.Platform.Linux
 
             /// <summary>The socket's path through the descriptor: short whatever the folder's path (sun_path holds 108 bytes).</summary>
             public string SocketPath => "/proc/self/fd/" + _fd.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + SocketFile;
+
+            /// <summary>The Unix socket in the folder, by the folder's path (the address clients are given).</summary>
+            public string? LocalAddress() => Managers.ManagerAddress.UnixPrefix + System.IO.Path.Combine(Path, SocketFile);
 
             /// <summary>The key file's bytes, if it is a regular file of this user of at most 4 KiB; else null.</summary>
             public unsafe byte[]? ReadKey()

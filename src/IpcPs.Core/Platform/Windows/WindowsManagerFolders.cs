@@ -6,8 +6,9 @@ namespace IpcPs.Core.Platform.Windows
 {
     /// <summary>
     /// Manager folders on Windows: <c>%LOCALAPPDATA%\IpcPs\managers\NAME</c>, each made with the user-only security
-    /// descriptor (<see cref="PrivateSecurity"/>), holding the socket and, for a local manager, the key file (made with
-    /// CREATE_NEW and the same descriptor). The profile folder is the user's alone, so unlike Linux's shared temp
+    /// descriptor (<see cref="PrivateSecurity"/>), holding, for a local manager, the key file and the address file (the
+    /// loopback host:port it listens on: local managers use TCP on Windows, <see cref="LocalOverLoopback"/>), both made
+    /// with CREATE_NEW and the same descriptor. The profile folder is the user's alone, so unlike Linux's shared temp
     /// folder nobody can make the parent first: there is no fallback parent. A folder is used only when it is a real
     /// folder (not a junction or link) that is private to the user (owner and every allowing entry of its DACL: the
     /// user); a key only from a regular file of the user's of 1 to 4096 bytes. <see cref="OpenLocal"/> holds the
@@ -61,20 +62,27 @@ namespace IpcPs.Core.Platform.Windows
             using (var folder = OpenLocal(dir)) return folder is null ? null : dir;
         }
 
-        public void WriteKey(string dir, byte[] key)
+        public void WriteKey(string dir, byte[] key) => WritePrivate(dir, Managers.ManagerState.KeyFile, key);
+
+        public bool LocalOverLoopback => true;
+
+        public void WriteAddress(string dir, string address) => WritePrivate(dir, Managers.ManagerState.AddressFile, System.Text.Encoding.UTF8.GetBytes(address));
+
+        /// <summary>Writes BYTES to DIR\FILE: created exclusively (CREATE_NEW), with the user-only descriptor, never through a link.</summary>
+        private static void WritePrivate(string dir, string fileName, byte[] bytes)
         {
-            using (var folder = OpenLocal(dir) ?? throw new IpcException($"The manager folder '{dir}' is not a private folder of this user.", dir))
+            using (var folder = OpenLocalFolder(dir) ?? throw new IpcException($"The manager folder '{dir}' is not a private folder of this user.", dir))
             {
                 var sa = PrivateSecurity.ForObject();
-                string path = Path.Combine(dir, Managers.ManagerState.KeyFile);
+                string path = Path.Combine(dir, fileName);
                 IntPtr file = Win32.CreateFile(path, Win32.GENERIC_WRITE, 0, &sa, Win32.CREATE_NEW, Win32.FILE_ATTRIBUTE_NORMAL | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
                 if (file == Win32.InvalidHandle) throw new IpcPlatformException("CreateFile", Win32.LastError, path);
                 try
                 {
-                    fixed (byte* b = key)
-                        for (int done = 0; done < key.Length;)
+                    fixed (byte* b = bytes)
+                        for (int done = 0; done < bytes.Length;)
                         {
-                            if (!Win32.WriteFile(file, b + done, key.Length - done, out int written, null)) throw new IpcPlatformException("WriteFile", Win32.LastError, path);
+                            if (!Win32.WriteFile(file, b + done, bytes.Length - done, out int written, null)) throw new IpcPlatformException("WriteFile", Win32.LastError, path);
                             done += written;
                         }
                 }
@@ -88,7 +96,9 @@ namespace IpcPs.Core.Platform.Windows
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { }
         }
 
-        public IManagerFolder? OpenLocal(string? dir)
+        public IManagerFolder? OpenLocal(string? dir) => OpenLocalFolder(dir);
+
+        private static Folder? OpenLocalFolder(string? dir)
         {
             if (string.IsNullOrEmpty(dir)) return null;
             // No FILE_SHARE_DELETE: while we hold it, the folder cannot be renamed, moved or deleted.
@@ -130,9 +140,21 @@ namespace IpcPs.Core.Platform.Windows
 
             public string SocketPath => System.IO.Path.Combine(Path, Managers.ManagerState.SocketFile);
 
-            public byte[]? ReadKey()
+            public byte[]? ReadKey() => ReadPrivate(Managers.ManagerState.KeyFile);
+
+            /// <summary>The address file's text (host:port), read as the key is; null if there is none.</summary>
+            public string? LocalAddress()
             {
-                string path = System.IO.Path.Combine(Path, Managers.ManagerState.KeyFile);
+                var bytes = ReadPrivate(Managers.ManagerState.AddressFile);
+                if (bytes is null) return null;
+                string text = System.Text.Encoding.UTF8.GetString(bytes);
+                return Managers.ManagerAddress.IsUnix(text) ? null : text;   // a loopback host:port, nothing else
+            }
+
+            /// <summary>FILE in the folder, if it is a regular file of this user of 1 to 4096 bytes; else null.</summary>
+            private byte[]? ReadPrivate(string fileName)
+            {
+                string path = System.IO.Path.Combine(Path, fileName);
                 IntPtr file = Win32.CreateFile(path, Win32.GENERIC_READ | Win32.READ_CONTROL, Win32.FILE_SHARE_READ, null, Win32.OPEN_EXISTING,
                     Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
                 if (file == Win32.InvalidHandle) return null;
@@ -142,14 +164,14 @@ namespace IpcPs.Core.Platform.Windows
                         || (info.FileAttributes & (Win32.FILE_ATTRIBUTE_DIRECTORY | Win32.FILE_ATTRIBUTE_REPARSE_POINT)) != 0
                         || !PrivateSecurity.OwnerOf(file, Win32.SE_FILE_OBJECT, path).Ours
                         || !Win32.GetFileSizeEx(file, out long size) || size <= 0 || size > MaxKeyFileBytes) return null;
-                    var key = new byte[size];
-                    fixed (byte* b = key)
-                        for (int done = 0; done < key.Length;)
+                    var bytes = new byte[size];
+                    fixed (byte* b = bytes)
+                        for (int done = 0; done < bytes.Length;)
                         {
-                            if (!Win32.ReadFile(file, b + done, key.Length - done, out int read, null) || read == 0) return null;   // shrank: not a key we trust
+                            if (!Win32.ReadFile(file, b + done, bytes.Length - done, out int read, null) || read == 0) return null;   // shrank: not a file we trust
                             done += read;
                         }
-                    return key;
+                    return bytes;
                 }
                 catch (IpcPlatformException) { return null; }
                 finally { Win32.CloseHandle(file); }

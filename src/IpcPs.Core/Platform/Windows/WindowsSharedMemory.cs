@@ -53,10 +53,10 @@ namespace IpcPs.Core.Platform.Windows
                 try { throw TakenBy(mapping, name); }
                 finally { Win32.CloseHandle(mapping); }
             }
-            return Map(mapping, name, waitable, created: true);
+            return Map(mapping, name, waitable, created: true, requested: size);
         }
 
-        public Segment Open(string name, bool waitable = false) => Map(OpenChecked(name, ReadWrite), name, waitable, created: false);
+        public Segment Open(string name, bool waitable = false) => Map(OpenChecked(name, ReadWrite), name, waitable, created: false, requested: 0);
 
         public byte[] Peek(string name, int count)
         {
@@ -165,8 +165,12 @@ namespace IpcPs.Core.Platform.Windows
             return (long)(ulong)info.RegionSize;
         }
 
-        /// <summary>Maps MAPPING whole (the handle is owned by the segment from here, or closed on failure).</summary>
-        private static WindowsSegment Map(IntPtr mapping, string name, bool waitable, bool created)
+        /// <summary>
+        /// Maps MAPPING whole (the handle is owned by the segment from here, or closed on failure). A plain segment's
+        /// creator sees the REQUESTED size (as on Linux, so New-SharedMemory -Size 10 says 10); an opener cannot know it
+        /// and sees the mapping's, whole pages (as CPython's SharedMemory on Windows reports it).
+        /// </summary>
+        private static WindowsSegment Map(IntPtr mapping, string name, bool waitable, bool created, long requested)
         {
             IntPtr view = IntPtr.Zero;
             try
@@ -174,7 +178,7 @@ namespace IpcPs.Core.Platform.Windows
                 view = Win32.MapViewOfFile(mapping, ReadWrite, 0, 0, UIntPtr.Zero);
                 if (view == IntPtr.Zero) throw new IpcPlatformException("MapViewOfFile", Win32.LastError, name);
                 long region = RegionSize(view, name);
-                if (!waitable) return new WindowsSegment(name, region, view, mapping, null, 0);
+                if (!waitable) return new WindowsSegment(name, created ? Math.Min(requested, region) : region, view, mapping, null, 0);
                 if (region < 2 * WaitTable.Size) throw new IpcObjectKindException(name, $"The segment '{name}' is not an IpcPs object (it has no sleepers table).");
                 byte* table = (byte*)view + region - WaitTable.Size;
                 ulong incarnation = created ? WaitTable.Initialise(table) : WaitTable.Incarnation(table);
