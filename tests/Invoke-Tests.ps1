@@ -10,7 +10,8 @@ param(
     [Parameter(Mandatory)] [string[]] $Path,
     [Parameter(Mandatory)] [string] $ResultFile,
     [string] $TestName,
-    # Only tests with this tag (the Windows leg runs the tests tagged Windows: those that apply there so far).
+    # Only tests with this tag (the Windows leg runs the tests tagged Windows: those that apply there so far). Pester
+    # includes a test that matches any filter, so -TestName, when given, is the only filter (it names what to run).
     [string] $Tag
 )
 $ErrorActionPreference = 'Stop'
@@ -23,7 +24,7 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.Output.StackTraceVerbosity = 'Filtered'
 if ($TestName) { $config.Filter.FullName = $TestName -split ',' }
-if ($Tag) { $config.Filter.Tag = $Tag }
+if ($Tag -and -not $TestName) { $config.Filter.Tag = $Tag }
 
 $result = Invoke-Pester -Configuration $config
 

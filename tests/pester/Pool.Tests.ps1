@@ -119,7 +119,7 @@ Describe 'Process pool' {
         (1..5 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..5)
     }
 
-    It 'stops promptly on Ctrl+C, replacing the busy workers, and the pool stays usable' {
+    It 'stops promptly on Ctrl+C, replacing the busy workers, and the pool stays usable' -Tag 'Windows' {
         $never = New-IpcEvent
         $started = New-IpcQueue
         try {

@@ -94,7 +94,7 @@ Describe 'Start-IpcProcess' {
         } finally { $a, $b | Remove-Job -Force }
     }
 
-    It 'kills a child that ignores the polite stop once the grace period is over' -Tag 'Windows' {
+    It 'kills a child that ignores the polite stop once the grace period is over' {
         $job = Start-IpcProcess {
             # Ignore SIGTERM: a handler that cancels the runtime's default shutdown.
             Add-Type -TypeDefinition 'public static class IgnoreSigTerm { public static object Registration; public static void Install() { Registration = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => c.Cancel = true); } }'
@@ -144,7 +144,7 @@ Describe 'Start-IpcProcess' {
         }
     }
 
-    It 'stops a blocked Wait-IpcProcess promptly (Ctrl+C)' {
+    It 'stops a blocked Wait-IpcProcess promptly (Ctrl+C)' -Tag 'Windows' {
         $job = Start-IpcProcess { Start-Sleep -Seconds 600 }
         $run = Start-Stoppable { param($j) Wait-IpcProcess $j } -Arguments $job
         try {

@@ -91,6 +91,9 @@ namespace IpcPs.Core.Platform
         public IWordWait Words { get; }
         public IManagerFolders ManagerFolders { get; }
 
+        /// <summary>True on Windows (where there are no signals: stops go through a child's channel, kills are TerminateProcess).</summary>
+        public bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
         public static Platforms Current { get; } = Create();
 
         /// <summary>

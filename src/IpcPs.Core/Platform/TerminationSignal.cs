@@ -62,7 +62,13 @@ namespace IpcPs.Core.Platform
         // Runs on the runtime's signal thread; the default action (ending the process) follows. The actions run on a
         // thread of their own, waited for at most Limit: one that blocks (a user's Dispose) must not make the process
         // unkillable by SIGTERM.
-        private static void OnSigterm(object context)
+        private static void OnSigterm(object context) => RunActions();
+
+        /// <summary>
+        /// Runs the actions as SIGTERM does (last added first, at most <see cref="Limit"/> together). Windows has no
+        /// SIGTERM: a child asked to stop through its channel (Start-IpcProcess's polite stop) calls this before it exits.
+        /// </summary>
+        public static void RunActions()
         {
             Action[] actions;
             lock (Actions) actions = Actions.ToArray();

@@ -51,9 +51,9 @@ namespace IpcPs.Hosting
         public static ChildChannel Connect()
         {
             var stdin = Console.OpenStandardInput();
-            string line = ReadLine(stdin) ?? throw new InvalidOperationException("The parent process sent no request.");
+            string line = ReadLine(stdin, out byte[] after) ?? throw new InvalidOperationException("The parent process sent no request.");
             var channel = new ChildChannel(ChildProtocol.DecodeRequest(line), Console.OpenStandardOutput());
-            if (!channel.Detached) WatchParentInBackground(stdin);
+            if (!channel.Detached) WatchParentInBackground(stdin, after);
             return channel;
         }
 
@@ -159,24 +159,42 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Exits this process (code 129) once the parent's end of stdin closes: the parent has gone.</summary>
-        internal static void WatchParentInBackground(Stream stdin) =>
-            new Thread(() => WatchParent(stdin)) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
+        /// <summary>
+        /// Exits this process (code 129) once the parent's end of stdin closes: the parent has gone. A stop request on
+        /// stdin (<see cref="ChildProtocol.StopRequest"/>, Windows' polite stop) detaches what this process holds and
+        /// exits with <see cref="ChildProtocol.StoppedExitCode"/>. AFTER: bytes read past the request line.
+        /// </summary>
+        internal static void WatchParentInBackground(Stream stdin, byte[]? after = null) =>
+            new Thread(() => WatchParent(stdin, after ?? Array.Empty<byte>())) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
 
-        private static void WatchParent(Stream stdin)
+        private static void WatchParent(Stream stdin, byte[] after)
         {
+            if (Array.IndexOf(after, ChildProtocol.StopRequest) >= 0) StopOnRequest();
             var buffer = new byte[256];
-            try { while (stdin.Read(buffer, 0, buffer.Length) > 0) { } }
+            try
+            {
+                int n;
+                while ((n = stdin.Read(buffer, 0, buffer.Length)) > 0)
+                    if (Array.IndexOf(buffer, ChildProtocol.StopRequest, 0, n) >= 0) StopOnRequest();
+            }
             catch (IOException) { }
             Environment.Exit(ParentGoneExitCode);   // runs ProcessExit handlers: held objects are detached
+        }
+
+        /// <summary>The polite stop: what SIGTERM's handler does on Linux (detach everything), then exit 143.</summary>
+        private static void StopOnRequest()
+        {
+            Core.Platform.TerminationSignal.RunActions();
+            Environment.Exit(ChildProtocol.StoppedExitCode);
         }
 
         /// <summary>The exit code of a child whose parent went away.</summary>
         public const int ParentGoneExitCode = 129;
 
         /// <summary>The request line; read in blocks, since the parent writes nothing after it.</summary>
-        private static string? ReadLine(Stream s)
+        private static string? ReadLine(Stream s, out byte[] after)
         {
+            after = Array.Empty<byte>();
             var bytes = new MemoryStream();
             var buffer = new byte[65536];
             while (true)
@@ -185,7 +203,12 @@ namespace IpcPs.Hosting
                 if (n <= 0) return bytes.Length == 0 ? null : Encoding.ASCII.GetString(bytes.ToArray());
                 int nl = Array.IndexOf(buffer, (byte)'\n', 0, n);
                 bytes.Write(buffer, 0, nl < 0 ? n : nl);
-                if (nl >= 0) return Encoding.ASCII.GetString(bytes.ToArray());
+                if (nl >= 0)
+                {
+                    after = new byte[n - nl - 1];   // what the parent sent after the request (a stop request)
+                    Array.Copy(buffer, nl + 1, after, 0, after.Length);
+                    return Encoding.ASCII.GetString(bytes.ToArray());
+                }
             }
         }
 
