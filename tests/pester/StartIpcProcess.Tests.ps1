@@ -228,15 +228,19 @@ Describe 'Handles through other PowerShell jobs' {
 }
 
 Describe 'Polite stop' {
-    It 'detaches what a child holds when it is stopped with SIGTERM, so nothing is left orphaned' {
+    It 'detaches what a child holds when it is stopped politely (Linux: SIGTERM; Windows: a stop request on its channel), so nothing is left orphaned' -Tag 'Windows' {
         $name = New-TestName
         $job = Start-IpcProcess { param($n) $s = New-SharedMemory $n 8; 'ready'; Start-Sleep -Seconds 600 } -ArgumentList $name
         try {
             Wait-Until { $job.Output.Count -gt 0 -or -not $job.IsAlive } -Because 'the child to create the segment'
-            Test-Path "/dev/shm/$name" | Should -BeTrue
-            Stop-IpcProcess $job
+            @(Get-IpcObject | Where-Object Name -EQ $name).Count | Should -Be 1
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            Stop-IpcProcess $job -GracePeriod 30
+            $watch.Elapsed.TotalSeconds | Should -BeLessThan 20 -Because 'the child stops on the request, not by a kill after the grace period'
             $job.State | Should -Be 'Stopped'
-            Test-Path "/dev/shm/$name" | Should -BeFalse -Because 'the child detached on SIGTERM and was the last holder'
+            $job.ExitCode | Should -Be 143 -Because 'a polite stop ends a child with 128 + SIGTERM on both platforms'
+            @(Get-IpcObject | Where-Object Name -EQ $name).Count | Should -Be 0 -Because 'the child detached on the stop and was the last holder'
+            { Get-IpcObject -Name $name -ErrorAction Stop } | Should -Throw -ErrorId 'IpcObjectNotFound,IpcPs.Commands.GetIpcObjectCommand'
         } finally { $job | Remove-Job -Force }
     }
 
