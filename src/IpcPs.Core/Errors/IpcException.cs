@@ -83,6 +83,16 @@ namespace IpcPs
     }
 
     /// <summary>A failed operating-system call. Keeps the errno and the operation.</summary>
+    /// <summary>
+    /// What was asked needs something this platform does not have (ErrorId IpcNotSupported): a Unix-socket manager
+    /// address where there are no Unix domain sockets (Wine, Windows before 10 1803). Said plainly, never a
+    /// PlatformNotSupportedException from deep inside.
+    /// </summary>
+    public sealed class IpcNotSupportedException : IpcException
+    {
+        public IpcNotSupportedException(string message, string? objectName = null) : base(message, objectName) { }
+    }
+
     public sealed class IpcPlatformException : IpcException
     {
         public IpcPlatformException(string operation, int errno, string? objectName)

@@ -51,7 +51,11 @@ namespace IpcPs.Core.Managers
         {
             if (endPoint is IPEndPoint ip)
                 return new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try { return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified); }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported)
+            {
+                throw new IpcNotSupportedException("This system has no Unix domain sockets (Wine, or Windows before 10 1803): give the manager a TCP -Address host:port.");
+            }
         }
 
         private static readonly Type? UnixEndPointType =
@@ -61,7 +65,7 @@ namespace IpcPs.Core.Managers
         /// <summary>The end point of the Unix socket at PATH (a path through /proc/self/fd/N for a folder held open).</summary>
         public static EndPoint UnixEndPointOf(string path)
         {
-            if (UnixEndPointType is null) throw new PlatformNotSupportedException("This runtime has no Unix domain sockets; give the manager a TCP -Address.");
+            if (UnixEndPointType is null) throw new IpcNotSupportedException("This runtime has no Unix domain sockets; give the manager a TCP -Address host:port.");
             return (EndPoint)Activator.CreateInstance(UnixEndPointType, path)!;
         }
     }
