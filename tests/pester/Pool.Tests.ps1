@@ -206,7 +206,7 @@ Describe 'Pools made per call, and bad input' {
         $session = [Diagnostics.Process]::Start($psi)
         try {
             $workers = [int[]]($session.StandardOutput.ReadLine() -split ',')
-            Wait-IpcEvent $started -Timeout 60 | Should -BeTrue -Because 'the run is under way'
+            Wait-IpcEvent $started -Timeout 60 -ErrorAction Stop
             $session.Kill()                              # SIGKILL: no clean-up of its own
             $session.WaitForExit()
             Assert-WorkersGone $workers                  # the workers see their parent go and end

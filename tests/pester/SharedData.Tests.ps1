@@ -221,7 +221,7 @@ Describe 'New-IpcArray' {
             $other[1] = 20
             $other.Close()
             $job = Start-IpcProcess -ArgumentList $a { param($a) $a[2] = $a[0] + $a[1]; $a.Length }
-            $job | Wait-IpcProcess | Receive-Job | Should -Be 3
+            $job | Wait-IpcProcess -PassThru | Receive-Job | Should -Be 3
             $job | Remove-Job
             $a.ToArray() | Should -Be @(1, 20, 21)
             (Get-IpcObject -Kind Array).Name | Should -Contain $a.Name
@@ -457,7 +457,7 @@ Describe 'Use-IpcScope' {
             $v = New-IpcValue $outer -Type q -Value 1
             Use-IpcScope -ArgumentList $inner { param($n) $null = New-IpcEvent $n }
             Test-Path "/dev/shm/$inner"
-            Start-IpcProcess -ArgumentList $v { param($v) $v.Value = 41 } | Wait-IpcProcess | Remove-Job
+            Start-IpcProcess -ArgumentList $v { param($v) $v.Value = 41 } | Wait-IpcProcess -PassThru | Remove-Job
             $v.Value + 1
             Test-Path "/dev/shm/$outer"
         }

@@ -41,6 +41,22 @@ namespace IpcPs
 
         private string? StateDir => _reference.StateDir;
 
+        /// <summary>
+        /// Running or Stopped, as this session can tell without a call: a manager it started is its process; a manager
+        /// of this machine keeps its folder while it runs. Unknown for one on another machine (only a call tells).
+        /// </summary>
+        public string State
+        {
+            get
+            {
+                if (_shutDown) return "Stopped";
+                try { if (Process != null) return Process.HasExited ? "Stopped" : "Running"; }
+                catch (InvalidOperationException) { return "Stopped"; }
+                if (StateDir != null) return System.IO.Directory.Exists(StateDir) ? "Running" : "Stopped";
+                return "Unknown";
+            }
+        }
+
         /// <summary>The registered custom type ids.</summary>
         public string[] TypeIds => _typeIds ??= ((object?[])_reference.Call("TypeIds")!).Cast<string>().ToArray();
 

@@ -59,6 +59,7 @@ namespace IpcPs
                 if (frame <= BufferSize)
                 {
                     if (!w.WaitForSpace(frame, deadline)) return false;
+                    cancel.ThrowIfCancellationRequested();   // stopped while waiting for room: nothing is sent
                 }
                 long header = (uint)total | ((long)flags << 32);
                 w.Write((byte*)&header, FrameHeader);
@@ -110,6 +111,8 @@ namespace IpcPs
                 if (length < 0 || length > int.MaxValue - FrameHeader) { Volatile.Write(ref *(int*)(ring + Broken), 1); throw BrokenRing(); }
                 long frame = FrameHeader + (long)length;
                 if (frame <= BufferSize && !rd.WaitForData(frame, deadline, midFrame: false)) return false;
+                // Stopped (Ctrl+C) while waiting: nothing is consumed (the head is published only after the read).
+                cancel.ThrowIfCancellationRequested();
                 rd.Skip(FrameHeader);
                 bool fits = length <= buffer.Length - offset;
                 bool streamed = !fits && growable && frame > BufferSize;
