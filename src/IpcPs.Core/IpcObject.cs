@@ -101,6 +101,9 @@ namespace IpcPs
         /// <summary>Start of the mapping once attached (still valid after Close for kinds that do not unmap then); else zero.</summary>
         private protected IntPtr MappedAddress => Volatile.Read(ref _segment)?.Address ?? IntPtr.Zero;
 
+        /// <summary>Maps a described handle for reading (the checks of an open, nothing registered); nothing for an open one.</summary>
+        internal void Look() => _ = LookSegment;
+
         /// <summary>Attaches this handle now if it is only described (this process becomes a holder). Idempotent.</summary>
         public void Open() => _ = Segment;
 
@@ -109,10 +112,13 @@ namespace IpcPs
         {
             int was = Interlocked.Exchange(ref _state, Closed);
             if (UnmapOnClose) Interlocked.Exchange(ref _view, null)?.Dispose();
-            if (was != Attached || _borrowed) return;
-            if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
-            ObjectLifecycle.Release(Name);
-            OnClose();
+            if (was == Closed || _borrowed) return;
+            if (was == Attached)
+            {
+                if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
+                ObjectLifecycle.Release(Name);
+            }
+            OnClose();   // a described handle too: what its uses opened (a Value's lock by GetLock) goes with it
         }
 
         /// <summary>True while nothing was destroyed in this process since this handle last checked (a fast path may skip the check).</summary>

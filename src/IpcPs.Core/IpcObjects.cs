@@ -71,6 +71,9 @@ namespace IpcPs
             obj = Describe(name) ?? throw new IpcObjectNotFoundException(name);
             if (kind is IpcObjectKind k && obj.Kind != k)
                 throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not a {k}.");
+            // A look, not an open: the checks an open makes (the owner, the pid namespace, the header and geometry) are
+            // made now, so what cannot be opened is reported here; nothing is registered.
+            obj.Look();
             return obj;
         }
 

@@ -25,7 +25,7 @@ Describe 'Process pool' {
         $first = 1..20 | Invoke-IpcPool -Pool $pool { $PID }
         $second = 1..20 | Invoke-IpcPool -Pool $pool { $PID }
         @($first + $second | Sort-Object -Unique) | ForEach-Object { $_ | Should -BeIn $pool.Pids }
-        $pool.ToString() | Should -Be 'IpcPool(size 2, running)'
+        $pool.ToString() | Should -Be "IpcPool($($pool.Id), size 2, idle)"
     }
 
     It '1,000 items through 2 workers with -Ordered come back in input order' {

@@ -85,7 +85,7 @@ namespace IpcPs.Hosting
                 ends[1].Close();
                 // Its first message: the initialization script and the manager keys it inherits (not on the command
                 // line, which any local user can read).
-                ends[0].Send(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
+                ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
                 var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1]);
                 process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
                 process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
@@ -113,7 +113,7 @@ namespace IpcPs.Hosting
         {
             try
             {
-                _pipe.Send(message);
+                _pipe.SendNow(message);
                 return true;
             }
             catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
@@ -157,7 +157,7 @@ namespace IpcPs.Hosting
             while (true)
             {
                 object? message;
-                try { message = _pipe.Recv(); }
+                try { message = _pipe.RecvNow(); }
                 catch (ObjectDisposedException) { return; }   // the pool closed this end: nobody listens
                 catch (Exception) { break; }                   // ConnectionClosedException: the worker is gone (or its pipe broke)
                 if (!(message is object?[] m) || m.Length == 0) continue;
