@@ -56,7 +56,7 @@ namespace IpcPs.Hosting
                     if (pipeline is null || args is null || info is null || method is null || method.ReturnType != pipeline) return null;
                     var api = new Api
                     {
-                        CurrentPipeline = r => method.Invoke(r, null),
+                        CurrentPipeline = Bind(method),
                         StateChanged = pipeline.GetEvent("StateChanged")!,
                         PipelineStateInfo = pipeline.GetProperty("PipelineStateInfo")!,
                         EventStateInfo = args.GetProperty("PipelineStateInfo")!,
@@ -65,6 +65,16 @@ namespace IpcPs.Hosting
                     return api.StateChanged is null || api.PipelineStateInfo is null || api.EventStateInfo is null || api.State is null ? null : api;
                 }
                 catch (Exception) { return null; }
+            }
+
+            /// <summary>
+            /// An open-instance delegate (virtual dispatch, return type widened to object), a plain call per use; a
+            /// reflected Invoke where the runtime refuses to bind it.
+            /// </summary>
+            private static Func<Runspace, object?> Bind(MethodInfo method)
+            {
+                try { return (Func<Runspace, object?>)Delegate.CreateDelegate(typeof(Func<Runspace, object?>), null, method); }
+                catch (ArgumentException) { return r => method.Invoke(r, null); }
             }
 
             /// <summary>The state's name (Running, Stopping, Stopped, Completed, Failed…).</summary>
