@@ -111,6 +111,14 @@ function Invoke-Build {
     Copy-Item (Join-Path $Root "src/IpcPs/bin/$Configuration/netstandard2.0/IpcPs.dll") $ModuleOut
     Copy-Item (Join-Path $Root "src/IpcPs/bin/$Configuration/netstandard2.0/IpcPs.Core.dll") $ModuleOut
     Copy-Item (Join-Path $Root 'module/*.ps1xml') $ModuleOut
+    # The Redis backend and its dependencies, in a folder of their own: loaded only when a backend is first used, into a
+    # load context of their own (src/IpcPs.Redis/RedisBackendLoader.cs); Core is the module's, never copied there.
+    Invoke-Dotnet build (Join-Path $Root 'src/IpcPs.Redis/IpcPs.Redis.csproj') -c $Configuration -nologo -v quiet
+    if ($LASTEXITCODE) { throw "dotnet build of the Redis backend failed ($LASTEXITCODE)." }
+    $redisOut = Join-Path $ModuleOut 'redis'
+    New-Item -ItemType Directory -Force $redisOut | Out-Null
+    Get-ChildItem (Join-Path $Root "src/IpcPs.Redis/bin/$Configuration/net8.0") -Filter '*.dll' |
+        Where-Object Name -NotIn 'IpcPs.Core.dll', 'IpcPs.dll' | Copy-Item -Destination $redisOut
     (Get-Content -Raw (Join-Path $Root 'module/IpcPs.psd1')) -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'" |
         Set-Content (Join-Path $ModuleOut 'IpcPs.psd1')
     Invoke-Docs

@@ -50,6 +50,7 @@
         'Stop-IpcManager'
         'Use-IpcManager'
         'Connect-IpcManager'
+        'Connect-IpcBackend'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

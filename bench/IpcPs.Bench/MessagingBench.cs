@@ -8,7 +8,8 @@ namespace IpcPs.Bench
     /// <summary>
     /// Messaging benchmarks (docs/performance.md): small integers from a producer process to this one through an
     /// IpcQueue (every value checked, in order; best of 3 runs), and 1 MiB byte[] messages through a pipe.
-    /// Usage: IpcPs.Bench msg [--json] [--count N] [--payloads N]
+    /// Usage: IpcPs.Bench msg [--json] [--count N] [--payloads N]; IpcPs.Bench msg-local [--count N]: one thread, a
+    /// queue's Put and Get and a pipe's Send and Recv, uncontended (what a change on those paths costs).
     /// </summary>
     internal static class MessagingBench
     {
@@ -62,6 +63,26 @@ namespace IpcPs.Bench
                 for (long i = 0; i < count; i++) q.Get();
                 double get = count / sw.Elapsed.TotalSeconds;
                 Console.WriteLine($"  local Put {put / 1e6:F2} M/s, Get {get / 1e6:F2} M/s");
+            }
+            // A pipe in one thread: a small message sent and received in turn (the ring's uncontended path).
+            var ends = IpcConnection.CreatePipe($"bench_{Environment.ProcessId}_localpipe", duplex: true);
+            try
+            {
+                for (int round = 0; round < 3; round++)
+                {
+                    var sw = Stopwatch.StartNew();
+                    for (long i = 0; i < count; i++)
+                    {
+                        ends[0].Send((int)i);
+                        ends[1].Recv();
+                    }
+                    Console.WriteLine($"  local pipe Send+Recv {count / sw.Elapsed.TotalSeconds / 1e6:F2} M/s");
+                }
+            }
+            finally
+            {
+                ends[0].Close();
+                ends[1].Close();
             }
             return 0;
         }

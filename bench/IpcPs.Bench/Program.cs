@@ -27,6 +27,7 @@ namespace IpcPs.Bench
             if (args.Length > 0 && args[0] == "pong") return Pong(args);
             if (args.Length > 0 && args[0].StartsWith("msg", StringComparison.Ordinal)) return MessagingBench.Run(args);
             if (args.Length > 0 && args[0] == "codec") return CodecBench.Run(args);
+            if (args.Length > 1 && args[0] == "redis") return RedisBench.Run(args);
             Options options;
             try { options = Options.Parse(args); }
             catch (ArgumentException e)

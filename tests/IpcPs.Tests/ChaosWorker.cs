@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using System.IO.MemoryMappedFiles;
 using System.Threading;
 
 namespace IpcPs.Tests
@@ -113,30 +112,16 @@ namespace IpcPs.Tests
             }
         }
 
-        /// <summary>32-bit words of a segment, mapped straight from /dev/shm (not as an IpcPs holder) for atomic use.</summary>
+        /// <summary>32-bit words of a segment, mapped raw (<see cref="RawSegment"/>, not as an IpcPs holder) for atomic use.</summary>
         public sealed class Words : IDisposable
         {
-            private readonly MemoryMappedFile _file;
-            private readonly MemoryMappedViewAccessor _view;
-            private readonly int* _words;
+            private readonly RawSegment _raw;
 
-            public Words(string name)
-            {
-                _file = MemoryMappedFile.CreateFromFile("/dev/shm/" + name, FileMode.Open, null, 0, MemoryMappedFileAccess.ReadWrite);
-                _view = _file.CreateViewAccessor();
-                byte* p = null;
-                _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
-                _words = (int*)p;
-            }
+            public Words(string name) => _raw = new RawSegment(name);
 
-            public ref int this[int index] => ref _words[index];
+            public ref int this[int index] => ref _raw.Int(index * 4);
 
-            public void Dispose()
-            {
-                _view.SafeMemoryMappedViewHandle.ReleasePointer();
-                _view.Dispose();
-                _file.Dispose();
-            }
+            public void Dispose() => _raw.Dispose();
         }
     }
 }

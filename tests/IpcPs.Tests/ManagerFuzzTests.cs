@@ -33,17 +33,20 @@ namespace IpcPs.Tests
             var (a, b) = SocketPair.Create();
             using var reader = new FrameSocket(b);
             b.ReceiveTimeout = ReceiveTimeoutMs;   // a read that waits past it is a hang: SocketException, which no target allows
-            var writer = Task.Run(() =>
+            // A thread of its own, not the thread pool: with every pool thread busy (fuzz targets in parallel, a
+            // long run), a pooled writer could start after the reader's timeout and fail the input for nothing.
+            var writer = new Thread(() =>
             {
                 try { SocketPair.WriteAll(a, input); a.Shutdown(SocketShutdown.Send); }
                 catch (SocketException) { }        // the reader gave up first and closed its end
                 catch (ObjectDisposedException) { }
-            });
+            }) { IsBackground = true };
+            writer.Start();
             try { return read(reader); }
             finally
             {
                 reader.Dispose();
-                writer.Wait();
+                writer.Join();
                 a.Dispose();
             }
         }

@@ -160,5 +160,36 @@ namespace IpcPs.Tests
             }
             finally { Directory.Delete(root, recursive: true); }
         }
+
+        /// <summary>
+        /// The server counts a wrong key before the peer hears FAIL: a guesser that reconnects at once is already
+        /// throttled. (When the count came after the answer, the next connection could slip in uncounted; the Pester
+        /// throttling test saw its 8th connection go through without its 4 s wait.) Each guess comes from its own
+        /// loopback address, so none of them is throttled and the loop is fast.
+        /// </summary>
+        [Fact]
+        public void AWrongKeyIsCountedBeforeThePeerHearsOfIt()
+        {
+            string dir = ManagerState.Create(null);
+            var server = new ManagerServer("127.0.0.1:0", dir, Key, null);
+            server.Start();
+            try
+            {
+                var port = int.Parse(server.Address.Split(':')[1]);
+                var wrong = (byte[])Key.Clone();
+                wrong[5] ^= 0x40;
+                for (int i = 0; i < 60; i++)
+                {
+                    var from = IPAddress.Parse($"127.0.{1 + i / 200}.{10 + i % 200}");
+                    var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    socket.Bind(new IPEndPoint(from, 0));
+                    socket.Connect(IPAddress.Loopback, port);
+                    using (var fs = new FrameSocket(socket))
+                        Assert.Throws<ManagerAuthenticationException>(() => ManagerAuth.Connect(fs, wrong, server.Address));
+                    Assert.Equal(1, server.FailuresOf(from.ToString()));
+                }
+            }
+            finally { server.Shutdown(); }
+        }
     }
 }

@@ -2,13 +2,19 @@ namespace IpcPs.Tests
 {
     /// <summary>
     /// The test program's entry point. "worker ROLE ARGS…" runs one participant of a cross-process test (the chaos
-    /// test starts such workers and SIGKILLs them); anything else is xunit's own in-process runner with its arguments.
+    /// test starts such workers and SIGKILLs them), "crash …" one operation of the crash-injection matrix
+    /// (CrashInjectionWorker), "protocol" a worker driven by commands on its standard input (ProtocolWorker), "redis-worker"
+    /// a participant of the Redis backend tests (RedisWorker); anything
+    /// else is xunit's own in-process runner with its arguments.
     /// </summary>
     public static class Program
     {
         public static int Main(string[] args)
         {
             if (args.Length > 0 && args[0] == "worker") return ChaosWorker.Run(args);
+            if (args.Length > 0 && args[0] == "redis-worker") return RedisWorker.Run(args);
+            if (args.Length > 0 && args[0] == "crash") return CrashInjectionWorker.Run(args);
+            if (args.Length > 0 && args[0] == "protocol") return ProtocolWorker.Run(args);
             return Xunit.Runner.InProc.SystemConsole.ConsoleRunner.Run(args).GetAwaiter().GetResult();
         }
     }

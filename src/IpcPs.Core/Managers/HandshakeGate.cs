@@ -135,6 +135,12 @@ namespace IpcPs.Core.Managers
             }
         }
 
+        /// <summary>The failures held against ADDRESS now (tests).</summary>
+        internal int FailuresOf(string address)
+        {
+            lock (_gate) return _records.TryGetValue(address, out var r) ? r.Failures : 0;
+        }
+
         /// <summary>A wrong key from ADDRESS (null: a Unix-socket peer, not counted).</summary>
         public void Failed(string? address)
         {

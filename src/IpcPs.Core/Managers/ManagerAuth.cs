@@ -45,10 +45,11 @@ namespace IpcPs.Core.Managers
         public static byte[] NewKey() => Random(KeyBytes);
 
         /// <summary>
-        /// Server side. On success SEAL holds the connection's frame protection (the caller installs it). CHALLENGE
-        /// replaces the random one (fuzzing only).
+        /// Server side. On success SEAL holds the connection's frame protection (the caller installs it). WRONGKEY runs
+        /// before the peer hears of a wrong proof, so a throttle has counted the failure before the peer can try again.
+        /// CHALLENGE replaces the random one (fuzzing only).
         /// </summary>
-        public static HandshakeOutcome Accept(FrameSocket s, byte[] key, out FrameSeal? seal, byte[]? challenge = null)
+        public static HandshakeOutcome Accept(FrameSocket s, byte[] key, out FrameSeal? seal, byte[]? challenge = null, Action? wrongKey = null)
         {
             seal = null;
             var cs = challenge ?? Random(ChallengeBytes);
@@ -65,6 +66,7 @@ namespace IpcPs.Core.Managers
             Buffer.BlockCopy(a.Array!, a.Offset, cc, 0, ChallengeBytes);
             if (!FixedTimeEquals(a.Array!, a.Offset + ChallengeBytes, Mac(key, ClientRole, cs, cc)))
             {
+                wrongKey?.Invoke();
                 s.Send(Fail);
                 return HandshakeOutcome.WrongKey;
             }

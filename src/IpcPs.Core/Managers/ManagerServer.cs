@@ -109,6 +109,9 @@ namespace IpcPs.Core.Managers
         /// <summary>Connections in the handshake now (main slots, reserve slots).</summary>
         internal (int Main, int Reserve) InHandshake => _gate.InHandshake;
 
+        /// <summary>The failed handshakes held against ADDRESS now (tests).</summary>
+        internal int FailuresOf(string address) => _gate.FailuresOf(address);
+
         public void Start() => new Thread(AcceptLoop) { IsBackground = true, Name = "IpcPs manager accept" }.Start();
 
         // Accepts without ever waiting for a slot (HandshakeGate): a throttled address waits on its own thread, a full
@@ -211,12 +214,11 @@ namespace IpcPs.Core.Managers
                     fs.Socket.ReceiveTimeout = (int)slot.Deadline.TotalMilliseconds;
                     using (new Timer(_ => c.Evict(), null, slot.Deadline, Timeout.InfiniteTimeSpan))
                     {
-                        outcome = ManagerAuth.Accept(fs, _key, out seal);
+                        outcome = ManagerAuth.Accept(fs, _key, out seal, wrongKey: () => _gate.Failed(c.From));
                         if (!c.Finish()) { seal?.Dispose(); return; }
                     }
                 }
                 finally { _gate.Leave(slot); }
-                if (outcome == HandshakeOutcome.WrongKey) _gate.Failed(c.From);
                 if (outcome != HandshakeOutcome.Authenticated) return;
                 // Frames over TCP are sealed; a Unix socket's are not: the kernel carries them between two processes of
                 // this user (the folder is 0700), nobody can be on that path, and tags would cost each call ~6 µs.

@@ -91,7 +91,8 @@ namespace IpcPs
 
         private bool SendObject(object? obj, Deadline deadline, CancellationToken cancel, int? depth = null)
         {
-            if (obj is byte[] raw) return SendFrame(raw, raw.Length, null, RawFlag, deadline, cancel);
+            // A raw frame only for exactly a byte[] (an sbyte[] passes for one at run time, and travels encoded).
+            if (obj is byte[] raw && raw.GetType() == typeof(byte[])) return SendFrame(raw, raw.Length, null, RawFlag, deadline, cancel);
             var m = MessageCodec.Encode(obj, depth ?? _depth);
             try { return SendFrame(m.Buffer, m.Length, m.Tail, 0, deadline, cancel); }
             finally { MessageCodec.Recycle(m); }

@@ -48,11 +48,12 @@ namespace IpcPs
             long* wlock = (long*)(ring + WriteLock);
             var got = Interlocked.CompareExchange(ref *wlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(wlock, deadline, cancel);
             if (got == AcquireResult.TimedOut) return false;   // another sender of this end kept it
-            // A sender that died while waiting for the lock, or between frames, broke nothing; one inside a streamed
-            // frame left half a frame behind.
-            if (got == AcquireResult.Abandoned && Volatile.Read(ref *(int*)(ring + WriterMid)) != 0) Volatile.Write(ref *(int*)(ring + Broken), 1);
             try
             {
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeLock);
+                // A sender that died while waiting for the lock, or between frames, broke nothing; one inside a
+                // streamed frame left half a frame behind.
+                if (got == AcquireResult.Abandoned && Volatile.Read(ref *(int*)(ring + WriterMid)) != 0) MarkBroken(ring);
                 if (Volatile.Read(ref *(int*)(ring + Broken)) != 0) throw BrokenRing();
                 long frame = FrameHeader + total;
                 var w = new RingWriter(this, r, cancel);
@@ -71,15 +72,30 @@ namespace IpcPs
                 catch
                 {
                     // Stopped inside a frame too big to move in one piece: the receiver cannot find the next frame.
-                    Volatile.Write(ref *(int*)(ring + Broken), 1);
+                    MarkBroken(ring);
                     w.Publish();
                     throw;
                 }
                 w.Publish();
+                // Cleared only after the frame's last bytes are published: cleared before, a death in between would let
+                // the next sender append a frame to half of this one. (A death between the two marks the ring broken
+                // although the frame went through whole.)
                 Volatile.Write(ref *(int*)(ring + WriterMid), 0);
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeMidClear);
                 return true;
             }
-            finally { RobustLock.Release(wlock); }
+            finally
+            {
+                RobustLock.Release(wlock);
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeUnlock);
+            }
+        }
+
+        /// <summary>Marks the ring at RING broken: a frame was cut, the stream can no longer be read in step.</summary>
+        private static void MarkBroken(byte* ring)
+        {
+            Volatile.Write(ref *(int*)(ring + Broken), 1);
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeBroken);
         }
 
         /// <summary>
@@ -99,16 +115,23 @@ namespace IpcPs
             flags = 0;
             var got = Interlocked.CompareExchange(ref *rlock, RobustLock.Me, 0) == 0 ? AcquireResult.Acquired : RobustLock.Acquire(rlock, deadline, cancel);
             if (got == AcquireResult.TimedOut) return false;   // another receiver of this end kept it
-            if (got == AcquireResult.Abandoned && Volatile.Read(ref *(int*)(ring + ReaderMid)) != 0) Volatile.Write(ref *(int*)(ring + Broken), 1);
             try
             {
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeLock);
+                // The receiver before stopped inside a streamed frame (died, or was interrupted): the head stands in the
+                // middle of it, and no byte from there on can be read as a frame (a payload may look like a header).
+                if (Volatile.Read(ref *(int*)(ring + ReaderMid)) != 0)
+                {
+                    MarkBroken(ring);
+                    throw BrokenRing();
+                }
                 var rd = new RingReader(this, r, cancel);
                 if (!rd.WaitForData(FrameHeader, deadline, midFrame: false)) return false;
                 long header;
                 rd.Peek((byte*)&header, FrameHeader);
                 length = (int)(uint)header;
                 flags = (int)(header >> 32);
-                if (length < 0 || length > int.MaxValue - FrameHeader) { Volatile.Write(ref *(int*)(ring + Broken), 1); throw BrokenRing(); }
+                if (length < 0 || length > int.MaxValue - FrameHeader) { MarkBroken(ring); throw BrokenRing(); }
                 long frame = FrameHeader + (long)length;
                 if (frame <= BufferSize && !rd.WaitForData(frame, deadline, midFrame: false)) return false;
                 // Stopped (Ctrl+C) while waiting: nothing is consumed (the head is published only after the read).
@@ -129,16 +152,21 @@ namespace IpcPs
                 }
                 catch
                 {
-                    Volatile.Write(ref *(int*)(ring + Broken), 1);
+                    MarkBroken(ring);
                     rd.Publish();
                     throw;
                 }
                 rd.Publish();
-                Volatile.Write(ref *(int*)(ring + ReaderMid), 0);
+                Volatile.Write(ref *(int*)(ring + ReaderMid), 0);   // after the head, as the sender's flag after the tail
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeMidClear);
                 if (!fits) throw new MessageTooLargeException(Name, length, buffer.Length - offset, "the buffer has room for");
                 return true;
             }
-            finally { RobustLock.Release(rlock); }
+            finally
+            {
+                RobustLock.Release(rlock);
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeUnlock);
+            }
         }
 
         /// <summary>
@@ -249,10 +277,11 @@ namespace IpcPs
                     if (!AwaitSignal(signal, (int*)(_ring + WriterSleepers), seen, deadline, _cancel, ref spinUntil))
                     {
                         _c.PruneDead(1 - _c.End);
-                        // The receiver may be another process that still holds the other end but died mid-frame.
-                        if (midFrame && HolderDied((long*)(_ring + ReadLock), (int*)(_ring + ReaderMid)))
+                        // The receiver may be another process that still holds the other end but died mid-frame (the
+                        // room it made before it died is used first: its last wake-up may be what the death cut off).
+                        if (midFrame && Free < n && HolderDied((long*)(_ring + ReadLock), (int*)(_ring + ReaderMid)))
                         {
-                            Volatile.Write(ref *(int*)(_ring + Broken), 1);
+                            MarkBroken(_ring);
                             throw _c.BrokenRing();
                         }
                     }
@@ -268,6 +297,7 @@ namespace IpcPs
                     if (free == 0)
                     {
                         Volatile.Write(ref *(int*)(_ring + WriterMid), 1);   // part of a frame goes out: a death now breaks the ring
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeMid);
                         Publish();
                         WaitForSpace(1, Deadline.Infinite, midFrame: true);
                         continue;
@@ -275,6 +305,7 @@ namespace IpcPs
                     long at = _tail & (_size - 1);
                     long k = Math.Min(Math.Min(n, free), _size - at);
                     Buffer.MemoryCopy(source, _data + at, k, k);
+                    if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeData);
                     source += k;
                     n -= k;
                     _tail += k;
@@ -284,7 +315,9 @@ namespace IpcPs
             public void Publish()
             {
                 Volatile.Write(ref *(long*)(_ring + TailOff), _tail);
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipePosition);
                 Interlocked.Increment(ref *(int*)(_ring + DataSignal));
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeSignal);
                 SignalWord.Wake((int*)(_ring + DataSignal), (int*)(_ring + ReaderSleepers), int.MaxValue);
             }
         }
@@ -341,10 +374,11 @@ namespace IpcPs
                     if (!AwaitSignal(signal, (int*)(_ring + ReaderSleepers), seen, deadline, _cancel, ref spinUntil))
                     {
                         _c.PruneDead(writers);
-                        // A sender killed inside a streamed frame while another process still holds its end.
-                        if (midFrame && HolderDied((long*)(_ring + WriteLock), (int*)(_ring + WriterMid)))
+                        // A sender killed inside a streamed frame while another process still holds its end. What it
+                        // published before it died is read first: it may have died between the tail and the signal.
+                        if (midFrame && Available < n && HolderDied((long*)(_ring + WriteLock), (int*)(_ring + WriterMid)))
                         {
-                            Volatile.Write(ref *(int*)(_ring + Broken), 1);
+                            MarkBroken(_ring);
                             throw _c.BrokenRing();
                         }
                     }
@@ -368,6 +402,7 @@ namespace IpcPs
                     if (available == 0)
                     {
                         Volatile.Write(ref *(int*)(_ring + ReaderMid), 1);
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeMid);
                         Publish();
                         WaitForData(1, Deadline.Infinite, midFrame: true);
                         continue;
@@ -387,7 +422,9 @@ namespace IpcPs
             public void Publish()
             {
                 Volatile.Write(ref *(long*)(_ring + HeadOff), _head);
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipePosition);
                 Interlocked.Increment(ref *(int*)(_ring + SpaceSignal));
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.PipeSignal);
                 SignalWord.Wake((int*)(_ring + SpaceSignal), (int*)(_ring + WriterSleepers), int.MaxValue);
             }
         }

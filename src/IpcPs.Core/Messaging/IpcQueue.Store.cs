@@ -44,6 +44,7 @@ namespace IpcPs
                         cancel.ThrowIfCancellationRequested();
                         Insert(b, buffer, length, tail, (int)total, priority);
                         *(int*)(b + PutSignal) += 1;   // signals change only under the lock: no atomic needed
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
                         done = true;
                     }
                     else seen = *(int*)(b + GetSignal);   // under the lock: any get after this one moves it
@@ -81,6 +82,7 @@ namespace IpcPs
                             cancel.ThrowIfCancellationRequested();
                             length = Remove(b, ref buffer);
                             *(int*)(b + GetSignal) += 1;
+                            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
                             done = true;
                         }
                         else seen = *(int*)(b + PutSignal);
@@ -112,7 +114,26 @@ namespace IpcPs
             SignalWord.Await((int*)(b + signal), (int*)(b + sleepers), seen, deadline, cancel, ref spinUntil, SpinTicks, WordWait.LivenessSliceMs)
             || !deadline.HasPassed;
 
+        /// <summary>
+        /// Runs LOOK on the segment under the queue's lock, taken as every operation takes it (so the committed change of
+        /// a holder that died is finished first): the structure as the next operation would find it. For the tests of
+        /// Core, which walk it; LOOK must not change it.
+        /// </summary>
+        internal T UnderLock<T>(Func<IntPtr, T> look)
+        {
+            byte* b = Base;
+            Enter(b, CancellationToken.None);
+            try { return look((IntPtr)b); }
+            finally { Leave(b); }
+        }
+
         private void Enter(byte* b, CancellationToken cancel)
+        {
+            TakeLock(b, cancel);
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueLock);
+        }
+
+        private void TakeLock(byte* b, CancellationToken cancel)
         {
             long* word = (long*)(b + LockWord);
             if (Interlocked.CompareExchange(ref *word, RobustLock.Me, 0) == 0) return;
@@ -130,7 +151,11 @@ namespace IpcPs
             }
         }
 
-        private static void Leave(byte* b) => RobustLock.Release((long*)(b + LockWord));
+        private static void Leave(byte* b)
+        {
+            RobustLock.Release((long*)(b + LockWord));
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueUnlock);
+        }
 
         private static int BlocksFor(int length) => length <= FirstPayload ? 1 : 1 + (length - FirstPayload + NextPayload - 1) / NextPayload;
 
@@ -159,6 +184,7 @@ namespace IpcPs
                     newBucket = true;
                     byte* nb = b + Block(bucket);
                     *(long*)(nb + 16) = priority;
+                    if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
                     _log.Write(Block(bucket), at);   // next bucket
                     _log.Write(before == None ? HeadOff : Block(before), bucket);
                 }
@@ -166,9 +192,13 @@ namespace IpcPs
             int blocks = BlocksFor(total);
             int first = Allocate(b, blocks);
             byte* m = b + Block(first);
+            // The message's own block: nothing reachable points to it until the commit.
             *(int*)(m + 4) = None;
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
             *(int*)(m + 8) = total;
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
             *(int*)(m + 12) = 0;
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
             var copy = new ChainCopy(b, _chain);
             fixed (byte* src = buffer) copy.In(src, length);
             if (tail != null && tail.Length > 0) fixed (byte* src = tail) copy.In(src, tail.Length);
@@ -182,13 +212,16 @@ namespace IpcPs
                     break;
                 case QueueOrder.Lifo:
                     *(int*)(m + 4) = _log.Read(b, HeadOff);
+                    if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
                     _log.Write(HeadOff, first);
                     break;
                 default:
                     if (newBucket)
                     {
                         *(int*)(b + Block(bucket) + 4) = first;
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
                         *(int*)(b + Block(bucket) + 8) = first;
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
                     }
                     else
                     {
@@ -293,7 +326,11 @@ namespace IpcPs
                 for (int i = got; i < n; i++)
                 {
                     _chain[i] = fresh + i - got;
-                    if (i + 1 < n) *(int*)(b + Block(_chain[i])) = fresh + i - got + 1;
+                    if (i + 1 < n)
+                    {
+                        *(int*)(b + Block(_chain[i])) = fresh + i - got + 1;
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+                    }
                 }
                 _log.Write(FreshOff, fresh + n - got);
                 lastFromList = false;
@@ -301,7 +338,11 @@ namespace IpcPs
             _log.Write(FreeHeadOff, at);
             if (at == None) _log.Write(FreeTailOff, None);
             if (lastFromList) _log.Write(Block(_chain[n - 1]), None);
-            else *(int*)(b + Block(_chain[n - 1])) = None;
+            else
+            {
+                *(int*)(b + Block(_chain[n - 1])) = None;
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+            }
             _log.Write(UsedOff, _log.Read(b, UsedOff) + n);
             return _chain[0];
         }
@@ -331,6 +372,7 @@ namespace IpcPs
             if (left == 0)
             {
                 Interlocked.Increment(ref *(int*)(b + JoinSignal));
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
                 SignalWord.Wake((int*)(b + JoinSignal), (int*)(b + JoinSleepers), int.MaxValue);
             }
             return true;
@@ -375,7 +417,11 @@ namespace IpcPs
                     if (_offset == BlockSize) { _index++; _offset = 4; }
                     byte* block = _segment + BlocksOffset + (long)_chain[_index] * BlockSize + _offset;
                     int n = Math.Min(count, BlockSize - _offset);
-                    if (into) Buffer.MemoryCopy(data, block, n, n);
+                    if (into)
+                    {
+                        Buffer.MemoryCopy(data, block, n, n);
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueuePayload);
+                    }
                     else Buffer.MemoryCopy(block, data, n, n);
                     data += n;
                     count -= n;

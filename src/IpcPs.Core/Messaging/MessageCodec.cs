@@ -48,7 +48,9 @@ namespace IpcPs.Core.Messaging
             var w = _writer ?? new MessageWriter();
             _writer = null;
             w.Reset();
-            if (value is byte[] bytes)
+            // Exactly a byte[]: the runtime lets an sbyte[] pass for a byte[] ("is" and casts), and it must travel as
+            // an sbyte[] (a primitive array), not come back as bytes.
+            if (value is byte[] bytes && value.GetType() == typeof(byte[]))
             {
                 // The one top-level case that is never copied by the encoder: tag and length, then the array itself.
                 w.WriteTag(Tag.Bytes);
@@ -124,7 +126,7 @@ namespace IpcPs.Core.Messaging
                 case long l: w.WriteTag(Tag.Int64); w.WriteInt64(l); return;
                 case double d: w.WriteTag(Tag.Double); w.WriteInt64(BitConverter.DoubleToInt64Bits(d)); return;
                 case bool b: w.WriteTag(b ? Tag.True : Tag.False); return;
-                case byte[] bytes:
+                case byte[] bytes when bytes.GetType() == typeof(byte[]):   // not an sbyte[] passing for one
                     w.WriteTag(Tag.Bytes);
                     w.WriteCount(bytes.Length);
                     w.WriteBytes(bytes, 0, bytes.Length);

@@ -56,15 +56,24 @@ namespace IpcPs.Core.Messaging
 
         public void Commit(byte* segment, int logOffset)
         {
+            // Each shared write is followed by a crash point (compiled away unless a test enabled them).
             int* log = (int*)(segment + logOffset);
             for (int i = 0; i < _count; i++)
             {
                 log[1 + 2 * i] = _offsets[i];
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.LogOffset);
                 log[2 + 2 * i] = _values[i];
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.LogValue);
             }
             Volatile.Write(ref log[0], _count);   // the commit point
-            for (int i = 0; i < _count; i++) *(int*)(segment + _offsets[i]) = _values[i];
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.LogPublish);
+            for (int i = 0; i < _count; i++)
+            {
+                *(int*)(segment + _offsets[i]) = _values[i];
+                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.LogApply);
+            }
             Volatile.Write(ref log[0], 0);
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.LogClear);
             _count = 0;
         }
 

@@ -39,12 +39,23 @@ namespace IpcPs.Hosting
         public const string IpcObjectNotOwned = nameof(IpcObjectNotOwned);
         public const string IpcPidNamespaceMismatch = nameof(IpcPidNamespaceMismatch);
         public const string ManagerAddressInUse = nameof(ManagerAddressInUse);
+        public const string BackendAuthenticationFailed = nameof(BackendAuthenticationFailed);
+        public const string BackendUnavailable = nameof(BackendUnavailable);
+        public const string BackendOutcomeUnknown = nameof(BackendOutcomeUnknown);
+        public const string LeaseLost = nameof(LeaseLost);
+        public const string DeliveryExpired = nameof(DeliveryExpired);
+        public const string BackendError = nameof(BackendError);
 
         public static ErrorRecord From(Exception e, object? target)
         {
             var (id, category) = e switch
             {
                 IpcObjectExistsException _ => (IpcObjectExists, ErrorCategory.ResourceExists),
+                IpcBackendAuthenticationException _ => (BackendAuthenticationFailed, ErrorCategory.SecurityError),
+                IpcBackendUnavailableException _ => (BackendUnavailable, ErrorCategory.ConnectionError),
+                IpcBackendOutcomeUnknownException _ => (BackendOutcomeUnknown, ErrorCategory.ConnectionError),
+                LeaseLostException _ => (LeaseLost, ErrorCategory.ResourceUnavailable),
+                DeliveryExpiredException _ => (DeliveryExpired, ErrorCategory.InvalidOperation),
                 ManagerAuthenticationException _ => (ManagerAuthenticationFailed, ErrorCategory.SecurityError),
                 ManagerRemoteException _ => (ManagerRemoteError, ErrorCategory.InvalidOperation),
                 ManagerStartException _ => (ManagerStartFailed, ErrorCategory.OpenError),
@@ -77,6 +88,7 @@ namespace IpcPs.Hosting
                     => (IpcPlatformError, ErrorCategory.PermissionDenied),
                 IpcPlatformException _ => (IpcPlatformError, ErrorCategory.ResourceUnavailable),
                 TimeoutException _ => (IpcTimeout, ErrorCategory.OperationTimeout),
+                IpcBackendException _ => (BackendError, ErrorCategory.NotSpecified),
                 _ => (IpcError, ErrorCategory.NotSpecified),
             };
             var record = new ErrorRecord(e, id, category, target);

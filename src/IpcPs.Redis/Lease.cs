@@ -1,0 +1,128 @@
+using System;
+using System.Diagnostics;
+using System.Threading;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// One held lease (a lock, or one semaphore permit) and its renewal. The lease is valid until LeaseTime after the last
+    /// renewal that Redis confirmed, counted from when that renewal was SENT (monotonic clock), so this process never
+    /// believes it holds a lease Redis has already expired (clock rates aside). A timer renews it every third of the lease;
+    /// when a renewal is refused (the key is gone or names another holder) or the lease runs out without a confirmed
+    /// renewal (the server unreachable, this process paused), the lease is lost: <see cref="Lost"/> is cancelled, and the
+    /// owner's Release reports it (LeaseLostException). Never silently.
+    /// </summary>
+    internal sealed class Lease : IDisposable
+    {
+        private readonly RedisObject _owner;
+        private readonly string _renewScript;
+        private readonly RedisKey[] _keys;
+        private readonly long _leaseTicks;
+        private readonly CancellationTokenSource _lost = new CancellationTokenSource();
+        private readonly Timer _timer;
+        private readonly object _gate = new object();
+        private long _validUntil, _lastSent;
+        private bool _done;
+        private string? _why;
+
+        public Lease(RedisObject owner, string renewScript, RedisKey[] keys, string member, long token, TimeSpan leaseTime, long sentAt)
+        {
+            _owner = owner;
+            _renewScript = renewScript;
+            _keys = keys;
+            Member = member;
+            Token = token;
+            LeaseTime = leaseTime;
+            _leaseTicks = (long)(leaseTime.TotalSeconds * Stopwatch.Frequency);
+            _lastSent = sentAt;
+            _validUntil = sentAt + _leaseTicks;
+            _timer = new Timer(_ => Tick(), null, Timeout.Infinite, Timeout.Infinite);
+            Schedule();
+        }
+
+        /// <summary>What Redis stores for this holder: "token:owner".</summary>
+        public string Member { get; }
+        public long Token { get; }
+        public TimeSpan LeaseTime { get; }
+
+        /// <summary>Cancelled when the lease is lost.</summary>
+        public CancellationToken Lost => _lost.Token;
+
+        public bool IsLost => _lost.IsCancellationRequested;
+
+        /// <summary>Why it was lost (null while held).</summary>
+        public string? Why { get { lock (_gate) return _why; } }
+
+        public bool IsValid => !IsLost && Stopwatch.GetTimestamp() < Volatile.Read(ref _validUntil);
+
+        private void Schedule()
+        {
+            lock (_gate)
+            {
+                if (_done) return;
+                long now = Stopwatch.GetTimestamp();
+                long next = Math.Min(_lastSent + _leaseTicks / 3, _validUntil);
+                long ms = Math.Max(1, (next - now) * 1000 / Stopwatch.Frequency);
+                _timer.Change(ms, Timeout.Infinite);
+            }
+        }
+
+        private void Tick()
+        {
+            if (_done || IsLost) return;
+            long now = Stopwatch.GetTimestamp();
+            if (now >= Volatile.Read(ref _validUntil))
+            {
+                MarkLost("it was not renewed within its lease time (the server could not be reached in time, or this process was paused)");
+                return;
+            }
+            if (now >= _lastSent + _leaseTicks / 3)
+            {
+                long sent = Stopwatch.GetTimestamp();
+                try
+                {
+                    long ok = (long)_owner.Backend.Eval(_renewScript, _keys, new RedisValue[] { Member, (long)LeaseTime.TotalMilliseconds }, "Renew", _owner.Name, write: true);
+                    if (ok == 1)
+                    {
+                        lock (_gate) { _lastSent = sent; Volatile.Write(ref _validUntil, sent + _leaseTicks); }
+                    }
+                    else
+                    {
+                        MarkLost("Redis no longer names it the holder (it expired, or the object was removed)");
+                        return;
+                    }
+                }
+                catch (Exception)
+                {
+                    // Unreachable for now: the lease stays valid until its time runs out; the next tick tries again.
+                    lock (_gate) _lastSent = sent - _leaseTicks / 3 + _leaseTicks / 10;   // retry after a tenth of the lease
+                }
+            }
+            Schedule();
+        }
+
+        public void MarkLost(string why)
+        {
+            lock (_gate)
+            {
+                if (_why != null) return;
+                _why = why;
+                _done = true;
+                _timer.Change(Timeout.Infinite, Timeout.Infinite);
+            }
+            try { _lost.Cancel(); } catch (AggregateException) { }   // a watcher's callback that throws must not end the timer thread
+        }
+
+        /// <summary>Stops renewing (released).</summary>
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _done = true;
+                _timer.Change(Timeout.Infinite, Timeout.Infinite);
+            }
+            _timer.Dispose();
+        }
+    }
+}

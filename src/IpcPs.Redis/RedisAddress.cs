@@ -1,0 +1,88 @@
+using System;
+using System.Globalization;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// A parsed backend URI: redis://[user:password@]host[:port][/db] (rediss:// for TLS). <see cref="Display"/> is the
+    /// address without the password — what descriptors, errors and the credential table use; the password never appears in
+    /// an error message.
+    /// </summary>
+    internal sealed class RedisAddress
+    {
+        public const int DefaultPort = 6379;
+
+        private RedisAddress(bool tls, string? user, string? password, string host, int port, int database)
+        {
+            Tls = tls;
+            User = user;
+            Password = password;
+            Host = host;
+            Port = port;
+            Database = database;
+            string hostText = host.Contains(':') ? $"[{host}]" : host;   // an IPv6 literal
+            Display = $"{(tls ? "rediss" : "redis")}://{(user is null ? "" : Uri.EscapeDataString(user) + "@")}{hostText}:{port}/{database}";
+        }
+
+        public bool Tls { get; }
+        public string? User { get; }
+        public string? Password { get; }
+        public string Host { get; }
+        public int Port { get; }
+        public int Database { get; }
+        public string Display { get; }
+
+        public static RedisAddress Parse(string uri)
+        {
+            if (uri is null) throw new ArgumentNullException(nameof(uri));
+            if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || !(u.Scheme == "redis" || u.Scheme == "rediss") || u.Host.Length == 0)
+                throw new ArgumentException("A Redis backend address is redis://[user:password@]host[:port][/db] (rediss:// for TLS).", nameof(uri));
+            if (u.Query.Length > 0 || u.Fragment.Length > 0)
+                throw new ArgumentException("A Redis backend address takes no query or fragment: redis://[user:password@]host[:port][/db].", nameof(uri));
+            string? user = null, password = null;
+            if (u.UserInfo.Length > 0)
+            {
+                int colon = u.UserInfo.IndexOf(':');
+                string rawUser = colon < 0 ? u.UserInfo : u.UserInfo.Substring(0, colon);
+                user = rawUser.Length == 0 ? null : Uri.UnescapeDataString(rawUser);
+                if (colon >= 0) password = Uri.UnescapeDataString(u.UserInfo.Substring(colon + 1));
+                if (colon < 0 && user != null) { password = user; user = null; }   // redis://password@host, as redis-cli -u reads it
+            }
+            int database = 0;
+            string path = u.AbsolutePath.Trim('/');
+            if (path.Length > 0 && !(int.TryParse(path, NumberStyles.None, CultureInfo.InvariantCulture, out database) && database <= 15_000))
+                throw new ArgumentException($"'{path}' is not a database number (redis://host:port/0).", nameof(uri));
+            int port = u.IsDefaultPort || u.Port < 0 ? DefaultPort : u.Port;
+            return new RedisAddress(u.Scheme == "rediss", user, password, u.IdnHost.Trim('[', ']'), port, database);
+        }
+
+        /// <summary>The client's options: connect within CONNECTTIMEOUT; the password from the URI, else PASSWORD.</summary>
+        public ConfigurationOptions Options(TimeSpan connectTimeout, string? password)
+        {
+            int ms = (int)Math.Clamp(connectTimeout.TotalMilliseconds, 100, int.MaxValue);
+            var o = new ConfigurationOptions
+            {
+                Ssl = Tls,
+                User = User,
+                Password = Password ?? password,
+                DefaultDatabase = Database,
+                ConnectTimeout = ms,
+                AsyncTimeout = Math.Max(ms, 5000),
+                SyncTimeout = Math.Max(ms, 5000),
+                // The first connection must succeed or fail within the timeout with its reason (no silent background retries);
+                // after it, the client reconnects by itself and queues commands not yet sent until then (its backlog).
+                AbortOnConnectFail = true,
+                ConnectRetry = 1,
+                ClientName = "ipcps",
+                KeepAlive = 5,
+                AllowAdmin = false,
+            };
+            if (o.Ssl) o.SslHost = Host;
+            o.EndPoints.Add(Host, Port);
+            return o;
+        }
+
+        public override string ToString() => Display;
+    }
+}

@@ -1,0 +1,263 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Net;
+using IpcPs.Core;
+using IpcPs.Core.Messaging;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// A connection to a Redis server holding IpcPs objects. One per process and address (<see cref="Connect"/> returns the
+    /// one already open), as manager connections are: its multiplexer carries every object's commands, and one subscription
+    /// connection carries every wake-up. Keys of an object NAME all carry the hash tag {NAME} (ipcps:{NAME}, ipcps:{NAME}:r,
+    /// …), so one object's keys share a slot and every script touches one slot.
+    /// </summary>
+    public sealed partial class RedisBackend : IIpcBackend
+    {
+        private static readonly Dictionary<string, RedisBackend> Shared = new Dictionary<string, RedisBackend>(StringComparer.Ordinal);
+        public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
+
+        private readonly ConnectionMultiplexer _mux;
+        private volatile bool _closed;
+
+        private RedisBackend(RedisAddress address, ConnectionMultiplexer mux)
+        {
+            Target = address;
+            _mux = mux;
+            Database = mux.GetDatabase(address.Database);
+            Notifier = new Notifier(mux);
+        }
+
+        internal RedisAddress Target { get; }
+        internal IDatabase Database { get; }
+        internal Notifier Notifier { get; }
+
+        /// <summary>redis://[user@]host:port/db: the address without its password.</summary>
+        public string Address => Target.Display;
+
+        /// <summary>The largest encoded message a queue accepts (and the largest value read back as one): 16 MiB.</summary>
+        public int MaxMessageBytes { get; set; } = 16 << 20;
+
+        public bool IsConnected => !_closed && _mux.IsConnected;
+
+        /// <summary>
+        /// The process's connection to URI, made on first use within CONNECTTIMEOUT. The password is the URI's, else the one
+        /// remembered for its address (<see cref="IpcBackendCredentials"/>); a password given in the URI is remembered, so
+        /// handles re-attach and child processes inherit it. IpcBackendAuthenticationException for refused credentials,
+        /// IpcBackendUnavailableException for a server that cannot be reached in time.
+        /// </summary>
+        public static RedisBackend Connect(string uri, TimeSpan connectTimeout)
+        {
+            var address = RedisAddress.Parse(uri);
+            string? password = address.Password;
+            if (password is null && IpcBackendCredentials.TryGet(address.Display, out var remembered)) password = remembered;
+            lock (Shared)
+            {
+                if (Shared.TryGetValue(address.Display, out var b) && !b._closed && (address.Password is null || address.Password == b._password)) return b;
+                var made = ConnectNew(address, password, connectTimeout);
+                Shared[address.Display] = made;
+                if (password != null) IpcBackendCredentials.Remember(address.Display, password);
+                return made;
+            }
+        }
+
+        public static RedisBackend Connect(string uri) => Connect(uri, DefaultConnectTimeout);
+
+        /// <summary>A connection of its own (not shared with the rest of the process): benchmarks and tests.</summary>
+        public static RedisBackend ConnectPrivate(string uri, TimeSpan connectTimeout)
+        {
+            var address = RedisAddress.Parse(uri);
+            string? password = address.Password;
+            if (password is null && IpcBackendCredentials.TryGet(address.Display, out var remembered)) password = remembered;
+            return ConnectNew(address, password, connectTimeout);
+        }
+
+        private string? _password;
+
+        private static RedisBackend ConnectNew(RedisAddress address, string? password, TimeSpan connectTimeout)
+        {
+            var options = address.Options(connectTimeout, password);
+            ConnectionMultiplexer mux;
+            try { mux = ConnectionMultiplexer.Connect(options); }
+            catch (Exception e) { throw RedisErrors.Map(e, address.Display, "Connect", null, write: false); }
+            var b = new RedisBackend(address, mux) { _password = options.Password };
+            try { b.Database.Ping(); }   // ACLs: a user that may connect but not run commands is refused here
+            catch (Exception e)
+            {
+                mux.Dispose();
+                throw RedisErrors.Map(e, address.Display, "Connect", null, write: false);
+            }
+            return b;
+        }
+
+        /// <summary>Closes the connection (for every handle of this process that uses it).</summary>
+        public void Dispose()
+        {
+            if (_closed) return;
+            _closed = true;
+            lock (Shared) if (Shared.TryGetValue(Address, out var b) && ReferenceEquals(b, this)) Shared.Remove(Address);
+            _mux.Dispose();
+        }
+
+        internal void ThrowIfClosed()
+        {
+            if (_closed) throw new ObjectDisposedException($"The connection to {Address}");
+        }
+
+        // ---- keys and channels -------------------------------------------------------------------------------------
+
+        internal static RedisKey MetaKey(string name) => "ipcps:{" + name + "}";
+
+        internal static RedisKey Key(string name, string part) => "ipcps:{" + name + "}:" + part;
+
+        /// <summary>Pub/sub channels span every database of a server: the database number keeps objects of two databases apart.</summary>
+        internal string Channel(string name, string what) => "ipcps:" + Target.Database + ":{" + name + "}:" + what;
+
+        // ---- running commands ----------------------------------------------------------------------------------------
+
+        /// <summary>Runs a script; every client error becomes a typed one (RedisErrors.Map).</summary>
+        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write)
+        {
+            ThrowIfClosed();
+            try { return Database.ScriptEvaluate(script, keys, args); }
+            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+        }
+
+        /// <summary>Runs a plain command the same way.</summary>
+        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write)
+        {
+            ThrowIfClosed();
+            try { return command(Database); }
+            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+        }
+
+        internal System.Threading.Tasks.Task Signal(string channel, string? name)
+        {
+            try { return Notifier.Signal(channel); }
+            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, "Subscribe", name, write: false); }
+        }
+
+        // ---- the object table ----------------------------------------------------------------------------------------
+
+        IIpcBackendObject IIpcBackend.Create(IpcObjectKind kind, string? name, IpcBackendOptions options) => Create(kind, name, options);
+
+        IIpcBackendObject IIpcBackend.Open(string name, IpcObjectKind? kind) => Open(name, kind);
+
+        /// <summary>Creates (or with OpenOrCreate opens) an object of KIND.</summary>
+        public RedisObject Create(IpcObjectKind kind, string? name, IpcBackendOptions options)
+        {
+            if (options is null) throw new ArgumentNullException(nameof(options));
+            string n = name is null ? IpcName.Generate() : IpcName.Validate(name);
+            var fields = kind switch
+            {
+                IpcObjectKind.Queue => RedisQueue.MetaFields(options),
+                IpcObjectKind.Lock => RedisLock.MetaFields(options),
+                IpcObjectKind.Semaphore or IpcObjectKind.BoundedSemaphore => RedisSemaphore.MetaFields(options),
+                IpcObjectKind.Event => RedisEvent.MetaFields(options),
+                IpcObjectKind.Barrier => RedisBarrier.MetaFields(options),
+                IpcObjectKind.Value => RedisNumber.MetaFields(options),
+                _ => throw new NotSupportedException($"A Redis backend has no {kind} objects: it serves Queue, Lock, Semaphore, Event, Barrier and Value (and the manager's Dict, List and Namespace)."),
+            };
+            string kindName = StoredKind(kind);
+            var args = new List<RedisValue> { kindName, options.OpenOrCreate ? 1 : 0 };
+            foreach (var f in fields) { args.Add(f.Key); args.Add(f.Value); }
+            var r = Eval(Scripts.Create, new[] { MetaKey(n) }, args.ToArray(), "Create", n, write: true);
+            string outcome = (string?)r ?? "";
+            if (outcome == "exists") throw new IpcObjectExistsException(n);
+            if (outcome != "created" && outcome != "opened") throw new IpcBackendException($"Create of '{n}' got an unexpected answer from {Address}.", n);
+            return Open(n, kind);
+        }
+
+        /// <summary>Opens the object NAME (any kind when KIND is null), reading its settings once and checking them.</summary>
+        public RedisObject Open(string name, IpcObjectKind? kind)
+        {
+            IpcName.Validate(name);
+            var entries = Run(db => db.HashGetAll(MetaKey(name)), "Open", name, write: false);
+            if (entries.Length == 0) throw new IpcObjectNotFoundException(name);
+            var meta = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var e in entries.Take(64)) meta[(string?)e.Name ?? ""] = (string?)e.Value ?? "";
+            var stored = ParseKind(name, meta.TryGetValue("kind", out var k) ? k : "");
+            if (kind is IpcObjectKind wanted && !SameFamily(wanted, stored))
+                throw new IpcObjectKindException(name, $"The object '{name}' at {Address} is a {stored}, not a {wanted}.");
+            var settings = new MetaReader(name, meta);
+            return stored switch
+            {
+                IpcObjectKind.Queue => new RedisQueue(this, name, settings),
+                IpcObjectKind.Lock => new RedisLock(this, name, settings),
+                IpcObjectKind.Semaphore => new RedisSemaphore(this, name, settings),
+                IpcObjectKind.Event => new RedisEvent(this, name),
+                IpcObjectKind.Barrier => new RedisBarrier(this, name, settings),
+                IpcObjectKind.Value => new RedisNumber(this, name, settings),
+                _ => throw new IpcObjectKindException(name, $"The object '{name}' at {Address} is a {stored}, which this backend does not open by name."),
+            };
+        }
+
+        public RedisQueue Queue(string? name, IpcBackendOptions? options = null) => (RedisQueue)Create(IpcObjectKind.Queue, name, options ?? new IpcBackendOptions());
+        public RedisLock Lock(string? name, IpcBackendOptions? options = null) => (RedisLock)Create(IpcObjectKind.Lock, name, options ?? new IpcBackendOptions());
+        public RedisSemaphore Semaphore(string? name, IpcBackendOptions options) => (RedisSemaphore)Create(IpcObjectKind.Semaphore, name, options);
+        public RedisEvent Event(string? name, IpcBackendOptions? options = null) => (RedisEvent)Create(IpcObjectKind.Event, name, options ?? new IpcBackendOptions());
+        public RedisBarrier Barrier(string? name, IpcBackendOptions options) => (RedisBarrier)Create(IpcObjectKind.Barrier, name, options);
+        public RedisNumber Value(string? name, IpcBackendOptions options) => (RedisNumber)Create(IpcObjectKind.Value, name, options);
+
+        /// <summary>The objects (every kind, the manager's stores included) whose names match the wildcard PATTERN.</summary>
+        public IReadOnlyList<IpcBackendObjectInfo> List(string? pattern)
+        {
+            var result = new List<IpcBackendObjectInfo>();
+            var server = Run(_ => _mux.GetServer(_mux.GetEndPoints().First()), "List", null, write: false);
+            var keys = Run(_ => server.Keys(Target.Database, "ipcps:{*}", pageSize: 500).ToList(), "List", null, write: false);
+            foreach (var key in keys)
+            {
+                string k = key.ToString();
+                if (!(k.StartsWith("ipcps:{", StringComparison.Ordinal) && k.EndsWith("}", StringComparison.Ordinal))) continue;
+                string name = k.Substring(7, k.Length - 8);
+                if (!IpcNameIsValid(name) || (pattern != null && !Wildcard.IsMatch(name, pattern))) continue;
+                string? kind = Run(db => (string?)db.HashGet(key, "kind"), "List", name, write: false);
+                if (kind != null && TryParseKind(kind, out var parsed)) result.Add(new IpcBackendObjectInfo(name, parsed, Address));
+            }
+            result.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+            return result;
+        }
+
+        /// <summary>Destroys NAME at once: its keys go, waiters wake and find it gone, holders' renewals fail.</summary>
+        public bool Remove(string name)
+        {
+            IpcName.Validate(name);
+            var keys = new List<RedisKey> { MetaKey(name) };
+            foreach (var part in AllParts) keys.Add(Key(name, part));
+            var channels = AllChannels.Select(c => (RedisValue)Channel(name, c)).ToArray();
+            var r = Eval(Scripts.Remove, keys.ToArray(), channels, "Remove", name, write: true);
+            return (long)r > 0;
+        }
+
+        /// <summary>A manager whose stores live in this server (Connect-IpcManager -Address redis://…).</summary>
+        public RedisManager Manager() => new RedisManager(this);
+
+        object IIpcBackend.Manager() => Manager();
+
+        internal static readonly string[] AllParts = { "r", "b", "f", "d", "p", "x", "h", "s", "dict", "list" };
+        internal static readonly string[] AllChannels = { "get", "put", "join", "rel", "ev", "bar" };
+
+        internal static string StoredKind(IpcObjectKind kind) => kind == IpcObjectKind.BoundedSemaphore ? "Semaphore" : kind.ToString();
+
+        private static bool SameFamily(IpcObjectKind wanted, IpcObjectKind stored) =>
+            wanted == stored || (wanted == IpcObjectKind.BoundedSemaphore && stored == IpcObjectKind.Semaphore);
+
+        private IpcObjectKind ParseKind(string name, string text) =>
+            TryParseKind(text, out var k) ? k : throw new IpcObjectKindException(name, $"The key of '{name}' at {Address} is not an IpcPs object (kind '{Truncate(text)}').");
+
+        private static bool TryParseKind(string text, out IpcObjectKind kind) =>
+            Enum.TryParse(text, ignoreCase: false, out kind) && Enum.IsDefined(typeof(IpcObjectKind), kind) && text.All(char.IsLetter);
+
+        private static bool IpcNameIsValid(string name)
+        {
+            try { IpcName.Validate(name); return true; }
+            catch (InvalidIpcNameException) { return false; }
+        }
+
+        internal static string Truncate(string s) => s.Length <= 40 ? s : s.Substring(0, 40) + "…";
+
+        public override string ToString() => $"RedisBackend({Address}, {(IsConnected ? "connected" : "disconnected")})";
+    }
+}

@@ -1,0 +1,63 @@
+using System;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>Turns the client's exceptions into IpcPs's typed ones (Core/Errors/BackendExceptions.cs).</summary>
+    internal static class RedisErrors
+    {
+        /// <summary>
+        /// E happened during OPERATION on NAME. WRITE: the operation changes state, so a command that was sent but not
+        /// answered is "outcome unknown" rather than "unavailable" (nothing is ever reported done that was not answered).
+        /// </summary>
+        public static Exception Map(Exception e, string address, string operation, string? name, bool write)
+        {
+            switch (e)
+            {
+                case RedisConnectionException c when c.FailureType == ConnectionFailureType.AuthenticationFailure:
+                    return new IpcBackendAuthenticationException(address, Clean(c.Message), e);
+                case RedisConnectionException c:
+                    return write && WasSent(c.CommandStatus)
+                        ? new IpcBackendOutcomeUnknownException(address, operation, name, e)
+                        : new IpcBackendUnavailableException(address, $"{operation}: {Clean(c.Message)}", name, e);
+                case RedisTimeoutException t:
+                    return write && WasSent(t.Commandstatus)
+                        ? new IpcBackendOutcomeUnknownException(address, operation, name, e)
+                        : new IpcBackendUnavailableException(address, $"{operation} timed out: {Clean(t.Message)}", name, e);
+                case RedisServerException s:
+                    return Server(s, address, operation, name);
+                default:
+                    return e;
+            }
+        }
+
+        private static bool WasSent(CommandStatus status) => status != CommandStatus.WaitingToBeSent && status != CommandStatus.WaitingInBacklog;
+
+        private static Exception Server(RedisServerException s, string address, string operation, string? name)
+        {
+            string m = s.Message;
+            if (m.StartsWith("IPCPS NOTFOUND", StringComparison.Ordinal)) return new IpcObjectNotFoundException(name ?? "");
+            if (m.StartsWith("IPCPS KIND ", StringComparison.Ordinal))
+                return new IpcObjectKindException(name ?? "", $"The object '{name}' at {address} is a {Word(m, 2)}, not what {operation} needs.");
+            if (m.StartsWith("IPCPS RANGE", StringComparison.Ordinal))
+                return new OverflowException($"{operation} on '{name}': the result does not fit the value's type ({m.Substring(11).Trim()}).");
+            if (m.StartsWith("IPCPS ", StringComparison.Ordinal)) return new IpcBackendException($"{operation} on '{name}': {m.Substring(6)}", name, s);
+            if (m.StartsWith("NOAUTH", StringComparison.Ordinal) || m.StartsWith("WRONGPASS", StringComparison.Ordinal) || m.StartsWith("NOPERM", StringComparison.Ordinal))
+                return new IpcBackendAuthenticationException(address, $"{operation}: {Clean(m)}", s);
+            if (m.Contains("proto-max-bulk-len") || m.Contains("too large") || m.Contains("too big"))
+                return new IpcBackendException($"{operation} on '{name}': the Redis server at {address} refused the value as too large: {Clean(m)}", name, s);
+            if (m.StartsWith("OOM", StringComparison.Ordinal))
+                return new IpcBackendException($"{operation} on '{name}': the Redis server at {address} is out of memory (maxmemory): {Clean(m)}", name, s);
+            return new IpcBackendException($"{operation} on '{name}' failed at {address}: {Clean(m)}", name, s);
+        }
+
+        private static string Word(string m, int index)
+        {
+            var parts = m.Split(' ');
+            return index < parts.Length ? parts[index] : "?";
+        }
+
+        /// <summary>At most 600 characters of a client message (they can hold a whole connection report).</summary>
+        private static string Clean(string m) => m.Length <= 600 ? m : m.Substring(0, 600) + "…";
+    }
+}

@@ -1,0 +1,75 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using IpcPs.Core.Sync;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// An event in Redis: the flag and a generation in the meta hash. Set raises the flag and the generation and publishes;
+    /// a waiter answers True when it finds the flag set, and when woken by a generation change answers the flag as it is
+    /// then (a Set then Clear between its checks: False, as CPython and the local event).
+    /// </summary>
+    public sealed class RedisEvent : RedisObject, IIpcEvent
+    {
+        private static readonly string SetScript = Scripts.Check("Event") + @"
+redis.call('HSET', KEYS[1], 'set', 1)
+redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('PUBLISH', ARGV[1], 1)
+return 1";
+
+        private static readonly string ClearScript = Scripts.Check("Event") + @"
+redis.call('HSET', KEYS[1], 'set', 0)
+return 1";
+
+        private static readonly string StateScript = Scripts.Check("Event") + @"
+return {tonumber(redis.call('HGET', KEYS[1], 'set') or '0'), tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')}";
+
+        private readonly string _channel;
+
+        internal RedisEvent(RedisBackend backend, string name) : base(backend, name, IpcObjectKind.Event) => _channel = Channel("ev");
+
+        internal static IEnumerable<KeyValuePair<string, string>> MetaFields(IpcBackendOptions o)
+        {
+            yield return RedisQueue.Field("set", o.InitiallySet ? 1 : 0);
+            yield return RedisQueue.Field("gen", 0);
+        }
+
+        public void Set() => Eval(SetScript, Keys(Meta), Args(_channel), "Set", write: true);
+
+        public void Clear() => Eval(ClearScript, Keys(Meta), Array.Empty<RedisValue>(), "Clear", write: true);
+
+        public bool IsSet() => State().Set;
+
+        private (bool Set, long Generation) State()
+        {
+            var r = (RedisResult[]?)Eval(StateScript, Keys(Meta), Array.Empty<RedisValue>(), "IsSet", write: false);
+            if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
+            return ((long)r[0] == 1, (long)r[1]);
+        }
+
+        public bool Wait() => Wait(Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+
+        public bool Wait(TimeSpan timeout, CancellationToken cancel) => Wait(Deadline.After(timeout), cancel);
+
+        private bool Wait(Deadline deadline, CancellationToken cancel)
+        {
+            long? firstGeneration = null;
+            bool answer = false;
+            WaitUntil(_channel, deadline, cancel, (out int hint) =>
+            {
+                hint = -1;
+                var s = State();
+                firstGeneration ??= s.Generation;
+                answer = s.Set;
+                return s.Set || s.Generation != firstGeneration;
+            });
+            return answer;
+        }
+
+        public override string ToString() => IsClosed ? $"RedisEvent('{Name}', closed)" : $"RedisEvent('{Name}', {Address})";
+    }
+}

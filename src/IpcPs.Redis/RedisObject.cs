@@ -1,0 +1,95 @@
+using System;
+using System.Threading;
+using IpcPs.Core.Sync;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// Base of every Redis object handle: name, kind, backend, descriptor, and the one wait loop all blocking calls share.
+    /// A handle holds nothing in Redis by being open (no reference counting: an object lives until Remove-IpcObject or
+    /// <see cref="Unlink"/>); closing a handle releases what it holds (a lease) and ends its background renewals.
+    /// </summary>
+    public abstract class RedisObject : IIpcBackendObject
+    {
+        private volatile bool _closed;
+
+        internal RedisObject(RedisBackend backend, string name, IpcObjectKind kind)
+        {
+            Backend = backend;
+            Name = name;
+            Kind = kind;
+            Meta = RedisBackend.MetaKey(name);
+        }
+
+        public string Name { get; }
+        public IpcObjectKind Kind { get; }
+        public RedisBackend Backend { get; }
+
+        /// <summary>The backend's address without its password.</summary>
+        public string Address => Backend.Address;
+
+        public IpcBackendDescriptor Descriptor => new IpcBackendDescriptor(Backend.Address, Kind, Name);
+
+        public bool IsClosed => _closed;
+
+        internal RedisKey Meta { get; }
+
+        internal RedisKey Key(string part) => RedisBackend.Key(Name, part);
+
+        internal string Channel(string what) => Backend.Channel(Name, what);
+
+        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, bool write)
+        {
+            ThrowIfClosed();
+            return Backend.Eval(script, keys, args, operation, Name, write);
+        }
+
+        internal void ThrowIfClosed()
+        {
+            if (_closed) throw new ObjectDisposedException($"{Kind} '{Name}'");
+        }
+
+        /// <summary>A step of a wait: True when done; else HINTMS, the longest to sleep before trying again without a wake-up (-1: until one).</summary>
+        internal delegate bool WaitStep(out int hintMs);
+
+        /// <summary>
+        /// Runs STEP until it succeeds or DEADLINE passes, sleeping between tries until CHANNEL is published on (or the
+        /// step's hint, for a state that changes by itself at a known time: a lease's or a delivery's expiry). The signal is
+        /// taken before each step, so a wake-up between the step and the sleep is never missed. A call that must not wait
+        /// (a deadline already passed) makes one step and no subscription.
+        /// </summary>
+        internal bool WaitUntil(string channel, Deadline deadline, CancellationToken cancel, WaitStep step)
+        {
+            if (deadline.HasPassed) return step(out _);
+            while (true)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var signal = Backend.Signal(channel, Name);
+                if (step(out int hint)) return true;
+                if (deadline.HasPassed) return false;
+                int ms = deadline.RemainingMilliseconds(-1);
+                if (hint >= 0) ms = ms < 0 ? hint : Math.Min(ms, hint);
+                Notifier.Wait(signal, ms, cancel);
+                ThrowIfClosed();
+            }
+        }
+
+        /// <summary>Destroys the object in Redis (Remove-IpcObject): every handle on it, everywhere, finds it gone.</summary>
+        public void Unlink() => Backend.Remove(Name);
+
+        public void Dispose()
+        {
+            if (_closed) return;
+            try { OnClose(); }
+            finally { _closed = true; }
+        }
+
+        /// <summary>Releases what the handle holds (before it is marked closed).</summary>
+        protected virtual void OnClose() { }
+
+        internal static RedisValue[] Args(params RedisValue[] values) => values;
+
+        internal static RedisKey[] Keys(params RedisKey[] keys) => keys;
+    }
+}

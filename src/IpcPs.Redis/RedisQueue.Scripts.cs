@@ -1,0 +1,125 @@
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// The queue's scripts. Keys: KEYS[1] meta (fields order 0 Fifo / 1 Lifo / 2 Priority, max, joinable, vis (ms),
+    /// maxdel, seq, unfinished), KEYS[2] r: ready (a list, or a sorted set by priority for Priority), KEYS[3] b: bodies by
+    /// id, KEYS[4] f: in flight (sorted set id → visibility deadline in server milliseconds), KEYS[5] d: deliveries by id,
+    /// KEYS[6] p: priorities by id (joinable priority queues), KEYS[7] x: dead letters (a list of bodies).
+    /// A plain Fifo or Lifo queue keeps the bodies in the ready list itself; the others keep ids (16 hex digits of a
+    /// per-queue sequence, so equal priorities come out in put order) and the bodies by id.
+    /// </summary>
+    internal static class QueueScripts
+    {
+        private const string Settings = @"
+local m = redis.call('HMGET', KEYS[1], 'order', 'max', 'joinable', 'vis', 'maxdel')
+local order, max, joinable, vis, maxdel = tonumber(m[1]), tonumber(m[2]), m[3] == '1', tonumber(m[4]), tonumber(m[5])
+if not (order and max and vis and maxdel) then return redis.error_reply('IPCPS damaged settings') end
+local function size() if order == 2 then return redis.call('ZCARD', KEYS[2]) end return redis.call('LLEN', KEYS[2]) end
+";
+
+        /// <summary>ARGV: get channel, count, then (body, priority) pairs. Answers how many were stored (0: full).</summary>
+        public static readonly string Put = Scripts.Check("Queue") + Settings + @"
+local n = tonumber(ARGV[2])
+local room = n
+if max > 0 then room = math.min(n, max - size()) end
+if room <= 0 then return 0 end
+local direct = order ~= 2 and not joinable
+for i = 1, room do
+  local body, prio = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
+  if direct then
+    if order == 0 then redis.call('RPUSH', KEYS[2], body) else redis.call('LPUSH', KEYS[2], body) end
+  else
+    local id = string.format('%016x', redis.call('HINCRBY', KEYS[1], 'seq', 1))
+    redis.call('HSET', KEYS[3], id, body)
+    if order == 2 then
+      redis.call('ZADD', KEYS[2], prio, id)
+      if joinable then redis.call('HSET', KEYS[6], id, prio) end
+    elseif order == 0 then redis.call('RPUSH', KEYS[2], id)
+    else redis.call('LPUSH', KEYS[2], id) end
+  end
+end
+if joinable then redis.call('HINCRBY', KEYS[1], 'unfinished', room) end
+redis.call('PUBLISH', ARGV[1], room)
+return room";
+
+        /// <summary>
+        /// ARGV: put channel (room), join channel, most to take. First returns expired deliveries to the front (or, past
+        /// maxdel deliveries, to the dead letters). Answers {count, hint} then per message its body (and for a joinable queue
+        /// its id and delivery number); hint: milliseconds until the next in-flight message expires (-1: none).
+        /// </summary>
+        public static readonly string Get = Scripts.Check("Queue") + Settings + @"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if joinable then
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
+  for _, id in ipairs(expired) do
+    redis.call('ZREM', KEYS[4], id)
+    local d = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+    if maxdel > 0 and d >= maxdel then
+      local body = redis.call('HGET', KEYS[3], id)
+      if body then redis.call('RPUSH', KEYS[7], body) end
+      redis.call('HDEL', KEYS[3], id)
+      redis.call('HDEL', KEYS[5], id)
+      redis.call('HDEL', KEYS[6], id)
+      local u = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
+      if u <= 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) redis.call('PUBLISH', ARGV[2], 0) end
+    elseif order == 2 then
+      redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[6], id) or '0'), id)
+    else
+      redis.call('LPUSH', KEYS[2], id)
+    end
+  end
+end
+local before = size()
+local k = math.min(tonumber(ARGV[3]), before)
+local out = {k, -1}
+for i = 1, k do
+  local id
+  if order == 2 then id = redis.call('ZPOPMIN', KEYS[2])[1] else id = redis.call('LPOP', KEYS[2]) end
+  if joinable then
+    local d = redis.call('HINCRBY', KEYS[5], id, 1)
+    redis.call('ZADD', KEYS[4], now + vis, id)
+    out[#out + 1] = redis.call('HGET', KEYS[3], id) or ''
+    out[#out + 1] = id
+    out[#out + 1] = d
+  elseif order == 2 then
+    out[#out + 1] = redis.call('HGET', KEYS[3], id) or ''
+    redis.call('HDEL', KEYS[3], id)
+  else
+    out[#out + 1] = id
+  end
+end
+if k > 0 and max > 0 and before >= max then redis.call('PUBLISH', ARGV[1], k) end
+if k == 0 and joinable then
+  local first = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  if first[2] then out[2] = math.max(0, tonumber(first[2]) - now) end
+end
+return out";
+
+        /// <summary>ARGV: join channel, id, delivery number. 1 when marked done; 0 when that delivery is no longer outstanding.</summary>
+        public static readonly string Ack = Scripts.Check("Queue") + Settings + @"
+local d = redis.call('HGET', KEYS[5], ARGV[2])
+if (not d) or d ~= ARGV[3] then return 0 end
+if redis.call('ZREM', KEYS[4], ARGV[2]) == 0 then
+  local removed
+  if order == 2 then removed = redis.call('ZREM', KEYS[2], ARGV[2]) else removed = redis.call('LREM', KEYS[2], 1, ARGV[2]) end
+  if removed == 0 then return 0 end
+end
+redis.call('HDEL', KEYS[3], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[2])
+redis.call('HDEL', KEYS[6], ARGV[2])
+local u = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
+if u <= 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) redis.call('PUBLISH', ARGV[1], 0) end
+return 1";
+
+        /// <summary>Answers {ready, in flight, unfinished, dead letters}.</summary>
+        public static readonly string Counts = Scripts.Check("Queue") + Settings + @"
+return {size(), redis.call('ZCARD', KEYS[4]), tonumber(redis.call('HGET', KEYS[1], 'unfinished') or '0'), redis.call('LLEN', KEYS[7])}";
+
+        /// <summary>Takes one dead letter: {1, body} or {0}.</summary>
+        public static readonly string TakeDead = Scripts.Check("Queue") + @"
+local b = redis.call('LPOP', KEYS[7])
+if b then return {1, b} end
+return {0}";
+    }
+}

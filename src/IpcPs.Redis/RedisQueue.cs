@@ -1,0 +1,361 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Threading;
+using IpcPs.Core.Sync;
+using IpcPs.Core;
+using IpcPs.Core.Messaging;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// A queue in Redis with the local queue's methods. Fifo, Lifo or Priority (lower numbers first, equal ones in put order),
+    /// bounded by MaxSize (messages ready, not in flight). A joinable queue is at-least-once: a Get moves the message in
+    /// flight with a visibility deadline (server time); TaskDone marks that delivery done; a delivery not marked done in time
+    /// (its consumer died, stalled, was cut off) goes back to the front and is delivered again with its delivery number
+    /// raised, and after MaxDeliveries it goes to the dead letters instead. Join waits until every message put has been
+    /// marked done (or dead-lettered), across machines. Messages use the local queues' codec.
+    /// </summary>
+    public sealed class RedisQueue : RedisObject, IJoinableChannel
+    {
+        private readonly RedisKey[] _keys;
+        private readonly string _getChannel, _putChannel, _joinChannel;
+        private readonly ConcurrentQueue<RedisDelivery> _outstanding = new ConcurrentQueue<RedisDelivery>();
+        private int _depth = 2;
+
+        internal RedisQueue(RedisBackend backend, string name, MetaReader meta) : base(backend, name, IpcObjectKind.Queue)
+        {
+            Order = (QueueOrder)meta.Int("order", 0, 2);
+            MaxSize = meta.Int("max", 0, int.MaxValue);
+            IsJoinable = meta.Int("joinable", 0, 1) == 1;
+            VisibilityTimeout = TimeSpan.FromMilliseconds(meta.Long("vis", 1, 365L * 86400 * 1000));
+            MaxDeliveries = meta.Int("maxdel", 0, int.MaxValue);
+            _keys = new[] { Meta, Key("r"), Key("b"), Key("f"), Key("d"), Key("p"), Key("x") };
+            _getChannel = Channel("get");
+            _putChannel = Channel("put");
+            _joinChannel = Channel("join");
+        }
+
+        internal static IEnumerable<KeyValuePair<string, string>> MetaFields(IpcBackendOptions o)
+        {
+            if (o.MaxSize < 0) throw new ArgumentOutOfRangeException(nameof(o.MaxSize), "MaxSize is 0 (no bound) or more.");
+            if (o.MaxDeliveries < 0) throw new ArgumentOutOfRangeException(nameof(o.MaxDeliveries), "MaxDeliveries is 0 (no limit) or more.");
+            if (o.VisibilityTimeout < TimeSpan.FromMilliseconds(1)) throw new ArgumentOutOfRangeException(nameof(o.VisibilityTimeout), "A visibility timeout is at least 1 ms.");
+            yield return Field("order", (int)o.Order);
+            yield return Field("max", o.MaxSize);
+            yield return Field("joinable", o.Joinable ? 1 : 0);
+            yield return Field("vis", (long)Math.Ceiling(o.VisibilityTimeout.TotalMilliseconds));
+            yield return Field("maxdel", o.MaxDeliveries);
+            yield return Field("seq", 0);
+            yield return Field("unfinished", 0);
+        }
+
+        internal static KeyValuePair<string, string> Field(string name, long value) => new KeyValuePair<string, string>(name, value.ToString(CultureInfo.InvariantCulture));
+
+        public QueueOrder Order { get; }
+        public int MaxSize { get; }
+        public bool IsJoinable { get; }
+        public TimeSpan VisibilityTimeout { get; }
+        public int MaxDeliveries { get; }
+
+        /// <summary>How deep the PowerShell serializer goes into objects that are not primitives (default 2).</summary>
+        public int SerializationDepth
+        {
+            get => _depth;
+            set => _depth = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value));
+        }
+
+        /// <summary>The last delivery a Get of this handle returned (joinable queues): its id, delivery number and receipt.</summary>
+        public RedisDelivery? LastDelivery { get; private set; }
+
+        // ---- put ------------------------------------------------------------------------------------------------------
+
+        public void Put(object? item) => Put(item, true, double.PositiveInfinity);
+        public void Put(object? item, bool block) => Put(item, block, double.PositiveInfinity);
+
+        /// <summary>CPython's put(obj, block, timeout): QueueFullException when there is no room in time.</summary>
+        public void Put(object? item, bool block, double timeoutSeconds)
+        {
+            if (!PutAll(new[] { Encode(item, null) }, 0, Python(block, timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+        }
+
+        public void PutNoWait(object? item) => Put(item, false);
+        public void PutBytes(byte[] buffer) => Put(buffer ?? throw new ArgumentNullException(nameof(buffer)));
+
+        public void PutWithPriority(object? item, long priority) => PutWithPriority(item, priority, true, double.PositiveInfinity);
+
+        public void PutWithPriority(object? item, long priority, bool block, double timeoutSeconds)
+        {
+            RequirePriority();
+            if (!PutAll(new[] { Encode(item, null) }, priority, Python(block, timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+        }
+
+        /// <summary>
+        /// Puts every item of ITEMS in order, as few round trips as they take (one script call stores as many as fit; each
+        /// call is atomic). Waits for room as Put does; QueueFullException when the rest did not fit in time (those before
+        /// it were put). Answers how many were put.
+        /// </summary>
+        public int PutMany(object?[] items, double timeoutSeconds = double.PositiveInfinity)
+        {
+            if (items is null) throw new ArgumentNullException(nameof(items));
+            var encoded = new byte[items.Length][];
+            for (int i = 0; i < items.Length; i++) encoded[i] = Encode(items[i], null);
+            if (!PutAll(encoded, 0, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+            return items.Length;
+        }
+
+        bool IMessageChannel.TrySend(object? message, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel)
+        {
+            if (priority.HasValue) RequirePriority();
+            return PutAll(new[] { Encode(message, depth) }, priority ?? 0, Channel(timeout), cancel);
+        }
+
+        /// <summary>The encoded message, refused at once when larger than the backend's MaxMessageBytes.</summary>
+        private byte[] Encode(object? item, int? depth)
+        {
+            ThrowIfClosed();
+            var w = MessageCodec.Encode(item, depth ?? _depth);
+            try
+            {
+                long total = w.TotalLength;
+                if (total > Backend.MaxMessageBytes) throw new MessageTooLargeException(Name, total, Backend.MaxMessageBytes, "a message of a Redis queue is at most");
+                var bytes = new byte[total];
+                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
+                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
+                return bytes;
+            }
+            finally { MessageCodec.Recycle(w); }
+        }
+
+        private bool PutAll(byte[][] bodies, long priority, Deadline deadline, CancellationToken cancel)
+        {
+            if (Order == QueueOrder.Priority && Math.Abs((double)priority) > 9007199254740992.0)
+                throw new ArgumentOutOfRangeException(nameof(priority), "A Redis priority is within ±2^53 (Redis orders by a double).");
+            int done = 0;
+            const int Batch = 256;
+            return WaitUntil(_putChannel, deadline, cancel, (out int hint) =>
+            {
+                hint = -1;
+                while (done < bodies.Length)
+                {
+                    int n = Math.Min(Batch, bodies.Length - done);
+                    var args = new RedisValue[2 + 2 * n];
+                    args[0] = _getChannel;
+                    args[1] = n;
+                    for (int i = 0; i < n; i++)
+                    {
+                        args[2 + 2 * i] = bodies[done + i];
+                        args[3 + 2 * i] = priority;
+                    }
+                    long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true);
+                    if (stored < 0 || stored > n) throw new IpcObjectCorruptException(Name, "Redis answered a Put with an impossible count");
+                    done += (int)stored;
+                    if (stored < n) return false;   // full: wait for room
+                }
+                return true;
+            });
+        }
+
+        // ---- get ------------------------------------------------------------------------------------------------------
+
+        public object? Get() => Get(true, double.PositiveInfinity);
+        public object? Get(bool block) => Get(block, double.PositiveInfinity);
+
+        /// <summary>CPython's get(block, timeout): QueueEmptyException when nothing comes in time.</summary>
+        public object? Get(bool block, double timeoutSeconds) => GetDelivery(block, timeoutSeconds).Message;
+
+        public object? GetNoWait() => Get(false);
+
+        /// <summary>As Get, with the delivery's id, its delivery number (2 and more: delivered before) and its receipt.</summary>
+        public RedisDelivery GetDelivery(bool block, double timeoutSeconds)
+        {
+            var got = Take(1, Python(block, timeoutSeconds), CancellationToken.None);
+            if (got.Count == 0) throw new QueueEmptyException(Name);
+            return got[0];
+        }
+
+        /// <summary>
+        /// Up to MAX messages in one round trip, waiting at most TIMEOUTSECONDS for the first (an empty array when none came).
+        /// In a joinable queue each one needs its TaskDone.
+        /// </summary>
+        public object?[] GetMany(int max, double timeoutSeconds = double.PositiveInfinity)
+        {
+            var got = Take(max, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+            var result = new object?[got.Count];
+            for (int i = 0; i < got.Count; i++) result[i] = got[i].Message;
+            return result;
+        }
+
+        bool IMessageChannel.TryReceive(TimeSpan timeout, CancellationToken cancel, out object? message)
+        {
+            var got = Take(1, Channel(timeout), cancel);
+            message = got.Count > 0 ? got[0].Message : null;
+            return got.Count > 0;
+        }
+
+        private List<RedisDelivery> Take(int max, Deadline deadline, CancellationToken cancel)
+        {
+            if (max < 1 || max > 100_000) throw new ArgumentOutOfRangeException(nameof(max), "Take 1 to 100,000 messages at a time.");
+            var result = new List<RedisDelivery>();
+            var args = Args(_putChannel, _joinChannel, max);
+            WaitUntil(_getChannel, deadline, cancel, (out int hint) =>
+            {
+                var r = (RedisResult[]?)Eval(QueueScripts.Get, _keys, args, "Get", write: true);
+                Parse(r, max, result, out hint);
+                return result.Count > 0;
+            });
+            foreach (var d in result) if (d.Id != null) _outstanding.Enqueue(d);
+            if (result.Count > 0) LastDelivery = result[result.Count - 1];
+            return result;
+        }
+
+        /// <summary>Checks a Get's answer (untrusted: types, counts, sizes) and decodes its messages.</summary>
+        private void Parse(RedisResult[]? r, int max, List<RedisDelivery> into, out int hint)
+        {
+            if (r is null || r.Length < 2) throw Damaged("a Get answer without its counts");
+            long k = (long)r[0], h = (long)r[1];
+            int per = IsJoinable ? 3 : 1;
+            if (k < 0 || k > max || r.Length != 2 + k * per) throw Damaged("a Get answer of the wrong length");
+            hint = h < 0 ? -1 : (int)Math.Min(h + 5, int.MaxValue);   // +5 ms: the redelivery is due when the step runs
+            for (int i = 0; i < k; i++)
+            {
+                var body = (byte[]?)r[2 + i * per];
+                if (body is null || body.Length == 0 || body.Length > Backend.MaxMessageBytes) throw Damaged("a message body that is empty or too long");
+                object? message = MessageCodec.Decode(body);
+                if (!IsJoinable) { into.Add(new RedisDelivery(message, null, 1)); continue; }
+                string? id = (string?)r[3 + i * per];
+                long count = (long)r[4 + i * per];
+                if (id is null || id.Length != 16 || count < 1) throw Damaged("a delivery without a valid id");
+                into.Add(new RedisDelivery(message, id, count));
+            }
+        }
+
+        private Exception Damaged(string what) => new IpcObjectCorruptException(Name, $"Redis sent {what}");
+
+        // ---- joinable -------------------------------------------------------------------------------------------------
+
+        /// <summary>
+        /// Marks done the oldest delivery this handle got and has not marked done (the Python pattern get … task_done).
+        /// DeliveryExpiredException when its visibility timeout passed and it went to another consumer.
+        /// </summary>
+        public void TaskDone()
+        {
+            RequireJoinable();
+            if (!_outstanding.TryDequeue(out var d)) throw new TaskDoneException(Name);
+            Ack(d.Receipt);
+        }
+
+        /// <summary>Marks one delivery done by its receipt ("id:number", from <see cref="RedisDelivery.Receipt"/>), from any handle or process.</summary>
+        public void TaskDone(string receipt)
+        {
+            RequireJoinable();
+            Ack(receipt);
+        }
+
+        public void TaskDone(RedisDelivery delivery) => TaskDone((delivery ?? throw new ArgumentNullException(nameof(delivery))).Receipt);
+
+        private void Ack(string receipt)
+        {
+            int colon = receipt?.IndexOf(':') ?? -1;
+            if (receipt is null || colon != 16 || !long.TryParse(receipt.Substring(17), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
+                throw new ArgumentException($"'{receipt}' is not a delivery receipt (16 hex digits, ':', the delivery number).", nameof(receipt));
+            long r = (long)Eval(QueueScripts.Ack, _keys, Args(_joinChannel, receipt.Substring(0, 16), n), "TaskDone", write: true);
+            if (r != 1) throw new DeliveryExpiredException(Name, receipt);
+        }
+
+        public void Join() => Join(Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+        public bool Join(double timeoutSeconds) => WaitJoined(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+
+        public bool Join(TimeSpan timeout, CancellationToken cancel) => WaitJoined(Deadline.After(timeout), cancel);
+
+        private bool WaitJoined(Deadline deadline, CancellationToken cancel)
+        {
+            RequireJoinable();
+            return WaitUntil(_joinChannel, deadline, cancel, (out int hint) =>
+            {
+                var c = Counts();
+                hint = -1;
+                return c.Unfinished == 0;
+            });
+        }
+
+        // ---- sizes ----------------------------------------------------------------------------------------------------
+
+        private (long Ready, long InFlight, long Unfinished, long Dead) Counts()
+        {
+            var r = (RedisResult[]?)Eval(QueueScripts.Counts, _keys, Array.Empty<RedisValue>(), "QSize", write: false);
+            if (r is null || r.Length != 4) throw Damaged("counts of the wrong length");
+            return ((long)r[0], (long)r[1], (long)r[2], (long)r[3]);
+        }
+
+        /// <summary>Messages ready to be got (not those in flight).</summary>
+        public int QSize() => (int)Math.Min(Counts().Ready, int.MaxValue);
+        public bool Empty() => Counts().Ready == 0;
+        public bool Full() => MaxSize > 0 && Counts().Ready >= MaxSize;
+
+        /// <summary>Deliveries got and not yet marked done (joinable).</summary>
+        public long InFlight => Counts().InFlight;
+
+        /// <summary>Messages put and not yet marked done or dead-lettered (joinable).</summary>
+        public long Unfinished => Counts().Unfinished;
+
+        /// <summary>Messages moved to the dead letters after MaxDeliveries deliveries.</summary>
+        public long DeadLetterCount => Counts().Dead;
+
+        /// <summary>Takes the oldest dead letter (QueueEmptyException when there is none).</summary>
+        public object? GetDeadLetter()
+        {
+            var r = (RedisResult[]?)Eval(QueueScripts.TakeDead, _keys, Array.Empty<RedisValue>(), "GetDeadLetter", write: true);
+            if (r is null || r.Length == 0) throw Damaged("an empty answer");
+            if ((long)r[0] == 0) throw new QueueEmptyException(Name + " (dead letters)");
+            var body = (byte[]?)r[1];
+            if (body is null || body.Length == 0 || body.Length > Backend.MaxMessageBytes) throw Damaged("a dead letter that is empty or too long");
+            return MessageCodec.Decode(body);
+        }
+
+        // ---- helpers --------------------------------------------------------------------------------------------------
+
+        private void RequireJoinable()
+        {
+            if (!IsJoinable) throw new InvalidOperationException($"The queue '{Name}' is not joinable: create it with -Joinable for TaskDone and Join.");
+        }
+
+        private void RequirePriority()
+        {
+            if (Order != QueueOrder.Priority) throw new InvalidOperationException($"The queue '{Name}' is a {Order} queue: only a priority queue takes a priority.");
+        }
+
+        private static Deadline Python(bool block, double timeoutSeconds) => block ? Deadline.AfterSeconds(timeoutSeconds) : Deadline.AfterSeconds(0);
+
+        private static Deadline Channel(TimeSpan timeout) => timeout == TimeSpan.Zero ? Deadline.AfterSeconds(0) : Deadline.After(timeout);
+
+        public override string ToString() => IsClosed ? $"RedisQueue('{Name}', closed)" : $"RedisQueue('{Name}', {Order}{(IsJoinable ? ", joinable" : "")}, {Address})";
+    }
+
+    /// <summary>A message got from a Redis queue, with what a joinable queue's consumer needs to mark it done.</summary>
+    public sealed class RedisDelivery
+    {
+        internal RedisDelivery(object? message, string? id, long count)
+        {
+            Message = message;
+            Id = id;
+            DeliveryCount = count;
+        }
+
+        public object? Message { get; }
+
+        /// <summary>The message's id in its queue (16 hex digits); null for a queue that is not joinable.</summary>
+        public string? Id { get; }
+
+        /// <summary>1 for a first delivery; more when it was delivered before and not marked done in time.</summary>
+        public long DeliveryCount { get; }
+
+        /// <summary>What TaskDone(receipt) takes: the id and the delivery number ("id:number").</summary>
+        public string Receipt => Id is null ? "" : Id + ":" + DeliveryCount.ToString(CultureInfo.InvariantCulture);
+
+        public override string ToString() => Id is null ? $"Delivery({Message})" : $"Delivery({Receipt}: {Message})";
+    }
+}

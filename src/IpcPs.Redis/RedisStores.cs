@@ -1,0 +1,312 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Dynamic;
+using System.Linq;
+using IpcPs.Core;
+using IpcPs.Core.Messaging;
+using StackExchange.Redis;
+
+namespace IpcPs.Redis
+{
+    /// <summary>
+    /// What the manager's stores share: a name, its meta hash (kind Dict, List or Namespace), one data key, and the codec
+    /// for values (every value read back is decoded with the codec's bounds; anything that is not a value is
+    /// MessageFormatException).
+    /// </summary>
+    public abstract class RedisStore
+    {
+        internal RedisStore(RedisBackend backend, string name, string kind)
+        {
+            Backend = backend;
+            Name = name;
+            StoreKind = kind;
+            Data = RedisBackend.Key(name, kind == "List" ? "list" : "dict");
+            var r = backend.Eval(Scripts.Create, new[] { RedisBackend.MetaKey(name) }, new RedisValue[] { kind, 1 }, "Create", name, write: true);
+            if ((string?)r != "created" && (string?)r != "opened") throw new IpcBackendException($"Create of '{name}' got an unexpected answer.", name);
+        }
+
+        public RedisBackend Backend { get; }
+        public string Name { get; }
+        public string StoreKind { get; }
+        public string Address => Backend.Address;
+        internal RedisKey Data { get; }
+
+        internal T Run<T>(Func<IDatabase, T> command, string operation, bool write) => Backend.Run(command, operation, Name, write);
+
+        internal byte[] Encode(object? value)
+        {
+            var w = MessageCodec.Encode(value, 2);
+            try
+            {
+                if (w.TotalLength > Backend.MaxMessageBytes) throw new MessageTooLargeException(Name, w.TotalLength, Backend.MaxMessageBytes, "a value in Redis is at most");
+                var bytes = new byte[w.TotalLength];
+                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
+                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
+                return bytes;
+            }
+            finally { MessageCodec.Recycle(w); }
+        }
+
+        internal object? Decode(RedisValue v)
+        {
+            var bytes = (byte[]?)v;
+            if (bytes is null) return null;
+            if (bytes.Length == 0 || bytes.Length > Backend.MaxMessageBytes) throw new MessageFormatException($"A value of '{Name}' in Redis is empty or too long.");
+            return MessageCodec.Decode(bytes);
+        }
+
+        /// <summary>Destroys the store in Redis.</summary>
+        public void Unlink() => Backend.Remove(Name);
+    }
+
+    /// <summary>
+    /// A dict in Redis (the manager's Dict('name')), usable as a hashtable: $d['k'], $d['k'] = v, Keys, Values, Count,
+    /// ContainsKey, Remove, enumeration (a snapshot in one call). String keys ignore case, as in @{}; a missing key reads as
+    /// $null. Each operation is one command or script, atomic on the server. Unlike the local manager's dict, the order of
+    /// keys is Redis's hash order, not insertion order.
+    /// </summary>
+    public sealed class RedisDict : RedisStore, IDictionary
+    {
+        private static readonly string PopScript = @"
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) return {1, v} end
+return {0}";
+
+        private static readonly string SetDefaultScript = @"
+redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+return redis.call('HGET', KEYS[1], ARGV[1])";
+
+        internal RedisDict(RedisBackend backend, string name, string kind = "Dict") : base(backend, name, kind) { }
+
+        /// <summary>The field of KEY: a string case-folded, anything else by its encoding.</summary>
+        private RedisValue Field(object key)
+        {
+            if (key is null) throw new ArgumentNullException(nameof(key));
+            return key is string s ? "s:" + s.ToLowerInvariant() : "o:" + Convert.ToHexString(Encode(key));
+        }
+
+        private RedisValue Entry(object key, object? value) => Encode(new object?[] { key, value });
+
+        /// <summary>An entry read back: [key, value], checked.</summary>
+        private (object Key, object? Value) Pair(RedisValue v)
+        {
+            if (Decode(v) is object?[] pair && pair.Length == 2 && pair[0] != null) return (pair[0]!, pair[1]);
+            throw new MessageFormatException($"An entry of the dict '{Name}' in Redis is not a key and a value.");
+        }
+
+        public object? this[object key]
+        {
+            get { var v = Run(db => db.HashGet(Data, Field(key)), "Get", false); return v.IsNull ? null : Pair(v).Value; }
+            set { var f = Field(key); var e = Entry(key, value); Run(db => db.HashSet(Data, f, e), "Set", true); }
+        }
+
+        public int Count => (int)Run(db => db.HashLength(Data), "Count", false);
+
+        public object?[] ItemsArray() => Run(db => db.HashValues(Data), "Items", false).Select(v => Pair(v)).SelectMany(p => new[] { p.Key, p.Value }).ToArray();
+
+        private List<(object Key, object? Value)> Snapshot() => Run(db => db.HashValues(Data), "Items", false).Select(Pair).ToList();
+
+        public ICollection Keys => Snapshot().Select(p => p.Key).ToArray();
+        public ICollection Values => Snapshot().Select(p => p.Value).ToArray();
+        public bool ContainsKey(object key) => Run(db => db.HashExists(Data, Field(key)), "ContainsKey", false);
+        public bool Contains(object key) => ContainsKey(key);
+        public void Add(object key, object? value) => this[key] = value;
+        public bool Remove(object key) => Run(db => db.HashDelete(Data, Field(key)), "Remove", true);
+        void IDictionary.Remove(object key) => Remove(key);
+        public void Clear() => Run(db => db.KeyDelete(Data), "Clear", true);
+
+        public object? Get(object key, object? otherwise)
+        {
+            var v = Run(db => db.HashGet(Data, Field(key)), "Get", false);
+            return v.IsNull ? otherwise : Pair(v).Value;
+        }
+
+        /// <summary>Removes KEY and answers its value (KeyNotFoundException when absent), atomically.</summary>
+        public object? Pop(object key)
+        {
+            var r = (RedisResult[]?)Backend.Eval(PopScript, new[] { Data }, new[] { Field(key) }, "Pop", Name, true);
+            if (r is null || r.Length == 0 || (long)r[0] == 0) throw new KeyNotFoundException($"The dict '{Name}' has no key '{key}'.");
+            return Pair((RedisValue)r[1]).Value;
+        }
+
+        /// <summary>KEY's value, storing VALUE first when KEY is absent, atomically.</summary>
+        public object? SetDefault(object key, object? value) =>
+            Pair((RedisValue)Backend.Eval(SetDefaultScript, new[] { Data }, new[] { Field(key), Entry(key, value) }, "SetDefault", Name, true)).Value;
+
+        /// <summary>Stores every entry of ENTRIES in one command.</summary>
+        public void Update(IDictionary entries)
+        {
+            var fields = new List<HashEntry>();
+            foreach (DictionaryEntry e in entries) fields.Add(new HashEntry(Field(e.Key), Entry(e.Key, e.Value)));
+            if (fields.Count > 0) Run(db => { db.HashSet(Data, fields.ToArray()); return true; }, "Update", true);
+        }
+
+        public Hashtable ToHashtable()
+        {
+            var h = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            foreach (var (k, v) in Snapshot()) h[k] = v;
+            return h;
+        }
+
+        public bool IsFixedSize => false;
+        public bool IsReadOnly => false;
+        public bool IsSynchronized => true;
+        public object SyncRoot => this;
+        public void CopyTo(Array array, int index) => ((ICollection)ToHashtable()).CopyTo(array, index);
+        public IDictionaryEnumerator GetEnumerator() => ToHashtable().GetEnumerator();
+        IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+        public override string ToString() => $"RedisDict('{Name}', {Address})";
+    }
+
+    /// <summary>
+    /// A list in Redis (the manager's List('name')): $l[i] (negative from the end), $l[i] = v, Count, Add, Extend, Insert,
+    /// RemoveAt, Pop, Remove, Contains, IndexOf, enumeration (a snapshot in one call). Each operation is atomic on the
+    /// server. Equality for Remove/Contains/IndexOf is equality of the encoded values (numbers of different types differ).
+    /// </summary>
+    public sealed class RedisList : RedisStore, ICollection
+    {
+        private const string InsertScript = @"
+local n = redis.call('LLEN', KEYS[1])
+local i = tonumber(ARGV[1])
+if i < 0 then i = math.max(0, n + i) end
+if i >= n then return redis.call('RPUSH', KEYS[1], ARGV[2]) end
+local tail = redis.call('LRANGE', KEYS[1], i, -1)
+redis.call('LTRIM', KEYS[1], 0, i - 1)
+if i == 0 then redis.call('DEL', KEYS[1]) end
+redis.call('RPUSH', KEYS[1], ARGV[2], unpack(tail))
+return n + 1";
+
+        /// <summary>ARGV: index. {1, value} removed, {0} out of range. The empty string marks the slot (never a value).</summary>
+        private const string PopAtScript = @"
+local v = redis.call('LINDEX', KEYS[1], ARGV[1])
+if not v then return {0} end
+redis.call('LSET', KEYS[1], ARGV[1], '')
+redis.call('LREM', KEYS[1], 1, '')
+return {1, v}";
+
+        private const string ReverseScript = @"
+local all = redis.call('LRANGE', KEYS[1], 0, -1)
+if #all < 2 then return 0 end
+redis.call('DEL', KEYS[1])
+for i = #all, 1, -1 do redis.call('RPUSH', KEYS[1], all[i]) end
+return #all";
+
+        internal RedisList(RedisBackend backend, string name) : base(backend, name, "List") { }
+
+        public object? this[long index]
+        {
+            get
+            {
+                var v = Run(db => db.ListGetByIndex(Data, index), "Get", false);
+                if (v.IsNull) throw new IndexOutOfRangeException($"The list '{Name}' has no index {index}.");
+                return Decode(v);
+            }
+            set { var e = Encode(value); Run(db => { db.ListSetByIndex(Data, index, e); return true; }, "Set", true); }
+        }
+
+        public int Count => (int)Run(db => db.ListLength(Data), "Count", false);
+
+        /// <summary>Appends VALUE; answers its index.</summary>
+        public int Add(object? value) { var e = Encode(value); return (int)Run(db => db.ListRightPush(Data, e), "Add", true) - 1; }
+
+        public void Extend(IEnumerable values)
+        {
+            var items = values.Cast<object?>().Select(v => (RedisValue)Encode(v)).ToArray();
+            if (items.Length > 0) Run(db => db.ListRightPush(Data, items), "Extend", true);
+        }
+
+        public void Insert(int index, object? value) => Backend.Eval(InsertScript, new[] { Data }, new RedisValue[] { index, Encode(value) }, "Insert", Name, true);
+
+        public object? Pop() => Pop(-1);
+
+        public object? Pop(int index)
+        {
+            var r = (RedisResult[]?)Backend.Eval(PopAtScript, new[] { Data }, new RedisValue[] { index }, "Pop", Name, true);
+            if (r is null || r.Length == 0 || (long)r[0] == 0) throw new IndexOutOfRangeException($"The list '{Name}' has no index {index}.");
+            return Decode((RedisValue)r[1]);
+        }
+
+        public void RemoveAt(int index) => Pop(index);
+
+        public bool Remove(object? value) { var e = Encode(value); return Run(db => db.ListRemove(Data, e, 1), "Remove", true) > 0; }
+
+        public int IndexOf(object? value) { var e = Encode(value); return (int)Run(db => db.ListPosition(Data, e), "IndexOf", false); }
+
+        public bool Contains(object? value) => IndexOf(value) >= 0;
+
+        public void Reverse() => Backend.Eval(ReverseScript, new[] { Data }, Array.Empty<RedisValue>(), "Reverse", Name, true);
+
+        public void Clear() => Run(db => db.KeyDelete(Data), "Clear", true);
+
+        public object?[] ToArray() => Run(db => db.ListRange(Data), "Items", false).Select(Decode).ToArray();
+
+        public IEnumerator GetEnumerator() => ToArray().GetEnumerator();
+        public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
+        public bool IsSynchronized => true;
+        public object SyncRoot => this;
+
+        public override string ToString() => $"RedisList('{Name}', {Address})";
+    }
+
+    /// <summary>A namespace in Redis (the manager's Namespace('name')): $ns.x reads, $ns.x = v writes, attribute names ignore case.</summary>
+    public sealed class RedisNamespace : DynamicObject
+    {
+        private readonly RedisDict _fields;
+
+        internal RedisNamespace(RedisBackend backend, string name) => _fields = new RedisDict(backend, name, "Namespace");
+
+        public string Name => _fields.Name;
+
+        public override bool TryGetMember(GetMemberBinder binder, out object? result)
+        {
+            result = _fields[binder.Name];
+            return true;
+        }
+
+        public override bool TrySetMember(SetMemberBinder binder, object? value)
+        {
+            _fields[binder.Name] = value;
+            return true;
+        }
+
+        public override IEnumerable<string> GetDynamicMemberNames() => _fields.Keys.Cast<object>().Select(k => k.ToString() ?? "");
+
+        public Hashtable Items() => _fields.ToHashtable();
+
+        public bool Remove(string name) => _fields.Remove(name);
+
+        public override string ToString() => $"RedisNamespace('{Name}', {_fields.Address})";
+    }
+
+    /// <summary>
+    /// A manager whose objects live in Redis (Connect-IpcManager -Address redis://…): each method opens the named object,
+    /// creating it when it does not exist (NAME null: a generated name), so every process that names it shares it.
+    /// </summary>
+    public sealed class RedisManager
+    {
+        internal RedisManager(RedisBackend backend) => Backend = backend;
+
+        public RedisBackend Backend { get; }
+        public string Address => Backend.Address;
+
+        private static string N(string? name) => name is null ? IpcName.Generate() : IpcName.Validate(name);
+
+        public RedisDict Dict(string? name = null) => new RedisDict(Backend, N(name));
+        public RedisList List(string? name = null) => new RedisList(Backend, N(name));
+        public RedisNamespace Namespace(string? name = null) => new RedisNamespace(Backend, N(name));
+        public RedisQueue Queue(string? name = null) => (RedisQueue)Backend.Create(IpcObjectKind.Queue, N(name), new IpcBackendOptions { OpenOrCreate = true });
+        public RedisQueue JoinableQueue(string? name = null) => (RedisQueue)Backend.Create(IpcObjectKind.Queue, N(name), new IpcBackendOptions { OpenOrCreate = true, Joinable = true });
+        public RedisLock Lock(string? name = null) => (RedisLock)Backend.Create(IpcObjectKind.Lock, N(name), new IpcBackendOptions { OpenOrCreate = true });
+        public RedisSemaphore Semaphore(string? name = null, int value = 1) => (RedisSemaphore)Backend.Create(IpcObjectKind.Semaphore, N(name), new IpcBackendOptions { OpenOrCreate = true, InitialCount = value });
+        public RedisEvent Event(string? name = null) => (RedisEvent)Backend.Create(IpcObjectKind.Event, N(name), new IpcBackendOptions { OpenOrCreate = true });
+        public RedisBarrier Barrier(string? name, int parties) => (RedisBarrier)Backend.Create(IpcObjectKind.Barrier, N(name), new IpcBackendOptions { OpenOrCreate = true, Parties = parties });
+
+        /// <summary>A number (typecode TYPECODE, default 'q'), INITIAL when it is created.</summary>
+        public RedisNumber Value(string? name = null, string typecode = "q", object? initial = null) =>
+            (RedisNumber)Backend.Create(IpcObjectKind.Value, N(name), new IpcBackendOptions { OpenOrCreate = true, DataType = IpcDataType.Parse(typecode), InitialValue = initial });
+
+        public override string ToString() => $"RedisManager({Address})";
+    }
+}

@@ -1,0 +1,89 @@
+// These tests exercise blocking APIs from threads, each wait bounded by its own timeout: blocking task waits are the point.
+#pragma warning disable xUnit1031, xUnit1051
+
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using IpcPs.Redis;
+using Xunit;
+
+namespace IpcPs.Tests
+{
+    /// <summary>Wrong credentials, unreachable servers, a server killed and restarted mid-run: clear errors within the timeouts.</summary>
+    public sealed class RedisFaultTests
+    {
+        public RedisFaultTests() => Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
+
+        [Fact]
+        public void A_wrong_password_an_unreachable_port_and_a_silent_server_fail_clearly_within_the_connect_timeout()
+        {
+            using var server = new RedisServer();
+            var sw = Stopwatch.StartNew();
+            var auth = Assert.Throws<IpcBackendAuthenticationException>(() => RedisBackend.ConnectPrivate($"redis://:wrong@127.0.0.1:{server.Port}", TimeSpan.FromSeconds(2)));
+            Assert.DoesNotContain("wrong", auth.Message.Replace("wrong user", ""));   // the password is never in an error
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), $"took {sw.Elapsed}");
+
+            int closed = RedisServer.FreePort();
+            sw.Restart();
+            Assert.Throws<IpcBackendUnavailableException>(() => RedisBackend.ConnectPrivate($"redis://127.0.0.1:{closed}", TimeSpan.FromSeconds(1)));
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(3), $"took {sw.Elapsed}");
+
+            // A server that accepts and never answers.
+            var silent = new TcpListener(IPAddress.Loopback, 0);
+            silent.Start();
+            var accepted = new List<Socket>();
+            silent.BeginAcceptSocket(a => { try { lock (accepted) accepted.Add(silent.EndAcceptSocket(a)); } catch (ObjectDisposedException) { } }, null);
+            try
+            {
+                sw.Restart();
+                Assert.Throws<IpcBackendUnavailableException>(() => RedisBackend.ConnectPrivate($"redis://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}", TimeSpan.FromSeconds(1)));
+                Assert.True(sw.Elapsed < TimeSpan.FromSeconds(4), $"took {sw.Elapsed}");
+            }
+            finally
+            {
+                silent.Stop();
+                lock (accepted) foreach (var s in accepted) s.Dispose();
+            }
+        }
+
+        [Fact]
+        public void A_server_killed_and_restarted_mid_run_loses_nothing_acknowledged_and_nothing_hangs()
+        {
+            using var server = new RedisServer(appendOnly: true);   // durability is the server's: fsync on every write
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(2));
+            using var q = b.Queue("restart_" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            var acknowledged = new List<long>();
+            var unknown = new List<long>();
+            var failures = new List<Type>();
+            TimeSpan longest = TimeSpan.Zero;
+            var sw = Stopwatch.StartNew();
+            bool killed = false, restarted = false;
+            for (long i = 0; i < 3000 && sw.Elapsed < TimeSpan.FromSeconds(60); i++)
+            {
+                if (i == 1000) { server.Kill(); killed = true; }
+                if (killed && !restarted && failures.Count >= 3) { server.Start(); restarted = true; }
+                var op = Stopwatch.StartNew();
+                try { q.Put(i); acknowledged.Add(i); }
+                catch (IpcBackendOutcomeUnknownException) { unknown.Add(i); failures.Add(typeof(IpcBackendOutcomeUnknownException)); }
+                catch (IpcBackendUnavailableException) { failures.Add(typeof(IpcBackendUnavailableException)); }
+                if (op.Elapsed > longest) longest = op.Elapsed;
+            }
+            Assert.True(restarted, "the server was never restarted (no put failed while it was down)");
+            Assert.True(longest < TimeSpan.FromSeconds(12), $"a put took {longest}: past the timeouts");
+            Assert.True(acknowledged.Count > 2000, $"only {acknowledged.Count} puts were acknowledged: no reconnection");
+            var got = new HashSet<long>();
+            while (true)
+            {
+                var batch = q.GetMany(500, 0);
+                if (batch.Length == 0) break;
+                foreach (var m in batch) Assert.True(got.Add(Convert.ToInt64(m)), $"{m} got twice");
+            }
+            foreach (long a in acknowledged) Assert.True(got.Contains(a), $"the acknowledged put {a} was lost");
+            foreach (long g in got) Assert.True(acknowledged.Contains(g) || unknown.Contains(g), $"{g} was stored though its put failed as not sent");
+            q.Unlink();
+        }
+    }
+}

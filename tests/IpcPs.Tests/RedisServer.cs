@@ -1,0 +1,113 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace IpcPs.Tests
+{
+    /// <summary>
+    /// A real redis-server for the tests: on a free loopback port, in a temporary folder removed when it is disposed,
+    /// with no persistence files unless a test asks for an append-only file (then in that folder). Killed with SIGKILL
+    /// (<see cref="Kill"/>) and started again on the same port and folder (<see cref="Start"/>) by the fault tests.
+    /// </summary>
+    public sealed class RedisServer : IDisposable
+    {
+        public const string Password = "ipcps-test-password-0123456789";
+        private readonly bool _appendOnly;
+        private Process? _process;
+
+        public RedisServer(bool appendOnly = false)
+        {
+            _appendOnly = appendOnly;
+            Folder = Path.Combine(Path.GetTempPath(), "ipcps-redis-" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            Directory.CreateDirectory(Folder);
+            Port = FreePort();
+            Start();
+        }
+
+        public int Port { get; }
+        public string Folder { get; }
+        public int Pid => _process?.Id ?? 0;
+
+        /// <summary>The address with the password (what a user gives Connect-IpcBackend).</summary>
+        public string Uri => $"redis://:{Password}@127.0.0.1:{Port}/0";
+
+        /// <summary>The address without it (what descriptors carry).</summary>
+        public string Address => $"redis://127.0.0.1:{Port}/0";
+
+        public static bool Available => File.Exists("/usr/bin/redis-server") || File.Exists("/usr/local/bin/redis-server");
+
+        public static int FreePort()
+        {
+            var l = new TcpListener(IPAddress.Loopback, 0);
+            l.Start();
+            int port = ((IPEndPoint)l.LocalEndpoint).Port;
+            l.Stop();
+            return port;
+        }
+
+        public void Start()
+        {
+            var psi = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Folder };
+            foreach (var a in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--requirepass", Password, "--save", "", "--dir", Folder,
+                                      "--appendonly", _appendOnly ? "yes" : "no", "--appendfsync", "always", "--daemonize", "no", "--logfile", "" })
+                psi.ArgumentList.Add(a);
+            _process = Process.Start(psi)!;
+            _process.OutputDataReceived += (_, __) => { };
+            _process.ErrorDataReceived += (_, __) => { };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+            // Wait (with a deadline) until it accepts connections.
+            var deadline = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    using var c = new TcpClient();
+                    c.Connect(IPAddress.Loopback, Port);
+                    using var s = c.GetStream();
+                    var ping = System.Text.Encoding.ASCII.GetBytes($"AUTH {Password}\r\nPING\r\n");
+                    s.Write(ping);
+                    var buf = new byte[64];
+                    int n = 0;
+                    s.ReadTimeout = 2000;
+                    while (n < 12) { int r = s.Read(buf, n, buf.Length - n); if (r <= 0) break; n += r; }
+                    if (System.Text.Encoding.ASCII.GetString(buf, 0, n).Contains("+PONG")) return;
+                }
+                catch (Exception) when (deadline.Elapsed < TimeSpan.FromSeconds(20)) { }
+                if (_process.HasExited) throw new InvalidOperationException($"redis-server exited with {_process.ExitCode} on port {Port}.");
+                if (deadline.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException("redis-server did not start within 20 s.");
+                Thread.Sleep(20);   // startup: poll with a deadline
+            }
+        }
+
+        /// <summary>SIGKILL, as a crash: nothing is flushed that was not already.</summary>
+        public void Kill()
+        {
+            if (_process is null || _process.HasExited) return;
+            _process.Kill();
+            _process.WaitForExit();
+            _process.Dispose();
+            _process = null;
+        }
+
+        public void Dispose()
+        {
+            Kill();
+            try { Directory.Delete(Folder, recursive: true); } catch (IOException) { }
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int kill(int pid, int signal);
+
+        public static void Signal(int pid, int signal)
+        {
+            if (kill(pid, signal) != 0) throw new InvalidOperationException($"kill({pid}, {signal}) failed: {Marshal.GetLastWin32Error()}");
+        }
+
+        public const int SIGSTOP = 19, SIGCONT = 18, SIGKILL = 9;
+    }
+}
