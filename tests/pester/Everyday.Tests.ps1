@@ -71,7 +71,7 @@ Describe 'Looking never holds (issue 16, item 1)' {
             $q = Get-IpcObject -Name "$p-queue"
             $q.Count, $q.QSize(), $q.Empty() | Out-Null
             (Get-IpcObject -Name "$p-event").IsSet() | Out-Null
-            @(Get-IpcObject -Name "$p-array") | Measure-Object -Sum | Out-Null
+            ((Get-IpcObject -Name "$p-array") | Measure-Object -Sum).Sum | Should -Be 6 -Because 'the listed array enumerates its items'
             Get-HolderSnapshot $p | Should -Be $before -Because 'looking never makes this session a holder'
         } finally {
             Stop-IpcProcess $job -GracePeriod 10; $job | Remove-Job -Force; $ready.Close()
@@ -121,7 +121,8 @@ Describe 'Looking never holds (issue 16, item 1)' {
         $job = Start-IpcProcess { param($n) $q = New-IpcQueue $n; 'made'; Start-Sleep -Seconds 600 } -ArgumentList $name
         try {
             Wait-Until { $job.Output.Count -gt 0 -or -not $job.IsAlive } -Because 'the child to make the queue'
-            Get-IpcObject -Name $name | Send-IpcMessage -InputObject 'by cmdlet' -ErrorAction Stop
+            # The handle as -Channel: Send-IpcMessage's pipeline carries messages (a handle is a message too).
+            Send-IpcMessage (Get-IpcObject -Name $name) 'by cmdlet' -ErrorAction Stop
             (Get-IpcObject -Name $name).HolderPids | Should -Not -Contain $PID
             $described = Get-IpcObject -Name $name
             $described.Put('by method')
@@ -159,7 +160,8 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         $q = New-IpcQueue (New-TestName)
         $session = New-TestName 'tmux'
         $pwsh = (Get-PwshCommand | ForEach-Object { "'$_'" }) -join ' '
-        & tmux new-session -d -s $session -x 160 -y 40 "env NO_COLOR=1 $pwsh -NoProfile -NoLogo"
+        & tmux new-session -d -s $session -x 160 -y 40 "exec env NO_COLOR=1 $pwsh -NoProfile -NoLogo"
+        $panePid = [int](& tmux display-message -p -t $session '#{pane_pid}')
         try {
             $screen = { (& tmux capture-pane -p -t $session) -join "`n" }
             Wait-Until { (& $screen) -match 'PS .*>' } -TimeoutSeconds 60 -Because 'the prompt'
@@ -171,7 +173,12 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
             & tmux send-keys -t $session "'got ' + `$q.Get()" Enter
             Wait-Until { (& $screen) -match 'got after Ctrl\+C' } -Because 'the next Get to receive the message'
             $q.QSize() | Should -Be 0
-        } finally { & tmux kill-session -t $session 2>$null; $q.Close() }
+        } finally {
+            # The pane's pwsh holds the queue: it must be gone before this session's Close, the last, destroys it.
+            & tmux kill-session -t $session 2>$null
+            Wait-Until { -not (Get-Process -Id $panePid -ErrorAction Ignore) } -Because 'the pane''s pwsh to end'
+            $q.Close()
+        }
     }
 
     It 'PowerShell.Stop ends $q.Get(), $lock.Acquire(), $sem.Acquire(), $ev.Wait(), $cond.Wait(), $b.Wait(), $conn.Recv(), $q.Join() promptly, taking nothing' {
@@ -395,8 +402,11 @@ Describe 'Data that enumerates (issue 16, item 5)' {
         $m = Start-IpcManager
         try {
             $list = $m.List(@(1, 2))
-            $e = Get-ThrownException { $list += 3 }
-            "$($e.Message)" | Should -Match 'Append'
+            # In this scope: += in a child scope ({ $list += 3 }) would make a new local variable there, not touch $list.
+            $e = $null
+            try { $list += 3 } catch { $e = $_ }
+            "$e" | Should -Match 'Append'
+            "$(Get-ThrownException { $list + 3 })" | Should -Match 'Append'
             $list.GetType().Name | Should -Be 'ManagedList'
             $list.Append(3)
             $list.Extend(@(4, 5))

@@ -1,6 +1,8 @@
 # Every example of the help runs as printed: each ```powershell block of a cmdlet page's EXAMPLES and of about_IpcPs,
 # in a fresh pwsh of its own with the built module imported, must end without an error (exit code 0, nothing on
 # the error stream). The expected output shown under an example is not compared (pids, names and times vary).
+# Examples that use a Redis backend read its address from $env:IPCPS_BACKEND (their page says so): they run against a
+# redis-server this file starts (skipped, with the reason, only where redis-server is not installed).
 BeforeDiscovery {
     $docs = Join-Path $PSScriptRoot '../../docs'
     $script:Examples = foreach ($page in Get-ChildItem $docs -Filter '*.md' | Where-Object Name -NotIn 'design.md', 'performance.md' | Sort-Object Name) {
@@ -25,6 +27,7 @@ BeforeDiscovery {
 
 BeforeAll {
     . $PSScriptRoot/Common.ps1
+    $script:RedisServer = Start-TestRedis
 
     # What a child pwsh wrote to its error stream, as text. With stderr redirected, pwsh writes its streams there as
     # CLIXML: progress records (Invoke-IpcPool's, Write-Progress) are not errors, so only the error strings count.
@@ -37,7 +40,7 @@ BeforeAll {
     }
 
     # Runs CODE in a new pwsh (started as this one was), in an empty folder of its own; returns exit code and output.
-    function Invoke-HelpExample([string] $Code) {
+    function Invoke-HelpExample([string] $Code, [hashtable] $Environment = @{}) {
         $folder = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-example')
         New-Item -ItemType Directory $folder | Out-Null
         try {
@@ -46,6 +49,7 @@ BeforeAll {
             $psi.WorkingDirectory = $folder
             $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true; $psi.RedirectStandardInput = $true
             $psi.Environment['NO_COLOR'] = '1'
+            foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
             $p = [Diagnostics.Process]::Start($psi)
             try {
                 $p.StandardInput.Close()
@@ -55,6 +59,10 @@ BeforeAll {
             } finally { $p.Dispose() }
         } finally { Remove-Item -Recurse -Force $folder -ErrorAction SilentlyContinue }
     }
+}
+
+AfterAll {
+    Stop-TestRedis $script:RedisServer
 }
 
 Describe 'Help examples' {
@@ -67,7 +75,12 @@ Describe 'Help examples' {
     It '<Page>: <Title>' -ForEach $Examples {
         $Code | Should -Not -BeNullOrEmpty
         if ($Code -match 'python3' -and -not $HasPython) { Set-ItResult -Skipped -Because 'python3 is not installed'; return }
-        $r = Invoke-HelpExample $Code
+        $environment = @{}
+        if ($Code -match 'IPCPS_BACKEND') {
+            if (-not $RedisServer) { Set-ItResult -Skipped -Because 'the example needs a Redis server and redis-server is not installed (.ci/run installs it)'; return }
+            $environment['IPCPS_BACKEND'] = $RedisServer.Uri
+        }
+        $r = Invoke-HelpExample $Code $environment
         $r.Errors | Should -BeNullOrEmpty -Because "the example must run without an error; it printed:`n$($r.Output)"
         $r.ExitCode | Should -Be 0 -Because "the example must run without an error; it printed:`n$($r.Output)"
     }

@@ -34,7 +34,7 @@ namespace IpcPs
         public void Append(object? value) => Add(value);
 
         /// <summary>Appends every item of VALUES in one call (list.extend).</summary>
-        public void Extend(IEnumerable values) => Reference.Call("Extend", values.Cast<object?>().ToArray());
+        public void Extend(IEnumerable values) => Reference.Call("Extend", (object)values.Cast<object?>().ToArray());   // one argument: the items
 
         public void Insert(int index, object? value) => Reference.Call("Insert", index, value);
 

@@ -55,23 +55,27 @@ namespace IpcPs
         /// <summary>The name of the lock this condition uses (reading it opens nothing).</summary>
         public string LockName { get { _ = LookBase; return _lockName; } }
 
-        /// <summary>The lock this condition uses (opened on first use: this process then holds the lock too).</summary>
+        /// <summary>
+        /// The lock this condition uses. On an attached condition it is held with it; on a described one (Get-IpcObject)
+        /// it is described too, so reading it (Format-List *, ConvertTo-Json) holds nothing: its first use that acts
+        /// (an acquire) attaches the lock, and the condition's own first use attaches both.
+        /// </summary>
         public IpcLock Lock
         {
             get
             {
                 var l = Volatile.Read(ref _lock);
                 if (l != null) return l;
-                _ = Base;   // attached: the lock's name is captured
-                var any = IpcObjects.Open(_lockName);
-                if (!(any is IpcLock opened))
+                _ = LookBase;   // the lock's name is captured (a look: attaches nothing)
+                var any = IsOpen ? IpcObjects.Open(_lockName) : IpcObjects.Get(_lockName);
+                if (!(any is IpcLock found))
                 {
                     any.Close();
                     throw Corrupt($"the lock it names, '{_lockName}', is a {any.Kind}");
                 }
-                var raced = Interlocked.CompareExchange(ref _lock, opened, null);
-                if (raced == null) return opened;
-                opened.Close();
+                var raced = Interlocked.CompareExchange(ref _lock, found, null);
+                if (raced == null) return found;
+                found.Close();
                 return raced;
             }
         }
@@ -144,7 +148,7 @@ namespace IpcPs
             _lockName = CapturedString(segment, LockNameOffset, LockNameCapacity, "its lock's name");
         }
 
-        private protected override void OnAttached() => _ = Lock;
+        private protected override void OnAttached() => Lock.Open();   // every attached handle on the condition holds its lock
 
         private protected override void OnClose() => Interlocked.Exchange(ref _lock, null)?.Close();
 
