@@ -144,10 +144,12 @@ namespace IpcPs.Core.Managers
         /// on where the stream is; the next call makes a new one) and OperationCanceledException is thrown. Whether the
         /// manager ran the request is then unknown, as with any call whose reply never came.
         /// </summary>
-        public object? Call(long id, string member, object?[] args)
+        public object? Call(long id, string member, object?[] args) => Call(id, member, args, IpcHost.CallerInterrupt);
+
+        /// <summary>The same, ended by CANCEL instead of the caller's interrupt (a bounded call that Ctrl+C must not cut).</summary>
+        public object? Call(long id, string member, object?[] args, CancellationToken cancel)
         {
             object?[] reply;
-            var cancel = IpcHost.CallerInterrupt;
             lock (_gate)
             {
                 if (_broken) throw new ConnectionClosedException(Address, $"The connection to the manager at '{Address}' is closed.");
