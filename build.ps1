@@ -12,7 +12,7 @@
                  out/win/pwsh-host), with the module importable by name; arguments are pwsh's own (out/win/pwsh -File x.ps1).
       Test       Two legs, each timed stage by stage, ending with one line "N passed, N failed, N skipped"; non-zero exit on
                  failure. Linux: Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a
-                 bounded fuzzing pass). Windows (under Wine, in the private prefix out/wineprefix): the C# tests published
+                 bounded fuzzing pass). Windows (under Wine, in the private prefix .tools/wineprefix): the C# tests published
                  as a win-x64 program, and the Pester tests tagged Windows under out/win/pwsh. Then the leftover checks of
                  both. Where Wine is missing, the Windows leg is reported NOT RUN and counted as one failure per stage
                  (-Platform Linux leaves it out on purpose). -TestName/-CSharpTests narrow a run to Linux unless -Platform
@@ -56,9 +56,11 @@ $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'IpcPs'
 $Tools = Join-Path $Root '.tools'
 $PesterVersion = '5.7.1'
-# The Windows builds and Wine's private prefix: everything of the Windows leg stays under out/.
+# The Windows builds (out/win) and Wine's private prefix. The prefix is kept with the tools (.tools/, ignored by git,
+# made once), not in out/: the module puts out/ on PSModulePath at import, and a prefix's drive Z: (a link to /)
+# inside it would send Get-Module -ListAvailable round the whole file system.
 $WinOut = Join-Path $Out 'win'
-$WinePrefix = Join-Path $Out 'wineprefix'
+$WinePrefix = Join-Path $Tools 'wineprefix'
 
 # The .NET SDK leaves a few empty folders in the temp folder on every run (Directory.CreateTempSubdirectory):
 # point its TMPDIR into out/ so nothing of a build is left outside the repository.
@@ -160,7 +162,7 @@ function Invoke-Docs {
 }
 
 # ---- Windows, under Wine ------------------------------------------------------------------------------------------
-# Windows programs (win-x64, self-contained .NET) run under Debian's wine in a prefix of their own in out/wineprefix,
+# Windows programs (win-x64, self-contained .NET) run under Debian's wine in a prefix of their own in .tools/wineprefix,
 # with Wine's temporary folder (its server socket) in out/win/tmp: nothing of Wine is left outside out/. See README,
 # "Platforms", for the settings and why each is needed.
 
@@ -260,7 +262,8 @@ function Invoke-WindowsBuild {
 # Windows PowerShell 7 (win-x64, out/win/pwsh-host/pwsh.exe) under Wine, made by build.ps1 -Task Build (README,
 # "Platforms"). Arguments are pwsh's own (out/win/pwsh -File x.ps1, out/win/pwsh -Command ...); the exit code is
 # pwsh's. The module is importable by name (Import-Module IpcPs): out/ is on PSModulePath.
-#  - WINEPREFIX out/wineprefix and Wine's temporary folder out/win/tmp: nothing of Wine outside out/;
+#  - WINEPREFIX .tools/wineprefix (made by the first Test) and Wine's temporary folder out/win/tmp: nothing of Wine
+#    outside the repository;
 #  - WINEDEBUG=-all: no Wine diagnostics in the output; DOTNET_EnableWriteXorExecute=0: without it .NET's W^X ends
 #    pwsh with an "Internal CLR error"; -ExecutionPolicy Bypass: Windows' default policy refuses scripts;
 #  - a pseudo-terminal (script): PowerShell's console host needs a console, which Wine gives a program started from
@@ -272,7 +275,7 @@ out="$(dirname "$here")"
 if ! command -v wine >/dev/null 2>&1; then echo "out/win/pwsh: Wine is not installed (apt-get install -y wine)." >&2; exit 127; fi
 if ! command -v script >/dev/null 2>&1; then echo "out/win/pwsh: 'script' (util-linux) is needed for the console." >&2; exit 127; fi
 mkdir -p "$here/tmp"
-export WINEPREFIX="$out/wineprefix" TMPDIR="$here/tmp" WINEDEBUG=-all DOTNET_EnableWriteXorExecute=0 NO_COLOR=1
+export WINEPREFIX="$(dirname "$out")/.tools/wineprefix" TMPDIR="$here/tmp" WINEDEBUG=-all DOTNET_EnableWriteXorExecute=0 NO_COLOR=1
 export PSModulePath="Z:${out//\//\\}"
 cmd="stty -onlcr cols 200 2>/dev/null; exec wine $(printf '%q ' "$here/pwsh-host/pwsh.exe" -NoLogo -ExecutionPolicy Bypass "$@")"
 if [ -t 1 ]; then SHELL=/bin/bash exec script -qec "$cmd" /dev/null; fi
