@@ -216,6 +216,7 @@ namespace IpcPs
                 if (_state == Attached) return _segment!;
                 if (_view != null) return _view;
                 var record = Platforms.Current.Registry.Read(Name);
+                if (record != null && record.IsRemoved) throw new IpcObjectNotFoundException(Name);   // Windows: a tombstone hides the name
                 var kind = record?.Kind ?? Kind;
                 if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
                 record?.ThrowIfOtherNamespace(Name);

@@ -179,9 +179,8 @@ namespace IpcPs.Tests
                 var e = Assert.Throws<IpcObjectExistsException>(() => IpcLock.Create(name));
                 Assert.Contains("was removed", e.Message, StringComparison.Ordinal);
                 Assert.Equal(IpcObjectStatus.Removed, first.Status);
-                // Both handles still work: removing never pulls memory from under its users.
-                Assert.Equal(LockAcquisition.Acquired, second.TryAcquire(TimeSpan.Zero, System.Threading.CancellationToken.None));
-                first.Release();
+                // Handles of a removed object say so when used, as on Linux (the memory stays theirs until closed).
+                Assert.Throws<IpcObjectRemovedException>(() => second.TryAcquire(TimeSpan.Zero, System.Threading.CancellationToken.None));
                 first.Close();
                 Assert.Throws<IpcObjectExistsException>(() => IpcLock.Create(name));
             }

@@ -39,9 +39,9 @@ Describe 'Platform smoke' -Tag 'Windows' {
             $again.Close()
             Use-IpcLock $l { $l.IsMine | Should -BeTrue }
             $l.IsLocked | Should -BeFalse
-            Wait-IpcEvent $e -Timeout 0 | Should -BeFalse
+            [bool](Wait-IpcEvent $e -Timeout 0 -PassThru -ErrorAction Ignore) | Should -BeFalse
             Set-IpcEvent $e
-            Wait-IpcEvent $e -Timeout 5 | Should -BeTrue
+            [bool](Wait-IpcEvent $e -Timeout 5 -PassThru -ErrorAction Ignore) | Should -BeTrue
             Send-IpcMessage $q @{ Text = 'hello'; N = 42 }
             $got = Receive-IpcMessage $q -Timeout 5
             $got.Text | Should -Be 'hello'
@@ -67,7 +67,7 @@ Describe 'Platform smoke' -Tag 'Windows' {
 `$m = Get-IpcObject -Name '$($names[0])'; `$l = Get-IpcObject -Name '$($names[1])'
 `$go = Get-IpcObject -Name '$($names[2])'; `$q = Get-IpcObject -Name '$($names[3])'
 Send-IpcMessage `$q "ready `$PID"
-if (-not (Wait-IpcEvent `$go -Timeout 120)) { exit 2 }
+if (-not (Wait-IpcEvent `$go -Timeout 120 -PassThru -ErrorAction Ignore)) { exit 2 }
 for (`$i = 0; `$i -lt 300; `$i++) {
     Use-IpcLock `$l { `$m.Write(0, [BitConverter]::GetBytes([BitConverter]::ToInt64(`$m.Read(0, 8), 0) + 1)) }
 }
