@@ -264,9 +264,10 @@ namespace IpcPs.Core.Lifecycle
                 current.PruneDead();
                 if (current.Attached.Count > 0) return (current, 0);
                 // The last holder. Linux: the segment is unlinked with the record. Windows: the mapping goes with the
-                // last handle (this process's were closed before it detached); a tombstone stays while a process
-                // outside IpcPs still has the segment open, so the removed name does not open again meanwhile.
-                if (current.IsRemoved) return Tombstone(name, current).Next is null ? ((RegistryRecord?)null, 0) : (current, 0);
+                // last handle; a removed object's tombstone goes with its last holder, even if a look (a described
+                // handle's view, which never holds) or a program outside IpcPs still maps it: the kernel then still
+                // refuses to make the name again (IpcObjectExists), and nothing of IpcPs is left behind.
+                if (current.IsRemoved) return ((RegistryRecord?)null, 0);
                 P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, 0);
             });
