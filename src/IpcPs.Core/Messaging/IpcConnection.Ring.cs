@@ -245,7 +245,7 @@ namespace IpcPs
                 _tail = *(long*)(_ring + TailOff);
             }
 
-            private long Free
+            public long Free
             {
                 get
                 {
@@ -337,7 +337,7 @@ namespace IpcPs
                 _head = *(long*)(_ring + HeadOff);
             }
 
-            private long Available
+            public long Available
             {
                 get
                 {
