@@ -10,7 +10,7 @@ namespace IpcPs.Core.Messaging
     /// them one by one cannot tell a batch from single sends. One batch per thread is reused (taken out of its slot
     /// while in use, as the codec's writer is).
     /// </summary>
-    public sealed class MessageBatch
+    internal sealed class MessageBatch
     {
         [ThreadStatic] private static MessageBatch? _spare;
 

@@ -37,10 +37,35 @@ namespace IpcPs.Commands
         [ValidateRange(1, 100)]
         public int Depth { get; set; }
 
+        private SendBatcher? _batcher;
+
+        // Items the pipeline streams are sent in batches (Hosting/SendBatcher: a lone item goes at once, order is kept).
         protected override void ProcessRecord()
         {
+            if (_batcher is null && Channel is IBatchChannel batches && MyInvocation.ExpectingInput)
+                _batcher = new SendBatcher(batches, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne);
+            try
+            {
+                if (_batcher is null) SendOne(InputObject);
+                else _batcher.Add(InputObject);
+            }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (ConnectionClosedException e) { ThrowIpcError(e, Channel); }   // a batch's: nothing more can be sent
+        }
+
+        protected override void EndProcessing()
+        {
+            try { _batcher?.Flush(); }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (ConnectionClosedException e) { ThrowIpcError(e, Channel); }
+        }
+
+        protected override void OnDispose() => _batcher?.Dispose();
+
+        private void SendOne(object? message)
+        {
             bool sent;
-            try { sent = Channel.TrySend(InputObject, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
+            try { sent = Channel.TrySend(message, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (ConnectionClosedException e)
             {
@@ -49,14 +74,14 @@ namespace IpcPs.Commands
             }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException)
             {
-                WriteIpcError(e, InputObject);
+                WriteIpcError(e, message);
                 return;
             }
             if (sent) return;
             if (Channel is IpcConnection)
                 WriteError(new ErrorRecord(new TimeoutException($"The pipe '{Channel.Name}' had no room for the message within the timeout."),
-                    ErrorRecords.IpcTimeout, ErrorCategory.OperationTimeout, InputObject));
-            else WriteIpcError(new QueueFullException(Channel.Name), InputObject);
+                    ErrorRecords.IpcTimeout, ErrorCategory.OperationTimeout, message));
+            else WriteIpcError(new QueueFullException(Channel.Name), message);
         }
     }
 }
