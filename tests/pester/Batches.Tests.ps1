@@ -206,6 +206,26 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close(); $a.Close(); $b.Close() }
     }
 
+    It 'sends each item once while a consumer takes them concurrently (a flush never runs inside another)' {
+        # The producer's batches contend for the queue's lock with the consumer; a wait for the lock is a wait on
+        # IpcPs, which runs the flush registered before waits: it must not send again what is being sent.
+        # A bounded queue makes the producer's batches wait for room: a wait inside the send itself.
+        $q = New-IpcQueue (New-TestName) -MaxSize 10
+        try {
+            foreach ($round in 1..3) {
+                $job = Start-IpcProcess -ArgumentList $q { param($q) 0..29999 | Send-IpcMessage $q }
+                try {
+                    $got = Receive-IpcMessage $q -Count 30000 -Timeout 120
+                    $job | Wait-Job -Timeout 60 | Out-Null
+                    $job.State | Should -Be 'Completed'
+                } finally { $job | Remove-Job -Force }
+                $q.QSize() | Should -Be 0 -Because 'every item is sent once'
+                $got.Count | Should -Be 30000
+                ($got -join ',') | Should -Be ((0..29999) -join ',')
+            }
+        } finally { $q.Close() }
+    }
+
     It 'keeps single-send errors per item: -NoWait on a bounded queue puts what fits, one QueueFull per item left' {
         $q = New-IpcQueue (New-TestName) -MaxSize 5
         try {

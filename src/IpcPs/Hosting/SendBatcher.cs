@@ -43,6 +43,10 @@ namespace IpcPs.Hosting
         private Timer? _timer;
         private long _lastReturn;
         private bool _hooked, _disposed;
+        // True while the pipeline thread sends under the gate: a wait inside that send (for room, for the queue's lock)
+        // runs this thread's BeforeWait actions, and the gate is reentrant, so the flush there must see it and leave
+        // the items alone (it would send them a second time).
+        private bool _flushing;
 
         /// <summary>SENDONE: the cmdlet's single send of one item, with its error handling (pipeline thread only).</summary>
         public SendBatcher(IBatchChannel channel, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?> sendOne)
@@ -106,7 +110,14 @@ namespace IpcPs.Hosting
         /// <summary>Pipeline thread, under the gate: the batch, and whatever did not go whole one by one with its errors.</summary>
         private void FlushLocked()
         {
-            if (_pending.Count == 0) return;
+            if (_pending.Count == 0 || _flushing) return;
+            _flushing = true;
+            try { SendPending(); }
+            finally { _flushing = false; }
+        }
+
+        private void SendPending()
+        {
             int sent = 0;
             try
             {
@@ -133,14 +144,21 @@ namespace IpcPs.Hosting
         private void FlushQuietly()
         {
             if (!Monitor.TryEnter(_gate)) return;   // the pipeline thread is at it
+            bool flushing = _flushing;
             try
             {
+                if (flushing) return;   // inside this thread's own send (the gate is reentrant)
+                _flushing = true;
                 if (_disposed || _pending.Count == 0) return;
                 int sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, _cancel);
                 if (sent > 0) _pending.RemoveRange(0, Math.Min(sent, _pending.Count));
             }
             catch (Exception) { }   // sent again, with its errors, by the pipeline thread (nothing of it went)
-            finally { Monitor.Exit(_gate); }
+            finally
+            {
+                if (!flushing) _flushing = false;
+                Monitor.Exit(_gate);
+            }
         }
 
         private void Linger() => FlushQuietly();
