@@ -92,6 +92,31 @@ namespace IpcPs.Tests
         }
 
         [Fact]
+        public void ABatchGetOfLoopingLinksSaysDamagedInsteadOfTakingMoreThanTheQueueHolds()
+        {
+            // A damaged segment (any writer can write it): the count claims 1,000 messages and the one message links to
+            // itself. A batch get must not hand out the same message again and again (nor allocate for 1,000 of the
+            // largest): messages taken together were all in the queue at once, so they fit in its storage.
+            foreach (var order in new[] { QueueOrder.Fifo, QueueOrder.Priority })
+            {
+                using var q = IpcQueue.Create(null, capacity: 64 * IpcQueue.BlockSize, order: order);
+                try
+                {
+                    q.Put(new string('x', 40));
+                    using (var words = new ChaosWorker.Words(q.Name))
+                    {
+                        int head = words[96 / 4];
+                        int first = order == QueueOrder.Priority ? words[(2048 + head * 64 + 4) / 4] : head;
+                        words[(2048 + first * 64 + 4) / 4] = first;   // the message's next message: itself
+                        words[76 / 4] = 1000;                          // the count
+                    }
+                    Assert.ThrowsAny<IpcObjectKindException>(() => q.GetMany(1000, 0));
+                }
+                finally { q.Unlink(); }
+            }
+        }
+
+        [Fact]
         public void APipeBatchLargerThanItsRingGoesAsRoomComes()
         {
             var ends = IpcConnection.CreatePipe(null, duplex: false, bufferSize: 4096);

@@ -270,7 +270,11 @@ namespace IpcPs
                             if (ends.Length < n) ends = new int[Math.Max(n, ends.Length * 2)];
                             if (Order == QueueOrder.Priority)
                             {
-                                for (int end = 0; taken < n; taken++) ends[taken] = end += Remove(b, ref buffer, end);
+                                for (int end = 0; taken < n; taken++)
+                                {
+                                    ends[taken] = end += Remove(b, ref buffer, end);
+                                    CheckBatchBytes(end);
+                                }
                             }
                             else
                             {
@@ -325,6 +329,7 @@ namespace IpcPs
                     byte* m = b + Block(first);
                     int length = *(int*)(m + 8);
                     if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
+                    CheckBatchBytes((long)end + length);
                     if (buffer.Length - end < length)
                     {
                         if ((long)end + length > int.MaxValue) throw new MessageTooLargeException(Name, (long)end + length, int.MaxValue, "a batch holds at most");
@@ -358,6 +363,15 @@ namespace IpcPs
                 _log.Write(CountOff, *(int*)(b + CountOff) - taken);
                 _log.Commit(b, GetLogOffset);
             }
+        }
+
+        /// <summary>
+        /// The messages of one batch were all in the queue at once, so together they hold less than its storage: more
+        /// means links that loop (a damaged segment), never a reason to allocate more.
+        /// </summary>
+        private void CheckBatchBytes(long bytes)
+        {
+            if (bytes > Capacity) throw Damaged($"its messages claim more than its {Capacity} bytes of storage");
         }
 
         private bool FinishTasks(int n)
