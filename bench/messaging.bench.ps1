@@ -78,7 +78,7 @@ function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Produc
     try {
         $job = Start-IpcProcess -ArgumentList $Send, $go, $ready, $N -ScriptBlock ([scriptblock]::Create(
             "param(`$channel, `$go, `$ready, `$n) & { $WarmUp }; Set-IpcEvent `$ready; [void](Wait-IpcEvent `$go); & { $Producer } `$channel `$n"))
-        while (-not (Wait-IpcEvent $ready -Timeout 0.5)) {
+        while (-not (Wait-IpcEvent $ready -Timeout 0.5 -PassThru -ErrorAction Ignore)) {
             if (-not $job.IsAlive) { throw "The producer failed: $($job | Receive-Job -ErrorAction Continue 2>&1 | Out-String)" }
         }
         $sw = [Diagnostics.Stopwatch]::StartNew()
@@ -177,7 +177,7 @@ try {
         for ($i = 0; $i -lt $n; $i++) { [pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true } }
         $go.Close(); $ready.Close()
     }
-    if (-not (Wait-IpcEvent $ready -Timeout 120)) { throw 'The job did not start.' }
+    if (-not (Wait-IpcEvent $ready -Timeout 120 -PassThru -ErrorAction Ignore)) { throw 'The job did not start.' }
     $sw = [Diagnostics.Stopwatch]::StartNew()
     Set-IpcEvent $go
     $got = @(Receive-Job $job -Wait).Count

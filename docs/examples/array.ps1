@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's Array example: a child process sets element 2 to 9999.
+    PowerShell counterpart of Python's multiprocessing Array example: a child process sets element 2 to 9999.
 .DESCRIPTION
     Python:
         def func(num): num[2] = 9999
@@ -13,6 +13,6 @@ $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 
 $num = New-IpcArray -Type i -Value 1, 2, 3, 4, 5
-Start-IpcProcess -ArgumentList $num { param($num) $num[2] = 9999 } | Wait-IpcProcess | Remove-Job
+Start-IpcProcess -ArgumentList $num { param($num) $num[2] = 9999 } | Wait-IpcProcess -PassThru | Remove-Job
 $num.ToArray() -join ' '
 $num.Close()

@@ -41,7 +41,7 @@ Write-Host 'Starting the workers...'
 Set-IpcEvent $start
 $messages = Receive-IpcMessage $results -Count $workers -Timeout 300
 $messages | Sort-Object Worker | Format-Table Worker, Pid, Sum | Out-Host
-$jobs | Wait-IpcProcess | Receive-Job | Out-Host
+$jobs | Wait-IpcProcess -PassThru | Receive-Job | Out-Host
 
 $total = [BitConverter]::ToInt64($shm.Read(0, 8), 0)
 $expected = [long]$n * ($n + 1) * (2 * $n + 1) / 6

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's Event example: one process holds the other back until it sets the
+    PowerShell counterpart of Python's multiprocessing Event example: one process holds the other back until it sets the
     event, and both hand their numbers to the parent through a queue.
 .DESCRIPTION
     joo_b clears the event, works for two seconds, puts a number in 200..300 in the queue and sets the event; joo_a
@@ -29,7 +29,7 @@ $subB = Start-IpcProcess -Name joo_b -ArgumentList $qu, $ev {
     Set-IpcEvent $ev
     'subprocess joo_b ended'
 }
-$subA, $subB | Wait-IpcProcess | Out-Null
+$subA, $subB | Wait-IpcProcess -PassThru | Out-Null
 Receive-Job $subA
 Receive-Job $subB
 $subA, $subB | Remove-Job

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's Lock example: ten processes print "hello world i", one at a time.
+    PowerShell counterpart of Python's multiprocessing Lock example: ten processes print "hello world i", one at a time.
 .DESCRIPTION
     Python:
         def f(l, i):
@@ -24,6 +24,6 @@ $jobs = foreach ($num in 0..9) {
     }
 }
 # Lines a child writes to the console arrive as its output: print them in the order the children finished.
-$jobs | Wait-IpcProcess | Receive-Job
+$jobs | Wait-IpcProcess -PassThru | Receive-Job
 $jobs | Remove-Job
 $lock.Close()

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's Manager example: a child process fills a managed dict and reverses
+    PowerShell counterpart of Python's multiprocessing Manager example: a child process fills a managed dict and reverses
     a managed list; the parent prints both.
 .DESCRIPTION
     Python:
@@ -36,7 +36,7 @@ $directory = Use-IpcManager {
         $d[0.25] = $null
         $l.Reverse()
     }
-    Start-IpcProcess $f -ArgumentList $d, $l | Wait-IpcProcess | Remove-Job
+    Start-IpcProcess $f -ArgumentList $d, $l | Wait-IpcProcess -PassThru | Remove-Job
     Format-PyDict $d
     $l.ToString()
     $manager.Directory

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's "register a custom type" example: a MathsClass served by a manager.
+    PowerShell counterpart of Python's multiprocessing "register a custom type" example: a MathsClass served by a manager.
 .DESCRIPTION
     Python:
         class MathsClass:

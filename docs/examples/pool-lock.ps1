@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    The seed article's Lock example with a pool: ten items print "hello world i", one at a time, in two workers.
+    Python's multiprocessing Lock example with a pool: ten items print "hello world i", one at a time, in two workers.
 .DESCRIPTION
     Python:
         def f(l, i):

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    The seed article's SharedMemoryManager example done the way its comment suggests ("A multiprocessing.Pool might
+    Python's multiprocessing SharedMemoryManager example done the way its comment suggests ("A multiprocessing.Pool might
     be more efficient"): the halves of a 2000-item ShareableList are summed by a pool of two warm workers.
 .DESCRIPTION
     Python:

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's producer/consumer Queue example.
+    PowerShell counterpart of Python's multiprocessing producer/consumer Queue example.
 .DESCRIPTION
     A queue of at most 5 messages. producer-1 goes through ten random numbers from 1 to 100 and puts each even one
     in the queue, stopping with "queue is full" if it finds the queue full; after it has ended, consumer-1 takes
@@ -29,7 +29,7 @@ $p5 = Start-IpcProcess -Name producer-1 -ArgumentList $qu, $Numbers {
         }
     }
 }
-$p5 | Wait-IpcProcess | Receive-Job
+$p5 | Wait-IpcProcess -PassThru | Receive-Job
 $p5 | Remove-Job
 
 $p6 = Start-IpcProcess -Name consumer-1 -ArgumentList $qu {
@@ -38,7 +38,7 @@ $p6 = Start-IpcProcess -Name consumer-1 -ArgumentList $qu {
         "take data $($q.Get()) from queue by consumer"
     }
 }
-$p6 | Wait-IpcProcess | Receive-Job
+$p6 | Wait-IpcProcess -PassThru | Receive-Job
 $p6 | Remove-Job
 
 $qu.QSize()

@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's ShareableList walkthrough, including "exceeds available storage".
+    PowerShell counterpart of Python's multiprocessing ShareableList walkthrough, including "exceeds available storage".
 .DESCRIPTION
     Python:
         a = shared_memory.ShareableList(['howdy', b'HoWdY', -273.154, 100, None, True, 42])
@@ -43,6 +43,6 @@ Start-IpcProcess -ArgumentList $b.Name {
     $c.ToArray() -join ' '
     $c[-1] = -999
     $c.Close()
-} | Wait-IpcProcess | Receive-Job -AutoRemoveJob -Wait
+} | Wait-IpcProcess -PassThru | Receive-Job -AutoRemoveJob -Wait
 $b[-1]
 $b.Close()

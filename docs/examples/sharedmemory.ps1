@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's SharedMemory walkthrough (two handles on one block of bytes).
+    PowerShell counterpart of Python's multiprocessing SharedMemory walkthrough (two handles on one block of bytes).
 .DESCRIPTION
     Python:
         shm_a = shared_memory.SharedMemory(create=True, size=10)
@@ -21,7 +21,7 @@ $shmA.GetType().FullName
 $shmA.Size
 $shmA.Write(0, [byte[]](22, 33, 44, 55))   # modify several bytes at once
 $shmA[4] = 100                             # modify a single byte
-$shmB = Get-IpcObject -Name $shmA.Name     # attach to the existing block
+$shmB = Get-IpcObject -Name $shmA.Name -Open   # attach to the existing block (CPython: SharedMemory(name))
 [sbyte[]]$shmB.Read(0, 5) -join ' '
 $shmB.Write(0, [Text.Encoding]::ASCII.GetBytes('howdy'))
 [Text.Encoding]::ASCII.GetString($shmA.Read(0, 5))

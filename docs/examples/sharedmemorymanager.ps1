@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's SharedMemoryManager example: two processes each sum half of a
+    PowerShell counterpart of Python's multiprocessing SharedMemoryManager example: two processes each sum half of a
     2000-item ShareableList, inside a scope that destroys everything it created when it ends.
 .DESCRIPTION
     Python:
@@ -27,7 +27,7 @@ $name = Use-IpcScope {
     }
     $p1 = Start-IpcProcess $doWork -ArgumentList $sl, 0, 1000
     $p2 = Start-IpcProcess $doWork -ArgumentList $sl, 1000, 2000
-    $p1, $p2 | Wait-IpcProcess | Remove-Job
+    $p1, $p2 | Wait-IpcProcess -PassThru | Remove-Job
     $total = ($sl.ToArray() | Measure-Object -Sum).Sum
     "partial sums: $($sl[0]) $($sl[1000])"
     "total: $total"

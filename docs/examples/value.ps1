@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    PowerShell counterpart of the seed article's Value example: a child process sets a shared double to 10.78.
+    PowerShell counterpart of Python's multiprocessing Value example: a child process sets a shared double to 10.78.
 .DESCRIPTION
     Python:
         def func(num): num.value = 10.78
@@ -13,6 +13,6 @@ $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 
 $num = New-IpcValue -Type d -Value 10.0
-Start-IpcProcess -ArgumentList $num { param($num) $num.Value = 10.78 } | Wait-IpcProcess | Remove-Job
+Start-IpcProcess -ArgumentList $num { param($num) $num.Value = 10.78 } | Wait-IpcProcess -PassThru | Remove-Job
 $num.Value
 $num.Close()

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace IpcPs.Core
 {
@@ -22,6 +23,20 @@ namespace IpcPs.Core
 
         /// <summary>What the message codec hands the values it cannot encode itself (PowerShell's serializer), or null.</summary>
         Messaging.IMessageFallback? Messages { get; }
+
+        /// <summary>
+        /// A token the host cancels when the work of the calling thread is stopped (PowerShell: Ctrl+C, Stop-Job, a
+        /// stopped pipeline); read on the calling thread by a method that is about to block, so that a blocking method
+        /// ends the way a cmdlet does. <see cref="CancellationToken.None"/> when the host has nothing that stops it.
+        /// </summary>
+        CancellationToken Interrupt { get; }
+
+        /// <summary>
+        /// True while the calling thread enumerates a collection for the host language's list concatenation (PowerShell's
+        /// + and +=, which copy it into a new array): a proxy of a shared list refuses that rather than be replaced by a
+        /// local copy. Read only when such a collection is enumerated.
+        /// </summary>
+        bool IsConcatenating { get; }
     }
 
     /// <summary>The host Core runs under (see <see cref="IIpcHost"/>).</summary>
@@ -37,6 +52,12 @@ namespace IpcPs.Core
 
         public static IIpcHost None { get; } = new NoHost();
 
+        /// <summary>
+        /// What a blocking method (Get, Acquire, Wait, Recv, a manager call) waits with: the host's interrupt for the
+        /// calling thread (<see cref="IIpcHost.Interrupt"/>). Read once when the method may block, never on a fast path.
+        /// </summary>
+        internal static CancellationToken CallerInterrupt => _current.Interrupt;
+
         private sealed class NoHost : IIpcHost
         {
             public Action CompileAction(string text) =>
@@ -47,6 +68,10 @@ namespace IpcPs.Core
             public bool IsWrapped(object? value) => false;
 
             public Messaging.IMessageFallback? Messages => null;
+
+            public CancellationToken Interrupt => CancellationToken.None;
+
+            public bool IsConcatenating => false;
         }
     }
 }

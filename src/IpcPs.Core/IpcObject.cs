@@ -7,10 +7,12 @@ using IpcPs.Core.Platform;
 namespace IpcPs
 {
     /// <summary>
-    /// A named IPC object. Every kind is backed by a segment of the same name. An object from a listing
-    /// (Get-IpcObject with a wildcard) is only described: it attaches on first use. Close releases this handle;
-    /// the object itself is destroyed by its last closer, by <see cref="Unlink"/> or Remove-IpcObject, or by the
-    /// scope that created it (docs/design.md, "Lifecycle").
+    /// A named IPC object. Every kind is backed by a segment of the same name. A handle from Get-IpcObject is only
+    /// described: reading it (its properties, ToString, what it holds) looks at the segment through a private mapping
+    /// and never makes this process a holder; the first use that acts on the object (a write, a put or get, an acquire,
+    /// a wait, <see cref="Open"/>) attaches it. Close releases this handle; the object itself is destroyed by its last
+    /// closer, by <see cref="Unlink"/> or Remove-IpcObject, or by the scope that created it (docs/design.md,
+    /// "Lifecycle"). A handle whose object was destroyed raises <see cref="IpcObjectRemovedException"/> on every use.
     /// </summary>
     public abstract class IpcObject : IDisposable
     {
@@ -18,6 +20,9 @@ namespace IpcPs
         private int _state;
         private bool _borrowed;   // a view on another handle's mapping (ShareableList.SharedMemory): holds nothing of its own
         private Segment? _segment;
+        private Segment? _view;   // a described handle's look at the segment: mapped, validated, never registered
+        private long _attachedAt;   // ObjectLifecycle.RemovalStamp when this handle attached (see ThrowIfRemoved)
+        private long _checkedAt;    // the last RemovalStamp this handle checked its name against
         private readonly object _attachGate = new object();
 
         private protected IpcObject(string name, IpcObjectKind kind)
@@ -47,16 +52,46 @@ namespace IpcPs
         /// <summary>True once this handle has been closed.</summary>
         public bool IsClosed => Volatile.Read(ref _state) == Closed;
 
+        /// <summary>
+        /// The size of the object's segment in bytes: a SharedMemory's size; for the other kinds, the IpcPs header and the
+        /// kind's state (a queue's storage, a pipe's buffers, an array's elements…). Reading it opens nothing.
+        /// </summary>
+        public long Size => MappedSize ?? (DescribedSize >= 0 ? DescribedSize : LookSegment.Size);
+
+        /// <summary>The segment's size as a listing found it (-1: not known yet).</summary>
+        internal long DescribedSize { get; set; } = -1;
+
+        /// <summary>True while this handle is attached: this process holds the object through it.</summary>
+        public bool IsOpen => Volatile.Read(ref _state) == Attached;
+
         internal RegistryRecord? Record { get; set; }
 
-        /// <summary>The mapping, attaching on first use. Throws once closed.</summary>
+        /// <summary>The mapping, attaching on first use (a use: this process becomes a holder). Throws once closed or removed.</summary>
         private protected Segment Segment
         {
             get
             {
                 var s = Volatile.Read(ref _segment);
-                if (s != null && Volatile.Read(ref _state) == Attached) return s;
+                if (s != null && Volatile.Read(ref _state) == Attached)
+                {
+                    if (ObjectLifecycle.RemovalStamp != Volatile.Read(ref _checkedAt)) ThrowIfRemoved();
+                    return s;
+                }
                 return AttachNow();
+            }
+        }
+
+        /// <summary>
+        /// The mapping to read from (a look): the attached one, or for a described handle a mapping of its own that
+        /// does not register this process as a holder, so listing and showing objects never keeps them alive.
+        /// </summary>
+        private protected Segment LookSegment
+        {
+            get
+            {
+                var s = Volatile.Read(ref _segment);
+                if (s != null && Volatile.Read(ref _state) == Attached) return s;
+                return Volatile.Read(ref _view) ?? MapView();
             }
         }
 
@@ -66,17 +101,38 @@ namespace IpcPs
         /// <summary>Start of the mapping once attached (still valid after Close for kinds that do not unmap then); else zero.</summary>
         private protected IntPtr MappedAddress => Volatile.Read(ref _segment)?.Address ?? IntPtr.Zero;
 
-        /// <summary>Attaches this handle now if it is only described. Idempotent.</summary>
+        /// <summary>Maps a described handle for reading (the checks of an open, nothing registered); nothing for an open one.</summary>
+        internal void Look() => _ = LookSegment;
+
+        /// <summary>Attaches this handle now if it is only described (this process becomes a holder). Idempotent.</summary>
         public void Open() => _ = Segment;
 
         /// <summary>Releases this handle (idempotent). The object lives on while other handles or processes hold it.</summary>
         public void Close()
         {
             int was = Interlocked.Exchange(ref _state, Closed);
-            if (was != Attached || _borrowed) return;
-            if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
-            ObjectLifecycle.Release(Name);
-            OnClose();
+            if (UnmapOnClose) Interlocked.Exchange(ref _view, null)?.Dispose();
+            if (was == Closed || _borrowed) return;
+            if (was == Attached)
+            {
+                if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
+                ObjectLifecycle.Release(Name);
+            }
+            OnClose();   // a described handle too: what its uses opened (a Value's lock by GetLock) goes with it
+        }
+
+        /// <summary>True while nothing was destroyed in this process since this handle last checked (a fast path may skip the check).</summary>
+        private protected bool RemovalUnchanged => ObjectLifecycle.RemovalStamp == Volatile.Read(ref _checkedAt);
+
+        /// <summary>
+        /// Throws <see cref="IpcObjectRemovedException"/> when this process destroyed the object after this handle
+        /// attached. (Kinds with the IpcPs header also carry a mark in the segment, which every process sees.)
+        /// </summary>
+        private protected void ThrowIfRemoved()
+        {
+            long now = ObjectLifecycle.RemovalStamp;
+            if (ObjectLifecycle.RemovedAt(Name) > _attachedAt) throw new IpcObjectRemovedException(Name, Kind);
+            Volatile.Write(ref _checkedAt, now);
         }
 
         public void Dispose() => Close();
@@ -106,11 +162,13 @@ namespace IpcPs
         private protected void ThrowIfClosed()
         {
             // Not ToString(): the kinds' ToString reads their state, which checks for Close again.
-            if (IsClosed) throw new ObjectDisposedException($"{Kind} '{Name}'", $"The {Kind} '{Name}' is closed.");
+            // No object name: .NET would append "Object name: '…'." to the message, which already says which.
+            if (IsClosed) throw new ObjectDisposedException(null, $"The {Kind} '{Name}' is closed.");
         }
 
         internal void AttachCreated(Segment segment, RegistryRecord? record)
         {
+            _attachedAt = _checkedAt = ObjectLifecycle.RemovalStamp;
             _segment = segment;
             Record = record;
             Volatile.Write(ref _state, Attached);
@@ -142,6 +200,27 @@ namespace IpcPs
                 AttachCreated(segment, Record);
                 OnAttached();
                 return segment;
+            }
+        }
+
+        /// <summary>Maps the segment for reading only: the same checks as an attach, nothing registered.</summary>
+        private Segment MapView()
+        {
+            lock (_attachGate)
+            {
+                ThrowIfClosed();
+                if (_state == Attached) return _segment!;
+                if (_view != null) return _view;
+                var record = Platforms.Current.Registry.Read(Name);
+                var kind = record?.Kind ?? Kind;
+                if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
+                record?.ThrowIfOtherNamespace(Name);
+                var s = Platforms.Current.SharedMemory.Open(Name);
+                try { Validate(s); }
+                catch { s.Dispose(); throw; }
+                if (record != null) Record = record;
+                Volatile.Write(ref _view, s);
+                return s;
             }
         }
     }

@@ -53,6 +53,31 @@ namespace IpcPs
         }
 
         /// <summary>
+        /// A described handle for NAME (of KIND, when given): nothing is attached, so reading it never makes this process
+        /// a holder; its first use that acts on the object attaches it (docs/design.md, "Lifecycle"). KIND ShareableList
+        /// also describes a segment with no record (one CPython made) as a list. IpcObjectNotFoundException when
+        /// nothing has that name; IpcObjectKindException when it is of another kind.
+        /// </summary>
+        public static IpcObject Get(string name, IpcObjectKind? kind = null)
+        {
+            IpcName.Validate(name);
+            IpcObject obj;
+            if (kind == IpcObjectKind.ShareableList && P.Registry.Read(name) is null && P.SharedMemory.Exists(name))
+            {
+                obj = ShareableList.Describe(name);
+                _ = obj.ToString();   // a look: checks the bytes are a list (IpcObjectKindException if not), attaches nothing
+                return obj;
+            }
+            obj = Describe(name) ?? throw new IpcObjectNotFoundException(name);
+            if (kind is IpcObjectKind k && obj.Kind != k)
+                throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not a {k}.");
+            // A look, not an open: the checks an open makes (the owner, the pid namespace, the header and geometry) are
+            // made now, so what cannot be opened is reported here; nothing is registered.
+            obj.Look();
+            return obj;
+        }
+
+        /// <summary>
         /// The user's objects whose names match PATTERN (a wildcard test supplied by the caller), not attached.
         /// Foreign segments (no IpcPs record) only when asked for.
         /// </summary>
@@ -105,6 +130,7 @@ namespace IpcPs
             var kind = record?.Kind ?? KindFromHeader(name);
             var obj = Describers[kind](name, size ?? 0);
             obj.Record = record;
+            if (size is long known) obj.DescribedSize = known;
             return obj;
         }
     }

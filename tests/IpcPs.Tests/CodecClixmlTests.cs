@@ -115,9 +115,16 @@ namespace IpcPs.Tests
             using var fallback = Fallback(powerShell: true);
             for (int i = 0; i < 2; i++) IpcObjectConverter.Rehydrate(PSSerializer.Deserialize(text));
             long charge = ClixmlGuard.Check(text);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            IpcObjectConverter.Rehydrate(PSSerializer.Deserialize(text));
-            long used = GC.GetAllocatedBytesForCurrentThread() - before;
+            // The least of three measures: PowerShell keeps per-object state in process-wide weak tables that grow in
+            // steps (a resize copies every entry of the whole process, not of this text), and one step can fall on a
+            // measure; it cannot fall on three in a row (CodecAllocationTests does the same).
+            long used = long.MaxValue;
+            for (int i = 0; i < 3; i++)
+            {
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                IpcObjectConverter.Rehydrate(PSSerializer.Deserialize(text));
+                used = Math.Min(used, GC.GetAllocatedBytesForCurrentThread() - before);
+            }
             Assert.True(used <= charge, $"{what}: deserializing {text.Length:N0} characters allocated {used:N0} bytes, the guard charged {charge:N0}.");
         }
 

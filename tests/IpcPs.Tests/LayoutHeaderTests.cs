@@ -41,11 +41,11 @@ namespace IpcPs.Tests
             Add(typeof(IpcSemaphore), ("Guard", 64), ("Value", 72), ("Sleepers", 76), ("Sequence", 80), ("Surplus", 84),
                 ("UndoPending", 88), ("UndoValue", 92), ("UndoSurplus", 96), ("UndoSlot", 100), ("UndoHolder", 104), ("UndoPermits", 112),
                 ("Slots", 128), ("SlotCount", 64), ("SlotSize", 16), ("SlotHolder", 0), ("SlotPermits", 8));
-            Add(typeof(IpcEvent), ("State", 64), ("Sleepers", 68));
-            Add(typeof(IpcCondition), ("NextNumber", 64), ("Sequence", 68), ("LockName", 128), ("LockNameCapacity", 260),
+            Add(typeof(IpcEvent), ("StateWord", 64), ("Sleepers", 68));
+            Add(typeof(IpcCondition), ("NextNumber", 64), ("Sequence", 68), ("LockNameOffset", 128), ("LockNameCapacity", 260),
                 ("Slots", 1024), ("SlotCount", 128), ("SlotSize", 16), ("SlotState", 0), ("SlotPid", 4), ("SlotNumber", 8), ("SlotStart", 12));
             Add(typeof(IpcBarrier), ("Guard", 64), ("Arrived", 72), ("Generation", 76), ("BrokenFlag", 80), ("FailedGeneration", 84),
-                ("Waiting", 512), ("WaitingStride", 8), ("WatchedParties", 448), ("ActionText", 4096), ("ActionCapacity", 4096), ("Size", 8192));
+                ("Waiting", 512), ("WaitingStride", 8), ("WatchedParties", 448), ("ActionText", 4096), ("ActionCapacity", 4096), ("SegmentSize", 8192));
             Add(typeof(IpcTypedData), ("TypeOffset", 64), ("SizeOffset", 68), ("FlagsOffset", 72), ("LockName", 128), ("LockNameCapacity", 260),
                 ("DataOffset", 512));
             Add(typeof(IpcQueue), ("LockWord", 64), ("BlockCountOff", 72), ("CountOff", 76), ("UsedOff", 80), ("FreeHeadOff", 84),
@@ -114,10 +114,10 @@ namespace IpcPs.Tests
 
             Assert.True(C<IpcSemaphore>("UndoPermits") + 4 <= C<IpcSemaphore>("Slots"));
             Assert.True(C<IpcSemaphore>("Slots") + C<IpcSemaphore>("SlotCount") * C<IpcSemaphore>("SlotSize") <= C<IpcLock>("SegmentSize"));
-            Assert.True(C<IpcCondition>("LockName") + C<IpcCondition>("LockNameCapacity") <= C<IpcCondition>("Slots"));
+            Assert.True(C<IpcCondition>("LockNameOffset") + C<IpcCondition>("LockNameCapacity") <= C<IpcCondition>("Slots"));
             Assert.True(C<IpcCondition>("Slots") + C<IpcCondition>("SlotCount") * C<IpcCondition>("SlotSize") <= C<IpcLock>("SegmentSize"));
             Assert.Equal(C<IpcBarrier>("ActionText"), C<IpcBarrier>("Waiting") + C<IpcBarrier>("WatchedParties") * C<IpcBarrier>("WaitingStride"));
-            Assert.Equal(C<IpcBarrier>("Size"), C<IpcBarrier>("ActionText") + C<IpcBarrier>("ActionCapacity"));
+            Assert.Equal(C<IpcBarrier>("SegmentSize"), C<IpcBarrier>("ActionText") + C<IpcBarrier>("ActionCapacity"));
             Assert.True(C<IpcTypedData>("LockName") + C<IpcTypedData>("LockNameCapacity") <= C<IpcTypedData>("DataOffset"));
         }
 

@@ -11,7 +11,7 @@ namespace IpcPs.Tests
     /// </summary>
     public sealed class ProtocolEventTests
     {
-        private static readonly int State = Layout.Const<IpcEvent>("State"), Sleepers = Layout.Const<IpcEvent>("Sleepers");
+        private static readonly int State = Layout.Const<IpcEvent>("StateWord"), Sleepers = Layout.Const<IpcEvent>("Sleepers");
 
         [Fact]
         public void SetBumpsTheGenerationWithTheFlagAndClearKeepsIt()

@@ -136,7 +136,7 @@ sl.shm.close(); sl.shm.unlink()
             $py.StandardOutput.ReadLine() | Should -Be 'ready'
             $sl = Get-IpcObject -Name $name -Kind ShareableList
             try {
-                $sl | Should -BeOfType ([IpcPs.ShareableList])
+                Should -ActualValue $sl -BeOfType ([IpcPs.ShareableList])   # piped, a list is its items (as an array)
                 $sl.Status | Should -Be 'Foreign'
                 $sl.Count | Should -Be 8
                 $sl.Format | Should -Be '8s8sdqxxxxxx?xxxxxxxx?q8s'

@@ -66,3 +66,29 @@ function Get-ThrownException([scriptblock] $Script) {
     }
     return $null
 }
+
+# A redis-server of the test's own (loopback, a free port, a random password, nothing saved), or $null when redis-server
+# is not installed (.ci/run installs it): Port, Password, Uri (redis://:password@127.0.0.1:port/0), Process, Dir.
+function Start-TestRedis {
+    if (-not (Get-Command redis-server -ErrorAction SilentlyContinue)) { return $null }
+    $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-redis')
+    New-Item -ItemType Directory $dir | Out-Null
+    $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+    $password = [guid]::NewGuid().ToString('N')
+    $psi = [Diagnostics.ProcessStartInfo]::new('redis-server')
+    foreach ($a in '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', $dir, '--requirepass', $password) { $psi.ArgumentList.Add("$a") }
+    $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
+    $redis = [pscustomobject]@{ Process = [Diagnostics.Process]::Start($psi); Port = $port; Password = $password; Dir = $dir; Uri = "redis://:$password@127.0.0.1:$port/0" }
+    Wait-Until -Because 'redis-server to listen' {
+        try { $c = [Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); $true } catch { $false }
+    }
+    $redis
+}
+
+# Ends a server Start-TestRedis started and removes its folder.
+function Stop-TestRedis($Redis) {
+    if (-not $Redis) { return }
+    if (-not $Redis.Process.HasExited) { $Redis.Process.Kill(); $Redis.Process.WaitForExit() }
+    $Redis.Process.Dispose()
+    Remove-Item -Recurse -Force $Redis.Dir -ErrorAction SilentlyContinue
+}

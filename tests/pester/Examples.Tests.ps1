@@ -12,13 +12,13 @@ BeforeAll {
 }
 
 Describe 'docs/examples' {
-    It 'lock.ps1 (the seed''s Lock example): ten processes each print hello world i, whole lines' {
+    It 'lock.ps1 (Python''s Lock example): ten processes each print hello world i, whole lines' {
         $lines = Invoke-Example 'lock.ps1'
         $lines.Count | Should -Be 10
         ($lines | Sort-Object { [int]($_ -replace '\D') }) | Should -Be (0..9 | ForEach-Object { "hello world $_" })
     }
 
-    It 'event.ps1 (the seed''s Event example): joo_a waits for joo_b''s event, so joo_b''s number comes first' {
+    It 'event.ps1 (Python''s Event example): joo_a waits for joo_b''s event, so joo_b''s number comes first' {
         $lines = Invoke-Example 'event.ps1'
         $lines.Count | Should -Be 6
         $lines[0..3] | Should -Be @('subprocess joo_a start', 'subprocess joo_a ended', 'subprocess joo_b start', 'subprocess joo_b ended')
@@ -26,11 +26,11 @@ Describe 'docs/examples' {
         [int]$lines[5] | Should -BeIn (1..100)
     }
 
-    It 'pipe.ps1 (the seed''s Pipe example): the parent receives the child''s message, then the end of the stream' {
+    It 'pipe.ps1 (Python''s Pipe example): the parent receives the child''s message, then the end of the stream' {
         Invoke-Example 'pipe.ps1' | Should -Be @('hi!! I am PowerShell', 'the child has closed its end')
     }
 
-    It 'queue.ps1 (the seed''s Queue example): maxsize 5, even numbers, "queue is full", then the consumer drains it' {
+    It 'queue.ps1 (Python''s Queue example): maxsize 5, even numbers, "queue is full", then the consumer drains it' {
         $lines = Invoke-Example 'queue.ps1' '-Numbers 2,4,6,8,10,12,14,3,5,7'
         $lines | Should -Be @(
             (2, 4, 6, 8, 10 | ForEach-Object { "put $_ in queue by producer" })
@@ -53,19 +53,19 @@ Describe 'docs/examples' {
         @($lines -match '^worker \d \(pid \d+\) added').Count | Should -Be 3
     }
 
-    It 'value.ps1 (the seed''s Value example): the child sets 10.78' {
+    It 'value.ps1 (Python''s Value example): the child sets 10.78' {
         Invoke-Example 'value.ps1' | Should -Be @('10.78')
     }
 
-    It 'array.ps1 (the seed''s Array example): the child sets index 2 to 9999' {
+    It 'array.ps1 (Python''s Array example): the child sets index 2 to 9999' {
         Invoke-Example 'array.ps1' | Should -Be @('1 2 9999 4 5')
     }
 
-    It 'sharedmemory.ps1 (the seed''s SharedMemory walkthrough)' {
+    It 'sharedmemory.ps1 (Python''s SharedMemory walkthrough)' {
         Invoke-Example 'sharedmemory.ps1' | Should -Be @('IpcPs.SharedMemory', '10', '22 33 44 55 100', 'howdy', 'False')
     }
 
-    It 'shareablelist.ps1 (the seed''s ShareableList walkthrough, with "exceeds available storage")' {
+    It 'shareablelist.ps1 (Python''s ShareableList walkthrough, with "exceeds available storage")' {
         $lines = Invoke-Example 'shareablelist.ps1'
         $lines[0] | Should -Be 'String Byte[] Double Int64 null Boolean Int64'
         $lines[1..3] | Should -Be @('-273.154', '-78.5', 'dry ice')
@@ -74,23 +74,23 @@ Describe 'docs/examples' {
         $lines[10..11] | Should -Be @('0 1 2 3 4', '-999')
     }
 
-    It 'sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example): two halves of 2000 items, nothing left' {
+    It 'sharedmemorymanager.ps1 (Python''s SharedMemoryManager example): two halves of 2000 items, nothing left' {
         Invoke-Example 'sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False')
     }
 
-    It 'pool-lock.ps1 (the seed''s Lock example, in a pool): hello world 0 to 9, in input order' {
+    It 'pool-lock.ps1 (Python''s Lock example, in a pool): hello world 0 to 9, in input order' {
         Invoke-Example 'pool-lock.ps1' | Should -Be (0..9 | ForEach-Object { "hello world $_" })
     }
 
-    It 'pool-sharedmemorymanager.ps1 (the seed''s SharedMemoryManager example, in a pool): the same sums, nothing left' {
+    It 'pool-sharedmemorymanager.ps1 (Python''s SharedMemoryManager example, in a pool): the same sums, nothing left' {
         Invoke-Example 'pool-sharedmemorymanager.ps1' | Should -Be @('partial sums: 499500 1499500', 'total: 1999000', 'left in /dev/shm: False', 'sum of squares 1..100: 338350')
     }
 
-    It 'manager.ps1 (the seed''s Manager example): a child fills a managed dict and reverses a managed list' {
+    It 'manager.ps1 (Python''s Manager example): a child fills a managed dict and reverses a managed list' {
         Invoke-Example 'manager.ps1' | Should -Be @('{0.25: None, 1: ''1'', ''2'': 2}', '[9, 8, 7, 6, 5, 4, 3, 2, 1, 0]', 'socket directory left: False')
     }
 
-    It 'managercustom.ps1 (the seed''s MathsClass registration): prints 7 and 56; an unexposed member is refused' {
+    It 'managercustom.ps1 (Python''s MathsClass registration): prints 7 and 56; an unexposed member is refused' {
         Invoke-Example 'managercustom.ps1' | Should -Be @('7', '56', 'seed article', 'Clear: ''Builder'' does not expose ''Clear''; exposed: Append, ToString.')
     }
 }

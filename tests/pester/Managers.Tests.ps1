@@ -96,7 +96,7 @@ Describe 'Managers' {
             $v = $shared.Value('d', 1.5); $v.Value | Should -Be 1.5
             $a = $shared.Array('i', @(1, 2, 3)); $a.ToArray() | Should -Be @(1, 2, 3)
             $shared.Array('i', 4).Length | Should -Be 4
-            Start-IpcProcess -ArgumentList $q, $v { param($q, $v) $q.Put("from $PID"); $v.Value = 2.5 } | Wait-IpcProcess | Remove-Job
+            Start-IpcProcess -ArgumentList $q, $v { param($q, $v) $q.Put("from $PID"); $v.Value = 2.5 } | Wait-IpcProcess -PassThru | Remove-Job
             $q.Get() | Should -Match '^from \d+'
             $v.Value | Should -Be 2.5
         }
@@ -111,7 +111,7 @@ Describe 'Managers' {
             $d['list'].Add('b') | Should -Be 1
             $inner.ToArray() | Should -Be @('a', 'b')
             $outer[0]['k'] | Should -Be 'v'
-            Start-IpcProcess -ArgumentList $d, $outer { param($d, $outer) $null = $d['list'].Add('c'); $outer[0]['k'] = 'child' } | Wait-IpcProcess | Remove-Job
+            Start-IpcProcess -ArgumentList $d, $outer { param($d, $outer) $null = $d['list'].Add('c'); $outer[0]['k'] = 'child' } | Wait-IpcProcess -PassThru | Remove-Job
             $inner.ToArray() | Should -Be @('a', 'b', 'c')
             $outer[0]['k'] | Should -Be 'child'
         }
@@ -119,7 +119,7 @@ Describe 'Managers' {
         It 'a manager passed to a child process reconnects there and creates objects' {
             $d = $shared.Dict()
             $job = Start-IpcProcess -ArgumentList $shared, $d { param($m, $d) $l = $m.List(@(7)); $d['made'] = $l; $m.Pid }
-            $out = $job | Wait-IpcProcess | Receive-Job
+            $out = $job | Wait-IpcProcess -PassThru | Receive-Job
             $job | Remove-Job
             $out | Should -Be $shared.Pid
             $d['made'].ToArray() | Should -Be @(7)
@@ -144,7 +144,7 @@ Describe 'Managers' {
             $m.TypeIds | Sort-Object | Should -Be @('Builder', 'Counter')
             $c = $m.Counter()
             $c.Add(2) | Should -Be 2
-            Start-IpcProcess -ArgumentList $c { param($c) $c.Add(3) } | Wait-IpcProcess | Remove-Job
+            Start-IpcProcess -ArgumentList $c { param($c) $c.Add(3) } | Wait-IpcProcess -PassThru | Remove-Job
             $c.Add(0) | Should -Be 5
             $e = Get-ThrownException { $c.Fail() }
             $e | Should -BeOfType ([IpcPs.ManagerRemoteException])
@@ -177,7 +177,7 @@ Describe 'Managers' {
                     for ($i = 0; $i -lt 1000; $i++) { $d["$w-$i"] = $i; $null = $l.Add("$w-$i") }
                 }
             }
-            $jobs | Wait-IpcProcess | ForEach-Object { $_.ExitCode | Should -Be 0 }
+            $jobs | Wait-IpcProcess -PassThru | ForEach-Object { $_.ExitCode | Should -Be 0 }
             $jobs | Remove-Job
             $d.Count | Should -Be 4000
             $l.Count | Should -Be 4000
@@ -271,7 +271,7 @@ Describe 'Managers' {
             # a client process killed while it calls in a loop
             $job = Start-IpcProcess -ArgumentList $d { param($d) $d['looping'] = $true; while ($true) { $d['spin'] = $d['spin'] + 1 } }
             Wait-Until { $d['looping'] } -Because 'the child calls the manager'
-            Stop-IpcProcess $job -Force; $job | Wait-IpcProcess | Remove-Job
+            Stop-IpcProcess $job -Force; $job | Wait-IpcProcess -PassThru | Remove-Job
             $d['alive'] = 'still'
             $d['alive'] | Should -Be 'still'
             (Connect-IpcManager -Address $m.Address -AuthKey $key).Pid | Should -Be $m.Pid

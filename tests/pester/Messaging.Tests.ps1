@@ -284,7 +284,7 @@ Describe 'Queue bounds (CPython _TestQueue)' {
 
     It 'raises "closed" errors on a closed handle, and the name stays usable for others' {
         $q = New-IpcQueue (New-TestName)
-        $other = Get-IpcObject -Name $q.Name
+        $other = Get-IpcObject -Name $q.Name -Open
         $q.Close()
         (Get-ThrownException { $q.Put(1) }).Message | Should -Match 'is closed'
         (Get-ThrownException { $q.Get() }).Message | Should -Match 'is closed'
@@ -331,13 +331,13 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
-    It 'outputs what came and an IpcReceiveTimeout error when -Timeout passes before -Count' {
+    It 'outputs what came and an IpcTimeout error when -Timeout passes before -Count' {
         $q = New-IpcQueue (New-TestName)
         try {
             $q.Put('a')
             $out = Receive-IpcMessage $q -Count 3 -Timeout 0.2 -ErrorVariable errs -ErrorAction SilentlyContinue
             $out | Should -Be 'a'
-            $errs[0].FullyQualifiedErrorId | Should -Match '^IpcReceiveTimeout'
+            $errs[0].FullyQualifiedErrorId | Should -Match '^IpcTimeout'
             Receive-IpcMessage $q -NoWait | Should -BeNullOrEmpty
             Receive-IpcMessage $q -All | Should -BeNullOrEmpty
         } finally { $q.Close() }
@@ -408,7 +408,7 @@ Describe 'Joinable queues (CPython test_task_done)' {
         }
         try {
             0..9 | Send-IpcMessage $q
-            Wait-IpcQueue $q -Timeout 120 | Should -BeTrue
+            Wait-IpcQueue $q -Timeout 120 -PassThru | Should -Be $q
             $q.UnfinishedTasks | Should -Be 0
             (Receive-IpcMessage $results -All | Sort-Object) | Should -Be (0..9 | ForEach-Object { $_ * $_ } | Sort-Object)
             1..4 | ForEach-Object { $q.Put($null) }
@@ -422,11 +422,11 @@ Describe 'Joinable queues (CPython test_task_done)' {
         $plain = New-IpcQueue (New-TestName)
         try {
             $q.Put('a')
-            Wait-IpcQueue $q -Timeout 0.1 | Should -BeFalse
+            Get-ErrorId { Wait-IpcQueue $q -Timeout 0.1 } | Should -Match '^IpcTimeout'   # the timeout rule: an error, no output
             $q.Join(0.1) | Should -BeFalse
             Get-ThrownException { $plain.Join(0.1) } | Should -BeOfType ([InvalidOperationException])
             [void]$q.Get(); $q.TaskDone()
-            Wait-IpcQueue $q | Should -BeTrue
+            Wait-IpcQueue $q | Should -BeNullOrEmpty
             Get-ThrownException { $q.TaskDone() } | Should -BeOfType ([IpcPs.TaskDoneException])
             Get-ThrownException { $plain.TaskDone() } | Should -BeOfType ([InvalidOperationException])
             Get-ErrorId { Wait-IpcQueue $plain -ErrorAction Stop } | Should -Match '^IpcInvalidOperation'
@@ -534,6 +534,7 @@ Describe 'Pipes' {
         $a, $b = New-IpcPipe
         try {
             $job = Start-IpcProcess -ArgumentList $b { param($c) $c.Send('last words') }
+            $b.Close()   # as in CPython: the end of the stream comes once every holder of $b, this process too, has closed it
             $job | Wait-Job -Timeout 60 | Remove-Job
             $a.Recv() | Should -Be 'last words'
             $a.Poll() | Should -BeTrue   # CPython: poll is True at EOF
@@ -546,7 +547,8 @@ Describe 'Pipes' {
         $never = New-IpcEvent (New-TestName)
         try {
             $job = Start-IpcProcess -ArgumentList $b, $ready, $never { param($c, $ready, $never) Set-IpcEvent $ready; Wait-IpcEvent $never }
-            Wait-IpcEvent $ready -Timeout 60 | Should -BeTrue
+            $b.Close()
+            Wait-IpcEvent $ready -Timeout 60 -ErrorAction Stop
             $run = Start-Stoppable { param($a) try { Receive-IpcMessage $a -Timeout 60 -ErrorAction Stop } catch { $_.FullyQualifiedErrorId } } -Arguments $a
             & kill -KILL $job.Pid
             $run.PowerShell.EndInvoke($run.Async) | Should -Match '^ConnectionClosed'
@@ -564,6 +566,7 @@ Describe 'Pipes' {
         $a, $b = New-IpcPipe
         try {
             $job = Start-IpcProcess -ArgumentList $b { param($c) 1..100 | Send-IpcMessage $c }
+            $b.Close()
             Receive-IpcMessage $a -All -Timeout 120 | Should -Be (1..100)
             $job | Wait-Job -Timeout 60 | Remove-Job
         } finally { $a.Close(); $b.Close() }

@@ -25,7 +25,7 @@ Describe 'Process pool' {
         $first = 1..20 | Invoke-IpcPool -Pool $pool { $PID }
         $second = 1..20 | Invoke-IpcPool -Pool $pool { $PID }
         @($first + $second | Sort-Object -Unique) | ForEach-Object { $_ | Should -BeIn $pool.Pids }
-        $pool.ToString() | Should -Be 'IpcPool(size 2, running)'
+        $pool.ToString() | Should -Be "IpcPool($($pool.Id), size 2, idle)"
     }
 
     It '1,000 items through 2 workers with -Ordered come back in input order' {
@@ -206,7 +206,7 @@ Describe 'Pools made per call, and bad input' {
         $session = [Diagnostics.Process]::Start($psi)
         try {
             $workers = [int[]]($session.StandardOutput.ReadLine() -split ',')
-            Wait-IpcEvent $started -Timeout 60 | Should -BeTrue -Because 'the run is under way'
+            Wait-IpcEvent $started -Timeout 60 -ErrorAction Stop
             $session.Kill()                              # SIGKILL: no clean-up of its own
             $session.WaitForExit()
             Assert-WorkersGone $workers                  # the workers see their parent go and end

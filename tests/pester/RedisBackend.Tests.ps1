@@ -2,25 +2,17 @@
 # loads it into a load context of its own, beside PowerShell's own assemblies; objects work through the backend.
 BeforeAll {
     . $PSScriptRoot/Common.ps1
-    $script:HasRedis = [bool](Get-Command redis-server -ErrorAction SilentlyContinue)
+    $script:RedisServer = Start-TestRedis
+    $script:HasRedis = [bool]$script:RedisServer
     if ($script:HasRedis) {
-        $script:RedisDir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-redis')
-        New-Item -ItemType Directory $script:RedisDir | Out-Null
-        $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $script:RedisPort = $l.LocalEndpoint.Port; $l.Stop()
-        $script:RedisPassword = [guid]::NewGuid().ToString('N')
-        $psi = [Diagnostics.ProcessStartInfo]::new('redis-server')
-        foreach ($a in '--port', $script:RedisPort, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', $script:RedisDir, '--requirepass', $script:RedisPassword) { $psi.ArgumentList.Add("$a") }
-        $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
-        $script:Redis = [Diagnostics.Process]::Start($psi)
-        Wait-Until -Because 'redis-server to listen' {
-            try { $c = [Net.Sockets.TcpClient]::new('127.0.0.1', $script:RedisPort); $c.Dispose(); $true } catch { $false }
-        }
+        $script:RedisDir = $script:RedisServer.Dir
+        $script:RedisPort = $script:RedisServer.Port
+        $script:RedisPassword = $script:RedisServer.Password
     }
 }
 
 AfterAll {
-    if ($script:Redis) { $script:Redis.Kill(); $script:Redis.WaitForExit(); $script:Redis.Dispose() }
-    if ($script:RedisDir) { Remove-Item -Recurse -Force $script:RedisDir -ErrorAction SilentlyContinue }
+    Stop-TestRedis $script:RedisServer
 }
 
 Describe 'Redis backend loading' {

@@ -221,7 +221,7 @@ Describe 'New-IpcArray' {
             $other[1] = 20
             $other.Close()
             $job = Start-IpcProcess -ArgumentList $a { param($a) $a[2] = $a[0] + $a[1]; $a.Length }
-            $job | Wait-IpcProcess | Receive-Job | Should -Be 3
+            $job | Wait-IpcProcess -PassThru | Receive-Job | Should -Be 3
             $job | Remove-Job
             $a.ToArray() | Should -Be @(1, 20, 21)
             (Get-IpcObject -Kind Array).Name | Should -Contain $a.Name
@@ -232,17 +232,17 @@ Describe 'New-IpcArray' {
         $a = New-IpcArray (New-TestName) -Type i -Value 1, 2, 3
         try {
             # A fresh object, formatted before anything has enumerated its members (Get-Member would hide the bug).
-            $text = $a | Out-String
+            $text = Out-String -InputObject $a   # piped, an array is its elements, as a PowerShell array
             $text | Should -Match '(?m)^Name\s+Kind\s+Size\s+Status'
             $text | Should -Match ([regex]::Escape($a.Name) + '\s+Array')
             $text.Trim() | Should -Not -Be $a.ToString()
             $b = New-IpcArray (New-TestName) -Type d -Length 2
             try {
-                ($b | Format-Table -Property Name | Out-String) | Should -Match ('(?m)^Name\s*$[\s\S]*' + [regex]::Escape($b.Name))
-                ($b | Format-List * | Out-String) | Should -Match ('(?m)^Length\s*:\s*2\s*$')
+                (Format-Table -InputObject $b -Property Name | Out-String) | Should -Match ('(?m)^Name\s*$[\s\S]*' + [regex]::Escape($b.Name))
+                (Format-List -InputObject $b -Property * | Out-String) | Should -Match ('(?m)^Length\s*:\s*2\s*$')
             } finally { $b.Close() }
             $other = Get-IpcObject -Name $a.Name
-            try { ($other | Out-String) | Should -Match ([regex]::Escape($a.Name) + '\s+Array') } finally { $other.Close() }
+            try { (Out-String -InputObject $other) | Should -Match ([regex]::Escape($a.Name) + '\s+Array') } finally { $other.Close() }
         } finally { $a.Close() }
     }
 
@@ -377,7 +377,7 @@ Describe 'New-ShareableList' {
         try {
             (Get-IpcObject -Kind ShareableList).Name | Should -Contain $sl.Name
             $c = Get-IpcObject -Name $sl.Name
-            $c | Should -BeOfType ([IpcPs.ShareableList])
+            Should -ActualValue $c -BeOfType ([IpcPs.ShareableList])
             $c[-1] = -999
             $sl[-1] | Should -Be -999
             $c.Close()
@@ -457,7 +457,7 @@ Describe 'Use-IpcScope' {
             $v = New-IpcValue $outer -Type q -Value 1
             Use-IpcScope -ArgumentList $inner { param($n) $null = New-IpcEvent $n }
             Test-Path "/dev/shm/$inner"
-            Start-IpcProcess -ArgumentList $v { param($v) $v.Value = 41 } | Wait-IpcProcess | Remove-Job
+            Start-IpcProcess -ArgumentList $v { param($v) $v.Value = 41 } | Wait-IpcProcess -PassThru | Remove-Job
             $v.Value + 1
             Test-Path "/dev/shm/$outer"
         }

@@ -34,7 +34,7 @@ Describe 'Start-IpcProcess' {
 
     It 'returns a job with Pid, IsAlive and ExitCode, listed by Get-Job' {
         $job = Start-IpcProcess { $PID; exit 3 }
-        $job | Wait-IpcProcess -Timeout 60 | Should -Be $job
+        $job | Wait-IpcProcess -Timeout 60 -PassThru | Should -Be $job
         $job.IsAlive | Should -BeFalse
         $job.ExitCode | Should -Be 3
         $job.State | Should -Be 'Failed'
@@ -112,10 +112,11 @@ Describe 'Start-IpcProcess' {
         } finally { $job | Remove-Job -Force }
     }
 
-    It 'Wait-IpcProcess -Timeout outputs nothing for a child still running' {
+    It 'Wait-IpcProcess -Timeout outputs nothing and writes an IpcTimeout error for a child still running' {
         $job = Start-IpcProcess { Start-Sleep -Seconds 600 }
         try {
-            Wait-IpcProcess $job -Timeout 0.2 | Should -BeNullOrEmpty
+            Wait-IpcProcess $job -Timeout 0.2 -PassThru -ErrorVariable late -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $late.FullyQualifiedErrorId | Should -Match '^IpcTimeout'
             $job.IsAlive | Should -BeTrue
         } finally { Stop-IpcProcess $job -Force; $job | Remove-Job -Force }
     }

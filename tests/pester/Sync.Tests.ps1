@@ -77,7 +77,7 @@ Describe 'Lock and RLock semantics (CPython _TestLock)' {
         try {
             [void]$l.Acquire()
             $job = Start-IpcProcess { param($x) $x.Release(); $x.IsLocked } -ArgumentList $l
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -BeFalse
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -BeFalse
             $job | Remove-Job
             $l.IsLocked | Should -BeFalse
         } finally { $l.Close() }
@@ -152,10 +152,10 @@ Describe 'Events' {
         try {
             $e.IsSet() | Should -BeFalse
             $e.Wait(0.0) | Should -BeFalse
-            Wait-IpcEvent $e -Timeout 0.1 | Should -BeFalse
+            Get-ErrorId { Wait-IpcEvent $e -Timeout 0.1 } | Should -Match '^IpcTimeout'   # the timeout rule
             Set-IpcEvent $e
             $e.Wait() | Should -BeTrue
-            Wait-IpcEvent $e -Timeout 0.1 | Should -BeTrue
+            Wait-IpcEvent $e -Timeout 0.1 -PassThru | Should -Be $e
             Reset-IpcEvent $e
             $e.IsSet() | Should -BeFalse
             (New-IpcEvent (New-TestName) -Set).IsSet() | Should -BeTrue
@@ -166,10 +166,10 @@ Describe 'Events' {
         $e = New-IpcEvent (New-TestName)
         $ready = New-IpcEvent (New-TestName)
         try {
-            $job = Start-IpcProcess { param($ev, $r) Set-IpcEvent $r; Wait-IpcEvent $ev -Timeout 60 } -ArgumentList $e, $ready
-            Wait-IpcEvent $ready -Timeout 60 | Should -BeTrue
+            $job = Start-IpcProcess { param($ev, $r) Set-IpcEvent $r; Wait-IpcEvent $ev -Timeout 60 -ErrorAction Stop; $true } -ArgumentList $e, $ready
+            Wait-IpcEvent $ready -Timeout 60 -ErrorAction Stop
             Set-IpcEvent $e
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -BeTrue
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -BeTrue
             $job | Remove-Job
         } finally { $e.Close(); $ready.Close() }
     }
@@ -209,7 +209,7 @@ Describe 'Conditions (CPython _TestCondition)' {
             $c.Wait(60) | Should -BeTrue -Because 'the child could only take the lock if the wait released both levels'
             $c.Lock.RecursionCount | Should -Be 2
             $c.Release(); $c.Release()
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be 'notified'
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -Be 'notified'
             $job | Remove-Job
         } finally { $c.Close() }
     }
@@ -229,7 +229,7 @@ Describe 'Conditions (CPython _TestCondition)' {
             $c.WaiterCount | Should -Be 1
             [void]$c.Acquire(); $c.NotifyAll(); $c.Release()
             $woken.Acquire($true, 30) | Should -BeTrue
-            ($jobs | Wait-IpcProcess -Timeout 60 | Receive-Job) | Should -Be @($true, $true, $true)
+            ($jobs | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job) | Should -Be @($true, $true, $true)
             $jobs | Remove-Job
         } finally { $c.Close(); $woken.Close() }
     }
@@ -252,7 +252,7 @@ Describe 'Conditions (CPython _TestCondition)' {
         try {
             $c.Lock.Name | Should -Be $l.Name
             $job = Start-IpcProcess { param($cv) $cv.Lock.Name; "$($cv.Lock.Kind)" } -ArgumentList $c
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | ForEach-Object { "$_" } | Should -Be @($l.Name, 'Lock')
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | ForEach-Object { "$_" } | Should -Be @($l.Name, 'Lock')
             $job | Remove-Job
         } finally { $c.Close(); $l.Close() }
     }
@@ -263,9 +263,9 @@ Describe 'Barriers (CPython _TestBarrier)' {
         $marks = New-SharedMemory (New-TestName) 1
         $b = New-IpcBarrier (New-TestName) -Parties 3 -Action ([scriptblock]::Create("(Get-IpcObject -Name '$($marks.Name)')[0] += 1"))
         try {
-            $jobs = 1..2 | ForEach-Object { Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b }
-            $mine = Wait-IpcBarrier $b -Timeout 60
-            $all = @($mine) + @($jobs | Wait-IpcProcess -Timeout 60 | Receive-Job)
+            $jobs = 1..2 | ForEach-Object { Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 -PassThru } -ArgumentList $b }
+            $mine = Wait-IpcBarrier $b -Timeout 60 -PassThru
+            $all = @($mine) + @($jobs | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job)
             ($all | Sort-Object) | Should -Be @(0, 1, 2)
             $marks[0] | Should -Be 1
             $b.NWaiting | Should -Be 0
@@ -302,16 +302,16 @@ Describe 'Barriers (CPython _TestBarrier)' {
     It 'Abort breaks the barrier for a waiting child; Reset makes it usable again' {
         $b = New-IpcBarrier (New-TestName) -Parties 2
         try {
-            $job = Start-IpcProcess { param($x) try { Wait-IpcBarrier $x -Timeout 60 } catch { $_.FullyQualifiedErrorId } } -ArgumentList $b
+            $job = Start-IpcProcess { param($x) try { Wait-IpcBarrier $x -Timeout 60 -PassThru } catch { $_.FullyQualifiedErrorId } } -ArgumentList $b
             Wait-Until { $b.NWaiting -eq 1 } -Because 'the child to wait'
             $b.Abort()
             $b.Broken | Should -BeTrue
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -BeLike 'BrokenBarrier*'
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -BeLike 'BrokenBarrier*'
             $job | Remove-Job
             $b.Reset()
-            $job = Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b
+            $job = Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 -PassThru } -ArgumentList $b
             $b.Wait(60) | Should -BeIn 0, 1
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -BeIn 0, 1
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -BeIn 0, 1
             $job | Remove-Job
         } finally { $b.Close() }
     }
@@ -431,7 +431,7 @@ Describe 'Use-IpcLock' {
         $inside = New-IpcEvent (New-TestName)
         $run = Start-Stoppable { param($lk, $ev) Use-IpcLock $lk { Set-IpcEvent $ev; Wait-IpcEvent (New-IpcEvent) } } -Arguments $l, $inside
         try {
-            Wait-IpcEvent $inside -Timeout 30 | Should -BeTrue
+            Wait-IpcEvent $inside -Timeout 30 -ErrorAction Stop
             $l.IsLocked | Should -BeTrue
             $run.PowerShell.Stop()
             $l.IsLocked | Should -BeFalse
@@ -458,7 +458,7 @@ Describe 'Open-or-create' {
             Set-IpcEvent $go
             Wait-Until { @($jobs | Where-Object { $_.Output.Count -gt 0 }).Count -eq 4 } -TimeoutSeconds 120 -Because 'all four to open or create'
             Set-IpcEvent $done
-            $results = $jobs | Wait-IpcProcess -Timeout 120 | Receive-Job
+            $results = $jobs | Wait-IpcProcess -Timeout 120 -PassThru | Receive-Job
             @($results | Where-Object Created).Count | Should -Be 1
             ($results.Kind | Select-Object -Unique) | Should -Be 'Lock'
             $jobs | Remove-Job
@@ -527,7 +527,7 @@ Describe 'Review findings (regressions)' {
         try {
             1..3 | ForEach-Object { $s.Release() }
             $job = Start-IpcProcess { param($x) 1..3 | ForEach-Object { $x.Acquire($true, 30) } } -ArgumentList $s
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be @($true, $true, $true)
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -Be @($true, $true, $true)
             $job | Remove-Job
             $s.CurrentValue | Should -Be 0
             $s.Acquire($true, 0.5) | Should -BeFalse -Because 'the consumer took produced permits, not ones to give back'
@@ -543,7 +543,7 @@ Describe 'Review findings (regressions)' {
             $c.Notify()
             $c.Wait(0.3) | Should -BeFalse -Because 'the notification was the child''s'
             $c.Release()
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -BeTrue
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -BeTrue
             $job | Remove-Job
         } finally { $c.Close() }
     }
@@ -570,7 +570,7 @@ Describe 'Review findings (regressions)' {
             $job = Start-IpcProcess { param($cv, $g) [void](Wait-IpcEvent $g -Timeout 60); [void]$cv.Acquire(); $cv.Release(); 'ok' } -ArgumentList $c, $go
             $c.Close()
             Set-IpcEvent $go
-            $job | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be 'ok'
+            $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -Be 'ok'
             $job | Remove-Job
         } finally { $go.Close() }
     }
@@ -591,10 +591,10 @@ Describe 'Review findings (regressions)' {
         $ready = New-IpcEvent (New-TestName)
         try {
             $job = Start-IpcProcess { param($ev, $r) Set-IpcEvent $r; $w = [Diagnostics.Stopwatch]::StartNew(); $ev.Wait(20); $w.Elapsed.TotalSeconds -lt 10 } -ArgumentList $e, $ready
-            Wait-IpcEvent $ready -Timeout 60 | Should -BeTrue
+            Wait-IpcEvent $ready -Timeout 60 -ErrorAction Stop
             Wait-Until { $e.WaiterCount -eq 1 } -Because 'the child to sleep on the event'
             $e.Set(); $e.Clear()
-            $result = $job | Wait-IpcProcess -Timeout 60 | Receive-Job
+            $result = $job | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job
             # It answers the flag as it finds it on waking (CPython does the same): True if it woke before the Clear.
             $result[0] | Should -BeOfType ([bool])
             $result[1] | Should -BeTrue -Because 'the waiter woke on the pulse instead of sleeping to its timeout'
@@ -611,13 +611,13 @@ Describe 'Review findings (regressions)' {
     It 'an arrival during the action waits for the next round' {
         $b = New-IpcBarrier (New-TestName) -Parties 2 -Action { Start-Sleep -Milliseconds 1500 }
         try {
-            $round1 = 1..2 | ForEach-Object { Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b }
+            $round1 = 1..2 | ForEach-Object { Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 -PassThru } -ArgumentList $b }
             Wait-Until { $b.NWaiting -eq 2 } -Because 'both parties of round 1 to arrive (the action then runs)'
-            $late = Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 } -ArgumentList $b
+            $late = Start-IpcProcess { param($x) Wait-IpcBarrier $x -Timeout 60 -PassThru } -ArgumentList $b
             $mine = $b.Wait(60)   # arrives while round 1 drains: must wait for a partner in round 2
             $mine | Should -BeIn 0, 1
-            (($round1 | Wait-IpcProcess -Timeout 60 | Receive-Job) | Sort-Object) | Should -Be @(0, 1)
-            $late | Wait-IpcProcess -Timeout 60 | Receive-Job | Should -Be (1 - $mine)
+            (($round1 | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job) | Sort-Object) | Should -Be @(0, 1)
+            $late | Wait-IpcProcess -Timeout 60 -PassThru | Receive-Job | Should -Be (1 - $mine)
             $round1 + $late | Remove-Job
         } finally { $b.Close() }
     }

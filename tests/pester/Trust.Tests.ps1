@@ -98,7 +98,7 @@ Describe 'Squatted folders' {
         $out = Invoke-Isolated -Setup 'mkdir -m 0777 /dev/shm/.ipcps-0 && chown 65534:65534 /dev/shm/.ipcps-0' -Script @'
 $lock = New-IpcLock -Name squat-lock
 $child = Start-IpcProcess { "$((Get-IpcObject -Name squat-lock).Kind)"; "$((Get-IpcObject | Where-Object Name -eq squat-lock).Status)" }
-$child | Wait-IpcProcess | Receive-Job
+$child | Wait-IpcProcess -PassThru | Receive-Job
 (Get-ChildItem -Force /dev/shm/.ipcps-0).Count
 (Get-Item -Force /dev/shm/.ipcps-0).User
 $lock.Close()
@@ -132,7 +132,7 @@ $a = New-SharedMemory -Name before -Size 16
 Remove-Item -Force /dev/shm/.ipcps-0   # the squatter leaves (root may remove it here)
 $b = New-SharedMemory -Name after -Size 16
 $child = Start-IpcProcess { Get-IpcObject | ForEach-Object Name }
-($child | Wait-IpcProcess | Receive-Job) -join ','
+($child | Wait-IpcProcess -PassThru | Receive-Job) -join ','
 Test-Path /dev/shm/.ipcps-0
 $a.Close(); $b.Close()
 '@

@@ -9,7 +9,7 @@ namespace IpcPs
     /// Indexes may be negative (from the end), as in CPython and PowerShell. Element access is one aligned load or
     /// store, not locked; ranges are copied in bulk (memcpy) under the lock when there is one.
     /// </summary>
-    public sealed unsafe class IpcArray : IpcTypedData
+    public sealed unsafe class IpcArray : IpcTypedData, IEnumerable
     {
         private IpcArray(string name) : base(name, IpcObjectKind.Array) { }
 
@@ -41,7 +41,7 @@ namespace IpcPs
         /// <summary>The element at INDEX.</summary>
         public object this[int index]
         {
-            get => Type.Read(Data + (long)Index(index) * Type.Size);
+            get => Type.Read(LookData + (long)Index(index) * Type.Size);
             set => Type.Write(Data + (long)Index(index) * Type.Size, value);
         }
 
@@ -55,7 +55,7 @@ namespace IpcPs
         public T Read<T>(int index) where T : unmanaged
         {
             CheckGeneric<T>();
-            return *(T*)(Data + (long)Index(index) * sizeof(T));
+            return *(T*)(LookData + (long)Index(index) * sizeof(T));
         }
 
         /// <summary>Writes the element at INDEX, unboxed (for C#): T must be the element's .NET type (byte for 'c').</summary>
@@ -83,7 +83,7 @@ namespace IpcPs
         /// </summary>
         public void SetRange(int start, object values)
         {
-            var typed = ToTyped(Type, values as IEnumerable ?? throw new ArgumentException("SetRange needs a list of values.", nameof(values)));
+            var typed = ToTyped(Type, values as IEnumerable ?? throw new ArgumentException("SetRange needs a list of values."));
             CheckRange(start, typed.Length);
             Locked(() => CopyIn(Type, typed, 0, Data + (long)start * Type.Size, typed.Length));
         }
@@ -94,13 +94,41 @@ namespace IpcPs
             if (destination is null) throw new ArgumentNullException(nameof(destination));
             CheckRange(start, count);
             if (destination.GetType().GetElementType() != Type.ClrType || destination.Rank != 1)
-                throw new ArgumentException($"The destination must be a {Type.ClrType.Name}[] for the type '{Type.Code}' of '{Name}'.", nameof(destination));
+                throw new ArgumentException($"The destination must be a {Type.ClrType.Name}[] for the type '{Type.Code}' of '{Name}'.");
             if (destinationIndex < 0 || count > destination.Length - destinationIndex)
                 throw new ArgumentOutOfRangeException(null, "The destination is too small.");
             Locked(() => CopyOut(Type, Data + (long)start * Type.Size, destination, destinationIndex, count));
         }
 
         public override string ToString() => IsClosed ? $"Array('{Name}', closed)" : $"Array('{Name}', {Type.Code}[{Length}])";
+
+        // ---- an array to PowerShell: foreach, the pipeline, Measure-Object, $a.Count, $a[-1], GetRange -------------------
+        // IEnumerable, not IList: PowerShell's serializer writes an IList as a bare list and drops its properties, and a
+        // handle must cross a process as its descriptor (Name, Kind), which it writes for any other enumerable.
+
+        /// <summary>The elements in order, each read when reached with one aligned load (as the indexer; no lock).</summary>
+        public IEnumerator GetEnumerator()
+        {
+            int n = Length;
+            for (int i = 0; i < n; i++) yield return this[i];
+        }
+
+        /// <summary>The index of the first element equal to VALUE (converted to the element type), or -1.</summary>
+        public int IndexOf(object? value)
+        {
+            object target;
+            try { target = Type.Convert(Core.IpcHost.Current.Unwrap(value)); }
+            catch (Exception e) when (e is ArgumentException || e is OverflowException || e is InvalidCastException || e is FormatException) { return -1; }
+            int n = Length;
+            for (int i = 0; i < n; i++) if (Equals(this[i], target)) return i;
+            return -1;
+        }
+
+        /// <summary>True when some element equals VALUE.</summary>
+        public bool Contains(object? value) => IndexOf(value) >= 0;
+
+        /// <summary>The number of elements (as Length): what PowerShell users write for a list.</summary>
+        public int Count => Length;
 
         private void CheckRange(int start, int count)
         {

@@ -35,13 +35,13 @@ namespace IpcPs
         private string _lockName = "";
 
         /// <summary>The element type.</summary>
-        public IpcDataType Type { get { _ = Base; return _type!; } }
+        public IpcDataType Type { get { _ = LookBase; return _type!; } }
 
         /// <summary>Number of elements (1 for a Value).</summary>
-        public int Length { get { _ = Base; return _length; } }
+        public int Length { get { _ = LookBase; return _length; } }
 
         /// <summary>False when made with -NoLock (CPython's lock=False): then there is no <see cref="GetLock"/>.</summary>
-        public bool HasLock { get { _ = Base; return _hasLock; } }
+        public bool HasLock { get { _ = LookBase; return _hasLock; } }
 
         /// <summary>The shared RLock that guards this object (CPython's get_lock()).</summary>
         public IpcLock GetLock()
@@ -64,7 +64,11 @@ namespace IpcPs
         public bool Acquire(bool block, double timeoutSeconds) => GetLock().Acquire(block, timeoutSeconds);
         public void Release() => GetLock().Release();
 
+        /// <summary>The elements, for a write (or a copy under the lock): attaches on first use.</summary>
         private protected byte* Data => Base + DataOffset;
+
+        /// <summary>The elements, for a read: never attaches (see <see cref="IpcObject"/>).</summary>
+        private protected byte* LookData => LookBase + DataOffset;
 
         /// <summary>Creates the object: its lock first (unless NOLOCK), then the segment, filled from INIT (an IList or null).</summary>
         private protected static T MakeData<T>(string? name, IpcObjectKind kind, IpcDataType type, int length, bool noLock,

@@ -23,12 +23,12 @@ namespace IpcPs
         /// <summary>The value: read and written with checked conversion to the element type.</summary>
         public object Value
         {
-            get => Type.Read(Data);
+            get => Type.Read(LookData);
             set => Type.Write(Data, value);
         }
 
         /// <summary>The value (a method, for callers that want errors: PowerShell hides exceptions of property getters).</summary>
-        public object Get() => Type.Read(Data);
+        public object Get() => Type.Read(LookData);
 
         /// <summary>Sets the value; an error if VALUE does not fit the type.</summary>
         public void Set(object value) => Type.Write(Data, value);

@@ -28,7 +28,7 @@ namespace IpcPs
     /// (gh-88336); an index below −N is an error, never a read before the list. As in CPython, an item's write is not
     /// atomic (format, code, then bytes): guard concurrent writers with a lock of your own.
     /// </summary>
-    public sealed unsafe class ShareableList : IpcObject
+    public sealed unsafe class ShareableList : IpcObject, IEnumerable
     {
         private const ulong FormatQ = 'q', FormatD = 'd';
         private static readonly ulong FormatBool = BitConverter.ToUInt64(Encoding.ASCII.GetBytes("xxxxxxx?"), 0);
@@ -36,7 +36,8 @@ namespace IpcPs
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, false);
         private const int MaxSlot = 9_999_999;   // "9999999s" is the longest format that fits in 8 bytes
 
-        private byte* _base;
+        private byte* _base;       // the attached mapping (a use)
+        private byte* _lookBase;   // the mapping a look reads: the attached one, or a described handle's view
         private int _count;
         private long[] _offsets = Array.Empty<long>();
         private long _dataStart, _formatStart, _codeStart;
@@ -74,6 +75,7 @@ namespace IpcPs
             });
             list.AttachCreated(segment, Platforms.Current.Registry.Read(name));
             list.Load((byte*)segment.Address, segment.Size);
+            list._base = list._lookBase = (byte*)segment.Address;
             return list;
         }
 
@@ -89,7 +91,7 @@ namespace IpcPs
         }
 
         /// <summary>Number of items.</summary>
-        public int Count { get { _ = Base; return _count; } }
+        public int Count { get { _ = LookBase; return _count; } }
 
         /// <summary>The item formats joined, as CPython's <c>format</c> (e.g. "8s8sdqxxxxxx?xxxxxxxx?q").</summary>
         public string Format
@@ -109,6 +111,9 @@ namespace IpcPs
             {
                 var shm = Volatile.Read(ref _shm);
                 if (shm != null) return shm;
+                // A described list gives a described SharedMemory (reading it opens nothing); an attached one a view
+                // on its own mapping.
+                if (!IsOpen) return SharedMemory.Describe(Name, LookSegment.Size);
                 _ = Base;
                 shm = SharedMemory.View(Name, Segment, Record);
                 return Interlocked.CompareExchange(ref _shm, shm, null) ?? shm;
@@ -125,7 +130,7 @@ namespace IpcPs
         /// <summary>The item at INDEX (a method: PowerShell hides exceptions thrown by indexers).</summary>
         public object? Get(int index)
         {
-            byte* b = Base;
+            byte* b = LookBase;
             int i = Index(index, b);
             byte* p = b + _dataStart + _offsets[i];
             ulong format = ((ulong*)(b + _formatStart))[i];
@@ -190,12 +195,35 @@ namespace IpcPs
         public bool Contains(object? value) => IndexOf(value) >= 0;
 
         /// <summary>Every item, in order.</summary>
-        public object?[] ToArray()
+        public object?[] ToArray() => GetRange(0, Count);
+
+        /// <summary>
+        /// COUNT items from START (negative: from the end), as CPython's sl[start:start+count] gives them; a range
+        /// past the end is an error, not cut short.
+        /// </summary>
+        public object?[] GetRange(int start, int count)
         {
-            var items = new object?[Count];
-            for (int i = 0; i < items.Length; i++) items[i] = Get(i);
+            int n = Count;
+            int from = start < 0 ? start + n : start;
+            if (count < 0) throw new ArgumentOutOfRangeException(null, "The count cannot be negative.");
+            if (from < 0 || from > n || count > n - from)
+                throw new ArgumentOutOfRangeException(null, $"{count} items from index {start} do not fit in the ShareableList '{Name}' of {n} items.");
+            var items = new object?[count];
+            for (int i = 0; i < count; i++) items[i] = Get(from + i);
             return items;
         }
+
+        // ---- a list to PowerShell: foreach, the pipeline, Measure-Object, $list.Count, $list[-1], GetRange ----------
+        // IEnumerable, not IList: PowerShell's serializer writes an IList as a bare list and drops its properties, and a
+        // handle must cross a process as its descriptor (Name, Kind), which it writes for any other enumerable.
+
+        /// <summary>The items in order, each read when reached (reading never opens the handle).</summary>
+        public IEnumerator GetEnumerator()
+        {
+            int n = Count;
+            for (int i = 0; i < n; i++) yield return Get(i);
+        }
+
 
         public override string ToString() => IsClosed ? $"ShareableList('{Name}', closed)" : $"ShareableList({Count} items, name='{Name}')";
 
@@ -339,7 +367,7 @@ namespace IpcPs
 
         private string FormatOf(int i)
         {
-            ulong f = ((ulong*)(Base + _formatStart))[i];
+            ulong f = ((ulong*)(LookBase + _formatStart))[i];
             var bytes = BitConverter.GetBytes(f);
             int end = Array.IndexOf(bytes, (byte)0);
             return Encoding.ASCII.GetString(bytes, 0, end < 0 ? 8 : end);
@@ -347,16 +375,40 @@ namespace IpcPs
 
         // ---- attach and validation -------------------------------------------------------------------------------
 
+        /// <summary>The mapping for a use (a write): attaches on first use; throws once closed or removed.</summary>
         private byte* Base
         {
             get
             {
                 byte* b = _base;
+                if (b != null && !IsClosed && RemovalUnchanged) return b;
+                ThrowIfClosed();
+                var s = Segment;   // attaches; checks for removal
+                if (_base == null)
+                {
+                    Load((byte*)s.Address, s.Size);
+                    _base = _lookBase = (byte*)s.Address;
+                }
+                return _base;
+            }
+        }
+
+        /// <summary>The mapping for a look (a read): never attaches (see <see cref="IpcObject"/>).</summary>
+        private byte* LookBase
+        {
+            get
+            {
+                byte* b = _lookBase;
                 if (b != null && !IsClosed) return b;
                 ThrowIfClosed();
-                var s = Segment;
-                if (_base == null) Load((byte*)s.Address, s.Size);
-                return _base;
+                if (IsOpen) return Base;
+                var s = LookSegment;
+                if (_lookBase == null)
+                {
+                    Load((byte*)s.Address, s.Size);
+                    _lookBase = (byte*)s.Address;
+                }
+                return _lookBase;
             }
         }
 
@@ -381,7 +433,6 @@ namespace IpcPs
             _dataStart = 8L * (_count + 2);
             _formatStart = _dataStart + offsets[_count];
             _codeStart = _formatStart + 8L * _count;
-            _base = b;
         }
 
         private long[] Check(byte* b, long size)

@@ -16,7 +16,7 @@ namespace IpcPs
     public sealed class IpcObjectExistsException : IpcException
     {
         public IpcObjectExistsException(string name)
-            : base($"An IPC object named '{name}' already exists. Open it with Get-IpcObject -Name '{name}', or choose another name.", name) { }
+            : base($"An IPC object named '{name}' already exists. Open it (New-* -OpenOrCreate, or Get-IpcObject -Name '{name}' -Open), or choose another name.", name) { }
     }
 
     /// <summary>No object of that name exists (CPython: FileNotFoundError).</summary>
@@ -24,6 +24,17 @@ namespace IpcPs
     {
         public IpcObjectNotFoundException(string name)
             : base($"No IPC object named '{name}' exists.", name) { }
+    }
+
+    /// <summary>
+    /// The object this handle refers to was destroyed (Remove-IpcObject, Unlink, the end of the scope that made it, its
+    /// manager's shutdown): its name is gone, and whatever this handle did would reach nobody. Raised by every use of
+    /// the handle instead of working silently on the destroyed object; reading what it last held still works.
+    /// </summary>
+    public sealed class IpcObjectRemovedException : IpcException
+    {
+        public IpcObjectRemovedException(string name, IpcObjectKind kind)
+            : base($"The {kind} '{name}' was removed (Remove-IpcObject, Unlink, or the end of the scope or manager that made it): this handle refers to a destroyed object. Close it; create the object again to go on.", name) { }
     }
 
     /// <summary>A name that no platform object may carry.</summary>
@@ -103,7 +114,10 @@ namespace IpcPs
     /// <summary>A barrier was broken (aborted, reset while waiting, timed out, its action failed, or a waiter died).</summary>
     public sealed class BrokenBarrierException : IpcException
     {
-        public BrokenBarrierException(string name, string why) : base($"The barrier '{name}' is broken: {why}", name) { }
+        public BrokenBarrierException(string name, string why, bool timedOut = false) : base($"The barrier '{name}' is broken: {why}", name) => TimedOut = timedOut;
+
+        /// <summary>True for the party whose own timeout ran out and broke the barrier (CPython raises BrokenBarrierError there too).</summary>
+        public bool TimedOut { get; }
     }
 
     /// <summary>A wait that must not fail silently ran out of time (a lock taken by Use-IpcLock, a barrier).</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using IpcPs.Core.Platform;
 
 namespace IpcPs.Core.Lifecycle
@@ -114,8 +115,9 @@ namespace IpcPs.Core.Lifecycle
         }
 
         /// <summary>
-        /// Destroys NAME now, whoever holds it: existing mappings stay valid, new opens fail. False if it was already
-        /// gone. A Value, Array or Condition takes its hidden lock (NAME.lock) with it.
+        /// Destroys NAME now, whoever holds it: new opens fail, and every handle on it says so when it is used (see
+        /// <see cref="MarkRemoved"/>). False if it was already gone. A Value, Array or Condition takes its hidden lock
+        /// (NAME.lock) with it.
         /// </summary>
         public static bool Destroy(string name)
         {
@@ -123,11 +125,53 @@ namespace IpcPs.Core.Lifecycle
             bool destroyed = P.Registry.Update(name, create: false, current =>
             {
                 companion = CompanionLockOf(name, current);
+                MarkRemoved(name, current);
                 bool removed = P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, removed || current != null);
             });
             if (companion != null) Destroy(companion);
             return destroyed;
+        }
+
+        private static long _removalStamp;
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> Removed =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+
+        /// <summary>Moves on each time this process destroys an object: a handle compares it with what it last checked.</summary>
+        public static long RemovalStamp => Interlocked.Read(ref _removalStamp);
+
+        /// <summary>The <see cref="RemovalStamp"/> at which this process last destroyed NAME (0: never).</summary>
+        public static long RemovedAt(string name) => Removed.TryGetValue(name, out long stamp) ? stamp : 0;
+
+        /// <summary>Offset of the removed mark in the IpcPs header (reserved bytes 32..63): an i32, 1 once destroyed.</summary>
+        internal const int RemovedMarkOffset = 32;
+
+        /// <summary>
+        /// Under NAME's record lock, before its segment is unlinked: remembers in this process that NAME was destroyed
+        /// (handles of it attached earlier refuse to be used), and for a kind with the IpcPs header writes the removed
+        /// mark into the segment, so handles in every process see it on their next use. SharedMemory and ShareableList
+        /// keep CPython's bytes (no header, no mark): only this process's handles of those learn it.
+        /// </summary>
+        private static void MarkRemoved(string name, RegistryRecord? record)
+        {
+            Removed[name] = Interlocked.Increment(ref _removalStamp);
+            var kind = record?.Kind;
+            if (kind == IpcObjectKind.SharedMemory || kind == IpcObjectKind.ShareableList) return;
+            try
+            {
+                using (var segment = P.SharedMemory.Open(name))
+                {
+                    if (segment.Size < SyncObject.StateOffset) return;
+                    unsafe
+                    {
+                        byte* b = (byte*)segment.Address;
+                        // Only a segment that is an IpcPs object: a record-less one may be anybody's bytes.
+                        if (Volatile.Read(ref *(long*)b) != SyncObject.Magic) return;
+                        Volatile.Write(ref *(int*)(b + RemovedMarkOffset), 1);
+                    }
+                }
+            }
+            catch (IpcException) { /* gone already, or not this user's: nothing to mark */ }
         }
 
         /// <summary>Offset of the lock's name (u16 length + UTF-8) in a Value's, an Array's and a Condition's segment.</summary>
@@ -160,6 +204,7 @@ namespace IpcPs.Core.Lifecycle
             P.Registry.Update(name, create: false, current =>
             {
                 if (current is null || !current.SameNamespace || !current.Creator.Equals(ProcessIdentity.Current)) return (current, false);
+                MarkRemoved(name, current);
                 P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, true);
             });

@@ -41,6 +41,22 @@ namespace IpcPs
 
         private string? StateDir => _reference.StateDir;
 
+        /// <summary>
+        /// Running or Stopped, as this session can tell without a call: a manager it started is its process; a manager
+        /// of this machine keeps its folder while it runs. Unknown for one on another machine (only a call tells).
+        /// </summary>
+        public string State
+        {
+            get
+            {
+                if (_shutDown) return "Stopped";
+                try { if (Process != null) return Process.HasExited ? "Stopped" : "Running"; }
+                catch (InvalidOperationException) { return "Stopped"; }
+                if (StateDir != null) return System.IO.Directory.Exists(StateDir) ? "Running" : "Stopped";
+                return "Unknown";
+            }
+        }
+
         /// <summary>The registered custom type ids.</summary>
         public string[] TypeIds => _typeIds ??= ((object?[])_reference.Call("TypeIds")!).Cast<string>().ToArray();
 
@@ -82,13 +98,23 @@ namespace IpcPs
             return true;
         }
 
+        private static readonly TimeSpan ShutdownReplyTimeout = TimeSpan.FromSeconds(10);
+
         /// <summary>Shuts the manager down: every object it owns is destroyed, its process ends.</summary>
         public void Shutdown()
         {
             if (Process != null && _shutDown) return;   // a manager this process started and already stopped: nothing to do
             _shutDown = true;
-            try { _reference.Call("Shutdown"); }
-            catch (ConnectionClosedException) when (Process?.HasExited ?? false) { }
+            if (Process is null) _reference.Call("Shutdown");   // another's manager: an ordinary call (Ctrl+C ends its wait)
+            else
+            {
+                // A manager this process started is always ended: asked first, for a bounded time that Ctrl+C does not
+                // cut (Use-IpcManager shuts it down as its stopped pipeline unwinds), then waited for, then killed.
+                using var bounded = new System.Threading.CancellationTokenSource(ShutdownReplyTimeout);
+                try { _reference.CallWith(bounded.Token, "Shutdown"); }
+                catch (ConnectionClosedException) { /* it closed the connection as it went: waited for below */ }
+                catch (OperationCanceledException) { /* no reply in time: ended below */ }
+            }
             ManagerClient.Forget(Address);
             if (Process != null)
             {

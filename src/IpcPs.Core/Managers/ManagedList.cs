@@ -30,8 +30,11 @@ namespace IpcPs
         /// <summary>Appends VALUE (list.append); returns its index.</summary>
         public int Add(object? value) => (int)Reference.Call("Add", value)!;
 
+        /// <summary>Appends VALUE (CPython's list.append).</summary>
+        public void Append(object? value) => Add(value);
+
         /// <summary>Appends every item of VALUES in one call (list.extend).</summary>
-        public void Extend(IEnumerable values) => Reference.Call("Extend", values.Cast<object?>().ToArray());
+        public void Extend(IEnumerable values) => Reference.Call("Extend", (object)values.Cast<object?>().ToArray());   // one argument: the items
 
         public void Insert(int index, object? value) => Reference.Call("Insert", index, value);
 
@@ -54,7 +57,18 @@ namespace IpcPs
         /// <summary>A local copy of the whole list, taken in one call.</summary>
         public object?[] ToArray() => (object?[])Reference.Call("Items")!;
 
-        public IEnumerator GetEnumerator() => ToArray().GetEnumerator();
+        /// <summary>
+        /// The items, from a snapshot taken in one call. PowerShell's + and += enumerate their list operand into a new
+        /// local array (an operator cannot be given to an enumerable type): with a manager list that would quietly put
+        /// a local copy where the shared list was, so it is refused, saying what to write instead.
+        /// </summary>
+        public IEnumerator GetEnumerator()
+        {
+            if (Core.IpcHost.Current.IsConcatenating)
+                throw new InvalidOperationException("A manager list is shared: + and += would turn it into a local copy here. "
+                    + "Add to the shared list with $list.Append(item) or $list.Extend(@(items)); for a local array, write @($list) + ….");
+            foreach (var item in ToArray()) yield return item;
+        }
         public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
 
         public bool IsSynchronized => true;

@@ -119,7 +119,7 @@ namespace IpcPs.Core.Managers
                     case "Pop":
                     {
                         int i = args.Length > 0 ? Index(args, 0, false) : _items.Count - 1;
-                        if (i < 0) throw new ArgumentOutOfRangeException("index", "Pop from an empty list.");
+                        if (i < 0) throw new ArgumentOutOfRangeException(null, "Pop from an empty list.");
                         var v = _items[i];
                         _items.RemoveAt(i);
                         return v;
@@ -148,7 +148,7 @@ namespace IpcPs.Core.Managers
             if (i < 0) i += _items.Count;
             if (insert) return (int)Math.Max(0, Math.Min(i, _items.Count));
             if (i < 0 || i >= _items.Count)
-                throw new ArgumentOutOfRangeException("index", $"The index {args[at]} is outside the list of {_items.Count} items.");
+                throw new ArgumentOutOfRangeException(null, $"The index {args[at]} is outside the list of {_items.Count} items.");
             return (int)i;
         }
     }

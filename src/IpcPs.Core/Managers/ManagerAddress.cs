@@ -20,11 +20,11 @@ namespace IpcPs.Core.Managers
             if (IsUnix(address)) return UnixEndPointOf(address.Substring(UnixPrefix.Length));
             int colon = address.LastIndexOf(':');
             if (colon <= 0 || !int.TryParse(address.Substring(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535)
-                throw new ArgumentException($"'{address}' is not a manager address: use host:port (TCP) or unix:/path.", nameof(address));
+                throw new ArgumentException($"'{address}' is not a manager address: use host:port (TCP) or unix:/path.");
             string host = address.Substring(0, colon).Trim('[', ']');
             if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, port);
             var addresses = Dns.GetHostAddresses(host);
-            if (addresses.Length == 0) throw new ArgumentException($"The host '{host}' has no address.", nameof(address));
+            if (addresses.Length == 0) throw new ArgumentException($"The host '{host}' has no address.");
             return new IPEndPoint(addresses[0], port);
         }
 

@@ -138,14 +138,24 @@ namespace IpcPs.Core.Managers
             }
         }
 
-        /// <summary>Calls MEMBER of object ID; a server-side failure is a <see cref="ManagerRemoteException"/>.</summary>
-        public object? Call(long id, string member, object?[] args)
+        /// <summary>
+        /// Calls MEMBER of object ID; a server-side failure is a <see cref="ManagerRemoteException"/>. The caller's host
+        /// interrupt (Ctrl+C) ends a call waiting for its reply: the connection is closed (the two sides no longer agree
+        /// on where the stream is; the next call makes a new one) and OperationCanceledException is thrown. Whether the
+        /// manager ran the request is then unknown, as with any call whose reply never came.
+        /// </summary>
+        public object? Call(long id, string member, object?[] args) => Call(id, member, args, IpcHost.CallerInterrupt);
+
+        /// <summary>The same, ended by CANCEL instead of the caller's interrupt (a bounded call that Ctrl+C must not cut).</summary>
+        public object? Call(long id, string member, object?[] args, CancellationToken cancel)
         {
             object?[] reply;
             lock (_gate)
             {
                 if (_broken) throw new ConnectionClosedException(Address, $"The connection to the manager at '{Address}' is closed.");
+                cancel.ThrowIfCancellationRequested();
                 var w = MessageCodec.Encode(new object?[] { id, member, args }, ArgumentDepth);
+                var stop = cancel.CanBeCanceled ? cancel.Register(Dispose) : default;
                 try
                 {
                     _socket.Send(w);
@@ -158,10 +168,15 @@ namespace IpcPs.Core.Managers
                     // Whatever broke, the two sides no longer agree on where the stream is: this connection is done.
                     _broken = true;
                     _socket.Dispose();
+                    if (cancel.IsCancellationRequested) throw new OperationCanceledException(cancel);
                     if (e is ConnectionClosedException || e is ManagerAuthenticationException) throw;
                     throw new ConnectionClosedException(Address, $"The connection to the manager at '{Address}' failed: {e.Message}");
                 }
-                finally { MessageCodec.Recycle(w); }
+                finally
+                {
+                    stop.Dispose();
+                    MessageCodec.Recycle(w);
+                }
             }
             if (reply.Length >= 2 && reply[0] is true) return reply[1];
             if (reply.Length >= 3 && reply[0] is false)

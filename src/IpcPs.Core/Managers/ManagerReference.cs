@@ -25,11 +25,16 @@ namespace IpcPs
         public string TypeId { get; }
         public string? StateDir { get; }
 
-        internal object? Call(string member, params object?[] args)
+        internal object? Call(string member, params object?[] args) => Client().Call(Id, member, args);
+
+        /// <summary>A call ended by CANCEL, not by the caller's interrupt (see <see cref="ManagerClient.Call(long, string, object[], System.Threading.CancellationToken)"/>).</summary>
+        internal object? CallWith(System.Threading.CancellationToken cancel, string member, params object?[] args) => Client().Call(Id, member, args, cancel);
+
+        private ManagerClient Client()
         {
             var c = _client;
             if (c is null || c.IsBroken) _client = c = ManagerClient.For(Address, StateDir);
-            return c.Call(Id, member, args);
+            return c;
         }
 
         public override string ToString() => $"{TypeId} {Id} at {Address}";

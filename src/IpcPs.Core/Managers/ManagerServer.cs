@@ -316,7 +316,7 @@ namespace IpcPs.Core.Managers
             {
                 lock (_owned)
                 {
-                    if (Volatile.Read(ref _shutdown) != 0) { shared.Unlink(); shared.Close(); throw new ObjectDisposedException("manager"); }
+                    if (Volatile.Read(ref _shutdown) != 0) { shared.Unlink(); shared.Close(); throw new ObjectDisposedException(null, "The manager is shutting down."); }
                     _owned.Add(shared);
                 }
                 return new object?[] { 0L, typeId, shared.Name, shared.Kind.ToString() };

@@ -11,7 +11,7 @@ namespace IpcPs
         [ThreadStatic] private static byte[]? _received;
 
         /// <summary>Sends one object (a byte[] goes as raw bytes, exactly as SendBytes). Blocks while the buffer is full.</summary>
-        public void Send(object? obj) => SendObject(obj, Deadline.Infinite, CancellationToken.None);
+        public void Send(object? obj) => SendObject(obj, Deadline.Infinite, Core.IpcHost.CallerInterrupt);
 
         /// <summary>
         /// Receives one object. ConnectionClosedException when the other end is closed (or all its processes died) and
@@ -19,7 +19,7 @@ namespace IpcPs
         /// </summary>
         public object? Recv()
         {
-            TryReceiveObject(Deadline.Infinite, CancellationToken.None, out var value);
+            TryReceiveObject(Deadline.Infinite, Core.IpcHost.CallerInterrupt, out var value);
             return value;
         }
 
@@ -27,7 +27,7 @@ namespace IpcPs
         public bool Poll() => PollFrame(Deadline.AfterSeconds(0), CancellationToken.None);
 
         /// <summary>CPython's poll(timeout): waits at most TIMEOUTSECONDS (+∞: no limit; negative: 0).</summary>
-        public bool Poll(double timeoutSeconds) => PollFrame(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public bool Poll(double timeoutSeconds) => PollFrame(Deadline.AfterSeconds(timeoutSeconds), Core.IpcHost.CallerInterrupt);
 
         public bool Poll(TimeSpan timeout, CancellationToken cancel) => PollFrame(IpcQueue.ChannelDeadline(timeout), cancel);
 
@@ -39,17 +39,17 @@ namespace IpcPs
         public void SendBytes(byte[] buffer, int offset, int size)
         {
             if (buffer is null) throw new ArgumentNullException(nameof(buffer));
-            if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The offset is negative.");
-            if (buffer.Length < offset) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The buffer is shorter than the offset.");
-            if (size < 0) throw new ArgumentOutOfRangeException(nameof(size), size, "The size is negative.");
-            if ((long)offset + size > buffer.Length) throw new ArgumentOutOfRangeException(nameof(size), size, "The buffer is shorter than offset + size.");
+            if (offset < 0) throw new ArgumentOutOfRangeException(null, "The offset is negative.");
+            if (buffer.Length < offset) throw new ArgumentOutOfRangeException(null, "The buffer is shorter than the offset.");
+            if (size < 0) throw new ArgumentOutOfRangeException(null, "The size is negative.");
+            if ((long)offset + size > buffer.Length) throw new ArgumentOutOfRangeException(null, "The buffer is shorter than offset + size.");
             byte[] part = buffer;
             if (offset != 0 || size != buffer.Length)
             {
                 part = new byte[size];
                 Buffer.BlockCopy(buffer, offset, part, 0, size);
             }
-            SendFrame(part, part.Length, null, RawFlag, Deadline.Infinite, CancellationToken.None);
+            SendFrame(part, part.Length, null, RawFlag, Deadline.Infinite, Core.IpcHost.CallerInterrupt);
         }
 
         /// <summary>Receives one message as its bytes (an object message gives its encoded bytes).</summary>
@@ -61,8 +61,8 @@ namespace IpcPs
         /// </summary>
         public byte[] RecvBytes(int maxLength)
         {
-            if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "The maximum length is negative.");
-            TryReceiveBytes(Deadline.Infinite, CancellationToken.None, out var bytes, out _);
+            if (maxLength < 0) throw new ArgumentOutOfRangeException(null, "The maximum length is negative.");
+            TryReceiveBytes(Deadline.Infinite, Core.IpcHost.CallerInterrupt, out var bytes, out _);
             if (bytes.Length > maxLength) throw new MessageTooLargeException(Name, bytes.Length, maxLength, "the limit given is");
             return bytes;
         }
@@ -74,9 +74,9 @@ namespace IpcPs
         public int RecvBytesInto(byte[] buffer, int offset = 0)
         {
             if (buffer is null) throw new ArgumentNullException(nameof(buffer));
-            if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The offset is negative.");
-            if (offset > buffer.Length) throw new ArgumentOutOfRangeException(nameof(offset), offset, "The offset is past the buffer's end.");
-            ReceiveFrame(ref buffer, offset, false, out int length, out _, Deadline.Infinite, CancellationToken.None);
+            if (offset < 0) throw new ArgumentOutOfRangeException(null, "The offset is negative.");
+            if (offset > buffer.Length) throw new ArgumentOutOfRangeException(null, "The offset is past the buffer's end.");
+            ReceiveFrame(ref buffer, offset, false, out int length, out _, Deadline.Infinite, Core.IpcHost.CallerInterrupt);
             return length;
         }
 

@@ -18,7 +18,7 @@ namespace IpcPs
         /// Sends every item of ITEMS (an object[] or any collection; a string or a dictionary is one item, as in the
         /// pipeline) in order, each as one message (a byte[] as raw bytes, as Send). Blocks while the buffer is full.
         /// </summary>
-        public void SendMany(IEnumerable items) => SendBatch(items, Deadline.Infinite, CancellationToken.None, null);
+        public void SendMany(IEnumerable items) => SendBatch(items, Deadline.Infinite, Core.IpcHost.CallerInterrupt, null);
 
         /// <summary>
         /// Receives up to MAX messages at once: waits for the first, then takes what is there (never waits for more).
@@ -30,7 +30,7 @@ namespace IpcPs
         public object?[] RecvMany(int max, double timeoutSeconds)
         {
             var got = new List<object?>();
-            ReceiveFrames(max, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None, got);
+            ReceiveFrames(max, Deadline.AfterSeconds(timeoutSeconds), timeoutSeconds > 0 ? Core.IpcHost.CallerInterrupt : CancellationToken.None, got);   // Ctrl+C ends the wait, as Recv's
             return got.ToArray();
         }
 

@@ -60,6 +60,7 @@ namespace IpcPs
                 if (frame <= BufferSize)
                 {
                     if (!w.WaitForSpace(frame, deadline)) return false;
+                    cancel.ThrowIfCancellationRequested();   // stopped while waiting for room: nothing is sent
                 }
                 long header = (uint)total | ((long)flags << 32);
                 w.Write((byte*)&header, FrameHeader);
@@ -133,6 +134,8 @@ namespace IpcPs
                 if (length < 0 || length > int.MaxValue - FrameHeader) { MarkBroken(ring); throw BrokenRing(); }
                 long frame = FrameHeader + (long)length;
                 if (frame <= BufferSize && !rd.WaitForData(frame, deadline, midFrame: false)) return false;
+                // Stopped (Ctrl+C) while waiting: nothing is consumed (the head is published only after the read).
+                cancel.ThrowIfCancellationRequested();
                 rd.Skip(FrameHeader);
                 bool fits = length <= buffer.Length - offset;
                 bool streamed = !fits && growable && frame > BufferSize;

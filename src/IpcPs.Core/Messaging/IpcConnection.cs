@@ -53,7 +53,7 @@ namespace IpcPs
         public static IpcConnection[] CreatePipe(string? name = null, bool duplex = true, int bufferSize = DefaultBufferSize)
         {
             if (bufferSize < MinimumBufferSize || bufferSize > MaximumBufferSize)
-                throw new ArgumentOutOfRangeException(nameof(bufferSize), bufferSize, $"A pipe's buffer must be {MinimumBufferSize} to {MaximumBufferSize} bytes.");
+                throw new ArgumentOutOfRangeException(null, $"A pipe's buffer must be {MinimumBufferSize} to {MaximumBufferSize} bytes.");
             int ring = MinimumBufferSize;
             while (ring < bufferSize) ring <<= 1;
             int rings = duplex ? 2 : 1;
@@ -67,7 +67,7 @@ namespace IpcPs
         /// <summary>Opens end END (0 or 1) of the pipe NAME, as a child process does with an end it was given.</summary>
         public static IpcConnection Open(string name, int end)
         {
-            if (end != 0 && end != 1) throw new ArgumentOutOfRangeException(nameof(end), end, "A pipe has ends 0 and 1.");
+            if (end != 0 && end != 1) throw new ArgumentOutOfRangeException(null, "A pipe has ends 0 and 1.");
             var c = new IpcConnection(IpcName.Validate(name), end);
             c.Open();
             return c;
@@ -77,7 +77,7 @@ namespace IpcPs
         public int End { get; }
 
         /// <summary>Whether both ends send and receive; fixed at creation, captured on attach.</summary>
-        public bool Duplex { get { _ = Base; return _duplex; } }
+        public bool Duplex { get { _ = LookBase; return _duplex; } }
 
         private bool _duplex;
 
@@ -88,7 +88,7 @@ namespace IpcPs
         public bool Writable => Duplex || End == 1;
 
         /// <summary>Bytes of buffer per direction.</summary>
-        public int BufferSize { get { _ = Base; return _ringSize; } }
+        public int BufferSize { get { _ = LookBase; return _ringSize; } }
 
         private int _ringSize;
 
@@ -114,7 +114,7 @@ namespace IpcPs
         public int SerializationDepth
         {
             get => _depth;
-            set => _depth = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The depth must be at least 1.");
+            set => _depth = value >= 1 ? value : throw new ArgumentOutOfRangeException(null, "The depth must be at least 1.");
         }
 
         /// <summary>The live processes holding the other end now.</summary>
@@ -139,9 +139,11 @@ namespace IpcPs
         }
 
         /// <summary>
-        /// Hands this end to process PID (Start-IpcProcess does this for an end it passes to a child): PID becomes a
-        /// holder before it even starts, and this process stops being one until it uses the end again. So the peer
-        /// sees the end closed when that child ends, as CPython users get by closing their copy after start().
+        /// Makes process PID a holder of this end before it even starts (Start-IpcProcess does this for an end it passes
+        /// to a child, the pool for its workers' ends): so a parent that closes its own copy right after starting the
+        /// child never lets the peer see a spurious end of the stream before the child has attached. This process keeps
+        /// holding the end as long as its handle is open: the peer sees the end of the stream only once every holder has
+        /// closed or died (CPython: close your copy after start()).
         /// </summary>
         internal void HandOver(int pid)
         {
@@ -149,7 +151,6 @@ namespace IpcPs
             // makes the reservation die with it even if its pid is reused before it attaches.
             long start = Core.Platform.Platforms.Current.Processes.Find(pid)?.Start ?? 0;
             if (!TryClaimSlot(End, HolderId.Of(pid, start) | ReservedBit)) throw TooManyHolders();
-            ReleaseEnd();
         }
 
         public override string ToString() =>
@@ -247,7 +248,7 @@ namespace IpcPs
             var pids = new System.Collections.Generic.List<int>();
             for (int i = 0; i < Slots; i++)
             {
-                long v = Volatile.Read(ref *Slot(end, i));
+                long v = Volatile.Read(ref *LookLongWord(EndsOffset + end * EndStride + SlotSize * i));
                 int pid = HolderId.Pid(v);
                 if (v != 0 && !Liveness.IsGone(v) && !pids.Contains(pid)) pids.Add(pid);
             }

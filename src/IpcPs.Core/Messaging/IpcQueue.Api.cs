@@ -15,7 +15,7 @@ namespace IpcPs
         /// <summary>CPython's put(obj, block, timeout): QueueFullException when there is no room in time.</summary>
         public void Put(object? item, bool block, double timeoutSeconds)
         {
-            if (!PutEncoded(item, 0, PythonDeadline(block, timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+            if (!PutEncoded(item, 0, PythonDeadline(block, timeoutSeconds), Interrupt(block))) throw new QueueFullException(Name);
         }
 
         public void PutNoWait(object? item) => Put(item, false);
@@ -27,7 +27,7 @@ namespace IpcPs
         {
             if (Order != QueueOrder.Priority)
                 throw new InvalidOperationException($"The queue '{Name}' is a {Order} queue: only a priority queue takes a priority.");
-            if (!PutEncoded(item, priority, PythonDeadline(block, timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+            if (!PutEncoded(item, priority, PythonDeadline(block, timeoutSeconds), Interrupt(block))) throw new QueueFullException(Name);
         }
 
         public object? Get() => Get(true, double.PositiveInfinity);
@@ -37,7 +37,7 @@ namespace IpcPs
         /// <summary>CPython's get(block, timeout): QueueEmptyException when nothing comes in time.</summary>
         public object? Get(bool block, double timeoutSeconds)
         {
-            if (!TryGet(PythonDeadline(block, timeoutSeconds), CancellationToken.None, out var item)) throw new QueueEmptyException(Name);
+            if (!TryGet(PythonDeadline(block, timeoutSeconds), Interrupt(block), out var item)) throw new QueueEmptyException(Name);
             return item;
         }
 
@@ -55,13 +55,13 @@ namespace IpcPs
         }
 
         /// <summary>A joinable queue: waits until every item put has been marked done.</summary>
-        public void Join() => Join(Timeout.InfiniteTimeSpan, CancellationToken.None);   // RequireJoinable inside
+        public void Join() => Join(Timeout.InfiniteTimeSpan, Core.IpcHost.CallerInterrupt);   // RequireJoinable inside
 
         /// <summary>Waits at most TIMEOUTSECONDS; False when items are still unfinished then.</summary>
         public bool Join(double timeoutSeconds)
         {
             RequireJoinable();
-            return WaitJoined(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+            return WaitJoined(Deadline.AfterSeconds(timeoutSeconds), Core.IpcHost.CallerInterrupt);
         }
 
         public bool Join(TimeSpan timeout, CancellationToken cancel)
@@ -83,6 +83,9 @@ namespace IpcPs
         /// <summary>Zero means "do not wait at all" (a Deadline that has already passed).</summary>
         internal static Deadline ChannelDeadline(TimeSpan timeout) =>
             timeout == TimeSpan.Zero ? Deadline.AfterSeconds(0) : Deadline.After(timeout);
+
+        /// <summary>A method's wait ends on the host's interrupt (Ctrl+C); a call that does not block needs none.</summary>
+        internal static CancellationToken Interrupt(bool block) => block ? Core.IpcHost.CallerInterrupt : CancellationToken.None;
 
         internal static Deadline PythonDeadline(bool block, double timeoutSeconds) =>
             block ? Deadline.AfterSeconds(timeoutSeconds) : Deadline.AfterSeconds(0);

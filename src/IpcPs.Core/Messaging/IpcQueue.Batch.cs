@@ -25,7 +25,7 @@ namespace IpcPs
         /// <summary>As PutMany; QueueFullException (nothing put) when there is no room for the whole batch in time.</summary>
         public void PutMany(IEnumerable items, bool block, double timeoutSeconds)
         {
-            if (PutBatch(items, 0, PythonDeadline(block, timeoutSeconds), CancellationToken.None, null) < 0) throw new QueueFullException(Name);
+            if (PutBatch(items, 0, PythonDeadline(block, timeoutSeconds), Interrupt(block), null) < 0) throw new QueueFullException(Name);
         }
 
         /// <summary>A priority queue's batch put: every item with PRIORITY, in order among themselves.</summary>
@@ -34,7 +34,7 @@ namespace IpcPs
         public void PutManyWithPriority(IEnumerable items, long priority, bool block, double timeoutSeconds)
         {
             RequirePriority();
-            if (PutBatch(items, priority, PythonDeadline(block, timeoutSeconds), CancellationToken.None, null) < 0) throw new QueueFullException(Name);
+            if (PutBatch(items, priority, PythonDeadline(block, timeoutSeconds), Interrupt(block), null) < 0) throw new QueueFullException(Name);
         }
 
         /// <summary>
@@ -47,7 +47,7 @@ namespace IpcPs
         public object?[] GetMany(int max, double timeoutSeconds)
         {
             var got = new List<object?>();
-            TakeBatch(max, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None, got);
+            TakeBatch(max, Deadline.AfterSeconds(timeoutSeconds), timeoutSeconds > 0 ? Core.IpcHost.CallerInterrupt : CancellationToken.None, got);   // Ctrl+C ends the wait, as Get's
             return got.ToArray();
         }
 

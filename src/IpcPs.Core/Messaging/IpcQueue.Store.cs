@@ -40,6 +40,8 @@ namespace IpcPs
                 {
                     if ((max == 0 || *(int*)(b + CountOff) < max) && BlockCount - *(int*)(b + UsedOff) >= need)
                     {
+                        // Stopped (Ctrl+C) while waiting for room or for the lock: nothing is put.
+                        cancel.ThrowIfCancellationRequested();
                         Insert(b, buffer, length, tail, (int)total, priority);
                         *(int*)(b + PutSignal) += 1;   // signals change only under the lock: no atomic needed
                         if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
@@ -75,6 +77,9 @@ namespace IpcPs
                     {
                         if (*(int*)(b + CountOff) > 0)
                         {
+                            // Stopped (Ctrl+C) while waiting: the message stays in the queue. Checked under the lock, just
+                            // before the commit, so a get the caller can no longer receive never takes one.
+                            cancel.ThrowIfCancellationRequested();
                             length = Remove(b, ref buffer);
                             *(int*)(b + GetSignal) += 1;
                             if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);

@@ -76,8 +76,8 @@ namespace IpcPs
             bool joinable = false, bool openOrCreate = false)
         {
             if (capacity < MinimumCapacity || capacity > MaximumCapacity)
-                throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"A queue's capacity must be {MinimumCapacity} to {MaximumCapacity} bytes.");
-            if (!Enum.IsDefined(typeof(QueueOrder), order)) throw new ArgumentOutOfRangeException(nameof(order));
+                throw new ArgumentOutOfRangeException(null, $"A queue's capacity must be {MinimumCapacity} to {MaximumCapacity} bytes.");
+            if (!Enum.IsDefined(typeof(QueueOrder), order)) throw new ArgumentOutOfRangeException(null, $"{order} is not a queue order: Fifo, Lifo or Priority.");
             int blocks = (int)(capacity / BlockSize);
             int flags = (int)order | (joinable ? 0x100 : 0);
             return Make(name, openOrCreate, IpcObjectKind.Queue, BlocksOffset + blocks * BlockSize, Math.Max(maxSize, 0), 0,
@@ -107,7 +107,7 @@ namespace IpcPs
             get
             {
                 var f = _settings;
-                if (f is null) { _ = Base; f = _settings!; }
+                if (f is null) { _ = LookBase; f = _settings!; }
                 return f;
             }
         }
@@ -135,34 +135,40 @@ namespace IpcPs
         public long Capacity => (long)BlockCount * BlockSize;
 
         /// <summary>Bytes of storage the queued messages take now.</summary>
-        public long UsedBytes => (long)Volatile.Read(ref *Word(UsedOff)) * BlockSize;
+        public long UsedBytes => (long)Volatile.Read(ref *LookWord(UsedOff)) * BlockSize;
 
         /// <summary>The largest message (encoded bytes) that can ever fit.</summary>
         public long MaxMessageLength => Settings.MaxMessageLength;
 
         /// <summary>Items put and not yet marked done with TaskDone (a joinable queue; 0 otherwise).</summary>
-        public int UnfinishedTasks => Volatile.Read(ref *Word(UnfinishedOff));
+        public int UnfinishedTasks => Volatile.Read(ref *LookWord(UnfinishedOff));
 
         /// <summary>How deep the PowerShell serializer goes into objects that are not primitives; per handle, default 2.</summary>
         public int SerializationDepth
         {
             get => _depth;
-            set => _depth = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The depth must be at least 1.");
+            set => _depth = value >= 1 ? value : throw new ArgumentOutOfRangeException(null, "The depth must be at least 1.");
         }
 
         /// <summary>Getters asleep on the empty queue now, in every process (one in its first microseconds spins and is not counted).</summary>
-        public int WaiterCount => Volatile.Read(ref *Word(GetSleepers));
+        public int WaiterCount => Volatile.Read(ref *LookWord(GetSleepers));
 
         /// <summary>Putters asleep on the full queue now, in every process.</summary>
-        public int PutWaiterCount => Volatile.Read(ref *Word(PutSleepers));
+        public int PutWaiterCount => Volatile.Read(ref *LookWord(PutSleepers));
 
         /// <summary>Joiners (Join, Wait-IpcQueue) asleep now, in every process.</summary>
-        public int JoinWaiterCount => Volatile.Read(ref *Word(JoinSleepers));
+        public int JoinWaiterCount => Volatile.Read(ref *LookWord(JoinSleepers));
 
         private int BlockCount => Settings.BlockCount;
 
         /// <summary>The number of messages in the queue (exact, unlike CPython's).</summary>
-        public int QSize() => Volatile.Read(ref *Word(CountOff));
+        public int QSize() => Volatile.Read(ref *LookWord(CountOff));
+
+        /// <summary>
+        /// The number of messages in the queue now (as QSize(); what a PowerShell user reaches for first). The queue is
+        /// not a collection: PowerShell does not enumerate it, and Receive-IpcMessage takes its messages.
+        /// </summary>
+        public int Count => QSize();
 
         public bool Empty() => QSize() == 0;
 
@@ -170,7 +176,7 @@ namespace IpcPs
         public bool Full()
         {
             int max = MaxSize;
-            return max > 0 && QSize() >= max || Volatile.Read(ref *Word(UsedOff)) >= BlockCount;
+            return max > 0 && QSize() >= max || Volatile.Read(ref *LookWord(UsedOff)) >= BlockCount;
         }
 
         public override string ToString() => IsClosed ? $"Queue('{Name}', closed)" : $"Queue('{Name}', {Order}, {QSize()} messages)";

@@ -19,7 +19,7 @@ namespace IpcPs.Core.Messaging
 
         public MessageReader(byte[] buffer, int offset, int count)
         {
-            if (offset < 0 || count < 0 || offset + count > buffer.Length) throw new ArgumentOutOfRangeException(nameof(count));
+            if (offset < 0 || count < 0 || offset + count > buffer.Length) throw new ArgumentOutOfRangeException(null, "The range is outside the buffer.");
             _buffer = buffer;
             _position = offset;
             _end = offset + count;

@@ -21,7 +21,7 @@ namespace IpcPs.Core.Sync
 
         /// <summary>From a Python method timeout in seconds: +∞ means no limit, a negative one is 0 (CPython acquire/wait).</summary>
         public static Deadline AfterSeconds(double seconds) =>
-            double.IsNaN(seconds) ? throw new ArgumentException("A timeout cannot be NaN.", nameof(seconds))
+            double.IsNaN(seconds) ? throw new ArgumentException("A timeout cannot be NaN.")
             : double.IsPositiveInfinity(seconds) || seconds > 1e9 ? Infinite
             : new Deadline(Stopwatch.GetTimestamp() + (long)(Math.Max(seconds, 0) * Stopwatch.Frequency));
 

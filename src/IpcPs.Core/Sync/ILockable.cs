@@ -25,7 +25,7 @@ namespace IpcPs
                 : double.IsNaN(timeoutSeconds) ? throw new ArgumentException("A timeout cannot be NaN.")
                 : double.IsPositiveInfinity(timeoutSeconds) || timeoutSeconds > int.MaxValue / 1000.0 ? Timeout.InfiniteTimeSpan
                 : TimeSpan.FromSeconds(Math.Max(timeoutSeconds, 0));
-            var result = l.TryAcquire(timeout, CancellationToken.None);
+            var result = l.TryAcquire(timeout, timeout == TimeSpan.Zero ? CancellationToken.None : Core.IpcHost.CallerInterrupt);
             if (result == LockAcquisition.Abandoned) throw new AbandonedLockException(l.Name, l.Kind.ToString());
             return result == LockAcquisition.Acquired;
         }

@@ -19,7 +19,7 @@ namespace IpcPs
     {
         private const int Guard = StateOffset, Arrived = StateOffset + 8, Generation = StateOffset + 12, BrokenFlag = StateOffset + 16, FailedGeneration = StateOffset + 20;
         private const int Waiting = 512, WaitingStride = 8, WatchedParties = 448;
-        private const int ActionText = 4096, ActionCapacity = 4096, Size = 8192;
+        private const int ActionText = 4096, ActionCapacity = 4096, SegmentSize = 8192;
 
         private IpcBarrier(string name) : base(name, IpcObjectKind.Barrier) { }
 
@@ -28,8 +28,8 @@ namespace IpcPs
         /// <summary>Creates a barrier for PARTIES; ACTIONTEXT (script text) runs in the last arriving process; TIMEOUTSECONDS is the default wait.</summary>
         public static IpcBarrier Create(string? name, int parties, string? actionText = null, double timeoutSeconds = double.NaN, bool openOrCreate = false)
         {
-            if (parties < 1) throw new ArgumentOutOfRangeException(nameof(parties), parties, "A barrier needs at least 1 party.");
-            return Make(name, openOrCreate, IpcObjectKind.Barrier, Size, parties, timeoutSeconds, n => new IpcBarrier(n), b =>
+            if (parties < 1) throw new ArgumentOutOfRangeException(null, "A barrier needs at least 1 party.");
+            return Make(name, openOrCreate, IpcObjectKind.Barrier, SegmentSize, parties, timeoutSeconds, n => new IpcBarrier(n), b =>
             {
                 *(int*)((byte*)b + FailedGeneration) = -1;
                 WriteString(b, ActionText, ActionCapacity, actionText);
@@ -38,7 +38,7 @@ namespace IpcPs
 
         public int Parties => (int)ParameterA;   // checked on attach: 1..int.MaxValue
 
-        private protected override long MinimumSize => Size;
+        private protected override long MinimumSize => SegmentSize;
 
         private string _action = "";
 
@@ -55,7 +55,7 @@ namespace IpcPs
         }
 
         /// <summary>Parties waiting now (0 when broken).</summary>
-        public int NWaiting => IsBroken ? 0 : Volatile.Read(ref *Word(Arrived));
+        public int NWaiting => IsBroken ? 0 : Volatile.Read(ref *LookWord(Arrived));
 
         /// <summary>CPython's broken.</summary>
         public bool Broken => IsBroken;
@@ -64,11 +64,11 @@ namespace IpcPs
         public double? DefaultTimeout => double.IsNaN(ParameterB) || ParameterB < 0 ? (double?)null : ParameterB;
 
         /// <summary>The action's script text ("" when none), as read when this handle attached.</summary>
-        public string Action { get { _ = Base; return _action; } }
+        public string Action { get { _ = LookBase; return _action; } }
 
         /// <summary>Waits for all parties (the default timeout applies). Returns this party's arrival index 0..Parties-1.</summary>
-        public int Wait() => Wait(DefaultDeadline(), CancellationToken.None);
-        public int Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public int Wait() => Wait(DefaultDeadline(), Core.IpcHost.CallerInterrupt);
+        public int Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), Core.IpcHost.CallerInterrupt);
 
         /// <summary>For cmdlets: TIMEOUT null means the default timeout.</summary>
         public int Wait(TimeSpan? timeout, CancellationToken cancel) => Wait(timeout is TimeSpan t ? Deadline.After(t) : DefaultDeadline(), cancel);
@@ -94,7 +94,7 @@ namespace IpcPs
 
         public override string ToString() => IsClosed ? $"Barrier('{Name}', closed)" : IsBroken ? $"Barrier('{Name}', broken)" : $"Barrier('{Name}', waiters={NWaiting}/{Parties})";
 
-        private bool IsBroken => Volatile.Read(ref *Word(BrokenFlag)) != 0;
+        private bool IsBroken => Volatile.Read(ref *LookWord(BrokenFlag)) != 0;
 
         private Deadline DefaultDeadline() => DefaultTimeout is double s ? Deadline.AfterSeconds(s) : Deadline.Infinite;
 
@@ -151,7 +151,7 @@ namespace IpcPs
                         if (*Word(BrokenFlag) != 0) throw Fail("it was aborted, or another party timed out or failed.");
                         if (AWaiterDied()) { Break(); throw Fail("a waiting party's process died."); }
                         // Once all have arrived the round only waits for the action: a timeout no longer breaks it.
-                        if (!inTime && *Word(Arrived) < Parties) { Break(); throw Fail("the wait timed out."); }
+                        if (!inTime && *Word(Arrived) < Parties) { Break(); throw new BrokenBarrierException(Name, "the wait timed out.", timedOut: true); }
                     }
                     finally { Unlock(); }
                 }

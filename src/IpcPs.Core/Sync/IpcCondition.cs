@@ -19,7 +19,7 @@ namespace IpcPs
     public sealed unsafe class IpcCondition : SyncObject, ILockable
     {
         private const int NextNumber = StateOffset, Sequence = StateOffset + 4;
-        private const int LockName = 128, LockNameCapacity = 260;
+        private const int LockNameOffset = 128, LockNameCapacity = 260;
         private const int Slots = 1024, SlotCount = 128, SlotSize = 16;
         private const int SlotState = 0, SlotPid = 4, SlotNumber = 8, SlotStart = 12;
         private const int Free = 0, Waiting = 1, Notified = 2;
@@ -40,7 +40,7 @@ namespace IpcPs
             try
             {
                 var (c, created) = Make(name, openOrCreate, IpcObjectKind.Condition, IpcLock.SegmentSize, 0, 0, n => new IpcCondition(n),
-                    b => WriteString(b, LockName, LockNameCapacity, l.Name));
+                    b => WriteString(b, LockNameOffset, LockNameCapacity, l.Name));
                 if (created) c._lock = l;
                 else l.Close();   // lost a race to another creator: use the lock its segment names
                 return c;
@@ -52,23 +52,30 @@ namespace IpcPs
             }
         }
 
-        /// <summary>The lock this condition uses.</summary>
+        /// <summary>The name of the lock this condition uses (reading it opens nothing).</summary>
+        public string LockName { get { _ = LookBase; return _lockName; } }
+
+        /// <summary>
+        /// The lock this condition uses. On an attached condition it is held with it; on a described one (Get-IpcObject)
+        /// it is described too, so reading it (Format-List *, ConvertTo-Json) holds nothing: its first use that acts
+        /// (an acquire) attaches the lock, and the condition's own first use attaches both.
+        /// </summary>
         public IpcLock Lock
         {
             get
             {
                 var l = Volatile.Read(ref _lock);
                 if (l != null) return l;
-                _ = Base;   // attached: the lock's name is captured
-                var any = IpcObjects.Open(_lockName);
-                if (!(any is IpcLock opened))
+                _ = LookBase;   // the lock's name is captured (a look: attaches nothing)
+                var any = IsOpen ? IpcObjects.Open(_lockName) : IpcObjects.Get(_lockName);
+                if (!(any is IpcLock found))
                 {
                     any.Close();
                     throw Corrupt($"the lock it names, '{_lockName}', is a {any.Kind}");
                 }
-                var raced = Interlocked.CompareExchange(ref _lock, opened, null);
-                if (raced == null) return opened;
-                opened.Close();
+                var raced = Interlocked.CompareExchange(ref _lock, found, null);
+                if (raced == null) return found;
+                found.Close();
                 return raced;
             }
         }
@@ -86,19 +93,20 @@ namespace IpcPs
             get
             {
                 int n = 0;
-                for (int i = 0; i < SlotCount; i++) if (Volatile.Read(ref *State(i)) == Waiting) n++;
+                byte* b = LookBase;
+                for (int i = 0; i < SlotCount; i++) if (Volatile.Read(ref *(int*)(b + Slots + i * SlotSize + SlotState)) == Waiting) n++;
                 return n;
             }
         }
 
         /// <summary>Releases the lock completely, waits for Notify, re-takes it. True if notified, False on timeout.</summary>
-        public bool Wait() => Wait(Deadline.Infinite, CancellationToken.None);
-        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public bool Wait() => Wait(Deadline.Infinite, Core.IpcHost.CallerInterrupt);
+        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), Core.IpcHost.CallerInterrupt);
         public bool Wait(TimeSpan timeout, CancellationToken cancel) => Wait(Deadline.After(timeout), cancel);
 
         /// <summary>Waits until PREDICATE is true; returns its last value (false on timeout).</summary>
         public bool WaitFor(Func<bool> predicate, double timeoutSeconds = double.PositiveInfinity) =>
-            WaitFor(predicate, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+            WaitFor(predicate, Deadline.AfterSeconds(timeoutSeconds), Core.IpcHost.CallerInterrupt);
 
         public bool WaitFor(Func<bool> predicate, TimeSpan timeout, CancellationToken cancel) =>
             WaitFor(predicate, Deadline.After(timeout), cancel);
@@ -129,7 +137,7 @@ namespace IpcPs
 
         public void NotifyAll() => Notify(int.MaxValue);
 
-        public override string ToString() => IsClosed ? $"Condition('{Name}', closed)" : $"Condition('{Name}', lock '{Lock.Name}', {WaiterCount} waiting)";
+        public override string ToString() => IsClosed ? $"Condition('{Name}', closed)" : $"Condition('{Name}', lock '{LockName}', {WaiterCount} waiting)";
 
         private string _lockName = "";
 
@@ -137,10 +145,10 @@ namespace IpcPs
         private protected override void Validate(Core.Platform.Segment segment)
         {
             base.Validate(segment);
-            _lockName = CapturedString(segment, LockName, LockNameCapacity, "its lock's name");
+            _lockName = CapturedString(segment, LockNameOffset, LockNameCapacity, "its lock's name");
         }
 
-        private protected override void OnAttached() => _ = Lock;
+        private protected override void OnAttached() => Lock.Open();   // every attached handle on the condition holds its lock
 
         private protected override void OnClose() => Interlocked.Exchange(ref _lock, null)?.Close();
 

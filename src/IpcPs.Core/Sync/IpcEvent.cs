@@ -18,7 +18,7 @@ namespace IpcPs
     /// </summary>
     public sealed unsafe class IpcEvent : SyncObject
     {
-        private const int State = StateOffset, Sleepers = StateOffset + 4;
+        private const int StateWord = StateOffset, Sleepers = StateOffset + 4;
         private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? System.Diagnostics.Stopwatch.Frequency / 250_000 : 0;   // 4 µs
 
         private IpcEvent(string name) : base(name, IpcObjectKind.Event) { }
@@ -28,17 +28,20 @@ namespace IpcPs
         /// <summary>Creates an event, clear unless INITIALLYSET; with OPENORCREATE opens it instead if the name exists.</summary>
         public static IpcEvent Create(string? name, bool initiallySet = false, bool openOrCreate = false) =>
             Make(name, openOrCreate, IpcObjectKind.Event, IpcLock.SegmentSize, 0, 0, n => new IpcEvent(n),
-                b => *(int*)((byte*)b + State) = initiallySet ? 1 : 0).Handle;
+                b => *(int*)((byte*)b + StateWord) = initiallySet ? 1 : 0).Handle;
 
-        public bool IsSet() => (Volatile.Read(ref *Word(State)) & 1) != 0;
+        public bool IsSet() => (Volatile.Read(ref *LookWord(StateWord)) & 1) != 0;
+
+        /// <summary>Set or Clear now (as IsSet(), as a property: for views, Where-Object and ConvertTo-Json).</summary>
+        public IpcEventState State => IsSet() ? IpcEventState.Set : IpcEventState.Clear;
 
         /// <summary>Waiters asleep on the event now, in every process (a waiter in its first microseconds spins and is not counted).</summary>
-        public int WaiterCount => Volatile.Read(ref *Word(Sleepers));
+        public int WaiterCount => Volatile.Read(ref *LookWord(Sleepers));
 
         /// <summary>Sets the flag and wakes every waiter, in every process.</summary>
         public void Set()
         {
-            int* state = Word(State);
+            int* state = Word(StateWord);
             while (true)
             {
                 int s = Volatile.Read(ref *state);
@@ -50,22 +53,22 @@ namespace IpcPs
 
         public void Clear()
         {
-            int* state = Word(State);
+            int* state = Word(StateWord);
             int s;
             while (((s = Volatile.Read(ref *state)) & 1) != 0 && Interlocked.CompareExchange(ref *state, s & ~1, s) != s) { }
         }
 
         /// <summary>Waits until set. Returns the flag (CPython: wait(None) is True).</summary>
-        public bool Wait() => Wait(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        public bool Wait() => Wait(Timeout.InfiniteTimeSpan, Core.IpcHost.CallerInterrupt);
 
         /// <summary>Waits at most TIMEOUTSECONDS (+∞: no limit; negative: 0); returns the flag, False on timeout.</summary>
-        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), Core.IpcHost.CallerInterrupt);
 
         public bool Wait(TimeSpan timeout, CancellationToken cancel) => Wait(Deadline.After(timeout), cancel);
 
         private bool Wait(Deadline deadline, CancellationToken cancel)
         {
-            int* state = Word(State), sleepers = Word(Sleepers);
+            int* state = Word(StateWord), sleepers = Word(Sleepers);
             int seen = Volatile.Read(ref *state);
             if ((seen & 1) != 0) return true;
             // The state word is the event's signal: any Set moves it (a set-then-clear pulse too, answered False).
@@ -76,4 +79,10 @@ namespace IpcPs
 
         public override string ToString() => IsClosed ? $"Event('{Name}', closed)" : $"Event('{Name}', {(IsSet() ? "set" : "clear")})";
     }
+}
+
+namespace IpcPs
+{
+    /// <summary>Whether an event is set.</summary>
+    public enum IpcEventState { Clear, Set }
 }

@@ -36,13 +36,13 @@ namespace IpcPs
         public bool IsRecursive => Kind == IpcObjectKind.RLock;
 
         /// <summary>The pid of the process holding the lock, or 0 when free.</summary>
-        public int HolderPid => RobustLock.HolderPid(LongWord(WordOffset));
+        public int HolderPid => RobustLock.HolderPid(LookLongWord(WordOffset));
 
         /// <summary>True while some process holds the lock.</summary>
         public bool IsLocked => HolderPid != 0;
 
         /// <summary>RLock: how many times the calling thread holds it (0 when it does not).</summary>
-        public int RecursionCount => IsMine ? Volatile.Read(ref *Word(CountOffset)) : 0;
+        public int RecursionCount => IsMine ? Volatile.Read(ref *LookWord(CountOffset)) : 0;
 
         /// <summary>Waits until acquired. Throws AbandonedLockException (holding the lock) if its holder had died.</summary>
         public bool Acquire()
@@ -128,7 +128,7 @@ namespace IpcPs
         {
             get
             {
-                byte* b = Base;
+                byte* b = LookBase;
                 return IsRecursive ? OwnedByThisThread(b) : RobustLock.Holder((long*)(b + WordOffset)) == RobustLock.Me;
             }
         }

@@ -43,16 +43,19 @@ namespace IpcPs
         /// <summary>Creates a semaphore of INITIAL permits; with MAXIMUM (≥ initial) a bounded one.</summary>
         public static IpcSemaphore Create(string? name, int initial = 1, int? maximum = null, bool openOrCreate = false)
         {
-            if (initial < 0) throw new ArgumentOutOfRangeException(nameof(initial), initial, "A semaphore's initial value must be 0 or more.");
+            if (initial < 0) throw new ArgumentOutOfRangeException(null, "A semaphore's initial value must be 0 or more.");
             if (maximum is int max && (max < 1 || max < initial))
-                throw new ArgumentOutOfRangeException(nameof(maximum), max, $"A semaphore's maximum must be at least 1 and at least its initial value ({initial}).");
+                throw new ArgumentOutOfRangeException(null, $"A semaphore's maximum must be at least 1 and at least its initial value ({initial}).");
             var kind = maximum is null ? IpcObjectKind.Semaphore : IpcObjectKind.BoundedSemaphore;
             return Make(name, openOrCreate, kind, IpcLock.SegmentSize, maximum ?? -1, 0, n => new IpcSemaphore(n, kind),
                 b => *(int*)((byte*)b + Value) = initial).Handle;
         }
 
         /// <summary>Permits available now (CPython: get_value()).</summary>
-        public int CurrentValue => Volatile.Read(ref *Word(Value));
+        public int CurrentValue => Volatile.Read(ref *LookWord(Value));
+
+        /// <summary>CPython's get_value(): the permits available now.</summary>
+        public int GetValue() => CurrentValue;
 
         /// <summary>The maximum of a bounded semaphore; null when unbounded.</summary>
         public int? MaximumValue => ParameterA < 0 ? (int?)null : (int)ParameterA;

@@ -18,7 +18,9 @@ namespace IpcPs
     /// 12  u32  the creator's pid namespace (inode of /proc/self/ns/pid; 0 unknown): every pid in the state is of it
     /// 16  i64  parameter A (kind-specific: maximum value, parties)
     /// 24  f64  parameter B (kind-specific: default timeout)
-    /// 32..63   reserved
+    /// 32  i32  removed mark: 1 once the object was destroyed (written under the record lock before the unlink);
+    ///          every use of a handle checks it (ObjectLifecycle.MarkRemoved)
+    /// 36..63   reserved
     /// 64..     the kind's state (see each kind)
     /// </code>
     /// Geometry (the parameters, and each kind's fixed fields: a queue's block count, a pipe's ring size and duplex
@@ -37,16 +39,37 @@ namespace IpcPs
 
         private protected override bool UnmapOnClose => false;
 
-        /// <summary>Start of the segment: attaches on first use, throws once closed. One volatile read when warm.</summary>
+        /// <summary>
+        /// Start of the segment, for a use: attaches on first use (this process becomes a holder), throws once closed or
+        /// once the object was destroyed (the removed mark). Two volatile reads when warm.
+        /// </summary>
         private protected byte* Base
         {
             get
             {
                 byte* b = _base;
-                if (b != null && !IsClosed) return b;
+                if (b != null && !IsClosed && Volatile.Read(ref *(int*)(b + RemovedMark)) == 0) return b;
                 return AttachBase();
             }
         }
+
+        /// <summary>
+        /// Start of the segment, for a look (a property, ToString, a method that only reports): the attached mapping, or a
+        /// described handle's own mapping that registers nothing. Never makes this process a holder; works on a
+        /// destroyed object (it shows what the object last held).
+        /// </summary>
+        private protected byte* LookBase
+        {
+            get
+            {
+                byte* b = _base;
+                if (b != null && !IsClosed) return b;
+                ThrowIfClosed();
+                return (byte*)LookSegment.Address;
+            }
+        }
+
+        private const int RemovedMark = Core.Lifecycle.ObjectLifecycle.RemovedMarkOffset;
 
         /// <summary>The mapping's start once attached, even after Close (null if never attached); for closing work only.</summary>
         private protected byte* MappedBase => (byte*)MappedAddress;
@@ -54,11 +77,11 @@ namespace IpcPs
         private long _parameterA;
         private double _parameterB;
 
-        /// <summary>Parameter A as read and checked on attach (attaches on first use).</summary>
-        private protected long ParameterA { get { _ = Base; return _parameterA; } }
+        /// <summary>Parameter A as read and checked on attach (or on a described handle's first look).</summary>
+        private protected long ParameterA { get { _ = LookBase; return _parameterA; } }
 
-        /// <summary>Parameter B as read on attach.</summary>
-        private protected double ParameterB { get { _ = Base; return _parameterB; } }
+        /// <summary>Parameter B as read on attach (or on the first look).</summary>
+        private protected double ParameterB { get { _ = LookBase; return _parameterB; } }
 
         /// <summary>For a kind's <see cref="Validate"/>: parameter A as the base captured it (never read twice).</summary>
         private protected long CapturedParameterA => _parameterA;
@@ -68,11 +91,18 @@ namespace IpcPs
         /// <summary>A 64-bit word (robust lock words, holder ids): OFFSET must be a multiple of 8.</summary>
         private protected long* LongWord(int offset) => (long*)(Base + offset);
 
+        /// <summary>A word to read for a look (see <see cref="LookBase"/>).</summary>
+        private protected int* LookWord(int offset) => (int*)(LookBase + offset);
+
+        private protected long* LookLongWord(int offset) => (long*)(LookBase + offset);
+
         private byte* AttachBase()
         {
             ThrowIfClosed();
-            _base = (byte*)Segment.Address;
-            return _base;
+            byte* b = (byte*)Segment.Address;
+            if (Volatile.Read(ref *(int*)(b + RemovedMark)) != 0) throw new IpcObjectRemovedException(Name, Kind);
+            _base = b;
+            return b;
         }
 
         /// <summary>

@@ -1,17 +1,43 @@
+using System;
 using System.Management.Automation;
 using IpcPs.Hosting;
 
 namespace IpcPs.Commands
 {
-    /// <summary>Releases a lock or a semaphore permit taken with Enter-IpcLock.</summary>
-    [Cmdlet(VerbsCommon.Exit, "IpcLock")]
+    /// <summary>Releases a lock or a semaphore permit taken with Enter-IpcLock (by object or by name).</summary>
+    [Cmdlet(VerbsCommon.Exit, "IpcLock", DefaultParameterSetName = ByObject)]
     [OutputType(typeof(void))]
-    public sealed class ExitIpcLockCommand : IpcCmdlet
+    public sealed class ExitIpcLockCommand : LockCmdlet
     {
-        /// <summary>The lock, RLock or semaphore.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        private const string ByObject = "ByObject";
+
+        /// <summary>The lock, RLock, semaphore, condition, Value or Array.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
         public ILockable Lock { get; set; } = null!;
 
-        protected override void ProcessRecord() => TryIpc(Lock.Release, Lock);
+        /// <summary>The name of a lock (or semaphore…) taken with Enter-IpcLock -Name; its handle is closed once released.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(IpcNameCompleter))]
+        public string Name { get; set; } = null!;
+
+        protected override void ProcessRecord()
+        {
+            // A described handle (Get-IpcObject) stands for its name: the lock was taken through a handle of its own.
+            string? name = ParameterSetName == ByName ? Name : Lock is IpcObject o && !o.IsOpen && !o.IsClosed ? o.Name : null;
+            if (name is null) { TryIpc(Lock.Release, Lock); return; }
+            var held = NamedLocks.Pop(name);
+            if (held != null)
+            {
+                if (TryIpc(held.Release, name)) ((IpcObject)held).Close();
+                else NamedLocks.Restore(held);
+                return;
+            }
+            ILockable target;
+            try { target = OpenNamed<ILockable>(name, Lockable); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException) { WriteIpcError(e, name); return; }
+            TryIpc(target.Release, name);
+            CloseNamed(target);
+        }
     }
 }

@@ -4,8 +4,10 @@ using IpcPs.Hosting;
 namespace IpcPs.Commands
 {
     /// <summary>
-    /// Lists named objects (orphans included, with their status) or, given an exact name, opens one. Listed objects
-    /// attach on first use; an exact name attaches at once and fails if nothing has that name.
+    /// Lists named objects (orphans included, with their status), or finds the ones given by exact name (an error if
+    /// a name is not there). Looking never holds: the objects output are described, and reading them (properties,
+    /// formatting, ConvertTo-Json) never makes this session a holder nor changes their status. -Open opens them at
+    /// once; otherwise each opens on its first use (a put, an acquire, a write…).
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "IpcObject")]
     [OutputType(typeof(IpcObject), typeof(SharedMemory), typeof(IpcValue), typeof(IpcArray), typeof(ShareableList))]
@@ -26,6 +28,10 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter IncludeForeign { get; set; }
 
+        /// <summary>Open (attach) each object output now: this session holds it until the handle is closed (Close-IpcObject) or the session ends.</summary>
+        [Parameter]
+        public SwitchParameter Open { get; set; }
+
         protected override void ProcessRecord()
         {
             if (Name is null) { List(_ => true); return; }
@@ -39,14 +45,11 @@ namespace IpcPs.Commands
                 }
                 TryIpc(() =>
                 {
-                    // One kind asked for: open as that kind (a ShareableList that CPython made has no record to say so).
-                    var obj = Kind?.Length == 1 ? IpcObjects.Open(name, Kind[0]) : IpcObjects.Open(name);
-                    if (Kind is null || System.Array.IndexOf(Kind, obj.Kind) >= 0) WriteObject(obj);
-                    else
-                    {
-                        obj.Close();
+                    // One kind asked for: found as that kind (a ShareableList that CPython made has no record to say so).
+                    var obj = Kind?.Length == 1 ? IpcObjects.Get(name, Kind[0]) : IpcObjects.Get(name);
+                    if (Kind != null && System.Array.IndexOf(Kind, obj.Kind) < 0)
                         throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not a {string.Join(" or ", Kind)}.");
-                    }
+                    Output(obj);
                 }, name);
             }
         }
@@ -54,7 +57,17 @@ namespace IpcPs.Commands
         private void List(System.Func<string, bool> matches)
         {
             foreach (var obj in IpcObjects.List(matches, IncludeForeign))
-                if (Kind is null || System.Array.IndexOf(Kind, obj.Kind) >= 0) WriteObject(obj);
+                if (Kind is null || System.Array.IndexOf(Kind, obj.Kind) >= 0)
+                {
+                    if (!Open) { WriteObject(obj); continue; }
+                    TryIpc(() => Output(obj), obj.Name);
+                }
+        }
+
+        private void Output(IpcObject obj)
+        {
+            if (Open) obj.Open();
+            WriteObject(obj);
         }
     }
 }

@@ -49,6 +49,7 @@ namespace IpcPs.Commands
 
         /// <summary>Values for the script's param() block (or $args), the same for every item.</summary>
         [Parameter]
+        [HandleArgumentTransformation]
         [Alias("Args")]
         public object?[]? ArgumentList { get; set; }
 

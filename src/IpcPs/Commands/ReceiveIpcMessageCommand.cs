@@ -4,23 +4,38 @@ using IpcPs.Hosting;
 
 namespace IpcPs.Commands
 {
-    /// <summary>Receives messages from a queue or a pipe end and outputs each as one object.</summary>
+    /// <summary>
+    /// Receives messages from a queue or a pipe end (by object or by name) and outputs each as one object. Nothing
+    /// within -Timeout is the timeout rule's IpcTimeout error (after the messages that did come).
+    /// </summary>
     [Cmdlet(VerbsCommunications.Receive, "IpcMessage", DefaultParameterSetName = "Count")]
     [OutputType(typeof(object))]
     public sealed class ReceiveIpcMessageCommand : IpcCmdlet
     {
+        private const string CountSet = "Count", AllSet = "All", CountByName = "CountByName", AllByName = "AllByName";
+
         /// <summary>The queue or pipe end.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = CountSet)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = AllSet)]
         [Alias("Queue", "Connection")]
         public IMessageChannel Channel { get; set; } = null!;
 
+        /// <summary>The queue's name (a pipe by name is its first end), opened for the command.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = CountByName)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = AllByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(IpcNameCompleter))]
+        public string Name { get; set; } = null!;
+
         /// <summary>How many messages to receive (default 1).</summary>
-        [Parameter(ParameterSetName = "Count")]
+        [Parameter(ParameterSetName = CountSet)]
+        [Parameter(ParameterSetName = CountByName)]
         [ValidateRange(1, int.MaxValue)]
         public int Count { get; set; } = 1;
 
         /// <summary>Receive until a queue is empty, or until a pipe's other end closes.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = "All")]
+        [Parameter(Mandatory = true, ParameterSetName = AllSet)]
+        [Parameter(Mandatory = true, ParameterSetName = AllByName)]
         public SwitchParameter All { get; set; }
 
         /// <summary>Seconds or a [TimeSpan]: the longest the whole command waits; forever when omitted.</summary>
@@ -39,9 +54,18 @@ namespace IpcPs.Commands
 
         protected override void ProcessRecord()
         {
+            IMessageChannel channel;
+            try { channel = Target(Channel, Name, "a queue or a pipe"); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name ?? (object)Channel); return; }
+            try { Receive(channel); }
+            finally { if (!ReferenceEquals(channel, Channel)) CloseNamed(channel); }
+        }
+
+        private void Receive(IMessageChannel channel)
+        {
             var started = System.Diagnostics.Stopwatch.StartNew();
-            bool isPipe = Channel is IpcConnection;
-            var batches = All || Count > 1 ? Channel as IBatchChannel : null;
+            bool isPipe = channel is IpcConnection;
+            var batches = All || Count > 1 ? channel as IBatchChannel : null;
             var got = new System.Collections.Generic.List<object?>();
             for (int received = 0, batch = 1; All || received < Count; batch = Math.Min(batch * 2, MaxBatch))
             {
@@ -53,18 +77,16 @@ namespace IpcPs.Commands
                     bool any;
                     if (batches is null)
                     {
-                        any = Channel.TryReceive(wait, StopToken, out var message);
+                        any = channel.TryReceive(wait, StopToken, out var message);
                         if (any) got.Add(message);
                     }
                     else any = batches.TryReceiveMany(All ? batch : Math.Min(batch, Count - received), wait, StopToken, got) > 0;
                     if (!any)
                     {
                         if (!NoWait && !All)
-                            WriteError(new ErrorRecord(new TimeoutException($"No message came from '{Channel.Name}' within the timeout ({received} of {Count} received)."),
-                                ErrorRecords.IpcReceiveTimeout, ErrorCategory.OperationTimeout, Channel));
+                            WriteTimeout($"No message came from '{channel.Name}' {Within(Timeout)} ({received} of {Count} received).", channel.Name, channel);
                         else if (All && isPipe && !NoWait)
-                            WriteError(new ErrorRecord(new TimeoutException($"The other end of '{Channel.Name}' did not close within the timeout."),
-                                ErrorRecords.IpcReceiveTimeout, ErrorCategory.OperationTimeout, Channel));
+                            WriteTimeout($"The other end of '{channel.Name}' did not close {Within(Timeout)}.", channel.Name, channel);
                         return;
                     }
                 }
@@ -72,13 +94,13 @@ namespace IpcPs.Commands
                 catch (ConnectionClosedException e)
                 {
                     if (All) return;   // -All on a pipe: the end of the stream ends the output
-                    ThrowIpcError(e, Channel);
+                    ThrowIpcError(e, channel);
                     return;
                 }
                 catch (Exception e) when (e is IpcException || e is ObjectDisposedException || e is InvalidOperationException)
                 {
                     foreach (var message in got) WriteObject(message);   // a batch's messages before a damaged one
-                    ThrowIpcError(e, Channel);
+                    ThrowIpcError(e, channel);
                     return;
                 }
                 foreach (var message in got) WriteObject(message);

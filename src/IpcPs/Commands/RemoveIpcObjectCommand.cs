@@ -9,7 +9,7 @@ namespace IpcPs.Commands
     [OutputType(typeof(void))]
     public sealed class RemoveIpcObjectCommand : IpcCmdlet
     {
-        private const string ByName = nameof(ByName), ByObject = nameof(ByObject);
+        private const string ByObject = nameof(ByObject);
 
         /// <summary>Names of the objects to destroy (no wildcards: pipe Get-IpcObject for patterns).</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
@@ -19,6 +19,7 @@ namespace IpcPs.Commands
 
         /// <summary>Objects to destroy, such as Get-IpcObject's output.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
+        [HandleArgumentTransformation]
         public IpcObject[] InputObject { get; set; } = null!;
 
         protected override void ProcessRecord()

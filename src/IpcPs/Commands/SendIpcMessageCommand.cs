@@ -4,23 +4,36 @@ using IpcPs.Hosting;
 
 namespace IpcPs.Commands
 {
-    /// <summary>Sends each input object as one message to a queue or a pipe end.</summary>
-    [Cmdlet(VerbsCommunications.Send, "IpcMessage")]
+    /// <summary>
+    /// Sends each input object as one message to a queue or a pipe end (by object or by name). No room within
+    /// -Timeout is the timeout rule's IpcTimeout error for that message; with -NoWait, a full queue is QueueFull.
+    /// </summary>
+    [Cmdlet(VerbsCommunications.Send, "IpcMessage", DefaultParameterSetName = ByObject)]
     [OutputType(typeof(void))]
     public sealed class SendIpcMessageCommand : IpcCmdlet
     {
+        private const string ByObject = "ByObject";
+        private IMessageChannel? _channel;
+
         /// <summary>The queue or pipe end.</summary>
-        [Parameter(Mandatory = true, Position = 0)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByObject)]
         [Alias("Queue", "Connection")]
         public IMessageChannel Channel { get; set; } = null!;
 
+        /// <summary>The queue's name (a pipe by name is its first end), opened for the command.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(IpcNameCompleter))]
+        public string Name { get; set; } = null!;
+
         /// <summary>The message. From the pipeline, each item is one message; given as an argument, an array is one message.</summary>
-        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = ByObject)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [AllowNull, AllowEmptyString, AllowEmptyCollection]
         public object? InputObject { get; set; }
 
-        /// <summary>A priority queue's priority: lower numbers come out first.</summary>
-        [Parameter]
+        /// <summary>A priority queue's priority: lower numbers come out first. Also taken from a piped object's Priority property.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         public long? Priority { get; set; }
 
         /// <summary>Seconds or a [TimeSpan] to wait at most for room; forever when omitted.</summary>
@@ -39,37 +52,46 @@ namespace IpcPs.Commands
 
         private SendBatcher? _batcher;
 
-        // Items the pipeline streams are sent in batches (Hosting/SendBatcher: a lone item goes at once, order is kept).
+        protected override void BeginProcessing()
+        {
+            try { _channel = Target(Channel, Name, "a queue or a pipe"); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name ?? (object)Channel); }
+        }
+
+        // Items the pipeline streams are sent in batches (Hosting/SendBatcher: a lone item goes at once, order is kept;
+        // a batch holds items of one priority).
         protected override void ProcessRecord()
         {
-            if (_batcher is null && Channel is IBatchChannel batches && MyInvocation.ExpectingInput)
-                _batcher = new SendBatcher(batches, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne);
+            var channel = _channel!;
+            if (_batcher is null && channel is IBatchChannel batches && MyInvocation.ExpectingInput)
+                _batcher = new SendBatcher(batches, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne);
             try
             {
-                if (_batcher is null) SendOne(InputObject);
-                else _batcher.Add(InputObject);
+                if (_batcher is null) SendOne(InputObject, Priority);
+                else _batcher.Add(InputObject, Priority);
             }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-            catch (ConnectionClosedException e) { ThrowIpcError(e, Channel); }   // a batch's: nothing more can be sent
+            catch (ConnectionClosedException e) { ThrowIpcError(e, channel); }   // a batch's: nothing more can be sent
         }
 
         protected override void EndProcessing()
         {
             try { _batcher?.Flush(); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-            catch (ConnectionClosedException e) { ThrowIpcError(e, Channel); }
+            catch (ConnectionClosedException e) { ThrowIpcError(e, _channel); }
         }
 
         protected override void OnDispose() => _batcher?.Dispose();
 
-        private void SendOne(object? message)
+        private void SendOne(object? message, long? priority)
         {
+            var channel = _channel!;
             bool sent;
-            try { sent = Channel.TrySend(message, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
+            try { sent = channel.TrySend(message, priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (ConnectionClosedException e)
             {
-                ThrowIpcError(e, Channel);   // nothing more can be sent
+                ThrowIpcError(e, channel);   // nothing more can be sent
                 return;
             }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException)
@@ -78,10 +100,9 @@ namespace IpcPs.Commands
                 return;
             }
             if (sent) return;
-            if (Channel is IpcConnection)
-                WriteError(new ErrorRecord(new TimeoutException($"The pipe '{Channel.Name}' had no room for the message within the timeout."),
-                    ErrorRecords.IpcTimeout, ErrorCategory.OperationTimeout, message));
-            else WriteIpcError(new QueueFullException(Channel.Name), message);
+            string what = channel is IpcConnection ? $"The pipe '{channel.Name}'" : $"The queue '{channel.Name}'";
+            if (NoWait) WriteIpcError(new QueueFullException(channel.Name), message);
+            else WriteTimeout($"{what} had no room for the message {Within(Timeout)}.", channel.Name, message);
         }
     }
 }

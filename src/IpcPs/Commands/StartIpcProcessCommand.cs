@@ -25,6 +25,7 @@ namespace IpcPs.Commands
 
         /// <summary>Values for the script's parameters, in order.</summary>
         [Parameter(Position = 1)]
+        [HandleArgumentTransformation]
         [Alias("Args")]
         public object?[]? ArgumentList { get; set; }
 
@@ -119,8 +120,9 @@ namespace IpcPs.Commands
                 foreach (var h in retained) h.Close();
                 ThrowTerminatingError(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, ScriptBlock));
             }
-            // A pipe end passed to the child is handed over: the child holds it from now on (even before it attaches),
-            // and this process no longer does until it uses the end again, so the other end sees EOF when the child ends.
+            // A pipe end passed to the child is handed over: the child holds it from now on, even before it attaches.
+            // This process holds it too while its handle is open: the other end sees the end of the stream once the
+            // child has ended and this process has closed its copy (or ended), never while a holder remains.
             foreach (var end in passed.OfType<IpcConnection>())
                 TryIpc(() => end.HandOver(job.Pid), end);
             JobRepository.Add(job);

@@ -5,16 +5,25 @@ using IpcPs.Hosting;
 namespace IpcPs.Commands
 {
     /// <summary>
-    /// Runs a script block while holding a lock, and always releases it — after an error or Ctrl+C too. If the lock
-    /// cannot be taken in time, the block does not run and the command fails.
+    /// Runs a script block in the caller's scope while holding a lock (by object or by name), and always releases it —
+    /// after an error or Ctrl+C too. If the lock cannot be taken in time, the block does not run: the timeout rule's
+    /// IpcTimeout error.
     /// </summary>
-    [Cmdlet(VerbsOther.Use, "IpcLock")]
+    [Cmdlet(VerbsOther.Use, "IpcLock", DefaultParameterSetName = ByObject)]
     [OutputType(typeof(object))]
     public sealed class UseIpcLockCommand : LockCmdlet
     {
-        /// <summary>The lock, RLock or semaphore.</summary>
-        [Parameter(Mandatory = true, Position = 0)]
+        private const string ByObject = "ByObject";
+
+        /// <summary>The lock, RLock, semaphore, condition, Value or Array.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByObject)]
         public ILockable Lock { get; set; } = null!;
+
+        /// <summary>The name of the lock (or semaphore…), opened for the command.</summary>
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(IpcNameCompleter))]
+        public string Name { get; set; } = null!;
 
         /// <summary>The code to run under the lock.</summary>
         [Parameter(Mandatory = true, Position = 1)]
@@ -27,13 +36,17 @@ namespace IpcPs.Commands
 
         /// <summary>Arguments for the script block's param().</summary>
         [Parameter]
+        [HandleArgumentTransformation]
         public object[] ArgumentList { get; set; } = Array.Empty<object>();
 
         protected override void EndProcessing()
         {
-            AcquireOrThrow(Lock, Timeout);
+            ILockable target;
+            try { target = Target(Lock, Name, Lockable); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name ?? (object)Lock); return; }
+            if (!Acquire(target, Timeout)) return;
             // Output waits for the release: commands later in the pipeline never run under the lock.
-            InvokeBlock(ScriptBlock, ArgumentList, Lock.Release, outputAfterEnd: true);
+            InvokeBlock(ScriptBlock, ArgumentList, target.Release, outputAfterEnd: true);
         }
     }
 }

@@ -4,31 +4,56 @@ using IpcPs.Hosting;
 
 namespace IpcPs.Commands
 {
-    /// <summary>Waits until every item put on a joinable queue has been marked done (CPython's JoinableQueue.join()).</summary>
-    [Cmdlet(VerbsLifecycle.Wait, "IpcQueue")]
-    [OutputType(typeof(bool))]
+    /// <summary>
+    /// Waits until every item put on a joinable queue has been marked done (CPython's JoinableQueue.join()). Outputs
+    /// nothing (the queue with -PassThru); running out of time is the timeout rule's IpcTimeout error.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Wait, "IpcQueue", DefaultParameterSetName = ByObject)]
+    [OutputType(typeof(IpcQueue))]
     public sealed class WaitIpcQueueCommand : IpcCmdlet
     {
+        private const string ByObject = "ByObject";
+
         /// <summary>The joinable queue.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
         public IpcQueue Queue { get; set; } = null!;
+
+        /// <summary>The queue's name, opened for the command.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(IpcNameCompleter))]
+        public string Name { get; set; } = null!;
 
         /// <summary>Seconds or a [TimeSpan] to wait at most; forever when omitted.</summary>
         [Parameter]
         [IpcTimeoutTransformation]
         public TimeSpan Timeout { get; set; } = System.Threading.Timeout.InfiniteTimeSpan;
 
+        /// <summary>Output the queue once every item is done.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
         protected override void ProcessRecord()
         {
+            IpcQueue q;
+            try { q = Target(Queue, Name, "a queue"); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException) { WriteIpcError(e, Name ?? (object)Queue); return; }
             bool done;
-            try { done = Queue.Join(Timeout, StopToken); }
+            int unfinished = 0;
+            try
+            {
+                done = q.Join(Timeout, StopToken);
+                if (!done) unfinished = q.UnfinishedTasks;
+            }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (Exception e) when (e is IpcException || e is ObjectDisposedException || e is InvalidOperationException)
             {
-                ThrowIpcError(e, Queue);
+                WriteIpcError(e, q);
                 return;
             }
-            WriteObject(done);
+            finally { if (!ReferenceEquals(q, Queue)) CloseNamed(q); }
+            if (!done) WriteTimeout($"The items put on the queue '{q.Name}' were not all done {Within(Timeout)} ({unfinished} unfinished).", q.Name, Queue ?? (object)q.Name);
+            else if (PassThru) WriteObject(Queue ?? IpcObjects.Get(q.Name));
         }
     }
 }

@@ -48,7 +48,23 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>An error record reduced to what survives the trip: message, id, category, target, script position.</summary>
-        public static Hashtable DescribeError(ErrorRecord e) => new Hashtable
+        public static Hashtable DescribeError(ErrorRecord e)
+        {
+            var h = Describe(e);
+            // A parse error: where it is (file, line, the line's text) and each error's own message, so the parent shows
+            // it as PowerShell shows a parse error, position lines and all (its message's lines flatten otherwise).
+            if (e.Exception is ParseException pe && pe.Errors != null && pe.Errors.Length > 0)
+            {
+                var first = pe.Errors[0].Extent;
+                h["ParseFile"] = first.File;
+                h["ParseLine"] = first.StartLineNumber;
+                h["ParseLineText"] = first.StartScriptPosition.Line;
+                h["ParseMessages"] = string.Join(" ", pe.Errors.Select(x => x.Message));
+            }
+            return h;
+        }
+
+        private static Hashtable Describe(ErrorRecord e) => new Hashtable
         {
             ["Message"] = e.Exception?.Message ?? e.ToString(),
             ["ExceptionType"] = e.Exception?.GetType().FullName,
@@ -57,6 +73,10 @@ namespace IpcPs.Hosting
             ["Target"] = e.TargetObject?.ToString(),
             ["ScriptStackTrace"] = e.ScriptStackTrace,
             ["PositionMessage"] = e.InvocationInfo?.PositionMessage,
+            ["ScriptName"] = e.InvocationInfo?.ScriptName,
+            ["ScriptLineNumber"] = e.InvocationInfo?.ScriptLineNumber ?? 0,
+            ["OffsetInLine"] = e.InvocationInfo?.OffsetInLine ?? 0,
+            ["Line"] = e.InvocationInfo?.Line,
         };
 
         public static Hashtable DescribeInformation(InformationRecord i) =>
@@ -99,6 +119,25 @@ namespace IpcPs.Hosting
             };
         }
 
+        /// <summary>
+        /// The reason a job failed with, for the child's terminating error: its message (every line of it: a parse error
+        /// keeps its position lines) and, when the child's script position is known, that position — Receive-Job writes
+        /// the reason once, with the position, as Start-Job and Start-ThreadJob do; the error is not also in the job's
+        /// Error stream (it was shown twice).
+        /// </summary>
+        public static Exception RebuildReason(object? payload)
+        {
+            var h = payload as Hashtable ?? new Hashtable { ["Message"] = payload?.ToString() ?? "Unknown error." };
+            var reason = new RemoteException(h["Message"] as string ?? "Unknown error.");
+            bool inBootstrap = h["PositionMessage"] is string pos && pos.IndexOf("__ipc", StringComparison.Ordinal) >= 0;
+            if (inBootstrap || !(h["Line"] is string line) || line.Length == 0 || !(h["ScriptLineNumber"] is int n) || n < 1
+                || !(h["OffsetInLine"] is int column) || column < 1 || column > line.Length + 1) return reason;
+            string file = h["ScriptName"] as string ?? "";
+            var start = new System.Management.Automation.Language.ScriptPosition(file, n, column, line);
+            var end = new System.Management.Automation.Language.ScriptPosition(file, n, line.TrimEnd().Length + 1, line);
+            return new JobFailedException(reason, new System.Management.Automation.Language.ScriptExtent(start, end));
+        }
+
         /// <summary>The parent's ErrorRecord for a described child error: a RemoteException carrying the child's message.</summary>
         public static ErrorRecord RebuildError(object? payload, int childPid)
         {
@@ -106,7 +145,16 @@ namespace IpcPs.Hosting
             string message = h["Message"] as string ?? "Unknown error.";
             var exception = new RemoteException(message);
             var category = h["Category"] is int c ? (ErrorCategory)c : ErrorCategory.NotSpecified;
-            var record = new ErrorRecord(exception, h["ErrorId"] as string ?? ErrorRecords.ChildProcessFailed, category, h["Target"]);
+            // A parse error's position goes in a target PowerShell's error view shows as its position (File, Line, LineText).
+            object? target = h["ParseLine"] is int parseLine && h["ParseLineText"] is string lineText
+                ? new Hashtable { ["File"] = h["ParseFile"] as string ?? "", ["Line"] = parseLine, ["LineText"] = lineText }
+                : h["Target"];
+            var record = new ErrorRecord(exception, h["ErrorId"] as string ?? ErrorRecords.ChildProcessFailed, category, target);
+            if (h["ParseMessages"] is string parseMessages && target is Hashtable)
+            {
+                record.ErrorDetails = new ErrorDetails($"[child pid {childPid}] {parseMessages}");
+                return record;
+            }
             // A position inside the bootstrap (where the user's script was invoked) tells the user nothing.
             string where = h["PositionMessage"] is string pos && pos.Length > 0 && pos.IndexOf("__ipc", StringComparison.Ordinal) < 0
                 ? Environment.NewLine + pos : "";

@@ -8,6 +8,7 @@ namespace IpcPs.Hosting
     {
         public const string IpcObjectExists = nameof(IpcObjectExists);
         public const string IpcObjectNotFound = nameof(IpcObjectNotFound);
+        public const string IpcObjectRemoved = nameof(IpcObjectRemoved);
         public const string InvalidIpcName = nameof(InvalidIpcName);
         public const string IpcObjectWrongKind = nameof(IpcObjectWrongKind);
         public const string IpcObjectClosed = nameof(IpcObjectClosed);
@@ -28,7 +29,6 @@ namespace IpcPs.Hosting
         public const string MessageFormat = nameof(MessageFormat);
         public const string TaskDoneTooOften = nameof(TaskDoneTooOften);
         public const string IpcInvalidOperation = nameof(IpcInvalidOperation);
-        public const string IpcReceiveTimeout = nameof(IpcReceiveTimeout);
         public const string IpcStorageExceeded = nameof(IpcStorageExceeded);
         public const string IpcValueOverflow = nameof(IpcValueOverflow);
         public const string PoolWorkerDied = nameof(PoolWorkerDied);
@@ -73,6 +73,7 @@ namespace IpcPs.Hosting
                 PoolInitializationException _ => (ChildProcessFailed, ErrorCategory.OpenError),
                 InvalidOperationException _ when !(e is ObjectDisposedException) => (IpcInvalidOperation, ErrorCategory.InvalidOperation),
                 IpcObjectNotFoundException _ => (IpcObjectNotFound, ErrorCategory.ObjectNotFound),
+                IpcObjectRemovedException _ => (IpcObjectRemoved, ErrorCategory.ObjectNotFound),
                 IpcStorageException _ => (IpcStorageExceeded, ErrorCategory.LimitsExceeded),
                 OverflowException _ => (IpcValueOverflow, ErrorCategory.InvalidArgument),
                 InvalidIpcNameException _ => (InvalidIpcName, ErrorCategory.InvalidArgument),
@@ -90,7 +91,29 @@ namespace IpcPs.Hosting
                 IpcBackendException _ => (BackendError, ErrorCategory.NotSpecified),
                 _ => (IpcError, ErrorCategory.NotSpecified),
             };
-            return new ErrorRecord(e, id, category, target);
+            var record = new ErrorRecord(e, id, category, target);
+            string clean = Clean(e.Message);
+            if (clean != e.Message) record.ErrorDetails = new ErrorDetails(clean);
+            return record;
+        }
+
+        /// <summary>
+        /// MESSAGE without what .NET appends for programmers: "Object name: '…'." (ObjectDisposedException), "Actual
+        /// value was …." and " (Parameter '…')" (argument exceptions). The message itself says which object and why.
+        /// </summary>
+        internal static string Clean(string message)
+        {
+            var lines = message.Replace("\r\n", "\n").Split('\n');
+            var kept = new System.Collections.Generic.List<string>();
+            foreach (var raw in lines)
+            {
+                string line = raw;
+                if (line.StartsWith("Object name: ", StringComparison.Ordinal) || line.StartsWith("Actual value was ", StringComparison.Ordinal)) continue;
+                int p = line.LastIndexOf(" (Parameter '", StringComparison.Ordinal);
+                if (p > 0 && line.EndsWith("')", StringComparison.Ordinal)) line = line.Substring(0, p);
+                kept.Add(line);
+            }
+            return string.Join(Environment.NewLine, kept).TrimEnd();
         }
     }
 }

@@ -4,10 +4,14 @@ using System.Threading;
 
 namespace IpcPs.Hosting
 {
-    /// <summary>Base of every IpcPs cmdlet: a stop token cancelled by Ctrl+C, and typed errors.</summary>
+    /// <summary>Base of every IpcPs cmdlet: a stop token cancelled by Ctrl+C, typed errors, the timeout rule, and handles opened by name.</summary>
     public abstract class IpcCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private readonly System.Collections.Generic.List<IpcObject> _opened = new System.Collections.Generic.List<IpcObject>();
+
+        /// <summary>The parameter set of the action cmdlets that take an object's name instead of the object.</summary>
+        protected const string ByName = "ByName";
 
         /// <summary>Cancelled by <see cref="StopProcessing"/> (Ctrl+C, Stop-Job, a stopped pipeline).</summary>
         protected CancellationToken StopToken => _stop.Token;
@@ -16,9 +20,77 @@ namespace IpcPs.Hosting
 
         public void Dispose()
         {
-            OnDispose();
-            _stop.Dispose();
+            try { OnDispose(); }
+            finally
+            {
+                CloseOpened();
+                _stop.Dispose();
+            }
         }
+
+        /// <summary>
+        /// Opens NAME for this command (-Name): it is attached, and closed again when the command ends (after a Ctrl+C or
+        /// an error too), so a name used once never keeps the object alive. NotFound, wrong kind: a typed exception
+        /// that says what the command needs (WHAT, e.g. "an event").
+        /// </summary>
+        protected T OpenNamed<T>(string name, string what) where T : class
+        {
+            var obj = IpcObjects.Open(name);
+            if (obj is T target)
+            {
+                lock (_opened) _opened.Add(obj);
+                return target;
+            }
+            obj.Close();
+            throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not {what}.");
+        }
+
+        /// <summary>
+        /// What an action cmdlet acts on: TARGET when it is an open handle; a handle opened for this command (see
+        /// <see cref="OpenNamed"/>) for NAME, or for a described handle (Get-IpcObject's output), so that acting on a
+        /// listed object never leaves this session holding it.
+        /// </summary>
+        protected T Target<T>(T? target, string? name, string what) where T : class
+        {
+            if (target is IpcObject o && !o.IsOpen && !o.IsClosed) return OpenNamed<T>(o.Name, what);
+            return target ?? OpenNamed<T>(name ?? throw new ArgumentException("Give the object or its name."), what);
+        }
+
+        /// <summary>Closes a handle OpenNamed gave, now (a pipeline of names: each is closed after its item).</summary>
+        protected void CloseNamed(object handle)
+        {
+            if (!(handle is IpcObject obj)) return;
+            lock (_opened) _opened.Remove(obj);
+            obj.Close();
+        }
+
+        /// <summary>Keeps a handle OpenNamed gave open after the command (Enter-IpcLock -Name: the lock stays taken).</summary>
+        protected void KeepNamed(object handle)
+        {
+            if (handle is IpcObject obj) lock (_opened) _opened.Remove(obj);
+        }
+
+        private void CloseOpened()
+        {
+            IpcObject[] opened;
+            lock (_opened) { opened = _opened.ToArray(); _opened.Clear(); }
+            foreach (var obj in opened)
+            {
+                try { obj.Close(); }
+                catch (Exception e) when (e is IpcException) { /* closing: a registry that cannot be updated is pruned later */ }
+            }
+        }
+
+        /// <summary>
+        /// The one timeout rule (about_IpcPs, "Timeouts"): a wait that runs out of time writes this non-terminating
+        /// IpcTimeout error (a TimeoutException, category OperationTimeout, TARGET as its target) and outputs nothing
+        /// for what did not happen; -ErrorAction decides what it does to the script (Stop: a terminating error).
+        /// </summary>
+        protected void WriteTimeout(string message, string? name, object? target) =>
+            WriteError(new ErrorRecord(new IpcTimeoutException(message, name ?? ""), ErrorRecords.IpcTimeout, ErrorCategory.OperationTimeout, target));
+
+        /// <summary>A timeout in words for messages: "within 2.5 s".</summary>
+        protected static string Within(TimeSpan timeout) => $"within {timeout.TotalSeconds:0.###} s";
 
         /// <summary>Releases what the cmdlet holds however its pipeline ended (completed, stopped, failed).</summary>
         protected virtual void OnDispose() { }
@@ -29,49 +101,58 @@ namespace IpcPs.Hosting
         /// <summary>A terminating error: the command cannot go on.</summary>
         protected void ThrowIpcError(Exception e, object? target) => ThrowTerminatingError(ErrorRecords.From(e, target));
 
-        // Run through a steppable pipeline begun with the cmdlet, so it writes to the cmdlet's output and error pipes.
-        // The block runs in a scope where -ErrorAction, -WarningAction, -InformationAction, -ProgressAction, -Verbose
-        // and -Debug given to the cmdlet are the preference variables, as in an advanced function's body. One
-        // command, as a steppable pipeline must be; its arguments are evaluated when the pipeline is made.
-        private const string BlockRunner =
-            "param($b, $a, $p, $h) & { param($__ipcBlock, $__ipcArgs, $__ipcPreferences, $__ipcHeld) " +
-            "foreach ($__ipcP in $__ipcPreferences.GetEnumerator()) { Set-Variable -Name $__ipcP.Key -Value $__ipcP.Value }; " +
-            "if ($null -eq $__ipcHeld) { & $__ipcBlock @__ipcArgs } " +
-            "else { $__ipcHeld.AddRange([object[]]@(& $__ipcBlock @__ipcArgs)) } } $b $a $p $h";
+        // The user's block is dot-sourced into the current scope — the caller's, since a cmdlet runs in its caller's
+        // scope — so what it sets stays set, as with any PowerShell block that runs in place: CommandInvocationIntrinsics
+        // .InvokeScript with useNewScope false runs it as ForEach-Object runs its blocks, its output streamed through
+        // this cmdlet's output pipe (unless held back), its errors through its error pipe (-ErrorVariable, 2>&1). The
+        // runner's two parameters are variables of the caller's scope while the block runs, removed after it.
+        // Output held back is collected inside the runner (an @() subexpression), not by leaving Output out of the
+        // streams: the block's errors reach -ErrorVariable only through this cmdlet's output pipe.
+        private const string BlockRunner = "param($__ipcUseBlock, $__ipcUseArgs) . $__ipcUseBlock @__ipcUseArgs";
+        private const string HeldRunner = "param($__ipcUseBlock, $__ipcUseArgs, $__ipcUseHeld) $__ipcUseHeld.AddRange(@(. $__ipcUseBlock @__ipcUseArgs))";
+        private static readonly string[] RunnerVariables = { "__ipcUseBlock", "__ipcUseArgs", "__ipcUseHeld" };
 
         /// <summary>
-        /// Runs BLOCK with ARGS so that its errors, warnings and other records go through this cmdlet as they are
-        /// written (into -ErrorVariable, 2>&amp;1, …), as a function's would, and so does its output, unless
-        /// OUTPUTAFTEREND holds it back until END has run; then END, once, however the block ended. A terminating error
-        /// in the block becomes this cmdlet's, after END (output held back is then dropped); Ctrl+C and a downstream
+        /// Runs BLOCK with ARGS in the caller's scope (variables it sets survive), its errors and other records going
+        /// through this cmdlet as they are written (into -ErrorVariable, 2>&amp;1, …) and so does its output, unless
+        /// OUTPUTAFTEREND holds it back until END has run; then END, once, however the block ended. The common parameters
+        /// given to the cmdlet (-ErrorAction, -WarningAction, -Verbose, …) are the block's preference variables while it
+        /// runs, as in an advanced function's body, and the caller's own are put back after it. A terminating error in
+        /// the block becomes this cmdlet's, after END (output held back is then dropped); Ctrl+C and a downstream
         /// Select-Object -First stop the block and still run END.
         /// </summary>
         protected void InvokeBlock(ScriptBlock block, object[] args, Action end, bool outputAfterEnd = false)
         {
             ErrorRecord? failed = null;
-            var held = outputAfterEnd ? new System.Collections.Generic.List<object>() : null;
+            var held = outputAfterEnd ? new System.Collections.ArrayList() : null;
+            var restore = SetPreferences();
             try
             {
-                var runner = ScriptBlock.Create(BlockRunner);
-                using (var pipeline = runner.GetSteppablePipeline(CommandOrigin.Internal, new object?[] { block, args, Preferences(), held }))
-                {
-                    pipeline.Begin(this);
-                    pipeline.End();
-                }
+                var streams = System.Management.Automation.Runspaces.PipelineResultTypes.Output | System.Management.Automation.Runspaces.PipelineResultTypes.Error;
+                if (held is null) InvokeCommand.InvokeScript(BlockRunner, false, streams, null, block, args);
+                else InvokeCommand.InvokeScript(HeldRunner, false, streams, null, block, args, held);
             }
             catch (RuntimeException e) when (!(e is PipelineStoppedException))
             {
                 failed = e.ErrorRecord;
             }
-            finally { end(); }
+            finally
+            {
+                restore();
+                end();
+            }
             if (failed != null) ThrowTerminatingError(failed);
             if (held != null) foreach (var item in held) WriteObject(item);
         }
 
-        private System.Collections.Hashtable Preferences()
+        /// <summary>
+        /// Makes the common parameters given to this cmdlet the preference variables of the caller's scope, and returns
+        /// what puts the scope back (each variable as it was there, or absent), removing the runner's variables too.
+        /// </summary>
+        private Action SetPreferences()
         {
             var bound = MyInvocation.BoundParameters;
-            var preferences = new System.Collections.Hashtable();
+            var preferences = new System.Collections.Generic.Dictionary<string, object?>();
             if (bound.TryGetValue("ErrorAction", out var error)) preferences["ErrorActionPreference"] = error;
             if (bound.TryGetValue("WarningAction", out var warning)) preferences["WarningPreference"] = warning;
             if (bound.TryGetValue("InformationAction", out var information)) preferences["InformationPreference"] = information;
@@ -80,7 +161,29 @@ namespace IpcPs.Hosting
                 preferences["VerbosePreference"] = LanguagePrimitives.IsTrue(verbose) ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
             if (bound.TryGetValue("Debug", out var debug))
                 preferences["DebugPreference"] = LanguagePrimitives.IsTrue(debug) ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
-            return preferences;
+            // The values, not the PSVariable objects: setting a variable changes the object in place.
+            var saved = new System.Collections.Generic.List<(string Name, bool Existed, object? Value)>();
+            foreach (var p in preferences)
+            {
+                var local = SessionState.PSVariable.Get("local:" + p.Key);
+                saved.Add((p.Key, local != null, local?.Value));
+                SessionState.PSVariable.Set("local:" + p.Key, p.Value);
+            }
+            return () =>
+            {
+                foreach (var (name, existed, value) in saved)
+                {
+                    if (existed) SessionState.PSVariable.Set("local:" + name, value);
+                    else RemoveLocal(name);
+                }
+                foreach (var name in RunnerVariables) RemoveLocal(name);
+            };
+        }
+
+        private void RemoveLocal(string name)
+        {
+            var v = SessionState.PSVariable.Get("local:" + name);
+            if (v != null) SessionState.PSVariable.Remove(v);
         }
 
         /// <summary>Runs ACTION, turning IpcPs and argument exceptions into a non-terminating error on TARGET.</summary>

@@ -25,6 +25,14 @@ namespace IpcPs.Hosting
             throw new PSInvalidCastException($"Cannot turn '{sourceValue}' into an IpcPs object: it is not an IpcPs handle descriptor.");
         }
 
+        // PowerShell gives the object overloads above the base object of a PSObject that is not a property bag; a
+        // descriptor of an enumerable handle (an IpcArray, a ShareableList) arrives around the list of its items
+        // (the serializer writes them too), so the descriptor is judged on the PSObject itself.
+        public override bool CanConvertFrom(PSObject sourceValue, Type destinationType) => CanConvertFrom((object)sourceValue, destinationType);
+
+        public override object ConvertFrom(PSObject sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase) =>
+            ConvertFrom((object)sourceValue, destinationType, formatProvider, ignoreCase);
+
         public override bool CanConvertTo(object sourceValue, Type destinationType) => false;
 
         public override object ConvertTo(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase) =>

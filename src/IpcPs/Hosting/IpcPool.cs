@@ -8,10 +8,15 @@ namespace IpcPs
 {
     /// <summary>
     /// A pool of warm worker processes (New-IpcPool): child pwsh processes with IpcPs loaded, each waiting on its own
-    /// pipe for items of Invoke-IpcPool. One call runs on a pool at a time; a worker that dies is replaced.
+    /// pipe for items of Invoke-IpcPool. One call runs on a pool at a time; a worker that dies is replaced. Every pool
+    /// of this process is listed by <see cref="All"/> (Get-IpcPool) until it is removed, so one whose variable was
+    /// lost (made inside Measure-Command, a function…) can still be found and removed.
     /// </summary>
     public sealed class IpcPool : IDisposable
     {
+        private static readonly ConcurrentDictionary<IpcPool, byte> Live = new ConcurrentDictionary<IpcPool, byte>();
+        private static int _lastId;
+
         private readonly string _module;
         private readonly string _folder;
         private readonly string? _initializationScript;
@@ -26,7 +31,24 @@ namespace IpcPs
             _folder = folder;
             _initializationScript = initializationScript;
             _workers = new PoolWorkerProcess[size];
+            Id = Interlocked.Increment(ref _lastId);
+            Created = DateTime.Now;
         }
+
+        /// <summary>The pools of this process that are not removed, oldest first.</summary>
+        public static IpcPool[] All => Live.Keys.OrderBy(p => p.Id).ToArray();
+
+        /// <summary>A number for this pool, unique in this process (Get-IpcPool -Id).</summary>
+        public int Id { get; }
+
+        /// <summary>When the pool was made (local time).</summary>
+        public DateTime Created { get; }
+
+        /// <summary>Workers running an item now.</summary>
+        public int Busy => IsRemoved ? 0 : _workers.Count(w => w != null && w.InFlight.Count > 0);
+
+        /// <summary>Idle, Running (a call is using it) or Removed.</summary>
+        public string State => IsRemoved ? "Removed" : Volatile.Read(ref _busy) != 0 ? "Running" : "Idle";
 
         /// <summary>How many workers the pool keeps.</summary>
         public int Size => _workers.Length;
@@ -47,6 +69,7 @@ namespace IpcPs
         internal static IpcPool Start(int size, string module, string folder, string? initializationScript)
         {
             var pool = new IpcPool(size, module, folder, initializationScript);
+            Live[pool] = 0;
             try
             {
                 for (int i = 0; i < size; i++) pool._workers[i] = PoolWorkerProcess.Start(i, module, folder, initializationScript, pool.Events);
@@ -102,13 +125,13 @@ namespace IpcPs
         internal bool TryEnter(out int callId)
         {
             callId = Interlocked.Increment(ref _nextCall);
-            if (IsRemoved) throw new ObjectDisposedException(nameof(IpcPool), "The pool was removed.");
+            if (IsRemoved) throw new ObjectDisposedException(null, $"The pool {Id} was removed.");
             return Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
         }
 
         internal void Leave() => Volatile.Write(ref _busy, 0);
 
-        public override string ToString() => $"IpcPool(size {Size}, {(IsRemoved ? "removed" : "running")})";
+        public override string ToString() => $"IpcPool({Id}, size {Size}, {State.ToLowerInvariant()})";
 
         /// <summary>Asks every worker to quit, waits a moment, kills those still running, and releases the pipes.</summary>
         public void Dispose() => Dispose(killBusy: false);
@@ -118,6 +141,7 @@ namespace IpcPs
         internal void Dispose(bool killBusy)
         {
             if (Interlocked.Exchange(ref _removed, 1) != 0) return;
+            Live.TryRemove(this, out _);
             if (killBusy) foreach (var w in _workers) if (w != null && w.InFlight.Count > 0) w.Kill();
             foreach (var w in _workers) w?.RequestQuit();
             foreach (var w in _workers) w?.AwaitExit(TimeSpan.FromSeconds(3));

@@ -24,7 +24,7 @@ namespace IpcPs
         private Process? _process;
         private Thread? _stderrReader;
         private Thread? _stdoutReader;
-        private ErrorRecord? _terminating;
+        private object? _terminating;   // the child's terminating error, as described
         private bool _finishedFrame;
         private volatile bool _stopRequested;
         private volatile bool _exited;
@@ -58,6 +58,12 @@ namespace IpcPs
             try { return _ended.Wait(timeout, cancel); }
             catch (OperationCanceledException) { return false; }
         }
+
+        /// <summary>True once the child has ended and its last record has arrived (what <see cref="WaitForExit"/> waits for).</summary>
+        internal bool HasEnded => _ended.IsSet;
+
+        /// <summary>Raised once, after the job has ended (<see cref="HasEnded"/> is true by then): Wait-IpcProcess -Any.</summary>
+        internal event Action? Ended;
 
         /// <summary>How long Stop-Job waits after the polite stop (SIGTERM) before it kills the child. Default 5 s.</summary>
         public TimeSpan StopGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
@@ -171,7 +177,7 @@ namespace IpcPs
                 case 'D': Debug.Add(new DebugRecord(payload?.ToString() ?? "")); break;
                 case 'I': Information.Add(Hosting.ChildProtocol.RebuildInformation(payload)); break;
                 case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
-                case 'X': _terminating = Hosting.ChildProtocol.RebuildError(payload, Pid); break;
+                case 'X': _terminating = payload ?? "Unknown error."; break;
                 case 'Z': _finishedFrame = true; break;
             }
         }
@@ -200,6 +206,7 @@ namespace IpcPs
             {
                 _released.Set();
                 _ended.Set();   // last: whoever waits sees the final state
+                try { Ended?.Invoke(); } catch (Exception) { /* a waiter's handler must not end the reader thread */ }
             }
         }
 
@@ -208,8 +215,8 @@ namespace IpcPs
             if (_stopRequested) { SetJobState(JobState.Stopped); return; }
             if (_terminating != null)
             {
-                Error.Add(_terminating);
-                Fail(_terminating.Exception);
+                // The reason only (Receive-Job writes it, once): not also an error record, or it showed twice.
+                Fail(Hosting.ChildProtocol.RebuildReason(_terminating));
                 return;
             }
             if (exitCode == 0) { SetJobState(JobState.Completed); return; }
@@ -219,9 +226,7 @@ namespace IpcPs
             string stderr;
             lock (_stderr) stderr = _stderr.ToString().Trim();
             if (stderr.Length > 0) reason += " Its error output: " + stderr;
-            var error = new ErrorRecord(new RemoteException(reason), Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.OperationStopped, Pid);
-            Error.Add(error);
-            Fail(error.Exception);
+            Fail(new RemoteException(reason));   // written once, by Receive-Job, as the job's reason
         }
 
         /// <summary>

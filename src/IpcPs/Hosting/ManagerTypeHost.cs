@@ -73,7 +73,7 @@ namespace IpcPs.Hosting
                         finally { done.Set(); }
                     });
                 }
-                catch (InvalidOperationException) { throw new ObjectDisposedException("manager", "The manager is shutting down."); }
+                catch (InvalidOperationException) { throw new ObjectDisposedException(null, "The manager is shutting down."); }
                 done.Wait();
             }
             if (error is RuntimeException re && re.InnerException != null && !(re is MethodException)) error = re.InnerException;

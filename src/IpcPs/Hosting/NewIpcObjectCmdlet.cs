@@ -21,27 +21,23 @@ namespace IpcPs.Hosting
         {
             if (!ShouldProcess(Name ?? "(generated name)", Description)) return;
             try { WriteObject(Create()); }
+            catch (IpcObjectExistsException e) { ThrowTerminatingError(Exists(e)); }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is OverflowException) { ThrowIpcError(e, Name); }
         }
-    }
 
-    /// <summary>Shared by Set-IpcEvent and Reset-IpcEvent: apply one change to each event, optionally pass it on.</summary>
-    public abstract class ChangeIpcEventCmdlet : IpcCmdlet
-    {
-        /// <summary>The events.</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
-        public IpcEvent[] Event { get; set; } = null!;
-
-        /// <summary>Output the events.</summary>
-        [Parameter]
-        public SwitchParameter PassThru { get; set; }
-
-        protected abstract void Change(IpcEvent e);
-
-        protected override void ProcessRecord()
+        /// <summary>The duplicate-name error, saying how to open what is there: -OpenOrCreate where this cmdlet has it.</summary>
+        private ErrorRecord Exists(IpcObjectExistsException e)
         {
-            foreach (var e in Event)
-                if (TryIpc(() => Change(e), e) && PassThru) WriteObject(e);
+            string name = e.ObjectName ?? Name ?? "";
+            string kind = "";
+            try { kind = $" (a {IpcObjects.Get(name).Kind})"; }
+            catch (Exception other) when (other is IpcException || other is ArgumentException) { /* gone again, or not ours */ }
+            string how = MyInvocation.MyCommand.Parameters.ContainsKey("OpenOrCreate")
+                ? $"Add -OpenOrCreate to open it (or create it if it is gone), or choose another name."
+                : $"Open it with Get-IpcObject -Name '{name}' -Open, or choose another name.";
+            var record = ErrorRecords.From(e, Name);
+            record.ErrorDetails = new ErrorDetails($"An IPC object named '{name}' already exists{kind}. {how}");
+            return record;
         }
     }
 }

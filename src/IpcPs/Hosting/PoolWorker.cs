@@ -28,7 +28,7 @@ namespace IpcPs.Hosting
                 // The parent's first message: the initialization script (through the pipe, not on the command line,
                 // which any local user can read in /proc) and the manager keys, so that script can use proxies too.
                 object? first;
-                try { first = pipe.Recv(); }
+                try { first = pipe.RecvNow(); }
                 catch (ConnectionClosedException) { return 0; }   // the parent died before the worker started
                 if (!(first is object?[] start && start.Length > 2 && start[0] as string == "start"))
                     throw new InvalidOperationException("The pool sent no start message.");
@@ -46,7 +46,7 @@ namespace IpcPs.Hosting
                     shell.Streams.ClearStreams();
                     records.Clear();
                 }
-                pipe.Send(new object?[] { "ready", System.Diagnostics.Process.GetCurrentProcess().Id, initError });
+                pipe.SendNow(new object?[] { "ready", System.Diagnostics.Process.GetCurrentProcess().Id, initError });
                 if (initError != null) return 1;
                 return Serve(pipe, runspace, shell, records);
             }
@@ -67,7 +67,7 @@ namespace IpcPs.Hosting
             while (true)
             {
                 object?[] message;
-                try { message = (object?[])pipe.Recv()!; }
+                try { message = (object?[])pipe.RecvNow()!; }
                 catch (ConnectionClosedException) { return 0; }   // the pool was removed, or the parent died
                 switch (message[0] as string)
                 {
@@ -96,12 +96,12 @@ namespace IpcPs.Hosting
                         catch (RuntimeException e) { terminating = ChildProtocol.DescribeError(e.ErrorRecord); }
                         catch (Exception e) { terminating = Describe(e, item); }   // the engine's own, e.g. PSInvalidOperationException
                         runspace.Host.ExitCode = null;   // `exit` in an item ends the item, not the worker
-                        try { pipe.Send(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating }); }
+                        try { pipe.SendNow(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating }); }
                         catch (ConnectionClosedException) { return 0; }
                         catch (Exception e)
                         {
                             // A result the codec cannot encode fails its item, not the worker.
-                            pipe.Send(new object?[] { "done", message[1], message[2], Array.Empty<object?>(), records.ToArray(), Describe(e, item) });
+                            pipe.SendNow(new object?[] { "done", message[1], message[2], Array.Empty<object?>(), records.ToArray(), Describe(e, item) });
                         }
                         output.Clear();
                         outputs.Clear();

@@ -44,7 +44,7 @@ namespace IpcPs.Hosting
     {
         private readonly Process _process;
         private readonly IpcConnection _pipe;      // end 0, this process's
-        private readonly IpcConnection _handedOver; // end 1, held by the worker (kept only so it can be closed here)
+        private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
         private readonly StringBuilder _stderr = new StringBuilder();
         private int _disposed;
 
@@ -79,11 +79,13 @@ namespace IpcPs.Hosting
             {
                 var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')");
                 var process = Process.Start(info) ?? throw new InvalidOperationException("The pool worker did not start.");
-                // The worker holds end 1 from now on, even before it attaches: its death shows as the end closing.
+                // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the
+                // worker's death shows as the end closing.
                 ends[1].HandOver(process.Id);
+                ends[1].Close();
                 // Its first message: the initialization script and the manager keys it inherits (not on the command
                 // line, which any local user can read).
-                ends[0].Send(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
+                ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
                 var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1]);
                 process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
                 process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
@@ -111,7 +113,7 @@ namespace IpcPs.Hosting
         {
             try
             {
-                _pipe.Send(message);
+                _pipe.SendNow(message);
                 return true;
             }
             catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
@@ -155,7 +157,7 @@ namespace IpcPs.Hosting
             while (true)
             {
                 object? message;
-                try { message = _pipe.Recv(); }
+                try { message = _pipe.RecvNow(); }
                 catch (ObjectDisposedException) { return; }   // the pool closed this end: nobody listens
                 catch (Exception) { break; }                   // ConnectionClosedException: the worker is gone (or its pipe broke)
                 if (!(message is object?[] m) || m.Length == 0) continue;

@@ -27,5 +27,23 @@ namespace IpcPs.Hosting
         public bool IsWrapped(object? value) => value is PSObject;
 
         public Core.Messaging.IMessageFallback Messages { get; } = new PSMessageFallback();
+
+        public System.Threading.CancellationToken Interrupt => PipelineInterrupt.ForCallingThread();
+
+        // PowerShell's + and += (EnumerableOps.AddObject, AddEnumerable) copy an enumerable operand into a new array; it
+        // gives a type no say (its op_Addition is never asked). The frames on this thread tell.
+        public bool IsConcatenating
+        {
+            get
+            {
+                foreach (var frame in new System.Diagnostics.StackTrace(false).GetFrames() ?? Array.Empty<System.Diagnostics.StackFrame>())
+                {
+                    var method = frame.GetMethod();
+                    if (method?.DeclaringType?.FullName == "System.Management.Automation.EnumerableOps"
+                        && (method.Name == "AddObject" || method.Name == "AddEnumerable")) return true;
+                }
+                return false;
+            }
+        }
     }
 }

@@ -31,13 +31,13 @@ namespace IpcPs.Hosting
         private const int MaxItems = 1000;
 
         private readonly IBatchChannel _channel;
-        private readonly long? _priority;
         private readonly int? _depth;
         private readonly TimeSpan _timeout;
         private readonly CancellationToken _cancel;
-        private readonly Action<object?> _sendOne;
+        private readonly Action<object?, long?> _sendOne;
         private readonly int _cap;
         private readonly List<object?> _pending = new List<object?>();
+        private long? _priority;   // of the items held: a batch has one priority (Send-IpcMessage takes it per item)
         private readonly object _gate = new object();
         private readonly Action _beforeWait;
         private Timer? _timer;
@@ -48,11 +48,10 @@ namespace IpcPs.Hosting
         // the items alone (it would send them a second time).
         private bool _flushing;
 
-        /// <summary>SENDONE: the cmdlet's single send of one item, with its error handling (pipeline thread only).</summary>
-        public SendBatcher(IBatchChannel channel, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?> sendOne)
+        /// <summary>SENDONE: the cmdlet's single send of one item with its priority, with its error handling (pipeline thread only).</summary>
+        public SendBatcher(IBatchChannel channel, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?, long?> sendOne)
         {
             _channel = channel;
-            _priority = priority;
             _depth = depth;
             _timeout = timeout;
             _cancel = cancel;
@@ -61,15 +60,17 @@ namespace IpcPs.Hosting
             _beforeWait = () => { _hooked = false; FlushQuietly(); };
         }
 
-        /// <summary>One item of the pipeline (pipeline thread).</summary>
-        public void Add(object? item)
+        /// <summary>One item of the pipeline and its priority (pipeline thread).</summary>
+        public void Add(object? item, long? priority)
         {
             bool quick = Stopwatch.GetTimestamp() - _lastReturn < QuickTicks;
             lock (_gate)
             {
-                if (!quick && _pending.Count == 0) _sendOne(item);   // a lone item: at once, as ever
+                if (_pending.Count > 0 && _priority != priority) FlushLocked();   // a batch holds one priority
+                if (!quick && _pending.Count == 0) _sendOne(item, priority);   // a lone item: at once, as ever
                 else
                 {
+                    _priority = priority;
                     _pending.Add(item);
                     if (!quick || _pending.Count >= _cap) FlushLocked();
                     else if (_pending.Count == 1) Hold();
@@ -135,7 +136,7 @@ namespace IpcPs.Hosting
             }
             try
             {
-                for (int i = Math.Max(sent, 0); i < _pending.Count; i++) _sendOne(_pending[i]);
+                for (int i = Math.Max(sent, 0); i < _pending.Count; i++) _sendOne(_pending[i], _priority);
             }
             finally { _pending.Clear(); }
         }

@@ -1,0 +1,46 @@
+using System;
+using System.Management.Automation;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>Shared by Set-IpcEvent and Reset-IpcEvent: apply one change to each event (by object or by name), optionally pass it on.</summary>
+    public abstract class ChangeIpcEventCmdlet : IpcCmdlet
+    {
+        private const string ByObject = "ByObject";
+
+        /// <summary>The events.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
+        public IpcEvent[] Event { get; set; } = null!;
+
+        /// <summary>Names of the events, each opened for the command.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(IpcNameCompleter))]
+        public string[] Name { get; set; } = null!;
+
+        /// <summary>Output the events.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected abstract void Change(IpcEvent e);
+
+        protected override void ProcessRecord()
+        {
+            if (ParameterSetName == ByName) foreach (var name in Name) Apply(null, name);
+            else foreach (var e in Event) Apply(e, null);
+        }
+
+        private void Apply(IpcEvent? given, string? name)
+        {
+            IpcEvent e;
+            try { e = Target(given, name, "an event"); }
+            catch (Exception ex) when (ex is IpcException || ex is ArgumentException) { WriteIpcError(ex, name ?? (object?)given); return; }
+            try
+            {
+                // By name, the object passed on is described: the handle opened here closes with the command.
+                if (TryIpc(() => Change(e), e) && PassThru) WriteObject(given ?? IpcObjects.Get(e.Name));
+            }
+            finally { if (!ReferenceEquals(e, given)) CloseNamed(e); }
+        }
+    }
+}
