@@ -24,6 +24,8 @@ namespace IpcPs.Core.Sync
         {
             if (deadline.HasPassed) return false;
             cancel.ThrowIfCancellationRequested();
+            BeforeWait.Run();
+            if (Volatile.Read(ref *word) != expected) return true;   // the flush may have taken time: re-check first
             int ms = deadline.RemainingMilliseconds(sliceMs);
             if (!cancel.CanBeCanceled) Words.Wait(word, expected, ms);
             else
