@@ -85,7 +85,7 @@ Describe 'Warm spare children' {
             Stop-IpcProcess $job
             $job.State | Should -Be 'Stopped'
             $job | Remove-Job
-        } finally { $q.Close(); Remove-IpcObject -Name $q.Name -Confirm:$false -ErrorAction SilentlyContinue }
+        } finally { Remove-IpcObject -Name $q.Name -Confirm:$false; $q.Close() }
     }
 
     It 'starts cold with -NoSpare or with IPCPS_SPARES=0' {

@@ -11,8 +11,9 @@ namespace IpcPs.Hosting
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
     ///   parent → worker: ["start", initializationScript, managerKeys] (first), ["call", callId, script,
-    ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["item", callId, index, item], ["quit"]
-    ///   worker → parent: ["ready", pid, initError], ["done", callId, index, outputs, records, terminatingError]
+    ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
+    ///   items], ["quit"]
+    ///   worker → parent: ["ready", pid, initError], ["done", callId, results, runningIndex, ticks] (see <see cref="PoolChunk"/>)
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
     public static class PoolWorker
@@ -60,7 +61,8 @@ namespace IpcPs.Hosting
             var compiled = new Dictionary<string, ScriptBlock>();
             // ForEach-Object sets $_; the script, called from its process block, sees it. The same command serves
             // every call: only the variables it reads change.
-            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("& $__ipcScript @__ipcArgs"));
+            // PoolChunk.Next marks where each item of a chunk begins.
+            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("[IpcPs.Hosting.PoolChunk]::Next(); & $__ipcScript @__ipcArgs"));
             var output = new List<object?>();
             var outputs = new PSDataCollection<PSObject>();
             outputs.DataAdded += (s, e) => output.Add(outputs[e.Index]);
@@ -89,25 +91,18 @@ namespace IpcPs.Hosting
                         state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
                         pipe.SerializationDepth = message[5] is int depth ? depth : 2;
                         break;
-                    case "item":
-                        object? item = message[3];
-                        object? terminating = null;
-                        try { shell.Invoke(new[] { item }, outputs); }
-                        catch (RuntimeException e) { terminating = ChildProtocol.DescribeError(e.ErrorRecord); }
-                        catch (Exception e) { terminating = Describe(e, item); }   // the engine's own, e.g. PSInvalidOperationException
-                        runspace.Host.ExitCode = null;   // `exit` in an item ends the item, not the worker
-                        try { pipe.SendNow(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating }); }
-                        catch (ConnectionClosedException) { return 0; }
-                        catch (Exception e)
+                    case "chunk":
+                        var indexes = ToIndexes(message[2]);
+                        var items = message[3] as object?[] ?? Array.Empty<object?>();
+                        if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
+                        try
                         {
-                            // A result the codec cannot encode fails its item, not the worker.
-                            pipe.SendNow(new object?[] { "done", message[1], message[2], Array.Empty<object?>(), records.ToArray(), Describe(e, item) });
+                            PoolChunk.Run(shell, runspace.Host, outputs, output, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m));
                         }
+                        catch (ConnectionClosedException) { return 0; }
                         output.Clear();
-                        outputs.Clear();
                         records.Clear();
-                        shell.Streams.ClearStreams();
-                        CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the item re-attached
+                        foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached
                         break;
                     case "quit":
                         CloseAll(argumentHandles);
@@ -116,8 +111,12 @@ namespace IpcPs.Hosting
             }
         }
 
-        private static Hashtable Describe(Exception e, object? item) =>
-            ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, item));
+        private static long[] ToIndexes(object? value) => value switch
+        {
+            long[] a => (long[])a.Clone(),
+            object?[] a => a.Select(Convert.ToInt64).ToArray(),
+            _ => throw new InvalidOperationException("The pool sent a malformed chunk."),
+        };
 
         /// <summary>Every record but output and progress, as [kind, payload], in the order written.</summary>
         private static void Collect(PSDataStreams streams, List<object?> records)

@@ -69,6 +69,9 @@ namespace IpcPs.Hosting
         /// <summary>The call whose script the worker has now.</summary>
         public int CallId { get; set; } = -1;
 
+        /// <summary>The input index of the item the worker said it runs (-1: none said).</summary>
+        public long Running { get; set; } = -1;
+
         /// <summary>Items sent and not answered, oldest first: the worker runs them in this order.</summary>
         public LinkedList<PoolTask> InFlight { get; } = new LinkedList<PoolTask>();
 
