@@ -49,6 +49,20 @@ namespace IpcPs.Hosting
             _send = send;
         }
 
+        /// <summary>
+        /// True once the item running in this worker has been named to the parent as running (after it ran
+        /// <see cref="HeartbeatMs"/> ms): from then on, if the worker dies, that item is the one reported.
+        /// </summary>
+        public static bool RunningItemAnnounced
+        {
+            get
+            {
+                var c = _current;
+                if (c is null) return false;
+                lock (c._gate) return c.IsRunning && c._announced == c._position;
+            }
+        }
+
         /// <summary>Called by the pipeline as each item begins (see the class summary).</summary>
         public static void Next() => _current?.Begin();
 
@@ -147,7 +161,7 @@ namespace IpcPs.Hosting
             catch (Exception e) when (!(e is ConnectionClosedException) && !(e is ObjectDisposedException))
             {
                 // A result the codec cannot encode fails its item, not the others nor the worker: one at a time.
-                foreach (object?[] r in results)
+                foreach (object?[] r in results.OfType<object?[]>())
                 {
                     try { _send(new object?[] { "done", _callId, new object?[] { r }, running, 0L }); }
                     catch (Exception one) when (!(one is ConnectionClosedException) && !(one is ObjectDisposedException))
