@@ -194,8 +194,7 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// Results of a worker, in order (see <see cref="PoolChunk"/>): each completes its item; the message also names
-        /// the item running now, if the worker has said. Anything malformed is ignored (it comes from another process).
+        /// Results of a worker, in order (see <see cref="PoolChunk"/>): each completes its item. Anything malformed is ignored (it comes from another process).
         /// </summary>
         private void OnDone(PoolWorkerProcess w, object?[] m)
         {
@@ -216,10 +215,9 @@ namespace IpcPs.Hosting
                     WorkerPid = w.Pid,
                 });
             }
-            w.Running = IsInteger(m[3]) ? Convert.ToInt64(m[3]) : -1;
-            if (_fixedChunk == 0 && IsInteger(m[4]) && results.Length > 0)
+            if (_fixedChunk == 0 && IsInteger(m[3]) && results.Length > 0)
             {
-                _measuredTicks += Math.Max(0, Convert.ToInt64(m[4]));
+                _measuredTicks += Math.Max(0, Convert.ToInt64(m[3]));
                 _measuredItems += results.Length;
                 double perItem = Math.Max(1.0, (double)_measuredTicks / _measuredItems);
                 _autoChunk = (int)Math.Max(1, Math.Min(MaxAutoChunk, System.Diagnostics.Stopwatch.Frequency * TargetChunkMs / 1000.0 / perItem));
@@ -239,9 +237,11 @@ namespace IpcPs.Hosting
             string reason = w.DeathReason();
             if (w.Ready && w.InFlight.Count > 0)
             {
-                // The item it said it runs; else its oldest unanswered one (it answers in order).
+                // The item its progress word names (the last it began); else its oldest unanswered one. Items before
+                // that one had finished, but their results died with the worker: they go back to the queue.
+                long begun = w.LastBegun();
                 var node = w.InFlight.First!;
-                for (var n = node; n != null; n = n.Next) if (n.Value.Index == w.Running) { node = n; break; }
+                for (var n = node; n != null; n = n.Next) if (n.Value.Index == begun) { node = n; break; }
                 var running = node.Value;
                 w.InFlight.Remove(node);
                 Complete(new PoolResult(running) { WorkerDied = reason, WorkerPid = w.Pid });
@@ -293,6 +293,6 @@ namespace IpcPs.Hosting
     internal static class PoolCallMessages
     {
         public static bool IsDone(object?[] m, int callId) =>
-            m.Length >= 5 && m[0] is string kind && kind == "done" && m[1] is int id && id == callId;
+            m.Length >= 4 && m[0] is string kind && kind == "done" && m[1] is int id && id == callId;
     }
 }

@@ -12,12 +12,13 @@ namespace IpcPs.Hosting
     /// A pool worker's run of one chunk of items: the chunk goes through the worker's pipeline as one input
     /// (<c>ForEach-Object { [IpcPs.Hosting.PoolChunk]::Next(); &amp; $__ipcScript @__ipcArgs }</c>), and
     /// <see cref="Next"/>, called as each item begins, closes the previous item's result (its output and records so
-    /// far). Results go back in order, several per message: at the chunk's end, and from a heartbeat every
-    /// <see cref="HeartbeatMs"/> ms while the chunk runs, which also names the item running by then (so the parent
-    /// knows which item a worker that dies was running, and results stream back while a long chunk runs). A
-    /// terminating error ends its item only: the pipeline starts again with the items after it.
-    /// Message: ["done", callId, results, runningIndex, ticks], each result [index, output[], records[], terminating],
-    /// runningIndex -1 when none is known, ticks the Stopwatch ticks the items of these results took.
+    /// far) and writes the new item's input index into the worker's progress word (a shared 8-byte segment the
+    /// parent reads if the worker dies: the item it was running). Results go back in order, several per message: at
+    /// the chunk's end, and from a heartbeat every <see cref="HeartbeatMs"/> ms while the chunk runs (so they stream
+    /// back while a long chunk runs). A terminating error ends its item only: the pipeline starts again with the items
+    /// after it.
+    /// Message: ["done", callId, results, ticks], each result [index, output[], records[], terminating], ticks the
+    /// Stopwatch ticks the items of these results took.
     /// </summary>
     public sealed class PoolChunk
     {
@@ -37,11 +38,13 @@ namespace IpcPs.Hosting
         private long _ticksOfFinished;
         private long _itemStart;
         private int _position = -1;   // the item running (index into the chunk), -1 before the first
-        private int _announced = -1;  // the item the parent was told runs
         private bool _ended;
 
-        private PoolChunk(int callId, long[] indexes, List<object?> output, List<object?> records, Action<object?[]> send)
+        private readonly SharedMemory? _progress;
+
+        private PoolChunk(int callId, long[] indexes, List<object?> output, List<object?> records, Action<object?[]> send, SharedMemory? progress)
         {
+            _progress = progress;
             _callId = callId;
             _indexes = indexes;
             _output = output;
@@ -49,28 +52,14 @@ namespace IpcPs.Hosting
             _send = send;
         }
 
-        /// <summary>
-        /// True once the item running in this worker has been named to the parent as running (after it ran
-        /// <see cref="HeartbeatMs"/> ms): from then on, if the worker dies, that item is the one reported.
-        /// </summary>
-        public static bool RunningItemAnnounced
-        {
-            get
-            {
-                var c = _current;
-                if (c is null) return false;
-                lock (c._gate) return c.IsRunning && c._announced == c._position;
-            }
-        }
-
         /// <summary>Called by the pipeline as each item begins (see the class summary).</summary>
         public static void Next() => _current?.Begin();
 
         /// <summary>Runs ITEMS (whose input indexes are INDEXES) through SHELL; every result is sent by the time it returns.</summary>
         internal static void Run(PowerShell shell, ChildHost host, PSDataCollection<PSObject> outputs, List<object?> output, List<object?> records,
-            int callId, long[] indexes, object?[] items, Action<object?[]> send)
+            int callId, long[] indexes, object?[] items, Action<object?[]> send, SharedMemory? progress)
         {
-            var chunk = new PoolChunk(callId, indexes, output, records, send);
+            var chunk = new PoolChunk(callId, indexes, output, records, send, progress);
             _current = chunk;
             using (var heartbeat = new Timer(_ => chunk.Beat(), null, HeartbeatMs, HeartbeatMs))
             {
@@ -92,7 +81,7 @@ namespace IpcPs.Hosting
                 lock (chunk._gate) chunk._ended = true;
             }
             _current = null;
-            chunk.Flush(-1);
+            chunk.Flush();
         }
 
         /// <summary>An item has begun and not finished.</summary>
@@ -107,6 +96,8 @@ namespace IpcPs.Hosting
                 if (IsRunning) Finish(null, now);
                 _position++;
                 _itemStart = now;
+                // Before the item runs: a worker that dies from now on was running this item (or had finished it).
+                if (_position < _indexes.Length) _progress?.WriteInt64(0, _indexes[_position]);
             }
         }
 
@@ -131,42 +122,37 @@ namespace IpcPs.Hosting
             _indexes[_position] = -1 - _indexes[_position];
         }
 
-        /// <summary>The heartbeat: sends the finished results, and names the item running if it ran a while.</summary>
+        /// <summary>The heartbeat: sends the results finished since the last message.</summary>
         private void Beat()
         {
             lock (_gate)
             {
-                if (_ended) return;
-                bool running = IsRunning;
-                bool announce = running && _announced != _position && _clock.ElapsedTicks - _itemStart >= Stopwatch.Frequency * HeartbeatMs / 1000;
-                if (_finished.Count == 0 && !announce) return;
-                if (announce) _announced = _position;
-                FlushLocked(running && _announced == _position ? _indexes[_position] : -1);
+                if (!_ended) FlushLocked();
             }
         }
 
-        private void Flush(long running)
+        private void Flush()
         {
-            lock (_gate) FlushLocked(running);
+            lock (_gate) FlushLocked();
         }
 
-        private void FlushLocked(long running)
+        private void FlushLocked()
         {
-            if (_finished.Count == 0 && running < 0) return;
+            if (_finished.Count == 0) return;
             var results = _finished.ToArray();
             _finished.Clear();
             long ticks = _ticksOfFinished;
             _ticksOfFinished = 0;
-            try { _send(new object?[] { "done", _callId, results, running, ticks }); }
+            try { _send(new object?[] { "done", _callId, results, ticks }); }
             catch (Exception e) when (!(e is ConnectionClosedException) && !(e is ObjectDisposedException))
             {
                 // A result the codec cannot encode fails its item, not the others nor the worker: one at a time.
                 foreach (object?[] r in results.OfType<object?[]>())
                 {
-                    try { _send(new object?[] { "done", _callId, new object?[] { r }, running, 0L }); }
+                    try { _send(new object?[] { "done", _callId, new object?[] { r }, 0L }); }
                     catch (Exception one) when (!(one is ConnectionClosedException) && !(one is ObjectDisposedException))
                     {
-                        _send(new object?[] { "done", _callId, new object?[] { new object?[] { r[0], Array.Empty<object?>(), r[2], Describe(one, null) } }, running, 0L });
+                        _send(new object?[] { "done", _callId, new object?[] { new object?[] { r[0], Array.Empty<object?>(), r[2], Describe(one, null) } }, 0L });
                     }
                 }
             }

@@ -10,7 +10,7 @@ namespace IpcPs.Hosting
     /// A pool worker: a warm child pwsh that runs item after item of Invoke-IpcPool in a runspace of its own, fed
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
-    ///   parent → worker: ["start", initializationScript, managerKeys] (first), ["call", callId, script,
+    ///   parent → worker: ["start", initializationScript, managerKeys, progressSegment] (first), ["call", callId, script,
     ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
     ///   items], ["quit"]
     ///   worker → parent: ["ready", pid, initError], ["done", callId, results, runningIndex, ticks] (see <see cref="PoolChunk"/>)
@@ -31,8 +31,11 @@ namespace IpcPs.Hosting
                 object? first;
                 try { first = pipe.RecvNow(); }
                 catch (ConnectionClosedException) { return 0; }   // the parent died before the worker started
-                if (!(first is object?[] start && start.Length > 2 && start[0] as string == "start"))
+                if (!(first is object?[] start && start.Length > 3 && start[0] as string == "start" && start[3] is string progressName))
                     throw new InvalidOperationException("The pool sent no start message.");
+                // The progress word: the input index of the item this worker began last (see PoolChunk).
+                using var progress = SharedMemory.Attach(progressName);
+                if (progress.Size < PoolWorkerProcess.ProgressSize) throw new InvalidOperationException("The pool's progress segment is too small.");
                 string? initializationScript = start[1] as string;
                 ManagerKeys.Adopt(start[2]);
                 var records = new List<object?>();
@@ -49,11 +52,11 @@ namespace IpcPs.Hosting
                 }
                 pipe.SendNow(new object?[] { "ready", System.Diagnostics.Process.GetCurrentProcess().Id, initError });
                 if (initError != null) return 1;
-                return Serve(pipe, runspace, shell, records);
+                return Serve(pipe, runspace, shell, records, progress);
             }
         }
 
-        private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records)
+        private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records, SharedMemory progress)
         {
             var argumentHandles = new List<IpcObject>();
             // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
@@ -90,6 +93,7 @@ namespace IpcPs.Hosting
                         state.SetVariable("__ipcArgs", args as object?[] ?? Array.Empty<object?>());
                         state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
                         pipe.SerializationDepth = message[5] is int depth ? depth : 2;
+                        progress.WriteInt64(0, -1);   // indexes are per call
                         break;
                     case "chunk":
                         var indexes = ToIndexes(message[2]);
@@ -97,7 +101,7 @@ namespace IpcPs.Hosting
                         if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
                         try
                         {
-                            PoolChunk.Run(shell, runspace.Host, outputs, output, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m));
+                            PoolChunk.Run(shell, runspace.Host, outputs, output, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), progress);
                         }
                         catch (ConnectionClosedException) { return 0; }
                         output.Clear();

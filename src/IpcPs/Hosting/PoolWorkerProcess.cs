@@ -45,11 +45,13 @@ namespace IpcPs.Hosting
         private readonly Process _process;
         private readonly IpcConnection _pipe;      // end 0, this process's
         private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
+        private readonly SharedMemory _progress;    // offset 0: int64, input index of the item the worker began last (-1: none)
         private readonly StringBuilder _stderr = new StringBuilder();
         private int _disposed;
 
-        private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver)
+        private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver, SharedMemory progress)
         {
+            _progress = progress;
             Slot = slot;
             _process = process;
             _pipe = pipe;
@@ -69,17 +71,17 @@ namespace IpcPs.Hosting
         /// <summary>The call whose script the worker has now.</summary>
         public int CallId { get; set; } = -1;
 
-        /// <summary>The input index of the item the worker said it runs (-1: none said).</summary>
-        public long Running { get; set; } = -1;
-
         /// <summary>Items sent and not answered, oldest first: the worker runs them in this order.</summary>
         public LinkedList<PoolTask> InFlight { get; } = new LinkedList<PoolTask>();
 
         public static PoolWorkerProcess Start(int slot, string module, string folder, string? initializationScript, BlockingCollection<PoolEvent> events)
         {
             var ends = IpcConnection.CreatePipe();
+            SharedMemory? progress = null;
             try
             {
+                progress = SharedMemory.Create(null, ProgressSize);
+                progress.WriteInt64(0, -1);
                 var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')");
                 var process = Process.Start(info) ?? throw new InvalidOperationException("The pool worker did not start.");
                 // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the
@@ -88,8 +90,8 @@ namespace IpcPs.Hosting
                 ends[1].Close();
                 // Its first message: the initialization script and the manager keys it inherits (not on the command
                 // line, which any local user can read).
-                ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
-                var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1]);
+                ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild(), progress.Name });
+                var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1], progress);
                 process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
                 process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
                 process.BeginOutputReadLine();
@@ -101,8 +103,19 @@ namespace IpcPs.Hosting
             {
                 ends[0].Close();
                 ends[1].Close();
+                progress?.Close();
                 throw;
             }
+        }
+
+        /// <summary>The worker's progress word: one int64.</summary>
+        public const int ProgressSize = 8;
+
+        /// <summary>The input index of the item the worker began last in this call (-1: none, or unreadable).</summary>
+        public long LastBegun()
+        {
+            try { return _progress.ReadInt64(0); }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return -1; }
         }
 
         /// <summary>How deep objects that are not plain values are serialized on the way to the worker.</summary>
@@ -200,6 +213,7 @@ namespace IpcPs.Hosting
             catch (InvalidOperationException) { /* never started */ }
             _pipe.Close();
             _handedOver.Close();
+            _progress.Close();
             _process.Dispose();
         }
 
