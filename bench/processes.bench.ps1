@@ -129,7 +129,7 @@ try {
     # ---- 3. starting a child: where the time goes, cold and warm --------------------------------------------------
     function Median([double[]] $Values) { ($Values | Sort-Object)[[int][Math]::Floor($Values.Count / 2)] }
     $exe = [Environment]::ProcessPath
-    $pre = if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { @([Reflection.Assembly]::GetEntryAssembly().Location) } else { @() }
+    $pre = @(if ([IO.Path]::GetFileNameWithoutExtension($exe) -eq 'dotnet') { [Reflection.Assembly]::GetEntryAssembly().Location })
     $manifest = Join-Path $moduleCopy (Split-Path -Leaf $ModulePath)
     Write-Host "Start, cold: where the time goes ($Starts runs each)"
     $r.start_pwsh_exit_ms = Median (1..$Starts | ForEach-Object { (Measure-Command { & $exe @pre -NoProfile -NonInteractive -Command 'exit' }).TotalMilliseconds })

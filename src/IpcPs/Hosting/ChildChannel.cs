@@ -82,7 +82,10 @@ namespace IpcPs.Hosting
             var stdin = Console.OpenStandardInput();
             string? line = ReadLine(stdin);
             if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
-            var channel = new ChildChannel(ChildProtocol.DecodeRequest(line!), stdout, runspace, openError);
+            var request = ChildProtocol.DecodeRequest(line!);
+            // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
+            if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+            var channel = new ChildChannel(request, stdout, runspace, openError);
             if (!channel.Detached) WatchParentInBackground(stdin);
             return channel;
         }
@@ -106,6 +109,20 @@ namespace IpcPs.Hosting
             runspace.Configure(null, dry.Using);
             dry.RunIn(runspace);
             runspace.Host.ExitCode = null;
+        }
+
+        /// <summary>A pool worker in this spare: the pool's folder and environment of the moment, then <see cref="PoolWorker"/>.</summary>
+        private static int RunPoolWorker(Hashtable request, string pipe, ChildRunspace? runspace, Exception? openError, Stream stdin)
+        {
+            if (openError != null) throw openError;
+            if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
+                AdoptEnvironment(environment);
+            if (request["WorkingDirectory"] is string folder && folder.Length > 0)
+            {
+                Environment.CurrentDirectory = folder;
+                runspace!.Configure(folder, null);
+            }
+            return PoolWorker.Run(pipe, runspace, stdin);
         }
 
         /// <summary>The parent's environment at the call: variables it lacks are removed, the others set to its values.</summary>

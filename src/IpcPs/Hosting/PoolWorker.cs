@@ -19,11 +19,14 @@ namespace IpcPs.Hosting
     public static class PoolWorker
     {
         /// <summary>The worker's entry point (<see cref="ChildLauncher"/> runs it): the exit code of the process.</summary>
-        public static int Run(string pipeName)
+        public static int Run(string pipeName) => Run(pipeName, null, Console.OpenStandardInput());
+
+        /// <summary>As <see cref="Run(string)"/>, in WARM (a warm spare's runspace, already open) if given.</summary>
+        internal static int Run(string pipeName, ChildRunspace? warm, System.IO.Stream stdin)
         {
-            ChildChannel.WatchParentInBackground(Console.OpenStandardInput());
+            ChildChannel.WatchParentInBackground(stdin);
             using (var pipe = IpcConnection.Open(pipeName, 1))
-            using (var runspace = ChildRunspace.Open(null, null))
+            using (var runspace = warm ?? ChildRunspace.Open(null, null))
             using (var shell = runspace.Shell())
             {
                 // The parent's first message: the initialization script (through the pipe, not on the command line,

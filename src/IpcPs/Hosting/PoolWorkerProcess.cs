@@ -82,20 +82,54 @@ namespace IpcPs.Hosting
             {
                 progress = SharedMemory.Create(null, ProgressSize);
                 progress.WriteInt64(0, -1);
-                var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')");
-                var process = Process.Start(info) ?? throw new InvalidOperationException("The pool worker did not start.");
+                // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
+                var spare = SpareChildren.Take(module);
+                var process = spare?.Process ?? Process.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"))
+                    ?? throw new InvalidOperationException("The pool worker did not start.");
                 // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the
                 // worker's death shows as the end closing.
                 ends[1].HandOver(process.Id);
                 ends[1].Close();
+                if (spare != null)
+                {
+                    var request = new System.Collections.Hashtable
+                    {
+                        ["PoolPipe"] = ends[0].Name,
+                        ["WorkingDirectory"] = folder,
+                        ["Environment"] = Environment.GetEnvironmentVariables(),
+                    };
+                    try
+                    {
+                        process.StandardInput.Write(ChildProtocol.EncodeRequest(request, 2) + "\n");
+                        process.StandardInput.Flush();   // stdin stays open: the worker exits when it closes
+                    }
+                    catch (System.IO.IOException) { /* the spare died: its pipe end shows it, the pool replaces it */ }
+                }
                 // Its first message: the initialization script and the manager keys it inherits (not on the command
                 // line, which any local user can read).
                 ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild(), progress.Name });
                 var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1], progress);
-                process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
                 process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
-                process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
+                // Drained: a worker that prints must not block. A spare's stdout is read synchronously already (its
+                // ready line), and a reader cannot switch to events, so a thread reads on.
+                if (spare is null)
+                {
+                    process.OutputDataReceived += (s, e) => { };
+                    process.BeginOutputReadLine();
+                }
+                else
+                {
+                    new Thread(() =>
+                    {
+                        try
+                        {
+                            spare.FirstLine.Wait();
+                            while (process.StandardOutput.ReadLine() != null) { }
+                        }
+                        catch (Exception) { /* the worker is gone */ }
+                    }) { IsBackground = true, Name = $"IpcPs pool worker {process.Id} stdout" }.Start();
+                }
                 new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" }.Start();
                 return worker;
             }
