@@ -183,6 +183,8 @@ namespace IpcPs.Hosting
         /// <summary>Handles one event, waiting at most TIMEOUT for it. False if none came.</summary>
         private bool Handle(TimeSpan timeout, CancellationToken cancel)
         {
+            // A look without waiting, per input item: TryTake with a token links token sources on every call.
+            if (timeout == TimeSpan.Zero && _pool.Events.Count == 0) return false;
             if (!_pool.Events.TryTake(out var e, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)timeout.TotalMilliseconds, cancel)) return false;
             var w = e.Worker;
             if (w != _pool.Worker(w.Slot)) return true;   // from a worker already replaced
