@@ -79,6 +79,7 @@ try {
     Write-Host "Pool: $items trivial items"
     # Best of 3: the machine is shared, and a single run mostly measures what else ran meanwhile.
     $r.pool_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } } $items } | Measure-Object -Minimum).Minimum
+    $r.pool_chunk1024_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -ChunkSize 1024 } $items } | Measure-Object -Minimum).Minimum
     $r.pool_ordered_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -Ordered } $items } | Measure-Object -Minimum).Minimum
     $check = 1..1000 | Invoke-IpcPool -Pool $pool { $_ } -Ordered
     if (($check -join ',') -ne ((1..1000) -join ',')) { throw 'The pool returned wrong results.' }
@@ -194,6 +195,7 @@ else {
 function Ms($v) { if ($null -eq $v) { 'n/a' } elseif ($v -ge 100) { '{0:N0} ms' -f $v } else { '{0:N3} ms' -f $v } }
 $rows = @(
     [pscustomobject]@{ Runner = "Invoke-IpcPool, warm pool of $Workers"; 'Per item' = Ms $r.pool_ms; Items = $items }
+    [pscustomobject]@{ Runner = '  the same with -ChunkSize 1024'; 'Per item' = Ms $r.pool_chunk1024_ms; Items = $items }
     [pscustomobject]@{ Runner = '  the same with -Ordered'; 'Per item' = Ms $r.pool_ordered_ms; Items = $items }
     [pscustomobject]@{ Runner = "Invoke-IpcPool -ThrottleLimit $Workers (pool made by the call)"; 'Per item' = Ms $r.pool_cold_ms; Items = $parallelItems }
     [pscustomobject]@{ Runner = "ForEach-Object -Parallel -ThrottleLimit $Workers"; 'Per item' = Ms $r.parallel_ms; Items = $parallelItems }

@@ -39,7 +39,7 @@ namespace IpcPs.Hosting
         public const int Prefetch = 2;
 
         /// <summary>The work an automatic chunk aims at, and the most items it takes.</summary>
-        public const int TargetChunkMs = 10, MaxAutoChunk = 1024;
+        public const int TargetChunkMs = 50, MaxAutoChunk = 1024;
 
         private static readonly List<PoolResult> NoResults = new List<PoolResult>(0);
 
@@ -56,7 +56,7 @@ namespace IpcPs.Hosting
         private readonly List<PoolResult> _ready = new List<PoolResult>();
         private readonly int _fixedChunk;
         private int _autoChunk = 1;
-        private long _measuredTicks, _measuredItems;
+        private long _measuredTicks, _measuredItems, _nextSizing = 2;
         private bool _inputEnded;
         private long _nextOut;
         private int _startFailures;
@@ -124,7 +124,8 @@ namespace IpcPs.Hosting
                 {
                     int chunk = ChunkSize;
                     if (w.InFlight.Count >= Prefetch * chunk) break;
-                    int take = Math.Min(chunk, _pending.Count);
+                    // Once the input has ended, what is left is shared among the workers rather than given to the first.
+                    int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
                     if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) break;
                     if (w.CallId != _callId)
                     {
@@ -221,6 +222,10 @@ namespace IpcPs.Hosting
             {
                 _measuredTicks += Math.Max(0, Convert.ToInt64(m[3]));
                 _measuredItems += results.Length;
+                // Settled at doubling counts of measured items: a size that changed with every message kept the
+                // workers waiting for chunks that grew as they filled (twice the per-item cost of a fixed size).
+                if (_measuredItems < _nextSizing) return;
+                _nextSizing = _measuredItems * 2;
                 double perItem = Math.Max(1.0, (double)_measuredTicks / _measuredItems);
                 _autoChunk = (int)Math.Max(1, Math.Min(MaxAutoChunk, System.Diagnostics.Stopwatch.Frequency * TargetChunkMs / 1000.0 / perItem));
             }
