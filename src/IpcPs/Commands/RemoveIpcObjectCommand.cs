@@ -5,7 +5,7 @@ namespace IpcPs.Commands
 {
     /// <summary>Destroys named objects now, whoever holds them: the name is gone, mappings already made stay valid.</summary>
     [Cmdlet(VerbsCommon.Remove, "IpcObject", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium,
-        DefaultParameterSetName = ByObject)]
+        DefaultParameterSetName = ByBackendObject)]
     [OutputType(typeof(void))]
     public sealed class RemoveIpcObjectCommand : IpcCmdlet
     {
@@ -23,11 +23,11 @@ namespace IpcPs.Commands
         public IpcObject[] InputObject { get; set; } = null!;
 
         /// <summary>Objects of a backend to destroy (New-IpcQueue -Backend's output, Get-IpcObject -Backend's).</summary>
-        [Parameter(Mandatory = true, ParameterSetName = ByBackendObject, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByBackendObject, ValueFromPipeline = true)]
         public IIpcBackendObject[] BackendObject { get; set; } = null!;
 
-        /// <summary>Where -Name is: a URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
-        [Parameter(ParameterSetName = ByName)]
+        /// <summary>Where -Name is: a URI (redis://…), an object from Connect-IpcBackend (or a piped handle's Backend), or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
         public object? Backend { get; set; }
 
         private const string ByBackendObject = nameof(ByBackendObject);
@@ -45,7 +45,8 @@ namespace IpcPs.Commands
             {
                 IIpcBackend? backend;
                 bool isExplicit;
-                try { backend = NamedBackend(out isExplicit); }
+                // Per item: a piped backend handle that bound by property name brings its own Backend.
+                try { backend = BackendArgument.Resolve(this, out isExplicit); }
                 catch (System.Exception e) when (e is IpcException || e is System.ArgumentException) { ThrowIpcError(e, Backend); return; }
                 if (backend != null)
                 {
