@@ -362,6 +362,63 @@ Describe 'Redis objects with the cmdlets, across Start-IpcProcess children' {
         } finally { Remove-IpcObject -Backend $script:Backend -Name $sem.Name, $count.Name }
     }
 
+    It 'ends a Get, a Wait-IpcEvent and an Acquire waiting on Redis objects on Ctrl+C, taking nothing' {
+        $q = New-IpcQueue -Backend $script:Backend -Name (New-TestName)
+        $e = New-IpcEvent -Backend $script:Backend -Name (New-TestName)
+        $lock = New-IpcLock -Backend $script:Backend -Name (New-TestName)
+        Enter-IpcLock $lock
+        # Whether anyone listens on a wake-up channel of object NAME (docs/design.md, "Keys": ipcps:DB:{NAME}:WHAT).
+        $subscribed = {
+            param([string] $Name)
+            $env:REDISCLI_AUTH = $script:Password
+            try { $out = @(& redis-cli -h $script:RedisHost -p $script:RedisPort PUBSUB CHANNELS "ipcps:0:{$Name}:*") } finally { Remove-Item env:REDISCLI_AUTH }
+            @($out | Where-Object { $_ }).Count -ge 1
+        }
+        $runs = @(
+            Start-Stoppable { param($q) $q.Get() } -Arguments $q
+            Start-Stoppable { param($e) Wait-IpcEvent $e } -Arguments $e
+            Start-Stoppable { param($uri, $name) (Get-IpcObject -Backend $uri -Name $name).Acquire() } -Arguments $script:Uri, $lock.Name
+        )
+        try {
+            Wait-Until -Because 'the three waits to subscribe to their wake-ups' {
+                (& $subscribed $q.Name) -and (& $subscribed $e.Name) -and (& $subscribed $lock.Name)
+            }
+            $w = [Diagnostics.Stopwatch]::StartNew()
+            foreach ($r in $runs) { $r.PowerShell.Stop() }
+            $w.Elapsed.TotalSeconds | Should -BeLessThan 2
+            foreach ($r in $runs) { $r.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped' }
+            $q.Put('after'); $q.Get($true, 5) | Should -Be 'after'   # the stopped Get took nothing
+            Exit-IpcLock $lock
+            $other = Get-IpcObject -Backend $script:Backend -Name $lock.Name
+            $other.Acquire($true, 5) | Should -BeTrue                   # the stopped Acquire holds nothing
+            $other.Release()
+        } finally { foreach ($r in $runs) { $r.PowerShell.Dispose() }; Remove-IpcObject $q, $e, $lock }
+    }
+
+    It 'takes -Backend from $env:IPCPS_BACKEND, ''local'' overrides it, and refuses parameters of the other side' {
+        $saved = $env:IPCPS_BACKEND
+        $name = New-TestName
+        try {
+            $env:IPCPS_BACKEND = $script:Uri
+            $remote = New-IpcQueue -Name $name -Joinable -VisibilityTimeout 5
+            $remote.Address | Should -Be "redis://$($script:RedisHost):$($script:RedisPort)/0"
+            $local = New-IpcQueue -Name $name -Backend local
+            $local | Should -BeOfType [IpcPs.IpcQueue]
+            'to redis' | Send-IpcMessage -Name $name                        # the default backend's queue
+            $remote.QSize() | Should -Be 1
+            $local.QSize() | Should -Be 0
+            (Get-IpcObject -Name $name).Address | Should -Be $remote.Address
+            (Get-ErrorId { New-IpcLock -Recursive }) | Should -BeLike 'IpcInvalidArgument*'
+            (Get-ErrorId { New-IpcQueue -Backend local -VisibilityTimeout 3 }) | Should -BeLike 'IpcInvalidArgument*'
+            (Get-ErrorId { New-IpcQueue -Name $name }) | Should -BeLike 'IpcObjectExists*'
+            (Get-ErrorId { New-IpcQueue -Backend 'http://example' }) | Should -BeLike 'IpcInvalidArgument*'
+        } finally {
+            $env:IPCPS_BACKEND = $saved
+            Remove-IpcObject -Backend $script:Backend -Name $name
+            if ($local) { $local.Close() }
+        }
+    }
+
     It 'passes Redis handles to Invoke-IpcPool and Start-Job, which re-attach them' {
         $q = New-IpcQueue -Backend $script:Backend -Name (New-TestName)
         $saved = $env:IPCPS_BACKEND
