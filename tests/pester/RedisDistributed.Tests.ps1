@@ -384,7 +384,8 @@ Describe 'Redis objects with the cmdlets, across Start-IpcProcess children' {
                 (& $subscribed $q.Name) -and (& $subscribed $e.Name) -and (& $subscribed $lock.Name)
             }
             $w = [Diagnostics.Stopwatch]::StartNew()
-            foreach ($r in $runs) { $r.PowerShell.Stop() }
+            $stops = foreach ($r in $runs) { $r.PowerShell.BeginStop($null, $null) }
+            foreach ($s in $stops) { $s.AsyncWaitHandle.WaitOne(5000) | Should -BeTrue -Because 'a stopped wait must end (a hang here fails instead of blocking the run)' }
             $w.Elapsed.TotalSeconds | Should -BeLessThan 2
             foreach ($r in $runs) { $r.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped' }
             $q.Put('after'); $q.Get($true, 5) | Should -Be 'after'   # the stopped Get took nothing
@@ -392,7 +393,11 @@ Describe 'Redis objects with the cmdlets, across Start-IpcProcess children' {
             $other = Get-IpcObject -Backend $script:Backend -Name $lock.Name
             $other.Acquire($true, 5) | Should -BeTrue                   # the stopped Acquire holds nothing
             $other.Release()
-        } finally { foreach ($r in $runs) { $r.PowerShell.Dispose() }; Remove-IpcObject $q, $e, $lock }
+        } finally {
+            # A wait that did not stop would block Dispose too: it is left to the process's end, and the test has failed.
+            foreach ($r in $runs) { if ($r.PowerShell.InvocationStateInfo.State -notin 'Running', 'Stopping') { $r.PowerShell.Dispose() } }
+            Remove-IpcObject $q, $e, $lock
+        }
     }
 
     It 'takes -Backend from $env:IPCPS_BACKEND, ''local'' overrides it, and refuses parameters of the other side' {
