@@ -27,6 +27,11 @@ namespace IpcPs.Commands
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = CountByName)]
+        [Parameter(ParameterSetName = AllByName)]
+        public object? Backend { get; set; }
+
         /// <summary>How many messages to receive (default 1).</summary>
         [Parameter(ParameterSetName = CountSet)]
         [Parameter(ParameterSetName = CountByName)]

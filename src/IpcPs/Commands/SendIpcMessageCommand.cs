@@ -26,6 +26,10 @@ namespace IpcPs.Commands
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
+
         /// <summary>The message. From the pipeline, each item is one message; given as an argument, an array is one message.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = ByObject)]
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]

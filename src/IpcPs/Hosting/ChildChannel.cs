@@ -29,6 +29,7 @@ namespace IpcPs.Hosting
             _out = output;
             _runspace = runspace;
             _openError = openError;
+            ManagerKeys.Adopt(request["ManagerKeys"]);   // first: a backend handle among the arguments re-attaches with them
             _depth = request["Depth"] is int d ? d : 2;
             Script = (string)request["Script"]!;
             WorkingDirectory = request["WorkingDirectory"] as string;
@@ -46,7 +47,6 @@ namespace IpcPs.Hosting
             InitializationScript = request["InitializationScript"] as string;
             Using = (IpcObjectConverter.Rehydrate(request["Using"]) is PSObject u ? u.BaseObject : request["Using"]) as Hashtable;
             Detached = request["Detached"] is bool detached && detached;
-            ManagerKeys.Adopt(request["ManagerKeys"]);
         }
 
         public string Script { get; }
