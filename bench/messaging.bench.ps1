@@ -5,13 +5,16 @@
 .DESCRIPTION
     Runs, one after the other (never overlapping: the machine may have few cores), each time with a producer process
     told to go only once it is running, so that process start-up is not timed:
-      1. bench/IpcPs.Bench (C#, Release): small ints through an IpcQueue; 1 MiB byte[] messages through a pipe,
+      1. bench/IpcPs.Bench (C#, Release): small ints through an IpcQueue, one by one and in batches of 1,000; 1 MiB byte[] messages through a pipe,
          received as new arrays (Recv) and into one reused buffer (RecvBytesInto);
       2. PowerShell, with the module at -ModulePath: small ints through an IpcQueue with $q.Put()/$q.Get() in for
-         loops; the same with 0..N | Send-IpcMessage and Receive-IpcMessage -Count N; [pscustomobject] messages
+         loops; the same with 0..N | Send-IpcMessage and Receive-IpcMessage -Count N, cold (as a fresh process runs it)
+         and once both sides ran it on a scratch queue (warm); the same in batches of 1,000
+         with $q.PutMany/$q.GetMany (n/a with a module that has none); the median ping-pong round trip through
+         cmdlets (the echo child streams Receive-IpcMessage | Send-IpcMessage) and through methods; [pscustomobject] messages
          through an IpcQueue, and the same objects as the output of a Start-Job job read with Receive-Job; 1 MiB
          byte[] through a pipe ($c.Send / $c.Recv and RecvBytesInto);
-      3. bench/messaging.py: CPython's mp.Queue (ints, dicts) and mp.Pipe (1 MiB, recv_bytes and recv_bytes_into).
+      3. bench/messaging.py: CPython's mp.Queue (ints, dicts, a ping-pong) and mp.Pipe (1 MiB, recv_bytes and recv_bytes_into).
     Prints one table with the ratios to CPython and whether the targets of docs/performance.md are met. Results are
     printed, never asserted. build.ps1 -Task Bench runs this with -ModulePath out/IpcPs/IpcPs.psd1.
 .EXAMPLE
@@ -37,6 +40,8 @@ $csCount = if ($Quick) { 200000 } else { 5000000 }
 $psCount = if ($Quick) { 20000 } else { 500000 }
 $psCmdletCount = if ($Quick) { 20000 } else { 300000 }
 $objCount = if ($Quick) { 2000 } else { 50000 }
+$psBatchCount = if ($Quick) { 200000 } else { 5000000 }
+$pingRounds = if ($Quick) { 200 } else { 2000 }
 $payloads = if ($Quick) { 50 } else { 1000 }
 $pyCount = if ($Quick) { 20000 } else { 500000 }
 
@@ -67,12 +72,12 @@ Import-Module (Join-Path $moduleCopy (Split-Path -Leaf $ModulePath)) -Force
 $psVersion = $PSVersionTable.PSVersion.ToString()
 
 # Runs PRODUCER (param($channel, $go, $n)) in a child; once it is waiting on $go, times CONSUMER ($channel, $n).
-function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Producer, [scriptblock] $Consumer, [int] $N) {
+function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Producer, [scriptblock] $Consumer, [int] $N, [scriptblock] $WarmUp = {}) {
     $go = New-IpcEvent
     $ready = New-IpcEvent
     try {
         $job = Start-IpcProcess -ArgumentList $Send, $go, $ready, $N -ScriptBlock ([scriptblock]::Create(
-            "param(`$channel, `$go, `$ready, `$n) Set-IpcEvent `$ready; [void](Wait-IpcEvent `$go); & { $Producer } `$channel `$n"))
+            "param(`$channel, `$go, `$ready, `$n) & { $WarmUp }; Set-IpcEvent `$ready; [void](Wait-IpcEvent `$go); & { $Producer } `$channel `$n"))
         while (-not (Wait-IpcEvent $ready -Timeout 0.5 -PassThru -ErrorAction Ignore)) {
             if (-not $job.IsAlive) { throw "The producer failed: $($job | Receive-Job -ErrorAction Continue 2>&1 | Out-String)" }
         }
@@ -97,12 +102,55 @@ try {
     $t = Measure-Stream $q $q { param($q, $n) 0..($n - 1) | Send-IpcMessage $q } {
         param($q, $n) $got = Receive-IpcMessage $q -Count $n; if ($got.Count -ne $n) { throw 'messages lost' } } $psCmdletCount
     $psCmdlet = $psCmdletCount / $t
+    # The same pipeline once both sides are warm: each first runs it on a scratch queue of its own (a fresh pwsh runs
+    # PowerShell's pipeline code cold, and the row above times mostly that), then the timed run.
+    $warm = { $s = New-IpcQueue; 0..199999 | Send-IpcMessage $s; $null = Receive-IpcMessage $s -Count 200000; $s.Close() }
+    & $warm
+    $t = Measure-Stream $q $q { param($q, $n) 0..($n - 1) | Send-IpcMessage $q } {
+        param($q, $n) $got = Receive-IpcMessage $q -Count $n; if ($got.Count -ne $n) { throw 'messages lost' } } $psCmdletCount -WarmUp $warm
+    $psCmdletWarm = $psCmdletCount / $t
+    # Batches of 1,000 (PutMany/GetMany; a module without them gives n/a): each batch's count, first and last checked.
+    $psBatch = [double]::NaN
+    if ($q.PSObject.Methods['PutMany']) {
+        $t = Measure-Stream $q $q { param($q, $n) for ($i = 0; $i -lt $n; $i += 1000) { $q.PutMany($i..($i + 999)) } } {
+            param($q, $n)
+            for ($i = 0; $i -lt $n; $i += $got.Count) {
+                $got = $q.GetMany(1000)
+                if ($got[0] -ne $i -or $got[-1] -ne $i + $got.Count - 1) { throw "batch at $i out of order: $($got.Count) from $($got[0]) to $($got[-1])" }
+            } } $psBatchCount
+        $psBatch = $psBatchCount / $t
+    }
     $t = Measure-Stream $q $q {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) } } {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get().Id -ne $i) { throw "object $i out of order" } } } $objCount
     $psObjects = $objCount / $t
 }
 finally { $q.Close() }
+
+# Ping-pong through cmdlets: Send-IpcMessage one int, Receive-IpcMessage its echo from a child whose pipeline streams
+# (Receive-IpcMessage | Send-IpcMessage); the median round trip. Then the same with $q.Put/$q.Get methods.
+$ping = New-IpcQueue
+$pong = New-IpcQueue
+try {
+    foreach ($how in 'cmdlets', 'methods') {
+        $echo = if ($how -eq 'cmdlets') { { param($a, $b, $n) Receive-IpcMessage $a -Count $n | Send-IpcMessage $b } }
+                else { { param($a, $b, $n) for ($i = 0; $i -lt $n; $i++) { $b.Put($a.Get()) } } }
+        $job = Start-IpcProcess -ArgumentList $ping, $pong, ($pingRounds + 100) -ScriptBlock $echo
+        $rounds = [double[]]::new($pingRounds)
+        for ($i = -100; $i -lt $pingRounds; $i++) {   # 100 rounds of warm-up
+            $w = [Diagnostics.Stopwatch]::GetTimestamp()
+            if ($how -eq 'cmdlets') { Send-IpcMessage $ping $i; $back = Receive-IpcMessage $pong -Timeout 30 }
+            else { $ping.Put($i); $back = $pong.Get() }
+            if ($back -ne $i) { throw "ping-pong $i out of order" }
+            if ($i -ge 0) { $rounds[$i] = ([Diagnostics.Stopwatch]::GetTimestamp() - $w) / [Diagnostics.Stopwatch]::Frequency * 1e6 }
+        }
+        $null = $job | Wait-Job -Timeout 120
+        $job | Remove-Job -Force
+        [array]::Sort($rounds)
+        if ($how -eq 'cmdlets') { $psPingCmdlets = $rounds[$pingRounds / 2] } else { $psPingMethods = $rounds[$pingRounds / 2] }
+    }
+}
+finally { $ping.Close(); $pong.Close() }
 
 $a, $b = New-IpcPipe -Duplex:$false
 try {
@@ -160,6 +208,7 @@ function Ratio([double] $value, [double] $reference) {
 }
 $pyInts = if ($py) { [double]$py.queue_small_ints_per_s } else { [double]::NaN }
 $pyObjs = if ($py) { [double]$py.queue_objects_per_s } else { [double]::NaN }
+$pyPing = if ($py -and $py.PSObject.Properties['queue_pingpong_median_us']) { [double]$py.queue_pingpong_median_us } else { [double]::NaN }
 $pyPipe = if ($py) { [double]$py.pipe_1mib_bytes_per_s } else { [double]::NaN }
 $pyPipeInto = if ($py) { [double]$py.pipe_1mib_into_bytes_per_s } else { [double]::NaN }
 $na = 'n/a'
@@ -167,6 +216,11 @@ $rows = @(
     [pscustomobject]@{ Benchmark = 'Small ints, C# IpcQueue Put/Get'; IpcPs = Format-Rate $cs.queue_small_ints_per_s; Reference = $(if ($py) { Format-Rate $pyInts } else { $na }); Ratio = Ratio $cs.queue_small_ints_per_s $pyInts }
     [pscustomobject]@{ Benchmark = 'Small ints, PowerShell $q.Put/$q.Get loops'; IpcPs = Format-Rate $psMethod; Reference = 'CPython mp.Queue'; Ratio = Ratio $psMethod $pyInts }
     [pscustomobject]@{ Benchmark = 'Small ints, Send-IpcMessage | Receive-IpcMessage'; IpcPs = Format-Rate $psCmdlet; Reference = 'CPython mp.Queue'; Ratio = Ratio $psCmdlet $pyInts }
+    [pscustomobject]@{ Benchmark = 'Small ints, Send-IpcMessage | Receive-IpcMessage, warm'; IpcPs = Format-Rate $psCmdletWarm; Reference = 'CPython mp.Queue'; Ratio = Ratio $psCmdletWarm $pyInts }
+    [pscustomobject]@{ Benchmark = 'Small ints, C# PutMany/GetMany of 1,000'; IpcPs = $(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { Format-Rate $cs.queue_batch_small_ints_per_s } else { $na }); Reference = 'CPython mp.Queue'; Ratio = $(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { Ratio $cs.queue_batch_small_ints_per_s $pyInts } else { $na }) }
+    [pscustomobject]@{ Benchmark = 'Small ints, PowerShell $q.PutMany/$q.GetMany of 1,000'; IpcPs = $(if ([double]::IsNaN($psBatch)) { $na } else { Format-Rate $psBatch }); Reference = 'CPython mp.Queue'; Ratio = Ratio $psBatch $pyInts }
+    [pscustomobject]@{ Benchmark = 'Ping-pong round trip, Send-/Receive-IpcMessage (median)'; IpcPs = '{0:N0} µs' -f $psPingCmdlets; Reference = $(if ($py) { '{0:N0} µs' -f $pyPing } else { $na }); Ratio = Ratio $pyPing $psPingCmdlets }
+    [pscustomobject]@{ Benchmark = 'Ping-pong round trip, $q.Put/$q.Get (median)'; IpcPs = '{0:N0} µs' -f $psPingMethods; Reference = 'CPython mp.Queue'; Ratio = Ratio $pyPing $psPingMethods }
     [pscustomobject]@{ Benchmark = '[pscustomobject], IpcQueue (vs CPython dicts)'; IpcPs = Format-Rate $psObjects; Reference = $(if ($py) { Format-Rate $pyObjs } else { $na }); Ratio = Ratio $psObjects $pyObjs }
     [pscustomobject]@{ Benchmark = '[pscustomobject], IpcQueue vs Start-Job output'; IpcPs = Format-Rate $psObjects; Reference = Format-Rate $jobObjects; Ratio = Ratio $psObjects $jobObjects }
     [pscustomobject]@{ Benchmark = '1 MiB byte[], C# pipe Recv (new arrays)'; IpcPs = Format-Bytes $cs.pipe_1mib_bytes_per_s; Reference = $(if ($py) { Format-Bytes $pyPipe } else { $na }); Ratio = Ratio $cs.pipe_1mib_bytes_per_s $pyPipe }
@@ -189,13 +243,18 @@ Target 'cmdlet pipeline >= CPython mp.Queue' ($psCmdlet / $pyInts) 1
 Target 'C# core >= 5 M small msgs/s (ratio to 5 M)' ($cs.queue_small_ints_per_s / 5e6) 1
 Target '1 MiB payloads >= 3x CPython Pipe (C# Recv, new arrays)' ($cs.pipe_1mib_bytes_per_s / $pyPipe) 3
 Target '1 MiB payloads >= 3x CPython Pipe (C# RecvBytesInto vs recv_bytes_into)' ($cs.pipe_1mib_into_bytes_per_s / $pyPipeInto) 3
+Target 'PowerShell PutMany/GetMany >= 5 M msgs/s (ratio to 5 M)' ($psBatch / 5e6) 1
+Target 'cmdlet pipeline >= 1 M msgs/s (ratio to 1 M; warm)' ($psCmdletWarm / 1e6) 1
+Target 'C# batch put/get >= 20 M msgs/s (ratio to 20 M)' ($(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { $cs.queue_batch_small_ints_per_s } else { [double]::NaN }) / 20e6) 1
+Target '[pscustomobject] >= 1.2x CPython dicts' ($psObjects / $pyObjs) 1.2
 Write-Host 'One run on whatever else the machine is doing: numbers for comparison, not assertions.'
 
 if ($JsonPath) {
     [ordered]@{
         date = (Get-Date).ToString('o'); processors = [Environment]::ProcessorCount; cpu = $cpu; csharp = $cs
-        powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; objects_per_s = $psObjects
-            start_job_objects_per_s = $jobObjects; pipe_1mib_bytes_per_s = $psPipe; pipe_1mib_into_bytes_per_s = $psPipeInto }
+        powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; cmdlet_warm_ints_per_s = $psCmdletWarm; objects_per_s = $psObjects
+            start_job_objects_per_s = $jobObjects; batch_ints_per_s = $psBatch; pingpong_cmdlets_median_us = $psPingCmdlets
+            pingpong_methods_median_us = $psPingMethods; pipe_1mib_bytes_per_s = $psPipe; pipe_1mib_into_bytes_per_s = $psPipeInto }
         cpython = $py
     } | ConvertTo-Json -Depth 5 | Set-Content $JsonPath
 }

@@ -4,6 +4,7 @@
 Measures, between two processes of this interpreter (the producer a multiprocessing.Process):
   * small integers through multiprocessing.Queue, messages per second (every value checked, in order);
   * small dicts (the counterpart of a PowerShell [pscustomobject]) through multiprocessing.Queue;
+  * the median round trip of a small int through two multiprocessing.Queues and an echo process (ping-pong);
   * 1 MiB bytes payloads through a one-way multiprocessing.Pipe: recv_bytes() (a new object each) and
     recv_bytes_into() (a reused buffer), bytes per second.
 The clock starts when the producer is running and told to go, and stops at the last message.
@@ -92,6 +93,31 @@ def pipe_rate(n, into):
     return n * SIZE / elapsed
 
 
+def _echo(a, b, n):
+    for _ in range(n):
+        b.put(a.get())
+
+
+def queue_pingpong(n):
+    """Median round trip of one small int through two mp.Queues and an echo process, in microseconds."""
+    a, b = mp.Queue(), mp.Queue()
+    p = mp.Process(target=_echo, args=(a, b, n + 100))
+    p.start()
+    for i in range(100):   # warm-up
+        a.put(i)
+        b.get()
+    rounds = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        a.put(i)
+        if b.get() != i:
+            raise SystemExit(f"ping-pong {i} out of order")
+        rounds.append(time.perf_counter() - t0)
+    p.join()
+    rounds.sort()
+    return rounds[len(rounds) // 2] * 1e6
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
@@ -103,6 +129,7 @@ def main():
         "runtime": f"CPython {platform.python_version()}",
         "queue_small_ints_per_s": queue_rate(_produce_ints, a.count, _check_int),
         "queue_objects_per_s": queue_rate(_produce_objects, a.objects, _check_obj),
+        "queue_pingpong_median_us": queue_pingpong(min(a.count // 100, 5000)),
         "pipe_1mib_bytes_per_s": pipe_rate(a.payloads, into=False),
         "pipe_1mib_into_bytes_per_s": pipe_rate(a.payloads, into=True),
     }

@@ -4,7 +4,9 @@
 Measures, with a warm multiprocessing.Pool of WORKERS processes (started, and one map done, before timing):
   * per-item overhead on a trivial function (identity): Pool.map with chunksize=1 (one task per item, as
     Invoke-IpcPool sends them) and with the default chunksize (items batched), in ms per item;
-  * a CPU-bound function, sequentially in this process and through the pool, and the speed-up.
+  * a CPU-bound function, sequentially in this process and through the pool, and the speed-up;
+  * starting a process and getting its result (Process(target=put 1 in a Queue), start, get, join) with each start
+    method (spawn, forkserver, fork), the median of --starts runs, after one warm-up run (forkserver starts its server).
 Usage: python3 bench/processes.py [--json] [--items N] [--workers N] [--cpu-items N] [--cpu-loop N]
 Benchmarks only: nothing here is asserted anywhere.
 """
@@ -28,6 +30,26 @@ def busy(n):
     return s
 
 
+def put_one(q):
+    q.put(1)
+
+
+def start_and_result(method, runs):
+    ctx = mp.get_context(method)
+    q = ctx.Queue()
+    times = []
+    for i in range(runs + 1):
+        t0 = time.perf_counter()
+        p = ctx.Process(target=put_one, args=(q,))
+        p.start()
+        q.get()
+        p.join()
+        if i:   # the first run warms (forkserver starts its server then)
+            times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def timed(body):
     t0 = time.perf_counter()
     body()
@@ -41,6 +63,7 @@ def main():
     p.add_argument('--workers', type=int, default=2)
     p.add_argument('--cpu-items', type=int, default=40)
     p.add_argument('--cpu-loop', type=int, default=2000000)
+    p.add_argument('--starts', type=int, default=9)
     a = p.parse_args()
     with mp.Pool(a.workers) as pool:
         pool.map(identity, range(100))   # warm
@@ -60,6 +83,8 @@ def main():
         'cpu_pool_s': par,
         'cpu_speedup': seq / par,
     }
+    for method in ('spawn', 'forkserver', 'fork'):
+        result[f'start_{method}_ms'] = start_and_result(method, a.starts)
     if a.json:
         json.dump(result, sys.stdout)
     else:

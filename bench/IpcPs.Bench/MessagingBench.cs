@@ -20,6 +20,7 @@ namespace IpcPs.Bench
             switch (args[0])
             {
                 case "msg-queue-producer": return QueueProducer(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture));
+                case "msg-queue-batch-producer": return QueueBatchProducer(args[1], args[2], long.Parse(args[3], CultureInfo.InvariantCulture));
                 case "msg-pipe-producer": return PipeProducer(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
             }
             if (args[0] == "msg-local") return Local(Option(args, "--count", 1_000_000));
@@ -28,6 +29,7 @@ namespace IpcPs.Bench
             int payloads = (int)Option(args, "--payloads", 2000);
             // Best of 3 (like the lock benchmark's best of 5): one process pair on a shared VM is noisy.
             double queueRate = Math.Max(QueueSmallInts(count), Math.Max(QueueSmallInts(count), QueueSmallInts(count)));
+            double batchRate = Math.Max(QueueBatches(count * 4), Math.Max(QueueBatches(count * 4), QueueBatches(count * 4)));
             double pipeBytes = PipePayloads(payloads, 1 << 20, into: false);
             double pipeInto = PipePayloads(payloads, 1 << 20, into: true);
             if (json)
@@ -36,6 +38,8 @@ namespace IpcPs.Bench
                 w.WriteStartObject();
                 w.WriteNumber("queue_small_ints_per_s", queueRate);
                 w.WriteNumber("queue_count", count);
+                w.WriteNumber("queue_batch_small_ints_per_s", batchRate);
+                w.WriteNumber("queue_batch_size", BatchSize);
                 w.WriteNumber("pipe_1mib_bytes_per_s", pipeBytes);
                 w.WriteNumber("pipe_1mib_into_bytes_per_s", pipeInto);
                 w.WriteNumber("pipe_payloads", payloads);
@@ -44,6 +48,7 @@ namespace IpcPs.Bench
             else
             {
                 Console.WriteLine($"  IpcQueue small ints, 1 producer process -> 1 consumer   {queueRate / 1e6,8:F2} M msgs/s ({count} messages)");
+                Console.WriteLine($"  IpcQueue small ints, PutMany/GetMany of {BatchSize}, 1 -> 1 {batchRate / 1e6,8:F2} M msgs/s ({count * 4} messages)");
                 Console.WriteLine($"  Pipe 1 MiB byte[] messages, Recv() (new array each)     {pipeBytes / 1e9,8:F2} GB/s ({payloads} messages)");
                 Console.WriteLine($"  Pipe 1 MiB byte[] messages, RecvBytesInto(buffer)       {pipeInto / 1e9,8:F2} GB/s");
             }
@@ -63,6 +68,22 @@ namespace IpcPs.Bench
                 for (long i = 0; i < count; i++) q.Get();
                 double get = count / sw.Elapsed.TotalSeconds;
                 Console.WriteLine($"  local Put {put / 1e6:F2} M/s, Get {get / 1e6:F2} M/s");
+            }
+            // Batches of BatchSize in one thread: PutMany then GetMany.
+            var items = new object[BatchSize];
+            for (int round = 0; round < 3; round++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (long i = 0; i < count; i += BatchSize)
+                {
+                    for (int j = 0; j < items.Length; j++) items[j] = (int)(i + j);
+                    q.PutMany(items);
+                }
+                double put = count / sw.Elapsed.TotalSeconds;
+                sw.Restart();
+                for (long i = 0; i < count; i += BatchSize) q.GetMany(BatchSize);
+                double get = count / sw.Elapsed.TotalSeconds;
+                Console.WriteLine($"  local PutMany {put / 1e6:F2} M/s, GetMany {get / 1e6:F2} M/s (batches of {BatchSize})");
             }
             // A pipe in one thread: a small message sent and received in turn (the ring's uncontended path).
             var ends = IpcConnection.CreatePipe($"bench_{Environment.ProcessId}_localpipe", duplex: true);
@@ -121,6 +142,45 @@ namespace IpcPs.Bench
             using var ev = (IpcEvent)IpcObjects.Open(go, IpcObjectKind.Event);
             if (!ev.Wait(Limit.TotalSeconds)) return 2;
             for (long i = 0; i < count; i++) q.Put((int)i);
+            return 0;
+        }
+
+        private const int BatchSize = 1000;
+
+        /// <summary>1 producer process PutMany → this process GetMany, batches of BatchSize small ints (each checked).</summary>
+        private static double QueueBatches(long count)
+        {
+            string tag = $"bench_{Environment.ProcessId}";
+            using var q = IpcQueue.Create($"{tag}_qb");
+            using var go = IpcEvent.Create($"{tag}_gob");
+            using var child = Program.StartSelf("msg-queue-batch-producer", q.Name, go.Name, count.ToString(CultureInfo.InvariantCulture));
+            if (!Wait(() => q.HolderPids.Length > 1)) throw new InvalidOperationException("The producer did not start.");
+            var sw = Stopwatch.StartNew();
+            go.Set();
+            for (long i = 0; i < count;)
+            {
+                foreach (var v in q.GetMany(BatchSize))
+                {
+                    if (!(v is int n) || n != (int)i) throw new InvalidOperationException($"Message {i} was {v ?? "null"}.");
+                    i++;
+                }
+            }
+            sw.Stop();
+            child.WaitForExit();
+            return count / sw.Elapsed.TotalSeconds;
+        }
+
+        private static int QueueBatchProducer(string queue, string go, long count)
+        {
+            using var q = (IpcQueue)IpcObjects.Open(queue, IpcObjectKind.Queue);
+            using var ev = (IpcEvent)IpcObjects.Open(go, IpcObjectKind.Event);
+            if (!ev.Wait(Limit.TotalSeconds)) return 2;
+            var items = new object[BatchSize];
+            for (long i = 0; i < count; i += BatchSize)
+            {
+                for (int j = 0; j < items.Length; j++) items[j] = (int)(i + j);
+                q.PutMany(items);
+            }
             return 0;
         }
 

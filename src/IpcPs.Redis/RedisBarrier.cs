@@ -93,8 +93,8 @@ return {tonumber(m[1]), tonumber(m[2])}";
             return ((long)r[0], (long)r[1] == 1);
         }
 
-        public int Wait() => Wait((TimeSpan?)null, CancellationToken.None);
-        public int Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public int Wait() => Wait((TimeSpan?)null, Interrupt(true));
+        public int Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0));
 
         public int Wait(TimeSpan? timeout, CancellationToken cancel) =>
             Wait(timeout is TimeSpan t ? Deadline.After(t) : DefaultTimeout is double d ? Deadline.AfterSeconds(d) : Deadline.Infinite, cancel);

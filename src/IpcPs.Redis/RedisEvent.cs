@@ -49,9 +49,9 @@ return {tonumber(redis.call('HGET', KEYS[1], 'set') or '0'), tonumber(redis.call
             return ((long)r[0] == 1, (long)r[1]);
         }
 
-        public bool Wait() => Wait(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        public bool Wait() => Wait(Timeout.InfiniteTimeSpan, Interrupt(true));
 
-        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public bool Wait(double timeoutSeconds) => Wait(Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0));
 
         public bool Wait(TimeSpan timeout, CancellationToken cancel) => Wait(Deadline.After(timeout), cancel);
 

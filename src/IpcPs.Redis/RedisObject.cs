@@ -26,6 +26,8 @@ namespace IpcPs.Redis
         public IpcObjectKind Kind { get; }
         public RedisBackend Backend { get; }
 
+        IIpcBackend IIpcBackendObject.Backend => Backend;
+
         /// <summary>The backend's address without its password.</summary>
         public string Address => Backend.Address;
 
@@ -87,6 +89,12 @@ namespace IpcPs.Redis
 
         /// <summary>Releases what the handle holds (before it is marked closed).</summary>
         protected virtual void OnClose() { }
+
+        /// <summary>
+        /// What a method's blocking wait ($q.Get(), $e.Wait()…) waits with: the caller's pipeline interrupt (Ctrl+C ends the
+        /// wait), read only when the call may block.
+        /// </summary>
+        internal static CancellationToken Interrupt(bool mayBlock) => mayBlock ? Core.IpcHost.CallerInterrupt : CancellationToken.None;
 
         internal static RedisValue[] Args(params RedisValue[] values) => values;
 

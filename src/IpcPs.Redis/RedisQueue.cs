@@ -78,7 +78,7 @@ namespace IpcPs.Redis
         /// <summary>CPython's put(obj, block, timeout): QueueFullException when there is no room in time.</summary>
         public void Put(object? item, bool block, double timeoutSeconds)
         {
-            if (!PutAll(new[] { Encode(item, null) }, 0, Python(block, timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+            if (!PutAll(new[] { Encode(item, null) }, 0, Python(block, timeoutSeconds), Interrupt(block))) throw new QueueFullException(Name);
         }
 
         public void PutNoWait(object? item) => Put(item, false);
@@ -89,7 +89,7 @@ namespace IpcPs.Redis
         public void PutWithPriority(object? item, long priority, bool block, double timeoutSeconds)
         {
             RequirePriority();
-            if (!PutAll(new[] { Encode(item, null) }, priority, Python(block, timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+            if (!PutAll(new[] { Encode(item, null) }, priority, Python(block, timeoutSeconds), Interrupt(block))) throw new QueueFullException(Name);
         }
 
         /// <summary>
@@ -102,7 +102,7 @@ namespace IpcPs.Redis
             if (items is null) throw new ArgumentNullException(nameof(items));
             var encoded = new byte[items.Length][];
             for (int i = 0; i < items.Length; i++) encoded[i] = Encode(items[i], null);
-            if (!PutAll(encoded, 0, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None)) throw new QueueFullException(Name);
+            if (!PutAll(encoded, 0, Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0))) throw new QueueFullException(Name);
             return items.Length;
         }
 
@@ -171,7 +171,7 @@ namespace IpcPs.Redis
         /// <summary>As Get, with the delivery's id, its delivery number (2 and more: delivered before) and its receipt.</summary>
         public RedisDelivery GetDelivery(bool block, double timeoutSeconds)
         {
-            var got = Take(1, Python(block, timeoutSeconds), CancellationToken.None);
+            var got = Take(1, Python(block, timeoutSeconds), Interrupt(block));
             if (got.Count == 0) throw new QueueEmptyException(Name);
             return got[0];
         }
@@ -182,7 +182,7 @@ namespace IpcPs.Redis
         /// </summary>
         public object?[] GetMany(int max, double timeoutSeconds = double.PositiveInfinity)
         {
-            var got = Take(max, Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+            var got = Take(max, Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0));
             var result = new object?[got.Count];
             for (int i = 0; i < got.Count; i++) result[i] = got[i].Message;
             return result;
@@ -265,9 +265,9 @@ namespace IpcPs.Redis
             if (r != 1) throw new DeliveryExpiredException(Name, receipt);
         }
 
-        public void Join() => Join(Timeout.InfiniteTimeSpan, CancellationToken.None);
+        public void Join() => Join(Timeout.InfiniteTimeSpan, Interrupt(true));
 
-        public bool Join(double timeoutSeconds) => WaitJoined(Deadline.AfterSeconds(timeoutSeconds), CancellationToken.None);
+        public bool Join(double timeoutSeconds) => WaitJoined(Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0));
 
         public bool Join(TimeSpan timeout, CancellationToken cancel) => WaitJoined(Deadline.After(timeout), cancel);
 

@@ -104,6 +104,28 @@ namespace IpcPs.Tests
             new QueueScenario("get.priority.stays", QueueOrder.Priority, joinable: false,
                 q => { q.PutWithPriority(B, 2); q.PutWithPriority(C, 2); q.PutWithPriority(D, 3); },
                 q => q.Get(), before: new[] { B, C, D }, after: new[] { C, D }),
+            // Batches: a batch put commits once (a producer killed before its commit point leaves none of its messages,
+            // after it all of them); its blocks are one chain, from the free list and never-used blocks.
+            new QueueScenario("putmany.fifo", QueueOrder.Fifo, joinable: true, q => { q.Put(A); q.Put(B); q.Get(); },
+                q => q.PutMany(new object[] { C, D, B }), before: new[] { B }, after: new[] { B, C, D, B }, unfinished: (2, 5)),
+            new QueueScenario("putmany.fifo.empty", QueueOrder.Fifo, joinable: false, q => { q.Put(C); q.Get(); },
+                q => q.PutMany(new object[] { A, B }), before: new string[0], after: new[] { A, B }),
+            new QueueScenario("putmany.lifo", QueueOrder.Lifo, joinable: false, q => { q.Put(A); q.Put(B); q.Get(); },
+                q => q.PutMany(new object[] { C, D }), before: new[] { A }, after: new[] { D, C, A }),
+            new QueueScenario("putmany.priority.new", QueueOrder.Priority, joinable: false, q => { q.PutWithPriority(A, 5); q.PutWithPriority(B, 1); },
+                q => q.PutManyWithPriority(new object[] { C, D }, 3), before: new[] { B, A }, after: new[] { B, C, D, A }),
+            new QueueScenario("putmany.priority.same", QueueOrder.Priority, joinable: false, q => { q.PutWithPriority(A, 5); q.PutWithPriority(B, 1); },
+                q => q.PutManyWithPriority(new object[] { C, D }, 1), before: new[] { B, A }, after: new[] { B, C, D, A }),
+            // A batch get (Fifo, Lifo): one commit for messages put one by one (each link logged) and for messages a
+            // batch put chained (the links are there already), appended to a free list that has a tail.
+            new QueueScenario("getmany.fifo", QueueOrder.Fifo, joinable: false, q => { q.Put(A); q.Put(B); q.Put(C); q.Put(D); q.Get(); },
+                q => q.GetMany(2), before: new[] { B, C, D }, after: new[] { D }),
+            new QueueScenario("getmany.fifo.chained", QueueOrder.Fifo, joinable: false, q => { q.Put(D); q.Get(); q.PutMany(new object[] { B, C, A }); },
+                q => q.GetMany(2), before: new[] { B, C, A }, after: new[] { A }),
+            new QueueScenario("getmany.fifo.all", QueueOrder.Fifo, joinable: false, q => q.PutMany(new object[] { A, C }),
+                q => q.GetMany(10), before: new[] { A, C }, after: new string[0]),
+            new QueueScenario("getmany.lifo", QueueOrder.Lifo, joinable: false, q => { q.Put(A); q.PutMany(new object[] { B, C }); },
+                q => q.GetMany(2), before: new[] { C, B, A }, after: new[] { A }),
             // The last task done: unfinished goes to 0 and the joiners' signal moves.
             new QueueScenario("taskdone", QueueOrder.Fifo, joinable: true, q => { q.Put(A); q.Put(B); q.Get(); q.TaskDone(); },
                 q => q.TaskDone(), before: new[] { B }, after: new[] { B }, unfinished: (1, 0)),

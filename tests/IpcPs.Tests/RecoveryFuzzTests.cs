@@ -75,7 +75,9 @@ namespace IpcPs.Tests
                             {
                                 _ = q.QSize() + (q.Empty() ? 1 : 0) + (q.Full() ? 1 : 0);
                                 if (i % 3 == 2 && priority) q.PutWithPriority(i, i, false, 0);
+                                else if (i == 5) q.PutMany(new object[] { i, "batch", i }, false, 0);
                                 else if (i % 3 == 2) q.Put(i, false);
+                                else if (i % 3 == 1) _ = q.GetMany(1000, 0);   // a batch: bounded by the queue's storage, whatever its links say
                                 else _ = q.Get(false);
                             }
                             catch (Exception e) when (IsTyped(e)) { }
@@ -122,7 +124,7 @@ namespace IpcPs.Tests
                     {
                         for (int i = 0; i < 8; i++)
                         {
-                            try { if (receiver.Poll()) _ = receiver.Recv(); }
+                            try { if (receiver.Poll()) _ = i % 2 == 0 ? receiver.Recv() : receiver.RecvMany(100, 0); }
                             catch (Exception e) when (IsTyped(e)) { }
                         }
                     });

@@ -93,4 +93,20 @@ Describe 'docs/examples' -Tag 'Windows' {
     It 'managercustom.ps1 (Python''s MathsClass registration): prints 7 and 56; an unexposed member is refused' {
         Invoke-Example 'managercustom.ps1' | Should -Be @('7', '56', 'seed article', 'Clear: ''Builder'' does not expose ''Clear''; exposed: Append, ToString.')
     }
+
+    It 'redis.ps1 (issue 14): workers share a Redis work queue (each job once) and deploy in turn with growing fencing tokens' {
+        $redis = Start-TestRedis
+        if (-not $redis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $saved = $env:IPCPS_BACKEND
+        try {
+            $env:IPCPS_BACKEND = $redis.Uri   # the child inherits it: no password on its command line
+            $lines = Invoke-Example 'redis.ps1'
+        } finally { $env:IPCPS_BACKEND = $saved; Stop-TestRedis $redis }
+        $lines[-1] | Should -Be 'all 12 jobs done; dead letters: 0'
+        $workers = @($lines | Where-Object { $_ -match '^worker (\d) did (\d+) jobs, then deployed with fencing token (\d+)$' } | ForEach-Object {
+            [pscustomobject]@{ Done = [int]($_ -replace '^worker \d did (\d+) .*$', '$1'); Token = [long]($_ -replace '^.* token (\d+)$', '$1') } })
+        $workers.Count | Should -Be 3
+        ($workers.Done | Measure-Object -Sum).Sum | Should -Be 12
+        @($workers.Token | Sort-Object -Unique).Count | Should -Be 3
+    }
 }

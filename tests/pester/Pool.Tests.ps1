@@ -156,6 +156,8 @@ Describe 'Pools made per call, and bad input' {
                 1..4 | Invoke-IpcPool -ThrottleLimit 2 -InitializationScript $init -ArgumentList $never, $started { param($n, $s) $s.Put($PID); $null = $n.Wait(600) }
             } -Arguments $never, $started, $init
             $busy = $started.Get($true, 60)   # the first worker takes all four items (prefetch)
+            # Both workers have started (one may be a warm spare, ready long before the other) before the stop.
+            Wait-Until { @(Get-Content -LiteralPath $log -ErrorAction SilentlyContinue).Count -ge 2 } -TimeoutSeconds 120 -Because 'both workers to start'
             $run.PowerShell.Stop()
             $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
             $run.PowerShell.Dispose()

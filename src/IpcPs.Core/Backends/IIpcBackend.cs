@@ -35,6 +35,9 @@ namespace IpcPs
         string Name { get; }
         IpcObjectKind Kind { get; }
 
+        /// <summary>The backend holding it (its process-wide connection).</summary>
+        IIpcBackend Backend { get; }
+
         /// <summary>What re-attaches it in another process (with the credentials, which travel apart).</summary>
         IpcBackendDescriptor Descriptor { get; }
     }

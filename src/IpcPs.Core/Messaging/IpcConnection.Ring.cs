@@ -248,7 +248,7 @@ namespace IpcPs
                 _tail = *(long*)(_ring + TailOff);
             }
 
-            private long Free
+            public long Free
             {
                 get
                 {
@@ -340,7 +340,7 @@ namespace IpcPs
                 _head = *(long*)(_ring + HeadOff);
             }
 
-            private long Available
+            public long Available
             {
                 get
                 {

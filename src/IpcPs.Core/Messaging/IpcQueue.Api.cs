@@ -6,7 +6,7 @@ using IpcPs.Core.Sync;
 namespace IpcPs
 {
     // The Python-shaped methods and the channel interface. Timeouts are seconds as in CPython: +∞ none, negative 0.
-    public sealed partial class IpcQueue
+    public sealed partial class IpcQueue : IJoinableChannel
     {
         public void Put(object? item) => Put(item, true, double.PositiveInfinity);
 

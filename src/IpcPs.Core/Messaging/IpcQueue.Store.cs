@@ -236,8 +236,8 @@ namespace IpcPs
             _log.Commit(b, PutLogOffset);
         }
 
-        /// <summary>Takes the next message out into BUFFER; returns its length.</summary>
-        private int Remove(byte* b, ref byte[] buffer)
+        /// <summary>Takes the next message out into BUFFER at OFFSET (grown as needed, keeping what is before OFFSET); returns its length.</summary>
+        private int Remove(byte* b, ref byte[] buffer, int offset = 0)
         {
             _log.Begin();
             int first, bucket = None;
@@ -263,7 +263,13 @@ namespace IpcPs
             byte* m = b + Block(first);
             int length = *(int*)(m + 8);
             if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
-            if (buffer.Length < length) buffer = new byte[Math.Max(length, buffer.Length * 2)];
+            if (buffer.Length - offset < length)
+            {
+                if ((long)offset + length > int.MaxValue) throw new MessageTooLargeException(Name, (long)offset + length, int.MaxValue, "a batch holds at most");
+                var bigger = new byte[Math.Max(offset + length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
+                if (offset > 0) Buffer.BlockCopy(buffer, 0, bigger, 0, offset);
+                buffer = bigger;
+            }
 
             // Walk the chain, collecting its blocks, then copy out.
             int blocks = BlocksFor(length);
@@ -275,7 +281,7 @@ namespace IpcPs
                 at = *(int*)(b + Block(at));
             }
             var copy = new ChainCopy(b, _chain);
-            fixed (byte* dst = buffer) copy.Out(dst, length);
+            fixed (byte* dst = buffer) copy.Out(dst + offset, length);
 
             Free(b, first, _chain[blocks - 1]);
             int freed = blocks;
@@ -355,28 +361,7 @@ namespace IpcPs
 
         private IpcObjectCorruptException Damaged(string what) => Corrupt(what);
 
-        private bool FinishTask()
-        {
-            int left;
-            byte* b = Base;
-            Enter(b, CancellationToken.None);
-            try
-            {
-                left = *(int*)(b + UnfinishedOff);
-                if (left == 0) return false;
-                _log.Begin();
-                _log.Write(UnfinishedOff, --left);
-                _log.Commit(b, GetLogOffset);
-            }
-            finally { Leave(b); }
-            if (left == 0)
-            {
-                Interlocked.Increment(ref *(int*)(b + JoinSignal));
-                if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
-                SignalWord.Wake((int*)(b + JoinSignal), (int*)(b + JoinSleepers), int.MaxValue);
-            }
-            return true;
-        }
+        private bool FinishTask() => FinishTasks(1);
 
         private bool WaitJoined(Deadline deadline, CancellationToken cancel)
         {
@@ -398,11 +383,11 @@ namespace IpcPs
             private readonly int[] _chain;
             private int _index, _offset;
 
-            public ChainCopy(byte* segment, int[] chain)
+            public ChainCopy(byte* segment, int[] chain, int start = 0)
             {
                 _segment = segment;
                 _chain = chain;
-                _index = 0;
+                _index = start;
                 _offset = BlockSize - FirstPayload;
             }
 

@@ -165,16 +165,20 @@ namespace IpcPs.Core.Messaging
             try { bag = bags.CreatePropertyBag(typeNames); }
             catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
             Number(ref numbered, bag);
+            // The properties are added once all are read (one call: the host validates and adds them together); a value
+            // that refers back to the bag already has it, the bag being numbered before its values are read.
+            var names = np == 0 ? Array.Empty<string>() : new string[np];
+            var values = np == 0 ? Array.Empty<object?>() : new object?[np];
             for (int i = 0; i < np; i++)
             {
                 r.Unreserve(2);
                 int n = r.ReadLength();
                 r.Charge(DecodeCost.Property(n));
-                string name = r.ReadUtf8(n);
-                var value = Read(ref r, ref numbered, nesting + 1);
-                try { bags.AddProperty(bag, name, value); }
-                catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
+                names[i] = r.ReadUtf8(n);
+                values[i] = Read(ref r, ref numbered, nesting + 1);
             }
+            try { bags.AddProperties(bag, names, values, np); }
+            catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
             return bag;
         }
 

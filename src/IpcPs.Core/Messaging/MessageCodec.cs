@@ -64,11 +64,7 @@ namespace IpcPs.Core.Messaging
             {
                 Write(w, value, 0);
                 long allowance = DecodeCost.Allowance(w.TotalLength);
-                if (checkCost && w.DecodeCharge > allowance)
-                    throw new ArgumentException(
-                        $"The message would need {w.DecodeCharge:N0} bytes of memory to decode, more than its receiver allows for a message of " +
-                        $"{w.TotalLength:N0} bytes ({DecodeCost.Factor} times its size + {DecodeCost.Slack / 1024} KiB): it holds very many small " +
-                        "objects or properties. Send them in several messages.");
+                if (checkCost && w.DecodeCharge > allowance) throw TooCostly(w.DecodeCharge, w.TotalLength);
             }
             catch
             {
@@ -77,6 +73,25 @@ namespace IpcPs.Core.Messaging
             }
             return w;
         }
+
+        /// <summary>
+        /// Appends VALUE to W as the next message of a batch (<see cref="MessageBatch"/>): encoded and checked exactly as
+        /// <see cref="Encode(object, int)"/> encodes one message (a top-level byte[] is copied in, with the same bytes).
+        /// </summary>
+        internal static void EncodeNext(MessageWriter w, object? value, int depth)
+        {
+            int start = w.Length;
+            w.Depth = depth;
+            Write(w, value, 0);
+            long allowance = DecodeCost.Allowance(w.Length - start);
+            if (w.DecodeCharge > allowance) throw TooCostly(w.DecodeCharge, w.Length - start);
+        }
+
+        private static ArgumentException TooCostly(long charge, long length) =>
+            new ArgumentException(
+                $"The message would need {charge:N0} bytes of memory to decode, more than its receiver allows for a message of " +
+                $"{length:N0} bytes ({DecodeCost.Factor} times its size + {DecodeCost.Slack / 1024} KiB): it holds very many small " +
+                "objects or properties. Send them in several messages.");
 
         /// <summary>Returns a writer from <see cref="Encode"/> for the thread's next message.</summary>
         public static void Recycle(MessageWriter writer)

@@ -24,8 +24,11 @@ namespace IpcPs.Core.Messaging
         /// </summary>
         object CreatePropertyBag(string[] typeNames);
 
-        /// <summary>Adds a property to a bag from <see cref="CreatePropertyBag"/>.</summary>
-        void AddProperty(object bag, string name, object? value);
+        /// <summary>
+        /// Adds NAMES[i] = VALUES[i] (i below COUNT) as the properties of a bag from <see cref="CreatePropertyBag"/>, in
+        /// order; throws for names the bag cannot take (twice, reserved). Values may refer to the bag itself.
+        /// </summary>
+        void AddProperties(object bag, string[] names, object?[] values, int count);
 
         /// <summary>VALUE as text, DEPTH levels of properties deep.</summary>
         string Serialize(object value, int depth);

@@ -41,6 +41,20 @@ namespace IpcPs.Core.Messaging
             if (_buffer.Length > 1 << 20) _buffer = new byte[256];   // do not keep a huge buffer for later small messages
         }
 
+        /// <summary>
+        /// Starts the next message of a batch right after the bytes written so far (<see cref="MessageBatch"/>): each
+        /// message numbers its own containers and is charged by itself, as if it were alone.
+        /// </summary>
+        internal void StartNext()
+        {
+            Tail = null;
+            DecodeCharge = 0;
+            if (Seen.Count != 0) Seen.Clear();
+        }
+
+        /// <summary>Forgets everything written since LENGTH (a batch item that failed to encode).</summary>
+        internal void Truncate(int length) => _length = length;
+
         public void WriteByte(byte b)
         {
             if (_length == _buffer.Length) Grow(1);

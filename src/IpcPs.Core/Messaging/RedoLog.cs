@@ -54,6 +54,22 @@ namespace IpcPs.Core.Messaging
             _values[_count++] = value;
         }
 
+        /// <summary>
+        /// As <see cref="Write"/> for an offset the caller knows this change has not written yet (no search for an
+        /// earlier write of it). False when the log is full: commit what is logged and begin again.
+        /// </summary>
+        public bool TryAppend(int offset, int value)
+        {
+            CheckOffset(offset);
+            if (_count == Capacity) return false;
+            _offsets[_count] = offset;
+            _values[_count++] = value;
+            return true;
+        }
+
+        /// <summary>How many writes are logged.</summary>
+        public int Count => _count;
+
         public void Commit(byte* segment, int logOffset)
         {
             // Each shared write is followed by a crash point (compiled away unless a test enabled them).

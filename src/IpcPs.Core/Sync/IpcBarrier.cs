@@ -15,7 +15,7 @@ namespace IpcPs
     /// Parameter A: parties. Parameter B: default timeout in seconds (NaN: none).
     /// A party that dies while waiting breaks the barrier, so the others get BrokenBarrierException instead of hanging.
     /// </summary>
-    public sealed unsafe class IpcBarrier : SyncObject
+    public sealed unsafe class IpcBarrier : SyncObject, IIpcBarrier
     {
         private const int Guard = StateOffset, Arrived = StateOffset + 8, Generation = StateOffset + 12, BrokenFlag = StateOffset + 16, FailedGeneration = StateOffset + 20;
         private const int Waiting = 512, WaitingStride = 8, WatchedParties = 448;

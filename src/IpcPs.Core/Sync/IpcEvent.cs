@@ -16,7 +16,7 @@ namespace IpcPs
     /// A waiter spins for a few microseconds before sleeping: a peer that answers at once (ping-pong) is then met
     /// without two trips through the scheduler.
     /// </summary>
-    public sealed unsafe class IpcEvent : SyncObject
+    public sealed unsafe class IpcEvent : SyncObject, IIpcEvent
     {
         private const int StateWord = StateOffset, Sleepers = StateOffset + 4;
         private static readonly long SpinTicks = Environment.ProcessorCount > 1 ? System.Diagnostics.Stopwatch.Frequency / 250_000 : 0;   // 4 µs

@@ -34,6 +34,8 @@ namespace IpcPs.Core.Sync
             if (Volatile.Read(ref *signal) != seen) return true;
             if (deadline.HasPassed) return false;
             cancel.ThrowIfCancellationRequested();
+            BeforeWait.Run();   // a batch this thread holds back goes out before it waits (it may be what the other side waits for)
+            if (Volatile.Read(ref *signal) != seen) return true;
             if (spinUntil == 0) spinUntil = Stopwatch.GetTimestamp() + spinTicks;
             while (Stopwatch.GetTimestamp() < spinUntil)
             {

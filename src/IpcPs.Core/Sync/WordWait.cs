@@ -25,6 +25,9 @@ namespace IpcPs.Core.Sync
         {
             if (deadline.HasPassed) return false;
             cancel.ThrowIfCancellationRequested();
+            BeforeWait.Run();
+            if (Volatile.Read(ref *word) != expected) return true;   // the flush may have taken time: re-check first
+            // The platform's wait ends on CANCEL itself (Linux: a wake-up registered on the token; Windows: its handle).
             Words.Wait(word, expected, deadline.RemainingMilliseconds(sliceMs), cancel);
             cancel.ThrowIfCancellationRequested();
             return true;

@@ -10,12 +10,12 @@ namespace IpcPs.Commands
     /// The connection is authenticated at once: a wrong key is an error here, not at the first call.
     /// </summary>
     [Cmdlet(VerbsCommunications.Connect, "IpcManager", DefaultParameterSetName = AddressSet)]
-    [OutputType(typeof(IpcManager))]
+    [OutputType(typeof(IpcManager), typeof(object))]
     public sealed class ConnectIpcManagerCommand : IpcCmdlet
     {
         private const string AddressSet = "Address", NameSet = "Name";
 
-        /// <summary>host:port (TCP) or unix:/path/to/socket, as the manager's Address shows.</summary>
+        /// <summary>host:port (TCP) or unix:/path/to/socket, as the manager's Address shows; or redis://[user:password@]host:port[/db] (rediss:// for TLS): a manager whose stores live in Redis.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = AddressSet)]
         public string Address { get; set; } = null!;
 
@@ -24,7 +24,7 @@ namespace IpcPs.Commands
         public string Name { get; set; } = null!;
 
         /// <summary>The manager's auth key (a string, taken as UTF-8, or bytes; at least 16 bytes for a TCP address). Optional for a manager of this user on this machine started by name.</summary>
-        [Parameter(ParameterSetName = AddressSet, Mandatory = true)]
+        [Parameter(ParameterSetName = AddressSet)]
         [Parameter(ParameterSetName = NameSet)]
         public object? AuthKey { get; set; }
 
@@ -32,6 +32,15 @@ namespace IpcPs.Commands
         {
             try
             {
+                if (ParameterSetName == AddressSet && IpcBackends.IsBackendUri(Address.Trim()))
+                {
+                    // A Redis server: its password is in the URI (or remembered from Connect-IpcBackend), not an auth key.
+                    if (AuthKey != null) throw new ArgumentException("-AuthKey is for an IpcPs manager; a redis:// address takes its password in the URI (redis://user:password@host:port) or from Connect-IpcBackend -Credential.");
+                    WriteObject(BackendArgument.From(Address.Trim())!.Manager());
+                    return;
+                }
+                if (ParameterSetName == AddressSet && AuthKey is null)
+                    throw new ArgumentException("-AuthKey is needed to connect to a manager by address (the key it was started with).");
                 string? dir = null;
                 string address = Address;
                 if (ParameterSetName == NameSet)
@@ -55,7 +64,7 @@ namespace IpcPs.Commands
             }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is System.Net.Sockets.SocketException)
             {
-                ThrowIpcError(e, Address ?? Name);
+                ThrowIpcError(e, Address is null ? Name : BackendArgument.Redact(Address));
             }
         }
     }

@@ -21,6 +21,10 @@ namespace IpcPs.Commands
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
+
         protected override void ProcessRecord()
         {
             // A described handle (Get-IpcObject) stands for its name: the lock was taken through a handle of its own.
@@ -29,7 +33,7 @@ namespace IpcPs.Commands
             var held = NamedLocks.Pop(name);
             if (held != null)
             {
-                if (TryIpc(held.Release, name)) ((IpcObject)held).Close();
+                if (TryIpc(held.Release, name)) CloseHandle(held);
                 else NamedLocks.Restore(held);
                 return;
             }

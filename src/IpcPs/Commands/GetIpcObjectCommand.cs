@@ -32,8 +32,22 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter Open { get; set; }
 
+        /// <summary>List or find the objects of a backend: a URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter]
+        public object? Backend { get; set; }
+
+        private IIpcBackend? _backend;
+        private bool _backendExplicit;
+
+        protected override void BeginProcessing()
+        {
+            try { _backend = BackendArgument.Resolve(this, out _backendExplicit); }
+            catch (System.Exception e) when (e is IpcException || e is System.ArgumentException) { ThrowIpcError(e, Backend); }
+        }
+
         protected override void ProcessRecord()
         {
+            if (_backend != null) { ProcessBackend(_backend); return; }
             if (Name is null) { List(_ => true); return; }
             foreach (var name in Name)
             {
@@ -51,6 +65,56 @@ namespace IpcPs.Commands
                         throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not a {string.Join(" or ", Kind)}.");
                     Output(obj);
                 }, name);
+            }
+        }
+
+        /// <summary>
+        /// A backend's objects. A handle of a backend holds nothing by being open (no reference count; a lock is held only
+        /// once acquired), so listing outputs open handles (a manager's stores are not listed: Connect-IpcManager opens them by
+        /// name). A name the default backend (the environment's) does
+        /// not have is looked up on this machine.
+        /// </summary>
+        private void ProcessBackend(IIpcBackend backend)
+        {
+            if (Name is null) { ListBackend(backend, _ => true); return; }
+            foreach (var name in Name)
+            {
+                if (WildcardPattern.ContainsWildcardCharacters(name))
+                {
+                    var pattern = WildcardPattern.Get(name, WildcardOptions.IgnoreCase);
+                    ListBackend(backend, pattern.IsMatch);
+                    continue;
+                }
+                TryIpc(() =>
+                {
+                    IIpcBackendObject obj;
+                    try { obj = backend.Open(name, Kind?.Length == 1 ? Kind[0] : (IpcObjectKind?)null); }
+                    catch (IpcObjectNotFoundException) when (!_backendExplicit)
+                    {
+                        var local = IpcObjects.Get(name);
+                        if (Kind != null && System.Array.IndexOf(Kind, local.Kind) < 0)
+                            throw new IpcObjectKindException(name, $"'{name}' is a {local.Kind}, not a {string.Join(" or ", Kind)}.");
+                        Output(local);
+                        return;
+                    }
+                    if (Kind != null && System.Array.IndexOf(Kind, obj.Kind) < 0)
+                        throw new IpcObjectKindException(name, $"'{name}' at {backend.Address} is a {obj.Kind}, not a {string.Join(" or ", Kind)}.");
+                    WriteObject(obj);
+                }, name);
+            }
+        }
+
+        private void ListBackend(IIpcBackend backend, System.Func<string, bool> matches)
+        {
+            System.Collections.Generic.IReadOnlyList<IpcBackendObjectInfo> listed;
+            try { listed = backend.List(null); }
+            catch (IpcException e) { ThrowIpcError(e, backend.Address); return; }
+            foreach (var info in listed)
+            {
+                if (!matches(info.Name) || (Kind != null && System.Array.IndexOf(Kind, info.Kind) < 0)) continue;
+                try { WriteObject(backend.Open(info.Name, info.Kind)); }
+                catch (IpcObjectNotFoundException) { /* removed since it was listed */ }
+                catch (IpcException e) { WriteIpcError(e, info.Name); }
             }
         }
 

@@ -57,6 +57,11 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter Ordered { get; set; }
 
+        /// <summary>Items sent to a worker at once and run as one pipeline there. Default (0): automatic.</summary>
+        [Parameter]
+        [ValidateRange(0, 100000)]
+        public int ChunkSize { get; set; }
+
         /// <summary>How deep items, arguments and results are serialized when they are not plain values. Default 2.</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -77,7 +82,7 @@ namespace IpcPs.Commands
                         SessionState.Path.CurrentFileSystemLocation.ProviderPath, InitializationScript?.ToString());
                     _ownPool = true;
                 }
-                _call = new PoolCall(_pool, script, ArgumentList ?? Array.Empty<object?>(), usingValues, Depth, Ordered);
+                _call = new PoolCall(_pool, script, ArgumentList ?? Array.Empty<object?>(), usingValues, Depth, Ordered, ChunkSize);
             }
             catch (Exception e) when (e is InvalidOperationException || e is System.ComponentModel.Win32Exception)
             {

@@ -7,7 +7,7 @@ namespace IpcPs.Commands
     /// <summary>Creates a barrier for a number of parties in any processes.</summary>
     [Cmdlet(VerbsCommon.New, "IpcBarrier", SupportsShouldProcess = true)]
     [OutputType(typeof(IpcBarrier))]
-    public sealed class NewIpcBarrierCommand : NewIpcObjectCmdlet
+    public sealed class NewIpcBarrierCommand : NewBackendObjectCmdlet
     {
         /// <summary>How many parties must arrive before all go on.</summary>
         [Parameter(Mandatory = true, Position = 1)]
@@ -26,6 +26,16 @@ namespace IpcPs.Commands
         /// <summary>Open the barrier if the name exists (atomically).</summary>
         [Parameter]
         public SwitchParameter OpenOrCreate { get; set; }
+
+        protected override IpcObjectKind BackendKind => IpcObjectKind.Barrier;
+
+        protected override string[] LocalOnly => new[] { nameof(Action) };
+
+        protected override IpcBackendOptions BackendOptions() => new IpcBackendOptions
+        {
+            OpenOrCreate = OpenOrCreate, Parties = Parties,
+            BarrierTimeoutSeconds = Timeout == System.Threading.Timeout.InfiniteTimeSpan ? double.NaN : Timeout.TotalSeconds,
+        };
 
         protected override string Description => $"Create barrier for {Parties} parties";
 

@@ -27,6 +27,11 @@ namespace IpcPs.Commands
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = CountByName)]
+        [Parameter(ParameterSetName = AllByName)]
+        public object? Backend { get; set; }
+
         /// <summary>How many messages to receive (default 1).</summary>
         [Parameter(ParameterSetName = CountSet)]
         [Parameter(ParameterSetName = CountByName)]
@@ -47,6 +52,11 @@ namespace IpcPs.Commands
         [Parameter]
         public SwitchParameter NoWait { get; set; }
 
+        // Batches: with -Count N or -All, a queue or pipe hands over what is there at once (GetMany/RecvMany), in batches
+        // that double from 1 to 1,024, so a later command that stops the pipeline early (Select-Object -First) finds at
+        // most as many messages taken and not output as it has already had.
+        private const int MaxBatch = 1024;
+
         protected override void ProcessRecord()
         {
             IMessageChannel channel;
@@ -60,14 +70,23 @@ namespace IpcPs.Commands
         {
             var started = System.Diagnostics.Stopwatch.StartNew();
             bool isPipe = channel is IpcConnection;
-            for (int received = 0; All || received < Count; received++)
+            var batches = All || Count > 1 ? channel as IBatchChannel : null;
+            var got = new System.Collections.Generic.List<object?>();
+            for (int received = 0, batch = 1; All || received < Count; batch = Math.Min(batch * 2, MaxBatch))
             {
                 // A queue drained with -All is not waited on; everything else waits what is left of -Timeout.
                 TimeSpan wait = NoWait || (All && !isPipe) ? TimeSpan.Zero : Remaining(started);
-                object? message;
+                got.Clear();
                 try
                 {
-                    if (!channel.TryReceive(wait, StopToken, out message))
+                    bool any;
+                    if (batches is null)
+                    {
+                        any = channel.TryReceive(wait, StopToken, out var message);
+                        if (any) got.Add(message);
+                    }
+                    else any = batches.TryReceiveMany(All ? batch : Math.Min(batch, Count - received), wait, StopToken, got) > 0;
+                    if (!any)
                     {
                         if (!NoWait && !All)
                             WriteTimeout($"No message came from '{channel.Name}' {Within(Timeout)} ({received} of {Count} received).", channel.Name, channel);
@@ -85,10 +104,12 @@ namespace IpcPs.Commands
                 }
                 catch (Exception e) when (e is IpcException || e is ObjectDisposedException || e is InvalidOperationException)
                 {
+                    foreach (var message in got) WriteObject(message);   // a batch's messages before a damaged one
                     ThrowIpcError(e, channel);
                     return;
                 }
-                WriteObject(message);
+                foreach (var message in got) WriteObject(message);
+                received += got.Count;
             }
         }
 

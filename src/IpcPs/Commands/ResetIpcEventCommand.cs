@@ -4,10 +4,10 @@ using IpcPs.Hosting;
 namespace IpcPs.Commands
 {
     /// <summary>Clears events (CPython's clear()).</summary>
-    [Cmdlet(VerbsCommon.Reset, "IpcEvent")]
-    [OutputType(typeof(IpcEvent))]
+    [Cmdlet(VerbsCommon.Reset, "IpcEvent", DefaultParameterSetName = "ByObject")]
+    [OutputType(typeof(IIpcEvent))]
     public sealed class ResetIpcEventCommand : ChangeIpcEventCmdlet
     {
-        protected override void Change(IpcEvent e) => e.Clear();
+        protected override void Change(IIpcEvent e) => e.Clear();
     }
 }

@@ -26,6 +26,10 @@ namespace IpcPs.Commands
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
+
         /// <summary>The message. From the pipeline, each item is one message; given as an argument, an array is one message.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = ByObject)]
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
@@ -50,17 +54,44 @@ namespace IpcPs.Commands
         [ValidateRange(1, 100)]
         public int Depth { get; set; }
 
+        private SendBatcher? _batcher;
+
         protected override void BeginProcessing()
         {
             try { _channel = Target(Channel, Name, "a queue or a pipe"); }
             catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name ?? (object)Channel); }
         }
 
+        // Items the pipeline streams are sent in batches (Hosting/SendBatcher: a lone item goes at once, order is kept;
+        // a batch holds items of one priority).
         protected override void ProcessRecord()
         {
             var channel = _channel!;
+            if (_batcher is null && channel is IBatchChannel batches && MyInvocation.ExpectingInput)
+                _batcher = new SendBatcher(batches, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne);
+            try
+            {
+                if (_batcher is null) SendOne(InputObject, Priority);
+                else _batcher.Add(InputObject, Priority);
+            }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (ConnectionClosedException e) { ThrowIpcError(e, channel); }   // a batch's: nothing more can be sent
+        }
+
+        protected override void EndProcessing()
+        {
+            try { _batcher?.Flush(); }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+            catch (ConnectionClosedException e) { ThrowIpcError(e, _channel); }
+        }
+
+        protected override void OnDispose() => _batcher?.Dispose();
+
+        private void SendOne(object? message, long? priority)
+        {
+            var channel = _channel!;
             bool sent;
-            try { sent = channel.TrySend(InputObject, Priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
+            try { sent = channel.TrySend(message, priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (ConnectionClosedException e)
             {
@@ -69,13 +100,13 @@ namespace IpcPs.Commands
             }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException)
             {
-                WriteIpcError(e, InputObject);
+                WriteIpcError(e, message);
                 return;
             }
             if (sent) return;
             string what = channel is IpcConnection ? $"The pipe '{channel.Name}'" : $"The queue '{channel.Name}'";
-            if (NoWait) WriteIpcError(new QueueFullException(channel.Name), InputObject);
-            else WriteTimeout($"{what} had no room for the message {Within(Timeout)}.", channel.Name, InputObject);
+            if (NoWait) WriteIpcError(new QueueFullException(channel.Name), message);
+            else WriteTimeout($"{what} had no room for the message {Within(Timeout)}.", channel.Name, message);
         }
     }
 }

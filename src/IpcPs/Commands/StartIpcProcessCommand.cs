@@ -56,6 +56,10 @@ namespace IpcPs.Commands
         [ValidateRange(1, 64)]
         public int Depth { get; set; } = 2;
 
+        /// <summary>Starts a new pwsh even when a warm spare is waiting (see about_IpcPs: IPCPS_SPARES).</summary>
+        [Parameter]
+        public SwitchParameter NoSpare { get; set; }
+
         protected override void ProcessRecord()
         {
             if (MyInvocation.ExpectingInput) _input.Add(InputObject);
@@ -111,10 +115,18 @@ namespace IpcPs.Commands
                 ["WorkingDirectory"] = folder,
                 ["Depth"] = Depth,
                 ["ManagerKeys"] = ManagerKeys.ForChild(),
+                // A warm spare was started earlier: it takes this process's environment as it is now.
+                ["Environment"] = Environment.GetEnvironmentVariables(),
             };
             string module = ChildLauncher.ModuleManifest(this);
             var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);
-            try { job.Start(ChildLauncher.StartInfo(module, folder), ChildProtocol.EncodeRequest(request, Depth)); }
+            try
+            {
+                string text = ChildProtocol.EncodeRequest(request, Depth);
+                var spare = NoSpare ? null : SpareChildren.Take(module);
+                if (spare != null) job.Start(spare.Process, text, spare.FirstLine);
+                else job.Start(ChildLauncher.StartInfo(module, folder), text);
+            }
             catch (Exception e) when (!(e is PipelineStoppedException))
             {
                 foreach (var h in retained) h.Close();

@@ -25,6 +25,10 @@ namespace IpcPs.Commands
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
+
         /// <summary>The code to run under the lock.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         public ScriptBlock ScriptBlock { get; set; } = null!;

@@ -17,13 +17,17 @@ namespace IpcPs.Commands
 
         /// <summary>The barrier.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
-        public IpcBarrier Barrier { get; set; } = null!;
+        public IIpcBarrier Barrier { get; set; } = null!;
 
         /// <summary>The barrier's name, opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
+
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
 
         /// <summary>Seconds or a [TimeSpan]; the barrier's default timeout when omitted. Running out breaks the barrier.</summary>
         [Parameter]
@@ -36,7 +40,7 @@ namespace IpcPs.Commands
 
         protected override void ProcessRecord()
         {
-            IpcBarrier b;
+            IIpcBarrier b;
             try { b = Target(Barrier, Name, "a barrier"); }
             catch (Exception e) when (e is IpcException || e is ArgumentException) { WriteIpcError(e, Name ?? (object)Barrier); return; }
             int index;
@@ -44,7 +48,7 @@ namespace IpcPs.Commands
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (BrokenBarrierException e) when (e.TimedOut)
             {
-                string within = Timeout is TimeSpan t ? Within(t) : $"within its default timeout ({b.DefaultTimeout:0.###} s)";
+                string within = Timeout is TimeSpan t ? Within(t) : $"within its default timeout{DefaultTimeout(b)}";
                 WriteTimeout($"Not every party reached the barrier '{b.Name}' {within}; the barrier is now broken (Reset() it to use it again).", b.Name, Barrier ?? (object)b.Name);
                 return;
             }
@@ -52,5 +56,8 @@ namespace IpcPs.Commands
             finally { if (!ReferenceEquals(b, Barrier)) CloseNamed(b); }
             if (PassThru) WriteObject(index);
         }
+
+        private static string DefaultTimeout(IIpcBarrier b) =>
+            System.Management.Automation.PSObject.AsPSObject(b).Properties["DefaultTimeout"]?.Value is double s ? $" ({s:0.###} s)" : "";
     }
 }

@@ -9,20 +9,24 @@ namespace IpcPs.Commands
     /// time is the timeout rule's IpcTimeout error.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Wait, "IpcEvent", DefaultParameterSetName = ByObject)]
-    [OutputType(typeof(IpcEvent))]
+    [OutputType(typeof(IIpcEvent))]
     public sealed class WaitIpcEventCommand : IpcCmdlet
     {
         private const string ByObject = "ByObject";
 
         /// <summary>The event.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
-        public IpcEvent Event { get; set; } = null!;
+        public IIpcEvent Event { get; set; } = null!;
 
         /// <summary>The event's name, opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
+
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
 
         /// <summary>Seconds or a [TimeSpan] to wait at most; forever when omitted.</summary>
         [Parameter]
@@ -35,7 +39,7 @@ namespace IpcPs.Commands
 
         protected override void ProcessRecord()
         {
-            IpcEvent e;
+            IIpcEvent e;
             try { e = Target(Event, Name, "an event"); }
             catch (Exception ex) when (ex is IpcException || ex is ArgumentException) { WriteIpcError(ex, Name ?? (object)Event); return; }
             bool set;
@@ -48,7 +52,7 @@ namespace IpcPs.Commands
             }
             finally { if (!ReferenceEquals(e, Event)) CloseNamed(e); }
             if (!set) WriteTimeout($"The event '{e.Name}' was not set {Within(Timeout)}.", e.Name, Event ?? (object)e.Name);
-            else if (PassThru) WriteObject(Event ?? IpcObjects.Get(e.Name));
+            else if (PassThru) WriteObject(Event ?? Described(e));
         }
     }
 }

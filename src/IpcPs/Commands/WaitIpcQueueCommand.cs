@@ -9,20 +9,24 @@ namespace IpcPs.Commands
     /// nothing (the queue with -PassThru); running out of time is the timeout rule's IpcTimeout error.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Wait, "IpcQueue", DefaultParameterSetName = ByObject)]
-    [OutputType(typeof(IpcQueue))]
+    [OutputType(typeof(IJoinableChannel))]
     public sealed class WaitIpcQueueCommand : IpcCmdlet
     {
         private const string ByObject = "ByObject";
 
         /// <summary>The joinable queue.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
-        public IpcQueue Queue { get; set; } = null!;
+        public IJoinableChannel Queue { get; set; } = null!;
 
         /// <summary>The queue's name, opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
+
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
 
         /// <summary>Seconds or a [TimeSpan] to wait at most; forever when omitted.</summary>
         [Parameter]
@@ -35,15 +39,15 @@ namespace IpcPs.Commands
 
         protected override void ProcessRecord()
         {
-            IpcQueue q;
+            IJoinableChannel q;
             try { q = Target(Queue, Name, "a queue"); }
             catch (Exception e) when (e is IpcException || e is ArgumentException) { WriteIpcError(e, Name ?? (object)Queue); return; }
             bool done;
-            int unfinished = 0;
+            long unfinished = 0;
             try
             {
                 done = q.Join(Timeout, StopToken);
-                if (!done) unfinished = q.UnfinishedTasks;
+                if (!done) unfinished = Unfinished(q);
             }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (Exception e) when (e is IpcException || e is ObjectDisposedException || e is InvalidOperationException)
@@ -53,7 +57,14 @@ namespace IpcPs.Commands
             }
             finally { if (!ReferenceEquals(q, Queue)) CloseNamed(q); }
             if (!done) WriteTimeout($"The items put on the queue '{q.Name}' were not all done {Within(Timeout)} ({unfinished} unfinished).", q.Name, Queue ?? (object)q.Name);
-            else if (PassThru) WriteObject(Queue ?? IpcObjects.Get(q.Name));
+            else if (PassThru) WriteObject(Queue ?? Described(q));
         }
+
+        /// <summary>How many items are not done: a local queue's UnfinishedTasks, a Redis queue's Unfinished.</summary>
+        private static long Unfinished(IJoinableChannel q) => q switch
+        {
+            IpcQueue local => local.UnfinishedTasks,
+            _ => System.Management.Automation.PSObject.AsPSObject(q).Properties["Unfinished"]?.Value is long n ? n : -1,
+        };
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections;
+using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
@@ -19,21 +20,33 @@ namespace IpcPs.Hosting
         private readonly Stream _out;
         private readonly object _writeGate = new object();
         private readonly int _depth;
+        private readonly ChildRunspace? _runspace;
+        private readonly Exception? _openError;
         private volatile bool _parentGone;
 
-        private ChildChannel(Hashtable request, Stream output)
+        private ChildChannel(Hashtable request, Stream output, ChildRunspace? runspace, Exception? openError)
         {
             _out = output;
+            _runspace = runspace;
+            _openError = openError;
+            ManagerKeys.Adopt(request["ManagerKeys"]);   // first: a backend handle among the arguments re-attaches with them
             _depth = request["Depth"] is int d ? d : 2;
             Script = (string)request["Script"]!;
             WorkingDirectory = request["WorkingDirectory"] as string;
+            // First: a warm spare was started earlier, under the environment and folder of that moment.
+            if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
+                AdoptEnvironment(environment);
+            if (!string.IsNullOrEmpty(WorkingDirectory))
+            {
+                try { Environment.CurrentDirectory = WorkingDirectory; }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException) { /* the runspace's SetLocation reports it */ }
+            }
             HasInput = request["HasInput"] is bool b && b;
             Arguments = ToArray(IpcObjectConverter.Rehydrate(request["Arguments"]));
             Input = ToArray(IpcObjectConverter.Rehydrate(request["Input"]));
             InitializationScript = request["InitializationScript"] as string;
             Using = (IpcObjectConverter.Rehydrate(request["Using"]) is PSObject u ? u.BaseObject : request["Using"]) as Hashtable;
             Detached = request["Detached"] is bool detached && detached;
-            ManagerKeys.Adopt(request["ManagerKeys"]);
         }
 
         public string Script { get; }
@@ -47,14 +60,79 @@ namespace IpcPs.Hosting
         /// <summary>A detached child outlives its parent: it does not watch stdin, and records nobody reads are dropped.</summary>
         public bool Detached { get; }
 
-        /// <summary>Reads the request from stdin and starts watching stdin for the parent's end.</summary>
+        /// <summary>
+        /// Opens the script's runspace, says "ready" (an R frame), then reads the request from stdin and starts watching
+        /// stdin for the parent's end. Everything before the request is what a warm spare does ahead of need; a spare
+        /// whose stdin ends before a request came exits (code 129): its parent has gone.
+        /// </summary>
         public static ChildChannel Connect()
         {
+            ChildRunspace? runspace = null;
+            Exception? openError = null;
+            try
+            {
+                runspace = ChildRunspace.Open();
+                WarmUp(runspace);
+            }
+            catch (Exception e) { openError = e; }
+            var stdout = Console.OpenStandardOutput();
+            byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
+            stdout.Write(ready, 0, ready.Length);
+            stdout.Flush();
             var stdin = Console.OpenStandardInput();
-            string line = ReadLine(stdin, out byte[] after) ?? throw new InvalidOperationException("The parent process sent no request.");
-            var channel = new ChildChannel(ChildProtocol.DecodeRequest(line), Console.OpenStandardOutput());
-            if (!channel.Detached) WatchParentInBackground(stdin, after);
+            string? line = ReadLine(stdin, out byte[] after);
+            if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
+            var request = ChildProtocol.DecodeRequest(line!);
+            // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
+            if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+            var channel = new ChildChannel(request, stdout, runspace, openError);
+            if (!channel.Detached) WatchParentInBackground(stdin, after);   // AFTER: a stop request sent right behind the request
             return channel;
+        }
+
+        /// <summary>
+        /// A whole run of a small request, records sent nowhere, so that the real one finds the decoder, the
+        /// runspace's pipeline and the record encoder compiled (a warm spare's first script ran ~3x faster after).
+        /// </summary>
+        private static void WarmUp(ChildRunspace runspace)
+        {
+            var request = new Hashtable
+            {
+                ["Script"] = "param($a) $a; $input; Write-Verbose v; Write-Information i",
+                ["Arguments"] = IpcObjectConverter.Dehydrate(new object?[] { 1 }),
+                ["Input"] = IpcObjectConverter.Dehydrate(new List<object?> { "x" }),
+                ["HasInput"] = true,
+                ["Depth"] = 2,
+                ["Using"] = IpcObjectConverter.Dehydrate(new Hashtable()),
+            };
+            var dry = new ChildChannel(ChildProtocol.DecodeRequest(ChildProtocol.EncodeRequest(request, 2)), Stream.Null, runspace, null);
+            runspace.Configure(null, dry.Using);
+            dry.RunIn(runspace);
+            runspace.Host.ExitCode = null;
+        }
+
+        /// <summary>A pool worker in this spare: the pool's folder and environment of the moment, then <see cref="PoolWorker"/>.</summary>
+        private static int RunPoolWorker(Hashtable request, string pipe, ChildRunspace? runspace, Exception? openError, Stream stdin)
+        {
+            if (openError != null) throw openError;
+            if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
+                AdoptEnvironment(environment);
+            if (request["WorkingDirectory"] is string folder && folder.Length > 0)
+            {
+                Environment.CurrentDirectory = folder;
+                runspace!.Configure(folder, null);
+            }
+            return PoolWorker.Run(pipe, runspace, stdin);
+        }
+
+        /// <summary>The parent's environment at the call: variables it lacks are removed, the others set to its values.</summary>
+        private static void AdoptEnvironment(Hashtable environment)
+        {
+            foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+                if (!environment.ContainsKey(e.Key)) Environment.SetEnvironmentVariable((string)e.Key, null);
+            foreach (DictionaryEntry e in environment)
+                if (e.Key is string name && name.Length > 0 && e.Value is string value && Environment.GetEnvironmentVariable(name) != value)
+                    Environment.SetEnvironmentVariable(name, value);
         }
 
         /// <summary>
@@ -65,13 +143,23 @@ namespace IpcPs.Hosting
         public int Run()
         {
             ChildRunspace runspace;
-            try { runspace = ChildRunspace.Open(WorkingDirectory, Using); }
+            try
+            {
+                if (_openError != null) throw _openError;
+                runspace = _runspace!;
+                runspace.Configure(WorkingDirectory, Using);
+            }
             catch (Exception e)
             {
                 SendTerminating(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, WorkingDirectory));
                 return 1;
             }
-            using (runspace)
+            using (runspace) return RunIn(runspace);
+        }
+
+        /// <summary>The script's run in RUNSPACE (configured), records sent as written; the exit code.</summary>
+        private int RunIn(ChildRunspace runspace)
+        {
             using (var ps = runspace.Shell())
             {
                 Forward(ps.Streams);

@@ -17,7 +17,7 @@ namespace IpcPs.Hosting
         private const string Bootstrap = @"
 $ErrorActionPreference = 'Stop'
 Import-Module -Name '{0}'
-exit ({1})
+[System.Environment]::Exit({1})
 ";
 
         /// <summary>The entry point of a Start-IpcProcess child.</summary>

@@ -27,6 +27,14 @@ namespace IpcPs.Hosting
 
         public static ChildRunspace Open(string? workingDirectory, Hashtable? usingValues)
         {
+            var runspace = Open();
+            runspace.Configure(workingDirectory, usingValues);
+            return runspace;
+        }
+
+        /// <summary>The runspace, opened and run once (a warm spare does this before its request arrives).</summary>
+        public static ChildRunspace Open()
+        {
             var iss = InitialSessionState.CreateDefault2();
             iss.ImportPSModule(new[] { Path.Combine(Path.GetDirectoryName(typeof(ChildRunspace).Assembly.Location)!, "IpcPs.psd1") });
             var host = new ChildHost();
@@ -35,10 +43,21 @@ namespace IpcPs.Hosting
             // pool worker ~1.2 ms an item.
             runspace.ThreadOptions = PSThreadOptions.UseCurrentThread;
             runspace.Open();
-            if (!string.IsNullOrEmpty(workingDirectory))
-                runspace.SessionStateProxy.Path.SetLocation(WildcardPattern.Escape(workingDirectory));
-            runspace.SessionStateProxy.SetVariable(UsingVariable, usingValues ?? new Hashtable());
             return new ChildRunspace(host, runspace);
+        }
+
+        /// <summary>Where the script runs, and the parent's $using: values.</summary>
+        public void Configure(string? workingDirectory, Hashtable? usingValues)
+        {
+            if (!string.IsNullOrEmpty(workingDirectory))
+                Runspace.SessionStateProxy.Path.SetLocation(WildcardPattern.Escape(workingDirectory));
+            Runspace.SessionStateProxy.SetVariable(UsingVariable, usingValues ?? new Hashtable());
+        }
+
+        /// <summary>Runs an empty statement once, so the first real script finds the pipeline machinery compiled.</summary>
+        public void Warm()
+        {
+            using (var ps = Shell()) ps.AddScript("$null").Invoke();
         }
 
         /// <summary>A PowerShell instance on this runspace.</summary>

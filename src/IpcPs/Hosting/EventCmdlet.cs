@@ -10,7 +10,7 @@ namespace IpcPs.Hosting
 
         /// <summary>The events.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByObject)]
-        public IpcEvent[] Event { get; set; } = null!;
+        public IIpcEvent[] Event { get; set; } = null!;
 
         /// <summary>Names of the events, each opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
@@ -18,11 +18,15 @@ namespace IpcPs.Hosting
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string[] Name { get; set; } = null!;
 
+        /// <summary>Where -Name is looked up: a backend URI (redis://…), an object from Connect-IpcBackend, or 'local'; $env:IPCPS_BACKEND when omitted.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        public object? Backend { get; set; }
+
         /// <summary>Output the events.</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        protected abstract void Change(IpcEvent e);
+        protected abstract void Change(IIpcEvent e);
 
         protected override void ProcessRecord()
         {
@@ -30,15 +34,15 @@ namespace IpcPs.Hosting
             else foreach (var e in Event) Apply(e, null);
         }
 
-        private void Apply(IpcEvent? given, string? name)
+        private void Apply(IIpcEvent? given, string? name)
         {
-            IpcEvent e;
+            IIpcEvent e;
             try { e = Target(given, name, "an event"); }
             catch (Exception ex) when (ex is IpcException || ex is ArgumentException) { WriteIpcError(ex, name ?? (object?)given); return; }
             try
             {
                 // By name, the object passed on is described: the handle opened here closes with the command.
-                if (TryIpc(() => Change(e), e) && PassThru) WriteObject(given ?? IpcObjects.Get(e.Name));
+                if (TryIpc(() => Change(e), e) && PassThru) WriteObject(given ?? Described(e));
             }
             finally { if (!ReferenceEquals(e, given)) CloseNamed(e); }
         }

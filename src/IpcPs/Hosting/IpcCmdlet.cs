@@ -8,7 +8,7 @@ namespace IpcPs.Hosting
     public abstract class IpcCmdlet : PSCmdlet, IDisposable
     {
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
-        private readonly System.Collections.Generic.List<IpcObject> _opened = new System.Collections.Generic.List<IpcObject>();
+        private readonly System.Collections.Generic.List<object> _opened = new System.Collections.Generic.List<object>();
 
         /// <summary>The parameter set of the action cmdlets that take an object's name instead of the object.</summary>
         protected const string ByName = "ByName";
@@ -31,9 +31,32 @@ namespace IpcPs.Hosting
         /// <summary>
         /// Opens NAME for this command (-Name): it is attached, and closed again when the command ends (after a Ctrl+C or
         /// an error too), so a name used once never keeps the object alive. NotFound, wrong kind: a typed exception
-        /// that says what the command needs (WHAT, e.g. "an event").
+        /// that says what the command needs (WHAT, e.g. "an event"). A cmdlet with -Backend opens the name in its
+        /// backend (-Backend, else $env:IPCPS_BACKEND; a name the default backend does not have is then looked up here).
         /// </summary>
         protected T OpenNamed<T>(string name, string what) where T : class
+        {
+            var backend = NamedBackend(out bool isExplicit);
+            if (backend != null)
+            {
+                IIpcBackendObject? remote = null;
+                try { remote = backend.Open(name, null); }
+                catch (IpcObjectNotFoundException) when (!isExplicit) { /* the default backend: a local object of that name */ }
+                if (remote != null)
+                {
+                    if (remote is T found)
+                    {
+                        lock (_opened) _opened.Add(remote);
+                        return found;
+                    }
+                    remote.Dispose();
+                    throw new IpcObjectKindException(name, $"'{name}' at {backend.Address} is a {remote.Kind}, not {what}.");
+                }
+            }
+            return OpenLocal<T>(name, what);
+        }
+
+        private T OpenLocal<T>(string name, string what) where T : class
         {
             var obj = IpcObjects.Open(name);
             if (obj is T target)
@@ -45,6 +68,21 @@ namespace IpcPs.Hosting
             throw new IpcObjectKindException(name, $"'{name}' is a {obj.Kind}, not {what}.");
         }
 
+        private IIpcBackend? _namedBackend;
+        private bool _namedBackendResolved, _namedBackendExplicit;
+
+        /// <summary>The backend -Name is looked up in (see <see cref="BackendArgument"/>), resolved once per command.</summary>
+        protected IIpcBackend? NamedBackend(out bool isExplicit)
+        {
+            if (!_namedBackendResolved)
+            {
+                _namedBackend = BackendArgument.Resolve(this, out _namedBackendExplicit);
+                _namedBackendResolved = true;
+            }
+            isExplicit = _namedBackendExplicit;
+            return _namedBackend;
+        }
+
         /// <summary>
         /// What an action cmdlet acts on: TARGET when it is an open handle; a handle opened for this command (see
         /// <see cref="OpenNamed"/>) for NAME, or for a described handle (Get-IpcObject's output), so that acting on a
@@ -52,31 +90,46 @@ namespace IpcPs.Hosting
         /// </summary>
         protected T Target<T>(T? target, string? name, string what) where T : class
         {
-            if (target is IpcObject o && !o.IsOpen && !o.IsClosed) return OpenNamed<T>(o.Name, what);
+            if (target is IpcObject o && !o.IsOpen && !o.IsClosed) return OpenLocal<T>(o.Name, what);
             return target ?? OpenNamed<T>(name ?? throw new ArgumentException("Give the object or its name."), what);
         }
 
         /// <summary>Closes a handle OpenNamed gave, now (a pipeline of names: each is closed after its item).</summary>
         protected void CloseNamed(object handle)
         {
-            if (!(handle is IpcObject obj)) return;
-            lock (_opened) _opened.Remove(obj);
-            obj.Close();
+            if (!(handle is IpcObject || handle is IIpcBackendObject)) return;
+            lock (_opened) _opened.Remove(handle);
+            CloseHandle(handle);
         }
 
         /// <summary>Keeps a handle OpenNamed gave open after the command (Enter-IpcLock -Name: the lock stays taken).</summary>
         protected void KeepNamed(object handle)
         {
-            if (handle is IpcObject obj) lock (_opened) _opened.Remove(obj);
+            lock (_opened) _opened.Remove(handle);
         }
+
+        /// <summary>Closes a local handle or a backend's (which releases what that handle holds: a lease).</summary>
+        protected static void CloseHandle(object handle)
+        {
+            if (handle is IpcObject obj) obj.Close();
+            else if (handle is IIpcBackendObject remote) remote.Dispose();
+        }
+
+        /// <summary>What -PassThru outputs for a handle opened by name: the object described (local), or a new handle (a backend's: it holds nothing).</summary>
+        protected static object Described(object handle) => handle switch
+        {
+            IIpcBackendObject remote => remote.Backend.Open(remote.Name, remote.Kind),
+            IpcObject obj => IpcObjects.Get(obj.Name),
+            _ => handle,
+        };
 
         private void CloseOpened()
         {
-            IpcObject[] opened;
+            object[] opened;
             lock (_opened) { opened = _opened.ToArray(); _opened.Clear(); }
             foreach (var obj in opened)
             {
-                try { obj.Close(); }
+                try { CloseHandle(obj); }
                 catch (Exception e) when (e is IpcException) { /* closing: a registry that cannot be updated is pruned later */ }
             }
         }

@@ -15,11 +15,13 @@ namespace IpcPs.Hosting
         private const string Prefix = "Deserialized.IpcPs.";
 
         public override bool CanConvertFrom(object sourceValue, Type destinationType) =>
-            sourceValue is PSObject pso && (IsDescriptor(pso) && typeof(IpcObject).IsAssignableFrom(destinationType)
+            sourceValue is PSObject pso && (BackendHandles.IsDescriptor(pso) && typeof(IIpcBackendObject).IsAssignableFrom(destinationType)
+                || IsDescriptor(pso) && typeof(IpcObject).IsAssignableFrom(destinationType)
                 || ManagerProxyDescriptor.Is(pso) && typeof(IManagedProxy).IsAssignableFrom(destinationType));
 
         public override object ConvertFrom(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase)
         {
+            if (sourceValue is PSObject remote && BackendHandles.IsDescriptor(remote)) return BackendHandles.Attach(remote);
             if (sourceValue is PSObject proxy && TryOpenProxy(proxy, out var p)) return p!;
             if (sourceValue is PSObject pso && TryOpen(pso, out var obj)) return obj!;
             throw new PSInvalidCastException($"Cannot turn '{sourceValue}' into an IpcPs object: it is not an IpcPs handle descriptor.");
@@ -70,10 +72,10 @@ namespace IpcPs.Hosting
         }
 
         private static object? Attach(object leaf) =>
-            leaf is PSObject pso ? (TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
+            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? BackendHandles.Attach(pso) : TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
 
         private static bool IsLive(object leaf) =>
-            (leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IManagedProxy);
+            (leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IManagedProxy || inner is IIpcBackendObject);
 
         private static object Describe(object leaf)
         {
@@ -88,6 +90,7 @@ namespace IpcPs.Hosting
                     if (o is IpcConnection c) d.Properties.Add(new PSNoteProperty("End", c.End));
                     return d;
                 case IManagedProxy p: return ManagerProxyDescriptor.Of(p);
+                case IIpcBackendObject remote: return BackendHandles.Describe(remote);
                 default: return leaf;
             }
         }

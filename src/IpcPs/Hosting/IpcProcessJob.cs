@@ -106,15 +106,22 @@ namespace IpcPs
 
         private readonly object _stdinGate = new object();
 
-        internal void Start(ProcessStartInfo startInfo, string request)
+        /// <summary>Starts a new child pwsh (a cold start) and sends it REQUEST.</summary>
+        internal void Start(ProcessStartInfo startInfo, string request) =>
+            Start(Process.Start(startInfo) ?? throw new InvalidOperationException("The child pwsh did not start."), request, null);
+
+        /// <summary>
+        /// Hands REQUEST to PROCESS, a child already started: a cold one, or a warm spare whose first stdout line
+        /// (FIRSTLINE, its ready frame) was being read by <see cref="Hosting.SpareChildren"/>.
+        /// </summary>
+        internal void Start(Process process, string request, System.Threading.Tasks.Task<string?>? firstLine)
         {
-            var process = Process.Start(startInfo) ?? throw new InvalidOperationException("The child pwsh did not start.");
             _process = process;
             Pid = process.Id;
             SetJobState(JobState.Running);
             _stderrReader = new Thread(() => Guard(() => ReadErrors(process))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
             _stderrReader.Start();
-            _stdoutReader = new Thread(() => Guard(() => ReadRecords(process))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
+            _stdoutReader = new Thread(() => Guard(() => ReadRecords(process, firstLine))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
             _stdoutReader.Start();
             new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" }.Start();
             try
@@ -125,9 +132,15 @@ namespace IpcPs
             catch (System.IO.IOException) { /* the child died at once; the reader reports how */ }
         }
 
-        private void ReadRecords(Process process)
+        private void ReadRecords(Process process, System.Threading.Tasks.Task<string?>? firstLine)
         {
             string? line;
+            if (firstLine != null)
+            {
+                // The spare's reader read its first line; the rest follow on the same reader, after it.
+                if ((line = firstLine.GetAwaiter().GetResult()) is null) return;
+                Dispatch(line);
+            }
             while ((line = process.StandardOutput.ReadLine()) != null)
                 if (!_ended.IsSet) Dispatch(line);
         }
@@ -195,6 +208,7 @@ namespace IpcPs
                 case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
                 case 'X': _terminating = payload ?? "Unknown error."; break;
                 case 'Z': _finishedFrame = true; break;
+                case 'R': break;   // the child is ready for its request (see ChildChannel.Connect)
             }
         }
 

@@ -42,7 +42,7 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// The manager keys this process remembers (address → base64 key), for a child process or pool worker to
+        /// The manager keys this process remembers (address → base64 key), and its backend passwords (see below), for a child process or pool worker to
         /// adopt, as a CPython child inherits its parent's authkey: a proxy of a manager on another machine, passed to a
         /// child, then works there too. Travels only over the child's private channel (stdin or its own pipe), never on a
         /// command line. Null when there are none.
@@ -50,9 +50,13 @@ namespace IpcPs.Hosting
         public static Hashtable? ForChild()
         {
             var keys = Core.Managers.ManagerClient.RememberedKeys();
-            if (keys.Length == 0) return null;
+            var passwords = IpcBackendCredentials.ForChild();
+            if (keys.Length == 0 && passwords.Length == 0) return null;
             var table = new Hashtable();
             foreach (var k in keys) table[k.Key] = Convert.ToBase64String(k.Value);
+            // Backend passwords travel the same way, by address without password (redis://user@host:port/db → the
+            // password's UTF-8 in base64): a Redis handle passed to a child re-attaches there (BackendHandles).
+            foreach (var p in passwords) table[p.Key] = Convert.ToBase64String(Encoding.UTF8.GetBytes(p.Value));
             return table;
         }
 
@@ -64,7 +68,12 @@ namespace IpcPs.Hosting
             {
                 object? value = e.Value is PSObject v ? v.BaseObject : e.Value;
                 if (e.Key is string address && value is string base64)
-                    try { Core.Managers.ManagerClient.RememberKey(address, Convert.FromBase64String(base64)); }
+                    try
+                    {
+                        if (IpcBackends.IsBackendUri(address))
+                            IpcBackendCredentials.Adopt(new[] { new System.Collections.Generic.KeyValuePair<string, string>(address, Encoding.UTF8.GetString(Convert.FromBase64String(base64))) });
+                        else Core.Managers.ManagerClient.RememberKey(address, Convert.FromBase64String(base64));
+                    }
                     catch (FormatException) { }
             }
         }

@@ -11,7 +11,7 @@ namespace IpcPs.Hosting
     /// without running the runtime's exit handlers, which would otherwise leave its objects orphaned — and makes the
     /// module importable by name in this process's other runspaces.
     /// </summary>
-    public sealed class ModuleInitializer : IModuleAssemblyInitializer
+    public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
         private static int _registered;
 
@@ -24,6 +24,9 @@ namespace IpcPs.Hosting
                 MakeImportableByName();
             }
         }
+
+        /// <summary>Remove-Module: the warm spares end (they would load a module this session no longer uses).</summary>
+        public void OnRemove(PSModuleInfo module) => SpareChildren.EndAll();
 
         /// <summary>
         /// ForEach-Object -Parallel, Start-ThreadJob and Start-Job start runspaces (or processes) that find modules

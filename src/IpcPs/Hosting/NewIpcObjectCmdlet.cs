@@ -17,10 +17,20 @@ namespace IpcPs.Hosting
         /// <summary>Makes (or opens) the object.</summary>
         protected abstract IpcObject Create();
 
+        /// <summary>What is output: the local object (<see cref="Create"/>), or a backend's (NewBackendObjectCmdlet).</summary>
+        protected virtual object CreateObject() => Create();
+
+        /// <summary>The kind of the object NAME that is already there, for the duplicate-name error ("" when unknown).</summary>
+        protected virtual string ExistingKind(string name)
+        {
+            try { return $" (a {IpcObjects.Get(name).Kind})"; }
+            catch (Exception other) when (other is IpcException || other is ArgumentException) { return ""; /* gone again, or not ours */ }
+        }
+
         protected override void EndProcessing()
         {
             if (!ShouldProcess(Name ?? "(generated name)", Description)) return;
-            try { WriteObject(Create()); }
+            try { WriteObject(CreateObject()); }
             catch (IpcObjectExistsException e) { ThrowTerminatingError(Exists(e)); }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is OverflowException) { ThrowIpcError(e, Name); }
         }
@@ -29,9 +39,7 @@ namespace IpcPs.Hosting
         private ErrorRecord Exists(IpcObjectExistsException e)
         {
             string name = e.ObjectName ?? Name ?? "";
-            string kind = "";
-            try { kind = $" (a {IpcObjects.Get(name).Kind})"; }
-            catch (Exception other) when (other is IpcException || other is ArgumentException) { /* gone again, or not ours */ }
+            string kind = ExistingKind(name);
             string how = MyInvocation.MyCommand.Parameters.ContainsKey("OpenOrCreate")
                 ? $"Add -OpenOrCreate to open it (or create it if it is gone), or choose another name."
                 : $"Open it with Get-IpcObject -Name '{name}' -Open, or choose another name.";

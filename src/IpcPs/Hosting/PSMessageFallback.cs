@@ -25,6 +25,7 @@ namespace IpcPs.Hosting
             typeNames = Array.Empty<string>();
             properties = Array.Empty<KeyValuePair<string, object?>>();
             if (!(value is PSObject pso) || !(pso.BaseObject is PSCustomObject)) return false;
+            if (CustomObjects.TryRead(pso, out typeNames, out properties)) return true;   // a plain custom object, fast
             typeNames = pso.TypeNames.ToArray();
             properties = ReadableProperties(pso).ToArray();
             return true;
@@ -47,18 +48,10 @@ namespace IpcPs.Hosting
             return list;
         }
 
-        public object CreatePropertyBag(string[] typeNames)
-        {
-            var pso = new PSObject();
-            pso.TypeNames.Clear();
-            foreach (var t in typeNames)
-                pso.TypeNames.Add(t.StartsWith(Deserialized, StringComparison.Ordinal) ? t : Deserialized + t);
-            return pso;
-        }
+        public object CreatePropertyBag(string[] typeNames) => CustomObjects.CreateBag(typeNames);
 
-        public void AddProperty(object bag, string name, object? value) => ((PSObject)bag).Properties.Add(new PSNoteProperty(name, value));
-
-        private const string Deserialized = "Deserialized.";
+        public void AddProperties(object bag, string[] names, object?[] values, int count) =>
+            CustomObjects.AddProperties((PSObject)bag, names, values, count);
 
         public string Serialize(object value, int depth) => PSSerializer.Serialize(IpcObjectConverter.Dehydrate(value), depth);
 

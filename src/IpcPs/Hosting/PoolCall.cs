@@ -26,15 +26,22 @@ namespace IpcPs.Hosting
     }
 
     /// <summary>
-    /// One Invoke-IpcPool call on a pool: hands items to workers (at most <see cref="Prefetch"/> waiting per worker,
-    /// so a worker never idles for a round trip), gathers their results, in input order with ORDERED, and replaces
-    /// a worker that dies: the item it was running is reported, the items queued behind it go to other workers.
+    /// One Invoke-IpcPool call on a pool: hands items to workers in chunks (at most <see cref="Prefetch"/> chunks
+    /// waiting per worker, so a worker never idles for a round trip), gathers their results, in input order with
+    /// ORDERED, and replaces a worker that dies: the item it was running is reported, the items queued behind it go to
+    /// other workers. The chunk size is CHUNKSIZE, or (0) found as the call runs: enough items for about
+    /// <see cref="TargetChunkMs"/> ms of work, from the items' measured times, starting at 1.
     /// Everything runs on the caller's thread, except the workers' reader threads, which only post events.
     /// </summary>
     internal sealed class PoolCall : IDisposable
     {
-        /// <summary>Items sent to one worker ahead of its answers.</summary>
-        public const int Prefetch = 4;
+        /// <summary>Chunks sent to one worker ahead of its answers.</summary>
+        public const int Prefetch = 2;
+
+        /// <summary>The work an automatic chunk aims at, and the most items it takes.</summary>
+        public const int TargetChunkMs = 50, MaxAutoChunk = 1024;
+
+        private static readonly List<PoolResult> NoResults = new List<PoolResult>(0);
 
         /// <summary>A worker that dies this many times in a row before it is ready means workers cannot start.</summary>
         private const int MaxStartFailures = 3;
@@ -47,12 +54,17 @@ namespace IpcPs.Hosting
         private readonly LinkedList<PoolTask> _pending = new LinkedList<PoolTask>();
         private readonly SortedDictionary<long, PoolResult> _early = new SortedDictionary<long, PoolResult>();
         private readonly List<PoolResult> _ready = new List<PoolResult>();
+        private readonly int _fixedChunk;
+        private int _autoChunk = 1;
+        private long _measuredTicks, _measuredItems, _nextSizing = 2;
+        private bool _inputEnded;
         private long _nextOut;
         private int _startFailures;
         private bool _finished;
 
-        public PoolCall(IpcPool pool, string script, object?[] arguments, Hashtable usingValues, int depth, bool ordered)
+        public PoolCall(IpcPool pool, string script, object?[] arguments, Hashtable usingValues, int depth, bool ordered, int chunkSize = 0)
         {
+            _fixedChunk = chunkSize;
             _pool = pool;
             if (!pool.TryEnter(out _callId))
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
@@ -69,7 +81,7 @@ namespace IpcPs.Hosting
         {
             _pending.AddLast(new PoolTask(Submitted++, item));
             Dispatch();
-            while (_pending.Count > _pool.Size * Prefetch) Handle(Timeout.InfiniteTimeSpan, cancel);
+            while (_pending.Count > _pool.Size * Prefetch * ChunkSize) Handle(Timeout.InfiniteTimeSpan, cancel);
             while (Handle(TimeSpan.Zero, cancel)) { }
             return Take();
         }
@@ -77,52 +89,103 @@ namespace IpcPs.Hosting
         /// <summary>Waits up to TIMEOUT for more results; returns those ready. <see cref="Done"/> says when all are in.</summary>
         public List<PoolResult> Next(TimeSpan timeout, CancellationToken cancel)
         {
+            if (!_inputEnded)
+            {
+                _inputEnded = true;   // Next is called once the input has ended: partial chunks go now
+                Dispatch();
+            }
             if (!Done && Handle(timeout, cancel)) while (Handle(TimeSpan.Zero, cancel)) { }
             return Take();
         }
 
         public bool Done => Completed == Submitted;
 
+        /// <summary>Items a chunk takes now.</summary>
+        public int ChunkSize => _fixedChunk > 0 ? _fixedChunk : _autoChunk;
+
         private List<PoolResult> Take()
         {
+            if (_ready.Count == 0) return NoResults;
             var taken = new List<PoolResult>(_ready);
             _ready.Clear();
             return taken;
         }
 
-        /// <summary>Sends queued items to every worker that has room, the call's script first if it lacks it.</summary>
+        /// <summary>
+        /// Sends queued items to every worker that has room, in chunks, the call's script first if it lacks it. A busy
+        /// worker gets only a full chunk while input may still come; an idle one gets what there is.
+        /// </summary>
         private void Dispatch()
         {
             for (int slot = 0; slot < _pool.Size && _pending.Count > 0; slot++)
             {
                 var w = _pool.Worker(slot);
-                while (!w.Dead && w.InFlight.Count < Prefetch && _pending.Count > 0)
+                while (!w.Dead && _pending.Count > 0)
                 {
+                    int chunk = ChunkSize;
+                    if (w.InFlight.Count >= Prefetch * chunk) break;
+                    // Once the input has ended, what is left is shared among the workers rather than given to the first.
+                    int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
+                    if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) break;
                     if (w.CallId != _callId)
                     {
                         w.Depth = _depth;
                         if (!w.TrySend(_callMessage)) break;
                         w.CallId = _callId;
                     }
-                    var task = _pending.First!.Value;
-                    _pending.RemoveFirst();
-                    bool sent;
-                    try { sent = w.TrySend(new object?[] { "item", _callId, task.Index, task.Item }); }
-                    catch (Exception e) when (!(e is ThreadAbortException))
+                    var tasks = new List<PoolTask>(take);
+                    for (int i = 0; i < take; i++)
                     {
-                        // The item cannot be encoded: it fails alone.
-                        Complete(new PoolResult(task) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, task.Item)) });
-                        continue;
+                        tasks.Add(_pending.First!.Value);
+                        _pending.RemoveFirst();
                     }
-                    if (sent) w.InFlight.AddLast(task);
-                    else _pending.AddFirst(task);
+                    if (!SendChunk(w, tasks)) break;
                 }
             }
+        }
+
+        /// <summary>Sends TASKS as one chunk; false (the tasks back in front of the queue) when the worker is gone.</summary>
+        private bool SendChunk(PoolWorkerProcess w, List<PoolTask> tasks)
+        {
+            bool sent;
+            try { sent = w.TrySend(ChunkMessage(tasks)); }
+            catch (Exception e) when (!(e is ThreadAbortException))
+            {
+                if (tasks.Count > 1)
+                {
+                    // An item cannot be encoded: each is sent alone, so that one fails alone.
+                    foreach (var t in tasks) if (!SendChunk(w, new List<PoolTask> { t })) return false;
+                    return true;
+                }
+                Complete(new PoolResult(tasks[0]) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, tasks[0].Item)) });
+                return true;
+            }
+            if (sent)
+            {
+                foreach (var t in tasks) w.InFlight.AddLast(t);
+                return true;
+            }
+            for (int i = tasks.Count - 1; i >= 0; i--) _pending.AddFirst(tasks[i]);
+            return false;
+        }
+
+        private object?[] ChunkMessage(List<PoolTask> tasks)
+        {
+            var indexes = new long[tasks.Count];
+            var items = new object?[tasks.Count];
+            for (int i = 0; i < tasks.Count; i++)
+            {
+                indexes[i] = tasks[i].Index;
+                items[i] = tasks[i].Item;
+            }
+            return new object?[] { "chunk", _callId, indexes, items };
         }
 
         /// <summary>Handles one event, waiting at most TIMEOUT for it. False if none came.</summary>
         private bool Handle(TimeSpan timeout, CancellationToken cancel)
         {
+            // A look without waiting, per input item: TryTake with a token links token sources on every call.
+            if (timeout == TimeSpan.Zero && _pool.Events.Count == 0) return false;
             if (!_pool.Events.TryTake(out var e, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)timeout.TotalMilliseconds, cancel)) return false;
             var w = e.Worker;
             if (w != _pool.Worker(w.Slot)) return true;   // from a worker already replaced
@@ -133,21 +196,42 @@ namespace IpcPs.Hosting
             return true;
         }
 
+        /// <summary>
+        /// Results of a worker, in order (see <see cref="PoolChunk"/>): each completes its item. Anything malformed is ignored (it comes from another process).
+        /// </summary>
         private void OnDone(PoolWorkerProcess w, object?[] m)
         {
-            long index = Convert.ToInt64(m[2]);
-            var node = w.InFlight.First;
-            while (node != null && node.Value.Index != index) node = node.Next;
-            if (node is null) return;   // not ours (cannot happen: a worker answers in order)
-            w.InFlight.Remove(node);
-            Complete(new PoolResult(node.Value)
+            if (!(m[2] is object?[] results)) return;
+            foreach (var entry in results)
             {
-                Output = m[3] as object?[] ?? Array.Empty<object?>(),
-                Records = m[4] as object?[] ?? Array.Empty<object?>(),
-                Terminating = m[5] as Hashtable,
-                WorkerPid = w.Pid,
-            });
+                if (!(entry is object?[] r) || r.Length < 4 || !IsInteger(r[0])) continue;
+                long index = Convert.ToInt64(r[0]);
+                var node = w.InFlight.First;
+                while (node != null && node.Value.Index != index) node = node.Next;
+                if (node is null) continue;   // not ours (cannot happen: a worker answers in order)
+                w.InFlight.Remove(node);
+                Complete(new PoolResult(node.Value)
+                {
+                    Output = r[1] as object?[] ?? Array.Empty<object?>(),
+                    Records = r[2] as object?[] ?? Array.Empty<object?>(),
+                    Terminating = r[3] as Hashtable,
+                    WorkerPid = w.Pid,
+                });
+            }
+            if (_fixedChunk == 0 && IsInteger(m[3]) && results.Length > 0)
+            {
+                _measuredTicks += Math.Max(0, Convert.ToInt64(m[3]));
+                _measuredItems += results.Length;
+                // Settled at doubling counts of measured items: a size that changed with every message kept the
+                // workers waiting for chunks that grew as they filled (twice the per-item cost of a fixed size).
+                if (_measuredItems < _nextSizing) return;
+                _nextSizing = _measuredItems * 2;
+                double perItem = Math.Max(1.0, (double)_measuredTicks / _measuredItems);
+                _autoChunk = (int)Math.Max(1, Math.Min(MaxAutoChunk, System.Diagnostics.Stopwatch.Frequency * TargetChunkMs / 1000.0 / perItem));
+            }
         }
+
+        private static bool IsInteger(object? v) => v is int || v is long;
 
         /// <summary>
         /// A worker died. A ready worker was running its oldest item: that item is reported. One that died before it
@@ -160,8 +244,13 @@ namespace IpcPs.Hosting
             string reason = w.DeathReason();
             if (w.Ready && w.InFlight.Count > 0)
             {
-                var running = w.InFlight.First!.Value;
-                w.InFlight.RemoveFirst();
+                // The item its progress word names (the last it began); else its oldest unanswered one. Items before
+                // that one had finished, but their results died with the worker: they go back to the queue.
+                long begun = w.LastBegun();
+                var node = w.InFlight.First!;
+                for (var n = node; n != null; n = n.Next) if (n.Value.Index == begun) { node = n; break; }
+                var running = node.Value;
+                w.InFlight.Remove(node);
                 Complete(new PoolResult(running) { WorkerDied = reason, WorkerPid = w.Pid });
             }
             else if (!w.Ready && ++_startFailures >= MaxStartFailures)
@@ -211,6 +300,6 @@ namespace IpcPs.Hosting
     internal static class PoolCallMessages
     {
         public static bool IsDone(object?[] m, int callId) =>
-            m.Length >= 6 && m[0] is string kind && kind == "done" && m[1] is int id && id == callId;
+            m.Length >= 4 && m[0] is string kind && kind == "done" && m[1] is int id && id == callId;
     }
 }

@@ -10,19 +10,23 @@ namespace IpcPs.Hosting
     /// A pool worker: a warm child pwsh that runs item after item of Invoke-IpcPool in a runspace of its own, fed
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
-    ///   parent → worker: ["start", initializationScript, managerKeys] (first), ["call", callId, script,
-    ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["item", callId, index, item], ["quit"]
-    ///   worker → parent: ["ready", pid, initError], ["done", callId, index, outputs, records, terminatingError]
+    ///   parent → worker: ["start", initializationScript, managerKeys, progressSegment] (first), ["call", callId, script,
+    ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
+    ///   items], ["quit"]
+    ///   worker → parent: ["ready", pid, initError], ["done", callId, results, runningIndex, ticks] (see <see cref="PoolChunk"/>)
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
     public static class PoolWorker
     {
         /// <summary>The worker's entry point (<see cref="ChildLauncher"/> runs it): the exit code of the process.</summary>
-        public static int Run(string pipeName)
+        public static int Run(string pipeName) => Run(pipeName, null, Console.OpenStandardInput());
+
+        /// <summary>As <see cref="Run(string)"/>, in WARM (a warm spare's runspace, already open) if given.</summary>
+        internal static int Run(string pipeName, ChildRunspace? warm, System.IO.Stream stdin)
         {
-            ChildChannel.WatchParentInBackground(Console.OpenStandardInput());
+            ChildChannel.WatchParentInBackground(stdin);
             using (var pipe = IpcConnection.Open(pipeName, 1))
-            using (var runspace = ChildRunspace.Open(null, null))
+            using (var runspace = warm ?? ChildRunspace.Open(null, null))
             using (var shell = runspace.Shell())
             {
                 // The parent's first message: the initialization script (through the pipe, not on the command line,
@@ -30,8 +34,11 @@ namespace IpcPs.Hosting
                 object? first;
                 try { first = pipe.RecvNow(); }
                 catch (ConnectionClosedException) { return 0; }   // the parent died before the worker started
-                if (!(first is object?[] start && start.Length > 2 && start[0] as string == "start"))
+                if (!(first is object?[] start && start.Length > 3 && start[0] as string == "start" && start[3] is string progressName))
                     throw new InvalidOperationException("The pool sent no start message.");
+                // The progress word: the input index of the item this worker began last (see PoolChunk).
+                using var progress = SharedMemory.Attach(progressName);
+                if (progress.Size < PoolWorkerProcess.ProgressSize) throw new InvalidOperationException("The pool's progress segment is too small.");
                 string? initializationScript = start[1] as string;
                 ManagerKeys.Adopt(start[2]);
                 var records = new List<object?>();
@@ -48,11 +55,11 @@ namespace IpcPs.Hosting
                 }
                 pipe.SendNow(new object?[] { "ready", System.Diagnostics.Process.GetCurrentProcess().Id, initError });
                 if (initError != null) return 1;
-                return Serve(pipe, runspace, shell, records);
+                return Serve(pipe, runspace, shell, records, progress);
             }
         }
 
-        private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records)
+        private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records, SharedMemory progress)
         {
             var argumentHandles = new List<IpcObject>();
             // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
@@ -60,7 +67,13 @@ namespace IpcPs.Hosting
             var compiled = new Dictionary<string, ScriptBlock>();
             // ForEach-Object sets $_; the script, called from its process block, sees it. The same command serves
             // every call: only the variables it reads change.
-            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("& $__ipcScript @__ipcArgs"));
+            // PoolChunk.Next marks where each item of a chunk begins.
+            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("[IpcPs.Hosting.PoolChunk]::Next(); & $__ipcScript @__ipcArgs"));
+            // Without arguments, the same without splatting: an empty splat still costs a trivial item ~5 us.
+            using var bare = runspace.Shell();
+            Collect(bare.Streams, records);
+            bare.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("[IpcPs.Hosting.PoolChunk]::Next(); & $__ipcScript"));
+            bool withArguments = true;
             var output = new List<object?>();
             var outputs = new PSDataCollection<PSObject>();
             outputs.DataAdded += (s, e) => output.Add(outputs[e.Index]);
@@ -86,28 +99,23 @@ namespace IpcPs.Hosting
                         }
                         state.SetVariable("__ipcScript", script);
                         state.SetVariable("__ipcArgs", args as object?[] ?? Array.Empty<object?>());
+                        withArguments = args is object?[] given && given.Length > 0;
                         state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
                         pipe.SerializationDepth = message[5] is int depth ? depth : 2;
+                        progress.WriteInt64(0, -1);   // indexes are per call
                         break;
-                    case "item":
-                        object? item = message[3];
-                        object? terminating = null;
-                        try { shell.Invoke(new[] { item }, outputs); }
-                        catch (RuntimeException e) { terminating = ChildProtocol.DescribeError(e.ErrorRecord); }
-                        catch (Exception e) { terminating = Describe(e, item); }   // the engine's own, e.g. PSInvalidOperationException
-                        runspace.Host.ExitCode = null;   // `exit` in an item ends the item, not the worker
-                        try { pipe.SendNow(new object?[] { "done", message[1], message[2], output.ToArray(), records.ToArray(), terminating }); }
-                        catch (ConnectionClosedException) { return 0; }
-                        catch (Exception e)
+                    case "chunk":
+                        var indexes = ToIndexes(message[2]);
+                        var items = message[3] as object?[] ?? Array.Empty<object?>();
+                        if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
+                        try
                         {
-                            // A result the codec cannot encode fails its item, not the worker.
-                            pipe.SendNow(new object?[] { "done", message[1], message[2], Array.Empty<object?>(), records.ToArray(), Describe(e, item) });
+                            PoolChunk.Run(withArguments ? shell : bare, runspace.Host, outputs, output, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), progress);
                         }
+                        catch (ConnectionClosedException) { return 0; }
                         output.Clear();
-                        outputs.Clear();
                         records.Clear();
-                        shell.Streams.ClearStreams();
-                        CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the item re-attached
+                        foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached
                         break;
                     case "quit":
                         CloseAll(argumentHandles);
@@ -116,8 +124,12 @@ namespace IpcPs.Hosting
             }
         }
 
-        private static Hashtable Describe(Exception e, object? item) =>
-            ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, item));
+        private static long[] ToIndexes(object? value) => value switch
+        {
+            long[] a => (long[])a.Clone(),
+            object?[] a => a.Select(Convert.ToInt64).ToArray(),
+            _ => throw new InvalidOperationException("The pool sent a malformed chunk."),
+        };
 
         /// <summary>Every record but output and progress, as [kind, payload], in the order written.</summary>
         private static void Collect(PSDataStreams streams, List<object?> records)

@@ -45,11 +45,13 @@ namespace IpcPs.Hosting
         private readonly Process _process;
         private readonly IpcConnection _pipe;      // end 0, this process's
         private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
+        private readonly SharedMemory _progress;    // offset 0: int64, input index of the item the worker began last (-1: none)
         private readonly StringBuilder _stderr = new StringBuilder();
         private int _disposed;
 
-        private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver)
+        private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver, SharedMemory progress)
         {
+            _progress = progress;
             Slot = slot;
             _process = process;
             _pipe = pipe;
@@ -75,22 +77,59 @@ namespace IpcPs.Hosting
         public static PoolWorkerProcess Start(int slot, string module, string folder, string? initializationScript, BlockingCollection<PoolEvent> events)
         {
             var ends = IpcConnection.CreatePipe();
+            SharedMemory? progress = null;
             try
             {
-                var info = ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')");
-                var process = Process.Start(info) ?? throw new InvalidOperationException("The pool worker did not start.");
+                progress = SharedMemory.Create(null, ProgressSize);
+                progress.WriteInt64(0, -1);
+                // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
+                var spare = SpareChildren.Take(module);
+                var process = spare?.Process ?? Process.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"))
+                    ?? throw new InvalidOperationException("The pool worker did not start.");
                 // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the
                 // worker's death shows as the end closing.
                 ends[1].HandOver(process.Id);
                 ends[1].Close();
+                if (spare != null)
+                {
+                    var request = new System.Collections.Hashtable
+                    {
+                        ["PoolPipe"] = ends[0].Name,
+                        ["WorkingDirectory"] = folder,
+                        ["Environment"] = Environment.GetEnvironmentVariables(),
+                    };
+                    try
+                    {
+                        process.StandardInput.Write(ChildProtocol.EncodeRequest(request, 2) + "\n");
+                        process.StandardInput.Flush();   // stdin stays open: the worker exits when it closes
+                    }
+                    catch (System.IO.IOException) { /* the spare died: its pipe end shows it, the pool replaces it */ }
+                }
                 // Its first message: the initialization script and the manager keys it inherits (not on the command
                 // line, which any local user can read).
-                ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild() });
-                var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1]);
-                process.OutputDataReceived += (s, e) => { };   // drained: a worker that prints must not block
+                ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild(), progress.Name });
+                var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1], progress);
                 process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
-                process.BeginOutputReadLine();
                 process.BeginErrorReadLine();
+                // Drained: a worker that prints must not block. A spare's stdout is read synchronously already (its
+                // ready line), and a reader cannot switch to events, so a thread reads on.
+                if (spare is null)
+                {
+                    process.OutputDataReceived += (s, e) => { };
+                    process.BeginOutputReadLine();
+                }
+                else
+                {
+                    new Thread(() =>
+                    {
+                        try
+                        {
+                            spare.FirstLine.Wait();
+                            while (process.StandardOutput.ReadLine() != null) { }
+                        }
+                        catch (Exception) { /* the worker is gone */ }
+                    }) { IsBackground = true, Name = $"IpcPs pool worker {process.Id} stdout" }.Start();
+                }
                 new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" }.Start();
                 return worker;
             }
@@ -98,8 +137,19 @@ namespace IpcPs.Hosting
             {
                 ends[0].Close();
                 ends[1].Close();
+                progress?.Close();
                 throw;
             }
+        }
+
+        /// <summary>The worker's progress word: one int64.</summary>
+        public const int ProgressSize = 8;
+
+        /// <summary>The input index of the item the worker began last in this call (-1: none, or unreadable).</summary>
+        public long LastBegun()
+        {
+            try { return _progress.ReadInt64(0); }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return -1; }
         }
 
         /// <summary>How deep objects that are not plain values are serialized on the way to the worker.</summary>
@@ -197,6 +247,7 @@ namespace IpcPs.Hosting
             catch (InvalidOperationException) { /* never started */ }
             _pipe.Close();
             _handedOver.Close();
+            _progress.Close();
             _process.Dispose();
         }
 

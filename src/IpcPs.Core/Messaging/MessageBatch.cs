@@ -1,0 +1,92 @@
+using System;
+using System.Collections;
+
+namespace IpcPs.Core.Messaging
+{
+    /// <summary>
+    /// Messages encoded one after the other into one buffer, for the batch operations (a queue's PutMany, a pipe's
+    /// SendMany): message i is Buffer[Start(i)..End(i)). Each message is encoded exactly as it would be alone (its
+    /// own container numbering, its own decode charge checked against its own allowance), so a receiver that gets
+    /// them one by one cannot tell a batch from single sends. One batch per thread is reused (taken out of its slot
+    /// while in use, as the codec's writer is).
+    /// </summary>
+    internal sealed class MessageBatch
+    {
+        [ThreadStatic] private static MessageBatch? _spare;
+
+        private readonly MessageWriter _writer = new MessageWriter();
+        private int[] _ends = new int[64];
+        private bool[] _raw = new bool[64];
+
+        private MessageBatch() { }
+
+        /// <summary>How many messages.</summary>
+        public int Count { get; private set; }
+
+        /// <summary>The bytes of every message, back to back.</summary>
+        public byte[] Buffer => _writer.Buffer;
+
+        public int Start(int i) => i == 0 ? 0 : _ends[i - 1];
+
+        public int End(int i) => _ends[i];
+
+        public int Length(int i) => End(i) - Start(i);
+
+        /// <summary>True for a byte[] sent as its raw bytes (a pipe's raw frame; only with RAWBYTES in <see cref="Encode"/>).</summary>
+        public bool IsRaw(int i) => _raw[i];
+
+        /// <summary>
+        /// Encodes every item of ITEMS. A string or a dictionary given as the whole collection is one item, as in
+        /// PowerShell's pipeline (which does not enumerate them). With RAWBYTES an item that is exactly a byte[] is
+        /// kept as its bytes (a pipe sends it as a raw frame, as Send does). Throws ArgumentException, with nothing
+        /// sent, when any item cannot be sent: a batch goes whole or not at all. Give it back with <see cref="Recycle"/>.
+        /// </summary>
+        public static MessageBatch Encode(IEnumerable items, int depth, bool rawBytes = false)
+        {
+            if (items is null) throw new ArgumentNullException(nameof(items));
+            var batch = _spare ?? new MessageBatch();
+            _spare = null;
+            batch.Clear();
+            try
+            {
+                if (items is string || items is IDictionary) batch.Add(items, depth, rawBytes);
+                else foreach (var item in items) batch.Add(item, depth, rawBytes);
+            }
+            catch
+            {
+                Recycle(batch);
+                throw;
+            }
+            return batch;
+        }
+
+        public static void Recycle(MessageBatch batch)
+        {
+            batch.Clear();
+            _spare = batch;
+        }
+
+        private void Clear()
+        {
+            Count = 0;
+            _writer.Reset();
+        }
+
+        private void Add(object? item, int depth, bool rawBytes)
+        {
+            if (Count == _ends.Length)
+            {
+                Array.Resize(ref _ends, Count * 2);
+                Array.Resize(ref _raw, Count * 2);
+            }
+            int start = _writer.Length;
+            _writer.StartNext();
+            bool raw = rawBytes && item is byte[] && item.GetType() == typeof(byte[]);
+            if (raw) _writer.WriteBytes((byte[])item!, 0, ((byte[])item!).Length);
+            else MessageCodec.EncodeNext(_writer, item, depth);
+            _ends[Count] = _writer.Length;
+            _raw[Count] = raw;
+            Count++;
+        }
+    }
+}

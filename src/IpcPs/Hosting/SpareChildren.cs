@@ -1,0 +1,233 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using IpcPs.Core.Platform;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// A child pwsh started ahead of need (a warm spare, like CPython's forkserver): it has imported the module, opened
+    /// the runspace a script runs in, said so with one "R" frame on stdout (read by <see cref="FirstLine"/>), and waits
+    /// on stdin for its request (docs/design.md, "Warm spares"). Stdin's end means the parent is gone: it exits.
+    /// </summary>
+    internal sealed class SpareChild
+    {
+        public SpareChild(Process process, string module, string startupEnvironment)
+        {
+            Process = process;
+            Pid = process.Id;
+            Module = module;
+            StartupEnvironment = startupEnvironment;
+            // The spare's first line is its "ready" frame; whoever takes the spare reads on from the same reader after it.
+            FirstLine = Task.Factory.StartNew<string?>(() => process.StandardOutput.ReadLine(), CancellationToken.None,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        public Process Process { get; }
+        public int Pid { get; }
+        public string Module { get; }
+
+        /// <summary>The variables that act while a runtime starts (see <see cref="SpareChildren.StartupEnvironment"/>), at launch.</summary>
+        public string StartupEnvironment { get; }
+
+        /// <summary>The first line of its stdout (its "R" frame once ready; null if it died first).</summary>
+        public Task<string?> FirstLine { get; }
+
+        public bool IsReady => FirstLine.IsCompleted;
+
+        public bool HasExited
+        {
+            get
+            {
+                try { return Process.HasExited; }
+                catch (InvalidOperationException) { return true; }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The warm spares of this process: <see cref="Wanted"/> idle child pwsh processes (1 by default; the
+    /// IPCPS_SPARES environment variable sets the number, 0 turns spares off), started on the first
+    /// Start-IpcProcess and replenished in the background each time one is taken. A spare is used only when it was
+    /// started for the same module and with the same start-up environment (runtime, loader and locale variables);
+    /// otherwise it is ended and the start is cold. Spares end with this process (their stdin closes) and with the
+    /// module's removal. Public for benchmarks and tests: <see cref="Pids"/> and <see cref="WaitReady"/>.
+    /// </summary>
+    public static class SpareChildren
+    {
+        /// <summary>The environment variable that sets how many spares are kept (0: none).</summary>
+        public const string SettingVariable = "IPCPS_SPARES";
+
+        public const int DefaultCount = 1, MaxCount = 8;
+
+        private static readonly object Gate = new object();
+        private static readonly List<SpareChild> Idle = new List<SpareChild>();
+        private static int _starting;
+        private static bool _exiting;
+        private static int _hooked;
+
+        /// <summary>How many spares to keep: IPCPS_SPARES (0 to 8) read now, else 1.</summary>
+        public static int Wanted
+        {
+            get
+            {
+                string? text = Environment.GetEnvironmentVariable(SettingVariable);
+                if (string.IsNullOrWhiteSpace(text)) return DefaultCount;
+                return int.TryParse(text.Trim(), out int n) ? Math.Max(0, Math.Min(MaxCount, n)) : DefaultCount;
+            }
+        }
+
+        /// <summary>The process ids of the idle spares now.</summary>
+        public static int[] Pids
+        {
+            get { lock (Gate) return Idle.Select(s => s.Pid).ToArray(); }
+        }
+
+        /// <summary>Waits until <see cref="Wanted"/> spares are idle and ready; false if TIMEOUT passed first.</summary>
+        public static bool WaitReady(TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                lock (Gate)
+                {
+                    if (Idle.Count >= Wanted && Idle.All(s => s.IsReady)) return true;
+                }
+                if (clock.Elapsed >= timeout) return false;
+                Thread.Sleep(5);
+            }
+        }
+
+        /// <summary>
+        /// A spare for MODULE, taken out of the idle set (null if there is none that fits, or spares are off), and a
+        /// replacement started in the background. Spares that no longer fit are ended.
+        /// </summary>
+        internal static SpareChild? Take(string module)
+        {
+            Hook();
+            SpareChild? taken = null;
+            var unfit = new List<SpareChild>();
+            int wanted = Wanted;
+            string environment = StartupEnvironment();
+            lock (Gate)
+            {
+                while (Idle.Count > 0)
+                {
+                    var s = Idle[0];
+                    Idle.RemoveAt(0);
+                    if (wanted > 0 && taken is null && s.Module == module && s.StartupEnvironment == environment && !s.HasExited) taken = s;
+                    else unfit.Add(s);
+                }
+            }
+            foreach (var s in unfit) End(s);
+            if (wanted > 0) ThreadPool.QueueUserWorkItem(_ => Fill(module));
+            return taken;
+        }
+
+        /// <summary>Ends every idle spare (the module is removed, or this process exits).</summary>
+        public static void EndAll()
+        {
+            List<SpareChild> all;
+            lock (Gate)
+            {
+                all = Idle.ToList();
+                Idle.Clear();
+            }
+            foreach (var s in all) End(s);
+        }
+
+        private static void Hook()
+        {
+            if (Interlocked.Exchange(ref _hooked, 1) != 0) return;
+            AppDomain.CurrentDomain.ProcessExit += (s, e) =>
+            {
+                lock (Gate) _exiting = true;
+                EndAll();
+            };
+        }
+
+        /// <summary>Starts spares until WANTED are idle or starting. A launch that fails leaves the next start cold.</summary>
+        private static void Fill(string module)
+        {
+            while (true)
+            {
+                lock (Gate)
+                {
+                    if (_exiting || Idle.Count + _starting >= Wanted) return;
+                    _starting++;
+                }
+                SpareChild? spare = null;
+                try { spare = Launch(module); }
+                catch (Exception) { /* no spare: starts stay cold */ }
+                bool keep;
+                lock (Gate)
+                {
+                    _starting--;
+                    keep = spare != null && !_exiting;
+                    if (keep) Idle.Add(spare!);
+                }
+                if (spare is null) return;
+                if (!keep) End(spare);
+            }
+        }
+
+        /// <summary>
+        /// A spare starts in the root folder (a folder deleted later must not hold it up): the request sets the
+        /// working directory it runs in.
+        /// </summary>
+        private static SpareChild Launch(string module)
+        {
+            string folder = System.IO.Path.GetPathRoot(System.IO.Path.GetTempPath()) ?? "/";
+            var process = Process.Start(ChildLauncher.StartInfo(module, folder))
+                ?? throw new InvalidOperationException("The spare pwsh did not start.");
+            return new SpareChild(process, module, StartupEnvironment());
+        }
+
+        /// <summary>
+        /// Kills it (an idle spare holds no object and runs no script; one still starting would see its stdin close
+        /// only once started, seconds later) and closes its stdin; reaped in the background.
+        /// </summary>
+        private static void End(SpareChild s)
+        {
+            try { if (!s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
+            try { s.Process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
+            ThreadPool.QueueUserWorkItem(_ =>
+            {
+                try
+                {
+                    s.Process.WaitForExit(5000);
+                    s.Process.Dispose();
+                }
+                catch (Exception) { /* reaped elsewhere */ }
+            });
+        }
+
+        /// <summary>
+        /// The variables a process reads while it starts (runtime, loader, locale, home, PowerShell's own): a spare
+        /// launched under other values is not the child a cold start would make now, so it is not used. Every other
+        /// variable is sent with the request and set in the child.
+        /// </summary>
+        internal static string StartupEnvironment()
+        {
+            var names = new List<string>();
+            foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
+            {
+                string name = (string)e.Key;
+                if (IsStartupVariable(name)) names.Add(name + "=" + e.Value);
+            }
+            names.Sort(StringComparer.Ordinal);
+            return string.Join("\0", names);
+        }
+
+        private static readonly string[] StartupPrefixes = { "DOTNET_", "COMPlus_", "CORECLR_", "COREHOST_", "LD_", "LC_", "POWERSHELL_", "PSModuleAnalysis" };
+        private static readonly string[] StartupNames = { "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "TERM" };
+
+        internal static bool IsStartupVariable(string name) =>
+            StartupNames.Contains(name, StringComparer.Ordinal) || StartupPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+    }
+}

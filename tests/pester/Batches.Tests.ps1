@@ -1,0 +1,303 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+
+    # Runs SCRIPT in a child with ARGS, waits for it, returns its output; fails the test on a child error.
+    function Invoke-Child([scriptblock] $Script, [object[]] $ArgumentList = @()) {
+        $job = Start-IpcProcess -ScriptBlock $Script -ArgumentList $ArgumentList
+        try {
+            $null = $job | Wait-Job -Timeout 120
+            $job.State | Should -Be 'Completed' -Because (($job | Receive-Job -Keep -ErrorAction Continue 2>&1) | Out-String)
+            $job | Receive-Job
+        } finally { $job | Remove-Job -Force }
+    }
+}
+
+Describe 'Batches: order across processes' {
+    It 'PutMany in a child, GetMany here: FIFO order, mixed with single puts, and GetMany takes at most MAX' {
+        $q = New-IpcQueue (New-TestName)
+        try {
+            Invoke-Child { param($q) $q.Put('first'); $q.PutMany(@(1..500)); $q.Put('middle'); $q.PutMany([Collections.Generic.List[object]]@('x', 'y')) } $q
+            $q.QSize() | Should -Be 504
+            $a = $q.GetMany(300)
+            $a.GetType() | Should -Be ([object[]])
+            $a.Count | Should -Be 300
+            $b = $q.GetMany(1000)
+            @($a) + @($b) | Should -Be (@('first') + @(1..500) + @('middle', 'x', 'y'))
+            $q.GetMany(10, 0.05).Count | Should -Be 0   # nothing in time: an empty array
+        } finally { $q.Close() }
+    }
+
+    It 'LIFO: a batch comes out as after single puts, last first' {
+        $q = New-IpcQueue (New-TestName) -Order Lifo
+        try {
+            Invoke-Child { param($q) $q.Put('a'); $q.PutMany(@('b', 'c', 'd')) } $q
+            $q.GetMany(10) | Should -Be @('d', 'c', 'b', 'a')
+        } finally { $q.Close() }
+    }
+
+    It 'priority: a batch joins its priority in order, lowest priority first, ties in arrival order' {
+        $q = New-IpcQueue (New-TestName) -Order Priority
+        try {
+            Invoke-Child {
+                param($q)
+                $q.PutWithPriority('p5', 5); $q.PutManyWithPriority(@('b1', 'b2', 'b3'), 2); $q.PutWithPriority('p2', 2); $q.PutManyWithPriority(@('z1', 'z2'), -1)
+            } $q
+            $q.GetMany(100) | Should -Be @('z1', 'z2', 'b1', 'b2', 'b3', 'p2', 'p5')
+            Get-ThrownException { (New-IpcQueue (New-TestName)).PutManyWithPriority(@(1), 1) } | Should -BeOfType ([InvalidOperationException])
+        } finally { $q.Close() }
+    }
+
+    It 'a string or a hashtable given as the whole batch is one item; objects arrive as single puts deliver them' {
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $q.PutMany('abc'); $q.PutMany(@{ k = 1 }); $q.PutMany(@(@(1, 2), [pscustomobject]@{ A = 1; B = 'b' }, $null, [byte[]](1, 2)))
+            $got = $q.GetMany(10)
+            $got.Count | Should -Be 6
+            $got[0] | Should -Be 'abc'
+            $got[1].k | Should -Be 1
+            $got[2] | Should -Be @(1, 2)
+            $got[3].B | Should -Be 'b'
+            $got[3].PSObject.TypeNames[0] | Should -Be 'Deserialized.System.Management.Automation.PSCustomObject'
+            $got[4] | Should -BeNullOrEmpty
+            $got[5].GetType() | Should -Be ([byte[]])
+        } finally { $q.Close() }
+    }
+
+    It 'a joinable queue counts a batch as that many tasks; TaskDone(n) marks n at once' {
+        $q = New-IpcQueue (New-TestName) -Joinable
+        try {
+            $q.PutMany(@(1..5))
+            $q.UnfinishedTasks | Should -Be 5
+            $null = $q.GetMany(5)
+            Get-ThrownException { $q.TaskDone(6) } | Should -BeOfType ([IpcPs.TaskDoneException])
+            $q.UnfinishedTasks | Should -Be 5
+            $q.TaskDone(5)
+            $q.Join(1) | Should -BeTrue
+        } finally { $q.Close() }
+    }
+}
+
+Describe 'Batches: bounds' {
+    It 'a batch that does not fit a full bounded queue fails whole, and waits for room for all of it' {
+        $q = New-IpcQueue (New-TestName) -MaxSize 10
+        try {
+            $q.PutMany(@(1..8))
+            Get-ThrownException { $q.PutMany(@('a', 'b', 'c'), $false, 0) } | Should -BeOfType ([IpcPs.QueueFullException])
+            Get-ThrownException { $q.PutMany(@('a', 'b', 'c'), $true, 0.1) } | Should -BeOfType ([IpcPs.QueueFullException])
+            $q.QSize() | Should -Be 8   # never half-put
+            # A child takes one message once the parent's batch sleeps: room for 3, and the whole batch goes in.
+            $job = Start-IpcProcess -ArgumentList $q { param($q) while ($q.PutWaiterCount -eq 0) { [void][Threading.Thread]::Yield() }; [void]$q.Get() }
+            try {
+                $q.PutMany(@('a', 'b', 'c'), $true, 60)
+                $job | Wait-Job -Timeout 60 | Out-Null
+                $job.State | Should -Be 'Completed'
+            } finally { $job | Remove-Job -Force }
+            $q.GetMany(100) | Should -Be @(2..8 + 'a', 'b', 'c')
+        } finally { $q.Close() }
+    }
+
+    It 'refuses at once a batch larger than MaxSize or than the storage, putting none of it' {
+        $q = New-IpcQueue (New-TestName) -MaxSize 5 -Capacity 4096
+        try {
+            $q.Put('keep')
+            $e = Get-ThrownException { $q.PutMany(@(1..6)) }
+            $e | Should -BeOfType ([IpcPs.MessageTooLargeException])
+            $e.Message | Should -Match 'holds at most 5'
+            Get-ThrownException { $q.PutMany(@(('x' * 1000), ('y' * 1000), ('z' * 1000), ('w' * 1000))) } | Should -BeOfType ([IpcPs.MessageTooLargeException])
+            $q.GetMany(10) | Should -Be @('keep')
+            $q.UsedBytes | Should -Be 0
+        } finally { $q.Close() }
+    }
+
+    It 'a batch with an item that cannot be sent is refused whole' {
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $bad = [object[]]::new(20000); for ($i = 0; $i -lt $bad.Length; $i++) { $bad[$i] = @{} }   # its receiver would refuse it (memory to decode)
+            Get-ThrownException { $q.PutMany(@(1, $bad, 3)) } | Should -BeOfType ([ArgumentException])
+            $q.QSize() | Should -Be 0
+        } finally { $q.Close() }
+    }
+
+    It 'a producer SIGKILLed in the middle of batch puts leaves whole batches only, each delivered once' {
+        $q = New-IpcQueue (New-TestName)
+        try {
+            foreach ($round in 1..2) {
+                $job = Start-IpcProcess -ArgumentList $q {
+                    param($q)
+                    $pad = 'p' * 300   # several blocks a message: more of the time is spent inside PutMany
+                    for ($b = 0; ; $b++) { $q.PutMany([object[]](0..49 | ForEach-Object { "$b $_ $pad" })) }
+                }
+                Wait-Until { $q.QSize() -ge 2000 } -Because 'the producer to be busy putting batches'
+                & kill -KILL $job.Pid
+                Wait-Until { -not $job.IsAlive } -Because 'the producer to die'
+                $job | Remove-Job -Force
+                $count = $q.QSize()
+                $count % 50 | Should -Be 0 -Because 'only whole batches are visible'
+                $expected = 0
+                while ($q.QSize() -gt 0) {
+                    foreach ($m in $q.GetMany(37, 0)) {
+                        $batch, $item = ($m -split ' ')[0, 1]
+                        [int]$batch | Should -Be ([math]::Floor($expected / 50))
+                        [int]$item | Should -Be ($expected % 50)
+                        $expected++
+                    }
+                }
+                $expected | Should -Be $count
+                $q.UsedBytes | Should -Be 0
+                $q.PutMany(@("after round $round")); $q.GetMany(5, 5) | Should -Be "after round $round"
+            }
+        } finally { $q.Close() }
+    }
+}
+
+Describe 'Batches: pipes' {
+    It 'SendMany in a child, RecvMany here: order, raw bytes, a frame larger than the ring, and the end of the stream' {
+        $a, $b = New-IpcPipe (New-TestName) -Duplex:$false -BufferSize 4096
+        try {
+            $job = Start-IpcProcess -ArgumentList $b {
+                param($b)
+                $b.SendMany(@(1..300))                                  # more than the ring holds at once: sent as room comes
+                $b.SendMany(@('s', [byte[]](7, 8, 9), ('L' * 20000), 'after'))   # a raw frame, a streamed one
+            }
+            try {
+                $got = [Collections.Generic.List[object]]::new()
+                while ($true) {
+                    try { $got.AddRange($a.RecvMany(64, 30)) } catch [IpcPs.ConnectionClosedException] { break }
+                }
+                $job | Wait-Job -Timeout 60 | Out-Null
+                $job.State | Should -Be 'Completed'
+            } finally { $job | Remove-Job -Force }
+            $got.Count | Should -Be 304
+            $got[0..299] | Should -Be (1..300)
+            $got[300] | Should -Be 's'
+            $got[301].GetType() | Should -Be ([byte[]])
+            $got[301] | Should -Be @(7, 8, 9)
+            $got[302] | Should -Be ('L' * 20000)
+            $got[303] | Should -Be 'after'
+        } finally { $a.Close(); $b.Close() }
+    }
+
+    It 'RecvMany takes only what is there: at most MAX, and an empty array after its timeout' {
+        $a, $b = New-IpcPipe (New-TestName)
+        try {
+            $b.SendMany(@(1..5))
+            $a.RecvMany(3) | Should -Be @(1, 2, 3)
+            $a.RecvMany(100) | Should -Be @(4, 5)
+            $a.RecvMany(100, 0.05).Count | Should -Be 0
+            $b.Send('one'); $a.RecvMany(100) | Should -Be 'one'
+        } finally { $a.Close(); $b.Close() }
+    }
+}
+
+Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
+    It 'a streamed pipeline arrives whole and in order, through a queue and a pipe, across processes' {
+        $q = New-IpcQueue (New-TestName)
+        $a, $b = New-IpcPipe (New-TestName) -Duplex:$false
+        try {
+            Invoke-Child { param($q, $b) 1..20000 | Send-IpcMessage $q; 1..20000 | ForEach-Object { "m$_" } | Send-IpcMessage $b } $q, $b
+            $got = Receive-IpcMessage $q -Count 20000
+            $got.Count | Should -Be 20000
+            ($got -join ',') | Should -Be ((1..20000) -join ',')
+            $piped = Receive-IpcMessage $a -All
+            $piped.Count | Should -Be 20000
+            $piped[0] | Should -Be 'm1'
+            $piped[-1] | Should -Be 'm20000'
+            ($piped -join ',') | Should -Be ((1..20000 | ForEach-Object { "m$_" }) -join ',')
+        } finally { $q.Close(); $a.Close(); $b.Close() }
+    }
+
+    It 'sends each item once while a consumer takes them concurrently (a flush never runs inside another)' {
+        # The producer's batches contend for the queue's lock with the consumer; a wait for the lock is a wait on
+        # IpcPs, which runs the flush registered before waits: it must not send again what is being sent.
+        # A bounded queue makes the producer's batches wait for room: a wait inside the send itself.
+        $q = New-IpcQueue (New-TestName) -MaxSize 10
+        try {
+            foreach ($round in 1..3) {
+                $job = Start-IpcProcess -ArgumentList $q { param($q) 0..29999 | Send-IpcMessage $q }
+                try {
+                    $got = Receive-IpcMessage $q -Count 30000 -Timeout 120
+                    $job | Wait-Job -Timeout 60 | Out-Null
+                    $job.State | Should -Be 'Completed'
+                } finally { $job | Remove-Job -Force }
+                $q.QSize() | Should -Be 0 -Because 'every item is sent once'
+                $got.Count | Should -Be 30000
+                ($got -join ',') | Should -Be ((0..29999) -join ',')
+            }
+        } finally { $q.Close() }
+    }
+
+    It 'keeps single-send errors per item: -NoWait on a bounded queue puts what fits, one QueueFull per item left' {
+        $q = New-IpcQueue (New-TestName) -MaxSize 5
+        try {
+            1..12 | Send-IpcMessage $q -NoWait -ErrorVariable errs -ErrorAction SilentlyContinue
+            $errs.Count | Should -Be 7
+            $errs.TargetObject | Should -Be (6..12)
+            $errs[0].FullyQualifiedErrorId | Should -Match '^QueueFull'
+            Receive-IpcMessage $q -All | Should -Be (1..5)
+            # An item that cannot be sent fails alone, the others of its batch go.
+            $bad = [object[]]::new(20000); for ($i = 0; $i -lt $bad.Length; $i++) { $bad[$i] = @{} }
+            @(1, 2, $bad, 4) | Send-IpcMessage $q -ErrorVariable errs2 -ErrorAction SilentlyContinue
+            $errs2.Count | Should -Be 1
+            Receive-IpcMessage $q -All | Should -Be @(1, 2, 4)
+        } finally { $q.Close() }
+    }
+
+    It 'never holds back a message the other side waits for: a ping-pong of pairs through a streaming pipeline' {
+        $ping = New-IpcQueue (New-TestName)
+        $pong = New-IpcQueue (New-TestName)
+        try {
+            # The echo streams: Receive-IpcMessage takes the two messages of a round at once and outputs them back to
+            # back, so Send-IpcMessage holds the second for a batch; this side sends the next pair only after both
+            # echoes, so a held message would never be answered: it must go out when the echo's Receive-IpcMessage
+            # waits for the next pair.
+            $echo = Start-IpcProcess -ArgumentList $ping, $pong { param($ping, $pong) Receive-IpcMessage $ping -Count 1000 | Send-IpcMessage $pong }
+            try {
+                $rounds = [Collections.Generic.List[double]]::new()
+                for ($i = 0; $i -lt 1000; $i += 2) {
+                    $w = [Diagnostics.Stopwatch]::GetTimestamp()
+                    $ping.PutMany(@($i, ($i + 1)))
+                    $back = Receive-IpcMessage $pong -Count 2 -Timeout 30
+                    $rounds.Add(([Diagnostics.Stopwatch]::GetTimestamp() - $w) / [Diagnostics.Stopwatch]::Frequency * 1e6)
+                    $back | Should -Be @($i, ($i + 1))
+                }
+                $echo | Wait-Job -Timeout 60 | Out-Null
+                $echo.State | Should -Be 'Completed'
+                $sorted = $rounds | Sort-Object
+                Write-Host ("    ping-pong of pairs through cmdlets: median {0:N0} µs, 90th percentile {1:N0} µs (recorded, not asserted)" -f $sorted[250], $sorted[450])
+            } finally { $echo | Remove-Job -Force }
+        } finally { $ping.Close(); $pong.Close() }
+    }
+
+    It 'sends what a stalled producer already gave without waiting for the end of its input' {
+        $q = New-IpcQueue (New-TestName)
+        $done = New-IpcEvent (New-TestName)
+        try {
+            # Three items back to back, then the producer waits on something that is not IpcPs (a .NET wait handle):
+            # they must arrive while it waits, not at its end.
+            $job = Start-IpcProcess -ArgumentList $q, $done {
+                param($q, $done)
+                $gate = [Threading.ManualResetEventSlim]::new()
+                & { 1; 2; 3; while (-not $done.IsSet()) { [void]$gate.Wait(20) }; 4 } | Send-IpcMessage $q
+            }
+            try {
+                $first = Receive-IpcMessage $q -Count 3 -Timeout 30
+                $first | Should -Be @(1, 2, 3)
+                $job.IsAlive | Should -BeTrue   # still stalled: the three came before its end
+                Set-IpcEvent $done
+                Receive-IpcMessage $q -Timeout 30 | Should -Be 4
+                $job | Wait-Job -Timeout 60 | Out-Null
+            } finally { $job | Remove-Job -Force }
+        } finally { $q.Close(); $done.Close() }
+    }
+
+    It 'Receive-IpcMessage -Count in batches stops taking when a later command stops the pipeline' {
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $q.PutMany(@(1..100))
+            Receive-IpcMessage $q -Count 100 | Select-Object -First 1 | Should -Be 1
+            $q.QSize() | Should -Be 99   # the first batch is one message: nothing taken that was not output
+            Receive-IpcMessage $q -Count 10 | Select-Object -First 5 | Should -Be (2..6)
+            $q.QSize() | Should -BeGreaterOrEqual 89   # at most as many taken as output (1 + 2 + 4 taken by then)
+        } finally { $q.Close() }
+    }
+}
