@@ -8,13 +8,21 @@
       Bootstrap  Pester from NuGet into .tools/ (ignored by git); quick when already there.
       Build      out/IpcPs/: the module folder (psd1 with the version of Directory.Build.props, dll, ps1xml, en-US help).
       Docs       docs/*.md (PlatyPS schema) -> out/IpcPs/en-US MAML, with PlatyPS when installed, else tools/Convert-DocsToMaml.ps1.
-      Test       Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a bounded fuzzing pass), and
-                 the leftover check; ends with "N passed, N failed, N skipped"; non-zero exit on failure.
+      Build      also out/win/pwsh: Windows PowerShell 7 under Wine (a win-x64 host published once and cached in
+                 out/win/pwsh-host), with the module importable by name; arguments are pwsh's own (out/win/pwsh -File x.ps1).
+      Test       Two legs, each timed stage by stage, ending with one line "N passed, N failed, N skipped"; non-zero exit on
+                 failure. Linux: Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a
+                 bounded fuzzing pass). Windows (under Wine, in the private prefix .tools/wineprefix): the C# tests published
+                 as a win-x64 program, and the Pester tests tagged Windows under out/win/pwsh. Then the leftover checks of
+                 both. Where Wine is missing, the Windows leg is reported NOT RUN and counted as one failure per stage
+                 (-Platform Linux leaves it out on purpose). -TestName/-CSharpTests narrow a run to Linux unless -Platform
+                 says otherwise.
       Fuzz       Every fuzz target for -FuzzSeconds each (default 600), printing how many inputs each ran.
       Chaos      The chaos test (random traffic, random SIGKILLs, then exactly-once and no-lost-permit checks) for
                  -ChaosSeconds (default 900).
       Demo       A short demo: child processes talking through shared memory.
-      Bench      Benchmarks in bench/ (see docs/performance.md).
+      Bench      Benchmarks in bench/ (see docs/performance.md); with -Platform Windows, bench/IpcPs.Bench as a win-x64 program
+                 under Wine (lock pairs/s, ping-pong, queue msgs/s).
       Package    out/package/IpcPs.VERSION.nupkg, installable with Install-PSResource/Install-Module from a local repository.
 #>
 [CmdletBinding()]
@@ -35,7 +43,10 @@ param(
     [int] $ChaosSeconds = 900,
     # Test: a stage still running after this many minutes is stopped and counted as a failure.
     [ValidateRange(1, 1440)]
-    [int] $TestTimeoutMinutes = 45
+    [int] $TestTimeoutMinutes = 45,
+    # Test, Bench: which legs run. Default for Test: All, or Linux when -TestName or -CSharpTests narrows the run; for Bench: Linux.
+    [ValidateSet('Linux', 'Windows', 'All')]
+    [string] $Platform
 )
 
 $ErrorActionPreference = 'Stop'
@@ -45,6 +56,11 @@ $Out = Join-Path $Root 'out'
 $ModuleOut = Join-Path $Out 'IpcPs'
 $Tools = Join-Path $Root '.tools'
 $PesterVersion = '5.7.1'
+# The Windows builds (out/win) and Wine's private prefix. The prefix is kept with the tools (.tools/, ignored by git,
+# made once), not in out/: the module puts out/ on PSModulePath at import, and a prefix's drive Z: (a link to /)
+# inside it would send Get-Module -ListAvailable round the whole file system.
+$WinOut = Join-Path $Out 'win'
+$WinePrefix = Join-Path $Tools 'wineprefix'
 
 # The .NET SDK leaves a few empty folders in the temp folder on every run (Directory.CreateTempSubdirectory):
 # point its TMPDIR into out/ so nothing of a build is left outside the repository.
@@ -57,7 +73,7 @@ function Invoke-Dotnet {
 }
 
 function Get-ProjectVersion {
-    ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+    ([xml](Get-Content -Raw (Join-Path $Root 'Directory.Build.props'))).SelectSingleNode('/Project/PropertyGroup/Version').InnerText
 }
 
 function Get-PwshCommand {
@@ -69,11 +85,16 @@ function Get-PwshCommand {
 
 # Runs one test stage (COMMAND: a program and its first arguments) and waits at most TIMEOUTMINUTES for it: a hung test must fail the run with
 # everything printed so far, not use up CI's time. Returns the child's exit code, or $null when it was stopped.
-function Invoke-TestStage([string[]] $Command, [string[]] $Arguments, [int] $TimeoutMinutes) {
+# ENVIRONMENT: variables set for the stage only. NOINPUT: its standard input is closed at once (Windows programs under
+# Wine wait on an inherited one).
+function Invoke-TestStage([string[]] $Command, [string[]] $Arguments, [int] $TimeoutMinutes, [hashtable] $Environment = @{}, [switch] $NoInput) {
     $psi = [Diagnostics.ProcessStartInfo]::new($Command[0])
     foreach ($a in @($Command | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.UseShellExecute = $false
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = [string]$Environment[$k] }
+    $psi.RedirectStandardInput = [bool]$NoInput
     $p = [Diagnostics.Process]::Start($psi)
+    if ($NoInput) { $p.StandardInput.Close() }
     try {
         if ($p.WaitForExit([timespan]::FromMinutes($TimeoutMinutes))) { $p.WaitForExit(); return $p.ExitCode }
         Write-Host ''
@@ -123,6 +144,10 @@ function Invoke-Build {
         Set-Content (Join-Path $ModuleOut 'IpcPs.psd1')
     Invoke-Docs
     Write-Host "Build: $ModuleOut (version $version)"
+    # The Windows host needs NuGet's win-x64 packages once; without them the Linux build still stands (the Windows
+    # leg of Test then reports itself not run).
+    try { Invoke-WindowsBuild }
+    catch { Write-Warning "out/win/pwsh was not made: $($_.Exception.Message)" }
 }
 
 function Invoke-Docs {
@@ -136,6 +161,156 @@ function Invoke-Docs {
     if ($LASTEXITCODE) { throw "Help generation failed ($LASTEXITCODE)." }
 }
 
+# ---- Windows, under Wine ------------------------------------------------------------------------------------------
+# Windows programs (win-x64, self-contained .NET) run under Debian's wine in a prefix of their own in .tools/wineprefix,
+# with Wine's temporary folder (its server socket) in out/win/tmp: nothing of Wine is left outside out/. See README,
+# "Platforms", for the settings and why each is needed.
+
+# The path Windows programs under Wine see for the Unix PATH (drive Z: is the Unix root in every prefix).
+function ConvertTo-WinePath([string] $Path) { 'Z:' + ([IO.Path]::GetFullPath($Path) -replace '/', '\') }
+
+# Wine's loader, or $null where Wine is not installed.
+function Get-Wine { Get-Command wine -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1 -ExpandProperty Source }
+
+# What every Windows program of the leg runs with: the private prefix, Wine's own messages off, and no W^X (.NET's
+# write-xor-execute ends pwsh under Wine with an "Internal CLR error" in a dynamic method's finalizer).
+function Get-WineEnvironment {
+    $tmp = Join-Path $WinOut 'tmp'
+    New-Item -ItemType Directory -Force $tmp | Out-Null
+    @{ WINEPREFIX = $WinePrefix; WINEDEBUG = '-all'; DOTNET_EnableWriteXorExecute = '0'; TMPDIR = $tmp }
+}
+
+# Runs wine (or a Wine tool: wineserver, wineboot) with ARGUMENTS in the leg's environment; returns the exit code.
+function Invoke-WineTool([string] $Tool, [string[]] $Arguments) {
+    $psi = [Diagnostics.ProcessStartInfo]::new($Tool)
+    foreach ($a in $Arguments) { $psi.ArgumentList.Add($a) }
+    $psi.UseShellExecute = $false
+    $psi.RedirectStandardInput = $true
+    $environment = Get-WineEnvironment
+    foreach ($k in $environment.Keys) { $psi.Environment[$k] = $environment[$k] }
+    $p = [Diagnostics.Process]::Start($psi)
+    $p.StandardInput.Close()
+    $p.WaitForExit()
+    $p.ExitCode
+}
+
+# Makes the prefix on first use (wineboot: ~10-20 s), so that no test's time includes it.
+function Initialize-WinePrefix {
+    if (Test-Path (Join-Path $WinePrefix 'system.reg')) { return }
+    Write-Host "Wine: making the prefix $WinePrefix"
+    $null = Invoke-WineTool 'wine' @('wineboot', '--init')
+    $null = Invoke-WineTool 'wineserver' @('-w')
+}
+
+# Ends every Wine process of the prefix (and its wineserver): the leg leaves nothing running.
+function Stop-Wine {
+    if (-not (Get-Wine) -or -not (Test-Path $WinePrefix)) { return }
+    $null = Invoke-WineTool 'wineserver' @('-k')
+    $null = Invoke-WineTool 'wineserver' @('-w')
+}
+
+# A stamp of the sources a win-x64 publish is made from (FOLDERS, relative to the repository, and Directory.Build.props).
+function Get-InputStamp([string[]] $Folders) {
+    $files = @(foreach ($f in $Folders) {
+            Get-ChildItem -Recurse -File (Join-Path $Root $f) -Include *.cs, *.csproj, *.props |
+                Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' }
+        }) + @(Get-Item (Join-Path $Root 'Directory.Build.props'))
+    $text = ($files | Sort-Object FullName | ForEach-Object { [IO.Path]::GetRelativePath($Root, $_.FullName) + ' ' + (Get-FileHash -Algorithm SHA256 $_.FullName).Hash }) -join "`n"
+    [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($text)))
+}
+
+# Publishes PROJECT (relative path) for win-x64, self-contained, into DESTINATION, unless it was published from the
+# same sources before (a stamp beside it); AFTER runs before the stamp is written. True when it published.
+function Publish-Windows([string] $Project, [string] $Destination, [string[]] $Folders, [scriptblock] $After = {}) {
+    $stamp = Get-InputStamp $Folders
+    $stampFile = "$Destination.stamp"
+    if ((Test-Path $stampFile) -and (Test-Path $Destination) -and (Get-Content -Raw $stampFile).Trim() -eq $stamp) { return $false }
+    Remove-Item -Recurse -Force $Destination, $stampFile -ErrorAction SilentlyContinue
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    Invoke-Dotnet publish (Join-Path $Root $Project) -c $Configuration -r win-x64 --self-contained '-p:IpcPsWindows=true' -o $Destination -nologo -v quiet
+    if ($LASTEXITCODE) { throw "dotnet publish of $Project for win-x64 failed ($LASTEXITCODE)." }
+    & $After
+    Set-Content $stampFile $stamp
+    Write-Host ('Build: {0} published for win-x64 in {1:n0} s' -f $Project, $clock.Elapsed.TotalSeconds)
+    return $true
+}
+
+# PowerShell's own Modules folder for Windows, from the PowerShell tool package this build runs under (or, when run by
+# another pwsh, from the NuGet cache at the version .config/dotnet-tools.json names).
+function Get-PowerShellWindowsModules {
+    $entry = [Reflection.Assembly]::GetEntryAssembly().Location
+    $candidates = @()
+    if ($entry -match '[\\/]tools[\\/]net[^\\/]+[\\/]any[\\/]') { $candidates += Join-Path (Split-Path (Split-Path $entry)) 'win/Modules' }
+    $version = (Get-Content -Raw (Join-Path $Root '.config/dotnet-tools.json') | ConvertFrom-Json).tools.powershell.version
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    $candidates += Get-ChildItem -Directory (Join-Path $packages "powershell/$version/tools") -ErrorAction SilentlyContinue |
+        ForEach-Object { Join-Path $_.FullName 'any/win/Modules' }
+    $found = $candidates | Where-Object { Test-Path $_ } | Select-Object -First 1
+    if (-not $found) { throw "PowerShell's Windows Modules folder was not found (looked in: $($candidates -join ', ')); run 'dotnet tool restore'." }
+    $found
+}
+
+# out/win/pwsh-host (Windows PowerShell, published once) and the launcher out/win/pwsh.
+function Invoke-WindowsBuild {
+    $hostDir = Join-Path $WinOut 'pwsh-host'
+    $null = Publish-Windows 'tools/WinPwsh/WinPwsh.csproj' $hostDir @('tools/WinPwsh') {
+        Copy-Item -Recurse (Get-PowerShellWindowsModules) (Join-Path $hostDir 'Modules')
+    }
+    $launcher = Join-Path $WinOut 'pwsh'
+    [IO.File]::WriteAllText($launcher, @'
+#!/usr/bin/env bash
+# Windows PowerShell 7 (win-x64, out/win/pwsh-host/pwsh.exe) under Wine, made by build.ps1 -Task Build (README,
+# "Platforms"). Arguments are pwsh's own (out/win/pwsh -File x.ps1, out/win/pwsh -Command ...); the exit code is
+# pwsh's. The module is importable by name (Import-Module IpcPs): out/ is on PSModulePath.
+#  - WINEPREFIX .tools/wineprefix (made by the first Test) and Wine's temporary folder out/win/tmp: nothing of Wine
+#    outside the repository;
+#  - WINEDEBUG=-all: no Wine diagnostics in the output; DOTNET_EnableWriteXorExecute=0: without it .NET's W^X ends
+#    pwsh with an "Internal CLR error"; -ExecutionPolicy Bypass: Windows' default policy refuses scripts;
+#  - a pseudo-terminal (script): PowerShell's console host needs a console, which Wine gives a program started from
+#    a terminal only. When standard output is not a terminal, what Wine's console adds for one (cursor and title
+#    sequences, colours, CR before LF, a note about the Z: drive) is taken out, so the output reads as plain text.
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out="$(dirname "$here")"
+if ! command -v wine >/dev/null 2>&1; then echo "out/win/pwsh: Wine is not installed (apt-get install -y wine)." >&2; exit 127; fi
+if ! command -v script >/dev/null 2>&1; then echo "out/win/pwsh: 'script' (util-linux) is needed for the console." >&2; exit 127; fi
+mkdir -p "$here/tmp"
+export WINEPREFIX="$(dirname "$out")/.tools/wineprefix" TMPDIR="$here/tmp" WINEDEBUG=-all DOTNET_EnableWriteXorExecute=0 NO_COLOR=1
+export PSModulePath="Z:${out//\//\\}"
+cmd="stty -onlcr cols 200 2>/dev/null; exec wine $(printf '%q ' "$here/pwsh-host/pwsh.exe" -NoLogo -ExecutionPolicy Bypass "$@")"
+if [ -t 1 ]; then SHELL=/bin/bash exec script -qec "$cmd" /dev/null; fi
+SHELL=/bin/bash script -qec "$cmd" /dev/null | sed -u -e 's/\x1b\][^\x07]*\x07//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\r$//' \
+    -e '/^wine: Read access denied for device .*FS volume label and serial are not available\.$/d'
+exit "${PIPESTATUS[0]}"
+
+'@.Replace("`r`n", "`n"))
+    [IO.File]::SetUnixFileMode($launcher, [IO.UnixFileMode]'UserRead, UserWrite, UserExecute, GroupRead, GroupExecute, OtherRead, OtherExecute')
+    Write-Host "Build: $launcher (Windows PowerShell under Wine$(if (-not (Get-Wine)) { '; Wine is not installed here, so it cannot run' }))"
+}
+
+# Reads the counts of an xunit result file into RESULTFILE (as the Pester stages write them).
+function Write-XunitCounts([string] $Xml, [string] $ResultFile) {
+    $assembly = ([xml](Get-Content -Raw $Xml)).assemblies.assembly
+    # xunit counts a failure of a class fixture as an error, outside "failed": both fail the stage.
+    @{ Passed = [int]$assembly.passed; Failed = [int]$assembly.failed + [int]$assembly.errors; Skipped = [int]$assembly.skipped } |
+        ConvertTo-Json | Set-Content $ResultFile
+}
+
+# Prints what the fuzz targets and the chaos test appended to REPORT (tests/IpcPs.Tests/Fuzzing.cs, ChaosTests.cs).
+function Write-FuzzReport([string] $Report, [string] $Leg, [string] $FuzzSeconds = $env:IPCPS_FUZZ_SECONDS, [string] $ChaosSeconds = $env:IPCPS_CHAOS_SECONDS) {
+    if (-not (Test-Path $Report)) { return }
+    Write-Host "Fuzzing ($(if ($FuzzSeconds) { $FuzzSeconds } else { 10 }) s per target) and chaos ($(if ($ChaosSeconds) { $ChaosSeconds } else { 60 }) s)${Leg}:"
+    Get-Content $Report | ForEach-Object { Write-Host "  $_" }
+}
+
+# The xunit arguments that select the C# tests of a platform: tests marked [Trait("Platform", "<the other one>")] are
+# left out (tests/IpcPs.Tests/PlatformTesting.cs), and -CSharpTests narrows them.
+function Get-XunitFilter([string] $Other) {
+    $arguments = @('-trait-', "Platform=$Other")
+    if ($CSharpTests) { foreach ($m in $CSharpTests) { $arguments += @('-method', $m) } }
+    $arguments
+}
+
 # Builds and runs the C# tests (tests/IpcPs.Tests, a self-executing xunit.v3 program) and writes their counts to
 # RESULTFILE as the Pester stages do. Returns the program's exit code, or $null when it was stopped.
 function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
@@ -145,28 +320,75 @@ function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
     $exe = Join-Path $Root "tests/IpcPs.Tests/bin/$Configuration/net10.0/IpcPs.Tests"
     $xml = Join-Path $Out 'csharp-result.xml'
     Remove-Item $xml -ErrorAction SilentlyContinue
-    $arguments = @('-noColor', '-result-xml', $xml)
-    if ($CSharpTests) { foreach ($m in $CSharpTests) { $arguments += @('-method', $m) } }
+    $arguments = @('-noColor', '-result-xml', $xml) + (Get-XunitFilter 'Windows')
     # The fuzz targets append "target: N inputs in S s" here (tests/IpcPs.Tests/Fuzzing.cs); printed after the run.
     $fuzzReport = Join-Path $Out 'fuzz-report.txt'
     Remove-Item $fuzzReport -ErrorAction SilentlyContinue
     $env:IPCPS_FUZZ_REPORT = $fuzzReport
     $exitCode = Invoke-TestStage @($exe) $arguments $TimeoutMinutes
-    if (Test-Path $fuzzReport) {
-        Write-Host "Fuzzing ($(if ($env:IPCPS_FUZZ_SECONDS) { $env:IPCPS_FUZZ_SECONDS } else { 10 }) s per target) and chaos ($(if ($env:IPCPS_CHAOS_SECONDS) { $env:IPCPS_CHAOS_SECONDS } else { 60 }) s):"
-        Get-Content $fuzzReport | ForEach-Object { Write-Host "  $_" }
-    }
+    Write-FuzzReport $fuzzReport ''
     if ($null -eq $exitCode -or -not (Test-Path $xml)) { return $exitCode }
-    $assembly = ([xml](Get-Content -Raw $xml)).assemblies.assembly
-    # xunit counts a failure of a class fixture as an error, outside "failed": both fail the stage.
-    @{ Passed = [int]$assembly.passed; Failed = [int]$assembly.failed + [int]$assembly.errors; Skipped = [int]$assembly.skipped } |
-        ConvertTo-Json | Set-Content $ResultFile
+    Write-XunitCounts $xml $ResultFile
     return $exitCode
+}
+
+# The Windows leg's C# stage: the same test program published for win-x64 (once per change of its sources) and run
+# under Wine, every test but those marked Linux-only.
+function Invoke-WindowsCSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
+    $published = Join-Path $WinOut 'tests'
+    try { $null = Publish-Windows 'tests/IpcPs.Tests/IpcPs.Tests.csproj' $published @('src', 'tests/IpcPs.Tests') }
+    catch { Write-Host $_.Exception.Message; return 1 }
+    $xml = Join-Path $WinOut 'csharp-result.xml'
+    $fuzzReport = Join-Path $WinOut 'fuzz-report.txt'
+    Remove-Item $xml, $fuzzReport -ErrorAction SilentlyContinue
+    # Fuzzing 3 s per target and chaos 20 s unless the caller set them: the fuzz targets exercise platform-neutral code
+    # the Linux leg fuzzes for longer; here they show it runs on Windows. Keeps the leg within its budget.
+    # The chaos test runs in a program of its own, after the others, each class one at a time (-parallel none): with
+    # the chaos run's killed workers behind it, the program was seen to stop making progress under Wine (no test
+    # running, no CPU used) in the classes that came after it; alone, and last, it has not.
+    $environment = (Get-WineEnvironment) + @{
+        IPCPS_FUZZ_REPORT = (ConvertTo-WinePath $fuzzReport)
+        IPCPS_FUZZ_SECONDS = $(if ($env:IPCPS_FUZZ_SECONDS) { $env:IPCPS_FUZZ_SECONDS } else { '3' })
+        IPCPS_CHAOS_SECONDS = $(if ($env:IPCPS_CHAOS_SECONDS) { $env:IPCPS_CHAOS_SECONDS } else { '20' })
+    }
+    $runs = if ($CSharpTests) { ,@() } else { @(@('-class-', 'IpcPs.Tests.ChaosTests'), @('-class', 'IpcPs.Tests.ChaosTests')) }
+    $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $worst = 0
+    $i = 0
+    foreach ($run in $runs) {
+        $runXml = "$xml.$i.xml"; $i++
+        Remove-Item $runXml -ErrorAction SilentlyContinue
+        $arguments = @('-noColor', '-parallel', 'none', '-result-xml', (ConvertTo-WinePath $runXml)) + (Get-XunitFilter 'Linux') + $run
+        $exitCode = Invoke-TestStage @((Get-Wine), (Join-Path $published 'IpcPs.Tests.exe')) $arguments $TimeoutMinutes -Environment $environment -NoInput
+        if ($null -eq $exitCode -or -not (Test-Path $runXml)) { Write-FuzzReport $fuzzReport ' under Wine' $environment.IPCPS_FUZZ_SECONDS $environment.IPCPS_CHAOS_SECONDS; return $exitCode }
+        Write-XunitCounts $runXml $ResultFile
+        $r = Get-Content -Raw $ResultFile | ConvertFrom-Json
+        $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
+        if ($exitCode -ne 0) { $worst = $exitCode }
+    }
+    Write-FuzzReport $fuzzReport ' under Wine' $environment.IPCPS_FUZZ_SECONDS $environment.IPCPS_CHAOS_SECONDS
+    $totals | ConvertTo-Json | Set-Content $ResultFile
+    return $worst
+}
+
+# The Windows leg's leftover check: registry records and test folders of the Windows side, in the prefix, that were
+# not there before the leg (BASELINE). Named kernel objects need no check: they end with the processes that held them.
+function Get-WindowsLeftovers {
+    $profileDirs = Join-Path $WinePrefix 'drive_c/users/*/AppData/Local'
+    @(Get-ChildItem -File -Force -Path (Join-Path $profileDirs 'IpcPs/objects/*/*') -ErrorAction SilentlyContinue | ForEach-Object { "record $($_.Name)" }) +
+    @(Get-ChildItem -Force -Path (Join-Path $profileDirs 'Temp/ipcps-*') -ErrorAction SilentlyContinue | ForEach-Object { "temp $($_.Name)" })
+}
+
+# Which legs a Test or Bench run has: -Platform, else both for a full Test, Linux for a narrowed one or a Bench.
+function Get-Legs([bool] $Narrowed) {
+    $p = if ($Platform) { $Platform } elseif ($Narrowed) { 'Linux' } else { 'All' }
+    @{ Linux = $p -ne 'Windows'; Windows = $p -ne 'Linux' }
 }
 
 function Invoke-Test {
     $pester = Invoke-Bootstrap
     Invoke-Build
+    $legs = Get-Legs ([bool]($TestName -or $CSharpTests))
     $runner = Join-Path $Root 'tests/Invoke-Tests.ps1'
     $module = Join-Path $ModuleOut 'IpcPs.psd1'
     # What /dev/shm holds before the suite: the leftover check compares against it after the suite's process has ended.
@@ -180,40 +402,82 @@ function Invoke-Test {
     # Test processes are started and killed by the hundred: without diagnostics the runtime makes no debug pipes
     # and diagnostic sockets in the temp folder, which a killed process would leave behind.
     $env:DOTNET_EnableDiagnostics = '0'
+    # The module is importable by name in both legs (the platform smoke test imports it so, as users do).
+    $env:PSModulePath = $Out + [IO.Path]::PathSeparator + $env:PSModulePath
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
     $timings = [Collections.Generic.List[string]]::new()
-    # The stages, in order: Pester (cross-process tests of the module), the C# tests of Core (a self-executing xunit
-    # program: unit, property and fuzz tests), then the leftover check in a fresh process once the others have ended.
+    # The stages, in order. Linux: Pester (cross-process tests of the module), the C# tests of Core (a self-executing
+    # xunit program: unit, property and fuzz tests). Windows, under Wine: the C# tests as a win-x64 program, the Pester
+    # tests tagged Windows under out/win/pwsh, the Windows leftover check. Last, the leftover check in a fresh process
+    # once the others have ended. A filtered run runs only what it names: -TestName the Pester tests, -CSharpTests the C# ones.
+    $pesterWanted = [bool]$TestName -or -not $CSharpTests
+    $csharpWanted = [bool]$CSharpTests -or -not $TestName
     $stages = @(
-        @{ Name = 'Pester'; Path = (Join-Path $Root 'tests/pester'); Filter = $TestName }
-        @{ Name = 'C#'; Program = $true }
-        @{ Name = 'Leftovers'; Path = (Join-Path $Root 'tests/leak'); Filter = $null }
+        if ($legs.Linux -and $pesterWanted) { @{ Name = 'Pester'; Kind = 'Pester'; Path = (Join-Path $Root 'tests/pester'); Filter = $true } }
+        if ($legs.Linux -and $csharpWanted) { @{ Name = 'C#'; Kind = 'CSharp' } }
+        if ($legs.Windows -and $csharpWanted) { @{ Name = 'C# (Wine)'; Kind = 'WindowsCSharp' } }
+        if ($legs.Windows -and $pesterWanted) { @{ Name = 'Pester (Wine)'; Kind = 'WindowsPester' } }
+        if ($legs.Windows) { @{ Name = 'Leftovers (Wine)'; Kind = 'WindowsLeftovers' } }
+        @{ Name = 'Leftovers'; Kind = 'Pester'; Path = (Join-Path $Root 'tests/leak'); Filter = $false }
     )
-    foreach ($stage in $stages) {
-        # A filtered run runs only what it names: -TestName the Pester tests, -CSharpTests the C# ones.
-        if ($TestName -and $stage.Name -eq 'C#' -and -not $CSharpTests) { continue }
-        if ($CSharpTests -and $stage.Name -eq 'Pester' -and -not $TestName) { continue }
+    $wine = Get-Wine
+    $windowsBaseline = @()
+    if ($legs.Windows -and $wine) {
         $started = [Diagnostics.Stopwatch]::StartNew()
-        $resultFile = Join-Path $Out 'test-result.json'
-        Remove-Item $resultFile -ErrorAction SilentlyContinue
-        if ($stage['Program']) {
-            $exitCode = Invoke-CSharpTests $resultFile $TestTimeoutMinutes
-        } else {
-            $arguments = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester, '-ModulePath', $module,
-                '-Path', $stage.Path, '-ResultFile', $resultFile)
-            if ($stage.Filter) { $arguments += @('-TestName', ($stage.Filter -join ',')) }
-            $exitCode = Invoke-TestStage (Get-PwshCommand) $arguments $TestTimeoutMinutes
-        }
-        if ($null -ne $exitCode -and (Test-Path $resultFile)) {
-            $r = Get-Content -Raw $resultFile | ConvertFrom-Json
-            $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
-            $timings.Add(('{0}: {1} passed, {2} failed, {3} skipped in {4:n0} s' -f $stage.Name, $r.Passed, $r.Failed, $r.Skipped, $started.Elapsed.TotalSeconds))
-        } else {
-            Write-Host "The $($stage.Name) stage ended without a result (exit code $($exitCode ?? 'none: stopped'))."
-            $totals.Failed += 1
-            $timings.Add(('{0}: no result after {1:n0} s' -f $stage.Name, $started.Elapsed.TotalSeconds))
-        }
+        Initialize-WinePrefix
+        $windowsBaseline = @(Get-WindowsLeftovers)
+        $timings.Add(('Wine prefix: ready in {0:n0} s' -f $started.Elapsed.TotalSeconds))
     }
+    try {
+        foreach ($stage in $stages) {
+            $started = [Diagnostics.Stopwatch]::StartNew()
+            $resultFile = Join-Path $Out 'test-result.json'
+            Remove-Item $resultFile -ErrorAction SilentlyContinue
+            if ($stage.Kind -like 'Windows*' -and -not $wine) {
+                # Never reported as passed: a leg that could not run is a failure, said plainly.
+                Write-Host ''
+                Write-Host "The $($stage.Name) stage was NOT RUN: Wine is not installed on this machine (.ci/run installs it: apt-get install -y wine; build.ps1 -Platform Linux leaves the Windows leg out on purpose)."
+                $totals.Failed += 1
+                $timings.Add("$($stage.Name): NOT RUN (Wine is not installed), counted as 1 failed")
+                continue
+            }
+            $exitCode = switch ($stage.Kind) {
+                'CSharp' { Invoke-CSharpTests $resultFile $TestTimeoutMinutes }
+                'WindowsCSharp' { Invoke-WindowsCSharpTests $resultFile $TestTimeoutMinutes }
+                'WindowsPester' {
+                    $arguments = @('-NoProfile', '-NonInteractive', '-File', (ConvertTo-WinePath $runner), '-PesterPath', (ConvertTo-WinePath $pester),
+                        '-ModulePath', (ConvertTo-WinePath $module), '-Path', (ConvertTo-WinePath (Join-Path $Root 'tests/pester')),
+                        '-ResultFile', (ConvertTo-WinePath $resultFile), '-Tag', 'Windows,WindowsOnly')
+                    if ($TestName) { $arguments += @('-TestName', ($TestName -join ',')) }
+                    if (Test-Path (Join-Path $WinOut 'pwsh')) { Invoke-TestStage @((Join-Path $WinOut 'pwsh')) $arguments $TestTimeoutMinutes -NoInput }
+                    else { Write-Host 'out/win/pwsh was not built (see the warning of the Build above).'; 1 }
+                }
+                'WindowsLeftovers' {
+                    Stop-Wine   # every Windows process of the leg has ended: what is left now stays
+                    $left = @(Get-WindowsLeftovers | Where-Object { $_ -notin $windowsBaseline })
+                    foreach ($l in $left) { Write-Host "Left behind by the Windows leg: $l" }
+                    @{ Passed = [int]($left.Count -eq 0); Failed = [int]($left.Count -gt 0); Skipped = 0 } | ConvertTo-Json | Set-Content $resultFile
+                    0
+                }
+                default {
+                    $arguments = @('-NoProfile', '-NonInteractive', '-File', $runner, '-PesterPath', $pester, '-ModulePath', $module,
+                        '-Path', $stage.Path, '-ResultFile', $resultFile)
+                    if ($TestName -and $stage.Filter) { $arguments += @('-TestName', ($TestName -join ',')) }
+                    if ($stage.Filter) { $arguments += @('-ExcludeTag', 'WindowsOnly') }   # tests of what only Windows has
+                    Invoke-TestStage (Get-PwshCommand) $arguments $TestTimeoutMinutes
+                }
+            }
+            if ($null -ne $exitCode -and (Test-Path $resultFile)) {
+                $r = Get-Content -Raw $resultFile | ConvertFrom-Json
+                $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
+                $timings.Add(('{0}: {1} passed, {2} failed, {3} skipped in {4:n0} s' -f $stage.Name, $r.Passed, $r.Failed, $r.Skipped, $started.Elapsed.TotalSeconds))
+            } else {
+                Write-Host "The $($stage.Name) stage ended without a result (exit code $($exitCode ?? 'none: stopped'))."
+                $totals.Failed += 1
+                $timings.Add(('{0}: no result after {1:n0} s' -f $stage.Name, $started.Elapsed.TotalSeconds))
+            }
+        }
+    } finally { if ($legs.Windows -and $wine) { Stop-Wine } }
     Write-Host ''
     Write-Host 'Stages:'
     foreach ($t in $timings) { Write-Host "  $t" }
@@ -254,11 +518,32 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
+    $legs = if ($Platform) { Get-Legs $false } else { @{ Linux = $true; Windows = $false } }
+    if ($legs.Windows) { Invoke-WindowsBench }
+    if (-not $legs.Linux) { return }
     $env:TMPDIR = Join-Path $Out 'tmp'   # the drivers build and start .NET programs (see Invoke-Dotnet)
     $pwsh = Get-PwshCommand
     Get-ChildItem (Join-Path $Root 'bench') -Filter '*.bench.ps1' | ForEach-Object {
         & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File $_.FullName -ModulePath (Join-Path $ModuleOut 'IpcPs.psd1')
     }
+}
+
+# bench/IpcPs.Bench (Core alone) as a win-x64 program under Wine: uncontended lock pairs/s, event ping-pong between two
+# processes, queue msgs/s between two processes, 1 MiB pipe messages (docs/performance.md, "Under Wine"). One run each.
+function Invoke-WindowsBench {
+    if (-not (Get-Wine)) { throw 'The Windows benchmarks need Wine (apt-get install -y wine).' }
+    $published = Join-Path $WinOut 'bench'
+    $null = Publish-Windows 'bench/IpcPs.Bench/IpcPs.Bench.csproj' $published @('src/IpcPs.Core', 'bench/IpcPs.Bench')
+    Initialize-WinePrefix
+    $exe = Join-Path $published 'IpcPs.Bench.exe'
+    try {
+        Write-Host 'Windows (Wine): IpcPs.Bench — lock pairs and event ping-pong'
+        if ((Invoke-TestStage @((Get-Wine), $exe) @() 60 -Environment (Get-WineEnvironment) -NoInput) -ne 0) { throw 'The Windows lock benchmark failed.' }
+        Write-Host 'Windows (Wine): IpcPs.Bench msg — queue and pipe between two processes'
+        if ((Invoke-TestStage @((Get-Wine), $exe) @('msg', '--count', '2000000', '--payloads', '500') 60 -Environment (Get-WineEnvironment) -NoInput) -ne 0) {
+            throw 'The Windows messaging benchmark failed.'
+        }
+    } finally { Stop-Wine }
 }
 
 function Invoke-Package {

@@ -9,7 +9,12 @@ param(
     [Parameter(Mandatory)] [string] $ModulePath,
     [Parameter(Mandatory)] [string[]] $Path,
     [Parameter(Mandatory)] [string] $ResultFile,
-    [string] $TestName
+    [string] $TestName,
+    # Only tests with this tag (the Windows leg runs the tests tagged Windows: those that apply there so far). Pester
+    # includes a test that matches any filter, so -TestName, when given, is the only filter (it names what to run).
+    [string] $Tag,
+    # Leaves out tests with these tags (comma-separated): the Linux leg leaves out those tagged WindowsOnly.
+    [string] $ExcludeTag
 )
 $ErrorActionPreference = 'Stop'
 Import-Module $PesterPath -MinimumVersion 5.0
@@ -21,6 +26,8 @@ $config.Run.PassThru = $true
 $config.Output.Verbosity = 'Detailed'
 $config.Output.StackTraceVerbosity = 'Filtered'
 if ($TestName) { $config.Filter.FullName = $TestName -split ',' }
+if ($Tag -and -not $TestName) { $config.Filter.Tag = $Tag -split ',' }
+if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag -split ',' }
 
 $result = Invoke-Pester -Configuration $config
 

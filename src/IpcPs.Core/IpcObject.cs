@@ -116,6 +116,7 @@ namespace IpcPs
             if (was == Attached)
             {
                 if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
+                else _segment?.CloseName();   // the mapping stays until collected, but the name must go with the handle (Windows)
                 ObjectLifecycle.Release(Name);
             }
             OnClose();   // a described handle too: what its uses opened (a Value's lock by GetLock) goes with it
@@ -156,6 +157,9 @@ namespace IpcPs
         /// </summary>
         private protected virtual bool UnmapOnClose => true;
 
+        /// <summary>Whether the kind's segment holds words that waits sleep on (see ISharedMemoryPlatform.Create).</summary>
+        private protected virtual bool Waitable => false;
+
         /// <summary>Checks a freshly mapped segment (a kind with a header verifies its magic here).</summary>
         private protected virtual void Validate(Segment segment) { }
 
@@ -191,7 +195,7 @@ namespace IpcPs
                 {
                     var kind = record?.Kind ?? Kind;   // no record: a foreign or record-less segment; its header is checked by Validate
                     if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
-                    var s = Platforms.Current.SharedMemory.Open(Name);
+                    var s = Platforms.Current.SharedMemory.Open(Name, Waitable);
                     try { Validate(s); }
                     catch { s.Dispose(); throw; }
                     Record = record;
@@ -212,6 +216,7 @@ namespace IpcPs
                 if (_state == Attached) return _segment!;
                 if (_view != null) return _view;
                 var record = Platforms.Current.Registry.Read(Name);
+                if (record != null && record.IsRemoved) throw new IpcObjectNotFoundException(Name);   // Windows: a tombstone hides the name
                 var kind = record?.Kind ?? Kind;
                 if (kind != Kind) throw new IpcObjectKindException(Name, $"'{Name}' is a {kind}, not a {Kind}.");
                 record?.ThrowIfOtherNamespace(Name);

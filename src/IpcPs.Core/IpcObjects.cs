@@ -101,6 +101,7 @@ namespace IpcPs
 
         internal static IpcObjectStatus StatusOf(string name, RegistryRecord? record)
         {
+            if (record != null && record.IsRemoved) return IpcObjectStatus.Removed;   // a tombstone (Windows)
             bool segment = P.SharedMemory.Exists(name);
             if (record is null) return segment ? IpcObjectStatus.Foreign : IpcObjectStatus.Removed;
             if (!segment) return IpcObjectStatus.Orphaned;   // a record whose segment was unlinked by hand
@@ -125,6 +126,7 @@ namespace IpcPs
         private static IpcObject? Describe(string name)
         {
             var record = P.Registry.Read(name);
+            if (record != null && record.IsRemoved) return null;   // removed (Windows: still open somewhere): not listed, not opened
             long? size = P.SharedMemory.SizeOf(name);
             if (record is null && size is null) return null;
             var kind = record?.Kind ?? KindFromHeader(name);

@@ -148,7 +148,9 @@ namespace IpcPs.Tests
                 Directory.Delete(logDir, recursive: true);
             }
             // Every handle is closed: the objects went with the last holder, dead holders pruned.
-            Assert.Empty(Directory.GetFiles("/dev/shm", prefix + "*"));
+            if (!PlatformTesting.IsWindows) Assert.Empty(Directory.GetFiles("/dev/shm", prefix + "*"));
+            foreach (var suffix in new[] { "_queue", "_pipe", "_lock", "_semaphore", "_stop", "_words" })
+                Assert.False(Core.Platform.Platforms.Current.SharedMemory.Exists(prefix + suffix), $"{prefix}{suffix} is left.");
             Assert.Empty(IpcObjects.List(n => n.StartsWith(prefix, StringComparison.Ordinal), includeForeign: true));
         }
 

@@ -10,6 +10,7 @@ namespace IpcPs.Tests
     /// one CPython's shared_memory.ShareableList makes of the same items, CPython reads (and writes) a list made here, and
     /// a list CPython made opens here. Linux only: it runs python3, which a Windows (Wine) run of these tests does not have.
     /// </summary>
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // byte for byte against python3 (CPython), which runs on the Linux side
     public sealed class LayoutShareableListTests
     {
         private const string LinuxOnly = "CPython interop is tested against python3 on Linux; a Windows run has no CPython.";

@@ -17,6 +17,7 @@ namespace IpcPs.Tests
     /// of lock words and slots, and what the real process table answers for this process, a thread, an ended process,
     /// a zombie and a reused pid.
     /// </summary>
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // /proc, gettid, sleep and python3: PlatformLivenessTests covers Windows
     public sealed unsafe class LivenessTests
     {
         private static IProcessTable Table => Platforms.Current.Processes;

@@ -134,6 +134,7 @@ namespace IpcPs.Tests
         }
 
         [Fact]
+        [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // modes and symlinks of Linux folders
         [System.Runtime.Versioning.SupportedOSPlatform("linux")]
         public void AFolderThatIsNotPrivateOrIsASymlinkGivesNoKey()
         {
@@ -145,18 +146,18 @@ namespace IpcPs.Tests
                 Directory.CreateDirectory(open);
                 File.SetUnixFileMode(open, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
                 File.WriteAllBytes(Path.Combine(open, "authkey"), Key);
-                Assert.Null(ManagerState.LocalFolder.TryOpen(open));
+                Assert.Null(ManagerState.OpenLocal(open));
                 string real = Path.Combine(root, "real");
                 Directory.CreateDirectory(real);
                 File.SetUnixFileMode(real, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
                 File.WriteAllBytes(Path.Combine(real, "authkey"), Key);
-                using (var folder = ManagerState.LocalFolder.TryOpen(real)) Assert.Equal(Key, folder!.ReadKey());
+                using (var folder = ManagerState.OpenLocal(real)) Assert.Equal(Key, folder!.ReadKey());
                 string link = Path.Combine(root, "link");
                 File.CreateSymbolicLink(link, real);
-                Assert.Null(ManagerState.LocalFolder.TryOpen(link));
+                Assert.Null(ManagerState.OpenLocal(link));
                 File.Delete(Path.Combine(real, "authkey"));
                 File.CreateSymbolicLink(Path.Combine(real, "authkey"), Path.Combine(open, "authkey"));
-                using (var folder = ManagerState.LocalFolder.TryOpen(real)) Assert.Null(folder!.ReadKey());   // a key file that is a symlink
+                using (var folder = ManagerState.OpenLocal(real)) Assert.Null(folder!.ReadKey());   // a key file that is a symlink
             }
             finally { Directory.Delete(root, recursive: true); }
         }

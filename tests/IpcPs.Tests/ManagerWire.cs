@@ -6,13 +6,27 @@ using IpcPs.Core.Messaging;
 
 namespace IpcPs.Tests
 {
-    /// <summary>Real connected sockets for the manager's wire tests: a socketpair(2), as two .NET sockets.</summary>
+    /// <summary>
+    /// Real connected sockets for the manager's wire tests: a socketpair(2), as two .NET sockets; on Windows (no
+    /// socketpair) a TCP connection over the loopback.
+    /// </summary>
     internal static class SocketPair
     {
         [DllImport("libc", SetLastError = true)] private static extern int socketpair(int domain, int type, int protocol, int[] sv);
 
         public static (Socket A, Socket B) Create()
         {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+            {
+                using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+                listener.Listen(1);
+                var a = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                a.Connect(listener.LocalEndPoint!);
+                var b = listener.Accept();
+                b.NoDelay = true;
+                return (a, b);
+            }
             var sv = new int[2];
             if (socketpair(1 /* AF_UNIX */, 1 /* SOCK_STREAM */, 0, sv) != 0)
                 throw new InvalidOperationException($"socketpair failed: errno {Marshal.GetLastWin32Error()}");

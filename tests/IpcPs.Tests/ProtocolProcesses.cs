@@ -23,6 +23,20 @@ namespace IpcPs.Tests
 
         private WorkerProcess(Process process) => Process = process;
 
+        /// <summary>
+        /// Process.Start, tried again (at most twice more, 100 ms apart) when the system fails to start the process at
+        /// all. Under Wine on a loaded machine CreateProcess has been seen to fail once in hundreds of starts with
+        /// "Internal error"; a start that failed ran nothing, so trying again changes no test's outcome.
+        /// </summary>
+        internal static Process StartProcess(ProcessStartInfo psi)
+        {
+            for (int attempt = 0; ; attempt++)
+            {
+                try { return Process.Start(psi)!; }
+                catch (System.ComponentModel.Win32Exception) when (attempt < 2 && OperatingSystem.IsWindows()) { System.Threading.Thread.Sleep(100); }
+            }
+        }
+
         /// <summary>Starts the program with ARGS; CRASHPOINTS sets IPCPS_CRASH_POINTS=1 in its environment.</summary>
         public static WorkerProcess Start(IEnumerable<string> args, bool crashPoints = false)
         {
@@ -34,7 +48,7 @@ namespace IpcPs.Tests
             if (crashPoints) psi.Environment["IPCPS_CRASH_POINTS"] = "1";
             // A killed .NET process would leave its diagnostics socket in the temp folder.
             psi.Environment["DOTNET_EnableDiagnostics"] = "0";
-            var p = Process.Start(psi)!;
+            var p = StartProcess(psi);
             var w = new WorkerProcess(p);
             p.OutputDataReceived += (_, e) =>
             {

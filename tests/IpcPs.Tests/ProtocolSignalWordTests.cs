@@ -45,7 +45,8 @@ namespace IpcPs.Tests
         /// <summary>The worker's side ("pong SEGMENT ROUNDS"): answers each ping with a pong.</summary>
         internal static void Pong(string segment, int rounds)
         {
-            using var raw = new RawSegment(segment);
+            // A waitable segment: on Windows a word wait needs the segment's sleepers table.
+            using var raw = PlatformTesting.WordSegment.Open(segment);
             for (int r = 0; r < rounds; r++)
             {
                 AwaitMove(raw.Base, Ping, PingSleepers, r, "pong");
@@ -56,21 +57,16 @@ namespace IpcPs.Tests
         [Fact]
         public void NoWakeUpIsLostBetweenTwoProcesses()
         {
-            using var shared = SharedMemory.Create(null, 64);
+            using var raw = PlatformTesting.WordSegment.Create(PlatformTesting.NewName("signal"), 64);
             using var w = WorkerProcess.Start(new[] { "protocol" });
-            try
+            w.Send($"pong {raw.Name} {Rounds}");
+            for (int r = 0; r < Rounds; r++)
             {
-                using var raw = new RawSegment(shared.Name);
-                w.Send($"pong {shared.Name} {Rounds}");
-                for (int r = 0; r < Rounds; r++)
-                {
-                    Bump(raw.Base, Ping, PingSleepers);
-                    AwaitMove(raw.Base, PongSignal, PongSleepers, r, "ping");
-                }
-                Assert.Equal("ok", w.Next(TimeSpan.FromSeconds(30)));
-                Assert.Equal((Rounds, Rounds, 0, 0), (raw.Int(Ping), raw.Int(PongSignal), raw.Int(PingSleepers), raw.Int(PongSleepers)));
+                Bump(raw.Base, Ping, PingSleepers);
+                AwaitMove(raw.Base, PongSignal, PongSleepers, r, "ping");
             }
-            finally { shared.Unlink(); }
+            Assert.Equal("ok", w.Next(TimeSpan.FromSeconds(30)));
+            Assert.Equal((Rounds, Rounds, 0, 0), (*raw.Word(Ping), *raw.Word(PongSignal), *raw.Word(PingSleepers), *raw.Word(PongSleepers)));
         }
 
         /// <summary>

@@ -13,6 +13,7 @@ using Xunit;
 namespace IpcPs.Tests
 {
     /// <summary>Wrong credentials, unreachable servers, a server killed and restarted mid-run: clear errors within the timeouts.</summary>
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
     public sealed class RedisFaultTests
     {
         public RedisFaultTests() => Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");

@@ -13,6 +13,7 @@ using Xunit;
 namespace IpcPs.Tests
 {
     /// <summary>Redis queues against a real redis-server: orders, bounds, exactly-once, at-least-once, dead letters, Join.</summary>
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
     public sealed class RedisQueueTests : IClassFixture<RedisFixture>
     {
         private readonly RedisFixture _f;

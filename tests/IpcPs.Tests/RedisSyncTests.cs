@@ -13,6 +13,7 @@ using Xunit;
 namespace IpcPs.Tests
 {
     /// <summary>Redis locks, semaphores, events, barriers, values and the manager's stores, across processes.</summary>
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
     public sealed class RedisSyncTests : IClassFixture<RedisFixture>
     {
         private readonly RedisFixture _f;

@@ -20,7 +20,7 @@ namespace IpcPs.Tests
         /// <summary>The holder id of a process that has just ended (pid and start time of a real, now dead, process).</summary>
         private static long DeadHolder()
         {
-            using var p = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+            using var p = Process.Start(new ProcessStartInfo(Environment.ProcessPath!, "platform-worker exit") { UseShellExecute = false })!;
             long start = Core.Platform.Platforms.Current.Processes.Find(p.Id)?.Start ?? 0;
             p.WaitForExit();
             return HolderId.Of(p.Id, start);

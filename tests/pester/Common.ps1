@@ -32,7 +32,7 @@ function Get-PwshCommand {
 
 # Start information for such a pwsh with ARGUMENTS (pwsh's own), for a test that must hold the process (to kill it).
 function New-PwshStartInfo([string[]] $Arguments) {
-    $pwsh = Get-PwshCommand
+    $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
     $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
     foreach ($a in @($pwsh | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.UseShellExecute = $false
@@ -54,8 +54,8 @@ function Start-Stoppable([scriptblock] $Script, [object[]] $Arguments = @()) {
     [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
 }
 
-# Where the registry keeps its records (docs/design.md, "Lifecycle").
-$script:RegistryDir = "/dev/shm/.ipcps-$(& id -u)"
+# Where the registry keeps its records on Linux (docs/design.md, "Lifecycle"); Windows keeps them under %LOCALAPPDATA%.
+$script:RegistryDir = if ($IsLinux) { "/dev/shm/.ipcps-$(& id -u)" } else { $null }
 
 # The exception a script block throws, unwrapped from PowerShell's MethodInvocationException.
 function Get-ThrownException([scriptblock] $Script) {

@@ -4,14 +4,14 @@ BeforeAll {
 
     # Runs an example in a pwsh of its own, as a user would; returns its output lines.
     function Invoke-Example([string] $Name, [string] $Arguments = '') {
-        $pwsh = Get-PwshCommand
+        $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
         $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "& '$(Join-Path $Examples $Name)' -ModulePath '$env:IPCPS_MODULE_PATH' $Arguments" 2>&1
         $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
         @($out | ForEach-Object { "$_" })
     }
 }
 
-Describe 'docs/examples' {
+Describe 'docs/examples' -Tag 'Windows' {
     It 'lock.ps1 (Python''s Lock example): ten processes each print hello world i, whole lines' {
         $lines = Invoke-Example 'lock.ps1'
         $lines.Count | Should -Be 10

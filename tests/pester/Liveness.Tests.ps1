@@ -216,7 +216,7 @@ foreach (`$n in '$($lock.Name)', '$($shm.Name)') {
 `$null = [Console]::In.ReadLine()
 `$l.Close()
 "@
-        $pwsh = Get-PwshCommand
+        $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
         $psi = [Diagnostics.ProcessStartInfo]::new('unshare')
         foreach ($a in @('--pid', '--fork', '--mount-proc') + $pwsh + @('-NoProfile', '-NonInteractive', '-Command', $script)) { $psi.ArgumentList.Add($a) }
         $psi.UseShellExecute = $false

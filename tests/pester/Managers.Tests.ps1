@@ -3,7 +3,7 @@ BeforeAll {
 
     # A second pwsh, as a user would run one; returns its output lines and exit code.
     function Invoke-Pwsh([string] $Command) {
-        $pwsh = Get-PwshCommand
+        $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
         $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$env:IPCPS_MODULE_PATH'; $Command" 2>&1
         [pscustomobject]@{ Lines = @($out | ForEach-Object { "$_" }); ExitCode = $LASTEXITCODE }
     }
@@ -168,7 +168,7 @@ Describe 'Managers' {
     }
 
     Context 'concurrency' {
-        It '4 child processes each add 1,000 entries to one dict and append 1,000 items to one list: nothing is lost' {
+        It '4 child processes each add 1,000 entries to one dict and append 1,000 items to one list: nothing is lost' -Tag 'Windows' {
             $m = Start-IpcManager; $script:managers += $m
             $d = $m.Dict(); $l = $m.List()
             $jobs = 0..3 | ForEach-Object {

@@ -351,7 +351,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
-    It 'ends a blocked Receive-IpcMessage promptly on Ctrl+C' {
+    It 'ends a blocked Receive-IpcMessage promptly on Ctrl+C' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         $run = Start-Stoppable { param($q) Receive-IpcMessage $q } -Arguments $q
         try {
@@ -364,7 +364,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $run.PowerShell.Dispose(); $q.Close() }
     }
 
-    It 'ends a Send-IpcMessage blocked on a full queue, and a Wait-IpcQueue, promptly on Ctrl+C' {
+    It 'ends a Send-IpcMessage blocked on a full queue, and a Wait-IpcQueue, promptly on Ctrl+C' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName) -MaxSize 1 -Joinable
         $q.Put('fills it')
         $send = Start-Stoppable { param($q) Send-IpcMessage $q 'waits' } -Arguments $q
@@ -435,7 +435,7 @@ Describe 'Joinable queues (CPython test_task_done)' {
 }
 
 Describe 'Many processes' {
-    It 'moves 3 producers x 50,000 messages to 3 consumers: each exactly once, each producer''s order kept' {
+    It 'moves 3 producers x 50,000 messages to 3 consumers: each exactly once, each producer''s order kept' -Tag 'Windows' {
         $n = 50000
         $q = New-IpcQueue (New-TestName) -MaxSize 1000
         $go = New-IpcEvent (New-TestName)

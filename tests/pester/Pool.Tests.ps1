@@ -28,7 +28,7 @@ Describe 'Process pool' {
         $pool.ToString() | Should -Be "IpcPool($($pool.Id), size 2, idle)"
     }
 
-    It '1,000 items through 2 workers with -Ordered come back in input order' {
+    It '1,000 items through 2 workers with -Ordered come back in input order' -Tag 'Windows' {
         $out = 1..1000 | Invoke-IpcPool -Pool $pool { $_ * 2 } -Ordered
         $out.Count | Should -Be 1000
         ($out -join ',') | Should -Be ((1..1000 | ForEach-Object { $_ * 2 }) -join ',')
@@ -119,7 +119,7 @@ Describe 'Process pool' {
         (1..5 | Invoke-IpcPool -Pool $pool { $_ } -Ordered) | Should -Be (1..5)
     }
 
-    It 'stops promptly on Ctrl+C, replacing the busy workers, and the pool stays usable' {
+    It 'stops promptly on Ctrl+C, replacing the busy workers, and the pool stays usable' -Tag 'Windows' {
         $never = New-IpcEvent
         $started = New-IpcQueue
         try {

@@ -1,7 +1,7 @@
 BeforeAll { . $PSScriptRoot/Common.ps1 }
 
 Describe 'Start-IpcProcess' {
-    It 'passes a segment to a child, which writes into it; the parent reads after Wait-Job' {
+    It 'passes a segment to a child, which writes into it; the parent reads after Wait-Job' -Tag 'Windows' {
         $shm = New-SharedMemory (New-TestName) 16
         try {
             $job = Start-IpcProcess { param($m) $m.Write(0, [Text.Encoding]::ASCII.GetBytes('howdy')); $m.GetType().FullName } -ArgumentList $shm
@@ -13,7 +13,7 @@ Describe 'Start-IpcProcess' {
         } finally { $shm.Close() }
     }
 
-    It 'binds -ArgumentList to param(), delivers pipeline input to $input, and re-attaches handles nested in hashtables and arrays' {
+    It 'binds -ArgumentList to param(), delivers pipeline input to $input, and re-attaches handles nested in hashtables and arrays' -Tag 'Windows' {
         $a = New-SharedMemory (New-TestName) 4
         $b = New-SharedMemory (New-TestName) 4
         try {
@@ -80,7 +80,7 @@ Describe 'Start-IpcProcess' {
         } finally { $job | Remove-Job -Force }
     }
 
-    It 'Stop-IpcProcess -Force kills at once; Stop-Job stops politely' {
+    It 'Stop-IpcProcess -Force kills at once; Stop-Job stops politely' -Tag 'Windows' {
         $a = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
         $b = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
         try {
@@ -145,7 +145,7 @@ Describe 'Start-IpcProcess' {
         }
     }
 
-    It 'stops a blocked Wait-IpcProcess promptly (Ctrl+C)' {
+    It 'stops a blocked Wait-IpcProcess promptly (Ctrl+C)' -Tag 'Windows' {
         $job = Start-IpcProcess { Start-Sleep -Seconds 600 }
         $run = Start-Stoppable { param($j) Wait-IpcProcess $j } -Arguments $job
         try {
@@ -229,15 +229,19 @@ Describe 'Handles through other PowerShell jobs' {
 }
 
 Describe 'Polite stop' {
-    It 'detaches what a child holds when it is stopped with SIGTERM, so nothing is left orphaned' {
+    It 'detaches what a child holds when it is stopped politely (Linux: SIGTERM; Windows: a stop request on its channel), so nothing is left orphaned' -Tag 'Windows' {
         $name = New-TestName
         $job = Start-IpcProcess { param($n) $s = New-SharedMemory $n 8; 'ready'; Start-Sleep -Seconds 600 } -ArgumentList $name
         try {
             Wait-Until { $job.Output.Count -gt 0 -or -not $job.IsAlive } -Because 'the child to create the segment'
-            Test-Path "/dev/shm/$name" | Should -BeTrue
-            Stop-IpcProcess $job
+            @(Get-IpcObject | Where-Object Name -EQ $name).Count | Should -Be 1
+            $watch = [Diagnostics.Stopwatch]::StartNew()
+            Stop-IpcProcess $job -GracePeriod 30
+            $watch.Elapsed.TotalSeconds | Should -BeLessThan 20 -Because 'the child stops on the request, not by a kill after the grace period'
             $job.State | Should -Be 'Stopped'
-            Test-Path "/dev/shm/$name" | Should -BeFalse -Because 'the child detached on SIGTERM and was the last holder'
+            $job.ExitCode | Should -Be 143 -Because 'a polite stop ends a child with 128 + SIGTERM on both platforms'
+            @(Get-IpcObject | Where-Object Name -EQ $name).Count | Should -Be 0 -Because 'the child detached on the stop and was the last holder'
+            { Get-IpcObject -Name $name -ErrorAction Stop } | Should -Throw -ErrorId 'IpcObjectNotFound,IpcPs.Commands.GetIpcObjectCommand'
         } finally { $job | Remove-Job -Force }
     }
 
@@ -251,7 +255,7 @@ Describe 'Polite stop' {
 }
 
 Describe 'Start-IpcProcess as a full job' {
-    It 'brings every stream back while the child runs, each in order within its stream' {
+    It 'brings every stream back while the child runs, each in order within its stream' -Tag 'Windows' {
         $go = New-IpcEvent
         $job = Start-IpcProcess -ArgumentList $go {
             param($go)

@@ -33,7 +33,7 @@ BeforeAll {
     }
 }
 
-Describe 'Mutual exclusion across processes' {
+Describe 'Mutual exclusion across processes' -Tag 'Windows' {
     It 'keeps 4 processes x 10,000 increments exact under a <Label>' -TestCases @(
         @{ Label = 'Lock'; Make = { New-IpcLock (New-TestName) }; Takes = 1 }
         @{ Label = 'Semaphore(1)'; Make = { New-IpcSemaphore (New-TestName) -InitialCount 1 }; Takes = 1 }
@@ -174,7 +174,7 @@ Describe 'Events' {
         } finally { $e.Close(); $ready.Close() }
     }
 
-    It 'ends a blocked Wait-IpcEvent promptly on Ctrl+C' {
+    It 'ends a blocked Wait-IpcEvent promptly on Ctrl+C' -Tag 'Windows' {
         $e = New-IpcEvent (New-TestName)
         $run = Start-Stoppable { param($ev) Wait-IpcEvent $ev } -Arguments $e
         try {
@@ -336,7 +336,7 @@ Describe 'Barriers (CPython _TestBarrier)' {
 }
 
 Describe 'Abandoned locks: the holder dies' {
-    It 'gives a <Label> whose holder was SIGKILLed to the next waiter, within a second, with the abandonment signal' -TestCases @(
+    It 'gives a <Label> whose holder was killed (Stop-Process -Force) to the next waiter, within a second, with the abandonment signal' -Tag 'Windows' -TestCases @(
         @{ Label = 'Lock'; Make = { New-IpcLock (New-TestName) } }
         @{ Label = 'RLock'; Make = { New-IpcLock (New-TestName) -Recursive } }
         @{ Label = 'Semaphore permit'; Make = { New-IpcSemaphore (New-TestName) -InitialCount 1 } }
@@ -346,7 +346,9 @@ Describe 'Abandoned locks: the holder dies' {
         try {
             $job = Start-Holder $lock
             $lock.Acquire($false) | Should -BeFalse
-            Stop-IpcProcess $job -Force
+            # As a user kills it: SIGKILL on Linux, TerminateProcess on Windows (as taskkill /F).
+            Stop-Process -Id $job.Pid -Force
+            Wait-Until { -not $job.IsAlive } -Because 'the holder to end'
             $w = [Diagnostics.Stopwatch]::StartNew()
             Get-ThrownException { $lock.Acquire($true, 10) } | Should -BeOfType ([IpcPs.AbandonedLockException])
             $w.Elapsed.TotalSeconds | Should -BeLessThan 1

@@ -17,6 +17,9 @@ namespace IpcPs
     {
         public IpcObjectExistsException(string name)
             : base($"An IPC object named '{name}' already exists. Open it (New-* -OpenOrCreate, or Get-IpcObject -Name '{name}' -Open), or choose another name.", name) { }
+
+        /// <summary>The name is taken for a reason MESSAGE explains (Windows: removed, but still open somewhere).</summary>
+        internal IpcObjectExistsException(string name, string message) : base(message, name) { }
     }
 
     /// <summary>No object of that name exists (CPython: FileNotFoundError).</summary>
@@ -70,13 +73,37 @@ namespace IpcPs
     {
         public IpcObjectOwnerException(string name, long ownerUid)
             : base($"'{name}' exists but belongs to another user (uid {ownerUid}); IpcPs never uses another user's shared memory. Choose another name.", name)
-            => OwnerUid = ownerUid;
+        {
+            OwnerUid = ownerUid;
+            Owner = "uid " + ownerUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
 
-        /// <summary>The user id that owns the segment.</summary>
+        /// <summary>On Windows: OWNER is the owner's SID (S-1-…), or a phrase when it cannot be read.</summary>
+        public IpcObjectOwnerException(string name, string owner)
+            : base($"'{name}' exists but belongs to another user ({owner}); IpcPs never uses another user's shared memory. Choose another name.", name)
+        {
+            OwnerUid = -1;
+            Owner = owner;
+        }
+
+        /// <summary>The user id that owns the segment (Linux); -1 on Windows, where <see cref="Owner"/> is a SID.</summary>
         public long OwnerUid { get; }
+
+        /// <summary>Who owns it, as the platform names users: "uid 1000" on Linux, a SID on Windows.</summary>
+        public string Owner { get; }
     }
 
     /// <summary>A failed operating-system call. Keeps the errno and the operation.</summary>
+    /// <summary>
+    /// What was asked needs something this platform does not have (ErrorId IpcNotSupported): a Unix-socket manager
+    /// address where there are no Unix domain sockets (Wine, Windows before 10 1803). Said plainly, never a
+    /// PlatformNotSupportedException from deep inside.
+    /// </summary>
+    public sealed class IpcNotSupportedException : IpcException
+    {
+        public IpcNotSupportedException(string message, string? objectName = null) : base(message, objectName) { }
+    }
+
     public sealed class IpcPlatformException : IpcException
     {
         public IpcPlatformException(string operation, int errno, string? objectName)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using IpcPs.Core.Platform;
 
@@ -29,6 +30,7 @@ namespace IpcPs.Core.Lifecycle
             {
                 T made = P.Registry.Update(name, create: true, current =>
                 {
+                    if (current != null && current.IsRemoved && P.SharedMemory.Exists(name)) throw RemovedButOpen(name, current);
                     if (P.SharedMemory.Exists(name)) throw P.SharedMemory.Taken(name);
                     // A record without a segment is stale (its object was unlinked by hand): it is replaced.
                     var me = ProcessIdentity.Current;
@@ -54,6 +56,11 @@ namespace IpcPs.Core.Lifecycle
                 var result = P.Registry.Update(name, create: true, current =>
                 {
                     var me = ProcessIdentity.Current;
+                    if (current != null && current.IsRemoved)
+                    {
+                        if (P.SharedMemory.Exists(name)) throw RemovedButOpen(name, current);
+                        current = null;   // a tombstone whose segment is gone: the name is free again
+                    }
                     if (P.SharedMemory.Exists(name))
                     {
                         current?.ThrowIfOtherNamespace(name);
@@ -84,8 +91,16 @@ namespace IpcPs.Core.Lifecycle
         {
             lock (Gate)
             {
+                bool removed = false;
                 T result = P.Registry.Update(name, create: true, current =>
                 {
+                    // A tombstone (Windows): the name was removed. Once its segment is gone the record goes too.
+                    if (current != null && current.IsRemoved)
+                    {
+                        if (P.SharedMemory.Exists(name)) throw new IpcObjectNotFoundException(name);
+                        removed = true;
+                        return ((RegistryRecord?)null, default(T)!);
+                    }
                     // With no record, the segment must exist already (a foreign one): the empty record just made is
                     // then dropped again, and nothing is registered.
                     if (current is null && !P.SharedMemory.Exists(name)) throw new IpcObjectNotFoundException(name);
@@ -97,6 +112,7 @@ namespace IpcPs.Core.Lifecycle
                     if (!current.Attached.Contains(me)) current.Attached.Add(me);
                     return (current, obj);
                 });
+                if (removed) throw new IpcObjectNotFoundException(name);
                 Holds[name] = Holds.TryGetValue(name, out int n) ? n + 1 : 1;
                 return result;
             }
@@ -124,14 +140,41 @@ namespace IpcPs.Core.Lifecycle
             string? companion = null;
             bool destroyed = P.Registry.Update(name, create: false, current =>
             {
+                if (current != null && current.IsRemoved) return Tombstone(name, current);   // removed already
                 companion = CompanionLockOf(name, current);
                 MarkRemoved(name, current);
                 bool removed = P.SharedMemory.Unlink(name);
+                if (!P.SharedMemory.UnlinkRemovesName && removed)
+                {
+                    // Windows: the mapping lives while anyone has it open. Its record becomes a tombstone, which hides
+                    // the name until the holders have closed it; a segment IpcPs did not make cannot be hidden.
+                    if (current is null) throw NotRemovable(name);
+                    current.RemovedUtc = DateTime.UtcNow;
+                    return Tombstone(name, current);
+                }
                 return ((RegistryRecord?)null, removed || current != null);
             });
             if (companion != null) Destroy(companion);
             return destroyed;
         }
+
+        /// <summary>A tombstone kept while its segment exists, else dropped; the name was removed either way.</summary>
+        private static (RegistryRecord? Next, bool Removed) Tombstone(string name, RegistryRecord record) =>
+            (P.SharedMemory.Exists(name) ? record : null, true);
+
+        /// <summary>The error for creating a name that was removed while processes still had it open (Windows).</summary>
+        private static IpcObjectExistsException RemovedButOpen(string name, RegistryRecord tombstone)
+        {
+            var pids = tombstone.LiveHolders.Select(p => p.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            string who = pids.Count == 0 ? "a process outside IpcPs still has it open"
+                : $"process{(pids.Count == 1 ? "" : "es")} {string.Join(", ", pids)} still {(pids.Count == 1 ? "has" : "have")} it open";
+            return new IpcObjectExistsException(name,
+                $"The IPC object '{name}' was removed, but {who}: on Windows a name is freed only when the last process closes it. Choose another name, or create it again once they have closed it.");
+        }
+
+        private static InvalidOperationException NotRemovable(string name) => new InvalidOperationException(
+            $"'{name}' was not made by IpcPs, and on Windows shared memory lives until the last process that has it open closes it (CPython's unlink does nothing there either): IpcPs cannot remove it. Close it in the programs that hold it.");
+
 
         private static long _removalStamp;
         private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> Removed =
@@ -203,9 +246,13 @@ namespace IpcPs.Core.Lifecycle
         public static bool DestroyOwn(string name) =>
             P.Registry.Update(name, create: false, current =>
             {
-                if (current is null || !current.SameNamespace || !current.Creator.Equals(ProcessIdentity.Current)) return (current, false);
+                if (current is null || current.IsRemoved || !current.SameNamespace || !current.Creator.Equals(ProcessIdentity.Current)) return (current, false);
                 MarkRemoved(name, current);
-                P.SharedMemory.Unlink(name);
+                if (P.SharedMemory.Unlink(name) && !P.SharedMemory.UnlinkRemovesName)
+                {
+                    current.RemovedUtc = DateTime.UtcNow;   // Windows: still open somewhere (see Destroy)
+                    return Tombstone(name, current);
+                }
                 return ((RegistryRecord?)null, true);
             });
 
@@ -216,6 +263,11 @@ namespace IpcPs.Core.Lifecycle
                 current.Attached.RemoveAll(p => p.Equals(ProcessIdentity.Current));
                 current.PruneDead();
                 if (current.Attached.Count > 0) return (current, 0);
+                // The last holder. Linux: the segment is unlinked with the record. Windows: the mapping goes with the
+                // last handle; a removed object's tombstone goes with its last holder, even if a look (a described
+                // handle's view, which never holds) or a program outside IpcPs still maps it: the kernel then still
+                // refuses to make the name again (IpcObjectExists), and nothing of IpcPs is left behind.
+                if (current.IsRemoved) return ((RegistryRecord?)null, 0);
                 P.SharedMemory.Unlink(name);
                 return ((RegistryRecord?)null, 0);
             });

@@ -14,6 +14,7 @@ namespace IpcPs.Core.Lifecycle
     /// created=2026-11-26T17:00:00.0000000Z
     /// attached=4711:983245     (one line per process holding the object open)
     /// pidns=4026531836         (the pid namespace these pids belong to: the inode of /proc/self/ns/pid)
+    /// removed=2026-11-26T…Z    (Windows only: a tombstone, see <see cref="RemovedUtc"/>)
     /// </code>
     /// Unknown keys are kept, so an older IpcPs reading a newer record does not drop them. Holders are judged only
     /// from the record's own pid namespace (a record without one is judged as ours): from another namespace the pids
@@ -40,6 +41,15 @@ namespace IpcPs.Core.Lifecycle
 
         /// <summary>The pid namespace of the pids in this record; 0 when not recorded.</summary>
         public uint PidNamespace { get; }
+
+        /// <summary>
+        /// When the object was removed while its segment could not be (Windows: still open somewhere), or null. Such
+        /// a record is a tombstone: the name no longer opens, and the record goes when its holders have closed it
+        /// (docs/design.md, "Lifecycle on Windows"). Never set on Linux, where removing unlinks the segment.
+        /// </summary>
+        public DateTime? RemovedUtc { get; set; }
+
+        public bool IsRemoved => RemovedUtc != null;
 
         private List<string> Extra { get; } = new List<string>();
 
@@ -76,6 +86,7 @@ namespace IpcPs.Core.Lifecycle
             sb.Append("created=").Append(CreatedUtc.ToString("o", CultureInfo.InvariantCulture)).Append('\n');
             foreach (var p in Attached) sb.Append("attached=").Append(p).Append('\n');
             if (PidNamespace != 0) sb.Append("pidns=").Append(PidNamespace.ToString(CultureInfo.InvariantCulture)).Append('\n');
+            if (RemovedUtc is DateTime removed) sb.Append("removed=").Append(removed.ToString("o", CultureInfo.InvariantCulture)).Append('\n');
             foreach (var line in Extra) sb.Append(line).Append('\n');
             return sb.ToString();
         }
@@ -87,6 +98,7 @@ namespace IpcPs.Core.Lifecycle
             ProcessIdentity creator = default;
             DateTime created = default;
             uint pidns = 0;
+            DateTime? removedAt = null;
             var attached = new List<ProcessIdentity>();
             var extra = new List<string>();
             foreach (var line in text.Split('\n').Where(l => l.Length > 0))
@@ -100,11 +112,15 @@ namespace IpcPs.Core.Lifecycle
                     case "created": DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out created); break;
                     case "attached": if (ProcessIdentity.TryParse(value, out var p)) attached.Add(p); break;
                     case "pidns": uint.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out pidns); break;
+                    case "removed":
+                        // A tombstone stays one even if its time cannot be read: it must never make a removed name open again.
+                        removedAt = DateTime.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at) ? at : DateTime.MinValue;
+                        break;
                     default: extra.Add(line); break;
                 }
             }
             if (kind is null) return null;
-            var record = new RegistryRecord(kind.Value, creator, created, pidns);
+            var record = new RegistryRecord(kind.Value, creator, created, pidns) { RemovedUtc = removedAt };
             record.Attached.AddRange(attached);
             record.Extra.AddRange(extra);
             return record;

@@ -32,21 +32,15 @@ namespace IpcPs.Core.Managers
         public const int MaxUnixPathBytes = 107;
 
         /// <summary>
-        /// For a unix: ADDRESS whose path is too long for sun_path: its folder opened (the descriptor, to close after
-        /// connecting) and VIAPATH set to the socket through /proc/self/fd. Otherwise -1 and VIAPATH null.
+        /// For a unix: ADDRESS whose path is too long for sun_path: a short way to reach it (VIAPATH, and a handle to
+        /// dispose after connecting), from the platform (<see cref="Platform.IManagerFolders.ReachLongSocketPath"/>).
+        /// Otherwise null and VIAPATH null.
         /// </summary>
-        public static int OpenFolderOfLongUnixPath(string address, out string? viaPath)
+        public static IDisposable? ReachLongUnixPath(string address, out string? viaPath)
         {
             viaPath = null;
-            if (!IsUnix(address)) return -1;
-            string path = address.Substring(UnixPrefix.Length);
-            if (System.Text.Encoding.UTF8.GetByteCount(path) <= MaxUnixPathBytes) return -1;
-            string? folder = System.IO.Path.GetDirectoryName(path);
-            if (string.IsNullOrEmpty(folder)) return -1;
-            int fd = Platform.Linux.Posix.TryOpen(folder, Platform.Linux.LibC.O_RDONLY | Platform.Linux.LibC.O_DIRECTORY, 0);
-            if (fd < 0) return -1;
-            viaPath = "/proc/self/fd/" + fd.ToString(CultureInfo.InvariantCulture) + "/" + System.IO.Path.GetFileName(path);
-            return fd;
+            if (!IsUnix(address)) return null;
+            return Platform.Platforms.Current.ManagerFolders.ReachLongSocketPath(address.Substring(UnixPrefix.Length), out viaPath);
         }
 
         public static string Format(EndPoint endPoint) => endPoint is IPEndPoint ip
@@ -57,7 +51,11 @@ namespace IpcPs.Core.Managers
         {
             if (endPoint is IPEndPoint ip)
                 return new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try { return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified); }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported)
+            {
+                throw new IpcNotSupportedException("This system has no Unix domain sockets (Wine, or Windows before 10 1803): give the manager a TCP -Address host:port.");
+            }
         }
 
         private static readonly Type? UnixEndPointType =
@@ -67,7 +65,7 @@ namespace IpcPs.Core.Managers
         /// <summary>The end point of the Unix socket at PATH (a path through /proc/self/fd/N for a folder held open).</summary>
         public static EndPoint UnixEndPointOf(string path)
         {
-            if (UnixEndPointType is null) throw new PlatformNotSupportedException("This runtime has no Unix domain sockets; give the manager a TCP -Address.");
+            if (UnixEndPointType is null) throw new IpcNotSupportedException("This runtime has no Unix domain sockets; give the manager a TCP -Address host:port.");
             return (EndPoint)Activator.CreateInstance(UnixEndPointType, path)!;
         }
     }

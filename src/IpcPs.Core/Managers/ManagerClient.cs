@@ -76,8 +76,14 @@ namespace IpcPs.Core.Managers
             if (key != null) return Connect(address, key, null);
             if (IsSocketOf(address, stateDir))
             {
-                using (var folder = ManagerState.LocalFolder.TryOpen(stateDir))
+                using (var folder = ManagerState.OpenLocal(stateDir))
                     if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath);
+            }
+            else if (ManagerState.LocalOverLoopback && !string.IsNullOrEmpty(stateDir))
+            {
+                // Windows: the folder's key goes only to the address its own address file names.
+                using (var folder = ManagerState.OpenLocal(stateDir))
+                    if (folder != null && folder.LocalAddress() == address && folder.ReadKey() is byte[] fileKey) return Connect(address, fileKey, null);
             }
             if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null);
             string why = string.IsNullOrEmpty(stateDir) ? ""
@@ -97,8 +103,9 @@ namespace IpcPs.Core.Managers
         /// <summary>Connects to ADDRESS (or to the Unix socket at VIAPATH, a path through a folder's descriptor) and authenticates with KEY.</summary>
         private static ManagerClient Connect(string address, byte[] key, string? viaPath)
         {
-            // A Unix socket path longer than sun_path (108 bytes) is reached through its folder's descriptor.
-            int folder = viaPath is null ? ManagerAddress.OpenFolderOfLongUnixPath(address, out viaPath) : -1;
+            // A Unix socket path longer than sun_path (108 bytes) is reached another way where the platform has one
+            // (Linux: through its folder's descriptor).
+            IDisposable? folder = viaPath is null ? ManagerAddress.ReachLongUnixPath(address, out viaPath) : null;
             System.Net.EndPoint endPoint;
             Socket socket;
             try
@@ -112,7 +119,7 @@ namespace IpcPs.Core.Managers
                     throw new ConnectionClosedException(address, $"Cannot reach the manager at '{address}': {e.Message}");
                 }
             }
-            finally { if (folder >= 0) Platform.Linux.Posix.Close(folder); }
+            finally { folder?.Dispose(); }
             var fs = new FrameSocket(socket) { PeerName = address };
             try
             {

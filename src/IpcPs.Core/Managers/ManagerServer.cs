@@ -57,10 +57,20 @@ namespace IpcPs.Core.Managers
             _key = key;
             _host = host;
             StateDir = stateDir;
-            _unix = address is null || ManagerAddress.IsUnix(address);
-            if (address is null)
+            _unix = address is null ? !ManagerState.LocalOverLoopback : ManagerAddress.IsUnix(address);
+            if (address is null && ManagerState.LocalOverLoopback)
             {
-                using (var folder = ManagerState.LocalFolder.TryOpen(stateDir)
+                // Windows: a local manager listens on a free loopback port and records it in its private folder, where
+                // only this user's processes find it (with the key file beside it); frames are sealed as on any TCP.
+                using (ManagerState.OpenLocal(stateDir)
+                    ?? throw new IpcException($"The manager folder '{stateDir}' is not a private folder of this user; refusing to listen for it.", stateDir)) { }
+                _listener = Listen(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), "127.0.0.1:0");
+                Address = ManagerAddress.Format(_listener.LocalEndPoint!);
+                ManagerState.WriteAddress(stateDir, Address);
+            }
+            else if (address is null)
+            {
+                using (var folder = ManagerState.OpenLocal(stateDir)
                     ?? throw new IpcException($"The manager folder '{stateDir}' is not a private folder of this user; refusing to listen there.", stateDir))
                     _listener = Listen(ManagerAddress.UnixEndPointOf(folder.SocketPath), stateDir);
                 Address = ManagerAddress.UnixPrefix + Path.Combine(stateDir, ManagerState.SocketFile);

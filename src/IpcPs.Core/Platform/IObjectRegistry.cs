@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 using IpcPs.Core.Lifecycle;
 
 namespace IpcPs.Core.Platform
@@ -22,6 +23,16 @@ namespace IpcPs.Core.Platform
 
         /// <summary>Every name that has a record.</summary>
         IEnumerable<string> Names();
+    }
+
+    /// <summary>
+    /// A test hook of both registries: called with the name after a record's file is opened and checked, before its
+    /// lock is taken (tests/IpcPs.Tests/PlatformRegistryTests: a waiter that opened a record about to be deleted).
+    /// Null outside tests: one null check per record access.
+    /// </summary>
+    internal static class RegistryTestHooks
+    {
+        public static Action<string>? BeforeLock;
     }
 
     /// <summary>What is known now of a process recorded in shared memory or in the registry.</summary>
@@ -65,26 +76,41 @@ namespace IpcPs.Core.Platform
 
     internal sealed class Platforms
     {
-        private Platforms(ISharedMemoryPlatform sharedMemory, IObjectRegistry registry, IProcessTable processes, IWordWait words)
+        private Platforms(ISharedMemoryPlatform sharedMemory, IObjectRegistry registry, IProcessTable processes, IWordWait words, IManagerFolders managerFolders)
         {
             SharedMemory = sharedMemory;
             Registry = registry;
             Processes = processes;
             Words = words;
+            ManagerFolders = managerFolders;
         }
 
         public ISharedMemoryPlatform SharedMemory { get; }
         public IObjectRegistry Registry { get; }
         public IProcessTable Processes { get; }
         public IWordWait Words { get; }
+        public IManagerFolders ManagerFolders { get; }
+
+        /// <summary>True on Windows (where there are no signals: stops go through a child's channel, kills are TerminateProcess).</summary>
+        public bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
         public static Platforms Current { get; } = Create();
 
+        /// <summary>
+        /// The platform this process runs on: Linux (Linux/) or Windows (Windows/). macOS would plug in here (shm_open
+        /// and flock as Linux; liveness from proc_pidinfo; waits from os_sync_wait_on_address or a sleepers table as
+        /// Windows).
+        /// </summary>
         private static Platforms Create()
         {
-            if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
-                throw new PlatformNotSupportedException("IpcPs implements named shared memory for Linux only so far; the platform layer (Core/Platform) is where Windows and macOS plug in.");
-            return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex());
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+                return new Platforms(new Linux.LinuxSharedMemory(), new Linux.LinuxRegistry(), new Linux.LinuxProcesses(), new Linux.LinuxFutex(), new Linux.LinuxManagerFolders());
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+            {
+                var registry = new Windows.WindowsRegistry();
+                return new Platforms(new Windows.WindowsSharedMemory(registry), registry, new Windows.WindowsProcesses(), new Windows.WindowsWordWait(), new Windows.WindowsManagerFolders());
+            }
+            throw new PlatformNotSupportedException("IpcPs implements named shared memory for Linux and Windows; the platform layer (Core/Platform) is where macOS plugs in.");
         }
     }
 }

@@ -25,5 +25,12 @@ namespace IpcPs.Core.Platform
 
         /// <summary>Start of the mapping. Use only between DangerousAddRef and DangerousRelease.</summary>
         public IntPtr Address => handle;
+
+        /// <summary>
+        /// Gives up this mapping's hold on the name, keeping the memory mapped (Close of a kind whose mapping stays
+        /// until it is garbage-collected). Windows: closes the file mapping's handle, since a name lives as long as a
+        /// handle on it does. Linux: nothing (the descriptor was closed when the segment was mapped). Idempotent.
+        /// </summary>
+        public virtual void CloseName() { }
     }
 }

@@ -10,26 +10,36 @@ namespace IpcPs.Core.Platform
     /// One PosixSignalRegistration (.NET 6+, reached by reflection: this assembly targets netstandard2.0) runs every
     /// action added, the newest first (as nested scopes unwind); it does not cancel the signal, so the process then
     /// ends as SIGTERM would have ended it.
+    /// <para>Windows has no SIGTERM: a process is ended by TerminateProcess (Stop-Process, taskkill /F), which runs
+    /// nothing; the kernel then closes its handles (mappings, wait objects, registry locks), and the registry's records
+    /// keep it as a holder until liveness prunes it. What .NET maps onto these signals there are the console's close,
+    /// logoff and shutdown events: SIGHUP (the console window closed) and SIGTERM (logoff, shutdown), both registered,
+    /// so closing a console detaches its objects within the few seconds Windows allows.</para>
     /// </summary>
     internal static class TerminationSignal
     {
-        private const int SigTerm = -4;   // PosixSignal.SIGTERM
+        private const int SigHup = -1, SigTerm = -4;   // PosixSignal.SIGHUP, SIGTERM
         private static readonly List<Action> Actions = new List<Action>();
-        private static object? _registration;   // kept for the process's life: a collected registration unregisters
+        private static object? _registration, _hangUp;   // kept for the process's life: a collected registration unregisters
 
         /// <summary>Adds ACTION. False where the runtime has no PosixSignalRegistration (nothing will run it).</summary>
         public static bool Add(Action action)
         {
             lock (Actions)
             {
-                if (_registration is null) _registration = Register();
+                if (_registration is null)
+                {
+                    _registration = Register(SigTerm);
+                    if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows))
+                        _hangUp = Register(SigHup);
+                }
                 if (_registration is null) return false;
                 Actions.Add(action);
                 return true;
             }
         }
 
-        private static object? Register()
+        private static object? Register(int which)
         {
             // In CoreLib on .NET 8 and later; in System.Runtime.InteropServices on .NET 6 and 7.
             static Type? Find(string name) => typeof(object).Assembly.GetType("System.Runtime.InteropServices." + name)
@@ -43,7 +53,7 @@ namespace IpcPs.Core.Platform
             if (create is null) return null;
             var handler = Delegate.CreateDelegate(handlerType,
                 typeof(TerminationSignal).GetMethod(nameof(OnSigterm), BindingFlags.NonPublic | BindingFlags.Static)!);
-            return create.Invoke(null, new[] { Enum.ToObject(signal, SigTerm), handler });
+            return create.Invoke(null, new[] { Enum.ToObject(signal, which), handler });
         }
 
         /// <summary>How long the actions may take together before the process ends anyway.</summary>
@@ -52,7 +62,13 @@ namespace IpcPs.Core.Platform
         // Runs on the runtime's signal thread; the default action (ending the process) follows. The actions run on a
         // thread of their own, waited for at most Limit: one that blocks (a user's Dispose) must not make the process
         // unkillable by SIGTERM.
-        private static void OnSigterm(object context)
+        private static void OnSigterm(object context) => RunActions();
+
+        /// <summary>
+        /// Runs the actions as SIGTERM does (last added first, at most <see cref="Limit"/> together). Windows has no
+        /// SIGTERM: a child asked to stop through its channel (Start-IpcProcess's polite stop) calls this before it exits.
+        /// </summary>
+        public static void RunActions()
         {
             Action[] actions;
             lock (Actions) actions = Actions.ToArray();

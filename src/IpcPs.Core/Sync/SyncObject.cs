@@ -125,6 +125,9 @@ namespace IpcPs
             _parameterB = BitConverter.Int64BitsToDouble(Volatile.Read(ref *(long*)(b + 24)));
         }
 
+        /// <summary>Every kind with the header has words that waits sleep on (Windows adds their sleepers table).</summary>
+        private protected override bool Waitable => true;
+
         /// <summary>The least a segment of this kind holds: every fixed offset the kind uses lies below it.</summary>
         private protected virtual long MinimumSize => 4096;
 
@@ -142,7 +145,7 @@ namespace IpcPs
             var obj = handle(name);
             Func<Segment> make = () =>
             {
-                var s = Platforms.Current.SharedMemory.Create(name, size);
+                var s = Platforms.Current.SharedMemory.Create(name, size, waitable: true);
                 try
                 {
                     byte* b = (byte*)s.Address;
@@ -171,7 +174,7 @@ namespace IpcPs
             }
             var (seg, created) = ObjectLifecycle.OpenOrCreate(name, kind, make, record =>
             {
-                var s = Platforms.Current.SharedMemory.Open(name);
+                var s = Platforms.Current.SharedMemory.Open(name, waitable: true);
                 try { obj.Validate(s); }
                 catch { s.Dispose(); throw; }
                 return s;

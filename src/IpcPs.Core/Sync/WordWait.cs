@@ -5,9 +5,10 @@ using IpcPs.Core.Platform;
 namespace IpcPs.Core.Sync
 {
     /// <summary>
-    /// The one place IpcPs blocks: a futex sleep on a shared word, ended by a wake from any process, the deadline,
-    /// a liveness slice, or cancellation. Cancellation wakes every sleeper on the word (they re-check and sleep
-    /// again), so Ctrl+C ends a wait at once without any polling.
+    /// The one place IpcPs blocks: a sleep on a shared word (<see cref="IWordWait"/>: a futex on Linux, a counted named
+    /// semaphore on Windows), ended by a wake from any process, the deadline, a liveness slice, or cancellation. How
+    /// cancellation ends a sleep at once is the platform's (Linux wakes every sleeper on the word, which re-check;
+    /// Windows waits on the token's handle too); no wait ever polls with sleeps.
     /// </summary>
     internal static unsafe class WordWait
     {
@@ -26,18 +27,12 @@ namespace IpcPs.Core.Sync
             cancel.ThrowIfCancellationRequested();
             BeforeWait.Run();
             if (Volatile.Read(ref *word) != expected) return true;   // the flush may have taken time: re-check first
-            int ms = deadline.RemainingMilliseconds(sliceMs);
-            if (!cancel.CanBeCanceled) Words.Wait(word, expected, ms);
-            else
-                using (cancel.Register(WakeAll, (IntPtr)word))
-                    if (!cancel.IsCancellationRequested)   // cancelled before the registration: its wake-up has already gone
-                        Words.Wait(word, expected, ms);
+            // The platform's wait ends on CANCEL itself (Linux: a wake-up registered on the token; Windows: its handle).
+            Words.Wait(word, expected, deadline.RemainingMilliseconds(sliceMs), cancel);
             cancel.ThrowIfCancellationRequested();
             return true;
         }
 
         public static void Wake(int* word, int count) => Words.Wake(word, count);
-
-        private static void WakeAll(object? word) => Words.Wake((int*)(IntPtr)word!, int.MaxValue);
     }
 }

@@ -46,7 +46,9 @@ namespace IpcPs.Commands
                 if (ParameterSetName == NameSet)
                 {
                     dir = ManagerState.Find(Name) ?? throw new IpcObjectNotFoundException(Name);
-                    address = ManagerAddress.UnixPrefix + System.IO.Path.Combine(dir, ManagerState.SocketFile);
+                    address = ManagerState.LocalOverLoopback
+                        ? ManagerState.LocalAddressOf(dir) ?? throw new IpcObjectNotFoundException(Name)   // Windows: the address file
+                        : ManagerAddress.UnixPrefix + System.IO.Path.Combine(dir, ManagerState.SocketFile);
                 }
                 byte[]? key = null;
                 if (AuthKey != null)

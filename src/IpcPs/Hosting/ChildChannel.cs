@@ -80,13 +80,13 @@ namespace IpcPs.Hosting
             stdout.Write(ready, 0, ready.Length);
             stdout.Flush();
             var stdin = Console.OpenStandardInput();
-            string? line = ReadLine(stdin);
+            string? line = ReadLine(stdin, out byte[] after);
             if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
             var request = ChildProtocol.DecodeRequest(line!);
             // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
             if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
             var channel = new ChildChannel(request, stdout, runspace, openError);
-            if (!channel.Detached) WatchParentInBackground(stdin);
+            if (!channel.Detached) WatchParentInBackground(stdin, after);   // AFTER: a stop request sent right behind the request
             return channel;
         }
 
@@ -247,24 +247,42 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Exits this process (code 129) once the parent's end of stdin closes: the parent has gone.</summary>
-        internal static void WatchParentInBackground(Stream stdin) =>
-            new Thread(() => WatchParent(stdin)) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
+        /// <summary>
+        /// Exits this process (code 129) once the parent's end of stdin closes: the parent has gone. A stop request on
+        /// stdin (<see cref="ChildProtocol.StopRequest"/>, Windows' polite stop) detaches what this process holds and
+        /// exits with <see cref="ChildProtocol.StoppedExitCode"/>. AFTER: bytes read past the request line.
+        /// </summary>
+        internal static void WatchParentInBackground(Stream stdin, byte[]? after = null) =>
+            new Thread(() => WatchParent(stdin, after ?? Array.Empty<byte>())) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
 
-        private static void WatchParent(Stream stdin)
+        private static void WatchParent(Stream stdin, byte[] after)
         {
+            if (Array.IndexOf(after, ChildProtocol.StopRequest) >= 0) StopOnRequest();
             var buffer = new byte[256];
-            try { while (stdin.Read(buffer, 0, buffer.Length) > 0) { } }
+            try
+            {
+                int n;
+                while ((n = stdin.Read(buffer, 0, buffer.Length)) > 0)
+                    if (Array.IndexOf(buffer, ChildProtocol.StopRequest, 0, n) >= 0) StopOnRequest();
+            }
             catch (IOException) { }
             Environment.Exit(ParentGoneExitCode);   // runs ProcessExit handlers: held objects are detached
+        }
+
+        /// <summary>The polite stop: what SIGTERM's handler does on Linux (detach everything), then exit 143.</summary>
+        private static void StopOnRequest()
+        {
+            Core.Platform.TerminationSignal.RunActions();
+            Environment.Exit(ChildProtocol.StoppedExitCode);
         }
 
         /// <summary>The exit code of a child whose parent went away.</summary>
         public const int ParentGoneExitCode = 129;
 
         /// <summary>The request line; read in blocks, since the parent writes nothing after it.</summary>
-        private static string? ReadLine(Stream s)
+        private static string? ReadLine(Stream s, out byte[] after)
         {
+            after = Array.Empty<byte>();
             var bytes = new MemoryStream();
             var buffer = new byte[65536];
             while (true)
@@ -273,7 +291,12 @@ namespace IpcPs.Hosting
                 if (n <= 0) return bytes.Length == 0 ? null : Encoding.ASCII.GetString(bytes.ToArray());
                 int nl = Array.IndexOf(buffer, (byte)'\n', 0, n);
                 bytes.Write(buffer, 0, nl < 0 ? n : nl);
-                if (nl >= 0) return Encoding.ASCII.GetString(bytes.ToArray());
+                if (nl >= 0)
+                {
+                    after = new byte[n - nl - 1];   // what the parent sent after the request (a stop request)
+                    Array.Copy(buffer, nl + 1, after, 0, after.Length);
+                    return Encoding.ASCII.GetString(bytes.ToArray());
+                }
             }
         }
 

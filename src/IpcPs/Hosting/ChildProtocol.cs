@@ -11,7 +11,8 @@ namespace IpcPs.Hosting
     /// Parent → child (stdin): one line, base64 of the CLIXML of the request hashtable
     ///   { Script, Arguments, Input, HasInput, WorkingDirectory, Depth, InitializationScript, Using, Detached,
     ///   ManagerKeys }; then stdin stays open: its end (EOF) means the
-    ///   parent is gone, and the child exits.
+    ///   parent is gone, and the child exits. A <see cref="StopRequest"/> byte on it after the request is the polite
+    ///   stop where there is no SIGTERM (Windows): the child detaches what it holds and exits with 143, as SIGTERM ends it on Linux.
     /// Child → parent (stdout): one line per record, "\u001eIPCPS K BASE64" where K is the stream (O output, E error,
     ///   W warning, V verbose, D debug, I information, P progress, X terminating error, Z finished) and BASE64 the CLIXML of the
     ///   record. Lines without the marker are text the child wrote to the console directly; they arrive as output.
@@ -19,6 +20,12 @@ namespace IpcPs.Hosting
     internal static class ChildProtocol
     {
         public const string Marker = "\u001eIPCPS ";
+
+        /// <summary>Parent → child after the request: stop politely (Windows; Linux sends SIGTERM).</summary>
+        public const byte StopRequest = (byte)'S';
+
+        /// <summary>The exit code of a child stopped politely: 128 + SIGTERM on both platforms.</summary>
+        public const int StoppedExitCode = 143;
 
         public static string Frame(char kind, object? payload, int depth) =>
             Marker + kind + " " + Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(payload, depth)));

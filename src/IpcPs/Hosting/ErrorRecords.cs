@@ -15,6 +15,7 @@ namespace IpcPs.Hosting
         public const string IpcArgumentOutOfRange = nameof(IpcArgumentOutOfRange);
         public const string IpcInvalidArgument = nameof(IpcInvalidArgument);
         public const string IpcPlatformError = nameof(IpcPlatformError);
+        public const string IpcNotSupported = nameof(IpcNotSupported);
         public const string IpcTimeout = nameof(IpcTimeout);
         public const string IpcError = nameof(IpcError);
         public const string ChildProcessFailed = nameof(ChildProcessFailed);
@@ -84,6 +85,7 @@ namespace IpcPs.Hosting
                 System.IO.DirectoryNotFoundException _ => (IpcPathNotFound, ErrorCategory.ObjectNotFound),
                 ArgumentOutOfRangeException _ => (IpcArgumentOutOfRange, ErrorCategory.InvalidArgument),
                 ArgumentException _ => (IpcInvalidArgument, ErrorCategory.InvalidArgument),
+                IpcNotSupportedException _ => (IpcNotSupported, ErrorCategory.NotImplemented),
                 IpcPlatformException p when p.IsPermissionDenied
                     => (IpcPlatformError, ErrorCategory.PermissionDenied),
                 IpcPlatformException _ => (IpcPlatformError, ErrorCategory.ResourceUnavailable),

@@ -82,13 +82,29 @@ namespace IpcPs
             // Signal only a child not yet reaped: once it has exited its pid may name another process.
             if (!force)
             {
-                if (!_exited) Platforms.Current.Processes.RequestStop(Pid);
+                if (!_exited && !Platforms.Current.Processes.RequestStop(Pid)) RequestStopThroughChannel();
                 try { if (_ended.Wait(grace, cancel)) return; }
                 catch (OperationCanceledException) { /* Ctrl+C: no more waiting, kill it */ }
             }
             if (!_exited) Platforms.Current.Processes.Kill(Pid);
             _ended.Wait();
         }
+
+        /// <summary>Where there is no SIGTERM (Windows): asks the child to stop through its stdin (ChildProtocol.StopRequest).</summary>
+        private void RequestStopThroughChannel()
+        {
+            try
+            {
+                lock (_stdinGate)
+                {
+                    _process?.StandardInput.BaseStream.WriteByte(Hosting.ChildProtocol.StopRequest);
+                    _process?.StandardInput.BaseStream.Flush();
+                }
+            }
+            catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is InvalidOperationException) { /* it has ended */ }
+        }
+
+        private readonly object _stdinGate = new object();
 
         /// <summary>Starts a new child pwsh (a cold start) and sends it REQUEST.</summary>
         internal void Start(ProcessStartInfo startInfo, string request) =>
@@ -234,8 +250,10 @@ namespace IpcPs
                 return;
             }
             if (exitCode == 0) { SetJobState(JobState.Completed); return; }
-            string reason = exitCode > 128 && exitCode < 160 && !_finishedFrame
+            string reason = exitCode > 128 && exitCode < 160 && !_finishedFrame && !Platforms.Current.IsWindows
                 ? $"The child process {Pid} was ended by signal {exitCode - 128}{(exitCode == 137 ? " (SIGKILL)" : exitCode == 143 ? " (SIGTERM)" : "")}."
+                : exitCode == -1 && Platforms.Current.IsWindows
+                ? $"The child process {Pid} was terminated (TerminateProcess: Stop-Process -Force, taskkill /F; exit code -1)."
                 : $"The child process {Pid} exited with code {exitCode}.";
             string stderr;
             lock (_stderr) stderr = _stderr.ToString().Trim();

@@ -180,7 +180,7 @@ namespace IpcPs.Hosting
             if (_process.WaitForExit(2000))
             {
                 int code = _process.ExitCode;
-                how = code > 128 && code < 160
+                how = code > 128 && code < 160 && !Core.Platform.Platforms.Current.IsWindows
                     ? $" (ended by signal {code - 128}{(code == 137 ? ", SIGKILL" : code == 143 ? ", SIGTERM" : "")})"
                     : $" (exit code {code})";
             }

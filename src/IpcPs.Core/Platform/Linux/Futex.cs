@@ -1,5 +1,6 @@
 using System;
 using System.Runtime.InteropServices;
+using System.Threading;
 
 namespace IpcPs.Core.Platform.Linux
 {
@@ -18,7 +19,22 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)]
         private static extern long syscall(long number, int* address, int op, int value, Timespec* timeout, int* address2, int value3);
 
-        public bool Wait(int* address, int expected, int timeoutMilliseconds)
+        /// <summary>
+        /// Cancellation registers a callback that does FUTEX_WAKE(all) on the word: the waiter wakes, its caller sees
+        /// the token cancelled and throws; other sleepers on the word re-check and sleep again. An uncancellable wait
+        /// registers nothing (the hot path: one futex call).
+        /// </summary>
+        public bool Wait(int* address, int expected, int timeoutMilliseconds, CancellationToken cancel)
+        {
+            if (!cancel.CanBeCanceled) return FutexWait(address, expected, timeoutMilliseconds);
+            using (cancel.Register(WakeAll, (IntPtr)address))
+                // Cancelled before the registration: its wake-up has already gone, so do not sleep.
+                return cancel.IsCancellationRequested || FutexWait(address, expected, timeoutMilliseconds);
+        }
+
+        private void WakeAll(object? address) => Wake((int*)(IntPtr)address!, int.MaxValue);
+
+        private static bool FutexWait(int* address, int expected, int timeoutMilliseconds)
         {
             Timespec ts;
             Timespec* pts = null;

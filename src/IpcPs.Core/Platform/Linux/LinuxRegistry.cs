@@ -125,6 +125,7 @@ namespace IpcPs.Core.Platform.Linux
                     Posix.Close(dir);
                     throw new IpcException($"The registry record '{folder.Path}/{name}' is not a regular file of this user; refusing to use it.", name);
                 }
+                RegistryTestHooks.BeforeLock?.Invoke(name);
                 Posix.Lock(fd, lockOperation, name);
                 if (Posix.FStatAt(dir, name) is FileStatus linked && linked.Inode == st.Inode) return (folder, fd);
                 Posix.Close(fd);   // deleted (and maybe re-created) while we waited: start again

@@ -19,7 +19,10 @@ namespace IpcPs.Core.Platform.Linux
 
         public static string PathOf(string name) => Root + "/" + name;
 
-        public Segment Create(string name, long size)
+        public bool UnlinkRemovesName => true;
+
+        /// <summary>WAITABLE changes nothing here: futexes need no side table.</summary>
+        public Segment Create(string name, long size, bool waitable = false)
         {
             int fd = Posix.TryOpen(PathOf(name), LibC.O_RDWR | LibC.O_CREAT | LibC.O_EXCL | LibC.O_NOFOLLOW, 0x180 /* 0600 */);
             if (fd == -Errno.EEXIST) throw Taken(name);
@@ -37,7 +40,7 @@ namespace IpcPs.Core.Platform.Linux
             finally { Posix.Close(fd); }
         }
 
-        public Segment Open(string name)
+        public Segment Open(string name, bool waitable = false)
         {
             int fd = OpenChecked(name, LibC.O_RDWR, out var st);
             try
