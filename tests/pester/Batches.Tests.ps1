@@ -226,6 +226,15 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
+    It 'takes each piped item''s own priority: a batch never mixes priorities' {
+        $q = New-IpcQueue (New-TestName) -Order Priority
+        try {
+            $n = 0
+            @(3, 3, 1, 1, 2) | ForEach-Object { [pscustomobject]@{ Priority = $_; N = $n++ } } | Send-IpcMessage $q
+            (Receive-IpcMessage $q -All).N | Should -Be @(2, 3, 4, 0, 1)
+        } finally { $q.Close() }
+    }
+
     It 'keeps single-send errors per item: -NoWait on a bounded queue puts what fits, one QueueFull per item left' {
         $q = New-IpcQueue (New-TestName) -MaxSize 5
         try {
