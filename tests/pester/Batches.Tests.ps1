@@ -159,9 +159,10 @@ Describe 'Batches: pipes' {
                 $b.SendMany(@(1..300))                                  # more than the ring holds at once: sent as room comes
                 $b.SendMany(@('s', [byte[]](7, 8, 9), ('L' * 20000), 'after'))   # a raw frame, a streamed one
             }
+            $b.Close()   # as in CPython: the end of the stream comes once every holder of the other end closed it
             try {
                 $got = [Collections.Generic.List[object]]::new()
-                while ($true) {
+                while ($got.Count -le 304) {
                     try { $got.AddRange($a.RecvMany(64, 30)) } catch [IpcPs.ConnectionClosedException] { break }
                 }
                 $job | Wait-Job -Timeout 60 | Out-Null
@@ -195,6 +196,7 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         $a, $b = New-IpcPipe (New-TestName) -Duplex:$false
         try {
             Invoke-Child { param($q, $b) 1..20000 | Send-IpcMessage $q; 1..20000 | ForEach-Object { "m$_" } | Send-IpcMessage $b } $q, $b
+            $b.Close()   # the pipe's stream ends when every holder of the sending end closed it (-All reads to there)
             $got = Receive-IpcMessage $q -Count 20000
             $got.Count | Should -Be 20000
             ($got -join ',') | Should -Be ((1..20000) -join ',')
@@ -223,6 +225,15 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
                 $got.Count | Should -Be 30000
                 ($got -join ',') | Should -Be ((0..29999) -join ',')
             }
+        } finally { $q.Close() }
+    }
+
+    It 'takes each piped item''s own priority: a batch never mixes priorities' {
+        $q = New-IpcQueue (New-TestName) -Order Priority
+        try {
+            $n = 0
+            @(3, 3, 1, 1, 2) | ForEach-Object { [pscustomobject]@{ Priority = $_; N = $n++ } } | Send-IpcMessage $q
+            (Receive-IpcMessage $q -All).N | Should -Be @(2, 3, 4, 0, 1)
         } finally { $q.Close() }
     }
 
