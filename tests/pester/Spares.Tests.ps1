@@ -44,6 +44,7 @@ Describe 'Warm spare children' {
         $folderB = Join-Path ([IO.Path]::GetTempPath()) (New-TestName)
         $null = New-Item -ItemType Directory $folderA, $folderB
         $env:IPCPS_TEST_GONE = 'still here'
+        Push-Location   # the session's own location comes back at the end (TestDrive goes with this file)
         try {
             $results = foreach ($round in 'A', 'B') {
                 $spare = Get-ReadySpare
@@ -60,7 +61,7 @@ Describe 'Warm spare children' {
             $results[1] | Should -Be "$($results[1].Split('|')[0])|$folderB|$folderB|value B|True|using B"
         }
         finally {
-            Set-Location $TestDrive
+            Pop-Location
             Remove-Item Env:IPCPS_TEST_VALUE, Env:IPCPS_TEST_GONE -ErrorAction SilentlyContinue
             Remove-Item -Recurse $folderA, $folderB
         }

@@ -123,7 +123,7 @@ namespace IpcPs.Commands
             try
             {
                 string text = ChildProtocol.EncodeRequest(request, Depth);
-                var spare = NoSpare ? null : SpareChildren.Take(module);
+                var spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent);
                 if (spare != null) job.Start(spare.Process, text, spare.FirstLine);
                 else job.Start(ChildLauncher.StartInfo(module, folder), text);
             }

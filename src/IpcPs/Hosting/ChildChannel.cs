@@ -76,6 +76,7 @@ namespace IpcPs.Hosting
             }
             catch (Exception e) { openError = e; }
             var stdout = Console.OpenStandardOutput();
+            SpareWatch.Connected();   // from here on, stdin's end says the parent has gone
             byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
             stdout.Write(ready, 0, ready.Length);
             stdout.Flush();

@@ -21,6 +21,7 @@ namespace IpcPs.Hosting
             if (System.Threading.Interlocked.Exchange(ref _registered, 1) == 0)
             {
                 Core.Platform.TerminationSignal.Add(Core.Lifecycle.ObjectLifecycle.DetachAll);
+                SpareWatch.StartIfSpare();
                 MakeImportableByName();
             }
         }

@@ -107,11 +107,15 @@ namespace IpcPs.Hosting
         /// A spare for MODULE, taken out of the idle set (null if there is none that fits, or spares are off), and a
         /// replacement started in the background. Spares that no longer fit are ended.
         /// </summary>
-        internal static SpareChild? Take(string module)
+        /// <param name="module">The manifest the child must have loaded.</param>
+        /// <param name="readyOnly">Only a spare that is ready (a detached child: a spare still booting watches its
+        /// parent's pid, and would end if this process ended before it read its request).</param>
+        internal static SpareChild? Take(string module, bool readyOnly = false)
         {
             Hook();
             SpareChild? taken = null;
             var unfit = new List<SpareChild>();
+            var booting = new List<SpareChild>();
             int wanted = Wanted;
             string environment = StartupEnvironment();
             lock (Gate)
@@ -120,9 +124,13 @@ namespace IpcPs.Hosting
                 {
                     var s = Idle[0];
                     Idle.RemoveAt(0);
-                    if (wanted > 0 && taken is null && s.Module == module && s.StartupEnvironment == environment && !s.HasExited) taken = s;
+                    bool fits = wanted > 0 && s.Module == module && s.StartupEnvironment == environment && !s.HasExited;
+                    if (fits && readyOnly && !s.IsReady) booting.Add(s);   // stays a spare
+                    else if (fits && taken is null) taken = s;
+                    else if (fits) booting.Add(s);
                     else unfit.Add(s);
                 }
+                Idle.InsertRange(0, booting);
             }
             foreach (var s in unfit) End(s);
             if (wanted > 0) ThreadPool.QueueUserWorkItem(_ => Fill(module));
@@ -183,8 +191,9 @@ namespace IpcPs.Hosting
         private static SpareChild Launch(string module)
         {
             string folder = System.IO.Path.GetPathRoot(System.IO.Path.GetTempPath()) ?? "/";
-            var process = Process.Start(ChildLauncher.StartInfo(module, folder))
-                ?? throw new InvalidOperationException("The spare pwsh did not start.");
+            var info = ChildLauncher.StartInfo(module, folder);
+            info.Environment[SpareWatch.ParentVariable] = Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var process = Process.Start(info) ?? throw new InvalidOperationException("The spare pwsh did not start.");
             return new SpareChild(process, module, StartupEnvironment());
         }
 
