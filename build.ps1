@@ -163,7 +163,9 @@ function Invoke-Docs {
 
 # ---- Windows, under Wine ------------------------------------------------------------------------------------------
 # Windows programs (win-x64, self-contained .NET) run under Debian's wine in a prefix of their own in .tools/wineprefix,
-# with Wine's temporary folder (its server socket) in out/win/tmp: nothing of Wine is left outside out/. See README,
+# with Wine's temporary folder (its server socket) in out/win/tmp. The prefix is not in out/ because the module puts
+# out/ on PSModulePath and a prefix's drive Z: is a link to / (a module search would walk the whole file system); so it
+# is removed when the leg ends (Remove-WinePrefix) and made again by the next (~10-20 s): no Wine prefix outlives a run. See README,
 # "Platforms", for the settings and why each is needed.
 
 # The path Windows programs under Wine see for the Unix PATH (drive Z: is the Unix root in every prefix).
@@ -207,6 +209,12 @@ function Stop-Wine {
     if (-not (Get-Wine) -or -not (Test-Path $WinePrefix)) { return }
     $null = Invoke-WineTool 'wineserver' @('-k')
     $null = Invoke-WineTool 'wineserver' @('-w')
+}
+
+# Ends Wine and removes the leg's prefix: nothing of Wine is left outside out/ after a run.
+function Remove-WinePrefix {
+    Stop-Wine
+    if (Test-Path $WinePrefix) { Remove-Item -Recurse -Force $WinePrefix -ErrorAction SilentlyContinue }
 }
 
 # A stamp of the sources a win-x64 publish is made from (FOLDERS, relative to the repository, and Directory.Build.props).
@@ -477,7 +485,7 @@ function Invoke-Test {
                 $timings.Add(('{0}: no result after {1:n0} s' -f $stage.Name, $started.Elapsed.TotalSeconds))
             }
         }
-    } finally { if ($legs.Windows -and $wine) { Stop-Wine } }
+    } finally { if ($legs.Windows -and $wine) { Remove-WinePrefix } }
     Write-Host ''
     Write-Host 'Stages:'
     foreach ($t in $timings) { Write-Host "  $t" }
@@ -543,7 +551,7 @@ function Invoke-WindowsBench {
         if ((Invoke-TestStage @((Get-Wine), $exe) @('msg', '--count', '2000000', '--payloads', '500') 60 -Environment (Get-WineEnvironment) -NoInput) -ne 0) {
             throw 'The Windows messaging benchmark failed.'
         }
-    } finally { Stop-Wine }
+    } finally { Remove-WinePrefix }
 }
 
 function Invoke-Package {
