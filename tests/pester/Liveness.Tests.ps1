@@ -115,6 +115,14 @@ Describe 'Liveness fails closed' {
 }
 
 Describe 'Pid reuse' {
+    BeforeAll {
+        # No warm spare is started while these tests run: a spare replenished in the background (after Start-Holder
+        # took one) is a new process that can take the dead holder's pid before the reuser does, and then keeps it.
+        $script:sparesBefore = $env:IPCPS_SPARES
+        $env:IPCPS_SPARES = '0'
+    }
+    AfterAll { $env:IPCPS_SPARES = $script:sparesBefore }
+
     It 'recovers a <Label> whose dead holder''s pid now names another <Mode>' -TestCases @(
         @{ Label = 'Lock'; Mode = 'process'; Make = { New-IpcLock (New-TestName) } }
         @{ Label = 'Semaphore permit'; Mode = 'process'; Make = { New-IpcSemaphore (New-TestName) -InitialCount 1 } }
