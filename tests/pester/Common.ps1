@@ -92,3 +92,13 @@ function Stop-TestRedis($Redis) {
     $Redis.Process.Dispose()
     Remove-Item -Recurse -Force $Redis.Dir -ErrorAction SilentlyContinue
 }
+
+# Runs SCRIPT in a child with ARGS, waits for it, returns its output; fails the test on a child error.
+function Invoke-Child([scriptblock] $Script, [object[]] $ArgumentList = @()) {
+    $job = Start-IpcProcess -ScriptBlock $Script -ArgumentList $ArgumentList
+    try {
+        $null = $job | Wait-Job -Timeout 120
+        $job.State | Should -Be 'Completed' -Because (($job | Receive-Job -Keep -ErrorAction Continue 2>&1) | Out-String)
+        $job | Receive-Job
+    } finally { $job | Remove-Job -Force }
+}

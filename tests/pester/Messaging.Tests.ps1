@@ -21,16 +21,6 @@ BeforeAll {
         if ($v -is [double] -or $v -is [single]) { return "$($v.GetType().Name):$($v.ToString('R'))" }
         "$($v.GetType().Name):$v"
     }
-
-    # Runs SCRIPT in a child with ARGS, waits for it, returns its output; fails the test on a child error.
-    function Invoke-Child([scriptblock] $Script, [object[]] $ArgumentList = @()) {
-        $job = Start-IpcProcess -ScriptBlock $Script -ArgumentList $ArgumentList
-        try {
-            $null = $job | Wait-Job -Timeout 120
-            $job.State | Should -Be 'Completed' -Because (($job | Receive-Job -Keep -ErrorAction Continue 2>&1) | Out-String)
-            $job | Receive-Job
-        } finally { $job | Remove-Job -Force }
-    }
 }
 
 Describe 'Object transport' {
