@@ -59,7 +59,9 @@ namespace IpcPs.Tests
             try
             {
                 dead.Send($"cond-wait {c.Name} 60");
-                Eventually.True(() => c.WaiterCount == 1, "the first waiter waits");
+                // Asleep, not just registered: between taking its slot and releasing the lock, a kill would abandon
+                // the lock, and the live waiter's Acquire would then report that instead of waiting.
+                Eventually.True(() => c.WaiterCount == 1 && !c.Lock.IsLocked, "the first waiter waits, the lock released");
                 dead.Kill();
                 live.Send($"cond-wait {c.Name} 60");
                 Eventually.True(() => c.WaiterCount == 2, "the second waiter waits (the dead one's slot still counts)");
