@@ -8,13 +8,15 @@ namespace IpcPs.Redis
         /// Re-attaches the object DESCRIPTOR names: the process's connection to its address (made with the password this
         /// process remembers for it: given to Connect, or inherited from its parent), then the object opened by name and kind.
         /// The descriptor is untrusted input (it may come from a message): its address must parse as a Redis address with no
-        /// password in it, and its name be a valid name.
+        /// password in it, and its name be a valid name; and the address must be one this process trusts
+        /// (<see cref="IpcBackendCredentials.IsTrusted"/>), else IpcBackendNotTrustedException, with nothing sent anywhere.
         /// </summary>
         public static RedisObject Attach(IpcBackendDescriptor descriptor)
         {
             if (descriptor is null) throw new ArgumentNullException(nameof(descriptor));
             var address = RedisAddress.Parse(descriptor.Address);
             if (address.Password != null) throw new ArgumentException("A descriptor's address carries no password.", nameof(descriptor));
+            if (!IpcBackendCredentials.IsTrusted(address.Display)) throw new IpcBackendNotTrustedException(address.Display, descriptor.Name);
             var backend = Connect(address.Display, DefaultConnectTimeout);
             return backend.Open(descriptor.Name, descriptor.Kind);
         }

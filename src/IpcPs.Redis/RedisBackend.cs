@@ -59,6 +59,7 @@ namespace IpcPs.Redis
                 var made = ConnectNew(address, password, connectTimeout);
                 Shared[address.Display] = made;
                 if (password != null) IpcBackendCredentials.Remember(address.Display, password);
+                else IpcBackendCredentials.Trust(address.Display);   // connected to: its handles may re-attach here
                 return made;
             }
         }

@@ -71,3 +71,75 @@ $se = @(Loaded)
         "$($e.TargetObject) $($e.Exception.Message)" | Should -Not -Match 'not-the-password'
     }
 }
+
+# A handle descriptor is untrusted input (it may come in a message from any process that can write the queue): it
+# re-attaches only to a server this process already uses, so a message can never make a process connect anywhere.
+Describe 'Redis handle descriptors in messages' {
+    It 'stay inert records when they name a server this process does not use, and attach once it does' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        # The trap: a port that would see any connection attempt (the kernel completes it into the backlog).
+        $trap = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $trap.Start()
+        $q = New-IpcQueue
+        $b = Connect-IpcBackend "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0"
+        $rq = New-IpcQueue -Backend $b -Name "t_$([guid]::NewGuid().ToString('N').Substring(0, 12))"
+        $p = $null
+        try {
+            $rq.Put('hello')
+            function Descriptor($Name, $Address) {
+                # What a sender writes for a Redis handle (BackendHandles.Describe: its CLIXML; around a plain object, the
+                # codec writes it as CLIXML too, the form in which descriptors re-attach); a hostile one writes the same.
+                $d = [psobject]::new([object]::new())
+                $d.PSObject.TypeNames.Clear(); $d.PSObject.TypeNames.Add('IpcPs.IIpcBackendObject')
+                foreach ($p in @{ Name = $Name; Kind = 'Queue'; Address = $Address }.GetEnumerator()) { $d.PSObject.Properties.Add([psnoteproperty]::new($p.Key, $p.Value)) }
+                $d
+            }
+            $q.Put(@((Descriptor 'victim' "redis://127.0.0.1:$($trap.LocalEndpoint.Port)/0"), (Descriptor $rq.Name $b.Address)))
+            $q.Put((Descriptor $rq.Name $b.Address))
+            $script = Join-Path $script:RedisDir 'descriptors.ps1'
+            @'
+param($ModulePath, $QueueName, $Port)
+$ErrorActionPreference = 'Stop'
+Import-Module $ModulePath
+$q = Get-IpcObject -Name $QueueName -Open
+$sw = [Diagnostics.Stopwatch]::StartNew()
+$first = $q.Get(10)
+$ms = $sw.ElapsedMilliseconds
+$password = [Console]::In.ReadLine()
+$null = Connect-IpcBackend "redis://:$password@127.0.0.1:$Port/0" -ConnectTimeout 5
+$second = $q.Get(10)
+[pscustomobject]@{
+    Ms = $ms
+    TrapLive = $first[0] -is [IpcPs.IIpcBackendObject]; TrapAddress = "$($first[0].Address)"; TrapName = "$($first[0].Name)"
+    RealLiveBefore = $first[1] -is [IpcPs.IIpcBackendObject]
+    RealLiveAfter = $second -is [IpcPs.IIpcBackendObject]; Got = $(if ($second -is [IpcPs.IIpcBackendObject]) { $second.Get(5) })
+} | ConvertTo-Json -Compress
+'@ | Set-Content $script
+            $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-File', $script, $env:IPCPS_MODULE_PATH, $q.Name, $script:RedisPort)
+            # Another process: none of this session's trust (the variable IpcPs keeps for its own children).
+            $psi.Environment.Remove('IPCPS_TRUSTED_BACKENDS') | Out-Null
+            $psi.Environment.Remove('IPCPS_BACKEND') | Out-Null
+            $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+            $p = [Diagnostics.Process]::Start($psi)
+            $p.StandardInput.WriteLine($script:RedisPassword); $p.StandardInput.Close()
+            $out = $p.StandardOutput.ReadToEnd(); $err = $p.StandardError.ReadToEnd()
+            $p.WaitForExit(60000) | Should -BeTrue
+            $p.ExitCode | Should -Be 0 -Because $err
+            $r = $out.Trim().Split("`n")[-1] | ConvertFrom-Json
+            $trap.Pending() | Should -BeFalse -Because 'a descriptor alone must never make the receiver connect'
+            $r.TrapLive | Should -BeFalse
+            $r.TrapName | Should -Be 'victim'                      # delivered as the inert record it is: nothing lost
+            $r.TrapAddress | Should -Be "redis://127.0.0.1:$($trap.LocalEndpoint.Port)/0"
+            $r.Ms | Should -BeLessThan 4000                        # no connect timeout was waited out (it is 5 s)
+            $r.RealLiveBefore | Should -BeFalse                    # the real server too, until this process uses it
+            $r.RealLiveAfter | Should -BeTrue
+            $r.Got | Should -Be 'hello'
+        }
+        finally {
+            if ($p -and -not $p.HasExited) { $p.Kill() }
+            $trap.Stop()
+            $rq.Unlink(); $rq.Dispose()
+            $q.Unlink(); $q.Dispose()
+        }
+    }
+}

@@ -74,15 +74,28 @@ namespace IpcPs
     /// The backend credentials this process remembers, by address without password (redis://user@host:port/db → password):
     /// given with Connect-IpcBackend, or inherited from the parent over its private channel (stdin or the pool's pipe), as
     /// manager keys travel (never on a command line). A descriptor carries none.
+    ///
+    /// And the addresses this process trusts: a handle descriptor (untrusted input: it may come in a message) re-attaches
+    /// only to one of them, so a descriptor alone never makes a process connect anywhere. Trusted are the addresses this
+    /// process connected to, those with a remembered password, those its parent passed (with or without a password), and
+    /// those in the environment variable IPCPS_TRUSTED_BACKENDS (';'-separated, no passwords), which IpcPs keeps up to date
+    /// in its own environment so that any child it or the user starts later (Start-Job too) inherits the trust. Only the
+    /// user's own processes can set it; a message cannot.
     /// </summary>
     public static class IpcBackendCredentials
     {
+        /// <summary>The inherited list of trusted addresses (no passwords): set by IpcPs, read by its children.</summary>
+        public const string TrustedVariable = "IPCPS_TRUSTED_BACKENDS";
+        private const int MaxAddress = 4096, MaxTrusted = 64;
+
         private static readonly Dictionary<string, string> Secrets = new Dictionary<string, string>(StringComparer.Ordinal);
+        private static readonly HashSet<string> Trusted = new HashSet<string>(StringComparer.Ordinal);
 
         public static void Remember(string address, string password)
         {
             if (string.IsNullOrEmpty(address)) throw new ArgumentException("An address is needed.", nameof(address));
             lock (Secrets) Secrets[address] = password ?? throw new ArgumentNullException(nameof(password));
+            Trust(address);
         }
 
         public static bool TryGet(string address, out string password)
@@ -90,17 +103,53 @@ namespace IpcPs
             lock (Secrets) return Secrets.TryGetValue(address, out password!);
         }
 
-        /// <summary>Every remembered pair, for a child to adopt (<see cref="Adopt"/>).</summary>
+        /// <summary>Marks ADDRESS (without password) trusted, here and in the environment children inherit.</summary>
+        public static void Trust(string address)
+        {
+            if (!IpcBackends.IsBackendUri(address) || address.Length > MaxAddress || address.IndexOf(';') >= 0) return;
+            lock (Secrets)
+            {
+                if (Trusted.Count >= MaxTrusted || !Trusted.Add(address)) return;
+                var inherited = Environment.GetEnvironmentVariable(TrustedVariable);
+                var list = new List<string>(string.IsNullOrEmpty(inherited) ? Array.Empty<string>() : inherited!.Split(';'));
+                if (list.Contains(address) || list.Count >= MaxTrusted) return;
+                list.Add(address);
+                Environment.SetEnvironmentVariable(TrustedVariable, string.Join(";", list));
+            }
+        }
+
+        /// <summary>True when a descriptor naming ADDRESS may re-attach (see the class comment).</summary>
+        public static bool IsTrusted(string address)
+        {
+            lock (Secrets) if (Trusted.Contains(address) || Secrets.ContainsKey(address)) return true;
+            var inherited = Environment.GetEnvironmentVariable(TrustedVariable);
+            if (string.IsNullOrEmpty(inherited) || inherited!.Length > MaxTrusted * (MaxAddress + 1)) return false;
+            return Array.IndexOf(inherited.Split(';'), address) >= 0;
+        }
+
+        /// <summary>
+        /// Every remembered pair, for a child to adopt (<see cref="Adopt"/>); a trusted address without a password comes
+        /// with an empty one, which the child takes as trust alone.
+        /// </summary>
         public static KeyValuePair<string, string>[] ForChild()
         {
-            lock (Secrets) return new List<KeyValuePair<string, string>>(Secrets).ToArray();
+            lock (Secrets)
+            {
+                var pairs = new List<KeyValuePair<string, string>>(Secrets);
+                foreach (var a in Trusted) if (!Secrets.ContainsKey(a)) pairs.Add(new KeyValuePair<string, string>(a, ""));
+                return pairs.ToArray();
+            }
         }
 
         /// <summary>Remembers what a parent sent; entries that are not an address and a text are ignored.</summary>
         public static void Adopt(IEnumerable<KeyValuePair<string, string>> pairs)
         {
             foreach (var p in pairs)
-                if (IpcBackends.IsBackendUri(p.Key) && p.Key.Length <= 4096 && p.Value != null && p.Value.Length <= 4096) Remember(p.Key, p.Value);
+            {
+                if (!(IpcBackends.IsBackendUri(p.Key) && p.Key.Length <= MaxAddress && p.Value != null && p.Value.Length <= 4096)) continue;
+                if (p.Value.Length == 0) Trust(p.Key);
+                else Remember(p.Key, p.Value);
+            }
         }
     }
 }

@@ -8,6 +8,20 @@ namespace IpcPs
         public IpcBackendException(string message, string? objectName = null, Exception? inner = null) : base(message, objectName, inner) { }
     }
 
+    /// <summary>
+    /// A handle descriptor (from a message, a child's arguments or a job) names a backend address this process does not
+    /// know: one it never connected to, was not given by its parent and is not $env:IPCPS_BACKEND's. Nothing was sent to
+    /// that address: a descriptor alone never makes a process connect anywhere.
+    /// </summary>
+    public sealed class IpcBackendNotTrustedException : IpcBackendException
+    {
+        public IpcBackendNotTrustedException(string address, string objectName)
+            : base($"'{objectName}' is on {address}, a backend this process has not connected to: connect to it first (Connect-IpcBackend), then open the object by name (Get-IpcObject -Backend … -Open) or receive its handle again.", objectName)
+            => Address = address;
+
+        public string Address { get; }
+    }
+
     /// <summary>The backend refused the credentials (a wrong user or password, an ACL that forbids a command).</summary>
     public sealed class IpcBackendAuthenticationException : IpcBackendException
     {

@@ -43,6 +43,7 @@ namespace IpcPs.Hosting
         public const string BackendAuthenticationFailed = nameof(BackendAuthenticationFailed);
         public const string BackendUnavailable = nameof(BackendUnavailable);
         public const string BackendOutcomeUnknown = nameof(BackendOutcomeUnknown);
+        public const string BackendNotTrusted = nameof(BackendNotTrusted);
         public const string LeaseLost = nameof(LeaseLost);
         public const string DeliveryExpired = nameof(DeliveryExpired);
         public const string BackendError = nameof(BackendError);
@@ -55,6 +56,7 @@ namespace IpcPs.Hosting
                 IpcBackendAuthenticationException _ => (BackendAuthenticationFailed, ErrorCategory.SecurityError),
                 IpcBackendUnavailableException _ => (BackendUnavailable, ErrorCategory.ConnectionError),
                 IpcBackendOutcomeUnknownException _ => (BackendOutcomeUnknown, ErrorCategory.ConnectionError),
+                IpcBackendNotTrustedException _ => (BackendNotTrusted, ErrorCategory.SecurityError),
                 LeaseLostException _ => (LeaseLost, ErrorCategory.ResourceUnavailable),
                 DeliveryExpiredException _ => (DeliveryExpired, ErrorCategory.InvalidOperation),
                 ManagerAuthenticationException _ => (ManagerAuthenticationFailed, ErrorCategory.SecurityError),

@@ -72,7 +72,16 @@ namespace IpcPs.Hosting
         }
 
         private static object? Attach(object leaf) =>
-            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? BackendHandles.Attach(pso) : TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
+            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? AttachIfTrusted(pso) : TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
+
+        // A backend descriptor naming an address this process does not trust stays what it is, an inert record of
+        // Name, Kind and Address (nothing is connected to, nothing lost): received handles re-attach only to servers
+        // this process already uses (IpcBackendCredentials.IsTrusted).
+        private static object AttachIfTrusted(PSObject pso)
+        {
+            try { return BackendHandles.Attach(pso); }
+            catch (IpcBackendNotTrustedException) { return pso; }
+        }
 
         private static bool IsLive(object leaf) =>
             (leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IManagedProxy || inner is IIpcBackendObject);
