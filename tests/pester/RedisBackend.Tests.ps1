@@ -143,3 +143,44 @@ $second = $q.Get(10)
         }
     }
 }
+
+Describe 'Redis handles in the console' {
+    It 'show one row each, with the server and the state read from it, as local handles do' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $b = Connect-IpcBackend "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0"
+        $n = "t_$([guid]::NewGuid().ToString('N').Substring(0, 10))"
+        $made = @(
+            New-IpcQueue -Backend $b -Name "${n}q" -MaxSize 5
+            New-IpcLock -Backend $b -Name "${n}l"
+            New-IpcSemaphore -Backend $b -Name "${n}s" -InitialCount 3
+            New-IpcEvent -Backend $b -Name "${n}e"
+            New-IpcBarrier -Backend $b -Name "${n}b" -Parties 2
+            New-IpcValue -Backend $b -Name "${n}v" -Type i -Value 7
+        )
+        try {
+            $made[0].Put('x'); $made[0].Put('y')
+            $null = $made[1].Acquire()
+            $null = $made[2].Acquire()
+            $made[3].Set()
+            $text = $made | Format-Table | Out-String -Width 300
+            $rows = @{}
+            foreach ($line in $text -split "`n") { if ($line -match "^($n\w)\s+(\w+)\s+(redis://\S+)\s+(.+?)\s*$") { $rows[$Matches[1]] = $Matches } }
+            $rows.Count | Should -Be 6 -Because $text
+            foreach ($r in $rows.Values) { $r[3] | Should -Be $b.Address }   # the address, never a password
+            $text | Should -Not -Match ([regex]::Escape($script:RedisPassword))
+            $rows["${n}q"][4] | Should -Be '2 messages, Fifo (max 5)'
+            $rows["${n}l"][4] | Should -BeLike 'held here, token *'
+            $rows["${n}s"][4] | Should -Be 'value 2 of 3'
+            $rows["${n}e"][4] | Should -Be 'set'
+            $rows["${n}b"][4] | Should -Be '0 of 2 waiting'
+            $rows["${n}v"][4] | Should -Be '7 (int)'
+            # Listed by Get-IpcObject: the same view (a fresh handle: the lock is held, not here).
+            $listed = Get-IpcObject -Backend $b | Where-Object Name -like "$n*" | Format-Table | Out-String -Width 300
+            $listed | Should -Match "${n}l\s+Lock\s+\S+\s+held\s*(\r?\n|$)"
+        }
+        finally {
+            $made[1].Release(); $made[2].Release()
+            foreach ($o in $made) { $o.Unlink(); $o.Dispose() }
+        }
+    }
+}
