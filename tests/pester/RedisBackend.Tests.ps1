@@ -183,4 +183,41 @@ Describe 'Redis handles in the console' {
             foreach ($o in $made) { $o.Unlink(); $o.Dispose() }
         }
     }
+
+    It 'completes -Name with the backend''s objects of the kinds the cmdlet acts on, from -Backend or $env:IPCPS_BACKEND' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $b = Connect-IpcBackend "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0"
+        $n = "t_$([guid]::NewGuid().ToString('N').Substring(0, 10))"
+        $made = @(
+            New-IpcEvent -Backend $b -Name "${n}.e1"
+            New-IpcEvent -Backend $b -Name "${n}e2"
+            New-IpcQueue -Backend $b -Name "${n}q"
+        )
+        $local = New-IpcEvent -Name "${n}local"
+        $saved = $env:IPCPS_BACKEND
+        function Complete($line) { (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches }
+        try {
+            $m = Complete "Set-IpcEvent -Backend '$($b.Address)' -Name $n"
+            $m.ListItemText | Should -Be @("${n}.e1", "${n}e2")         # events only, not the queue, not the local event
+            $m[0].CompletionText | Should -Be "${n}.e1"
+            $m[0].ToolTip | Should -Be "Event ${n}.e1 at $($b.Address)"
+            (Complete "Receive-IpcMessage -Backend '$($b.Address)' -Name $n").ListItemText | Should -Be @("${n}q")
+            (Complete "Set-IpcEvent -Name $n").ListItemText | Should -Be @("${n}local")   # no backend: local objects
+            $env:IPCPS_BACKEND = $b.Address
+            (Complete "Set-IpcEvent -Name $n").ListItemText | Should -Be @("${n}.e1", "${n}e2")
+            (Complete "Set-IpcEvent -Backend local -Name $n").ListItemText | Should -Be @("${n}local")
+            # A server that does not answer completes nothing, within about a second.
+            $trap = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $trap.Start()
+            try {
+                $sw = [Diagnostics.Stopwatch]::StartNew()
+                Complete "Set-IpcEvent -Backend 'redis://127.0.0.1:$($trap.LocalEndpoint.Port)/0' -Name $n" | Should -BeNullOrEmpty
+                $sw.Elapsed.TotalSeconds | Should -BeLessThan 4
+            } finally { $trap.Stop() }
+        }
+        finally {
+            $env:IPCPS_BACKEND = $saved
+            foreach ($o in $made) { $o.Unlink(); $o.Dispose() }
+            $local.Unlink(); $local.Dispose()
+        }
+    }
 }

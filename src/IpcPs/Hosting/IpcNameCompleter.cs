@@ -10,7 +10,9 @@ namespace IpcPs.Hosting
     /// <summary>
     /// Tab completion over the names of live objects (registered ones; foreign segments too), offering for an action
     /// cmdlet's -Name only the kinds it acts on (Set-IpcEvent: events; Send-IpcMessage: queues and pipes…). Listing
-    /// opens nothing.
+    /// opens nothing. With a backend — -Backend already on the line, else $env:IPCPS_BACKEND, as the cmdlet itself
+    /// would choose — the names are the backend's objects (a first connection may take up to a second here; a server
+    /// that does not answer in that time completes nothing).
     /// </summary>
     public sealed class IpcNameCompleter : IArgumentCompleter
     {
@@ -37,9 +39,46 @@ namespace IpcPs.Hosting
         {
             var pattern = WildcardPattern.Get((wordToComplete ?? "").Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
             KindsOf.TryGetValue(commandName ?? "", out var kinds);
+            var backend = BackendOf(fakeBoundParameters);
+            if (backend.Given)
+            {
+                if (backend.Backend is null) return Enumerable.Empty<CompletionResult>();
+                IReadOnlyList<IpcBackendObjectInfo> listed;
+                try { listed = backend.Backend.List(null); }
+                catch (IpcException) { return Enumerable.Empty<CompletionResult>(); }
+                return listed.Where(o => pattern.IsMatch(o.Name) && (kinds is null || Array.IndexOf(kinds, o.Kind) >= 0))
+                    .OrderBy(o => o.Name, StringComparer.Ordinal)
+                    .Select(o => new CompletionResult(Quoted(o.Name), o.Name, CompletionResultType.ParameterValue, $"{o.Kind} {o.Name} at {o.Address}"));
+            }
             return IpcObjects.List(pattern.IsMatch, includeForeign: kinds is null)
                 .Where(o => kinds is null || Array.IndexOf(kinds, o.Kind) >= 0)
                 .Select(o => new CompletionResult(o.Name, o.Name, CompletionResultType.ParameterValue, $"{o.Kind} {o.Name}"));
         }
+
+        private static readonly TimeSpan CompletionConnectTimeout = TimeSpan.FromSeconds(1);
+
+        /// <summary>
+        /// The backend the command on the line would use: GIVEN false for local objects; BACKEND null when it cannot be
+        /// had (a bad value, no server within a second).
+        /// </summary>
+        private static (bool Given, IIpcBackend? Backend) BackendOf(IDictionary fakeBoundParameters)
+        {
+            object? value = fakeBoundParameters?.Contains(BackendArgument.ParameterName) == true
+                ? fakeBoundParameters[BackendArgument.ParameterName]
+                : Environment.GetEnvironmentVariable(BackendArgument.EnvironmentVariable);
+            switch (value is PSObject p ? p.BaseObject : value)
+            {
+                case IIpcBackend b: return (true, b);
+                case string u when IpcBackends.IsBackendUri(u.Trim()):
+                    try { return (true, IpcBackends.Connect(u.Trim(), CompletionConnectTimeout)); }
+                    catch (Exception e) when (e is IpcException || e is ArgumentException || e is UriFormatException || e is System.IO.IOException) { return (true, null); }
+                default: return (false, null);
+            }
+        }
+
+        // Names are validated (letters, digits, '_', '-', '.'), but a listing is the server's answer: quote what
+        // PowerShell would split on rather than trust it.
+        private static string Quoted(string name) =>
+            name.Any(c => char.IsWhiteSpace(c) || "'\"`$(){}[];,&|<>@#".IndexOf(c) >= 0) ? "'" + name.Replace("'", "''") + "'" : name;
     }
 }
