@@ -1,4 +1,5 @@
 using System;
+using IpcPs.Core;
 
 namespace IpcPs.Redis
 {
@@ -19,6 +20,27 @@ namespace IpcPs.Redis
             if (!IpcBackendCredentials.IsTrusted(address.Display)) throw new IpcBackendNotTrustedException(address.Display, descriptor.Name);
             var backend = Connect(address.Display, DefaultConnectTimeout);
             return backend.Open(descriptor.Name, descriptor.Kind);
+        }
+
+        /// <summary>
+        /// Re-attaches the manager store STOREKIND ("Dict", "List", "Namespace") NAME at ADDRESS, as <see cref="Attach"/>
+        /// does a handle (the same checks: untrusted input). Like the manager's Dict('name'), it opens the store, or
+        /// creates it empty if it was removed meanwhile; a name that holds another kind is refused.
+        /// </summary>
+        public static IIpcBackendStore AttachStore(string address, string storeKind, string name)
+        {
+            var parsed = RedisAddress.Parse(address);
+            if (parsed.Password != null) throw new ArgumentException("A descriptor's address carries no password.", nameof(address));
+            name = IpcName.Validate(name);
+            if (!IpcBackendCredentials.IsTrusted(parsed.Display)) throw new IpcBackendNotTrustedException(parsed.Display, name);
+            var manager = new RedisManager(Connect(parsed.Display, DefaultConnectTimeout));
+            switch (storeKind)
+            {
+                case "Dict": return manager.Dict(name);
+                case "List": return manager.List(name);
+                case "Namespace": return manager.Namespace(name);
+                default: throw new ArgumentException($"'{storeKind}' is not a kind of manager store (Dict, List, Namespace).", nameof(storeKind));
+            }
         }
     }
 }

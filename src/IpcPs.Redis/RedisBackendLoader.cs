@@ -60,5 +60,7 @@ namespace IpcPs.Redis
         public IIpcBackend Connect(string uri, TimeSpan connectTimeout) => RedisBackend.Connect(uri, connectTimeout);
 
         public IIpcBackendObject Attach(IpcBackendDescriptor descriptor) => RedisBackend.Attach(descriptor);
+
+        public IIpcBackendStore AttachStore(string address, string storeKind, string name) => RedisBackend.AttachStore(address, storeKind, name);
     }
 }

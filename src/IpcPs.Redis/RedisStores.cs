@@ -14,7 +14,7 @@ namespace IpcPs.Redis
     /// for values (every value read back is decoded with the codec's bounds; anything that is not a value is
     /// MessageFormatException).
     /// </summary>
-    public abstract class RedisStore
+    public abstract class RedisStore : IIpcBackendStore
     {
         internal RedisStore(RedisBackend backend, string name, string kind)
         {
@@ -251,13 +251,16 @@ return #all";
     }
 
     /// <summary>A namespace in Redis (the manager's Namespace('name')): $ns.x reads, $ns.x = v writes, attribute names ignore case.</summary>
-    public sealed class RedisNamespace : DynamicObject
+    public sealed class RedisNamespace : DynamicObject, IIpcBackendStore
     {
         private readonly RedisDict _fields;
 
         internal RedisNamespace(RedisBackend backend, string name) => _fields = new RedisDict(backend, name, "Namespace");
 
         public string Name => _fields.Name;
+        // Explicit: $ns.Address and $ns.StoreKind stay the namespace's own fields.
+        string IIpcBackendStore.StoreKind => "Namespace";
+        string IIpcBackendStore.Address => _fields.Address;
 
         public override bool TryGetMember(GetMemberBinder binder, out object? result)
         {

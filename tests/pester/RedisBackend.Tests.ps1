@@ -221,3 +221,49 @@ Describe 'Redis handles in the console' {
         }
     }
 }
+
+# A Redis manager's dict, list and namespace are shared by name: handed to a child or put in a message, they arrive
+# as the same store (written there, seen here), never as a copy of their contents.
+Describe 'Redis manager stores across processes' {
+    It 'reach a Start-IpcProcess child and a message as the shared store, and stay inert for a server not in use' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $b = Connect-IpcBackend "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0"
+        $m = Connect-IpcManager -Address $b.Address
+        $n = "t_$([guid]::NewGuid().ToString('N').Substring(0, 10))"
+        $d = $m.Dict("${n}d"); $l = $m.List("${n}l"); $ns = $m.Namespace("${n}n")
+        $q = New-IpcQueue
+        $trap = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $trap.Start()
+        try {
+            $d['a'] = 1
+            $kinds = Start-IpcProcess -ArgumentList $d, $l, $ns {
+                param($d, $l, $ns)
+                $d['b'] = 2; $null = $l.Add('x'); $ns.x = 5
+                $d.GetType().Name; $l.GetType().Name; $ns.GetType().Name
+            } | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+            $kinds | Should -Be @('RedisDict', 'RedisList', 'RedisNamespace')
+            $d['b'] | Should -Be 2                 # written by the child, seen here: the same dict
+            $l.ToArray() | Should -Be @('x')
+            $ns.x | Should -Be 5
+            # Through a message: the same store again.
+            $q.Put(@($d, 'tail'))
+            $got = $q.Get()
+            $got[0] | Should -BeOfType ([IpcPs.IIpcBackendStore])
+            $got[0]['c'] = 3
+            $d['c'] | Should -Be 3
+            # A store descriptor naming a server this process does not use stays an inert record: nothing connects.
+            $fake = [psobject]::new([object]::new())
+            $fake.PSObject.TypeNames.Clear(); $fake.PSObject.TypeNames.Add('IpcPs.IIpcBackendStore')
+            foreach ($p in @{ Name = 'victim'; StoreKind = 'Dict'; Address = "redis://127.0.0.1:$($trap.LocalEndpoint.Port)/0" }.GetEnumerator()) { $fake.PSObject.Properties.Add([psnoteproperty]::new($p.Key, $p.Value)) }
+            $q.Put(@($fake))
+            $inert = $q.Get(5)
+            $inert[0] | Should -Not -BeOfType ([IpcPs.IIpcBackendStore])
+            $inert[0].Name | Should -Be 'victim'
+            $trap.Pending() | Should -BeFalse
+        }
+        finally {
+            $trap.Stop()
+            $q.Unlink(); $q.Dispose()
+            $d.Unlink(); $l.Unlink(); Remove-IpcObject -Backend $b -Name "${n}n" -ErrorAction SilentlyContinue
+        }
+    }
+}

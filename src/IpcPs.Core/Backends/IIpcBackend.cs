@@ -43,6 +43,22 @@ namespace IpcPs
     }
 
     /// <summary>
+    /// A manager store of a backend (a Redis manager's Dict, List or Namespace): shared by name, so it crosses a process
+    /// boundary as (address without password, store kind, name) and re-attaches there (IpcBackends.AttachStore), never
+    /// as a copy of its contents.
+    /// </summary>
+    public interface IIpcBackendStore
+    {
+        string Name { get; }
+
+        /// <summary>"Dict", "List" or "Namespace" (<see cref="IpcBackends.StoreKinds"/>).</summary>
+        string StoreKind { get; }
+
+        /// <summary>The backend's address, without password.</summary>
+        string Address { get; }
+    }
+
+    /// <summary>
     /// A remote object's descriptor: kind, name and the backend's address without its password. A child process re-attaches
     /// with it (IpcBackends.Attach) using the credentials its parent sent over its private channel (IpcBackends.Credentials).
     /// </summary>
@@ -121,5 +137,8 @@ namespace IpcPs
 
         /// <summary>Re-attaches to the object a descriptor names, connecting with the remembered credentials.</summary>
         IIpcBackendObject Attach(IpcBackendDescriptor descriptor);
+
+        /// <summary>Re-attaches to the manager store STOREKIND NAME at ADDRESS (the same rules as <see cref="Attach"/>).</summary>
+        IIpcBackendStore AttachStore(string address, string storeKind, string name);
     }
 }

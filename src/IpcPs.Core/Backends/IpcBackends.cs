@@ -30,6 +30,12 @@ namespace IpcPs
         /// <summary>Re-attaches the object a descriptor names (credentials: <see cref="IpcBackendCredentials"/>).</summary>
         public static IIpcBackendObject Attach(IpcBackendDescriptor descriptor) => ProviderFor(descriptor.Address).Attach(descriptor);
 
+        /// <summary>The kinds of manager store a descriptor may name (<see cref="IIpcBackendStore.StoreKind"/>).</summary>
+        public static readonly IReadOnlyList<string> StoreKinds = new[] { "Dict", "List", "Namespace" };
+
+        /// <summary>Re-attaches the manager store STOREKIND NAME at ADDRESS (credentials and trust: <see cref="IpcBackendCredentials"/>).</summary>
+        public static IIpcBackendStore AttachStore(string address, string storeKind, string name) => ProviderFor(address).AttachStore(address, storeKind, name);
+
         /// <summary>Makes PROVIDER serve its schemes (the loader registers the Redis provider; tests may register one directly).</summary>
         public static void Register(IIpcBackendProvider provider)
         {

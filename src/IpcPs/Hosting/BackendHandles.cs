@@ -31,6 +31,40 @@ namespace IpcPs.Hosting
             return pso;
         }
 
+        public const string StoreDescriptorType = "IpcPs.IIpcBackendStore";
+
+        /// <summary>A manager store's descriptor: Name, StoreKind, Address (no password), as a handle's.</summary>
+        public static PSObject DescribeStore(IIpcBackendStore store)
+        {
+            var pso = new PSObject();
+            pso.TypeNames.Clear();
+            pso.TypeNames.Add(StoreDescriptorType);
+            pso.Properties.Add(new PSNoteProperty("Name", store.Name));
+            pso.Properties.Add(new PSNoteProperty("StoreKind", store.StoreKind));
+            pso.Properties.Add(new PSNoteProperty("Address", store.Address));
+            return pso;
+        }
+
+        /// <summary>True for what DescribeStore made, once deserialized (a known store kind, a backend address).</summary>
+        public static bool IsStoreDescriptor(PSObject pso) =>
+            pso.TypeNames.Count > 0 && pso.TypeNames[0] == Deserialized + StoreDescriptorType
+            && Text(pso, "Name") != null && Text(pso, "StoreKind") is string kind && IsStoreKind(kind)
+            && Text(pso, "Address") is string a && IpcBackends.IsBackendUri(a);
+
+        /// <summary>The live store a store descriptor names (password and trust as <see cref="Attach"/>).</summary>
+        public static IIpcBackendStore AttachStore(PSObject pso)
+        {
+            string name = Text(pso, "Name")!, kind = Text(pso, "StoreKind")!, address = Text(pso, "Address")!;
+            if (!IpcBackendCredentials.TryGet(address, out _)) AdoptFromEnvironment(address);
+            return IpcBackends.AttachStore(address, kind, name);
+        }
+
+        private static bool IsStoreKind(string kind)
+        {
+            foreach (var k in IpcBackends.StoreKinds) if (k == kind) return true;
+            return false;
+        }
+
         /// <summary>True for what Describe made, once deserialized, or a Redis handle PowerShell's serializer wrote.</summary>
         public static bool IsDescriptor(PSObject pso)
         {

@@ -72,7 +72,8 @@ namespace IpcPs.Hosting
         }
 
         private static object? Attach(object leaf) =>
-            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? AttachIfTrusted(pso) : TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
+            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? AttachIfTrusted(pso) : BackendHandles.IsStoreDescriptor(pso) ? AttachStoreIfTrusted(pso)
+                : TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
 
         // A backend descriptor naming an address this process does not trust stays what it is, an inert record of
         // Name, Kind and Address (nothing is connected to, nothing lost): received handles re-attach only to servers
@@ -83,8 +84,14 @@ namespace IpcPs.Hosting
             catch (IpcBackendNotTrustedException) { return pso; }
         }
 
+        private static object AttachStoreIfTrusted(PSObject pso)
+        {
+            try { return BackendHandles.AttachStore(pso); }
+            catch (IpcBackendNotTrustedException) { return pso; }
+        }
+
         private static bool IsLive(object leaf) =>
-            (leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IManagedProxy || inner is IIpcBackendObject);
+            (leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IManagedProxy || inner is IIpcBackendObject || inner is IIpcBackendStore);
 
         private static object Describe(object leaf)
         {
@@ -100,6 +107,7 @@ namespace IpcPs.Hosting
                     return d;
                 case IManagedProxy p: return ManagerProxyDescriptor.Of(p);
                 case IIpcBackendObject remote: return BackendHandles.Describe(remote);
+                case IIpcBackendStore store: return BackendHandles.DescribeStore(store);
                 default: return leaf;
             }
         }

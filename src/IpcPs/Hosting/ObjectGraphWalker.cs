@@ -137,11 +137,13 @@ namespace IpcPs.Hosting
             {
                 case IpcObject _:
                 case IManagedProxy _:
+                case IIpcBackendStore _:   // a Redis dict or list is shared by name: a leaf, never copied as a collection
                 case string _:
                     return Kind.Leaf;
                 case PSObject pso:
                     var inner = pso.BaseObject;
-                    if (inner is IpcObject || inner is IManagedProxy || IpcObjectConverter.IsDescriptor(pso) || ManagerProxyDescriptor.Is(pso)) return Kind.Leaf;
+                    if (inner is IpcObject || inner is IManagedProxy || inner is IIpcBackendStore || IpcObjectConverter.IsDescriptor(pso) || ManagerProxyDescriptor.Is(pso)
+                        || BackendHandles.IsStoreDescriptor(pso)) return Kind.Leaf;
                     if (inner is PSCustomObject) return IsCustomObject(pso) ? Kind.Bag : Kind.Leaf;
                     return inner is string || KindOf(inner) == Kind.Leaf ? Kind.Leaf : Kind.Wrapper;
                 case IDictionary _: return Kind.Dictionary;
