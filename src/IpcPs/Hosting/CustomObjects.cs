@@ -12,13 +12,15 @@ namespace IpcPs.Hosting
     /// an object's properties (<c>PSObject.Properties</c>) merges, for every enumeration, the instance members with the
     /// members the type table gives the object's type names and with the adapter's, through the thread's execution
     /// context: microseconds for four note properties. A custom object whose type names get nothing from the type
-    /// table has exactly its instance members as properties, so these are read directly (PowerShell's own internal
-    /// members, reached once through compiled expressions); whether the type table gives anything is asked of the
-    /// table itself every time (its own cached lookup), so an Update-TypeData is seen at once. Building an object
-    /// on decode sets its type names to one shared read-only list per distinct list (PowerShell copies such a list
-    /// before changing it, as it does for the shared lists of its own objects) and adds the note properties validated
-    /// here (the names PowerShell would refuse are refused here). Anything these conditions do not cover — another
-    /// PowerShell whose internals differ, a script, alias or code property, a hidden member, a type-table member —
+    /// table has exactly its visible instance members as properties, so these are read directly (PowerShell's own
+    /// internal members, reached once through compiled expressions; hidden members are skipped, as the enumeration
+    /// skips them); whether the type table gives anything is asked of the table itself every time (its own cached
+    /// lookup), so an Update-TypeData is seen at once. Building an object on decode makes it with its member
+    /// collection (PSObject(int)), sets its type names to one shared read-only list per distinct list (PowerShell
+    /// copies such a list before changing it, as it does for the shared lists of its own objects) and puts the note
+    /// properties, validated here (the names PowerShell would refuse are refused here), straight into the instance
+    /// members, telling PowerShell's binders of each name as Properties.Add would. Anything these conditions do not
+    /// cover — another PowerShell whose internals differ, a script, alias or code property, a type-table member —
     /// takes PowerShell's public path, which gives the same result more slowly.
     /// </summary>
     internal static class CustomObjects
