@@ -231,7 +231,7 @@ else {
 
 # ---- table ------------------------------------------------------------------------------------------------------
 function Ratio([double] $value, [double] $reference) {
-    if ([double]::IsNaN($reference) -or $reference -eq 0) { 'n/a' } else { '{0:N2}x' -f ($value / $reference) }
+    if ([double]::IsNaN($reference) -or [double]::IsNaN($value) -or $reference -eq 0) { 'n/a' } else { '{0:N2}x' -f ($value / $reference) }
 }
 $pyInts = if ($py) { [double]$py.queue_small_ints_per_s } else { [double]::NaN }
 $pyObjs = if ($py) { [double]$py.queue_objects_per_s } else { [double]::NaN }
