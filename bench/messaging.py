@@ -3,7 +3,8 @@
 
 Measures, between two processes of this interpreter (the producer a multiprocessing.Process):
   * small integers through multiprocessing.Queue, messages per second (every value checked, in order);
-  * small dicts (the counterpart of a PowerShell [pscustomobject]) through multiprocessing.Queue;
+  * small dicts (the counterpart of a PowerShell [pscustomobject]) through multiprocessing.Queue, made in the
+    producer's loop, and built beforehand (a list made before the clock starts, then put one by one);
   * the median round trip of a small int through two multiprocessing.Queues and an echo process (ping-pong);
   * 1 MiB bytes payloads through a one-way multiprocessing.Pipe: recv_bytes() (a new object each) and
     recv_bytes_into() (a reused buffer), bytes per second.
@@ -33,6 +34,14 @@ def _produce_objects(q, go, n):
     go.wait()
     for i in range(n):
         q.put({"Id": i, "Name": f"item {i}", "Size": i * 3, "Ok": True})
+
+
+def _produce_prebuilt_objects(q, go, n):
+    objects = [{"Id": i, "Name": f"item {i}", "Size": i * 3, "Ok": True} for i in range(n)]   # before go: not timed
+    go.wait()
+    put = q.put
+    for o in objects:
+        put(o)
 
 
 def _produce_bytes(conn, go, n):
@@ -129,6 +138,7 @@ def main():
         "runtime": f"CPython {platform.python_version()}",
         "queue_small_ints_per_s": queue_rate(_produce_ints, a.count, _check_int),
         "queue_objects_per_s": queue_rate(_produce_objects, a.objects, _check_obj),
+        "queue_prebuilt_objects_per_s": queue_rate(_produce_prebuilt_objects, a.objects, _check_obj),
         "queue_pingpong_median_us": queue_pingpong(min(a.count // 100, 5000)),
         "pipe_1mib_bytes_per_s": pipe_rate(a.payloads, into=False),
         "pipe_1mib_into_bytes_per_s": pipe_rate(a.payloads, into=True),

@@ -59,6 +59,32 @@ namespace IpcPs.Tests
         }
 
         [Fact]
+        public void ReadsObjectsWhosePSObjectWasUsed()
+        {
+            // Enumerating Properties or reading $o.psobject makes PowerShell add its hidden members (PSTypeNames, the
+            // member sets): still a plain custom object, read as fast, with the same properties.
+            var o = Make(new[] { ("Id", (object?)1), ("Name", "x") });
+            foreach (var unused in o.Properties) { }
+            Assert.True(CustomObjects.TryRead(o, out _, out var read), "a custom object whose hidden members were made");
+            Assert.Equal(new[] { "Id", "Name" }, read.Select(p => p.Key));
+            Assert.Equal(PSMessageFallback.ReadableProperties(o).Select(p => p.Value), read.Select(p => p.Value));
+        }
+
+        [Fact]
+        public void BuildsBagsDirectly()
+        {
+            Assert.True(CustomObjects.Direct, "this PowerShell has what building bags directly needs");
+            var bag = CustomObjects.CreateBag(new[] { "T" }, 2);
+            CustomObjects.AddProperties(bag, new[] { "A", "B" }, new object?[] { 1, null }, 2);
+            Assert.Equal(new[] { ("A", PSMemberTypes.NoteProperty, true, true), ("B", PSMemberTypes.NoteProperty, true, true) },
+                bag.Properties.Select(p => (p.Name, p.MemberType, p.IsInstance, p.IsSettable)));
+            bag.Properties["B"].Value = "set";
+            Assert.Equal("set", bag.Properties["B"].Value);
+            bag.Properties.Add(new PSNoteProperty("C", 3));   // the public path still works on such a bag
+            Assert.Equal(new[] { "A", "B", "C" }, bag.Properties.Select(p => p.Name));
+        }
+
+        [Fact]
         public void BuildsWhatAddingOneByOneBuilds()
         {
             var gen = Gen.Select(Gen.String.AlphaNumeric, Values).Array[0, 12]
@@ -73,7 +99,8 @@ namespace IpcPs.Tests
                 slow.TypeNames.Add("Deserialized.System.Object");
                 foreach (var (name, value) in props) slow.Properties.Add(new PSNoteProperty(name, value));
                 Assert.Equal(slow.TypeNames, fast.TypeNames);
-                Assert.Equal(slow.Properties.Select(p => (p.Name, p.MemberType, p.Value)), fast.Properties.Select(p => (p.Name, p.MemberType, p.Value)));
+                Assert.Equal(slow.Properties.Select(p => (p.Name, p.MemberType, p.Value, p.IsInstance, p.IsSettable, p.TypeNameOfValue)),
+                    fast.Properties.Select(p => (p.Name, p.MemberType, p.Value, p.IsInstance, p.IsSettable, p.TypeNameOfValue)));
             });
         }
     }

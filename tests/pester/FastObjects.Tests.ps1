@@ -86,6 +86,34 @@ Describe 'Fast objects: custom objects arrive exactly as PowerShell''s serialize
         ([IpcPs.Core.Messaging.MessageCodec]::Decode([byte[]](0x24, 0, 2, 1, 0x61, 3, 1, 0, 0, 0, 1, 0x62, 3, 2, 0, 0, 0))).b | Should -Be 2
     }
 
+    It 'a decoded property is seen by member access that bound the name before (PowerShell''s binders are told of it)' {
+        # A name never used as a property in this session: the site $o.<name> first binds to an object without it,
+        # then reads a decoded object that has it. The message is written by hand, so that nothing but the decoder
+        # adds a property of that name (a bag: no type names, one property, an Int32 of 42).
+        $name = 'P' + [guid]::NewGuid().ToString('n')
+        $site = [scriptblock]::Create("param(`$o) `$o.$name")
+        & $site ([pscustomobject]@{ Other = 1 }) | Should -BeNullOrEmpty
+        $utf8 = [Text.Encoding]::UTF8.GetBytes($name)
+        $bytes = [byte[]](@(0x24, 0, 1, $utf8.Length) + $utf8 + @(3, 42, 0, 0, 0))
+        $decoded = [IpcPs.Core.Messaging.MessageCodec]::Decode($bytes)
+        & $site $decoded | Should -Be 42
+        $decoded.$name | Should -Be 42
+    }
+
+    It 'an object whose .psobject was used, and nested objects in a batch, arrive as the serializer delivers them' {
+        $o = [pscustomobject]@{ Id = 1; Name = 'one'; Inner = [pscustomobject]@{ A = 'x' } }
+        $null = $o.psobject.Properties.Name
+        Get-Shape (Send-Through $o) | Should -Be (Get-Shape (Get-Remoted $o))
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $objects = foreach ($i in 1..50) { [pscustomobject]@{ Id = $i; Name = "item $i"; Ok = $true; Inner = [pscustomobject]@{ At = [datetime]::new(2026, 1, 1).AddDays($i) } } }
+            $q.PutMany($objects)
+            $got = $q.GetMany(100)
+            $got.Count | Should -Be 50
+            for ($i = 0; $i -lt 50; $i++) { Get-Shape $got[$i] | Should -Be (Get-Shape (Get-Remoted $objects[$i])) }
+        } finally { $q.Close() }
+    }
+
     It 'hashtables, ordered dictionaries and .NET objects arrive as before' {
         $h = @{ Id = 1; Name = 'n' }
         (Send-Through $h).GetType() | Should -Be ([hashtable])

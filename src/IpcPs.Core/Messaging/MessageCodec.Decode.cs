@@ -106,7 +106,7 @@ namespace IpcPs.Core.Messaging
                     for (int i = 0; i < n; i++)
                     {
                         r.Unreserve(2);
-                        var key = Read(ref r, ref numbered, nesting + 1) ?? throw new MessageFormatException("A hashtable key is null.");
+                        var key = ReadKey(ref r, ref numbered, nesting + 1) ?? throw new MessageFormatException("A hashtable key is null.");
                         dict[key] = Read(ref r, ref numbered, nesting + 1);
                     }
                     return dict;
@@ -149,7 +149,8 @@ namespace IpcPs.Core.Messaging
             r.Charge(DecodeCost.Bag);
             int nt = r.ReadCount();
             r.Reserve(nt, 1, "An object's type names");
-            var typeNames = new string[nt];
+            // The names are checked and charged here, and made (or found again: ShapeCache) once all are read.
+            int listStart = r.Position;
             long key = 0;
             for (int i = 0; i < nt; i++)
             {
@@ -157,29 +158,72 @@ namespace IpcPs.Core.Messaging
                 int n = r.ReadLength();
                 key = DecodeCost.TypeNameKey(key, i, n);
                 r.Charge(DecodeCost.TypeName(n, key));
-                typeNames[i] = r.ReadUtf8(n);
+                r.Skip(n);
             }
+            var typeNames = nt == 0 ? Array.Empty<string>() : ShapeCache.TypeList(r.Bytes, listStart, r.Position - listStart, nt);
             int np = r.ReadCount();
             r.Reserve(np, 2, "An object");   // a name and a value: a byte each at least
             object bag;
-            try { bag = bags.CreatePropertyBag(typeNames); }
+            try { bag = bags.CreatePropertyBag(typeNames, np); }
             catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
             Number(ref numbered, bag);
             // The properties are added once all are read (one call: the host validates and adds them together); a value
             // that refers back to the bag already has it, the bag being numbered before its values are read.
-            var names = np == 0 ? Array.Empty<string>() : new string[np];
-            var values = np == 0 ? Array.Empty<object?>() : new object?[np];
-            for (int i = 0; i < np; i++)
+            var (names, values) = RentProperties(np);
+            try
             {
-                r.Unreserve(2);
-                int n = r.ReadLength();
-                r.Charge(DecodeCost.Property(n));
-                names[i] = r.ReadUtf8(n);
-                values[i] = Read(ref r, ref numbered, nesting + 1);
+                for (int i = 0; i < np; i++)
+                {
+                    r.Unreserve(2);
+                    int n = r.ReadLength();
+                    r.Charge(DecodeCost.Property(n));
+                    names[i] = r.ReadName(n);
+                    values[i] = Read(ref r, ref numbered, nesting + 1);
+                }
+                try { bags.AddProperties(bag, names, values, np); }
+                catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
             }
-            try { bags.AddProperties(bag, names, values, np); }
-            catch (Exception e) when (!(e is MessageFormatException)) { throw new MessageFormatException("A PowerShell object in the message cannot be rebuilt: " + e.Message, e); }
+            finally { ReturnProperties(names, values, np); }
             return bag;
+        }
+
+        // The names and values of the bag being read, in arrays the thread keeps for small bags (the host copies what
+        // it keeps): one pair per level of nesting, taken out while in use, so a bag inside a bag, or a decoding that
+        // another one interrupts, gets arrays of its own.
+        private const int PooledProperties = 16;
+        [ThreadStatic] private static string[]?[]? _namePool;
+        [ThreadStatic] private static object?[]?[]? _valuePool;
+        [ThreadStatic] private static int _pooledInUse;
+
+        private static (string[] Names, object?[] Values) RentProperties(int count)
+        {
+            if (count == 0) return (Array.Empty<string>(), Array.Empty<object?>());
+            int level = _pooledInUse;
+            if (count > PooledProperties || level >= 4) return (new string[count], new object?[count]);
+            var namePool = _namePool ??= new string[]?[4];
+            var valuePool = _valuePool ??= new object?[]?[4];
+            _pooledInUse = level + 1;
+            return (namePool[level] ??= new string[PooledProperties], valuePool[level] ??= new object?[PooledProperties]);
+        }
+
+        private static void ReturnProperties(string[] names, object?[] values, int count)
+        {
+            if (count == 0 || names.Length != PooledProperties || _namePool is null) return;
+            int level = _pooledInUse - 1;
+            if (level < 0 || !ReferenceEquals(_namePool[level], names)) return;
+            Array.Clear(names, 0, count);    // hold no names or values past the message
+            Array.Clear(values, 0, count);
+            _pooledInUse = level;
+        }
+
+        /// <summary>A hashtable key: a string key is read as a name (<see cref="ShapeCache"/>), anything else as any value.</summary>
+        private static object? ReadKey(ref MessageReader r, ref Numbering numbered, int nesting)
+        {
+            if (r.Remaining == 0 || r.Peek() != (byte)Tag.String) return Read(ref r, ref numbered, nesting);
+            r.ReadByte();
+            int n = r.ReadLength();
+            r.Charge(DecodeCost.String(n));
+            return r.ReadName(n);
         }
 
         /// <summary>A container is about to be read at NESTING: refused past the limit, and never past the stack.</summary>

@@ -229,14 +229,7 @@ namespace IpcPs.Core.Messaging
                 if (!BeginContainer(w, value, nesting)) return;
                 w.WriteTag(Tag.PropertyBag);
                 w.DecodeCharge += DecodeCost.Bag;
-                w.WriteCount(typeNames.Length);
-                long key = 0;
-                for (int i = 0; i < typeNames.Length; i++)
-                {
-                    int n = w.WriteString(typeNames[i]);
-                    key = DecodeCost.TypeNameKey(key, i, n);
-                    w.DecodeCharge += DecodeCost.TypeName(n, key);
-                }
+                WriteTypeList(w, typeNames);
                 w.WriteCount(properties.Length);
                 foreach (var p in properties)
                 {
@@ -255,6 +248,40 @@ namespace IpcPs.Core.Messaging
             }
             w.WriteTag(Tag.Clixml);
             w.DecodeCharge += DecodeCost.String(w.WriteString(text)) + charge;
+        }
+
+        // The type-name list last written by this thread, as bytes and charge: a run of custom objects shares one
+        // list (the host gives the same array for it), so its encoding is copied, not redone.
+        [ThreadStatic] private static string[]? _listNames;
+        [ThreadStatic] private static byte[]? _listBytes;
+        [ThreadStatic] private static long _listCharge;
+
+        /// <summary>A bag's type names: their count, then each as a string; charged as the decoder will charge them.</summary>
+        private static void WriteTypeList(MessageWriter w, string[] typeNames)
+        {
+            if (ReferenceEquals(typeNames, _listNames))
+            {
+                w.WriteBytes(_listBytes!, 0, _listBytes!.Length);
+                w.DecodeCharge += _listCharge;
+                return;
+            }
+            int start = w.Length;
+            long charge = 0;
+            w.WriteCount(typeNames.Length);
+            long key = 0;
+            for (int i = 0; i < typeNames.Length; i++)
+            {
+                int n = w.WriteString(typeNames[i]);
+                key = DecodeCost.TypeNameKey(key, i, n);
+                charge += DecodeCost.TypeName(n, key);
+            }
+            w.DecodeCharge += charge;
+            if (w.Length - start > ShapeCache.MaxTypeListBytes) return;
+            var bytes = new byte[w.Length - start];
+            System.Buffer.BlockCopy(w.Buffer, start, bytes, 0, bytes.Length);
+            _listNames = typeNames;
+            _listBytes = bytes;
+            _listCharge = charge;
         }
 
         /// <summary>
@@ -321,11 +348,27 @@ namespace IpcPs.Core.Messaging
             }
         }
 
-        private static readonly System.Reflection.PropertyInfo? ComparerProperty =
-            typeof(Hashtable).GetProperty("EqualityComparer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+        /// <summary>Hashtable's comparer (a non-public property), read through a compiled delegate: reflection's GetValue took a tenth of a small hashtable's encoding.</summary>
+        private static readonly Func<Hashtable, IEqualityComparer?> ComparerOf = MakeComparerOf();
+
+        private static Func<Hashtable, IEqualityComparer?> MakeComparerOf()
+        {
+            var property = typeof(Hashtable).GetProperty("EqualityComparer", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+            if (property is null || !typeof(IEqualityComparer).IsAssignableFrom(property.PropertyType)) return _ => null;
+            try
+            {
+                var table = System.Linq.Expressions.Expression.Parameter(typeof(Hashtable), "table");
+                return System.Linq.Expressions.Expression.Lambda<Func<Hashtable, IEqualityComparer?>>(
+                    System.Linq.Expressions.Expression.Convert(System.Linq.Expressions.Expression.Property(table, property), typeof(IEqualityComparer)), table).Compile();
+            }
+            catch (Exception) { return t => property.GetValue(t) as IEqualityComparer; }   // a runtime that cannot compile: reflection
+        }
 
         /// <summary>PowerShell's @{} ignores case; a Hashtable made in .NET usually does not. The flag keeps the difference.</summary>
-        private static bool IsCaseSensitive(Hashtable table) =>
-            !(ComparerProperty?.GetValue(table) is IEqualityComparer comparer && comparer.Equals("a", "A"));
+        private static bool IsCaseSensitive(Hashtable table)
+        {
+            var comparer = ComparerOf(table);
+            return !(comparer != null && (ReferenceEquals(comparer, StringComparer.OrdinalIgnoreCase) || comparer.Equals("a", "A")));
+        }
     }
 }

@@ -20,9 +20,10 @@ namespace IpcPs.Core.Messaging
         /// <summary>
         /// A new property bag with these type names and no properties yet: what remoting would deliver for it
         /// (Deserialized.* type names). The decoder numbers it before it reads the properties, so a property can
-        /// refer back to the bag itself (a child's Parent).
+        /// refer back to the bag itself (a child's Parent). TYPENAMES may be shared with other bags (never change it);
+        /// PROPERTIES is how many the message claims (checked against its size, not yet read: a hint, not a promise).
         /// </summary>
-        object CreatePropertyBag(string[] typeNames);
+        object CreatePropertyBag(string[] typeNames, int properties);
 
         /// <summary>
         /// Adds NAMES[i] = VALUES[i] (i below COUNT) as the properties of a bag from <see cref="CreatePropertyBag"/>, in

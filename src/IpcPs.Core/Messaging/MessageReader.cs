@@ -135,6 +135,35 @@ namespace IpcPs.Core.Messaging
             return s;
         }
 
+        /// <summary>
+        /// COUNT bytes of UTF-8 (after <see cref="ReadLength"/>) as a property name or key: the same string as the last
+        /// time these bytes were read when <see cref="ShapeCache"/> still has it.
+        /// </summary>
+        public string ReadName(int count)
+        {
+            Need(count);
+            var s = ShapeCache.Name(_buffer, _position, count);
+            _position += count;
+            return s;
+        }
+
+        /// <summary>Passes over COUNT bytes.</summary>
+        public void Skip(int count)
+        {
+            Need(count);
+            _position += count;
+        }
+
+        /// <summary>The next byte, not consumed (there must be one).</summary>
+        public byte Peek()
+        {
+            Need(1);
+            return _buffer[_position];
+        }
+
+        /// <summary>The message's buffer (read with <see cref="Position"/>, for what is checked already).</summary>
+        internal byte[] Bytes => _buffer;
+
         /// <summary>Copies COUNT bytes to TARGET.</summary>
         public void ReadRaw(byte* target, int count)
         {

@@ -48,7 +48,7 @@ namespace IpcPs.Hosting
             return list;
         }
 
-        public object CreatePropertyBag(string[] typeNames) => CustomObjects.CreateBag(typeNames);
+        public object CreatePropertyBag(string[] typeNames, int properties) => CustomObjects.CreateBag(typeNames, properties);
 
         public void AddProperties(object bag, string[] names, object?[] values, int count) =>
             CustomObjects.AddProperties((PSObject)bag, names, values, count);
