@@ -10,7 +10,9 @@
       2. PowerShell, with the module at -ModulePath: small ints through an IpcQueue with $q.Put()/$q.Get() in for
          loops; the same with 0..N | Send-IpcMessage and Receive-IpcMessage -Count N, cold (as a fresh process runs it)
          and once both sides ran it on a scratch queue (warm); the same in batches of 1,000
-         with $q.PutMany/$q.GetMany (n/a with a module that has none); the median ping-pong round trip through
+         with $q.PutMany/$q.GetMany (n/a with a module that has none); in this process, Send-IpcMessage sending alone
+         against PowerShell's floor for its pipeline (a compiled do-nothing cmdlet with the same pipeline parameters);
+         the median ping-pong round trip through
          cmdlets (the echo child streams Receive-IpcMessage | Send-IpcMessage) and through methods; [pscustomobject] messages
          through an IpcQueue, and the same objects as the output of a Start-Job job read with Receive-Job; 1 MiB
          byte[] through a pipe ($c.Send / $c.Recv and RecvBytesInto);
@@ -120,6 +122,31 @@ try {
             } } $psBatchCount
         $psBatch = $psBatchCount / $t
     }
+    # PowerShell's own floor for the cmdlet pipeline, in this process: a compiled cmdlet with Send-IpcMessage's pipeline
+    # parameters (a positional channel, InputObject from the pipeline, Priority by property name) that does nothing,
+    # against Send-IpcMessage sending alone to a scratch queue (best of 3 each, alternating).
+    Add-Type -ReferencedAssemblies ([psobject].Assembly.Location) -TypeDefinition @'
+using System.Management.Automation;
+[Cmdlet("Test", "IpcBenchFloor")]
+public sealed class TestIpcBenchFloorCommand : PSCmdlet {
+    [Parameter(Mandatory = true, Position = 0)] public object Channel { get; set; }
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)] [AllowNull] public object InputObject { get; set; }
+    [Parameter(ValueFromPipelineByPropertyName = true)] public long? Priority { get; set; }
+    protected override void ProcessRecord() { }
+}
+'@ -PassThru | Select-Object -First 1 | ForEach-Object { Import-Module -Assembly $_.Assembly }
+    $scratch = New-IpcQueue -Capacity 256MB
+    try {
+        $psFloor = $psSendAlone = 0
+        foreach ($round in 1..3) {
+            $sw = [Diagnostics.Stopwatch]::StartNew(); 0..($psCmdletCount - 1) | Test-IpcBenchFloor $scratch
+            $psFloor = [math]::Max($psFloor, $psCmdletCount / $sw.Elapsed.TotalSeconds)
+            $sw = [Diagnostics.Stopwatch]::StartNew(); 0..($psCmdletCount - 1) | Send-IpcMessage $scratch
+            $psSendAlone = [math]::Max($psSendAlone, $psCmdletCount / $sw.Elapsed.TotalSeconds)
+            $null = $scratch.GetMany($psCmdletCount, 0)
+        }
+    }
+    finally { $scratch.Close() }
     $t = Measure-Stream $q $q {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) } } {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get().Id -ne $i) { throw "object $i out of order" } } } $objCount
@@ -219,6 +246,7 @@ $rows = @(
     [pscustomobject]@{ Benchmark = 'Small ints, Send-IpcMessage | Receive-IpcMessage, warm'; IpcPs = Format-Rate $psCmdletWarm; Reference = 'CPython mp.Queue'; Ratio = Ratio $psCmdletWarm $pyInts }
     [pscustomobject]@{ Benchmark = 'Small ints, C# PutMany/GetMany of 1,000'; IpcPs = $(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { Format-Rate $cs.queue_batch_small_ints_per_s } else { $na }); Reference = 'CPython mp.Queue'; Ratio = $(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { Ratio $cs.queue_batch_small_ints_per_s $pyInts } else { $na }) }
     [pscustomobject]@{ Benchmark = 'Small ints, PowerShell $q.PutMany/$q.GetMany of 1,000'; IpcPs = $(if ([double]::IsNaN($psBatch)) { $na } else { Format-Rate $psBatch }); Reference = 'CPython mp.Queue'; Ratio = Ratio $psBatch $pyInts }
+    [pscustomobject]@{ Benchmark = 'Send-IpcMessage alone, one process (vs PowerShell''s floor: a do-nothing cmdlet, same pipeline parameters)'; IpcPs = Format-Rate $psSendAlone 'items/s'; Reference = Format-Rate $psFloor 'items/s'; Ratio = Ratio $psSendAlone $psFloor }
     [pscustomobject]@{ Benchmark = 'Ping-pong round trip, Send-/Receive-IpcMessage (median)'; IpcPs = '{0:N0} µs' -f $psPingCmdlets; Reference = $(if ($py) { '{0:N0} µs' -f $pyPing } else { $na }); Ratio = Ratio $pyPing $psPingCmdlets }
     [pscustomobject]@{ Benchmark = 'Ping-pong round trip, $q.Put/$q.Get (median)'; IpcPs = '{0:N0} µs' -f $psPingMethods; Reference = 'CPython mp.Queue'; Ratio = Ratio $pyPing $psPingMethods }
     [pscustomobject]@{ Benchmark = '[pscustomobject], IpcQueue (vs CPython dicts)'; IpcPs = Format-Rate $psObjects; Reference = $(if ($py) { Format-Rate $pyObjs } else { $na }); Ratio = Ratio $psObjects $pyObjs }
@@ -244,7 +272,9 @@ Target 'C# core >= 5 M small msgs/s (ratio to 5 M)' ($cs.queue_small_ints_per_s 
 Target '1 MiB payloads >= 3x CPython Pipe (C# Recv, new arrays)' ($cs.pipe_1mib_bytes_per_s / $pyPipe) 3
 Target '1 MiB payloads >= 3x CPython Pipe (C# RecvBytesInto vs recv_bytes_into)' ($cs.pipe_1mib_into_bytes_per_s / $pyPipeInto) 3
 Target 'PowerShell PutMany/GetMany >= 5 M msgs/s (ratio to 5 M)' ($psBatch / 5e6) 1
+Target 'PowerShell PutMany/GetMany >= 25x CPython mp.Queue' ($psBatch / $pyInts) 25
 Target 'cmdlet pipeline >= 1 M msgs/s (ratio to 1 M; warm)' ($psCmdletWarm / 1e6) 1
+Target '  (PowerShell''s own floor for that pipeline, this machine: ratio to 1 M)' ($psFloor / 1e6) 1
 Target 'C# batch put/get >= 20 M msgs/s (ratio to 20 M)' ($(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { $cs.queue_batch_small_ints_per_s } else { [double]::NaN }) / 20e6) 1
 Target '[pscustomobject] >= 1.2x CPython dicts' ($psObjects / $pyObjs) 1.2
 Write-Host 'One run on whatever else the machine is doing: numbers for comparison, not assertions.'
@@ -253,7 +283,7 @@ if ($JsonPath) {
     [ordered]@{
         date = (Get-Date).ToString('o'); processors = [Environment]::ProcessorCount; cpu = $cpu; csharp = $cs
         powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; cmdlet_warm_ints_per_s = $psCmdletWarm; objects_per_s = $psObjects
-            start_job_objects_per_s = $jobObjects; batch_ints_per_s = $psBatch; pingpong_cmdlets_median_us = $psPingCmdlets
+            start_job_objects_per_s = $jobObjects; batch_ints_per_s = $psBatch; send_alone_items_per_s = $psSendAlone; pipeline_floor_items_per_s = $psFloor; pingpong_cmdlets_median_us = $psPingCmdlets
             pingpong_methods_median_us = $psPingMethods; pipe_1mib_bytes_per_s = $psPipe; pipe_1mib_into_bytes_per_s = $psPipeInto }
         cpython = $py
     } | ConvertTo-Json -Depth 5 | Set-Content $JsonPath
