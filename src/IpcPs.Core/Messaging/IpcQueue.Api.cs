@@ -94,7 +94,7 @@ namespace IpcPs
         {
             ThrowIfClosed();
             var message = MessageCodec.Encode(item, depth ?? _depth);
-            try { return TryPutMany(new Outgoing(message.Buffer, message.Length, message.Tail), priority, deadline, cancel); }
+            try { return TryPut(message.Buffer, message.Length, message.Tail, priority, deadline, cancel); }
             finally { MessageCodec.Recycle(message); }
         }
 

@@ -84,7 +84,7 @@ namespace IpcPs
         {
             ThrowIfClosed();
             var batch = MessageBatch.Encode(items, depth ?? _depth);
-            try { return TryPutMany(new Outgoing(batch), priority, deadline, cancel) ? batch.Count : -1; }
+            try { return TryPutMany(batch, priority, deadline, cancel) ? batch.Count : -1; }
             finally { MessageBatch.Recycle(batch); }
         }
 
@@ -105,62 +105,18 @@ namespace IpcPs
 
         [ThreadStatic] private static int[]? _ends;
 
-        /// <summary>
-        /// The messages a put links in: a batch's, or one message (its encoded bytes and a tail, a large byte[] kept
-        /// apart by the codec). A single put is a batch of one and takes the same path (one waiting loop, one linking).
-        /// </summary>
-        private readonly struct Outgoing
-        {
-            public readonly MessageBatch? Batch;
-            public readonly byte[] Buffer;
-            private readonly int _length;
-            public readonly byte[]? Tail;
-
-            public Outgoing(MessageBatch batch)
-            {
-                Batch = batch;
-                Buffer = batch.Buffer;
-                _length = 0;
-                Tail = null;
-            }
-
-            public Outgoing(byte[] buffer, int length, byte[]? tail)
-            {
-                Batch = null;
-                Buffer = buffer;
-                _length = length;
-                Tail = tail is { Length: > 0 } ? tail : null;
-            }
-
-            public int Count => Batch?.Count ?? 1;
-
-            /// <summary>Message I's length (a single message's: its bytes and its tail; at most MaxMessageLength, checked before any linking).</summary>
-            public long Length(int i) => Batch is null ? _length + (long)(Tail?.Length ?? 0) : Batch.Length(i);
-
-            /// <summary>Copies message I's bytes into its blocks (SOURCE and TAIL: Buffer and Tail, pinned by the caller).</summary>
-            public void CopyIn(ref ChainCopy copy, byte* source, byte* tail, int i)
-            {
-                if (Batch is null)
-                {
-                    copy.In(source, _length);
-                    if (Tail != null) copy.In(tail, Tail.Length);
-                }
-                else copy.In(source + Batch.Start(i), Batch.Length(i));
-            }
-        }
-
-        /// <summary>Puts the messages at one commit; false if there was no room for all of them before DEADLINE.</summary>
-        private bool TryPutMany(Outgoing batch, long priority, Deadline deadline, CancellationToken cancel)
+        /// <summary>Puts the batch's messages at one commit; false if there was no room for all of them before DEADLINE.</summary>
+        private bool TryPutMany(MessageBatch batch, long priority, Deadline deadline, CancellationToken cancel)
         {
             int k = batch.Count;
             if (k == 0) return true;
             long blocks = Order == QueueOrder.Priority ? 1 : 0;   // room for a new bucket
             for (int i = 0; i < k; i++)
             {
-                long length = batch.Length(i);
+                int length = batch.Length(i);
                 if (length > MaxMessageLength)
                     throw new MessageTooLargeException(Name, length, MaxMessageLength, $"the queue '{Name}' can hold at most");
-                blocks += BlocksFor((int)length);
+                blocks += BlocksFor(length);
             }
             int max = MaxSize;
             if (blocks > BlockCount)
@@ -180,8 +136,6 @@ namespace IpcPs
                 {
                     if ((max == 0 || *(int*)(b + CountOff) + k <= max) && BlockCount - *(int*)(b + UsedOff) >= need)
                     {
-                        // Stopped (Ctrl+C) while waiting for room or for the lock: nothing is put.
-                        cancel.ThrowIfCancellationRequested();
                         InsertMany(b, batch, priority);
                         *(int*)(b + PutSignal) += 1;
                         if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
@@ -206,7 +160,7 @@ namespace IpcPs
         /// which a get ignores (it walks exactly the blocks its length needs) and clears when it frees them. The
         /// messages' own words (next message, length) are written directly: nothing reachable points to them yet.
         /// </summary>
-        private void InsertMany(byte* b, Outgoing batch, long priority)
+        private void InsertMany(byte* b, MessageBatch batch, long priority)
         {
             _log.Begin();
             var order = Order;
@@ -234,16 +188,16 @@ namespace IpcPs
                 }
             }
             int total = 0;
-            for (int i = 0; i < k; i++) total += BlocksFor((int)batch.Length(i));
+            for (int i = 0; i < k; i++) total += BlocksFor(batch.Length(i));
             Allocate(b, total);   // _chain[0..total): one chain
             int oldHead = order == QueueOrder.Lifo ? _log.Read(b, HeadOff) : None;
             int first = _chain[0], last = first, previous = None;
-            fixed (byte* src = batch.Buffer)
-            fixed (byte* tail = batch.Tail)
+            var buffer = batch.Buffer;
+            fixed (byte* src = buffer)
             {
                 for (int i = 0, s = 0; i < k; i++)
                 {
-                    int length = (int)batch.Length(i), n = BlocksFor(length);
+                    int length = batch.Length(i), n = BlocksFor(length);
                     int head = _chain[s];
                     byte* m = b + Block(head);
                     // Fifo and a bucket: each message links to the next of the batch; Lifo: to the one before it.
@@ -255,7 +209,7 @@ namespace IpcPs
                     *(int*)(m + 12) = 0;
                     if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
                     var copy = new ChainCopy(b, _chain, s);
-                    batch.CopyIn(ref copy, src, tail, i);
+                    copy.In(src + batch.Start(i), length);
                     previous = last = head;
                     s += n;
                 }

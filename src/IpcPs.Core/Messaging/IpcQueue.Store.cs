@@ -18,12 +18,53 @@ namespace IpcPs
         // each other; backing off ~this long lets the holder finish a few operations in a row (3.0 -> 5.5 M msgs/s).
         private static readonly int Backoff = 128;
 
+        /// <summary>Puts the message BUFFER[0..LENGTH) + TAIL; false if there was no room before DEADLINE.</summary>
+        private bool TryPut(byte[] buffer, int length, byte[]? tail, long priority, Deadline deadline, CancellationToken cancel)
+        {
+            long total = length + (long)(tail?.Length ?? 0);
+            if (total > MaxMessageLength)
+                throw new MessageTooLargeException(Name, total, MaxMessageLength, $"the queue '{Name}' can hold at most");
+            int need = BlocksFor((int)total) + (Order == QueueOrder.Priority ? 1 : 0);   // room for a new bucket too
+            int max = MaxSize;
+            long spinUntil = 0;
+            // The mapping outlives Close (sync objects unmap only when collected): B stays valid even if another
+            // thread closes this handle meanwhile, so the lock taken below is always released through it.
+            byte* b = Base;
+            while (true)
+            {
+                ThrowIfClosed();
+                int seen = 0;
+                bool done = false;
+                Enter(b, cancel);
+                try
+                {
+                    if ((max == 0 || *(int*)(b + CountOff) < max) && BlockCount - *(int*)(b + UsedOff) >= need)
+                    {
+                        // Stopped (Ctrl+C) while waiting for room or for the lock: nothing is put.
+                        cancel.ThrowIfCancellationRequested();
+                        Insert(b, buffer, length, tail, (int)total, priority);
+                        *(int*)(b + PutSignal) += 1;   // signals change only under the lock: no atomic needed
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
+                        done = true;
+                    }
+                    else seen = *(int*)(b + GetSignal);   // under the lock: any get after this one moves it
+                }
+                finally { Leave(b); }   // a full fence: the signal is visible before the sleepers are read
+                if (done)
+                {
+                    SignalWord.Wake((int*)(b + PutSignal), (int*)(b + GetSleepers), 1);
+                    return true;
+                }
+                if (!AwaitChange(b, GetSignal, PutSleepers, seen, deadline, cancel, ref spinUntil)) return false;
+            }
+        }
+
         /// <summary>Takes the next message into BUFFER (grown as needed); false if none came before DEADLINE.</summary>
         private bool TryTake(ref byte[] buffer, out int length, Deadline deadline, CancellationToken cancel)
         {
             long spinUntil = 0;
             length = 0;
-            byte* b = Base;   // valid after a Close by another thread, as in TryPutMany
+            byte* b = Base;   // valid after a Close by another thread, as in TryPut
             try
             {
                 while (true)
@@ -119,6 +160,81 @@ namespace IpcPs
         private static int BlocksFor(int length) => length <= FirstPayload ? 1 : 1 + (length - FirstPayload + NextPayload - 1) / NextPayload;
 
         private int Block(int index) => BlocksOffset + index * BlockSize;
+
+        private void Insert(byte* b, byte[] buffer, int length, byte[]? tail, int total, long priority)
+        {
+            _log.Begin();
+            var order = Order;
+            int bucket = None, before = None;
+            bool newBucket = false;
+            if (order == QueueOrder.Priority)
+            {
+                // Buckets are kept sorted by priority; the message joins the end of its priority's bucket.
+                int at = _log.Read(b, HeadOff);
+                for (int steps = 0; at != None && *(long*)(b + Block(Check(at)) + 16) < priority; steps++)
+                {
+                    if (steps > BlockCount) throw Damaged("its priority list loops");
+                    before = at;
+                    at = _log.Read(b, Block(at));
+                }
+                if (at != None && *(long*)(b + Block(at) + 16) == priority) bucket = at;
+                else
+                {
+                    bucket = Allocate(b, 1);
+                    newBucket = true;
+                    byte* nb = b + Block(bucket);
+                    *(long*)(nb + 16) = priority;
+                    if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+                    _log.Write(Block(bucket), at);   // next bucket
+                    _log.Write(before == None ? HeadOff : Block(before), bucket);
+                }
+            }
+            int blocks = BlocksFor(total);
+            int first = Allocate(b, blocks);
+            byte* m = b + Block(first);
+            // The message's own block: nothing reachable points to it until the commit.
+            *(int*)(m + 4) = None;
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+            *(int*)(m + 8) = total;
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+            *(int*)(m + 12) = 0;
+            if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+            var copy = new ChainCopy(b, _chain);
+            fixed (byte* src = buffer) copy.In(src, length);
+            if (tail != null && tail.Length > 0) fixed (byte* src = tail) copy.In(src, tail.Length);
+
+            switch (order)
+            {
+                case QueueOrder.Fifo:
+                    int last = _log.Read(b, TailOff);
+                    _log.Write(last == None ? HeadOff : Block(Check(last)) + 4, first);
+                    _log.Write(TailOff, first);
+                    break;
+                case QueueOrder.Lifo:
+                    *(int*)(m + 4) = _log.Read(b, HeadOff);
+                    if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+                    _log.Write(HeadOff, first);
+                    break;
+                default:
+                    if (newBucket)
+                    {
+                        *(int*)(b + Block(bucket) + 4) = first;
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+                        *(int*)(b + Block(bucket) + 8) = first;
+                        if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueBlock);
+                    }
+                    else
+                    {
+                        int end = Check(*(int*)(b + Block(bucket) + 8));
+                        _log.Write(Block(end) + 4, first);
+                        _log.Write(Block(bucket) + 8, first);
+                    }
+                    break;
+            }
+            _log.Write(CountOff, *(int*)(b + CountOff) + 1);
+            if (IsJoinable) _log.Write(UnfinishedOff, *(int*)(b + UnfinishedOff) + 1);
+            _log.Commit(b, PutLogOffset);
+        }
 
         /// <summary>Takes the next message out into BUFFER at OFFSET (grown as needed, keeping what is before OFFSET); returns its length.</summary>
         private int Remove(byte* b, ref byte[] buffer, int offset = 0)
