@@ -10,7 +10,9 @@
       2. PowerShell, with the module at -ModulePath: small ints through an IpcQueue with $q.Put()/$q.Get() in for
          loops; the same with 0..N | Send-IpcMessage and Receive-IpcMessage -Count N, cold (as a fresh process runs it)
          and once both sides ran it on a scratch queue (warm); the same in batches of 1,000
-         with $q.PutMany/$q.GetMany (n/a with a module that has none); the median ping-pong round trip through
+         with $q.PutMany/$q.GetMany (n/a with a module that has none), cold and warm; in this process, Send-IpcMessage sending alone
+         against PowerShell's floor for its pipeline (a compiled do-nothing cmdlet with the same pipeline parameters);
+         the median ping-pong round trip through
          cmdlets (the echo child streams Receive-IpcMessage | Send-IpcMessage) and through methods; [pscustomobject] messages
          through an IpcQueue (made in the producer's loop; built beforehand and put one by one or with PutMany; hashtables
          built beforehand the same two ways), and the same objects as the output of a Start-Job job read with Receive-Job; 1 MiB
@@ -111,7 +113,7 @@ try {
         param($q, $n) $got = Receive-IpcMessage $q -Count $n; if ($got.Count -ne $n) { throw 'messages lost' } } $psCmdletCount -WarmUp $warm
     $psCmdletWarm = $psCmdletCount / $t
     # Batches of 1,000 (PutMany/GetMany; a module without them gives n/a): each batch's count, first and last checked.
-    $psBatch = [double]::NaN
+    $psBatch = $psBatchWarm = [double]::NaN
     if ($q.PSObject.Methods['PutMany']) {
         $t = Measure-Stream $q $q { param($q, $n) for ($i = 0; $i -lt $n; $i += 1000) { $q.PutMany($i..($i + 999)) } } {
             param($q, $n)
@@ -120,7 +122,43 @@ try {
                 if ($got[0] -ne $i -or $got[-1] -ne $i + $got.Count - 1) { throw "batch at $i out of order: $($got.Count) from $($got[0]) to $($got[-1])" }
             } } $psBatchCount
         $psBatch = $psBatchCount / $t
+        # The same once both sides have run batches for a while (a fresh pwsh runs the batch paths at tier 0 for its
+        # first seconds: docs/performance.md), as the warm cmdlet row.
+        $warmBatches = { $s = New-IpcQueue; for ($i = 0; $i -lt 400000; $i += 1000) { $s.PutMany($i..($i + 999)); $null = $s.GetMany(1000) }; $s.Close() }
+        & $warmBatches
+        $t = Measure-Stream $q $q { param($q, $n) for ($i = 0; $i -lt $n; $i += 1000) { $q.PutMany($i..($i + 999)) } } {
+            param($q, $n)
+            for ($i = 0; $i -lt $n; $i += $got.Count) {
+                $got = $q.GetMany(1000)
+                if ($got[0] -ne $i -or $got[-1] -ne $i + $got.Count - 1) { throw "batch at $i out of order: $($got.Count) from $($got[0]) to $($got[-1])" }
+            } } $psBatchCount -WarmUp $warmBatches
+        $psBatchWarm = $psBatchCount / $t
     }
+    # PowerShell's own floor for the cmdlet pipeline, in this process: a compiled cmdlet with Send-IpcMessage's pipeline
+    # parameters (a positional channel, InputObject from the pipeline, Priority by property name) that does nothing,
+    # against Send-IpcMessage sending alone to a scratch queue (best of 3 each, alternating).
+    Add-Type -ReferencedAssemblies ([psobject].Assembly.Location) -TypeDefinition @'
+using System.Management.Automation;
+[Cmdlet("Test", "IpcBenchFloor")]
+public sealed class TestIpcBenchFloorCommand : PSCmdlet {
+    [Parameter(Mandatory = true, Position = 0)] public object Channel { get; set; }
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)] [AllowNull] public object InputObject { get; set; }
+    [Parameter(ValueFromPipelineByPropertyName = true)] public long? Priority { get; set; }
+    protected override void ProcessRecord() { }
+}
+'@ -PassThru | Select-Object -First 1 | ForEach-Object { Import-Module -Assembly $_.Assembly }
+    $scratch = New-IpcQueue -Capacity 256MB
+    try {
+        $psFloor = $psSendAlone = 0
+        foreach ($round in 1..3) {
+            $sw = [Diagnostics.Stopwatch]::StartNew(); 0..($psCmdletCount - 1) | Test-IpcBenchFloor $scratch
+            $psFloor = [math]::Max($psFloor, $psCmdletCount / $sw.Elapsed.TotalSeconds)
+            $sw = [Diagnostics.Stopwatch]::StartNew(); 0..($psCmdletCount - 1) | Send-IpcMessage $scratch
+            $psSendAlone = [math]::Max($psSendAlone, $psCmdletCount / $sw.Elapsed.TotalSeconds)
+            $null = $scratch.GetMany($psCmdletCount, 0)
+        }
+    }
+    finally { $scratch.Close() }
     $t = Measure-Stream $q $q {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) } } {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get().Id -ne $i) { throw "object $i out of order" } } } $objCount
@@ -247,6 +285,8 @@ $rows = @(
     [pscustomobject]@{ Benchmark = 'Small ints, Send-IpcMessage | Receive-IpcMessage, warm'; IpcPs = Format-Rate $psCmdletWarm; Reference = 'CPython mp.Queue'; Ratio = Ratio $psCmdletWarm $pyInts }
     [pscustomobject]@{ Benchmark = 'Small ints, C# PutMany/GetMany of 1,000'; IpcPs = $(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { Format-Rate $cs.queue_batch_small_ints_per_s } else { $na }); Reference = 'CPython mp.Queue'; Ratio = $(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { Ratio $cs.queue_batch_small_ints_per_s $pyInts } else { $na }) }
     [pscustomobject]@{ Benchmark = 'Small ints, PowerShell $q.PutMany/$q.GetMany of 1,000'; IpcPs = $(if ([double]::IsNaN($psBatch)) { $na } else { Format-Rate $psBatch }); Reference = 'CPython mp.Queue'; Ratio = Ratio $psBatch $pyInts }
+    [pscustomobject]@{ Benchmark = 'Small ints, PowerShell $q.PutMany/$q.GetMany of 1,000, warm'; IpcPs = $(if ([double]::IsNaN($psBatchWarm)) { $na } else { Format-Rate $psBatchWarm }); Reference = 'CPython mp.Queue'; Ratio = Ratio $psBatchWarm $pyInts }
+    [pscustomobject]@{ Benchmark = 'Send-IpcMessage alone, one process (vs PowerShell''s floor: a do-nothing cmdlet, same pipeline parameters)'; IpcPs = Format-Rate $psSendAlone 'items/s'; Reference = Format-Rate $psFloor 'items/s'; Ratio = Ratio $psSendAlone $psFloor }
     [pscustomobject]@{ Benchmark = 'Ping-pong round trip, Send-/Receive-IpcMessage (median)'; IpcPs = '{0:N0} µs' -f $psPingCmdlets; Reference = $(if ($py) { '{0:N0} µs' -f $pyPing } else { $na }); Ratio = Ratio $pyPing $psPingCmdlets }
     [pscustomobject]@{ Benchmark = 'Ping-pong round trip, $q.Put/$q.Get (median)'; IpcPs = '{0:N0} µs' -f $psPingMethods; Reference = 'CPython mp.Queue'; Ratio = Ratio $pyPing $psPingMethods }
     [pscustomobject]@{ Benchmark = '[pscustomobject] made in the loop, $q.Put/$q.Get (vs CPython dicts made in the loop)'; IpcPs = Format-Rate $psObjects; Reference = $(if ($py) { Format-Rate $pyObjs } else { $na }); Ratio = Ratio $psObjects $pyObjs }
@@ -276,7 +316,10 @@ Target 'C# core >= 5 M small msgs/s (ratio to 5 M)' ($cs.queue_small_ints_per_s 
 Target '1 MiB payloads >= 3x CPython Pipe (C# Recv, new arrays)' ($cs.pipe_1mib_bytes_per_s / $pyPipe) 3
 Target '1 MiB payloads >= 3x CPython Pipe (C# RecvBytesInto vs recv_bytes_into)' ($cs.pipe_1mib_into_bytes_per_s / $pyPipeInto) 3
 Target 'PowerShell PutMany/GetMany >= 5 M msgs/s (ratio to 5 M)' ($psBatch / 5e6) 1
+Target 'PowerShell PutMany/GetMany >= 25x CPython mp.Queue' ($psBatch / $pyInts) 25
+Target 'PowerShell PutMany/GetMany, warm, >= 5 M msgs/s (ratio to 5 M)' ($psBatchWarm / 5e6) 1
 Target 'cmdlet pipeline >= 1 M msgs/s (ratio to 1 M; warm)' ($psCmdletWarm / 1e6) 1
+Target '  (PowerShell''s own floor for that pipeline, this machine: ratio to 1 M)' ($psFloor / 1e6) 1
 Target 'C# batch put/get >= 20 M msgs/s (ratio to 20 M)' ($(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { $cs.queue_batch_small_ints_per_s } else { [double]::NaN }) / 20e6) 1
 Target '[pscustomobject] >= 1.2x CPython dicts (both made in the producer loop; put, get and Id check timed)' ($psObjects / $pyObjs) 1.2
 Target '[pscustomobject] >= 1.2x CPython dicts (both built beforehand; $q.Put/$q.Get one by one vs put/get)' ($psObjectsBuilt / $pyObjsBuilt) 1.2
@@ -289,7 +332,7 @@ if ($JsonPath) {
         date = (Get-Date).ToString('o'); processors = [Environment]::ProcessorCount; cpu = $cpu; csharp = $cs
         powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; cmdlet_warm_ints_per_s = $psCmdletWarm; objects_per_s = $psObjects
             prebuilt_objects_per_s = $psObjectsBuilt; prebuilt_objects_batch_per_s = $psObjectsBatch; prebuilt_hashtables_per_s = $psTablesBuilt; prebuilt_hashtables_batch_per_s = $psTablesBatch
-            start_job_objects_per_s = $jobObjects; batch_ints_per_s = $psBatch; pingpong_cmdlets_median_us = $psPingCmdlets
+            start_job_objects_per_s = $jobObjects; batch_ints_per_s = $psBatch; batch_warm_ints_per_s = $psBatchWarm; send_alone_items_per_s = $psSendAlone; pipeline_floor_items_per_s = $psFloor; pingpong_cmdlets_median_us = $psPingCmdlets
             pingpong_methods_median_us = $psPingMethods; pipe_1mib_bytes_per_s = $psPipe; pipe_1mib_into_bytes_per_s = $psPipeInto }
         cpython = $py
     } | ConvertTo-Json -Depth 5 | Set-Content $JsonPath

@@ -9,7 +9,9 @@ namespace IpcPs.Bench
     /// Messaging benchmarks (docs/performance.md): small integers from a producer process to this one through an
     /// IpcQueue (every value checked, in order; best of 3 runs), and 1 MiB byte[] messages through a pipe.
     /// Usage: IpcPs.Bench msg [--json] [--count N] [--payloads N]; IpcPs.Bench msg-local [--count N]: one thread, a
-    /// queue's Put and Get and a pipe's Send and Recv, uncontended (what a change on those paths costs).
+    /// queue's Put and Get and a pipe's Send and Recv, uncontended (what a change on those paths costs), and where a
+    /// batch's time goes; IpcPs.Bench msg-batch [--count N] [--capacity BYTES]: the two-process batch row alone; msg-single [--count N]: the
+    /// one-by-one row, one run.
     /// </summary>
     internal static class MessagingBench
     {
@@ -24,6 +26,24 @@ namespace IpcPs.Bench
                 case "msg-pipe-producer": return PipeProducer(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
             }
             if (args[0] == "msg-local") return Local(Option(args, "--count", 1_000_000));
+            if (args[0] == "msg-single")
+            {
+                // The two-process one-by-one row alone, one run (alternate it with another build's to compare).
+                Console.WriteLine($"  Put/Get one by one, 1 -> 1: {QueueSmallInts(Option(args, "--count", 1_000_000)) / 1e6:F2} M msgs/s");
+                return 0;
+            }
+            if (args[0] == "msg-batch")
+            {
+                // The two-process batch row alone (best of 3), with CPU time per message on this (the consuming) side.
+                long n = Option(args, "--count", 4_000_000);
+                var me = Process.GetCurrentProcess();
+                var cpu = me.TotalProcessorTime;
+                long capacity = Option(args, "--capacity", IpcQueue.DefaultCapacity);
+                double best = Math.Max(QueueBatches(n, capacity), Math.Max(QueueBatches(n, capacity), QueueBatches(n, capacity)));
+                me.Refresh();
+                Console.WriteLine($"  PutMany/GetMany of {BatchSize}, 1 -> 1: {best / 1e6:F2} M msgs/s; consumer CPU {(me.TotalProcessorTime - cpu).TotalMilliseconds * 1e6 / (3 * n):F1} ns/msg");
+                return 0;
+            }
             bool json = Array.IndexOf(args, "--json") >= 0;
             long count = Option(args, "--count", 5_000_000);
             int payloads = (int)Option(args, "--payloads", 2000);
@@ -85,6 +105,9 @@ namespace IpcPs.Bench
                 double get = count / sw.Elapsed.TotalSeconds;
                 Console.WriteLine($"  local PutMany {put / 1e6:F2} M/s, GetMany {get / 1e6:F2} M/s (batches of {BatchSize})");
             }
+            // Where a batch's time goes (best of 10, ns per message): encoding alone, the whole PutMany, decoding alone,
+            // the whole GetMany. PutMany - encode is the queue's own work on the put side; GetMany - decode on the get side.
+            Split(q, items, count);
             // A pipe in one thread: a small message sent and received in turn (the ring's uncontended path).
             var ends = IpcConnection.CreatePipe($"bench_{Environment.ProcessId}_localpipe", duplex: true);
             try
@@ -106,6 +129,34 @@ namespace IpcPs.Bench
                 ends[1].Close();
             }
             return 0;
+        }
+
+        private static void Split(IpcQueue q, object[] items, long count)
+        {
+            double encode = double.MaxValue, put = double.MaxValue, decode = double.MaxValue, get = double.MaxValue;
+            var encoded = Core.Messaging.MessageBatch.Encode(items, 2);
+            var bytes = (byte[])encoded.Buffer.Clone();
+            var ends = new int[encoded.Count];
+            for (int j = 0; j < ends.Length; j++) ends[j] = encoded.End(j);
+            Core.Messaging.MessageBatch.Recycle(encoded);
+            var into = new object?[items.Length];
+            for (int round = 0; round < 10; round++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (long i = 0; i < count; i += BatchSize) Core.Messaging.MessageBatch.Recycle(Core.Messaging.MessageBatch.Encode(items, 2));
+                encode = Math.Min(encode, sw.Elapsed.TotalMilliseconds * 1e6 / count);
+                sw.Restart();
+                for (long i = 0; i < count; i += BatchSize) q.PutMany(items);
+                put = Math.Min(put, sw.Elapsed.TotalMilliseconds * 1e6 / count);
+                sw.Restart();
+                for (long i = 0; i < count; i += BatchSize)
+                    for (int j = 0, start = 0; j < ends.Length; start = ends[j++]) into[j] = Core.Messaging.MessageBatch.Decode(bytes, start, ends[j] - start);
+                decode = Math.Min(decode, sw.Elapsed.TotalMilliseconds * 1e6 / count);
+                sw.Restart();
+                for (long i = 0; i < count; i += BatchSize) q.GetMany(BatchSize);
+                get = Math.Min(get, sw.Elapsed.TotalMilliseconds * 1e6 / count);
+            }
+            Console.WriteLine($"  split (ns/msg, best of 10): encode {encode:F1}, PutMany {put:F1}; decode {decode:F1}, GetMany {get:F1}");
         }
 
         private static long Option(string[] args, string name, long fallback)
@@ -148,10 +199,10 @@ namespace IpcPs.Bench
         private const int BatchSize = 1000;
 
         /// <summary>1 producer process PutMany → this process GetMany, batches of BatchSize small ints (each checked).</summary>
-        private static double QueueBatches(long count)
+        private static double QueueBatches(long count, long capacity = IpcQueue.DefaultCapacity)
         {
             string tag = $"bench_{Environment.ProcessId}";
-            using var q = IpcQueue.Create($"{tag}_qb");
+            using var q = IpcQueue.Create($"{tag}_qb", capacity: capacity);
             using var go = IpcEvent.Create($"{tag}_gob");
             using var child = Program.StartSelf("msg-queue-batch-producer", q.Name, go.Name, count.ToString(CultureInfo.InvariantCulture));
             if (!Wait(() => q.HolderPids.Length > 1)) throw new InvalidOperationException("The producer did not start.");
@@ -176,11 +227,14 @@ namespace IpcPs.Bench
             using var ev = (IpcEvent)IpcObjects.Open(go, IpcObjectKind.Event);
             if (!ev.Wait(Limit.TotalSeconds)) return 2;
             var items = new object[BatchSize];
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             for (long i = 0; i < count; i += BatchSize)
             {
                 for (int j = 0; j < items.Length; j++) items[j] = (int)(i + j);
                 q.PutMany(items);
             }
+            if (Environment.GetEnvironmentVariable("IPCPS_BENCH_CPU") == "1")
+                Console.WriteLine($"  producer CPU {(Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds * 1e6 / count:F1} ns/msg");
             return 0;
         }
 

@@ -35,6 +35,7 @@ namespace IpcPs.Tests
             {
                 1, "text", null, new byte[] { 1, 2, 3 }, new sbyte[] { -1 }, new object[] { shared, shared }, cyclic,
                 new Hashtable { ["k"] = shared }, 2.5, new int[] { 1, 2 }, shared,
+                int.MinValue, -1, int.MaxValue, (short)3, 4L, (uint)5,   // the batch's own int path, and what must not take it
             };
             var batch = MessageBatch.Encode(items, 2);
             try
@@ -44,6 +45,52 @@ namespace IpcPs.Tests
                     Assert.Equal(Single(items[i]), batch.Buffer.Skip(batch.Start(i)).Take(batch.Length(i)).ToArray());
             }
             finally { MessageBatch.Recycle(batch); }
+        }
+
+        [Fact]
+        public void AnIntArrayIsABatchOfItsInts()
+        {
+            var ints = new[] { 0, 1, -1, int.MinValue, int.MaxValue, 42 };
+            var batch = MessageBatch.Encode(ints, 2);
+            try
+            {
+                Assert.Equal(ints.Length, batch.Count);
+                for (int i = 0; i < ints.Length; i++)
+                    Assert.Equal(Single(ints[i]), batch.Buffer.Skip(batch.Start(i)).Take(batch.Length(i)).ToArray());
+            }
+            finally { MessageBatch.Recycle(batch); }
+        }
+
+        /// <summary>
+        /// A batch's decoder reads lone primitives itself (MessageBatch.Decode): whatever the bytes, it returns what the
+        /// codec returns, or fails as it fails — at any offset in the received buffer, damaged bytes included.
+        /// </summary>
+        [Fact]
+        public void ABatchDecodesAsTheCodecDecodes()
+        {
+            var messages = new List<byte[]>();
+            foreach (var v in new object?[] { 0, -1, int.MinValue, int.MaxValue, 0L, long.MinValue, 2.5, double.NaN, -0.0, true, false, null, "s", (short)1, 1.5f })
+                messages.Add(Single(v));
+            messages.Add(new byte[] { (byte)Tag.Int32, 1, 2, 3 });            // too short
+            messages.Add(new byte[] { (byte)Tag.Int32, 1, 2, 3, 4, 5 });      // a byte after the value
+            messages.Add(new byte[] { (byte)Tag.Int64, 1, 2, 3, 4 });
+            messages.Add(new byte[] { (byte)Tag.Double, 1, 2, 3, 4, 5, 6, 7, 8, 9 });
+            messages.Add(new byte[] { (byte)Tag.True, 0 });
+            messages.Add(new byte[] { 0xEE });
+            messages.Add(new byte[] { 0xEE, 1, 2, 3, 4 });
+            messages.Add(Array.Empty<byte>());
+            foreach (var m in messages)
+            {
+                var buffer = new byte[m.Length + 7];
+                Buffer.BlockCopy(m, 0, buffer, 3, m.Length);
+                object? expected = null, actual = null;
+                Exception? expectedError = null, actualError = null;
+                try { expected = MessageCodec.Decode(buffer, 3, m.Length); } catch (Exception e) { expectedError = e; }
+                try { actual = MessageBatch.Decode(buffer, 3, m.Length); } catch (Exception e) { actualError = e; }
+                Assert.Equal(expectedError?.GetType(), actualError?.GetType());
+                Assert.Equal(expected?.GetType(), actual?.GetType());
+                Assert.Equal(expected, actual);
+            }
         }
 
         [Fact]

@@ -198,6 +198,27 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close(); $a.Close(); $b.Close() }
     }
 
+    It 'delivers each streamed item as a single send would (wrapped primitives, objects with notes, custom objects)' {
+        # Send-IpcMessage's batcher unwraps the PSObject around a piped primitive itself; what arrives must be what a
+        # single send of the same item delivers.
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $items = { 7; 'text'; [long]8; 2.5; $true; (9 | Add-Member -NotePropertyName Extra -NotePropertyValue 1 -PassThru -Force)
+                [pscustomobject]@{ Id = 3; Name = 'x' }; @{ k = 'v' }; ([string]'s' | Add-Member -NotePropertyName N -NotePropertyValue 2 -PassThru -Force) }
+            & $items | ForEach-Object { Send-IpcMessage $q $_ }   # one by one: each a single send
+            $single = Receive-IpcMessage $q -Count 9
+            & $items | Send-IpcMessage $q                        # streamed: batched
+            $batched = Receive-IpcMessage $q -Count 9
+            $batched.Count | Should -Be 9
+            for ($i = 0; $i -lt 9; $i++) {
+                $batched[$i].GetType() | Should -Be $single[$i].GetType() -Because "item $i"
+                ($batched[$i] | ConvertTo-Json -Compress) | Should -Be ($single[$i] | ConvertTo-Json -Compress) -Because "item $i"
+            }
+            $batched[0] | Should -BeOfType [int]
+            $batched[5] | Should -BeOfType [int]
+        } finally { $q.Close() }
+    }
+
     It 'sends each item once while a consumer takes them concurrently (a flush never runs inside another)' {
         # The producer's batches contend for the queue's lock with the consumer; a wait for the lock is a wait on
         # IpcPs, which runs the flush registered before waits: it must not send again what is being sent.

@@ -46,7 +46,7 @@ namespace IpcPs
         /// <summary>As GetMany(MAX), waiting at most TIMEOUTSECONDS for the first message: an empty array when none came.</summary>
         public object?[] GetMany(int max, double timeoutSeconds)
         {
-            var got = new List<object?>();
+            var got = new List<object?>(Math.Min(Math.Max(max, 1), 1024));
             TakeBatch(max, Deadline.AfterSeconds(timeoutSeconds), timeoutSeconds > 0 ? Core.IpcHost.CallerInterrupt : CancellationToken.None, got);   // Ctrl+C ends the wait, as Get's
             return got.ToArray();
         }
@@ -99,7 +99,7 @@ namespace IpcPs
             _ends = ends.Length > 1 << 16 ? null : ends;
             // Decoding may fail on one message (a damaged one): the ones before it are delivered, the rest are lost
             // with the exception, as the messages of a Get that throws are.
-            for (int i = 0, start = 0; i < n; start = ends[i++]) into.Add(MessageCodec.Decode(buffer, start, ends[i] - start));
+            for (int i = 0, start = 0; i < n; start = ends[i++]) into.Add(MessageBatch.Decode(buffer, start, ends[i] - start));
             return n;
         }
 

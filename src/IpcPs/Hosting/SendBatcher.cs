@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Management.Automation;
 using System.Threading;
 using IpcPs.Core.Sync;
 
@@ -64,6 +65,10 @@ namespace IpcPs.Hosting
         public void Add(object? item, long? priority)
         {
             bool quick = Stopwatch.GetTimestamp() - _lastReturn < QuickTicks;
+            // Pipeline items come wrapped in a PSObject. The codec encodes a wrapped primitive as its base value (its
+            // fallback unwraps anything but a custom object, after trying every type it knows); unwrapped here the
+            // batch encodes it directly (measured: Send-IpcMessage 0.65 -> 0.8 M items/s sending alone, load ~20).
+            if (item is PSObject pso && IsPrimitive(pso.BaseObject)) item = pso.BaseObject;
             lock (_gate)
             {
                 if (_pending.Count > 0 && _priority != priority) FlushLocked();   // a batch holds one priority
@@ -78,6 +83,9 @@ namespace IpcPs.Hosting
             }
             _lastReturn = Stopwatch.GetTimestamp();
         }
+
+        private static bool IsPrimitive(object value) =>
+            value is int || value is long || value is double || value is bool || value is string;
 
         /// <summary>Sends what is held (pipeline thread: the end of the input).</summary>
         public void Flush()
