@@ -86,6 +86,9 @@ namespace IpcPs.Hosting
             var request = ChildProtocol.DecodeRequest(line!);
             // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
             if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+            // A spare taken by Start-IpcManager becomes the manager: it serves until shut down, then exits.
+            if ((request["Manager"] is PSObject m ? m.BaseObject : request["Manager"]) is Hashtable manager)
+                Environment.Exit(RunManager(request, manager, runspace, openError));
             var channel = new ChildChannel(request, stdout, runspace, openError);
             if (!channel.Detached) WatchParentInBackground(stdin, after);   // AFTER: a stop request sent right behind the request
             return channel;
@@ -126,6 +129,41 @@ namespace IpcPs.Hosting
             return PoolWorker.Run(pipe, runspace, stdin);
         }
 
+        /// <summary>
+        /// A manager in this spare: the starter's folder and environment of the moment, then the manager's serve script
+        /// (ManagerLauncher.Serve) in the spare's runspace, with SETTINGS as $__ipcSettings. An error before it serves
+        /// (an unknown registered type, an initialization script that throws) goes to stderr with exit code 1, as a
+        /// cold manager's bootstrap reports it; the starter shows it.
+        /// </summary>
+        private static int RunManager(Hashtable request, Hashtable settings, ChildRunspace? runspace, Exception? openError)
+        {
+            try
+            {
+                if (openError != null) throw openError;
+                if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
+                    AdoptEnvironment(environment);
+                if (request["WorkingDirectory"] is string folder && folder.Length > 0 && Directory.Exists(folder))
+                {
+                    Environment.CurrentDirectory = folder;
+                    runspace!.Configure(folder, null);
+                }
+                runspace!.Runspace.SessionStateProxy.SetVariable("__ipcSettings", settings);
+                using (var ps = runspace.Shell())
+                {
+                    ps.AddScript(ManagerLauncher.Serve, false);
+                    ps.Invoke();
+                }
+                return 0;
+            }
+            catch (Exception e)
+            {
+                var error = Console.Error;
+                error.WriteLine(e is RuntimeException r && r.ErrorRecord != null ? r.ErrorRecord.ToString() : e.Message);
+                error.Flush();
+                return 1;
+            }
+        }
+
         /// <summary>The parent's environment at the call: variables it lacks are removed, the others set to its values.</summary>
         private static void AdoptEnvironment(Hashtable environment)
         {
@@ -139,9 +177,27 @@ namespace IpcPs.Hosting
         /// <summary>
         /// Runs the initialization script (dot-sourced, so its functions stay) and then the script, sending every
         /// record as it is written; returns the process's exit code: the script's <c>exit n</c>, 1 after a
-        /// terminating error (sent first), else 0.
+        /// terminating error (sent first), else 0. Then, before the process ends, the child's part is over: its
+        /// runspace is closed (PowerShell.Exiting handlers run), it detaches from every object it holds, and the last
+        /// frame (Z, with the exit code) is sent — the parent's job ends on that frame, not on the process's end,
+        /// which takes a .NET process tens of milliseconds more (docs/design.md, "Child processes").
         /// </summary>
         public int Run()
+        {
+            int exitCode = RunScript();
+            try { Core.Lifecycle.ObjectLifecycle.DetachAll(); }
+            catch (Exception) { /* what cannot be detached now is detached at exit, or pruned by liveness */ }
+            try
+            {
+                Console.Out.Flush();
+                Console.Error.Flush();
+            }
+            catch (IOException) { /* nobody reads any more */ }
+            Write('Z', exitCode);
+            return exitCode;
+        }
+
+        private int RunScript()
         {
             ChildRunspace runspace;
             try
@@ -172,7 +228,7 @@ namespace IpcPs.Hosting
                     {
                         ps.AddScript(InitializationScript, false);
                         ps.Invoke(null, output);
-                        if (runspace.Host.ExitCode is int early) return Finish(early);
+                        if (runspace.Host.ExitCode is int early) return early;
                         ps.Commands.Clear();
                     }
                     ps.AddScript(Script, true);
@@ -190,14 +246,8 @@ namespace IpcPs.Hosting
                     SendTerminating(e.ErrorRecord);
                     return 1;
                 }
-                return Finish(runspace.Host.ExitCode ?? 0);
+                return runspace.Host.ExitCode ?? 0;
             }
-        }
-
-        private int Finish(int exitCode)
-        {
-            Finish();
-            return exitCode;
         }
 
         /// <summary>Every stream but output, sent as each record is added (on the pipeline thread, so in order).</summary>
@@ -229,9 +279,6 @@ namespace IpcPs.Hosting
 
         /// <summary>Reports the error that ended the script.</summary>
         public void SendTerminating(ErrorRecord error) => Write('X', ChildProtocol.DescribeError(error));
-
-        /// <summary>Tells the parent the script ran to its end.</summary>
-        public void Finish() => Write('Z', null);
 
         private void Write(char kind, object? payload)
         {
