@@ -123,7 +123,8 @@ namespace IpcPs.Commands
             try
             {
                 string text = ChildProtocol.EncodeRequest(request, Depth);
-                var spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent);
+                // The spare's replacement boots once this job has ended (or a second has passed): not beside it.
+                var spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent, replenishWhen: job.Finished);
                 if (spare != null) job.Start(spare.Process, text, spare.FirstLine);
                 else job.Start(ChildLauncher.StartInfo(module, folder), text);
             }

@@ -113,6 +113,15 @@ namespace IpcPs.Hosting
             runspace.Configure(null, dry.Using);
             dry.RunIn(runspace);
             runspace.Host.ExitCode = null;
+            // The real run ends by closing its runspace before the last frame: close a small one now, so that path is
+            // compiled too (its first close took ~20 ms, on the job's critical path).
+            using (var small = RunspaceFactory.CreateRunspace(new ChildHost(), InitialSessionState.CreateDefault2()))
+            {
+                small.ThreadOptions = PSThreadOptions.UseCurrentThread;
+                small.Open();
+            }
+            // And the frame of the exit code.
+            ChildProtocol.Frame('Z', 0, 2);
         }
 
         /// <summary>A pool worker in this spare: the pool's folder and environment of the moment, then <see cref="PoolWorker"/>.</summary>

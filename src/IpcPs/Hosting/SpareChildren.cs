@@ -110,7 +110,11 @@ namespace IpcPs.Hosting
         /// <param name="module">The manifest the child must have loaded.</param>
         /// <param name="readyOnly">Only a spare that is ready (a detached child: a spare still booting watches its
         /// parent's pid, and would end if this process ended before it read its request).</param>
-        internal static SpareChild? Take(string module, bool readyOnly = false)
+        /// <param name="replenishWhen">When a spare is taken, its replacement is started once this handle is set (a
+        /// job's end) or <see cref="ReplenishDelay"/> has passed, whichever comes first, rather than at once: a new
+        /// pwsh's boot takes a whole CPU for most of a second, and on a small machine it would slow the very child
+        /// that took the spare. Null: at once.</param>
+        internal static SpareChild? Take(string module, bool readyOnly = false, WaitHandle? replenishWhen = null)
         {
             Hook();
             SpareChild? taken = null;
@@ -133,9 +137,17 @@ namespace IpcPs.Hosting
                 Idle.InsertRange(0, booting);
             }
             foreach (var s in unfit) End(s);
-            if (wanted > 0) ThreadPool.QueueUserWorkItem(_ => Fill(module));
+            if (wanted > 0)
+            {
+                if (taken != null && replenishWhen != null)
+                    ThreadPool.RegisterWaitForSingleObject(replenishWhen, (_, __) => Fill(module), null, ReplenishDelay, executeOnlyOnce: true);
+                else ThreadPool.QueueUserWorkItem(_ => Fill(module));
+            }
             return taken;
         }
+
+        /// <summary>The longest a replacement waits for the end of the job that took a spare (see <see cref="Take"/>).</summary>
+        public static readonly TimeSpan ReplenishDelay = TimeSpan.FromSeconds(1);
 
         /// <summary>Ends every idle spare (the module is removed, or this process exits).</summary>
         public static void EndAll()
