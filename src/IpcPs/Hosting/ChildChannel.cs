@@ -34,8 +34,7 @@ namespace IpcPs.Hosting
             Script = (string)request["Script"]!;
             WorkingDirectory = request["WorkingDirectory"] as string;
             // First: a warm spare was started earlier, under the environment and folder of that moment.
-            if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
-                AdoptEnvironment(environment);
+            ApplyEnvironmentChanges(request);
             if (!string.IsNullOrEmpty(WorkingDirectory))
             {
                 try { Environment.CurrentDirectory = WorkingDirectory; }
@@ -149,8 +148,7 @@ namespace IpcPs.Hosting
             try
             {
                 if (openError != null) throw openError;
-                if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
-                    AdoptEnvironment(environment);
+                ApplyEnvironmentChanges(request);
                 if (request["WorkingDirectory"] is string folder && folder.Length > 0 && Directory.Exists(folder))
                 {
                     Environment.CurrentDirectory = folder;
@@ -173,7 +171,20 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>The parent's environment at the call: variables it lacks are removed, the others set to its values.</summary>
+        /// <summary>
+        /// A spare's request (Start-IpcProcess, managers): EnvironmentChanges, what changed in the parent's environment
+        /// since the spare was launched (<see cref="SpareChild.EnvironmentChanges"/>): a string sets a variable, null
+        /// removes it. Variables the parent did not change stay as this process has them, as in a cold child.
+        /// </summary>
+        private static void ApplyEnvironmentChanges(Hashtable request)
+        {
+            if (!((request["EnvironmentChanges"] is PSObject env ? env.BaseObject : request["EnvironmentChanges"]) is Hashtable changes)) return;
+            foreach (DictionaryEntry e in changes)
+                if (e.Key is string name && name.Length > 0 && name.IndexOf('=') < 0)
+                    Environment.SetEnvironmentVariable(name, e.Value is PSObject p ? p.BaseObject as string : e.Value as string);
+        }
+
+        /// <summary>The parent's environment at the call (a pool worker's request): variables it lacks are removed, the others set to its values.</summary>
         private static void AdoptEnvironment(Hashtable environment)
         {
             foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())

@@ -110,7 +110,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                         ["Manager"] = settings,
                         // A cold manager inherits this process's folder and environment as they are now; a spare takes them.
                         ["WorkingDirectory"] = Environment.CurrentDirectory,
-                        ["Environment"] = Environment.GetEnvironmentVariables(),
+                        ["EnvironmentChanges"] = spare.EnvironmentChanges(),
                     }, 4);
                 try
                 {

@@ -17,9 +17,10 @@ namespace IpcPs.Hosting
     /// </summary>
     internal sealed class SpareChild
     {
-        public SpareChild(Process process, string module, string startupEnvironment)
+        public SpareChild(Process process, string module, string startupEnvironment, IDictionary<string, string> environment)
         {
             Process = process;
+            _environment = environment;
             Pid = process.Id;
             Module = module;
             StartupEnvironment = startupEnvironment;
@@ -28,8 +29,27 @@ namespace IpcPs.Hosting
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
+        private readonly IDictionary<string, string> _environment;
+
         public Process Process { get; }
         public int Pid { get; }
+
+        /// <summary>
+        /// What to change in the spare's environment (given at its launch) to make it this process's now: name → value
+        /// for a variable added or changed since, name → null for one removed. Usually empty: a request then carries
+        /// no environment at all (encoding the whole of it was most of Start-IpcProcess's own time).
+        /// </summary>
+        public Hashtable EnvironmentChanges()
+        {
+            var changes = new Hashtable();
+            var now = Environment.GetEnvironmentVariables();
+            foreach (DictionaryEntry e in now)
+                if (e.Key is string name && e.Value is string value && (!_environment.TryGetValue(name, out var was) || was != value))
+                    changes[name] = value;
+            foreach (var name in _environment.Keys)
+                if (!now.Contains(name)) changes[name] = null;
+            return changes;
+        }
         public string Module { get; }
 
         /// <summary>The variables that act while a runtime starts (see <see cref="SpareChildren.StartupEnvironment"/>), at launch.</summary>
@@ -149,6 +169,9 @@ namespace IpcPs.Hosting
         /// <summary>The longest a replacement waits for the end of the job that took a spare (see <see cref="Take"/>).</summary>
         public static readonly TimeSpan ReplenishDelay = TimeSpan.FromSeconds(1);
 
+        /// <summary>Ends a spare that was taken but could not be given its request.</summary>
+        internal static void Discard(SpareChild spare) => End(spare);
+
         /// <summary>Ends every idle spare (the module is removed, or this process exits).</summary>
         public static void EndAll()
         {
@@ -205,8 +228,11 @@ namespace IpcPs.Hosting
             string folder = System.IO.Path.GetPathRoot(System.IO.Path.GetTempPath()) ?? "/";
             var info = ChildLauncher.StartInfo(module, folder);
             info.Environment[SpareWatch.ParentVariable] = Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var environment = new Dictionary<string, string>(info.Environment.Count, StringComparer.Ordinal);
+            foreach (var e in info.Environment)
+                if (e.Value != null && e.Key != SpareWatch.ParentVariable) environment[e.Key] = e.Value;   // the spare removes that one itself
             var process = Process.Start(info) ?? throw new InvalidOperationException("The spare pwsh did not start.");
-            return new SpareChild(process, module, StartupEnvironment());
+            return new SpareChild(process, module, StartupEnvironment(), environment);
         }
 
         /// <summary>
