@@ -14,8 +14,9 @@
          session, through the warm pool, and through ForEach-Object -Parallel; the speed-ups.
       3. Starting a child and getting its result: where the time of a cold start goes (pwsh that exits at once; one
          that imports IpcPs; one that also opens the child's runspace; a whole Start-IpcProcess -NoSpare), and
-         Start-IpcProcess { 1 } | Receive-Job -Wait with a warm spare (each run after the spare is ready), with the
-         moment its output arrived; medians of -Starts runs.
+         Start-IpcProcess { 1 } | Receive-Job -Wait with a warm spare (each run after the spare is ready; the job ends
+         on the child's last frame), then, in other runs, when the cmdlet returned, the output arrived, the job ended
+         and the child process had exited; medians of -Starts runs. Start-IpcManager from a spare and with -NoSpare.
       4. Memory: resident size of a pool worker and of an idle spare; this session's growth per 100,000 messages
          through a queue (Send-IpcMessage | Receive-IpcMessage), over 6 rounds after a warm-up round.
       5. bench/processes.py: CPython's Pool.map (chunksize 1 and default) on the identity function, its own
@@ -138,18 +139,37 @@ try {
     $openRunspace = "Import-Module '$manifest'; `$i = [initialsessionstate]::CreateDefault2(); `$i.ImportPSModule('$manifest'); `$s = [runspacefactory]::CreateRunspace(`$i); `$s.Open(); `$p = [powershell]::Create(); `$p.Runspace = `$s; `$null = `$p.AddScript('1').Invoke(); exit"
     $r.start_pwsh_runspace_ms = Median (1..$Starts | ForEach-Object { (Measure-Command { & $exe @pre -NoProfile -NonInteractive -Command $openRunspace }).TotalMilliseconds })
     $r.start_cold_ms = Median (1..$Starts | ForEach-Object { (Measure-Command { Start-IpcProcess -NoSpare { 1 } | Receive-Job -Wait -AutoRemoveJob }).TotalMilliseconds })
-    Write-Host "Start, warm spare ($Starts runs, each once the spare is ready)"
+    Write-Host "Start, warm spare ($Starts runs of each measure, each once the spare is ready)"
+    function WaitSpare { if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'The spare was not ready in 120 s.' } }
+    # The whole job, as a user writes it (the job ends on the child's last frame).
+    $r.start_spare_ms = Median (1..$Starts | ForEach-Object {
+        WaitSpare
+        (Measure-Command { $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob }).TotalMilliseconds
+    })
+    # Where that time goes: the cmdlet's return, the output's arrival (polled without sleeping), the job's end, and
+    # the child process's exit after it (reaped in the background; not part of the job).
     $warm = foreach ($i in 1..$Starts) {
-        if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'The spare was not ready in 120 s.' }
+        WaitSpare
         $watch = [Diagnostics.Stopwatch]::StartNew()
         $job = Start-IpcProcess { 1 }
-        while ($job.Output.Count -lt 1 -and $job.State -eq 'Running') { [Threading.Thread]::Sleep(1) }
+        $started = $watch.Elapsed.TotalMilliseconds
+        while ($job.Output.Count -lt 1 -and $job.State -eq 'Running') { $null = [Threading.Thread]::Yield() }
         $output = $watch.Elapsed.TotalMilliseconds
-        $null = $job | Receive-Job -Wait -AutoRemoveJob
-        [pscustomobject]@{ Output = $output; Whole = $watch.Elapsed.TotalMilliseconds }
+        $null = $job.Finished.WaitOne()
+        $ended = $watch.Elapsed.TotalMilliseconds
+        $process = Get-Process -Id $job.Pid -ErrorAction SilentlyContinue
+        if ($process) { $null = $process.WaitForExit(10000) }
+        $exited = $watch.Elapsed.TotalMilliseconds
+        $job | Remove-Job
+        [pscustomobject]@{ Started = $started; Output = $output; Ended = $ended; Exited = $exited }
     }
-    $r.start_spare_ms = Median $warm.Whole
+    $r.start_spare_cmdlet_ms = Median $warm.Started
     $r.start_spare_output_ms = Median $warm.Output
+    $r.start_spare_ended_ms = Median $warm.Ended
+    $r.start_spare_exited_ms = Median $warm.Exited
+    Write-Host 'Start-IpcManager: from a warm spare, and -NoSpare (3 runs each)'
+    $r.manager_spare_ms = Median (1..3 | ForEach-Object { WaitSpare; $t = Measure-Command { $m = Start-IpcManager }; Stop-IpcManager $m; $t.TotalMilliseconds })
+    $r.manager_cold_ms = Median (1..3 | ForEach-Object { $t = Measure-Command { $m = Start-IpcManager -NoSpare }; Stop-IpcManager $m; $t.TotalMilliseconds })
 
     # ---- 4. memory ---------------------------------------------------------------------------------------------------
     function Rss([int] $ProcessId) {
@@ -217,7 +237,9 @@ Write-Host ("CPU-bound, {0} items of a {1}-step PowerShell loop: sequential {2:N
 if ($py) { Write-Host ("CPython, {0} items of a {1}-step Python loop: sequential {2:N2} s, Pool.map {3:N2} s ({4:N2}x)" -f $cpuItems, ($cpuLoop * 2), $py.cpu_sequential_s, $py.cpu_pool_s, $py.cpu_speedup) }
 Write-Host ("Start a child and get its result (medians of {0}, each a whole run): pwsh -Command exit {1}; pwsh that imports IpcPs {2}; that also opens the child's runspace {3}; Start-IpcProcess -NoSpare {4}" -f `
     $Starts, (Ms $r.start_pwsh_exit_ms), (Ms $r.start_pwsh_import_ms), (Ms $r.start_pwsh_runspace_ms), (Ms $r.start_cold_ms))
-Write-Host ("  with a warm spare: {0} (its output after {1}; the rest is the child's exit)" -f (Ms $r.start_spare_ms), (Ms $r.start_spare_output_ms))
+Write-Host ("  with a warm spare, Start-IpcProcess {{ 1 }} | Receive-Job -Wait: {0} (one by one: the cmdlet returned after {1}, output after {2}, the job ended after {3}; the process had exited after {4}, reaped in the background)" -f `
+    (Ms $r.start_spare_ms), (Ms $r.start_spare_cmdlet_ms), (Ms $r.start_spare_output_ms), (Ms $r.start_spare_ended_ms), (Ms $r.start_spare_exited_ms))
+Write-Host ("Start-IpcManager: from a warm spare {0}, -NoSpare {1} (medians of 3)" -f (Ms $r.manager_spare_ms), (Ms $r.manager_cold_ms))
 if ($py) { Write-Host ("  CPython Process + Queue: spawn {0}, forkserver {1}, fork {2}" -f (Ms $py.start_spawn_ms), (Ms $py.start_forkserver_ms), (Ms $py.start_fork_ms)) }
 Write-Host ("Memory: pool worker {0:N0} MB resident, idle spare {1:N0} MB, this session {2:N0} MB; growth per 100,000 messages {3:N2} MB" -f `
     $r.rss_worker_mb, $r.rss_spare_mb, $r.rss_parent_mb, $r.rss_parent_growth_mb_per_100k)

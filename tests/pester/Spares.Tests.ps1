@@ -3,6 +3,8 @@ BeforeAll {
 
     # Waits until a warm spare is idle and ready; returns its pid.
     function Get-ReadySpare {
+        # Spares are made by starts: after a test that turned them off, one start makes the next.
+        if (-not [IpcPs.Hosting.SpareChildren]::Pids) { $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob }
         [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120)) | Should -BeTrue -Because 'a spare is started in the background after each start'
         $pids = [IpcPs.Hosting.SpareChildren]::Pids
         $pids.Count | Should -BeGreaterThan 0
@@ -106,6 +108,51 @@ Describe 'Warm spare children' {
         } finally { $env:IPCPS_SPARES = $null }
     }
 
+    It 'starts a manager in a warm spare: it serves, sees the environment of the moment, and stops cleanly' {
+        $spare = Get-ReadySpare
+        $env:IPCPS_TEST_MANAGER = 'set after the spare started'
+        $m = $null
+        try {
+            $m = Start-IpcManager -InitializationScript { class SpareProbe { [string] Env() { return $env:IPCPS_TEST_MANAGER } [int] Twice([int] $x) { return 2 * $x } } } -Register @{ SpareProbe = 'SpareProbe' }
+            $m.Pid | Should -Be $spare -Because 'the manager starts in the waiting spare'
+            $d = $m.Dict(@{ a = 1 })
+            $d['b'] = 2
+            $d['a'] + $d['b'] | Should -Be 3
+            $probe = $m.SpareProbe()
+            $probe.Twice(21) | Should -Be 42
+            $probe.Env() | Should -Be 'set after the spare started'
+            $dir = $m.Directory
+            Stop-IpcManager $m
+            $m = $null
+            Wait-Until { -not (Test-Running $spare) } -Because 'the manager process to end'
+            Test-Path $dir | Should -BeFalse
+        } finally {
+            if ($m) { Stop-IpcManager $m }
+            Remove-Item Env:IPCPS_TEST_MANAGER -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'reports a manager that fails to start in a spare as a cold one; -NoSpare and IPCPS_SPARES=0 start managers cold' {
+        $spare = Get-ReadySpare
+        $err = Get-ThrownException { Start-IpcManager -Register @{ Missing = 'NoSuchTypeForSpareTest' } }
+        $err.Message | Should -BeLike '*NoSuchTypeForSpareTest*not known in the manager process*'
+        Wait-Until { -not (Test-Running $spare) } -Because 'the spare that failed to become a manager to end'
+
+        $spare = Get-ReadySpare
+        $m = Start-IpcManager -NoSpare
+        try {
+            $m.Pid | Should -Not -Be $spare
+            [IpcPs.Hosting.SpareChildren]::Pids | Should -Contain $spare -Because '-NoSpare leaves the spare waiting'
+        } finally { Stop-IpcManager $m }
+
+        $env:IPCPS_SPARES = '0'
+        try {
+            $m = Start-IpcManager
+            try { $m.Pid | Should -Not -Be $spare } finally { Stop-IpcManager $m }
+            Wait-Until { -not (Test-Running $spare) } -TimeoutSeconds 30 -Because 'spares are off: the idle one was ended'
+        } finally { $env:IPCPS_SPARES = $null }
+    }
+
     It 'ends the spares of a session that exits' {
         $owner = Start-SpareOwner
         try {
@@ -126,5 +173,81 @@ Describe 'Warm spare children' {
             $owner.Process.WaitForExit(60000) | Should -BeTrue
             Wait-Until { -not (Test-Running $owner.Spares[0]) } -TimeoutSeconds 30 -Because 'a spare watches its parent (stdin) and exits'
         } finally { if (-not $owner.Process.HasExited) { $owner.Process.Kill() }; $owner.Process.Dispose() }
+    }
+}
+
+Describe 'A child''s job ends on its last frame' {
+    BeforeAll {
+        # Compiled in the child: a ProcessExit handler (it runs after the child's last frame, while its process ends)
+        # that sets ARMED, then holds the process until RELEASE is set, for SECONDS at most.
+        $script:holdExit = 'public static class HoldExit { public static void Arm(IpcPs.IpcEvent release, IpcPs.IpcEvent armed, double seconds) { System.AppDomain.CurrentDomain.ProcessExit += (s, a) => { armed.Set(); release.Wait(seconds); }; } }'
+        function Get-ProcessState([int] $ProcessId) {
+            $stat = Get-Content "/proc/$ProcessId/stat" -Raw -ErrorAction SilentlyContinue
+            if ($stat) { $stat.Substring($stat.LastIndexOf(')') + 2, 1) }   # R, S, D, Z (zombie), ...
+        }
+    }
+
+    It 'completes with its result while the process is still ending, and reaps the process once it ends' {
+        $release = New-IpcEvent (New-TestName)
+        $armed = New-IpcEvent (New-TestName)
+        $name = New-TestName
+        try {
+            # The child also makes a queue only it holds: detached before the last frame, so gone when the job ends.
+            $job = Start-IpcProcess -ArgumentList $script:holdExit, $release, $armed, $name {
+                param($type, $release, $armed, $name)
+                Add-Type -ReferencedAssemblies netstandard, ([IpcPs.IpcEvent].Assembly.Location) -TypeDefinition $type
+                [HoldExit]::Arm($release, $armed, 60)
+                $q = New-IpcQueue $name
+                $q.Put(1)
+                'result'
+            }
+            $job | Receive-Job -Wait | Should -Be 'result'
+            $job.State | Should -Be 'Completed'
+            $job.ExitCode | Should -Be 0
+            $job.HasMoreData | Should -BeFalse
+            $job.IsAlive | Should -BeFalse -Because 'its part is over once the last frame has come'
+            $armed.Wait(60) | Should -BeTrue -Because 'the child''s exit handler runs after its last frame'
+            Get-ProcessState $job.Pid | Should -BeIn 'R', 'S', 'D' -Because 'the process still runs its exit handler, held by the event'
+            Test-Path "/dev/shm/$name" | Should -BeFalse -Because 'the child detached what it held before its last frame'
+            Wait-IpcProcess $job -Timeout 5 -PassThru | Should -Be $job -Because 'Wait-IpcProcess waits for the job''s end'
+            Stop-IpcProcess $job -Force
+            $job.State | Should -Be 'Completed' -Because 'a job that has ended is left as it is'
+            $release.Set()
+            Wait-Until { -not (Test-Path "/proc/$($job.Pid)") } -Because 'the process to end and be reaped (a zombie keeps /proc/PID)'
+            $job | Remove-Job
+        } finally { $release.Close(); $armed.Close() }
+    }
+
+    It 'kills a child whose process hangs after its last frame once ExitGracePeriod is over' {
+        $never = New-IpcEvent (New-TestName)
+        $armed = New-IpcEvent (New-TestName)
+        try {
+            $job = Start-IpcProcess -ArgumentList $script:holdExit, $never, $armed {
+                param($type, $never, $armed)
+                Add-Type -ReferencedAssemblies netstandard, ([IpcPs.IpcEvent].Assembly.Location) -TypeDefinition $type
+                [HoldExit]::Arm($never, $armed, 600)
+                'result'
+                exit 4
+            }
+            $job.ExitGracePeriod = [timespan]::FromSeconds(1)
+            $job | Receive-Job -Wait -ErrorAction SilentlyContinue | Should -Be 'result'
+            $job.State | Should -Be 'Failed'
+            $job.ExitCode | Should -Be 4 -Because 'the exit code comes with the last frame'
+            $armed.Wait(60) | Should -BeTrue -Because 'the child''s exit handler holds its process'
+            Wait-Until { -not (Test-Path "/proc/$($job.Pid)") } -Because 'the hung process to be killed and reaped'
+            $job | Remove-Job
+        } finally { $never.Close(); $armed.Close() }
+    }
+    It 'leaves a job whose child was killed before its last frame as before: Failed, with the signal''s exit code' {
+        $job = Start-IpcProcess { 'up'; Start-Sleep -Seconds 600 }
+        try {
+            Wait-Until { $job.Output.Count -gt 0 } -Because 'the child to start'
+            $null = & kill -KILL $job.Pid
+            $null = $job | Wait-IpcProcess -Timeout 30
+            $job.State | Should -Be 'Failed'
+            $job.ExitCode | Should -Be 137
+            $job.IsAlive | Should -BeFalse
+            Test-Path "/proc/$($job.Pid)" | Should -BeFalse
+        } finally { $job | Remove-Job -Force }
     }
 }

@@ -115,15 +115,23 @@ namespace IpcPs.Commands
                 ["WorkingDirectory"] = folder,
                 ["Depth"] = Depth,
                 ["ManagerKeys"] = ManagerKeys.ForChild(),
-                // A warm spare was started earlier: it takes this process's environment as it is now.
-                ["Environment"] = Environment.GetEnvironmentVariables(),
             };
             string module = ChildLauncher.ModuleManifest(this);
             var job = new IpcProcessJob(ScriptBlock.ToString(), Name, retained);
+            SpareChild? spare = null;
             try
             {
-                string text = ChildProtocol.EncodeRequest(request, Depth);
-                var spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent);
+                // The spare's replacement boots once this job has ended (or a second has passed): not beside it.
+                spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent, replenishWhen: job.Finished);
+                // A warm spare was started earlier: it takes what changed in this process's environment since.
+                if (spare != null) request["EnvironmentChanges"] = spare.EnvironmentChanges();
+                string text;
+                try { text = ChildProtocol.EncodeRequest(request, Depth); }
+                catch (Exception) when (spare != null)
+                {
+                    SpareChildren.Discard(spare);   // taken, and nothing to give it
+                    throw;
+                }
                 if (spare != null) job.Start(spare.Process, text, spare.FirstLine);
                 else job.Start(ChildLauncher.StartInfo(module, folder), text);
             }

@@ -34,8 +34,7 @@ namespace IpcPs.Hosting
             Script = (string)request["Script"]!;
             WorkingDirectory = request["WorkingDirectory"] as string;
             // First: a warm spare was started earlier, under the environment and folder of that moment.
-            if ((request["Environment"] is PSObject env ? env.BaseObject : request["Environment"]) is Hashtable environment)
-                AdoptEnvironment(environment);
+            ApplyEnvironmentChanges(request);
             if (!string.IsNullOrEmpty(WorkingDirectory))
             {
                 try { Environment.CurrentDirectory = WorkingDirectory; }
@@ -86,6 +85,9 @@ namespace IpcPs.Hosting
             var request = ChildProtocol.DecodeRequest(line!);
             // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
             if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+            // A spare taken by Start-IpcManager becomes the manager: it serves until shut down, then exits.
+            if ((request["Manager"] is PSObject m ? m.BaseObject : request["Manager"]) is Hashtable manager)
+                Environment.Exit(RunManager(request, manager, runspace, openError));
             var channel = new ChildChannel(request, stdout, runspace, openError);
             if (!channel.Detached) WatchParentInBackground(stdin, after);   // AFTER: a stop request sent right behind the request
             return channel;
@@ -107,9 +109,23 @@ namespace IpcPs.Hosting
                 ["Using"] = IpcObjectConverter.Dehydrate(new Hashtable()),
             };
             var dry = new ChildChannel(ChildProtocol.DecodeRequest(ChildProtocol.EncodeRequest(request, 2)), Stream.Null, runspace, null);
-            runspace.Configure(null, dry.Using);
+            // With a folder, as every request has one: the location's first set cost ~5 ms on the job's path.
+            runspace.Configure(Environment.CurrentDirectory, dry.Using);
             dry.RunIn(runspace);
             runspace.Host.ExitCode = null;
+            // The real run ends by closing its runspace before the last frame: close a small one now, so that path is
+            // compiled too (its first close took ~20 ms, on the job's critical path).
+            using (var small = RunspaceFactory.CreateRunspace(new ChildHost(), InitialSessionState.CreateDefault2()))
+            {
+                small.ThreadOptions = PSThreadOptions.UseCurrentThread;
+                small.Open();
+            }
+            // And what Run does after the script (~1.5 ms the first time): the detach (nothing is held yet), the
+            // console writers' flush, the frame of the exit code.
+            Core.Lifecycle.ObjectLifecycle.DetachAll();
+            Console.Out.Flush();
+            Console.Error.Flush();
+            ChildProtocol.Frame('Z', 0, 2);
         }
 
         /// <summary>A pool worker in this spare: the pool's folder and environment of the moment, then <see cref="PoolWorker"/>.</summary>
@@ -126,7 +142,54 @@ namespace IpcPs.Hosting
             return PoolWorker.Run(pipe, runspace, stdin);
         }
 
-        /// <summary>The parent's environment at the call: variables it lacks are removed, the others set to its values.</summary>
+        /// <summary>
+        /// A manager in this spare: the starter's folder and environment of the moment, then the manager's serve script
+        /// (ManagerLauncher.Serve) in the spare's runspace, with SETTINGS as $__ipcSettings. An error before it serves
+        /// (an unknown registered type, an initialization script that throws) goes to stderr with exit code 1, as a
+        /// cold manager's bootstrap reports it; the starter shows it.
+        /// </summary>
+        private static int RunManager(Hashtable request, Hashtable settings, ChildRunspace? runspace, Exception? openError)
+        {
+            try
+            {
+                if (openError != null) throw openError;
+                ApplyEnvironmentChanges(request);
+                if (request["WorkingDirectory"] is string folder && folder.Length > 0 && Directory.Exists(folder))
+                {
+                    Environment.CurrentDirectory = folder;
+                    runspace!.Configure(folder, null);
+                }
+                runspace!.Runspace.SessionStateProxy.SetVariable("__ipcSettings", settings);
+                using (var ps = runspace.Shell())
+                {
+                    ps.AddScript(ManagerLauncher.Serve, false);
+                    ps.Invoke();
+                }
+                return 0;
+            }
+            catch (Exception e)
+            {
+                var error = Console.Error;
+                error.WriteLine(e is RuntimeException r && r.ErrorRecord != null ? r.ErrorRecord.ToString() : e.Message);
+                error.Flush();
+                return 1;
+            }
+        }
+
+        /// <summary>
+        /// A spare's request (Start-IpcProcess, managers): EnvironmentChanges, what changed in the parent's environment
+        /// since the spare was launched (<see cref="SpareChild.EnvironmentChanges"/>): a string sets a variable, null
+        /// removes it. Variables the parent did not change stay as this process has them, as in a cold child.
+        /// </summary>
+        private static void ApplyEnvironmentChanges(Hashtable request)
+        {
+            if (!((request["EnvironmentChanges"] is PSObject env ? env.BaseObject : request["EnvironmentChanges"]) is Hashtable changes)) return;
+            foreach (DictionaryEntry e in changes)
+                if (e.Key is string name && name.Length > 0 && name.IndexOf('=') < 0)
+                    Environment.SetEnvironmentVariable(name, e.Value is PSObject p ? p.BaseObject as string : e.Value as string);
+        }
+
+        /// <summary>The parent's environment at the call (a pool worker's request): variables it lacks are removed, the others set to its values.</summary>
         private static void AdoptEnvironment(Hashtable environment)
         {
             foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
@@ -139,9 +202,27 @@ namespace IpcPs.Hosting
         /// <summary>
         /// Runs the initialization script (dot-sourced, so its functions stay) and then the script, sending every
         /// record as it is written; returns the process's exit code: the script's <c>exit n</c>, 1 after a
-        /// terminating error (sent first), else 0.
+        /// terminating error (sent first), else 0. Then, before the process ends, the child's part is over: its
+        /// runspace is closed (PowerShell.Exiting handlers run), it detaches from every object it holds, and the last
+        /// frame (Z, with the exit code) is sent — the parent's job ends on that frame, not on the process's end,
+        /// which takes a .NET process tens of milliseconds more (docs/design.md, "Child processes").
         /// </summary>
         public int Run()
+        {
+            int exitCode = RunScript();
+            try { Core.Lifecycle.ObjectLifecycle.DetachAll(); }
+            catch (Exception) { /* what cannot be detached now is detached at exit, or pruned by liveness */ }
+            try
+            {
+                Console.Out.Flush();
+                Console.Error.Flush();
+            }
+            catch (IOException) { /* nobody reads any more */ }
+            Write('Z', exitCode);
+            return exitCode;
+        }
+
+        private int RunScript()
         {
             ChildRunspace runspace;
             try
@@ -172,7 +253,7 @@ namespace IpcPs.Hosting
                     {
                         ps.AddScript(InitializationScript, false);
                         ps.Invoke(null, output);
-                        if (runspace.Host.ExitCode is int early) return Finish(early);
+                        if (runspace.Host.ExitCode is int early) return early;
                         ps.Commands.Clear();
                     }
                     ps.AddScript(Script, true);
@@ -190,14 +271,8 @@ namespace IpcPs.Hosting
                     SendTerminating(e.ErrorRecord);
                     return 1;
                 }
-                return Finish(runspace.Host.ExitCode ?? 0);
+                return runspace.Host.ExitCode ?? 0;
             }
-        }
-
-        private int Finish(int exitCode)
-        {
-            Finish();
-            return exitCode;
         }
 
         /// <summary>Every stream but output, sent as each record is added (on the pipeline thread, so in order).</summary>
@@ -229,9 +304,6 @@ namespace IpcPs.Hosting
 
         /// <summary>Reports the error that ended the script.</summary>
         public void SendTerminating(ErrorRecord error) => Write('X', ChildProtocol.DescribeError(error));
-
-        /// <summary>Tells the parent the script ran to its end.</summary>
-        public void Finish() => Write('Z', null);
 
         private void Write(char kind, object? payload)
         {

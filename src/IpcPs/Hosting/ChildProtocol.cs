@@ -10,11 +10,12 @@ namespace IpcPs.Hosting
     /// The wire between Start-IpcProcess and its child pwsh (docs/design.md, "Child processes").
     /// Parent → child (stdin): one line, base64 of the CLIXML of the request hashtable
     ///   { Script, Arguments, Input, HasInput, WorkingDirectory, Depth, InitializationScript, Using, Detached,
-    ///   ManagerKeys }; then stdin stays open: its end (EOF) means the
+    ///   ManagerKeys, EnvironmentChanges (a warm spare only) }, or, to a warm spare that becomes a pool worker or a
+    ///   manager, { PoolPipe, … } or { Manager, … }; then stdin stays open: its end (EOF) means the
     ///   parent is gone, and the child exits. A <see cref="StopRequest"/> byte on it after the request is the polite
     ///   stop where there is no SIGTERM (Windows): the child detaches what it holds and exits with 143, as SIGTERM ends it on Linux.
     /// Child → parent (stdout): one line per record, "\u001eIPCPS K BASE64" where K is the stream (O output, E error,
-    ///   W warning, V verbose, D debug, I information, P progress, X terminating error, Z finished) and BASE64 the CLIXML of the
+    ///   W warning, V verbose, D debug, I information, P progress, X terminating error, Z the last frame: the exit code, after which the job has ended) and BASE64 the CLIXML of the
     ///   record. Lines without the marker are text the child wrote to the console directly; they arrive as output.
     /// </summary>
     internal static class ChildProtocol

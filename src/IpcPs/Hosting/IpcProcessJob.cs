@@ -13,6 +13,10 @@ namespace IpcPs
     /// A child pwsh started by Start-IpcProcess, as a PowerShell job: Receive-Job, Wait-Job, Stop-Job and Remove-Job
     /// work on it. State follows the child: Completed when it ends with exit code 0, Failed on a terminating error, a
     /// non-zero exit code or a kill, Stopped after Stop-Job/Stop-IpcProcess.
+    /// The job ends on the child's last frame (Z, carrying the exit code, sent once the script, its runspace's close
+    /// and the detach of its objects are done), or, for a child that never sends it (killed, crashed), when the process
+    /// exits. After a last frame the process is still ending (runtime shutdown): it is reaped in the background, and
+    /// killed if it has not ended within <see cref="ExitGracePeriod"/>.
     /// </summary>
     public sealed class IpcProcessJob : Job
     {
@@ -26,6 +30,10 @@ namespace IpcPs
         private Thread? _stdoutReader;
         private object? _terminating;   // the child's terminating error, as described
         private bool _finishedFrame;
+        private volatile bool _lastFrame;   // the Z frame with the exit code arrived: the child's part is over
+        private bool _final;                // the final state is set (under _stateGate)
+        private int _endStarted;
+        private Timer? _reaper;             // kills a child that has not ended ExitGracePeriod after its last frame
         private volatile bool _stopRequested;
         private volatile bool _exited;
 
@@ -41,8 +49,17 @@ namespace IpcPs
         /// <summary>The child's exit code once it has ended (<c>exit n</c> gives n); null while it runs.</summary>
         public int? ExitCode { get; private set; }
 
-        /// <summary>True while the child process runs.</summary>
-        public bool IsAlive => _process != null && !_exited;
+        /// <summary>
+        /// True while the child runs: until its last frame has arrived (its script, and its runspace's close, are over;
+        /// the process itself may take some milliseconds more to end) or, without one, until the process has exited.
+        /// </summary>
+        public bool IsAlive => _process != null && !_exited && !_lastFrame;
+
+        /// <summary>
+        /// How long the child's process may take to end after its last frame (runtime shutdown, exit handlers) before
+        /// it is killed (SIGKILL). Default 10 s. The job has ended by then; this only bounds a process that hangs.
+        /// </summary>
+        public TimeSpan ExitGracePeriod { get; set; } = TimeSpan.FromSeconds(10);
 
         public override bool HasMoreData =>
             Output.Count > 0 || Error.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Information.Count > 0
@@ -52,7 +69,7 @@ namespace IpcPs
 
         public override string StatusMessage => ExitCode is int code ? $"exit code {code}" : IsAlive ? $"pid {Pid}" : "";
 
-        /// <summary>Waits until the child has ended and its last record has arrived. False on timeout or cancellation.</summary>
+        /// <summary>Waits until the job has ended: the child's last frame has arrived (or, without one, it has exited). False on timeout or cancellation.</summary>
         public bool WaitForExit(TimeSpan timeout, CancellationToken cancel)
         {
             try { return _ended.Wait(timeout, cancel); }
@@ -76,9 +93,14 @@ namespace IpcPs
         /// <summary>As <see cref="Stop(bool, TimeSpan)"/>; CANCEL (Ctrl+C) during the grace period kills the child at once.</summary>
         public void Stop(bool force, TimeSpan grace, CancellationToken cancel)
         {
-            if (_process is null || _ended.IsSet) return;
-            _stopRequested = true;
-            SetJobState(JobState.Stopping);
+            if (_process is null) return;
+            lock (_stateGate)
+            {
+                // A job that has ended (its last frame came, or the process exited) is left as it is.
+                if (_final || _ended.IsSet) return;
+                _stopRequested = true;
+                SetJobState(JobState.Stopping);
+            }
             // Signal only a child not yet reaped: once it has exited its pid may name another process.
             if (!force)
             {
@@ -142,7 +164,19 @@ namespace IpcPs
                 Dispatch(line);
             }
             while ((line = process.StandardOutput.ReadLine()) != null)
-                if (!_ended.IsSet) Dispatch(line);
+                if (!_ended.IsSet && Dispatch(line) is int exitCode)
+                {
+                    // The last frame: the job ends now; the process's end is watched by WatchExit.
+                    _reaper = new Timer(_ => KillIfNotExited(), null, ExitGracePeriod, Timeout.InfiniteTimeSpan);
+                    End(exitCode);
+                }
+        }
+
+        /// <summary>Kills a child that sent its last frame but has not ended in time; never one already reaped (its pid may be another's).</summary>
+        private void KillIfNotExited()
+        {
+            try { if (!_exited) Platforms.Current.Processes.Kill(Pid); }
+            catch (Exception) { /* it ended meanwhile */ }
         }
 
         /// <summary>
@@ -154,6 +188,16 @@ namespace IpcPs
             process.WaitForExit(int.MaxValue);
             int exitCode = process.ExitCode;
             _exited = true;
+            _reaper?.Dispose();
+            if (_lastFrame)
+            {
+                // The job ended on the last frame: release the process's pipes and its object now it is reaped.
+                try { process.StandardInput.Close(); } catch (Exception) { /* closed already */ }
+                _stdoutReader?.Join(TimeSpan.FromSeconds(2));
+                _stderrReader?.Join(TimeSpan.FromSeconds(1));
+                if (!_stdoutReader!.IsAlive && !_stderrReader!.IsAlive) process.Dispose();   // else a grandchild holds a pipe: Dispose of the job closes it
+                return;
+            }
             // The script's last records may still be in the pipe: drain them. A child that ended its script (Z/X)
             // gets 2 s; otherwise more, so a terminating error is not mistaken for a bare exit code.
             _stdoutReader?.Join(TimeSpan.FromSeconds(_finishedFrame || _terminating != null ? 2 : 10));
@@ -179,23 +223,24 @@ namespace IpcPs
                 lock (_stderr) if (_stderr.Length < 16384) _stderr.AppendLine(line);
         }
 
-        private void Dispatch(string line)
+        /// <summary>Adds the record LINE carries to its stream; the exit code if it was the last frame.</summary>
+        private int? Dispatch(string line)
         {
-            lock (_stateGate) DispatchLocked(line);
+            lock (_stateGate) return DispatchLocked(line);
         }
 
-        private void DispatchLocked(string line)
+        private int? DispatchLocked(string line)
         {
             object? payload;
             char kind;
             try
             {
-                if (!Hosting.ChildProtocol.TryParse(line, out kind, out payload)) { Output.Add(new PSObject(line)); return; }
+                if (!Hosting.ChildProtocol.TryParse(line, out kind, out payload)) { Output.Add(new PSObject(line)); return null; }
             }
             catch (Exception e) when (e is FormatException || e is System.Xml.XmlException || e is MessageFormatException)
             {
                 Error.Add(new ErrorRecord(e, Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.InvalidData, line));
-                return;
+                return null;
             }
             switch (kind)
             {
@@ -207,19 +252,32 @@ namespace IpcPs
                 case 'I': Information.Add(Hosting.ChildProtocol.RebuildInformation(payload)); break;
                 case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
                 case 'X': _terminating = payload ?? "Unknown error."; break;
-                case 'Z': _finishedFrame = true; break;
+                case 'Z':
+                    _finishedFrame = true;
+                    // The last frame carries the exit code (an int; anything else: wait for the process's end).
+                    if (payload is int code)
+                    {
+                        _lastFrame = true;
+                        return code;
+                    }
+                    break;
                 case 'R': break;   // the child is ready for its request (see ChildChannel.Connect)
             }
+            return null;
         }
 
+        /// <summary>The job's end, once: on the last frame (the process still ending) or at the process's exit.</summary>
         private void End(int exitCode)
         {
+            if (Interlocked.Exchange(ref _endStarted, 1) != 0) return;
             try
             {
                 lock (_stateGate)
                 {
                     ExitCode = exitCode;
-                    try { _process?.StandardInput.Close(); } catch (Exception) { /* gone with the child */ }
+                    // Stdin stays open until the process has exited (WatchExit closes it then): its end would tell a
+                    // child still running its exit handlers that the parent has gone.
+                    if (!_lastFrame) { try { _process?.StandardInput.Close(); } catch (Exception) { /* gone with the child */ } }
                     foreach (var handle in _retained)
                     {
                         try { handle.Close(); }
@@ -228,6 +286,7 @@ namespace IpcPs
                     // Before the final state: Receive-Job -AutoRemoveJob disposes the job from the state change,
                     // and Dispose waits for this, not for _ended, which is set only once the state change returns.
                     _released.Set();
+                    _final = true;
                     try { SetFinalState(exitCode); }
                     catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
                 }
@@ -281,7 +340,8 @@ namespace IpcPs
                 // and in any case the job's own end (handles closed) before the process object goes.
                 if (IsAlive) Stop(force: false, TimeSpan.FromSeconds(2));
                 if (_process != null) _released.Wait(TimeSpan.FromSeconds(15));
-                _process?.Dispose();
+                // A process still ending after its last frame is disposed by WatchExit once reaped.
+                if (!_lastFrame || _exited) _process?.Dispose();
             }
             base.Dispose(disposing);
         }

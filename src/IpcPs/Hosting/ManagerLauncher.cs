@@ -9,35 +9,41 @@ using IpcPs.Core.Managers;
 namespace IpcPs.Hosting
 {
     /// <summary>
-    /// Starts a manager process: pwsh (as <see cref="ChildLauncher"/> finds it) running <see cref="Bootstrap"/>, with
-    /// its settings (key included) on stdin. This process keeps the child's stdin open for the child's whole life:
-    /// when this process ends, the manager sees EOF and shuts down (unless detached), so no server outlives its session.
+    /// Starts a manager process: a warm spare when one fits (<see cref="SpareChildren"/>; it runs <see cref="Serve"/>
+    /// in its runspace, see <see cref="ChildChannel"/>), else pwsh (as <see cref="ChildLauncher"/> finds it) running
+    /// <see cref="Bootstrap"/>; either way with its settings (key included) on stdin. This process keeps the child's
+    /// stdin open for the child's whole life: when this process ends, the manager sees EOF and shuts down (unless
+    /// detached), so no server outlives its session.
     /// </summary>
     internal static class ManagerLauncher
     {
         private const string Bootstrap = @"
 $ErrorActionPreference = 'Stop'
-if ($PSStyle) {{ $PSStyle.OutputRendering = 'PlainText' }}
+if ($PSStyle) { $PSStyle.OutputRendering = 'PlainText' }
 Import-Module -Name '{0}'
 $__ipcSettings = [IpcPs.Hosting.ManagerHost]::ReadSettings()
-foreach ($__ipcModule in $__ipcSettings.Modules) {{ Import-Module -Name $__ipcModule }}
-if ($__ipcSettings.InitializationScript) {{ . ([scriptblock]::Create($__ipcSettings.InitializationScript)) }}
-$__ipcTypes = @{{}}
-foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {{
+";
+
+        /// <summary>What a manager runs once it has its settings in $__ipcSettings: a cold one after <see cref="Bootstrap"/>, a spare in its runspace.</summary>
+        internal const string Serve = @"
+$ErrorActionPreference = 'Stop'
+foreach ($__ipcModule in $__ipcSettings.Modules) { Import-Module -Name $__ipcModule }
+if ($__ipcSettings.InitializationScript) { . ([scriptblock]::Create($__ipcSettings.InitializationScript)) }
+$__ipcTypes = @{}
+foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
     $__ipcEntry = $__ipcSettings.Register[$__ipcId]
     $__ipcType = $__ipcEntry.Type -as [type]
-    if (-not $__ipcType) {{ throw ""The type '$($__ipcEntry.Type)' registered as '$__ipcId' is not known in the manager process: define it in -InitializationScript or load it with -Module."" }}
+    if (-not $__ipcType) { throw ""The type '$($__ipcEntry.Type)' registered as '$__ipcId' is not known in the manager process: define it in -InitializationScript or load it with -Module."" }
     $__ipcTypes[$__ipcId] = @($__ipcType, $__ipcEntry.Exposed)
-}}
+}
 [IpcPs.Hosting.ManagerHost]::Run($__ipcSettings, $__ipcTypes)
-exit 0
 ";
 
         /// <summary>Managers this session started and has not shut down: kept reachable so their stdin stays open.</summary>
         private static readonly HashSet<Process> Started = new HashSet<Process>();
 
         public static IpcManager Start(string modulePath, string? address, string? name, byte[] key, string? initializationScript,
-            string[] modules, Hashtable register, bool detached, TimeSpan timeout, System.Threading.CancellationToken stop)
+            string[] modules, Hashtable register, bool detached, bool noSpare, TimeSpan timeout, System.Threading.CancellationToken stop)
         {
             string dir = ManagerState.Create(name);
             try
@@ -45,7 +51,7 @@ exit 0
                 // The key file is only ever used for the Unix socket in this folder: a TCP manager gets none.
                 if (address is null) ManagerState.WriteKey(dir, key);
                 var (exe, prefix) = ChildLauncher.PwshCommand();
-                string script = string.Format(Bootstrap, modulePath.Replace("'", "''"));
+                string script = Bootstrap.Replace("{0}", modulePath.Replace("'", "''")) + Serve + "exit 0\n";
                 var info = new ProcessStartInfo
                 {
                     FileName = exe,
@@ -73,26 +79,45 @@ exit 0
                     ["Detached"] = detached,
                     ["Nonce"] = nonce,
                 };
-                var process = Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
+                // A warm spare when one fits (a detached manager only a ready one, as a detached child: a booting spare
+                // would end with this session); it reads the settings as its request and serves from its runspace.
+                var spare = noSpare ? null : SpareChildren.Take(modulePath, readyOnly: detached);
+                var process = spare?.Process ?? Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
                 // Both streams are drained for the process's whole life (a custom type that writes to the host must
                 // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
-                // a "FAILED nonce reason address" line the report of a listen that failed.
+                // a "FAILED nonce reason address" line the report of a listen that failed. Read by threads, not
+                // events: a spare's stdout is read synchronously already (its ready frame), and a reader cannot switch.
                 var output = new StringBuilder();
                 var ready = new System.Threading.Tasks.TaskCompletionSource<string?>();
                 string readyPrefix = ManagerHost.ReadyLine + " " + nonce + " ", failedPrefix = ManagerHost.FailedLine + " " + nonce + " ";
                 void Collect(string? data)
                 {
                     if (data is null) { ready.TrySetResult(null); return; }
+                    if (data.StartsWith(ChildProtocol.Marker, StringComparison.Ordinal)) return;   // a spare's ready frame
                     if (data.StartsWith(readyPrefix, StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(readyPrefix.Length)); return; }
                     if (data.StartsWith(failedPrefix, StringComparison.Ordinal)) { ready.TrySetResult("\0" + data.Substring(failedPrefix.Length)); return; }
                     lock (output) if (output.Length < 16_384) output.AppendLine(data);   // kept for a failed start
                 }
-                process.OutputDataReceived += (_, e) => Collect(e.Data);
-                process.ErrorDataReceived += (_, e) => { if (e.Data != null) Collect(e.Data); };
-                process.BeginOutputReadLine();
-                process.BeginErrorReadLine();
-                process.StandardInput.WriteLine(Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4))));
-                process.StandardInput.Flush();
+                var drains = new[]
+                {
+                    Drain(process, process.StandardOutput, spare?.FirstLine, Collect),
+                    Drain(process, process.StandardError, null, line => { if (line != null) Collect(line); }),
+                };
+                string settingsLine = spare is null
+                    ? Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4)))
+                    : ChildProtocol.EncodeRequest(new Hashtable
+                    {
+                        ["Manager"] = settings,
+                        // A cold manager inherits this process's folder and environment as they are now; a spare takes them.
+                        ["WorkingDirectory"] = Environment.CurrentDirectory,
+                        ["EnvironmentChanges"] = spare.EnvironmentChanges(),
+                    }, 4);
+                try
+                {
+                    process.StandardInput.Write(settingsLine + "\n");
+                    process.StandardInput.Flush();
+                }
+                catch (System.IO.IOException) { /* it died at once: its end is reported below */ }
                 string? actual = null;
                 bool stopped = false;
                 try { actual = ready.Task.Wait((int)Math.Min(int.MaxValue, timeout.TotalMilliseconds), stop) ? ready.Task.Result : null; }
@@ -101,6 +126,7 @@ exit 0
                 {
                     if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
                     process.WaitForExit();
+                    foreach (var drain in drains) drain.Join(TimeSpan.FromSeconds(5));   // all it wrote, for the reason
                     string why;
                     lock (output) why = output.ToString().Trim();
                     process.Dispose();
@@ -119,6 +145,27 @@ exit 0
                 ManagerState.Remove(dir);
                 throw;
             }
+        }
+
+        /// <summary>Reads READER to its end on a thread of its own, each line to COLLECT, then null; FIRSTLINE first (a spare's).</summary>
+        private static System.Threading.Thread Drain(Process process, System.IO.StreamReader reader, System.Threading.Tasks.Task<string?>? firstLine, Action<string?> collect)
+        {
+            var thread = new System.Threading.Thread(() =>
+            {
+                try
+                {
+                    string? line = firstLine?.GetAwaiter().GetResult();
+                    if (firstLine is null || line != null)
+                    {
+                        if (line != null) collect(line);
+                        while ((line = reader.ReadLine()) != null) collect(line);
+                    }
+                }
+                catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is InvalidOperationException) { /* disposed */ }
+                collect(null);
+            }) { IsBackground = true, Name = $"IpcPs manager {process.Id} output" };
+            thread.Start();
+            return thread;
         }
 
         public static void Forget(Process process)

@@ -39,6 +39,10 @@ namespace IpcPs.Hosting
         [Parameter]
         public SwitchParameter Detach { get; set; }
 
+        /// <summary>Starts a new pwsh even when a warm spare is waiting (see about_IpcPs: IPCPS_SPARES).</summary>
+        [Parameter]
+        public SwitchParameter NoSpare { get; set; }
+
         /// <summary>How long the manager process may take to start. Default 60 seconds.</summary>
         [Parameter, IpcTimeoutTransformation]
         public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -58,7 +62,7 @@ namespace IpcPs.Hosting
             try
             {
                 return ManagerLauncher.Start(module, Address, Name, key, InitializationScript?.ToString(), Module,
-                    ManagerKeys.Registrations(Register), Detach, StartTimeout, StopToken);
+                    ManagerKeys.Registrations(Register), Detach, NoSpare, StartTimeout, StopToken);
             }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException || e is IOException)

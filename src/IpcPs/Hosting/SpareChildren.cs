@@ -17,9 +17,10 @@ namespace IpcPs.Hosting
     /// </summary>
     internal sealed class SpareChild
     {
-        public SpareChild(Process process, string module, string startupEnvironment)
+        public SpareChild(Process process, string module, string startupEnvironment, IDictionary<string, string> environment)
         {
             Process = process;
+            _environment = environment;
             Pid = process.Id;
             Module = module;
             StartupEnvironment = startupEnvironment;
@@ -28,8 +29,27 @@ namespace IpcPs.Hosting
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
+        private readonly IDictionary<string, string> _environment;
+
         public Process Process { get; }
         public int Pid { get; }
+
+        /// <summary>
+        /// What to change in the spare's environment (given at its launch) to make it this process's now: name → value
+        /// for a variable added or changed since, name → null for one removed. Usually empty: a request then carries
+        /// no environment at all (encoding the whole of it was most of Start-IpcProcess's own time).
+        /// </summary>
+        public Hashtable EnvironmentChanges()
+        {
+            var changes = new Hashtable();
+            var now = Environment.GetEnvironmentVariables();
+            foreach (DictionaryEntry e in now)
+                if (e.Key is string name && e.Value is string value && (!_environment.TryGetValue(name, out var was) || was != value))
+                    changes[name] = value;
+            foreach (var name in _environment.Keys)
+                if (!now.Contains(name)) changes[name] = null;
+            return changes;
+        }
         public string Module { get; }
 
         /// <summary>The variables that act while a runtime starts (see <see cref="SpareChildren.StartupEnvironment"/>), at launch.</summary>
@@ -110,7 +130,11 @@ namespace IpcPs.Hosting
         /// <param name="module">The manifest the child must have loaded.</param>
         /// <param name="readyOnly">Only a spare that is ready (a detached child: a spare still booting watches its
         /// parent's pid, and would end if this process ended before it read its request).</param>
-        internal static SpareChild? Take(string module, bool readyOnly = false)
+        /// <param name="replenishWhen">When a spare is taken, its replacement is started once this handle is set (a
+        /// job's end) or <see cref="ReplenishDelay"/> has passed, whichever comes first, rather than at once: a new
+        /// pwsh's boot takes a whole CPU for most of a second, and on a small machine it would slow the very child
+        /// that took the spare. Null: at once.</param>
+        internal static SpareChild? Take(string module, bool readyOnly = false, WaitHandle? replenishWhen = null)
         {
             Hook();
             SpareChild? taken = null;
@@ -133,9 +157,20 @@ namespace IpcPs.Hosting
                 Idle.InsertRange(0, booting);
             }
             foreach (var s in unfit) End(s);
-            if (wanted > 0) ThreadPool.QueueUserWorkItem(_ => Fill(module));
+            if (wanted > 0)
+            {
+                if (taken != null && replenishWhen != null)
+                    ThreadPool.RegisterWaitForSingleObject(replenishWhen, (_, __) => Fill(module), null, ReplenishDelay, executeOnlyOnce: true);
+                else ThreadPool.QueueUserWorkItem(_ => Fill(module));
+            }
             return taken;
         }
+
+        /// <summary>The longest a replacement waits for the end of the job that took a spare (see <see cref="Take"/>).</summary>
+        public static readonly TimeSpan ReplenishDelay = TimeSpan.FromSeconds(1);
+
+        /// <summary>Ends a spare that was taken but could not be given its request.</summary>
+        internal static void Discard(SpareChild spare) => End(spare);
 
         /// <summary>Ends every idle spare (the module is removed, or this process exits).</summary>
         public static void EndAll()
@@ -193,8 +228,11 @@ namespace IpcPs.Hosting
             string folder = System.IO.Path.GetPathRoot(System.IO.Path.GetTempPath()) ?? "/";
             var info = ChildLauncher.StartInfo(module, folder);
             info.Environment[SpareWatch.ParentVariable] = Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var environment = new Dictionary<string, string>(info.Environment.Count, StringComparer.Ordinal);
+            foreach (var e in info.Environment)
+                if (e.Value != null && e.Key != SpareWatch.ParentVariable) environment[e.Key] = e.Value;   // the spare removes that one itself
             var process = Process.Start(info) ?? throw new InvalidOperationException("The spare pwsh did not start.");
-            return new SpareChild(process, module, StartupEnvironment());
+            return new SpareChild(process, module, StartupEnvironment(), environment);
         }
 
         /// <summary>
