@@ -248,6 +248,26 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
+    It 'takes a piped item''s Priority property as PowerShell''s parameter binder does' {
+        # Converted (a string, a double rounded), any case, a note property on a number too; a value that does not
+        # convert, or none, is no priority (0); -Priority given on the command line wins; an -InputObject argument
+        # is not piped, so its property is not read. (Observed with a compiled cmdlet whose -Priority has
+        # ValueFromPipelineByPropertyName, which Send-IpcMessage emulates: the binder's own lookup cost ~1 us an item.)
+        $q = New-IpcQueue (New-TestName) -Order Priority
+        try {
+            $five = 5 | Add-Member -NotePropertyName Priority -NotePropertyValue 1 -PassThru
+            @([pscustomobject]@{ Priority = '4'; N = 'a' }, $five, [pscustomobject]@{ priority = 2.6; N = 'c' },
+              [pscustomobject]@{ Priority = 'abc'; N = 'd' }, 7, @{ Priority = 8; N = 'h' }) | Send-IpcMessage $q
+            $got = Receive-IpcMessage $q -All
+            $got | ForEach-Object { if ($_ -is [int]) { $_ } elseif ($_ -is [hashtable]) { $_['N'] } else { $_.N } } |
+                Should -Be @('d', 7, 'h', 5, 'c', 'a')
+            [pscustomobject]@{ Priority = 1; N = 'x' } | Send-IpcMessage $q -Priority 9
+            Send-IpcMessage $q -InputObject ([pscustomobject]@{ Priority = 5; N = 'y' })
+            [pscustomobject]@{ Priority = 3; N = 'z' } | Send-IpcMessage $q
+            (Receive-IpcMessage $q -All).N | Should -Be @('y', 'z', 'x')
+        } finally { $q.Close() }
+    }
+
     It 'keeps single-send errors per item: -NoWait on a bounded queue puts what fits, one QueueFull per item left' {
         $q = New-IpcQueue (New-TestName) -MaxSize 5
         try {
