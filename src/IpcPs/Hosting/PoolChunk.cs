@@ -86,14 +86,18 @@ namespace IpcPs.Hosting
         {
             for (int i = 0; i < _items.Length; i++)
             {
-                long start = _clock.ElapsedTicks;
                 // Before the item runs: a worker that dies from now on was running this item (or had finished it).
                 _progress?.WriteInt64(0, _indexes[i]);
                 _records.Clear();
                 object? terminating = null;
+                long start = -1;
                 try
                 {
-                    foreach (var o in _script.Pipeline().Process(_items[i])) _output.Add(o);
+                    // Made (at a call's first item, or after an item that ended it) before the clock starts: the
+                    // item's time sizes automatic chunks, and the pipeline's start is not the item's work.
+                    var pipeline = _script.Pipeline();
+                    start = _clock.ElapsedTicks;
+                    foreach (var o in pipeline.Process(_items[i])) _output.Add(o);
                 }
                 catch (Exception e) when (!(e is ThreadAbortException))
                 {
@@ -105,7 +109,7 @@ namespace IpcPs.Hosting
                         _ => Describe(e, _items[i]),      // the engine's own
                     };
                 }
-                Finish(i, terminating, _clock.ElapsedTicks - start);
+                Finish(i, terminating, start < 0 ? 0 : _clock.ElapsedTicks - start);
             }
         }
 
