@@ -232,24 +232,32 @@ namespace IpcPs.Hosting
 
         /// <summary>
         /// SCRIPT as the process block of a script with its param() block, or null if it is not a plain script (see
-        /// the class summary). The block keeps the script's own text positions, so its errors point into it.
+        /// the class summary). Made from the script's text, its body wrapped in place: lines keep their numbers, so
+        /// errors point into the script (the first line of the body moves right by the wrapper's width). Parsed, not
+        /// built from AST nodes: a script block made of constructed nodes ran a CPU-bound loop ~1.5x slower.
         /// </summary>
         public static ScriptBlock? ToProcessBlock(ScriptBlock script)
         {
             if (!(script.Ast is ScriptBlockAst ast)) return null;
             var body = ast.EndBlock;
-            if (body is null || !body.Unnamed || ast.BeginBlock != null || ast.ProcessBlock != null || ast.DynamicParamBlock != null) return null;
+            if (body is null || !body.Unnamed || body.Statements.Count == 0 || ast.BeginBlock != null || ast.ProcessBlock != null || ast.DynamicParamBlock != null) return null;
             if (ast.UsingStatements.Count > 0 || ast.ScriptRequirements != null || ast.Attributes.Count > 0) return null;
             var param = ast.ParamBlock;
             if (param != null && (param.Attributes.Count > 0 || param.Parameters.Any(p => p.Attributes.Any(a => a is AttributeAst))))
                 return null;
-            var statements = new StatementBlockAst(body.Extent,
-                body.Statements.Select(s => (StatementAst)s.Copy()),
-                body.Traps?.Select(t => (TrapStatementAst)t.Copy()));
-            var process = new NamedBlockAst(body.Extent, TokenKind.Process, statements, false);
-            var wrapped = new ScriptBlockAst(ast.Extent,
-                (ParamBlockAst?)param?.Copy(), null, process, null, null);
-            return wrapped.GetScriptBlock();
+            string text = ast.Extent.Text;
+            int origin = ast.Extent.StartOffset;
+            // The statements' span (traps included): an unnamed block's own extent may cover the param() block too.
+            var parts = body.Statements.Cast<Ast>().Concat(body.Traps ?? Enumerable.Empty<TrapStatementAst>()).ToList();
+            int from = parts.Min(a => a.Extent.StartOffset) - origin, to = parts.Max(a => a.Extent.EndOffset) - origin;
+            if (from < 0 || to > text.Length || from > to) return null;
+            string wrapped = text.Substring(0, from) + "process { " + text.Substring(from, to - from) + "\n}" + text.Substring(to);
+            try
+            {
+                var block = ScriptBlock.Create(wrapped);
+                return block.Ast is ScriptBlockAst w && w.ProcessBlock != null && w.EndBlock is null ? block : null;
+            }
+            catch (ParseException) { return null; }   // not expected of a script that parsed; it would run per item
         }
     }
 }
