@@ -53,6 +53,32 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one; $q.Close(); $never.Close() }
     }
 
+    It 'runs a plain script as one pipeline per worker and call: its items share one scope, as ForEach-Object''s; a new call starts fresh' {
+        $one = New-IpcPool -Size 1
+        try {
+            # One worker: every item of a call runs in the same scope, as in `1..5 | ForEach-Object { $n++; $n }`.
+            (1..5 | Invoke-IpcPool -Pool $one { $n++; $n } -Ordered -ChunkSize 2) | Should -Be @(1, 2, 3, 4, 5)
+            (1..2 | Invoke-IpcPool -Pool $one { $n++; $n } -Ordered) | Should -Be @(1, 2) -Because 'each call starts with a fresh scope'
+            # return ends the item only; a terminating error ends its item, and the items after it start a fresh scope.
+            (1..3 | Invoke-IpcPool -Pool $one { if ($_ -eq 2) { return }; $_ } -Ordered) | Should -Be @(1, 3)
+            $out = 1..4 | Invoke-IpcPool -Pool $one { $n++; if ($_ -eq 2) { throw 'two' }; $n } -Ordered -ErrorVariable failed -ErrorAction SilentlyContinue
+            $out | Should -Be @(1, 1, 2)
+            @($failed.TargetObject) | Should -Be @(2)
+            # -ArgumentList binds once per worker and call, $_ is each item; $args without a param() block.
+            (1..3 | Invoke-IpcPool -Pool $one -ArgumentList 10 { param($add) $_ + $add } -Ordered) | Should -Be @(11, 12, 13)
+            (1..2 | Invoke-IpcPool -Pool $one -ArgumentList 5, 6 { $_ + $args[1] } -Ordered) | Should -Be @(7, 8)
+        } finally { Remove-IpcPool $one }
+    }
+
+    It 'runs a script with named blocks or an advanced param() block once per item, in a scope of its own' {
+        $one = New-IpcPool -Size 1
+        try {
+            (1..3 | Invoke-IpcPool -Pool $one { [CmdletBinding()] param() $n++; "$_ $n" } -Ordered) | Should -Be @('1 1', '2 1', '3 1')
+            (1..3 | Invoke-IpcPool -Pool $one -ArgumentList 7 { param([Parameter()] $k) $n++; "$_ $k $n" } -Ordered) | Should -Be @('1 7 1', '2 7 1', '3 7 1')
+            (1..3 | Invoke-IpcPool -Pool $one { end { $n++; "$_ $n" } } -Ordered) | Should -Be @('1 1', '2 1', '3 1')
+        } finally { Remove-IpcPool $one }
+    }
+
     It 'returns every result of a long call with automatic chunks' {
         $sum = (1..20000 | Invoke-IpcPool -Pool $pool { $_ } | Measure-Object -Sum).Sum
         $sum | Should -Be (20000 * 20001 / 2)

@@ -100,8 +100,16 @@ namespace IpcPs.Hosting
 
         public bool Done => Completed == Submitted;
 
-        /// <summary>Items a chunk takes now.</summary>
-        public int ChunkSize => _fixedChunk > 0 ? _fixedChunk : _autoChunk;
+        /// <summary>
+        /// Items a chunk takes now. An automatic chunk is also at most 1/<see cref="SlowStart"/> of the items
+        /// submitted so far: a busy worker gets only full chunks while input may still come, so items wait in this
+        /// process until a chunk fills, and the first items of a call must not wait behind a chunk of 1,024 (an
+        /// input that pauses, or waits for something an earlier item does, would hold them until it goes on).
+        /// </summary>
+        public int ChunkSize => _fixedChunk > 0 ? _fixedChunk : (int)Math.Max(1, Math.Min(_autoChunk, Submitted / SlowStart));
+
+        /// <summary>The slow start of automatic chunks (see <see cref="ChunkSize"/>).</summary>
+        public const int SlowStart = 8;
 
         private List<PoolResult> Take()
         {

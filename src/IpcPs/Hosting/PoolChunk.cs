@@ -4,19 +4,23 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Language;
+using System.Management.Automation.Runspaces;
 using System.Threading;
 
 namespace IpcPs.Hosting
 {
     /// <summary>
-    /// A pool worker's run of one chunk of items: the chunk goes through the worker's pipeline as one input
-    /// (<c>ForEach-Object { [IpcPs.Hosting.PoolChunk]::Next(); &amp; $__ipcScript @__ipcArgs }</c>), and
-    /// <see cref="Next"/>, called as each item begins, closes the previous item's result (its output and records so
-    /// far) and writes the new item's input index into the worker's progress word (a shared 8-byte segment the
-    /// parent reads if the worker dies: the item it was running). Results go back in order, several per message: at
-    /// the chunk's end, and from a heartbeat every <see cref="HeartbeatMs"/> ms while the chunk runs (so they stream
-    /// back while a long chunk runs). A terminating error ends its item only: the pipeline starts again with the items
-    /// after it.
+    /// A pool worker's run of one chunk of items. The items go one by one, from C#, through the call's pipeline (a
+    /// <see cref="SteppablePipeline"/> of the user's script as a process block, see <see cref="PoolScript"/>): so
+    /// an item costs one <c>Process</c> step and nothing of ours in script. Before each item runs, its input index is
+    /// written into the worker's progress word (a shared 8-byte segment the parent reads if the worker dies: the item
+    /// it was running); after it, the item's result (its output and the records it wrote) is closed. Results go back
+    /// in order, several per message: at the chunk's end, and from a heartbeat every <see cref="HeartbeatMs"/> ms while
+    /// the chunk runs (so they stream back while a long chunk runs). A terminating error, or <c>exit</c>, ends its
+    /// item only: the pipeline is made again for the items after it.
+    /// The steps run inside a script invocation of the worker's driver (<c>[IpcPs.Hosting.PoolChunk]::Step()</c>), on
+    /// the runspace's thread, so the items' records reach the driver's streams, as they are written.
     /// Message: ["done", callId, results, ticks], each result [index, output[], records[], terminating], ticks the
     /// Stopwatch ticks the items of these results took.
     /// </summary>
@@ -31,95 +35,94 @@ namespace IpcPs.Hosting
         private readonly object _gate = new object();
         private readonly int _callId;
         private readonly long[] _indexes;
-        private readonly List<object?> _output;
+        private readonly object?[] _items;
+        private readonly PoolScript _script;
+        private readonly List<object?> _output = new List<object?>();
         private readonly List<object?> _records;
         private readonly List<object?> _finished = new List<object?>();   // results not sent yet
         private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly SharedMemory? _progress;
         private long _ticksOfFinished;
-        private long _itemStart;
-        private int _position = -1;   // the item running (index into the chunk), -1 before the first
         private bool _ended;
 
-        private readonly SharedMemory? _progress;
-
-        private PoolChunk(int callId, long[] indexes, List<object?> output, List<object?> records, Action<object?[]> send, SharedMemory? progress)
+        private PoolChunk(PoolScript script, int callId, long[] indexes, object?[] items, List<object?> records, Action<object?[]> send, SharedMemory? progress)
         {
+            _script = script;
             _progress = progress;
             _callId = callId;
             _indexes = indexes;
-            _output = output;
+            _items = items;
             _records = records;
             _send = send;
         }
 
-        /// <summary>Called by the pipeline as each item begins (see the class summary).</summary>
-        public static void Next() => _current?.Begin();
+        /// <summary>Runs the current chunk's items (called by the worker's driver script; nothing without a chunk).</summary>
+        public static void Step() => _current?.RunItems();
 
-        /// <summary>Runs ITEMS (whose input indexes are INDEXES) through SHELL; every result is sent by the time it returns.</summary>
-        internal static void Run(PowerShell shell, ChildHost host, PSDataCollection<PSObject> outputs, List<object?> output, List<object?> records,
+        /// <summary>Runs ITEMS (whose input indexes are INDEXES) through SCRIPT, DRIVER invoking the steps; every result is sent by the time it returns.</summary>
+        internal static void Run(PoolScript script, PowerShell driver, ChildHost host, List<object?> records,
             int callId, long[] indexes, object?[] items, Action<object?[]> send, SharedMemory? progress)
         {
-            var chunk = new PoolChunk(callId, indexes, output, records, send, progress);
+            var chunk = new PoolChunk(script, callId, indexes, items, records, send, progress);
             _current = chunk;
-            using (var heartbeat = new Timer(_ => chunk.Beat(), null, HeartbeatMs, HeartbeatMs))
+            try
             {
-                int next = 0;
-                while (next < items.Length)
+                using (new Timer(_ => chunk.Beat(), null, HeartbeatMs, HeartbeatMs))
                 {
-                    int first = next;
-                    object? terminating = null;
-                    try { shell.Invoke(first == 0 ? items : items.Skip(first).ToArray(), outputs); }
-                    catch (RuntimeException e) { terminating = ChildProtocol.DescribeError(e.ErrorRecord); }
-                    catch (Exception e) { terminating = Describe(e, items[Math.Max(chunk._position, first)]); }   // the engine's own
-                    host.ExitCode = null;   // `exit` in an item ends the item, not the worker
-                    if (chunk._position < first) chunk.Begin();   // failed before its first item began: that item failed
-                    chunk.Close(terminating);
-                    next = chunk._position + 1;
-                    outputs.Clear();
-                    shell.Streams.ClearStreams();
+                    try { driver.Invoke(); }
+                    finally
+                    {
+                        host.ExitCode = null;   // `exit` in an item ends the item, not the worker
+                        driver.Streams.ClearStreams();
+                        lock (chunk._gate) chunk._ended = true;
+                    }
                 }
-                lock (chunk._gate) chunk._ended = true;
             }
-            _current = null;
+            finally { _current = null; }
             chunk.Flush();
         }
 
-        /// <summary>An item has begun and not finished.</summary>
-        private bool IsRunning => _position >= 0 && _position < _indexes.Length && _indexes[_position] >= 0;
-
-        /// <summary>An item begins: the one before it (if any) is finished.</summary>
-        private void Begin()
+        private void RunItems()
         {
-            long now = _clock.ElapsedTicks;
-            lock (_gate)
+            for (int i = 0; i < _items.Length; i++)
             {
-                if (IsRunning) Finish(null, now);
-                _position++;
-                _itemStart = now;
                 // Before the item runs: a worker that dies from now on was running this item (or had finished it).
-                if (_position < _indexes.Length) _progress?.WriteInt64(0, _indexes[_position]);
+                _progress?.WriteInt64(0, _indexes[i]);
+                _records.Clear();
+                object? terminating = null;
+                long start = -1;
+                try
+                {
+                    // Made (at a call's first item, or after an item that ended it) before the clock starts: the
+                    // item's time sizes automatic chunks, and the pipeline's start is not the item's work.
+                    var pipeline = _script.Pipeline();
+                    start = _clock.ElapsedTicks;
+                    foreach (var o in pipeline.Process(_items[i])) _output.Add(o);
+                }
+                catch (Exception e) when (!(e is ThreadAbortException))
+                {
+                    _script.Reset();
+                    terminating = e switch
+                    {
+                        FlowControlException _ => null,   // exit, or break/continue out of the script: ends the item only
+                        RuntimeException r => ChildProtocol.DescribeError(r.ErrorRecord),
+                        _ => Describe(e, _items[i]),      // the engine's own
+                    };
+                }
+                Finish(i, terminating, start < 0 ? 0 : _clock.ElapsedTicks - start);
             }
         }
 
-        /// <summary>The running item ended (TERMINATING: the error that ended it); the pipeline has ended.</summary>
-        private void Close(object? terminating)
+        private void Finish(int position, object? terminating, long ticks)
         {
-            long now = _clock.ElapsedTicks;
-            lock (_gate)
-            {
-                if (IsRunning) Finish(terminating, now);
-            }
-        }
-
-        private void Finish(object? terminating, long now)
-        {
-            _finished.Add(new object?[] { _indexes[_position], _output.ToArray(), _records.ToArray(), terminating });
-            _ticksOfFinished += now - _itemStart;
+            var result = new object?[] { _indexes[position], _output.ToArray(), _records.ToArray(), terminating };
             _output.Clear();
             _records.Clear();
-            _itemStart = now;
-            // Marks the item finished, so the heartbeat does not announce it or send it twice.
-            _indexes[_position] = -1 - _indexes[_position];
+            lock (_gate)
+            {
+                _finished.Add(result);
+                _ticksOfFinished += ticks;
+            }
         }
 
         /// <summary>The heartbeat: sends the results finished since the last message.</summary>
@@ -160,5 +163,101 @@ namespace IpcPs.Hosting
 
         private static Hashtable Describe(Exception e, object? item) =>
             ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, item));
+    }
+
+    /// <summary>
+    /// A worker's script for one call, and the pipeline that runs its items. A plain script (no begin/process/end
+    /// blocks, no attributes that make it an advanced script, no using statements or #requires) becomes the process
+    /// block of a script of its own, with its param() block: its items then run as one pipeline, one scope for the
+    /// items a worker runs in a call, as ForEach-Object's script block (each <c>Process</c> step costs well under a
+    /// microsecond; the call of a script block per item, with a new scope each, cost ~5 us). Any other script runs
+    /// as before chunks: called once per item (<c>&amp; $script @args</c>), in a scope of its own, with $_ set.
+    /// The pipeline is made at the call's first item, and again after an item that ended it (a terminating error,
+    /// exit); a new call starts a new one, so nothing an item set outlives its call (but $global:/$script: values).
+    /// </summary>
+    internal sealed class PoolScript
+    {
+        /// <summary>The variables the driver reads: the script to run, and its arguments.</summary>
+        public const string ScriptVariable = "__ipcRunner", ArgumentsVariable = "__ipcRunnerArgs";
+
+        private static readonly ScriptBlock Driver = ScriptBlock.Create("& $" + ScriptVariable + " @" + ArgumentsVariable);
+
+        // The fallback: the user's script (in $__ipcScript) called per item, $_ set by the process block.
+        private static readonly ScriptBlock PerItem = ScriptBlock.Create("process { & $__ipcScript @__ipcArgs }");
+
+        private SteppablePipeline? _pipeline;
+        private bool _stale;
+
+        /// <summary>True when the call's script runs as a process block (one scope per worker and call).</summary>
+        public bool AsProcessBlock { get; private set; }
+
+        /// <summary>
+        /// Sets up the call's SCRIPT with ARGUMENTS in the runspace's variables; the pipeline of an earlier call is
+        /// dropped at the next step (a SteppablePipeline is used and disposed on the runspace's thread only).
+        /// </summary>
+        public void Configure(SessionStateProxy state, ScriptBlock script, ScriptBlock? processBlock, object?[] arguments)
+        {
+            _stale = true;
+            AsProcessBlock = processBlock != null;
+            state.SetVariable("__ipcScript", script);
+            state.SetVariable("__ipcArgs", arguments);
+            state.SetVariable(ScriptVariable, processBlock ?? PerItem);
+            state.SetVariable(ArgumentsVariable, processBlock != null ? arguments : Array.Empty<object?>());
+        }
+
+        /// <summary>The call's pipeline, begun (made now if there is none).</summary>
+        public SteppablePipeline Pipeline()
+        {
+            if (_stale) Reset();
+            if (_pipeline != null) return _pipeline;
+            var pipeline = Driver.GetSteppablePipeline();
+            try { pipeline.Begin(true); }
+            catch
+            {
+                pipeline.Dispose();
+                throw;
+            }
+            return _pipeline = pipeline;
+        }
+
+        /// <summary>Drops the pipeline (after an item ended it); the next step makes a new one.</summary>
+        public void Reset()
+        {
+            _stale = false;
+            var pipeline = _pipeline;
+            _pipeline = null;
+            try { pipeline?.Dispose(); }
+            catch (Exception) { /* a pipeline that failed may fail to dispose too; it is dropped all the same */ }
+        }
+
+        /// <summary>
+        /// SCRIPT as the process block of a script with its param() block, or null if it is not a plain script (see
+        /// the class summary). Made from the script's text, its body wrapped in place: lines keep their numbers, so
+        /// errors point into the script (the first line of the body moves right by the wrapper's width). Parsed, not
+        /// built from AST nodes: a script block made of constructed nodes ran a CPU-bound loop ~1.5x slower.
+        /// </summary>
+        public static ScriptBlock? ToProcessBlock(ScriptBlock script)
+        {
+            if (!(script.Ast is ScriptBlockAst ast)) return null;
+            var body = ast.EndBlock;
+            if (body is null || !body.Unnamed || body.Statements.Count == 0 || ast.BeginBlock != null || ast.ProcessBlock != null || ast.DynamicParamBlock != null) return null;
+            if (ast.UsingStatements.Count > 0 || ast.ScriptRequirements != null || ast.Attributes.Count > 0) return null;
+            var param = ast.ParamBlock;
+            if (param != null && (param.Attributes.Count > 0 || param.Parameters.Any(p => p.Attributes.Any(a => a is AttributeAst))))
+                return null;
+            string text = ast.Extent.Text;
+            int origin = ast.Extent.StartOffset;
+            // The statements' span (traps included): an unnamed block's own extent may cover the param() block too.
+            var parts = body.Statements.Cast<Ast>().Concat(body.Traps ?? Enumerable.Empty<TrapStatementAst>()).ToList();
+            int from = parts.Min(a => a.Extent.StartOffset) - origin, to = parts.Max(a => a.Extent.EndOffset) - origin;
+            if (from < 0 || to > text.Length || from > to) return null;
+            string wrapped = text.Substring(0, from) + "process { " + text.Substring(from, to - from) + "\n}" + text.Substring(to);
+            try
+            {
+                var block = ScriptBlock.Create(wrapped);
+                return block.Ast is ScriptBlockAst w && w.ProcessBlock != null && w.EndBlock is null ? block : null;
+            }
+            catch (ParseException) { return null; }   // not expected of a script that parsed; it would run per item
+        }
     }
 }

@@ -13,7 +13,7 @@ namespace IpcPs.Hosting
     ///   parent → worker: ["start", initializationScript, managerKeys, progressSegment] (first), ["call", callId, script,
     ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
     ///   items], ["quit"]
-    ///   worker → parent: ["ready", pid, initError], ["done", callId, results, runningIndex, ticks] (see <see cref="PoolChunk"/>)
+    ///   worker → parent: ["ready", pid, initError], ["done", callId, results, ticks] (see <see cref="PoolChunk"/>)
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
     public static class PoolWorker
@@ -64,19 +64,12 @@ namespace IpcPs.Hosting
             var argumentHandles = new List<IpcObject>();
             // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
             // loops) once it has run a few times, and a pool called again with the same script keeps that work.
-            var compiled = new Dictionary<string, ScriptBlock>();
-            // ForEach-Object sets $_; the script, called from its process block, sees it. The same command serves
-            // every call: only the variables it reads change.
-            // PoolChunk.Next marks where each item of a chunk begins.
-            shell.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("[IpcPs.Hosting.PoolChunk]::Next(); & $__ipcScript @__ipcArgs"));
-            // Without arguments, the same without splatting: an empty splat still costs a trivial item ~5 us.
-            using var bare = runspace.Shell();
-            Collect(bare.Streams, records);
-            bare.AddCommand("ForEach-Object").AddParameter("Process", ScriptBlock.Create("[IpcPs.Hosting.PoolChunk]::Next(); & $__ipcScript"));
-            bool withArguments = true;
-            var output = new List<object?>();
-            var outputs = new PSDataCollection<PSObject>();
-            outputs.DataAdded += (s, e) => output.Add(outputs[e.Index]);
+            // Each entry: the script, and the same as a process block (null when it cannot be one: see PoolScript).
+            var compiled = new Dictionary<string, (ScriptBlock Script, ScriptBlock? ProcessBlock)>();
+            var script = new PoolScript();
+            // The driver: each chunk is one invocation of it, in which PoolChunk steps the call's pipeline item by item.
+            shell.Commands.Clear();
+            shell.AddScript("[IpcPs.Hosting.PoolChunk]::Step()");
             while (true)
             {
                 object?[] message;
@@ -92,14 +85,13 @@ namespace IpcPs.Hosting
                         argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
                         var state = runspace.Runspace.SessionStateProxy;
                         string text = (string)message[2]!;
-                        if (!compiled.TryGetValue(text, out var script))
+                        if (!compiled.TryGetValue(text, out var blocks))
                         {
                             if (compiled.Count >= 64) compiled.Clear();
-                            compiled[text] = script = ScriptBlock.Create(text);
+                            var parsed = ScriptBlock.Create(text);
+                            compiled[text] = blocks = (parsed, PoolScript.ToProcessBlock(parsed));
                         }
-                        state.SetVariable("__ipcScript", script);
-                        state.SetVariable("__ipcArgs", args as object?[] ?? Array.Empty<object?>());
-                        withArguments = args is object?[] given && given.Length > 0;
+                        script.Configure(state, blocks.Script, blocks.ProcessBlock, args as object?[] ?? Array.Empty<object?>());
                         state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
                         pipe.SerializationDepth = message[5] is int depth ? depth : 2;
                         progress.WriteInt64(0, -1);   // indexes are per call
@@ -110,10 +102,9 @@ namespace IpcPs.Hosting
                         if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
                         try
                         {
-                            PoolChunk.Run(withArguments ? shell : bare, runspace.Host, outputs, output, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), progress);
+                            PoolChunk.Run(script, shell, runspace.Host, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), progress);
                         }
                         catch (ConnectionClosedException) { return 0; }
-                        output.Clear();
                         records.Clear();
                         foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached
                         break;
