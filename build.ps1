@@ -393,7 +393,18 @@ function Get-Legs([bool] $Narrowed) {
     @{ Linux = $p -ne 'Windows'; Windows = $p -ne 'Linux' }
 }
 
+# A pwsh makes PowerShell's own host pipe in the temp folder (CoreFxPipe_PSHost.<start>.<pid>.<app>.<name>, for
+# Enter-PSHostProcess) and removes it when it exits; the tests kill child pwsh processes by the hundred, which cannot.
+# Removed here, once the run is over, for the processes of the run that are gone.
+function Remove-DeadHostPipes([datetime] $Since) {
+    if (-not (Test-Path /proc/self)) { return }
+    Get-ChildItem -Force ([IO.Path]::GetTempPath()) -Filter 'CoreFxPipe_PSHost.*' -ErrorAction SilentlyContinue |
+        Where-Object { $_.LastWriteTime -ge $Since -and $_.Name -match '^CoreFxPipe_PSHost\.[0-9A-F]+\.(\d+)\.' -and -not (Test-Path "/proc/$($Matches[1])") } |
+        Remove-Item -Force -ErrorAction SilentlyContinue
+}
+
 function Invoke-Test {
+    $runStarted = Get-Date
     $pester = Invoke-Bootstrap
     Invoke-Build
     $legs = Get-Legs ([bool]($TestName -or $CSharpTests))
@@ -485,7 +496,10 @@ function Invoke-Test {
                 $timings.Add(('{0}: no result after {1:n0} s' -f $stage.Name, $started.Elapsed.TotalSeconds))
             }
         }
-    } finally { if ($legs.Windows -and $wine) { Remove-WinePrefix } }
+    } finally {
+        if ($legs.Windows -and $wine) { Remove-WinePrefix }
+        Remove-DeadHostPipes $runStarted
+    }
     Write-Host ''
     Write-Host 'Stages:'
     foreach ($t in $timings) { Write-Host "  $t" }
