@@ -2,6 +2,25 @@
 # loads it into a load context of its own, beside PowerShell's own assemblies; objects work through the backend.
 BeforeAll {
     . $PSScriptRoot/Common.ps1
+
+    # Runs SCRIPT (param: module path, then ARGUMENTS) in a fresh pwsh with the server's password on its stdin (never on a
+    # command line), without the environment variables UNSET; returns the JSON of its last output line.
+    function Invoke-Probe([string] $Script, [object[]] $Arguments, [string[]] $Unset = @()) {
+        $psi = New-PwshStartInfo (@('-NoProfile', '-NonInteractive', '-File', $Script, $env:IPCPS_MODULE_PATH) + $Arguments)
+        foreach ($v in $Unset) { $psi.Environment.Remove($v) | Out-Null }
+        $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
+        $p = [Diagnostics.Process]::Start($psi)
+        try {
+            $p.StandardInput.WriteLine($script:RedisPassword); $p.StandardInput.Close()
+            $err = $p.StandardError.ReadToEndAsync()
+            $out = $p.StandardOutput.ReadToEnd()
+            $p.WaitForExit(60000) | Should -BeTrue
+            $p.ExitCode | Should -Be 0 -Because $err.Result
+            $out.Trim().Split("`n")[-1] | ConvertFrom-Json
+        }
+        finally { if (-not $p.HasExited) { $p.Kill() }; $p.Dispose() }
+    }
+
     $script:RedisServer = Start-TestRedis
     $script:HasRedis = [bool]$script:RedisServer
     if ($script:HasRedis) {
@@ -44,14 +63,7 @@ $se = @(Loaded)
     Address = $b.Address
 } | ConvertTo-Json -Compress
 '@ | Set-Content $script
-        $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-File', $script, $env:IPCPS_MODULE_PATH, $script:RedisPort)
-        $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
-        $p = [Diagnostics.Process]::Start($psi)
-        $p.StandardInput.WriteLine($script:RedisPassword); $p.StandardInput.Close()
-        $out = $p.StandardOutput.ReadToEnd(); $err = $p.StandardError.ReadToEnd()
-        $p.WaitForExit(60000) | Should -BeTrue
-        $p.ExitCode | Should -Be 0 -Because $err
-        $r = $out.Trim().Split("`n")[-1] | ConvertFrom-Json
+        $r = Invoke-Probe $script @($script:RedisPort)
         $r.AfterImport | Should -Be 0                      # importing IpcPs loads no StackExchange.Redis
         $r.Contexts | Should -Be @('IpcPs.Redis')          # loaded once, in the backend's own context
         $r.DefaultHasIt | Should -Be 0
@@ -83,7 +95,6 @@ Describe 'Redis handle descriptors in messages' {
         $q = New-IpcQueue
         $b = Connect-IpcBackend "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0"
         $rq = New-IpcQueue -Backend $b -Name "t_$([guid]::NewGuid().ToString('N').Substring(0, 12))"
-        $p = $null
         try {
             $rq.Put('hello')
             function Descriptor($Name, $Address) {
@@ -115,17 +126,8 @@ $second = $q.Get(10)
     RealLiveAfter = $second -is [IpcPs.IIpcBackendObject]; Got = $(if ($second -is [IpcPs.IIpcBackendObject]) { $second.Get(5) })
 } | ConvertTo-Json -Compress
 '@ | Set-Content $script
-            $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-File', $script, $env:IPCPS_MODULE_PATH, $q.Name, $script:RedisPort)
             # Another process: none of this session's trust (the variable IpcPs keeps for its own children).
-            $psi.Environment.Remove('IPCPS_TRUSTED_BACKENDS') | Out-Null
-            $psi.Environment.Remove('IPCPS_BACKEND') | Out-Null
-            $psi.RedirectStandardInput = $true; $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
-            $p = [Diagnostics.Process]::Start($psi)
-            $p.StandardInput.WriteLine($script:RedisPassword); $p.StandardInput.Close()
-            $out = $p.StandardOutput.ReadToEnd(); $err = $p.StandardError.ReadToEnd()
-            $p.WaitForExit(60000) | Should -BeTrue
-            $p.ExitCode | Should -Be 0 -Because $err
-            $r = $out.Trim().Split("`n")[-1] | ConvertFrom-Json
+            $r = Invoke-Probe $script @($q.Name, $script:RedisPort) -Unset 'IPCPS_TRUSTED_BACKENDS', 'IPCPS_BACKEND'
             $trap.Pending() | Should -BeFalse -Because 'a descriptor alone must never make the receiver connect'
             $r.TrapLive | Should -BeFalse
             $r.TrapName | Should -Be 'victim'                      # delivered as the inert record it is: nothing lost
@@ -136,7 +138,6 @@ $second = $q.Get(10)
             $r.Got | Should -Be 'hello'
         }
         finally {
-            if ($p -and -not $p.HasExited) { $p.Kill() }
             $trap.Stop()
             $rq.Unlink(); $rq.Dispose()
             $q.Unlink(); $q.Dispose()
