@@ -160,24 +160,30 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         $q = New-IpcQueue (New-TestName)
         $session = New-TestName 'tmux'
         $pwsh = (Get-PwshCommand | ForEach-Object { "'$_'" }) -join ' '
-        & tmux new-session -d -s $session -x 160 -y 40 "exec env NO_COLOR=1 $pwsh -NoProfile -NoLogo"
-        $panePid = [int](& tmux display-message -p -t $session '#{pane_pid}')
+        # A server of its own on a socket in a folder of its own (tmux's default, /tmp/tmux-UID, would stay behind).
+        $folder = Join-Path ([IO.Path]::GetTempPath()) "ipcps-$session"
+        $null = New-Item -ItemType Directory $folder
+        $socket = Join-Path $folder 's'
+        function tmux { & (Get-Command tmux -CommandType Application | Select-Object -First 1) -S $socket @args }
+        tmux new-session -d -s $session -x 160 -y 40 "exec env NO_COLOR=1 $pwsh -NoProfile -NoLogo"
+        $panePid = [int](tmux display-message -p -t $session '#{pane_pid}')
         try {
-            $screen = { (& tmux capture-pane -p -t $session) -join "`n" }
+            $screen = { (tmux capture-pane -p -t $session) -join "`n" }
             Wait-Until { (& $screen) -match 'PS .*>' } -TimeoutSeconds 60 -Because 'the prompt'
-            & tmux send-keys -t $session "Import-Module '$env:IPCPS_MODULE_PATH'; `$q = Get-IpcObject -Name '$($q.Name)' -Open; `$q.Get()" Enter
+            tmux send-keys -t $session "Import-Module '$env:IPCPS_MODULE_PATH'; `$q = Get-IpcObject -Name '$($q.Name)' -Open; `$q.Get()" Enter
             Wait-Until { $q.WaiterCount -eq 1 } -Because 'the session to block in Get()'
-            & tmux send-keys -t $session C-c
+            tmux send-keys -t $session C-c
             Wait-Until { $q.WaiterCount -eq 0 } -Because 'Ctrl+C to end the wait'
             $q.Put('after Ctrl+C')
-            & tmux send-keys -t $session "'got ' + `$q.Get()" Enter
+            tmux send-keys -t $session "'got ' + `$q.Get()" Enter
             Wait-Until { (& $screen) -match 'got after Ctrl\+C' } -Because 'the next Get to receive the message'
             $q.QSize() | Should -Be 0
         } finally {
             # The pane's pwsh holds the queue: it must be gone before this session's Close, the last, destroys it.
-            & tmux kill-session -t $session 2>$null
+            tmux kill-session -t $session 2>$null
             Wait-Until { -not (Get-Process -Id $panePid -ErrorAction Ignore) } -Because 'the pane''s pwsh to end'
             $q.Close()
+            Remove-Item -Recurse -Force $folder -ErrorAction Ignore
         }
     }
 
