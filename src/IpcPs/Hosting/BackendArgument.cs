@@ -36,8 +36,8 @@ namespace IpcPs.Hosting
             return string.IsNullOrWhiteSpace(env) ? null : From(env);
         }
 
-        /// <summary>VALUE as a backend: an IIpcBackend, a URI, or 'local' / empty (null).</summary>
-        public static IIpcBackend? From(object? value)
+        /// <summary>VALUE as a backend: an IIpcBackend, a URI (a first connection within CONNECTTIMEOUT, default 5 s), or 'local' / empty (null).</summary>
+        public static IIpcBackend? From(object? value, TimeSpan? connectTimeout = null)
         {
             switch (value is PSObject p ? p.BaseObject : value)
             {
@@ -45,7 +45,7 @@ namespace IpcPs.Hosting
                 case IIpcBackend b: return b;
                 case string s when s.Length == 0 || s.Trim().Equals(Local, StringComparison.OrdinalIgnoreCase): return null;
                 case string s when IpcBackends.IsBackendUri(s.Trim()):
-                    try { return IpcBackends.Connect(s.Trim(), ConnectTimeout); }
+                    try { return IpcBackends.Connect(s.Trim(), connectTimeout ?? ConnectTimeout); }
                     catch (System.IO.FileNotFoundException e) { throw new IpcBackendException(e.Message, null, e); }
                     catch (UriFormatException e) { throw new ArgumentException($"'{Redact(s)}' is not a backend address: {e.Message}"); }
                 case string s:

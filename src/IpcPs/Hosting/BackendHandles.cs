@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 
 namespace IpcPs.Hosting
@@ -48,7 +49,7 @@ namespace IpcPs.Hosting
         /// <summary>True for what DescribeStore made, once deserialized (a known store kind, a backend address).</summary>
         public static bool IsStoreDescriptor(PSObject pso) =>
             pso.TypeNames.Count > 0 && pso.TypeNames[0] == Deserialized + StoreDescriptorType
-            && Text(pso, "Name") != null && Text(pso, "StoreKind") is string kind && IsStoreKind(kind)
+            && Text(pso, "Name") != null && Text(pso, "StoreKind") is string kind && IpcBackends.StoreKinds.Contains(kind)
             && Text(pso, "Address") is string a && IpcBackends.IsBackendUri(a);
 
         /// <summary>The live store a store descriptor names (password and trust as <see cref="Attach"/>).</summary>
@@ -57,12 +58,6 @@ namespace IpcPs.Hosting
             string name = Text(pso, "Name")!, kind = Text(pso, "StoreKind")!, address = Text(pso, "Address")!;
             if (!IpcBackendCredentials.TryGet(address, out _)) AdoptFromEnvironment(address);
             return IpcBackends.AttachStore(address, kind, name);
-        }
-
-        private static bool IsStoreKind(string kind)
-        {
-            foreach (var k in IpcBackends.StoreKinds) if (k == kind) return true;
-            return false;
         }
 
         /// <summary>True for what Describe made, once deserialized, or a Redis handle PowerShell's serializer wrote.</summary>

@@ -58,22 +58,20 @@ namespace IpcPs.Hosting
         private static readonly TimeSpan CompletionConnectTimeout = TimeSpan.FromSeconds(1);
 
         /// <summary>
-        /// The backend the command on the line would use: GIVEN false for local objects; BACKEND null when it cannot be
-        /// had (a bad value, no server within a second).
+        /// The backend the command on the line would use (BackendArgument's rule): GIVEN false for local objects;
+        /// BACKEND null when it cannot be had (a bad value, no server within a second).
         /// </summary>
         private static (bool Given, IIpcBackend? Backend) BackendOf(IDictionary fakeBoundParameters)
         {
             object? value = fakeBoundParameters?.Contains(BackendArgument.ParameterName) == true
                 ? fakeBoundParameters[BackendArgument.ParameterName]
                 : Environment.GetEnvironmentVariable(BackendArgument.EnvironmentVariable);
-            switch (value is PSObject p ? p.BaseObject : value)
+            try
             {
-                case IIpcBackend b: return (true, b);
-                case string u when IpcBackends.IsBackendUri(u.Trim()):
-                    try { return (true, IpcBackends.Connect(u.Trim(), CompletionConnectTimeout)); }
-                    catch (Exception e) when (e is IpcException || e is ArgumentException || e is UriFormatException || e is System.IO.IOException) { return (true, null); }
-                default: return (false, null);
+                var backend = BackendArgument.From(value, CompletionConnectTimeout);
+                return (backend != null, backend);
             }
+            catch (Exception e) when (e is IpcException || e is ArgumentException || e is UriFormatException || e is System.IO.IOException) { return (true, null); }
         }
 
         // Names are validated (letters, digits, '_', '-', '.'), but a listing is the server's answer: quote what

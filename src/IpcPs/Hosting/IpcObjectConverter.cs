@@ -72,21 +72,15 @@ namespace IpcPs.Hosting
         }
 
         private static object? Attach(object leaf) =>
-            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? AttachIfTrusted(pso) : BackendHandles.IsStoreDescriptor(pso) ? AttachStoreIfTrusted(pso)
+            leaf is PSObject pso ? (BackendHandles.IsDescriptor(pso) ? OrInert(pso, BackendHandles.Attach) : BackendHandles.IsStoreDescriptor(pso) ? OrInert(pso, BackendHandles.AttachStore)
                 : TryOpenProxy(pso, out var proxy) ? proxy : TryOpen(pso, out var obj) ? obj : leaf) : leaf;
 
-        // A backend descriptor naming an address this process does not trust stays what it is, an inert record of
-        // Name, Kind and Address (nothing is connected to, nothing lost): received handles re-attach only to servers
-        // this process already uses (IpcBackendCredentials.IsTrusted).
-        private static object AttachIfTrusted(PSObject pso)
+        // A backend descriptor (a handle's or a manager store's) naming an address this process does not trust stays
+        // what it is, an inert record of its properties (nothing is connected to, nothing lost): received handles
+        // re-attach only to servers this process already uses (IpcBackendCredentials.IsTrusted).
+        private static object OrInert<T>(PSObject pso, Func<PSObject, T> attach) where T : class
         {
-            try { return BackendHandles.Attach(pso); }
-            catch (IpcBackendNotTrustedException) { return pso; }
-        }
-
-        private static object AttachStoreIfTrusted(PSObject pso)
-        {
-            try { return BackendHandles.AttachStore(pso); }
+            try { return attach(pso); }
             catch (IpcBackendNotTrustedException) { return pso; }
         }
 
