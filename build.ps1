@@ -41,9 +41,10 @@ param(
     # Chaos: seconds of random traffic with random SIGKILLs (Test runs IPCPS_CHAOS_SECONDS, default 60).
     [ValidateRange(1, 86400)]
     [int] $ChaosSeconds = 900,
-    # Test: a stage still running after this many minutes is stopped and counted as a failure.
+    # Test: a stage still running after this many minutes is stopped and counted as a failure. Default: each stage's
+    # own budget (Get-StageBudget), about twice its usual time, so that a hung stage cannot take the run past CI's 90 minutes.
     [ValidateRange(1, 1440)]
-    [int] $TestTimeoutMinutes = 45,
+    [int] $TestTimeoutMinutes,
     # Test, Bench: which legs run. Default for Test: All, or Linux when -TestName or -CSharpTests narrows the run; for Bench: Linux.
     [ValidateSet('Linux', 'Windows', 'All')]
     [string] $Platform
@@ -99,10 +100,20 @@ function Invoke-TestStage([string[]] $Command, [string[]] $Arguments, [int] $Tim
         if ($p.WaitForExit([timespan]::FromMinutes($TimeoutMinutes))) { $p.WaitForExit(); return $p.ExitCode }
         Write-Host ''
         Write-Host "The test run did not end within $TimeoutMinutes minutes: the test after the last one reported above hangs. Stopping it and every process it started."
+        Write-HungProcesses
         $p.Kill($true)
         $p.WaitForExit()
         return $null
     } finally { $p.Dispose() }
+}
+
+# What runs while a stage hangs, for its diagnosis: every process with its parent, state, age and what it waits in
+# (Wine's processes are Linux processes too, shown by their Windows program's path); kernel threads left out.
+function Write-HungProcesses {
+    if (-not (Get-Command ps -CommandType Application -ErrorAction SilentlyContinue)) { return }
+    Write-Host 'Processes at the time:'
+    & ps -eo pid,ppid,stat,etime,wchan:24,args --sort=start_time | Select-Object -Skip 1 |
+        Where-Object { $_ -notmatch '\bps -eo\b' -and $_ -notmatch '^\s*\d+\s+[02]\s' } | ForEach-Object { Write-Host "  $($_.Substring(0, [Math]::Min(240, $_.Length)))" }
 }
 
 function Invoke-Bootstrap {
@@ -204,11 +215,29 @@ function Initialize-WinePrefix {
     $null = Invoke-WineTool 'wineserver' @('-w')
 }
 
-# Ends every Wine process of the prefix (and its wineserver): the leg leaves nothing running.
+# Ends every Wine process of the prefix (and its wineserver): the leg leaves nothing running. wineserver -k ends the
+# processes the server knows; a Wine process can also be left blocked for good in its start-up, unknown to the server
+# (seen under load: one thread in read(2) on a pipe whose write end it holds itself, parent init, after Windows had
+# reported the process ended). Those are found by the prefix in their environment and killed too.
 function Stop-Wine {
     if (-not (Get-Wine) -or -not (Test-Path $WinePrefix)) { return }
     $null = Invoke-WineTool 'wineserver' @('-k')
     $null = Invoke-WineTool 'wineserver' @('-w')
+    $stuck = @(Get-PrefixProcesses)
+    if ($stuck.Count -eq 0) { return }
+    Write-Host "Wine: $($stuck.Count) process(es) of the prefix outlived its wineserver (stuck in Wine's start-up); killed: $($stuck -join ', ')"
+    foreach ($id in $stuck) { try { [Diagnostics.Process]::GetProcessById($id).Kill() } catch { } }
+}
+
+# The Linux processes whose environment names this leg's prefix (Wine passes WINEPREFIX to every process it starts).
+function Get-PrefixProcesses {
+    if (-not (Test-Path /proc/self)) { return }
+    $wanted = [char]0 + "WINEPREFIX=$WinePrefix" + [char]0
+    foreach ($dir in Get-ChildItem /proc -Directory -ErrorAction SilentlyContinue) {
+        if ($dir.Name -notmatch '^\d+$' -or [int]$dir.Name -eq $PID) { continue }
+        try { $environ = [char]0 + [Text.Encoding]::Latin1.GetString([IO.File]::ReadAllBytes("/proc/$($dir.Name)/environ")) } catch { continue }
+        if ($environ.Contains($wanted, [StringComparison]::Ordinal)) { [int]$dir.Name }
+    }
 }
 
 # Ends Wine and removes the leg's prefix: nothing of Wine is left outside out/ after a run.
@@ -342,7 +371,7 @@ function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
 
 # The Windows leg's C# stage: the same test program published for win-x64 (once per change of its sources) and run
 # under Wine, every test but those marked Linux-only.
-function Invoke-WindowsCSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
+function Invoke-WindowsCSharpTests([string] $ResultFile) {
     $published = Join-Path $WinOut 'tests'
     try { $null = Publish-Windows 'tests/IpcPs.Tests/IpcPs.Tests.csproj' $published @('src', 'tests/IpcPs.Tests') }
     catch { Write-Host $_.Exception.Message; return 1 }
@@ -359,15 +388,22 @@ function Invoke-WindowsCSharpTests([string] $ResultFile, [int] $TimeoutMinutes) 
         IPCPS_FUZZ_SECONDS = $(if ($env:IPCPS_FUZZ_SECONDS) { $env:IPCPS_FUZZ_SECONDS } else { '3' })
         IPCPS_CHAOS_SECONDS = $(if ($env:IPCPS_CHAOS_SECONDS) { $env:IPCPS_CHAOS_SECONDS } else { '20' })
     }
-    $runs = if ($CSharpTests) { ,@() } else { @(@('-class-', 'IpcPs.Tests.ChaosTests'), @('-class', 'IpcPs.Tests.ChaosTests')) }
+    # The programs' own arguments and budgets. (A list, not an if's output: PowerShell unrolls an array an if returns, so
+    # a lone empty argument list became no run at all, and -CSharpTests under Wine ran 0 tests.)
+    $runs = [Collections.Generic.List[object]]::new()
+    if ($CSharpTests) { $runs.Add(@{ Arguments = @(); Minutes = (Get-StageBudget 'WindowsCSharp') }) }
+    else {
+        $runs.Add(@{ Arguments = @('-class-', 'IpcPs.Tests.ChaosTests'); Minutes = (Get-StageBudget 'WindowsCSharp') })
+        $runs.Add(@{ Arguments = @('-class', 'IpcPs.Tests.ChaosTests'); Minutes = (Get-StageBudget 'WindowsChaos') })
+    }
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
     $worst = 0
     $i = 0
     foreach ($run in $runs) {
         $runXml = "$xml.$i.xml"; $i++
         Remove-Item $runXml -ErrorAction SilentlyContinue
-        $arguments = @('-noColor', '-parallel', 'none', '-result-xml', (ConvertTo-WinePath $runXml)) + (Get-XunitFilter 'Linux') + $run
-        $exitCode = Invoke-TestStage @((Get-Wine), (Join-Path $published 'IpcPs.Tests.exe')) $arguments $TimeoutMinutes -Environment $environment -NoInput
+        $arguments = @('-noColor', '-parallel', 'none', '-result-xml', (ConvertTo-WinePath $runXml)) + (Get-XunitFilter 'Linux') + $run.Arguments
+        $exitCode = Invoke-TestStage @((Get-Wine), (Join-Path $published 'IpcPs.Tests.exe')) $arguments $run.Minutes -Environment $environment -NoInput
         if ($null -eq $exitCode -or -not (Test-Path $runXml)) { Write-FuzzReport $fuzzReport ' under Wine' $environment.IPCPS_FUZZ_SECONDS $environment.IPCPS_CHAOS_SECONDS; return $exitCode }
         Write-XunitCounts $runXml $ResultFile
         $r = Get-Content -Raw $ResultFile | ConvertFrom-Json
@@ -385,6 +421,15 @@ function Get-WindowsLeftovers {
     $profileDirs = Join-Path $WinePrefix 'drive_c/users/*/AppData/Local'
     @(Get-ChildItem -File -Force -Path (Join-Path $profileDirs 'IpcPs/objects/*/*') -ErrorAction SilentlyContinue | ForEach-Object { "record $($_.Name)" }) +
     @(Get-ChildItem -Force -Path (Join-Path $profileDirs 'Temp/ipcps-*') -ErrorAction SilentlyContinue | ForEach-Object { "temp $($_.Name)" })
+}
+
+# How many minutes a test stage (KIND) may run before it is stopped: -TestTimeoutMinutes, else about twice the stage's
+# usual time on the 2-core CI machine (docs/performance.md has the times of record: Pester ~13 min, C# ~4, C# under Wine
+# ~5 in two programs, Pester under Wine ~2.5). Their sum with the build stays well under CI's 90 minutes even when every
+# stage hangs: a stuck test costs its stage, never the run.
+function Get-StageBudget([string] $Kind) {
+    if ($TestTimeoutMinutes) { return $TestTimeoutMinutes }
+    switch ($Kind) { 'Pester' { 28 } 'CSharp' { 10 } 'WindowsCSharp' { 10 } 'WindowsChaos' { 4 } 'WindowsPester' { 8 } default { 5 } }
 }
 
 # Which legs a Test or Bench run has: -Platform, else both for a full Test, Linux for a narrowed one or a Bench.
@@ -461,14 +506,14 @@ function Invoke-Test {
                 continue
             }
             $exitCode = switch ($stage.Kind) {
-                'CSharp' { Invoke-CSharpTests $resultFile $TestTimeoutMinutes }
-                'WindowsCSharp' { Invoke-WindowsCSharpTests $resultFile $TestTimeoutMinutes }
+                'CSharp' { Invoke-CSharpTests $resultFile (Get-StageBudget 'CSharp') }
+                'WindowsCSharp' { Invoke-WindowsCSharpTests $resultFile }
                 'WindowsPester' {
                     $arguments = @('-NoProfile', '-NonInteractive', '-File', (ConvertTo-WinePath $runner), '-PesterPath', (ConvertTo-WinePath $pester),
                         '-ModulePath', (ConvertTo-WinePath $module), '-Path', (ConvertTo-WinePath (Join-Path $Root 'tests/pester')),
                         '-ResultFile', (ConvertTo-WinePath $resultFile), '-Tag', 'Windows,WindowsOnly')
                     if ($TestName) { $arguments += @('-TestName', ($TestName -join ',')) }
-                    if (Test-Path (Join-Path $WinOut 'pwsh')) { Invoke-TestStage @((Join-Path $WinOut 'pwsh')) $arguments $TestTimeoutMinutes -NoInput }
+                    if (Test-Path (Join-Path $WinOut 'pwsh')) { Invoke-TestStage @((Join-Path $WinOut 'pwsh')) $arguments (Get-StageBudget 'WindowsPester') -NoInput }
                     else { Write-Host 'out/win/pwsh was not built (see the warning of the Build above).'; 1 }
                 }
                 'WindowsLeftovers' {
@@ -483,7 +528,7 @@ function Invoke-Test {
                         '-Path', $stage.Path, '-ResultFile', $resultFile)
                     if ($TestName -and $stage.Filter) { $arguments += @('-TestName', ($TestName -join ',')) }
                     if ($stage.Filter) { $arguments += @('-ExcludeTag', 'WindowsOnly') }   # tests of what only Windows has
-                    Invoke-TestStage (Get-PwshCommand) $arguments $TestTimeoutMinutes
+                    Invoke-TestStage (Get-PwshCommand) $arguments (Get-StageBudget 'Pester')
                 }
             }
             if ($null -ne $exitCode -and (Test-Path $resultFile)) {
@@ -518,7 +563,7 @@ function Invoke-LongCSharpRun([string[]] $Tests, [string] $Variable, [int] $Seco
         $resultFile = Join-Path $Out 'test-result.json'
         Remove-Item $resultFile -ErrorAction SilentlyContinue
         $script:CSharpTests = $Tests
-        $exitCode = Invoke-CSharpTests $resultFile ([Math]::Max($TestTimeoutMinutes, [int][Math]::Ceiling($Seconds * 40 / 60) + 10))
+        $exitCode = Invoke-CSharpTests $resultFile ([Math]::Max((Get-StageBudget 'CSharp'), [int][Math]::Ceiling($Seconds * 40 / 60) + 10))
         $r = if (Test-Path $resultFile) { Get-Content -Raw $resultFile | ConvertFrom-Json } else { @{ Passed = 0; Failed = 1; Skipped = 0 } }
         Write-Host "$($r.Passed) passed, $($r.Failed) failed, $($r.Skipped) skipped"
         if ($exitCode -ne 0 -or $r.Failed -gt 0) { exit 1 }

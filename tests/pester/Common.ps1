@@ -39,6 +39,37 @@ function New-PwshStartInfo([string[]] $Arguments) {
     $psi
 }
 
+# Runs a pwsh of its own, as a user would, with ARGUMENTS (pwsh's own) and ENVIRONMENT added to its environment; returns
+# its output lines (standard output's, then standard error's) and exit code. One not ended within TIMEOUTSECONDS is
+# killed with everything it started, and fails its test with its output so far and the processes that were running:
+# a hung child costs its test, not the whole stage (under Wine, the stage's limit is the only other bound).
+function Invoke-PwshProcess([string[]] $Arguments, [hashtable] $Environment = @{}, [int] $TimeoutSeconds = 300) {
+    $psi = New-PwshStartInfo $Arguments
+    foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $p = [Diagnostics.Process]::Start($psi)
+    try {
+        $out = $p.StandardOutput.ReadToEndAsync()
+        $err = $p.StandardError.ReadToEndAsync()
+        if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
+            $running = (Get-Process | Sort-Object StartTime -ErrorAction SilentlyContinue | ForEach-Object { "$($_.Id) $($_.ProcessName)" }) -join ', '
+            $p.Kill($true)
+            $null = $p.WaitForExit(10000)
+            $so = if ($out.Wait(2000)) { $out.Result } else { '(no end of output)' }
+            $se = if ($err.Wait(2000)) { $err.Result } else { '(no end of output)' }
+            throw "pwsh $($Arguments -join ' ') did not end within $TimeoutSeconds s (killed). Its output: $so $se Running then: $running"
+        }
+        $p.WaitForExit()
+        [pscustomobject]@{ Lines = @(($out.Result + $err.Result) -split "`r?`n" | Where-Object { $_ }); ExitCode = $p.ExitCode }
+    } finally { $p.Dispose() }
+}
+
+# Invoke-PwshProcess of COMMAND after an Import-Module of the module under test.
+function Invoke-Pwsh([string] $Command, [hashtable] $Environment = @{}, [int] $TimeoutSeconds = 300) {
+    Invoke-PwshProcess @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$env:IPCPS_MODULE_PATH'; $Command") $Environment $TimeoutSeconds
+}
+
 # The error id of the first error a script block raises (terminating or not).
 function Get-ErrorId([scriptblock] $Script) {
     try { & $Script -ErrorAction Stop | Out-Null } catch { return $_.FullyQualifiedErrorId }

@@ -2,12 +2,12 @@ BeforeAll {
     . $PSScriptRoot/Common.ps1
     $script:Examples = Join-Path $PSScriptRoot '../../docs/examples'
 
-    # Runs an example in a pwsh of its own, as a user would; returns its output lines.
+    # Runs an example in a pwsh of its own, as a user would; returns its output lines. (Invoke-PwshProcess bounds it:
+    # a hung example fails its test, with what was running, and the other examples still run.)
     function Invoke-Example([string] $Name, [string] $Arguments = '') {
-        $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
-        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "& '$(Join-Path $Examples $Name)' -ModulePath '$env:IPCPS_MODULE_PATH' $Arguments" 2>&1
-        $LASTEXITCODE | Should -Be 0 -Because ($out | Out-String)
-        @($out | ForEach-Object { "$_" })
+        $r = Invoke-PwshProcess @('-NoProfile', '-NonInteractive', '-Command', "& '$(Join-Path $Examples $Name)' -ModulePath '$env:IPCPS_MODULE_PATH' $Arguments") -TimeoutSeconds 180
+        $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+        $r.Lines
     }
 }
 

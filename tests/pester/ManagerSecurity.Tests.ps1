@@ -2,21 +2,6 @@ BeforeAll {
     . $PSScriptRoot/Common.ps1
     . $PSScriptRoot/ManagerWire.ps1
 
-    # A second pwsh, as a user would run one; ENVIRONMENT (a hashtable) is added to its environment.
-    function Invoke-Pwsh([string] $Command, [hashtable] $Environment = @{}) {
-        $psi = New-PwshStartInfo '-NoProfile', '-NonInteractive', '-Command', "Import-Module '$env:IPCPS_MODULE_PATH'; $Command"
-        foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $p = [Diagnostics.Process]::Start($psi)
-        try {
-            $err = $p.StandardError.ReadToEndAsync()
-            $out = $p.StandardOutput.ReadToEnd()
-            $p.WaitForExit()
-            [pscustomobject]@{ Lines = @(($out + $err.Result) -split "`r?`n" | Where-Object { $_ }); ExitCode = $p.ExitCode }
-        } finally { $p.Dispose() }
-    }
-
     function Test-ProcessAlive([int] $Id) { [bool](Get-Process -Id $Id -ErrorAction SilentlyContinue) }
 
     # Child scripts print a failed call as: ERROR <exception type> then its message (unwrapped from PowerShell's wrapper).

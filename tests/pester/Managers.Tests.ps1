@@ -1,13 +1,6 @@
 BeforeAll {
     . $PSScriptRoot/Common.ps1
 
-    # A second pwsh, as a user would run one; returns its output lines and exit code.
-    function Invoke-Pwsh([string] $Command) {
-        $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
-        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$env:IPCPS_MODULE_PATH'; $Command" 2>&1
-        [pscustomobject]@{ Lines = @($out | ForEach-Object { "$_" }); ExitCode = $LASTEXITCODE }
-    }
-
     function Test-ProcessAlive([int] $Id) { [bool](Get-Process -Id $Id -ErrorAction SilentlyContinue) }
 
     . $PSScriptRoot/ManagerWire.ps1     # the handshake and sealed frames done by hand

@@ -2,13 +2,6 @@
 # Linux leg leaves them out (build.ps1 passes -ExcludeTag WindowsOnly there); Linux's counterparts are in the other files.
 BeforeAll {
     . $PSScriptRoot/Common.ps1
-
-    # A second pwsh (this very executable), as a user would run one; returns its output lines and exit code.
-    function Invoke-Pwsh([string] $Command) {
-        $pwsh = @(Get-PwshCommand)
-        $out = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command "Import-Module '$env:IPCPS_MODULE_PATH'; $Command" 2>&1
-        [pscustomobject]@{ Lines = @($out | ForEach-Object { "$_" }); ExitCode = $LASTEXITCODE }
-    }
 }
 
 Describe 'Windows: local managers on the loopback' -Tag 'WindowsOnly' {
