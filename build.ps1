@@ -349,8 +349,9 @@ function Get-XunitFilter([string] $Other) {
 }
 
 # Builds and runs the C# tests (tests/IpcPs.Tests, a self-executing xunit.v3 program) and writes their counts to
-# RESULTFILE as the Pester stages do. Returns the program's exit code, or $null when it was stopped.
-function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes) {
+# RESULTFILE as the Pester stages do. Returns the program's exit code, or $null when it was stopped. TIMEOUTMINUTES is the
+# stage's budget unless a longer fuzz or chaos run (Invoke-LongCSharpRun) gives its own.
+function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes = (Get-StageBudget 'CSharp')) {
     $project = Join-Path $Root 'tests/IpcPs.Tests/IpcPs.Tests.csproj'
     Invoke-Dotnet build $project -c $Configuration -nologo -v quiet
     if ($LASTEXITCODE) { Write-Host "dotnet build of the C# tests failed ($LASTEXITCODE)."; return $LASTEXITCODE }
@@ -429,7 +430,7 @@ function Get-WindowsLeftovers {
 # stage hangs: a stuck test costs its stage, never the run.
 function Get-StageBudget([string] $Kind) {
     if ($TestTimeoutMinutes) { return $TestTimeoutMinutes }
-    switch ($Kind) { 'Pester' { 28 } 'CSharp' { 10 } 'WindowsCSharp' { 10 } 'WindowsChaos' { 4 } 'WindowsPester' { 8 } default { 5 } }
+    switch ($Kind) { 'Pester' { 28 } 'CSharp' { 10 } 'WindowsCSharp' { 10 } 'WindowsChaos' { 4 } 'WindowsPester' { 8 } default { throw "No budget for a stage of kind '$Kind'." } }
 }
 
 # Which legs a Test or Bench run has: -Platform, else both for a full Test, Linux for a narrowed one or a Bench.
@@ -506,7 +507,7 @@ function Invoke-Test {
                 continue
             }
             $exitCode = switch ($stage.Kind) {
-                'CSharp' { Invoke-CSharpTests $resultFile (Get-StageBudget 'CSharp') }
+                'CSharp' { Invoke-CSharpTests $resultFile }
                 'WindowsCSharp' { Invoke-WindowsCSharpTests $resultFile }
                 'WindowsPester' {
                     $arguments = @('-NoProfile', '-NonInteractive', '-File', (ConvertTo-WinePath $runner), '-PesterPath', (ConvertTo-WinePath $pester),

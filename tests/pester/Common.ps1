@@ -39,9 +39,25 @@ function New-PwshStartInfo([string[]] $Arguments) {
     $psi
 }
 
+# A process and all its descendants (found through each process's parent), the process first.
+function Get-ProcessTree([int] $Id) {
+    $all = @(Get-Process)
+    $tree = [Collections.Generic.List[object]]::new()
+    $ids = [Collections.Generic.HashSet[int]]::new()
+    $all | Where-Object Id -EQ $Id | ForEach-Object { $tree.Add($_); $null = $ids.Add($_.Id) }
+    do {
+        $added = 0
+        foreach ($proc in $all) {
+            $parent = try { $proc.Parent } catch { $null }
+            if ($parent -and $ids.Contains($parent.Id) -and $ids.Add($proc.Id)) { $tree.Add($proc); $added++ }
+        }
+    } while ($added)
+    $tree
+}
+
 # Runs a pwsh of its own, as a user would, with ARGUMENTS (pwsh's own) and ENVIRONMENT added to its environment; returns
 # its output lines (standard output's, then standard error's) and exit code. One not ended within TIMEOUTSECONDS is
-# killed with everything it started, and fails its test with its output so far and the processes that were running:
+# killed with everything it started, and fails its test with its output so far and the processes of its tree then:
 # a hung child costs its test, not the whole stage (under Wine, the stage's limit is the only other bound).
 function Invoke-PwshProcess([string[]] $Arguments, [hashtable] $Environment = @{}, [int] $TimeoutSeconds = 300) {
     $psi = New-PwshStartInfo $Arguments
@@ -53,15 +69,15 @@ function Invoke-PwshProcess([string[]] $Arguments, [hashtable] $Environment = @{
         $out = $p.StandardOutput.ReadToEndAsync()
         $err = $p.StandardError.ReadToEndAsync()
         if (-not $p.WaitForExit($TimeoutSeconds * 1000)) {
-            $running = (Get-Process | Sort-Object StartTime -ErrorAction SilentlyContinue | ForEach-Object { "$($_.Id) $($_.ProcessName)" }) -join ', '
+            $running = (Get-ProcessTree $p.Id | ForEach-Object { "$($_.Id) $($_.ProcessName)" }) -join ', '
             $p.Kill($true)
             $null = $p.WaitForExit(10000)
             $so = if ($out.Wait(2000)) { $out.Result } else { '(no end of output)' }
             $se = if ($err.Wait(2000)) { $err.Result } else { '(no end of output)' }
-            throw "pwsh $($Arguments -join ' ') did not end within $TimeoutSeconds s (killed). Its output: $so $se Running then: $running"
+            throw "pwsh $($Arguments -join ' ') did not end within $TimeoutSeconds s (killed). Its output:`n$so`n$se`nIts processes then: $running"
         }
         $p.WaitForExit()
-        [pscustomobject]@{ Lines = @(($out.Result + $err.Result) -split "`r?`n" | Where-Object { $_ }); ExitCode = $p.ExitCode }
+        [pscustomobject]@{ Lines = @(($out.Result, $err.Result -join "`n") -split "`r?`n" | Where-Object { $_ }); ExitCode = $p.ExitCode }
     } finally { $p.Dispose() }
 }
 
