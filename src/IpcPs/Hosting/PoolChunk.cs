@@ -19,8 +19,8 @@ namespace IpcPs.Hosting
     /// in order, several per message: at the chunk's end, and from a heartbeat every <see cref="HeartbeatMs"/> ms while
     /// the chunk runs (so they stream back while a long chunk runs). A terminating error, or <c>exit</c>, ends its
     /// item only: the pipeline is made again for the items after it.
-    /// The steps run inside a script invocation of the worker's driver (<c>[IpcPs.Hosting.PoolChunk]::Step()</c>), on
-    /// the runspace's thread, so the items' records reach the driver's streams, as they are written.
+    /// The steps run inside the worker's driver invocation (see <see cref="PoolWorker"/>), on the runspace's thread, so
+    /// the items' records reach the driver's streams, as they are written.
     /// Message: ["done", callId, results, ticks], each result [index, output[], records[], terminating], ticks the
     /// Stopwatch ticks the items of these results took.
     /// </summary>
@@ -28,8 +28,6 @@ namespace IpcPs.Hosting
     {
         /// <summary>How often the heartbeat looks at a running chunk.</summary>
         public const int HeartbeatMs = 2;
-
-        private static PoolChunk? _current;
 
         private readonly Action<object?[]> _send;   // sends one message; callers hold _gate
         private readonly object _gate = new object();
@@ -56,29 +54,24 @@ namespace IpcPs.Hosting
             _send = send;
         }
 
-        /// <summary>Runs the current chunk's items (called by the worker's driver script; nothing without a chunk).</summary>
-        public static void Step() => _current?.RunItems();
-
-        /// <summary>Runs ITEMS (whose input indexes are INDEXES) through SCRIPT, DRIVER invoking the steps; every result is sent by the time it returns.</summary>
-        internal static void Run(PoolScript script, PowerShell driver, ChildHost host, List<object?> records,
+        /// <summary>
+        /// Runs ITEMS (whose input indexes are INDEXES) through SCRIPT; every result is sent by the time it returns.
+        /// Called on the runspace's thread, inside the worker's driver invocation, whose streams are STREAMS.
+        /// </summary>
+        internal static void Run(PoolScript script, PSDataStreams streams, ChildHost host, List<object?> records,
             int callId, long[] indexes, object?[] items, Action<object?[]> send, SharedMemory? progress)
         {
             var chunk = new PoolChunk(script, callId, indexes, items, records, send, progress);
-            _current = chunk;
-            try
+            using (new Timer(_ => chunk.Beat(), null, HeartbeatMs, HeartbeatMs))
             {
-                using (new Timer(_ => chunk.Beat(), null, HeartbeatMs, HeartbeatMs))
+                try { chunk.RunItems(); }
+                finally
                 {
-                    try { driver.Invoke(); }
-                    finally
-                    {
-                        host.ExitCode = null;   // `exit` in an item ends the item, not the worker
-                        driver.Streams.ClearStreams();
-                        lock (chunk._gate) chunk._ended = true;
-                    }
+                    host.ExitCode = null;   // `exit` in an item ends the item, not the worker
+                    streams.ClearStreams();
+                    lock (chunk._gate) chunk._ended = true;
                 }
             }
-            finally { _current = null; }
             chunk.Flush();
         }
 
@@ -195,14 +188,14 @@ namespace IpcPs.Hosting
         /// Sets up the call's SCRIPT with ARGUMENTS in the runspace's variables; the pipeline of an earlier call is
         /// dropped at the next step (a SteppablePipeline is used and disposed on the runspace's thread only).
         /// </summary>
-        public void Configure(SessionStateProxy state, ScriptBlock script, ScriptBlock? processBlock, object?[] arguments)
+        public void Configure(PSVariableIntrinsics variables, ScriptBlock script, ScriptBlock? processBlock, object?[] arguments)
         {
             _stale = true;
             AsProcessBlock = processBlock != null;
-            state.SetVariable("__ipcScript", script);
-            state.SetVariable("__ipcArgs", arguments);
-            state.SetVariable(ScriptVariable, processBlock ?? PerItem);
-            state.SetVariable(ArgumentsVariable, processBlock != null ? arguments : Array.Empty<object?>());
+            variables.Set("__ipcScript", script);
+            variables.Set("__ipcArgs", arguments);
+            variables.Set(ScriptVariable, processBlock ?? PerItem);
+            variables.Set(ArgumentsVariable, processBlock != null ? arguments : Array.Empty<object?>());
         }
 
         /// <summary>The call's pipeline, begun (made now if there is none).</summary>

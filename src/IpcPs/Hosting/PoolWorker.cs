@@ -59,58 +59,108 @@ namespace IpcPs.Hosting
             }
         }
 
+        /// <summary>
+        /// Serves the parent's messages until "quit" or the pipe closes. The loop runs inside one invocation of a driver
+        /// script (<see cref="ServeInRunspace"/>) on the runspace's thread, for the worker's whole life: the items'
+        /// records reach the driver's streams as they are written, and the call's variables are set in the runspace's
+        /// global scope, which the driver (dot-sourced) runs in. (An invocation per chunk cost ~0.2 ms of PowerShell's
+        /// pipeline set-up and teardown, and kept its parser and compiler hot: more than a chunk of trivial items.)
+        /// An exception of the loop itself (a malformed message) ends the worker, as it would outside the driver.
+        /// </summary>
         private static int Serve(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records, SharedMemory progress)
         {
-            var argumentHandles = new List<IpcObject>();
-            // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
-            // loops) once it has run a few times, and a pool called again with the same script keeps that work.
-            // Each entry: the script, and the same as a process block (null when it cannot be one: see PoolScript).
-            var compiled = new Dictionary<string, (ScriptBlock Script, ScriptBlock? ProcessBlock)>();
-            var script = new PoolScript();
-            // The driver: each chunk is one invocation of it, in which PoolChunk steps the call's pipeline item by item.
+            var loop = new ServeLoop(pipe, runspace, shell, records, progress);
             shell.Commands.Clear();
-            shell.AddScript("[IpcPs.Hosting.PoolChunk]::Step()");
-            while (true)
+            shell.AddScript("[IpcPs.Hosting.PoolWorker]::ServeInRunspace($ExecutionContext.SessionState)", false);
+            _loop = loop;
+            try { shell.Invoke(); }
+            catch (RuntimeException) when (loop.Failure != null) { /* rethrown below, unwrapped */ }
+            finally { _loop = null; }
+            if (loop.Failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(loop.Failure).Throw();
+            return 0;
+        }
+
+        private static ServeLoop? _loop;
+
+        /// <summary>The worker's serve loop (called once, by the worker's driver script; nothing otherwise).</summary>
+        public static void ServeInRunspace(SessionState state)
+        {
+            var loop = _loop;
+            _loop = null;   // once: an item calling this again finds nothing to run
+            loop?.Run(state);
+        }
+
+        private sealed class ServeLoop
+        {
+            private readonly IpcConnection _pipe;
+            private readonly ChildRunspace _runspace;
+            private readonly PowerShell _shell;
+            private readonly List<object?> _records;
+            private readonly SharedMemory _progress;
+
+            public ServeLoop(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records, SharedMemory progress)
             {
-                object?[] message;
-                try { message = (object?[])pipe.RecvNow()!; }
-                catch (ConnectionClosedException) { return 0; }   // the pool was removed, or the parent died
-                switch (message[0] as string)
+                _pipe = pipe;
+                _runspace = runspace;
+                _shell = shell;
+                _records = records;
+                _progress = progress;
+            }
+
+            /// <summary>What ended the loop other than "quit" or the pipe's end.</summary>
+            public Exception? Failure { get; private set; }
+
+            public void Run(SessionState state)
+            {
+                var argumentHandles = new List<IpcObject>();
+                try { Serve(state, argumentHandles); }
+                catch (ConnectionClosedException) { /* the pool was removed, or the parent died */ }
+                catch (Exception e) { Failure = e; }
+                finally { CloseAll(argumentHandles); }
+            }
+
+            private void Serve(SessionState state, List<IpcObject> argumentHandles)
+            {
+                // Script blocks by text, kept across calls: PowerShell compiles a script block (and JIT-compiles its
+                // loops) once it has run a few times, and a pool called again with the same script keeps that work.
+                // Each entry: the script, and the same as a process block (null when it cannot be one: see PoolScript).
+                var compiled = new Dictionary<string, (ScriptBlock Script, ScriptBlock? ProcessBlock)>();
+                var script = new PoolScript();
+                while (true)
                 {
-                    case "call":
-                        CloseAll(argumentHandles);
-                        ManagerKeys.Adopt(message[6]);
-                        object? args = message[3];
-                        argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
-                        argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
-                        var state = runspace.Runspace.SessionStateProxy;
-                        string text = (string)message[2]!;
-                        if (!compiled.TryGetValue(text, out var blocks))
-                        {
-                            if (compiled.Count >= 64) compiled.Clear();
-                            var parsed = ScriptBlock.Create(text);
-                            compiled[text] = blocks = (parsed, PoolScript.ToProcessBlock(parsed));
-                        }
-                        script.Configure(state, blocks.Script, blocks.ProcessBlock, args as object?[] ?? Array.Empty<object?>());
-                        state.SetVariable(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
-                        pipe.SerializationDepth = message[5] is int depth ? depth : 2;
-                        progress.WriteInt64(0, -1);   // indexes are per call
-                        break;
-                    case "chunk":
-                        var indexes = ToIndexes(message[2]);
-                        var items = message[3] as object?[] ?? Array.Empty<object?>();
-                        if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
-                        try
-                        {
-                            PoolChunk.Run(script, shell, runspace.Host, records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), progress);
-                        }
-                        catch (ConnectionClosedException) { return 0; }
-                        records.Clear();
-                        foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached
-                        break;
-                    case "quit":
-                        CloseAll(argumentHandles);
-                        return 0;
+                    var message = (object?[])_pipe.RecvNow()!;
+                    switch (message[0] as string)
+                    {
+                        case "call":
+                            CloseAll(argumentHandles);
+                            ManagerKeys.Adopt(message[6]);
+                            object? args = message[3];
+                            argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
+                            argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
+                            string text = (string)message[2]!;
+                            if (!compiled.TryGetValue(text, out var blocks))
+                            {
+                                if (compiled.Count >= 64) compiled.Clear();
+                                var parsed = ScriptBlock.Create(text);
+                                compiled[text] = blocks = (parsed, PoolScript.ToProcessBlock(parsed));
+                            }
+                            script.Configure(state.PSVariable, blocks.Script, blocks.ProcessBlock, args as object?[] ?? Array.Empty<object?>());
+                            state.PSVariable.Set(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
+                            _pipe.SerializationDepth = message[5] is int depth ? depth : 2;
+                            _progress.WriteInt64(0, -1);   // indexes are per call
+                            break;
+                        case "chunk":
+                            var indexes = ToIndexes(message[2]);
+                            var items = message[3] as object?[] ?? Array.Empty<object?>();
+                            if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
+                            var pipe = _pipe;
+                            PoolChunk.Run(script, _shell.Streams, _runspace.Host, _records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), _progress);
+                            _records.Clear();
+                            foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached
+                            break;
+                        case "quit":
+                            return;
+                    }
                 }
             }
         }
