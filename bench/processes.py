@@ -4,7 +4,9 @@
 Measures, with a warm multiprocessing.Pool of WORKERS processes (started, and one map done, before timing):
   * per-item overhead on a trivial function (identity): Pool.map with chunksize=1 (one task per item, as
     Invoke-IpcPool sends them) and with the default chunksize (items batched), in ms per item;
-  * a CPU-bound function, sequentially in this process and through the pool, and the speed-up;
+  * a CPU-bound function, sequentially in this process and through the pool, and the speed-up; and the machine's
+    own ceiling for that speed-up in the same minute: WORKERS independent processes (forked, nothing sent, no pool)
+    each running its share of the same items at once, against the sequential run;
   * starting a process and getting its result (Process(target=put 1 in a Queue), start, get, join) with each start
     method (spawn, forkserver, fork), the median of --starts runs, after one warm-up run (forkserver starts its server).
 Usage: python3 bench/processes.py [--json] [--items N] [--workers N] [--cpu-items N] [--cpu-loop N]
@@ -32,6 +34,24 @@ def busy(n):
 
 def put_one(q):
     q.put(1)
+
+
+def busy_share(n, count):
+    for _ in range(count):
+        busy(n)
+
+
+def ceiling(workers, loop, items):
+    # The most WORKERS processes can gain over one on this machine now: each runs its share of the items, nothing is
+    # sent and no pool takes part (on a shared or virtual machine two "CPUs" may not give twice the work).
+    ctx = mp.get_context('fork')
+    procs = [ctx.Process(target=busy_share, args=(loop, items // workers)) for _ in range(workers)]
+    t0 = time.perf_counter()
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join()
+    return time.perf_counter() - t0
 
 
 def start_and_result(method, runs):
@@ -72,6 +92,7 @@ def main():
         loops = [a.cpu_loop] * a.cpu_items
         seq = timed(lambda: [busy(n) for n in loops])
         par = timed(lambda: pool.map(busy, loops, chunksize=1))
+    top = ceiling(a.workers, a.cpu_loop, a.cpu_items)
     result = {
         'runtime': f'CPython {platform.python_version()}',
         'workers': a.workers,
@@ -82,6 +103,8 @@ def main():
         'cpu_sequential_s': seq,
         'cpu_pool_s': par,
         'cpu_speedup': seq / par,
+        'cpu_ceiling_s': top,
+        'cpu_ceiling_speedup': seq / top,
     }
     for method in ('spawn', 'forkserver', 'fork'):
         result[f'start_{method}_ms'] = start_and_result(method, a.starts)
