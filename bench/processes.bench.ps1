@@ -81,17 +81,19 @@ try {
     $null = 1..200 | Invoke-IpcPool -Pool $pool { $_ }   # warm: the workers' first items compile the script
     Write-Host "Pool: $items trivial items"
     # Best of 3: the machine is shared, and a single run mostly measures what else ran meanwhile.
-    $r.pool_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } } $items } | Measure-Object -Minimum).Minimum
-    $r.pool_chunk1024_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -ChunkSize 1024 } $items } | Measure-Object -Minimum).Minimum
-    $r.pool_ordered_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -Ordered } $items } | Measure-Object -Minimum).Minimum
+    # The pool's three rows (automatic chunks, -ChunkSize 1024, -Ordered), each the best of 3, as $r.pool<INFIX>_*.
+    function Measure-PoolRows([string] $Infix) {
+        $r["pool$($Infix)_ms"] = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } } $items } | Measure-Object -Minimum).Minimum
+        $r["pool$($Infix)_chunk1024_ms"] = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -ChunkSize 1024 } $items } | Measure-Object -Minimum).Minimum
+        $r["pool$($Infix)_ordered_ms"] = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -Ordered } $items } | Measure-Object -Minimum).Minimum
+    }
+    Measure-PoolRows ''
     # The same pool once its workers' code is compiled: a fresh worker runs the pool's paths at tier 0 for its first
     # ~200,000 trivial items (docs/performance.md), and the rows above time mostly that; a long-lived pool runs these.
     $warmRounds = if ($Quick) { 2 } else { 20 }
     Write-Host "Pool: $warmRounds x $items more items, then the same rows again"
     foreach ($i in 1..$warmRounds) { $null = 1..$items | Invoke-IpcPool -Pool $pool { $_ } }
-    $r.pool_warm_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } } $items } | Measure-Object -Minimum).Minimum
-    $r.pool_warm_chunk1024_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -ChunkSize 1024 } $items } | Measure-Object -Minimum).Minimum
-    $r.pool_warm_ordered_ms = (1..3 | ForEach-Object { PerItem { 1..$items | Invoke-IpcPool -Pool $pool { $_ } -Ordered } $items } | Measure-Object -Minimum).Minimum
+    Measure-PoolRows '_warm'
     $check = 1..1000 | Invoke-IpcPool -Pool $pool { $_ } -Ordered
     if (($check -join ',') -ne ((1..1000) -join ',')) { throw 'The pool returned wrong results.' }
     Write-Host "Pool made per call: $parallelItems trivial items"

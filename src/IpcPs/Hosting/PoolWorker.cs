@@ -93,16 +93,18 @@ namespace IpcPs.Hosting
         private sealed class ServeLoop
         {
             private readonly IpcConnection _pipe;
-            private readonly ChildRunspace _runspace;
-            private readonly PowerShell _shell;
+            private readonly Action<object?[]> _send;
+            private readonly PSDataStreams _streams;
+            private readonly ChildHost _host;
             private readonly List<object?> _records;
             private readonly SharedMemory _progress;
 
             public ServeLoop(IpcConnection pipe, ChildRunspace runspace, PowerShell shell, List<object?> records, SharedMemory progress)
             {
                 _pipe = pipe;
-                _runspace = runspace;
-                _shell = shell;
+                _send = m => pipe.SendNow(m);
+                _streams = shell.Streams;
+                _host = runspace.Host;
                 _records = records;
                 _progress = progress;
             }
@@ -153,8 +155,7 @@ namespace IpcPs.Hosting
                             var indexes = ToIndexes(message[2]);
                             var items = message[3] as object?[] ?? Array.Empty<object?>();
                             if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
-                            var pipe = _pipe;
-                            PoolChunk.Run(script, _shell.Streams, _runspace.Host, _records, (int)message[1]!, indexes, items, m => pipe.SendNow(m), _progress);
+                            PoolChunk.Run(script, _streams, _host, _records, (int)message[1]!, indexes, items, _send, _progress);
                             _records.Clear();
                             foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached
                             break;
