@@ -69,6 +69,41 @@ Describe 'Warm spare children' {
         }
     }
 
+    It 'readies a spare in the folder of the last start, without moving its process there or showing it to the script' {
+        $folderC = Join-Path ([IO.Path]::GetTempPath()) (New-TestName)
+        $folderD = Join-Path ([IO.Path]::GetTempPath()) (New-TestName)
+        $null = New-Item -ItemType Directory $folderC, $folderD
+        $null = New-Item -ItemType File (Join-Path $folderC 'in-c.txt'), (Join-Path $folderD 'in-d.txt')
+        $probe = { "$PWD|$([Environment]::CurrentDirectory)|$((Get-ChildItem).Name)|$env:IPCPS_SPARE_FOLDER|$([string]::IsNullOrEmpty([Environment]::GetEnvironmentVariable('IPCPS_SPARE_FOLDER')))" }
+        Push-Location
+        try {
+            Set-Location $folderC
+            $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob   # its replacement is readied in C
+            $spare = Get-ReadySpare
+            (Get-Item "/proc/$spare/cwd").Target | Should -Be '/' -Because 'a spare''s process stays in the root folder (a folder deleted later must not hold it up)'
+            $job = Start-IpcProcess $probe
+            $job.Pid | Should -Be $spare
+            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderC|$folderC|in-c.txt||True" -Because 'a request from the readied folder runs there, relative paths included, and the variable that named it is gone'
+
+            # Readied in C, asked from D: it moves; and a readied folder that was deleted meanwhile does not matter.
+            $spare = Get-ReadySpare
+            Set-Location $folderD
+            Remove-Item -Recurse $folderC
+            $job = Start-IpcProcess $probe
+            $job.Pid | Should -Be $spare
+            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderD|$folderD|in-d.txt||True"
+            # The next spare is readied in D; a request with a large argument (more than a pipe holds) still arrives whole.
+            $spare = Get-ReadySpare
+            $job = Start-IpcProcess -ArgumentList ('x' * 1MB) { param($s) "$($s.Length)|$PWD" }
+            $job.Pid | Should -Be $spare
+            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$(1MB)|$folderD"
+        }
+        finally {
+            Pop-Location
+            Remove-Item -Recurse $folderC, $folderD -ErrorAction SilentlyContinue
+        }
+    }
+
     It 'gives a spare the handles of the call, and its exit code, streams and stop as a cold child' {
         $q = New-IpcQueue (New-TestName)
         try {

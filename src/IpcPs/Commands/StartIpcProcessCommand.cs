@@ -122,7 +122,7 @@ namespace IpcPs.Commands
             try
             {
                 // The spare's replacement boots once this job has ended (or a second has passed): not beside it.
-                spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent, replenishWhen: job.Finished);
+                spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent, replenishWhen: job.Finished, folder: folder);
                 // A warm spare was started earlier: it takes what changed in this process's environment since.
                 if (spare != null) request["EnvironmentChanges"] = spare.EnvironmentChanges();
                 string text;

@@ -59,6 +59,9 @@ namespace IpcPs.Hosting
         /// <summary>A detached child outlives its parent: it does not watch stdin, and records nobody reads are dropped.</summary>
         public bool Detached { get; }
 
+        /// <summary>The child's whole life (<see cref="ChildLauncher.JobEntry"/>): <see cref="Connect"/>, then <see cref="Run"/>; the exit code.</summary>
+        public static int Serve() => Connect().Run();
+
         /// <summary>
         /// Opens the script's runspace, says "ready" (an R frame), then reads the request from stdin and starts watching
         /// stdin for the parent's end. Everything before the request is what a warm spare does ahead of need; a spare
@@ -68,13 +71,15 @@ namespace IpcPs.Hosting
         {
             ChildRunspace? runspace = null;
             Exception? openError = null;
+            string? folder = SpareChildren.TakeFolderVariable();
             try
             {
                 runspace = ChildRunspace.Open();
-                WarmUp(runspace);
+                WarmUp(runspace, folder);
             }
             catch (Exception e) { openError = e; }
             var stdout = Console.OpenStandardOutput();
+            var watcher = new StandbyThread("IpcPs parent watcher");   // started now: a thread's start took 0.4-2.6 ms of a warm start
             SpareWatch.Connected();   // from here on, stdin's end says the parent has gone
             byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
             stdout.Write(ready, 0, ready.Length);
@@ -84,24 +89,46 @@ namespace IpcPs.Hosting
             if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
             var request = ChildProtocol.DecodeRequest(line!);
             // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
+            if (request["PoolPipe"] is string || request["Manager"] != null) watcher.Release();   // they watch stdin their own way
             if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
             // A spare taken by Start-IpcManager becomes the manager: it serves until shut down, then exits.
             if ((request["Manager"] is PSObject m ? m.BaseObject : request["Manager"]) is Hashtable manager)
                 Environment.Exit(RunManager(request, manager, runspace, openError));
             var channel = new ChildChannel(request, stdout, runspace, openError);
-            if (!channel.Detached) WatchParentInBackground(stdin, after);   // AFTER: a stop request sent right behind the request
+            if (!channel.Detached) watcher.Run(() => WatchParent(stdin, after));   // AFTER: a stop request sent right behind the request
+            else watcher.Release();
             return channel;
         }
 
         /// <summary>
+        /// The dry run's script: the shapes most scripts are made of (constants, arithmetic, a comparison, an if and a
+        /// foreach, a type's static method, a hashtable, an array, an expandable string, a cmdlet in a pipeline, the
+        /// other streams), so that compiling a real script finds their parts of PowerShell's compiler already compiled
+        /// by .NET: a first script of { 1 } took 2.5 ms to start in a spare whose dry run had none of them.
+        /// </summary>
+        private const string WarmUpScript = @"param($a)
+$a; $input; 1; 'text'
+$x = 2 + 3 * $a
+if ($x -gt 1) { $x } else { $null }
+foreach ($i in 1..2) { $i }
+[Math]::Max(1, 2)
+@{ k = 1 }.k; @(1, 2).Count; ""a$($a)b""
+1, 2 | ForEach-Object { $_ } | Where-Object { $_ -gt 1 }
+Write-Verbose v; Write-Information i";
+
+        /// <summary>
         /// A whole run of a small request, records sent nowhere, so that the real one finds the decoder, the
         /// runspace's pipeline and the record encoder compiled (a warm spare's first script ran ~3x faster after).
+        /// It runs in FOLDER, a spare's guess at its request's folder (<see cref="SpareChildren.FolderVariable"/>),
+        /// and leaves the runspace there: a request from that folder then skips the runspace's SetLocation, ~3 ms of
+        /// a warm start (PowerShell reads /proc/self/mountinfo and lists every parent folder to find the path's case).
+        /// The process itself stays where it started (the root folder) until a request comes.
         /// </summary>
-        private static void WarmUp(ChildRunspace runspace)
+        private static void WarmUp(ChildRunspace runspace, string? folder)
         {
             var request = new Hashtable
             {
-                ["Script"] = "param($a) $a; $input; Write-Verbose v; Write-Information i",
+                ["Script"] = WarmUpScript,
                 ["Arguments"] = IpcObjectConverter.Dehydrate(new object?[] { 1 }),
                 ["Input"] = IpcObjectConverter.Dehydrate(new List<object?> { "x" }),
                 ["HasInput"] = true,
@@ -110,7 +137,7 @@ namespace IpcPs.Hosting
             };
             var dry = new ChildChannel(ChildProtocol.DecodeRequest(ChildProtocol.EncodeRequest(request, 2)), Stream.Null, runspace, null);
             // With a folder, as every request has one: the location's first set cost ~5 ms on the job's path.
-            runspace.Configure(Environment.CurrentDirectory, dry.Using);
+            runspace.Configure(folder != null && Directory.Exists(folder) ? folder : Environment.CurrentDirectory, dry.Using);
             dry.RunIn(runspace);
             runspace.Host.ExitCode = null;
             // The real run ends by closing its runspace before the last frame: close a small one now, so that path is

@@ -83,7 +83,7 @@ namespace IpcPs.Hosting
                 progress = SharedMemory.Create(null, ProgressSize);
                 progress.WriteInt64(0, -1);
                 // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
-                var spare = SpareChildren.Take(module);
+                var spare = SpareChildren.Take(module, folder: folder);
                 var process = spare?.Process ?? Process.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"))
                     ?? throw new InvalidOperationException("The pool worker did not start.");
                 // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the

@@ -134,9 +134,12 @@ namespace IpcPs.Hosting
         /// job's end) or <see cref="ReplenishDelay"/> has passed, whichever comes first, rather than at once: a new
         /// pwsh's boot takes a whole CPU for most of a second, and on a small machine it would slow the very child
         /// that took the spare. Null: at once.</param>
-        internal static SpareChild? Take(string module, bool readyOnly = false, WaitHandle? replenishWhen = null)
+        /// <param name="folder">The folder the taker runs its work in: the next spares' runspaces are set there ahead
+        /// (<see cref="FolderVariable"/>). Null: the last one given.</param>
+        internal static SpareChild? Take(string module, bool readyOnly = false, WaitHandle? replenishWhen = null, string? folder = null)
         {
             Hook();
+            if (folder != null) _folder = folder;
             SpareChild? taken = null;
             var unfit = new List<SpareChild>();
             var booting = new List<SpareChild>();
@@ -164,6 +167,24 @@ namespace IpcPs.Hosting
                 else ThreadPool.QueueUserWorkItem(_ => Fill(module));
             }
             return taken;
+        }
+
+        /// <summary>
+        /// The environment variable that tells a spare the folder of the last Start-IpcProcess (or pool, or manager) that
+        /// took one: the spare sets its runspace's location there while it boots, so that a request from the same
+        /// folder does not pay for it (ChildChannel.WarmUp). The spare's process stays in the root folder, and the
+        /// spare removes the variable first thing (<see cref="TakeFolderVariable"/>): the user's script never sees it.
+        /// </summary>
+        public const string FolderVariable = "IPCPS_SPARE_FOLDER";
+
+        private static volatile string? _folder;
+
+        /// <summary>In a child: the folder <see cref="FolderVariable"/> names (null if none), removed from the environment.</summary>
+        internal static string? TakeFolderVariable()
+        {
+            string? folder = Environment.GetEnvironmentVariable(FolderVariable);
+            if (folder != null) Environment.SetEnvironmentVariable(FolderVariable, null);
+            return string.IsNullOrEmpty(folder) ? null : folder;
         }
 
         /// <summary>The longest a replacement waits for the end of the job that took a spare (see <see cref="Take"/>).</summary>
@@ -228,9 +249,10 @@ namespace IpcPs.Hosting
             string folder = System.IO.Path.GetPathRoot(System.IO.Path.GetTempPath()) ?? "/";
             var info = ChildLauncher.StartInfo(module, folder);
             info.Environment[SpareWatch.ParentVariable] = Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (_folder is string prepared) info.Environment[FolderVariable] = prepared;
             var environment = new Dictionary<string, string>(info.Environment.Count, StringComparer.Ordinal);
             foreach (var e in info.Environment)
-                if (e.Value != null && e.Key != SpareWatch.ParentVariable) environment[e.Key] = e.Value;   // the spare removes that one itself
+                if (e.Value != null && e.Key != SpareWatch.ParentVariable && e.Key != FolderVariable) environment[e.Key] = e.Value;   // the spare removes those itself
             var process = Process.Start(info) ?? throw new InvalidOperationException("The spare pwsh did not start.");
             return new SpareChild(process, module, StartupEnvironment(), environment);
         }
