@@ -77,6 +77,8 @@ $psVersion = $PSVersionTable.PSVersion.ToString()
 
 # Runs PRODUCER (param($channel, $go, $n)) in a child; once it is waiting on $go, times CONSUMER ($channel, $n).
 function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Producer, [scriptblock] $Consumer, [int] $N, [scriptblock] $WarmUp = {}) {
+    # The producer's spare, settled (see below); none yet before the run's first start.
+    if ([IpcPs.Hosting.SpareChildren]::Pids -and -not [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120))) { throw 'The spare did not settle in 120 s.' }
     $go = New-IpcEvent
     $ready = New-IpcEvent
     try {
@@ -87,7 +89,10 @@ function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Produc
         }
         # The spare that replaces the one the producer took boots in the background (within a second of the take, a
         # whole CPU for most of a second): timed beside it, a stream on 2 cores measured that boot as much as IpcPs.
-        if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'The replacement spare was not ready in 120 s.' }
+        # Since 2026-12-04 a spare also warms its message paths while it waits (SpareWarmUp, ~2 s after it is ready):
+        # waited for too, so that the next stream's producer is a spare that has done it, as in a session whose starts
+        # are seconds apart (a spare taken sooner stops its warm-up at once).
+        if (-not [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120))) { throw 'The replacement spare did not settle in 120 s.' }
         $sw = [Diagnostics.Stopwatch]::StartNew()
         Set-IpcEvent $go
         & $Consumer $Channel $N

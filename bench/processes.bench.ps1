@@ -153,7 +153,8 @@ try {
     $r.start_pwsh_runspace_ms = Median (1..$Starts | ForEach-Object { (Measure-Command { & $exe @pre -NoProfile -NonInteractive -Command $openRunspace }).TotalMilliseconds })
     $r.start_cold_ms = Median (1..$Starts | ForEach-Object { (Measure-Command { Start-IpcProcess -NoSpare { 1 } | Receive-Job -Wait -AutoRemoveJob }).TotalMilliseconds })
     Write-Host "Start, warm spare ($Starts runs of each measure, each once the spare is ready)"
-    function WaitSpare { if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'The spare was not ready in 120 s.' } }
+    # Ready and settled: its warm-up (SpareWarmUp) over, as a spare is once a session's starts are seconds apart.
+    function WaitSpare { if (-not [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120))) { throw 'The spare did not settle in 120 s.' } }
     # The whole job, as a user writes it (the job ends on the child's last frame).
     $r.start_spare_ms = Median (1..$Starts | ForEach-Object {
         WaitSpare
@@ -189,7 +190,7 @@ try {
         $line = Get-Content "/proc/$ProcessId/status" -ErrorAction SilentlyContinue | Where-Object { $_ -like 'VmRSS:*' }
         if ($line) { [double](($line -split '\s+')[1]) / 1024 }
     }
-    $null = [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))
+    $null = [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120))
     $r.rss_worker_mb = Rss $pool.Pids[0]
     $r.rss_spare_mb = Rss ([IpcPs.Hosting.SpareChildren]::Pids | Select-Object -First 1)
     Write-Host "Memory: $memoryRounds rounds of $memoryMessages messages through a queue"

@@ -104,6 +104,24 @@ Describe 'Warm spare children' {
         }
     }
 
+    It 'warms a spare while it waits, and leaves nothing of that to the script, taken during the warm-up or after it' {
+        $probe = { "$($Error.Count)|$(Test-Path variable:o)|$(Test-Path variable:h)|$(Test-Path variable:i)|$(Test-Path variable:n)|$([IpcPs.Hosting.SpareWarmUp]::Requested)" }
+        # Taken as soon as it is ready: its rounds are under way or about to start, and stop for the request.
+        $spare = Get-ReadySpare
+        $job = Start-IpcProcess $probe
+        $job.Pid | Should -Be $spare
+        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|True'
+        # Settled: its rounds are over (its processor time no longer grows), and the script sees the same.
+        [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120)) | Should -BeTrue
+        $spare = [IpcPs.Hosting.SpareChildren]::Pids[0]
+        $job = Start-IpcProcess $probe
+        $job.Pid | Should -Be $spare
+        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|True'
+        # What the rounds do: a message's encoding and decoding, as a put and a get do it.
+        $back = [IpcPs.Hosting.SpareWarmUp]::RoundTrip([pscustomobject]@{ Id = 7; Name = 'seven' })
+        "$($back.Id)|$($back.Name)" | Should -Be '7|seven'
+    }
+
     It 'gives a spare the handles of the call, and its exit code, streams and stop as a cold child' {
         $q = New-IpcQueue (New-TestName)
         try {

@@ -76,6 +76,7 @@ namespace IpcPs.Hosting
             {
                 runspace = ChildRunspace.Open();
                 WarmUp(runspace, folder);
+                if (SpareWatch.IsSpare) SpareWarmUp.Prepare(runspace);
             }
             catch (Exception e) { openError = e; }
             var stdout = Console.OpenStandardOutput();
@@ -84,8 +85,10 @@ namespace IpcPs.Hosting
             byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
             stdout.Write(ready, 0, ready.Length);
             stdout.Flush();
+            if (runspace != null && SpareWatch.IsSpare) SpareWarmUp.Start(runspace);   // until the request comes
             var stdin = Console.OpenStandardInput();
             string? line = ReadLine(stdin, out byte[] after);
+            SpareWarmUp.Stop();
             if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
             var request = ChildProtocol.DecodeRequest(line!);
             // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.

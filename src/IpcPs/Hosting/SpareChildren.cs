@@ -124,6 +124,39 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
+        /// Waits until <see cref="Wanted"/> spares are ready (<see cref="WaitReady"/>) and have settled: their warm-up
+        /// over (<see cref="SpareWarmUp"/>), so that their processor time has not grown for 300 ms; false if TIMEOUT
+        /// passed first. For benchmarks that must not time a spare's background work beside theirs.
+        /// </summary>
+        public static bool WaitSettled(TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            if (!WaitReady(timeout)) return false;
+            var last = new Dictionary<int, TimeSpan>();
+            var quietSince = clock.Elapsed;
+            while (clock.Elapsed < timeout)
+            {
+                bool moved = false;
+                List<SpareChild> idle;
+                lock (Gate) idle = Idle.ToList();
+                foreach (var s in idle)
+                {
+                    TimeSpan used;
+                    try { s.Process.Refresh(); used = s.Process.TotalProcessorTime; }
+                    catch (Exception) { continue; }   // gone: the next WaitReady makes another
+                    if (!last.TryGetValue(s.Pid, out var before) || before != used) moved = true;
+                    last[s.Pid] = used;
+                }
+                if (moved) quietSince = clock.Elapsed;
+                else if (clock.Elapsed - quietSince >= SettledAfter) return true;
+                Thread.Sleep(50);
+            }
+            return false;
+        }
+
+        private static readonly TimeSpan SettledAfter = TimeSpan.FromMilliseconds(300);
+
+        /// <summary>
         /// A spare for MODULE, taken out of the idle set (null if there is none that fits, or spares are off), and a
         /// replacement started in the background. Spares that no longer fit are ended.
         /// </summary>

@@ -20,10 +20,14 @@ namespace IpcPs.Hosting
         /// <summary>From now on stdin's end is watched instead (see <see cref="ChildChannel.Connect"/>).</summary>
         public static void Connected() => _connected = true;
 
+        /// <summary>Whether this process was started as a warm spare (it had IPCPS_SPARE_PARENT when it imported the module).</summary>
+        public static bool IsSpare { get; private set; }
+
         public static void StartIfSpare()
         {
             string? text = Environment.GetEnvironmentVariable(ParentVariable);
             if (string.IsNullOrEmpty(text)) return;
+            IsSpare = true;
             Environment.SetEnvironmentVariable(ParentVariable, null);   // not for this process's own children
             if (!int.TryParse(text, out int parent) || ParentPid() != parent) return;
             new Thread(() =>
