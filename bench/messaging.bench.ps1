@@ -17,7 +17,8 @@
          through an IpcQueue (made in the producer's loop; built beforehand and put one by one, cold and warm, or with PutMany; hashtables
          built beforehand the same two ways), and the same objects as the output of a Start-Job job read with Receive-Job; 1 MiB
          byte[] through a pipe ($c.Send / $c.Recv and RecvBytesInto). Each stream between two processes is timed once the
-         spare that replaces its producer's is ready (its boot would take one of the 2 CPUs during the stream);
+         spare that replaces its producer's is ready and settled (its boot and its warm-up would take one of the 2 CPUs
+         during the stream), and every producer is such a spare;
       3. bench/messaging.py: CPython's mp.Queue (ints, dicts, a ping-pong) and mp.Pipe (1 MiB, recv_bytes and recv_bytes_into).
     Prints one table with the ratios to CPython and whether the targets of docs/performance.md are met. Results are
     printed, never asserted. build.ps1 -Task Bench runs this with -ModulePath out/IpcPs/IpcPs.psd1.

@@ -15,7 +15,7 @@
          session, through the warm pool, and through ForEach-Object -Parallel; the speed-ups.
       3. Starting a child and getting its result: where the time of a cold start goes (pwsh that exits at once; one
          that imports IpcPs; one that also opens the child's runspace; a whole Start-IpcProcess -NoSpare), and
-         Start-IpcProcess { 1 } | Receive-Job -Wait with a warm spare (each run after the spare is ready; the job ends
+         Start-IpcProcess { 1 } | Receive-Job -Wait with a warm spare (each run after the spare is ready and settled; the job ends
          on the child's last frame), then, in other runs, when the cmdlet returned, the output arrived, the job ended
          and the child process had exited; medians of -Starts runs. Start-IpcManager from a spare and with -NoSpare.
       4. Memory: resident size of a pool worker and of an idle spare; this session's growth per 100,000 messages
