@@ -97,26 +97,55 @@ Describe 'Warm spare children' {
             $job = Start-IpcProcess -ArgumentList ('x' * 1MB) { param($s) "$($s.Length)|$PWD" }
             $job.Pid | Should -Be $spare
             $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$(1MB)|$folderD"
+            # A start from a folder deleted at once: the spare that replaces it boots without it, and serves the next
+            # start from anywhere.
+            $folderE = Join-Path ([IO.Path]::GetTempPath()) (New-TestName)
+            $null = New-Item -ItemType Directory $folderE
+            Set-Location $folderE
+            $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
+            Set-Location $folderD
+            Remove-Item -Recurse $folderE
+            $spare = Get-ReadySpare
+            $job = Start-IpcProcess $probe
+            $job.Pid | Should -Be $spare
+            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderD|$folderD|in-d.txt||True"
+            # The variable is ours only in a spare's launch: a user's own reaches cold and warm children alike.
+            $env:IPCPS_SPARE_FOLDER = 'the user''s'
+            Start-IpcProcess -NoSpare { $env:IPCPS_SPARE_FOLDER } | Receive-Job -Wait -AutoRemoveJob | Should -Be 'the user''s'
+            $null = Get-ReadySpare
+            Start-IpcProcess { $env:IPCPS_SPARE_FOLDER } | Receive-Job -Wait -AutoRemoveJob | Should -Be 'the user''s'
         }
         finally {
             Pop-Location
+            Remove-Item Env:IPCPS_SPARE_FOLDER -ErrorAction SilentlyContinue
             Remove-Item -Recurse $folderC, $folderD -ErrorAction SilentlyContinue
         }
     }
 
-    It 'warms a spare while it waits, and leaves nothing of that to the script, taken during the warm-up or after it' {
-        $probe = { "$($Error.Count)|$(Test-Path variable:o)|$(Test-Path variable:h)|$(Test-Path variable:i)|$(Test-Path variable:n)|$([IpcPs.Hosting.SpareWarmUp]::Requested)" }
-        # Taken as soon as it is ready: its rounds are under way or about to start, and stop for the request.
-        $spare = Get-ReadySpare
-        $job = Start-IpcProcess $probe
-        $job.Pid | Should -Be $spare
-        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|True'
-        # Settled: its rounds are over (its processor time no longer grows), and the script sees the same.
+    It 'warms a spare while it waits, leaves nothing of that to the script, and does not with IPCPS_SPARE_WARMUP=0' {
+        $probe = { "$($Error.Count)|$(Test-Path variable:o)|$(Test-Path variable:h)|$(Test-Path variable:i)|$(Test-Path variable:n)|$([IpcPs.Hosting.SpareWarmUp]::RoundsRun)" }
+        # Settled: its rounds are over (its processor time no longer grows); the script sees none of their variables.
+        $null = Get-ReadySpare
         [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120)) | Should -BeTrue
         $spare = [IpcPs.Hosting.SpareChildren]::Pids[0]
         $job = Start-IpcProcess $probe
         $job.Pid | Should -Be $spare
-        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|True'
+        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "0|False|False|False|False|$([IpcPs.Hosting.SpareWarmUp]::Rounds)"
+        # Taken as soon as it is ready, wherever its rounds are: the same, and the rounds stopped for the request.
+        $spare = Get-ReadySpare
+        $job = Start-IpcProcess $probe
+        $job.Pid | Should -Be $spare
+        $fields = ($job | Receive-Job -Wait -AutoRemoveJob) -split '\|'
+        $fields[0..4] -join '|' | Should -Be '0|False|False|False|False'
+        [int]$fields[5] | Should -BeLessOrEqual ([IpcPs.Hosting.SpareWarmUp]::Rounds)
+        # Off for the spares launched while IPCPS_SPARE_WARMUP is 0 (this start's replacement is one).
+        $env:IPCPS_SPARE_WARMUP = '0'
+        try {
+            $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
+            [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120)) | Should -BeTrue
+            Start-IpcProcess $probe | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|0'
+        }
+        finally { Remove-Item Env:IPCPS_SPARE_WARMUP }
         # What the rounds do: a message's encoding and decoding, as a put and a get do it.
         $back = [IpcPs.Hosting.SpareWarmUp]::RoundTrip([pscustomobject]@{ Id = 7; Name = 'seven' })
         "$($back.Id)|$($back.Name)" | Should -Be '7|seven'

@@ -71,12 +71,16 @@ namespace IpcPs.Hosting
         {
             ChildRunspace? runspace = null;
             Exception? openError = null;
-            string? folder = SpareChildren.TakeFolderVariable();
+            string? folder = SpareWatch.IsSpare ? SpareChildren.TakeFolderVariable() : null;   // a cold child's environment is the user's
             try
             {
                 runspace = ChildRunspace.Open();
                 WarmUp(runspace, folder);
-                if (SpareWatch.IsSpare) SpareWarmUp.Prepare(runspace);
+                if (SpareWarmUp.Wanted)
+                {
+                    SpareWarmUp.Prepare(runspace);
+                    SpareWarmUp.Start(runspace);   // its thread waits a pause first: the request may come before
+                }
             }
             catch (Exception e) { openError = e; }
             var stdout = Console.OpenStandardOutput();
@@ -85,18 +89,23 @@ namespace IpcPs.Hosting
             byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
             stdout.Write(ready, 0, ready.Length);
             stdout.Flush();
-            if (runspace != null && SpareWatch.IsSpare) SpareWarmUp.Start(runspace);   // until the request comes
             var stdin = Console.OpenStandardInput();
             string? line = ReadLine(stdin, out byte[] after);
-            SpareWarmUp.Stop();
+            SpareWarmUp.Stop();   // the runspace is the request's from here on
             if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
             var request = ChildProtocol.DecodeRequest(line!);
-            // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here.
-            if (request["PoolPipe"] is string || request["Manager"] != null) watcher.Release();   // they watch stdin their own way
-            if (request["PoolPipe"] is string poolPipe) Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+            // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here. It watches stdin its own way.
+            if (request["PoolPipe"] is string poolPipe)
+            {
+                watcher.Release();
+                Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+            }
             // A spare taken by Start-IpcManager becomes the manager: it serves until shut down, then exits.
             if ((request["Manager"] is PSObject m ? m.BaseObject : request["Manager"]) is Hashtable manager)
+            {
+                watcher.Release();
                 Environment.Exit(RunManager(request, manager, runspace, openError));
+            }
             var channel = new ChildChannel(request, stdout, runspace, openError);
             if (!channel.Detached) watcher.Run(() => WatchParent(stdin, after));   // AFTER: a stop request sent right behind the request
             else watcher.Release();
@@ -139,8 +148,10 @@ Write-Verbose v; Write-Information i";
                 ["Using"] = IpcObjectConverter.Dehydrate(new Hashtable()),
             };
             var dry = new ChildChannel(ChildProtocol.DecodeRequest(ChildProtocol.EncodeRequest(request, 2)), Stream.Null, runspace, null);
-            // With a folder, as every request has one: the location's first set cost ~5 ms on the job's path.
-            runspace.Configure(folder != null && Directory.Exists(folder) ? folder : Environment.CurrentDirectory, dry.Using);
+            // With a folder, as every request has one: the location's first set cost ~5 ms on the job's path. The
+            // guessed folder may be gone by now (or refused): then the spare's own, as before the guess.
+            try { runspace.Configure(folder != null && Directory.Exists(folder) ? folder : Environment.CurrentDirectory, dry.Using); }
+            catch (Exception) when (folder != null) { runspace.Configure(Environment.CurrentDirectory, dry.Using); }
             dry.RunIn(runspace);
             runspace.Host.ExitCode = null;
             // The real run ends by closing its runspace before the last frame: close a small one now, so that path is

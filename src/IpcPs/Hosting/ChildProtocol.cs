@@ -31,6 +31,10 @@ namespace IpcPs.Hosting
         public static string Frame(char kind, object? payload, int depth) =>
             Marker + kind + " " + Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(payload, depth)));
 
+        /// <summary>Whether LINE is a ready frame (R): the child has read nothing yet and is about to read its request.</summary>
+        public static bool IsReadyFrame(string? line) =>
+            line != null && line.Length > Marker.Length && line.StartsWith(Marker, StringComparison.Ordinal) && line[Marker.Length] == 'R';
+
         /// <summary>Splits a frame line; false for a plain console line.</summary>
         public static bool TryParse(string line, out char kind, out object? payload)
         {

@@ -57,11 +57,15 @@ namespace IpcPs.Hosting
             Runspace.SessionStateProxy.SetVariable(UsingVariable, usingValues ?? new Hashtable());
         }
 
-        /// <summary>Whether the runspace's location is FOLDER, in the file system (compared as the request names it).</summary>
+        /// <summary>
+        /// Whether the runspace's location is FOLDER, in the file system (compared as the request names it), and FOLDER
+        /// still exists: a folder deleted since goes through SetLocation, which reports it as a cold child would.
+        /// </summary>
         private bool IsLocation(string folder)
         {
             var here = Runspace.SessionStateProxy.Path.CurrentLocation;
-            return here.Provider.Name == "FileSystem" && string.Equals(here.ProviderPath, folder, StringComparison.Ordinal);
+            return here.Provider.Name == "FileSystem" && string.Equals(here.ProviderPath, folder, StringComparison.Ordinal)
+                && Directory.Exists(folder);
         }
 
         /// <summary>Runs an empty statement once, so the first real script finds the pipeline machinery compiled.</summary>

@@ -145,7 +145,8 @@ namespace IpcPs
             _process = process;
             Pid = process.Id;
             SetJobState(JobState.Running);
-            bool readsAtOnce = firstLine != null && firstLine.IsCompleted && firstLine.Result != null;
+            bool readsAtOnce = firstLine != null && firstLine.Status == System.Threading.Tasks.TaskStatus.RanToCompletion
+                && Hosting.ChildProtocol.IsReadyFrame(firstLine.Result);
             if (readsAtOnce) Send(process, request);
             _stderrReader = new Thread(() => Guard(() => ReadErrors(process))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
             _stderrReader.Start();

@@ -125,8 +125,9 @@ namespace IpcPs.Hosting
 
         /// <summary>
         /// Waits until <see cref="Wanted"/> spares are ready (<see cref="WaitReady"/>) and have settled: their warm-up
-        /// over (<see cref="SpareWarmUp"/>), so that their processor time has not grown for 300 ms; false if TIMEOUT
-        /// passed first. For benchmarks that must not time a spare's background work beside theirs.
+        /// over (<see cref="SpareWarmUp"/>), so that their processor time has not grown for twice the warm-up's pause
+        /// (a quiet spell shorter than a pause would end before the first round); false if TIMEOUT passed first. For
+        /// benchmarks that must not time a spare's background work beside theirs.
         /// </summary>
         public static bool WaitSettled(TimeSpan timeout)
         {
@@ -154,7 +155,7 @@ namespace IpcPs.Hosting
             return false;
         }
 
-        private static readonly TimeSpan SettledAfter = TimeSpan.FromMilliseconds(300);
+        private static readonly TimeSpan SettledAfter = SpareWarmUp.Pause + SpareWarmUp.Pause;
 
         /// <summary>
         /// A spare for MODULE, taken out of the idle set (null if there is none that fits, or spares are off), and a
@@ -213,7 +214,7 @@ namespace IpcPs.Hosting
         private static volatile string? _folder;
 
         /// <summary>In a child: the folder <see cref="FolderVariable"/> names (null if none), removed from the environment.</summary>
-        internal static string? TakeFolderVariable()
+        internal static string? TakeFolderVariable()   // in a spare only: in a cold child the variable is the user's
         {
             string? folder = Environment.GetEnvironmentVariable(FolderVariable);
             if (folder != null) Environment.SetEnvironmentVariable(FolderVariable, null);

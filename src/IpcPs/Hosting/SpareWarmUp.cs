@@ -11,11 +11,25 @@ namespace IpcPs.Hosting
     /// compilation); the pauses give it those spells while nobody waits, so the message paths of the spare's first
     /// script already run optimised code (one process putting 50,000 objects: 3.1-3.3 µs each in its first round
     /// without, 1.0 with four rounds of 1,000 and 500 ms pauses; docs/performance.md). A request stops it within an
-    /// item (<see cref="Stop"/>); only spares do it, never a cold child, which has its request already.
+    /// item (<see cref="Stop"/>); only spares do it, never a cold child, which has its request already. It costs a
+    /// spare ~0.6 s of processor time in its first seconds (the recompiled code), on top of its ~0.7 s boot:
+    /// IPCPS_SPARE_WARMUP=0 in the session turns it off for the spares started after.
     /// </summary>
     public static class SpareWarmUp
     {
-        internal const int Rounds = 4, Items = 1000;
+        /// <summary>The rounds of a whole warm-up, and the items of each.</summary>
+        public const int Rounds = 4, Items = 1000;
+
+        /// <summary>The environment variable that turns the warm-up off ("0"), read by the spare as it boots.</summary>
+        public const string SettingVariable = "IPCPS_SPARE_WARMUP";
+
+        /// <summary>Whether this process warms up while it waits: a spare, unless IPCPS_SPARE_WARMUP is 0.</summary>
+        internal static bool Wanted => SpareWatch.IsSpare && Environment.GetEnvironmentVariable(SettingVariable)?.Trim() != "0";
+
+        private static int _roundsRun;
+
+        /// <summary>How many rounds this process ran before its request came (0 to <see cref="Rounds"/>).</summary>
+        public static int RoundsRun => Volatile.Read(ref _roundsRun);
         internal static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(500);
 
         private const string Script = @"param($n)
@@ -57,7 +71,11 @@ for ($i = 0; $i -lt $n; $i++) {
             catch (Exception) { /* as in Run */ }
         }
 
-        /// <summary>Starts the rounds in RUNSPACE on a thread of their own (the main thread waits on stdin meanwhile).</summary>
+        /// <summary>
+        /// Starts the rounds in RUNSPACE on a thread of their own, before the spare says it is ready (the main thread
+        /// then waits on stdin; a thread's start would otherwise be on the path of a request already waiting). The
+        /// thread waits a pause before each round.
+        /// </summary>
         internal static void Start(ChildRunspace runspace)
         {
             _thread = new Thread(() => Run(runspace)) { IsBackground = true, Name = "IpcPs spare warm-up" };
@@ -80,6 +98,7 @@ for ($i = 0; $i -lt $n; $i++) {
                 {
                     if (Stopped.Wait(Pause)) return;
                     RunRound(runspace, Items);
+                    if (!_requested) Interlocked.Increment(ref _roundsRun);   // a round cut short by the request does not count
                 }
             }
             catch (Exception) { /* a warm-up that fails leaves a spare as it was */ }
