@@ -43,6 +43,6 @@ Start-IpcProcess -ArgumentList $b.Name {
     $c.ToArray() -join ' '
     $c[-1] = -999
     $c.Close()
-} | Wait-IpcProcess -PassThru | Receive-Job -AutoRemoveJob -Wait
+} | Wait-IpcProcess -PassThru | Wait-Job | Receive-Job -AutoRemoveJob -Wait
 $b[-1]
 $b.Close()

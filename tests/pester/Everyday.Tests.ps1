@@ -393,7 +393,7 @@ Describe 'Data that enumerates (issue 16, item 5)' {
             @($l).Count | Should -Be 3
             # Still one object where IpcPs takes a handle: a child gets the array, a listing shows the object.
             $job = Start-IpcProcess -ArgumentList $a { param($arr) "$($arr.GetType().Name) $($arr.Count)" }
-            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be 'IpcArray 3'
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be 'IpcArray 3'
             (Get-IpcObject -Name $a.Name | Out-String) | Should -Match ([regex]::Escape($a.Name) + '\s+Array')
             # PowerShell's serializer (Start-Job, remoting) still writes the descriptor, so the handle re-attaches.
             $back = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($l))
@@ -548,7 +548,7 @@ Describe 'The small things (issue 16, item 7)' {
             Get-ErrorId { Send-IpcMessage $q 'x' } | Should -BeLike 'IpcObjectRemoved*'
             $q.Count | Should -Be 0 -Because 'reading what it last held still works'
             Set-IpcEvent $go
-            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be 'IpcObjectRemovedException'
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be 'IpcObjectRemovedException'
         } finally { $q.Close(); $go.Close() }
     }
 
@@ -615,7 +615,7 @@ Describe 'The small things (issue 16, item 7)' {
         $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-Command', @"
 Import-Module '$env:IPCPS_MODULE_PATH'
 1 | ForEach-Object -Parallel { Import-Module IpcPs -ErrorAction Stop; 'parallel ' + (Get-Module IpcPs).Version }
-Start-ThreadJob { `$e = New-IpcEvent; 'thread job ' + `$e.Kind; `$e.Close() } | Receive-Job -Wait -AutoRemoveJob
+Start-ThreadJob { `$e = New-IpcEvent; 'thread job ' + `$e.Kind; `$e.Close() } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
 "@)
         $psi.RedirectStandardOutput = $true; $psi.RedirectStandardError = $true
         $p = [Diagnostics.Process]::Start($psi)

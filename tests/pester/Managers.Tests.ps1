@@ -216,7 +216,7 @@ Describe 'Managers' {
             $null = Connect-IpcManager -Address $m.Address -AuthKey 'inherited-key-0123456789'
             # A proxy as it arrives from another machine: an address and an id, no directory with a key file.
             $d = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new($m.Address, $id, 'Dict', $null))
-            Start-IpcProcess -ArgumentList $d { param($d) $d['child'] = 'set' } | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+            Start-IpcProcess -ArgumentList $d { param($d) $d['child'] = 'set' } | Wait-Job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
             $d['child'] | Should -Be 'set'
             # The workers' initialization script runs before any item: it has the keys too.
             $init = [scriptblock]::Create("`$d = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new('$($m.Address)', $id, 'Dict', `$null)); `$d[""init`$PID""] = 1")

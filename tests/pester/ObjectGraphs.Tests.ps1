@@ -191,7 +191,7 @@ Describe 'Object graphs' {
             $child = Start-IpcProcess -ArgumentList $g.Tree, $g.List -InitializationScript ([scriptblock]::Create($graphText)) {
                 param($tree, $list) Get-GraphShape $tree; Get-GraphShape $list
             }
-            $child | Receive-Job -Wait -AutoRemoveJob
+            $child | Wait-Job | Receive-Job -Wait -AutoRemoveJob
         } $GraphText.ToString()
         Receive-GraphChild $run | Should -Be @($Expected[0], $Expected[2])
     }

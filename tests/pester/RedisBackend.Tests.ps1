@@ -240,7 +240,7 @@ Describe 'Redis manager stores across processes' {
                 param($d, $l, $ns)
                 $d['b'] = 2; $null = $l.Add('x'); $ns.x = 5
                 $d.GetType().Name; $l.GetType().Name; $ns.GetType().Name
-            } | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
+            } | Wait-Job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
             $kinds | Should -Be @('RedisDict', 'RedisList', 'RedisNamespace')
             $d['b'] | Should -Be 2                 # written by the child, seen here: the same dict
             $l.ToArray() | Should -Be @('x')

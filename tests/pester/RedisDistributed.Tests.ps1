@@ -330,7 +330,7 @@ Describe 'Redis objects with the cmdlets, across Start-IpcProcess children' {
                     foreach ($n in 1..300) { Use-IpcLock $lock { $v.Value = $v.Value + 1; "$($lock.Token):$($v.Value)" } }
                 }
             }
-            $pairs = $jobs | Receive-Job -Wait -AutoRemoveJob
+            $pairs = $jobs | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             $v.Value | Should -Be 900
             $pairs.Count | Should -Be 900
             $sorted = $pairs | ForEach-Object { $t, $val = $_ -split ':'; [pscustomobject]@{ Token = [long]$t; Value = [long]$val } } | Sort-Object Token
@@ -360,7 +360,7 @@ Describe 'Redis objects with the cmdlets, across Start-IpcProcess children' {
             Wait-Until -Because 'two processes to hold a permit at once' { $count.Value -eq 2 }
             $sem.CurrentValue | Should -Be 0                  # the third process waits for a permit
             Set-IpcEvent $go
-            $seen = $jobs | Receive-Job -Wait -AutoRemoveJob
+            $seen = $jobs | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             $seen.Count | Should -Be 45
             ($seen | Measure-Object -Maximum).Maximum | Should -Be 2   # two at once, never three
             $count.Value | Should -Be 0

@@ -4,7 +4,7 @@ BeforeAll {
     # Waits until a warm spare is idle and ready; returns its pid.
     function Get-ReadySpare {
         # Spares are made by starts: after a test that turned them off, one start makes the next.
-        if (-not [IpcPs.Hosting.SpareChildren]::Pids) { $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob }
+        if (-not [IpcPs.Hosting.SpareChildren]::Pids) { $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob }
         [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120)) | Should -BeTrue -Because 'a spare is started in the background after each start'
         $pids = [IpcPs.Hosting.SpareChildren]::Pids
         $pids.Count | Should -BeGreaterThan 0
@@ -18,7 +18,7 @@ BeforeAll {
     function Start-SpareOwner {
         $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-Command', @"
 Import-Module '$env:IPCPS_MODULE_PATH'
-`$null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
+`$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
 `$null = [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))
 [Console]::Out.WriteLine(([IpcPs.Hosting.SpareChildren]::Pids -join ','))
 [Console]::Out.Flush()
@@ -37,7 +37,7 @@ Describe 'Warm spare children' {
         $savedSpares = $env:IPCPS_SPARES
         $env:IPCPS_SPARES = $null
         # The first start of the session is cold and starts the spare.
-        $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
+        $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
     }
     AfterAll { $env:IPCPS_SPARES = $savedSpares }
 
@@ -57,7 +57,7 @@ Describe 'Warm spare children' {
                 $u = "using $round"
                 $job = Start-IpcProcess { "$PID|$PWD|$([Environment]::CurrentDirectory)|$env:IPCPS_TEST_VALUE|$([string]::IsNullOrEmpty($env:IPCPS_TEST_GONE))|$using:u" }
                 $job.Pid | Should -Be $spare -Because 'the work goes to the waiting spare'
-                $job | Receive-Job -Wait -AutoRemoveJob
+                $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             }
             $results[0] | Should -Be "$($results[0].Split('|')[0])|$folderA|$folderA|value A|False|using A"
             $results[1] | Should -Be "$($results[1].Split('|')[0])|$folderB|$folderB|value B|True|using B"
@@ -78,12 +78,12 @@ Describe 'Warm spare children' {
         Push-Location
         try {
             Set-Location $folderC
-            $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob   # its replacement is readied in C
+            $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob   # its replacement is readied in C
             $spare = Get-ReadySpare
             (Get-Item "/proc/$spare/cwd").Target | Should -Be '/' -Because 'a spare''s process stays in the root folder (a folder deleted later must not hold it up)'
             $job = Start-IpcProcess $probe
             $job.Pid | Should -Be $spare
-            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderC|$folderC|in-c.txt||True" -Because 'a request from the readied folder runs there, relative paths included, and the variable that named it is gone'
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderC|$folderC|in-c.txt||True" -Because 'a request from the readied folder runs there, relative paths included, and the variable that named it is gone'
 
             # Readied in C, asked from D: it moves; and a readied folder that was deleted meanwhile does not matter.
             $spare = Get-ReadySpare
@@ -91,29 +91,29 @@ Describe 'Warm spare children' {
             Remove-Item -Recurse $folderC
             $job = Start-IpcProcess $probe
             $job.Pid | Should -Be $spare
-            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderD|$folderD|in-d.txt||True"
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderD|$folderD|in-d.txt||True"
             # The next spare is readied in D; a request with a large argument (more than a pipe holds) still arrives whole.
             $spare = Get-ReadySpare
             $job = Start-IpcProcess -ArgumentList ('x' * 1MB) { param($s) "$($s.Length)|$PWD" }
             $job.Pid | Should -Be $spare
-            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$(1MB)|$folderD"
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$(1MB)|$folderD"
             # A start from a folder deleted at once: the spare that replaces it boots without it, and serves the next
             # start from anywhere.
             $folderE = Join-Path ([IO.Path]::GetTempPath()) (New-TestName)
             $null = New-Item -ItemType Directory $folderE
             Set-Location $folderE
-            $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
+            $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             Set-Location $folderD
             Remove-Item -Recurse $folderE
             $spare = Get-ReadySpare
             $job = Start-IpcProcess $probe
             $job.Pid | Should -Be $spare
-            $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderD|$folderD|in-d.txt||True"
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be "$folderD|$folderD|in-d.txt||True"
             # The variable is ours only in a spare's launch: a user's own reaches cold and warm children alike.
             $env:IPCPS_SPARE_FOLDER = 'the user''s'
-            Start-IpcProcess -NoSpare { $env:IPCPS_SPARE_FOLDER } | Receive-Job -Wait -AutoRemoveJob | Should -Be 'the user''s'
+            Start-IpcProcess -NoSpare { $env:IPCPS_SPARE_FOLDER } | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be 'the user''s'
             $null = Get-ReadySpare
-            Start-IpcProcess { $env:IPCPS_SPARE_FOLDER } | Receive-Job -Wait -AutoRemoveJob | Should -Be 'the user''s'
+            Start-IpcProcess { $env:IPCPS_SPARE_FOLDER } | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be 'the user''s'
         }
         finally {
             Pop-Location
@@ -130,20 +130,20 @@ Describe 'Warm spare children' {
         $spare = [IpcPs.Hosting.SpareChildren]::Pids[0]
         $job = Start-IpcProcess $probe
         $job.Pid | Should -Be $spare
-        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be "0|False|False|False|False|$([IpcPs.Hosting.SpareWarmUp]::Rounds)"
+        $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be "0|False|False|False|False|$([IpcPs.Hosting.SpareWarmUp]::Rounds)"
         # Taken as soon as it is ready, wherever its rounds are: the same, and the rounds stopped for the request.
         $spare = Get-ReadySpare
         $job = Start-IpcProcess $probe
         $job.Pid | Should -Be $spare
-        $fields = ($job | Receive-Job -Wait -AutoRemoveJob) -split '\|'
+        $fields = ($job | Wait-Job | Receive-Job -Wait -AutoRemoveJob) -split '\|'
         $fields[0..4] -join '|' | Should -Be '0|False|False|False|False'
         [int]$fields[5] | Should -BeLessOrEqual ([IpcPs.Hosting.SpareWarmUp]::Rounds)
         # Off for the spares launched while IPCPS_SPARE_WARMUP is 0 (this start's replacement is one).
         $env:IPCPS_SPARE_WARMUP = '0'
         try {
-            $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
+            $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120)) | Should -BeTrue
-            Start-IpcProcess $probe | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|0'
+            Start-IpcProcess $probe | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be '0|False|False|False|False|0'
         }
         finally { Remove-Item Env:IPCPS_SPARE_WARMUP }
         # What the rounds do: a message's encoding and decoding, as a put and a get do it.
@@ -177,14 +177,14 @@ Describe 'Warm spare children' {
         $spare = Get-ReadySpare
         $job = Start-IpcProcess { $PID } -NoSpare
         $job.Pid | Should -Not -Be $spare
-        $job | Receive-Job -Wait -AutoRemoveJob | Should -Be $job.Pid
+        $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be $job.Pid
         [IpcPs.Hosting.SpareChildren]::Pids | Should -Contain $spare -Because '-NoSpare leaves the spare waiting'
 
         $env:IPCPS_SPARES = '0'
         try {
             $job = Start-IpcProcess { $PID }
             $job.Pid | Should -Not -Be $spare
-            $null = $job | Receive-Job -Wait -AutoRemoveJob
+            $null = $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             [IpcPs.Hosting.SpareChildren]::Pids | Should -BeNullOrEmpty -Because 'spares are off: the idle one was ended'
             Wait-Until { -not (Test-Running $spare) } -TimeoutSeconds 30 -Because 'the ended spare to exit'
         } finally { $env:IPCPS_SPARES = $null }

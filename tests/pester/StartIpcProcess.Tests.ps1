@@ -329,7 +329,7 @@ Describe 'Start-IpcProcess as a full job' {
             $using:x
             1 | ForEach-Object -Parallel { "parallel=$using:x" }
             1 | % -pa:{ "abbreviated=$using:x" }
-            Start-ThreadJob { "threadjob=$using:x" } | Receive-Job -Wait -AutoRemoveJob
+            Start-ThreadJob { "threadjob=$using:x" } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
             1 | ForEach-Object { "foreach=$using:x" }
             Invoke-Command { "local icm=$using:x" }      # run here, not remotely: the block is the child's own
         }
@@ -352,8 +352,10 @@ Describe 'Start-IpcProcess as a full job' {
     }
 
     It 'Receive-Job -Wait -AutoRemoveJob gets the output and removes the job' {
-        # Disposing the job from inside its own state change must not wait for that state change to end.
-        $out = Start-IpcProcess -Name (New-TestName 'auto') { 'done' } | Receive-Job -Wait -AutoRemoveJob
+        # Disposing the job from inside its own state change must not wait for that state change to end. The child
+        # runs for a moment so that it ends while Receive-Job waits, not while Receive-Job is taking it from the
+        # pipeline (PowerShell's own race, about_IpcPs: that job would be removed twice).
+        $out = Start-IpcProcess -Name (New-TestName 'auto') { Start-Sleep -Milliseconds 500; 'done' } | Receive-Job -Wait -AutoRemoveJob
         $out | Should -Be 'done'
         Get-Job | Where-Object PSJobTypeName -eq 'IpcProcessJob' | Where-Object Name -like 'auto_*' | Should -BeNullOrEmpty
     }
