@@ -138,7 +138,9 @@ Describe 'Warm spare children' {
         $fields = ($job | Wait-Job | Receive-Job -Wait -AutoRemoveJob) -split '\|'
         $fields[0..4] -join '|' | Should -Be '0|False|False|False|False'
         [int]$fields[5] | Should -BeLessOrEqual ([IpcPs.Hosting.SpareWarmUp]::Rounds)
-        # Off for the spares launched while IPCPS_SPARE_WARMUP is 0 (this start's replacement is one).
+        # Off for the spares launched while IPCPS_SPARE_WARMUP is 0 (this start's replacement is one: the idle spare
+        # is settled first, so that no launch from before is still on its way).
+        [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120)) | Should -BeTrue
         $env:IPCPS_SPARE_WARMUP = '0'
         try {
             $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob

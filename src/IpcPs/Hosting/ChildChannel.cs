@@ -150,9 +150,13 @@ Write-Verbose v; Write-Information i";
             var dry = new ChildChannel(ChildProtocol.DecodeRequest(ChildProtocol.EncodeRequest(request, 2)), Stream.Null, runspace, null);
             // With a folder, as every request has one: the location's first set cost ~5 ms on the job's path. The
             // guessed folder may be gone by now (or refused): then the spare's own, as before the guess.
-            try { runspace.Configure(folder != null && Directory.Exists(folder) ? folder : Environment.CurrentDirectory, dry.Using); }
-            catch (Exception) when (folder != null) { runspace.Configure(Environment.CurrentDirectory, dry.Using); }
+            string home = Environment.CurrentDirectory;
+            try { runspace.Configure(folder != null && Directory.Exists(folder) ? folder : home, dry.Using); }
+            catch (Exception) when (folder != null) { runspace.Configure(home, dry.Using); }
             dry.RunIn(runspace);
+            // The process goes back to its own folder if PowerShell's SetLocation moved it (Windows: a process's current
+            // folder cannot be deleted, and a spare must not hold the user's folder); the runspace stays there.
+            if (!string.Equals(Environment.CurrentDirectory, home, StringComparison.Ordinal)) Environment.CurrentDirectory = home;
             runspace.Host.ExitCode = null;
             // The real run ends by closing its runspace before the last frame: close a small one now, so that path is
             // compiled too (its first close took ~20 ms, on the job's critical path).
