@@ -77,6 +77,12 @@ function Invoke-PwshProcess([string[]] $Arguments, [hashtable] $Environment = @{
             throw "pwsh $($Arguments -join ' ') did not end within $TimeoutSeconds s (killed). Its output:`n$so`n$se`nIts processes then: $running"
         }
         $p.WaitForExit()
+        # Its output ends when the last process holding it does: a descendant that outlives it (or, under Wine, a console
+        # host left running) must fail the test, not hang the run.
+        if (-not ($out.Wait(60000) -and $err.Wait(5000))) {
+            $running = (Get-Process | ForEach-Object { "$($_.Id) $($_.ProcessName)" }) -join ', '
+            throw "pwsh $($Arguments -join ' ') exited ($($p.ExitCode)), but its output did not end within 60 s: another process holds it. Processes now: $running"
+        }
         [pscustomobject]@{ Lines = @(($out.Result, $err.Result -join "`n") -split "`r?`n" | Where-Object { $_ }); ExitCode = $p.ExitCode }
     } finally { $p.Dispose() }
 }

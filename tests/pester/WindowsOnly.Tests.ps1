@@ -52,3 +52,36 @@ Describe 'Windows: segments and removal' -Tag 'WindowsOnly' {
         } finally { $job | Remove-Job -Force }
     }
 }
+
+Describe 'Windows: ending warm spares' -Tag 'WindowsOnly' {
+    It 'ends a spare still booting by closing its stdin (it exits by itself, code 129), never by terminating it, and leaves no console host' {
+        # A console program terminated while it connects to its console (Wine: 20-30 ms into its start) left that
+        # console's host running for ever, holding the spare's inherited handles: a test's output never ended.
+        $saved = $env:IPCPS_SPARES; $env:IPCPS_SPARES = $null
+        try {
+            [IpcPs.Hosting.SpareChildren]::EndAll()
+            $hosts = @(Get-Process conhost -ErrorAction SilentlyContinue).Id
+            $job = Start-IpcProcess { 1 }   # no spare: a cold start, and a spare launched at once
+            Wait-Until { [IpcPs.Hosting.SpareChildren]::Pids } -Because 'the spare''s launch'
+            $spare = Get-Process -Id ([IpcPs.Hosting.SpareChildren]::Pids[0])
+            $null = $spare.Handle   # held from now: its exit code stays readable
+            [IpcPs.Hosting.SpareChildren]::EndAll()   # a pwsh boots for seconds under Wine: this one is still booting
+            $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be 1
+            $spare.WaitForExit(120000) | Should -BeTrue
+            $spare.ExitCode | Should -Be 129 -Because 'the spare read the end of its stdin once booted and exited by itself'
+            Wait-Until { -not (Get-Process conhost -ErrorAction SilentlyContinue | Where-Object Id -NotIn $hosts) } -TimeoutSeconds 60 -Because 'the console hosts of the spare and the child to end with them'
+        } finally { $env:IPCPS_SPARES = $saved }
+    }
+}
+
+Describe 'Windows: a session''s spares' -Tag 'WindowsOnly' {
+    It 'a session that ends while its spare boots: the spare ends on its own soon after, the session''s output ends, no console host is left' {
+        $hosts = @(Get-Process conhost -ErrorAction SilentlyContinue).Id
+        # The job's end launches its replacement; the session prints that spare's pid and exits while it boots.
+        $r = Invoke-Pwsh '$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob; while (-not [IpcPs.Hosting.SpareChildren]::Pids) { Start-Sleep -Milliseconds 10 }; [IpcPs.Hosting.SpareChildren]::Pids[0]' -TimeoutSeconds 120
+        $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+        $spare = [int]$r.Lines[-1]
+        Wait-Until { -not (Get-Process -Id $spare -ErrorAction SilentlyContinue) } -TimeoutSeconds 60 -Because 'the spare to see its session has gone'
+        Wait-Until { -not (Get-Process conhost -ErrorAction SilentlyContinue | Where-Object Id -NotIn $hosts) } -TimeoutSeconds 60 -Because 'the console hosts of the session''s children to end with them'
+    }
+}

@@ -282,7 +282,7 @@ namespace IpcPs.Hosting
         {
             string folder = System.IO.Path.GetPathRoot(System.IO.Path.GetTempPath()) ?? "/";
             var info = ChildLauncher.StartInfo(module, folder);
-            info.Environment[SpareWatch.ParentVariable] = Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            info.Environment[SpareWatch.ParentVariable] = SpareWatch.ParentValue();
             if (_folder is string prepared) info.Environment[FolderVariable] = prepared;
             var environment = new Dictionary<string, string>(info.Environment.Count, StringComparer.Ordinal);
             foreach (var e in info.Environment)
@@ -292,23 +292,36 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// Kills it (an idle spare holds no object and runs no script; one still starting would see its stdin close
-        /// only once started, seconds later) and closes its stdin; reaped in the background.
+        /// Ends it. Linux: kills it (an idle spare holds no object and runs no script; one still booting would see its
+        /// stdin close only once booted, a second later) and closes its stdin. Windows: closes its stdin only, and the
+        /// spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>) when it reads it, at once if
+        /// ready, once booted if not. A console program terminated while it connects to its console (Wine: 20-30 ms
+        /// into its start) leaves that console's host running for ever, holding every handle the spare inherited, the
+        /// standard output of whoever started this process among them (a test's pipe never ended). A spare that has
+        /// not ended <see cref="SelfEndTimeout"/> later while this process runs is killed. Reaped in the background.
         /// </summary>
         private static void End(SpareChild s)
         {
-            try { if (!s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
+            bool kill = !Platforms.Current.IsWindows;
+            try { if (kill && !s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
             try { s.Process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
             ThreadPool.QueueUserWorkItem(_ =>
             {
                 try
                 {
-                    s.Process.WaitForExit(5000);
+                    if (!s.Process.WaitForExit(kill ? 5000 : (int)SelfEndTimeout.TotalMilliseconds) && !kill)
+                    {
+                        Platforms.Current.Processes.Kill(s.Pid);   // booted long ago: past its console's set-up
+                        s.Process.WaitForExit(5000);
+                    }
                     s.Process.Dispose();
                 }
                 catch (Exception) { /* reaped elsewhere */ }
             });
         }
+
+        /// <summary>How long a Windows spare whose stdin was closed has to end by itself before it is killed.</summary>
+        internal static readonly TimeSpan SelfEndTimeout = TimeSpan.FromSeconds(60);
 
         /// <summary>
         /// The variables a process reads while it starts (runtime, loader, locale, home, PowerShell's own): a spare
