@@ -55,6 +55,8 @@ namespace IpcPs.Redis
         internal static KeyValuePair<string, string> Field(string name, long value) => new KeyValuePair<string, string>(name, value.ToString(CultureInfo.InvariantCulture));
 
         public QueueOrder Order { get; }
+
+        bool IMessageChannel.TakesPriority => Order == QueueOrder.Priority;
         public int MaxSize { get; }
         public bool IsJoinable { get; }
         public TimeSpan VisibilityTimeout { get; }

@@ -268,6 +268,22 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
+    It 'reads no Priority property on a FIFO queue or a pipe: objects that have one are sent whole, without an error' {
+        $q = New-IpcQueue (New-TestName)
+        $pipe = New-IpcPipe
+        try {
+            $items = @([pscustomobject]@{ Priority = 3; N = 'a' }, @{ Priority = 1; N = 'b' }, (5 | Add-Member -NotePropertyName Priority -NotePropertyValue 2 -PassThru -Force))   # PowerShell caches boxed small ints: another test's note may be on this 5
+            $items | Send-IpcMessage $q -ErrorVariable errs
+            $errs.Count | Should -Be 0
+            $got = Receive-IpcMessage $q -All
+            $got[0].N, $got[0].Priority, $got[1]['N'], $got[2] | Should -Be @('a', 3, 'b', 5)
+            $items | Send-IpcMessage $pipe[0] -ErrorVariable errs
+            $errs.Count | Should -Be 0
+            (Receive-IpcMessage $pipe[1] -Count 3)[0].N | Should -Be 'a'
+            Get-ErrorId { [pscustomobject]@{ N = 'c' } | Send-IpcMessage $q -Priority 1 -ErrorAction Stop } | Should -Match '^IpcInvalidOperation' -Because 'an explicit -Priority is still refused'
+        } finally { $q.Close(); $pipe[0].Close(); $pipe[1].Close() }
+    }
+
     It 'keeps single-send errors per item: -NoWait on a bounded queue puts what fits, one QueueFull per item left' {
         $q = New-IpcQueue (New-TestName) -MaxSize 5
         try {

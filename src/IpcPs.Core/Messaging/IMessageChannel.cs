@@ -11,6 +11,9 @@ namespace IpcPs
         /// <summary>How deep the PowerShell serializer goes into objects that are not primitives (default 2).</summary>
         int SerializationDepth { get; set; }
 
+        /// <summary>Whether messages carry a priority here (a priority queue): Send-IpcMessage reads a piped object's Priority property only then.</summary>
+        bool TakesPriority { get; }
+
         /// <summary>
         /// Sends MESSAGE, waiting at most TIMEOUT for room (Zero: not at all; negative: no limit). False when there was
         /// no room in time. PRIORITY only for a priority queue; DEPTH overrides SerializationDepth for this message.

@@ -80,6 +80,8 @@ namespace IpcPs
             return length;
         }
 
+        bool IMessageChannel.TakesPriority => false;
+
         bool IMessageChannel.TrySend(object? message, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel)
         {
             if (priority.HasValue) throw new InvalidOperationException($"'{Name}' is a pipe: only a priority queue takes a priority.");

@@ -98,6 +98,8 @@ namespace IpcPs
 
         public QueueOrder Order => Settings.Order;
 
+        bool IMessageChannel.TakesPriority => Order == QueueOrder.Priority;
+
         /// <summary>True for a JoinableQueue (TaskDone and Join).</summary>
         public bool IsJoinable => Settings.Joinable;
 

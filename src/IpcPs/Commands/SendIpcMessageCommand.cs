@@ -36,9 +36,10 @@ namespace IpcPs.Commands
         [AllowNull, AllowEmptyString, AllowEmptyCollection]
         public object? InputObject { get; set; }
 
-        /// <summary>A priority queue's priority: lower numbers come out first. Also taken from a piped object's Priority property.</summary>
+        /// <summary>A priority queue's priority: lower numbers come out first. On a priority queue, also taken from a piped object's Priority property.</summary>
         // Not ValueFromPipelineByPropertyName: the binder's lookup cost ~1 us for every piped item, more than sending
-        // it; PipedPriority reads the property as the binder would, and only when -Priority was not given.
+        // it, and bound the property on any channel, where a priority is an error; PipedPriority reads the property as
+        // the binder would, only on a channel that takes a priority and only when -Priority was not given.
         [Parameter]
         public long? Priority { get; set; }
 
@@ -61,9 +62,10 @@ namespace IpcPs.Commands
 
         protected override void BeginProcessing()
         {
-            _priorityFromInput = MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(Priority));
             try { _channel = Target(Channel, Name, "a queue or a pipe"); }
             catch (Exception e) when (e is IpcException || e is ArgumentException) { ThrowIpcError(e, Name ?? (object)Channel); }
+            // Elsewhere a Priority property is the message's own data: an object that has one goes to a FIFO queue as any other.
+            _priorityFromInput = MyInvocation.ExpectingInput && !MyInvocation.BoundParameters.ContainsKey(nameof(Priority)) && _channel!.TakesPriority;
         }
 
         // Items the pipeline streams are sent in batches (Hosting/SendBatcher: a lone item goes at once, order is kept;
