@@ -54,7 +54,7 @@ Describe 'Windows: segments and removal' -Tag 'WindowsOnly' {
 }
 
 Describe 'Windows: ending warm spares' -Tag 'WindowsOnly' {
-    It 'ends a spare still booting by closing its stdin (it exits by itself, code 129), never by terminating it, and leaves no console host' {
+    It 'ends a spare still booting by closing its stdin (it exits by itself, code 129, as it loads the module), never by terminating it, and leaves no console host' {
         # A console program terminated while it connects to its console (Wine: 20-30 ms into its start) left that
         # console's host running for ever, holding the spare's inherited handles: a test's output never ended.
         $saved = $env:IPCPS_SPARES; $env:IPCPS_SPARES = $null
@@ -65,10 +65,16 @@ Describe 'Windows: ending warm spares' -Tag 'WindowsOnly' {
             Wait-Until { [IpcPs.Hosting.SpareChildren]::Pids } -Because 'the spare''s launch'
             $spare = Get-Process -Id ([IpcPs.Hosting.SpareChildren]::Pids[0])
             $null = $spare.Handle   # held from now: its exit code stays readable
+            # Its first line of output (the ready frame), read by SpareChildren from its start (internal: by reflection).
+            $idle = [IpcPs.Hosting.SpareChildren].GetField('Idle', [Reflection.BindingFlags]'NonPublic, Static').GetValue($null)
+            $child = $idle[0]
+            $firstLine = $child.GetType().GetProperty('FirstLine').GetValue($child)
             [IpcPs.Hosting.SpareChildren]::EndAll()   # a pwsh boots for seconds under Wine: this one is still booting
             $job | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be 1
             $spare.WaitForExit(120000) | Should -BeTrue
-            $spare.ExitCode | Should -Be 129 -Because 'the spare read the end of its stdin once booted and exited by itself'
+            $spare.ExitCode | Should -Be 129 -Because 'the spare saw its stdin closed and exited by itself'
+            $firstLine.Wait(10000) | Should -BeTrue
+            $firstLine.Result | Should -BeNullOrEmpty -Because 'it saw its stdin closed as it loaded the module: it readied no runspace and never said it was ready'
             Wait-Until { -not (Get-Process conhost -ErrorAction SilentlyContinue | Where-Object Id -NotIn $hosts) } -TimeoutSeconds 60 -Because 'the console hosts of the spare and the child to end with them'
         } finally { $env:IPCPS_SPARES = $saved }
     }

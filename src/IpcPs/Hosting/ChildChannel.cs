@@ -75,6 +75,7 @@ namespace IpcPs.Hosting
             try
             {
                 runspace = ChildRunspace.Open();
+                SpareWatch.ExitIfEnded();   // a spare ended while it opened its runspace does not go into the readied folder
                 WarmUp(runspace, folder);
                 if (SpareWarmUp.Wanted)
                 {

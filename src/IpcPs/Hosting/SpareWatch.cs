@@ -11,10 +11,10 @@ namespace IpcPs.Hosting
     /// spare reads stdin (<see cref="ChildChannel.Connect"/>), seconds after it started; until then this thread checks
     /// every 50 ms that its parent is still there and exits (code 129) if not. Linux: its parent process is still the
     /// one that started it (/proc/self/stat's ppid). Windows, which has no such link: the parent's identity (pid and
-    /// start time, so a reused pid is not taken for it) still names a running process. Started on import when
-    /// IPCPS_SPARE_PARENT ("pid:start", set by <see cref="SpareChildren"/> only) names the parent, ended once the spare
-    /// reads its request. On Windows a spare is never terminated from outside (<see cref="SpareChildren"/>'s End): this
-    /// is how one still booting ends soon after its session, rather than once booted.
+    /// start time, so a reused pid is not taken for it) still names a running process, and stdin's writing end is
+    /// still open (PeekNamedPipe; the parent ends a spare by closing it, <see cref="SpareChildren"/>'s End: a spare is
+    /// never terminated from outside on Windows). Started on import when IPCPS_SPARE_PARENT ("pid:start", set by
+    /// <see cref="SpareChildren"/> only) names the parent, ended once the spare reads its request.
     /// </summary>
     internal static class SpareWatch
     {
@@ -39,17 +39,36 @@ namespace IpcPs.Hosting
             Environment.SetEnvironmentVariable(ParentVariable, null);   // not for this process's own children
             if (!ProcessIdentity.TryParse(text!, out var parent)) return;
             Func<bool> gone;
-            if (Platforms.Current.IsWindows) gone = () => parent.IsGone;
+            if (Platforms.Current.IsWindows) gone = () => StandardInputClosed() || parent.IsGone;
             else if (ParentPid() == parent.Pid) gone = () => ParentPid() != parent.Pid;
             else return;   // gone already, or not our parent: stdin's end will tell
+            _ended = gone;
+            ExitIfEnded();   // ended while it loaded: before anything else runs (a readied folder, the warm-up)
             new Thread(() =>
             {
                 while (!_connected)
                 {
-                    if (gone()) Environment.Exit(ChildChannel.ParentGoneExitCode);
+                    ExitIfEnded();
                     Thread.Sleep(50);
                 }
             }) { IsBackground = true, Name = "IpcPs spare parent watcher" }.Start();
+        }
+
+        private static Func<bool>? _ended;
+
+        /// <summary>Exits (code 129) if this spare's parent has gone or, on Windows, has ended it; nothing in a cold child.</summary>
+        internal static void ExitIfEnded()
+        {
+            if (!_connected && _ended != null && _ended()) Environment.Exit(ChildChannel.ParentGoneExitCode);
+        }
+
+        /// <summary>Windows: whether stdin is a pipe whose writing end is closed (false when that cannot be told).</summary>
+        private static unsafe bool StandardInputClosed()
+        {
+            IntPtr stdin = Core.Platform.Windows.Win32.GetStdHandle(Core.Platform.Windows.Win32.STD_INPUT_HANDLE);
+            if (stdin == IntPtr.Zero || stdin == Core.Platform.Windows.Win32.InvalidHandle) return false;
+            if (Core.Platform.Windows.Win32.PeekNamedPipe(stdin, null, 0, out _, out _, out _)) return false;
+            return Core.Platform.Windows.Win32.LastError == Core.Platform.Windows.Win32.ERROR_BROKEN_PIPE;
         }
 
         /// <summary>The parent's pid from /proc/self/stat (after the command name, which may hold spaces); -1 if unknown.</summary>

@@ -12,7 +12,7 @@ namespace IpcPs.Core.Platform.Windows
     internal static unsafe class Win32
     {
         public const int ERROR_FILE_NOT_FOUND = 2, ERROR_PATH_NOT_FOUND = 3, ERROR_ACCESS_DENIED = 5, ERROR_INVALID_HANDLE = 6,
-            ERROR_NOT_ENOUGH_MEMORY = 8, ERROR_SHARING_VIOLATION = 32, ERROR_FILE_EXISTS = 80, ERROR_INVALID_PARAMETER = 87,
+            ERROR_NOT_ENOUGH_MEMORY = 8, ERROR_SHARING_VIOLATION = 32, ERROR_BROKEN_PIPE = 109, ERROR_FILE_EXISTS = 80, ERROR_INVALID_PARAMETER = 87,
             ERROR_ALREADY_EXISTS = 183, ERROR_TOO_MANY_POSTS = 298, ERROR_NOT_OWNER = 288, ERROR_OPERATION_ABORTED = 995,
             ERROR_IO_PENDING = 997;
 
@@ -149,6 +149,13 @@ namespace IpcPs.Core.Platform.Windows
         [DllImport("kernel32", SetLastError = true)] public static extern bool SetFilePointerEx(IntPtr file, long distance, out long position, uint method);
 
         [DllImport("kernel32", SetLastError = true)] public static extern bool SetEndOfFile(IntPtr file);
+
+        public const int STD_INPUT_HANDLE = -10;
+
+        [DllImport("kernel32", SetLastError = true)] public static extern IntPtr GetStdHandle(int which);
+
+        [DllImport("kernel32", SetLastError = true)]
+        public static extern bool PeekNamedPipe(IntPtr pipe, byte* buffer, int size, out int read, out int available, out int leftThisMessage);
 
         [DllImport("kernel32", SetLastError = true)] public static extern bool GetFileSizeEx(IntPtr file, out long size);
 
