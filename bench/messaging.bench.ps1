@@ -144,16 +144,25 @@ try {
             } } $psBatchCount -WarmUp $warmBatches
         $psBatchWarm = $psBatchCount / $t
     }
-    # PowerShell's own floor for the cmdlet pipeline, in this process: a compiled cmdlet with Send-IpcMessage's pipeline
-    # parameters (a positional channel, InputObject from the pipeline, Priority by property name) that does nothing,
-    # against Send-IpcMessage sending alone to a scratch queue (best of 3 each, alternating).
+    # PowerShell's own floor for the cmdlet pipeline, in this process: a compiled cmdlet with Send-IpcMessage's
+    # parameters as declared (two parameter sets, a positional channel or -Name, InputObject from the pipeline, -Priority,
+    # -Timeout, -NoWait, -Depth; Send-IpcMessage reads a Priority property itself, on priority queues only) that does
+    # nothing, against Send-IpcMessage sending alone to a scratch queue (best of 3 each, alternating).
     Add-Type -ReferencedAssemblies ([psobject].Assembly.Location) -TypeDefinition @'
+using System;
 using System.Management.Automation;
-[Cmdlet("Test", "IpcBenchFloor")]
+[Cmdlet("Test", "IpcBenchFloor", DefaultParameterSetName = "ByObject")]
 public sealed class TestIpcBenchFloorCommand : PSCmdlet {
-    [Parameter(Mandatory = true, Position = 0)] public object Channel { get; set; }
-    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true)] [AllowNull] public object InputObject { get; set; }
-    [Parameter(ValueFromPipelineByPropertyName = true)] public long? Priority { get; set; }
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = "ByObject")] public object Channel { get; set; }
+    [Parameter(Mandatory = true, ParameterSetName = "ByName")] public string Name { get; set; }
+    [Parameter(ParameterSetName = "ByName")] public object Backend { get; set; }
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = "ByObject")]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = "ByName")]
+    [AllowNull, AllowEmptyString, AllowEmptyCollection] public object InputObject { get; set; }
+    [Parameter] public long? Priority { get; set; }
+    [Parameter] public TimeSpan Timeout { get; set; }
+    [Parameter] public SwitchParameter NoWait { get; set; }
+    [Parameter, ValidateRange(1, 100)] public int Depth { get; set; }
     protected override void ProcessRecord() { }
 }
 '@ -PassThru | Select-Object -First 1 | ForEach-Object { Import-Module -Assembly $_.Assembly }
