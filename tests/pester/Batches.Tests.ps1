@@ -255,7 +255,7 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         # ValueFromPipelineByPropertyName, which Send-IpcMessage emulates: the binder's own lookup cost ~1 us an item.)
         $q = New-IpcQueue (New-TestName) -Order Priority
         try {
-            $five = 5 | Add-Member -NotePropertyName Priority -NotePropertyValue 1 -PassThru
+            $five = 5 | Add-Member -NotePropertyName Priority -NotePropertyValue 1 -PassThru -Force   # PowerShell caches boxed small ints: removed below
             @([pscustomobject]@{ Priority = '4'; N = 'a' }, $five, [pscustomobject]@{ priority = 2.6; N = 'c' },
               [pscustomobject]@{ Priority = 'abc'; N = 'd' }, 7, @{ Priority = 8; N = 'h' }) | Send-IpcMessage $q
             $got = Receive-IpcMessage $q -All
@@ -265,14 +265,14 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
             Send-IpcMessage $q -InputObject ([pscustomobject]@{ Priority = 5; N = 'y' })
             [pscustomobject]@{ Priority = 3; N = 'z' } | Send-IpcMessage $q
             (Receive-IpcMessage $q -All).N | Should -Be @('y', 'z', 'x')
-        } finally { $q.Close() }
+        } finally { $q.Close(); $five.PSObject.Properties.Remove('Priority') }
     }
 
     It 'reads no Priority property on a FIFO queue or a pipe: objects that have one are sent whole, without an error' {
         $q = New-IpcQueue (New-TestName)
         $pipe = New-IpcPipe
         try {
-            $items = @([pscustomobject]@{ Priority = 3; N = 'a' }, @{ Priority = 1; N = 'b' }, (5 | Add-Member -NotePropertyName Priority -NotePropertyValue 2 -PassThru -Force))   # PowerShell caches boxed small ints: another test's note may be on this 5
+            $items = @([pscustomobject]@{ Priority = 3; N = 'a' }, @{ Priority = 1; N = 'b' }, (5 | Add-Member -NotePropertyName Priority -NotePropertyValue 2 -PassThru -Force))   # PowerShell caches boxed small ints: removed below
             $items | Send-IpcMessage $q -ErrorVariable errs
             $errs.Count | Should -Be 0
             $got = Receive-IpcMessage $q -All
@@ -281,7 +281,7 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
             $errs.Count | Should -Be 0
             (Receive-IpcMessage $pipe[1] -Count 3)[0].N | Should -Be 'a'
             Get-ErrorId { [pscustomobject]@{ N = 'c' } | Send-IpcMessage $q -Priority 1 -ErrorAction Stop } | Should -Match '^IpcInvalidOperation' -Because 'an explicit -Priority is still refused'
-        } finally { $q.Close(); $pipe[0].Close(); $pipe[1].Close() }
+        } finally { $q.Close(); $pipe[0].Close(); $pipe[1].Close(); if ($items) { $items[2].PSObject.Properties.Remove('Priority') } }
     }
 
     It 'keeps single-send errors per item: -NoWait on a bounded queue puts what fits, one QueueFull per item left' {

@@ -166,7 +166,7 @@ Describe 'Start-IpcProcess' {
             $job = Start-IpcProcess { (Get-Location).Path } -WorkingDirectory $dir.FullName
             $job | Wait-IpcProcess -Timeout 60 | Out-Null
             Receive-Job $job | Should -Be $dir.FullName
-            $child = $job.Pid
+            $child = Get-Process -Id $job.Pid -ErrorAction SilentlyContinue   # held: a wait by pid could meet a reused one
             $job | Remove-Job
             Get-ErrorId { Start-IpcProcess { 1 } -WorkingDirectory (Join-Path $dir.FullName 'missing') } | Should -BeLike 'IpcPathNotFound*'
             # The spare that replaced the one taken has its runspace readied in that folder, not its process: on
@@ -174,7 +174,7 @@ Describe 'Start-IpcProcess' {
             [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120)) | Should -BeTrue
             # The job's child ran there, and its job completes on its last frame while its process may still be ending:
             # it must be gone first (a full run's Wine leg once found the folder in use after the replacement was ready).
-            Wait-Until { -not (Get-Process -Id $child -ErrorAction SilentlyContinue) } -TimeoutSeconds 60 -Because 'the job''s child to exit'
+            if ($child) { $child.WaitForExit(60000) | Should -BeTrue -Because 'the job''s child exits' }
         } finally { Remove-Item -Recurse $dir }
         Test-Path $dir.FullName | Should -BeFalse
     }

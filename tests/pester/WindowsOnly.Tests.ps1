@@ -83,11 +83,21 @@ Describe 'Windows: ending warm spares' -Tag 'WindowsOnly' {
 Describe 'Windows: a session''s spares' -Tag 'WindowsOnly' {
     It 'a session that ends while its spare boots: the spare ends on its own soon after, the session''s output ends, no console host is left' {
         $hosts = @(Get-Process conhost -ErrorAction SilentlyContinue).Id
-        # The job's end launches its replacement; the session prints that spare's pid and exits while it boots.
-        $r = Invoke-Pwsh '$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob; while (-not [IpcPs.Hosting.SpareChildren]::Pids) { Start-Sleep -Milliseconds 10 }; [IpcPs.Hosting.SpareChildren]::Pids[0]' -TimeoutSeconds 120
+        # The session takes a ready spare; that job's end launches the replacement, whose pid the session prints as
+        # soon as it is launched, and exits while it boots.
+        $r = Invoke-Pwsh @'
+$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
+$null = [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))
+$taken = [IpcPs.Hosting.SpareChildren]::Pids[0]
+$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
+while (-not ([IpcPs.Hosting.SpareChildren]::Pids | Where-Object { $_ -ne $taken })) { Start-Sleep -Milliseconds 10 }
+"$taken $([IpcPs.Hosting.SpareChildren]::Pids[0])"
+'@ -Environment @{ IPCPS_SPARES = '1' } -TimeoutSeconds 180
         $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
-        $spare = [int]$r.Lines[-1]
-        Wait-Until { -not (Get-Process -Id $spare -ErrorAction SilentlyContinue) } -TimeoutSeconds 60 -Because 'the spare to see its session has gone'
+        $taken, $spare = [int[]]($r.Lines[-1] -split ' ')
+        $spare | Should -Not -Be $taken
+        $p = Get-Process -Id $spare -ErrorAction SilentlyContinue
+        if ($p) { $p.WaitForExit(60000) | Should -BeTrue -Because 'the spare sees its session has gone' }
         Wait-Until { -not (Get-Process conhost -ErrorAction SilentlyContinue | Where-Object Id -NotIn $hosts) } -TimeoutSeconds 60 -Because 'the console hosts of the session''s children to end with them'
     }
 }

@@ -294,8 +294,8 @@ namespace IpcPs.Hosting
         /// <summary>
         /// Ends it. Linux: kills it (an idle spare holds no object and runs no script; one still booting would see its
         /// stdin close only once booted, a second later) and closes its stdin. Windows: closes its stdin only, and the
-        /// spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>) when it reads it, at once if
-        /// ready, once booted if not. A console program terminated while it connects to its console (Wine: 20-30 ms
+        /// spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>): at once if ready (it reads
+        /// its end), within 50 ms of its module's import if booting (<see cref="SpareWatch"/> sees stdin closed). A console program terminated while it connects to its console (Wine: 20-30 ms
         /// into its start) leaves that console's host running for ever, holding every handle the spare inherited, the
         /// standard output of whoever started this process among them (a test's pipe never ended). A spare that has
         /// not ended <see cref="SelfEndTimeout"/> later while this process runs is killed. Reaped in the background.

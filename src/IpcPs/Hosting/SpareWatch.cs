@@ -28,8 +28,10 @@ namespace IpcPs.Hosting
         /// <summary>Whether this process was started as a warm spare (it had IPCPS_SPARE_PARENT when it imported the module).</summary>
         public static bool IsSpare { get; private set; }
 
-        /// <summary>The value of <see cref="ParentVariable"/> for a spare of this process.</summary>
-        public static string ParentValue() => ProcessIdentity.Current.ToString();
+        /// <summary>The value of <see cref="ParentVariable"/> for a spare of this process (Linux watches the pid only: "pid:0").</summary>
+        public static string ParentValue() => Platforms.Current.IsWindows
+            ? ProcessIdentity.Current.ToString()
+            : System.Diagnostics.Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":0";
 
         public static void StartIfSpare()
         {
@@ -59,7 +61,9 @@ namespace IpcPs.Hosting
         /// <summary>Exits (code 129) if this spare's parent has gone or, on Windows, has ended it; nothing in a cold child.</summary>
         internal static void ExitIfEnded()
         {
-            if (!_connected && _ended != null && _ended()) Environment.Exit(ChildChannel.ParentGoneExitCode);
+            // _connected again after the check: a check begun before the spare read its request may end after it
+            // (a peek at a synchronous stdin waits behind the main thread's read), and a taken spare is a user's child.
+            if (!_connected && _ended != null && _ended() && !_connected) Environment.Exit(ChildChannel.ParentGoneExitCode);
         }
 
         /// <summary>Windows: whether stdin is a pipe whose writing end is closed (false when that cannot be told).</summary>
