@@ -57,6 +57,7 @@ namespace IpcPs.Redis
         public QueueOrder Order { get; }
 
         bool IMessageChannel.TakesPriority => Order == QueueOrder.Priority;
+
         public int MaxSize { get; }
         public bool IsJoinable { get; }
         public TimeSpan VisibilityTimeout { get; }

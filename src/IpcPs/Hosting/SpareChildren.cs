@@ -294,30 +294,36 @@ namespace IpcPs.Hosting
         /// <summary>
         /// Ends it. Linux: kills it (an idle spare holds no object and runs no script; one still booting would see its
         /// stdin close only once booted, a second later) and closes its stdin. Windows: closes its stdin only, and the
-        /// spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>): at once if ready (it reads
-        /// its end), within 50 ms of its module's import if booting (<see cref="SpareWatch"/> sees stdin closed). A console program terminated while it connects to its console (Wine: 20-30 ms
-        /// into its start) leaves that console's host running for ever, holding every handle the spare inherited, the
-        /// standard output of whoever started this process among them (a test's pipe never ended). A spare that has
-        /// not ended <see cref="SelfEndTimeout"/> later while this process runs is killed. Reaped in the background.
+        /// spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>): at once if ready (it reads its
+        /// end), within 50 ms of its module's import if booting (<see cref="SpareWatch"/> sees stdin closed). A
+        /// console program terminated while it connects to its console (Wine: 20-30 ms into its start) leaves that
+        /// console's host running for ever, holding every handle the spare inherited, the standard output of whoever
+        /// started this process among them (a test's pipe never ended). A Windows spare that has not ended
+        /// <see cref="SelfEndTimeout"/> later while this process runs is killed. Reaped in the background.
         /// </summary>
         private static void End(SpareChild s)
         {
-            bool kill = !Platforms.Current.IsWindows;
-            try { if (kill && !s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
+            bool windows = Platforms.Current.IsWindows;
+            if (!windows) TryKill(s);
             try { s.Process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
             ThreadPool.QueueUserWorkItem(_ =>
             {
                 try
                 {
-                    if (!s.Process.WaitForExit(kill ? 5000 : (int)SelfEndTimeout.TotalMilliseconds) && !kill)
+                    if (!s.Process.WaitForExit(windows ? (int)SelfEndTimeout.TotalMilliseconds : 5000) && windows)
                     {
-                        Platforms.Current.Processes.Kill(s.Pid);   // booted long ago: past its console's set-up
+                        TryKill(s);   // booted long ago: past its console's set-up
                         s.Process.WaitForExit(5000);
                     }
                     s.Process.Dispose();
                 }
                 catch (Exception) { /* reaped elsewhere */ }
             });
+        }
+
+        private static void TryKill(SpareChild s)
+        {
+            try { if (!s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
         }
 
         /// <summary>How long a Windows spare whose stdin was closed has to end by itself before it is killed.</summary>

@@ -3,6 +3,7 @@ using System.IO;
 using System.Threading;
 using IpcPs.Core.Lifecycle;
 using IpcPs.Core.Platform;
+using IpcPs.Core.Platform.Windows;
 
 namespace IpcPs.Hosting
 {
@@ -31,7 +32,7 @@ namespace IpcPs.Hosting
         /// <summary>The value of <see cref="ParentVariable"/> for a spare of this process (Linux watches the pid only: "pid:0").</summary>
         public static string ParentValue() => Platforms.Current.IsWindows
             ? ProcessIdentity.Current.ToString()
-            : System.Diagnostics.Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":0";
+            : new ProcessIdentity(System.Diagnostics.Process.GetCurrentProcess().Id, 0).ToString();
 
         public static void StartIfSpare()
         {
@@ -40,11 +41,9 @@ namespace IpcPs.Hosting
             IsSpare = true;
             Environment.SetEnvironmentVariable(ParentVariable, null);   // not for this process's own children
             if (!ProcessIdentity.TryParse(text!, out var parent)) return;
-            Func<bool> gone;
-            if (Platforms.Current.IsWindows) gone = () => StandardInputClosed() || parent.IsGone;
-            else if (ParentPid() == parent.Pid) gone = () => ParentPid() != parent.Pid;
+            if (Platforms.Current.IsWindows) _ended = () => WindowsProcesses.StandardInputClosed() || parent.IsGone;
+            else if (ParentPid() == parent.Pid) _ended = () => ParentPid() != parent.Pid;
             else return;   // gone already, or not our parent: stdin's end will tell
-            _ended = gone;
             ExitIfEnded();   // ended while it loaded: before anything else runs (a readied folder, the warm-up)
             new Thread(() =>
             {
@@ -64,15 +63,6 @@ namespace IpcPs.Hosting
             // _connected again after the check: a check begun before the spare read its request may end after it
             // (a peek at a synchronous stdin waits behind the main thread's read), and a taken spare is a user's child.
             if (!_connected && _ended != null && _ended() && !_connected) Environment.Exit(ChildChannel.ParentGoneExitCode);
-        }
-
-        /// <summary>Windows: whether stdin is a pipe whose writing end is closed (false when that cannot be told).</summary>
-        private static unsafe bool StandardInputClosed()
-        {
-            IntPtr stdin = Core.Platform.Windows.Win32.GetStdHandle(Core.Platform.Windows.Win32.STD_INPUT_HANDLE);
-            if (stdin == IntPtr.Zero || stdin == Core.Platform.Windows.Win32.InvalidHandle) return false;
-            if (Core.Platform.Windows.Win32.PeekNamedPipe(stdin, null, 0, out _, out _, out _)) return false;
-            return Core.Platform.Windows.Win32.LastError == Core.Platform.Windows.Win32.ERROR_BROKEN_PIPE;
         }
 
         /// <summary>The parent's pid from /proc/self/stat (after the command name, which may hold spaces); -1 if unknown.</summary>

@@ -70,6 +70,15 @@ namespace IpcPs.Core.Platform.Windows
             finally { Win32.CloseHandle(process); }
         }
 
+        /// <summary>Whether this process's stdin is a pipe whose writing end is closed (false when that cannot be told).</summary>
+        public static unsafe bool StandardInputClosed()
+        {
+            IntPtr stdin = Win32.GetStdHandle(Win32.STD_INPUT_HANDLE);
+            if (stdin == IntPtr.Zero || stdin == Win32.InvalidHandle) return false;
+            if (Win32.PeekNamedPipe(stdin, null, 0, out _, out _, out _)) return false;
+            return Win32.LastError == Win32.ERROR_BROKEN_PIPE;
+        }
+
         /// <summary>Windows has no SIGTERM: false, so the caller asks the child through its channel.</summary>
         public bool RequestStop(int pid) => false;
 
