@@ -310,6 +310,23 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
+    It 'binds the message by position after a channel and with -Name, before or after it, and refuses a third positional argument' {
+        $name = New-TestName
+        $q = New-IpcQueue $name
+        try {
+            Send-IpcMessage $q 'a'
+            Send-IpcMessage -Name $name 'b'
+            Send-IpcMessage 'c' -Name $name
+            Send-IpcMessage -Name $name -InputObject 'd'
+            'e' | Send-IpcMessage -Name $name
+            Receive-IpcMessage $q -All | Should -Be @('a', 'b', 'c', 'd', 'e')
+            Get-ErrorId { Send-IpcMessage $q 'f' 'g' } | Should -BeLike 'PositionalParameterNotFound*'
+            Get-ErrorId { Send-IpcMessage -Name $name 'f' 'g' } | Should -BeLike 'PositionalParameterNotFound*'
+            $q.QSize() | Should -Be 0
+            (Get-Command Send-IpcMessage).ParameterSets.Name | Sort-Object | Should -Be @('ByName', 'ByObject')
+        } finally { $q.Close() }
+    }
+
     It 'with -NoWait, writes a QueueFull error for each message that does not fit and goes on' {
         $q = New-IpcQueue (New-TestName) -MaxSize 2
         try {
