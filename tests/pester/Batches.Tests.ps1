@@ -265,7 +265,7 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
             Send-IpcMessage $q -InputObject ([pscustomobject]@{ Priority = 5; N = 'y' })
             [pscustomobject]@{ Priority = 3; N = 'z' } | Send-IpcMessage $q
             (Receive-IpcMessage $q -All).N | Should -Be @('y', 'z', 'x')
-        } finally { $q.Close(); $five.PSObject.Properties.Remove('Priority') }
+        } finally { $q.Close(); if ($five) { $five.PSObject.Properties.Remove('Priority') } }
     }
 
     It 'reads no Priority property on a FIFO queue or a pipe: objects that have one are sent whole, without an error' {
