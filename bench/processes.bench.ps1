@@ -6,8 +6,10 @@
 .DESCRIPTION
     Runs, one after the other (never overlapping: the machine may have few cores), with -Workers workers (2):
       1. Per-item overhead on a trivial item ({ $_ }), in ms per item (wall time / items):
-         Invoke-IpcPool on a warm pool (New-IpcPool before timing), unordered and -Ordered, and the same once the
-         pool has run 200,000 more items (its workers' code compiled, as in a long-lived pool); Invoke-IpcPool making
+         Invoke-IpcPool on the session's first pool (New-IpcPool and 200 items before timing: its workers are new
+         processes, started cold or spares still booting, and the next spare boots beside the runs), unordered and
+         -Ordered, and the same once the pool has run 200,000 more items (its workers' and this session's code
+         compiled, as in a long-lived pool); Invoke-IpcPool making
          its own pool (start-up included); ForEach-Object -Parallel -ThrottleLimit 2; Start-ThreadJob jobs
          (-ThrottleLimit 2), one per item; Start-Job and Start-IpcProcess, one job per item, run one after another;
          a plain ForEach-Object in this session (the floor: what the item costs without any parallelism).
@@ -76,7 +78,7 @@ try {
     }
 
     # ---- 1. per-item overhead ------------------------------------------------------------------------------------
-    Write-Host "Pool: starting $Workers warm workers"
+    Write-Host "Pool: starting the session's first pool, of $Workers workers"
     $pool = New-IpcPool -Size $Workers
     $null = 1..200 | Invoke-IpcPool -Pool $pool { $_ }   # warm: the workers' first items compile the script
     Write-Host "Pool: $items trivial items"
@@ -228,7 +230,7 @@ else {
 # ---- table --------------------------------------------------------------------------------------------------------
 function Ms($v) { if ($null -eq $v) { 'n/a' } elseif ($v -ge 100) { '{0:N0} ms' -f $v } else { '{0:N3} ms' -f $v } }
 $rows = @(
-    [pscustomobject]@{ Runner = "Invoke-IpcPool, warm pool of $Workers"; 'Per item' = Ms $r.pool_ms; Items = $items }
+    [pscustomobject]@{ Runner = "Invoke-IpcPool, the session's first pool of $Workers, after 200 items"; 'Per item' = Ms $r.pool_ms; Items = $items }
     [pscustomobject]@{ Runner = '  the same with -ChunkSize 1024'; 'Per item' = Ms $r.pool_chunk1024_ms; Items = $items }
     [pscustomobject]@{ Runner = '  the same with -Ordered'; 'Per item' = Ms $r.pool_ordered_ms; Items = $items }
     [pscustomobject]@{ Runner = "Invoke-IpcPool, the same pool after $(($warmRounds * $items).ToString('N0')) more items"; 'Per item' = Ms $r.pool_warm_ms; Items = $items }
