@@ -10,6 +10,8 @@
       Docs       docs/*.md (PlatyPS schema) -> out/IpcPs/en-US MAML, with PlatyPS when installed, else tools/Convert-DocsToMaml.ps1.
       Build      also out/win/pwsh: Windows PowerShell 7 under Wine (a win-x64 host published once and cached in
                  out/win/pwsh-host), with the module importable by name; arguments are pwsh's own (out/win/pwsh -File x.ps1).
+      Test       first makes out/linux/pwsh-host/pwsh: Linux PowerShell as its packages ship it (its own executable,
+                 ReadyToRun), published once per change of tools/WinPwsh; tests/pester/ReleasedPwsh.Tests.ps1 uses it.
       Test       Two legs, each timed stage by stage, ending with one line "N passed, N failed, N skipped"; non-zero exit on
                  failure. Linux: Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a
                  bounded fuzzing pass). Windows (under Wine, in the private prefix .tools/wineprefix): the C# tests published
@@ -61,6 +63,8 @@ $PesterVersion = '5.7.1'
 # made once), not in out/: the module puts out/ on PSModulePath at import, and a prefix's drive Z: (a link to /)
 # inside it would send Get-Module -ListAvailable round the whole file system.
 $WinOut = Join-Path $Out 'win'
+# Linux PowerShell as its packages ship it (see Invoke-LinuxHostBuild).
+$LinuxHost = Join-Path $Out 'linux/pwsh-host/pwsh'
 $WinePrefix = Join-Path $Tools 'wineprefix'
 
 # The .NET SDK leaves a few empty folders in the temp folder on every run (Directory.CreateTempSubdirectory):
@@ -272,26 +276,45 @@ function Publish-Windows([string] $Project, [string] $Destination, [string[]] $F
     return $true
 }
 
-# PowerShell's own Modules folder for Windows, from the PowerShell tool package this build runs under (or, when run by
-# another pwsh, from the NuGet cache at the version .config/dotnet-tools.json names).
-function Get-PowerShellWindowsModules {
+# PowerShell's own Modules folder for PLATFORM ('win' or 'unix'), from the PowerShell tool package this build runs
+# under (or, when run by another pwsh, from the NuGet cache at the version .config/dotnet-tools.json names).
+function Get-PowerShellModules([string] $Platform) {
     $entry = [Reflection.Assembly]::GetEntryAssembly().Location
     $candidates = @()
-    if ($entry -match '[\\/]tools[\\/]net[^\\/]+[\\/]any[\\/]') { $candidates += Join-Path (Split-Path (Split-Path $entry)) 'win/Modules' }
+    if ($entry -match '[\\/]tools[\\/]net[^\\/]+[\\/]any[\\/]') { $candidates += Join-Path (Split-Path (Split-Path $entry)) "$Platform/Modules" }
     $version = (Get-Content -Raw (Join-Path $Root '.config/dotnet-tools.json') | ConvertFrom-Json).tools.powershell.version
     $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $candidates += Get-ChildItem -Directory (Join-Path $packages "powershell/$version/tools") -ErrorAction SilentlyContinue |
-        ForEach-Object { Join-Path $_.FullName 'any/win/Modules' }
+        ForEach-Object { Join-Path $_.FullName "any/$Platform/Modules" }
     $found = $candidates | Where-Object { Test-Path $_ } | Select-Object -First 1
-    if (-not $found) { throw "PowerShell's Windows Modules folder was not found (looked in: $($candidates -join ', ')); run 'dotnet tool restore'." }
+    if (-not $found) { throw "PowerShell's $Platform Modules folder was not found (looked in: $($candidates -join ', ')); run 'dotnet tool restore'." }
     $found
+}
+
+# out/linux/pwsh-host/pwsh: PowerShell as its Linux packages ship it, an executable of its own (not dotnet …/pwsh.dll,
+# as the .NET tool this repository runs under) whose assemblies carry ReadyToRun code (the tool's carry none):
+# tools/WinPwsh published for linux-x64, framework-dependent, again only when its sources change. The tests run the
+# module under it (tests/pester/ReleasedPwsh.Tests.ps1): children start as that executable.
+function Invoke-LinuxHostBuild {
+    $hostDir = Split-Path $LinuxHost
+    $stamp = Get-InputStamp @('tools/WinPwsh')
+    $stampFile = "$hostDir.stamp"
+    if ((Test-Path $stampFile) -and (Test-Path $LinuxHost) -and (Get-Content -Raw $stampFile).Trim() -eq $stamp) { return }
+    Remove-Item -Recurse -Force $hostDir, $stampFile -ErrorAction SilentlyContinue
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    Invoke-Dotnet publish (Join-Path $Root 'tools/WinPwsh/WinPwsh.csproj') -c $Configuration -r linux-x64 --self-contained false `
+        '-p:PublishReadyToRun=true' '-p:IpcPsLinuxHost=true' -o $hostDir -nologo -v quiet
+    if ($LASTEXITCODE) { throw "dotnet publish of tools/WinPwsh for linux-x64 failed ($LASTEXITCODE)." }
+    Copy-Item -Recurse (Get-PowerShellModules 'unix') (Join-Path $hostDir 'Modules')
+    Set-Content $stampFile $stamp
+    Write-Host ('Build: {0} (Linux PowerShell as released: its own executable, ReadyToRun) in {1:n0} s' -f $LinuxHost, $clock.Elapsed.TotalSeconds)
 }
 
 # out/win/pwsh-host (Windows PowerShell, published once) and the launcher out/win/pwsh.
 function Invoke-WindowsBuild {
     $hostDir = Join-Path $WinOut 'pwsh-host'
     $null = Publish-Windows 'tools/WinPwsh/WinPwsh.csproj' $hostDir @('tools/WinPwsh') {
-        Copy-Item -Recurse (Get-PowerShellWindowsModules) (Join-Path $hostDir 'Modules')
+        Copy-Item -Recurse (Get-PowerShellModules 'win') (Join-Path $hostDir 'Modules')
     }
     $launcher = Join-Path $WinOut 'pwsh'
     [IO.File]::WriteAllText($launcher, @'
@@ -453,6 +476,11 @@ function Invoke-Test {
     $runStarted = Get-Date
     $pester = Invoke-Bootstrap
     Invoke-Build
+    # Only the tests use it (not the demo); without it the test that runs the module under it fails, never skips.
+    if ($IsLinux) {
+        try { Invoke-LinuxHostBuild }
+        catch { Write-Warning "$LinuxHost was not made: $($_.Exception.Message)" }
+    }
     $legs = Get-Legs ([bool]($TestName -or $CSharpTests))
     $runner = Join-Path $Root 'tests/Invoke-Tests.ps1'
     $module = Join-Path $ModuleOut 'IpcPs.psd1'
