@@ -10,8 +10,9 @@
       Docs       docs/*.md (PlatyPS schema) -> out/IpcPs/en-US MAML, with PlatyPS when installed, else tools/Convert-DocsToMaml.ps1.
       Build      also out/win/pwsh: Windows PowerShell 7 under Wine (a win-x64 host published once and cached in
                  out/win/pwsh-host), with the module importable by name; arguments are pwsh's own (out/win/pwsh -File x.ps1).
-      Test       first makes out/linux/pwsh-host/pwsh: Linux PowerShell as its packages ship it (its own executable,
-                 ReadyToRun), published once per change of tools/WinPwsh; tests/pester/ReleasedPwsh.Tests.ps1 uses it.
+      Test       also makes out/linux/pwsh-host/pwsh when its test runs: Linux PowerShell as its packages ship it (its own
+                 executable, self-contained, ReadyToRun), published again only when tools/WinPwsh or the recipe changes;
+                 tests/pester/ReleasedPwsh.Tests.ps1 runs the module under it.
       Test       Two legs, each timed stage by stage, ending with one line "N passed, N failed, N skipped"; non-zero exit on
                  failure. Linux: Pester in a child pwsh that imports out/IpcPs, the C# tests (tests/IpcPs.Tests, with a
                  bounded fuzzing pass). Windows (under Wine, in the private prefix .tools/wineprefix): the C# tests published
@@ -63,8 +64,9 @@ $PesterVersion = '5.7.1'
 # made once), not in out/: the module puts out/ on PSModulePath at import, and a prefix's drive Z: (a link to /)
 # inside it would send Get-Module -ListAvailable round the whole file system.
 $WinOut = Join-Path $Out 'win'
-# Linux PowerShell as its packages ship it (see Invoke-LinuxHostBuild).
+# Linux PowerShell as its packages ship it (see Invoke-LinuxHostBuild), and the name of the test that uses it.
 $LinuxHost = Join-Path $Out 'linux/pwsh-host/pwsh'
+$ReleasedPwshTest = 'The module under a released-style pwsh (its own executable, ReadyToRun)'
 $WinePrefix = Join-Path $Tools 'wineprefix'
 
 # The .NET SDK leaves a few empty folders in the temp folder on every run (Directory.CreateTempSubdirectory):
@@ -250,7 +252,8 @@ function Remove-WinePrefix {
     if (Test-Path $WinePrefix) { Remove-Item -Recurse -Force $WinePrefix -ErrorAction SilentlyContinue }
 }
 
-# A stamp of the sources a win-x64 publish is made from (FOLDERS, relative to the repository, and Directory.Build.props).
+# A stamp of the sources a publish (win-x64, or the Linux host) is made from (FOLDERS, relative to the repository,
+# and Directory.Build.props).
 function Get-InputStamp([string[]] $Folders) {
     $files = @(foreach ($f in $Folders) {
             Get-ChildItem -Recurse -File (Join-Path $Root $f) -Include *.cs, *.csproj, *.props |
@@ -292,20 +295,29 @@ function Get-PowerShellModules([string] $Platform) {
 }
 
 # out/linux/pwsh-host/pwsh: PowerShell as its Linux packages ship it, an executable of its own (not dotnet …/pwsh.dll,
-# as the .NET tool this repository runs under) whose assemblies carry ReadyToRun code (the tool's carry none):
-# tools/WinPwsh published for linux-x64, framework-dependent, again only when its sources change. The tests run the
-# module under it (tests/pester/ReleasedPwsh.Tests.ps1): children start as that executable.
+# as the .NET tool this repository runs under), self-contained, whose assemblies carry ReadyToRun code (the tool's
+# carry none): tools/WinPwsh published for this machine's runtime identifier, again only when its sources or this
+# recipe change (a folder left by a failed step is removed: the stamp is written last). The tests run the module under
+# it (tests/pester/ReleasedPwsh.Tests.ps1): children start as that executable.
 function Invoke-LinuxHostBuild {
     $hostDir = Split-Path $LinuxHost
-    $stamp = Get-InputStamp @('tools/WinPwsh')
+    $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
+    $toolVersion = (Get-Content -Raw (Join-Path $Root '.config/dotnet-tools.json') | ConvertFrom-Json).tools.powershell.version
+    $stamp = (Get-InputStamp @('tools/WinPwsh')) + "|$rid|self-contained|ReadyToRun|$Configuration|modules of $toolVersion"
     $stampFile = "$hostDir.stamp"
     if ((Test-Path $stampFile) -and (Test-Path $LinuxHost) -and (Get-Content -Raw $stampFile).Trim() -eq $stamp) { return }
     Remove-Item -Recurse -Force $hostDir, $stampFile -ErrorAction SilentlyContinue
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    Invoke-Dotnet publish (Join-Path $Root 'tools/WinPwsh/WinPwsh.csproj') -c $Configuration -r linux-x64 --self-contained false `
-        '-p:PublishReadyToRun=true' '-p:IpcPsLinuxHost=true' -o $hostDir -nologo -v quiet
-    if ($LASTEXITCODE) { throw "dotnet publish of tools/WinPwsh for linux-x64 failed ($LASTEXITCODE)." }
-    Copy-Item -Recurse (Get-PowerShellModules 'unix') (Join-Path $hostDir 'Modules')
+    try {
+        Invoke-Dotnet publish (Join-Path $Root 'tools/WinPwsh/WinPwsh.csproj') -c $Configuration -r $rid --self-contained `
+            '-p:PublishReadyToRun=true' '-p:IpcPsLinuxHost=true' -o $hostDir -nologo -v quiet
+        if ($LASTEXITCODE) { throw "dotnet publish of tools/WinPwsh for $rid failed ($LASTEXITCODE)." }
+        Copy-Item -Recurse (Get-PowerShellModules 'unix') (Join-Path $hostDir 'Modules')
+    }
+    catch {
+        Remove-Item -Recurse -Force $hostDir -ErrorAction SilentlyContinue
+        throw
+    }
     Set-Content $stampFile $stamp
     Write-Host ('Build: {0} (Linux PowerShell as released: its own executable, ReadyToRun) in {1:n0} s' -f $LinuxHost, $clock.Elapsed.TotalSeconds)
 }
@@ -476,11 +488,6 @@ function Invoke-Test {
     $runStarted = Get-Date
     $pester = Invoke-Bootstrap
     Invoke-Build
-    # Only the tests use it (not the demo); without it the test that runs the module under it fails, never skips.
-    if ($IsLinux) {
-        try { Invoke-LinuxHostBuild }
-        catch { Write-Warning "$LinuxHost was not made: $($_.Exception.Message)" }
-    }
     $legs = Get-Legs ([bool]($TestName -or $CSharpTests))
     $runner = Join-Path $Root 'tests/Invoke-Tests.ps1'
     $module = Join-Path $ModuleOut 'IpcPs.psd1'
@@ -505,6 +512,12 @@ function Invoke-Test {
     # once the others have ended. A filtered run runs only what it names: -TestName the Pester tests, -CSharpTests the C# ones.
     $pesterWanted = [bool]$TestName -or -not $CSharpTests
     $csharpWanted = [bool]$CSharpTests -or -not $TestName
+    # The released-style pwsh, for the one test that uses it (not for the demo, nor a run narrowed to other tests);
+    # without it that test fails, never skips.
+    if ($IsLinux -and $legs.Linux -and $pesterWanted -and (-not $TestName -or @($TestName | Where-Object { $ReleasedPwshTest -like $_ -or $_ -like '*released*' }))) {
+        try { Invoke-LinuxHostBuild }
+        catch { Write-Warning "$LinuxHost was not made: $($_.Exception.Message)" }
+    }
     $stages = @(
         if ($legs.Linux -and $pesterWanted) { @{ Name = 'Pester'; Kind = 'Pester'; Path = (Join-Path $Root 'tests/pester'); Filter = $true } }
         if ($legs.Linux -and $csharpWanted) { @{ Name = 'C#'; Kind = 'CSharp' } }

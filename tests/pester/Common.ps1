@@ -30,9 +30,10 @@ function Get-PwshCommand {
     @($exe)
 }
 
-# Start information for such a pwsh with ARGUMENTS (pwsh's own), for a test that must hold the process (to kill it).
-function New-PwshStartInfo([string[]] $Arguments) {
-    $pwsh = @(Get-PwshCommand)   # one element when pwsh runs as itself (pwsh.exe): still an array
+# Start information for such a pwsh with ARGUMENTS (pwsh's own), for a test that must hold the process (to kill it);
+# PROGRAM: another pwsh executable instead (one that runs as itself).
+function New-PwshStartInfo([string[]] $Arguments, [string] $Program) {
+    $pwsh = @(if ($Program) { $Program } else { Get-PwshCommand })   # one element when pwsh runs as itself: still an array
     $psi = [Diagnostics.ProcessStartInfo]::new($pwsh[0])
     foreach ($a in @($pwsh | Select-Object -Skip 1) + $Arguments) { $psi.ArgumentList.Add($a) }
     $psi.UseShellExecute = $false
@@ -58,9 +59,10 @@ function Get-ProcessTree([int] $Id) {
 # Runs a pwsh of its own, as a user would, with ARGUMENTS (pwsh's own) and ENVIRONMENT added to its environment; returns
 # its output lines (standard output's, then standard error's) and exit code. One not ended within TIMEOUTSECONDS is
 # killed with everything it started, and fails its test with its output so far and the processes of its tree then:
-# a hung child costs its test, not the whole stage (under Wine, the stage's limit is the only other bound).
-function Invoke-PwshProcess([string[]] $Arguments, [hashtable] $Environment = @{}, [int] $TimeoutSeconds = 300) {
-    $psi = New-PwshStartInfo $Arguments
+# a hung child costs its test, not the whole stage (under Wine, the stage's limit is the only other bound). PROGRAM:
+# another pwsh executable instead of this one's (one that runs as itself).
+function Invoke-PwshProcess([string[]] $Arguments, [hashtable] $Environment = @{}, [int] $TimeoutSeconds = 300, [string] $Program) {
+    $psi = New-PwshStartInfo $Arguments $Program
     foreach ($k in $Environment.Keys) { $psi.Environment[$k] = $Environment[$k] }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true

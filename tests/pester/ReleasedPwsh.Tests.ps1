@@ -1,70 +1,71 @@
 # The module under PowerShell as its Linux packages ship it: an executable of its own (pwsh, not dotnet …/pwsh.dll as
-# the .NET tool that runs every other test here) with ReadyToRun code. build.ps1 -Task Test makes it
-# (out/linux/pwsh-host/pwsh, from tools/WinPwsh); a build that could not make it fails this test, never skips it.
-# Children, spares and pool workers start as [Environment]::ProcessPath: here the host itself, with no pwsh.dll.
+# the .NET tool that runs every other test here), self-contained, with ReadyToRun code. build.ps1 -Task Test makes it
+# (out/linux/pwsh-host/pwsh, from tools/WinPwsh) when this test runs; a build that could not make it fails this test,
+# never skips it. Children, spares and pool workers start as [Environment]::ProcessPath: here the host itself.
 BeforeAll {
     . $PSScriptRoot/Common.ps1
-    $script:HostPwsh = Join-Path (Split-Path (Split-Path $env:IPCPS_MODULE_PATH)) 'linux/pwsh-host/pwsh'
-
-    # The processes whose program is the host now (children of any session run under it).
-    function Get-HostProcessIds {
-        @(Get-ChildItem /proc -Directory -ErrorAction Ignore | Where-Object Name -Match '^\d+$' | Where-Object {
-                try { [IO.File]::ResolveLinkTarget("/proc/$($_.Name)/exe", $false).FullName -eq $script:HostPwsh } catch { $false }
-            } | ForEach-Object { [int]$_.Name })
-    }
+    $script:HostDir = Join-Path (Split-Path (Split-Path $env:IPCPS_MODULE_PATH)) 'linux/pwsh-host'
+    # As /proc and [Environment]::ProcessPath give it: every link in the path resolved.
+    $script:HostPwsh = Join-Path $HostDir 'pwsh'
+    if (Test-Path $HostPwsh) { $script:HostPwsh = (& realpath $HostPwsh) }
 }
 
 Describe 'The module under a released-style pwsh (its own executable, ReadyToRun)' {
-    It 'was built' {
-        Test-Path $script:HostPwsh | Should -BeTrue -Because 'build.ps1 -Task Test publishes it (see its warning when it could not)'
+    It 'was built whole, with ReadyToRun code' {
+        Test-Path "$HostDir.stamp" | Should -BeTrue -Because 'build.ps1 -Task Test publishes it and writes its stamp last (its warning says why when it could not)'
+        Test-Path (Join-Path $HostDir 'Modules/Microsoft.PowerShell.Utility') | Should -BeTrue -Because 'PowerShell''s own modules are copied beside it'
+        $stream = [IO.File]::OpenRead((Join-Path $HostDir 'System.Management.Automation.dll'))
+        $pe = $null
+        try {
+            $pe = [Reflection.PortableExecutable.PEReader]::new($stream)
+            $pe.PEHeaders.CorHeader.ManagedNativeHeaderDirectory.Size | Should -BeGreaterThan 0 -Because 'PowerShell''s engine carries precompiled code, as in its packages'
+        }
+        finally {
+            if ($pe) { $pe.Dispose() }
+            $stream.Dispose()
+        }
     }
 
-    It 'starts cold children, spares and pool workers as that executable, and ends them with the session' {
+    It 'starts cold children, spares and pool workers as that executable, and they end with the session' {
         $script = Join-Path $TestDrive 'released.ps1'
         Set-Content $script @'
 param($ModulePath)
 $ErrorActionPreference = 'Stop'
 Import-Module $ModulePath
 $r = [ordered]@{ Self = [Environment]::ProcessPath }
-$r.Cold = Start-IpcProcess -NoSpare { [Environment]::ProcessPath } | Receive-Job -Wait -AutoRemoveJob
+$cold = @(Start-IpcProcess -NoSpare { [Environment]::ProcessPath; $PID } | Receive-Job -Wait -AutoRemoveJob)
+$r.Cold = $cold[0]; $r.ColdPid = $cold[1]
 # The first start makes the session's first spare; the next start takes it once it is ready.
 $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob
 if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'No spare became ready in 120 s.' }
 $spares = [IpcPs.Hosting.SpareChildren]::Pids
-$q = New-IpcQueue
-try {
-    $job = Start-IpcProcess -ArgumentList $q { param($q) Send-IpcMessage $q ([Environment]::ProcessPath); $PID }
-    $r.SparePath = Receive-IpcMessage $q -Timeout 120
-    $r.FromSpare = $spares -contains ($job | Receive-Job -Wait -AutoRemoveJob)
-}
-finally { $q.Close() }
-$r.Pool = (1..6 | Invoke-IpcPool -ThrottleLimit 2 -Ordered { $_ * 2 }) -join ','
-$r.PoolPaths = @(1..4 | Invoke-IpcPool -ThrottleLimit 2 { [Environment]::ProcessPath } | Sort-Object -Unique)
-$r | ConvertTo-Json -Compress
+$warm = @(Start-IpcProcess { [Environment]::ProcessPath; $PID } | Receive-Job -Wait -AutoRemoveJob)
+$r.SparePath = $warm[0]; $r.SparePid = $warm[1]; $r.FromSpare = $spares -contains $warm[1]
+# Left running: its workers end with the session.
+$pool = New-IpcPool -Size 2
+$r.Pool = (1..6 | Invoke-IpcPool -Pool $pool -Ordered { $_ * 2 }) -join ','
+$r.PoolPaths = @(1..4 | Invoke-IpcPool -Pool $pool { [Environment]::ProcessPath } | Sort-Object -Unique)
+$r.PoolPids = @($pool.Pids)
+$r.Spares = @([IpcPs.Hosting.SpareChildren]::Pids)
+'RESULT:' + ($r | ConvertTo-Json -Compress)
 '@
-        $psi = [Diagnostics.ProcessStartInfo]::new($script:HostPwsh)
-        foreach ($a in '-NoProfile', '-NonInteractive', '-File', $script, $env:IPCPS_MODULE_PATH) { $psi.ArgumentList.Add($a) }
-        $psi.UseShellExecute = $false
-        $psi.RedirectStandardOutput = $true
-        $psi.RedirectStandardError = $true
-        $p = [Diagnostics.Process]::Start($psi)
-        try {
-            $out = $p.StandardOutput.ReadToEndAsync()
-            $err = $p.StandardError.ReadToEndAsync()
-            if (-not $p.WaitForExit(300000)) { $p.Kill($true); throw "The session under $script:HostPwsh did not end within 300 s." }
-            $p.WaitForExit()
-            $null = $out.Wait(60000), $err.Wait(5000)
-            $p.ExitCode | Should -Be 0 -Because "its output was: $($out.Result) $($err.Result)"
-        }
-        finally { $p.Dispose() }
-        $r = $out.Result | ConvertFrom-Json
-        $r.Self | Should -Be $script:HostPwsh
-        $r.Cold | Should -Be $script:HostPwsh
-        $r.SparePath | Should -Be $script:HostPwsh
+        $run = Invoke-PwshProcess -Program $HostPwsh -Arguments @('-NoProfile', '-NonInteractive', '-File', $script, $env:IPCPS_MODULE_PATH) `
+            -Environment @{ IPCPS_SPARES = '1' } -TimeoutSeconds 300
+        $text = $run.Lines -join "`n"
+        $run.ExitCode | Should -Be 0 -Because $text
+        $result = @($run.Lines | Where-Object { $_ -like 'RESULT:*' })
+        $result.Count | Should -Be 1 -Because $text
+        $r = $result[0].Substring('RESULT:'.Length) | ConvertFrom-Json
+        $r.Self | Should -Be $HostPwsh
+        $r.Cold | Should -Be $HostPwsh
+        $r.SparePath | Should -Be $HostPwsh
         $r.FromSpare | Should -BeTrue -Because 'the second start took the spare the first one made'
         $r.Pool | Should -Be '2,4,6,8,10,12'
-        $r.PoolPaths | Should -Be @($script:HostPwsh)
-        # Its spares end with it (a spare sees its parent gone, or its stdin closed).
-        Wait-Until { (Get-HostProcessIds).Count -eq 0 } -TimeoutSeconds 30 -Because 'the session''s children and spares to end with it'
+        $r.PoolPaths | Should -Be @($HostPwsh)
+        # Everything it started ends with it: on Linux its exit kills its idle spares, and a pool worker sees its parent
+        # gone.
+        $pids = @($r.ColdPid, $r.SparePid) + @($r.PoolPids) + @($r.Spares)
+        $pids.Count | Should -BeGreaterOrEqual 4
+        Wait-Until { -not @($pids | Where-Object { Test-Path "/proc/$_" }) } -TimeoutSeconds 30 -Because "the processes the session started ($($pids -join ', ')) to end with it"
     }
 }
