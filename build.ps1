@@ -263,21 +263,33 @@ function Get-InputStamp([string[]] $Folders) {
     [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($text)))
 }
 
-# Publishes PROJECT (relative path) for win-x64, self-contained, into DESTINATION, unless it was published from the
-# same sources before (a stamp beside it); AFTER runs before the stamp is written. True when it published.
-function Publish-Windows([string] $Project, [string] $Destination, [string[]] $Folders, [scriptblock] $After = {}) {
-    $stamp = Get-InputStamp $Folders
+# Publishes PROJECT (relative path) self-contained for RID (win-x64 unless given; PROPERTIES are passed to it, the
+# Windows builds' -p:IpcPsWindows=true unless given) into DESTINATION, unless it was published from the same sources
+# and recipe before (a stamp beside it; RECIPE: anything else it depends on). AFTER runs before the stamp is written;
+# a step that fails leaves no folder. True when it published.
+function Publish-SelfContained([string] $Project, [string] $Destination, [string[]] $Folders, [scriptblock] $After = {},
+    [string] $Rid = 'win-x64', [string[]] $Properties = @('-p:IpcPsWindows=true'), [string] $Recipe = '') {
+    $stamp = (Get-InputStamp $Folders) + "|$Rid|$($Properties -join ' ')|$Configuration|$Recipe"
     $stampFile = "$Destination.stamp"
     if ((Test-Path $stampFile) -and (Test-Path $Destination) -and (Get-Content -Raw $stampFile).Trim() -eq $stamp) { return $false }
     Remove-Item -Recurse -Force $Destination, $stampFile -ErrorAction SilentlyContinue
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    Invoke-Dotnet publish (Join-Path $Root $Project) -c $Configuration -r win-x64 --self-contained '-p:IpcPsWindows=true' -o $Destination -nologo -v quiet
-    if ($LASTEXITCODE) { throw "dotnet publish of $Project for win-x64 failed ($LASTEXITCODE)." }
-    & $After
+    try {
+        Invoke-Dotnet publish (Join-Path $Root $Project) -c $Configuration -r $Rid --self-contained @Properties -o $Destination -nologo -v quiet
+        if ($LASTEXITCODE) { throw "dotnet publish of $Project for $Rid failed ($LASTEXITCODE)." }
+        & $After
+    }
+    catch {
+        Remove-Item -Recurse -Force $Destination -ErrorAction SilentlyContinue
+        throw
+    }
     Set-Content $stampFile $stamp
-    Write-Host ('Build: {0} published for win-x64 in {1:n0} s' -f $Project, $clock.Elapsed.TotalSeconds)
+    Write-Host ('Build: {0} published for {1} in {2:n0} s' -f $Project, $Rid, $clock.Elapsed.TotalSeconds)
     return $true
 }
+
+# The version of the PowerShell tool this repository runs under (.config/dotnet-tools.json).
+function Get-PwshToolVersion { (Get-Content -Raw (Join-Path $Root '.config/dotnet-tools.json') | ConvertFrom-Json).tools.powershell.version }
 
 # PowerShell's own Modules folder for PLATFORM ('win' or 'unix'), from the PowerShell tool package this build runs
 # under (or, when run by another pwsh, from the NuGet cache at the version .config/dotnet-tools.json names).
@@ -285,7 +297,7 @@ function Get-PowerShellModules([string] $Platform) {
     $entry = [Reflection.Assembly]::GetEntryAssembly().Location
     $candidates = @()
     if ($entry -match '[\\/]tools[\\/]net[^\\/]+[\\/]any[\\/]') { $candidates += Join-Path (Split-Path (Split-Path $entry)) "$Platform/Modules" }
-    $version = (Get-Content -Raw (Join-Path $Root '.config/dotnet-tools.json') | ConvertFrom-Json).tools.powershell.version
+    $version = Get-PwshToolVersion
     $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
     $candidates += Get-ChildItem -Directory (Join-Path $packages "powershell/$version/tools") -ErrorAction SilentlyContinue |
         ForEach-Object { Join-Path $_.FullName "any/$Platform/Modules" }
@@ -296,38 +308,22 @@ function Get-PowerShellModules([string] $Platform) {
 
 # out/linux/pwsh-host/pwsh: PowerShell as its Linux packages ship it, an executable of its own (not dotnet …/pwsh.dll,
 # as the .NET tool this repository runs under), self-contained, whose assemblies carry ReadyToRun code (the tool's
-# carry none): tools/WinPwsh published for this machine's runtime identifier, again only when its sources or this
-# recipe change (a folder left by a failed step is removed: the stamp is written last). The tests run the module under
-# it (tests/pester/ReleasedPwsh.Tests.ps1): children start as that executable.
+# carry none): tools/WinPwsh published for this machine's runtime identifier. The tests run the module under it
+# (tests/pester/ReleasedPwsh.Tests.ps1): children start as that executable.
 function Invoke-LinuxHostBuild {
     $hostDir = Split-Path $LinuxHost
-    $rid = [Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
-    $toolVersion = (Get-Content -Raw (Join-Path $Root '.config/dotnet-tools.json') | ConvertFrom-Json).tools.powershell.version
-    $stamp = (Get-InputStamp @('tools/WinPwsh')) + "|$rid|self-contained|ReadyToRun|$Configuration|modules of $toolVersion"
-    $stampFile = "$hostDir.stamp"
-    if ((Test-Path $stampFile) -and (Test-Path $LinuxHost) -and (Get-Content -Raw $stampFile).Trim() -eq $stamp) { return }
-    Remove-Item -Recurse -Force $hostDir, $stampFile -ErrorAction SilentlyContinue
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    try {
-        Invoke-Dotnet publish (Join-Path $Root 'tools/WinPwsh/WinPwsh.csproj') -c $Configuration -r $rid --self-contained `
-            '-p:PublishReadyToRun=true' '-p:IpcPsLinuxHost=true' -o $hostDir -nologo -v quiet
-        if ($LASTEXITCODE) { throw "dotnet publish of tools/WinPwsh for $rid failed ($LASTEXITCODE)." }
+    $null = Publish-SelfContained 'tools/WinPwsh/WinPwsh.csproj' $hostDir @('tools/WinPwsh') {
         Copy-Item -Recurse (Get-PowerShellModules 'unix') (Join-Path $hostDir 'Modules')
-    }
-    catch {
-        Remove-Item -Recurse -Force $hostDir -ErrorAction SilentlyContinue
-        throw
-    }
-    Set-Content $stampFile $stamp
-    Write-Host ('Build: {0} (Linux PowerShell as released: its own executable, ReadyToRun) in {1:n0} s' -f $LinuxHost, $clock.Elapsed.TotalSeconds)
+    } -Rid ([Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier) -Properties '-p:PublishReadyToRun=true', '-p:IpcPsLinuxHost=true' `
+        -Recipe "modules of $(Get-PwshToolVersion)"
 }
 
 # out/win/pwsh-host (Windows PowerShell, published once) and the launcher out/win/pwsh.
 function Invoke-WindowsBuild {
     $hostDir = Join-Path $WinOut 'pwsh-host'
-    $null = Publish-Windows 'tools/WinPwsh/WinPwsh.csproj' $hostDir @('tools/WinPwsh') {
+    $null = Publish-SelfContained 'tools/WinPwsh/WinPwsh.csproj' $hostDir @('tools/WinPwsh') {
         Copy-Item -Recurse (Get-PowerShellModules 'win') (Join-Path $hostDir 'Modules')
-    }
+    } -Recipe "modules of $(Get-PwshToolVersion)"
     $launcher = Join-Path $WinOut 'pwsh'
     [IO.File]::WriteAllText($launcher, @'
 #!/usr/bin/env bash
@@ -409,7 +405,7 @@ function Invoke-CSharpTests([string] $ResultFile, [int] $TimeoutMinutes = (Get-S
 # under Wine, every test but those marked Linux-only.
 function Invoke-WindowsCSharpTests([string] $ResultFile) {
     $published = Join-Path $WinOut 'tests'
-    try { $null = Publish-Windows 'tests/IpcPs.Tests/IpcPs.Tests.csproj' $published @('src', 'tests/IpcPs.Tests') }
+    try { $null = Publish-SelfContained 'tests/IpcPs.Tests/IpcPs.Tests.csproj' $published @('src', 'tests/IpcPs.Tests') }
     catch { Write-Host $_.Exception.Message; return 1 }
     $xml = Join-Path $WinOut 'csharp-result.xml'
     $fuzzReport = Join-Path $WinOut 'fuzz-report.txt'
@@ -642,7 +638,7 @@ function Invoke-Bench {
 function Invoke-WindowsBench {
     if (-not (Get-Wine)) { throw 'The Windows benchmarks need Wine (apt-get install -y wine).' }
     $published = Join-Path $WinOut 'bench'
-    $null = Publish-Windows 'bench/IpcPs.Bench/IpcPs.Bench.csproj' $published @('src/IpcPs.Core', 'bench/IpcPs.Bench')
+    $null = Publish-SelfContained 'bench/IpcPs.Bench/IpcPs.Bench.csproj' $published @('src/IpcPs.Core', 'bench/IpcPs.Bench')
     Initialize-WinePrefix
     $exe = Join-Path $published 'IpcPs.Bench.exe'
     try {
