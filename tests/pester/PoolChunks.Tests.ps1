@@ -79,6 +79,60 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one }
     }
 
+    It 'keeps what an item output before its terminating error, in a plain script and in a script run per item' {
+        $one = New-IpcPool -Size 1
+        try {
+            foreach ($script in { "before $_"; if ($_ -eq 2) { throw 'boom' }; "after $_" },
+                { [CmdletBinding()] param() "before $_"; if ($_ -eq 2) { throw 'boom' }; "after $_" },
+                { process { "before $_"; if ($_ -eq 2) { throw 'boom' }; "after $_" } }) {
+                $out = 1..3 | Invoke-IpcPool -Pool $one $script -Ordered -ErrorVariable failed -ErrorAction SilentlyContinue
+                $out | Should -Be @('before 1', 'after 1', 'before 2', 'before 3', 'after 3') -Because "of $script"
+                $failed | Should -HaveCount 1
+                $failed[0].TargetObject | Should -Be 2
+                $failed[0].Exception.Message | Should -Be 'boom'
+            }
+        } finally { Remove-IpcPool $one }
+    }
+
+    It 'gives a script with a process block each item as its pipeline input: $_, and its pipeline parameter' {
+        $one = New-IpcPool -Size 1
+        try {
+            (1..3 | Invoke-IpcPool -Pool $one { begin { $m = 10 } process { $_ * $m } } -Ordered) | Should -Be @(10, 20, 30)
+            (1..3 | Invoke-IpcPool -Pool $one { process { "[$_]" } } -Ordered) | Should -Be @('[1]', '[2]', '[3]')
+            (1..2 | Invoke-IpcPool -Pool $one { process { "p$_" } end { 'end' } } -Ordered) | Should -Be @('p1', 'end', 'p2', 'end')
+            (1..3 | Invoke-IpcPool -Pool $one { param([Parameter(ValueFromPipeline)] $x) process { $x + 1 } } -Ordered) | Should -Be @(2, 3, 4)
+            (1..3 | Invoke-IpcPool -Pool $one -ArgumentList 5 { param($k, [Parameter(ValueFromPipeline)] $x) process { $x * $k } } -Ordered) | Should -Be @(5, 10, 15)
+        } finally { Remove-IpcPool $one }
+    }
+
+    It 'fails only the item whose records cannot be sent back; its worker goes on' {
+        $one = New-IpcPool -Size 1
+        try {
+            $worker = $one.Pids[0]
+            # Item 2 writes an information record whose data is too many objects for one message (the codec refuses it).
+            $out = 1..4 | Invoke-IpcPool -Pool $one -ChunkSize 4 -Ordered {
+                if ($_ -eq 2) { Write-Information -MessageData @(1..20000 | ForEach-Object { @{} }) }
+                "$_ by $PID"
+            } -ErrorVariable failed -ErrorAction SilentlyContinue -InformationAction SilentlyContinue
+            $out | Should -Be @("1 by $worker", "3 by $worker", "4 by $worker")
+            $failed | Should -HaveCount 1
+            $failed[0].TargetObject | Should -Be 2
+            $failed[0].FullyQualifiedErrorId | Should -Not -Match 'PoolWorkerDied'
+            $one.Replaced | Should -Be 0
+            $one.Pids[0] | Should -Be $worker
+        } finally { Remove-IpcPool $one }
+    }
+
+    It 'hands the next chunk to a free worker before a busy one (chunks of <ChunkSize>)' -ForEach @(@{ ChunkSize = 1 }, @{ ChunkSize = 0 }) {
+        # Two items that can only finish together: each waits for the other at a barrier of two.
+        $b = New-IpcBarrier -Parties 2
+        try {
+            $out = 1..2 | Invoke-IpcPool -Pool $pool -ChunkSize $ChunkSize -ArgumentList $b { param($b) $null = $b.Wait(15); $PID } -ErrorVariable failed -ErrorAction SilentlyContinue
+            $failed | Should -BeNullOrEmpty
+            @($out | Sort-Object -Unique) | Should -HaveCount 2
+        } finally { $b.Close() }
+    }
+
     It 'returns every result of a long call with automatic chunks' {
         $sum = (1..20000 | Invoke-IpcPool -Pool $pool { $_ } | Measure-Object -Sum).Sum
         $sum | Should -Be (20000 * 20001 / 2)

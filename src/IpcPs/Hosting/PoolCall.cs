@@ -58,6 +58,7 @@ namespace IpcPs.Hosting
         private int _autoChunk = 1;
         private long _measuredTicks, _measuredItems, _nextSizing = 2;
         private bool _inputEnded;
+        private bool[]? _skip;
         private long _nextOut;
         private int _startFailures;
         private bool _finished;
@@ -120,36 +121,55 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// Sends queued items to every worker that has room, in chunks, the call's script first if it lacks it. A busy
-        /// worker gets only a full chunk while input may still come; an idle one gets what there is.
+        /// Sends queued items to the workers that have room, in chunks, one chunk at a time to the worker with the
+        /// fewest items in flight (so a free worker gets the next chunk before a busy one gets its prefetched one), the
+        /// call's script first if the worker lacks it. A busy worker gets only a full chunk while input may still come;
+        /// an idle one gets what there is.
         /// </summary>
         private void Dispatch()
         {
-            for (int slot = 0; slot < _pool.Size && _pending.Count > 0; slot++)
+            if (_skip is null || _skip.Length != _pool.Size) _skip = new bool[_pool.Size];
+            var skip = _skip;   // workers that cannot take a chunk now (no room in their pipe, gone)
+            Array.Clear(skip, 0, skip.Length);
+            while (_pending.Count > 0)
             {
-                var w = _pool.Worker(slot);
-                while (!w.Dead && _pending.Count > 0)
-                {
-                    int chunk = ChunkSize;
-                    if (w.InFlight.Count >= Prefetch * chunk) break;
-                    // Once the input has ended, what is left is shared among the workers rather than given to the first.
-                    int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
-                    if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) break;
-                    if (w.CallId != _callId)
-                    {
-                        w.Depth = _depth;
-                        if (!w.TrySend(_callMessage)) break;
-                        w.CallId = _callId;
-                    }
-                    var tasks = new List<PoolTask>(take);
-                    for (int i = 0; i < take; i++)
-                    {
-                        tasks.Add(_pending.First!.Value);
-                        _pending.RemoveFirst();
-                    }
-                    if (!SendChunk(w, tasks)) break;
-                }
+                int slot = -1;
+                for (int s = 0; s < _pool.Size; s++)
+                    if (!skip[s] && !_pool.Worker(s).Dead && (slot < 0 || _pool.Worker(s).InFlight.Count < _pool.Worker(slot).InFlight.Count)) slot = s;
+                // The limits below only tighten as a worker's items in flight grow: when the least busy worker may not
+                // take a chunk, no other may.
+                if (slot < 0) return;
+                if (GiveChunk(_pool.Worker(slot), out bool tryOthers)) continue;
+                if (!tryOthers) return;
+                skip[slot] = true;
             }
+        }
+
+        /// <summary>Sends W one chunk; false when it may not take one (TRYOTHERS: for a reason of its own, its pipe full or its death).</summary>
+        private bool GiveChunk(PoolWorkerProcess w, out bool tryOthers)
+        {
+            tryOthers = false;
+            int chunk = ChunkSize;
+            if (w.InFlight.Count >= Prefetch * chunk) return false;
+            // Once the input has ended, what is left is shared among the workers rather than given to the first.
+            int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
+            if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) return false;
+            tryOthers = true;
+            if (w.CallId != _callId)
+            {
+                w.Depth = _depth;
+                if (!w.TrySend(_callMessage)) return false;
+                w.CallId = _callId;
+            }
+            var tasks = new List<PoolTask>(take);
+            for (int i = 0; i < take; i++)
+            {
+                tasks.Add(_pending.First!.Value);
+                _pending.RemoveFirst();
+            }
+            if (!SendChunk(w, tasks)) return false;
+            tryOthers = false;
+            return true;
         }
 
         /// <summary>Sends TASKS as one chunk; false (the tasks back in front of the queue) when the worker is gone.</summary>

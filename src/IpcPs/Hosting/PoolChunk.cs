@@ -90,7 +90,14 @@ namespace IpcPs.Hosting
                     // item's time sizes automatic chunks, and the pipeline's start is not the item's work.
                     var pipeline = _script.Pipeline();
                     start = _clock.ElapsedTicks;
+                    _caught = null;
                     foreach (var o in pipeline.Process(_items[i])) _output.Add(o);
+                    // A terminating error the driver caught (see PoolScript): the output before it came back too.
+                    if (_caught is ErrorRecord caught)
+                    {
+                        terminating = ChildProtocol.DescribeError(caught);
+                        _script.Reset();   // the items after it start a fresh pipeline, as after an error thrown out of the step
+                    }
                 }
                 catch (Exception e) when (!(e is ThreadAbortException))
                 {
@@ -121,11 +128,25 @@ namespace IpcPs.Hosting
         /// <summary>The heartbeat: sends the results finished since the last message.</summary>
         private void Beat()
         {
-            lock (_gate)
+            // A timer's callback: an exception here would end the process. What FlushLocked lets through means the
+            // parent's end is gone, which the serve loop sees at its next read.
+            try
             {
-                if (!_ended) FlushLocked();
+                lock (_gate)
+                {
+                    if (!_ended) FlushLocked();
+                }
             }
+            catch (Exception) { }
         }
+
+        [ThreadStatic] private static ErrorRecord? _caught;
+
+        /// <summary>
+        /// The driver's catch block (see <see cref="PoolScript"/>): RECORD ended the item that runs now. Caught in
+        /// script, not by C#, so that what the item output before it is not lost with the step that threw.
+        /// </summary>
+        public static void Fail(ErrorRecord record) => _caught = record;
 
         private void Flush()
         {
@@ -148,7 +169,8 @@ namespace IpcPs.Hosting
                     try { _send(new object?[] { "done", _callId, new object?[] { r }, 0L }); }
                     catch (Exception one) when (!(one is ConnectionClosedException) && !(one is ObjectDisposedException))
                     {
-                        _send(new object?[] { "done", _callId, new object?[] { new object?[] { r[0], Array.Empty<object?>(), r[2], Describe(one, null) } }, 0L });
+                        // Its output or its records (a warning's, an information's data): neither goes, only the error.
+                        _send(new object?[] { "done", _callId, new object?[] { new object?[] { r[0], Array.Empty<object?>(), Array.Empty<object?>(), Describe(one, null) } }, 0L });
                     }
                 }
             }
@@ -175,8 +197,18 @@ namespace IpcPs.Hosting
 
         private static readonly ScriptBlock Driver = ScriptBlock.Create("& $" + ScriptVariable + " @" + ArgumentsVariable);
 
-        // The fallback: the user's script (in $__ipcScript) called per item, $_ set by the process block.
-        private static readonly ScriptBlock PerItem = ScriptBlock.Create("process { & $__ipcScript @__ipcArgs }");
+        /// <summary>
+        /// What the driver's process blocks wrap an item's run in: a terminating error is handed to C# (see
+        /// <see cref="PoolChunk.Fail"/>) rather than thrown out of the step, which would lose what the item output
+        /// before it. Flow control (exit, break/continue out of the script) is not caught: it ends the step.
+        /// </summary>
+        private const string CatchBlock = " catch { [IpcPs.Hosting.PoolChunk]::Fail($_) }";
+
+        // The fallbacks: the user's script (in $__ipcScript) called per item. A script without a process block of its
+        // own sees $_ of the driver's process block; one with a process block takes the item as its pipeline input
+        // (its begin and end blocks run once per item, an advanced script binds it to its pipeline parameter).
+        private static readonly ScriptBlock PerItem = ScriptBlock.Create("process { try { & $__ipcScript @__ipcArgs }" + CatchBlock + " }");
+        private static readonly ScriptBlock PerItemPiped = ScriptBlock.Create("process { try { $_ | & $__ipcScript @__ipcArgs }" + CatchBlock + " }");
 
         private SteppablePipeline? _pipeline;
         private bool _stale;
@@ -194,7 +226,7 @@ namespace IpcPs.Hosting
             AsProcessBlock = processBlock != null;
             variables.Set("__ipcScript", script);
             variables.Set("__ipcArgs", arguments);
-            variables.Set(ScriptVariable, processBlock ?? PerItem);
+            variables.Set(ScriptVariable, processBlock ?? (script.Ast is ScriptBlockAst { ProcessBlock: not null } ? PerItemPiped : PerItem));
             variables.Set(ArgumentsVariable, processBlock != null ? arguments : Array.Empty<object?>());
         }
 
@@ -244,7 +276,7 @@ namespace IpcPs.Hosting
             var parts = body.Statements.Cast<Ast>().Concat(body.Traps ?? Enumerable.Empty<TrapStatementAst>()).ToList();
             int from = parts.Min(a => a.Extent.StartOffset) - origin, to = parts.Max(a => a.Extent.EndOffset) - origin;
             if (from < 0 || to > text.Length || from > to) return null;
-            string wrapped = text.Substring(0, from) + "process { " + text.Substring(from, to - from) + "\n}" + text.Substring(to);
+            string wrapped = text.Substring(0, from) + "process { try { " + text.Substring(from, to - from) + "\n}" + CatchBlock + " }" + text.Substring(to);
             try
             {
                 var block = ScriptBlock.Create(wrapped);
