@@ -133,6 +133,31 @@ Describe 'Chunked pool calls' {
         } finally { $b.Close() }
     }
 
+    It 'stops at once while it waits to send a chunk bigger than a busy worker''s pipe, and replaces that worker' {
+        $one = New-IpcPool -Size 1
+        $never = New-IpcEvent
+        $started = New-IpcQueue
+        try {
+            $worker = $one.Pids[0]
+            # Item 0 waits for ever; items 1.. are 1.5 MB each (more than the worker pipe's 1 MiB ring), so the call
+            # waits to send the next one until the busy worker reads it. Stop must end that wait.
+            $run = Start-Stoppable { param($p, $never, $started)
+                $big = 'x' * 1.5MB
+                0..3 | ForEach-Object { "$_" + $big } | Invoke-IpcPool -Pool $p -ChunkSize 1 -ArgumentList $never, $started {
+                    param($n, $s)
+                    if ($_.StartsWith('0')) { $s.Put($PID); $null = $n.Wait(600) }
+                    $_.Length
+                } } -Arguments $one, $never, $started
+            $started.Get($true, 60) | Should -Be $worker
+            $stop = $run.PowerShell.BeginStop($null, $null)
+            $stop.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue -Because 'Stop ends a send that waits for room'
+            $run.PowerShell.Dispose()
+            Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the stopped call replaces its busy worker'
+            # The replacement serves the next call.
+            (1..3 | Invoke-IpcPool -Pool $one { $_ * 2 } -Ordered) | Should -Be @(2, 4, 6)
+        } finally { Remove-IpcPool $one; $never.Close(); $started.Close() }
+    }
+
     It 'returns every result of a long call with automatic chunks' {
         $sum = (1..20000 | Invoke-IpcPool -Pool $pool { $_ } | Measure-Object -Sum).Sum
         $sum | Should -Be (20000 * 20001 / 2)

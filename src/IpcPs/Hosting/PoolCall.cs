@@ -81,7 +81,7 @@ namespace IpcPs.Hosting
         public List<PoolResult> Add(object? item, CancellationToken cancel)
         {
             _pending.AddLast(new PoolTask(Submitted++, item));
-            Dispatch();
+            Dispatch(cancel);
             while (_pending.Count > _pool.Size * Prefetch * ChunkSize) Handle(Timeout.InfiniteTimeSpan, cancel);
             while (Handle(TimeSpan.Zero, cancel)) { }
             return Take();
@@ -93,7 +93,7 @@ namespace IpcPs.Hosting
             if (!_inputEnded)
             {
                 _inputEnded = true;   // Next is called once the input has ended: partial chunks go now
-                Dispatch();
+                Dispatch(cancel);
             }
             if (!Done && Handle(timeout, cancel)) while (Handle(TimeSpan.Zero, cancel)) { }
             return Take();
@@ -126,7 +126,7 @@ namespace IpcPs.Hosting
         /// call's script first if the worker lacks it. A busy worker gets only a full chunk while input may still come;
         /// an idle one gets what there is.
         /// </summary>
-        private void Dispatch()
+        private void Dispatch(CancellationToken cancel)
         {
             if (_skip is null || _skip.Length != _pool.Size) _skip = new bool[_pool.Size];
             var skip = _skip;   // workers that cannot take a chunk now (no room in their pipe, gone)
@@ -139,14 +139,14 @@ namespace IpcPs.Hosting
                 // The limits below only tighten as a worker's items in flight grow: when the least busy worker may not
                 // take a chunk, no other may.
                 if (slot < 0) return;
-                if (GiveChunk(_pool.Worker(slot), out bool tryOthers)) continue;
+                if (GiveChunk(_pool.Worker(slot), cancel, out bool tryOthers)) continue;
                 if (!tryOthers) return;
                 skip[slot] = true;
             }
         }
 
         /// <summary>Sends W one chunk; false when it may not take one (TRYOTHERS: for a reason of its own, its pipe full or its death).</summary>
-        private bool GiveChunk(PoolWorkerProcess w, out bool tryOthers)
+        private bool GiveChunk(PoolWorkerProcess w, CancellationToken cancel, out bool tryOthers)
         {
             tryOthers = false;
             int chunk = ChunkSize;
@@ -158,7 +158,7 @@ namespace IpcPs.Hosting
             if (w.CallId != _callId)
             {
                 w.Depth = _depth;
-                if (!w.TrySend(_callMessage)) return false;
+                if (!w.TrySend(_callMessage, cancel)) return false;
                 w.CallId = _callId;
             }
             var tasks = new List<PoolTask>(take);
@@ -167,22 +167,22 @@ namespace IpcPs.Hosting
                 tasks.Add(_pending.First!.Value);
                 _pending.RemoveFirst();
             }
-            if (!SendChunk(w, tasks)) return false;
+            if (!SendChunk(w, tasks, cancel)) return false;
             tryOthers = false;
             return true;
         }
 
         /// <summary>Sends TASKS as one chunk; false (the tasks back in front of the queue) when the worker is gone.</summary>
-        private bool SendChunk(PoolWorkerProcess w, List<PoolTask> tasks)
+        private bool SendChunk(PoolWorkerProcess w, List<PoolTask> tasks, CancellationToken cancel)
         {
             bool sent;
-            try { sent = w.TrySend(ChunkMessage(tasks)); }
-            catch (Exception e) when (!(e is ThreadAbortException))
+            try { sent = w.TrySend(ChunkMessage(tasks), cancel); }
+            catch (Exception e) when (!(e is ThreadAbortException) && !(e is OperationCanceledException))
             {
                 if (tasks.Count > 1)
                 {
                     // An item cannot be encoded: each is sent alone, so that one fails alone.
-                    foreach (var t in tasks) if (!SendChunk(w, new List<PoolTask> { t })) return false;
+                    foreach (var t in tasks) if (!SendChunk(w, new List<PoolTask> { t }, cancel)) return false;
                     return true;
                 }
                 Complete(new PoolResult(tasks[0]) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, tasks[0].Item)) });
@@ -220,7 +220,7 @@ namespace IpcPs.Hosting
             if (e.Message is null) OnDied(w);
             else if (PoolCallMessages.IsDone(e.Message, _callId)) OnDone(w, e.Message);
             else if (IpcPool.IsReady(e)) { w.Ready = true; _startFailures = 0; }
-            Dispatch();
+            Dispatch(cancel);
             return true;
         }
 
@@ -314,7 +314,7 @@ namespace IpcPs.Hosting
                 for (int slot = 0; slot < _pool.Size; slot++)
                 {
                     var w = _pool.Worker(slot);
-                    if (w.InFlight.Count > 0 || w.Dead)
+                    if (w.InFlight.Count > 0 || w.Dead || w.SendCut)
                     {
                         w.InFlight.Clear();
                         _pool.Replace(slot);

@@ -158,20 +158,31 @@ namespace IpcPs.Hosting
             set => _pipe.SerializationDepth = value;
         }
 
-        /// <summary>Sends a message; false when the worker is gone (its death arrives as an event).</summary>
-        public bool TrySend(object?[] message)
+        /// <summary>
+        /// Sends a message, waiting for room in the worker's pipe (a message larger than the pipe's ring streams as the
+        /// worker reads it); false when the worker is gone (its death arrives as an event). CANCEL (the call's Stop)
+        /// ends the wait with OperationCanceledException, and the worker is then <see cref="SendCut"/>.
+        /// </summary>
+        public bool TrySend(object?[] message, CancellationToken cancel = default)
         {
-            try
-            {
-                _pipe.SendNow(message);
-                return true;
-            }
+            try { return ((IMessageChannel)_pipe).TrySend(message, null, null, Timeout.InfiniteTimeSpan, cancel); }
             catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
             {
                 Dead = true;
                 return false;
             }
+            catch (OperationCanceledException)
+            {
+                SendCut = true;
+                throw;
+            }
         }
+
+        /// <summary>
+        /// A send to it was stopped: nothing of the message went, or a part of one too big for the ring in one piece
+        /// (the pipe is then broken). Either way the call that stops replaces it.
+        /// </summary>
+        public bool SendCut { get; private set; }
 
         /// <summary>Why the worker ended, once it has: its exit code or signal, and the last of its error output.</summary>
         public string DeathReason()
