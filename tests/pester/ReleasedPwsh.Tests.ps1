@@ -62,8 +62,8 @@ $r.Spares = @([IpcPs.Hosting.SpareChildren]::Pids)
         $r.FromSpare | Should -BeTrue -Because 'the second start took the spare the first one made'
         $r.Pool | Should -Be '2,4,6,8,10,12'
         $r.PoolPaths | Should -Be @($HostPwsh)
-        # Everything it started ends with it: on Linux its exit kills its idle spares, and a pool worker sees its parent
-        # gone.
+        # Everything it started ends with it: its idle spares end by themselves (stdin's end, or their parent watch while
+        # they boot), and a pool worker sees its parent gone.
         $pids = @($r.ColdPid, $r.SparePid) + @($r.PoolPids) + @($r.Spares)
         $pids.Count | Should -BeGreaterOrEqual 4
         Wait-Until { -not @($pids | Where-Object { Test-Path "/proc/$_" }) } -TimeoutSeconds 30 -Because "the processes the session started ($($pids -join ', ')) to end with it"

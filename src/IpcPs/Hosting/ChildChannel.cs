@@ -95,6 +95,14 @@ namespace IpcPs.Hosting
             SpareWarmUp.Stop();   // the runspace is the request's from here on
             if (line is null) Environment.Exit(ParentGoneExitCode);   // a spare nobody took: its parent has gone
             var request = ChildProtocol.DecodeRequest(line!);
+            // From here to the script, no other thread of ours runs (the warm-up joined, the watches idle): the one
+            // place where libc's environment may change (ProcessEnvironment). The launch's own variables go first; they
+            // left .NET's copy as the spare booted, not libc's.
+            if (SpareWatch.IsSpare)
+            {
+                Core.Platform.ProcessEnvironment.Set(SpareWatch.ParentVariable, null);
+                Core.Platform.ProcessEnvironment.Set(SpareChildren.FolderVariable, null);
+            }
             // A spare taken by a pool becomes a pool worker (IpcPool): it never returns from here. It watches stdin its own way.
             if (request["PoolPipe"] is string poolPipe)
             {
@@ -225,24 +233,28 @@ Write-Verbose v; Write-Information i";
         /// <summary>
         /// A spare's request (Start-IpcProcess, managers): EnvironmentChanges, what changed in the parent's environment
         /// since the spare was launched (<see cref="SpareChild.EnvironmentChanges"/>): a string sets a variable, null
-        /// removes it. Variables the parent did not change stay as this process has them, as in a cold child.
+        /// removes it. Variables the parent did not change stay as this process has them, as in a cold child. Set for
+        /// native code too (<see cref="Core.Platform.ProcessEnvironment"/>): only where no other thread of ours runs.
         /// </summary>
         private static void ApplyEnvironmentChanges(Hashtable request)
         {
             if (!((request["EnvironmentChanges"] is PSObject env ? env.BaseObject : request["EnvironmentChanges"]) is Hashtable changes)) return;
             foreach (DictionaryEntry e in changes)
                 if (e.Key is string name && name.Length > 0 && name.IndexOf('=') < 0)
-                    Environment.SetEnvironmentVariable(name, e.Value is PSObject p ? p.BaseObject as string : e.Value as string);
+                    Core.Platform.ProcessEnvironment.Set(name, e.Value is PSObject p ? p.BaseObject as string : e.Value as string);
         }
 
-        /// <summary>The parent's environment at the call (a pool worker's request): variables it lacks are removed, the others set to its values.</summary>
+        /// <summary>
+        /// The parent's environment at the call (a pool worker's request): variables it lacks are removed, the others set
+        /// to its values, for native code too (every one: libc's copy may differ where .NET's does not).
+        /// </summary>
         private static void AdoptEnvironment(Hashtable environment)
         {
             foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
-                if (!environment.ContainsKey(e.Key)) Environment.SetEnvironmentVariable((string)e.Key, null);
+                if (!environment.ContainsKey(e.Key)) Core.Platform.ProcessEnvironment.Set((string)e.Key, null);
             foreach (DictionaryEntry e in environment)
-                if (e.Key is string name && name.Length > 0 && e.Value is string value && Environment.GetEnvironmentVariable(name) != value)
-                    Environment.SetEnvironmentVariable(name, value);
+                if (e.Key is string name && name.Length > 0 && name.IndexOf('=') < 0 && e.Value is string value)
+                    Core.Platform.ProcessEnvironment.Set(name, value);
         }
 
         /// <summary>

@@ -18,6 +18,7 @@ namespace IpcPs.Hosting
         public void OnImport()
         {
             Core.IpcHost.Current = new PowerShellHost();
+            SpareChildren.Imported();   // after a Remove-Module: spares may start again
             if (System.Threading.Interlocked.Exchange(ref _registered, 1) == 0)
             {
                 Core.Platform.TerminationSignal.Add(Core.Lifecycle.ObjectLifecycle.DetachAll);
@@ -26,8 +27,11 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Remove-Module: the warm spares end (they would load a module this session no longer uses).</summary>
-        public void OnRemove(PSModuleInfo module) => SpareChildren.EndAll();
+        /// <summary>
+        /// Remove-Module: the warm spares end (they would load a module this session no longer uses), and none starts
+        /// until the next import, not even a replacement already scheduled.
+        /// </summary>
+        public void OnRemove(PSModuleInfo module) => SpareChildren.Removed();
 
         /// <summary>
         /// ForEach-Object -Parallel, Start-ThreadJob and Start-Job start runspaces (or processes) that find modules

@@ -89,7 +89,10 @@ namespace IpcPs.Hosting
         private static readonly List<SpareChild> Idle = new List<SpareChild>();
         private static int _starting;
         private static bool _exiting;
+        private static bool _removed;   // Remove-Module: Fill starts nothing until the next import or Take
         private static int _hooked;
+        private static readonly HashSet<Replenish> Pending = new HashSet<Replenish>();   // replacements waiting for a job's end
+        private static readonly HashSet<Timer> Reaping = new HashSet<Timer>();   // held: a timer nobody references is collected
 
         /// <summary>How many spares to keep: IPCPS_SPARES (0 to 8) read now, else 1.</summary>
         public static int Wanted
@@ -173,6 +176,7 @@ namespace IpcPs.Hosting
         internal static SpareChild? Take(string module, bool readyOnly = false, WaitHandle? replenishWhen = null, string? folder = null)
         {
             Hook();
+            lock (Gate) _removed = false;   // the module is in use again (another runspace, or imported anew)
             if (folder != null) _folder = folder;
             SpareChild? taken = null;
             var unfit = new List<SpareChild>();
@@ -193,14 +197,47 @@ namespace IpcPs.Hosting
                 }
                 Idle.InsertRange(0, booting);
             }
-            foreach (var s in unfit) End(s);
+            foreach (var s in unfit) End(s, reap: true);
             if (wanted > 0)
             {
-                if (taken != null && replenishWhen != null)
-                    ThreadPool.RegisterWaitForSingleObject(replenishWhen, (_, __) => Fill(module), null, ReplenishDelay, executeOnlyOnce: true);
+                if (taken != null && replenishWhen != null) Replenish.Schedule(replenishWhen, module);
                 else ThreadPool.QueueUserWorkItem(_ => Fill(module));
             }
             return taken;
+        }
+
+        /// <summary>
+        /// A replacement that starts once a job has ended or <see cref="ReplenishDelay"/> has passed. Kept in
+        /// <see cref="Pending"/> until it fires, so that the module's removal can unregister it (<see cref="Removed"/>).
+        /// </summary>
+        private sealed class Replenish
+        {
+            private RegisteredWaitHandle? _wait;
+
+            public static void Schedule(WaitHandle when, string module)
+            {
+                var r = new Replenish();
+                lock (Gate) Pending.Add(r);
+                var wait = ThreadPool.RegisterWaitForSingleObject(when, (_, __) => { if (r.Forget()) Fill(module); }, null, ReplenishDelay, executeOnlyOnce: true);
+                lock (Gate)
+                {
+                    if (Pending.Contains(r)) { r._wait = wait; return; }
+                }
+                wait.Unregister(null);   // fired (or cancelled) before it was kept
+            }
+
+            /// <summary>Out of <see cref="Pending"/> and unregistered; false if it was already (fired or cancelled).</summary>
+            public bool Forget()
+            {
+                RegisteredWaitHandle? wait;
+                lock (Gate)
+                {
+                    if (!Pending.Remove(this)) return false;
+                    wait = _wait;
+                }
+                wait?.Unregister(null);
+                return true;
+            }
         }
 
         /// <summary>
@@ -225,10 +262,12 @@ namespace IpcPs.Hosting
         public static readonly TimeSpan ReplenishDelay = TimeSpan.FromSeconds(1);
 
         /// <summary>Ends a spare that was taken but could not be given its request.</summary>
-        internal static void Discard(SpareChild spare) => End(spare);
+        internal static void Discard(SpareChild spare) => End(spare, reap: true);
 
-        /// <summary>Ends every idle spare (the module is removed, or this process exits).</summary>
-        public static void EndAll()
+        /// <summary>Ends every idle spare (spares turned off, or a test's clean slate). Replacements still start later.</summary>
+        public static void EndAll() => EndAll(reap: true);
+
+        private static void EndAll(bool reap)
         {
             List<SpareChild> all;
             lock (Gate)
@@ -236,7 +275,30 @@ namespace IpcPs.Hosting
                 all = Idle.ToList();
                 Idle.Clear();
             }
-            foreach (var s in all) End(s);
+            foreach (var s in all) End(s, reap);
+        }
+
+        /// <summary>
+        /// Remove-Module: no spare is started from now on until the module is imported again or a start takes one
+        /// (<see cref="Imported"/>, <see cref="Take"/>): the replacements waiting for a job's end are unregistered, a
+        /// launch under way is ended once made (<see cref="Fill"/>), and the idle spares end.
+        /// </summary>
+        internal static void Removed()
+        {
+            List<Replenish> pending;
+            lock (Gate)
+            {
+                _removed = true;
+                pending = Pending.ToList();
+            }
+            foreach (var r in pending) r.Forget();
+            EndAll();
+        }
+
+        /// <summary>The module is imported (again): spares may start.</summary>
+        internal static void Imported()
+        {
+            lock (Gate) _removed = false;
         }
 
         private static void Hook()
@@ -245,7 +307,7 @@ namespace IpcPs.Hosting
             AppDomain.CurrentDomain.ProcessExit += (s, e) =>
             {
                 lock (Gate) _exiting = true;
-                EndAll();
+                EndAll(reap: false);   // nothing would be left to reap them: they end by themselves (see End)
             };
         }
 
@@ -256,7 +318,7 @@ namespace IpcPs.Hosting
             {
                 lock (Gate)
                 {
-                    if (_exiting || Idle.Count + _starting >= Wanted) return;
+                    if (_exiting || _removed || Idle.Count + _starting >= Wanted) return;
                     _starting++;
                 }
                 SpareChild? spare = null;
@@ -266,11 +328,11 @@ namespace IpcPs.Hosting
                 lock (Gate)
                 {
                     _starting--;
-                    keep = spare != null && !_exiting;
+                    keep = spare != null && !_exiting && !_removed;
                     if (keep) Idle.Add(spare!);
                 }
                 if (spare is null) return;
-                if (!keep) End(spare);
+                if (!keep) End(spare, reap: true);
             }
         }
 
@@ -292,33 +354,39 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// Ends it. Linux: kills it (an idle spare holds no object and runs no script; one still booting would see its
-        /// stdin close only once booted, a second later) and closes its stdin. Windows: closes its stdin only, and the
-        /// spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>): at once if ready (it reads its
-        /// end), within 50 ms of its module's import if booting (<see cref="SpareWatch"/> sees stdin closed). A
+        /// Ends it by closing its stdin: the spare exits by itself (code <see cref="ChildChannel.ParentGoneExitCode"/>,
+        /// through Environment.Exit), at once if ready (it reads the end), within 50 ms of its module's import if booting
+        /// (<see cref="SpareWatch"/> sees stdin closed). Never killed at once: on Linux a killed runtime leaves its
+        /// debugger pipes and diagnostics socket in the temp folder (three files per spare, every session); on Windows a
         /// console program terminated while it connects to its console (Wine: 20-30 ms into its start) leaves that
         /// console's host running for ever, holding every handle the spare inherited, the standard output of whoever
-        /// started this process among them (a test's pipe never ended). A Windows spare that has not ended
-        /// <see cref="SelfEndTimeout"/> later while this process runs is killed. Reaped in the background.
+        /// started this process among them (a test's pipe never ended). REAP: one that has not ended
+        /// <see cref="SelfEndTimeout"/> later while this process runs is killed, and its Process disposed once it has
+        /// exited — through Process.Exited and a timer, no thread waits. Not when this process exits (nothing would
+        /// run them): its spares end by themselves, stdin's end and the parent watch tell them.
         /// </summary>
-        private static void End(SpareChild s)
+        private static void End(SpareChild s, bool reap)
         {
-            bool windows = Platforms.Current.IsWindows;
-            if (!windows) TryKill(s);
             try { s.Process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
-            ThreadPool.QueueUserWorkItem(_ =>
+            if (!reap) return;
+            var timer = new Timer(_ => TryKill(s));   // armed below, once the exit disposes it
+            lock (Gate) Reaping.Add(timer);
+            int reaped = 0;
+            void Reaped()
             {
-                try
-                {
-                    if (!s.Process.WaitForExit(windows ? (int)SelfEndTimeout.TotalMilliseconds : 5000) && windows)
-                    {
-                        TryKill(s);   // booted long ago: past its console's set-up
-                        s.Process.WaitForExit(5000);
-                    }
-                    s.Process.Dispose();
-                }
-                catch (Exception) { /* reaped elsewhere */ }
-            });
+                if (Interlocked.Exchange(ref reaped, 1) != 0) return;
+                lock (Gate) Reaping.Remove(timer);
+                timer.Dispose();
+                try { s.Process.Dispose(); } catch (Exception) { /* disposed elsewhere */ }
+            }
+            try
+            {
+                s.Process.Exited += (_, __) => Reaped();
+                s.Process.EnableRaisingEvents = true;
+                timer.Change(SelfEndTimeout, Timeout.InfiniteTimeSpan);
+                if (s.HasExited) Reaped();   // ended before the handler was in place
+            }
+            catch (Exception) { Reaped(); }   // disposed or never started: nothing to wait for
         }
 
         private static void TryKill(SpareChild s)
@@ -326,7 +394,7 @@ namespace IpcPs.Hosting
             try { if (!s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
         }
 
-        /// <summary>How long a Windows spare whose stdin was closed has to end by itself before it is killed.</summary>
+        /// <summary>How long a spare whose stdin was closed has to end by itself before it is killed.</summary>
         internal static readonly TimeSpan SelfEndTimeout = TimeSpan.FromSeconds(60);
 
         /// <summary>
@@ -346,10 +414,15 @@ namespace IpcPs.Hosting
             return string.Join("\0", names);
         }
 
+        // PSModulePath and XDG_*_HOME too: pwsh makes its module path at start-up from PSModulePath and the user's folders
+        // (XDG_DATA_HOME: user modules; XDG_CONFIG_HOME: powershell.config.json; XDG_CACHE_HOME: the module analysis
+        // cache); a spare given a new value later would keep the module path its launch made, not a cold child's.
         private static readonly string[] StartupPrefixes = { "DOTNET_", "COMPlus_", "CORECLR_", "COREHOST_", "LD_", "LC_", "POWERSHELL_", "PSModuleAnalysis" };
-        private static readonly string[] StartupNames = { "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "TERM" };
+        private static readonly string[] StartupNames =
+            { "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "TERM", "PSModulePath", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME" };
 
+        // Names ignore case: Windows' do, and on Unix a name in another case only makes a spare unfit, never wrong.
         internal static bool IsStartupVariable(string name) =>
-            StartupNames.Contains(name, StringComparer.Ordinal) || StartupPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+            StartupNames.Contains(name, StringComparer.OrdinalIgnoreCase) || StartupPrefixes.Any(p => name.StartsWith(p, StringComparison.OrdinalIgnoreCase));
     }
 }

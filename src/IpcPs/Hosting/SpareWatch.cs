@@ -10,12 +10,14 @@ namespace IpcPs.Hosting
     /// <summary>
     /// A warm spare's watch over its parent while it boots: stdin's end tells a spare its parent has gone only once the
     /// spare reads stdin (<see cref="ChildChannel.Connect"/>), seconds after it started; until then this thread checks
-    /// every 50 ms that its parent is still there and exits (code 129) if not. Linux: its parent process is still the
-    /// one that started it (/proc/self/stat's ppid). Windows, which has no such link: the parent's identity (pid and
-    /// start time, so a reused pid is not taken for it) still names a running process, and stdin's writing end is
-    /// still open (PeekNamedPipe; the parent ends a spare by closing it, <see cref="SpareChildren"/>'s End: a spare is
-    /// never terminated from outside on Windows). Started on import when IPCPS_SPARE_PARENT ("pid:start", set by
-    /// <see cref="SpareChildren"/> only) names the parent, ended once the spare reads its request.
+    /// every 50 ms that its parent is still there and has not ended it, and exits (code 129, through Environment.Exit:
+    /// the runtime removes its files, its debugger pipes and diagnostics socket in the temp folder) if not. The parent
+    /// ends a spare by closing its stdin (<see cref="SpareChildren"/>'s End), so stdin's writing end must still be open
+    /// (Linux: poll's POLLHUP; Windows: PeekNamedPipe). And the parent must still be there: Linux, its parent process is
+    /// still the one that started it (/proc/self/stat's ppid); Windows, which has no such link, the parent's identity
+    /// (pid and start time, so a reused pid is not taken for it) still names a running process. Started on import when
+    /// IPCPS_SPARE_PARENT ("pid:start", set by <see cref="SpareChildren"/> only) names the parent, ended once the spare
+    /// reads its request.
     /// </summary>
     internal static class SpareWatch
     {
@@ -42,8 +44,11 @@ namespace IpcPs.Hosting
             Environment.SetEnvironmentVariable(ParentVariable, null);   // not for this process's own children
             if (!ProcessIdentity.TryParse(text!, out var parent)) return;
             if (Platforms.Current.IsWindows) _ended = () => WindowsProcesses.StandardInputClosed() || parent.IsGone;
-            else if (ParentPid() == parent.Pid) _ended = () => ParentPid() != parent.Pid;
-            else return;   // gone already, or not our parent: stdin's end will tell
+            else
+            {
+                bool child = ParentPid() == parent.Pid;   // false: gone already (stdin is closed then), or not our parent
+                _ended = () => Core.Platform.Linux.Posix.PeerClosed(0) || (child && ParentPid() != parent.Pid);
+            }
             ExitIfEnded();   // ended while it loaded: before anything else runs (a readied folder, the warm-up)
             new Thread(() =>
             {

@@ -26,10 +26,7 @@ namespace IpcPs.Hosting
             foreach (var (use, variable) in uses)
             {
                 string name = variable.VariablePath.UserPath;
-                var found = state.PSVariable.Get(name);
-                if (found is null)
-                    throw new ArgumentException($"The value of the using variable '$using:{name}' cannot be retrieved because it has not been set in the local session.");
-                values[name] = found.Value;
+                values[name] = Value(variable.VariablePath, state);
                 string replacement = "$" + ChildRunspace.UsingVariable + "['" + name.Replace("'", "''") + "']";
                 // Inside "…$using:x…" the text is expanded, not evaluated: only a subexpression reads the table there.
                 if (use.Parent is ExpandableStringExpressionAst) replacement = "$(" + replacement + ")";
@@ -40,6 +37,24 @@ namespace IpcPs.Hosting
                 text = text.Substring(1, text.Length - 2);
             return (uses.Count == 0 ? script.ToString() : text, values);
         }
+
+        /// <summary>
+        /// The value of $using:PATH in the caller's scope, as Start-Job reads it: a drive-qualified path ($using:env:X)
+        /// through its provider, null when there is no such item; a variable ($using:x, $using:script:x, and
+        /// $using:variable:x, which VariablePath does not count as drive-qualified) must be set.
+        /// </summary>
+        private static object? Value(VariablePath path, SessionState state)
+        {
+            if (path.IsDriveQualified) return state.PSVariable.GetValue(path.UserPath);
+            string name = path.UserPath;
+            if (name.StartsWith(VariableDrive, StringComparison.OrdinalIgnoreCase)) name = name.Substring(VariableDrive.Length);
+            var found = state.PSVariable.Get(name);   // null for "variable:x" itself: hence the prefix's removal
+            if (found is null)
+                throw new ArgumentException($"The value of the using variable '$using:{path.UserPath}' cannot be retrieved because it has not been set in the local session.");
+            return found.Value;
+        }
+
+        private const string VariableDrive = "variable:";
 
         // Commands that take $using: in a script block of their own when they run (in the child): theirs is left for
         // them, as Start-Job leaves it, so `ForEach-Object -Parallel { $using:x }` in the child reads the child's $x.

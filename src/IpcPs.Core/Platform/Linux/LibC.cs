@@ -18,6 +18,16 @@ namespace IpcPs.Core.Platform.Linux
         public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
         public const int LOCK_SH = 1, LOCK_EX = 2;
         public const int SIGKILL = 9, SIGTERM = 15;
+        public const short POLLIN = 0x1, POLLHUP = 0x10;
+
+        /// <summary>struct pollfd: offset 0 fd, 4 events, 6 revents (8 bytes).</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        public struct PollFd
+        {
+            public int Fd;
+            public short Events;
+            public short Revents;
+        }
 
         [DllImport("libc", SetLastError = true)] public static extern int open(string path, int flags, uint mode);
         [DllImport("libc", SetLastError = true)] public static extern int openat(int dirfd, string path, int flags, uint mode);
@@ -39,5 +49,8 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern IntPtr pwrite(int fd, byte* buf, UIntPtr count, long offset);
         [DllImport("libc", SetLastError = true)] public static extern int kill(int pid, int sig);
         [DllImport("libc")] public static extern uint geteuid();
+        [DllImport("libc", SetLastError = true)] public static extern int poll(PollFd* fds, UIntPtr count, int timeout);
+        [DllImport("libc", SetLastError = true)] public static extern int setenv(string name, string value, int overwrite);
+        [DllImport("libc", SetLastError = true)] public static extern int unsetenv(string name);
     }
 }

@@ -219,5 +219,27 @@ namespace IpcPs.Core.Platform.Linux
             }
             FTruncate(fd, bytes.Length, name);
         }
+    
+
+        /// <summary>
+        /// setenv(3) NAME to VALUE, or unsetenv(3) it when VALUE is null: libc's environment, the one native code reads
+        /// (getenv). Not thread-safe against a getenv on another thread (glibc may move the table): call it only where no
+        /// other thread of this process reads the environment natively.
+        /// </summary>
+        public static void SetEnvironment(string name, string? value)
+        {
+            if ((value is null ? LibC.unsetenv(name) : LibC.setenv(name, value, 1)) != 0)
+                throw new IpcPlatformException(value is null ? "unsetenv" : "setenv", LastErrno, name);
+        }
+
+        /// <summary>
+        /// Whether descriptor FD is a pipe (or socket) whose writing end is closed: poll(2) without waiting reports
+        /// POLLHUP. Reads nothing; false when that cannot be told (poll failed, a terminal, a file).
+        /// </summary>
+        public static bool PeerClosed(int fd)
+        {
+            var p = new LibC.PollFd { Fd = fd, Events = LibC.POLLIN };
+            return LibC.poll(&p, (UIntPtr)1, 0) > 0 && (p.Revents & LibC.POLLHUP) != 0;
+        }
     }
 }
