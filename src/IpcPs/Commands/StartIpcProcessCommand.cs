@@ -132,7 +132,7 @@ namespace IpcPs.Commands
                     SpareChildren.Discard(spare);   // taken, and nothing to give it
                     throw;
                 }
-                if (spare != null) job.Start(spare.Process, text, spare.FirstLine);
+                if (spare != null) job.Start(spare.Process, text, spare.Output, spare.FirstLine);
                 else job.Start(ChildLauncher.StartInfo(module, folder), text);
             }
             catch (Exception e) when (!(e is PipelineStoppedException))

@@ -16,7 +16,8 @@ namespace IpcPs.Hosting
     ///   stop where there is no SIGTERM (Windows): the child detaches what it holds and exits with 143, as SIGTERM ends it on Linux.
     /// Child → parent (stdout): one line per record, "\u001eIPCPS K BASE64" where K is the stream (O output, E error,
     ///   W warning, V verbose, D debug, I information, P progress, X terminating error, Z the last frame: the exit code, after which the job has ended) and BASE64 the CLIXML of the
-    ///   record. Lines without the marker are text the child wrote to the console directly; they arrive as output.
+    ///   record. Everything else is text the child wrote to the console directly; it arrives as output, also when a
+    ///   frame follows it on the same line (text written without a line end): see <see cref="FrameStart"/>.
     /// </summary>
     internal static class ChildProtocol
     {
@@ -28,26 +29,76 @@ namespace IpcPs.Hosting
         /// <summary>The exit code of a child stopped politely: 128 + SIGTERM on both platforms.</summary>
         public const int StoppedExitCode = 143;
 
-        public static string Frame(char kind, object? payload, int depth) =>
-            Marker + kind + " " + Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(payload, depth)));
+        /// <summary>
+        /// The longest frame, in characters (bytes: a frame is ASCII), line end not included: 64 MiB, a manager frame's
+        /// bound (FrameSocket.DefaultLimit): ~48 MiB of CLIXML, a record of tens of MB. The parent buffers a frame
+        /// whole (up to this) before it decodes it; the child sends no longer one (<see cref="Frame"/>), so a longer
+        /// one is not ours: dropped up to the next line end (<see cref="ChildOutputReader"/>).
+        /// </summary>
+        public const int MaxFrameLength = 64 << 20;
+
+        /// <summary>The longest text of a record sent in place of one too large (its message, cut).</summary>
+        private const int MaxTooLargeMessage = 4096;
+
+        /// <summary>
+        /// The frame line of a record (without its line end), never longer than <see cref="MaxFrameLength"/>: a record
+        /// whose frame would be is replaced by a MessageTooLarge error record (E), or, for the terminating error (X), by
+        /// an X carrying the start of its message and the sizes, so the job still fails with it.
+        /// </summary>
+        public static string Frame(char kind, object? payload, int depth)
+        {
+            string frame = Marker + kind + " " + Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(payload, depth)));
+            if (frame.Length <= MaxFrameLength) return frame;
+            var tooLarge = new MessageTooLargeException(null, frame.Length, MaxFrameLength,
+                $"a record ({(kind == 'O' ? "output" : kind.ToString())}) sent by a child process to its parent takes at most");
+            var error = DescribeError(ErrorRecords.From(tooLarge, null));
+            if (kind == 'X' && payload is Hashtable x && x["Message"] is string message)
+                error["Message"] = (message.Length > MaxTooLargeMessage ? message.Substring(0, MaxTooLargeMessage) + "…" : message) + " (" + tooLarge.Message + ")";
+            return Marker + (kind == 'X' ? 'X' : 'E') + " " + Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(error, 2)));
+        }
+
+        /// <summary>Whether a frame's head (marker, kind letter A–Z, space) is at AT in BUFFER (the caller checked there is room).</summary>
+        public static bool IsFrameHead(char[] buffer, int at)
+        {
+            for (int i = 0; i < Marker.Length; i++) if (buffer[at + i] != Marker[i]) return false;
+            char kind = buffer[at + Marker.Length];
+            return kind >= 'A' && kind <= 'Z' && buffer[at + Marker.Length + 1] == ' ';
+        }
+
+        /// <summary>A character of a frame's payload (base64). No line end, and no marker's start, is one.</summary>
+        public static bool IsFrameChar(char c) =>
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+
+        /// <summary>
+        /// Where the frame of a line (BUFFER from START, LENGTH characters) starts: a frame's head and frame characters
+        /// up to the line's end; −1 for a line of text. Text before it is text the child wrote without a line end
+        /// ([Console]::Write). Only the last marker can start it (frame characters hold none), so text that holds the
+        /// marker stays text unless it ends in a whole frame — which a line of its own could always forge.
+        /// </summary>
+        public static int FrameStart(char[] buffer, int start, int length)
+        {
+            int end = start + length;
+            if (length < Marker.Length + 2) return -1;
+            int at = Array.LastIndexOf(buffer, Marker[0], end - 1, length);
+            if (at < 0 || end - at < Marker.Length + 2 || !IsFrameHead(buffer, at)) return -1;
+            for (int i = at + Marker.Length + 2; i < end; i++) if (!IsFrameChar(buffer[i])) return -1;
+            return at;
+        }
+
+        /// <summary>Decodes the frame at START (see <see cref="FrameStart"/>): its kind and payload. Throws on a frame that does not decode.</summary>
+        public static void Decode(char[] buffer, int start, int length, out char kind, out object? payload)
+        {
+            kind = buffer[start + Marker.Length];
+            int at = start + Marker.Length + 2;
+            byte[] bytes = Convert.FromBase64CharArray(buffer, at, start + length - at);
+            payload = ClixmlGuard.Deserialize(Encoding.UTF8.GetString(bytes));
+            // Records (all but output) travel as hashtables or strings: hand those over unwrapped.
+            if (kind != 'O' && payload is PSObject pso && !(pso.BaseObject is PSCustomObject)) payload = pso.BaseObject;
+        }
 
         /// <summary>Whether LINE is a ready frame (R): the child has read nothing yet and is about to read its request.</summary>
         public static bool IsReadyFrame(string? line) =>
             line != null && line.Length > Marker.Length && line.StartsWith(Marker, StringComparison.Ordinal) && line[Marker.Length] == 'R';
-
-        /// <summary>Splits a frame line; false for a plain console line.</summary>
-        public static bool TryParse(string line, out char kind, out object? payload)
-        {
-            kind = '\0';
-            payload = null;
-            if (!line.StartsWith(Marker, StringComparison.Ordinal) || line.Length < Marker.Length + 2) return false;
-            kind = line[Marker.Length];
-            string xml = Encoding.UTF8.GetString(Convert.FromBase64String(line.Substring(Marker.Length + 2)));
-            payload = ClixmlGuard.Deserialize(xml);
-            // Records (all but output) travel as hashtables or strings: hand those over unwrapped.
-            if (kind != 'O' && payload is PSObject pso && !(pso.BaseObject is PSCustomObject)) payload = pso.BaseObject;
-            return true;
-        }
 
         public static string EncodeRequest(Hashtable request, int depth) =>
             Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(request, depth + 2)));

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Text;
 using System.Threading;
 using IpcPs.Core.Platform;
+using IpcPs.Hosting;
 
 namespace IpcPs
 {
@@ -28,7 +29,8 @@ namespace IpcPs
         private Process? _process;
         private Thread? _stderrReader;
         private Thread? _stdoutReader;
-        private object? _terminating;   // the child's terminating error, as described
+        private Exception? _terminating;   // the child's terminating error, as the job's reason
+        private Exception? _readFailure;   // a reader thread failed (not one frame: those are InvalidData records)
         private bool _finishedFrame;
         private volatile bool _lastFrame;   // the Z frame with the exit code arrived: the child's part is over
         private bool _final;                // the final state is set (under _stateGate)
@@ -130,27 +132,30 @@ namespace IpcPs
 
         /// <summary>Starts a new child pwsh (a cold start) and sends it REQUEST.</summary>
         internal void Start(ProcessStartInfo startInfo, string request) =>
-            Start(Process.Start(startInfo) ?? throw new InvalidOperationException("The child pwsh did not start."), request, null);
+            Start(Process.Start(startInfo) ?? throw new InvalidOperationException("The child pwsh did not start."), request, null, null);
 
         /// <summary>
         /// Hands REQUEST to PROCESS, a child already started: a cold one, or a warm spare whose first stdout line
-        /// (FIRSTLINE, its ready frame) was being read by <see cref="Hosting.SpareChildren"/>. A spare that is ready
+        /// (FIRSTLINE, its ready frame) was being read by <see cref="Hosting.SpareChildren"/> from OUTPUT, which reads
+        /// on after it. A spare that is ready
         /// reads its request at once and writes nothing before it has all of it: the request goes first and the
         /// reader threads start while the child works (starting three threads took 0.5–7 ms of a warm start on 2
         /// CPUs). Any other child may write before it reads (a cold one boots first; a large request may not fit in
         /// the pipe): its readers start first.
         /// </summary>
-        internal void Start(Process process, string request, System.Threading.Tasks.Task<string?>? firstLine)
+        internal void Start(Process process, string request, ChildOutputReader? output, System.Threading.Tasks.Task<string?>? firstLine)
         {
+            var records = output ?? new ChildOutputReader(process.StandardOutput, frames: true);
             _process = process;
             Pid = process.Id;
             SetJobState(JobState.Running);
             bool readsAtOnce = firstLine != null && firstLine.Status == System.Threading.Tasks.TaskStatus.RanToCompletion
                 && Hosting.ChildProtocol.IsReadyFrame(firstLine.Result);
             if (readsAtOnce) Send(process, request);
-            _stderrReader = new Thread(() => Guard(() => ReadErrors(process))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
+            var errors = new ChildOutputReader(process.StandardError, frames: false);
+            _stderrReader = new Thread(() => ReadGuarded(errors, () => ReadErrors(errors))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
             _stderrReader.Start();
-            _stdoutReader = new Thread(() => Guard(() => ReadRecords(process, firstLine))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
+            _stdoutReader = new Thread(() => ReadGuarded(records, () => ReadRecords(records, firstLine))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
             _stdoutReader.Start();
             new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" }.Start();
             if (!readsAtOnce) Send(process, request);
@@ -167,17 +172,17 @@ namespace IpcPs
             catch (System.IO.IOException) { /* the child died at once; the reader reports how */ }
         }
 
-        private void ReadRecords(Process process, System.Threading.Tasks.Task<string?>? firstLine)
+        private void ReadRecords(ChildOutputReader output, System.Threading.Tasks.Task<string?>? firstLine)
         {
-            string? line;
             if (firstLine != null)
             {
                 // The spare's reader read its first line; the rest follow on the same reader, after it.
-                if ((line = firstLine.GetAwaiter().GetResult()) is null) return;
-                Dispatch(line);
+                if (!(firstLine.GetAwaiter().GetResult() is string line)) return;
+                lock (_stateGate) DispatchLine(line.ToCharArray(), 0, line.Length);
             }
-            while ((line = process.StandardOutput.ReadLine()) != null)
-                if (!_ended.IsSet && Dispatch(line) is int exitCode)
+            ChildOutputKind what;
+            while ((what = output.Read()) != ChildOutputKind.End)
+                if (!_ended.IsSet && Dispatch(output, what) is int exitCode)
                 {
                     // The last frame: the job ends now; the process's end is watched by WatchExit.
                     _reaper = new Timer(_ => KillIfNotExited(), null, ExitGracePeriod, Timeout.InfiniteTimeSpan);
@@ -229,42 +234,115 @@ namespace IpcPs
             }
         }
 
-        private void ReadErrors(Process process)
+        /// <summary>
+        /// Runs READ, a reader thread's loop. If it fails (the stream, or a bug: never one bad frame, which is an
+        /// InvalidData record), the job must still end, and never hang: the rest of the stream is drained so the child
+        /// never blocks on a full pipe (or, if even that fails, the child is killed), and the job ends Failed with
+        /// this as its reason when the child exits (<see cref="WatchExit"/>).
+        /// </summary>
+        private void ReadGuarded(ChildOutputReader reader, Action read)
         {
-            string? line;
-            while ((line = process.StandardError.ReadLine()) != null)
-                lock (_stderr) if (_stderr.Length < 16384) _stderr.AppendLine(line);
+            try { read(); }
+            catch (Exception e) when (!(e is ThreadAbortException))
+            {
+                Interlocked.CompareExchange(ref _readFailure, e, null);
+                try { while (reader.Read() != ChildOutputKind.End) { } }
+                catch (Exception) { KillIfNotExited(); }
+            }
         }
 
-        /// <summary>Adds the record LINE carries to its stream; the exit code if it was the last frame.</summary>
-        private int? Dispatch(string line)
+        /// <summary>Keeps the start of the child's stderr (16 Ki characters) for a failed job's reason; drops the rest.</summary>
+        private void ReadErrors(ChildOutputReader errors)
         {
-            lock (_stateGate) return DispatchLocked(line);
+            const int Kept = 16384;
+            ChildOutputKind what;
+            while ((what = errors.Read()) != ChildOutputKind.End)
+                lock (_stderr)
+                {
+                    if (_stderr.Length >= Kept) continue;
+                    _stderr.Append(errors.Buffer, errors.Start, Math.Min(errors.Length, Kept - _stderr.Length));
+                    if (what == ChildOutputKind.Line) _stderr.AppendLine();
+                }
         }
 
-        private int? DispatchLocked(string line)
+        /// <summary>Adds what the reader found to its stream; the exit code if it was the last frame.</summary>
+        private int? Dispatch(ChildOutputReader output, ChildOutputKind what)
         {
-            object? payload;
+            lock (_stateGate)
+            {
+                switch (what)
+                {
+                    case ChildOutputKind.Piece: AddText(output.Buffer, output.Start, output.Length); return null;
+                    case ChildOutputKind.TooLong:
+                        Error.Add(InvalidFrame(new MessageFormatException(
+                            $"The child process {Pid} wrote a frame longer than {ChildProtocol.MaxFrameLength:N0} characters ({output.Skipped:N0} or more); it was skipped: a child writes none."), null));
+                        return null;
+                    default: return DispatchLine(output.Buffer, output.Start, output.Length);
+                }
+            }
+        }
+
+        /// <summary>A line: text, or a frame, or text written without a line end and then a frame (<see cref="ChildProtocol.FrameStart"/>).</summary>
+        private int? DispatchLine(char[] buffer, int start, int length)
+        {
+            int frame = ChildProtocol.FrameStart(buffer, start, length);
+            if (frame < 0) { AddText(buffer, start, length); return null; }
+            if (frame > start) AddText(buffer, start, frame - start);
+            return DispatchFrame(buffer, frame, start + length - frame);
+        }
+
+        /// <summary>Console text, as output: in pieces of at most <see cref="ChildOutputReader.MaxTextLength"/> characters.</summary>
+        private void AddText(char[] buffer, int start, int length)
+        {
+            do
+            {
+                int n = Math.Min(length, ChildOutputReader.MaxTextLength);
+                if (n < length && char.IsHighSurrogate(buffer[start + n - 1])) n--;
+                Output.Add(new PSObject(new string(buffer, start, n)));
+                start += n;
+                length -= n;
+            }
+            while (length > 0);
+        }
+
+        private int? DispatchFrame(char[] buffer, int start, int length)
+        {
             char kind;
+            object? payload, record;
             try
             {
-                if (!Hosting.ChildProtocol.TryParse(line, out kind, out payload)) { Output.Add(new PSObject(line)); return null; }
+                // Decoding and rebuilding the record both read what the child wrote: any failure is this frame's alone.
+                ChildProtocol.Decode(buffer, start, length, out kind, out payload);
+                record = kind switch
+                {
+                    'O' => PSObject.AsPSObject(payload ?? new object()),
+                    'E' => ChildProtocol.RebuildError(payload, Pid),
+                    'W' => new WarningRecord(payload?.ToString() ?? ""),
+                    'V' => new VerboseRecord(payload?.ToString() ?? ""),
+                    'D' => new DebugRecord(payload?.ToString() ?? ""),
+                    'I' => ChildProtocol.RebuildInformation(payload),
+                    'P' => ChildProtocol.RebuildProgress(payload),
+                    'X' => ChildProtocol.RebuildReason(payload ?? "Unknown error."),
+                    _ => payload,
+                };
             }
-            catch (Exception e) when (e is FormatException || e is System.Xml.XmlException || e is MessageFormatException)
+            catch (Exception e) when (!(e is ThreadAbortException))
             {
-                Error.Add(new ErrorRecord(e, Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.InvalidData, line));
+                var invalid = e as MessageFormatException
+                    ?? new MessageFormatException($"A record from the child process {Pid} cannot be read: {e.Message}", e);
+                Error.Add(InvalidFrame(invalid, new string(buffer, start, Math.Min(length, 80))));
                 return null;
             }
             switch (kind)
             {
-                case 'O': Output.Add(PSObject.AsPSObject(payload ?? new object())); break;
-                case 'E': Error.Add(Hosting.ChildProtocol.RebuildError(payload, Pid)); break;
-                case 'W': Warning.Add(new WarningRecord(payload?.ToString() ?? "")); break;
-                case 'V': Verbose.Add(new VerboseRecord(payload?.ToString() ?? "")); break;
-                case 'D': Debug.Add(new DebugRecord(payload?.ToString() ?? "")); break;
-                case 'I': Information.Add(Hosting.ChildProtocol.RebuildInformation(payload)); break;
-                case 'P': Progress.Add(Hosting.ChildProtocol.RebuildProgress(payload)); break;
-                case 'X': _terminating = payload ?? "Unknown error."; break;
+                case 'O': Output.Add((PSObject)record!); break;
+                case 'E': Error.Add((ErrorRecord)record!); break;
+                case 'W': Warning.Add((WarningRecord)record!); break;
+                case 'V': Verbose.Add((VerboseRecord)record!); break;
+                case 'D': Debug.Add((DebugRecord)record!); break;
+                case 'I': Information.Add((InformationRecord)record!); break;
+                case 'P': Progress.Add((ProgressRecord)record!); break;
+                case 'X': _terminating = (Exception)record!; break;
                 case 'Z':
                     _finishedFrame = true;
                     // The last frame carries the exit code (an int; anything else: wait for the process's end).
@@ -278,6 +356,10 @@ namespace IpcPs
             }
             return null;
         }
+
+        /// <summary>The error record of a frame that is not one (InvalidData); TARGET: the start of it, never all of it.</summary>
+        private static ErrorRecord InvalidFrame(Exception e, object? target) =>
+            new ErrorRecord(e, Hosting.ErrorRecords.ChildProcessFailed, ErrorCategory.InvalidData, target);
 
         /// <summary>The job's end, once: on the last frame (the process still ending) or at the process's exit.</summary>
         private void End(int exitCode)
@@ -318,7 +400,12 @@ namespace IpcPs
             if (_terminating != null)
             {
                 // The reason only (Receive-Job writes it, once): not also an error record, or it showed twice.
-                Fail(Hosting.ChildProtocol.RebuildReason(_terminating));
+                Fail(_terminating);
+                return;
+            }
+            if (_readFailure != null)
+            {
+                Fail(new RemoteException($"Reading the output of the child process {Pid} failed (what it wrote after that was dropped): {_readFailure.Message}", _readFailure));
                 return;
             }
             if (exitCode == 0) { SetJobState(JobState.Completed); return; }

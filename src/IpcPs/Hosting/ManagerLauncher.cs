@@ -96,12 +96,12 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                     if (data.StartsWith(ChildProtocol.Marker, StringComparison.Ordinal)) return;   // a spare's ready frame
                     if (data.StartsWith(readyPrefix, StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(readyPrefix.Length)); return; }
                     if (data.StartsWith(failedPrefix, StringComparison.Ordinal)) { ready.TrySetResult("\0" + data.Substring(failedPrefix.Length)); return; }
-                    lock (output) if (output.Length < 16_384) output.AppendLine(data);   // kept for a failed start
+                    lock (output) if (output.Length < 16_384) output.Append(data, 0, Math.Min(data.Length, 16_384 - output.Length)).AppendLine();   // kept for a failed start
                 }
                 var drains = new[]
                 {
-                    Drain(process, process.StandardOutput, spare?.FirstLine, Collect),
-                    Drain(process, process.StandardError, null, line => { if (line != null) Collect(line); }),
+                    Drain(process, spare?.Output ?? new ChildOutputReader(process.StandardOutput, frames: true), spare?.FirstLine, Collect),
+                    Drain(process, new ChildOutputReader(process.StandardError, frames: false), null, line => { if (line != null) Collect(line); }),
                 };
                 string settingsLine = spare is null
                     ? Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4)))
@@ -147,8 +147,11 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
             }
         }
 
-        /// <summary>Reads READER to its end on a thread of its own, each line to COLLECT, then null; FIRSTLINE first (a spare's).</summary>
-        private static System.Threading.Thread Drain(Process process, System.IO.StreamReader reader, System.Threading.Tasks.Task<string?>? firstLine, Action<string?> collect)
+        /// <summary>
+        /// Reads READER to its end on a thread of its own, each line (or piece of a long one: bounded, the manager's
+        /// output is its custom types') to COLLECT, then null; FIRSTLINE first (a spare's).
+        /// </summary>
+        private static System.Threading.Thread Drain(Process process, ChildOutputReader reader, System.Threading.Tasks.Task<string?>? firstLine, Action<string?> collect)
         {
             var thread = new System.Threading.Thread(() =>
             {
@@ -158,7 +161,9 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                     if (firstLine is null || line != null)
                     {
                         if (line != null) collect(line);
-                        while ((line = reader.ReadLine()) != null) collect(line);
+                        ChildOutputKind what;
+                        while ((what = reader.Read()) != ChildOutputKind.End)
+                            if (what != ChildOutputKind.TooLong) collect(reader.Text);
                     }
                 }
                 catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is InvalidOperationException) { /* disposed */ }

@@ -47,6 +47,7 @@ namespace IpcPs.Hosting
         private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
         private readonly SharedMemory _progress;    // offset 0: int64, input index of the item the worker began last (-1: none)
         private readonly StringBuilder _stderr = new StringBuilder();
+        private System.Threading.Tasks.Task? _errors;   // reads stderr to its end
         private int _disposed;
 
         private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver, SharedMemory progress)
@@ -109,27 +110,12 @@ namespace IpcPs.Hosting
                 // line, which any local user can read).
                 ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild(), progress.Name });
                 var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1], progress);
-                process.ErrorDataReceived += (s, e) => worker.KeepError(e.Data);
-                process.BeginErrorReadLine();
-                // Drained: a worker that prints must not block. A spare's stdout is read synchronously already (its
-                // ready line), and a reader cannot switch to events, so a thread reads on.
-                if (spare is null)
-                {
-                    process.OutputDataReceived += (s, e) => { };
-                    process.BeginOutputReadLine();
-                }
-                else
-                {
-                    new Thread(() =>
-                    {
-                        try
-                        {
-                            spare.FirstLine.Wait();
-                            while (process.StandardOutput.ReadLine() != null) { }
-                        }
-                        catch (Exception) { /* the worker is gone */ }
-                    }) { IsBackground = true, Name = $"IpcPs pool worker {process.Id} stdout" }.Start();
-                }
+                // Drained: a worker that prints must not block. In blocks, not lines (BeginOutputReadLine and ReadLine
+                // held a line of any length whole): stdout is dropped, the start of stderr kept. A spare's stdout
+                // is read from its first line's reader, after it.
+                worker._errors = ChildOutputReader.DrainAsync(process.StandardError, worker.KeepError);
+                if (spare is null) _ = ChildOutputReader.DrainAsync(process.StandardOutput, null);
+                else spare.FirstLine.ContinueWith(_ => ChildOutputReader.DrainAsync(process.StandardOutput, null), System.Threading.Tasks.TaskScheduler.Default);
                 new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" }.Start();
                 return worker;
             }
@@ -194,6 +180,7 @@ namespace IpcPs.Hosting
                 how = code > 128 && code < 160 && !Core.Platform.Platforms.Current.IsWindows
                     ? $" (ended by signal {code - 128}{(code == 137 ? ", SIGKILL" : code == 143 ? ", SIGTERM" : "")})"
                     : $" (exit code {code})";
+                _errors?.Wait(1000);   // what it wrote last, still in the pipe
             }
             string stderr;
             lock (_stderr) stderr = _stderr.ToString().Trim();
@@ -207,10 +194,9 @@ namespace IpcPs.Hosting
             catch (InvalidOperationException) { /* already reaped */ }
         }
 
-        private void KeepError(string? line)
+        private void KeepError(char[] text, int length)
         {
-            if (line is null) return;
-            lock (_stderr) if (_stderr.Length < 8192) _stderr.AppendLine(line);
+            lock (_stderr) if (_stderr.Length < 8192) _stderr.Append(text, 0, Math.Min(length, 8192 - _stderr.Length));
         }
 
         private void Read(BlockingCollection<PoolEvent> events)

@@ -25,7 +25,8 @@ namespace IpcPs.Hosting
             Module = module;
             StartupEnvironment = startupEnvironment;
             // The spare's first line is its "ready" frame; whoever takes the spare reads on from the same reader after it.
-            FirstLine = Task.Factory.StartNew<string?>(() => process.StandardOutput.ReadLine(), CancellationToken.None,
+            Output = new ChildOutputReader(process.StandardOutput, frames: true);
+            FirstLine = Task.Factory.StartNew<string?>(() => Output.Read() == ChildOutputKind.End ? null : Output.Text, CancellationToken.None,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
@@ -54,6 +55,9 @@ namespace IpcPs.Hosting
 
         /// <summary>The variables that act while a runtime starts (see <see cref="SpareChildren.StartupEnvironment"/>), at launch.</summary>
         public string StartupEnvironment { get; }
+
+        /// <summary>Its stdout, bounded: <see cref="FirstLine"/> reads from it first, whoever takes the spare reads on.</summary>
+        public ChildOutputReader Output { get; }
 
         /// <summary>The first line of its stdout (its "R" frame once ready; null if it died first).</summary>
         public Task<string?> FirstLine { get; }
