@@ -359,3 +359,151 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 }
+
+Describe 'Batches: what Send-IpcMessage holds when its input ends early or the queue is full' {
+    It 'sends every item it was given when the command before it throws or breaks, across processes' {
+        # Without EndProcessing (a terminating error or break upstream) the batcher was disposed with its items; they
+        # are sent at its disposal now. 1,500 is a full batch and a held rest, 100 fewer than a batch; each round is
+        # followed by a single put, so a held item sent late would also come out of order.
+        $q = New-IpcQueue (New-TestName)
+        try {
+            Invoke-Child {
+                param($q)
+                foreach ($round in 1..2) {
+                    foreach ($n in 1500, 100) {
+                        try { & { foreach ($i in 1..$n) { $i }; throw 'the producer failed' } | Send-IpcMessage $q } catch { }
+                        $q.Put("throw $n")
+                        foreach ($once in 1) { & { foreach ($i in 1..$n) { $i }; break } | Send-IpcMessage $q }
+                        $q.Put("break $n")
+                    }
+                }
+            } $q
+            $expected = foreach ($round in 1..2) { foreach ($n in 1500, 100) { 1..$n; "throw $n"; 1..$n; "break $n" } }
+            $q.QSize() | Should -Be $expected.Count
+            ($q.GetMany(10000) -join ',') | Should -Be ($expected -join ',')
+        } finally { $q.Close() }
+    }
+
+    It 'waits for room for what it holds when the command before it throws, while another process takes from a bounded queue' {
+        $q = New-IpcQueue (New-TestName) -MaxSize 100
+        try {
+            $job = Start-IpcProcess -ArgumentList $q {
+                param($q)
+                foreach ($n in 1500, 50) {
+                    try { & { foreach ($i in 1..$n) { "$n/$i" }; throw 'the producer failed' } | Send-IpcMessage $q } catch { }
+                }
+                $q.Put('done')
+            }
+            try {
+                $got = Receive-IpcMessage $q -Count 1551 -Timeout 30
+                $job | Wait-Job -Timeout 60 | Out-Null
+                $job.State | Should -Be 'Completed'
+            } finally { $job | Remove-Job -Force }
+            ($got -join ',') | Should -Be (((1..1500 | ForEach-Object { "1500/$_" }) + (1..50 | ForEach-Object { "50/$_" }) + 'done') -join ',')
+        } finally { $q.Close() }
+    }
+
+    It 'with -Timeout, sends what it holds when the command before it throws as single sends would, and drops what finds no room' {
+        # Room for 5: the first item goes at once, the rest is held; at the disposal each held item waits at most
+        # -Timeout, as its single send would have, and one that found no room is dropped (nothing can be written then).
+        # In a runspace of its own: under Pester's runner the items come too slowly to be held.
+        $q = New-IpcQueue (New-TestName) -MaxSize 1000
+        $run = Start-Stoppable {
+            param($q)
+            foreach ($round in 1..3) {
+                $q.PutMany(@(1..995))
+                $w = [Diagnostics.Stopwatch]::StartNew()
+                $thrown = try { & { foreach ($i in 1..20) { "m$i" }; throw 'the producer failed' } | Send-IpcMessage $q -Timeout 0.05 -ErrorAction SilentlyContinue } catch { $_.Exception.Message }
+                $got = $q.GetMany(1000)
+                [pscustomobject]@{ Thrown = $thrown; Seconds = $w.Elapsed.TotalSeconds; Count = $got.Count; Tail = $got[995..($got.Count - 1)] -join ',' }
+            }
+        } -Arguments $q
+        try {
+            $run.Async.AsyncWaitHandle.WaitOne(60000) | Should -BeTrue
+            $rounds = $run.PowerShell.EndInvoke($run.Async)
+            $rounds.Count | Should -Be 3
+            foreach ($r in $rounds) {
+                $r.Thrown | Should -Be 'the producer failed'
+                $r.Seconds | Should -BeLessThan 10
+                $r.Count | Should -Be 1000
+                $r.Tail | Should -Be 'm1,m2,m3,m4,m5'
+            }
+        } finally { $run.PowerShell.Dispose(); $q.Close() }
+    }
+
+    It 'ends promptly on Stop while it waits for room for what it held when the command before it threw, and drops it' {
+        # PowerShell calls no StopProcessing once it disposes the commands: the wait must end all the same.
+        foreach ($timeout in $null, 60) {
+            $q = New-IpcQueue (New-TestName) -MaxSize 1000
+            $run = $null
+            try {
+                $q.PutMany(@(1..995))   # room for the first item and a few more, never for the held batch
+                $run = Start-Stoppable {
+                    param($q, $timeout)
+                    $limit = if ($timeout) { @{ Timeout = $timeout } } else { @{} }
+                    & { foreach ($i in 1..20) { "m$i" }; throw 'the producer failed' } | Send-IpcMessage $q @limit
+                } -Arguments $q, $timeout
+                Wait-Until { $q.PutWaiterCount -gt 0 } -TimeoutSeconds 10 -Because 'a send to wait for room'
+                $w = [Diagnostics.Stopwatch]::StartNew()
+                $null = $run.PowerShell.BeginStop($null, $null)
+                $run.Async.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue -Because "Stop ends the wait (timeout: $timeout)"
+                $w.Elapsed.TotalSeconds | Should -BeLessThan 2
+                $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+                $q.PutWaiterCount | Should -Be 0
+                $q.Get() | Should -Be 1   # the queue still works
+            } finally {
+                # A wait Stop could not end: make room so that the test ends (and fails) instead of hanging.
+                if ($run -and -not $run.Async.IsCompleted) { while (-not $run.Async.AsyncWaitHandle.WaitOne(100)) { $null = $q.GetMany(1000, 0) } }
+                if ($run) { $run.PowerShell.Dispose() }
+                $q.Close()
+            }
+        }
+    }
+
+    It 'sends held items as soon as there is room while the producer waits on something else, with -Timeout' {
+        # The producer's items are held (no room for them as a batch), then it waits on an event that this side sets
+        # only once it has received the last of them: they must go when room comes, not at the end of the producer's
+        # wait. With a finite -Timeout the flush from the wait hook or the timer only tries the room there is now.
+        $q = New-IpcQueue (New-TestName) -MaxSize 20
+        $ready = New-IpcEvent (New-TestName)
+        $answer = New-IpcEvent (New-TestName)
+        try {
+            $q.PutMany(@(1..15))   # room for 5 of the 10
+            $job = Start-IpcProcess -ArgumentList $q, $ready, $answer {
+                param($q, $ready, $answer)
+                $warm = New-IpcQueue; 1..10 | Send-IpcMessage $warm; $warm.Close()   # compiled: the ten below come back to back
+                & { foreach ($i in 1..10) { "m$i" }; $ready.Set(); $null = Wait-IpcEvent $answer -Timeout 60 } | Send-IpcMessage $q -Timeout 60
+            }
+            try {
+                Wait-Until { $ready.IsSet() -or $q.PutWaiterCount -gt 0 } -Because 'the producer to hold its items, or to wait for room for one'
+                Receive-IpcMessage $q -Count 15 | Should -Be (1..15)
+                $got = Receive-IpcMessage $q -Count 10 -Timeout 10 -ErrorAction SilentlyContinue
+                $answer.Set()
+                $job | Wait-Job -Timeout 60 | Out-Null
+                $job.State | Should -Be 'Completed'
+            } finally { $answer.Set(); $job | Remove-Job -Force }
+            $got | Should -Be (1..10 | ForEach-Object { "m$_" })
+            $q.QSize() | Should -Be 0
+        } finally { $q.Close(); $ready.Close(); $answer.Close() }
+    }
+
+    It 'keeps -NoWait''s errors per item, from the pipeline thread, for items held while the timer tries again' {
+        # The queue stays full: the timer's retries send nothing, and each held item is one QueueFull at the end. The
+        # producer's wait is no synchronisation: any length gives the same errors.
+        $q = New-IpcQueue (New-TestName) -MaxSize 5
+        $never = New-IpcEvent (New-TestName)
+        try {
+            $q.PutMany(@(1..5))
+            $errs = Invoke-Child {
+                param($q, $never)
+                $warm = New-IpcQueue; 1..10 | Send-IpcMessage $warm; $warm.Close()   # compiled: the ten below come back to back
+                & { foreach ($i in 1..10) { "m$i" }; $null = Wait-IpcEvent $never -Timeout 0.2 -ErrorAction SilentlyContinue } | Send-IpcMessage $q -NoWait -ErrorVariable errs -ErrorAction SilentlyContinue
+                $errs | ForEach-Object { [pscustomobject]@{ Id = $_.FullyQualifiedErrorId; Target = $_.TargetObject } }
+            } $q, $never
+            $errs.Count | Should -Be 10
+            $errs.Target | Should -Be (1..10 | ForEach-Object { "m$_" })
+            $errs | ForEach-Object { $_.Id | Should -Match '^QueueFull' }
+            $q.GetMany(10) | Should -Be (1..5)
+        } finally { $q.Close(); $never.Close() }
+    }
+}

@@ -74,7 +74,7 @@ namespace IpcPs.Commands
         {
             var channel = _channel!;
             if (_batcher is null && channel is IBatchChannel batches && MyInvocation.ExpectingInput)
-                _batcher = new SendBatcher(batches, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne);
+                _batcher = new SendBatcher(batches, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne, () => Stopping);
             long? priority = _priorityFromInput ? PipedPriority(InputObject) : Priority;
             try
             {
@@ -106,6 +106,8 @@ namespace IpcPs.Commands
             catch (ConnectionClosedException e) { ThrowIpcError(e, _channel); }
         }
 
+        // Without EndProcessing (the command before failed; break, continue or exit) what is held is sent here, quietly
+        // (SendBatcher.Dispose); a stopped pipeline drops it.
         protected override void OnDispose() => _batcher?.Dispose();
 
         private void SendOne(object? message, long? priority)

@@ -16,6 +16,13 @@ namespace IpcPs.Hosting
     /// waiting for a reply to it), and after <see cref="LingerMs"/> at most if the producer stalls on something else.
     /// Order is kept: items go in the order given, a batch is sent before any later item.
     /// <para>
+    /// Every item handed over is sent as its single send would have been, unless the pipeline is stopped (Ctrl+C,
+    /// Stop: what is held is dropped). While items are held the linger timer keeps trying (backing off to
+    /// <see cref="MaxLingerMs"/>) until they go, and what is still held when the command is disposed without its
+    /// EndProcessing (the command before it failed, or break, continue or exit left the pipeline) is sent then
+    /// (<see cref="Dispose"/>: an item that cannot go then is dropped without an error record).
+    /// </para>
+    /// <para>
     /// Errors stay those of single sends: a batch with a timeout (-Timeout, -NoWait) is tried without waiting, and if it
     /// does not go whole (no room now, a message too large, an item that cannot be encoded) its items are sent one by
     /// one through the cmdlet's own single send, each with its timeout and its own error record.
@@ -29,6 +36,19 @@ namespace IpcPs.Hosting
         /// <summary>The most a held item waits when its producer stalls on something that is not IpcPs.</summary>
         private const int LingerMs = 1;
 
+        /// <summary>The longest the timer waits before it tries again a batch that found no room (doubling from <see cref="LingerMs"/>).</summary>
+        private const int MaxLingerMs = 16;
+
+        /// <summary>
+        /// A batch is encoded again at each try (a batch put encodes before it looks for room): the timer waits at least
+        /// this many times as long as the last try took, so that a producer stalled beside a full queue spends at most
+        /// about 1/RetryShare of a processor on it (1,000 custom objects take milliseconds to encode, 1,000 ints 50 µs).
+        /// </summary>
+        private const int RetryShare = 20;
+
+        /// <summary>How often <see cref="Dispose"/> looks whether the pipeline is being stopped.</summary>
+        private const int StopPollMs = 50;
+
         private const int MaxItems = 1000;
 
         private readonly IBatchChannel _channel;
@@ -36,12 +56,21 @@ namespace IpcPs.Hosting
         private readonly TimeSpan _timeout;
         private readonly CancellationToken _cancel;
         private readonly Action<object?, long?> _sendOne;
+        private readonly Func<bool> _stopping;
         private readonly int _cap;
         private readonly List<object?> _pending = new List<object?>();
         private long? _priority;   // of the items held: a batch has one priority (Send-IpcMessage takes it per item)
         private readonly object _gate = new object();
         private readonly Action _beforeWait;
         private Timer? _timer;
+        // The linger timer's delay: LingerMs when an item is first held, doubled up to MaxLingerMs each time the timer
+        // finds the batch still held. Written by both threads (outside the gate when the timer finds it busy): a race
+        // only picks another delay, never one above MaxLingerMs.
+        private int _lingerMs = LingerMs;
+        private long _tryTicks;   // how long the last quiet try took (it sets the timer's next delay)
+        // Cancelled by the stop token, or in Dispose when the pipeline is seen stopping: the timer's flush and Dispose's
+        // sends wait with it. Created with the timer (only a held item needs it).
+        private CancellationTokenSource? _stop;
         private long _lastReturn;
         private bool _hooked, _disposed;
         // True while the pipeline thread sends under the gate: a wait inside that send (for room, for the queue's lock)
@@ -49,14 +78,18 @@ namespace IpcPs.Hosting
         // the items alone (it would send them a second time).
         private bool _flushing;
 
-        /// <summary>SENDONE: the cmdlet's single send of one item with its priority, with its error handling (pipeline thread only).</summary>
-        public SendBatcher(IBatchChannel channel, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?, long?> sendOne)
+        /// <summary>
+        /// SENDONE: the cmdlet's single send of one item with its priority, with its error handling (pipeline thread only).
+        /// STOPPING: whether the pipeline is being stopped (the cmdlet's Stopping, read from any thread).
+        /// </summary>
+        public SendBatcher(IBatchChannel channel, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?, long?> sendOne, Func<bool> stopping)
         {
             _channel = channel;
             _depth = depth;
             _timeout = timeout;
             _cancel = cancel;
             _sendOne = sendOne;
+            _stopping = stopping;
             _cap = Math.Max(1, Math.Min(MaxItems, channel.MaxBatch));
             _beforeWait = () => { _hooked = false; FlushQuietly(); };
         }
@@ -93,26 +126,61 @@ namespace IpcPs.Hosting
             lock (_gate) FlushLocked();
         }
 
+        /// <summary>
+        /// Pipeline thread, when the command ends however it ended. After EndProcessing nothing is held; without it (the
+        /// command before failed, or break, continue or exit left the pipeline) what is held is sent now as Flush sends it
+        /// (the batch, then one by one, each waiting as -Timeout says), but quietly: PowerShell lets a command write
+        /// nothing while it disposes it, so an item that cannot go (no room within -Timeout, at once with -NoWait; an item
+        /// that cannot be encoded; a closed pipe) is dropped without an error record. A stopped pipeline drops what is
+        /// held and ends such a wait. PowerShell calls no StopProcessing once it disposes the commands (DisposeCommands
+        /// marks the pipeline stopping first, and Stop calls StopProcessing only on a pipeline not yet marked), so the
+        /// cmdlet's Stopping is polled meanwhile: checked with a [powershell] BeginStop during a command's Dispose (after
+        /// a throw, a break and a normal end alike): the stop token stayed as it was, Stopping turned true.
+        /// </summary>
         public void Dispose()
         {
-            lock (_gate)
-            {
-                _disposed = true;
-                _pending.Clear();
-            }
             if (_hooked) BeforeWait.Unregister(_beforeWait);
             _hooked = false;
-            _timer?.Dispose();
+            if (_timer is null || _disposed) return;   // nothing was ever held, or disposed already
+            var stop = _stop!;
+            using var polled = new ManualResetEvent(false);
+            var poll = new Timer(_ => { if (_stopping()) stop.Cancel(); }, null, 0, StopPollMs);
+            try
+            {
+                lock (_gate)   // the timer's flush may hold it, waiting for room with STOP
+                {
+                    _disposed = true;
+                    try { if (_pending.Count > 0 && !stop.IsCancellationRequested) SendPending(SendQuietly, stop.Token); }
+                    catch (Exception e) when (e is OperationCanceledException || e is ConnectionClosedException) { }
+                    finally { _pending.Clear(); }
+                }
+            }
+            finally
+            {
+                poll.Dispose(polled);
+                polled.WaitOne();   // no poll runs any more: STOP can be disposed
+                _timer.Dispose();   // a callback still running finds the batcher disposed under the gate
+                stop.Dispose();
+            }
+        }
+
+        /// <summary>Dispose's single send: as the cmdlet's, with nowhere to report an item that did not go.</summary>
+        private void SendQuietly(object? item, long? priority)
+        {
+            try { _channel.TrySend(item, priority, _depth, _timeout, _stop!.Token); }
+            catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException) { }
         }
 
         private void Hold()
         {
+            _stop ??= CancellationTokenSource.CreateLinkedTokenSource(_cancel);
             if (!_hooked)
             {
                 BeforeWait.Register(_beforeWait);
                 _hooked = true;
             }
             _timer ??= new Timer(_ => Linger());
+            _lingerMs = LingerMs;
             _timer.Change(LingerMs, Timeout.Infinite);
         }
 
@@ -121,17 +189,18 @@ namespace IpcPs.Hosting
         {
             if (_pending.Count == 0 || _flushing) return;
             _flushing = true;
-            try { SendPending(); }
+            try { SendPending(_sendOne, _cancel); }
             finally { _flushing = false; }
         }
 
-        private void SendPending()
+        /// <summary>Pipeline thread, under the gate: the batch, then what did not go whole through SENDONE; nothing is held after it.</summary>
+        private void SendPending(Action<object?, long?> sendOne, CancellationToken cancel)
         {
             int sent = 0;
             try
             {
                 // With a timeout the batch only takes the room there is now; single sends then wait as they always did.
-                sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, _cancel);
+                sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, cancel);
             }
             catch (Exception e) when (e is IpcException && !(e is ConnectionClosedException) || e is ArgumentException || e is InvalidOperationException)
             {
@@ -144,25 +213,36 @@ namespace IpcPs.Hosting
             }
             try
             {
-                for (int i = Math.Max(sent, 0); i < _pending.Count; i++) _sendOne(_pending[i], _priority);
+                for (int i = Math.Max(sent, 0); i < _pending.Count; i++) sendOne(_pending[i], _priority);
             }
             finally { _pending.Clear(); }
         }
 
-        /// <summary>From a wait of this thread or the linger timer: sends the batch if it goes as it is; else leaves it to the pipeline thread.</summary>
-        private void FlushQuietly()
+        /// <summary>
+        /// From a wait of this thread or the linger timer: sends the batch if it goes as it is (with a timeout, if it fits
+        /// now; without one, waiting for room); else leaves it to the pipeline thread, which writes its errors. True when
+        /// items stay held only for lack of room, or because the pipeline thread had the gate: worth trying again.
+        /// </summary>
+        private bool FlushQuietly()
         {
-            if (!Monitor.TryEnter(_gate)) return;   // the pipeline thread is at it
+            if (!Monitor.TryEnter(_gate)) return true;   // the pipeline thread is at it (it may leave items held)
             bool flushing = _flushing;
             try
             {
-                if (flushing) return;   // inside this thread's own send (the gate is reentrant)
+                if (flushing) return false;   // inside this thread's own send (the gate is reentrant): it sends them
                 _flushing = true;
-                if (_disposed || _pending.Count == 0) return;
-                int sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, _cancel);
-                if (sent > 0) _pending.RemoveRange(0, Math.Min(sent, _pending.Count));
+                if (_disposed || _pending.Count == 0) return false;
+                long started = Stopwatch.GetTimestamp();
+                int sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, _stop!.Token);
+                _tryTicks = Stopwatch.GetTimestamp() - started;
+                if (sent > 0)
+                {
+                    _pending.RemoveRange(0, Math.Min(sent, _pending.Count));
+                    _lingerMs = LingerMs;
+                }
+                return _pending.Count > 0;
             }
-            catch (Exception) { }   // sent again, with its errors, by the pipeline thread (nothing of it went)
+            catch (Exception) { return false; }   // sent again, with its errors, by the pipeline thread (nothing of it went)
             finally
             {
                 if (!flushing) _flushing = false;
@@ -170,6 +250,19 @@ namespace IpcPs.Hosting
             }
         }
 
-        private void Linger() => FlushQuietly();
+        /// <summary>
+        /// The linger timer. Invariant: while items are held and the batcher is not disposed, the timer is armed (Hold
+        /// arms it for the first item held) or this callback runs and re-arms it, so held items go as soon as there is
+        /// room even when nothing else would flush them (the hook has run, the producer waits on something else). Not
+        /// after a failure other than room: that batch waits for the pipeline thread, which sends it one by one.
+        /// </summary>
+        private void Linger()
+        {
+            if (!FlushQuietly() || _disposed) return;
+            int ms = _lingerMs = Math.Min(_lingerMs * 2, MaxLingerMs);
+            ms = (int)Math.Min(int.MaxValue, Math.Max(ms, _tryTicks * RetryShare * 1000 / Stopwatch.Frequency));
+            try { _timer!.Change(ms, Timeout.Infinite); }
+            catch (ObjectDisposedException) { }   // disposed meanwhile: Dispose sends what is held
+        }
     }
 }
