@@ -90,14 +90,10 @@ namespace IpcPs.Hosting
                     // item's time sizes automatic chunks, and the pipeline's start is not the item's work.
                     var pipeline = _script.Pipeline();
                     start = _clock.ElapsedTicks;
-                    _caught = null;
+                    // The step's output comes back when it returns: an item that throws loses what it output before
+                    // (a try or trap around it to keep that would make PowerShell end the item at its first
+                    // statement-terminating error, such as 1/0, where a script goes on; docs/design.md).
                     foreach (var o in pipeline.Process(_items[i])) _output.Add(o);
-                    // A terminating error the driver caught (see PoolScript): the output before it came back too.
-                    if (_caught is ErrorRecord caught)
-                    {
-                        terminating = ChildProtocol.DescribeError(caught);
-                        _script.Reset();   // the items after it start a fresh pipeline, as after an error thrown out of the step
-                    }
                 }
                 catch (Exception e) when (!(e is ThreadAbortException))
                 {
@@ -139,14 +135,6 @@ namespace IpcPs.Hosting
             }
             catch (Exception) { }
         }
-
-        [ThreadStatic] private static ErrorRecord? _caught;
-
-        /// <summary>
-        /// The driver's catch block (see <see cref="PoolScript"/>): RECORD ended the item that runs now. Caught in
-        /// script, not by C#, so that what the item output before it is not lost with the step that threw.
-        /// </summary>
-        public static void Fail(ErrorRecord record) => _caught = record;
 
         private void Flush()
         {
@@ -197,18 +185,11 @@ namespace IpcPs.Hosting
 
         private static readonly ScriptBlock Driver = ScriptBlock.Create("& $" + ScriptVariable + " @" + ArgumentsVariable);
 
-        /// <summary>
-        /// What the driver's process blocks wrap an item's run in: a terminating error is handed to C# (see
-        /// <see cref="PoolChunk.Fail"/>) rather than thrown out of the step, which would lose what the item output
-        /// before it. Flow control (exit, break/continue out of the script) is not caught: it ends the step.
-        /// </summary>
-        private const string CatchBlock = " catch { [IpcPs.Hosting.PoolChunk]::Fail($_) }";
-
         // The fallbacks: the user's script (in $__ipcScript) called per item. A script without a process block of its
         // own sees $_ of the driver's process block; one with a process block takes the item as its pipeline input
         // (its begin and end blocks run once per item, an advanced script binds it to its pipeline parameter).
-        private static readonly ScriptBlock PerItem = ScriptBlock.Create("process { try { & $__ipcScript @__ipcArgs }" + CatchBlock + " }");
-        private static readonly ScriptBlock PerItemPiped = ScriptBlock.Create("process { try { $_ | & $__ipcScript @__ipcArgs }" + CatchBlock + " }");
+        private static readonly ScriptBlock PerItem = ScriptBlock.Create("process { & $__ipcScript @__ipcArgs }");
+        private static readonly ScriptBlock PerItemPiped = ScriptBlock.Create("process { $_ | & $__ipcScript @__ipcArgs }");
 
         private SteppablePipeline? _pipeline;
         private bool _stale;
@@ -276,7 +257,7 @@ namespace IpcPs.Hosting
             var parts = body.Statements.Cast<Ast>().Concat(body.Traps ?? Enumerable.Empty<TrapStatementAst>()).ToList();
             int from = parts.Min(a => a.Extent.StartOffset) - origin, to = parts.Max(a => a.Extent.EndOffset) - origin;
             if (from < 0 || to > text.Length || from > to) return null;
-            string wrapped = text.Substring(0, from) + "process { try { " + text.Substring(from, to - from) + "\n}" + CatchBlock + " }" + text.Substring(to);
+            string wrapped = text.Substring(0, from) + "process { " + text.Substring(from, to - from) + "\n}" + text.Substring(to);
             try
             {
                 var block = ScriptBlock.Create(wrapped);
