@@ -3,7 +3,6 @@ using System.IO;
 using System.Threading;
 using IpcPs.Core.Lifecycle;
 using IpcPs.Core.Platform;
-using IpcPs.Core.Platform.Windows;
 
 namespace IpcPs.Hosting
 {
@@ -43,11 +42,11 @@ namespace IpcPs.Hosting
             IsSpare = true;
             Environment.SetEnvironmentVariable(ParentVariable, null);   // not for this process's own children
             if (!ProcessIdentity.TryParse(text!, out var parent)) return;
-            if (Platforms.Current.IsWindows) _ended = () => WindowsProcesses.StandardInputClosed() || parent.IsGone;
+            if (Platforms.Current.IsWindows) _ended = () => StandardInput.Closed() || parent.IsGone;
             else
             {
                 bool child = ParentPid() == parent.Pid;   // false: gone already (stdin is closed then), or not our parent
-                _ended = () => Core.Platform.Linux.Posix.PeerClosed(0) || (child && ParentPid() != parent.Pid);
+                _ended = () => StandardInput.Closed() || (child && ParentPid() != parent.Pid);
             }
             ExitIfEnded();   // ended while it loaded: before anything else runs (a readied folder, the warm-up)
             new Thread(() =>
