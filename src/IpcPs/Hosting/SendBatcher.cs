@@ -143,6 +143,18 @@ namespace IpcPs.Hosting
             _hooked = false;
             if (_timer is null || _disposed) return;   // nothing was ever held, or disposed already
             var stop = _stop!;
+            bool held;
+            lock (_gate)
+            {
+                held = _pending.Count > 0;
+                _disposed |= !held;
+            }
+            if (!held)   // the usual end (EndProcessing sent everything): no stop poll to set up
+            {
+                _timer.Dispose();   // a callback still running finds the batcher disposed under the gate
+                stop.Dispose();
+                return;
+            }
             using var polled = new ManualResetEvent(false);
             var poll = new Timer(_ => { if (_stopping()) stop.Cancel(); }, null, 0, StopPollMs);
             try
