@@ -14,7 +14,8 @@
          against PowerShell's floor for its pipeline (a compiled do-nothing cmdlet with the same pipeline parameters);
          the median ping-pong round trip through
          cmdlets (the echo child streams Receive-IpcMessage | Send-IpcMessage) and through methods; [pscustomobject] messages
-         through an IpcQueue (made in the producer's loop; built beforehand and put one by one, cold and warm, or with PutMany; hashtables
+         through an IpcQueue (made in the producer's loop, cold and warm, beside the same fresh producer making them and putting
+         none, the row's ceiling; built beforehand and put one by one, cold and warm, or with PutMany; hashtables
          built beforehand the same two ways), and the same objects as the output of a Start-Job job read with Receive-Job; 1 MiB
          byte[] through a pipe ($c.Send / $c.Recv and RecvBytesInto). Each stream between two processes is timed once the
          spare that replaces its producer's is ready and settled (its boot and its warm-up would take one of the 2 CPUs
@@ -182,6 +183,20 @@ public sealed class TestIpcBenchFloorCommand : PSCmdlet {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) } } {
         param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get().Id -ne $i) { throw "object $i out of order" } } } $objCount
     $psObjects = $objCount / $t
+    # The ceiling of the row above: the same fresh producer making the same objects and putting none (one item at the
+    # end tells the consumer it is done), so PowerShell's own [pscustomobject]@{...} is timed alone, in the same shape.
+    $t = Measure-Stream $q $q {
+        param($q, $n) for ($i = 0; $i -lt $n; $i++) { $o = [pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true } }; $q.Put($n) } {
+        param($q, $n) if ($q.Get() -ne $n) { throw 'the producer did not make every object' } } $objCount
+    $psObjectsMadeOnly = $objCount / $t
+    # The same stream as the made-in-the-loop row once both sides are warm (each first runs it on a scratch queue, as
+    # the cmdlet pipeline's warm row: a fresh pwsh runs the loop and the put and decode paths cold at first).
+    $warmMade = '$s = New-IpcQueue -Capacity 64MB; foreach ($k in 1..3) { for ($i = 0; $i -lt COUNT; $i++) { $s.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) }; for ($i = 0; $i -lt COUNT; $i++) { if ($s.Get().Id -ne $i) { throw "object $i out of order" } } }; $s.Close()'.Replace('COUNT', "$objCount")
+    & ([scriptblock]::Create($warmMade))
+    $t = Measure-Stream $q $q {
+        param($q, $n) for ($i = 0; $i -lt $n; $i++) { $q.Put([pscustomobject]@{ Id = $i; Name = "item $i"; Size = $i * 3; Ok = $true }) } } {
+        param($q, $n) for ($i = 0; $i -lt $n; $i++) { if ($q.Get().Id -ne $i) { throw "object $i out of order" } } } $objCount -WarmUp ([scriptblock]::Create($warmMade))
+    $psObjectsWarm = $objCount / $t
     # The same objects built beforehand on both sides (a PowerShell array of [pscustomobject], a Python list of dicts),
     # so that only IpcPs is timed, not PowerShell making objects: put one by one ($q.Put) and got one by one ($q.Get,
     # each Id checked); then in batches of 1,000 ($q.PutMany / $q.GetMany, each object's Id checked); then hashtables.
@@ -315,6 +330,8 @@ $rows = @(
     [pscustomobject]@{ Benchmark = 'Ping-pong round trip, Send-/Receive-IpcMessage (median)'; IpcPs = '{0:N0} µs' -f $psPingCmdlets; Reference = $(if ($py) { '{0:N0} µs' -f $pyPing } else { $na }); Ratio = Ratio $pyPing $psPingCmdlets }
     [pscustomobject]@{ Benchmark = 'Ping-pong round trip, $q.Put/$q.Get (median)'; IpcPs = '{0:N0} µs' -f $psPingMethods; Reference = 'CPython mp.Queue'; Ratio = Ratio $pyPing $psPingMethods }
     [pscustomobject]@{ Benchmark = '[pscustomobject] made in the loop, $q.Put/$q.Get (vs CPython dicts made in the loop)'; IpcPs = Format-Rate $psObjects; Reference = $(if ($py) { Format-Rate $pyObjs } else { $na }); Ratio = Ratio $psObjects $pyObjs }
+    [pscustomobject]@{ Benchmark = '  PowerShell making those objects alone, fresh producer, nothing put (the row''s ceiling)'; IpcPs = Format-Rate $psObjectsMadeOnly; Reference = 'CPython dicts made in the loop'; Ratio = Ratio $psObjectsMadeOnly $pyObjs }
+    [pscustomobject]@{ Benchmark = '[pscustomobject] made in the loop, $q.Put/$q.Get, warm'; IpcPs = Format-Rate $psObjectsWarm; Reference = 'CPython dicts made in the loop'; Ratio = Ratio $psObjectsWarm $pyObjs }
     [pscustomobject]@{ Benchmark = '[pscustomobject] built beforehand, $q.Put/$q.Get (vs CPython dicts built beforehand)'; IpcPs = Format-Rate $psObjectsBuilt; Reference = $(if ($py) { Format-Rate $pyObjsBuilt } else { $na }); Ratio = Ratio $psObjectsBuilt $pyObjsBuilt }
     [pscustomobject]@{ Benchmark = '[pscustomobject] built beforehand, $q.Put/$q.Get, warm'; IpcPs = Format-Rate $psObjectsBuiltWarm; Reference = 'CPython dicts built beforehand'; Ratio = Ratio $psObjectsBuiltWarm $pyObjsBuilt }
     [pscustomobject]@{ Benchmark = '[pscustomobject] built beforehand, PutMany/GetMany of 1,000'; IpcPs = $(if ([double]::IsNaN($psObjectsBatch)) { $na } else { Format-Rate $psObjectsBatch }); Reference = 'CPython dicts built beforehand'; Ratio = Ratio $psObjectsBatch $pyObjsBuilt }
@@ -348,6 +365,8 @@ Target 'cmdlet pipeline >= 1 M msgs/s (ratio to 1 M; warm)' ($psCmdletWarm / 1e6
 Target '  (PowerShell''s own floor for that pipeline, this machine: ratio to 1 M)' ($psFloor / 1e6) 1
 Target 'C# batch put/get >= 20 M msgs/s (ratio to 20 M)' ($(if ($cs.PSObject.Properties['queue_batch_small_ints_per_s']) { $cs.queue_batch_small_ints_per_s } else { [double]::NaN }) / 20e6) 1
 Target '[pscustomobject] >= 1.2x CPython dicts (both made in the producer loop; put, get and Id check timed)' ($psObjects / $pyObjs) 1.2
+Target '  (PowerShell making those objects alone, nothing put: ratio to CPython''s whole row)' ($psObjectsMadeOnly / $pyObjs) 1.2
+Target '[pscustomobject] >= 1.2x CPython dicts (both made in the producer loop, warm)' ($psObjectsWarm / $pyObjs) 1.2
 Target '[pscustomobject] >= 1.2x CPython dicts (both built beforehand; $q.Put/$q.Get one by one vs put/get)' ($psObjectsBuilt / $pyObjsBuilt) 1.2
 Target '[pscustomobject] >= 1.2x CPython dicts (the same, warm)' ($psObjectsBuiltWarm / $pyObjsBuilt) 1.2
 Target '[pscustomobject] >= 1.2x CPython dicts (both built beforehand; PutMany/GetMany of 1,000 vs put/get)' ($psObjectsBatch / $pyObjsBuilt) 1.2
@@ -357,7 +376,7 @@ Write-Host 'One run on whatever else the machine is doing: numbers for compariso
 if ($JsonPath) {
     [ordered]@{
         date = (Get-Date).ToString('o'); processors = [Environment]::ProcessorCount; cpu = $cpu; csharp = $cs
-        powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; cmdlet_warm_ints_per_s = $psCmdletWarm; objects_per_s = $psObjects
+        powershell = [ordered]@{ version = $psVersion; method_ints_per_s = $psMethod; cmdlet_ints_per_s = $psCmdlet; cmdlet_warm_ints_per_s = $psCmdletWarm; objects_per_s = $psObjects; objects_made_only_per_s = $psObjectsMadeOnly; objects_warm_per_s = $psObjectsWarm
             prebuilt_objects_per_s = $psObjectsBuilt; prebuilt_objects_batch_per_s = $psObjectsBatch; prebuilt_hashtables_per_s = $psTablesBuilt; prebuilt_hashtables_batch_per_s = $psTablesBatch
             start_job_objects_per_s = $jobObjects; batch_ints_per_s = $psBatch; batch_warm_ints_per_s = $psBatchWarm; send_alone_items_per_s = $psSendAlone; pipeline_floor_items_per_s = $psFloor; pingpong_cmdlets_median_us = $psPingCmdlets
             pingpong_methods_median_us = $psPingMethods; pipe_1mib_bytes_per_s = $psPipe; pipe_1mib_into_bytes_per_s = $psPipeInto }
