@@ -126,6 +126,32 @@ Describe 'SpareEnvironment: a warm spare''s environment is a cold child''s' {
             Get-ErrorId { Start-IpcProcess { $using:variable:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
         } finally { Remove-Item "env:$name" }
     }
+
+    It 'gives $using:env:a and $using:env:A each its own value (Linux tells them apart), in Start-IpcProcess and Invoke-IpcPool' {
+        $lower = (New-TestName 'ipcps_test_case').ToLowerInvariant()
+        $upper = $lower.ToUpperInvariant()
+        Set-Item "env:$lower" 'lower'
+        Set-Item "env:$upper" 'UPPER'
+        $plain = 'plain'
+        try {
+            # Both spellings of a variable still name one variable, as they do in PowerShell everywhere.
+            $script = [scriptblock]::Create("`"[`$using:env:$lower][`$using:env:$upper][`$using:plain][`$using:PLAIN]`"")
+            $expected = '[lower][UPPER][plain][plain]'
+            Start-IpcProcess $script | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be $expected
+            Start-IpcProcess -NoSpare $script | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be $expected
+            1 | Invoke-IpcPool -ThrottleLimit 1 $script | Should -Be $expected
+            # The initialization script's $using: values and the script's share one table in the child.
+            $init = [scriptblock]::Create("`$fromInit = `"[`$using:env:$upper][`$using:env:$lower]`"")
+            $main = [scriptblock]::Create("`"`$fromInit[`$using:env:$lower]`"")
+            Start-IpcProcess -InitializationScript $init $main | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be '[UPPER][lower][lower]'
+            # With a handle among the values (the table is copied to describe it).
+            $q = New-IpcQueue (New-TestName)
+            try {
+                $withHandle = [scriptblock]::Create("`"[`$using:env:$lower][`$using:env:$upper][`$(`$using:q.Name -eq `$using:Q.Name)]`"")
+                Start-IpcProcess $withHandle | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be '[lower][UPPER][True]'
+            } finally { Remove-IpcObject -Name $q.Name -Confirm:$false; $q.Close() }
+        } finally { Remove-Item "env:$lower", "env:$upper" }
+    }
 }
 
 Describe 'SpareEnvironment: ending warm spares' {
