@@ -112,6 +112,40 @@ Describe 'SpareEnvironment: a warm spare''s environment is a cold child''s' {
         }
     }
 
+    It 'gives a pool worker made from a spare the module path of a cold one, when PSModulePath was set before the spare started' {
+        $folder = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-psmp')
+        $null = New-Item -ItemType Directory $folder
+        $savedPath = $env:PSModulePath
+        # Its pid, its module path, and this module imported by name where only the module path finds it (the folder
+        # this module's import adds; $PSHOME's and the user's are added by pwsh as it starts).
+        $probe = {
+            $PID
+            $env:PSModulePath
+            1 | ForEach-Object -Parallel { try { Import-Module IpcPs -ErrorAction Stop; 'imported by name' } catch { "failed: $($_.Exception.Message)" } }
+        }
+        $pools = [Collections.Generic.List[object]]::new()
+        try {
+            $env:PSModulePath = $folder
+            $spare = Get-FitSpare   # launched under this PSModulePath: it fits
+            $pools.Add((New-IpcPool -Size 1))
+            $warm = 1 | Invoke-IpcPool -Pool $pools[0] $probe
+            $warm[0] | Should -Be $spare -Because 'the pool''s worker is the waiting spare'
+            $cold = Start-IpcProcess -NoSpare $probe | Wait-Job | Receive-Job -Wait -AutoRemoveJob
+            $cold[1] | Should -BeLike "*$folder*"
+            $cold[2] | Should -Be 'imported by name'
+            $warm[1..2] | Should -Be $cold[1..2] -Because 'pwsh adds its folders to PSModulePath as it starts: the spare''s, not the session''s raw value'
+            $env:IPCPS_SPARES = '0'
+            $pools.Add((New-IpcPool -Size 1))
+            $coldWorker = 1 | Invoke-IpcPool -Pool $pools[1] $probe
+            $coldWorker[1..2] | Should -Be $cold[1..2] -Because 'a cold pool worker has the module path of a cold child'
+        } finally {
+            $env:IPCPS_SPARES = $null
+            $env:PSModulePath = $savedPath
+            foreach ($p in $pools) { Remove-IpcPool $p }
+            Remove-Item $folder
+        }
+    }
+
     It 'resolves $using:env:NAME as Start-Job does, in Start-IpcProcess and Invoke-IpcPool' {
         $name = New-TestName 'IPCPS_TEST_USING'
         Set-Item "env:$name" 'from the parent'
