@@ -112,6 +112,40 @@ Describe 'SpareEnvironment: a warm spare''s environment is a cold child''s' {
         }
     }
 
+    It 'gives a pool worker made from a spare the module path of a cold one, when PSModulePath was set before the spare started' {
+        $folder = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-psmp')
+        $null = New-Item -ItemType Directory $folder
+        $savedPath = $env:PSModulePath
+        # Its pid, its module path, and this module imported by name where only the module path finds it (the folder
+        # this module's import adds; $PSHOME's and the user's are added by pwsh as it starts).
+        $probe = {
+            $PID
+            $env:PSModulePath
+            1 | ForEach-Object -Parallel { try { Import-Module IpcPs -ErrorAction Stop; 'imported by name' } catch { "failed: $($_.Exception.Message)" } }
+        }
+        $pools = [Collections.Generic.List[object]]::new()
+        try {
+            $env:PSModulePath = $folder
+            $spare = Get-FitSpare   # launched under this PSModulePath: it fits
+            $pools.Add((New-IpcPool -Size 1))
+            $warm = 1 | Invoke-IpcPool -Pool $pools[0] $probe
+            $warm[0] | Should -Be $spare -Because 'the pool''s worker is the waiting spare'
+            $cold = Start-IpcProcess -NoSpare $probe | Wait-Job | Receive-Job -Wait -AutoRemoveJob
+            $cold[1] | Should -BeLike "*$folder*"
+            $cold[2] | Should -Be 'imported by name'
+            $warm[1..2] | Should -Be $cold[1..2] -Because 'pwsh adds its folders to PSModulePath as it starts: the spare''s, not the session''s raw value'
+            $env:IPCPS_SPARES = '0'
+            $pools.Add((New-IpcPool -Size 1))
+            $coldWorker = 1 | Invoke-IpcPool -Pool $pools[1] $probe
+            $coldWorker[1..2] | Should -Be $cold[1..2] -Because 'a cold pool worker has the module path of a cold child'
+        } finally {
+            $env:IPCPS_SPARES = $null
+            $env:PSModulePath = $savedPath
+            foreach ($p in $pools) { Remove-IpcPool $p }
+            Remove-Item $folder
+        }
+    }
+
     It 'resolves $using:env:NAME as Start-Job does, in Start-IpcProcess and Invoke-IpcPool' {
         $name = New-TestName 'IPCPS_TEST_USING'
         Set-Item "env:$name" 'from the parent'
@@ -125,6 +159,32 @@ Describe 'SpareEnvironment: a warm spare''s environment is a cold child''s' {
             Get-ErrorId { Start-IpcProcess { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
             Get-ErrorId { Start-IpcProcess { $using:variable:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
         } finally { Remove-Item "env:$name" }
+    }
+
+    It 'gives $using:env:a and $using:env:A each its own value (Linux tells them apart), in Start-IpcProcess and Invoke-IpcPool' {
+        $lower = (New-TestName 'ipcps_test_case').ToLowerInvariant()
+        $upper = $lower.ToUpperInvariant()
+        Set-Item "env:$lower" 'lower'
+        Set-Item "env:$upper" 'UPPER'
+        $plain = 'plain'
+        try {
+            # Both spellings of a variable still name one variable, as they do in PowerShell everywhere.
+            $script = [scriptblock]::Create("`"[`$using:env:$lower][`$using:env:$upper][`$using:plain][`$using:PLAIN]`"")
+            $expected = '[lower][UPPER][plain][plain]'
+            Start-IpcProcess $script | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be $expected
+            Start-IpcProcess -NoSpare $script | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be $expected
+            1 | Invoke-IpcPool -ThrottleLimit 1 $script | Should -Be $expected
+            # The initialization script's $using: values and the script's share one table in the child.
+            $init = [scriptblock]::Create("`$fromInit = `"[`$using:env:$upper][`$using:env:$lower]`"")
+            $main = [scriptblock]::Create("`"`$fromInit[`$using:env:$lower]`"")
+            Start-IpcProcess -InitializationScript $init $main | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be '[UPPER][lower][lower]'
+            # With a handle among the values (the table is copied to describe it).
+            $q = New-IpcQueue (New-TestName)
+            try {
+                $withHandle = [scriptblock]::Create("`"[`$using:env:$lower][`$using:env:$upper][`$(`$using:q.Name -eq `$using:Q.Name)]`"")
+                Start-IpcProcess $withHandle | Wait-Job | Receive-Job -Wait -AutoRemoveJob | Should -Be '[lower][UPPER][True]'
+            } finally { Remove-IpcObject -Name $q.Name -Confirm:$false; $q.Close() }
+        } finally { Remove-Item "env:$lower", "env:$upper" }
     }
 }
 

@@ -335,3 +335,88 @@ Describe 'A child''s job ends on its last frame' {
         } finally { $job | Remove-Job -Force }
     }
 }
+
+Describe 'A spare whose first line is not its ready frame' {
+    BeforeAll {
+        # A copy of the module under test whose import, in a spare only (IPCPS_SPARE_PARENT is still set then: the
+        # module removes it as it loads), runs BODY first (ScriptsToProcess). Its folder, holding IpcPs/IpcPs.psd1.
+        function New-SpareModuleCopy([string] $Body) {
+            $root = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-copy')
+            $copy = Join-Path $root 'IpcPs'
+            $null = New-Item -ItemType Directory $root
+            Copy-Item -Recurse (Split-Path $env:IPCPS_MODULE_PATH) $copy
+            Set-Content (Join-Path $copy 'SpareBoot.ps1') "if (`$env:IPCPS_SPARE_PARENT) {`n$Body`n}"
+            $manifest = Join-Path $copy 'IpcPs.psd1'
+            (Get-Content $manifest -Raw) -replace '(?m)^(\s*)RootModule', "`$1ScriptsToProcess = @('SpareBoot.ps1')`n`$1RootModule" | Set-Content $manifest
+            $root
+        }
+    }
+
+    It 'gives a -Detached start only a spare that said it is ready, not one that printed something first and still boots' {
+        # The spare prints a line, then waits for GATE: its first line is read while it boots, and it boots on only
+        # once the session that took it has exited (a booting spare then ends: its parent has gone).
+        $root = $null
+        $root = New-SpareModuleCopy "[Console]::Out.WriteLine('booting'); [Console]::Out.Flush()
+`$deadline = [DateTime]::UtcNow.AddSeconds(120)
+while (-not (Test-Path (Join-Path `$PSScriptRoot '../gate')) -and [DateTime]::UtcNow -lt `$deadline) { Start-Sleep -Milliseconds 20 }"
+        $ran = Join-Path $root 'ran'
+        $ids = @()
+        try {
+            $r = Invoke-PwshProcess -Environment @{ IPCPS_SPARES = '1' } -TimeoutSeconds 300 @('-NoProfile', '-NonInteractive', '-Command', @"
+Import-Module '$root/IpcPs/IpcPs.psd1'
+`$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob   # cold; launches the spare
+if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'the spare wrote nothing' }
+`$spare = [IpcPs.Hosting.SpareChildren]::Pids[0]
+`$job = Start-IpcProcess -Detached -ArgumentList '$ran' { param(`$ran) Set-Content `$ran `$PID }
+"spare `$spare child `$(`$job.Pid)"
+"@)   # and the session exits at once
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $line = @($r.Lines -match '^spare \d+ child \d+$')[0]
+            $line | Should -Not -BeNullOrEmpty -Because ($r.Lines -join "`n")
+            $ids = @(($line -split ' ')[1, 3] | ForEach-Object { [int]$_ })
+            $null = New-Item -ItemType File (Join-Path $root 'gate')
+            Wait-Until { Test-Path $ran } -TimeoutSeconds 60 -Because 'the detached child runs its script after its session has gone'
+            $ids[1] | Should -Not -Be $ids[0] -Because 'the spare had not said it is ready: the detached start was cold'
+        } finally {
+            if ($root) {
+                $null = New-Item -ItemType File (Join-Path $root 'gate') -Force
+                foreach ($id in $ids) { Wait-Until { -not (Test-Running $id) } -TimeoutSeconds 60 -Because "process $id to end" }
+                Remove-Item -Recurse -Force $root
+            }
+        }
+    }
+
+    It 'takes no spare whose output ended before its first line (it died, or can tell nobody anything): the start is cold' {
+        # The spare points every descriptor of its stdout pipe at /dev/null as it boots (Console's own copy too): the
+        # session reads the end of its output, while the process lives on and would run a request unheard.
+        $root = $null
+        $root = New-SpareModuleCopy @'
+Add-Type -Namespace SpareBoot -Name LibC -MemberDefinition '[System.Runtime.InteropServices.DllImport("libc")] public static extern int open(string path, int flags); [System.Runtime.InteropServices.DllImport("libc")] public static extern int dup2(int from, int to);'
+$pipe = (Get-Item /proc/self/fd/1).Target
+$devNull = [SpareBoot.LibC]::open('/dev/null', 1)
+foreach ($fd in Get-ChildItem /proc/self/fd) { if ($fd.Target -eq $pipe) { $null = [SpareBoot.LibC]::dup2($devNull, [int]$fd.Name) } }
+'@
+        $ids = @()
+        try {
+            $r = Invoke-PwshProcess -Environment @{ IPCPS_SPARES = '1' } -TimeoutSeconds 300 @('-NoProfile', '-NonInteractive', '-Command', @"
+Import-Module '$root/IpcPs/IpcPs.psd1'
+`$null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob   # cold; launches the spare
+if (-not [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120))) { throw 'the spare''s output did not end' }
+`$spare = [IpcPs.Hosting.SpareChildren]::Pids[0]
+`$job = Start-IpcProcess { 'result' }
+"spare `$spare child `$(`$job.Pid) [`$(`$job | Wait-Job | Receive-Job -Wait -AutoRemoveJob)]"
+"@)
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $line = @($r.Lines -match '^spare \d+ child \d+ ')[0]
+            $line | Should -Not -BeNullOrEmpty -Because ($r.Lines -join "`n")
+            $ids = @(($line -split ' ')[1, 3] | ForEach-Object { [int]$_ })
+            $line | Should -Be "spare $($ids[0]) child $($ids[1]) [result]" -Because 'the script''s output reaches its job'
+            $ids[1] | Should -Not -Be $ids[0] -Because 'the spare could not be heard: the start was cold'
+        } finally {
+            if ($root) {
+                foreach ($id in $ids) { Wait-Until { -not (Test-Running $id) } -TimeoutSeconds 60 -Because "process $id to end" }
+                Remove-Item -Recurse -Force $root
+            }
+        }
+    }
+}

@@ -246,14 +246,18 @@ Write-Verbose v; Write-Information i";
 
         /// <summary>
         /// The parent's environment at the call (a pool worker's request): variables it lacks are removed, the others set
-        /// to its values, for native code too (every one: libc's copy may differ where .NET's does not).
+        /// to its values, for native code too (every one: libc's copy may differ where .NET's does not). All but the
+        /// start-up variables (<see cref="SpareChildren.IsStartupVariable"/>), which stay as this process has them, as
+        /// in a cold worker: the spare was taken because they were the parent's values when it was launched, and pwsh
+        /// made its own of some as it started (PSModulePath with $PSHOME's, the user's and this module's folders; the
+        /// parent's raw value lacked them).
         /// </summary>
         private static void AdoptEnvironment(Hashtable environment)
         {
             foreach (DictionaryEntry e in Environment.GetEnvironmentVariables())
-                if (!environment.ContainsKey(e.Key)) Core.Platform.ProcessEnvironment.Set((string)e.Key, null);
+                if (!environment.ContainsKey(e.Key) && !SpareChildren.IsStartupVariable((string)e.Key)) Core.Platform.ProcessEnvironment.Set((string)e.Key, null);
             foreach (DictionaryEntry e in environment)
-                if (e.Key is string name && name.Length > 0 && name.IndexOf('=') < 0 && e.Value is string value)
+                if (e.Key is string name && name.Length > 0 && name.IndexOf('=') < 0 && e.Value is string value && !SpareChildren.IsStartupVariable(name))
                     Core.Platform.ProcessEnvironment.Set(name, value);
         }
 

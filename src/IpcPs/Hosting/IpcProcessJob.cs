@@ -24,7 +24,7 @@ namespace IpcPs
         private readonly List<IpcObject> _retained;
         private readonly ManualResetEventSlim _ended = new ManualResetEventSlim(false);
         private readonly ManualResetEventSlim _released = new ManualResetEventSlim(false);   // handles closed, stdin closed
-        private readonly StringBuilder _stderr = new StringBuilder();
+        private readonly TextHead _stderr = new TextHead(16384);   // the start of the child's stderr, for a failed job's reason
         private readonly object _stateGate = new object();   // orders record dispatch against the end of the job
         private Process? _process;
         private Thread? _stderrReader;
@@ -254,15 +254,9 @@ namespace IpcPs
         /// <summary>Keeps the start of the child's stderr (16 Ki characters) for a failed job's reason; drops the rest.</summary>
         private void ReadErrors(ChildOutputReader errors)
         {
-            const int Kept = 16384;
             ChildOutputKind what;
             while ((what = errors.Read()) != ChildOutputKind.End)
-                lock (_stderr)
-                {
-                    if (_stderr.Length >= Kept) continue;
-                    _stderr.Append(errors.Buffer, errors.Start, Math.Min(errors.Length, Kept - _stderr.Length));
-                    if (what == ChildOutputKind.Line) _stderr.AppendLine();
-                }
+                _stderr.Append(errors.Buffer, errors.Start, errors.Length, lineEnd: what == ChildOutputKind.Line);
         }
 
         /// <summary>Adds what the reader found to its stream; the exit code if it was the last frame.</summary>
@@ -414,8 +408,7 @@ namespace IpcPs
                 : exitCode == -1 && Platforms.Current.IsWindows
                 ? $"The child process {Pid} was terminated (TerminateProcess: Stop-Process -Force, taskkill /F; exit code -1)."
                 : $"The child process {Pid} exited with code {exitCode}.";
-            string stderr;
-            lock (_stderr) stderr = _stderr.ToString().Trim();
+            string stderr = _stderr.ToString().Trim();
             if (stderr.Length > 0) reason += " Its error output: " + stderr;
             Fail(new RemoteException(reason));   // written once, by Receive-Job, as the job's reason
         }

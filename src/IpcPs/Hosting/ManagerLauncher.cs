@@ -87,7 +87,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
                 // a "FAILED nonce reason address" line the report of a listen that failed. Read by threads, not
                 // events: a spare's stdout is read synchronously already (its ready frame), and a reader cannot switch.
-                var output = new StringBuilder();
+                var output = new TextHead(16_384);   // kept for a failed start
                 var ready = new System.Threading.Tasks.TaskCompletionSource<string?>();
                 string readyPrefix = ManagerHost.ReadyLine + " " + nonce + " ", failedPrefix = ManagerHost.FailedLine + " " + nonce + " ";
                 void Collect(string? data)
@@ -96,7 +96,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                     if (data.StartsWith(ChildProtocol.Marker, StringComparison.Ordinal)) return;   // a spare's ready frame
                     if (data.StartsWith(readyPrefix, StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(readyPrefix.Length)); return; }
                     if (data.StartsWith(failedPrefix, StringComparison.Ordinal)) { ready.TrySetResult("\0" + data.Substring(failedPrefix.Length)); return; }
-                    lock (output) if (output.Length < 16_384) output.Append(data, 0, Math.Min(data.Length, 16_384 - output.Length)).AppendLine();   // kept for a failed start
+                    output.Append(data, lineEnd: true);   // one step: the other stream's reader adds its lines too
                 }
                 var drains = new[]
                 {
@@ -127,8 +127,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                     if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
                     process.WaitForExit();
                     foreach (var drain in drains) drain.Join(TimeSpan.FromSeconds(5));   // all it wrote, for the reason
-                    string why;
-                    lock (output) why = output.ToString().Trim();
+                    string why = output.ToString().Trim();
                     process.Dispose();
                     if (stopped) throw new OperationCanceledException(stop);
                     if (actual != null && actual.StartsWith("\0" + ManagerHost.AddressInUse + " ", StringComparison.Ordinal))

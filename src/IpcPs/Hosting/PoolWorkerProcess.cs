@@ -46,7 +46,7 @@ namespace IpcPs.Hosting
         private readonly IpcConnection _pipe;      // end 0, this process's
         private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
         private readonly SharedMemory _progress;    // offset 0: int64, input index of the item the worker began last (-1: none)
-        private readonly StringBuilder _stderr = new StringBuilder();
+        private readonly TextHead _stderr = new TextHead(8192);
         private System.Threading.Tasks.Task? _errors;   // reads stderr to its end
         private int _disposed;
 
@@ -182,8 +182,7 @@ namespace IpcPs.Hosting
                     : $" (exit code {code})";
                 _errors?.Wait(1000);   // what it wrote last, still in the pipe
             }
-            string stderr;
-            lock (_stderr) stderr = _stderr.ToString().Trim();
+            string stderr = _stderr.ToString().Trim();
             return $"The pool worker process {Pid} died{how}." + (stderr.Length > 0 ? " Its error output: " + stderr : "");
         }
 
@@ -196,7 +195,7 @@ namespace IpcPs.Hosting
 
         private void KeepError(char[] text, int length)
         {
-            lock (_stderr) if (_stderr.Length < 8192) _stderr.Append(text, 0, Math.Min(length, 8192 - _stderr.Length));
+            _stderr.Append(text, 0, length);
         }
 
         private void Read(BlockingCollection<PoolEvent> events)

@@ -59,10 +59,21 @@ namespace IpcPs.Hosting
         /// <summary>Its stdout, bounded: <see cref="FirstLine"/> reads from it first, whoever takes the spare reads on.</summary>
         public ChildOutputReader Output { get; }
 
-        /// <summary>The first line of its stdout (its "R" frame once ready; null if it died first).</summary>
+        /// <summary>The first line of its stdout (its "R" frame once ready; other text if its boot printed something first; null if it died first).</summary>
         public Task<string?> FirstLine { get; }
 
-        public bool IsReady => FirstLine.IsCompleted;
+        /// <summary>Its first line has been read, whatever it was: it has gone as far as it goes before a request (<see cref="SpareChildren.WaitReady"/>).</summary>
+        public bool HasFirstLine => FirstLine.IsCompleted;
+
+        /// <summary>
+        /// It said it is ready: its first line was its "R" frame, so it is blocked reading its request. Not when its
+        /// boot printed something first: that line was read while it still booted, and nobody reads past it until it is
+        /// taken.
+        /// </summary>
+        public bool IsReady => FirstLine.Status == TaskStatus.RanToCompletion && ChildProtocol.IsReadyFrame(FirstLine.Result);
+
+        /// <summary>Its stdout ended before a line (or could not be read): it died, or can tell nobody anything. Serves no start.</summary>
+        public bool OutputEnded => FirstLine.IsCompleted && (FirstLine.Status != TaskStatus.RanToCompletion || FirstLine.Result is null);
 
         public bool HasExited
         {
@@ -115,7 +126,11 @@ namespace IpcPs.Hosting
             get { lock (Gate) return Idle.Select(s => s.Pid).ToArray(); }
         }
 
-        /// <summary>Waits until <see cref="Wanted"/> spares are idle and ready; false if TIMEOUT passed first.</summary>
+        /// <summary>
+        /// Waits until <see cref="Wanted"/> spares are idle and ready (their first line read: the ready frame, or whatever
+        /// a spare's boot printed first, after which it is taken only by starts that are not detached); false if TIMEOUT
+        /// passed first.
+        /// </summary>
         public static bool WaitReady(TimeSpan timeout)
         {
             var clock = Stopwatch.StartNew();
@@ -123,7 +138,7 @@ namespace IpcPs.Hosting
             {
                 lock (Gate)
                 {
-                    if (Idle.Count >= Wanted && Idle.All(s => s.IsReady)) return true;
+                    if (Idle.Count >= Wanted && Idle.All(s => s.HasFirstLine)) return true;
                 }
                 if (clock.Elapsed >= timeout) return false;
                 Thread.Sleep(5);
@@ -169,8 +184,9 @@ namespace IpcPs.Hosting
         /// replacement started in the background. Spares that no longer fit are ended.
         /// </summary>
         /// <param name="module">The manifest the child must have loaded.</param>
-        /// <param name="readyOnly">Only a spare that is ready (a detached child: a spare still booting watches its
-        /// parent's pid, and would end if this process ended before it read its request).</param>
+        /// <param name="readyOnly">Only a spare that said it is ready (<see cref="SpareChild.IsReady"/>; a detached child:
+        /// a spare still booting watches its parent's pid, and would end if this process ended before it read its
+        /// request).</param>
         /// <param name="replenishWhen">When a spare is taken, its replacement is started once this handle is set (a
         /// job's end) or <see cref="ReplenishDelay"/> has passed, whichever comes first, rather than at once: a new
         /// pwsh's boot takes a whole CPU for most of a second, and on a small machine it would slow the very child
@@ -193,7 +209,7 @@ namespace IpcPs.Hosting
                 {
                     var s = Idle[0];
                     Idle.RemoveAt(0);
-                    bool fits = wanted > 0 && s.Module == module && s.StartupEnvironment == environment && !s.HasExited;
+                    bool fits = wanted > 0 && s.Module == module && s.StartupEnvironment == environment && !s.HasExited && !s.OutputEnded;
                     if (fits && readyOnly && !s.IsReady) booting.Add(s);   // stays a spare
                     else if (fits && taken is null) taken = s;
                     else if (fits) booting.Add(s);

@@ -3,20 +3,25 @@ using System.Collections;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
+using IpcPs.Core.Platform;
 
 namespace IpcPs.Hosting
 {
     /// <summary>
     /// $using: for scripts that run in another process, as Start-Job has it: the parent reads each $using:NAME from
     /// the caller's scope, and the script text is rewritten to read it from a hashtable the child's runspace holds
-    /// (<c>$__ipcUsing['NAME']</c>). Indexes and members after it ($using:a[1], $using:h.Key) keep working.
+    /// (<c>$__ipcUsing['KEY']</c>, see <see cref="Key"/>). Indexes and members after it ($using:a[1], $using:h.Key) keep
+    /// working.
     /// </summary>
     internal static class UsingVariables
     {
-        /// <summary>The script text to send, and the values of its $using: variables (handles still live).</summary>
+        /// <summary>
+        /// The script text to send, and the values of its $using: variables (handles still live), by <see cref="Key"/>:
+        /// the table compares keys as they are (two captures, a script's and its initialization script's, share one).
+        /// </summary>
         public static (string Script, Hashtable Values) Capture(ScriptBlock script, SessionState state)
         {
-            var values = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            var values = new Hashtable();
             var body = script.Ast;
             string text = body.Extent.Text;
             int origin = body.Extent.StartOffset;
@@ -25,9 +30,9 @@ namespace IpcPs.Hosting
                 .OrderByDescending(v => v.Variable.Extent.StartOffset).ToList();
             foreach (var (use, variable) in uses)
             {
-                string name = variable.VariablePath.UserPath;
-                values[name] = Value(variable.VariablePath, state);
-                string replacement = "$" + ChildRunspace.UsingVariable + "['" + name.Replace("'", "''") + "']";
+                string key = Key(variable.VariablePath);
+                if (!values.ContainsKey(key)) values[key] = Value(variable.VariablePath, state);
+                string replacement = "$" + ChildRunspace.UsingVariable + "['" + key.Replace("'", "''") + "']";
                 // Inside "…$using:x…" the text is expanded, not evaluated: only a subexpression reads the table there.
                 if (use.Parent is ExpandableStringExpressionAst) replacement = "$(" + replacement + ")";
                 text = text.Substring(0, variable.Extent.StartOffset - origin) + replacement + text.Substring(variable.Extent.EndOffset - origin);
@@ -36,6 +41,22 @@ namespace IpcPs.Hosting
             if (body.Parent is ScriptBlockExpressionAst && text.StartsWith("{", StringComparison.Ordinal) && text.EndsWith("}", StringComparison.Ordinal))
                 text = text.Substring(1, text.Length - 2);
             return (uses.Count == 0 ? script.ToString() : text, values);
+        }
+
+        /// <summary>
+        /// The key of $using:PATH in the table: one per item the caller's session tells apart. A variable's name ignores
+        /// case ($using:x and $using:X are one variable everywhere); so does a drive-qualified item's on Windows, whose
+        /// environment is one variable per name whatever its case. Elsewhere the item's name keeps its case: Linux has
+        /// env:a and env:A apart, and the child must too (one key for both gave both the value of one). The rest is
+        /// upper case, so that two spellings of one variable find one key, whatever comparer the child's rebuilt table
+        /// has (CLIXML's ignores case unless two keys differ only in case; the pool's codec keeps this one's).
+        /// </summary>
+        internal static string Key(VariablePath path)
+        {
+            string name = path.UserPath;
+            if (!path.IsDriveQualified || Platforms.Current.IsWindows) return name.ToUpperInvariant();
+            int item = name.IndexOf(':') + 1;   // after the drive's name, which ignores case
+            return name.Substring(0, item).ToUpperInvariant() + name.Substring(item);
         }
 
         /// <summary>
