@@ -19,6 +19,9 @@ namespace IpcPs.Hosting
 
         public long Index { get; }
         public object? Item { get; }
+
+        /// <summary>Workers that died holding this item before they began it (see PoolCall.OnDied).</summary>
+        public int DiedBeforeBegun { get; set; }
     }
 
     /// <summary>What a worker's reader thread saw: a message, or (Message null) that the worker is gone.</summary>
@@ -45,7 +48,7 @@ namespace IpcPs.Hosting
         private readonly Process _process;
         private readonly IpcConnection _pipe;      // end 0, this process's
         private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
-        private readonly SharedMemory _progress;    // offset 0: int64, input index of the item the worker began last (-1: none)
+        private readonly SharedMemory _progress;    // the worker's progress word (PoolProgress)
         private readonly StringBuilder _stderr = new StringBuilder();
         private System.Threading.Tasks.Task? _errors;   // reads stderr to its end
         private int _disposed;
@@ -81,8 +84,8 @@ namespace IpcPs.Hosting
             SharedMemory? progress = null;
             try
             {
-                progress = SharedMemory.Create(null, ProgressSize);
-                progress.WriteInt64(0, -1);
+                progress = SharedMemory.Create(null, PoolProgress.Size);
+                progress.WriteInt64(0, PoolProgress.None);
                 // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
                 var spare = SpareChildren.Take(module, folder: folder);
                 var process = spare?.Process ?? Process.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"))
@@ -128,14 +131,11 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>The worker's progress word: one int64.</summary>
-        public const int ProgressSize = 8;
-
-        /// <summary>The input index of the item the worker began last in this call (-1: none, or unreadable).</summary>
-        public long LastBegun()
+        /// <summary>The worker's progress word (<see cref="PoolProgress"/>; None when unreadable).</summary>
+        public long Progress()
         {
             try { return _progress.ReadInt64(0); }
-            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return -1; }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return PoolProgress.None; }
         }
 
         /// <summary>How deep objects that are not plain values are serialized on the way to the worker.</summary>
