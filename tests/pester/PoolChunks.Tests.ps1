@@ -191,14 +191,42 @@ Describe 'Chunked pool calls' {
         } finally { $b.Close() }
     }
 
-    It 'stops at once while it waits to send a chunk bigger than a busy worker''s pipe, and replaces that worker' {
+    It 'gives a chunk bigger than a busy worker''s pipe to the first worker free for it, not to the busy one' {
+        $release = New-IpcEvent
+        $free = New-IpcEvent
+        try {
+            # Item 0 holds a worker until item 2 runs; item 1 holds the other until the input has given item 2. Item 2
+            # is 1.5 MB, more than a worker pipe's 1 MiB ring, and comes while both are busy: a send to the least busy
+            # (the first, on a tie) waited for it to read, which it does only after item 0, and the other one, free
+            # the moment item 1 ended, got nothing. It must go to the worker that is free first, the second.
+            $big = 'x' * 1.5MB
+            $out = & { 'hold'; 'brief'; "big$big"; $free.Set() } |
+                Invoke-IpcPool -Pool $pool -ChunkSize 1 -Ordered -ArgumentList $release, $free {
+                    param($release, $free)
+                    if ($_ -eq 'hold') { "hold $PID $($release.Wait(30))" }
+                    elseif ($_ -eq 'brief') { "brief $PID $($free.Wait(60))" }
+                    else { $release.Set(); "big $PID" }
+                }
+            $out | Should -HaveCount 3
+            $hold, $brief, $bigRun = $out | ForEach-Object { , ($_ -split ' ') }
+            $hold[0] | Should -Be 'hold'
+            $brief[0] | Should -Be 'brief'
+            $bigRun[0] | Should -Be 'big'
+            $brief[2] | Should -Be 'True'
+            $hold[1] | Should -Not -Be $brief[1] -Because 'the two items that wait ran in both workers'
+            $bigRun[1] | Should -Be $brief[1] -Because 'the big item goes to the worker free first'
+            $hold[2] | Should -Be 'True' -Because 'the big item ran while the first worker still held its item'
+        } finally { $release.Close(); $free.Close() }
+    }
+
+    It 'stops at once while chunks bigger than a busy worker''s pipe wait for it, and replaces that worker' {
         $one = New-IpcPool -Size 1
         $never = New-IpcEvent
         $started = New-IpcQueue
         try {
             $worker = $one.Pids[0]
-            # Item 0 waits for ever; items 1.. are 1.5 MB each (more than the worker pipe's 1 MiB ring), so the call
-            # waits to send the next one until the busy worker reads it. Stop must end that wait.
+            # Item 0 waits for ever; items 1.. are 1.5 MB each (more than the worker pipe's 1 MiB ring): none is sent
+            # to the busy worker, and the call waits for it until too many are queued. Stop must end that wait.
             $run = Start-Stoppable { param($p, $never, $started)
                 $big = 'x' * 1.5MB
                 0..3 | ForEach-Object { "$_" + $big } | Invoke-IpcPool -Pool $p -ChunkSize 1 -ArgumentList $never, $started {
@@ -208,7 +236,7 @@ Describe 'Chunked pool calls' {
                 } } -Arguments $one, $never, $started
             $started.Get($true, 60) | Should -Be $worker
             $stop = $run.PowerShell.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue -Because 'Stop ends a send that waits for room'
+            $stop.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue -Because 'Stop ends the wait for the busy worker'
             $run.PowerShell.Dispose()
             Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the stopped call replaces its busy worker'
             # The replacement serves the next call.

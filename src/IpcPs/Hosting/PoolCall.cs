@@ -151,7 +151,10 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Sends W one chunk; false when it may not take one (TRYOTHERS: for a reason of its own, its pipe full or its death).</summary>
+        /// <summary>
+        /// Sends W one chunk; false when it may not take one (TRYOTHERS: for a reason of its own, no room in its pipe
+        /// now or its death). A busy worker is never waited for: see <see cref="PoolWorkerProcess.TrySendNow"/>.
+        /// </summary>
         private bool GiveChunk(PoolWorkerProcess w, CancellationToken cancel, out bool tryOthers)
         {
             tryOthers = false;
@@ -161,10 +164,11 @@ namespace IpcPs.Hosting
             int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
             if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) return false;
             tryOthers = true;
+            if (!w.MayTake) return false;
             if (w.CallId != _callId)
             {
                 w.Depth = _depth;
-                if (!w.TrySend(_callMessage, cancel)) return false;
+                if (w.TrySendNow(_callMessage, cancel) != PoolSend.Sent) return false;
                 w.CallId = _callId;
             }
             var tasks = new List<PoolTask>(take);
@@ -178,17 +182,27 @@ namespace IpcPs.Hosting
             return true;
         }
 
-        /// <summary>Sends TASKS as one chunk; false (the tasks back in front of the queue) when the worker is gone.</summary>
+        /// <summary>
+        /// Sends TASKS as one chunk; false (the tasks not sent back in front of the queue, in order) when the worker
+        /// cannot take it now or is gone.
+        /// </summary>
         private bool SendChunk(PoolWorkerProcess w, List<PoolTask> tasks, CancellationToken cancel)
         {
             bool sent;
-            try { sent = w.TrySend(ChunkMessage(tasks), cancel); }
+            try { sent = w.TrySendNow(ChunkMessage(tasks), cancel) == PoolSend.Sent; }
             catch (Exception e) when (!(e is ThreadAbortException) && !(e is OperationCanceledException))
             {
                 if (tasks.Count > 1)
                 {
-                    // An item cannot be encoded: each is sent alone, so that one fails alone.
-                    foreach (var t in tasks) if (!SendChunk(w, new List<PoolTask> { t }, cancel)) return false;
+                    // An item cannot be encoded: each is sent alone, so that one fails alone. One that does not go puts
+                    // itself back in front of the queue; the ones after it go back behind it.
+                    for (int i = 0; i < tasks.Count; i++)
+                    {
+                        if (SendChunk(w, new List<PoolTask> { tasks[i] }, cancel)) continue;
+                        var at = _pending.First!;
+                        for (int j = i + 1; j < tasks.Count; j++) at = _pending.AddAfter(at, tasks[j]);
+                        return false;
+                    }
                     return true;
                 }
                 Complete(new PoolResult(tasks[0]) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, tasks[0].Item)) });

@@ -24,6 +24,14 @@ namespace IpcPs.Hosting
         public int DiedBeforeBegun { get; set; }
     }
 
+    /// <summary>How <see cref="PoolWorkerProcess.TrySendNow"/> went: the message went; or not, the worker cannot take it now; or it is gone.</summary>
+    internal enum PoolSend
+    {
+        Sent,
+        NoRoom,
+        Gone,
+    }
+
     /// <summary>What a worker's reader thread saw: a message, or (Message null) that the worker is gone.</summary>
     internal sealed class PoolEvent
     {
@@ -169,6 +177,54 @@ namespace IpcPs.Hosting
         /// (the pipe is then broken). Either way the call that stops replaces it.
         /// </summary>
         public bool SendCut { get; private set; }
+
+        /// <summary>
+        /// Sends a message of a call if the worker can take it now. A busy worker (or one not ready yet) reads its pipe
+        /// only after its item: it gets a message that fits its pipe's ring if there is room for it now, never a larger
+        /// one (that streams as the worker reads, and the call would wait, handing nothing to the other workers). A
+        /// ready worker with nothing in flight is reading its pipe: it gets any message, waiting for room as
+        /// <see cref="TrySend"/> does (CANCEL ends the wait, and the worker is then <see cref="SendCut"/>).
+        /// </summary>
+        public PoolSend TrySendNow(object?[] message, CancellationToken cancel)
+        {
+            try
+            {
+                if (_pipe.TrySendWithoutWaiting(message, Ready && InFlight.Count == 0, cancel, out long frame))
+                {
+                    _needsRoom = 0;
+                    return PoolSend.Sent;
+                }
+                _needsRoom = frame;
+                return PoolSend.NoRoom;
+            }
+            catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
+            {
+                Dead = true;
+                return PoolSend.Gone;
+            }
+            catch (OperationCanceledException)
+            {
+                SendCut = true;
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// False while the message that found no room last (<see cref="TrySendNow"/>) would find none still: so a chunk
+        /// is not encoded again and again for a worker that cannot take it yet.
+        /// </summary>
+        public bool MayTake
+        {
+            get
+            {
+                long needs = _needsRoom;
+                if (needs == 0 || (Ready && InFlight.Count == 0)) return true;
+                try { return needs <= _pipe.BufferSize && _pipe.SendRoom >= needs; }
+                catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return true; }   // the send says what is wrong
+            }
+        }
+
+        private long _needsRoom;   // the frame that found no room last (0: none, or it went since)
 
         /// <summary>Why the worker ended, once it has: its exit code or signal, and the last of its error output.</summary>
         public string DeathReason()
