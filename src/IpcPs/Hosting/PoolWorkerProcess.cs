@@ -184,18 +184,15 @@ namespace IpcPs.Hosting
         /// one (that streams as the worker reads, and the call would wait, handing nothing to the other workers). A
         /// ready worker with nothing in flight is reading its pipe: it gets any message, waiting for room as
         /// <see cref="TrySend"/> does (CANCEL ends the wait, and the worker is then <see cref="SendCut"/>).
+        /// NoRoom: nothing of it went, and <see cref="MayTake"/> says when to offer one again.
         /// </summary>
         public PoolSend TrySendNow(object?[] message, CancellationToken cancel)
         {
             try
             {
-                if (_pipe.TrySendWithoutWaiting(message, Ready && InFlight.Count == 0, cancel, out long frame))
-                {
-                    _needsRoom = 0;
-                    return PoolSend.Sent;
-                }
-                _needsRoom = frame;
-                return PoolSend.NoRoom;
+                bool sent = _pipe.TrySendWithoutWaiting(message, Ready && InFlight.Count == 0, cancel, out long frame);
+                _offered = frame;
+                return sent ? PoolSend.Sent : PoolSend.NoRoom;
             }
             catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
             {
@@ -210,21 +207,23 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// False while the message that found no room last (<see cref="TrySendNow"/>) would find none still: so a chunk
-        /// is not encoded again and again for a worker that cannot take it yet.
+        /// False when the worker is busy (or not ready) and its pipe has no room now for a message as large as the
+        /// last one offered to it (<see cref="TrySendNow"/>, sent or not): the next chunk is likely as large, and is
+        /// not encoded only to find no room (a chunk larger than the ring was encoded again for every busy worker at
+        /// every item and event). An idle ready worker may always be offered one.
         /// </summary>
         public bool MayTake
         {
             get
             {
-                long needs = _needsRoom;
-                if (needs == 0 || (Ready && InFlight.Count == 0)) return true;
-                try { return needs <= _pipe.BufferSize && _pipe.SendRoom >= needs; }
+                long last = _offered;
+                if (last == 0 || (Ready && InFlight.Count == 0)) return true;
+                try { return last <= _pipe.BufferSize && _pipe.SendRoom >= last; }
                 catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return true; }   // the send says what is wrong
             }
         }
 
-        private long _needsRoom;   // the frame that found no room last (0: none, or it went since)
+        private long _offered;   // the frame of the last message offered to the worker (0: none yet)
 
         /// <summary>Why the worker ended, once it has: its exit code or signal, and the last of its error output.</summary>
         public string DeathReason()
