@@ -53,6 +53,65 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one; $q.Close(); $never.Close() }
     }
 
+    It 'blames no item on a worker that dies before it begins the chunks in its pipe: they run on its replacement, once each, in order' {
+        $one = New-IpcPool -Size 1
+        try {
+            # The first call leaves the worker's progress word at its last item (index 2).
+            (1..3 | Invoke-IpcPool -Pool $one { $_ } -Ordered) | Should -Be @(1, 2, 3)
+            $worker = $one.Pids[0]
+            # Frozen while it waits for the next call: that call's script and its first chunks (items 0 and 1) go
+            # into its pipe, and the input kills it before it could read them.
+            & kill -STOP $worker
+            $out = & {
+                'a'; 'b'; 'c'; 'd'
+                Stop-Process -Id $worker -Force
+                Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the frozen worker to die'
+            } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered { "$_ by $PID" } -ErrorVariable died -ErrorAction SilentlyContinue
+            $died | Should -BeNullOrEmpty -Because 'the worker ran none of this call''s items'
+            $out | Should -Be @('a', 'b', 'c', 'd' | ForEach-Object { "$_ by $($one.Pids[0])" })
+            $one.Replaced | Should -Be 1
+        } finally { Remove-IpcPool $one }
+    }
+
+    It 'blames no item on a worker killed between chunks: the items it had not begun run on its replacement, once each, in order' {
+        $q = New-IpcQueue
+        $one = New-IpcPool -Size 1
+        try {
+            # Item 1 says where it runs, then ends. The input then freezes that worker (done with item 1, or at the
+            # very end of it), gives items 2 to 5 (chunks of one: two of them go into its pipe), and kills it.
+            $out = & {
+                1
+                $worker = [int]$q.Get($true, 60)
+                & kill -STOP $worker
+                2; 3; 4; 5
+                Stop-Process -Id $worker -Force
+                Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the frozen worker to die'
+            } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered -ArgumentList $q { param($q) if ($_ -eq 1) { $q.Put($PID) }; $_ } -ErrorVariable died -ErrorAction SilentlyContinue
+            # Item 1 is reported only if the worker was frozen inside it; the items after it are never.
+            @($died.TargetObject) | Should -Not -Contain 2
+            $died | Should -HaveCount ($out -contains 1 ? 0 : 1)
+            if ($died) { $died[0].TargetObject | Should -Be 1 }
+            @($out | Where-Object { $_ -ne 1 }) | Should -Be @(2, 3, 4, 5)
+            $one.Replaced | Should -Be 1
+        } finally { Remove-IpcPool $one; $q.Close() }
+    }
+
+    It 'reports an item that workers die reading, before they begin it, once two of them died so (not sent round for ever)' {
+        $one = New-IpcPool -Size 1
+        $gone = New-IpcEvent
+        try {
+            # A handle of an object already destroyed: a worker ends when it cannot re-attach it, reading its chunk.
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $out = & { 1; $gone; 3 } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered { "$_" } -ErrorVariable died -ErrorAction SilentlyContinue
+            $out | Should -Be @('1', '3')
+            $died | Should -HaveCount 1
+            $died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
+            $died[0].TargetObject | Should -Be $gone
+            $died[0].ErrorDetails.Message | Should -BeLike "``[item 1 '*``] The pool worker process * died (exit code 1).*2 workers died holding this item before they began it*"
+            $one.Replaced | Should -Be 2
+        } finally { Remove-IpcPool $one; $gone.Close() }
+    }
+
     It 'runs a plain script as one pipeline per worker and call: its items share one scope, as ForEach-Object''s; a new call starts fresh' {
         $one = New-IpcPool -Size 1
         try {
@@ -132,14 +191,42 @@ Describe 'Chunked pool calls' {
         } finally { $b.Close() }
     }
 
-    It 'stops at once while it waits to send a chunk bigger than a busy worker''s pipe, and replaces that worker' {
+    It 'gives a chunk bigger than a busy worker''s pipe to the first worker free for it, not to the busy one' {
+        $release = New-IpcEvent
+        $free = New-IpcEvent
+        try {
+            # Item 0 holds a worker until item 2 runs; item 1 holds the other until the input has given item 2. Item 2
+            # is 1.5 MB, more than a worker pipe's 1 MiB ring, and comes while both are busy: a send to the least busy
+            # (the first, on a tie) waited for it to read, which it does only after item 0, and the other one, free
+            # the moment item 1 ended, got nothing. It must go to the worker that is free first, the second.
+            $big = 'x' * 1.5MB
+            $out = & { 'hold'; 'brief'; "big$big"; $free.Set() } |
+                Invoke-IpcPool -Pool $pool -ChunkSize 1 -Ordered -ArgumentList $release, $free {
+                    param($release, $free)
+                    if ($_ -eq 'hold') { "hold $PID $($release.Wait(30))" }
+                    elseif ($_ -eq 'brief') { "brief $PID $($free.Wait(60))" }
+                    else { $release.Set(); "big $PID" }
+                }
+            $out | Should -HaveCount 3
+            $hold, $brief, $bigRun = $out | ForEach-Object { , ($_ -split ' ') }
+            $hold[0] | Should -Be 'hold'
+            $brief[0] | Should -Be 'brief'
+            $bigRun[0] | Should -Be 'big'
+            $brief[2] | Should -Be 'True'
+            $hold[1] | Should -Not -Be $brief[1] -Because 'the two items that wait ran in both workers'
+            $bigRun[1] | Should -Be $brief[1] -Because 'the big item goes to the worker free first'
+            $hold[2] | Should -Be 'True' -Because 'the big item ran while the first worker still held its item'
+        } finally { $release.Close(); $free.Close() }
+    }
+
+    It 'stops at once while chunks bigger than a busy worker''s pipe wait for it, and replaces that worker' {
         $one = New-IpcPool -Size 1
         $never = New-IpcEvent
         $started = New-IpcQueue
         try {
             $worker = $one.Pids[0]
-            # Item 0 waits for ever; items 1.. are 1.5 MB each (more than the worker pipe's 1 MiB ring), so the call
-            # waits to send the next one until the busy worker reads it. Stop must end that wait.
+            # Item 0 waits for ever; items 1.. are 1.5 MB each (more than the worker pipe's 1 MiB ring): none is sent
+            # to the busy worker, and the call waits for it until too many are queued. Stop must end that wait.
             $run = Start-Stoppable { param($p, $never, $started)
                 $big = 'x' * 1.5MB
                 0..3 | ForEach-Object { "$_" + $big } | Invoke-IpcPool -Pool $p -ChunkSize 1 -ArgumentList $never, $started {
@@ -149,7 +236,7 @@ Describe 'Chunked pool calls' {
                 } } -Arguments $one, $never, $started
             $started.Get($true, 60) | Should -Be $worker
             $stop = $run.PowerShell.BeginStop($null, $null)
-            $stop.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue -Because 'Stop ends a send that waits for room'
+            $stop.AsyncWaitHandle.WaitOne(30000) | Should -BeTrue -Because 'Stop ends the wait for the busy worker'
             $run.PowerShell.Dispose()
             Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the stopped call replaces its busy worker'
             # The replacement serves the next call.

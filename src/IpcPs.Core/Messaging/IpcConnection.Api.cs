@@ -100,6 +100,35 @@ namespace IpcPs
             finally { MessageCodec.Recycle(m); }
         }
 
+        /// <summary>
+        /// Sends MESSAGE if it can go without waiting for the receiver: a frame that fits the ring goes if the ring has
+        /// room for it now, a larger one (it streams as the receiver reads it) never. With WAIT, as Send: waits for
+        /// room, or streams, until CANCEL. False when it did not go (nothing of it sent); FRAMEBYTES is its frame's
+        /// size. For a sender with other receivers to turn to (the pool's dispatcher and its busy workers).
+        /// </summary>
+        internal bool TrySendWithoutWaiting(object? message, bool wait, CancellationToken cancel, out long frameBytes)
+        {
+            var m = MessageCodec.Encode(message, _depth);
+            try
+            {
+                frameBytes = FrameHeader + m.TotalLength;
+                if (!wait && frameBytes > BufferSize) return false;
+                return SendFrame(m.Buffer, m.Length, m.Tail, 0, wait ? Deadline.Infinite : Deadline.AfterSeconds(0), cancel);
+            }
+            finally { MessageCodec.Recycle(m); }
+        }
+
+        /// <summary>The room, in bytes, of the ring this end writes: a frame up to that size would go now.</summary>
+        internal long SendRoom
+        {
+            get
+            {
+                byte* ring = Ring(WriteRing);
+                long used = Volatile.Read(ref *(long*)(ring + TailOff)) - Volatile.Read(ref *(long*)(ring + HeadOff));
+                return used < 0 || used > BufferSize ? 0 : BufferSize - used;
+            }
+        }
+
         private bool TryReceiveObject(Deadline deadline, CancellationToken cancel, out object? value)
         {
             value = null;

@@ -22,6 +22,9 @@ namespace IpcPs.Hosting
         /// <summary>Why the worker running this item died, if it did.</summary>
         public string? WorkerDied { get; set; }
 
+        /// <summary>With <see cref="WorkerDied"/>: the workers holding the item died before they began it (see PoolCall.OnDied).</summary>
+        public bool DiedBeforeBegun { get; set; }
+
         public int WorkerPid { get; set; }
     }
 
@@ -45,6 +48,9 @@ namespace IpcPs.Hosting
 
         /// <summary>A worker that dies this many times in a row before it is ready means workers cannot start.</summary>
         private const int MaxStartFailures = 3;
+
+        /// <summary>An item this many workers died holding, before any began it, is reported rather than sent again.</summary>
+        public const int MaxDeathsBeforeBegun = 2;
 
         private readonly IpcPool _pool;
         private readonly int _callId;
@@ -145,7 +151,10 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Sends W one chunk; false when it may not take one (TRYOTHERS: for a reason of its own, its pipe full or its death).</summary>
+        /// <summary>
+        /// Sends W one chunk; false when it may not take one (TRYOTHERS: for a reason of its own, no room in its pipe
+        /// now or its death). A busy worker is never waited for: see <see cref="PoolWorkerProcess.TrySendNow"/>.
+        /// </summary>
         private bool GiveChunk(PoolWorkerProcess w, CancellationToken cancel, out bool tryOthers)
         {
             tryOthers = false;
@@ -155,10 +164,11 @@ namespace IpcPs.Hosting
             int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
             if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) return false;
             tryOthers = true;
+            if (!w.MayTake) return false;
             if (w.CallId != _callId)
             {
                 w.Depth = _depth;
-                if (!w.TrySend(_callMessage, cancel)) return false;
+                if (w.TrySendNow(_callMessage, cancel) != PoolSend.Sent) return false;
                 w.CallId = _callId;
             }
             var tasks = new List<PoolTask>(take);
@@ -172,17 +182,27 @@ namespace IpcPs.Hosting
             return true;
         }
 
-        /// <summary>Sends TASKS as one chunk; false (the tasks back in front of the queue) when the worker is gone.</summary>
+        /// <summary>
+        /// Sends TASKS as one chunk; false (the tasks not sent back in front of the queue, in order) when the worker
+        /// cannot take it now or is gone.
+        /// </summary>
         private bool SendChunk(PoolWorkerProcess w, List<PoolTask> tasks, CancellationToken cancel)
         {
             bool sent;
-            try { sent = w.TrySend(ChunkMessage(tasks), cancel); }
+            try { sent = w.TrySendNow(ChunkMessage(tasks), cancel) == PoolSend.Sent; }
             catch (Exception e) when (!(e is ThreadAbortException) && !(e is OperationCanceledException))
             {
                 if (tasks.Count > 1)
                 {
-                    // An item cannot be encoded: each is sent alone, so that one fails alone.
-                    foreach (var t in tasks) if (!SendChunk(w, new List<PoolTask> { t }, cancel)) return false;
+                    // An item cannot be encoded: each is sent alone, so that one fails alone. One that does not go puts
+                    // itself back in front of the queue; the ones after it go back behind it.
+                    for (int i = 0; i < tasks.Count; i++)
+                    {
+                        if (SendChunk(w, new List<PoolTask> { tasks[i] }, cancel)) continue;
+                        var at = _pending.First!;
+                        for (int j = i + 1; j < tasks.Count; j++) at = _pending.AddAfter(at, tasks[j]);
+                        return false;
+                    }
                     return true;
                 }
                 Complete(new PoolResult(tasks[0]) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, tasks[0].Item)) });
@@ -262,9 +282,13 @@ namespace IpcPs.Hosting
         private static bool IsInteger(object? v) => v is int || v is long;
 
         /// <summary>
-        /// A worker died. A ready worker was running its oldest item: that item is reported. One that died before it
-        /// was ready (while starting) is not blamed on an item; after a few such deaths in a row the call gives up.
-        /// The other items it had go back to the front of the queue, and a new worker takes its slot.
+        /// A worker died. A ready worker that was running an item (its progress word says which) is blamed on that
+        /// item: it is reported. One that died between items (killed while it waited for its next chunk, or as it read
+        /// one) is blamed on none; but an item that <see cref="MaxDeathsBeforeBegun"/> workers died holding, before they
+        /// began it, is reported (a chunk that no worker can read, one whose handles are gone, would go round for ever).
+        /// One that died before it was ready (while starting) is not blamed on an item; after a few such deaths in a
+        /// row the call gives up. The other items it had go back to the front of the queue, in order (the ones it had
+        /// finished too: their results died with it), and a new worker takes its slot.
         /// </summary>
         private void OnDied(PoolWorkerProcess w)
         {
@@ -272,20 +296,33 @@ namespace IpcPs.Hosting
             string reason = w.DeathReason();
             if (w.Ready && w.InFlight.Count > 0)
             {
-                // The item its progress word names (the last it began); else its oldest unanswered one. Items before
-                // that one had finished, but their results died with the worker: they go back to the queue.
-                long begun = w.LastBegun();
-                var node = w.InFlight.First!;
-                for (var n = node; n != null; n = n.Next) if (n.Value.Index == begun) { node = n; break; }
-                var running = node.Value;
-                w.InFlight.Remove(node);
-                Complete(new PoolResult(running) { WorkerDied = reason, WorkerPid = w.Pid });
+                var blamed = Blamed(w, out bool begun);
+                if (blamed != null)
+                {
+                    w.InFlight.Remove(blamed);
+                    Complete(new PoolResult(blamed.Value) { WorkerDied = reason, DiedBeforeBegun = !begun, WorkerPid = w.Pid });
+                }
             }
             else if (!w.Ready && ++_startFailures >= MaxStartFailures)
                 throw new PoolInitializationException("Pool workers cannot start: " + reason);
             for (var node = w.InFlight.Last; node != null; node = node.Previous) _pending.AddFirst(node.Value);
             w.InFlight.Clear();
             _pool.Replace(w.Slot);
+        }
+
+        /// <summary>The item of dead worker W that is reported (BEGUN: it was running it), or null (see <see cref="OnDied"/>).</summary>
+        private static LinkedListNode<PoolTask>? Blamed(PoolWorkerProcess w, out bool begun)
+        {
+            // A worker runs its items in the order sent: those before the one its word names were finished, those
+            // after it not begun. An item it finished and was answered for is no longer in flight.
+            begun = PoolProgress.IsRunning(w.Progress(), out long index);
+            var named = w.InFlight.First;
+            while (named != null && named.Value.Index != index) named = named.Next;
+            if (begun && named != null) return named;
+            begun = false;
+            var first = named is null ? w.InFlight.First : named.Next;   // the first item it had not begun
+            for (var n = first; n != null; n = n.Next) n.Value.DiedBeforeBegun++;
+            return first != null && first.Value.DiedBeforeBegun >= MaxDeathsBeforeBegun ? first : null;
         }
 
         private void Complete(PoolResult result)

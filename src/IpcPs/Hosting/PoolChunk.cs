@@ -13,9 +13,9 @@ namespace IpcPs.Hosting
     /// <summary>
     /// A pool worker's run of one chunk of items. The items go one by one, from C#, through the call's pipeline (a
     /// <see cref="SteppablePipeline"/> of the user's script as a process block, see <see cref="PoolScript"/>): so
-    /// an item costs one <c>Process</c> step and nothing of ours in script. Before each item runs, its input index is
-    /// written into the worker's progress word (a shared 8-byte segment the parent reads if the worker dies: the item
-    /// it was running); after it, the item's result (its output and the records it wrote) is closed. Results go back
+    /// an item costs one <c>Process</c> step and nothing of ours in script. Before each item runs, and again after it,
+    /// the worker's progress word says so (<see cref="PoolProgress"/>: the parent reads it if the worker dies, to know
+    /// the item it was running, if any); after it, the item's result (its output and the records it wrote) is closed. Results go back
     /// in order, several per message: at the chunk's end, and from a heartbeat every <see cref="HeartbeatMs"/> ms while
     /// the chunk runs (so they stream back while a long chunk runs). A terminating error, or <c>exit</c>, ends its
     /// item only: the pipeline is made again for the items after it.
@@ -79,8 +79,8 @@ namespace IpcPs.Hosting
         {
             for (int i = 0; i < _items.Length; i++)
             {
-                // Before the item runs: a worker that dies from now on was running this item (or had finished it).
-                _progress?.WriteInt64(0, _indexes[i]);
+                // Before the item runs: a worker that dies from now on was running this item.
+                _progress?.WriteInt64(0, PoolProgress.Running(_indexes[i]));
                 _records.Clear();
                 object? terminating = null;
                 long start = -1;
@@ -105,6 +105,9 @@ namespace IpcPs.Hosting
                         _ => Describe(e, _items[i]),      // the engine's own
                     };
                 }
+                // It has ended: a worker that dies from now on, before the next item, was running none (this item's
+                // result, if it had not gone yet, dies with it, and the item runs again).
+                _progress?.WriteInt64(0, PoolProgress.Finished(_indexes[i]));
                 Finish(i, terminating, start < 0 ? 0 : _clock.ElapsedTicks - start);
             }
         }

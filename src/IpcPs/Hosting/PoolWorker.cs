@@ -36,9 +36,9 @@ namespace IpcPs.Hosting
                 catch (ConnectionClosedException) { return 0; }   // the parent died before the worker started
                 if (!(first is object?[] start && start.Length > 3 && start[0] as string == "start" && start[3] is string progressName))
                     throw new InvalidOperationException("The pool sent no start message.");
-                // The progress word: the input index of the item this worker began last (see PoolChunk).
+                // The progress word: the item this worker runs, or finished last (see PoolProgress).
                 using var progress = SharedMemory.Attach(progressName);
-                if (progress.Size < PoolWorkerProcess.ProgressSize) throw new InvalidOperationException("The pool's progress segment is too small.");
+                if (progress.Size < PoolProgress.Size) throw new InvalidOperationException("The pool's progress segment is too small.");
                 string? initializationScript = start[1] as string;
                 ManagerKeys.Adopt(start[2]);
                 var records = new List<object?>();
@@ -149,7 +149,7 @@ namespace IpcPs.Hosting
                             script.Configure(state.PSVariable, blocks.Script, blocks.ProcessBlock, args as object?[] ?? Array.Empty<object?>());
                             state.PSVariable.Set(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
                             _pipe.SerializationDepth = message[5] is int depth ? depth : 2;
-                            _progress.WriteInt64(0, -1);   // indexes are per call
+                            _progress.WriteInt64(0, PoolProgress.None);   // indexes are per call
                             break;
                         case "chunk":
                             var indexes = ToIndexes(message[2]);

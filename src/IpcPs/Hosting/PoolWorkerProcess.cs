@@ -19,6 +19,17 @@ namespace IpcPs.Hosting
 
         public long Index { get; }
         public object? Item { get; }
+
+        /// <summary>Workers that died holding this item before they began it (see PoolCall.OnDied).</summary>
+        public int DiedBeforeBegun { get; set; }
+    }
+
+    /// <summary>How <see cref="PoolWorkerProcess.TrySendNow"/> went: the message went; or not, the worker cannot take it now; or it is gone.</summary>
+    internal enum PoolSend
+    {
+        Sent,
+        NoRoom,
+        Gone,
     }
 
     /// <summary>What a worker's reader thread saw: a message, or (Message null) that the worker is gone.</summary>
@@ -45,7 +56,7 @@ namespace IpcPs.Hosting
         private readonly Process _process;
         private readonly IpcConnection _pipe;      // end 0, this process's
         private readonly IpcConnection _handedOver; // end 1, handed to the worker and closed here at once
-        private readonly SharedMemory _progress;    // offset 0: int64, input index of the item the worker began last (-1: none)
+        private readonly SharedMemory _progress;    // the worker's progress word (PoolProgress)
         private readonly TextHead _stderr = new TextHead(8192);
         private System.Threading.Tasks.Task? _errors;   // reads stderr to its end
         private int _disposed;
@@ -81,8 +92,8 @@ namespace IpcPs.Hosting
             SharedMemory? progress = null;
             try
             {
-                progress = SharedMemory.Create(null, ProgressSize);
-                progress.WriteInt64(0, -1);
+                progress = SharedMemory.Create(null, PoolProgress.Size);
+                progress.WriteInt64(0, PoolProgress.None);
                 // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
                 var spare = SpareChildren.Take(module, folder: folder);
                 var process = spare?.Process ?? Process.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"))
@@ -128,14 +139,11 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>The worker's progress word: one int64.</summary>
-        public const int ProgressSize = 8;
-
-        /// <summary>The input index of the item the worker began last in this call (-1: none, or unreadable).</summary>
-        public long LastBegun()
+        /// <summary>The worker's progress word (<see cref="PoolProgress"/>; None when unreadable).</summary>
+        public long Progress()
         {
             try { return _progress.ReadInt64(0); }
-            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return -1; }
+            catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return PoolProgress.None; }
         }
 
         /// <summary>How deep objects that are not plain values are serialized on the way to the worker.</summary>
@@ -169,6 +177,53 @@ namespace IpcPs.Hosting
         /// (the pipe is then broken). Either way the call that stops replaces it.
         /// </summary>
         public bool SendCut { get; private set; }
+
+        /// <summary>
+        /// Sends a message of a call if the worker can take it now. A busy worker (or one not ready yet) reads its pipe
+        /// only after its item: it gets a message that fits its pipe's ring if there is room for it now, never a larger
+        /// one (that streams as the worker reads, and the call would wait, handing nothing to the other workers). A
+        /// ready worker with nothing in flight is reading its pipe: it gets any message, waiting for room as
+        /// <see cref="TrySend"/> does (CANCEL ends the wait, and the worker is then <see cref="SendCut"/>).
+        /// NoRoom: nothing of it went, and <see cref="MayTake"/> says when to offer one again.
+        /// </summary>
+        public PoolSend TrySendNow(object?[] message, CancellationToken cancel)
+        {
+            try
+            {
+                bool sent = _pipe.TrySendWithoutWaiting(message, Ready && InFlight.Count == 0, cancel, out long frame);
+                _offered = frame;
+                return sent ? PoolSend.Sent : PoolSend.NoRoom;
+            }
+            catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
+            {
+                Dead = true;
+                return PoolSend.Gone;
+            }
+            catch (OperationCanceledException)
+            {
+                SendCut = true;
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// False when the worker is busy (or not ready) and its pipe has no room now for a message as large as the
+        /// last one offered to it (<see cref="TrySendNow"/>, sent or not): the next chunk is likely as large, and is
+        /// not encoded only to find no room (a chunk larger than the ring was encoded again for every busy worker at
+        /// every item and event). An idle ready worker may always be offered one.
+        /// </summary>
+        public bool MayTake
+        {
+            get
+            {
+                long last = _offered;
+                if (last == 0 || (Ready && InFlight.Count == 0)) return true;
+                try { return last <= _pipe.BufferSize && _pipe.SendRoom >= last; }
+                catch (Exception e) when (e is IpcException || e is ObjectDisposedException) { return true; }   // the send says what is wrong
+            }
+        }
+
+        private long _offered;   // the frame of the last message offered to the worker (0: none yet)
 
         /// <summary>Why the worker ended, once it has: its exit code or signal, and the last of its error output.</summary>
         public string DeathReason()
