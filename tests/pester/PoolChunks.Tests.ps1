@@ -249,3 +249,45 @@ Describe 'Chunked pool calls' {
         $sum | Should -Be (20000 * 20001 / 2)
     }
 }
+
+Describe 'Pool deaths between items' {
+    It 'blames only the item workers cannot read, not a good one sent in the same chunk before it' {
+        $one = New-IpcPool -Size 1
+        $gone = New-IpcEvent
+        try {
+            # A handle of an object already destroyed: a worker ends reading the chunk that holds it. Item 0 goes
+            # alone (the worker is idle); items 1 and 2 ('2' and $gone) fill the next chunk, which no worker can read:
+            # '2' is as innocent as '4'.
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $out = & { 1; 2; $gone; 4 } | Invoke-IpcPool -Pool $one -ChunkSize 2 -Ordered { "$_" } -ErrorVariable died -ErrorAction SilentlyContinue
+            @($died.TargetObject) | Should -Be @($gone) -Because 'only the item no worker can read is reported'
+            $out | Should -Be @('1', '2', '4')
+        } finally { Remove-IpcPool $one; $gone.Close() }
+    }
+
+    It 'reports an item whose result ends its worker as it goes (after the item finished), rather than running it on new workers for ever' {
+        $one = New-IpcPool -Size 1
+        try {
+            # Item 2's output has a property whose getter kills the worker: the item finishes (its progress word says
+            # so), and the worker dies encoding its result. Every new worker would run it again and die the same way.
+            $run = Start-Stoppable { param($p)
+                $out = 1..3 | Invoke-IpcPool -Pool $p -ChunkSize 1 -Ordered {
+                    if ($_ -eq 2) {
+                        Add-Type -TypeDefinition 'public class IpcPsReviewBoom { public int Value { get { System.Diagnostics.Process.GetCurrentProcess().Kill(); return 0; } } }'
+                        [IpcPsReviewBoom]::new()
+                    } else { $_ }
+                } -ErrorVariable died -ErrorAction SilentlyContinue
+                [pscustomobject]@{ Out = $out; Died = $died }
+            } -Arguments $one
+            $ended = $run.Async.AsyncWaitHandle.WaitOne(60000)
+            if (-not $ended) { $run.PowerShell.Stop() }
+            $ended | Should -BeTrue -Because "the call ends (workers replaced so far: $($one.Replaced))"
+            $r = $run.PowerShell.EndInvoke($run.Async)[0]
+            $r.Out | Should -Be @(1, 3)
+            $r.Died | Should -HaveCount 1
+            $r.Died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
+            $r.Died[0].TargetObject | Should -Be 2
+            $one.Replaced | Should -Be 2
+        } finally { if ($run) { $run.PowerShell.Dispose() }; Remove-IpcPool $one }
+    }
+}
