@@ -107,7 +107,7 @@ Describe 'Chunked pool calls' {
             $died | Should -HaveCount 1
             $died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
             $died[0].TargetObject | Should -Be $gone
-            $died[0].ErrorDetails.Message | Should -BeLike "``[item 1 '*``] The pool worker process * died (exit code 1).*2 workers died holding this item before they began it*"
+            $died[0].ErrorDetails.Message | Should -BeLike "``[item 1 '*``] The pool worker process * died (exit code 1).*2 workers died holding this item, running none*"
             $one.Replaced | Should -Be 2
         } finally { Remove-IpcPool $one; $gone.Close() }
     }

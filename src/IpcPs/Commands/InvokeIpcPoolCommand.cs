@@ -143,7 +143,7 @@ namespace IpcPs.Commands
             {
                 var died = new ErrorRecord(new RemoteException(r.WorkerDied), ErrorRecords.PoolWorkerDied, ErrorCategory.OperationStopped, r.Task.Item);
                 died.ErrorDetails = new ErrorDetails($"{Name(r)} {r.WorkerDied} " + (r.DiedBeforeBegun
-                    ? $"{PoolCall.MaxDeathsBeforeBegun} workers died holding this item before they began it (can a worker read it?), so it is not sent again; a new worker took its place."
+                    ? $"{PoolCall.MaxDeathsBeforeBegun} workers died holding this item, running none (can a worker read it, or send its result?), so it is not sent again; a new worker took its place."
                     : "It was running this item; a new worker took its place."));
                 WriteError(died);
             }

@@ -163,6 +163,9 @@ namespace IpcPs.Hosting
             // Once the input has ended, what is left is shared among the workers rather than given to the first.
             int take = Math.Min(chunk, _inputEnded ? Math.Max(1, (_pending.Count + _pool.Size - 1) / _pool.Size) : _pending.Count);
             if (take < chunk && w.InFlight.Count > 0 && !_inputEnded) return false;
+            // An item a worker died holding, running none, goes alone: a chunk no worker can read is then blamed on
+            // that item only, not on a good one sent before it in the same chunk.
+            if (_pending.First!.Value.DiedBeforeBegun > 0) take = 1;
             tryOthers = true;
             if (!w.MayTake) return false;
             if (w.CallId != _callId)
@@ -320,7 +323,10 @@ namespace IpcPs.Hosting
             while (named != null && named.Value.Index != index) named = named.Next;
             if (begun && named != null) return named;
             begun = false;
-            var first = named is null ? w.InFlight.First : named.Next;   // the first item it had not begun
+            // The first item it had not begun; or the one it finished last, if its result had not come: a worker that
+            // dies as that result goes (its encoding ended it: a getter, memory) would otherwise run it on new workers
+            // for ever, blaming none.
+            var first = named ?? w.InFlight.First;
             for (var n = first; n != null; n = n.Next) n.Value.DiedBeforeBegun++;
             return first != null && first.Value.DiedBeforeBegun >= MaxDeathsBeforeBegun ? first : null;
         }
