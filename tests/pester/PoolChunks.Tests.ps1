@@ -291,3 +291,33 @@ Describe 'Pool deaths between items' {
         } finally { if ($run) { $run.PowerShell.Dispose() }; Remove-IpcPool $one }
     }
 }
+
+Describe 'Pool items held while the input pauses' {
+    It 'sends a full chunk that found no room in a busy worker''s pipe once that worker is free, though the input waits for that item' {
+        $one = New-IpcPool -Size 1
+        $q = New-IpcQueue
+        $release = New-IpcEvent
+        $done = New-IpcEvent
+        $state = @{}
+        try {
+            # Chunks of one: no item waits for a chunk to fill. The worker holds 'hold', frozen, when the 1.5 MB item
+            # comes (more than its pipe's ring: it cannot go now). The input then lets the worker go on and waits for
+            # the big item to run. It must not wait for the input to go on: the worker is free.
+            $big = 'big' + ('x' * 1.5MB)
+            $out = & {
+                'hold'
+                $worker = [int]$q.Get($true, 60)
+                & kill -STOP $worker
+                $release.Set()
+                $big
+                & kill -CONT $worker
+                $state.SawBig = $done.Wait(20)
+            } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered -ArgumentList $q, $release, $done {
+                param($q, $release, $done)
+                if ($_ -eq 'hold') { $q.Put($PID); $null = $release.Wait(60); 'hold' } else { $done.Set(); 'big' }
+            }
+            $out | Should -Be @('hold', 'big')
+            $state.SawBig | Should -BeTrue -Because 'the big item ran while the input waited for it'
+        } finally { Remove-IpcPool $one; $q.Close(); $release.Close(); $done.Close() }
+    }
+}

@@ -22,7 +22,7 @@ namespace IpcPs.Hosting
         /// <summary>Why the worker running this item died, if it did.</summary>
         public string? WorkerDied { get; set; }
 
-        /// <summary>With <see cref="WorkerDied"/>: the workers holding the item died before they began it (see PoolCall.OnDied).</summary>
+        /// <summary>With <see cref="WorkerDied"/>: the workers holding the item died running no item (see PoolCall.OnDied).</summary>
         public bool DiedBeforeBegun { get; set; }
 
         public int WorkerPid { get; set; }

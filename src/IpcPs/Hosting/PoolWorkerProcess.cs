@@ -19,7 +19,7 @@ namespace IpcPs.Hosting
         public long Index { get; }
         public object? Item { get; }
 
-        /// <summary>Workers that died holding this item before they began it (see PoolCall.OnDied).</summary>
+        /// <summary>Workers that died holding this item, running none (before they began it, or before its result went) (see PoolCall.OnDied).</summary>
         public int DiedBeforeBegun { get; set; }
     }
 
