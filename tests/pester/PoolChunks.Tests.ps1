@@ -59,13 +59,15 @@ Describe 'Chunked pool calls' {
             # The first call leaves the worker's progress word at its last item (index 2).
             (1..3 | Invoke-IpcPool -Pool $one { $_ } -Ordered) | Should -Be @(1, 2, 3)
             $worker = $one.Pids[0]
-            # Frozen while it waits for the next call: that call's script and its first chunks (items 0 and 1) go
-            # into its pipe, and the input kills it before it could read them.
+            # Frozen while it waits for the next call: that call's script and its first chunks (items 0 and 1, as many
+            # as a busy worker holds: a third would wait for it) go into its pipe, and the input kills it before it
+            # could read them.
             & kill -STOP $worker
             $out = & {
-                'a'; 'b'; 'c'; 'd'
+                'a'; 'b'
                 Stop-Process -Id $worker -Force
                 Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the frozen worker to die'
+                'c'; 'd'
             } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered { "$_ by $PID" } -ErrorVariable died -ErrorAction SilentlyContinue
             $died | Should -BeNullOrEmpty -Because 'the worker ran none of this call''s items'
             $out | Should -Be @('a', 'b', 'c', 'd' | ForEach-Object { "$_ by $($one.Pids[0])" })
@@ -78,14 +80,16 @@ Describe 'Chunked pool calls' {
         $one = New-IpcPool -Size 1
         try {
             # Item 1 says where it runs, then ends. The input then freezes that worker (done with item 1, or at the
-            # very end of it), gives items 2 to 5 (chunks of one: two of them go into its pipe), and kills it.
+            # very end of it), gives item 2 (chunks of one: it goes into its pipe; a third item in flight would wait
+            # for the worker), kills it, and gives items 3 to 5.
             $out = & {
                 1
                 $worker = [int]$q.Get($true, 60)
                 & kill -STOP $worker
-                2; 3; 4; 5
+                2
                 Stop-Process -Id $worker -Force
                 Wait-Until { -not (Get-Process -Id $worker -ErrorAction SilentlyContinue) } -Because 'the frozen worker to die'
+                3; 4; 5
             } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered -ArgumentList $q { param($q) if ($_ -eq 1) { $q.Put($PID) }; $_ } -ErrorVariable died -ErrorAction SilentlyContinue
             # Item 1 is reported only if the worker was frozen inside it; the items after it are never.
             @($died.TargetObject) | Should -Not -Contain 2
@@ -193,18 +197,19 @@ Describe 'Chunked pool calls' {
 
     It 'gives a chunk bigger than a busy worker''s pipe to the first worker free for it, not to the busy one' {
         $release = New-IpcEvent
-        $free = New-IpcEvent
+        $never = New-IpcEvent
         try {
-            # Item 0 holds a worker until item 2 runs; item 1 holds the other until the input has given item 2. Item 2
-            # is 1.5 MB, more than a worker pipe's 1 MiB ring, and comes while both are busy: a send to the least busy
-            # (the first, on a tie) waited for it to read, which it does only after item 0, and the other one, free
-            # the moment item 1 ended, got nothing. It must go to the worker that is free first, the second.
+            # Item 0 holds a worker until item 2 runs; item 1 holds the other for 3 s. Item 2 is 1.5 MB, more than a
+            # worker pipe's 1 MiB ring, and comes while both are busy: a send to the least busy (the first, on a tie)
+            # waited for it to read, which it does only after item 0, and the other one, free once item 1 ended, got
+            # nothing. It must go to the worker that is free first, the second. (The input waits meanwhile: an item
+            # given is in a worker's hands before the input goes on.)
             $big = 'x' * 1.5MB
-            $out = & { 'hold'; 'brief'; "big$big"; $free.Set() } |
-                Invoke-IpcPool -Pool $pool -ChunkSize 1 -Ordered -ArgumentList $release, $free {
-                    param($release, $free)
+            $out = & { 'hold'; 'brief'; "big$big" } |
+                Invoke-IpcPool -Pool $pool -ChunkSize 1 -Ordered -ArgumentList $release, $never {
+                    param($release, $never)
                     if ($_ -eq 'hold') { "hold $PID $($release.Wait(30))" }
-                    elseif ($_ -eq 'brief') { "brief $PID $($free.Wait(60))" }
+                    elseif ($_ -eq 'brief') { "brief $PID $($never.Wait(3))" }
                     else { $release.Set(); "big $PID" }
                 }
             $out | Should -HaveCount 3
@@ -212,11 +217,10 @@ Describe 'Chunked pool calls' {
             $hold[0] | Should -Be 'hold'
             $brief[0] | Should -Be 'brief'
             $bigRun[0] | Should -Be 'big'
-            $brief[2] | Should -Be 'True'
             $hold[1] | Should -Not -Be $brief[1] -Because 'the two items that wait ran in both workers'
             $bigRun[1] | Should -Be $brief[1] -Because 'the big item goes to the worker free first'
             $hold[2] | Should -Be 'True' -Because 'the big item ran while the first worker still held its item'
-        } finally { $release.Close(); $free.Close() }
+        } finally { $release.Close(); $never.Close() }
     }
 
     It 'stops at once while chunks bigger than a busy worker''s pipe wait for it, and replaces that worker' {
@@ -293,31 +297,44 @@ Describe 'Pool deaths between items' {
 }
 
 Describe 'Pool items held while the input pauses' {
-    It 'sends a full chunk that found no room in a busy worker''s pipe once that worker is free, though the input waits for that item' {
-        $one = New-IpcPool -Size 1
-        $q = New-IpcQueue
-        $release = New-IpcEvent
-        $done = New-IpcEvent
+    # One worker, chunks of one (no item waits for a chunk to fill). 'hold' keeps the worker busy until the input lets
+    # it go or 3 s pass. The input gives more, then lets 'hold' go and waits for the last item to run. A call that
+    # returned to the input with that item still queued in the session would send it only when the input goes on, so the
+    # wait would fail; the call must keep the input until the worker took it (here: until 'hold' ended by itself).
+    BeforeEach {
+        $script:one = New-IpcPool -Size 1
+        $script:release = New-IpcEvent
+        $script:ran = New-IpcEvent
+    }
+    AfterEach { Remove-IpcPool $script:one; $script:release.Close(); $script:ran.Close() }
+
+    It 'sends an item beyond a busy worker''s chunks in flight before the input goes on' {
         $state = @{}
-        try {
-            # Chunks of one: no item waits for a chunk to fill. The worker holds 'hold', frozen, when the 1.5 MB item
-            # comes (more than its pipe's ring: it cannot go now). The input then lets the worker go on and waits for
-            # the big item to run. It must not wait for the input to go on: the worker is free.
-            $big = 'big' + ('x' * 1.5MB)
-            $out = & {
-                'hold'
-                $worker = [int]$q.Get($true, 60)
-                & kill -STOP $worker
-                $release.Set()
-                $big
-                & kill -CONT $worker
-                $state.SawBig = $done.Wait(20)
-            } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered -ArgumentList $q, $release, $done {
-                param($q, $release, $done)
-                if ($_ -eq 'hold') { $q.Put($PID); $null = $release.Wait(60); 'hold' } else { $done.Set(); 'big' }
-            }
-            $out | Should -Be @('hold', 'big')
-            $state.SawBig | Should -BeTrue -Because 'the big item ran while the input waited for it'
-        } finally { Remove-IpcPool $one; $q.Close(); $release.Close(); $done.Close() }
+        $out = & {
+            'hold'; 'second'; 'third'
+            $script:release.Set()
+            $state.Ran = $script:ran.Wait(30)
+        } | Invoke-IpcPool -Pool $script:one -ChunkSize 1 -Ordered -ArgumentList $script:release, $script:ran {
+            param($release, $ran)
+            if ($_ -eq 'hold') { $null = $release.Wait(3) } elseif ($_ -eq 'third') { $ran.Set() }
+            $_
+        }
+        $out | Should -Be @('hold', 'second', 'third')
+        $state.Ran | Should -BeTrue -Because 'the third item ran while the input waited for it'
+    }
+
+    It 'sends an item larger than a busy worker''s pipe once the worker is free, before the input goes on' {
+        $state = @{}
+        $big = 'big' + ('x' * 1.5MB)
+        $out = & {
+            'hold'; $big
+            $script:release.Set()
+            $state.Ran = $script:ran.Wait(30)
+        } | Invoke-IpcPool -Pool $script:one -ChunkSize 1 -Ordered -ArgumentList $script:release, $script:ran {
+            param($release, $ran)
+            if ($_ -eq 'hold') { $null = $release.Wait(3); 'hold' } else { $ran.Set(); $_.Length }
+        }
+        $out | Should -Be @('hold', $big.Length)
+        $state.Ran | Should -BeTrue -Because 'the big item ran while the input waited for it'
     }
 }

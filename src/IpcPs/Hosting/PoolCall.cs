@@ -83,12 +83,19 @@ namespace IpcPs.Hosting
         public long Submitted { get; private set; }
         public long Completed { get; private set; }
 
-        /// <summary>Queues ITEM; returns the results ready now (waiting for some only while too many are queued).</summary>
+        /// <summary>
+        /// Queues ITEM; returns the results ready now. Invariant: it returns with less than a chunk queued here (the
+        /// chunk that has not filled yet), waiting for events until the workers took the rest: all work happens on the
+        /// caller's thread, so a whole chunk left here while the input pauses would go only when the input goes on,
+        /// and an input waiting for what that item does would wait for ever (one at a busy worker's limit of
+        /// chunks in flight, one larger than a busy worker's pipe has room for). The wait is also the back-pressure:
+        /// a long input is never all in memory.
+        /// </summary>
         public List<PoolResult> Add(object? item, CancellationToken cancel)
         {
             _pending.AddLast(new PoolTask(Submitted++, item));
             Dispatch(cancel);
-            while (_pending.Count > _pool.Size * Prefetch * ChunkSize) Handle(Timeout.InfiniteTimeSpan, cancel);
+            while (_pending.Count >= ChunkSize) Handle(Timeout.InfiniteTimeSpan, cancel);
             while (Handle(TimeSpan.Zero, cancel)) { }
             return Take();
         }
