@@ -57,10 +57,15 @@ namespace IpcPs.Redis
             return new RedisAddress(u.Scheme == "rediss", user, password, u.IdnHost.Trim('[', ']'), port, database);
         }
 
-        /// <summary>The client's options: connect within CONNECTTIMEOUT; the password from the URI, else PASSWORD.</summary>
-        public ConfigurationOptions Options(TimeSpan connectTimeout, string? password)
+        /// <summary>
+        /// The client's options: connect within CONNECTTIMEOUT, every command within OPERATIONTIMEOUT (its own: the connect
+        /// timeout of whoever made the process's shared connection first must not set every later command's); the password
+        /// from the URI, else PASSWORD.
+        /// </summary>
+        public ConfigurationOptions Options(TimeSpan connectTimeout, TimeSpan operationTimeout, string? password)
         {
             int ms = (int)Math.Clamp(connectTimeout.TotalMilliseconds, 100, int.MaxValue);
+            int op = (int)Math.Clamp(operationTimeout.TotalMilliseconds, 100, int.MaxValue);
             var o = new ConfigurationOptions
             {
                 Ssl = Tls,
@@ -68,8 +73,8 @@ namespace IpcPs.Redis
                 Password = Password ?? password,
                 DefaultDatabase = Database,
                 ConnectTimeout = ms,
-                AsyncTimeout = Math.Max(ms, 5000),
-                SyncTimeout = Math.Max(ms, 5000),
+                AsyncTimeout = op,
+                SyncTimeout = op,
                 // The first connection must succeed or fail within the timeout with its reason (no silent background retries);
                 // after it, the client reconnects by itself and queues commands not yet sent until then (its backlog).
                 AbortOnConnectFail = true,

@@ -19,6 +19,13 @@ namespace IpcPs.Redis
         private static readonly Dictionary<string, RedisBackend> Shared = new Dictionary<string, RedisBackend>(StringComparer.Ordinal);
         public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
 
+        /// <summary>
+        /// How long one command may take, whatever the connect timeout: a command not yet sent waits at most this long for
+        /// the connection (BackendUnavailable), a command sent at most this long for its answer (BackendOutcomeUnknown for a
+        /// change).
+        /// </summary>
+        public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+
         private readonly ConnectionMultiplexer _mux;
         private volatile bool _closed;
 
@@ -79,7 +86,7 @@ namespace IpcPs.Redis
 
         private static RedisBackend ConnectNew(RedisAddress address, string? password, TimeSpan connectTimeout)
         {
-            var options = address.Options(connectTimeout, password);
+            var options = address.Options(connectTimeout, OperationTimeout, password);
             ConnectionMultiplexer mux;
             try { mux = ConnectionMultiplexer.Connect(options); }
             catch (Exception e) { throw RedisErrors.Map(e, address.Display, "Connect", null, write: false); }

@@ -50,6 +50,38 @@ namespace IpcPs.Tests
             }
         }
 
+        /// <summary>A Redis command's own timeout (RedisBackend.OperationTimeout, documented as 5 s).</summary>
+        private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+
+        /// <summary>How much later than its timeout a call may end on a loaded machine: generous, and well under a second timeout.</summary>
+        private static readonly TimeSpan Margin = TimeSpan.FromSeconds(3);
+
+        [Fact]
+        public void A_put_while_the_server_is_down_fails_within_the_operation_timeout_whatever_the_connect_timeout()
+        {
+            using var server = new RedisServer();
+            // A long connect timeout governs connecting only; before, it also made every command wait 10 s.
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(10));
+            using var q = b.Queue("down_" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            q.Put(1);
+            server.Kill();
+            WaitUntilDisconnected(b);   // so the put is not sent (nothing in flight): it waits for the connection
+            var sw = Stopwatch.StartNew();
+            Assert.Throws<IpcBackendUnavailableException>(() => q.Put(2));
+            Assert.True(sw.Elapsed < OperationTimeout + Margin, $"the put took {sw.Elapsed}: past the operation timeout ({OperationTimeout})");
+        }
+
+        /// <summary>Until the client has seen its connection fail (a killed server's socket closes at once; polled with a deadline).</summary>
+        private static void WaitUntilDisconnected(RedisBackend b)
+        {
+            var deadline = Stopwatch.StartNew();
+            while (b.IsConnected)
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the client never saw the server go");
+                Thread.Sleep(10);
+            }
+        }
+
         [Fact]
         public void A_server_killed_and_restarted_mid_run_loses_nothing_acknowledged_and_nothing_hangs()
         {
