@@ -76,8 +76,12 @@ namespace IpcPs.Redis
                 AsyncTimeout = op,
                 SyncTimeout = op,
                 // The first connection must succeed or fail within the timeout with its reason (no silent background retries);
-                // after it, the client reconnects by itself and queues commands not yet sent until then (its backlog).
+                // after it, the client reconnects by itself. A command issued while the connection is down fails at once,
+                // unsent: RedisBackend waits for the connection within the caller's deadline and sends it again. (The client's
+                // own backlog would hold it for the whole operation timeout, past a shorter deadline, and could send it after
+                // its caller had been told it failed.)
                 AbortOnConnectFail = true,
+                BacklogPolicy = BacklogPolicy.FailFast,
                 ConnectRetry = 1,
                 ClientName = "ipcps",
                 KeepAlive = 5,

@@ -2,8 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using System.Threading;
 using IpcPs.Core;
 using IpcPs.Core.Messaging;
+using IpcPs.Core.Sync;
 using StackExchange.Redis;
 
 namespace IpcPs.Redis
@@ -21,8 +23,8 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// How long one command may take, whatever the connect timeout: a command not yet sent waits at most this long for
-        /// the connection (BackendUnavailable), a command sent at most this long for its answer (BackendOutcomeUnknown for a
-        /// change).
+        /// the connection (BackendUnavailable; a call with a deadline of its own waits at most until it), a command sent at
+        /// most this long for its answer (BackendOutcomeUnknown for a change).
         /// </summary>
         public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
 
@@ -35,11 +37,13 @@ namespace IpcPs.Redis
             _mux = mux;
             Database = mux.GetDatabase(address.Database);
             Notifier = new Notifier(mux);
+            Reconnection = new Reconnection(mux);
         }
 
         internal RedisAddress Target { get; }
         internal IDatabase Database { get; }
         internal Notifier Notifier { get; }
+        internal Reconnection Reconnection { get; }
 
         /// <summary>redis://[user@]host:port/db: the address without its password.</summary>
         public string Address => Target.Display;
@@ -125,20 +129,41 @@ namespace IpcPs.Redis
 
         // ---- running commands ----------------------------------------------------------------------------------------
 
-        /// <summary>Runs a script; every client error becomes a typed one (RedisErrors.Map).</summary>
-        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write)
-        {
-            ThrowIfClosed();
-            try { return Database.ScriptEvaluate(script, keys, args); }
-            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
-        }
+        /// <summary>
+        /// Runs a script (see <see cref="Call"/>): WITHIN is the caller's deadline (none: the operation timeout alone), CANCEL
+        /// ends a wait for the connection.
+        /// </summary>
+        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write,
+                                  Deadline? within = null, CancellationToken cancel = default) =>
+            Call(() => Database.ScriptEvaluate(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write);
 
         /// <summary>Runs a plain command the same way.</summary>
-        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write)
+        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write) =>
+            Call(() => command(Database), Deadline.Infinite, CancellationToken.None, operation, name, write);
+
+        /// <summary>
+        /// Runs COMMAND on the interactive connection; every client error becomes a typed one (RedisErrors.Map). While the
+        /// connection is down the client fails a command unsent (BacklogPolicy.FailFast); it is sent again once the
+        /// connection is back, waited for at most until WITHIN (a call whose deadline has passed tries once) and never
+        /// longer than <see cref="OperationTimeout"/>, then BackendUnavailable: nothing was sent, and nothing will be. A
+        /// command sent waits for its answer up to the operation timeout (the client's own), whatever WITHIN: its answer may
+        /// still come, so a change is never given up earlier.
+        /// </summary>
+        private T Call<T>(Func<T> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write)
         {
             ThrowIfClosed();
-            try { return command(Database); }
-            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+            var until = within.Min(Deadline.After(OperationTimeout));
+            while (true)
+            {
+                var back = Reconnection.Next;   // taken before the try: a reconnection after the failure is not missed
+                try { return command(); }
+                catch (RedisConnectionException e) when (RedisErrors.NotSent(e))
+                {
+                    if (until.HasPassed || !Notifier.Wait(back, until.RemainingMilliseconds(), cancel)) throw RedisErrors.Map(e, Address, operation, name, write);
+                    ThrowIfClosed();
+                }
+                catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+            }
         }
 
         internal System.Threading.Tasks.Task Signal(string channel, string? name)

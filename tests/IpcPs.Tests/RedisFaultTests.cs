@@ -71,6 +71,43 @@ namespace IpcPs.Tests
             Assert.True(sw.Elapsed < OperationTimeout + Margin, $"the put took {sw.Elapsed}: past the operation timeout ({OperationTimeout})");
         }
 
+        [Fact]
+        public void Calls_with_a_timeout_end_within_it_while_the_server_is_down()
+        {
+            using var server = new RedisServer();
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(2));
+            string id = Guid.NewGuid().ToString("N").Substring(0, 8);
+            using var q = b.Queue("downq_" + id);
+            using var e = b.Event("downe_" + id);
+            using var l = b.Lock("downl_" + id);
+            Assert.Throws<QueueEmptyException>(() => q.Get(true, 0.05));   // the queue's channel is subscribed, the event's and the lock's not yet
+
+            // Killed while a get waits (its first check done): the check it makes on the wake-up finds no connection.
+            long evals = server.ScriptCalls();
+            var waiting = Stopwatch.StartNew();
+            var getter = System.Threading.Tasks.Task.Run(() => q.Get(true, 1.5));
+            while (server.ScriptCalls() == evals) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), "the get never checked the queue"); Thread.Sleep(10); }
+            server.Kill();
+            var ex = Assert.ThrowsAny<Exception>(() => getter.GetAwaiter().GetResult());
+            Assert.True(ex is IpcBackendUnavailableException || ex is IpcBackendOutcomeUnknownException || ex is QueueEmptyException, $"{ex.GetType()}: {ex.Message}");
+            Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(1.5) + Margin, $"a get with a 1.5 s timeout took {waiting.Elapsed}");
+
+            WaitUntilDisconnected(b);
+            var second = TimeSpan.FromSeconds(1);
+            Within("a get with a 1 s timeout", second, () => q.Get(true, 1));
+            Within("a get that does not wait", TimeSpan.Zero, () => q.Get(false));
+            Within("a send with a 1 s timeout", second, () => ((IMessageChannel)q).TrySend(1, null, null, second, CancellationToken.None));
+            Within("an event's first wait", second, () => e.Wait(second, CancellationToken.None));
+            Within("a lock's first acquisition", second, () => l.TryAcquire(second, CancellationToken.None));
+
+            static void Within(string what, TimeSpan timeout, Action call)
+            {
+                var sw = Stopwatch.StartNew();
+                Assert.Throws<IpcBackendUnavailableException>(call);   // nothing could be sent
+                Assert.True(sw.Elapsed < timeout + Margin, $"{what} took {sw.Elapsed} to fail with the server down");
+            }
+        }
+
         /// <summary>Until the client has seen its connection fail (a killed server's socket closes at once; polled with a deadline).</summary>
         private static void WaitUntilDisconnected(RedisBackend b)
         {
