@@ -108,6 +108,27 @@ namespace IpcPs.Tests
             }
         }
 
+        [Fact]
+        public void A_wait_whose_server_stops_answering_ends_at_its_timeout()
+        {
+            using var server = new RedisServer();
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(2));
+            using var q = b.Queue("stopped_" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            long evals = server.ScriptCalls();
+            var waiting = Stopwatch.StartNew();
+            var getter = System.Threading.Tasks.Task.Run(() => q.Get(true, 2));
+            while (server.ScriptCalls() == evals) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), "the get never checked the queue"); Thread.Sleep(10); }
+            RedisServer.Signal(server.Pid, RedisServer.SIGSTOP);   // the connection stays up; nothing answers (a pause, a partition)
+            try
+            {
+                // Nothing was published while it waited, so nothing changed that its first check did not see: it times out
+                // (before, it checked once more at the deadline and waited the 5 s operation timeout for the answer).
+                Assert.Throws<QueueEmptyException>(() => getter.GetAwaiter().GetResult());
+                Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(2) + Margin, $"a get with a 2 s timeout took {waiting.Elapsed}");
+            }
+            finally { RedisServer.Signal(server.Pid, RedisServer.SIGCONT); }
+        }
+
         /// <summary>Until the client has seen its connection fail (a killed server's socket closes at once; polled with a deadline).</summary>
         private static void WaitUntilDisconnected(RedisBackend b)
         {
