@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net;
 using System.Threading;
+using System.Threading.Tasks;
 using IpcPs.Core;
 using IpcPs.Core.Messaging;
 using IpcPs.Core.Sync;
@@ -88,18 +89,44 @@ namespace IpcPs.Redis
 
         private string? _password;
 
+        /// <summary>
+        /// Connects and checks the user's rights with a PING (ACLs: a user that may connect but not run commands is refused
+        /// here), both within CONNECTTIMEOUT plus the client's own allowance (half a second at most). The client's
+        /// synchronous connect could not be used: when it gives up on a connection it has made (a server that answered the
+        /// handshake, then nothing), it closes it with a QUIT and waits the whole operation timeout for the answer, so it
+        /// took the connect timeout plus 5 s; and the PING waited the operation timeout too. Here a connect still under way
+        /// at the deadline is left to end by itself (a late connection is closed, a late error observed) and a PING not
+        /// answered in time closes the connection without a QUIT.
+        /// </summary>
         private static RedisBackend ConnectNew(RedisAddress address, string? password, TimeSpan connectTimeout)
         {
             var options = address.Options(connectTimeout, OperationTimeout, password);
+            var deadline = Deadline.After(TimeSpan.FromMilliseconds(options.ConnectTimeout + Math.Min(500, options.ConnectTimeout)));
+            string late = $"Connect: the server did not answer within the connect timeout ({connectTimeout.TotalSeconds:0.###} s).";
             ConnectionMultiplexer mux;
-            try { mux = ConnectionMultiplexer.Connect(options); }
-            catch (Exception e) { throw RedisErrors.Map(e, address.Display, "Connect", null, write: false); }
+            try
+            {
+                var connecting = ConnectionMultiplexer.ConnectAsync(options);
+                if (!connecting.Wait(deadline.RemainingMilliseconds()))
+                {
+                    connecting.ContinueWith(t => { if (t.Status == TaskStatus.RanToCompletion) t.Result.Close(allowCommandsToComplete: false); else _ = t.Exception; },
+                                            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                    throw new IpcBackendUnavailableException(address.Display, late);
+                }
+                mux = connecting.Result;
+            }
+            catch (Exception e) when (!(e is IpcBackendException)) { throw RedisErrors.Map(e is AggregateException a && a.InnerException != null ? a.InnerException : e, address.Display, "Connect", null, write: false); }
             var b = new RedisBackend(address, mux) { _password = options.Password };
-            try { b.Database.Ping(); }   // ACLs: a user that may connect but not run commands is refused here
+            try
+            {
+                var ping = b.Database.PingAsync();
+                if (!ping.Wait(Math.Max(deadline.RemainingMilliseconds(), 100))) throw new IpcBackendUnavailableException(address.Display, late);
+            }
             catch (Exception e)
             {
-                mux.Dispose();
-                throw RedisErrors.Map(e, address.Display, "Connect", null, write: false);
+                mux.Close(allowCommandsToComplete: false);   // no QUIT to wait for; fails the PING if it is still waiting
+                if (e is IpcBackendException) throw;
+                throw RedisErrors.Map(e is AggregateException a && a.InnerException != null ? a.InnerException : e, address.Display, "Connect", null, write: false);
             }
             return b;
         }

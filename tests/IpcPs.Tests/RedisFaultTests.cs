@@ -129,6 +129,18 @@ namespace IpcPs.Tests
             finally { RedisServer.Signal(server.Pid, RedisServer.SIGCONT); }
         }
 
+        [Fact]
+        public void A_server_that_answers_the_handshake_and_then_nothing_fails_within_the_connect_timeout()
+        {
+            using var server = new RedisServer();
+            using var proxy = new RedisMuteProxy(server.Port);
+            var sw = Stopwatch.StartNew();
+            // The connection is made, then its first PING is never answered: the client's own (it gave up on the connection
+            // and waited 5 s for the answer to its QUIT) or the one that checks the user's rights (it waited 5 s).
+            Assert.Throws<IpcBackendUnavailableException>(() => RedisBackend.ConnectPrivate($"redis://:{RedisServer.Password}@127.0.0.1:{proxy.Port}", TimeSpan.FromSeconds(1)));
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1) + Margin, $"a connect with a 1 s timeout took {sw.Elapsed}");
+        }
+
         /// <summary>Until the client has seen its connection fail (a killed server's socket closes at once; polled with a deadline).</summary>
         private static void WaitUntilDisconnected(RedisBackend b)
         {
