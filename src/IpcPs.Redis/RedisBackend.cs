@@ -58,23 +58,34 @@ namespace IpcPs.Redis
         /// The process's connection to URI, made on first use within CONNECTTIMEOUT. The password is the URI's, else the one
         /// remembered for its address (<see cref="IpcBackendCredentials"/>); a password given in the URI is remembered, so
         /// handles re-attach and child processes inherit it. IpcBackendAuthenticationException for refused credentials,
-        /// IpcBackendUnavailableException for a server that cannot be reached in time.
+        /// IpcBackendUnavailableException for a server that cannot be reached in time. The table's lock is not held while
+        /// connecting (a connect waited for another thread's to another server, its whole timeout); two threads that
+        /// connect to one address at once both connect, and the second to finish closes its own and takes the first's.
         /// </summary>
         public static RedisBackend Connect(string uri, TimeSpan connectTimeout)
         {
             var address = RedisAddress.Parse(uri);
             string? password = address.Password;
             if (password is null && IpcBackendCredentials.TryGet(address.Display, out var remembered)) password = remembered;
+            lock (Shared) if (TryShared(address, out var b)) return b;
+            var made = ConnectNew(address, password, connectTimeout);
             lock (Shared)
             {
-                if (Shared.TryGetValue(address.Display, out var b) && !b._closed && (address.Password is null || address.Password == b._password)) return b;
-                var made = ConnectNew(address, password, connectTimeout);
+                if (TryShared(address, out var b))
+                {
+                    made.Discard();
+                    return b;
+                }
                 Shared[address.Display] = made;
                 if (password != null) IpcBackendCredentials.Remember(address.Display, password);
                 else IpcBackendCredentials.Trust(address.Display);   // connected to: its handles may re-attach here
                 return made;
             }
         }
+
+        /// <summary>The open shared connection to ADDRESS, unless ADDRESS names another password (it then replaces it). Under the table's lock.</summary>
+        private static bool TryShared(RedisAddress address, out RedisBackend backend) =>
+            Shared.TryGetValue(address.Display, out backend!) && !backend._closed && (address.Password is null || address.Password == backend._password);
 
         public static RedisBackend Connect(string uri) => Connect(uri, DefaultConnectTimeout);
 
@@ -129,6 +140,13 @@ namespace IpcPs.Redis
                 throw RedisErrors.Map(e is AggregateException a && a.InnerException != null ? a.InnerException : e, address.Display, "Connect", null, write: false);
             }
             return b;
+        }
+
+        /// <summary>Closes a connection never shared (no QUIT to wait for).</summary>
+        private void Discard()
+        {
+            _closed = true;
+            _mux.Close(allowCommandsToComplete: false);
         }
 
         /// <summary>Closes the connection (for every handle of this process that uses it).</summary>

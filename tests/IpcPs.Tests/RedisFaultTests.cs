@@ -141,6 +141,31 @@ namespace IpcPs.Tests
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1) + Margin, $"a connect with a 1 s timeout took {sw.Elapsed}");
         }
 
+        [Fact]
+        public void A_connect_does_not_wait_for_another_threads_connect_to_another_server()
+        {
+            using var server = new RedisServer();
+            var silent = new TcpListener(IPAddress.Loopback, 0);   // accepts, never answers
+            silent.Start();
+            var accepted = new List<Socket>();
+            using var underWay = new ManualResetEventSlim();
+            silent.BeginAcceptSocket(a => { try { lock (accepted) accepted.Add(silent.EndAcceptSocket(a)); underWay.Set(); } catch (ObjectDisposedException) { } }, null);
+            try
+            {
+                var stuck = System.Threading.Tasks.Task.Run(() => RedisBackend.Connect($"redis://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}", TimeSpan.FromSeconds(6)));
+                Assert.True(underWay.Wait(TimeSpan.FromSeconds(20)), "the first connect never reached its server");
+                var sw = Stopwatch.StartNew();
+                using (RedisBackend.Connect(server.Uri, TimeSpan.FromSeconds(1))) { }   // the process's shared connections: one per address
+                Assert.True(sw.Elapsed < TimeSpan.FromSeconds(1) + Margin, $"a connect with a 1 s timeout took {sw.Elapsed} while another thread connected elsewhere");
+                Assert.Throws<IpcBackendUnavailableException>(() => stuck.GetAwaiter().GetResult());
+            }
+            finally
+            {
+                silent.Stop();
+                lock (accepted) foreach (var s in accepted) s.Dispose();
+            }
+        }
+
         /// <summary>Until the client has seen its connection fail (a killed server's socket closes at once; polled with a deadline).</summary>
         private static void WaitUntilDisconnected(RedisBackend b)
         {
