@@ -82,6 +82,10 @@ namespace IpcPs.Redis
                 // its caller had been told it failed.)
                 AbortOnConnectFail = true,
                 BacklogPolicy = BacklogPolicy.FailFast,
+                // Reconnection tries start half a timeout apart (growing up to 10 s), the smaller timeout's: the client's
+                // default, half the connect timeout, tried again only after a command waiting for the connection (the
+                // operation timeout at most) had given up, when the connect timeout was the longer.
+                ReconnectRetryPolicy = new ExponentialRetry(Math.Min(ms, op) / 2),
                 ConnectRetry = 1,
                 ClientName = "ipcps",
                 KeepAlive = 5,

@@ -166,6 +166,23 @@ namespace IpcPs.Tests
             }
         }
 
+        [Fact]
+        public void After_a_restart_the_client_is_back_within_the_operation_timeout_whatever_the_connect_timeout()
+        {
+            using var server = new RedisServer(appendOnly: true);   // the queue survives the restart
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(20));
+            using var q = b.Queue("back_" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            q.Put(1);
+            server.Kill();
+            WaitUntilDisconnected(b);   // its first try to reconnect, at once, was refused
+            server.Start();
+            // The put waits for the connection, at most the operation timeout: the client tries again within it (it first
+            // tried again half the connect timeout later, 10 s here, and the put failed).
+            q.Put(2);
+            Assert.Equal(new object[] { 1, 2 }, q.GetMany(10, 0));
+            q.Unlink();
+        }
+
         /// <summary>Until the client has seen its connection fail (a killed server's socket closes at once; polled with a deadline).</summary>
         private static void WaitUntilDisconnected(RedisBackend b)
         {
