@@ -12,7 +12,9 @@ namespace IpcPs.Redis
     /// completes the signal the waiter holds — so a change between the check and the wait is never missed, and waits never
     /// poll. A message lost while the subscription connection was down is made up for: when it is restored, every channel
     /// is signalled and its waiters check again. A channel is subscribed on first use (one round trip, before the first
-    /// check) and stays subscribed until the backend closes.
+    /// check) and stays subscribed until the backend closes. Its handler is registered with the client once, whatever the
+    /// outcome of that round trip: the client subscribes every registered channel whenever the subscription connection is
+    /// (re)established, so a first use while it is down goes on (the restore signals the channel) instead of waiting.
     /// </summary>
     internal sealed class Notifier
     {
@@ -39,8 +41,9 @@ namespace IpcPs.Redis
                 {
                     if (!c.Subscribed)
                     {
-                        _sub.Subscribe(RedisChannel.Literal(channel), (_, __) => c.Fire(), CommandFlags.None);
-                        c.Subscribed = true;
+                        try { _sub.Subscribe(RedisChannel.Literal(channel), (_, __) => c.Fire(), CommandFlags.None); }
+                        catch (RedisConnectionException e) when (RedisErrors.NotSent(e)) { }   // down: subscribed when it is back
+                        finally { c.Subscribed = true; }   // the handler is registered whatever the outcome: never a second one
                     }
                 }
             }

@@ -57,10 +57,15 @@ namespace IpcPs.Redis
             return new RedisAddress(u.Scheme == "rediss", user, password, u.IdnHost.Trim('[', ']'), port, database);
         }
 
-        /// <summary>The client's options: connect within CONNECTTIMEOUT; the password from the URI, else PASSWORD.</summary>
-        public ConfigurationOptions Options(TimeSpan connectTimeout, string? password)
+        /// <summary>
+        /// The client's options: connect within CONNECTTIMEOUT, every command within OPERATIONTIMEOUT (its own: the connect
+        /// timeout of whoever made the process's shared connection first must not set every later command's); the password
+        /// from the URI, else PASSWORD.
+        /// </summary>
+        public ConfigurationOptions Options(TimeSpan connectTimeout, TimeSpan operationTimeout, string? password)
         {
             int ms = (int)Math.Clamp(connectTimeout.TotalMilliseconds, 100, int.MaxValue);
+            int op = (int)Math.Clamp(operationTimeout.TotalMilliseconds, 100, int.MaxValue);
             var o = new ConfigurationOptions
             {
                 Ssl = Tls,
@@ -68,11 +73,19 @@ namespace IpcPs.Redis
                 Password = Password ?? password,
                 DefaultDatabase = Database,
                 ConnectTimeout = ms,
-                AsyncTimeout = Math.Max(ms, 5000),
-                SyncTimeout = Math.Max(ms, 5000),
+                AsyncTimeout = op,
+                SyncTimeout = op,
                 // The first connection must succeed or fail within the timeout with its reason (no silent background retries);
-                // after it, the client reconnects by itself and queues commands not yet sent until then (its backlog).
+                // after it, the client reconnects by itself. A command issued while the connection is down fails at once,
+                // unsent: RedisBackend waits for the connection within the caller's deadline and sends it again. (The client's
+                // own backlog would hold it for the whole operation timeout, past a shorter deadline, and could send it after
+                // its caller had been told it failed.)
                 AbortOnConnectFail = true,
+                BacklogPolicy = BacklogPolicy.FailFast,
+                // Reconnection tries start half a timeout apart (growing up to 10 s), the smaller timeout's: the client's
+                // default, half the connect timeout, tried again only after a command waiting for the connection (the
+                // operation timeout at most) had given up, when the connect timeout was the longer.
+                ReconnectRetryPolicy = new ExponentialRetry(Math.Min(ms, op) / 2),
                 ConnectRetry = 1,
                 ClientName = "ipcps",
                 KeepAlive = 5,

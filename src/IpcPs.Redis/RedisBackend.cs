@@ -2,8 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using System.Threading;
+using System.Threading.Tasks;
 using IpcPs.Core;
 using IpcPs.Core.Messaging;
+using IpcPs.Core.Sync;
 using StackExchange.Redis;
 
 namespace IpcPs.Redis
@@ -19,6 +22,13 @@ namespace IpcPs.Redis
         private static readonly Dictionary<string, RedisBackend> Shared = new Dictionary<string, RedisBackend>(StringComparer.Ordinal);
         public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
 
+        /// <summary>
+        /// How long one command may take, whatever the connect timeout: a command not yet sent waits at most this long for
+        /// the connection (BackendUnavailable; a call with a deadline of its own waits at most until it), a command sent at
+        /// most this long for its answer (BackendOutcomeUnknown for a change).
+        /// </summary>
+        public static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(5);
+
         private readonly ConnectionMultiplexer _mux;
         private volatile bool _closed;
 
@@ -28,11 +38,13 @@ namespace IpcPs.Redis
             _mux = mux;
             Database = mux.GetDatabase(address.Database);
             Notifier = new Notifier(mux);
+            Reconnection = new Reconnection(mux);
         }
 
         internal RedisAddress Target { get; }
         internal IDatabase Database { get; }
         internal Notifier Notifier { get; }
+        internal Reconnection Reconnection { get; }
 
         /// <summary>redis://[user@]host:port/db: the address without its password.</summary>
         public string Address => Target.Display;
@@ -46,23 +58,34 @@ namespace IpcPs.Redis
         /// The process's connection to URI, made on first use within CONNECTTIMEOUT. The password is the URI's, else the one
         /// remembered for its address (<see cref="IpcBackendCredentials"/>); a password given in the URI is remembered, so
         /// handles re-attach and child processes inherit it. IpcBackendAuthenticationException for refused credentials,
-        /// IpcBackendUnavailableException for a server that cannot be reached in time.
+        /// IpcBackendUnavailableException for a server that cannot be reached in time. The table's lock is not held while
+        /// connecting (a connect waited for another thread's to another server, its whole timeout); two threads that
+        /// connect to one address at once both connect, and the second to finish closes its own and takes the first's.
         /// </summary>
         public static RedisBackend Connect(string uri, TimeSpan connectTimeout)
         {
             var address = RedisAddress.Parse(uri);
             string? password = address.Password;
             if (password is null && IpcBackendCredentials.TryGet(address.Display, out var remembered)) password = remembered;
+            lock (Shared) if (TryShared(address, out var b)) return b;
+            var made = ConnectNew(address, password, connectTimeout);
             lock (Shared)
             {
-                if (Shared.TryGetValue(address.Display, out var b) && !b._closed && (address.Password is null || address.Password == b._password)) return b;
-                var made = ConnectNew(address, password, connectTimeout);
+                if (TryShared(address, out var b))
+                {
+                    made.Discard();
+                    return b;
+                }
                 Shared[address.Display] = made;
                 if (password != null) IpcBackendCredentials.Remember(address.Display, password);
                 else IpcBackendCredentials.Trust(address.Display);   // connected to: its handles may re-attach here
                 return made;
             }
         }
+
+        /// <summary>The open shared connection to ADDRESS, unless ADDRESS names another password (it then replaces it). Under the table's lock.</summary>
+        private static bool TryShared(RedisAddress address, out RedisBackend backend) =>
+            Shared.TryGetValue(address.Display, out backend!) && !backend._closed && (address.Password is null || address.Password == backend._password);
 
         public static RedisBackend Connect(string uri) => Connect(uri, DefaultConnectTimeout);
 
@@ -77,20 +100,53 @@ namespace IpcPs.Redis
 
         private string? _password;
 
+        /// <summary>
+        /// Connects and checks the user's rights with a PING (ACLs: a user that may connect but not run commands is refused
+        /// here), both within CONNECTTIMEOUT plus the client's own allowance (half a second at most). The client's
+        /// synchronous connect could not be used: when it gives up on a connection it has made (a server that answered the
+        /// handshake, then nothing), it closes it with a QUIT and waits the whole operation timeout for the answer, so it
+        /// took the connect timeout plus 5 s; and the PING waited the operation timeout too. Here a connect still under way
+        /// at the deadline is left to end by itself (a late connection is closed, a late error observed) and a PING not
+        /// answered in time closes the connection without a QUIT.
+        /// </summary>
         private static RedisBackend ConnectNew(RedisAddress address, string? password, TimeSpan connectTimeout)
         {
-            var options = address.Options(connectTimeout, password);
+            var options = address.Options(connectTimeout, OperationTimeout, password);
+            var deadline = Deadline.After(TimeSpan.FromMilliseconds(options.ConnectTimeout + Math.Min(500, options.ConnectTimeout)));
+            string late = $"Connect: the server did not answer within the connect timeout ({connectTimeout.TotalSeconds:0.###} s).";
             ConnectionMultiplexer mux;
-            try { mux = ConnectionMultiplexer.Connect(options); }
-            catch (Exception e) { throw RedisErrors.Map(e, address.Display, "Connect", null, write: false); }
+            try
+            {
+                var connecting = ConnectionMultiplexer.ConnectAsync(options);
+                if (!connecting.Wait(deadline.RemainingMilliseconds()))
+                {
+                    connecting.ContinueWith(t => { if (t.Status == TaskStatus.RanToCompletion) t.Result.Close(allowCommandsToComplete: false); else _ = t.Exception; },
+                                            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+                    throw new IpcBackendUnavailableException(address.Display, late);
+                }
+                mux = connecting.Result;
+            }
+            catch (Exception e) when (!(e is IpcBackendException)) { throw RedisErrors.Map(e is AggregateException a && a.InnerException != null ? a.InnerException : e, address.Display, "Connect", null, write: false); }
             var b = new RedisBackend(address, mux) { _password = options.Password };
-            try { b.Database.Ping(); }   // ACLs: a user that may connect but not run commands is refused here
+            try
+            {
+                var ping = b.Database.PingAsync();
+                if (!ping.Wait(Math.Max(deadline.RemainingMilliseconds(), 100))) throw new IpcBackendUnavailableException(address.Display, late);
+            }
             catch (Exception e)
             {
-                mux.Dispose();
-                throw RedisErrors.Map(e, address.Display, "Connect", null, write: false);
+                mux.Close(allowCommandsToComplete: false);   // no QUIT to wait for; fails the PING if it is still waiting
+                if (e is IpcBackendException) throw;
+                throw RedisErrors.Map(e is AggregateException a && a.InnerException != null ? a.InnerException : e, address.Display, "Connect", null, write: false);
             }
             return b;
+        }
+
+        /// <summary>Closes a connection never shared (no QUIT to wait for).</summary>
+        private void Discard()
+        {
+            _closed = true;
+            _mux.Close(allowCommandsToComplete: false);
         }
 
         /// <summary>Closes the connection (for every handle of this process that uses it).</summary>
@@ -118,20 +174,41 @@ namespace IpcPs.Redis
 
         // ---- running commands ----------------------------------------------------------------------------------------
 
-        /// <summary>Runs a script; every client error becomes a typed one (RedisErrors.Map).</summary>
-        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write)
-        {
-            ThrowIfClosed();
-            try { return Database.ScriptEvaluate(script, keys, args); }
-            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
-        }
+        /// <summary>
+        /// Runs a script (see <see cref="Call"/>): WITHIN is the caller's deadline (none: the operation timeout alone), CANCEL
+        /// ends a wait for the connection.
+        /// </summary>
+        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write,
+                                  Deadline? within = null, CancellationToken cancel = default) =>
+            Call(() => Database.ScriptEvaluate(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write);
 
         /// <summary>Runs a plain command the same way.</summary>
-        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write)
+        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write) =>
+            Call(() => command(Database), Deadline.Infinite, CancellationToken.None, operation, name, write);
+
+        /// <summary>
+        /// Runs COMMAND on the interactive connection; every client error becomes a typed one (RedisErrors.Map). While the
+        /// connection is down the client fails a command unsent (BacklogPolicy.FailFast); it is sent again once the
+        /// connection is back, waited for at most until WITHIN (a call whose deadline has passed tries once) and never
+        /// longer than <see cref="OperationTimeout"/>, then BackendUnavailable: nothing was sent, and nothing will be. A
+        /// command sent waits for its answer up to the operation timeout (the client's own), whatever WITHIN: its answer may
+        /// still come, so a change is never given up earlier.
+        /// </summary>
+        private T Call<T>(Func<T> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write)
         {
             ThrowIfClosed();
-            try { return command(Database); }
-            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+            var until = within.Min(Deadline.After(OperationTimeout));
+            while (true)
+            {
+                var back = Reconnection.Next;   // taken before the try: a reconnection after the failure is not missed
+                try { return command(); }
+                catch (RedisConnectionException e) when (RedisErrors.NotSent(e))
+                {
+                    if (until.HasPassed || !Notifier.Wait(back, until.RemainingMilliseconds(), cancel)) throw RedisErrors.Map(e, Address, operation, name, write);
+                    ThrowIfClosed();
+                }
+                catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+            }
         }
 
         internal System.Threading.Tasks.Task Signal(string channel, string? name)

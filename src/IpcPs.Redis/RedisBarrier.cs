@@ -102,7 +102,7 @@ return {tonumber(m[1]), tonumber(m[2])}";
         private int Wait(Deadline deadline, CancellationToken cancel)
         {
             var signal = Backend.Signal(_channel, Name);   // before arriving: the release may come at once
-            var r = (RedisResult[]?)Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true);
+            var r = (RedisResult[]?)Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true, deadline, cancel);
             if (r is null || r.Length < 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
             long status = (long)r[0];
             if (status == -1) throw new BrokenBarrierException(Name, "it was broken before this party arrived");
@@ -116,18 +116,18 @@ return {tonumber(m[1]), tonumber(m[2])}";
                 done = WaitUntil(_channel, deadline, cancel, (out int hint) =>
                 {
                     hint = -1;
-                    state = (long)Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false);
+                    state = (long)Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline, cancel);
                     return state != 0;
                 });
             }
             catch (OperationCanceledException)
             {
-                Break(round);   // a party that leaves breaks the round, as the local barrier on Ctrl+C
+                Break(round, Deadline.AfterSeconds(0));   // a party that leaves breaks the round, as the local barrier on Ctrl+C
                 throw;
             }
             if (!done)
             {
-                Break(round);
+                Break(round, deadline);   // past: sent only if the connection is up, not waited for
                 throw new BrokenBarrierException(Name, "the wait timed out");
             }
             if (state == -1) throw new BrokenBarrierException(Name, "it was aborted, reset or timed out while this party waited");
@@ -135,7 +135,7 @@ return {tonumber(m[1]), tonumber(m[2])}";
             return (int)index;
         }
 
-        private void Break(long round) => Eval(BreakScript, Keys(Meta), Args(_channel, round), "Abort", write: true);
+        private void Break(long round, Deadline? within = null) => Eval(BreakScript, Keys(Meta), Args(_channel, round), "Abort", write: true, within);
 
         /// <summary>Breaks the barrier: current and future waiters get BrokenBarrierException until Reset.</summary>
         public void Abort() => Break(-1);

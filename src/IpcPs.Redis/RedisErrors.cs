@@ -31,6 +31,13 @@ namespace IpcPs.Redis
             }
         }
 
+        /// <summary>
+        /// The client failed the command before sending it, for want of a connection (it queues nothing while disconnected:
+        /// BacklogPolicy.FailFast): nothing reached the server, so it may be sent again. An unknown status counts as sent.
+        /// </summary>
+        public static bool NotSent(RedisConnectionException e) =>
+            e.FailureType != ConnectionFailureType.AuthenticationFailure && !WasSent(e.CommandStatus);
+
         private static bool WasSent(CommandStatus status) => status != CommandStatus.WaitingToBeSent && status != CommandStatus.WaitingInBacklog;
 
         private static Exception Server(RedisServerException s, string address, string operation, string? name)

@@ -42,9 +42,9 @@ return {tonumber(redis.call('HGET', KEYS[1], 'set') or '0'), tonumber(redis.call
 
         public bool IsSet() => State().Set;
 
-        private (bool Set, long Generation) State()
+        private (bool Set, long Generation) State(Deadline? within = null, CancellationToken cancel = default)
         {
-            var r = (RedisResult[]?)Eval(StateScript, Keys(Meta), Array.Empty<RedisValue>(), "IsSet", write: false);
+            var r = (RedisResult[]?)Eval(StateScript, Keys(Meta), Array.Empty<RedisValue>(), "IsSet", write: false, within, cancel);
             if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
             return ((long)r[0] == 1, (long)r[1]);
         }
@@ -62,7 +62,7 @@ return {tonumber(redis.call('HGET', KEYS[1], 'set') or '0'), tonumber(redis.call
             WaitUntil(_channel, deadline, cancel, (out int hint) =>
             {
                 hint = -1;
-                var s = State();
+                var s = State(deadline, cancel);
                 firstGeneration ??= s.Generation;
                 answer = s.Set;
                 return s.Set || s.Generation != firstGeneration;

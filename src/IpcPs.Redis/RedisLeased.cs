@@ -82,7 +82,7 @@ namespace IpcPs.Redis
             WaitUntil(_releaseChannel, deadline, cancel, (out int hint) =>
             {
                 long sent = Stopwatch.GetTimestamp();
-                var r = (RedisResult[]?)Eval(_acquire, _keys, args, "Acquire", write: true);
+                var r = (RedisResult[]?)Eval(_acquire, _keys, args, "Acquire", write: true, deadline, cancel);
                 if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered an Acquire with the wrong shape");
                 long status = (long)r[0], value = (long)r[1];
                 if (status == 0)

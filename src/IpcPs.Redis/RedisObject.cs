@@ -41,10 +41,12 @@ namespace IpcPs.Redis
 
         internal string Channel(string what) => Backend.Channel(Name, what);
 
-        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, bool write)
+        /// <summary>Runs a script on this object; WITHIN: the deadline of the call it is part of (RedisBackend.Eval).</summary>
+        internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, bool write,
+                                  Deadline? within = null, CancellationToken cancel = default)
         {
             ThrowIfClosed();
-            return Backend.Eval(script, keys, args, operation, Name, write);
+            return Backend.Eval(script, keys, args, operation, Name, write, within, cancel);
         }
 
         internal void ThrowIfClosed()
@@ -59,7 +61,10 @@ namespace IpcPs.Redis
         /// Runs STEP until it succeeds or DEADLINE passes, sleeping between tries until CHANNEL is published on (or the
         /// step's hint, for a state that changes by itself at a known time: a lease's or a delivery's expiry). The signal is
         /// taken before each step, so a wake-up between the step and the sleep is never missed. A call that must not wait
-        /// (a deadline already passed) makes one step and no subscription.
+        /// (a deadline already passed) makes one step and no subscription. A step's commands are bounded by DEADLINE
+        /// (they pass it to Eval): they wait for a lost connection no longer than the wait itself may last. A wait that
+        /// sleeps to its deadline without a wake-up ends there, with no last step. So a wait ends by its deadline, or — when
+        /// the server stops answering a step sent before it — within the operation timeout of that step's sending.
         /// </summary>
         internal bool WaitUntil(string channel, Deadline deadline, CancellationToken cancel, WaitStep step)
         {
@@ -71,9 +76,14 @@ namespace IpcPs.Redis
                 if (step(out int hint)) return true;
                 if (deadline.HasPassed) return false;
                 int ms = deadline.RemainingMilliseconds(-1);
+                bool untilDeadline = hint < 0 || (ms >= 0 && ms <= hint);
                 if (hint >= 0) ms = ms < 0 ? hint : Math.Min(ms, hint);
-                Notifier.Wait(signal, ms, cancel);
+                bool woke = Notifier.Wait(signal, ms, cancel);
                 ThrowIfClosed();
+                // Slept to the deadline with no wake-up: nothing was published since the last step (its signal was taken
+                // before it), so nothing changed that it did not see; no last step (a server that stopped answering would
+                // hold it for the whole operation timeout past the deadline).
+                if (!woke && untilDeadline && deadline.HasPassed) return false;
             }
         }
 

@@ -152,7 +152,7 @@ namespace IpcPs.Redis
                         args[2 + 2 * i] = bodies[done + i];
                         args[3 + 2 * i] = priority;
                     }
-                    long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true);
+                    long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true, deadline, cancel);
                     if (stored < 0 || stored > n) throw new IpcObjectCorruptException(Name, "Redis answered a Put with an impossible count");
                     done += (int)stored;
                     if (stored < n) return false;   // full: wait for room
@@ -205,7 +205,7 @@ namespace IpcPs.Redis
             var args = Args(_putChannel, _joinChannel, max);
             WaitUntil(_getChannel, deadline, cancel, (out int hint) =>
             {
-                var r = (RedisResult[]?)Eval(QueueScripts.Get, _keys, args, "Get", write: true);
+                var r = (RedisResult[]?)Eval(QueueScripts.Get, _keys, args, "Get", write: true, deadline, cancel);
                 Parse(r, max, result, out hint);
                 return result.Count > 0;
             });
@@ -279,7 +279,7 @@ namespace IpcPs.Redis
             RequireJoinable();
             return WaitUntil(_joinChannel, deadline, cancel, (out int hint) =>
             {
-                var c = Counts();
+                var c = Counts(deadline, cancel);
                 hint = -1;
                 return c.Unfinished == 0;
             });
@@ -287,9 +287,9 @@ namespace IpcPs.Redis
 
         // ---- sizes ----------------------------------------------------------------------------------------------------
 
-        private (long Ready, long InFlight, long Unfinished, long Dead) Counts()
+        private (long Ready, long InFlight, long Unfinished, long Dead) Counts(Deadline? within = null, CancellationToken cancel = default)
         {
-            var r = (RedisResult[]?)Eval(QueueScripts.Counts, _keys, Array.Empty<RedisValue>(), "QSize", write: false);
+            var r = (RedisResult[]?)Eval(QueueScripts.Counts, _keys, Array.Empty<RedisValue>(), "QSize", write: false, within, cancel);
             if (r is null || r.Length != 4) throw Damaged("counts of the wrong length");
             return ((long)r[0], (long)r[1], (long)r[2], (long)r[3]);
         }

@@ -84,6 +84,26 @@ namespace IpcPs.Tests
             }
         }
 
+        /// <summary>How many scripts the server has run (EVAL and EVALSHA calls, from INFO commandstats), asked on a connection of its own.</summary>
+        public long ScriptCalls()
+        {
+            using var c = new TcpClient();
+            c.Connect(IPAddress.Loopback, Port);
+            using var s = c.GetStream();
+            s.ReadTimeout = 5000;
+            s.Write(System.Text.Encoding.ASCII.GetBytes($"AUTH {Password}\r\nINFO commandstats\r\nQUIT\r\n"));
+            using var reader = new StreamReader(s, System.Text.Encoding.ASCII);
+            string all = reader.ReadToEnd();   // the server closes the connection after QUIT
+            long calls = 0;
+            foreach (var line in all.Split('\n'))
+            {
+                if (!(line.StartsWith("cmdstat_eval:", StringComparison.Ordinal) || line.StartsWith("cmdstat_evalsha:", StringComparison.Ordinal))) continue;
+                int at = line.IndexOf("calls=", StringComparison.Ordinal), end = line.IndexOf(',', at);
+                calls += long.Parse(line.Substring(at + 6, end - at - 6), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            return calls;
+        }
+
         /// <summary>SIGKILL, as a crash: nothing is flushed that was not already.</summary>
         public void Kill()
         {

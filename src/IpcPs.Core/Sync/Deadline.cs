@@ -27,6 +27,9 @@ namespace IpcPs.Core.Sync
 
         public bool IsInfinite => _ticks == long.MaxValue;
 
+        /// <summary>The earlier of this deadline and OTHER.</summary>
+        public Deadline Min(Deadline other) => _ticks <= other._ticks ? this : other;
+
         public bool HasPassed => !IsInfinite && Stopwatch.GetTimestamp() >= _ticks;
 
         /// <summary>Milliseconds left, capped at CAP (for liveness checks); -1 when infinite and no cap.</summary>
