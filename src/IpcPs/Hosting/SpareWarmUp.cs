@@ -12,8 +12,8 @@ namespace IpcPs.Hosting
     /// compilation); the pauses give it those spells while nobody waits, so the message paths of the spare's first
     /// script already run optimised code (one process putting 50,000 objects: 3.1-3.3 µs each in its first round
     /// without, 1.0 with four rounds of 1,000 and 500 ms pauses; docs/performance.md). Making the objects in the loop
-    /// does the same for PowerShell's own code that builds them, which a script's loop pays first: a spare making
-    /// 50,000 [pscustomobject]s went from ~13 to ~3.5 µs each. A request stops it within an
+    /// does the same for PowerShell's own code that builds them, which a script's loop pays first (a fresh spare
+    /// making 50,000 [pscustomobject]s: ~13 µs each before, ~3.1 in the bench run of record; docs/performance.md). A request stops it within an
     /// item (<see cref="Stop"/>); only spares do it, never a cold child, which has its request already. It costs a
     /// spare ~0.6 s of processor time in its first seconds (the recompiled code), on top of its ~0.7 s boot:
     /// IPCPS_SPARE_WARMUP=0 in the session turns it off for the spares started after.
