@@ -51,6 +51,21 @@ Describe 'Object lifecycle' {
         } finally { $a.Close(); $b.Close() }
     }
 
+    It 'Remove-IpcObject takes handles by position, one or several, as it takes names' {
+        $one = New-IpcEvent; $two = New-IpcQueue; $three = New-SharedMemory -Size 8
+        try {
+            Remove-IpcObject $one -ErrorAction Stop
+            $one.Status | Should -Be 'Removed'
+            Remove-IpcObject $two, $three -ErrorAction Stop
+            $two.Status | Should -Be 'Removed'
+            $three.Status | Should -Be 'Removed'
+            $n = New-TestName; $four = New-IpcEvent -Name $n
+            Remove-IpcObject $n -ErrorAction Stop
+            $four.Status | Should -Be 'Removed'
+            Get-ErrorId { Remove-IpcObject $one } | Should -BeLike 'IpcObjectNotFound*'
+        } finally { $one.Close(); $two.Close(); $three.Close(); if ($four) { $four.Close() } }
+    }
+
     It 'Unlink twice raises IpcObjectNotFoundException (CPython: FileNotFoundError)' {
         $shm = New-SharedMemory (New-TestName) 8
         try {

@@ -18,7 +18,7 @@ namespace IpcPs.Commands
         public string[] Name { get; set; } = null!;
 
         /// <summary>Objects to destroy, such as Get-IpcObject's output.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = ByObject, ValueFromPipeline = true)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByObject, ValueFromPipeline = true)]
         [HandleArgumentTransformation]
         public IpcObject[] InputObject { get; set; } = null!;
 
