@@ -43,7 +43,7 @@ try {
     }
     Wait-IpcQueue $work -Timeout 120                      # every job of every worker done
     1..$Workers | ForEach-Object { 'stop' } | Send-IpcMessage $work
-    $started | Wait-Job | Receive-Job -Wait -AutoRemoveJob   # Wait-Job first: PowerShell's Receive-Job race (about_IpcPs)
+    $started | Receive-Job -Wait -AutoRemoveJob
     "all $Jobs jobs done; dead letters: $($work.DeadLetterCount)"
 } finally {
     Remove-IpcObject $work, $deploy

@@ -368,12 +368,69 @@ Describe 'Start-IpcProcess as a full job' {
     }
 
     It 'Receive-Job -Wait -AutoRemoveJob gets the output and removes the job' {
-        # Disposing the job from inside its own state change must not wait for that state change to end. The child
-        # runs for a moment so that it ends while Receive-Job waits, not while Receive-Job is taking it from the
-        # pipeline (PowerShell's own race, about_IpcPs: that job would be removed twice).
-        $out = Start-IpcProcess -Name (New-TestName 'auto') { Start-Sleep -Milliseconds 500; 'done' } | Receive-Job -Wait -AutoRemoveJob
+        # Disposing the job from inside its own state change must not wait for that state change to end.
+        $out = Start-IpcProcess -Name (New-TestName 'auto') { 'done' } | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop
         $out | Should -Be 'done'
         Get-Job | Where-Object PSJobTypeName -eq 'IpcProcessJob' | Where-Object Name -like 'auto_*' | Should -BeNullOrEmpty
+    }
+
+    It 'Receive-Job -Wait -AutoRemoveJob removes once a job that ends while Receive-Job writes the output it already had' {
+        # PowerShell's race, made certain: the job has output before Receive-Job takes it, and it ends while that output
+        # is being written down the pipeline (the next command waits for the end). Receive-Job then removes it on the
+        # pipeline thread and again from its state-change handler; the second removal said the job did not exist.
+        $go = New-IpcEvent
+        try {
+            $job = Start-IpcProcess -Name (New-TestName 'race') -ArgumentList $go { param($go) 'first'; $null = $go.Wait(60) }
+            Wait-Until { $job.Output.Count -ge 1 } -Because 'the child''s first output'
+            $errors = $null
+            $out = $job | Receive-Job -Wait -AutoRemoveJob -ErrorVariable errors -ErrorAction SilentlyContinue | ForEach-Object {
+                if ($_ -eq 'first') {
+                    $go.Set()
+                    Wait-Until { $job.State -eq 'Completed' } -Because 'the job to end while Receive-Job writes its output'
+                }
+                $_
+            }
+            $out | Should -Be 'first'
+            @($errors).Count | Should -Be 0 -Because ($errors | Out-String)
+            Get-Job -InstanceId $job.InstanceId -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'it was removed'
+            @(Get-Job | Where-Object Name -eq $job.Name).Count | Should -Be 0
+        } finally { Remove-IpcObject $go }
+    }
+
+    It 'a job removed while its final state change is raised leaves the job table once that change has returned' {
+        # Another handler of the final state change holds the raise open; Receive-Job, which then sees the job finished
+        # (so subscribes to nothing), removes it once. Put back for a second removal that does not come, the job must
+        # leave the table when the raise returns.
+        if (-not ('HoldRaise' -as [type])) {
+            Add-Type -TypeDefinition @"
+using System; using System.Management.Automation; using System.Threading;
+public static class HoldRaise {
+    public static readonly ManualResetEventSlim Entered = new ManualResetEventSlim(false);
+    public static readonly ManualResetEventSlim Release = new ManualResetEventSlim(false);
+    public static void Handler(object sender, JobStateEventArgs e) {
+        if (e.JobStateInfo.State != JobState.Completed) return;
+        Entered.Set();
+        Release.Wait(TimeSpan.FromSeconds(60));
+    }
+}
+"@
+        }
+        [HoldRaise]::Entered.Reset(); [HoldRaise]::Release.Reset()
+        $go = New-IpcEvent
+        $handler = [EventHandler[System.Management.Automation.JobStateEventArgs]] [HoldRaise]::Handler
+        try {
+            $job = Start-IpcProcess -Name (New-TestName 'raise') -ArgumentList $go { param($go) $null = $go.Wait(60); 'x' }
+            $job.add_StateChanged($handler)
+            $go.Set()
+            [HoldRaise]::Entered.Wait([timespan]::FromSeconds(60)) | Should -BeTrue -Because 'the job ends and raises its final state'
+            $job | Receive-Job -Wait -AutoRemoveJob -ErrorAction Stop | Should -Be 'x'
+            [HoldRaise]::Release.Set()
+            $job.WaitForExit([timespan]::FromSeconds(30), [Threading.CancellationToken]::None) | Should -BeTrue
+            @(Get-Job | Where-Object InstanceId -eq $job.InstanceId).Count | Should -Be 0 -Because 'nothing removed it a second time'
+        } finally {
+            [HoldRaise]::Release.Set()
+            Remove-IpcObject $go
+        }
     }
 
     It 'takes the exit code from exit n, also inside a function' {

@@ -145,7 +145,7 @@ namespace IpcPs.Commands
             // child has ended and this process has closed its copy (or ended), never while a holder remains.
             foreach (var end in passed.OfType<IpcConnection>())
                 TryIpc(() => end.HandOver(job.Pid), end);
-            JobRepository.Add(job);
+            job.AddTo(JobRepository);
             WriteObject(job);
         }
     }

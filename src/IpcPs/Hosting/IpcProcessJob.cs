@@ -38,11 +38,22 @@ namespace IpcPs
         private Timer? _reaper;             // kills a child that has not ended ExitGracePeriod after its last frame
         private volatile bool _stopRequested;
         private volatile bool _exited;
+        private JobRepository? _repository;   // the session's job table it was added to (AddTo)
+        private int _raisingThread;           // the thread raising the final state change, 0 when none (under _repositoryGate)
+        private bool _keptForRaise;           // put back in _repository while it was raised (under _repositoryGate)
+        private readonly object _repositoryGate = new object();
 
         internal IpcProcessJob(string command, string? name, List<IpcObject> retained) : base(command, name)
         {
             _retained = retained;
             PSJobTypeName = "IpcProcessJob";
+        }
+
+        /// <summary>Adds the job to REPOSITORY (the session's Get-Job table), which it keeps for <see cref="Dispose(bool)"/>.</summary>
+        internal void AddTo(JobRepository repository)
+        {
+            _repository = repository;
+            repository.Add(this);
         }
 
         /// <summary>Process id of the child pwsh.</summary>
@@ -376,8 +387,10 @@ namespace IpcPs
                     // and Dispose waits for this, not for _ended, which is set only once the state change returns.
                     _released.Set();
                     _final = true;
+                    lock (_repositoryGate) _raisingThread = Environment.CurrentManagedThreadId;
                     try { SetFinalState(exitCode); }
                     catch (ObjectDisposedException) { /* Remove-Job -Force disposed the job while the child was ending */ }
+                    finally { EndRaise(); }
                 }
             }
             finally
@@ -385,6 +398,47 @@ namespace IpcPs
                 _released.Set();
                 _ended.Set();   // last: whoever waits sees the final state
                 try { Ended?.Invoke(); } catch (Exception) { /* a waiter's handler must not end the reader thread */ }
+            }
+        }
+
+        /// <summary>
+        /// After the final state change has been raised (its handlers ran on this thread): a job kept in the session's
+        /// table while it was raised (see <see cref="Dispose(bool)"/>) and not removed by a handler leaves it now.
+        /// </summary>
+        private void EndRaise()
+        {
+            lock (_repositoryGate)
+            {
+                _raisingThread = 0;
+                if (!_keptForRaise) return;
+                _keptForRaise = false;
+                try { if (_repository!.GetJob(InstanceId) == this) _repository.Remove(this); }
+                catch (ArgumentException) { /* removed meanwhile */ }
+            }
+        }
+
+        /// <summary>
+        /// Receive-Job -Wait -AutoRemoveJob removes a job twice when it ends between Receive-Job's subscription to its
+        /// state changes and the write of the output it already had (PowerShell 7.6, every job type): once on the
+        /// pipeline thread, which sees the final state, and again from the state-change handler, which waited for that
+        /// write; the second removal fails ("cannot remove the job: it does not exist"). That handler runs inside this
+        /// job's final state change (<see cref="End"/>). A job removed and disposed by another thread while that change
+        /// is raised is put back in the table until the change returns, so a handler's removal finds it;
+        /// <see cref="EndRaise"/> takes it out again if no handler did. A removal by a handler itself (on the raising
+        /// thread: Receive-Job's usual one) is final.
+        /// </summary>
+        private void KeepForRaise()
+        {
+            lock (_repositoryGate)
+            {
+                if (_raisingThread == 0 || _raisingThread == Environment.CurrentManagedThreadId || _repository == null) return;
+                try
+                {
+                    if (_repository.GetJob(InstanceId) != null) return;
+                    _repository.Add(this);
+                    _keptForRaise = true;
+                }
+                catch (ArgumentException) { /* added meanwhile */ }
             }
         }
 
@@ -429,6 +483,7 @@ namespace IpcPs
         {
             if (disposing)
             {
+                KeepForRaise();
                 // Remove-Job -Force on a running child: a short polite stop first, so it detaches what it holds;
                 // and in any case the job's own end (handles closed) before the process object goes.
                 if (IsAlive) Stop(force: false, TimeSpan.FromSeconds(2));
