@@ -387,8 +387,9 @@ Describe 'Managers' {
             (Get-Item $parent).UnixMode | Should -Be 'drwx------'
             (Get-Item $m.Directory).UnixMode | Should -Be 'drwx------'
             (Get-Item (Join-Path $m.Directory authkey)).UnixMode | Should -Be '-rw-------'
-            $r = Invoke-Pwsh "(Connect-IpcManager -Name '$name').Pid"
-            $r.Lines[-1] | Should -Be "$($m.Pid)"
+            $r = Invoke-Pwsh "(Connect-IpcManager -Name '$name').Pid; (Connect-IpcManager '$name').Pid"
+            $r.Lines[-2] | Should -Be "$($m.Pid)"
+            $r.Lines[-1] | Should -Be "$($m.Pid)" -Because 'an argument without a colon is a name, not an address'
             Get-ErrorId { Start-IpcManager -Name $name } | Should -Match '^IpcObjectExists'
             Get-ErrorId { Connect-IpcManager -Address 127.0.0.1:1 -AuthKey 'long-enough-key-0123' } | Should -Match '^ConnectionClosed'
         }

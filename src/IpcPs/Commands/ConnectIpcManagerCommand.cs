@@ -15,7 +15,7 @@ namespace IpcPs.Commands
     {
         private const string AddressSet = "Address", NameSet = "Name";
 
-        /// <summary>host:port (TCP) or unix:/path/to/socket, as the manager's Address shows; or redis://[user:password@]host:port[/db] (rediss:// for TLS): a manager whose stores live in Redis.</summary>
+        /// <summary>host:port (TCP) or unix:/path/to/socket, as the manager's Address shows; or redis://[user:password@]host:port[/db] (rediss:// for TLS): a manager whose stores live in Redis. Without a ':' it is a name, as -Name.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = AddressSet)]
         public string Address { get; set; } = null!;
 
@@ -32,22 +32,25 @@ namespace IpcPs.Commands
         {
             try
             {
-                if (ParameterSetName == AddressSet && IpcBackends.IsBackendUri(Address.Trim()))
+                // Every address has a ':' (host:port, unix:…, redis://…) and no name has one: Connect-IpcManager NAME.
+                bool byName = ParameterSetName == NameSet || !Address.Contains(":");
+                string? name = ParameterSetName == NameSet ? Name : byName ? Address.Trim() : null;
+                if (!byName && IpcBackends.IsBackendUri(Address.Trim()))
                 {
                     // A Redis server: its password is in the URI (or remembered from Connect-IpcBackend), not an auth key.
                     if (AuthKey != null) throw new ArgumentException("-AuthKey is for an IpcPs manager; a redis:// address takes its password in the URI (redis://user:password@host:port) or from Connect-IpcBackend -Credential.");
                     WriteObject(BackendArgument.From(Address.Trim())!.Manager());
                     return;
                 }
-                if (ParameterSetName == AddressSet && AuthKey is null)
+                if (!byName && AuthKey is null)
                     throw new ArgumentException("-AuthKey is needed to connect to a manager by address (the key it was started with).");
                 string? dir = null;
                 string address = Address;
-                if (ParameterSetName == NameSet)
+                if (name != null)
                 {
-                    dir = ManagerState.Find(Name) ?? throw new IpcObjectNotFoundException(Name);
+                    dir = ManagerState.Find(name) ?? throw new IpcObjectNotFoundException(name);
                     address = ManagerState.LocalOverLoopback
-                        ? ManagerState.LocalAddressOf(dir) ?? throw new IpcObjectNotFoundException(Name)   // Windows: the address file
+                        ? ManagerState.LocalAddressOf(dir) ?? throw new IpcObjectNotFoundException(name)   // Windows: the address file
                         : ManagerAddress.UnixPrefix + System.IO.Path.Combine(dir, ManagerState.SocketFile);
                 }
                 byte[]? key = null;

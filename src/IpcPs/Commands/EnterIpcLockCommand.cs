@@ -20,8 +20,9 @@ namespace IpcPs.Commands
         public ILockable Lock { get; set; } = null!;
 
         /// <summary>The name of the lock (or semaphore…): opened for as long as it is held, and closed by Exit-IpcLock -Name.</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(ILockable), Lockable)]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

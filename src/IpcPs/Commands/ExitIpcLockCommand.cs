@@ -16,8 +16,9 @@ namespace IpcPs.Commands
         public ILockable Lock { get; set; } = null!;
 
         /// <summary>The name of a lock (or semaphore…) taken with Enter-IpcLock -Name; its handle is closed once released.</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(ILockable), Lockable)]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

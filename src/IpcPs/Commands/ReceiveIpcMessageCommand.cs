@@ -21,9 +21,10 @@ namespace IpcPs.Commands
         public IMessageChannel Channel { get; set; } = null!;
 
         /// <summary>The queue's name (a pipe by name is its first end), opened for the command.</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = CountByName)]
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = AllByName)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = CountByName)]
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = AllByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(IMessageChannel), "a queue or a pipe")]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

@@ -12,7 +12,7 @@ namespace IpcPs.Commands
         private const string ByObject = nameof(ByObject);
 
         /// <summary>Names of the objects to destroy (no wildcards: pipe Get-IpcObject for patterns).</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipelineByPropertyName = true)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string[] Name { get; set; } = null!;

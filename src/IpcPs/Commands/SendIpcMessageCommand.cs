@@ -21,8 +21,9 @@ namespace IpcPs.Commands
         public IMessageChannel Channel { get; set; } = null!;
 
         /// <summary>The queue's name (a pipe by name is its first end), opened for the command.</summary>
-        [Parameter(Mandatory = true, ParameterSetName = ByName)]
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(IMessageChannel), "a queue or a pipe")]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 
@@ -32,7 +33,7 @@ namespace IpcPs.Commands
 
         /// <summary>The message. From the pipeline, each item is one message; given as an argument, an array is one message.</summary>
         [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = ByObject)]
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ParameterSetName = ByName)]
         [AllowNull, AllowEmptyString, AllowEmptyCollection]
         public object? InputObject { get; set; }
 

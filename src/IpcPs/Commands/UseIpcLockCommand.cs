@@ -22,6 +22,7 @@ namespace IpcPs.Commands
         /// <summary>The name of the lock (or semaphore…), opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(ILockable), Lockable)]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

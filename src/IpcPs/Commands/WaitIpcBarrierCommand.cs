@@ -22,6 +22,7 @@ namespace IpcPs.Commands
         /// <summary>The barrier's name, opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(IIpcBarrier), "a barrier")]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

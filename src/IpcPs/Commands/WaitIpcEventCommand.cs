@@ -21,6 +21,7 @@ namespace IpcPs.Commands
         /// <summary>The event's name, opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(IIpcEvent), "an event")]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

@@ -21,6 +21,7 @@ namespace IpcPs.Commands
         /// <summary>The queue's name, opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(IJoinableChannel), "a queue")]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string Name { get; set; } = null!;
 

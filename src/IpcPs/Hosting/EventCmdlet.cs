@@ -15,6 +15,7 @@ namespace IpcPs.Hosting
         /// <summary>Names of the events, each opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [NameArgumentTransformation(typeof(IIpcEvent), "an event")]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string[] Name { get; set; } = null!;
 

@@ -17,8 +17,8 @@ namespace IpcPs.Hosting
             object value = inputData is PSObject pso ? pso.BaseObject : inputData;
             switch (value)
             {
-                case TimeSpan ts: return ts < TimeSpan.Zero ? Timeout.InfiniteTimeSpan : ts;
-                case string s when TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var parsed) && s.Contains(":"): return parsed;
+                case TimeSpan ts: return FromTimeSpan(ts);
+                case string s when TimeSpan.TryParse(s, CultureInfo.InvariantCulture, out var parsed) && s.Contains(":"): return FromTimeSpan(parsed);
                 case null: throw new ArgumentTransformationMetadataException("A timeout cannot be null.");
             }
             double seconds;
@@ -29,6 +29,10 @@ namespace IpcPs.Hosting
             }
             return FromSeconds(seconds);
         }
+
+        /// <summary>A [TimeSpan] as a timeout: negative, or as long as the longest a wait can take (~24.8 days: [TimeSpan]::MaxValue), is forever, as for seconds.</summary>
+        private static TimeSpan FromTimeSpan(TimeSpan ts) =>
+            ts < TimeSpan.Zero || ts.TotalSeconds >= int.MaxValue / 1000.0 ? Timeout.InfiniteTimeSpan : ts;
 
         internal static TimeSpan FromSeconds(double seconds)
         {
