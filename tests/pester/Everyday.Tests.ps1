@@ -504,6 +504,21 @@ Describe 'The small things (issue 16, item 7)' {
         Wait-Until { -not (Get-Process -Id $pids -ErrorAction SilentlyContinue) } -Because 'the workers to end'
     }
 
+    It 'Remove-IpcPool takes ids, as Remove-Job does' {
+        $a = New-IpcPool -Size 1
+        $b = New-IpcPool -Size 1
+        try {
+            $pids = @($a.Pids)
+            Remove-IpcPool $a.Id -ErrorAction Stop
+            $a.State | Should -Be 'Removed'
+            $b.State | Should -Not -Be 'Removed'
+            Get-ErrorId { Remove-IpcPool -Id ($b.Id + 1000) } | Should -BeLike 'IpcObjectNotFound*'
+            Remove-IpcPool -Id $b.Id -WhatIf
+            $b.State | Should -Not -Be 'Removed' -Because '-WhatIf changes nothing'
+            Wait-Until { -not (Get-Process -Id $pids -ErrorAction SilentlyContinue) } -Because 'the removed pool''s worker to end'
+        } finally { Remove-IpcPool $a, $b }
+    }
+
     It 'Wait-IpcProcess -Any returns when the first child ends' {
         $slow = Start-IpcProcess { Start-Sleep -Seconds 600 }
         $quick = Start-IpcProcess { 'quick' }
