@@ -552,6 +552,15 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { $l.Close() }
     }
 
+    It 'Use-IpcScope, Use-IpcLock and Use-IpcManager take -Args, as Start-IpcProcess and Invoke-IpcPool do' {
+        $l = New-IpcLock (New-TestName)
+        try {
+            Use-IpcScope -Args 2 { param($x) $x * 3 } | Should -Be 6
+            Use-IpcLock $l -Args 2 { param($x) $x * 4 } | Should -Be 8
+            Use-IpcManager -Args 2 { param($m, $x) $x * 5 } | Should -Be 10
+        } finally { $l.Close() }
+    }
+
     It 'a handle used after Remove-IpcObject says so, in this process and in another' {
         $q = New-IpcQueue (New-TestName)
         $go = New-IpcEvent (New-TestName)

@@ -41,6 +41,7 @@ namespace IpcPs.Commands
 
         /// <summary>Arguments for the script block's param().</summary>
         [Parameter]
+        [Alias("Args")]
         [HandleArgumentTransformation]
         public object[] ArgumentList { get; set; } = Array.Empty<object>();
 

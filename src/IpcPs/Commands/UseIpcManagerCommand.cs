@@ -18,6 +18,7 @@ namespace IpcPs.Commands
 
         /// <summary>More arguments for the script block, after the manager.</summary>
         [Parameter]
+        [Alias("Args")]
         [HandleArgumentTransformation]
         public object[] ArgumentList { get; set; } = Array.Empty<object>();
 

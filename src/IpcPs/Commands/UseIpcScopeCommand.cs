@@ -18,6 +18,7 @@ namespace IpcPs.Commands
 
         /// <summary>Arguments for the script block's param().</summary>
         [Parameter]
+        [Alias("Args")]
         [HandleArgumentTransformation]
         public object[] ArgumentList { get; set; } = Array.Empty<object>();
 
