@@ -66,6 +66,8 @@ namespace IpcPs.Redis
         /// sleeps to its deadline without a wake-up ends there, with no last step. So a wait ends by its deadline, or — when
         /// the server stops answering a step sent before it — within the operation timeout of that step's sending.
         /// </summary>
+        private const int TimerSlackMs = 20;
+
         internal bool WaitUntil(string channel, Deadline deadline, CancellationToken cancel, WaitStep step)
         {
             if (deadline.HasPassed) return step(out _);
@@ -82,10 +84,11 @@ namespace IpcPs.Redis
                 ThrowIfClosed();
                 // Slept to the deadline with no wake-up: nothing was published since the last step (its signal was taken
                 // before it), so nothing changed that it did not see; no last step (a server that stopped answering would
-                // hold it for the whole operation timeout past the deadline). Not asked of the deadline itself: a timed
-                // wait of the runtime can end a millisecond before it (CI: 1,990 ms slept, the deadline 1 ms later, and
-                // the last step then waited 5 s on a paused server).
-                if (!woke && untilDeadline) return false;
+                // hold it for the whole operation timeout past the deadline). Within a timer tick of it counts: a timed
+                // wait of the runtime can end before the deadline (CI: 1,990 ms slept, the deadline 1 ms later, and the
+                // last step then waited 5 s on a paused server; Windows' tick is ~15.6 ms). A sleep capped short of a
+                // far deadline (int.MaxValue ms) goes on.
+                if (!woke && untilDeadline && deadline.RemainingMilliseconds() <= TimerSlackMs) return false;
             }
         }
 

@@ -72,10 +72,23 @@ Describe 'A handle of another kind' {
         try {
             $errors = $null
             $script:Event, $script:Lock, $e2 | Set-IpcEvent -ErrorVariable errors -ErrorAction SilentlyContinue
-            $script:Event.IsSet | Should -BeTrue
-            $e2.IsSet | Should -BeTrue -Because 'the lock in the middle does not stop the pipeline'
+            $script:Event.IsSet() | Should -BeTrue
+            $e2.IsSet() | Should -BeTrue -Because 'the lock in the middle does not stop the pipeline'
             @($errors).Count | Should -Be 1
             "$($errors[0])" | Should -BeLike "*'$($script:Lock.Name)' is a Lock, not an event*"
+        } finally { Remove-IpcObject $e2; $e2.Close(); $script:Event.Clear() }
+    }
+
+    It 'Set-IpcEvent and Reset-IpcEvent still take several events by position' {
+        $e2 = New-IpcEvent
+        try {
+            Set-IpcEvent $script:Event, $e2 -ErrorAction Stop
+            $script:Event.IsSet() | Should -BeTrue
+            $e2.IsSet() | Should -BeTrue
+            Reset-IpcEvent @($e2) -ErrorAction Stop
+            $e2.IsSet() | Should -BeFalse
+            Reset-IpcEvent (Get-IpcObject -Name $script:Event.Name, $e2.Name) -ErrorAction Stop
+            $script:Event.IsSet() | Should -BeFalse
         } finally { Remove-IpcObject $e2; $e2.Close(); $script:Event.Clear() }
     }
 

@@ -14,8 +14,9 @@ namespace IpcPs.Core.Sync
         public static Deadline Infinite => new Deadline(long.MaxValue);
 
         /// <summary>From a TimeSpan: negative (Timeout.InfiniteTimeSpan) means no limit, as .NET and the cmdlets' -Timeout.</summary>
+        /// Beyond 10⁹ seconds (TimeSpan.MaxValue), also none, as <see cref="AfterSeconds"/>: its ticks would overflow.
         public static Deadline After(TimeSpan timeout) =>
-            timeout < TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan
+            timeout < TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan || timeout.TotalSeconds > 1e9
                 ? Infinite
                 : new Deadline(Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency));
 
@@ -36,8 +37,10 @@ namespace IpcPs.Core.Sync
         public int RemainingMilliseconds(int cap = -1)
         {
             if (IsInfinite) return cap;
-            long left = ((_ticks - Stopwatch.GetTimestamp()) * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency;   // rounded up
-            if (left < 0) left = 0;
+            // Rounded up; whole seconds first, so that a deadline months away does not overflow (ticks × 1000 did past
+            // ~107 days at 10⁹ ticks a second, and read as 0 left).
+            long ticks = _ticks - Stopwatch.GetTimestamp(), f = Stopwatch.Frequency;
+            long left = ticks <= 0 ? 0 : ticks / f * 1000 + ((ticks % f) * 1000 + f - 1) / f;
             if (cap >= 0 && left > cap) left = cap;
             return (int)Math.Min(left, int.MaxValue);
         }

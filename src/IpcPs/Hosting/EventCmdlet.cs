@@ -15,7 +15,7 @@ namespace IpcPs.Hosting
         /// <summary>Names of the events, each opened for the command.</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
-        [NameArgumentTransformation(typeof(IIpcEvent), "an event")]
+        [NameArgumentTransformation(typeof(IIpcEvent), "an event", ObjectParameterTakesMany = true)]
         [ArgumentCompleter(typeof(IpcNameCompleter))]
         public string[] Name { get; set; } = null!;
 

@@ -1,5 +1,4 @@
 using System;
-using System.Collections;
 using System.Management.Automation;
 
 namespace IpcPs.Hosting
@@ -25,10 +24,19 @@ namespace IpcPs.Hosting
             _what = what;
         }
 
+        /// <summary>
+        /// The object parameter takes several (Set-IpcEvent's -Event): handles of the right kind in an array pass here
+        /// untouched, for the binder's next try (PowerShell binds IpcEvent[] to IIpcEvent[] only with conversion, after
+        /// it has tried -Name).
+        /// </summary>
+        public bool ObjectParameterTakesMany { get; set; }
+
         public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
         {
             object? value = inputData is PSObject pso ? pso.BaseObject : inputData;
-            if (value is IEnumerable items && !(value is string) && !IsHandle(value))
+            // Only an array (what `a, b` makes) is looked into: another collection given here (a manager's list, a Redis
+            // hash) is not enumerated, which could fetch all of it.
+            if (value is Array items)
             {
                 foreach (var item in items) Check(item is PSObject p ? p.BaseObject : item, inArray: true);
             }
@@ -49,7 +57,7 @@ namespace IpcPs.Hosting
             }
             if (_kind.IsInstanceOfType(value))
             {
-                if (inArray) throw new ArgumentTransformationMetadataException($"'{name}'{where} is {_what}, but this command takes one at a time here: give one, or pipe several.");
+                if (inArray && !ObjectParameterTakesMany) throw new ArgumentTransformationMetadataException($"'{name}'{where} is {_what}, but this command takes one at a time here: give one, or pipe several.");
                 return;
             }
             throw new ArgumentTransformationMetadataException($"'{name}'{where} is a {kind}, not {_what}.");
