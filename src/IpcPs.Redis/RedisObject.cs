@@ -54,6 +54,9 @@ namespace IpcPs.Redis
             if (_closed) throw new ObjectDisposedException($"{Kind} '{Name}'");
         }
 
+        /// <summary>How near its deadline a wait that slept without a wake-up counts as at it (a timer tick; see WaitUntil).</summary>
+        private const int TimerSlackMs = 20;
+
         /// <summary>A step of a wait: True when done; else HINTMS, the longest to sleep before trying again without a wake-up (-1: until one).</summary>
         internal delegate bool WaitStep(out int hintMs);
 
@@ -66,8 +69,6 @@ namespace IpcPs.Redis
         /// sleeps to its deadline without a wake-up ends there, with no last step. So a wait ends by its deadline, or — when
         /// the server stops answering a step sent before it — within the operation timeout of that step's sending.
         /// </summary>
-        private const int TimerSlackMs = 20;
-
         internal bool WaitUntil(string channel, Deadline deadline, CancellationToken cancel, WaitStep step)
         {
             if (deadline.HasPassed) return step(out _);

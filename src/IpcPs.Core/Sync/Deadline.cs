@@ -13,8 +13,10 @@ namespace IpcPs.Core.Sync
 
         public static Deadline Infinite => new Deadline(long.MaxValue);
 
-        /// <summary>From a TimeSpan: negative (Timeout.InfiniteTimeSpan) means no limit, as .NET and the cmdlets' -Timeout.</summary>
-        /// Beyond 10⁹ seconds (TimeSpan.MaxValue), also none, as <see cref="AfterSeconds"/>: its ticks would overflow.
+        /// <summary>
+        /// From a TimeSpan: negative (Timeout.InfiniteTimeSpan) means no limit, as .NET and the cmdlets' -Timeout; beyond
+        /// 10⁹ seconds (TimeSpan.MaxValue) too, as <see cref="AfterSeconds"/>: its ticks would overflow.
+        /// </summary>
         public static Deadline After(TimeSpan timeout) =>
             timeout < TimeSpan.Zero || timeout == Timeout.InfiniteTimeSpan || timeout.TotalSeconds > 1e9
                 ? Infinite

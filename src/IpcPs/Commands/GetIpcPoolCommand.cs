@@ -1,4 +1,3 @@
-using System.Linq;
 using System.Management.Automation;
 using IpcPs.Hosting;
 
@@ -18,15 +17,8 @@ namespace IpcPs.Commands
 
         protected override void EndProcessing()
         {
-            var pools = IpcPool.All;
-            if (Id is null) { WriteObject(pools, enumerateCollection: true); return; }
-            foreach (int id in Id)
-            {
-                var pool = pools.FirstOrDefault(p => p.Id == id);
-                if (pool != null) WriteObject(pool);
-                else WriteError(new ErrorRecord(new System.ArgumentException($"This session has no pool with id {id}."),
-                    ErrorRecords.IpcObjectNotFound, ErrorCategory.ObjectNotFound, id));
-            }
+            if (Id is null) { WriteObject(IpcPool.All, enumerateCollection: true); return; }
+            foreach (var pool in IpcPool.WithIds(Id, WriteError)) WriteObject(pool);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Linq;
 using System.Management.Automation;
 using IpcPs.Hosting;
 
@@ -21,19 +20,7 @@ namespace IpcPs.Commands
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == ById)
-            {
-                var pools = IpcPool.All;
-                foreach (int id in Id)
-                {
-                    var pool = pools.FirstOrDefault(p => p.Id == id);
-                    if (pool != null) Remove(pool);
-                    else WriteError(new ErrorRecord(new System.ArgumentException($"This session has no pool with id {id}."),
-                        ErrorRecords.IpcObjectNotFound, ErrorCategory.ObjectNotFound, id));
-                }
-                return;
-            }
-            foreach (var pool in Pool) Remove(pool);
+            foreach (var pool in ParameterSetName == ById ? IpcPool.WithIds(Id, WriteError) : Pool) Remove(pool);
         }
 
         private void Remove(IpcPool pool)

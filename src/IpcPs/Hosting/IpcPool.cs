@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Linq;
+using System.Management.Automation;
 using System.Threading;
 using IpcPs.Hosting;
 
@@ -37,6 +38,19 @@ namespace IpcPs
 
         /// <summary>The pools of this process that are not removed, oldest first.</summary>
         public static IpcPool[] All => Live.Keys.OrderBy(p => p.Id).ToArray();
+
+        /// <summary>The live pools with IDS, in that order; NOTFOUND is called for each id no pool of this process has.</summary>
+        internal static System.Collections.Generic.IEnumerable<IpcPool> WithIds(int[] ids, Action<ErrorRecord> notFound)
+        {
+            var pools = All;
+            foreach (int id in ids)
+            {
+                var pool = pools.FirstOrDefault(p => p.Id == id);
+                if (pool != null) yield return pool;
+                else notFound(new ErrorRecord(new ArgumentException($"This session has no pool with id {id}."),
+                    Hosting.ErrorRecords.IpcObjectNotFound, ErrorCategory.ObjectNotFound, id));
+            }
+        }
 
         /// <summary>A number for this pool, unique in this process (Get-IpcPool -Id).</summary>
         public int Id { get; }
