@@ -102,6 +102,46 @@ Describe 'A handle of another kind' {
     }
 }
 
+Describe 'A number where the New-* commands take a name' {
+    # CPython's constructors take a count or a size first (Semaphore(3), Queue(100), Barrier(3)); the New-* commands take
+    # -Name first. A number there made an object of that name with the default count, silently.
+    It '<Call> is refused and makes nothing' -ForEach @(
+        @{ Call = 'New-IpcSemaphore NUMBER' }
+        @{ Call = 'New-IpcQueue NUMBER' }
+        @{ Call = 'New-IpcBarrier NUMBER' }
+        @{ Call = 'New-SharedMemory NUMBER' }
+        @{ Call = 'New-ShareableList NUMBER' }
+        @{ Call = 'New-IpcLock -Name NUMBER' }
+        @{ Call = 'New-IpcEvent NUMBER.5' }
+        @{ Call = 'New-IpcValue NUMBER -Type i' }
+        @{ Call = 'New-IpcArray NUMBER -Type i -Length 2' }
+        @{ Call = '$n = NUMBER; New-IpcCondition $n' }
+    ) {
+        $number = Get-Random -Minimum 100000 -Maximum 999999
+        $name = if ($Call -like '*NUMBER.5*') { "$number.5" } else { "$number" }
+        try {
+            $err = { & ([scriptblock]::Create($Call.Replace('NUMBER', "$number"))) } | Should -Throw -PassThru
+            $err.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentTransformationError*'
+            $err.Exception.Message | Should -BeLike "*$name is a number, not a name; a name made of digits is given as a string ('$name')*"
+            Get-IpcObject | Where-Object Name -EQ $name | Should -BeNullOrEmpty
+        } finally { Remove-IpcObject -Name $name -ErrorAction SilentlyContinue }
+    }
+
+    It 'a name made of digits is a name when given as a string' {
+        $name = "$(Get-Random -Minimum 100000 -Maximum 999999)"
+        $s = New-IpcSemaphore $name -InitialCount 3
+        $q = New-IpcQueue -Name "$name.5" -MaxSize 2
+        try {
+            $s.Name | Should -Be $name
+            $s.Acquire($false), $s.Acquire($false), $s.Acquire($false), $s.Acquire($false) | Should -Be $true, $true, $true, $false
+            (Get-IpcObject -Name "$name.5").Kind | Should -Be 'Queue'
+        } finally {
+            Remove-IpcObject $s, $q
+            $s.Close(); $q.Close()
+        }
+    }
+}
+
 Describe 'Timeouts at their extremes' {
     It '[TimeSpan]::MaxValue is no limit, as a negative number is' {
         $job = Start-IpcProcess { 'done' }

@@ -6,9 +6,10 @@ namespace IpcPs.Hosting
     /// <summary>Shared by every New-* cmdlet: an optional -Name, -WhatIf, and one terminating error if creation fails.</summary>
     public abstract class NewIpcObjectCmdlet : IpcCmdlet
     {
-        /// <summary>The object's name; generated when omitted.</summary>
+        /// <summary>The object's name; generated when omitted. A number given here is refused (<see cref="NumberIsNotANameAttribute"/>).</summary>
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty]
+        [NumberIsNotAName]
         public string? Name { get; set; }
 
         /// <summary>What ShouldProcess says is about to happen.</summary>
