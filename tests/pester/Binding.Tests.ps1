@@ -112,32 +112,42 @@ Describe 'A number where the New-* commands take a name' {
         @{ Call = 'New-SharedMemory NUMBER' }
         @{ Call = 'New-ShareableList NUMBER' }
         @{ Call = 'New-IpcLock -Name NUMBER' }
-        @{ Call = 'New-IpcEvent NUMBER.5' }
+        @{ Call = 'New-IpcEvent NUMBER.50' }
         @{ Call = 'New-IpcValue NUMBER -Type i' }
         @{ Call = 'New-IpcArray NUMBER -Type i -Length 2' }
+        @{ Call = 'New-IpcPipe NUMBER' }
         @{ Call = '$n = NUMBER; New-IpcCondition $n' }
     ) {
         $number = Get-Random -Minimum 100000 -Maximum 999999
-        $name = if ($Call -like '*NUMBER.5*') { "$number.5" } else { "$number" }
+        # The number as typed (not 123456.5, nor a culture's 123456,5): what PowerShell would have bound as the name.
+        $name = if ($Call -like '*NUMBER.50*') { "$number.50" } else { "$number" }
+        $culture = [cultureinfo]::CurrentCulture
+        $refused = $false
         try {
+            [cultureinfo]::CurrentCulture = 'de-DE'
             $err = { & ([scriptblock]::Create($Call.Replace('NUMBER', "$number"))) } | Should -Throw -PassThru
             $err.FullyQualifiedErrorId | Should -BeLike 'ParameterArgumentTransformationError*'
-            $err.Exception.Message | Should -BeLike "*$name is a number, not a name; a name made of digits is given as a string ('$name')*"
+            $refused = $true
+            $err.Exception.Message | Should -BeLike "*$name is a number, not a name; a name made of digits is given as a string ('$name'*"
             Get-IpcObject | Where-Object Name -EQ $name | Should -BeNullOrEmpty
-        } finally { Remove-IpcObject -Name $name -ErrorAction SilentlyContinue }
+        } finally {
+            [cultureinfo]::CurrentCulture = $culture
+            if (-not $refused) { Remove-IpcObject -Name $name -ErrorAction SilentlyContinue }   # made by the old code
+        }
     }
 
     It 'a name made of digits is a name when given as a string' {
         $name = "$(Get-Random -Minimum 100000 -Maximum 999999)"
-        $s = New-IpcSemaphore $name -InitialCount 3
-        $q = New-IpcQueue -Name "$name.5" -MaxSize 2
+        $s = $q = $null
         try {
+            $s = New-IpcSemaphore $name -InitialCount 3
             $s.Name | Should -Be $name
             $s.Acquire($false), $s.Acquire($false), $s.Acquire($false), $s.Acquire($false) | Should -Be $true, $true, $true, $false
-            (Get-IpcObject -Name "$name.5").Kind | Should -Be 'Queue'
+            $i = 5
+            $q = New-IpcQueue -Name "$name$i" -MaxSize 2
+            (Get-IpcObject -Name "$name$i").Kind | Should -Be 'Queue'
         } finally {
-            Remove-IpcObject $s, $q
-            $s.Close(); $q.Close()
+            foreach ($o in $s, $q) { if ($o) { Remove-IpcObject $o; $o.Close() } }
         }
     }
 }

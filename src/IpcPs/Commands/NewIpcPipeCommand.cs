@@ -9,9 +9,10 @@ namespace IpcPs.Commands
     [OutputType(typeof(IpcConnection))]
     public sealed class NewIpcPipeCommand : IpcCmdlet
     {
-        /// <summary>The pipe's name; generated when omitted.</summary>
+        /// <summary>The pipe's name; generated when omitted. A number given here is refused (<see cref="NumberIsNotANameAttribute"/>).</summary>
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty]
+        [NumberIsNotAName]
         public string? Name { get; set; }
 
         /// <summary>Both ends send and receive (default). -Duplex:$false: the first end only receives, the second only sends.</summary>
