@@ -185,6 +185,35 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one }
     }
 
+    It 'sends each result as its item left it: an object a later item changes, a script property read on the worker''s runspace thread' {
+        $one = New-IpcPool -Size 1
+        try {
+            # One hashtable, filled again by each item of the chunk (the results used to go at the chunk's end: 1, 4, 4, 4).
+            $n = 1..4 | Invoke-IpcPool -Pool $one -ChunkSize 4 -Ordered { if ($_ -eq 1) { $h = @{} }; $h.N = $_; $h }
+            @($n.N) | Should -Be @(1, 2, 3, 4)
+            # Script properties of $this: one reads a box the next item changes, one says whether it runs on the thread
+            # that ran the item (the runspace's). Each item lasts 20 ms (its duration, not a wait for anything), so the chunk's 2 ms heartbeat,
+            # a timer thread, meets each result while the next item runs: it used to encode them there.
+            $r = 1..5 | Invoke-IpcPool -Pool $one -ChunkSize 5 -Ordered {
+                if ($_ -eq 1) { $box = @{} }
+                $box.N = $_
+                [pscustomobject]@{ A = $_; Box = $box; Thread = [Threading.Thread]::CurrentThread.ManagedThreadId } |
+                    Add-Member -PassThru ScriptProperty B { $this.Box.N } |
+                    Add-Member -PassThru ScriptProperty OnItemThread { [Threading.Thread]::CurrentThread.ManagedThreadId -eq $this.Thread }
+                $until = [DateTime]::UtcNow.AddMilliseconds(20)
+                while ([DateTime]::UtcNow -lt $until) { }
+            }
+            @($r.A) | Should -Be @(1, 2, 3, 4, 5)
+            @($r.B) | Should -Be @(1, 2, 3, 4, 5)
+            @($r.OnItemThread) | Should -Be @($true, $true, $true, $true, $true)
+            @($r.Box.N) | Should -Be @(1, 2, 3, 4, 5)
+            # An item's output, then its records, item by item, beside results encoded early (Write-Host's data is an object).
+            $mixed = 1..3 | Invoke-IpcPool -Pool $one -ChunkSize 3 -Ordered { Write-Host "h$_"; [pscustomobject]@{ I = $_ } } 6>&1
+            @($mixed | ForEach-Object { if ($_ -is [Management.Automation.InformationRecord]) { "$_" } else { $_.I } }) | Should -Be @(1, 'h1', 2, 'h2', 3, 'h3')
+            $one.Replaced | Should -Be 0
+        } finally { Remove-IpcPool $one }
+    }
+
     It 'hands the next chunk to a free worker before a busy one (chunks of <ChunkSize>)' -ForEach @(@{ ChunkSize = 1 }, @{ ChunkSize = 0 }) {
         # Two items that can only finish together: each waits for the other at a barrier of two.
         $b = New-IpcBarrier -Parties 2

@@ -17,12 +17,13 @@ namespace IpcPs.Hosting
     /// the worker's progress word says so (<see cref="PoolProgress"/>: the parent reads it if the worker dies, to know
     /// the item it was running, if any); after it, the item's result (its output and the records it wrote) is closed. Results go back
     /// in order, several per message: at the chunk's end, and from a heartbeat every <see cref="HeartbeatMs"/> ms while
-    /// the chunk runs (so they stream back while a long chunk runs). A terminating error, or <c>exit</c>, ends its
+    /// the chunk runs (so they stream back while a long chunk runs); a result that is not only plain values is encoded
+    /// when its item finishes, on the runspace's thread (<see cref="PoolResults"/>). A terminating error, or <c>exit</c>, ends its
     /// item only: the pipeline is made again for the items after it.
     /// The steps run inside the worker's driver invocation (see <see cref="PoolWorker"/>), on the runspace's thread, so
     /// the items' records reach the driver's streams, as they are written.
-    /// Message: ["done", callId, results, ticks], each result [index, output[], records[], terminating], ticks the
-    /// Stopwatch ticks the items of these results took.
+    /// Message: ["done", callId, results, ticks], each result [index, output[], records[], terminating] or [index, bytes]
+    /// (that result encoded), ticks the Stopwatch ticks the items of these results took.
     /// </summary>
     public sealed class PoolChunk
     {
@@ -40,11 +41,13 @@ namespace IpcPs.Hosting
         private readonly List<object?> _finished = new List<object?>();   // results not sent yet
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private readonly SharedMemory? _progress;
+        private readonly int _depth;
         private long _ticksOfFinished;
         private bool _ended;
 
-        private PoolChunk(PoolScript script, int callId, long[] indexes, object?[] items, List<object?> records, Action<object?[]> send, SharedMemory? progress)
+        private PoolChunk(PoolScript script, int callId, long[] indexes, object?[] items, List<object?> records, Action<object?[]> send, SharedMemory? progress, int depth)
         {
+            _depth = depth;
             _script = script;
             _progress = progress;
             _callId = callId;
@@ -56,12 +59,13 @@ namespace IpcPs.Hosting
 
         /// <summary>
         /// Runs ITEMS (whose input indexes are INDEXES) through SCRIPT; every result is sent by the time it returns.
-        /// Called on the runspace's thread, inside the worker's driver invocation, whose streams are STREAMS.
+        /// Called on the runspace's thread, inside the worker's driver invocation, whose streams are STREAMS; results
+        /// are serialized DEPTH deep.
         /// </summary>
         internal static void Run(PoolScript script, PSDataStreams streams, ChildHost host, List<object?> records,
-            int callId, long[] indexes, object?[] items, Action<object?[]> send, SharedMemory? progress)
+            int callId, long[] indexes, object?[] items, Action<object?[]> send, SharedMemory? progress, int depth)
         {
-            var chunk = new PoolChunk(script, callId, indexes, items, records, send, progress);
+            var chunk = new PoolChunk(script, callId, indexes, items, records, send, progress, depth);
             using (new Timer(_ => chunk.Beat(), null, HeartbeatMs, HeartbeatMs))
             {
                 try { chunk.RunItems(); }
@@ -114,7 +118,11 @@ namespace IpcPs.Hosting
 
         private void Finish(int position, object? terminating, long ticks)
         {
-            var result = new object?[] { _indexes[position], _output.ToArray(), _records.ToArray(), terminating };
+            var output = _output.ToArray();
+            var records = _records.ToArray();
+            var result = new object?[] { _indexes[position], output, records, terminating };
+            // Anything but plain values is encoded now, on this thread, as the item left it (PoolResults).
+            if (!PoolResults.IsPlain(output, records)) result = PoolResults.Encode(result, _depth);
             _output.Clear();
             _records.Clear();
             lock (_gate)

@@ -261,6 +261,7 @@ namespace IpcPs.Hosting
                 catch (ObjectDisposedException) { return; }   // the pool closed this end: nobody listens
                 catch (Exception) { break; }                   // ConnectionClosedException: the worker is gone (or its pipe broke)
                 if (!(message is object?[] m) || m.Length == 0) continue;
+                PoolResults.DecodeIn(m);   // here, not on the session's pipeline thread
                 if (!Post(events, new PoolEvent(this, m))) return;
             }
             Post(events, new PoolEvent(this, null));

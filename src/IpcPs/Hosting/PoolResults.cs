@@ -1,0 +1,94 @@
+using System;
+using System.Collections;
+using System.Management.Automation;
+using IpcPs.Core.Messaging;
+
+namespace IpcPs.Hosting
+{
+    /// <summary>
+    /// A pool item's result as it travels (docs/design.md, "Pool"): [index, output[], records[], terminating], or, when
+    /// anything in it is not a plain value, [index, bytes] — the same result encoded by the worker's runspace thread
+    /// when the item finished, and decoded by the parent's reader thread.
+    /// <para>
+    /// Why: results are sent by the chunk's heartbeat, a timer thread, up to 2 ms later. Encoding an object reads its
+    /// properties: a ScriptProperty (the user's, or one of PowerShell's types such as Process or FileInfo) would run
+    /// there, on a thread without the runspace, beside the next item, and see that item's variables; an object the next
+    /// item changes (a hashtable it fills again) would go as changed. Encoded when it finished, a result is what the
+    /// item output, as ForEach-Object and Start-Job give it. Plain values (numbers, strings: what the codec writes
+    /// itself, unwrapped) cannot change, and are left for the heartbeat to encode with the others, in one go.
+    /// </para>
+    /// </summary>
+    internal static class PoolResults
+    {
+        /// <summary>True when RESULT's output and records are plain values only: encoding them later gives the same bytes and runs nothing.</summary>
+        public static bool IsPlain(object?[] output, object?[] records)
+        {
+            foreach (var o in output)
+                if (!IsPlainValue(o)) return false;
+            foreach (var r in records)
+            {
+                // [kind, payload]: errors are described as text when written (ChildProtocol.DescribeError), warnings,
+                // verbose and debug are their text; an information record carries the user's MessageData.
+                if (r is object?[] { Length: 2 } pair && pair[0] is "I" && pair[1] is Hashtable info && !IsPlainValue(info["MessageData"])) return false;
+            }
+            return true;
+        }
+
+        private static bool IsPlainValue(object? value)
+        {
+            // A PSObject around a plain value is sent as the value (PSMessageFallback): its notes are not read.
+            if (value is PSObject pso)
+            {
+                if (pso.BaseObject is PSCustomObject) return false;
+                value = pso.BaseObject;
+            }
+            return value is null || value is int || value is string || value is long || value is double || value is bool
+                || value is decimal || value is char || value is byte || value is sbyte || value is short || value is ushort
+                || value is uint || value is ulong || value is float || value is DateTime || value is TimeSpan || value is Guid;
+        }
+
+        /// <summary>
+        /// RESULT ([index, output, records, terminating]) encoded now, at DEPTH, as [index, bytes]; one the codec refuses
+        /// becomes its item's error, without its output and records (neither could go), as the heartbeat's send made it.
+        /// </summary>
+        public static object?[] Encode(object?[] result, int depth)
+        {
+            MessageWriter w;
+            try { w = MessageCodec.Encode(result, depth); }
+            catch (Exception e) when (!(e is OutOfMemoryException))
+            {
+                return new object?[] { result[0], Array.Empty<object?>(), Array.Empty<object?>(), ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null)) };
+            }
+            try
+            {
+                var bytes = new byte[w.Length];
+                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
+                return new object?[] { result[0], bytes };
+            }
+            finally { MessageCodec.Recycle(w); }
+        }
+
+        /// <summary>
+        /// Parent, reader thread: decodes in place the encoded results of a "done" message M. One that does not decode
+        /// to a result of its index (it comes from another process) becomes that item's error: its item is never lost.
+        /// </summary>
+        public static void DecodeIn(object?[] m)
+        {
+            if (m.Length < 4 || !(m[0] is "done") || !(m[2] is object?[] results)) return;
+            for (int i = 0; i < results.Length; i++)
+            {
+                if (!(results[i] is object?[] { Length: 2 } entry) || !(entry[1] is byte[] bytes)) continue;
+                object? decoded;
+                try { decoded = MessageCodec.Decode(bytes); }
+                catch (Exception e) when (!(e is OutOfMemoryException)) { decoded = e; }
+                results[i] = decoded is object?[] { Length: >= 4 } r && Equals(r[0], entry[0]) ? r : Unreadable(entry[0], decoded as Exception);
+            }
+        }
+
+        private static object?[] Unreadable(object? index, Exception? cause)
+        {
+            var e = new MessageFormatException("The worker sent a result for this item that could not be read" + (cause is null ? "." : ": " + cause.Message));
+            return new object?[] { index, Array.Empty<object?>(), Array.Empty<object?>(), ChildProtocol.DescribeError(new ErrorRecord(e, "PoolResultUnreadable", ErrorCategory.InvalidData, null)) };
+        }
+    }
+}
