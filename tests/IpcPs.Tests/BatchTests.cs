@@ -103,6 +103,46 @@ namespace IpcPs.Tests
             finally { MessageBatch.Recycle(after); }
         }
 
+        [Fact]
+        public void ABatchFilledOneByOneIsTheMessagesOfSingleSendsAndAnItemThatFailsLeavesNoTrace()
+        {
+            // Send-IpcMessage's batcher: each item encoded when it is handed over (Append), held messages copied
+            // (AppendEncoded), the first ones dropped after a pipe's partial send (DropFirst).
+            var batch = MessageBatch.Create();
+            var tooCostly = Enumerable.Range(0, 20000).Select(_ => (object)new Hashtable()).ToArray();
+            var table = new Hashtable { ["N"] = 1 };
+            batch.Append(1, 2, rawBytes: false);
+            batch.Append(table, 2, rawBytes: false);
+            table["N"] = 2;   // changed after it was handed over: the batch holds it as it was
+            Assert.ThrowsAny<ArgumentException>(() => batch.Append(tooCostly, 2, rawBytes: false));
+            batch.Append("after", 2, rawBytes: false);
+            batch.Append(new byte[] { 9, 8 }, 2, rawBytes: true);
+            Assert.Equal(4, batch.Count);
+            Assert.Equal(Single(1), Message(batch, 0));
+            Assert.Equal(Single(new Hashtable { ["N"] = 1 }), Message(batch, 1));
+            Assert.Equal(Single("after"), Message(batch, 2));
+            Assert.Equal(new byte[] { 9, 8 }, Message(batch, 3));
+            Assert.True(batch.IsRaw(3));
+
+            var one = MessageBatch.Create();
+            one.AppendEncoded(batch, 1);
+            Assert.Equal(1, one.Count);
+            Assert.Equal(Single(new Hashtable { ["N"] = 1 }), Message(one, 0));
+
+            batch.DropFirst(2);
+            Assert.Equal(2, batch.Count);
+            Assert.Equal(Single("after"), Message(batch, 0));
+            Assert.Equal(new byte[] { 9, 8 }, Message(batch, 1));
+            Assert.True(batch.IsRaw(1));
+            Assert.False(batch.IsRaw(0));
+            batch.DropFirst(5);
+            Assert.Equal(0, batch.Count);
+            batch.Append(3, 2, rawBytes: false);
+            Assert.Equal(Single(3), Message(batch, 0));
+        }
+
+        private static byte[] Message(MessageBatch batch, int i) => batch.Buffer.Skip(batch.Start(i)).Take(batch.Length(i)).ToArray();
+
         [Theory]
         [InlineData(QueueOrder.Fifo)]
         [InlineData(QueueOrder.Lifo)]

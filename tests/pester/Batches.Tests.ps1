@@ -219,6 +219,26 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
+    It 'sends each item as it was when it was handed over, though the command before changes the same object for its next item' {
+        # A producer that fills one hashtable, one custom object, one list again for each item (it used to send what
+        # they held when the batch went: thousands of messages wrong). Through a queue and a pipe (all of it fits the
+        # pipe's ring: it is received after the pipeline ends).
+        $q = New-IpcQueue (New-TestName)
+        $pipe = New-IpcPipe
+        try {
+            foreach ($channel in $q, $pipe[0]) {
+                $receiver = if ($channel -is [IpcPs.IpcConnection]) { $pipe[1] } else { $q }
+                $h = @{}; $o = [pscustomobject]@{ N = 0 }; $l = [Collections.Generic.List[int]]::new()
+                & { foreach ($i in 1..2000) { $h.N = $i; $h; $o.N = $i; $o; if ($l.Count -eq 5) { $l.Clear() }; $l.Add($i); , $l } } | Send-IpcMessage $channel
+                $got = Receive-IpcMessage $receiver -Count 6000
+                $wrong = for ($i = 0; $i -lt 2000; $i++) {
+                    if ($got[3 * $i].N -ne $i + 1 -or $got[3 * $i + 1].N -ne $i + 1 -or $got[3 * $i + 2][-1] -ne $i + 1) { $i + 1 }
+                }
+                @($wrong).Count | Should -Be 0 -Because "every item as it was handed over (first wrong: $(@($wrong)[0]))"
+            }
+        } finally { $q.Close(); $pipe | ForEach-Object { $_.Close() } }
+    }
+
     It 'sends each item once while a consumer takes them concurrently (a flush never runs inside another)' {
         # The producer's batches contend for the queue's lock with the consumer; a wait for the lock is a wait on
         # IpcPs, which runs the flush registered before waits: it must not send again what is being sent.

@@ -12,7 +12,7 @@ namespace IpcPs
     // a batch from single sends, and a sender killed mid-batch leaves the frames it published whole, as single sends
     // would. A frame that does not fit in the free room makes the sender publish what it wrote and wait for room; a
     // frame bigger than the ring streams as it does alone.
-    public sealed unsafe partial class IpcConnection : IBatchChannel
+    public sealed unsafe partial class IpcConnection : IEncodedBatchChannel
     {
         /// <summary>
         /// Sends every item of ITEMS (an object[] or any collection; a string or a dictionary is one item, as in the
@@ -36,8 +36,25 @@ namespace IpcPs
 
         int IBatchChannel.TrySendMany(IEnumerable messages, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel)
         {
-            if (priority.HasValue) throw new InvalidOperationException($"'{Name}' is a pipe: only a priority queue takes a priority.");
+            if (priority.HasValue) throw NoPriority();
             return SendBatch(messages, IpcQueue.ChannelDeadline(timeout), cancel, depth);
+        }
+
+        bool IEncodedBatchChannel.SendsRawBytes => true;
+
+        int IEncodedBatchChannel.TrySendEncoded(MessageBatch batch, long? priority, TimeSpan timeout, CancellationToken cancel)
+        {
+            if (priority.HasValue) throw NoPriority();
+            RequireWritable();
+            return SendFrames(batch, IpcQueue.ChannelDeadline(timeout), cancel);
+        }
+
+        private InvalidOperationException NoPriority() => new InvalidOperationException($"'{Name}' is a pipe: only a priority queue takes a priority.");
+
+        private void RequireWritable()
+        {
+            ThrowIfClosed();
+            if (!Writable) throw new InvalidOperationException($"The connection '{Name}' end {End} is receive-only.");
         }
 
         int IBatchChannel.TryReceiveMany(int max, TimeSpan timeout, CancellationToken cancel, ICollection<object?> into) =>
@@ -47,8 +64,7 @@ namespace IpcPs
 
         private int SendBatch(IEnumerable items, Deadline deadline, CancellationToken cancel, int? depth)
         {
-            ThrowIfClosed();
-            if (!Writable) throw new InvalidOperationException($"The connection '{Name}' end {End} is receive-only.");
+            RequireWritable();
             var batch = MessageBatch.Encode(items, depth ?? _depth, rawBytes: true);
             try { return SendFrames(batch, deadline, cancel); }
             finally { MessageBatch.Recycle(batch); }

@@ -37,8 +37,7 @@ namespace IpcPs
         /// <summary>Sends one frame: BUFFER[0..LENGTH) then TAIL. False when a frame that fits found no room before DEADLINE.</summary>
         private bool SendFrame(byte[] buffer, int length, byte[]? tail, int flags, Deadline deadline, CancellationToken cancel)
         {
-            ThrowIfClosed();
-            if (!Writable) throw new InvalidOperationException($"The connection '{Name}' end {End} is receive-only.");
+            RequireWritable();
             long total = length + (long)(tail?.Length ?? 0);
             if (total > int.MaxValue - FrameHeader) throw new MessageTooLargeException(Name, total, int.MaxValue - FrameHeader, "a pipe message holds at most");
             Hold();

@@ -13,7 +13,7 @@ namespace IpcPs
     // producer killed mid-batch leaves none of them in the queue. A batch get commits message by message under the one
     // lock hold (each is a get as Get makes it): a consumer killed mid-batch took the messages before its death with
     // it, as a consumer killed after a Get did, and left the rest.
-    public sealed unsafe partial class IpcQueue : IBatchChannel
+    public sealed unsafe partial class IpcQueue : IEncodedBatchChannel
     {
         /// <summary>
         /// Puts every item of ITEMS (an object[] or any collection; a string or a dictionary is one item, as in the
@@ -69,6 +69,15 @@ namespace IpcPs
 
         int IBatchChannel.TryReceiveMany(int max, TimeSpan timeout, CancellationToken cancel, ICollection<object?> into) =>
             TakeBatch(max, ChannelDeadline(timeout), cancel, into);
+
+        bool IEncodedBatchChannel.SendsRawBytes => false;
+
+        int IEncodedBatchChannel.TrySendEncoded(MessageBatch batch, long? priority, TimeSpan timeout, CancellationToken cancel)
+        {
+            if (priority.HasValue) RequirePriority();
+            ThrowIfClosed();
+            return TryPutMany(batch, priority ?? 0, ChannelDeadline(timeout), cancel) ? batch.Count : -1;
+        }
 
         /// <summary>The most messages a batch may hold to fit this queue at all (MaxSize; else no limit but storage).</summary>
         int IBatchChannel.MaxBatch => MaxSize > 0 ? MaxSize : int.MaxValue;

@@ -88,10 +88,61 @@ namespace IpcPs.Core.Messaging
             _spare = batch;
         }
 
-        private void Clear()
+        /// <summary>An empty batch of the caller's own, filled one message at a time (<see cref="Append"/>), never recycled.</summary>
+        internal static MessageBatch Create() => new MessageBatch();
+
+        /// <summary>Empties the batch (its buffer is kept, up to the writer's limit).</summary>
+        internal void Clear()
         {
             Count = 0;
             _writer.Reset();
+        }
+
+        /// <summary>
+        /// Encodes ITEM now as the batch's next message, exactly as <see cref="Encode"/> would; when it cannot be encoded
+        /// (ArgumentException, or the serializer's own exception) the batch is left as it was.
+        /// </summary>
+        internal void Append(object? item, int depth, bool rawBytes)
+        {
+            int mark = _writer.Length;
+            try { Add(item, depth, rawBytes); }
+            catch
+            {
+                _writer.Truncate(mark);
+                _writer.StartNext();
+                throw;
+            }
+        }
+
+        /// <summary>Appends message I of FROM, its bytes as they are.</summary>
+        internal void AppendEncoded(MessageBatch from, int i)
+        {
+            Reserve();
+            _writer.StartNext();
+            _writer.WriteBytes(from.Buffer, from.Start(i), from.Length(i));
+            _ends[Count] = _writer.Length;
+            _raw[Count] = from._raw[i];
+            Count++;
+        }
+
+        /// <summary>Drops the first N messages (those a pipe sent before its timeout); the others move to the front.</summary>
+        internal void DropFirst(int n)
+        {
+            if (n <= 0) return;
+            if (n >= Count)
+            {
+                Clear();
+                return;
+            }
+            int cut = _ends[n - 1], rest = _writer.Length - cut;
+            System.Buffer.BlockCopy(_writer.Buffer, cut, _writer.Buffer, 0, rest);
+            _writer.Truncate(rest);
+            for (int i = n; i < Count; i++)
+            {
+                _ends[i - n] = _ends[i] - cut;
+                _raw[i - n] = _raw[i];
+            }
+            Count -= n;
         }
 
         /// <summary>Each int of INTS as one message, exactly as <see cref="Add"/> encodes a boxed int.</summary>

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using IpcPs.Core.Messaging;
 using IpcPs.Hosting;
 
 namespace IpcPs.Commands
@@ -74,12 +75,12 @@ namespace IpcPs.Commands
         protected override void ProcessRecord()
         {
             var channel = _channel!;
-            if (_batcher is null && channel is IBatchChannel batches && MyInvocation.ExpectingInput)
+            if (_batcher is null && channel is IEncodedBatchChannel batches && MyInvocation.ExpectingInput)
                 _batcher = new SendBatcher(batches, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken, SendOne, () => Stopping);
             long? priority = _priorityFromInput ? PipedPriority(InputObject) : Priority;
             try
             {
-                if (_batcher is null) SendOne(InputObject, priority);
+                if (_batcher is null) SendOne(InputObject, priority, null);
                 else _batcher.Add(InputObject, priority);
             }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
@@ -111,11 +112,21 @@ namespace IpcPs.Commands
         // (SendBatcher.Dispose); a stopped pipeline drops it.
         protected override void OnDispose() => _batcher?.Dispose();
 
-        private void SendOne(object? message, long? priority)
+        /// <summary>
+        /// One message, with its errors. ENCODED: the message as the batcher encoded it when it was handed over (what is
+        /// sent then; MESSAGE only names it in an error); null: MESSAGE, encoded now.
+        /// </summary>
+        private void SendOne(object? message, long? priority, MessageBatch? encoded)
         {
             var channel = _channel!;
+            var timeout = NoWait ? TimeSpan.Zero : Timeout;
             bool sent;
-            try { sent = channel.TrySend(message, priority, Depth > 0 ? Depth : (int?)null, NoWait ? TimeSpan.Zero : Timeout, StopToken); }
+            try
+            {
+                sent = encoded is null
+                    ? channel.TrySend(message, priority, Depth > 0 ? Depth : (int?)null, timeout, StopToken)
+                    : ((IEncodedBatchChannel)channel).TrySendEncoded(encoded, priority, timeout, StopToken) > 0;
+            }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (ConnectionClosedException e)
             {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Threading;
+using IpcPs.Core.Messaging;
 using IpcPs.Core.Sync;
 
 namespace IpcPs.Hosting
@@ -16,6 +17,13 @@ namespace IpcPs.Hosting
     /// waiting for a reply to it), and after <see cref="LingerMs"/> at most if the producer stalls on something else.
     /// Order is kept: items go in the order given, a batch is sent before any later item.
     /// <para>
+    /// A held item is encoded when it is handed over, on the pipeline thread (<see cref="IEncodedBatchChannel"/>): what
+    /// goes is the item as it was then, as its single send would have sent it, though the command before may change
+    /// the same object for its next item (a hashtable filled again), and no property of it is read on the linger
+    /// timer's thread. An item that cannot be encoded goes through the cmdlet's single send after what is held, with
+    /// its error.
+    /// </para>
+    /// <para>
     /// Every item handed over is sent as its single send would have been, unless the pipeline is stopped (Ctrl+C,
     /// Stop: what is held is dropped). While items are held the linger timer keeps trying (backing off to
     /// <see cref="MaxLingerMs"/>) until they go, and what is still held when the command is disposed without its
@@ -24,8 +32,8 @@ namespace IpcPs.Hosting
     /// </para>
     /// <para>
     /// Errors stay those of single sends: a batch with a timeout (-Timeout, -NoWait) is tried without waiting, and if it
-    /// does not go whole (no room now, a message too large, an item that cannot be encoded) its items are sent one by
-    /// one through the cmdlet's own single send, each with its timeout and its own error record.
+    /// does not go whole (no room now, a message too large) its items are sent one by one through the cmdlet's own
+    /// single send, each as it was encoded, with its timeout and its own error record.
     /// </para>
     /// </summary>
     internal sealed class SendBatcher : IDisposable
@@ -40,9 +48,9 @@ namespace IpcPs.Hosting
         private const int MaxLingerMs = 16;
 
         /// <summary>
-        /// A batch is encoded again at each try (a batch put encodes before it looks for room): the timer waits at least
-        /// this many times as long as the last try took, so that a producer stalled beside a full queue spends at most
-        /// about 1/RetryShare of a processor on it (1,000 custom objects take milliseconds to encode, 1,000 ints 50 µs).
+        /// A try copies the batch's bytes (and looks for room): the timer waits at least this many times as long as
+        /// the last try took, so that a producer stalled beside a full queue spends at most about 1/RetryShare of a
+        /// processor on it.
         /// </summary>
         private const int RetryShare = 20;
 
@@ -51,14 +59,19 @@ namespace IpcPs.Hosting
 
         private const int MaxItems = 1000;
 
-        private readonly IBatchChannel _channel;
-        private readonly int? _depth;
+        private readonly IEncodedBatchChannel _channel;
+        private readonly int _depth;
         private readonly TimeSpan _timeout;
         private readonly CancellationToken _cancel;
-        private readonly Action<object?, long?> _sendOne;
+        private readonly Action<object?, long?, MessageBatch?> _sendOne;
         private readonly Func<bool> _stopping;
         private readonly int _cap;
+        // The items held, as given (for their error records), and as encoded when they were given (what is sent).
+        // Invariant, under the gate: _encoded.Count == _pending.Count, message i of _encoded is item i of _pending.
         private readonly List<object?> _pending = new List<object?>();
+        private readonly MessageBatch _encoded = MessageBatch.Create();
+        private readonly MessageBatch _scratch = MessageBatch.Create();   // pipeline thread: an object encoded outside the gate
+        private readonly MessageBatch _one = MessageBatch.Create();       // under the gate: one held message for SENDONE
         private long? _priority;   // of the items held: a batch has one priority (Send-IpcMessage takes it per item)
         private readonly object _gate = new object();
         private readonly Action _beforeWait;
@@ -79,13 +92,14 @@ namespace IpcPs.Hosting
         private bool _flushing;
 
         /// <summary>
-        /// SENDONE: the cmdlet's single send of one item with its priority, with its error handling (pipeline thread only).
+        /// SENDONE: the cmdlet's single send of one item with its priority, with its error handling (pipeline thread
+        /// only); given a batch of one message, it sends that message (the item as encoded when it was handed over).
         /// STOPPING: whether the pipeline is being stopped (the cmdlet's Stopping, read from any thread).
         /// </summary>
-        public SendBatcher(IBatchChannel channel, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?, long?> sendOne, Func<bool> stopping)
+        public SendBatcher(IEncodedBatchChannel channel, int? depth, TimeSpan timeout, CancellationToken cancel, Action<object?, long?, MessageBatch?> sendOne, Func<bool> stopping)
         {
             _channel = channel;
-            _depth = depth;
+            _depth = depth ?? channel.SerializationDepth;
             _timeout = timeout;
             _cancel = cancel;
             _sendOne = sendOne;
@@ -102,19 +116,43 @@ namespace IpcPs.Hosting
             // fallback unwraps anything but a custom object, after trying every type it knows); unwrapped here the
             // batch encodes it directly (measured: Send-IpcMessage 0.65 -> 0.8 M items/s sending alone, load ~20).
             if (item is PSObject pso && IsPrimitive(pso.BaseObject)) item = pso.BaseObject;
+            bool primitive = item is null || IsPrimitive(item);
+            // Anything else is encoded before the gate is taken: a script property may wait on IpcPs, and this thread's
+            // BeforeWait then sends what is held (under the gate), which the command after may be waiting for.
+            bool encoded = primitive || Encode(_scratch, item);
             lock (_gate)
             {
                 if (_pending.Count > 0 && _priority != priority) FlushLocked();   // a batch holds one priority
-                if (!quick && _pending.Count == 0) _sendOne(item, priority);   // a lone item: at once, as ever
+                if (!quick && _pending.Count == 0) _sendOne(item, priority, null);   // a lone item: at once, as ever
+                else if (!encoded)
+                {
+                    FlushLocked();
+                    _sendOne(item, priority, null);   // it cannot be encoded: its single send says why, after what is held
+                }
                 else
                 {
+                    if (primitive) _encoded.Append(item, _depth, _channel.SendsRawBytes);
+                    else _encoded.AppendEncoded(_scratch, 0);
                     _priority = priority;
                     _pending.Add(item);
                     if (!quick || _pending.Count >= _cap) FlushLocked();
                     else if (_pending.Count == 1) Hold();
                 }
             }
+            if (!primitive) _scratch.Clear();   // do not keep a large object's bytes
             _lastReturn = Stopwatch.GetTimestamp();
+        }
+
+        /// <summary>ITEM encoded as the only message of INTO; false when it cannot be (its single send will report it).</summary>
+        private bool Encode(MessageBatch into, object? item)
+        {
+            into.Clear();
+            try
+            {
+                into.Append(item, _depth, _channel.SendsRawBytes);
+                return true;
+            }
+            catch (Exception e) when (!(e is OutOfMemoryException) && !(e is PipelineStoppedException)) { return false; }
         }
 
         private static bool IsPrimitive(object value) =>
@@ -164,7 +202,7 @@ namespace IpcPs.Hosting
                     _disposed = true;
                     try { if (_pending.Count > 0 && !stop.IsCancellationRequested) SendPending(SendQuietly, stop.Token); }
                     catch (Exception e) when (e is OperationCanceledException || e is ConnectionClosedException) { }
-                    finally { _pending.Clear(); }
+                    finally { ClearHeld(); }
                 }
             }
             finally
@@ -176,10 +214,10 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Dispose's single send: as the cmdlet's, with nowhere to report an item that did not go.</summary>
-        private void SendQuietly(object? item, long? priority)
+        /// <summary>Dispose's single send of one held message: as the cmdlet's, with nowhere to report an item that did not go.</summary>
+        private void SendQuietly(object? item, long? priority, MessageBatch? one)
         {
-            try { _channel.TrySend(item, priority, _depth, _timeout, _stop!.Token); }
+            try { _channel.TrySendEncoded(one!, priority, _timeout, _stop!.Token); }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is InvalidOperationException) { }
         }
 
@@ -206,13 +244,13 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>Pipeline thread, under the gate: the batch, then what did not go whole through SENDONE; nothing is held after it.</summary>
-        private void SendPending(Action<object?, long?> sendOne, CancellationToken cancel)
+        private void SendPending(Action<object?, long?, MessageBatch?> sendOne, CancellationToken cancel)
         {
             int sent = 0;
             try
             {
                 // With a timeout the batch only takes the room there is now; single sends then wait as they always did.
-                sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, cancel);
+                sent = _channel.TrySendEncoded(_encoded, _priority, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, cancel);
             }
             catch (Exception e) when (e is IpcException && !(e is ConnectionClosedException) || e is ArgumentException || e is InvalidOperationException)
             {
@@ -220,14 +258,25 @@ namespace IpcPs.Hosting
             }
             catch
             {
-                _pending.Clear();
+                ClearHeld();
                 throw;
             }
             try
             {
-                for (int i = Math.Max(sent, 0); i < _pending.Count; i++) sendOne(_pending[i], _priority);
+                for (int i = Math.Max(sent, 0); i < _pending.Count; i++)
+                {
+                    _one.Clear();
+                    _one.AppendEncoded(_encoded, i);
+                    sendOne(_pending[i], _priority, _one);
+                }
             }
-            finally { _pending.Clear(); }
+            finally { ClearHeld(); }
+        }
+
+        private void ClearHeld()
+        {
+            _pending.Clear();
+            _encoded.Clear();
         }
 
         /// <summary>
@@ -245,11 +294,12 @@ namespace IpcPs.Hosting
                 _flushing = true;
                 if (_disposed || _pending.Count == 0) return false;
                 long started = Stopwatch.GetTimestamp();
-                int sent = _channel.TrySendMany(_pending, _priority, _depth, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, _stop!.Token);
+                int sent = _channel.TrySendEncoded(_encoded, _priority, _timeout < TimeSpan.Zero ? _timeout : TimeSpan.Zero, _stop!.Token);
                 _tryTicks = Stopwatch.GetTimestamp() - started;
                 if (sent > 0)
                 {
                     _pending.RemoveRange(0, Math.Min(sent, _pending.Count));
+                    _encoded.DropFirst(sent);   // a pipe's first messages, sent before its timeout
                     _lingerMs = LingerMs;
                 }
                 return _pending.Count > 0;
