@@ -185,6 +185,17 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one }
     }
 
+    It 'gives each item to its worker as it was when it was piped in, though the command before changes the same object for its next item' {
+        # One hashtable and one custom object filled again for each item (items wait in this session until a chunk
+        # goes: they used to be sent as they were then, 250 of 300 wrong); byte arrays and plain values beside them.
+        $r = & { $h = @{}; $o = [pscustomobject]@{ N = 0 }; foreach ($i in 1..300) { $h.N = $i; $h; $o.N = $i; $o; , [byte[]]@(($i % 256), 7); "s$i" } } |
+            Invoke-IpcPool -Pool $pool -Ordered { if ($_ -is [byte[]]) { "bytes $($_ -join ',')" } elseif ($_ -is [string]) { $_ } else { $_.N } }
+        $expected = foreach ($i in 1..300) { $i; $i; "bytes $($i % 256),7"; "s$i" }
+        $r.Count | Should -Be 1200
+        $wrong = for ($k = 0; $k -lt 1200; $k++) { if ($r[$k] -ne $expected[$k]) { $k } }
+        @($wrong).Count | Should -Be 0 -Because "each item as it was piped in (first wrong: $(@($wrong)[0]))"
+    }
+
     It 'sends each result as its item left it: an object a later item changes, a script property read on the worker''s runspace thread' {
         $one = New-IpcPool -Size 1
         try {

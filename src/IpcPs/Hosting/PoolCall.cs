@@ -93,7 +93,16 @@ namespace IpcPs.Hosting
         /// </summary>
         public List<PoolResult> Add(object? item, CancellationToken cancel)
         {
-            _pending.AddLast(new PoolTask(Submitted++, item));
+            // Encoded now, as it is (the command before may change the same object for its next item): one that cannot
+            // be sent fails now, as its item's error.
+            object? wire;
+            try { wire = PoolResults.ToWire(item, _depth); }
+            catch (Exception e) when (!(e is OutOfMemoryException))
+            {
+                Complete(new PoolResult(new PoolTask(Submitted++, item, null)) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, item)) });
+                return Take();
+            }
+            _pending.AddLast(new PoolTask(Submitted++, item, wire));
             Dispatch(cancel);
             while (_pending.Count >= ChunkSize) Handle(Timeout.InfiniteTimeSpan, cancel);
             while (Handle(TimeSpan.Zero, cancel)) { }
@@ -234,7 +243,7 @@ namespace IpcPs.Hosting
             for (int i = 0; i < tasks.Count; i++)
             {
                 indexes[i] = tasks[i].Index;
-                items[i] = tasks[i].Item;
+                items[i] = tasks[i].Wire;
             }
             return new object?[] { "chunk", _callId, indexes, items };
         }

@@ -6,7 +6,9 @@ using IpcPs.Core.Messaging;
 namespace IpcPs.Hosting
 {
     /// <summary>
-    /// A pool item's result as it travels (docs/design.md, "Pool"): [index, output[], records[], terminating], or, when
+    /// A pool item, and its result, as they travel (docs/design.md, "Pool"). An item that is not a plain value is
+    /// encoded when it is given to the call (the command before may change the same object for its next item), and
+    /// its chunk carries those bytes. A result travels [index, output[], records[], terminating], or, when
     /// anything in it is not a plain value, [index, bytes] — the same result encoded by the worker's runspace thread
     /// when the item finished, and decoded by the parent's reader thread.
     /// <para>
@@ -45,6 +47,36 @@ namespace IpcPs.Hosting
             return value is null || value is int || value is string || value is long || value is double || value is bool
                 || value is decimal || value is char || value is byte || value is sbyte || value is short || value is ushort
                 || value is uint || value is ulong || value is float || value is DateTime || value is TimeSpan || value is Guid;
+        }
+
+        /// <summary>
+        /// What a chunk sends for ITEM (session side, when the item is given): the item itself when it is plain, else
+        /// its bytes encoded now at DEPTH (a byte[] in a chunk's items is always such bytes: a byte[] item is not
+        /// plain). Throws what the codec throws for an item that cannot be sent.
+        /// </summary>
+        public static object? ToWire(object? item, int depth)
+        {
+            if (IsPlainValue(item)) return item;
+            var w = MessageCodec.Encode(item, depth);
+            try
+            {
+                var bytes = new byte[w.TotalLength];
+                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
+                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
+                return bytes;
+            }
+            finally { MessageCodec.Recycle(w); }
+        }
+
+        /// <summary>Worker side: the items of a chunk as they were given (see <see cref="ToWire"/>); a byte[] that does not decode is a malformed chunk.</summary>
+        public static void DecodeItems(object?[] items)
+        {
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (!(items[i] is byte[] bytes)) continue;
+                try { items[i] = MessageCodec.Decode(bytes); }
+                catch (Exception e) when (!(e is OutOfMemoryException)) { throw new InvalidOperationException("The pool sent a malformed chunk.", e); }
+            }
         }
 
         /// <summary>

@@ -155,6 +155,7 @@ namespace IpcPs.Hosting
                             var indexes = ToIndexes(message[2]);
                             var items = message[3] as object?[] ?? Array.Empty<object?>();
                             if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
+                            PoolResults.DecodeItems(items);
                             PoolChunk.Run(script, _streams, _host, _records, (int)message[1]!, indexes, items, _send, _progress, _pipe.SerializationDepth);
                             _records.Clear();
                             foreach (var item in items) CloseAll(IpcObjectConverter.FindHandles(item).ToList());   // what the items re-attached

@@ -10,14 +10,20 @@ namespace IpcPs.Hosting
     /// <summary>One item of a pool's work, as the parent tracks it: its place in the input and the item itself.</summary>
     internal sealed class PoolTask
     {
-        public PoolTask(long index, object? item)
+        public PoolTask(long index, object? item, object? wire)
         {
             Index = index;
             Item = item;
+            Wire = wire;
         }
 
         public long Index { get; }
+
+        /// <summary>The item as given (it names the item in errors).</summary>
         public object? Item { get; }
+
+        /// <summary>What a chunk sends for it: the item itself if plain, else its bytes as it was when given (see <see cref="PoolResults.ToWire"/>).</summary>
+        public object? Wire { get; }
 
         /// <summary>Workers that died holding this item, running none (before they began it, or before its result went) (see PoolCall.OnDied).</summary>
         public int DiedBeforeBegun { get; set; }
