@@ -239,6 +239,26 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close(); $pipe | ForEach-Object { $_.Close() } }
     }
 
+    It 'reads each piped object once: a script property runs once per message, alone, slowly piped or streamed' {
+        # The batcher encodes an item that may be held before it takes its gate; a lone item goes through the single
+        # send, which must not read the object a second time (it did: twice per lone or slow item).
+        $q = New-IpcQueue (New-TestName)
+        try {
+            $global:IpcPsGetterRuns = 0
+            $o = [pscustomobject]@{ A = 1 } | Add-Member -PassThru ScriptProperty P { $global:IpcPsGetterRuns++; $global:IpcPsGetterRuns }
+            $o | Send-IpcMessage $q
+            $global:IpcPsGetterRuns | Should -Be 1 -Because 'a lone item'
+            (Receive-IpcMessage $q -Timeout 10).P | Should -Be 1
+            $global:IpcPsGetterRuns = 0
+            1..30 | ForEach-Object { [Threading.Thread]::Sleep(1); $o } | Send-IpcMessage $q   # items 1 ms apart: each goes alone
+            $global:IpcPsGetterRuns | Should -Be 30 -Because 'items that come slowly'
+            $global:IpcPsGetterRuns = 0
+            & { foreach ($i in 1..30) { $o } } | Send-IpcMessage $q
+            $global:IpcPsGetterRuns | Should -Be 30 -Because 'streamed items'
+            @(Receive-IpcMessage $q -Count 60).Count | Should -Be 60
+        } finally { $q.Close(); Remove-Variable -Scope Global IpcPsGetterRuns -ErrorAction Ignore }
+    }
+
     It 'sends each item once while a consumer takes them concurrently (a flush never runs inside another)' {
         # The producer's batches contend for the queue's lock with the consumer; a wait for the lock is a wait on
         # IpcPs, which runs the flush registered before waits: it must not send again what is being sent.

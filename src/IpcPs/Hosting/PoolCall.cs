@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Management.Automation;
 using System.Threading;
 
 namespace IpcPs.Hosting
@@ -97,7 +98,7 @@ namespace IpcPs.Hosting
             // be sent fails now, as its item's error.
             object? wire;
             try { wire = PoolResults.ToWire(item, _depth); }
-            catch (Exception e) when (!(e is OutOfMemoryException))
+            catch (Exception e) when (!(e is OutOfMemoryException) && !(e is PipelineStoppedException) && !(e is OperationCanceledException))
             {
                 Complete(new PoolResult(new PoolTask(Submitted++, item, null)) { Terminating = ChildProtocol.DescribeError(ErrorRecords.From(e, item)) });
                 return Take();

@@ -267,7 +267,8 @@ namespace IpcPs.Hosting
                 catch (ObjectDisposedException) { return; }   // the pool closed this end: nobody listens
                 catch (Exception) { break; }                   // ConnectionClosedException: the worker is gone (or its pipe broke)
                 if (!(message is object?[] m) || m.Length == 0) continue;
-                PoolResults.DecodeIn(m);   // here, not on the session's pipeline thread
+                try { PoolResults.DecodeIn(m); }   // here, not on the session's pipeline thread
+                catch (Exception) { break; }       // out of memory for what it sent: as if it had died (an exception here would end the session)
                 if (!Post(events, new PoolEvent(this, m))) return;
             }
             Post(events, new PoolEvent(this, null));

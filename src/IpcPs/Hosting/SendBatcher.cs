@@ -117,13 +117,17 @@ namespace IpcPs.Hosting
             // batch encodes it directly (measured: Send-IpcMessage 0.65 -> 0.8 M items/s sending alone, load ~20).
             if (item is PSObject pso && IsPrimitive(pso.BaseObject)) item = pso.BaseObject;
             bool primitive = item is null || IsPrimitive(item);
-            // Anything else is encoded before the gate is taken: a script property may wait on IpcPs, and this thread's
-            // BeforeWait then sends what is held (under the gate), which the command after may be waiting for.
-            bool encoded = primitive || Encode(_scratch, item);
+            // An item that may be held and is not a primitive is encoded before the gate is taken: a script property may
+            // wait on IpcPs, and this thread's BeforeWait then sends what is held (under the gate), which the command
+            // after may be waiting for. One that comes slowly with nothing held goes alone, encoded once by its single
+            // send (only this thread adds items: a count of 0 read here is still 0 under the gate).
+            bool early = !primitive && (quick || _pending.Count > 0);
+            bool encoded = !early || Encode(_scratch, item);
             lock (_gate)
             {
                 if (_pending.Count > 0 && _priority != priority) FlushLocked();   // a batch holds one priority
-                if (!quick && _pending.Count == 0) _sendOne(item, priority, null);   // a lone item: at once, as ever
+                // A lone item: at once, as ever (its bytes if they were made above: the timer sent what was held meanwhile).
+                if (!quick && _pending.Count == 0) _sendOne(item, priority, early && encoded ? _scratch : null);
                 else if (!encoded)
                 {
                     FlushLocked();
@@ -139,7 +143,7 @@ namespace IpcPs.Hosting
                     else if (_pending.Count == 1) Hold();
                 }
             }
-            if (!primitive) _scratch.Clear();   // do not keep a large object's bytes
+            if (early) _scratch.Clear();   // do not keep a large object's bytes
             _lastReturn = Stopwatch.GetTimestamp();
         }
 
