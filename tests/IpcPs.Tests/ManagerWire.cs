@@ -61,17 +61,6 @@ namespace IpcPs.Tests
             return r;
         }
 
-        public static byte[] Encoded(object? value)
-        {
-            var w = MessageCodec.Encode(value, 2);
-            try
-            {
-                var bytes = new byte[w.TotalLength];
-                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
-                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
-                return bytes;
-            }
-            finally { MessageCodec.Recycle(w); }
-        }
+        public static byte[] Encoded(object? value) => MessageCodec.EncodeToArray(value, 2);
     }
 }

@@ -95,12 +95,7 @@ namespace IpcPs.Tests
             Assert.Equal("not results", odd[2]);
         }
 
-        private static byte[] Encoded(object? value)
-        {
-            var w = MessageCodec.Encode(value, 2);
-            try { return w.Buffer.Take(w.Length).ToArray(); }
-            finally { MessageCodec.Recycle(w); }
-        }
+        private static byte[] Encoded(object? value) => MessageCodec.EncodeToArray(value, 2);
 
         private static object?[] RoundTrip(object?[] message) => (object?[])MessageCodec.Decode(Encoded(message))!;
     }

@@ -93,6 +93,20 @@ namespace IpcPs.Core.Messaging
                 $"{length:N0} bytes ({DecodeCost.Factor} times its size + {DecodeCost.Slack / 1024} KiB): it holds very many small " +
                 "objects or properties. Send them in several messages.");
 
+        /// <summary>VALUE encoded at DEPTH into an array of its own (what <see cref="Decode(byte[])"/> reads back); throws as <see cref="Encode(object, int)"/>.</summary>
+        public static byte[] EncodeToArray(object? value, int depth)
+        {
+            var w = Encode(value, depth);
+            try
+            {
+                var bytes = new byte[w.TotalLength];
+                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
+                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
+                return bytes;
+            }
+            finally { Recycle(w); }
+        }
+
         /// <summary>Returns a writer from <see cref="Encode"/> for the thread's next message.</summary>
         public static void Recycle(MessageWriter writer)
         {

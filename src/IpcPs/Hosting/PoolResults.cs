@@ -56,16 +56,7 @@ namespace IpcPs.Hosting
         /// </summary>
         public static object? ToWire(object? item, int depth)
         {
-            if (IsPlainValue(item)) return item;
-            var w = MessageCodec.Encode(item, depth);
-            try
-            {
-                var bytes = new byte[w.TotalLength];
-                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
-                if (w.Tail != null) Buffer.BlockCopy(w.Tail, 0, bytes, w.Length, w.Tail.Length);
-                return bytes;
-            }
-            finally { MessageCodec.Recycle(w); }
+            return IsPlainValue(item) ? item : MessageCodec.EncodeToArray(item, depth);
         }
 
         /// <summary>Worker side: the items of a chunk as they were given (see <see cref="ToWire"/>); a byte[] that does not decode is a malformed chunk.</summary>
@@ -85,19 +76,11 @@ namespace IpcPs.Hosting
         /// </summary>
         public static object?[] Encode(object?[] result, int depth)
         {
-            MessageWriter w;
-            try { w = MessageCodec.Encode(result, depth); }
+            try { return new object?[] { result[0], MessageCodec.EncodeToArray(result, depth) }; }
             catch (Exception e) when (!(e is OutOfMemoryException))
             {
                 return new object?[] { result[0], Array.Empty<object?>(), Array.Empty<object?>(), ChildProtocol.DescribeError(new ErrorRecord(e, e.GetType().Name, ErrorCategory.NotSpecified, null)) };
             }
-            try
-            {
-                var bytes = new byte[w.Length];
-                Buffer.BlockCopy(w.Buffer, 0, bytes, 0, w.Length);
-                return new object?[] { result[0], bytes };
-            }
-            finally { MessageCodec.Recycle(w); }
         }
 
         /// <summary>
