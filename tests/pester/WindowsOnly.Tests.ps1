@@ -93,8 +93,12 @@ $null = Start-IpcProcess { 1 } | Wait-Job | Receive-Job -Wait -AutoRemoveJob
 while (-not ([IpcPs.Hosting.SpareChildren]::Pids | Where-Object { $_ -ne $taken })) { Start-Sleep -Milliseconds 10 }
 "$taken $([IpcPs.Hosting.SpareChildren]::Pids[0])"
 '@ -Environment @{ IPCPS_SPARES = '1' } -TimeoutSeconds 180
-        $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
-        $taken, $spare = [int[]]($r.Lines[-1] -split ' ')
+        $said = $r.Lines -join "`n"
+        $r.ExitCode | Should -Be 0 -Because $said
+        $said | Should -Not -Match '(?m)Unhandled exception|^\s+at ' -Because 'no process of the session may end on an exception'
+        $pids = @($r.Lines | Where-Object { $_ -match '^\d+ \d+$' })
+        $pids | Should -HaveCount 1 -Because "the session prints the two pids once:`n$said"
+        $taken, $spare = [int[]]($pids[0] -split ' ')
         $spare | Should -Not -Be $taken
         $p = Get-Process -Id $spare -ErrorAction SilentlyContinue
         if ($p) { $p.WaitForExit(60000) | Should -BeTrue -Because 'the spare sees its session has gone' }
