@@ -196,6 +196,35 @@ Describe 'Chunked pool calls' {
         @($wrong).Count | Should -Be 0 -Because "each item as it was piped in (first wrong: $(@($wrong)[0]))"
     }
 
+    It 'gives every worker, and one that replaces a dead worker, the arguments and $using: values as they were when the call started' {
+        # The command before changes the hashtable and the object for each item; the call's values are read when it
+        # starts (docs: Invoke-IpcPool). They used to be encoded at each worker's first chunk: the first worker saw
+        # item 1's values, the one that replaced it after item 30 killed it saw item 31's.
+        $one = New-IpcPool -Size 1
+        try {
+            $h = @{ N = 0 }; $o = [pscustomobject]@{ N = 0 }
+            $r = & { foreach ($i in 1..60) { $h.N = $i; $o.N = $i; $i } } |
+                Invoke-IpcPool -Pool $one -Ordered -ArgumentList $o {
+                    param($o)
+                    if ($_ -eq 30) { Stop-Process -Id $PID -Force }
+                    "$($using:h.N) $($o.N)"
+                } -ErrorVariable died -ErrorAction SilentlyContinue
+            $died | Should -HaveCount 1
+            $died[0].TargetObject | Should -Be 30
+            $one.Replaced | Should -Be 1
+            $r | Should -HaveCount 59
+            @($r | Sort-Object -Unique) | Should -Be @('0 0') -Because 'every item saw the values of the call''s start'
+        } finally { Remove-IpcPool $one }
+    }
+
+    It 'fails the call at its start when an argument cannot be sent, and the pool serves the next call' {
+        $bad = [object[]]::new(20000); for ($i = 0; $i -lt $bad.Length; $i++) { $bad[$i] = @{} }   # its receiver would refuse it (memory to decode)
+        $e = Get-ThrownException { 1..3 | Invoke-IpcPool -Pool $pool -ArgumentList (, $bad) { $_ } }
+        $e | Should -BeOfType ([ArgumentException])
+        $e.Message | Should -Match 'memory to decode'
+        1..3 | Invoke-IpcPool -Pool $pool -Ordered { $_ * 2 } | Should -Be @(2, 4, 6)
+    }
+
     It 'sends each result as its item left it: an object a later item changes, a script property read on the worker''s runspace thread' {
         $one = New-IpcPool -Size 1
         try {

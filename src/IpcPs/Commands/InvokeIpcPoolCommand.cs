@@ -84,6 +84,10 @@ namespace IpcPs.Commands
                 }
                 _call = new PoolCall(_pool, script, ArgumentList ?? Array.Empty<object?>(), usingValues, Depth, Ordered, ChunkSize);
             }
+            catch (ArgumentException e) when (_pool != null)
+            {
+                ThrowIpcError(e, ArgumentList);   // an argument or $using: value that cannot be sent (PoolCall)
+            }
             catch (Exception e) when (e is InvalidOperationException || e is System.ComponentModel.Win32Exception)
             {
                 ThrowIpcError(e, ParameterSetName == PoolSet ? (object)Pool : ScriptBlock);

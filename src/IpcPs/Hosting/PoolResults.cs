@@ -70,6 +70,14 @@ namespace IpcPs.Hosting
             }
         }
 
+        /// <summary>Worker side: a call's arguments or $using: values, sent as their bytes (<see cref="PoolCall"/>); bytes that do not decode are a malformed call.</summary>
+        public static object? DecodeCallValue(object? value)
+        {
+            if (!(value is byte[] bytes)) return value;
+            try { return MessageCodec.Decode(bytes); }
+            catch (Exception e) when (!(e is OutOfMemoryException)) { throw new InvalidOperationException("The pool sent a malformed call.", e); }
+        }
+
         /// <summary>
         /// RESULT ([index, output, records, terminating]) encoded now, at DEPTH, as [index, bytes]; one the codec refuses
         /// becomes its item's error, without its output and records (neither could go), as the heartbeat's send made it.

@@ -136,9 +136,11 @@ namespace IpcPs.Hosting
                         case "call":
                             CloseAll(argumentHandles);
                             ManagerKeys.Adopt(message[6]);
-                            object? args = message[3];
+                            // Arguments and $using: values come encoded (PoolCall: as they were when the call started).
+                            object? args = PoolResults.DecodeCallValue(message[3]);
+                            object? usingValues = PoolResults.DecodeCallValue(message[4]);
                             argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
-                            argumentHandles.AddRange(IpcObjectConverter.FindHandles(message[4]));
+                            argumentHandles.AddRange(IpcObjectConverter.FindHandles(usingValues));
                             string text = (string)message[2]!;
                             if (!compiled.TryGetValue(text, out var blocks))
                             {
@@ -147,7 +149,7 @@ namespace IpcPs.Hosting
                                 compiled[text] = blocks = (parsed, PoolScript.ToProcessBlock(parsed));
                             }
                             script.Configure(state.PSVariable, blocks.Script, blocks.ProcessBlock, args as object?[] ?? Array.Empty<object?>());
-                            state.PSVariable.Set(ChildRunspace.UsingVariable, message[4] as Hashtable ?? new Hashtable());
+                            state.PSVariable.Set(ChildRunspace.UsingVariable, usingValues as Hashtable ?? new Hashtable());
                             _pipe.SerializationDepth = message[5] is int depth ? depth : 2;
                             _progress.WriteInt64(0, PoolProgress.None);   // indexes are per call
                             break;
