@@ -207,13 +207,13 @@ Describe 'Chunked pool calls' {
                 Invoke-IpcPool -Pool $one -Ordered -ArgumentList $o {
                     param($o)
                     if ($_ -eq 30) { Stop-Process -Id $PID -Force }
-                    "$($using:h.N) $($o.N)"
+                    "$($using:h.N) $($o.N) $([object]::ReferenceEquals($o, $using:o))"
                 } -ErrorVariable died -ErrorAction SilentlyContinue
             $died | Should -HaveCount 1
             $died[0].TargetObject | Should -Be 30
             $one.Replaced | Should -Be 1
             $r | Should -HaveCount 59
-            @($r | Sort-Object -Unique) | Should -Be @('0 0') -Because 'every item saw the values of the call''s start'
+            @($r | Sort-Object -Unique) | Should -Be @('0 0 True') -Because 'every item saw the values of the call''s start; an object among both the arguments and $using: is one object'
         } finally { Remove-IpcPool $one }
     }
 

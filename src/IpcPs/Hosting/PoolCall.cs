@@ -75,14 +75,14 @@ namespace IpcPs.Hosting
         {
             _fixedChunk = chunkSize;
             _pool = pool;
-            // Arguments and $using: values are encoded once, now: every worker, and one that replaces a dead worker
-            // later in the call, gets them as they were when the call started (the command before may change them
-            // while the call runs). One that cannot be sent fails the call here, before it holds the pool.
-            byte[] argumentBytes = MessageCodec.EncodeToArray(arguments, depth);
-            byte[] usingBytes = MessageCodec.EncodeToArray(usingValues, depth);
+            // Arguments and $using: values are encoded once, now, together (an object in both stays one object):
+            // every worker, and one that replaces a dead worker later in the call, gets them as they were when the call
+            // started (the command before may change them while the call runs). One that cannot be sent fails the
+            // call here, before it holds the pool.
+            byte[] values = MessageCodec.EncodeToArray(new object?[] { arguments, usingValues }, depth);
             if (!pool.TryEnter(out _callId))
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
-            _callMessage = new object?[] { "call", _callId, script, argumentBytes, usingBytes, depth, ManagerKeys.ForChild() };
+            _callMessage = new object?[] { "call", _callId, script, values, depth, ManagerKeys.ForChild() };
             _ordered = ordered;
             _depth = depth;
         }

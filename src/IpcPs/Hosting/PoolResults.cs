@@ -70,12 +70,14 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Worker side: a call's arguments or $using: values, sent as their bytes (<see cref="PoolCall"/>); bytes that do not decode are a malformed call.</summary>
-        public static object? DecodeCallValue(object? value)
+        /// <summary>Worker side: a call's arguments and $using: values, sent as the bytes of [arguments, using] (<see cref="PoolCall"/>); anything else is a malformed call.</summary>
+        public static (object?[] Arguments, Hashtable Using) DecodeCallValues(object? value)
         {
-            if (!(value is byte[] bytes)) return value;
-            try { return MessageCodec.Decode(bytes); }
+            object? decoded;
+            try { decoded = value is byte[] bytes ? MessageCodec.Decode(bytes) : null; }
             catch (Exception e) when (!(e is OutOfMemoryException)) { throw new InvalidOperationException("The pool sent a malformed call.", e); }
+            if (!(decoded is object?[] { Length: 2 } pair)) throw new InvalidOperationException("The pool sent a malformed call.");
+            return (pair[0] as object?[] ?? Array.Empty<object?>(), pair[1] as Hashtable ?? new Hashtable());
         }
 
         /// <summary>

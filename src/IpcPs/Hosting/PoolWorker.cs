@@ -11,7 +11,7 @@ namespace IpcPs.Hosting
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
     ///   parent → worker: ["start", initializationScript, managerKeys, progressSegment] (first), ["call", callId, script,
-    ///   arguments, using, depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
+    ///   values (the bytes of [arguments, using]), depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
     ///   items], ["quit"]
     ///   worker → parent: ["ready", pid, initError], ["done", callId, results, ticks] (see <see cref="PoolChunk"/>)
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
@@ -135,10 +135,9 @@ namespace IpcPs.Hosting
                     {
                         case "call":
                             CloseAll(argumentHandles);
-                            ManagerKeys.Adopt(message[6]);
+                            ManagerKeys.Adopt(message[5]);
                             // Arguments and $using: values come encoded (PoolCall: as they were when the call started).
-                            object? args = PoolResults.DecodeCallValue(message[3]);
-                            object? usingValues = PoolResults.DecodeCallValue(message[4]);
+                            var (args, usingValues) = PoolResults.DecodeCallValues(message[3]);
                             argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
                             argumentHandles.AddRange(IpcObjectConverter.FindHandles(usingValues));
                             string text = (string)message[2]!;
@@ -148,9 +147,9 @@ namespace IpcPs.Hosting
                                 var parsed = ScriptBlock.Create(text);
                                 compiled[text] = blocks = (parsed, PoolScript.ToProcessBlock(parsed));
                             }
-                            script.Configure(state.PSVariable, blocks.Script, blocks.ProcessBlock, args as object?[] ?? Array.Empty<object?>());
-                            state.PSVariable.Set(ChildRunspace.UsingVariable, usingValues as Hashtable ?? new Hashtable());
-                            _pipe.SerializationDepth = message[5] is int depth ? depth : 2;
+                            script.Configure(state.PSVariable, blocks.Script, blocks.ProcessBlock, args);
+                            state.PSVariable.Set(ChildRunspace.UsingVariable, usingValues);
+                            _pipe.SerializationDepth = message[4] is int depth ? depth : 2;
                             _progress.WriteInt64(0, PoolProgress.None);   // indexes are per call
                             break;
                         case "chunk":
