@@ -217,11 +217,14 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one }
     }
 
-    It 'fails the call at its start when an argument cannot be sent, and the pool serves the next call' {
-        $bad = [object[]]::new(20000); for ($i = 0; $i -lt $bad.Length; $i++) { $bad[$i] = @{} }   # its receiver would refuse it (memory to decode)
-        $e = Get-ThrownException { 1..3 | Invoke-IpcPool -Pool $pool -ArgumentList (, $bad) { $_ } }
+    It 'fails the call at its start when an argument or a $using: value cannot be sent, before any input, and the pool serves the next call' {
+        # Its receiver would refuse it (memory to decode). Without input nothing was ever sent: such a call used to
+        # end without an error.
+        $bad = [object[]]::new(20000); for ($i = 0; $i -lt $bad.Length; $i++) { $bad[$i] = @{} }
+        Get-ErrorId { @() | Invoke-IpcPool -Pool $pool -ArgumentList (, $bad) { $_ } } | Should -Match '^IpcInvalidArgument'
+        $e = Get-ThrownException { @() | Invoke-IpcPool -Pool $pool { $using:bad.Count } }
         $e | Should -BeOfType ([ArgumentException])
-        $e.Message | Should -Match 'memory to decode'
+        $e.Message | Should -Match 'argument or \$using: value of the call cannot be sent.*memory to decode'
         1..3 | Invoke-IpcPool -Pool $pool -Ordered { $_ * 2 } | Should -Be @(2, 4, 6)
     }
 

@@ -79,7 +79,12 @@ namespace IpcPs.Hosting
             // every worker, and one that replaces a dead worker later in the call, gets them as they were when the call
             // started (the command before may change them while the call runs). One that cannot be sent fails the
             // call here, before it holds the pool.
-            byte[] values = MessageCodec.EncodeToArray(new object?[] { arguments, usingValues }, depth);
+            byte[] values;
+            try { values = MessageCodec.EncodeToArray(new object?[] { arguments, usingValues }, depth); }
+            catch (Exception e) when (e is ArgumentException || e is MessageTooLargeException)
+            {
+                throw new ArgumentException("An argument or $using: value of the call cannot be sent to the workers: " + e.Message, e);
+            }
             if (!pool.TryEnter(out _callId))
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
             _callMessage = new object?[] { "call", _callId, script, values, depth, ManagerKeys.ForChild() };

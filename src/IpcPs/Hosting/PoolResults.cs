@@ -70,12 +70,16 @@ namespace IpcPs.Hosting
             }
         }
 
-        /// <summary>Worker side: a call's arguments and $using: values, sent as the bytes of [arguments, using] (<see cref="PoolCall"/>); anything else is a malformed call.</summary>
+        /// <summary>
+        /// Worker side: a call's arguments and $using: values, sent as the bytes of [arguments, using] (<see cref="PoolCall"/>):
+        /// bytes that are not such a pair are a malformed call; a half of another type is taken as none. What the decoder
+        /// throws for a handle among them that cannot be attached (its object is gone) goes out as it is.
+        /// </summary>
         public static (object?[] Arguments, Hashtable Using) DecodeCallValues(object? value)
         {
             object? decoded;
             try { decoded = value is byte[] bytes ? MessageCodec.Decode(bytes) : null; }
-            catch (Exception e) when (!(e is OutOfMemoryException)) { throw new InvalidOperationException("The pool sent a malformed call.", e); }
+            catch (MessageFormatException e) { throw new InvalidOperationException("The pool sent a malformed call.", e); }
             if (!(decoded is object?[] { Length: 2 } pair)) throw new InvalidOperationException("The pool sent a malformed call.");
             return (pair[0] as object?[] ?? Array.Empty<object?>(), pair[1] as Hashtable ?? new Hashtable());
         }
