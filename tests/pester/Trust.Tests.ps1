@@ -12,13 +12,15 @@ BeforeAll {
     }
 
     # Runs SCRIPT in a child pwsh with a private /dev/shm (a tmpfs in a mount namespace of its own) and a HOME of its
-    # own, after SETUP (bash) ran there as root. Returns the child's output lines; throws on a non-zero exit.
+    # own, after SETUP (bash) ran there as root. Returns the child's output lines; throws on a non-zero exit. Without
+    # warm spares: one still booting when the child exits made pwsh's module folder in that HOME after it was removed
+    # (a leftover ipcps-home folder failed CI run 35).
     function Invoke-Isolated([string] $Setup, [string] $Script) {
         $home_ = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-home')
         New-Item -ItemType Directory $home_ | Out-Null
         try {
             $pwsh = (Get-PwshCommand | ForEach-Object { "'$_'" }) -join ' '
-            $bash = "mount -t tmpfs -o mode=1777 ipcps-test /dev/shm && $Setup && HOME='$home_' TERM=dumb exec $pwsh -NoProfile -NonInteractive -OutputFormat Text -Command -"
+            $bash = "mount -t tmpfs -o mode=1777 ipcps-test /dev/shm && $Setup && HOME='$home_' IPCPS_SPARES=0 TERM=dumb exec $pwsh -NoProfile -NonInteractive -OutputFormat Text -Command -"
             $out = "Import-Module '$env:IPCPS_MODULE_PATH'; `$ErrorActionPreference = 'Stop'; `$PSStyle.OutputRendering = 'PlainText'`n$Script" |
                 & unshare --mount --propagation private -- bash -c $bash 2>&1
             if ($LASTEXITCODE) { throw "The isolated pwsh failed ($LASTEXITCODE): $($out -join "`n")" }
