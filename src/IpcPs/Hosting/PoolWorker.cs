@@ -11,8 +11,8 @@ namespace IpcPs.Hosting
     /// through its own pipe (<see cref="IpcConnection"/>). The protocol (docs/design.md, "Process pool"), every
     /// message an object[] whose first element says what it is:
     ///   parent → worker: ["start", initializationScript, managerKeys, progressSegment] (first), ["call", callId, script,
-    ///   values (the bytes of [arguments, using]), depth, managerKeys] (keys again: the parent may have learnt more), ["chunk", callId, indexes,
-    ///   items], ["quit"]
+    ///   values (the bytes of [arguments, using]), depth, managerKeys] (keys again: the parent may have learnt more),
+    ///   ["chunk", callId, indexes, items], ["quit"]
     ///   worker → parent: ["ready", pid, initError], ["done", callId, results, ticks] (see <see cref="PoolChunk"/>)
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
