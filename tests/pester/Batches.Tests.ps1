@@ -500,6 +500,52 @@ Describe 'Batches: what Send-IpcMessage holds when its input ends early or the q
         }
     }
 
+    It 'ends promptly on Stop when the command before it threw while the linger timer waited for room for what it held' {
+        # Without -Timeout the linger timer waits for room for the held batch, holding the batcher meanwhile; a throw
+        # then disposes the command, and the dispose must not wait for that flush, which waits for room, not for a
+        # StopProcessing that never comes (the throw is the pipeline's first error). CI run 36 met it by chance. The
+        # producer throws only once every item is handed over and something waits for room: the timer's flush, the
+        # only other sender. An attempt where the timer fired before the last item was handed over (the producer then
+        # waits in the send, where Stop ends it as any wait) does not reach that point: it is stopped and tried again.
+        $reached = $false
+        for ($attempt = 1; -not $reached -and $attempt -le 10; $attempt++) {
+            $q = New-IpcQueue (New-TestName) -MaxSize 1000
+            $run = $null
+            $throwing = [Threading.ManualResetEventSlim]::new($false)
+            try {
+                $q.PutMany(@(1..995))   # room for the first item and a few more, never for the held batch
+                $run = Start-Stoppable {
+                    param($q, $throwing)
+                    $items = 1..20 | ForEach-Object { "m$_" }
+                    $warm = New-IpcQueue; & { $items } | Send-IpcMessage $warm; $warm.Close()   # the batcher's code compiled
+                    & {
+                        $items   # written one by one in a loop of PowerShell's: back to back, held
+                        # A read of the count is no wait of IpcPs (no flush of what is held before it), Start-Sleep neither.
+                        while ($q.PutWaiterCount -eq 0) { Start-Sleep -Milliseconds 1 }
+                        $throwing.Set()
+                        throw 'the producer failed'
+                    } | Send-IpcMessage $q
+                } -Arguments $q, $throwing
+                Wait-Until { $q.PutWaiterCount -gt 0 } -TimeoutSeconds 10 -Because 'a send to wait for room'
+                $reached = $throwing.Wait(500)   # it polls every millisecond: stuck in its send if not by then
+                $w = [Diagnostics.Stopwatch]::StartNew()
+                $null = $run.PowerShell.BeginStop($null, $null)
+                $run.Async.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue -Because "Stop ends the wait (attempt $attempt, the producer threw: $reached)"
+                $w.Elapsed.TotalSeconds | Should -BeLessThan 2
+                $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+                $q.PutWaiterCount | Should -Be 0
+                $q.Get() | Should -Be 1   # the queue still works
+            } finally {
+                # A wait Stop could not end: make room so that the test ends (and fails) instead of hanging.
+                if ($run -and -not $run.Async.IsCompleted) { while (-not $run.Async.AsyncWaitHandle.WaitOne(100)) { $null = $q.GetMany(1000, 0) } }
+                if ($run) { $run.PowerShell.Dispose() }
+                $throwing.Dispose()
+                $q.Close()
+            }
+        }
+        $reached | Should -BeTrue -Because 'an attempt handed over every item before the timer waited for room'
+    }
+
     It 'sends held items as soon as there is room while the producer waits on something else, with -Timeout' {
         # The producer's items are held (no room for them as a batch), then it waits on an event that this side sets
         # only once it has received the last of them: they must go when room comes, not at the end of the producer's

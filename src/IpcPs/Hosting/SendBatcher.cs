@@ -185,11 +185,18 @@ namespace IpcPs.Hosting
             _hooked = false;
             if (_timer is null || _disposed) return;   // nothing was ever held, or disposed already
             var stop = _stop!;
-            bool held;
-            lock (_gate)
+            // The gate busy: the timer's flush has it, and without -Timeout it may wait there for room with STOP, which
+            // only the poll below cancels (no StopProcessing comes once PowerShell disposes the commands): never wait
+            // for the gate before the poll runs (CI run 36: a Stop did not end such a dispose).
+            bool held = true;
+            if (Monitor.TryEnter(_gate))
             {
-                held = _pending.Count > 0;
-                _disposed |= !held;
+                try
+                {
+                    held = _pending.Count > 0;
+                    _disposed |= !held;
+                }
+                finally { Monitor.Exit(_gate); }
             }
             if (!held)   // the usual end (EndProcessing sent everything): no stop poll to set up
             {
