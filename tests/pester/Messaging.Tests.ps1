@@ -125,6 +125,25 @@ Describe 'Object transport' {
         } finally { $q.Close(); $ev.Close() }
     }
 
+    It 'closes what a message it cannot deliver had attached: a handle met before one whose object is gone (<Shape>)' -ForEach @(
+        @{ Shape = 'array' }, @{ Shape = 'custom object' }
+    ) {
+        $q = New-IpcQueue (New-TestName)
+        $live = New-IpcEvent (New-TestName)
+        $gone = New-IpcEvent (New-TestName)
+        try {
+            if ($Shape -eq 'array') { $q.Put(@($live, $gone)) } else { $q.Put([pscustomobject]@{ Live = $live; Gone = $gone }) }
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $e = Get-ThrownException { $q.Get() }
+            $e | Should -BeOfType ([IpcPs.MessageFormatException])
+            $e.InnerException | Should -BeOfType ([IpcPs.IpcObjectNotFoundException])
+            # The decode attached $live again (this process's second hold) before it failed: closed again, this
+            # session's own handle is its last hold.
+            $live.Close()
+            (Get-IpcObject -Name $live.Name -ErrorAction SilentlyContinue).HolderPids | Should -Not -Contain $PID
+        } finally { $q.Close(); $live.Close(); $gone.Close() }
+    }
+
     It 'refuses damaged or foreign bytes with MessageFormatException, never a crash' {
         foreach ($bad in @([byte[]](0x99), [byte[]](0x10, 0x05, 0x41), [byte[]](0x03, 1, 2), [byte[]](0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0x07), [byte[]](0x02, 0x02), [byte[]]@())) {
             Get-ThrownException { [IpcPs.Core.Messaging.MessageCodec]::Decode($bad) } | Should -BeOfType ([IpcPs.MessageFormatException])

@@ -238,6 +238,22 @@ namespace IpcPs.Core.Messaging
         private static void Number(ref Numbering numbered, object? value) => numbered.Add(value);
 
         /// <summary>
+        /// A decode failed: handles attached for the values made so far (a CLIXML value is numbered, and so is every
+        /// container that holds one) would be held by this process with nobody to close them; the fallback closes them.
+        /// False always (an exception filter's answer: nothing is caught).
+        /// </summary>
+        private static bool Abandon(ref Numbering numbered)
+        {
+            var fallback = Fallback;
+            if (fallback is null || numbered.Count == 0) return false;
+            var values = new object?[numbered.Count];
+            for (int i = 0; i < values.Length; i++) values[i] = numbered[i];
+            try { fallback.Abandon(values); }
+            catch (Exception) { /* closing is best effort: the decode's own error goes on */ }
+            return false;
+        }
+
+        /// <summary>
         /// The decoder's numbered values: the first four in fields (a message with a container or two touches no
         /// list), the rest in a list the thread keeps between messages (taken out while in use, so a decoding that
         /// another one interrupts, in a converter, gets its own).

@@ -135,6 +135,8 @@ namespace IpcPs.Core.Messaging
                 charged = allowance - r.Allowance;
                 return value;
             }
+            // A filter that never catches: it runs first, whatever ends the decode, while the values made so far are numbered.
+            catch (Exception) when (Abandon(ref numbered)) { throw; }
             catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentException || e is OverflowException
                 || e is FormatException || e is InsufficientExecutionStackException)
             {

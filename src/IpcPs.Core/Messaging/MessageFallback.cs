@@ -42,7 +42,17 @@ namespace IpcPs.Core.Messaging
         /// </summary>
         long Check(string text);
 
-        /// <summary>The object TEXT describes; only for text that passed <see cref="Check"/>.</summary>
+        /// <summary>
+        /// The object TEXT describes; only for text that passed <see cref="Check"/>. Handles in it arrive attached; if
+        /// it throws, it has closed those it had attached.
+        /// </summary>
         object? Deserialize(string text);
+
+        /// <summary>
+        /// The decode of a message failed after it had made VALUES (the message's containers and what
+        /// <see cref="Deserialize"/> returned, in no order, a value possibly inside another): closes every handle among
+        /// them, which nobody else could close (the message is lost with the error). A value may be met twice.
+        /// </summary>
+        void Abandon(IReadOnlyList<object?> values);
     }
 }

@@ -59,6 +59,28 @@ namespace IpcPs.Hosting
             return live ? new ObjectGraphWalker(ObjectGraphWalker.Mode.Copy, Describe).Walk(value) : value;
         }
 
+        /// <summary>
+        /// Closes every live handle inside VALUES (each once, however often it is met) — what a decode that failed had
+        /// attached (see <see cref="PSMessageFallback.Abandon"/>); one that fails to close does not stop the others.
+        /// </summary>
+        internal static void CloseAll(IEnumerable<object?> values)
+        {
+            var found = new List<IDisposable>();
+            var seen = new Core.Messaging.IdentityMap();
+            var walker = new ObjectGraphWalker(ObjectGraphWalker.Mode.Find, leaf =>
+            {
+                if ((leaf is PSObject pso ? pso.BaseObject : leaf) is var inner && (inner is IpcObject || inner is IIpcBackendObject) && seen.FindOrAdd(inner) < 0)
+                    found.Add((IDisposable)inner);
+                return leaf;
+            });
+            foreach (var value in values) walker.Walk(value);
+            foreach (var handle in found)
+            {
+                try { handle.Dispose(); }
+                catch (Exception) { /* the decode's own error is what the caller reports */ }
+            }
+        }
+
         /// <summary>Every live handle inside VALUE, found the way <see cref="Rehydrate"/> walks.</summary>
         public static IEnumerable<IpcObject> FindHandles(object? value)
         {

@@ -57,6 +57,18 @@ namespace IpcPs.Hosting
 
         public long Check(string text) => ClixmlGuard.Check(text);
 
-        public object? Deserialize(string text) => IpcObjectConverter.Rehydrate(PSSerializer.Deserialize(text));
+        public object? Deserialize(string text)
+        {
+            var value = PSSerializer.Deserialize(text);
+            try { return IpcObjectConverter.Rehydrate(value); }
+            catch
+            {
+                // The walk replaces in place: the handles it attached before the one that failed are inside VALUE.
+                IpcObjectConverter.CloseAll(new[] { value });
+                throw;
+            }
+        }
+
+        public void Abandon(IReadOnlyList<object?> values) => IpcObjectConverter.CloseAll(values);
     }
 }
