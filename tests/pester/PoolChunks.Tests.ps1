@@ -100,20 +100,41 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one; $q.Close() }
     }
 
-    It 'reports an item that workers die reading, before they begin it, once two of them died so (not sent round for ever)' {
+    It 'fails an item its worker cannot receive (a handle whose object is gone) alone, with why, and keeps the worker' {
         $one = New-IpcPool -Size 1
         $gone = New-IpcEvent
         try {
-            # A handle of an object already destroyed: a worker ends when it cannot re-attach it, reading its chunk.
+            # A handle of an object already destroyed: the worker cannot re-attach it. It used to die reading it, twice,
+            # and the item was reported as the workers' death.
             Remove-IpcObject -InputObject $gone -Confirm:$false
-            $out = & { 1; $gone; 3 } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered { "$_" } -ErrorVariable died -ErrorAction SilentlyContinue
+            $out = & { 1; $gone; 3 } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered { "$_" } -ErrorVariable failed -ErrorAction SilentlyContinue
             $out | Should -Be @('1', '3')
-            $died | Should -HaveCount 1
-            $died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
-            $died[0].TargetObject | Should -Be $gone
-            $died[0].ErrorDetails.Message | Should -BeLike "``[item 1 '*``] The pool worker process * died (exit code 1).*2 workers died holding this item, running none*"
-            $one.Replaced | Should -Be 2
+            $failed | Should -HaveCount 1
+            $failed[0].FullyQualifiedErrorId | Should -Match '^IpcObjectNotFound'
+            $failed[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $failed[0].TargetObject | Should -Be $gone
+            $failed[0].ErrorDetails.Message | Should -BeLike "``[item 1 '*``] The worker could not receive this item: *$($gone.Name)*"
+            $one.Replaced | Should -Be 0
         } finally { Remove-IpcPool $one; $gone.Close() }
+    }
+
+    It 'closes what an item it cannot receive had attached before the handle that failed' {
+        $one = New-IpcPool -Size 1
+        $live = New-IpcEvent
+        $gone = New-IpcEvent
+        try {
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $worker = $one.Pids[0]
+            $liveName = $live.Name   # a name, not the handle: a handle among the call's values is held for the call
+            # One item: an array of a live handle, then a gone one. The worker attaches the first, then fails on the
+            # second; the first must not stay held by the worker (nothing of the item is left to close it).
+            $out = & { , @($live, $gone); 'next' } | Invoke-IpcPool -Pool $one -ChunkSize 1 -Ordered { "$($_.Count)"; (Get-IpcObject $using:liveName).HolderPids -contains $PID } -ErrorVariable failed -ErrorAction SilentlyContinue
+            $failed | Should -HaveCount 1
+            $failed[0].FullyQualifiedErrorId | Should -Match '^IpcObjectNotFound'
+            $out | Should -Be @('1', $false) -Because 'the next item finds the worker holding nothing of the failed one'
+            (Get-IpcObject $live.Name).HolderPids | Should -Not -Contain $worker
+            $one.Replaced | Should -Be 0
+        } finally { Remove-IpcPool $one; $live.Close(); $gone.Close() }
     }
 
     It 'runs a plain script as one pipeline per worker and call: its items share one scope, as ForEach-Object''s; a new call starts fresh' {
@@ -327,17 +348,40 @@ Describe 'Chunked pool calls' {
 }
 
 Describe 'Pool deaths between items' {
-    It 'blames only the item workers cannot read, not a good one sent in the same chunk before it' {
+    It 'fails only the item its worker cannot receive, not a good one sent in the same chunk before it' {
         $one = New-IpcPool -Size 1
         $gone = New-IpcEvent
         try {
-            # A handle of an object already destroyed: a worker ends reading the chunk that holds it. Item 0 goes
-            # alone (the worker is idle); items 1 and 2 ('2' and $gone) fill the next chunk, which no worker can read:
-            # '2' is as innocent as '4'.
+            # A handle of an object already destroyed: the worker cannot re-attach it. Item 0 goes alone (the worker is
+            # idle); items 1 and 2 ('2' and $gone) fill the next chunk: '2' runs, as '4' does.
             Remove-IpcObject -InputObject $gone -Confirm:$false
-            $out = & { 1; 2; $gone; 4 } | Invoke-IpcPool -Pool $one -ChunkSize 2 -Ordered { "$_" } -ErrorVariable died -ErrorAction SilentlyContinue
-            @($died.TargetObject) | Should -Be @($gone) -Because 'only the item no worker can read is reported'
+            $out = & { 1; 2; $gone; 4 } | Invoke-IpcPool -Pool $one -ChunkSize 2 -Ordered { "$_" } -ErrorVariable failed -ErrorAction SilentlyContinue
+            @($failed.TargetObject) | Should -Be @($gone) -Because 'only the item the worker cannot read is reported'
             $out | Should -Be @('1', '2', '4')
+            $one.Replaced | Should -Be 0
+        } finally { Remove-IpcPool $one; $gone.Close() }
+    }
+
+    It 'ends the call once, with why, when its workers cannot receive an argument or a $using: value, and keeps the workers' -ForEach @(
+        @{ How = 'argument' }, @{ How = 'using' }
+    ) {
+        $one = New-IpcPool -Size 1
+        $gone = New-IpcEvent
+        try {
+            # The call's values are sent to every worker: a handle whose object is gone cannot be re-attached by any.
+            # It used to end each worker that read the call, one death per item (each item blamed after two).
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $caught = $null
+            try {
+                if ($How -eq 'argument') { $null = 1..50 | Invoke-IpcPool -Pool $one -ArgumentList $gone { param($e) $_ } -ChunkSize 5 }
+                else { $null = 1..50 | Invoke-IpcPool -Pool $one { $null = $using:gone; $_ } -ChunkSize 5 }
+            } catch { $caught = $_ }
+            $caught | Should -Not -BeNullOrEmpty -Because 'the call fails'
+            $caught.FullyQualifiedErrorId | Should -Match '^IpcObjectNotFound'
+            $caught.ErrorDetails.Message | Should -BeLike "*The worker could not receive the call's arguments or `$using: values: *$($gone.Name)*"
+            $one.Replaced | Should -Be 0
+            1..3 | Invoke-IpcPool -Pool $one -Ordered { $_ * 2 } | Should -Be @(2, 4, 6) -Because 'the pool serves the next call'
+            $one.Replaced | Should -Be 0
         } finally { Remove-IpcPool $one; $gone.Close() }
     }
 

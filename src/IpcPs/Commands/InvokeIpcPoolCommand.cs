@@ -123,6 +123,18 @@ namespace IpcPs.Commands
             try { results = step(); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (PoolInitializationException e) { ThrowIpcError(e, ScriptBlock); return; }
+            catch (PoolCallValuesException e)
+            {
+                // The results that came before it are written first. The worker's error (IpcObjectNotFound for a handle
+                // whose object is gone) is aimed at the call's arguments, or at its script when it has none ($using:).
+                foreach (var r in _call!.Take()) Write(r);
+                string detail = e.Error.ErrorDetails?.Message ?? e.Error.Exception.Message;
+                if (detail.StartsWith("[child pid ", StringComparison.Ordinal) && detail.IndexOf("] ", StringComparison.Ordinal) is int end and > 0)
+                    detail = detail.Substring(end + 2);
+                object target = ArgumentList is { Length: > 0 } ? ArgumentList : ScriptBlock;
+                ThrowTerminatingError(new ErrorRecord(e.Error.Exception, e.Error.FullyQualifiedErrorId, e.Error.CategoryInfo.Category, target) { ErrorDetails = new ErrorDetails(detail) });
+                return;
+            }
             foreach (var r in results) Write(r);
             Progress();
         }

@@ -163,6 +163,14 @@ namespace IpcPs
         }
     }
 
+    /// <summary>A worker could not receive the call's arguments or $using: values (ERROR, the worker's): the call cannot run.</summary>
+    public sealed class PoolCallValuesException : InvalidOperationException
+    {
+        public PoolCallValuesException(System.Management.Automation.ErrorRecord error) : base(error.Exception.Message) => Error = error;
+
+        public System.Management.Automation.ErrorRecord Error { get; }
+    }
+
     /// <summary>Pool workers could not start, or their initialization script failed (then with the worker's error).</summary>
     public sealed class PoolInitializationException : InvalidOperationException
     {

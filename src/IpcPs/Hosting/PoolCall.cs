@@ -146,7 +146,8 @@ namespace IpcPs.Hosting
         /// <summary>The slow start of automatic chunks (see <see cref="ChunkSize"/>).</summary>
         public const int SlowStart = 8;
 
-        private List<PoolResult> Take()
+        /// <summary>The results ready to be written (in order, with -Ordered); the call's own steps return them too.</summary>
+        public List<PoolResult> Take()
         {
             if (_ready.Count == 0) return NoResults;
             var taken = new List<PoolResult>(_ready);
@@ -270,6 +271,13 @@ namespace IpcPs.Hosting
             if (w != _pool.Worker(w.Slot)) return true;   // from a worker already replaced
             if (e.Message is null) OnDied(w);
             else if (PoolCallMessages.IsDone(e.Message, _callId)) OnDone(w, e.Message);
+            else if (PoolCallMessages.IsCallError(e.Message, _callId))
+            {
+                // The worker could not receive the call's values (a handle among them whose object is gone): it runs
+                // none of the call's chunks, so what it holds is not in flight; every worker would fail the same way.
+                w.InFlight.Clear();
+                throw new PoolCallValuesException(ChildProtocol.RebuildError(e.Message[2], w.Pid));
+            }
             else if (IpcPool.IsReady(e)) { w.Ready = true; _startFailures = 0; }
             Dispatch(cancel);
             return true;
@@ -400,5 +408,8 @@ namespace IpcPs.Hosting
     {
         public static bool IsDone(object?[] m, int callId) =>
             m.Length >= 4 && m[0] is string kind && kind == "done" && m[1] is int id && id == callId;
+
+        public static bool IsCallError(object?[] m, int callId) =>
+            m.Length >= 3 && m[0] is string kind && kind == "callerror" && m[1] is int id && id == callId;
     }
 }

@@ -83,6 +83,12 @@ namespace IpcPs.Hosting
         {
             for (int i = 0; i < _items.Length; i++)
             {
+                if (_items[i] is UnreadableItem unreadable)   // it fails unrun, with why this worker could not read it
+                {
+                    _progress?.WriteInt64(0, PoolProgress.Finished(_indexes[i]));
+                    Finish(i, PoolResults.DescribeUnreadable(unreadable.Error, "this item"), 0);
+                    continue;
+                }
                 // Before the item runs: a worker that dies from now on was running this item.
                 _progress?.WriteInt64(0, PoolProgress.Running(_indexes[i]));
                 _records.Clear();

@@ -59,29 +59,69 @@ namespace IpcPs.Hosting
             return IsPlainValue(item) ? item : MessageCodec.EncodeToArray(item, depth);
         }
 
-        /// <summary>Worker side: the items of a chunk as they were given (see <see cref="ToWire"/>); a byte[] that does not decode is a malformed chunk.</summary>
+        /// <summary>
+        /// Worker side: the items of a chunk as they were given (see <see cref="ToWire"/>). An item that does not decode
+        /// here (a handle whose object is gone, or that this process may not open; bytes that are not a message) becomes
+        /// an <see cref="UnreadableItem"/>, which fails alone: the worker, the chunk's other items and later calls go on
+        /// (what it attached before it failed is closed again).
+        /// </summary>
         public static void DecodeItems(object?[] items)
         {
             for (int i = 0; i < items.Length; i++)
             {
                 if (!(items[i] is byte[] bytes)) continue;
                 try { items[i] = MessageCodec.Decode(bytes); }
-                catch (Exception e) when (!(e is OutOfMemoryException)) { throw new InvalidOperationException("The pool sent a malformed chunk.", e); }
+                catch (Exception e) when (!(e is OutOfMemoryException)) { items[i] = new UnreadableItem(e); }
             }
         }
 
         /// <summary>
         /// Worker side: a call's arguments and $using: values, sent as the bytes of [arguments, using] (<see cref="PoolCall"/>):
-        /// bytes that are not such a pair are a malformed call; a half of another type is taken as none. What the decoder
-        /// throws for a handle among them that cannot be attached (its object is gone) goes out as it is.
+        /// a value that is not such a pair is a malformed call (thrown: the pool's protocol is broken); a half of another
+        /// type is taken as none. False, with UNREADABLE, when they cannot be decoded here (a handle among them whose
+        /// object is gone; damaged bytes): the call cannot run on this worker, which says so to the pool.
         /// </summary>
-        public static (object?[] Arguments, Hashtable Using) DecodeCallValues(object? value)
+        public static bool TryDecodeCallValues(object? value, out object?[] arguments, out Hashtable usingValues, out Exception? unreadable)
         {
+            arguments = Array.Empty<object?>();
+            usingValues = new Hashtable();
+            unreadable = null;
             object? decoded;
             try { decoded = value is byte[] bytes ? MessageCodec.Decode(bytes) : null; }
-            catch (MessageFormatException e) { throw new InvalidOperationException("The pool sent a malformed call.", e); }
+            catch (Exception e) when (!(e is OutOfMemoryException))
+            {
+                unreadable = e;
+                return false;
+            }
             if (!(decoded is object?[] { Length: 2 } pair)) throw new InvalidOperationException("The pool sent a malformed call.");
-            return (pair[0] as object?[] ?? Array.Empty<object?>(), pair[1] as Hashtable ?? new Hashtable());
+            arguments = pair[0] as object?[] ?? Array.Empty<object?>();
+            usingValues = pair[1] as Hashtable ?? new Hashtable();
+            return true;
+        }
+
+        /// <summary>
+        /// The error a worker sends for what it could not receive (an item, or a call's values): the cause's ErrorId and
+        /// category (IpcObjectNotFound for a handle whose object is gone), and a message that says what it could not read.
+        /// </summary>
+        public static Hashtable DescribeUnreadable(Exception e, string what)
+        {
+            var cause = Cause(e);
+            var described = ChildProtocol.DescribeError(ErrorRecords.From(cause, null));
+            described["Message"] = $"The worker could not receive {what}: {cause.Message}";
+            return described;
+        }
+
+        /// <summary>
+        /// Why a decode failed: the codec wraps what its CLIXML fallback throws (IpcObjectNotFoundException from
+        /// re-attaching a handle whose object is gone, for instance) in a MessageFormatException; the error of IpcPs
+        /// inside it says more, and its ErrorId is the one a script can test. E itself when there is none (damaged bytes:
+        /// MessageFormat).
+        /// </summary>
+        private static Exception Cause(Exception e)
+        {
+            for (Exception? x = e; x != null; x = x.InnerException)
+                if (x is IpcPs.IpcException && !(x is MessageFormatException)) return x;
+            return e;
         }
 
         /// <summary>
@@ -119,5 +159,13 @@ namespace IpcPs.Hosting
             var e = new MessageFormatException("The worker sent a result for this item that could not be read" + (cause is null ? "." : ": " + cause.Message));
             return new object?[] { index, Array.Empty<object?>(), Array.Empty<object?>(), ChildProtocol.DescribeError(new ErrorRecord(e, "PoolResultUnreadable", ErrorCategory.InvalidData, null)) };
         }
+    }
+
+    /// <summary>A chunk's item that the worker could not decode (see <see cref="PoolResults.DecodeItems"/>): it fails with ERROR, unrun.</summary>
+    internal sealed class UnreadableItem
+    {
+        public UnreadableItem(Exception error) => Error = error;
+
+        public Exception Error { get; }
     }
 }

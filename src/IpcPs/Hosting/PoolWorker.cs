@@ -13,7 +13,8 @@ namespace IpcPs.Hosting
     ///   parent → worker: ["start", initializationScript, managerKeys, progressSegment] (first), ["call", callId, script,
     ///   values (the bytes of [arguments, using]), depth, managerKeys] (keys again: the parent may have learnt more),
     ///   ["chunk", callId, indexes, items], ["quit"]
-    ///   worker → parent: ["ready", pid, initError], ["done", callId, results, ticks] (see <see cref="PoolChunk"/>)
+    ///   worker → parent: ["ready", pid, initError], ["done", callId, results, ticks] (see <see cref="PoolChunk"/>),
+    ///   ["callerror", callId, error] (the call's values cannot be received here: its chunks are then not run)
     /// records are [kind, payload] pairs in the order written (E error, W warning, V verbose, D debug, I information).
     /// </summary>
     public static class PoolWorker
@@ -128,6 +129,9 @@ namespace IpcPs.Hosting
                 // Each entry: the script, and the same as a process block (null when it cannot be one: see PoolScript).
                 var compiled = new Dictionary<string, (ScriptBlock Script, ScriptBlock? ProcessBlock)>();
                 var script = new PoolScript();
+                // The call's values could not be received here: its chunks are not run (the pipe keeps order: every
+                // chunk until the next "call" is that call's).
+                bool skipChunks = false;
                 while (true)
                 {
                     var message = (object?[])_pipe.RecvNow()!;
@@ -135,9 +139,18 @@ namespace IpcPs.Hosting
                     {
                         case "call":
                             CloseAll(argumentHandles);
+                            skipChunks = false;
                             ManagerKeys.Adopt(message[5]);
                             // Arguments and $using: values come encoded (PoolCall: as they were when the call started).
-                            var (args, usingValues) = PoolResults.DecodeCallValues(message[3]);
+                            // Ones that cannot be received here (a handle whose object is gone) fail the call, once,
+                            // not the worker: the pool ends the call with that error; this worker stays.
+                            if (!PoolResults.TryDecodeCallValues(message[3], out var args, out var usingValues, out var unreadable))
+                            {
+                                skipChunks = true;
+                                _progress.WriteInt64(0, PoolProgress.None);
+                                _send(new object?[] { "callerror", message[1], PoolResults.DescribeUnreadable(unreadable!, "the call's arguments or $using: values") });
+                                break;
+                            }
                             argumentHandles.AddRange(IpcObjectConverter.FindHandles(args));
                             argumentHandles.AddRange(IpcObjectConverter.FindHandles(usingValues));
                             string text = (string)message[2]!;
@@ -153,6 +166,7 @@ namespace IpcPs.Hosting
                             _progress.WriteInt64(0, PoolProgress.None);   // indexes are per call
                             break;
                         case "chunk":
+                            if (skipChunks) break;   // the pool ended that call
                             var indexes = ToIndexes(message[2]);
                             var items = message[3] as object?[] ?? Array.Empty<object?>();
                             if (indexes.Length != items.Length) throw new InvalidOperationException("The pool sent a malformed chunk.");
