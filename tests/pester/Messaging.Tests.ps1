@@ -524,7 +524,10 @@ Describe 'Many processes' {
                     [int]($m -split ' ')[0] | Should -Be $got
                     $got++
                 }
-                $got | Should -Be $count
+                # QSize reads the count without the lock: a put killed after its commit point left a redo log that
+                # the first Get (the next lock holder) replays, so that message is counted only then (docs/design.md,
+                # "Crash safety: a redo log"). Every message arrived once, in order (above); none beyond that one.
+                $got | Should -BeIn @($count, ($count + 1))
                 $q.UsedBytes | Should -Be 0
                 $q.Put("after round $round"); $q.Get($true, 5) | Should -Be "after round $round"
             }
