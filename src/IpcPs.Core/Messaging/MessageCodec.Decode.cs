@@ -240,17 +240,19 @@ namespace IpcPs.Core.Messaging
         /// <summary>
         /// A decode failed: handles attached for the values made so far (a CLIXML value is numbered, and so is every
         /// container that holds one) would be held by this process with nobody to close them; the fallback closes them.
-        /// False always (an exception filter's answer: nothing is caught).
+        /// Never throws: the decode's own error is the one that goes on.
         /// </summary>
-        private static bool Abandon(ref Numbering numbered)
+        private static void Abandon(ref Numbering numbered)
         {
             var fallback = Fallback;
-            if (fallback is null || numbered.Count == 0) return false;
-            var values = new object?[numbered.Count];
-            for (int i = 0; i < values.Length; i++) values[i] = numbered[i];
-            try { fallback.Abandon(values); }
-            catch (Exception) { /* closing is best effort: the decode's own error goes on */ }
-            return false;
+            if (fallback is null || numbered.Count == 0) return;
+            try
+            {
+                var values = new object?[numbered.Count];
+                for (int i = 0; i < values.Length; i++) values[i] = numbered[i];
+                fallback.Abandon(values);
+            }
+            catch (Exception) { /* closing is best effort */ }
         }
 
         /// <summary>

@@ -135,12 +135,16 @@ namespace IpcPs.Core.Messaging
                 charged = allowance - r.Allowance;
                 return value;
             }
-            // A filter that never catches: it runs first, whatever ends the decode, while the values made so far are numbered.
-            catch (Exception) when (Abandon(ref numbered)) { throw; }
-            catch (Exception e) when (e is IndexOutOfRangeException || e is ArgumentException || e is OverflowException
-                || e is FormatException || e is InsufficientExecutionStackException)
+            // Whatever ends the decode, the handles it attached are closed (the values made so far are still numbered).
+            // In a catch, not a filter: a filter runs before the finally blocks of the frames that threw, which may
+            // still hold a lock (a registry's) that closing a handle takes.
+            catch (Exception e)
             {
-                throw new MessageFormatException("The message is damaged: " + e.Message, e);
+                Abandon(ref numbered);
+                if (e is IndexOutOfRangeException || e is ArgumentException || e is OverflowException || e is FormatException
+                    || e is InsufficientExecutionStackException)
+                    throw new MessageFormatException("The message is damaged: " + e.Message, e);
+                throw;
             }
             finally { numbered.Release(); }
         }
