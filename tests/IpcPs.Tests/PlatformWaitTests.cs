@@ -93,6 +93,37 @@ namespace IpcPs.Tests
         }
 
         [Fact]
+        public void ACancelBetweenTheWaitsLastLookAtItsTokenAndItsSleepStillEndsTheWait()
+        {
+            // The cancel comes where its wake-up could be lost (after the wait looked at its token, before it sleeps:
+            // Linux's FUTEX_WAKE reaches only sleepers already queued). CI run 38 met it by chance: a 60 s wait that
+            // its cancel did not end within 30 s. The hook runs on the sleeper's thread only (other tests wait too).
+            using var words = PlatformTesting.WordSegment.Create(PlatformTesting.NewName("pw_cancel_gap"));
+            int* word = words.Word(64);
+            using var cts = new CancellationTokenSource();
+            var clock = new Stopwatch();
+            bool returned = false, hooked = false;
+            var sleeper = new Thread(() => { Words.Wait(word, 0, 60_000, cts.Token); returned = true; });
+            WordWaitTesting.SleepStarting = () =>
+            {
+                if (Thread.CurrentThread != sleeper) return;
+                hooked = true;
+                cts.Cancel();
+                clock.Start();
+            };
+            try
+            {
+                sleeper.Start();
+                Assert.True(sleeper.Join(TimeSpan.FromSeconds(30)), "A wait cancelled just before it slept did not return.");
+                Assert.True(hooked, "The wait did not reach its sleep.");
+                Assert.True(returned);
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"Cancelling took {clock.Elapsed.TotalSeconds:n1} s.");
+                if (PlatformTesting.IsWindows) Assert.Equal(0, SleepersOn(words, 64));
+            }
+            finally { WordWaitTesting.SleepStarting = null; }
+        }
+
+        [Fact]
         public void ATokenRingAcrossProcessesLosesNoWakeUp()
         {
             const int processes = 2, threads = 3, rounds = 300, m = processes * threads;

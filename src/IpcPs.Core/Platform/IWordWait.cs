@@ -22,4 +22,15 @@ namespace IpcPs.Core.Platform
         /// <summary>Wakes up to COUNT sleepers on ADDRESS (int.MaxValue: all).</summary>
         void Wake(int* address, int count);
     }
+
+    /// <summary>For tests only: a fault injection into <see cref="IWordWait.Wait"/>.</summary>
+    internal static class WordWaitTesting
+    {
+        /// <summary>
+        /// Run by a cancellable wait between its last look at its token and its sleep — the window where a cancel's
+        /// wake-up can come before the sleeper is asleep (Linux: FUTEX_WAKE reaches only sleepers already queued). Null
+        /// outside tests: one static read per cancellable wait.
+        /// </summary>
+        public static System.Action? SleepStarting;
+    }
 }

@@ -52,6 +52,7 @@ namespace IpcPs.Core.Platform.Windows
                         Withdraw(state, generation, semaphore);
                         return true;
                     }
+                    if (cancel.CanBeCanceled) WordWaitTesting.SleepStarting?.Invoke();   // tests: a cancel here is seen by the wait on the token's handle
                     uint result = Block(semaphore, timeoutMilliseconds, cancel, segment.Name);
                     if (result == Win32.WAIT_OBJECT_0) return true;
                     // Timed out or cancelled (the caller then throws). A wake-up of some sleepers that counted this one
