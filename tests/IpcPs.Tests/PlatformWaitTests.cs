@@ -100,10 +100,11 @@ namespace IpcPs.Tests
             // its cancel did not end within 30 s. The hook runs on the sleeper's thread only (other tests wait too).
             using var words = PlatformTesting.WordSegment.Create(PlatformTesting.NewName("pw_cancel_gap"));
             int* word = words.Word(64);
-            using var cts = new CancellationTokenSource();
+            // Linked to the test's token and in the background: a wait the fix does not end must not outlive the test.
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
             var clock = new Stopwatch();
             bool returned = false, hooked = false;
-            var sleeper = new Thread(() => { Words.Wait(word, 0, 60_000, cts.Token); returned = true; });
+            var sleeper = new Thread(() => { Words.Wait(word, 0, 60_000, cts.Token); returned = true; }) { IsBackground = true };
             WordWaitTesting.SleepStarting = () =>
             {
                 if (Thread.CurrentThread != sleeper) return;
