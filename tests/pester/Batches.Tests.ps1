@@ -401,6 +401,26 @@ Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
 }
 
 Describe 'Batches: what Send-IpcMessage holds when its input ends early or the queue is full' {
+    BeforeAll {
+        # RUN (Start-Stoppable) waits in a send on Q: BeginStop must end it within 2 s, Stopped, no sender left waiting, Q
+        # still usable (its first message, 1, comes out).
+        function Assert-StopEndsSend($Run, $Q, [string] $Because) {
+            $w = [Diagnostics.Stopwatch]::StartNew()
+            $null = $Run.PowerShell.BeginStop($null, $null)
+            $Run.Async.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue -Because "Stop ends the wait ($Because)"
+            $w.Elapsed.TotalSeconds | Should -BeLessThan 2
+            $Run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            $Q.PutWaiterCount | Should -Be 0
+            $Q.Get() | Should -Be 1   # the queue still works
+        }
+
+        # A wait Stop could not end: room is made so that the test ends (and fails) instead of hanging; then RUN is disposed.
+        function Complete-StoppedSend($Run, $Q) {
+            if ($Run -and -not $Run.Async.IsCompleted) { while (-not $Run.Async.AsyncWaitHandle.WaitOne(100)) { $null = $Q.GetMany(1000, 0) } }
+            if ($Run) { $Run.PowerShell.Dispose() }
+        }
+    }
+
     It 'sends every item it was given when the command before it throws or breaks, across processes' {
         # Without EndProcessing (a terminating error or break upstream) the batcher was disposed with its items; they
         # are sent at its disposal now. 1,500 is a full batch and a held rest, 100 fewer than a batch; each round is
@@ -484,17 +504,9 @@ Describe 'Batches: what Send-IpcMessage holds when its input ends early or the q
                     & { foreach ($i in 1..20) { "m$i" }; throw 'the producer failed' } | Send-IpcMessage $q @limit
                 } -Arguments $q, $timeout
                 Wait-Until { $q.PutWaiterCount -gt 0 } -TimeoutSeconds 10 -Because 'a send to wait for room'
-                $w = [Diagnostics.Stopwatch]::StartNew()
-                $null = $run.PowerShell.BeginStop($null, $null)
-                $run.Async.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue -Because "Stop ends the wait (timeout: $timeout)"
-                $w.Elapsed.TotalSeconds | Should -BeLessThan 2
-                $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-                $q.PutWaiterCount | Should -Be 0
-                $q.Get() | Should -Be 1   # the queue still works
+                Assert-StopEndsSend $run $q "timeout: $timeout"
             } finally {
-                # A wait Stop could not end: make room so that the test ends (and fails) instead of hanging.
-                if ($run -and -not $run.Async.IsCompleted) { while (-not $run.Async.AsyncWaitHandle.WaitOne(100)) { $null = $q.GetMany(1000, 0) } }
-                if ($run) { $run.PowerShell.Dispose() }
+                Complete-StoppedSend $run $q
                 $q.Close()
             }
         }
@@ -528,17 +540,9 @@ Describe 'Batches: what Send-IpcMessage holds when its input ends early or the q
                 } -Arguments $q, $throwing
                 Wait-Until { $q.PutWaiterCount -gt 0 } -TimeoutSeconds 10 -Because 'a send to wait for room'
                 $reached = $throwing.Wait(500)   # it polls every millisecond: stuck in its send if not by then
-                $w = [Diagnostics.Stopwatch]::StartNew()
-                $null = $run.PowerShell.BeginStop($null, $null)
-                $run.Async.AsyncWaitHandle.WaitOne(10000) | Should -BeTrue -Because "Stop ends the wait (attempt $attempt, the producer threw: $reached)"
-                $w.Elapsed.TotalSeconds | Should -BeLessThan 2
-                $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-                $q.PutWaiterCount | Should -Be 0
-                $q.Get() | Should -Be 1   # the queue still works
+                Assert-StopEndsSend $run $q "attempt $attempt, the producer threw: $reached"
             } finally {
-                # A wait Stop could not end: make room so that the test ends (and fails) instead of hanging.
-                if ($run -and -not $run.Async.IsCompleted) { while (-not $run.Async.AsyncWaitHandle.WaitOne(100)) { $null = $q.GetMany(1000, 0) } }
-                if ($run) { $run.PowerShell.Dispose() }
+                Complete-StoppedSend $run $q
                 $throwing.Dispose()
                 $q.Close()
             }

@@ -128,11 +128,8 @@ namespace IpcPs.Commands
                 // The results that came before it are written first. The worker's error (IpcObjectNotFound for a handle
                 // whose object is gone) is aimed at the call's arguments, or at its script when it has none ($using:).
                 foreach (var r in _call!.Take()) Write(r);
-                string detail = e.Error.ErrorDetails?.Message ?? e.Error.Exception.Message;
-                if (detail.StartsWith("[child pid ", StringComparison.Ordinal) && detail.IndexOf("] ", StringComparison.Ordinal) is int end and > 0)
-                    detail = detail.Substring(end + 2);
                 object target = ArgumentList is { Length: > 0 } ? ArgumentList : ScriptBlock;
-                ThrowTerminatingError(new ErrorRecord(e.Error.Exception, e.Error.FullyQualifiedErrorId, e.Error.CategoryInfo.Category, target) { ErrorDetails = new ErrorDetails(detail) });
+                ThrowTerminatingError(new ErrorRecord(e.Error.Exception, e.Error.FullyQualifiedErrorId, e.Error.CategoryInfo.Category, target) { ErrorDetails = new ErrorDetails(Detail(e.Error, e.WorkerPid)) });
                 return;
             }
             foreach (var r in results) Write(r);
@@ -169,11 +166,16 @@ namespace IpcPs.Commands
         private static ErrorRecord ForItem(ErrorRecord error, PoolResult r)
         {
             var record = new ErrorRecord(error.Exception, error.FullyQualifiedErrorId, error.CategoryInfo.Category, r.Task.Item);
-            string detail = error.ErrorDetails?.Message ?? error.Exception.Message;
-            string prefix = $"[child pid {r.WorkerPid}] ";
-            if (detail.StartsWith(prefix, StringComparison.Ordinal)) detail = detail.Substring(prefix.Length);
-            record.ErrorDetails = new ErrorDetails($"{Name(r)} {detail}");
+            record.ErrorDetails = new ErrorDetails($"{Name(r)} {Detail(error, r.WorkerPid)}");
             return record;
+        }
+
+        /// <summary>The worker's error's message without the "[child pid N] " it starts with (the item's name, or the call, says where).</summary>
+        private static string Detail(ErrorRecord error, int workerPid)
+        {
+            string detail = error.ErrorDetails?.Message ?? error.Exception.Message;
+            string prefix = $"[child pid {workerPid}] ";
+            return detail.StartsWith(prefix, StringComparison.Ordinal) ? detail.Substring(prefix.Length) : detail;
         }
 
         private static string Name(PoolResult r)

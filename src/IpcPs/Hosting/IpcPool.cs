@@ -166,9 +166,16 @@ namespace IpcPs
     /// <summary>A worker could not receive the call's arguments or $using: values (ERROR, the worker's): the call cannot run.</summary>
     public sealed class PoolCallValuesException : InvalidOperationException
     {
-        public PoolCallValuesException(System.Management.Automation.ErrorRecord error) : base(error.Exception.Message) => Error = error;
+        public PoolCallValuesException(System.Management.Automation.ErrorRecord error, int workerPid) : base(error.Exception.Message)
+        {
+            Error = error;
+            WorkerPid = workerPid;
+        }
 
         public System.Management.Automation.ErrorRecord Error { get; }
+
+        /// <summary>The worker that said so.</summary>
+        public int WorkerPid { get; }
     }
 
     /// <summary>Pool workers could not start, or their initialization script failed (then with the worker's error).</summary>

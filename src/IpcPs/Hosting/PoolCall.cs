@@ -276,7 +276,7 @@ namespace IpcPs.Hosting
                 // The worker could not receive the call's values (a handle among them whose object is gone): it runs
                 // none of the call's chunks, so what it holds is not in flight; every worker would fail the same way.
                 w.InFlight.Clear();
-                throw new PoolCallValuesException(ChildProtocol.RebuildError(e.Message[2], w.Pid));
+                throw new PoolCallValuesException(ChildProtocol.RebuildError(e.Message[2], w.Pid), w.Pid);
             }
             else if (IpcPool.IsReady(e)) { w.Ready = true; _startFailures = 0; }
             Dispatch(cancel);
