@@ -144,6 +144,33 @@ Describe 'Object transport' {
         } finally { $q.Close(); $live.Close(); $gone.Close() }
     }
 
+    It 'closes a handle PowerShell''s deserializer had attached when the rest of its serialized object cannot be read' {
+        $live = New-IpcEvent (New-TestName)
+        $held = $null
+        try {
+            # A stack goes as one CLIXML text: $live's descriptor, then the string. PowerShell's deserializer attaches
+            # $live itself (types.ps1xml) as it reads, before it meets what follows.
+            $stack = [System.Collections.Stack]::new(); $stack.Push('XXXXX'); $stack.Push($live)
+            $good = [IpcPs.Core.Messaging.MessageCodec]::EncodeToArray($stack, 2)
+            $held = @([IpcPs.Core.Messaging.MessageCodec]::Decode($good))
+            $held[0] | Should -BeOfType ([IpcPs.IpcEvent])
+            $held[0].Name | Should -Be $live.Name
+            $held[1] | Should -Be 'XXXXX'
+            $held[0].Close()
+            # The same message with the string turned into an Int32 that is not one (same length): only a crafted
+            # message has it, and the text fails after $live was attached.
+            $bad = $good.Clone()
+            $at = [Text.Encoding]::Latin1.GetString($bad).IndexOf('<S>XXXXX</S>')
+            $at | Should -BeGreaterThan 0
+            [Text.Encoding]::ASCII.GetBytes('<I32>X</I32>').CopyTo($bad, $at)
+            $e = Get-ThrownException { [IpcPs.Core.Messaging.MessageCodec]::Decode($bad) }
+            $e | Should -BeOfType ([IpcPs.MessageFormatException])
+            $e.InnerException | Should -BeOfType ([System.Xml.XmlException])
+            $live.Close()
+            (Get-IpcObject -Name $live.Name -ErrorAction SilentlyContinue).HolderPids | Should -Not -Contain $PID -Because 'the decode that failed closed what it had attached'
+        } finally { if ($held) { $held[0].Close() }; $live.Close() }
+    }
+
     It 'refuses damaged or foreign bytes with MessageFormatException, never a crash' {
         foreach ($bad in @([byte[]](0x99), [byte[]](0x10, 0x05, 0x41), [byte[]](0x03, 1, 2), [byte[]](0x20, 0xFF, 0xFF, 0xFF, 0xFF, 0x07), [byte[]](0x02, 0x02), [byte[]]@())) {
             Get-ThrownException { [IpcPs.Core.Messaging.MessageCodec]::Decode($bad) } | Should -BeOfType ([IpcPs.MessageFormatException])

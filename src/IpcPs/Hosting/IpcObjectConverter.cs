@@ -21,9 +21,11 @@ namespace IpcPs.Hosting
 
         public override object ConvertFrom(object sourceValue, Type destinationType, IFormatProvider formatProvider, bool ignoreCase)
         {
-            if (sourceValue is PSObject remote && BackendHandles.IsDescriptor(remote)) return BackendHandles.Attach(remote);
+            // What is attached here is logged (AttachLog): PowerShell's deserializer calls this itself, and a CLIXML text
+            // that fails after it leaves the handles attached so far in no value.
+            if (sourceValue is PSObject remote && BackendHandles.IsDescriptor(remote)) return AttachLog.Note(BackendHandles.Attach(remote));
             if (sourceValue is PSObject proxy && TryOpenProxy(proxy, out var p)) return p!;
-            if (sourceValue is PSObject pso && TryOpen(pso, out var obj)) return obj!;
+            if (sourceValue is PSObject pso && TryOpen(pso, out var obj)) return AttachLog.Note(obj!);
             throw new PSInvalidCastException($"Cannot turn '{sourceValue}' into an IpcPs object: it is not an IpcPs handle descriptor.");
         }
 

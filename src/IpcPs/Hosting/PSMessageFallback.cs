@@ -59,7 +59,18 @@ namespace IpcPs.Hosting
 
         public object? Deserialize(string text)
         {
-            var value = PSSerializer.Deserialize(text);
+            object? value;
+            // PowerShell's deserializer attaches handles itself (types.ps1xml) as it reads: if the text fails after one,
+            // the log is all that reaches them.
+            using (var attached = AttachLog.Open())
+            {
+                try { value = PSSerializer.Deserialize(text); }
+                catch
+                {
+                    attached.CloseAll();
+                    throw;
+                }
+            }
             try { return IpcObjectConverter.Rehydrate(value); }
             catch
             {
