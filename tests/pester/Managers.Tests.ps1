@@ -117,6 +117,35 @@ Describe 'Managers' {
             $out | Should -Be $shared.Pid
             $d['made'].ToArray() | Should -Be @(7)
         }
+
+        It 'a message of proxies that cannot be delivered leaves this process''s one connection to their manager as it was; the same proxies delivered work on it' {
+            # This process's sockets (its connection to the manager among them), by inode: a proxy holds none of its
+            # own, so a failed decode has nothing to close, and must not close the shared one.
+            function Get-SocketInode { @(Get-ChildItem /proc/$PID/fd | ForEach-Object { "$($_.LinkTarget)" } | Where-Object { $_ -like 'socket:*' } | Sort-Object) }
+            $d = $shared.Dict(@{ a = 1 })
+            $l = $shared.List(@(1, 2))
+            $managerPid = $shared.Pid
+            $q = New-IpcQueue (New-TestName)
+            $gone = New-IpcEvent (New-TestName)
+            try {
+                $q.Put(@($d, $l, $shared, $gone))
+                Remove-IpcObject -InputObject $gone -Confirm:$false
+                $sockets = Get-SocketInode
+                $e = Get-ThrownException { $q.Get() }
+                $e | Should -BeOfType ([IpcPs.MessageFormatException])
+                $e.InnerException | Should -BeOfType ([IpcPs.IpcObjectNotFoundException])
+                Get-SocketInode | Should -Be $sockets -Because 'the decode made no connection for its proxies and closed none'
+                $d['a'] = 2                      # on the connection it had before
+                Get-SocketInode | Should -Be $sockets
+                $q.Put(@($d, $l, $shared))
+                $r = $q.Get()
+                $r[0] | Should -BeOfType ([IpcPs.ManagedDict])
+                $r[0]['a'] | Should -Be 2
+                $r[1].ToArray() | Should -Be @(1, 2)
+                $r[2].Pid | Should -Be $managerPid
+                Get-SocketInode | Should -Be $sockets -Because 'the proxies received call through this process''s one connection'
+            } finally { $q.Close(); $gone.Close() }
+        }
     }
 
     Context 'custom types' {
