@@ -225,6 +225,47 @@ Describe 'Redis handles in the console' {
 
 # A Redis manager's dict, list and namespace are shared by name: handed to a child or put in a message, they arrive
 # as the same store (written there, seen here), never as a copy of their contents.
+Describe 'Redis handles and stores in a message that cannot be delivered' {
+    It 'leave the server''s clients as they were, and the same ones delivered in a good message work' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $b = Connect-IpcBackend "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0"
+        $m = Connect-IpcManager -Address $b.Address
+        $n = "t_$([guid]::NewGuid().ToString('N').Substring(0, 10))"
+        $d = $m.Dict("${n}d"); $l = $m.List("${n}l")
+        $rq = New-IpcQueue -Backend $b -Name "${n}q"
+        $q = New-IpcQueue (New-TestName)
+        $gone = New-IpcEvent (New-TestName)
+        # The server's clients, by id: a store or a handle holds none of its own (the process's one connection carries them).
+        function Get-RedisClient { @(redis-cli -p $script:RedisPort --no-auth-warning -a $script:RedisPassword CLIENT LIST | Where-Object { $_ -notmatch 'cmd=client' } | ForEach-Object { ($_ -split ' ')[0] } | Sort-Object) }
+        try {
+            $d['a'] = 1; $rq.Put('hello')
+            $q.Put(@($d, $l, $rq, $gone))
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $clients = Get-RedisClient
+            $clients.Count | Should -BeGreaterThan 0
+            $e = Get-ThrownException { $q.Get() }
+            $e | Should -BeOfType ([IpcPs.MessageFormatException])
+            $e.InnerException | Should -BeOfType ([IpcPs.IpcObjectNotFoundException])
+            Get-RedisClient | Should -Be $clients -Because 'the decode made no connection and closed none'
+            $d['a'] | Should -Be 1                 # the process's connection still serves
+            $q.Put(@($d, $l, $rq))
+            $r = $q.Get()
+            $r[0] | Should -BeOfType ([IpcPs.IIpcBackendStore])
+            $r[0]['b'] = 2; $d['b'] | Should -Be 2
+            $null = $r[1].Add('x'); $l.ToArray() | Should -Be @('x')
+            $r[2] | Should -BeOfType ([IpcPs.IIpcBackendObject])
+            $r[2].Get(5) | Should -Be 'hello'
+            $r[2].Dispose()
+            Get-RedisClient | Should -Be $clients
+        }
+        finally {
+            $q.Close(); $gone.Close()
+            $rq.Unlink(); $rq.Dispose()
+            $d.Unlink(); $l.Unlink()
+        }
+    }
+}
+
 Describe 'Redis manager stores across processes' {
     It 'reach a Start-IpcProcess child and a message as the shared store, and stay inert for a server not in use' {
         if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
