@@ -385,6 +385,25 @@ Describe 'Pool deaths between items' {
         } finally { Remove-IpcPool $one; $gone.Close() }
     }
 
+    It 'keeps every worker that was sent the call''s values when none can receive them: each says so, none is replaced' {
+        $two = New-IpcPool -Size 2
+        $gone = New-IpcEvent
+        try {
+            Remove-IpcObject -InputObject $gone -Confirm:$false
+            $pids = $two.Pids
+            # One item a chunk: the first goes to one worker with the call's values, the second to the other (the one
+            # with fewer in flight) before the first worker's answer can be back. Both then hold items of the call
+            # when the first callerror comes; the second used to be replaced as busy (Replaced 1).
+            $caught = $null
+            try { $null = 1..50 | Invoke-IpcPool -Pool $two -ArgumentList $gone { param($e) $_ } -ChunkSize 1 } catch { $caught = $_ }
+            $caught.FullyQualifiedErrorId | Should -Match '^IpcObjectNotFound'
+            $two.Replaced | Should -Be 0 -Because 'the other worker said the same, and holds nothing of the call'
+            $two.Pids | Should -Be $pids
+            (1..4 | Invoke-IpcPool -Pool $two -Ordered { $_ * 2 }) | Should -Be @(2, 4, 6, 8) -Because 'both workers serve the next call'
+            $two.Replaced | Should -Be 0
+        } finally { Remove-IpcPool $two; $gone.Close() }
+    }
+
     It 'reports an item whose result ends its worker as it goes (after the item finished), rather than running it on new workers for ever' {
         $one = New-IpcPool -Size 1
         try {

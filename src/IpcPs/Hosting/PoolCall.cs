@@ -276,12 +276,47 @@ namespace IpcPs.Hosting
                 // The worker could not receive the call's values (a handle among them whose object is gone): it runs
                 // none of the call's chunks, so what it holds is not in flight; every worker would fail the same way.
                 w.InFlight.Clear();
-                throw new PoolCallValuesException(ChildProtocol.RebuildError(e.Message[2], w.Pid), w.Pid);
+                var failed = new PoolCallValuesException(ChildProtocol.RebuildError(e.Message[2], w.Pid), w.Pid);
+                AwaitCallErrors(cancel);
+                throw failed;
             }
             else if (IpcPool.IsReady(e)) { w.Ready = true; _startFailures = 0; }
             Dispatch(cancel);
             return true;
         }
+
+        /// <summary>
+        /// The call has failed at a worker that could not receive its values: the other workers that were sent them
+        /// fail the same way, each with a callerror of its own, and then hold nothing of the call. Waits for those
+        /// (at most <see cref="CallErrorGraceMs"/>, sending nothing more), so that <see cref="Dispose"/> need not
+        /// replace them as busy; results that come meanwhile (a worker that could receive them after all) are kept for
+        /// the caller, a death is left to Dispose. A worker still busy at the end is replaced, as after a stop.
+        /// </summary>
+        private void AwaitCallErrors(CancellationToken cancel)
+        {
+            var deadline = DateTime.UtcNow.AddMilliseconds(CallErrorGraceMs);
+            while (true)
+            {
+                bool waiting = false;
+                for (int s = 0; s < _pool.Size; s++)
+                {
+                    var x = _pool.Worker(s);
+                    if (!x.Dead && x.CallId == _callId && x.InFlight.Count > 0) waiting = true;
+                }
+                var left = deadline - DateTime.UtcNow;
+                if (!waiting || left <= TimeSpan.Zero) return;
+                if (!_pool.Events.TryTake(out var e, (int)Math.Ceiling(left.TotalMilliseconds), cancel)) return;
+                var w = e.Worker;
+                if (w != _pool.Worker(w.Slot)) continue;
+                if (e.Message is null) w.Dead = true;
+                else if (PoolCallMessages.IsDone(e.Message, _callId)) OnDone(w, e.Message);
+                else if (PoolCallMessages.IsCallError(e.Message, _callId)) w.InFlight.Clear();
+                else if (IpcPool.IsReady(e)) { w.Ready = true; _startFailures = 0; }
+            }
+        }
+
+        /// <summary>How long a failed call waits for its other workers' callerrors (see <see cref="AwaitCallErrors"/>).</summary>
+        public const int CallErrorGraceMs = 5000;
 
         /// <summary>
         /// Results of a worker, in order (see <see cref="PoolChunk"/>): each completes its item. Anything malformed is ignored (it comes from another process).
