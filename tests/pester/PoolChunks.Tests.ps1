@@ -249,6 +249,17 @@ Describe 'Chunked pool calls' {
         1..3 | Invoke-IpcPool -Pool $pool -Ordered { $_ * 2 } | Should -Be @(2, 4, 6)
     }
 
+    It 'fails a call whose argument cannot be sent before it makes a pool for it: no spare is taken' {
+        # A spare ready now, so that a pool made for the call would take it.
+        [IpcPs.Hosting.SpareChildren]::WaitReady([timespan]::FromSeconds(120)) | Should -BeTrue
+        $spares = [IpcPs.Hosting.SpareChildren]::Pids
+        $spares | Should -Not -BeNullOrEmpty
+        $bad = [object[]]::new(20000); for ($i = 0; $i -lt $bad.Length; $i++) { $bad[$i] = @{} }
+        Get-ErrorId { 1..3 | Invoke-IpcPool -ThrottleLimit 1 -ArgumentList (, $bad) { $_ } } | Should -Match '^IpcInvalidArgument'
+        Get-ErrorId { 1..3 | Invoke-IpcPool -ThrottleLimit 1 { $using:bad.Count } } | Should -Match '^IpcInvalidArgument'
+        [IpcPs.Hosting.SpareChildren]::Pids | Should -Be $spares -Because 'the values were refused before a worker was started'
+    }
+
     It 'sends each result as its item left it: an object a later item changes, a script property read on the worker''s runspace thread' {
         $one = New-IpcPool -Size 1
         try {

@@ -73,6 +73,11 @@ namespace IpcPs.Commands
             Hashtable usingValues = new Hashtable();
             try { (script, usingValues) = UsingVariables.Capture(ScriptBlock, SessionState); }
             catch (ArgumentException e) { ThrowIpcError(e, ScriptBlock); }
+            // The values first: one that cannot be sent fails the call before a pool is made for it (its workers
+            // would take the session's spares only to be ended).
+            byte[] values = Array.Empty<byte>();
+            try { values = PoolCall.EncodeValues(ArgumentList ?? Array.Empty<object?>(), usingValues, Depth); }
+            catch (ArgumentException e) { ThrowIpcError(e, ArgumentList); }
             try
             {
                 if (ParameterSetName == PoolSet) _pool = Pool;
@@ -82,11 +87,7 @@ namespace IpcPs.Commands
                         SessionState.Path.CurrentFileSystemLocation.ProviderPath, InitializationScript?.ToString());
                     _ownPool = true;
                 }
-                _call = new PoolCall(_pool, script, ArgumentList ?? Array.Empty<object?>(), usingValues, Depth, Ordered, ChunkSize);
-            }
-            catch (ArgumentException e) when (_pool != null)
-            {
-                ThrowIpcError(e, ArgumentList);   // an argument or $using: value that cannot be sent (PoolCall)
+                _call = new PoolCall(_pool, script, values, Depth, Ordered, ChunkSize);
             }
             catch (Exception e) when (e is InvalidOperationException || e is System.ComponentModel.Win32Exception)
             {

@@ -71,25 +71,31 @@ namespace IpcPs.Hosting
         private int _startFailures;
         private bool _finished;
 
-        public PoolCall(IpcPool pool, string script, object?[] arguments, Hashtable usingValues, int depth, bool ordered, int chunkSize = 0)
+        /// <summary>A call of SCRIPT with VALUES, its arguments and $using: values (<see cref="EncodeValues"/>).</summary>
+        public PoolCall(IpcPool pool, string script, byte[] values, int depth, bool ordered, int chunkSize = 0)
         {
             _fixedChunk = chunkSize;
             _pool = pool;
-            // Arguments and $using: values are encoded once, now, together (an object in both stays one object):
-            // every worker, and one that replaces a dead worker later in the call, gets them as they were when the call
-            // started (the command before may change them while the call runs). One that cannot be sent fails the
-            // call here, before it holds the pool.
-            byte[] values;
-            try { values = MessageCodec.EncodeToArray(new object?[] { arguments, usingValues }, depth); }
-            catch (Exception e) when (e is ArgumentException || e is MessageTooLargeException)
-            {
-                throw new ArgumentException("An argument or $using: value of the call cannot be sent to the workers: " + e.Message, e);
-            }
             if (!pool.TryEnter(out _callId))
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
             _callMessage = new object?[] { "call", _callId, script, values, depth, ManagerKeys.ForChild() };
             _ordered = ordered;
             _depth = depth;
+        }
+
+        /// <summary>
+        /// A call's arguments and $using: values, encoded once, together (an object in both stays one object): every
+        /// worker, and one that replaces a dead worker later in the call, gets them as they were when the call started
+        /// (the command before may change them while the call runs). One that cannot be sent is an ArgumentException,
+        /// before the call holds a pool (or one is made for it).
+        /// </summary>
+        public static byte[] EncodeValues(object?[] arguments, Hashtable usingValues, int depth)
+        {
+            try { return MessageCodec.EncodeToArray(new object?[] { arguments, usingValues }, depth); }
+            catch (Exception e) when (e is ArgumentException || e is MessageTooLargeException)
+            {
+                throw new ArgumentException("An argument or $using: value of the call cannot be sent to the workers: " + e.Message, e);
+            }
         }
 
         public long Submitted { get; private set; }
