@@ -294,30 +294,36 @@ namespace IpcPs.Hosting
         /// <summary>
         /// The call has failed at a worker that could not receive its values: the other workers that were sent them
         /// fail the same way, each with a callerror of its own, and then hold nothing of the call. Waits for those
-        /// (at most <see cref="CallErrorGraceMs"/>, sending nothing more), so that <see cref="Dispose"/> need not
-        /// replace them as busy; results that come meanwhile (a worker that could receive them after all) are kept for
-        /// the caller, a death is left to Dispose. A worker still busy at the end is replaced, as after a stop.
+        /// that are ready (at most <see cref="CallErrorGraceMs"/>, sending nothing more), so that <see cref="Dispose"/>
+        /// need not replace them as busy; one still starting is not waited for (its start could take longer than a
+        /// replacement's). Results that come meanwhile (a worker that could receive the values after all) are kept for
+        /// the caller (with ORDERED, those up to the first item without one); a death, or a worker's failed start,
+        /// is left to Dispose. A worker still busy at the end is replaced, as after a stop.
         /// </summary>
         private void AwaitCallErrors(CancellationToken cancel)
         {
-            var deadline = DateTime.UtcNow.AddMilliseconds(CallErrorGraceMs);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             while (true)
             {
                 bool waiting = false;
                 for (int s = 0; s < _pool.Size; s++)
                 {
                     var x = _pool.Worker(s);
-                    if (!x.Dead && x.CallId == _callId && x.InFlight.Count > 0) waiting = true;
+                    if (!x.Dead && x.Ready && x.CallId == _callId && x.InFlight.Count > 0) waiting = true;
                 }
-                var left = deadline - DateTime.UtcNow;
-                if (!waiting || left <= TimeSpan.Zero) return;
-                if (!_pool.Events.TryTake(out var e, (int)Math.Ceiling(left.TotalMilliseconds), cancel)) return;
+                long left = CallErrorGraceMs - clock.ElapsedMilliseconds;
+                if (!waiting || left <= 0) return;
+                if (!_pool.Events.TryTake(out var e, (int)left, cancel)) return;
                 var w = e.Worker;
                 if (w != _pool.Worker(w.Slot)) continue;
                 if (e.Message is null) w.Dead = true;
                 else if (PoolCallMessages.IsDone(e.Message, _callId)) OnDone(w, e.Message);
                 else if (PoolCallMessages.IsCallError(e.Message, _callId)) w.InFlight.Clear();
-                else if (IpcPool.IsReady(e)) { w.Ready = true; _startFailures = 0; }
+                else
+                {
+                    try { if (IpcPool.IsReady(e)) w.Ready = true; }
+                    catch (PoolInitializationException) { /* the call's own error is the one reported */ }
+                }
             }
         }
 
