@@ -28,16 +28,10 @@ namespace IpcPs.Hosting
             return handle;
         }
 
-        /// <summary>Closes every handle logged (each once); one that fails to close does not stop the others.</summary>
+        /// <summary>Closes every handle logged (each once; <see cref="IpcObjectConverter.CloseAll"/>).</summary>
         public void CloseAll()
         {
-            var seen = new Core.Messaging.IdentityMap();
-            foreach (var handle in _handles)
-            {
-                if (seen.FindOrAdd(handle) >= 0) continue;
-                try { handle.Dispose(); }
-                catch (Exception) { /* the deserializer's own error is what the caller reports */ }
-            }
+            IpcObjectConverter.CloseAll(_handles);
             _handles.Clear();
         }
 
