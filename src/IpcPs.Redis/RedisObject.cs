@@ -103,6 +103,9 @@ namespace IpcPs.Redis
             finally { _closed = true; }
         }
 
+        /// <summary>As Dispose: closes this handle, as a local object's Close() (Close-IpcObject); the object stays in Redis.</summary>
+        public void Close() => Dispose();
+
         /// <summary>Releases what the handle holds (before it is marked closed).</summary>
         protected virtual void OnClose() { }
 

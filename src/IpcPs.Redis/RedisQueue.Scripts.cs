@@ -17,12 +17,11 @@ if not (order and max and vis and maxdel) then return redis.error_reply('IPCPS d
 local function size() if order == 2 then return redis.call('ZCARD', KEYS[2]) end return redis.call('LLEN', KEYS[2]) end
 ";
 
-        /// <summary>ARGV: get channel, count, then (body, priority) pairs. Answers how many were stored (0: full).</summary>
+        /// <summary>ARGV: get channel, count, then (body, priority) pairs. Stores all of them or none: answers the count, or 0 when they do not all fit.</summary>
         public static readonly string Put = Scripts.Check("Queue") + Settings + @"
 local n = tonumber(ARGV[2])
 local room = n
-if max > 0 then room = math.min(n, max - size()) end
-if room <= 0 then return 0 end
+if max > 0 and size() + n > max then return 0 end
 local direct = order ~= 2 and not joinable
 for i = 1, room do
   local body, prio = ARGV[1 + 2 * i], ARGV[2 + 2 * i]

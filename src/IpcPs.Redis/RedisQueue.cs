@@ -96,18 +96,34 @@ namespace IpcPs.Redis
         }
 
         /// <summary>
-        /// Puts every item of ITEMS in order, as few round trips as they take (one script call stores as many as fit; each
-        /// call is atomic). Waits for room as Put does; QueueFullException when the rest did not fit in time (those before
-        /// it were put). Answers how many were put.
+        /// Puts every item of ITEMS in order, all or none (one script call: a batch is never half put, as on a local
+        /// queue). Waits for room for the whole batch as Put does; QueueFullException when there was none in time;
+        /// MessageTooLargeException, at once, for a batch that can never fit (more messages than MaxSize, or more than
+        /// <see cref="MaxBatchBytes"/> of them). Answers how many were put.
         /// </summary>
         public int PutMany(object?[] items, double timeoutSeconds = double.PositiveInfinity)
         {
             if (items is null) throw new ArgumentNullException(nameof(items));
+            if (MaxSize > 0 && items.Length > MaxSize)
+                throw new MessageTooLargeException(Name, items.Length, MaxSize, $"the batch counts its messages: it has {items.Length}; the queue '{Name}' holds at most");
             var encoded = new byte[items.Length][];
-            for (int i = 0; i < items.Length; i++) encoded[i] = Encode(items[i], null);
+            long bytes = 0;
+            for (int i = 0; i < items.Length; i++)
+            {
+                encoded[i] = Encode(items[i], null);
+                if ((bytes += encoded[i].Length) > MaxBatchBytes)
+                    throw new MessageTooLargeException(Name, bytes, MaxBatchBytes, "the batch's first messages take that much; one batch put to Redis is at most");
+            }
+            if (items.Length == 0) return 0;
             if (!PutAll(encoded, 0, Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0))) throw new QueueFullException(Name);
             return items.Length;
         }
+
+        /// <summary>
+        /// The most bytes of messages one PutMany sends (one script call, whose arguments Redis holds in the client's query
+        /// buffer, 1 GiB at most by default).
+        /// </summary>
+        public const long MaxBatchBytes = 256L << 20;
 
         bool IMessageChannel.TrySend(object? message, long? priority, int? depth, TimeSpan timeout, CancellationToken cancel)
         {
@@ -136,28 +152,21 @@ namespace IpcPs.Redis
         {
             if (Order == QueueOrder.Priority && Math.Abs((double)priority) > 9007199254740992.0)
                 throw new ArgumentOutOfRangeException(nameof(priority), "A Redis priority is within ±2^53 (Redis orders by a double).");
-            int done = 0;
-            const int Batch = 256;
+            int n = bodies.Length;
+            var args = new RedisValue[2 + 2 * n];
+            args[0] = _getChannel;
+            args[1] = n;
+            for (int i = 0; i < n; i++)
+            {
+                args[2 + 2 * i] = bodies[i];
+                args[3 + 2 * i] = priority;
+            }
             return WaitUntil(_putChannel, deadline, cancel, (out int hint) =>
             {
                 hint = -1;
-                while (done < bodies.Length)
-                {
-                    int n = Math.Min(Batch, bodies.Length - done);
-                    var args = new RedisValue[2 + 2 * n];
-                    args[0] = _getChannel;
-                    args[1] = n;
-                    for (int i = 0; i < n; i++)
-                    {
-                        args[2 + 2 * i] = bodies[done + i];
-                        args[3 + 2 * i] = priority;
-                    }
-                    long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true, deadline, cancel);
-                    if (stored < 0 || stored > n) throw new IpcObjectCorruptException(Name, "Redis answered a Put with an impossible count");
-                    done += (int)stored;
-                    if (stored < n) return false;   // full: wait for room
-                }
-                return true;
+                long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true, deadline, cancel);
+                if (stored != 0 && stored != n) throw new IpcObjectCorruptException(Name, "Redis answered a Put with an impossible count");
+                return stored == n;   // 0: no room for all of them, wait for room
             });
         }
 
@@ -296,6 +305,9 @@ namespace IpcPs.Redis
 
         /// <summary>Messages ready to be got (not those in flight).</summary>
         public int QSize() => (int)Math.Min(Counts().Ready, int.MaxValue);
+
+        /// <summary>The number of messages ready now, as QSize() (as a local queue's Count; without it PowerShell's own Count of one object, 1, answered).</summary>
+        public int Count => QSize();
         public bool Empty() => Counts().Ready == 0;
         public bool Full() => MaxSize > 0 && Counts().Ready >= MaxSize;
 

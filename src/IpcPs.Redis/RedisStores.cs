@@ -167,6 +167,9 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
     /// </summary>
     public sealed class RedisList : RedisStore, ICollection
     {
+        // The tail goes back 1,000 values a call: Lua's unpack fails past its stack limit (~8,000 values), and the writes a
+        // script made before an error stay (Redis does not roll a script back), so one RPUSH of the whole tail emptied a
+        // long list.
         private const string InsertScript = @"
 local n = redis.call('LLEN', KEYS[1])
 local i = tonumber(ARGV[1])
@@ -175,7 +178,8 @@ if i >= n then return redis.call('RPUSH', KEYS[1], ARGV[2]) end
 local tail = redis.call('LRANGE', KEYS[1], i, -1)
 redis.call('LTRIM', KEYS[1], 0, i - 1)
 if i == 0 then redis.call('DEL', KEYS[1]) end
-redis.call('RPUSH', KEYS[1], ARGV[2], unpack(tail))
+redis.call('RPUSH', KEYS[1], ARGV[2])
+for j = 1, #tail, 1000 do redis.call('RPUSH', KEYS[1], unpack(tail, j, math.min(j + 999, #tail))) end
 return n + 1";
 
         /// <summary>ARGV: index. {1, value} removed, {0} out of range. The empty string marks the slot (never a value).</summary>

@@ -309,3 +309,67 @@ Describe 'Redis manager stores across processes' {
         }
     }
 }
+
+# What a local queue or manager list does, a Redis one does: found by a review that ran the same scripts on both.
+Describe 'Redis queues and lists as the local ones' {
+    BeforeAll {
+        if ($script:HasRedis) { $script:Uri = "redis://:$($script:RedisPassword)@127.0.0.1:$($script:RedisPort)/0" }
+    }
+
+    It 'Insert into a list of 10,000 items keeps every item (at 0, inside and from the end)' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $m = Connect-IpcManager -Address $script:Uri
+        $l = $m.List((New-TestName 'list'))
+        try {
+            $l.Extend([object[]](1..10000))
+            $l.Insert(0, 'first')
+            $l.Insert(5, 'fifth')
+            $l.Insert(-1, 'before-last')
+            $l.Count | Should -Be 10003
+            $all = $l.ToArray()
+            $all[0] | Should -Be 'first'
+            $all[5] | Should -Be 'fifth'
+            $all[-2] | Should -Be 'before-last'
+            $all[-1] | Should -Be 10000
+            ($all | Where-Object { $_ -is [int] } | Measure-Object -Sum).Sum | Should -Be (10000 * 10001 / 2)
+        }
+        finally { $l.Unlink() }
+    }
+
+    It '$q.Count is the number of messages ready, as QSize()' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $q = New-IpcQueue -Name (New-TestName 'q') -Backend $script:Uri
+        try {
+            $q.Count | Should -Be 0
+            1..3 | Send-IpcMessage $q
+            $q.Count | Should -Be 3
+            $q.Count | Should -Be $q.QSize()
+            $null = Receive-IpcMessage $q
+            $q.Count | Should -Be 2
+            # Close(), as on a local handle: this handle is done, the queue stays.
+            $q.Close()
+            { $q.QSize() } | Should -Throw
+            $again = Get-IpcObject -Name $q.Name -Backend $script:Uri
+            $again.Count | Should -Be 2
+            $again.Close()
+        }
+        finally { $q.Unlink(); $q.Close() }
+    }
+
+    It 'PutMany is all or nothing: a batch with no room for all of it puts none, one larger than MaxSize is refused at once' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $q = New-IpcQueue -Name (New-TestName 'q') -Backend $script:Uri -MaxSize 3
+        try {
+            $q.Put('kept')
+            $e = Get-ThrownException { $q.PutMany([object[]]('a', 'b', 'c'), 0.3) }
+            $e | Should -BeOfType ([IpcPs.QueueFullException])
+            $q.QSize() | Should -Be 1 -Because 'no part of a batch that did not fit is put'
+            $e = Get-ThrownException { $q.PutMany([object[]](1..5), 0) }
+            $e | Should -BeOfType ([IpcPs.MessageTooLargeException])
+            $q.QSize() | Should -Be 1
+            $q.PutMany([object[]]('a', 'b'), 0) | Should -Be 2
+            $q.GetMany(10, 0) | Should -Be @('kept', 'a', 'b')
+        }
+        finally { $q.Unlink(); $q.Close() }
+    }
+}
