@@ -1,7 +1,9 @@
 using System;
+using System.Collections;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Threading;
 using IpcPs.Core.Sync;
 using IpcPs.Core;
@@ -96,27 +98,41 @@ namespace IpcPs.Redis
         }
 
         /// <summary>
-        /// Puts every item of ITEMS in order, all or none (one script call: a batch is never half put, as on a local
-        /// queue). Waits for room for the whole batch as Put does; QueueFullException when there was none in time;
-        /// MessageTooLargeException, at once, for a batch that can never fit (more messages than MaxSize, or more than
-        /// <see cref="MaxBatchBytes"/> of them). Answers how many were put.
+        /// Puts every item of ITEMS (an array or any collection; a string or a dictionary given as the whole batch is one
+        /// item, as in the pipeline) in order, all or none, as a local queue's PutMany: one script call, never half put.
+        /// Waits for room for the whole batch. MessageTooLargeException, at once, for a batch that can never fit (more
+        /// messages than MaxSize, or more than <see cref="MaxBatchBytes"/> of them).
         /// </summary>
-        public int PutMany(object?[] items, double timeoutSeconds = double.PositiveInfinity)
+        public void PutMany(IEnumerable items) => PutMany(items, true, double.PositiveInfinity);
+
+        /// <summary>As PutMany; QueueFullException (nothing put) when there is no room for the whole batch in time.</summary>
+        public void PutMany(IEnumerable items, bool block, double timeoutSeconds) => PutBatch(items, 0, block, timeoutSeconds);
+
+        /// <summary>A priority queue's batch put: every item with PRIORITY, in order among themselves.</summary>
+        public void PutManyWithPriority(IEnumerable items, long priority) => PutManyWithPriority(items, priority, true, double.PositiveInfinity);
+
+        public void PutManyWithPriority(IEnumerable items, long priority, bool block, double timeoutSeconds)
+        {
+            RequirePriority();
+            PutBatch(items, priority, block, timeoutSeconds);
+        }
+
+        private void PutBatch(IEnumerable items, long priority, bool block, double timeoutSeconds)
         {
             if (items is null) throw new ArgumentNullException(nameof(items));
-            if (MaxSize > 0 && items.Length > MaxSize)
-                throw new MessageTooLargeException(Name, items.Length, MaxSize, $"the batch counts its messages: it has {items.Length}; the queue '{Name}' holds at most");
-            var encoded = new byte[items.Length][];
+            var list = items is string || items is IDictionary ? new List<object?> { items } : items.Cast<object?>().ToList();
+            if (MaxSize > 0 && list.Count > MaxSize)
+                throw new MessageTooLargeException(Name, list.Count, MaxSize, $"the batch counts its messages: it has {list.Count}; the queue '{Name}' holds at most");
+            var encoded = new byte[list.Count][];
             long bytes = 0;
-            for (int i = 0; i < items.Length; i++)
+            for (int i = 0; i < list.Count; i++)
             {
-                encoded[i] = Encode(items[i], null);
+                encoded[i] = Encode(list[i], null);
                 if ((bytes += encoded[i].Length) > MaxBatchBytes)
                     throw new MessageTooLargeException(Name, bytes, MaxBatchBytes, "the batch's first messages take that much; one batch put to Redis is at most");
             }
-            if (items.Length == 0) return 0;
-            if (!PutAll(encoded, 0, Deadline.AfterSeconds(timeoutSeconds), Interrupt(timeoutSeconds != 0))) throw new QueueFullException(Name);
-            return items.Length;
+            if (list.Count == 0) return;
+            if (!PutAll(encoded, priority, Python(block, timeoutSeconds), Interrupt(block))) throw new QueueFullException(Name);
         }
 
         /// <summary>

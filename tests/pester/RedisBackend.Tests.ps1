@@ -363,14 +363,30 @@ Describe 'Redis queues and lists as the local ones' {
         $q = New-IpcQueue -Name (New-TestName 'q') -Backend $script:Uri -MaxSize 3
         try {
             $q.Put('kept')
-            $e = Get-ThrownException { $q.PutMany([object[]]('a', 'b', 'c'), 0.3) }
+            # The local queue's signatures: (items), (items, block, seconds).
+            $e = Get-ThrownException { $q.PutMany(('a', 'b', 'c'), $true, 0.3) }
             $e | Should -BeOfType ([IpcPs.QueueFullException])
             $q.QSize() | Should -Be 1 -Because 'no part of a batch that did not fit is put'
-            $e = Get-ThrownException { $q.PutMany([object[]](1..5), 0) }
-            $e | Should -BeOfType ([IpcPs.MessageTooLargeException])
+            $e = Get-ThrownException { $q.PutMany(1..5) }
+            $e | Should -BeOfType ([IpcPs.MessageTooLargeException]) -Because 'a batch larger than MaxSize can never fit: refused at once'
             $q.QSize() | Should -Be 1
-            $q.PutMany([object[]]('a', 'b'), 0) | Should -Be 2
+            $q.PutMany(('a', 'b'))
             $q.GetMany(10, 0) | Should -Be @('kept', 'a', 'b')
+        }
+        finally { $q.Unlink(); $q.Close() }
+    }
+
+    It 'PutManyWithPriority puts a batch at one priority, in order among themselves' {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
+        $q = New-IpcQueue -Name (New-TestName 'q') -Backend $script:Uri -Order Priority
+        try {
+            $q.PutWithPriority('late', 9)
+            $q.PutManyWithPriority(('x', 'y', 'z'), 5)
+            $q.PutMany(@{ k = 1 })   # a hashtable given whole is one message, at priority 0
+            $got = $q.GetMany(10, 0)
+            $got.Count | Should -Be 5
+            $got[0].k | Should -Be 1
+            $got[1..4] | Should -Be @('x', 'y', 'z', 'late')
         }
         finally { $q.Unlink(); $q.Close() }
     }
