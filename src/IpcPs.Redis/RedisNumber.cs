@@ -102,7 +102,7 @@ return 1";
 
         /// <summary>Sets NEWVALUE when the value is EXPECTED, atomically; True when it did.</summary>
         public bool CompareAndSet(object expected, object newValue) =>
-            (long)Eval(CasScript, Keys(Meta), Args(Text(Type, expected), Text(Type, newValue)), "CompareAndSet", write: true) == 1;
+            ScriptReply.Integer(Eval(CasScript, Keys(Meta), Args(Text(Type, expected), Text(Type, newValue)), "CompareAndSet", write: true), this, "CompareAndSet") == 1;
 
         /// <summary>The number Redis holds, checked: a text that is not a number of the type is IpcObjectCorruptException.</summary>
         private object Parse(string? text)

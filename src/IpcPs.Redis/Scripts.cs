@@ -33,11 +33,21 @@ local n = redis.call('DEL', unpack(KEYS))
 for i = 1, #ARGV do redis.call('PUBLISH', ARGV[i], 'removed') end
 return n";
 
-        /// <summary>The first lines of every object script: KEYS[1] is the meta hash, KIND the kind it must have.</summary>
+        /// <summary>
+        /// The first lines of every object script: KEYS[1] is the meta hash, KIND the kind it must have. They define
+        /// number(FIELD): the meta field as a number, or the error IPCPS CORRUPT FIELD (IpcObjectCorruptException) when it
+        /// is missing or not one, so a damaged field stops the script before it changes anything, instead of a Lua
+        /// arithmetic error or a nil that ends the reply's table early.
+        /// </summary>
         public static string Check(string kind) => @"
 local kind = redis.call('HGET', KEYS[1], 'kind')
 if not kind then return redis.error_reply('IPCPS NOTFOUND') end
 if kind ~= '" + kind + @"' then return redis.error_reply('IPCPS KIND ' .. kind) end
+local function number(field)
+  local v = tonumber(redis.call('HGET', KEYS[1], field))
+  if not v then error({err = 'IPCPS CORRUPT ' .. field}) end
+  return v
+end
 ";
     }
 }

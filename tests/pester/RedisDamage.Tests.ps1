@@ -1,0 +1,69 @@
+# The Redis backend's errors where the local backend has typed ones (a barrier's timeout, a release not held), and its
+# objects when their keys were changed by hand or by another program (redis-cli): every such case is a typed IpcPs error
+# of the object concerned, never a .NET exception from a reply read without checks, nor a failure of other objects.
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+
+    $script:RedisServer = Start-TestRedis
+    $script:HasRedis = [bool]$script:RedisServer
+    if ($script:HasRedis) {
+        $script:Uri = $script:RedisServer.Uri
+        $script:Address = "redis://127.0.0.1:$($script:RedisServer.Port)/0"   # as the backend names itself (no password)
+        $null = Connect-IpcBackend $script:Uri
+    }
+
+    # Runs a redis-cli command on the test server (the password on the command line is the test server's own).
+    function Invoke-Rcli { redis-cli -p $script:RedisServer.Port --no-auth-warning -a $script:RedisServer.Password @args }
+
+    function New-Name([string] $Prefix) { "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 10))" }
+
+    # The error SCRIPT writes or throws, whether terminating or not; $null when none.
+    function Get-Failure([scriptblock] $Script) {
+        try { & $Script -ErrorAction Stop; $null } catch { $_ }
+    }
+}
+
+AfterAll {
+    Stop-TestRedis $script:RedisServer
+}
+
+Describe 'Redis objects with damaged keys' {
+    BeforeEach {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
+    }
+
+    It 'a barrier field that is not a number is IpcObjectCorrupt naming the field and the backend, and the arrival is not counted' {
+        $name = New-Name 'bd'
+        $bar = New-IpcBarrier -Name $name -Backend $script:Uri -Parties 2
+        try {
+            $null = Invoke-Rcli HSET "ipcps:{$name}" gen x
+            $e = Get-Failure { Wait-IpcBarrier $bar -Timeout 0.5 }
+            $e.FullyQualifiedErrorId | Should -BeLike 'IpcObjectCorrupt,*'
+            $e.Exception | Should -BeOfType ([IpcPs.IpcObjectCorruptException])
+            $e.Exception.Message | Should -Be ("The object '$name' at $($script:Address) is damaged: its field 'gen' in Redis is missing or not a number. " +
+                "Remove it with Remove-IpcObject -Name '$name' -Backend '$($script:Address)' and create it again.")
+            Invoke-Rcli HGET "ipcps:{$name}" arrived | Should -Be '0'
+
+            $null = Invoke-Rcli HSET "ipcps:{$name}" gen 0
+            $null = Invoke-Rcli HDEL "ipcps:{$name}" arrived
+            (Get-Failure { Wait-IpcBarrier $bar -Timeout 0.5 }).FullyQualifiedErrorId | Should -BeLike 'IpcObjectCorrupt,*'
+        }
+        finally { Remove-IpcObject -Name $name -Backend $script:Uri }
+    }
+
+    It 'a semaphore or lock counter that is not a number is IpcObjectCorrupt, and nothing is taken' {
+        $name = New-Name 'sd'
+        $sem = New-IpcSemaphore -Name $name -Backend $script:Uri -InitialCount 2
+        $lock = New-IpcLock -Name "$name-l" -Backend $script:Uri
+        try {
+            $null = Invoke-Rcli HSET "ipcps:{$name}" permits many
+            (Get-Failure { Enter-IpcLock $sem -Timeout 0.5 }).FullyQualifiedErrorId | Should -BeLike 'IpcObjectCorrupt,*'
+            Invoke-Rcli EXISTS "ipcps:{$name}:s" | Should -Be '0'
+
+            $null = Invoke-Rcli HSET "ipcps:{$name-l}" fence x
+            (Get-Failure { Enter-IpcLock $lock -Timeout 0.5 }).Exception.Message | Should -BeLike "*its field 'fence' in Redis is missing or not a number*"
+            Invoke-Rcli EXISTS "ipcps:{$name-l}:h" | Should -Be '0'
+        }
+        finally { Remove-IpcObject -Name $name, "$name-l" -Backend $script:Uri }
+    }
+}
