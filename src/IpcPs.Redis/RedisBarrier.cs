@@ -11,7 +11,7 @@ namespace IpcPs.Redis
     /// A barrier in Redis: meta fields parties, arrived, gen (the round), broken, failed (the last round that broke). An
     /// arrival is one script: it counts the party in, and the last one starts the next round (arrived 0, gen + 1) and
     /// publishes, so all are released together. A timeout, Abort or Reset breaks the round (BrokenBarrierException for its
-    /// waiters). Unlike the local barrier, a party that dies after arriving is not noticed (Redis cannot see processes):
+    /// waiters; marked TimedOut for the party whose own timeout ran out, as the local barrier's). Unlike the local barrier, a party that dies after arriving is not noticed (Redis cannot see processes):
     /// it stays counted; a timeout breaks the round instead. No -Action (it runs in the last party's PowerShell: phase 2).
     /// </summary>
     public sealed class RedisBarrier : RedisObject, IIpcBarrier
@@ -124,8 +124,11 @@ return {number('arrived'), number('broken')}";
             }
             if (!done)
             {
-                Break(round, deadline);   // past: sent only if the connection is up, not waited for
-                throw new BrokenBarrierException(Name, "the wait timed out");
+                // As the local barrier: the party whose time ran out breaks the round (the others get BrokenBarrier) and
+                // gets a BrokenBarrierException marked TimedOut (Wait-IpcBarrier: the non-terminating IpcTimeout). A round
+                // that ended meanwhile is not broken: its outcome is this party's.
+                if (Break(round, deadline)) throw new BrokenBarrierException(Name, "the wait timed out.", timedOut: true);   // past: sent only if the connection is up, not waited for
+                state = ScriptReply.Integer(Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline), this, "Wait");
             }
             if (state == -1) throw new BrokenBarrierException(Name, "it was aborted, reset or timed out while this party waited");
             GC.KeepAlive(signal);

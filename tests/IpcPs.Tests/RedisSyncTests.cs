@@ -158,7 +158,7 @@ namespace IpcPs.Tests
             }
             finally { foreach (var w in workers) w.Dispose(); }
             // A timeout breaks it, for everyone, until Reset.
-            Assert.Throws<BrokenBarrierException>(() => b.Wait(0.2));
+            Assert.True(Assert.Throws<BrokenBarrierException>(() => b.Wait(0.2)).TimedOut);   // Wait-IpcBarrier: IpcTimeout, as locally
             Assert.True(b.Broken);
             b.Reset();
             Assert.False(b.Broken);

@@ -27,6 +27,26 @@ AfterAll {
     Stop-TestRedis $script:RedisServer
 }
 
+Describe 'Redis errors typed as the local ones' {
+    BeforeEach {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
+    }
+
+    It 'a Wait-IpcBarrier that times out writes the non-terminating IpcTimeout and leaves the barrier broken, as a local barrier' {
+        foreach ($backend in 'local', $script:Uri) {
+            $name = New-Name 'bt'
+            $bar = New-IpcBarrier -Name $name -Backend $backend -Parties 2
+            try {
+                $late = $null
+                Wait-IpcBarrier $bar -Timeout 0.3 -ErrorAction SilentlyContinue -ErrorVariable late   # terminating: the test fails here
+                $late[0].FullyQualifiedErrorId | Should -BeLike 'IpcTimeout,*' -Because $backend
+                $bar.Broken | Should -BeTrue -Because "the party whose time ran out breaks the barrier ($backend)"
+            }
+            finally { Remove-IpcObject -Name $name -Backend $backend }
+        }
+    }
+}
+
 Describe 'Redis objects with damaged keys' {
     BeforeEach {
         if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
