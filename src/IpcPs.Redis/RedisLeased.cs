@@ -103,15 +103,16 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// Gives back this handle's oldest lease. LeaseLostException when it was lost meanwhile (another holder may have
-        /// had it since): whatever was done under it was not protected to the end. InvalidOperationException when the
-        /// handle holds none.
+        /// had it since): whatever was done under it was not protected to the end. IpcSyncStateException when the handle
+        /// holds none, as a local lock not held or a semaphore released too often (Exit-IpcLock: IpcInvalidSyncState).
         /// </summary>
         public void Release()
         {
             Lease lease;
             lock (_held)
             {
-                if (_held.Count == 0) throw new InvalidOperationException($"This handle holds no lease of the {Kind} '{Name}' to release (only the handle that acquired a lease can release it).");
+                if (_held.Count == 0)
+                    throw new IpcSyncStateException(Name, $"Cannot release the {Kind} '{Name}' at {Address}: this handle holds no lease of it (only the handle that acquired a lease can release it).");
                 lease = _held[0];
                 _held.RemoveAt(0);
             }
@@ -134,7 +135,7 @@ namespace IpcPs.Redis
             while (true)
             {
                 lock (_held) if (_held.Count == 0) return;
-                try { Release(); } catch (Exception e) when (e is IpcException || e is InvalidOperationException) { }
+                try { Release(); } catch (IpcException) { }
             }
         }
     }

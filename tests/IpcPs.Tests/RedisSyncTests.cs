@@ -74,7 +74,7 @@ namespace IpcPs.Tests
             holder.WaitExit();
             Assert.True(l.IsHeld);
             l.Release();
-            Assert.Throws<InvalidOperationException>(() => l.Release());
+            Assert.Throws<IpcSyncStateException>(() => l.Release());   // as a local lock not held (Exit-IpcLock: IpcInvalidSyncState)
             l.Unlink();
         }
 

@@ -45,6 +45,26 @@ Describe 'Redis errors typed as the local ones' {
             finally { Remove-IpcObject -Name $name -Backend $backend }
         }
     }
+
+    It 'Exit-IpcLock of a Redis lock not held, or a semaphore released once too often, writes the non-terminating IpcInvalidSyncState' {
+        $name = New-Name 'xl'
+        $lock = New-IpcLock -Name $name -Backend $script:Uri
+        $sem = New-IpcSemaphore -Name "$name-s" -Backend $script:Uri -InitialCount 1
+        try {
+            Exit-IpcLock $lock -ErrorAction SilentlyContinue -ErrorVariable ev   # terminating: the test fails here
+            $ev[0].FullyQualifiedErrorId | Should -BeLike 'IpcInvalidSyncState,*'
+            $ev[0].Exception | Should -BeOfType ([IpcPs.IpcSyncStateException])
+            $ev[0].Exception.Message | Should -BeLike "Cannot release the Lock '$name' at $($script:Address): this handle holds no lease*"
+
+            Enter-IpcLock $sem
+            Exit-IpcLock $sem
+            Exit-IpcLock $sem -ErrorAction SilentlyContinue -ErrorVariable ev2
+            $ev2[0].FullyQualifiedErrorId | Should -BeLike 'IpcInvalidSyncState,*'
+            $e = try { $lock.Release() } catch { $_.Exception.InnerException }
+            $e | Should -BeOfType ([IpcPs.IpcSyncStateException])
+        }
+        finally { Remove-IpcObject -Name $name, "$name-s" -Backend $script:Uri }
+    }
 }
 
 Describe 'Redis objects with damaged keys' {
