@@ -291,11 +291,21 @@ namespace IpcPs.Redis
                 if (!(k.StartsWith("ipcps:{", StringComparison.Ordinal) && k.EndsWith("}", StringComparison.Ordinal))) continue;
                 string name = k.Substring(7, k.Length - 8);
                 if (!IpcNameIsValid(name) || (pattern != null && !Wildcard.IsMatch(name, pattern))) continue;
-                string? kind = Run(db => (string?)db.HashGet(key, "kind"), "List", name, write: false);
+                string? kind = Run(db => KindOf(db, key), "List", name, write: false);
                 if (kind != null && TryParseKind(kind, out var parsed)) result.Add(new IpcBackendObjectInfo(name, parsed, Address));
             }
             result.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             return result;
+        }
+
+        /// <summary>
+        /// The stored kind of the key K that List found, null for a key that is not an IpcPs object: a key of another type
+        /// (a string someone SET under ipcps:{…}) answers WRONGTYPE, and one such key must not fail the list of all others.
+        /// </summary>
+        private static string? KindOf(IDatabase db, RedisKey k)
+        {
+            try { return (string?)db.HashGet(k, "kind"); }
+            catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)) { return null; }
         }
 
         /// <summary>Destroys NAME at once: its keys go, waiters wake and find it gone, holders' renewals fail.</summary>

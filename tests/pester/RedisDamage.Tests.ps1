@@ -106,4 +106,18 @@ Describe 'Redis objects with damaged keys' {
         }
         finally { Remove-IpcObject -Name $name, "$name-l" -Backend $script:Uri }
     }
+
+    It 'a key under ipcps:{…} that is not a hash is skipped by Get-IpcObject -Backend, which lists the others' {
+        $name = New-Name 'ls'
+        $q = New-IpcQueue -Name $name -Backend $script:Uri
+        $stray = New-Name 'stray'
+        try {
+            $null = Invoke-Rcli SET "ipcps:{$stray}" x
+            $listed = @(Get-IpcObject -Backend $script:Uri -ErrorAction Stop)
+            $listed.Name | Should -Contain $name
+            $listed.Name | Should -Not -Contain $stray
+            Invoke-Rcli GET "ipcps:{$stray}" | Should -Be 'x'   # not ours: listed as nothing, left as it is
+        }
+        finally { $null = Invoke-Rcli DEL "ipcps:{$stray}"; Remove-IpcObject -Name $name -Backend $script:Uri }
+    }
 }
