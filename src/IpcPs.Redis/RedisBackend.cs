@@ -241,10 +241,8 @@ namespace IpcPs.Redis
             string kindName = StoredKind(kind);
             var args = new List<RedisValue> { kindName, options.OpenOrCreate ? 1 : 0 };
             foreach (var f in fields) { args.Add(f.Key); args.Add(f.Value); }
-            var r = Eval(Scripts.Create, new[] { MetaKey(n) }, args.ToArray(), "Create", n, write: true);
-            string outcome = (string?)r ?? "";
-            if (outcome == "exists") throw new IpcObjectExistsException(n);
-            if (outcome != "created" && outcome != "opened") throw new IpcBackendException($"Create of '{n}' got an unexpected answer from {Address}.", n);
+            var r = Eval(Scripts.Create, ObjectKeys(n), args.ToArray(), "Create", n, write: true);
+            if (ScriptReply.Word(r, n, Address, "Create", "created", "opened", "exists") == "exists") throw new IpcObjectExistsException(n);
             return Open(n, kind);
         }
 
@@ -308,15 +306,24 @@ namespace IpcPs.Redis
             catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)) { return null; }
         }
 
-        /// <summary>Destroys NAME at once: its keys go, waiters wake and find it gone, holders' renewals fail.</summary>
+        /// <summary>
+        /// Destroys NAME at once: its keys go, waiters wake and find it gone, holders' renewals fail. Data keys left by an
+        /// object whose meta was deleted by hand go too (True: something was removed); False when nothing was there.
+        /// </summary>
         public bool Remove(string name)
         {
             IpcName.Validate(name);
+            var channels = AllChannels.Select(c => (RedisValue)Channel(name, c)).ToArray();
+            var r = Eval(Scripts.Remove, ObjectKeys(name), channels, "Remove", name, write: true);
+            return ScriptReply.Integer(r, name, Address, "Remove") > 0;
+        }
+
+        /// <summary>Every key an object NAME may have: its meta first, then each data part (AllParts).</summary>
+        private static RedisKey[] ObjectKeys(string name)
+        {
             var keys = new List<RedisKey> { MetaKey(name) };
             foreach (var part in AllParts) keys.Add(Key(name, part));
-            var channels = AllChannels.Select(c => (RedisValue)Channel(name, c)).ToArray();
-            var r = Eval(Scripts.Remove, keys.ToArray(), channels, "Remove", name, write: true);
-            return (long)r > 0;
+            return keys.ToArray();
         }
 
         /// <summary>A manager whose stores live in this server (Connect-IpcManager -Address redis://…).</summary>

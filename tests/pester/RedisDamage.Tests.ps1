@@ -120,4 +120,29 @@ Describe 'Redis objects with damaged keys' {
         }
         finally { $null = Invoke-Rcli DEL "ipcps:{$stray}"; Remove-IpcObject -Name $name -Backend $script:Uri }
     }
+
+    It 'Remove-IpcObject of a name whose meta key was deleted removes the data keys left behind' {
+        $name = New-Name 'rm'
+        $q = New-IpcQueue -Name $name -Backend $script:Uri
+        Send-IpcMessage $q 'old-1', 'old-2'
+        $null = Invoke-Rcli DEL "ipcps:{$name}"
+        Remove-IpcObject -Name $name -Backend $script:Uri -ErrorAction Stop
+        Invoke-Rcli EXISTS "ipcps:{$name}:r" | Should -Be '0'
+        # Nothing left at all: not found, as before.
+        (Get-Failure { Remove-IpcObject -Name $name -Backend $script:Uri }).FullyQualifiedErrorId | Should -BeLike 'IpcObjectNotFound,*'
+    }
+
+    It 'a queue created where a deleted meta key left data starts empty, whatever the old queue''s order' {
+        $name = New-Name 'cr'
+        $old = New-IpcQueue -Name $name -Backend $script:Uri -Order Priority
+        Send-IpcMessage $old 'old' -Priority 1
+        $null = Invoke-Rcli DEL "ipcps:{$name}"
+        try {
+            $new = New-IpcQueue -Name $name -Backend $script:Uri
+            Send-IpcMessage $new 'new' -ErrorAction Stop
+            Receive-IpcMessage $new -Timeout 1 -ErrorAction Stop | Should -Be 'new'
+            @(Receive-IpcMessage $new -Timeout 0 -ErrorAction SilentlyContinue) | Should -HaveCount 0
+        }
+        finally { Remove-IpcObject -Name $name -Backend $script:Uri }
+    }
 }
