@@ -257,7 +257,7 @@ namespace IpcPs.Redis
             var stored = ParseKind(name, meta.TryGetValue("kind", out var k) ? k : "");
             if (kind is IpcObjectKind wanted && !SameFamily(wanted, stored))
                 throw new IpcObjectKindException(name, $"The object '{name}' at {Address} is a {stored}, not a {wanted}.");
-            var settings = new MetaReader(name, meta);
+            var settings = new MetaReader(name, Address, meta);
             return stored switch
             {
                 IpcObjectKind.Queue => new RedisQueue(this, name, settings),

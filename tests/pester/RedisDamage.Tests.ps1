@@ -107,6 +107,18 @@ Describe 'Redis objects with damaged keys' {
         finally { Remove-IpcObject -Name $name, "$name-l" -Backend $script:Uri }
     }
 
+    It 'a setting that cannot be read names the backend in its advice' {
+        $name = New-Name 'md'
+        $null = New-IpcLock -Name $name -Backend $script:Uri
+        try {
+            $null = Invoke-Rcli HSET "ipcps:{$name}" lease x
+            $e = Get-Failure { Get-IpcObject -Name $name -Backend $script:Uri -Open }
+            $e.FullyQualifiedErrorId | Should -BeLike 'IpcObjectCorrupt,*'
+            $e.Exception.Message | Should -BeLike "The object '$name' at $($script:Address) is damaged: its setting 'lease' in Redis is missing or out of range*-Backend '$($script:Address)'*"
+        }
+        finally { Remove-IpcObject -Name $name -Backend $script:Uri }
+    }
+
     It 'a key under ipcps:{…} that is not a hash is skipped by Get-IpcObject -Backend, which lists the others' {
         $name = New-Name 'ls'
         $q = New-IpcQueue -Name $name -Backend $script:Uri
