@@ -13,6 +13,7 @@ namespace IpcPs.Redis
         /// <summary>ARGV: owner id, lease ms.</summary>
         public static readonly string Acquire = Scripts.Check("Lock") + @"
 if redis.call('EXISTS', KEYS[2]) == 1 then return {0, redis.call('PTTL', KEYS[2])} end
+number('fence')   -- checked before anything changes: HINCRBY below fails on a damaged one
 local abandoned = redis.call('HGET', KEYS[1], 'last') == 'held'
 local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('SET', KEYS[2], token .. ':' .. ARGV[1], 'PX', ARGV[2])
@@ -37,7 +38,7 @@ return 0";
 
         /// <summary>{held 0/1, fence}.</summary>
         public static readonly string State = Scripts.Check("Lock") + @"
-return {redis.call('EXISTS', KEYS[2]), tonumber(redis.call('HGET', KEYS[1], 'fence') or '0')}";
+return {redis.call('EXISTS', KEYS[2]), number('fence')}";
 
         private const string Now = @"
 local t = redis.call('TIME')
@@ -46,8 +47,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
         /// <summary>ARGV: owner id, lease ms.</summary>
         public static readonly string SemAcquire = Scripts.Check("Semaphore") + Now + @"
+local permits = number('permits')
+number('fence')   -- checked before anything changes: HINCRBY below fails on a damaged one
 local reaped = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local permits = tonumber(redis.call('HGET', KEYS[1], 'permits') or '0')
 if redis.call('ZCARD', KEYS[2]) >= permits then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
   if first[2] then return {0, math.max(0, tonumber(first[2]) - now)} end
@@ -77,6 +79,6 @@ return 1";
 
         /// <summary>{permits taken now, permits}.</summary>
         public static readonly string SemState = Scripts.Check("Semaphore") + Now + @"
-return {redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'), tonumber(redis.call('HGET', KEYS[1], 'permits') or '0')}";
+return {redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'), number('permits')}";
     }
 }

@@ -11,12 +11,14 @@ namespace IpcPs.Redis
     /// </summary>
     internal sealed class MetaReader
     {
-        private readonly string _name;
+        private readonly string _name, _address;
         private readonly Dictionary<string, string> _fields;
 
-        public MetaReader(string name, Dictionary<string, string> fields)
+        /// <summary>ADDRESS: the backend's, without its password (named in the error's advice).</summary>
+        public MetaReader(string name, string address, Dictionary<string, string> fields)
         {
             _name = name;
+            _address = address;
             _fields = fields;
         }
 
@@ -25,7 +27,7 @@ namespace IpcPs.Redis
             if (_fields.TryGetValue(field, out var text) && text.Length <= 20
                 && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v) && v >= min && v <= max)
                 return v;
-            throw new IpcObjectCorruptException(_name, $"its setting '{field}' in Redis is missing or out of range ({min}..{max})");
+            throw new IpcObjectCorruptException(_name, _address, $"its setting '{field}' in Redis is missing or out of range ({min}..{max})");
         }
 
         public int Int(string field, int min, int max) => (int)Long(field, min, max);
@@ -35,13 +37,13 @@ namespace IpcPs.Redis
             if (_fields.TryGetValue(field, out var text) && text.Length <= 40
                 && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
                 return v;
-            throw new IpcObjectCorruptException(_name, $"its setting '{field}' in Redis is not a number");
+            throw new IpcObjectCorruptException(_name, _address, $"its setting '{field}' in Redis is not a number");
         }
 
         public string Text(string field, int maxLength)
         {
             if (_fields.TryGetValue(field, out var text) && text.Length <= maxLength) return text;
-            throw new IpcObjectCorruptException(_name, $"its setting '{field}' in Redis is missing or too long");
+            throw new IpcObjectCorruptException(_name, _address, $"its setting '{field}' in Redis is missing or too long");
         }
     }
 

@@ -241,10 +241,8 @@ namespace IpcPs.Redis
             string kindName = StoredKind(kind);
             var args = new List<RedisValue> { kindName, options.OpenOrCreate ? 1 : 0 };
             foreach (var f in fields) { args.Add(f.Key); args.Add(f.Value); }
-            var r = Eval(Scripts.Create, new[] { MetaKey(n) }, args.ToArray(), "Create", n, write: true);
-            string outcome = (string?)r ?? "";
-            if (outcome == "exists") throw new IpcObjectExistsException(n);
-            if (outcome != "created" && outcome != "opened") throw new IpcBackendException($"Create of '{n}' got an unexpected answer from {Address}.", n);
+            var r = Eval(Scripts.Create, ObjectKeys(n), args.ToArray(), "Create", n, write: true);
+            if (ScriptReply.Word(r, n, Address, "Create", "created", "opened", "exists") == "exists") throw new IpcObjectExistsException(n);
             return Open(n, kind);
         }
 
@@ -259,7 +257,7 @@ namespace IpcPs.Redis
             var stored = ParseKind(name, meta.TryGetValue("kind", out var k) ? k : "");
             if (kind is IpcObjectKind wanted && !SameFamily(wanted, stored))
                 throw new IpcObjectKindException(name, $"The object '{name}' at {Address} is a {stored}, not a {wanted}.");
-            var settings = new MetaReader(name, meta);
+            var settings = new MetaReader(name, Address, meta);
             return stored switch
             {
                 IpcObjectKind.Queue => new RedisQueue(this, name, settings),
@@ -291,22 +289,41 @@ namespace IpcPs.Redis
                 if (!(k.StartsWith("ipcps:{", StringComparison.Ordinal) && k.EndsWith("}", StringComparison.Ordinal))) continue;
                 string name = k.Substring(7, k.Length - 8);
                 if (!IpcNameIsValid(name) || (pattern != null && !Wildcard.IsMatch(name, pattern))) continue;
-                string? kind = Run(db => (string?)db.HashGet(key, "kind"), "List", name, write: false);
+                string? kind = Run(db => KindOf(db, key), "List", name, write: false);
                 if (kind != null && TryParseKind(kind, out var parsed)) result.Add(new IpcBackendObjectInfo(name, parsed, Address));
             }
             result.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
             return result;
         }
 
-        /// <summary>Destroys NAME at once: its keys go, waiters wake and find it gone, holders' renewals fail.</summary>
+        /// <summary>
+        /// The stored kind of the key K that List found, null for a key that is not an IpcPs object: a key of another type
+        /// (a string someone SET under ipcps:{…}) answers WRONGTYPE, and one such key must not fail the list of all others.
+        /// </summary>
+        private static string? KindOf(IDatabase db, RedisKey k)
+        {
+            try { return (string?)db.HashGet(k, "kind"); }
+            catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)) { return null; }
+        }
+
+        /// <summary>
+        /// Destroys NAME at once: its keys go, waiters wake and find it gone, holders' renewals fail. Data keys left by an
+        /// object whose meta was deleted by hand go too (True: something was removed); False when nothing was there.
+        /// </summary>
         public bool Remove(string name)
         {
             IpcName.Validate(name);
+            var channels = AllChannels.Select(c => (RedisValue)Channel(name, c)).ToArray();
+            var r = Eval(Scripts.Remove, ObjectKeys(name), channels, "Remove", name, write: true);
+            return ScriptReply.Integer(r, name, Address, "Remove") > 0;
+        }
+
+        /// <summary>Every key an object NAME may have: its meta first, then each data part (AllParts).</summary>
+        private static RedisKey[] ObjectKeys(string name)
+        {
             var keys = new List<RedisKey> { MetaKey(name) };
             foreach (var part in AllParts) keys.Add(Key(name, part));
-            var channels = AllChannels.Select(c => (RedisValue)Channel(name, c)).ToArray();
-            var r = Eval(Scripts.Remove, keys.ToArray(), channels, "Remove", name, write: true);
-            return (long)r > 0;
+            return keys.ToArray();
         }
 
         /// <summary>A manager whose stores live in this server (Connect-IpcManager -Address redis://…).</summary>

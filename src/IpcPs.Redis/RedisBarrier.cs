@@ -11,15 +11,14 @@ namespace IpcPs.Redis
     /// A barrier in Redis: meta fields parties, arrived, gen (the round), broken, failed (the last round that broke). An
     /// arrival is one script: it counts the party in, and the last one starts the next round (arrived 0, gen + 1) and
     /// publishes, so all are released together. A timeout, Abort or Reset breaks the round (BrokenBarrierException for its
-    /// waiters). Unlike the local barrier, a party that dies after arriving is not noticed (Redis cannot see processes):
+    /// waiters; marked TimedOut for the party whose own timeout ran out, as the local barrier's). Unlike the local barrier, a party that dies after arriving is not noticed (Redis cannot see processes):
     /// it stays counted; a timeout breaks the round instead. No -Action (it runs in the last party's PowerShell: phase 2).
     /// </summary>
     public sealed class RedisBarrier : RedisObject, IIpcBarrier
     {
         private static readonly string ArriveScript = Scripts.Check("Barrier") + @"
-local m = redis.call('HMGET', KEYS[1], 'parties', 'arrived', 'gen', 'broken')
-local parties, arrived, gen = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
-if m[4] == '1' then return {-1, gen} end
+local parties, arrived, gen = number('parties'), number('arrived'), number('gen')
+if redis.call('HGET', KEYS[1], 'broken') == '1' then return {-1, gen} end
 local index = arrived
 arrived = arrived + 1
 if arrived >= parties then
@@ -32,32 +31,30 @@ return {0, index, gen}";
 
         /// <summary>{0 waiting | 1 released | -1 broken} for a waiter of round ARGV[1].</summary>
         private static readonly string StateScript = Scripts.Check("Barrier") + @"
-local m = redis.call('HMGET', KEYS[1], 'gen', 'broken', 'failed')
-local gen, failed = tonumber(m[1]), tonumber(m[3] or '-1')
+local gen, failed = number('gen'), number('failed')
 if gen == tonumber(ARGV[1]) then
-  if m[2] == '1' then return -1 end
+  if redis.call('HGET', KEYS[1], 'broken') == '1' then return -1 end
   return 0
 end
 if failed == tonumber(ARGV[1]) then return -1 end
 return 1";
 
-        /// <summary>ARGV: channel, round (or -1: whatever the round). Breaks it.</summary>
+        /// <summary>ARGV: channel, round (or -1: whatever the round). Breaks it: 1; 0 when that round is over.</summary>
         private static readonly string BreakScript = Scripts.Check("Barrier") + @"
-local gen = tonumber(redis.call('HGET', KEYS[1], 'gen'))
+local gen = number('gen')
 if ARGV[2] ~= '-1' and tonumber(ARGV[2]) ~= gen then return 0 end
 redis.call('HSET', KEYS[1], 'broken', 1, 'failed', gen)
 redis.call('PUBLISH', ARGV[1], -1)
 return 1";
 
         private static readonly string ResetScript = Scripts.Check("Barrier") + @"
-local gen = tonumber(redis.call('HGET', KEYS[1], 'gen'))
+local gen = number('gen')
 redis.call('HSET', KEYS[1], 'broken', 0, 'arrived', 0, 'gen', gen + 1, 'failed', gen)
 redis.call('PUBLISH', ARGV[1], -1)
 return 1";
 
         private static readonly string InfoScript = Scripts.Check("Barrier") + @"
-local m = redis.call('HMGET', KEYS[1], 'arrived', 'broken')
-return {tonumber(m[1]), tonumber(m[2])}";
+return {number('arrived'), number('broken')}";
 
         private readonly string _channel;
 
@@ -88,9 +85,8 @@ return {tonumber(m[1]), tonumber(m[2])}";
 
         private (long Arrived, bool Broken) Info()
         {
-            var r = (RedisResult[]?)Eval(InfoScript, Keys(Meta), Array.Empty<RedisValue>(), "State", write: false);
-            if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
-            return ((long)r[0], (long)r[1] == 1);
+            var r = ScriptReply.Integers(Eval(InfoScript, Keys(Meta), Array.Empty<RedisValue>(), "State", write: false), 2, this, "State");
+            return (r[0], r[1] == 1);
         }
 
         public int Wait() => Wait((TimeSpan?)null, Interrupt(true));
@@ -102,12 +98,13 @@ return {tonumber(m[1]), tonumber(m[2])}";
         private int Wait(Deadline deadline, CancellationToken cancel)
         {
             var signal = Backend.Signal(_channel, Name);   // before arriving: the release may come at once
-            var r = (RedisResult[]?)Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true, deadline, cancel);
-            if (r is null || r.Length < 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
-            long status = (long)r[0];
+            // {-1, round} broken; {0 waiting | 1 released, index, round}.
+            var r = ScriptReply.Integers(Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true, deadline, cancel), 2, 3, this, "Wait");
+            long status = r[0];
             if (status == -1) throw new BrokenBarrierException(Name, "it was broken before this party arrived");
-            long index = (long)r[1], round = (long)r[2];
-            if (index < 0 || index >= Parties) throw new IpcObjectCorruptException(Name, "Redis gave an arrival index out of range");
+            if (r.Length != 3 || (status != 0 && status != 1)) throw new IpcObjectCorruptException(Name, Address, "Redis's answer to Wait is not one it can give");
+            long index = r[1], round = r[2];
+            if (index < 0 || index >= Parties) throw new IpcObjectCorruptException(Name, Address, "Redis gave an arrival index out of range");
             if (status == 1) return (int)index;
             long state = 0;
             bool done;
@@ -116,7 +113,7 @@ return {tonumber(m[1]), tonumber(m[2])}";
                 done = WaitUntil(_channel, deadline, cancel, (out int hint) =>
                 {
                     hint = -1;
-                    state = (long)Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline, cancel);
+                    state = ScriptReply.Integer(Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline, cancel), this, "Wait");
                     return state != 0;
                 });
             }
@@ -127,18 +124,23 @@ return {tonumber(m[1]), tonumber(m[2])}";
             }
             if (!done)
             {
-                Break(round, deadline);   // past: sent only if the connection is up, not waited for
-                throw new BrokenBarrierException(Name, "the wait timed out");
+                // As the local barrier: the party whose time ran out breaks the round (the others get BrokenBarrier) and
+                // gets a BrokenBarrierException marked TimedOut (Wait-IpcBarrier: the non-terminating IpcTimeout). A round
+                // that ended meanwhile is not broken: its outcome is this party's.
+                if (Break(round, deadline)) throw new BrokenBarrierException(Name, "the wait timed out.", timedOut: true);   // past: sent only if the connection is up, not waited for
+                state = ScriptReply.Integer(Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline), this, "Wait");
             }
             if (state == -1) throw new BrokenBarrierException(Name, "it was aborted, reset or timed out while this party waited");
             GC.KeepAlive(signal);
             return (int)index;
         }
 
-        private void Break(long round, Deadline? within = null) => Eval(BreakScript, Keys(Meta), Args(_channel, round), "Abort", write: true, within);
+        /// <summary>Breaks ROUND (-1: whichever is on); False when that round was over already.</summary>
+        private bool Break(long round, Deadline? within = null) =>
+            ScriptReply.Integer(Eval(BreakScript, Keys(Meta), Args(_channel, round), "Abort", write: true, within), this, "Abort") == 1;
 
         /// <summary>Breaks the barrier: current and future waiters get BrokenBarrierException until Reset.</summary>
-        public void Abort() => Break(-1);
+        public void Abort() => _ = Break(-1);
 
         /// <summary>Back to the empty state; parties waiting now get BrokenBarrierException.</summary>
         public void Reset() => Eval(ResetScript, Keys(Meta), Args(_channel), "Reset", write: true);

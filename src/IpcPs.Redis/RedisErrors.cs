@@ -46,6 +46,8 @@ namespace IpcPs.Redis
             if (m.StartsWith("IPCPS NOTFOUND", StringComparison.Ordinal)) return new IpcObjectNotFoundException(name ?? "");
             if (m.StartsWith("IPCPS KIND ", StringComparison.Ordinal))
                 return new IpcObjectKindException(name ?? "", $"The object '{name}' at {address} is a {Word(m, 2)}, not what {operation} needs.");
+            if (m.StartsWith("IPCPS CORRUPT ", StringComparison.Ordinal))   // a script found a field it cannot use (Scripts.Number)
+                return new IpcObjectCorruptException(name ?? "", address, $"its field '{RedisBackend.Truncate(Word(m, 2))}' in Redis is missing or not a number");
             if (m.StartsWith("IPCPS RANGE", StringComparison.Ordinal))
                 return new OverflowException($"{operation} on '{name}': the result does not fit the value's type ({m.Substring(11).Trim()}).");
             if (m.StartsWith("IPCPS ", StringComparison.Ordinal)) return new IpcBackendException($"{operation} on '{name}': {m.Substring(6)}", name, s);

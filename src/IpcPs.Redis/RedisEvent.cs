@@ -44,9 +44,8 @@ return {tonumber(redis.call('HGET', KEYS[1], 'set') or '0'), tonumber(redis.call
 
         private (bool Set, long Generation) State(Deadline? within = null, CancellationToken cancel = default)
         {
-            var r = (RedisResult[]?)Eval(StateScript, Keys(Meta), Array.Empty<RedisValue>(), "IsSet", write: false, within, cancel);
-            if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
-            return ((long)r[0] == 1, (long)r[1]);
+            var r = ScriptReply.Integers(Eval(StateScript, Keys(Meta), Array.Empty<RedisValue>(), "IsSet", write: false, within, cancel), 2, this, "IsSet");
+            return (r[0] == 1, r[1]);
         }
 
         public bool Wait() => Wait(Timeout.InfiniteTimeSpan, Interrupt(true));

@@ -82,16 +82,16 @@ namespace IpcPs.Redis
             WaitUntil(_releaseChannel, deadline, cancel, (out int hint) =>
             {
                 long sent = Stopwatch.GetTimestamp();
-                var r = (RedisResult[]?)Eval(_acquire, _keys, args, "Acquire", write: true, deadline, cancel);
-                if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered an Acquire with the wrong shape");
-                long status = (long)r[0], value = (long)r[1];
+                var r = ScriptReply.Integers(Eval(_acquire, _keys, args, "Acquire", write: true, deadline, cancel), 2, this, "Acquire");
+                long status = r[0], value = r[1];
+                if (status < 0 || status > 2) throw new IpcObjectCorruptException(Name, Address, "Redis's answer to Acquire is not one it can give");
                 if (status == 0)
                 {
                     hint = value < 0 ? -1 : (int)Math.Min(value + 2, int.MaxValue);
                     return false;
                 }
                 hint = -1;
-                if (value <= 0) throw new IpcObjectCorruptException(Name, "Redis gave a fencing token that is not positive");
+                if (value <= 0) throw new IpcObjectCorruptException(Name, Address, "Redis gave a fencing token that is not positive");
                 var lease = new Lease(this, _renew, _keys, value.ToString(CultureInfo.InvariantCulture) + ":" + _ownerId, value, LeaseTime, sent);
                 lock (_held) _held.Add(lease);
                 Interlocked.Exchange(ref _lastToken, value);
@@ -103,22 +103,23 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// Gives back this handle's oldest lease. LeaseLostException when it was lost meanwhile (another holder may have
-        /// had it since): whatever was done under it was not protected to the end. InvalidOperationException when the
-        /// handle holds none.
+        /// had it since): whatever was done under it was not protected to the end. IpcSyncStateException when the handle
+        /// holds none, as a local lock not held or a semaphore released too often (Exit-IpcLock: IpcInvalidSyncState).
         /// </summary>
         public void Release()
         {
             Lease lease;
             lock (_held)
             {
-                if (_held.Count == 0) throw new InvalidOperationException($"This handle holds no lease of the {Kind} '{Name}' to release (only the handle that acquired a lease can release it).");
+                if (_held.Count == 0)
+                    throw new IpcSyncStateException(Name, $"Cannot release the {Kind} '{Name}' at {Address}: this handle holds no lease of it (only the handle that acquired a lease can release it).");
                 lease = _held[0];
                 _held.RemoveAt(0);
             }
             lease.Dispose();
             bool lostBefore = lease.IsLost || !lease.IsValid;
             long ok;
-            try { ok = (long)Eval(_release, _keys, Args(lease.Member, _releaseChannel), "Release", write: true); }
+            try { ok = ScriptReply.Integer(Eval(_release, _keys, Args(lease.Member, _releaseChannel), "Release", write: true), this, "Release"); }
             catch (IpcBackendOutcomeUnknownException) when (lostBefore) { ok = 0; }
             if (ok != 1 || lostBefore)
             {
@@ -134,7 +135,7 @@ namespace IpcPs.Redis
             while (true)
             {
                 lock (_held) if (_held.Count == 0) return;
-                try { Release(); } catch (Exception e) when (e is IpcException || e is InvalidOperationException) { }
+                try { Release(); } catch (IpcException) { }
             }
         }
     }

@@ -23,9 +23,8 @@ namespace IpcPs.Redis
 
         private (bool Locked, long Fence) State()
         {
-            var r = (RedisResult[]?)Eval(LockScripts.State, Keys(Meta, Key("h")), Array.Empty<RedisValue>(), "State", write: false);
-            if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
-            return ((long)r[0] == 1, (long)r[1]);
+            var r = ScriptReply.Integers(Eval(LockScripts.State, Keys(Meta, Key("h")), Array.Empty<RedisValue>(), "State", write: false), 2, this, "State");
+            return (r[0] == 1, r[1]);
         }
 
         /// <summary>True while anyone holds it.</summary>
@@ -66,9 +65,8 @@ namespace IpcPs.Redis
         {
             get
             {
-                var r = (RedisResult[]?)Eval(LockScripts.SemState, Keys(Meta, Key("s")), Array.Empty<RedisValue>(), "State", write: false);
-                if (r is null || r.Length != 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
-                return (int)Math.Max(0, (long)r[1] - (long)r[0]);
+                var r = ScriptReply.Integers(Eval(LockScripts.SemState, Keys(Meta, Key("s")), Array.Empty<RedisValue>(), "State", write: false), 2, this, "State");
+                return (int)Math.Clamp(r[1] - r[0], 0, Permits);
             }
         }
 

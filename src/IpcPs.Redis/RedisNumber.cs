@@ -53,7 +53,7 @@ return 1";
         {
             string code = meta.Text("code", 1);
             Type = Supported(code.Length == 1 ? IpcDataType.FromCode(code[0]) : null)
-                   ?? throw new IpcObjectCorruptException(name, $"its typecode '{RedisBackend.Truncate(code)}' is not a number type this backend serves");
+                   ?? throw new IpcObjectCorruptException(name, backend.Address, $"its typecode '{RedisBackend.Truncate(code)}' is not a number type this backend serves");
         }
 
         internal static IEnumerable<KeyValuePair<string, string>> MetaFields(IpcBackendOptions o)
@@ -102,12 +102,12 @@ return 1";
 
         /// <summary>Sets NEWVALUE when the value is EXPECTED, atomically; True when it did.</summary>
         public bool CompareAndSet(object expected, object newValue) =>
-            (long)Eval(CasScript, Keys(Meta), Args(Text(Type, expected), Text(Type, newValue)), "CompareAndSet", write: true) == 1;
+            ScriptReply.Integer(Eval(CasScript, Keys(Meta), Args(Text(Type, expected), Text(Type, newValue)), "CompareAndSet", write: true), this, "CompareAndSet") == 1;
 
         /// <summary>The number Redis holds, checked: a text that is not a number of the type is IpcObjectCorruptException.</summary>
         private object Parse(string? text)
         {
-            if (text is null || text.Length > 64) throw new IpcObjectCorruptException(Name, "its value in Redis is missing or too long");
+            if (text is null || text.Length > 64) throw new IpcObjectCorruptException(Name, Address, "its value in Redis is missing or too long");
             try
             {
                 if (Type.Code == 'f' || Type.Code == 'd')
@@ -116,7 +116,7 @@ return 1";
             }
             catch (Exception e) when (e is FormatException || e is OverflowException || e is ArgumentException)
             {
-                throw new IpcObjectCorruptException(Name, $"its value in Redis ('{RedisBackend.Truncate(text)}') is not a {Type.Name}");
+                throw new IpcObjectCorruptException(Name, Address, $"its value in Redis ('{RedisBackend.Truncate(text)}') is not a {Type.Name}");
             }
         }
 

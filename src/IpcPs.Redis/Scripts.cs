@@ -8,8 +8,12 @@ namespace IpcPs.Redis
     internal static class Scripts
     {
         /// <summary>
-        /// KEYS[1] meta; ARGV kind, openOrCreate, then field/value pairs. "created", "opened" (same kind, openOrCreate),
-        /// "exists"; another kind with openOrCreate is an error naming it.
+        /// KEYS[1] meta, then the data keys to clear (RedisBackend.Create: every part; a manager store passes none yet);
+        /// ARGV kind, openOrCreate, then field/value pairs. "created", "opened" (same kind, openOrCreate), "exists"; another
+        /// kind with openOrCreate is an error naming it. A new object starts from empty data keys: data left behind by an
+        /// object whose meta was deleted by hand (DEL ipcps:{NAME}) is deleted in the same script that creates the meta, so
+        /// no creator, even one racing another, ever sees the old object's messages, or a key of another type (WRONGTYPE)
+        /// where its data goes.
         /// </summary>
         public const string Create = @"
 local kind = redis.call('HGET', KEYS[1], 'kind')
@@ -21,23 +25,37 @@ if kind then
   return 'exists'
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('IPCPS KIND not-an-ipcps-object') end
+if #KEYS > 1 then redis.call('DEL', unpack(KEYS, 2)) end
 local t = redis.call('TIME')
 redis.call('HSET', KEYS[1], 'kind', ARGV[1], 'created', t[1])
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return 'created'";
 
-        /// <summary>KEYS: meta, then every part; ARGV: every channel (each told, so waiters re-check and find it gone). The count deleted.</summary>
+        /// <summary>
+        /// KEYS: meta, then every part; ARGV: every channel (each told, so waiters re-check and find it gone). The count
+        /// deleted: 0 when nothing was there. Data keys whose meta was deleted by hand are deleted too (they count).
+        /// </summary>
         public const string Remove = @"
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local n = redis.call('DEL', unpack(KEYS))
+if n == 0 then return 0 end
 for i = 1, #ARGV do redis.call('PUBLISH', ARGV[i], 'removed') end
 return n";
 
-        /// <summary>The first lines of every object script: KEYS[1] is the meta hash, KIND the kind it must have.</summary>
+        /// <summary>
+        /// The first lines of every object script: KEYS[1] is the meta hash, KIND the kind it must have. They define
+        /// number(FIELD): the meta field as a number, or the error IPCPS CORRUPT FIELD (IpcObjectCorruptException) when it
+        /// is missing or not one, so a damaged field stops the script before it changes anything, instead of a Lua
+        /// arithmetic error or a nil that ends the reply's table early.
+        /// </summary>
         public static string Check(string kind) => @"
 local kind = redis.call('HGET', KEYS[1], 'kind')
 if not kind then return redis.error_reply('IPCPS NOTFOUND') end
 if kind ~= '" + kind + @"' then return redis.error_reply('IPCPS KIND ' .. kind) end
+local function number(field)
+  local v = tonumber(redis.call('HGET', KEYS[1], field))
+  if not v then error({err = 'IPCPS CORRUPT ' .. field}) end
+  return v
+end
 ";
     }
 }

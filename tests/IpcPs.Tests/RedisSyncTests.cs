@@ -74,7 +74,7 @@ namespace IpcPs.Tests
             holder.WaitExit();
             Assert.True(l.IsHeld);
             l.Release();
-            Assert.Throws<InvalidOperationException>(() => l.Release());
+            Assert.Throws<IpcSyncStateException>(() => l.Release());   // as a local lock not held (Exit-IpcLock: IpcInvalidSyncState)
             l.Unlink();
         }
 
@@ -158,7 +158,7 @@ namespace IpcPs.Tests
             }
             finally { foreach (var w in workers) w.Dispose(); }
             // A timeout breaks it, for everyone, until Reset.
-            Assert.Throws<BrokenBarrierException>(() => b.Wait(0.2));
+            Assert.True(Assert.Throws<BrokenBarrierException>(() => b.Wait(0.2)).TimedOut);   // Wait-IpcBarrier: IpcTimeout, as locally
             Assert.True(b.Broken);
             b.Reset();
             Assert.False(b.Broken);

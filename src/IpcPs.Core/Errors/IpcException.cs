@@ -63,6 +63,13 @@ namespace IpcPs
     {
         public IpcObjectCorruptException(string name, string what)
             : base(name, $"The {what}. Remove it with Remove-IpcObject -Name '{name}' and create it again.") { }
+
+        /// <summary>
+        /// An object of a backend server (ADDRESS, without its password) whose stored fields are damaged: WHAT says which,
+        /// and the advice names the backend (Remove-IpcObject without -Backend would remove a local object of that name).
+        /// </summary>
+        public IpcObjectCorruptException(string name, string address, string what)
+            : base(name, $"The object '{name}' at {address} is damaged: {what}. Remove it with Remove-IpcObject -Name '{name}' -Backend '{address}' and create it again.") { }
     }
 
     /// <summary>
