@@ -187,6 +187,33 @@ Describe 'Start-IpcProcess' {
         Test-Path $dir.FullName | Should -BeFalse
     }
 
+    It 'gives the script and the programs it starts end-of-input on standard input, as Start-Job does (the parent''s pipe is the module''s alone)' -Tag 'Windows' {
+        # Standard input of a child is the parent's pipe, open for the child's whole life: a script or a program reading it
+        # (sort, git asking for a password, [Console]::In) waited for ever. Both starts: cold (-NoSpare) and a warm spare.
+        $read = {
+            "line:[$([Console]::In.ReadLine())]"
+            "rest:[$([Console]::In.ReadToEnd())]"
+            if (-not $IsWindows) { "cat:[$(& cat)]"; "head:[$(& head -c 1)]" }
+            'up'
+            Start-Sleep -Seconds 600
+        }
+        foreach ($job in (Start-IpcProcess -NoSpare $read), (Start-IpcProcess $read)) {
+            try {
+                Wait-Until -TimeoutSeconds 120 { $job.Output -contains 'up' -or $job.State -ne 'Running' } -Because 'the child to read its standard input to its end'
+                $lines = @($job.Output)
+                $lines | Should -Contain 'line:[]'
+                $lines | Should -Contain 'rest:[]'
+                if (-not $IsWindows) { $lines | Should -Contain 'cat:[]'; $lines | Should -Contain 'head:[]' }
+                # The parent's pipe still carries what it carries (on Windows the stop request): Stop-Job stops politely.
+                Stop-Job $job
+                $job.State | Should -Be 'Stopped'
+                $job.IsAlive | Should -BeFalse
+            } finally { $job | Remove-Job -Force }
+        }
+        # A pool worker's item too.
+        1 | Invoke-IpcPool { "[$([Console]::In.ReadLine())]" } | Should -Be '[]'
+    }
+
     It 'refuses to pass a handle whose object was removed' {
         $shm = New-SharedMemory (New-TestName) 8
         Remove-IpcObject -Name $shm.Name

@@ -107,7 +107,7 @@ namespace IpcPs.Hosting
             if (request["PoolPipe"] is string poolPipe)
             {
                 watcher.Release();
-                Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, stdin));
+                Environment.Exit(RunPoolWorker(request, poolPipe, runspace, openError, Core.Platform.StandardInput.Detach(stdin)));
             }
             // A spare taken by Start-IpcManager becomes the manager: it serves until shut down, then exits.
             if ((request["Manager"] is PSObject m ? m.BaseObject : request["Manager"]) is Hashtable manager)
@@ -115,6 +115,8 @@ namespace IpcPs.Hosting
                 watcher.Release();
                 Environment.Exit(RunManager(request, manager, runspace, openError));
             }
+            // The script and what it starts read end-of-input from standard input; the parent's pipe is the watcher's.
+            stdin = Core.Platform.StandardInput.Detach(stdin);
             var channel = new ChildChannel(request, stdout, runspace, openError);
             if (!channel.Detached) watcher.Run(() => WatchParent(stdin, after));   // AFTER: a stop request sent right behind the request
             else watcher.Release();

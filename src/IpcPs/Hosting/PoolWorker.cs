@@ -20,7 +20,7 @@ namespace IpcPs.Hosting
     public static class PoolWorker
     {
         /// <summary>The worker's entry point (<see cref="ChildLauncher"/> runs it): the exit code of the process.</summary>
-        public static int Run(string pipeName) => Run(pipeName, null, Console.OpenStandardInput());
+        public static int Run(string pipeName) => Run(pipeName, null, Core.Platform.StandardInput.Detach(Console.OpenStandardInput()));
 
         /// <summary>As <see cref="Run(string)"/>, in WARM (a warm spare's runspace, already open) if given.</summary>
         internal static int Run(string pipeName, ChildRunspace? warm, System.IO.Stream stdin)

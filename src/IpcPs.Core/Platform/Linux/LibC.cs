@@ -35,6 +35,9 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern int linkat(int olddirfd, string oldpath, int newdirfd, string newpath, int flags);
         [DllImport("libc", SetLastError = true)] public static extern int unlinkat(int dirfd, string path, int flags);
         [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
+        [DllImport("libc", SetLastError = true)] public static extern int fcntl(int fd, int cmd, int arg);
+        [DllImport("libc", SetLastError = true)] public static extern int dup2(int oldfd, int newfd);
+        public const int F_DUPFD_CLOEXEC = 1030;
         [DllImport("libc", SetLastError = true)] public static extern int ftruncate(int fd, long length);
         [DllImport("libc", SetLastError = true)] public static extern int fstat(int fd, byte* buf);
         [DllImport("libc", SetLastError = true)] public static extern int stat(string path, byte* buf);

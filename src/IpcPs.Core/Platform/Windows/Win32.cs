@@ -153,6 +153,7 @@ namespace IpcPs.Core.Platform.Windows
         public const int STD_INPUT_HANDLE = -10;
 
         [DllImport("kernel32", SetLastError = true)] public static extern IntPtr GetStdHandle(int which);
+        [DllImport("kernel32", SetLastError = true)] public static extern bool SetStdHandle(int which, IntPtr handle);
 
         [DllImport("kernel32", SetLastError = true)]
         public static extern bool PeekNamedPipe(IntPtr pipe, byte* buffer, int size, out int read, out int available, out int leftThisMessage);
