@@ -181,7 +181,7 @@ namespace IpcPs.Redis
             {
                 hint = -1;
                 long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true, deadline, cancel);
-                if (stored != 0 && stored != n) throw new IpcObjectCorruptException(Name, "Redis answered a Put with an impossible count");
+                if (stored != 0 && stored != n) throw Damaged("an impossible count for a Put");
                 return stored == n;   // 0: no room for all of them, wait for room
             });
         }
@@ -260,7 +260,7 @@ namespace IpcPs.Redis
             }
         }
 
-        private Exception Damaged(string what) => new IpcObjectCorruptException(Name, $"Redis sent {what}");
+        private Exception Damaged(string what) => new IpcObjectCorruptException(Name, Address, $"Redis sent {what}");
 
         // ---- joinable -------------------------------------------------------------------------------------------------
 
