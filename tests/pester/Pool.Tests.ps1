@@ -135,6 +135,16 @@ Describe 'Process pool' {
         Test-Path "/dev/shm/$($never.Name)" | Should -BeFalse
         Test-Path "/dev/shm/$($started.Name)" | Should -BeFalse
     }
+
+    It 'names an item whose string form throws by its type in its error, and the call goes on' {
+        $bad = [pscustomobject]@{ a = 1 } | Add-Member -Force -PassThru ScriptMethod ToString { throw 'no string form' }
+        $errs = $null
+        $out = 1, $bad, 3, 4 | Invoke-IpcPool -Pool $pool { if ($_ -isnot [int]) { Write-Error 'item failed' } else { $_ } } -Ordered -ChunkSize 1 -ErrorAction SilentlyContinue -ErrorVariable errs
+        $out | Should -Be @(1, 3, 4)
+        $errs | Should -HaveCount 1
+        $errs[0].ToString() | Should -BeLike "*item 1 '``[System.Management.Automation.PSCustomObject``]'*item failed*"
+        $errs[0].TargetObject.a | Should -Be 1
+    }
 }
 
 Describe 'Pools made per call, and bad input' {
