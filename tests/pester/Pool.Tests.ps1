@@ -252,3 +252,35 @@ Describe 'Pools made per call, and bad input' {
         Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 1 { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
     }
 }
+
+Describe 'Removing a pool during its call' {
+    It 'Remove-IpcPool during a call in another runspace ends the call with IpcObjectClosed, and no worker outlives the pool' {
+        $p = New-IpcPool -Size 1
+        $started = New-IpcQueue
+        $run = Start-Stoppable { param($p, $s) 1..20 | Invoke-IpcPool -Pool $p -ArgumentList $s { param($s) $s.Put($PID); Start-Sleep -Milliseconds 300; $_ } -ChunkSize 1 } -Arguments $p, $started
+        try {
+            $null = $started.Get($true, 60)
+            Remove-IpcPool $p
+            # It returns once the workers have ended (the one that quit after its item, too, was not replaced).
+            Get-Process -Id $p.Pids -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Wait-Until { $run.Async.IsCompleted } -TimeoutSeconds 60 -Because 'the call to end'
+            @($run.PowerShell.Streams.Error)[0].FullyQualifiedErrorId | Should -Match '^IpcObjectClosed'
+            $p.Replaced | Should -Be 0
+            Get-Process -Id $p.Pids -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        } finally {
+            if (-not $run.Async.IsCompleted) { $run.PowerShell.Stop() }
+            $run.PowerShell.Dispose(); $started.Close(); Remove-IpcPool $p
+        }
+    }
+
+    It 'Remove-IpcPool from the downstream of the pool''s own call ends the call with IpcObjectClosed, after the results before it' {
+        $p = New-IpcPool -Size 1
+        $got = [Collections.Generic.List[object]]::new()
+        $err = $null
+        try { 1..50 | Invoke-IpcPool -Pool $p { $_ } -ChunkSize 1 -Ordered | ForEach-Object { $got.Add($_); if ($_ -eq 3) { Remove-IpcPool $p } } } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Match '^IpcObjectClosed'
+        $got[0..2] | Should -Be @(1, 2, 3)
+        $p.Replaced | Should -Be 0
+        Get-Process -Id $p.Pids -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}

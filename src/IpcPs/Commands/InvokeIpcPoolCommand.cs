@@ -124,6 +124,13 @@ namespace IpcPs.Commands
             try { results = step(); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (PoolInitializationException e) { ThrowIpcError(e, ScriptBlock); return; }
+            catch (ObjectDisposedException e)
+            {
+                // The pool was removed during the call (IpcObjectClosed): the results that came before are written first.
+                foreach (var r in _call!.Take()) Write(r);
+                ThrowIpcError(e, _pool);
+                return;
+            }
             catch (PoolCallValuesException e)
             {
                 // The results that came before it are written first. The worker's error (IpcObjectNotFound for a handle
