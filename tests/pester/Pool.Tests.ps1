@@ -135,6 +135,16 @@ Describe 'Process pool' {
         Test-Path "/dev/shm/$($never.Name)" | Should -BeFalse
         Test-Path "/dev/shm/$($started.Name)" | Should -BeFalse
     }
+
+    It 'names an item whose string form throws by its type in its error, and the call goes on' {
+        $bad = [pscustomobject]@{ a = 1 } | Add-Member -Force -PassThru ScriptMethod ToString { throw 'no string form' }
+        $errs = $null
+        $out = 1, $bad, 3, 4 | Invoke-IpcPool -Pool $pool { if ($_ -isnot [int]) { Write-Error 'item failed' } else { $_ } } -Ordered -ChunkSize 1 -ErrorAction SilentlyContinue -ErrorVariable errs
+        $out | Should -Be @(1, 3, 4)
+        $errs | Should -HaveCount 1
+        $errs[0].ToString() | Should -BeLike "*item 1 '``[System.Management.Automation.PSCustomObject``]'*item failed*"
+        $errs[0].TargetObject.a | Should -Be 1
+    }
 }
 
 Describe 'Pools made per call, and bad input' {
@@ -240,5 +250,56 @@ Describe 'Pools made per call, and bad input' {
         Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 0 { $_ } } | Should -Match '^ParameterArgumentValidationError'
         Get-ErrorId { New-IpcPool -Size 0 } | Should -Match '^ParameterArgumentValidationError'
         Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 1 { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
+    }
+
+    It 'on Ctrl+C kills the workers of a pool made for the call that are still starting, rather than waiting for each' {
+        $log = Join-Path $TestDrive 'starting.txt'
+        # Every worker records its pid, then stays in its initialization script (it is not ready, and reads no "quit").
+        $init = [scriptblock]::Create("Add-Content -LiteralPath '$log' -Value `$PID; Start-Sleep 600")
+        $run = Start-Stoppable { param($init) 1..2 | Invoke-IpcPool -ThrottleLimit 6 -InitializationScript $init { $_ } } -Arguments $init
+        try {
+            Wait-Until { @(Get-Content -LiteralPath $log -ErrorAction SilentlyContinue).Count -ge 6 } -TimeoutSeconds 180 -Because 'the six workers to start'
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $run.PowerShell.Stop()
+            $clock.Stop()
+            $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            # The stop returned once the workers had ended.
+            Get-Process -Id ([int[]](Get-Content -LiteralPath $log)) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            # Before, the 3 s grace was waited for each of the four workers without an item, one after another (12 s
+            # or more); now they are killed at once. 8 s: far below that, with room for a loaded machine.
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 8
+        } finally { $run.PowerShell.Dispose() }
+    }
+}
+
+Describe 'Removing a pool during its call' {
+    It 'Remove-IpcPool during a call in another runspace ends the call with IpcObjectClosed, and no worker outlives the pool' {
+        $p = New-IpcPool -Size 1
+        $started = New-IpcQueue
+        $run = Start-Stoppable { param($p, $s) 1..20 | Invoke-IpcPool -Pool $p -ArgumentList $s { param($s) $s.Put($PID); Start-Sleep -Milliseconds 300; $_ } -ChunkSize 1 } -Arguments $p, $started
+        try {
+            $null = $started.Get($true, 60)
+            Remove-IpcPool $p
+            # It returns once the workers have ended (the one that quit after its item, too, was not replaced).
+            Get-Process -Id $p.Pids -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Wait-Until { $run.Async.IsCompleted } -TimeoutSeconds 60 -Because 'the call to end'
+            @($run.PowerShell.Streams.Error)[0].FullyQualifiedErrorId | Should -Match '^IpcObjectClosed'
+            $p.Replaced | Should -Be 0
+            Get-Process -Id $p.Pids -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        } finally {
+            if (-not $run.Async.IsCompleted) { $run.PowerShell.Stop() }
+            $run.PowerShell.Dispose(); $started.Close(); Remove-IpcPool $p
+        }
+    }
+
+    It 'Remove-IpcPool from the downstream of the pool''s own call ends the call with IpcObjectClosed, after the results before it' {
+        $p = New-IpcPool -Size 1
+        $got = [Collections.Generic.List[object]]::new()
+        $err = $null
+        try { 1..50 | Invoke-IpcPool -Pool $p { $_ } -ChunkSize 1 -Ordered | ForEach-Object { $got.Add($_); if ($_ -eq 3) { Remove-IpcPool $p } } } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Match '^IpcObjectClosed'
+        $got[0..2] | Should -Be @(1, 2, 3)
+        $p.Replaced | Should -Be 0
+        Get-Process -Id $p.Pids -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 }

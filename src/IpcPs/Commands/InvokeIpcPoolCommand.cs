@@ -124,6 +124,13 @@ namespace IpcPs.Commands
             try { results = step(); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (PoolInitializationException e) { ThrowIpcError(e, ScriptBlock); return; }
+            catch (ObjectDisposedException e)
+            {
+                // The pool was removed during the call (IpcObjectClosed): the results that came before are written first.
+                foreach (var r in _call!.Take()) Write(r);
+                ThrowIpcError(e, _pool);
+                return;
+            }
             catch (PoolCallValuesException e)
             {
                 // The results that came before it are written first. The worker's error (IpcObjectNotFound for a handle
@@ -179,11 +186,26 @@ namespace IpcPs.Commands
             return detail.StartsWith(prefix, StringComparison.Ordinal) ? detail.Substring(prefix.Length) : detail;
         }
 
+        /// <summary>The item as an error message names it: its index and string form, shortened.</summary>
         private static string Name(PoolResult r)
         {
-            string text = r.Task.Item is null ? "null" : LanguagePrimitives.ConvertTo<string>(r.Task.Item) ?? "";
+            string text = Text(r.Task.Item);
             if (text.Length > 60) text = text.Substring(0, 57) + "...";
             return $"[item {r.Task.Index} '{text}']";
+        }
+
+        /// <summary>
+        /// ITEM's string form, or its type name ("[SomeType]") when that throws (a ToString script method, a getter
+        /// its formatting reads): naming an item in its error must never end the call (the items after it would be lost).
+        /// </summary>
+        private static string Text(object? item)
+        {
+            if (item is null) return "null";
+            try { return LanguagePrimitives.ConvertTo<string>(item) ?? ""; }
+            catch (Exception e) when (!(e is PipelineStoppedException) && !(e is OutOfMemoryException))
+            {
+                return $"[{PSObject.AsPSObject(item).BaseObject.GetType().FullName}]";
+            }
         }
 
         /// <summary>A progress bar once a run has lasted a second, updated a few times a second.</summary>

@@ -26,6 +26,13 @@ namespace IpcPs
         private int _nextCall;
         private int _removed;
 
+        /// <summary>
+        /// Held to mark the pool removed and to store a new worker. Invariant: no worker is stored once the pool is
+        /// removed, so <see cref="Dispose(bool)"/> ends every worker the pool ever had (a replacement started by a call
+        /// running on another thread could otherwise outlive the pool).
+        /// </summary>
+        private readonly object _gate = new object();
+
         private IpcPool(int size, string module, string folder, string? initializationScript)
         {
             _module = module;
@@ -75,7 +82,8 @@ namespace IpcPs
 
         public bool IsRemoved => Volatile.Read(ref _removed) != 0;
 
-        /// <summary>Messages from every worker, in arrival order; drained by whoever drives the pool.</summary>
+        /// <summary>Messages from every worker, in arrival order; drained by whoever drives the pool. Completed (no more
+        /// added, a waiting taker wakes) once the pool is removed.</summary>
         internal BlockingCollection<PoolEvent> Events { get; } = new BlockingCollection<PoolEvent>();
 
         internal PoolWorkerProcess Worker(int slot) => _workers[slot];
@@ -96,17 +104,28 @@ namespace IpcPs
             return pool;
         }
 
-        /// <summary>Starts a new worker in SLOT (the old one is killed if it still runs).</summary>
-        internal PoolWorkerProcess Replace(int slot)
+        /// <summary>
+        /// Starts a new worker in SLOT (the old one is killed if it still runs); false, starting none, once the pool
+        /// is removed (<see cref="Removed"/>).
+        /// </summary>
+        internal bool Replace(int slot)
         {
             var old = _workers[slot];
             // Waited for, not reaped in the background: a killed worker still counts as a holder of the handles its
             // item had opened until it has gone, and a caller closing those handles right after a stop would then
             // leave them to a holder about to die (orphaned segments). SIGKILL makes this a few milliseconds.
             old.AwaitExit(TimeSpan.Zero);
-            Replaced++;
-            return _workers[slot] = PoolWorkerProcess.Start(slot, _module, _folder, _initializationScript, Events);
+            lock (_gate)
+            {
+                if (IsRemoved) return false;
+                Replaced++;
+                _workers[slot] = PoolWorkerProcess.Start(slot, _module, _folder, _initializationScript, Events);
+                return true;
+            }
         }
+
+        /// <summary>The error of a call on a removed pool (IpcObjectClosed).</summary>
+        internal ObjectDisposedException Removed() => new ObjectDisposedException(null, $"The pool {Id} was removed.");
 
         /// <summary>Waits until every worker is ready. A worker whose start failed throws, with its reason.</summary>
         internal void WaitReady(TimeSpan timeout, CancellationToken cancel)
@@ -139,27 +158,46 @@ namespace IpcPs
         internal bool TryEnter(out int callId)
         {
             callId = Interlocked.Increment(ref _nextCall);
-            if (IsRemoved) throw new ObjectDisposedException(null, $"The pool {Id} was removed.");
+            if (IsRemoved) throw Removed();
             return Interlocked.CompareExchange(ref _busy, 1, 0) == 0;
         }
 
         internal void Leave() => Volatile.Write(ref _busy, 0);
 
+        private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
         public override string ToString() => $"IpcPool({Id}, size {Size}, {State.ToLowerInvariant()})";
 
-        /// <summary>Asks every worker to quit, waits a moment, kills those still running, and releases the pipes.</summary>
+        /// <summary>
+        /// Asks every worker to quit, waits at most <see cref="QuitGrace"/> for them all, kills those still running, and
+        /// releases the pipes.
+        /// </summary>
         public void Dispose() => Dispose(killBusy: false);
 
-        /// <summary>As <see cref="Dispose()"/>; with KILLBUSY, workers with items in hand are killed at once rather
-        /// than asked (a worker cannot be interrupted inside a user's script, so it would be killed after the grace).</summary>
+        /// <summary>How long a removal waits for its workers to quit, for all of them together (not for each in turn).</summary>
+        internal static readonly TimeSpan QuitGrace = TimeSpan.FromSeconds(3);
+
+        /// <summary>
+        /// As <see cref="Dispose()"/>; with KILLBUSY (a pool made for a call, at its end), workers with items in hand and
+        /// workers still starting are killed at once rather than asked: a worker cannot be interrupted inside a user's
+        /// script, and one still starting reads no "quit" before it is ready; either would only be killed after the grace.
+        /// </summary>
         internal void Dispose(bool killBusy)
         {
-            if (Interlocked.Exchange(ref _removed, 1) != 0) return;
+            lock (_gate)
+            {
+                if (IsRemoved) return;
+                Volatile.Write(ref _removed, 1);
+            }
             Live.TryRemove(this, out _);
-            if (killBusy) foreach (var w in _workers) if (w != null && w.InFlight.Count > 0) w.Kill();
+            // Completed, never disposed: a call running on another thread may be waiting for an event; it wakes now,
+            // sees the pool removed and ends (IpcObjectClosed). Events the workers send from now on are dropped.
+            Events.CompleteAdding();
+            if (killBusy) foreach (var w in _workers) if (w != null && (w.InFlight.Count > 0 || !w.Ready)) w.Kill();
             foreach (var w in _workers) w?.RequestQuit();
-            foreach (var w in _workers) w?.AwaitExit(TimeSpan.FromSeconds(3));
-            Events.Dispose();
+            // One grace for all: the workers quit side by side, so each is waited for only what is left of it.
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var w in _workers) w?.AwaitExit(Max(TimeSpan.Zero, QuitGrace - clock.Elapsed));
         }
     }
 

@@ -169,6 +169,7 @@ namespace IpcPs.Hosting
         /// </summary>
         private void Dispatch(CancellationToken cancel)
         {
+            if (_pool.IsRemoved) return;   // its workers' pipes are closed: the next Handle ends the call
             if (_skip is null || _skip.Length != _pool.Size) _skip = new bool[_pool.Size];
             var skip = _skip;   // workers that cannot take a chunk now (no room in their pipe, gone)
             Array.Clear(skip, 0, skip.Length);
@@ -267,12 +268,20 @@ namespace IpcPs.Hosting
             return new object?[] { "chunk", _callId, indexes, items };
         }
 
-        /// <summary>Handles one event, waiting at most TIMEOUT for it. False if none came.</summary>
+        /// <summary>
+        /// Handles one event, waiting at most TIMEOUT for it. False if none came. The pool's removal (by another
+        /// runspace, or by the call's own downstream) ends the call: ObjectDisposedException (IpcObjectClosed).
+        /// </summary>
         private bool Handle(TimeSpan timeout, CancellationToken cancel)
         {
+            if (_pool.IsRemoved) throw _pool.Removed();
             // A look without waiting, per input item: TryTake with a token links token sources on every call.
             if (timeout == TimeSpan.Zero && _pool.Events.Count == 0) return false;
-            if (!_pool.Events.TryTake(out var e, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)timeout.TotalMilliseconds, cancel)) return false;
+            if (!_pool.Events.TryTake(out var e, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)timeout.TotalMilliseconds, cancel))
+            {
+                if (_pool.IsRemoved) throw _pool.Removed();   // woken by the removal (the pool's events are completed)
+                return false;
+            }
             var w = e.Worker;
             if (w != _pool.Worker(w.Slot)) return true;   // from a worker already replaced
             if (e.Message is null) OnDied(w);
@@ -393,7 +402,7 @@ namespace IpcPs.Hosting
                 throw new PoolInitializationException("Pool workers cannot start: " + reason);
             for (var node = w.InFlight.Last; node != null; node = node.Previous) _pending.AddFirst(node.Value);
             w.InFlight.Clear();
-            _pool.Replace(w.Slot);
+            if (!_pool.Replace(w.Slot)) throw _pool.Removed();   // removed meanwhile (Remove-IpcPool from another runspace)
         }
 
         /// <summary>The item of dead worker W that is reported (BEGUN: it was running it), or null (see <see cref="OnDied"/>).</summary>
@@ -443,7 +452,7 @@ namespace IpcPs.Hosting
                     if (w.InFlight.Count > 0 || w.Dead || w.SendCut)
                     {
                         w.InFlight.Clear();
-                        _pool.Replace(slot);
+                        if (!_pool.Replace(slot)) break;   // removed meanwhile: its removal ends the workers
                     }
                 }
             }

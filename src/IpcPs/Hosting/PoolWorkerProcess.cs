@@ -65,6 +65,7 @@ namespace IpcPs.Hosting
         private readonly TextHead _stderr = new TextHead(8192);
         private System.Threading.Tasks.Task? _errors;   // reads stderr to its end
         private int _disposed;
+        private readonly ManualResetEventSlim _released = new ManualResetEventSlim();   // set once AwaitExit has ended
 
         private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver, SharedMemory progress)
         {
@@ -290,23 +291,35 @@ namespace IpcPs.Hosting
             if (!Dead) TrySend(new object?[] { "quit" });
         }
 
-        /// <summary>Waits for the worker to end (killing it after GRACE) and releases its pipe.</summary>
+        /// <summary>
+        /// Waits for the worker to end (killing it after GRACE) and releases its pipe. A second caller (the pool's
+        /// removal while a call replaces the worker on another thread) waits for the first to finish: either returns
+        /// only once the worker has ended.
+        /// </summary>
         public void AwaitExit(TimeSpan grace)
         {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                _released.Wait();
+                return;
+            }
             try
             {
-                if (!_process.WaitForExit((int)grace.TotalMilliseconds))
+                try
                 {
-                    Kill();
-                    _process.WaitForExit(10000);
+                    if (!_process.WaitForExit((int)grace.TotalMilliseconds))
+                    {
+                        Kill();
+                        _process.WaitForExit(10000);
+                    }
                 }
+                catch (InvalidOperationException) { /* never started */ }
+                _pipe.Close();
+                _handedOver.Close();
+                _progress.Close();
+                _process.Dispose();
             }
-            catch (InvalidOperationException) { /* never started */ }
-            _pipe.Close();
-            _handedOver.Close();
-            _progress.Close();
-            _process.Dispose();
+            finally { _released.Set(); }
         }
 
         public void Dispose()
