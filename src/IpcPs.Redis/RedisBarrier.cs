@@ -101,7 +101,7 @@ return {tonumber(m[1]), tonumber(m[2])}";
 
         private int Wait(Deadline deadline, CancellationToken cancel)
         {
-            var signal = Backend.Signal(_channel, Name);   // before arriving: the release may come at once
+            using var watcher = Backend.Watch(_channel, Name);   // before arriving: the release may come at once
             var r = (RedisResult[]?)Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true, deadline, cancel);
             if (r is null || r.Length < 2) throw new IpcObjectCorruptException(Name, "Redis answered with the wrong shape");
             long status = (long)r[0];
@@ -113,7 +113,7 @@ return {tonumber(m[1]), tonumber(m[2])}";
             bool done;
             try
             {
-                done = WaitUntil(_channel, deadline, cancel, (out int hint) =>
+                done = WaitUntil(watcher, deadline, cancel, (out int hint) =>
                 {
                     hint = -1;
                     state = (long)Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline, cancel);
@@ -131,7 +131,6 @@ return {tonumber(m[1]), tonumber(m[2])}";
                 throw new BrokenBarrierException(Name, "the wait timed out");
             }
             if (state == -1) throw new BrokenBarrierException(Name, "it was aborted, reset or timed out while this party waited");
-            GC.KeepAlive(signal);
             return (int)index;
         }
 

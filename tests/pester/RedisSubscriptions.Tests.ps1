@@ -19,6 +19,9 @@ BeforeAll {
     # How many clients are subscribed to CHANNEL.
     function Get-Subscribers([string] $Channel) { [int](Invoke-RedisCli PUBSUB, NUMSUB, $Channel)[1] }
 
+    # How many SUBSCRIBE commands the server has run.
+    function Get-SubscribeCalls { [int]((Invoke-RedisCli INFO, commandstats | Where-Object { $_ -match '^cmdstat_subscribe:calls=(\d+)' } | ForEach-Object { $Matches[1] }) ?? 0) }
+
     # The subscription counts (sub=) of the server's clients other than redis-cli itself.
     function Get-ClientSubscriptions {
         @(Invoke-RedisCli CLIENT, LIST | Where-Object { $_ -notmatch 'cmd=client' } | ForEach-Object { [int]($_ -replace '^.* sub=(\d+) .*$', '$1') })
@@ -34,9 +37,10 @@ AfterAll {
 Describe 'Redis pub/sub subscriptions' {
     It 'unsubscribes the channels of waits that ended, whatever the kind, with the objects closed or removed' {
         if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
-        $before = Get-IpcChannel
-        $before.Count | Should -Be 0
-        # Each wait times out: nothing wakes it, so it sleeps on its channel (20 ms: long enough to pass its first check).
+        (Get-IpcChannel).Count | Should -Be 0
+        $clientsBefore = Get-ClientSubscriptions   # the client's own channel (__Booksleeve_MasterChanged) and nothing else
+        $callsBefore = Get-SubscribeCalls
+        # Each wait times out: nothing wakes it, so it sleeps on its channel.
         $t = 0.02
         foreach ($i in 1..40) {
             $q = New-IpcQueue -Backend $script:Backend -MaxSize 1 -Joinable
@@ -61,9 +65,13 @@ Describe 'Redis pub/sub subscriptions' {
             $all = $q, $e, $l, $other, $s, $b
             if ($i % 2) { Remove-IpcObject $q, $e, $l, $s, $b } else { $all | ForEach-Object { $_.Dispose() } }
         }
-        $left = Get-IpcChannel
+        (Get-SubscribeCalls) - $callsBefore | Should -BeGreaterOrEqual 280 -Because 'each of the 7 × 40 waits subscribed its channel'
+        # A channel no wait watches is unsubscribed once it has lingered (1 s, for a loop's next wait), its UNSUBSCRIBE
+        # not waited for: give it the time.
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        while (($left = Get-IpcChannel).Count -and $clock.Elapsed.TotalSeconds -lt 10) { Start-Sleep -Milliseconds 50 }
         $left.Count | Should -Be 0 -Because "no wait is under way, yet the server still has $($left.Count) channels subscribed ($(($left | Select-Object -First 3) -join ', '), …)"
-        Get-ClientSubscriptions | Should -Not -BeGreaterThan 0
+        Get-ClientSubscriptions | Should -Be $clientsBefore
     }
 
     It 'keeps a waiter''s channel while another handle of its object waits, times out and closes, and wakes it at once' {
@@ -96,7 +104,8 @@ Describe 'Redis pub/sub subscriptions' {
             $ps.Streams.Error | Should -BeNullOrEmpty
             $r.Got | Should -Be 'hello'
             $r.Seconds | Should -BeLessThan 15 -Because 'the message wakes B (its timeout is 30 s)'
-            Get-Subscribers $channel | Should -Be 0 -Because 'nothing waits on it any more'
+            # Unsubscribed once nothing waits on it (after its linger; its UNSUBSCRIBE is not waited for).
+            Wait-Until -TimeoutSeconds 10 -Because 'the get channel to be unsubscribed' { (Get-Subscribers $channel) -eq 0 }
             Remove-IpcObject $c
         }
         finally { $ps.Dispose() }
