@@ -211,9 +211,10 @@ namespace IpcPs.Redis
             }
         }
 
-        internal System.Threading.Tasks.Task Signal(string channel, string? name)
+        /// <summary>Watches CHANNEL for a wait on NAME (Notifier.Watch), its Redis errors typed.</summary>
+        internal Notifier.Watcher Watch(string channel, string? name)
         {
-            try { return Notifier.Signal(channel); }
+            try { return Notifier.Watch(channel); }
             catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, "Subscribe", name, write: false); }
         }
 

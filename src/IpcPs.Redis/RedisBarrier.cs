@@ -97,7 +97,7 @@ return {number('arrived'), number('broken')}";
 
         private int Wait(Deadline deadline, CancellationToken cancel)
         {
-            var signal = Backend.Signal(_channel, Name);   // before arriving: the release may come at once
+            using var watcher = Backend.Watch(_channel, Name);   // before arriving: the release may come at once
             // {-1, round} broken; {0 waiting | 1 released, index, round}.
             var r = ScriptReply.Integers(Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true, deadline, cancel), 2, 3, this, "Wait");
             long status = r[0];
@@ -110,7 +110,7 @@ return {number('arrived'), number('broken')}";
             bool done;
             try
             {
-                done = WaitUntil(_channel, deadline, cancel, (out int hint) =>
+                done = WaitUntil(watcher, deadline, cancel, (out int hint) =>
                 {
                     hint = -1;
                     state = ScriptReply.Integer(Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline, cancel), this, "Wait");
@@ -131,7 +131,6 @@ return {number('arrived'), number('broken')}";
                 state = ScriptReply.Integer(Eval(StateScript, Keys(Meta), Args(round), "Wait", write: false, deadline), this, "Wait");
             }
             if (state == -1) throw new BrokenBarrierException(Name, "it was aborted, reset or timed out while this party waited");
-            GC.KeepAlive(signal);
             return (int)index;
         }
 

@@ -62,20 +62,32 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// Runs STEP until it succeeds or DEADLINE passes, sleeping between tries until CHANNEL is published on (or the
-        /// step's hint, for a state that changes by itself at a known time: a lease's or a delivery's expiry). The signal is
-        /// taken before each step, so a wake-up between the step and the sleep is never missed. A call that must not wait
-        /// (a deadline already passed) makes one step and no subscription. A step's commands are bounded by DEADLINE
-        /// (they pass it to Eval): they wait for a lost connection no longer than the wait itself may last. A wait that
-        /// sleeps to its deadline without a wake-up ends there, with no last step. So a wait ends by its deadline, or — when
-        /// the server stops answering a step sent before it — within the operation timeout of that step's sending.
+        /// step's hint, for a state that changes by itself at a known time: a lease's or a delivery's expiry). A call that
+        /// must not wait (a deadline already passed) makes one step and no subscription. Otherwise the wait watches CHANNEL
+        /// from before its first step to its end (Notifier.Watch: subscribed while watched) and goes on as
+        /// <see cref="WaitUntil(Notifier.Watcher, Deadline, CancellationToken, WaitStep)"/>.
         /// </summary>
         internal bool WaitUntil(string channel, Deadline deadline, CancellationToken cancel, WaitStep step)
         {
             if (deadline.HasPassed) return step(out _);
+            using var watcher = Backend.Watch(channel, Name);
+            return WaitUntil(watcher, deadline, cancel, step);
+        }
+
+        /// <summary>
+        /// Runs STEP until it succeeds or DEADLINE passes, sleeping on WATCHER's channel between tries (at most the step's
+        /// hint). The signal is taken before each step, so a wake-up between the step and the sleep is never missed. A
+        /// step's commands are bounded by DEADLINE (they pass it to Eval): they wait for a lost connection no longer than
+        /// the wait itself may last. A wait that sleeps to its deadline without a wake-up ends there, with no last step. So
+        /// a wait ends by its deadline, or — when the server stops answering a step sent before it — within the operation
+        /// timeout of that step's sending.
+        /// </summary>
+        internal bool WaitUntil(Notifier.Watcher watcher, Deadline deadline, CancellationToken cancel, WaitStep step)
+        {
             while (true)
             {
                 cancel.ThrowIfCancellationRequested();
-                var signal = Backend.Signal(channel, Name);
+                var signal = watcher.Signal;
                 if (step(out int hint)) return true;
                 if (deadline.HasPassed) return false;
                 int ms = deadline.RemainingMilliseconds(-1);
