@@ -251,25 +251,6 @@ Describe 'Pools made per call, and bad input' {
         Get-ErrorId { New-IpcPool -Size 0 } | Should -Match '^ParameterArgumentValidationError'
         Get-ErrorId { 1 | Invoke-IpcPool -ThrottleLimit 1 { $using:notSetAnywhere } } | Should -Match '^IpcInvalidArgument'
     }
-
-    It 'on Ctrl+C kills the workers of a pool made for the call that are still starting, rather than waiting for each' {
-        $log = Join-Path $TestDrive 'starting.txt'
-        # Every worker records its pid, then stays in its initialization script (it is not ready, and reads no "quit").
-        $init = [scriptblock]::Create("Add-Content -LiteralPath '$log' -Value `$PID; Start-Sleep 600")
-        $run = Start-Stoppable { param($init) 1..2 | Invoke-IpcPool -ThrottleLimit 6 -InitializationScript $init { $_ } } -Arguments $init
-        try {
-            Wait-Until { @(Get-Content -LiteralPath $log -ErrorAction SilentlyContinue).Count -ge 6 } -TimeoutSeconds 180 -Because 'the six workers to start'
-            $clock = [Diagnostics.Stopwatch]::StartNew()
-            $run.PowerShell.Stop()
-            $clock.Stop()
-            $run.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
-            # The stop returned once the workers had ended.
-            Get-Process -Id ([int[]](Get-Content -LiteralPath $log)) -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            # Before, the 3 s grace was waited for each of the four workers without an item, one after another (12 s
-            # or more); now they are killed at once. 8 s: far below that, with room for a loaded machine.
-            $clock.Elapsed.TotalSeconds | Should -BeLessThan 8
-        } finally { $run.PowerShell.Dispose() }
-    }
 }
 
 Describe 'Removing a pool during its call' {

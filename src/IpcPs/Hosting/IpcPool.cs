@@ -164,24 +164,13 @@ namespace IpcPs
 
         internal void Leave() => Volatile.Write(ref _busy, 0);
 
-        private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
-
         public override string ToString() => $"IpcPool({Id}, size {Size}, {State.ToLowerInvariant()})";
 
-        /// <summary>
-        /// Asks every worker to quit, waits at most <see cref="QuitGrace"/> for them all, kills those still running, and
-        /// releases the pipes.
-        /// </summary>
+        /// <summary>Asks every worker to quit, waits a moment, kills those still running, and releases the pipes.</summary>
         public void Dispose() => Dispose(killBusy: false);
 
-        /// <summary>How long a removal waits for its workers to quit, for all of them together (not for each in turn).</summary>
-        internal static readonly TimeSpan QuitGrace = TimeSpan.FromSeconds(3);
-
-        /// <summary>
-        /// As <see cref="Dispose()"/>; with KILLBUSY (a pool made for a call, at its end), workers with items in hand and
-        /// workers still starting are killed at once rather than asked: a worker cannot be interrupted inside a user's
-        /// script, and one still starting reads no "quit" before it is ready; either would only be killed after the grace.
-        /// </summary>
+        /// <summary>As <see cref="Dispose()"/>; with KILLBUSY, workers with items in hand are killed at once rather
+        /// than asked (a worker cannot be interrupted inside a user's script, so it would be killed after the grace).</summary>
         internal void Dispose(bool killBusy)
         {
             lock (_gate)
@@ -193,11 +182,9 @@ namespace IpcPs
             // Completed, never disposed: a call running on another thread may be waiting for an event; it wakes now,
             // sees the pool removed and ends (IpcObjectClosed). Events the workers send from now on are dropped.
             Events.CompleteAdding();
-            if (killBusy) foreach (var w in _workers) if (w != null && (w.InFlight.Count > 0 || !w.Ready)) w.Kill();
+            if (killBusy) foreach (var w in _workers) if (w != null && w.InFlight.Count > 0) w.Kill();
             foreach (var w in _workers) w?.RequestQuit();
-            // One grace for all: the workers quit side by side, so each is waited for only what is left of it.
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            foreach (var w in _workers) w?.AwaitExit(Max(TimeSpan.Zero, QuitGrace - clock.Elapsed));
+            foreach (var w in _workers) w?.AwaitExit(TimeSpan.FromSeconds(3));
         }
     }
 
