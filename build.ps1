@@ -360,7 +360,10 @@ exit "${PIPESTATUS[0]}"
 function Write-XunitCounts([string] $Xml, [string] $ResultFile) {
     $assembly = ([xml](Get-Content -Raw $Xml)).assemblies.assembly
     # xunit counts a failure of a class fixture as an error, outside "failed": both fail the stage.
-    @{ Passed = [int]$assembly.passed; Failed = [int]$assembly.failed + [int]$assembly.errors; Skipped = [int]$assembly.skipped } |
+    # The names of what failed, with the first line of its message: printed again at the end of the run.
+    $names = @($assembly.SelectNodes('.//test[@result="Fail"]') | ForEach-Object { "$($_.name): $(($_.failure.message -split "`n")[0])" }) +
+        @($assembly.SelectNodes('.//errors/error') | ForEach-Object { "$($_.type) $($_.name): $(($_.failure.message -split "`n")[0])" })
+    @{ Passed = [int]$assembly.passed; Failed = [int]$assembly.failed + [int]$assembly.errors; Skipped = [int]$assembly.skipped; FailedNames = $names } |
         ConvertTo-Json | Set-Content $ResultFile
 }
 
@@ -504,6 +507,7 @@ function Invoke-Test {
     $env:PSModulePath = $Out + [IO.Path]::PathSeparator + $env:PSModulePath
     $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
     $timings = [Collections.Generic.List[string]]::new()
+    $failures = [Collections.Generic.List[string]]::new()   # "stage: test: first line of its message"
     # The stages, in order. Linux: Pester (cross-process tests of the module), the C# tests of Core (a self-executing
     # xunit program: unit, property and fuzz tests). Windows, under Wine: the C# tests as a win-x64 program, the Pester
     # tests tagged Windows under out/win/pwsh, the Windows leftover check. Last, the leftover check in a fresh process
@@ -575,6 +579,7 @@ function Invoke-Test {
                 $r = Get-Content -Raw $resultFile | ConvertFrom-Json
                 $totals.Passed += $r.Passed; $totals.Failed += $r.Failed; $totals.Skipped += $r.Skipped
                 $timings.Add(('{0}: {1} passed, {2} failed, {3} skipped in {4:n0} s' -f $stage.Name, $r.Passed, $r.Failed, $r.Skipped, $started.Elapsed.TotalSeconds))
+                foreach ($n in @($r.FailedNames | Where-Object { $_ })) { $failures.Add("$($stage.Name): $n") }
             } else {
                 Write-Host "The $($stage.Name) stage ended without a result (exit code $($exitCode ?? 'none: stopped'))."
                 $totals.Failed += 1
@@ -589,6 +594,12 @@ function Invoke-Test {
     Write-Host 'Stages:'
     foreach ($t in $timings) { Write-Host "  $t" }
     Write-Host ''
+    if ($failures.Count) {
+        # Repeated here, at the end, where a reader of the run's last lines finds them (long lines folded to 300 characters).
+        Write-Host 'Failed:'
+        foreach ($f in $failures) { Write-Host "  $(if ($f.Length -gt 300) { $f.Substring(0, 300) + '…' } else { $f })" }
+        Write-Host ''
+    }
     Write-Host "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"
     if ($totals.Failed -gt 0) { exit 1 }
 }

@@ -49,5 +49,8 @@ if ($result.FailedCount -gt 0 -or $failedBlocks.Count -gt 0) {
 }
 # A block or file whose setup failed counts as a failure even though none of its tests ran.
 $failed = $result.FailedCount + $failedBlocks.Count
-@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount } | ConvertTo-Json | Set-Content $ResultFile
+# The names of what failed, with the first line of its error: build.ps1 prints them again at the end of the run.
+$names = @(foreach ($t in $result.Failed) { "$($t.ExpandedPath): $(@($t.ErrorRecord)[0].Exception.Message -split "`n" | Select-Object -First 1)" }) +
+    @(foreach ($b in $failedBlocks) { "setup failed: $($b.ExpandedPath ?? $b.Item)" })
+@{ Passed = $result.PassedCount; Failed = $failed; Skipped = $result.SkippedCount; FailedNames = $names } | ConvertTo-Json | Set-Content $ResultFile
 exit ([int]($failed -gt 0))
