@@ -19,16 +19,27 @@ namespace IpcPs.Tests
         private readonly bool _appendOnly;
         private Process? _process;
 
-        public RedisServer(bool appendOnly = false)
+        /// <param name="firstPort">The port of the first attempt (tests of this class; else a pick of <see cref="FreePort"/>).</param>
+        public RedisServer(bool appendOnly = false, int? firstPort = null)
         {
             _appendOnly = appendOnly;
             Folder = Path.Combine(Path.GetTempPath(), "ipcps-redis-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             Directory.CreateDirectory(Folder);
-            Port = FreePort();
-            Start();
+            // Two picks at once (another test, another process of the suite) may still choose one port: the one whose
+            // server cannot bind it starts again on another.
+            for (int attempt = 1; ; attempt++)
+            {
+                Port = attempt == 1 && firstPort.HasValue ? firstPort.Value : FreePort();
+                try
+                {
+                    Start();
+                    return;
+                }
+                catch (RedisServerExitedException) when (attempt < 5) { }
+            }
         }
 
-        public int Port { get; }
+        public int Port { get; private set; }
         public string Folder { get; }
         public int Pid => _process?.Id ?? 0;
 
@@ -40,13 +51,38 @@ namespace IpcPs.Tests
 
         public static bool Available => File.Exists("/usr/bin/redis-server") || File.Exists("/usr/local/bin/redis-server");
 
+        /// <summary>
+        /// A loopback port free now, BELOW the kernel's ephemeral range: a port picked inside it (as binding port 0 does)
+        /// can be taken, between the pick and the server's bind, as the local port of any outgoing connection — the suite
+        /// makes thousands — and the server then fails to start (a rare failure of the whole C# leg).
+        /// </summary>
         public static int FreePort()
         {
-            var l = new TcpListener(IPAddress.Loopback, 0);
-            l.Start();
-            int port = ((IPEndPoint)l.LocalEndpoint).Port;
-            l.Stop();
-            return port;
+            int low = EphemeralLow();
+            for (int attempt = 1; ; attempt++)
+            {
+                int port = Random.Shared.Next(Math.Max(1024, low - 12_000), low);
+                try
+                {
+                    var l = new TcpListener(IPAddress.Loopback, port);
+                    l.Start();
+                    l.Stop();
+                    return port;
+                }
+                catch (SocketException) when (attempt < 100) { }   // in use: another
+            }
+        }
+
+        /// <summary>The first port of the kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range; Linux's default 32768).</summary>
+        private static int EphemeralLow()
+        {
+            try
+            {
+                var first = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)[0];
+                int low = int.Parse(first, System.Globalization.CultureInfo.InvariantCulture);
+                return low >= 8192 ? low : 32768;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is FormatException || e is IndexOutOfRangeException) { return 32768; }
         }
 
         public void Start()
@@ -78,7 +114,13 @@ namespace IpcPs.Tests
                     if (System.Text.Encoding.ASCII.GetString(buf, 0, n).Contains("+PONG")) return;
                 }
                 catch (Exception) when (deadline.Elapsed < TimeSpan.FromSeconds(20)) { }
-                if (_process.HasExited) throw new InvalidOperationException($"redis-server exited with {_process.ExitCode} on port {Port}.");
+                if (_process.HasExited)
+                {
+                    int code = _process.ExitCode;
+                    _process.Dispose();
+                    _process = null;
+                    throw new RedisServerExitedException($"redis-server exited with {code} on port {Port}.");
+                }
                 if (deadline.Elapsed > TimeSpan.FromSeconds(20)) throw new TimeoutException("redis-server did not start within 20 s.");
                 Thread.Sleep(20);   // startup: poll with a deadline
             }
@@ -129,5 +171,11 @@ namespace IpcPs.Tests
         }
 
         public const int SIGSTOP = 19, SIGCONT = 18, SIGKILL = 9;
+    }
+
+    /// <summary>The test server ended while it started (e.g. its port was taken).</summary>
+    public sealed class RedisServerExitedException : Exception
+    {
+        public RedisServerExitedException(string message) : base(message) { }
     }
 }

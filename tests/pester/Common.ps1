@@ -122,22 +122,53 @@ function Get-ThrownException([scriptblock] $Script) {
     return $null
 }
 
+# A loopback port free now, BELOW the kernel's ephemeral range: a port picked inside it (as binding port 0 does) can be
+# taken, between the pick and the server's bind, as the local port of any outgoing connection the suite makes.
+function Get-TestPort {
+    $low = 32768
+    if (Test-Path /proc/sys/net/ipv4/ip_local_port_range) {
+        $first = [int]((Get-Content -Raw /proc/sys/net/ipv4/ip_local_port_range).Trim() -split '\s+')[0]
+        if ($first -ge 8192) { $low = $first }
+    }
+    for ($attempt = 1; ; $attempt++) {
+        $port = Get-Random -Minimum ([Math]::Max(1024, $low - 12000)) -Maximum $low
+        try { $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, $port); $l.Start(); $l.Stop(); return $port }
+        catch [Net.Sockets.SocketException] { if ($attempt -ge 100) { throw } }
+    }
+}
+
 # A redis-server of the test's own (loopback, a free port, a random password, nothing saved), or $null when redis-server
 # is not installed (.ci/run installs it): Port, Password, Uri (redis://:password@127.0.0.1:port/0), Process, Dir.
-function Start-TestRedis {
+# FirstPort: the port of the first attempt (a test of this function). A server that cannot bind its port (taken meanwhile
+# by another pick) starts again on another.
+function Start-TestRedis([int] $FirstPort) {
     if (-not (Get-Command redis-server -ErrorAction SilentlyContinue)) { return $null }
     $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-redis')
     New-Item -ItemType Directory $dir | Out-Null
-    $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
     $password = [guid]::NewGuid().ToString('N')
-    $psi = [Diagnostics.ProcessStartInfo]::new('redis-server')
-    foreach ($a in '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', $dir, '--requirepass', $password) { $psi.ArgumentList.Add("$a") }
-    $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
-    $redis = [pscustomobject]@{ Process = [Diagnostics.Process]::Start($psi); Port = $port; Password = $password; Dir = $dir; Uri = "redis://:$password@127.0.0.1:$port/0" }
-    Wait-Until -Because 'redis-server to listen' {
-        try { $c = [Net.Sockets.TcpClient]::new('127.0.0.1', $port); $c.Dispose(); $true } catch { $false }
+    for ($attempt = 1; ; $attempt++) {
+        $port = if ($attempt -eq 1 -and $FirstPort) { $FirstPort } else { Get-TestPort }
+        $psi = [Diagnostics.ProcessStartInfo]::new('redis-server')
+        foreach ($a in '--port', $port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning', '--dir', $dir, '--requirepass', $password) { $psi.ArgumentList.Add("$a") }
+        $psi.RedirectStandardOutput = $true; $psi.UseShellExecute = $false
+        $redis = [pscustomobject]@{ Process = [Diagnostics.Process]::Start($psi); Port = $port; Password = $password; Dir = $dir; Uri = "redis://:$password@127.0.0.1:$port/0" }
+        # Listening means answering this server's password (a listener of another on the port would not know it).
+        Wait-Until -Because 'redis-server to listen, or to end' {
+            $redis.Process.HasExited -or $(try {
+                $c = [Net.Sockets.TcpClient]::new('127.0.0.1', $port)
+                try {
+                    $s = $c.GetStream(); $s.ReadTimeout = 2000
+                    $b = [Text.Encoding]::ASCII.GetBytes("AUTH $password`r`nPING`r`n"); $s.Write($b, 0, $b.Length)
+                    $buf = [byte[]]::new(64); $n = 0
+                    while ($n -lt 12) { $r = $s.Read($buf, $n, $buf.Length - $n); if ($r -le 0) { break }; $n += $r }
+                    [Text.Encoding]::ASCII.GetString($buf, 0, $n).Contains('+PONG')
+                } finally { $c.Dispose() }
+            } catch { $false })
+        }
+        if (-not $redis.Process.HasExited) { return $redis }
+        $redis.Process.Dispose()
+        if ($attempt -ge 5) { throw "redis-server exited at its start 5 times (last port $port)." }
     }
-    $redis
 }
 
 # Ends a server Start-TestRedis started and removes its folder.
