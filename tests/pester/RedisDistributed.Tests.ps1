@@ -449,7 +449,7 @@ Describe 'Redis killed and restarted mid-run' {
         if (-not (Get-Command redis-server -ErrorAction SilentlyContinue)) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)'; return }
         $dir = Join-Path $script:WorkDir 'durable'
         New-Item -ItemType Directory -Force $dir | Out-Null
-        $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+        $port = Get-TestPort   # below the ephemeral range: no outgoing connection takes it while the server is down
         # appendfsync always: what the server acknowledged is on disk before the answer (Redis's default may lose the last second).
         $start = {
             $psi = [Diagnostics.ProcessStartInfo]::new('redis-server')
