@@ -81,7 +81,7 @@ namespace IpcPs.Tests
                 holder.Kill();
                 var clock = Stopwatch.StartNew();
                 Assert.Equal(LockAcquisition.Abandoned, l.TryAcquire(TimeSpan.FromSeconds(10), CancellationToken.None));
-                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"The takeover took {clock.Elapsed.TotalSeconds:F1} s (a liveness slice is 0.2 s).");
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"The takeover took {clock.Elapsed.TotalSeconds:F1} s (a liveness slice is 0.2 s).");
                 Assert.Equal(HolderId.Me, HolderId.Identity(raw.Long(Word)));
                 l.Release();
                 // Reported once: the next acquire is a plain one.
