@@ -82,10 +82,13 @@ namespace IpcPs.Redis
                 // its caller had been told it failed.)
                 AbortOnConnectFail = true,
                 BacklogPolicy = BacklogPolicy.FailFast,
-                // Reconnection tries start half a timeout apart (growing up to 10 s), the smaller timeout's: the client's
-                // default, half the connect timeout, tried again only after a command waiting for the connection (the
-                // operation timeout at most) had given up, when the connect timeout was the longer.
-                ReconnectRetryPolicy = new ExponentialRetry(Math.Min(ms, op) / 2),
+                // Reconnection tries start a fifth of the smaller timeout apart and grow to half of it, never more: a server
+                // back is found (at the client's next 1 s heartbeat after the interval) while a command waiting for the
+                // connection, the operation timeout at most, still waits. The client's default, half the connect timeout,
+                // tried again only after such a command had given up when the connect timeout was the longer; and growing
+                // to 10 s (ExponentialRetry's default cap), tries after an outage of a minute came up to 10 s apart, so a
+                // command after a restart could give up before the next.
+                ReconnectRetryPolicy = new ExponentialRetry(Math.Max(1, Math.Min(ms, op) / 5), Math.Max(1, Math.Min(ms, op) / 2)),
                 ConnectRetry = 1,
                 ClientName = "ipcps",
                 KeepAlive = 5,
