@@ -20,7 +20,7 @@ namespace IpcPs.Redis
     /// raised, and after MaxDeliveries it goes to the dead letters instead. Join waits until every message put has been
     /// marked done (or dead-lettered), across machines. Messages use the local queues' codec.
     /// </summary>
-    public sealed class RedisQueue : RedisObject, IJoinableChannel
+    public sealed class RedisQueue : RedisObject, IJoinableChannel, IKeepingChannel
     {
         private readonly RedisKey[] _keys;
         private readonly string _getChannel, _putChannel, _joinChannel;
@@ -206,7 +206,10 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// Up to MAX messages in one round trip, waiting at most TIMEOUTSECONDS for the first (an empty array when none came).
-        /// In a joinable queue each one needs its TaskDone.
+        /// In a joinable queue each one needs its TaskDone. A damaged message is met as that many single gets would meet
+        /// it: the messages before it are returned, it fails the next get of this handle (this call, when it is the
+        /// first), and the ones after it, already out of the queue, are kept by this handle, whose next get of any kind
+        /// returns them first (QSize() and Empty() count them).
         /// </summary>
         public object?[] GetMany(int max, double timeoutSeconds = double.PositiveInfinity)
         {
@@ -227,20 +230,99 @@ namespace IpcPs.Redis
         {
             if (max < 1 || max > 100_000) throw new ArgumentOutOfRangeException(nameof(max), "Take 1 to 100,000 messages at a time.");
             var result = new List<RedisDelivery>();
+            if (TakeKept(max, result) > 0) return Delivered(result);   // what an earlier GetMany kept goes first
+            var got = new List<Got>();
             var args = Args(_putChannel, _joinChannel, max);
             WaitUntil(_getChannel, deadline, cancel, (out int hint) =>
             {
                 var r = (RedisResult[]?)Eval(QueueScripts.Get, _keys, args, "Get", write: true, deadline, cancel);
-                Parse(r, max, result, out hint);
-                return result.Count > 0;
+                Parse(r, max, got, out hint);
+                return got.Count > 0;
             });
+            int i = 0;
+            try { for (; i < got.Count; i++) result.Add(Deliver(got[i])); }
+            catch
+            {
+                // Message i is damaged: as a local queue's batch (design.md, "Damaged messages in a batch"), the ones
+                // before it are delivered now, it fails the next get (this one, when it is the first), the ones after it
+                // are kept by this handle and handed out first.
+                lock (_kept)
+                {
+                    for (int j = i == 0 ? 1 : i; j < got.Count; j++) _kept.Enqueue(got[j]);
+                    Volatile.Write(ref _keptCount, _kept.Count);
+                }
+                if (i == 0) throw;
+            }
+            return Delivered(result);
+        }
+
+        /// <summary>Records RESULT's deliveries as got: a joinable queue's TaskDone() marks them done in this order.</summary>
+        private List<RedisDelivery> Delivered(List<RedisDelivery> result)
+        {
             foreach (var d in result) if (d.Id != null) _outstanding.Enqueue(d);
             if (result.Count > 0) LastDelivery = result[result.Count - 1];
             return result;
         }
 
-        /// <summary>Checks a Get's answer (untrusted: types, counts, sizes) and decodes its messages.</summary>
-        private void Parse(RedisResult[]? r, int max, List<RedisDelivery> into, out int hint)
+        /// <summary>
+        /// Hands out up to MAX kept messages into INTO (0: none kept). A damaged one met first is consumed and throws, as
+        /// its single get does; met after others, it stays first for the next get.
+        /// </summary>
+        private int TakeKept(int max, List<RedisDelivery> into)
+        {
+            if (Volatile.Read(ref _keptCount) == 0) return 0;
+            lock (_kept)
+            {
+                try
+                {
+                    while (into.Count < max && _kept.Count > 0)
+                    {
+                        RedisDelivery d;
+                        try { d = Deliver(_kept.Peek()); }
+                        catch
+                        {
+                            if (into.Count > 0) break;
+                            _kept.Dequeue();
+                            throw;
+                        }
+                        _kept.Dequeue();
+                        into.Add(d);
+                    }
+                }
+                finally { Volatile.Write(ref _keptCount, _kept.Count); }
+                return into.Count;
+            }
+        }
+
+        bool IKeepingChannel.TryReceiveKept(out object? message)
+        {
+            var one = new List<RedisDelivery>(1);
+            bool got = TakeKept(1, one) > 0;
+            message = got ? Delivered(one)[0].Message : null;
+            return got;
+        }
+
+        /// <summary>One message of a Get's answer, checked and not yet decoded (its id and delivery number: joinable).</summary>
+        private readonly struct Got
+        {
+            public Got(RedisResult body, RedisResult? id, RedisResult? count)
+            {
+                Body = body;
+                Id = id;
+                Count = count;
+            }
+
+            public readonly RedisResult Body;
+            public readonly RedisResult? Id, Count;
+        }
+
+        // Messages a GetMany took and did not hand out (one before them was damaged): this handle's, out of the queue
+        // (a joinable queue's are in flight, their visibility timeout running since that GetMany). Locked on itself.
+        private readonly Queue<Got> _kept = new Queue<Got>();
+        private int _keptCount;
+
+        /// <summary>Checks a Get's answer (untrusted: types, counts) and collects its messages, decoded later one by one.</summary>
+        private void Parse(RedisResult[]? r, int max, List<Got> into, out int hint)
         {
             if (r is null || r.Length < 2) throw Damaged("a Get answer without its counts");
             long k = (long)r[0], h = (long)r[1];
@@ -248,16 +330,19 @@ namespace IpcPs.Redis
             if (k < 0 || k > max || r.Length != 2 + k * per) throw Damaged("a Get answer of the wrong length");
             hint = h < 0 ? -1 : (int)Math.Min(h + 5, int.MaxValue);   // +5 ms: the redelivery is due when the step runs
             for (int i = 0; i < k; i++)
-            {
-                var body = (byte[]?)r[2 + i * per];
-                if (body is null || body.Length == 0 || body.Length > Backend.MaxMessageBytes) throw Damaged("a message body that is empty or too long");
-                object? message = MessageCodec.Decode(body);
-                if (!IsJoinable) { into.Add(new RedisDelivery(message, null, 1)); continue; }
-                string? id = (string?)r[3 + i * per];
-                long count = (long)r[4 + i * per];
-                if (id is null || id.Length != 16 || count < 1) throw Damaged("a delivery without a valid id");
-                into.Add(new RedisDelivery(message, id, count));
-            }
+                into.Add(IsJoinable ? new Got(r[2 + i * per], r[3 + i * per], r[4 + i * per]) : new Got(r[2 + i * per], null, null));
+        }
+
+        /// <summary>One message of a Get's answer, checked (sizes, id) and decoded; a damaged one throws.</summary>
+        private RedisDelivery Deliver(Got g)
+        {
+            var body = (byte[]?)g.Body;
+            if (body is null || body.Length == 0 || body.Length > Backend.MaxMessageBytes) throw Damaged("a message body that is empty or too long");
+            if (!IsJoinable) return new RedisDelivery(MessageCodec.Decode(body), null, 1);
+            string? id = (string?)g.Id;
+            long count = (long)g.Count!;
+            if (id is null || id.Length != 16 || count < 1) throw Damaged("a delivery without a valid id");
+            return new RedisDelivery(MessageCodec.Decode(body), id, count);
         }
 
         private Exception Damaged(string what) => new IpcObjectCorruptException(Name, Address, $"Redis sent {what}");
@@ -319,12 +404,15 @@ namespace IpcPs.Redis
             return ((long)r[0], (long)r[1], (long)r[2], (long)r[3]);
         }
 
-        /// <summary>Messages ready to be got (not those in flight).</summary>
-        public int QSize() => (int)Math.Min(Counts().Ready, int.MaxValue);
+        /// <summary>
+        /// Messages ready to be got (not those in flight), and those this handle keeps (a GetMany that met a damaged
+        /// message keeps the ones after it, which this handle's next gets hand out first). Empty() agrees with it.
+        /// </summary>
+        public int QSize() => (int)Math.Min(Counts().Ready + Volatile.Read(ref _keptCount), int.MaxValue);
 
         /// <summary>The number of messages ready now, as QSize() (as a local queue's Count; without it PowerShell's own Count of one object, 1, answered).</summary>
         public int Count => QSize();
-        public bool Empty() => Counts().Ready == 0;
+        public bool Empty() => Volatile.Read(ref _keptCount) == 0 && Counts().Ready == 0;
         public bool Full() => MaxSize > 0 && Counts().Ready >= MaxSize;
 
         /// <summary>Deliveries got and not yet marked done (joinable).</summary>

@@ -21,7 +21,9 @@ namespace IpcPs
 
         /// <summary>
         /// Receives up to MAX messages into INTO: waits at most TIMEOUT for the first, then takes only what is there.
-        /// Returns how many (0: none in time). ConnectionClosedException at a pipe's end when nothing is left.
+        /// Returns how many (0: none in time). ConnectionClosedException at a pipe's end when nothing is left. A damaged
+        /// message is met as single receives would meet it: those before it are added and returned, it fails the next
+        /// receive (this one when it is the first), those after it are kept by the handle and handed out first (KeptMessages).
         /// </summary>
         int TryReceiveMany(int max, TimeSpan timeout, CancellationToken cancel, ICollection<object?> into);
 

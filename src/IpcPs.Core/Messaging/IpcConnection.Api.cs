@@ -6,9 +6,10 @@ using IpcPs.Core.Sync;
 namespace IpcPs
 {
     // The Python-shaped methods (CPython's Connection) and the channel interface.
-    public sealed unsafe partial class IpcConnection
+    public sealed unsafe partial class IpcConnection : IKeepingChannel
     {
         [ThreadStatic] private static byte[]? _received;
+        private readonly KeptMessages _kept = new KeptMessages();   // taken by a batch receive, not yet handed out (damage)
 
         /// <summary>Sends one object (a byte[] goes as raw bytes, exactly as SendBytes). Blocks while the buffer is full.</summary>
         public void Send(object? obj) => SendObject(obj, Deadline.Infinite, Core.IpcHost.CallerInterrupt);
@@ -23,7 +24,7 @@ namespace IpcPs
             return value;
         }
 
-        /// <summary>Whether a message (or the end of the stream) is ready now.</summary>
+        /// <summary>Whether a message (or the end of the stream) is ready now: true too while the handle keeps messages (RecvMany).</summary>
         public bool Poll() => PollFrame(Deadline.AfterSeconds(0), CancellationToken.None);
 
         /// <summary>CPython's poll(timeout): waits at most TIMEOUTSECONDS (+∞: no limit; negative: 0).</summary>
@@ -76,8 +77,14 @@ namespace IpcPs
             if (buffer is null) throw new ArgumentNullException(nameof(buffer));
             if (offset < 0) throw new ArgumentOutOfRangeException(null, "The offset is negative.");
             if (offset > buffer.Length) throw new ArgumentOutOfRangeException(null, "The offset is past the buffer's end.");
-            ReceiveFrame(ref buffer, offset, false, out int length, out _, Deadline.Infinite, Core.IpcHost.CallerInterrupt);
-            return length;
+            if (_kept.Any && _kept.TryTakeBytes(out var kept, out int start, out int length, out _))
+            {
+                if (length > buffer.Length - offset) throw new MessageTooLargeException(Name, length, buffer.Length - offset, "the buffer has room for");
+                Buffer.BlockCopy(kept, start, buffer, offset, length);
+                return length;
+            }
+            ReceiveFrame(ref buffer, offset, false, out int got, out _, Deadline.Infinite, Core.IpcHost.CallerInterrupt);
+            return got;
         }
 
         bool IMessageChannel.TakesPriority => false;
@@ -90,6 +97,8 @@ namespace IpcPs
 
         bool IMessageChannel.TryReceive(TimeSpan timeout, CancellationToken cancel, out object? message) =>
             TryReceiveObject(IpcQueue.ChannelDeadline(timeout), cancel, out message);
+
+        bool IKeepingChannel.TryReceiveKept(out object? message) => _kept.TryReceive(DecodeKept, out message);
 
         private bool SendObject(object? obj, Deadline deadline, CancellationToken cancel, int? depth = null)
         {
@@ -131,14 +140,24 @@ namespace IpcPs
 
         private bool TryReceiveObject(Deadline deadline, CancellationToken cancel, out object? value)
         {
+            if (_kept.Any && _kept.TryReceive(DecodeKept, out value)) return true;   // what a batch kept goes first
             value = null;
             if (!TryReceiveBytes(deadline, cancel, out var bytes, out int flags, out int length)) return false;
             value = (flags & RawFlag) != 0 ? bytes : MessageCodec.Decode(bytes, 0, length);
             return true;
         }
 
-        private bool TryReceiveBytes(Deadline deadline, CancellationToken cancel, out byte[] bytes, out int flags) =>
-            TryReceiveBytes(deadline, cancel, out bytes, out flags, out _, exact: true);
+        private bool TryReceiveBytes(Deadline deadline, CancellationToken cancel, out byte[] bytes, out int flags)
+        {
+            if (_kept.Any && _kept.TryTakeBytes(out var kept, out int start, out int length, out bool raw))
+            {
+                bytes = Bytes.New(length);
+                Buffer.BlockCopy(kept, start, bytes, 0, length);
+                flags = raw ? RawFlag : 0;
+                return true;
+            }
+            return TryReceiveBytes(deadline, cancel, out bytes, out flags, out _, exact: true);
+        }
 
         /// <summary>
         /// One frame: with EXACT (or a raw frame) an array of exactly the message, the caller's to keep; otherwise the

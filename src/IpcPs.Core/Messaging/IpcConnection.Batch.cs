@@ -22,7 +22,10 @@ namespace IpcPs
 
         /// <summary>
         /// Receives up to MAX messages at once: waits for the first, then takes what is there (never waits for more).
-        /// ConnectionClosedException when the other end is closed and nothing is left.
+        /// ConnectionClosedException when the other end is closed and nothing is left. A damaged message is met as that
+        /// many Recvs would meet it: the messages before it are returned, it fails the next receive of this end (this
+        /// call, when it is the first), and the ones after it, already out of the pipe, are kept by this handle, whose
+        /// next receive of any kind returns them first (Poll() is true meanwhile; closing the handle drops them).
         /// </summary>
         public object?[] RecvMany(int max) => RecvMany(max, double.PositiveInfinity);
 
@@ -151,6 +154,11 @@ namespace IpcPs
             if (max < 1) throw new ArgumentOutOfRangeException(nameof(max), max, "A batch takes at least one message.");
             ThrowIfClosed();
             if (!Readable) throw new InvalidOperationException($"The connection '{Name}' end {End} is send-only.");
+            if (_kept.Any)
+            {
+                int k = _kept.Receive(max, DecodeKept, into);   // what an earlier batch kept goes first
+                if (k > 0) return k;
+            }
             Hold();
             int r = ReadRing;
             byte* ring = Ring(r);
@@ -179,7 +187,12 @@ namespace IpcPs
                     long header;
                     rd.Peek((byte*)&header, FrameHeader);
                     int length = (int)(uint)header, flags = (int)(header >> 32);
-                    if (length < 0 || length > int.MaxValue - FrameHeader) { MarkBroken(ring); throw BrokenRing(); }
+                    if (length < 0 || length > int.MaxValue - FrameHeader)
+                    {
+                        if (n > 0) break;   // the frames before it go (their head is published); the next receive meets it
+                        MarkBroken(ring);
+                        throw BrokenRing();
+                    }
                     long frame = FrameHeader + (long)length;
                     if (n == 0)
                     {
@@ -234,19 +247,30 @@ namespace IpcPs
             }
             // Decoded from the thread's scratch buffer (taken out of its slot above, so a decoder that receives on this
             // thread gets another): a raw frame is copied out, as Recv returns it.
-            for (int i = 0, start = 0; i < n; start = ends[i++])
+            int i = 0;
+            try { for (int start = 0; i < n; start = ends[i++]) into.Add(DecodeFrame(buffer, start, ends[i] - start, raw[i])); }
+            catch
             {
-                int length = ends[i] - start;
-                if (raw[i])
-                {
-                    var bytes = Bytes.New(length);
-                    Buffer.BlockCopy(buffer, start, bytes, 0, length);
-                    into.Add(bytes);
-                }
-                else into.Add(MessageCodec.Decode(buffer, start, length));
+                // Frame i would not decode (damaged): as for a queue's batch (IpcQueue.TakeBatch), the frames before it
+                // are delivered, it fails the next receive (this one, when it is the first), the ones after it are kept.
+                _kept.Keep(buffer, ends, raw, i == 0 ? 1 : i, n);
+                Keep(buffer);
+                if (i == 0) throw;
+                return i;
             }
             Keep(buffer);
             return n;
         }
+
+        /// <summary>A frame's message as Recv returns it: a raw frame as a copy of its bytes, any other decoded.</summary>
+        private static object? DecodeFrame(byte[] buffer, int start, int length, bool raw)
+        {
+            if (!raw) return MessageCodec.Decode(buffer, start, length);
+            var bytes = Bytes.New(length);
+            Buffer.BlockCopy(buffer, start, bytes, 0, length);
+            return bytes;
+        }
+
+        private static readonly KeptDecoder DecodeKept = DecodeFrame;
     }
 }

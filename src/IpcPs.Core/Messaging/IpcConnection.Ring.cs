@@ -197,6 +197,7 @@ namespace IpcPs
         {
             ThrowIfClosed();
             if (!Readable) throw new InvalidOperationException($"The connection '{Name}' end {End} is send-only.");
+            if (_kept.Any) return true;   // a batch receive kept messages: the next receive hands one out at once
             Hold();
             var rd = new RingReader(this, ReadRing, cancel);
             try { return rd.WaitForData(1, deadline, midFrame: false); }

@@ -127,6 +127,7 @@ namespace IpcPs
 
         private protected override void OnClose()
         {
+            _kept.Clear();   // what the handle kept goes with it
             ReleaseEnd();
         }
 

@@ -6,7 +6,7 @@ using IpcPs.Core.Sync;
 namespace IpcPs
 {
     // The Python-shaped methods and the channel interface. Timeouts are seconds as in CPython: +∞ none, negative 0.
-    public sealed partial class IpcQueue : IJoinableChannel
+    public sealed partial class IpcQueue : IJoinableChannel, IKeepingChannel
     {
         public void Put(object? item) => Put(item, true, double.PositiveInfinity);
 
@@ -80,6 +80,8 @@ namespace IpcPs
         bool IMessageChannel.TryReceive(TimeSpan timeout, CancellationToken cancel, out object? message) =>
             TryGet(ChannelDeadline(timeout), cancel, out message);
 
+        bool IKeepingChannel.TryReceiveKept(out object? message) => _kept.TryReceive(DecodeKept, out message);
+
         /// <summary>Zero means "do not wait at all" (a Deadline that has already passed).</summary>
         internal static Deadline ChannelDeadline(TimeSpan timeout) =>
             timeout == TimeSpan.Zero ? Deadline.AfterSeconds(0) : Deadline.After(timeout);
@@ -105,6 +107,7 @@ namespace IpcPs
 
         private bool TryGet(Deadline deadline, CancellationToken cancel, out object? item)
         {
+            if (_kept.Any && _kept.TryReceive(DecodeKept, out item)) return true;   // what a batch kept goes first
             var buffer = _received ??= new byte[256];
             if (!TryTake(ref buffer, out int length, deadline, cancel))
             {

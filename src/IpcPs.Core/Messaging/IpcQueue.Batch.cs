@@ -39,7 +39,10 @@ namespace IpcPs
 
         /// <summary>
         /// Takes up to MAX messages at once, in the queue's order: waits for the first, then takes what is there (never
-        /// waits for more). Returns them as an object[] (one element per message).
+        /// waits for more). Returns them as an object[] (one element per message). A damaged message is met as that many
+        /// Gets would meet it: the messages before it are returned, it fails the next get of this handle (this call,
+        /// when it is the first), and the ones after it, already out of the queue, are kept by this handle, whose next
+        /// get of any kind returns them first (QSize() and Empty() count them; closing the handle drops them).
         /// </summary>
         public object?[] GetMany(int max) => GetMany(max, double.PositiveInfinity);
 
@@ -101,16 +104,32 @@ namespace IpcPs
         private int TakeBatch(int max, Deadline deadline, CancellationToken cancel, ICollection<object?> into)
         {
             if (max < 1) throw new ArgumentOutOfRangeException(nameof(max), max, "A batch takes at least one message.");
+            if (_kept.Any)
+            {
+                int k = _kept.Receive(max, DecodeKept, into);   // what an earlier batch kept goes first
+                if (k > 0) return k;
+            }
             var buffer = _received ??= new byte[256];
             var ends = _ends ??= new int[64];
             int n = TryTakeMany(ref buffer, ref ends, max, deadline, cancel);
             _received = buffer.Length > 1 << 20 ? null : buffer;
             _ends = ends.Length > 1 << 16 ? null : ends;
-            // Decoding may fail on one message (a damaged one): the ones before it are delivered, the rest are lost
-            // with the exception, as the messages of a Get that throws are.
-            for (int i = 0, start = 0; i < n; start = ends[i++]) into.Add(MessageBatch.Decode(buffer, start, ends[i] - start));
+            int i = 0;
+            try { for (int start = 0; i < n; start = ends[i++]) into.Add(MessageBatch.Decode(buffer, start, ends[i] - start)); }
+            catch
+            {
+                // Message i would not decode (damaged): the batch behaves as N single gets would. The ones before it are
+                // delivered by this call; it fails the handle's next receive (this one, when it is the first), and the
+                // ones after it are kept by the handle, which hands them out first (design.md, "Damaged messages in a batch").
+                _kept.Keep(buffer, ends, null, i == 0 ? 1 : i, n);
+                if (i == 0) throw;
+                return i;
+            }
             return n;
         }
+
+        /// <summary>A kept message, decoded as a get decodes it.</summary>
+        private static readonly KeptDecoder DecodeKept = (buffer, start, length, raw) => MessageBatch.Decode(buffer, start, length);
 
         [ThreadStatic] private static int[]? _ends;
 
@@ -279,17 +298,23 @@ namespace IpcPs
                             if (ends.Length < n) ends = new int[Math.Max(n, ends.Length * 2)];
                             if (Order == QueueOrder.Priority)
                             {
-                                for (int end = 0; taken < n; taken++)
+                                // Each Remove commits: a damaged message met after some were taken ends the batch with
+                                // them (they are out of the queue), and fails the next get, as it fails a Get. Not a
+                                // loop: messages that claim more than the storage may be one message met again.
+                                bool looped = false;
+                                try
                                 {
-                                    ends[taken] = end += Remove(b, ref buffer, end);
-                                    CheckBatchBytes(end);
+                                    for (int end = 0; taken < n;)
+                                    {
+                                        end += Remove(b, ref buffer, end);
+                                        ends[taken++] = end;
+                                        looped = end > Capacity;
+                                        CheckBatchBytes(end);
+                                    }
                                 }
+                                catch (Exception) when (taken > 0 && !looped) { }
                             }
-                            else
-                            {
-                                RemoveMany(b, ref buffer, ends, n);
-                                taken = n;
-                            }
+                            else taken = RemoveMany(b, ref buffer, ends, n);
                             *(int*)(b + GetSignal) += 1;
                             if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
                         }
@@ -319,51 +344,64 @@ namespace IpcPs
         /// Commits in groups as large as the redo log allows: a group logs the same few words (head, tail, free-list
         /// tail, used, count) and at most one link per message — the free list's last block on to the message's first,
         /// which a batch put has often written already (its messages' blocks are one chain). So a consumer killed
-        /// mid-batch has taken whole groups and left whole groups.
+        /// mid-batch has taken whole groups and left whole groups. Returns how many were taken: fewer than N when a
+        /// damaged message (a link or length no put writes) comes after others, which are then taken without it (every
+        /// check of a message comes before its first logged write); the damage fails the next get, as it fails a Get.
+        /// A walk that loops (one message met again) is not such a message: it is met only once the batch claims more
+        /// than the storage, and then the whole batch fails as before, its last group not committed.
         /// </summary>
-        private void RemoveMany(byte* b, ref byte[] buffer, int[] ends, int n)
+        private int RemoveMany(byte* b, ref byte[] buffer, int[] ends, int n)
         {
             const int Closing = 7;   // the group's last link and its five words, and one spare
             bool fifo = Order == QueueOrder.Fifo;
-            int end = 0;
-            for (int i = 0; i < n;)
+            int end = 0, i = 0;
+            bool damaged = false, looped = false;
+            while (i < n && !damaged)
             {
                 _log.Begin();
                 int head = *(int*)(b + HeadOff), prev = *(int*)(b + FreeTailOff);   // PREV: the free chain's last block
-                if (prev != None) Check(prev);
                 int taken = 0, freed = 0;
-                for (; i < n && _log.Count < RedoLog.Capacity - Closing; i++, taken++)
+                try
                 {
-                    int first = Check(head);
-                    byte* m = b + Block(first);
-                    int length = *(int*)(m + 8);
-                    if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
-                    CheckBatchBytes((long)end + length);
-                    if (buffer.Length - end < length)
+                    if (prev != None) Check(prev);
+                    for (; i < n && _log.Count < RedoLog.Capacity - Closing; i++, taken++)
                     {
-                        if ((long)end + length > int.MaxValue) throw new MessageTooLargeException(Name, (long)end + length, int.MaxValue, "a batch holds at most");
-                        var bigger = new byte[Math.Max(end + length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
-                        Buffer.BlockCopy(buffer, 0, bigger, 0, end);
-                        buffer = bigger;
+                        int first = Check(head);
+                        byte* m = b + Block(first);
+                        int length = *(int*)(m + 8);
+                        if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
+                        looped = (long)end + length > Capacity;
+                        CheckBatchBytes((long)end + length);
+                        if (buffer.Length - end < length)
+                        {
+                            if ((long)end + length > int.MaxValue) throw new MessageTooLargeException(Name, (long)end + length, int.MaxValue, "a batch holds at most");
+                            var bigger = new byte[Math.Max(end + length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
+                            Buffer.BlockCopy(buffer, 0, bigger, 0, end);
+                            buffer = bigger;
+                        }
+                        int blocks = BlocksFor(length);
+                        if (_chain.Length < blocks) _chain = new int[Math.Max(blocks, _chain.Length * 2)];
+                        int at = first;
+                        for (int j = 0; j < blocks; j++)
+                        {
+                            _chain[j] = Check(at);
+                            at = *(int*)(b + Block(at));
+                        }
+                        var copy = new ChainCopy(b, _chain);
+                        fixed (byte* dst = buffer) copy.Out(dst + end, length);
+                        ends[i] = end += length;
+                        // The free chain goes on with this message's blocks (each PREV is linked once, so no earlier write).
+                        if (prev == None) _log.TryAppend(FreeHeadOff, first);
+                        else if (*(int*)(b + Block(prev)) != first) _log.TryAppend(Block(prev), first);
+                        prev = _chain[blocks - 1];
+                        freed += blocks;
+                        head = *(int*)(m + 4);
                     }
-                    int blocks = BlocksFor(length);
-                    if (_chain.Length < blocks) _chain = new int[Math.Max(blocks, _chain.Length * 2)];
-                    int at = first;
-                    for (int j = 0; j < blocks; j++)
-                    {
-                        _chain[j] = Check(at);
-                        at = *(int*)(b + Block(at));
-                    }
-                    var copy = new ChainCopy(b, _chain);
-                    fixed (byte* dst = buffer) copy.Out(dst + end, length);
-                    ends[i] = end += length;
-                    // The free chain goes on with this message's blocks (each PREV is linked once, so no earlier write).
-                    if (prev == None) _log.TryAppend(FreeHeadOff, first);
-                    else if (*(int*)(b + Block(prev)) != first) _log.TryAppend(Block(prev), first);
-                    prev = _chain[blocks - 1];
-                    freed += blocks;
-                    head = *(int*)(m + 4);
                 }
+                // Message I is left first and the group commits without it; but never after a loop (messages that claim
+                // more than the storage: the walk met one of them again, and this group would free its blocks twice).
+                catch (Exception) when (i > 0 && !looped) { damaged = true; }
+                if (taken == 0) break;
                 if (*(int*)(b + Block(prev)) != None) _log.TryAppend(Block(prev), None);   // the free list ends here
                 _log.Write(HeadOff, head);
                 if (fifo && head == None) _log.Write(TailOff, None);
@@ -372,6 +410,7 @@ namespace IpcPs
                 _log.Write(CountOff, *(int*)(b + CountOff) - taken);
                 _log.Commit(b, GetLogOffset);
             }
+            return i;
         }
 
         /// <summary>

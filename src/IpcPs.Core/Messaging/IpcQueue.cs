@@ -41,6 +41,7 @@ namespace IpcPs
         private readonly RedoLog _log;
         private int[] _chain = new int[64];   // the blocks of the message being moved; used only under the lock, like the log
         [ThreadStatic] private static byte[]? _received;   // a got message, decoded after the lock is released
+        private readonly KeptMessages _kept = new KeptMessages();   // taken by a batch get, not yet handed out (damage)
         private int _depth = 2;
 
         private IpcQueue(string name) : base(name, IpcObjectKind.Queue) => _log = new RedoLog(name);
@@ -163,8 +164,12 @@ namespace IpcPs
 
         private int BlockCount => Settings.BlockCount;
 
-        /// <summary>The number of messages in the queue (exact, unlike CPython's).</summary>
-        public int QSize() => Volatile.Read(ref *LookWord(CountOff));
+        /// <summary>
+        /// The number of messages in the queue (exact, unlike CPython's), and those this handle keeps: a batch get that
+        /// met a damaged message keeps the ones after it, which this handle's next gets hand out first (design.md,
+        /// "Damaged messages in a batch"). Empty() agrees with it, so Empty() false means Get(false) has one to give.
+        /// </summary>
+        public int QSize() => Volatile.Read(ref *LookWord(CountOff)) + _kept.Count;
 
         /// <summary>
         /// The number of messages in the queue now (as QSize(); what a PowerShell user reaches for first). The queue is
@@ -174,12 +179,14 @@ namespace IpcPs
 
         public bool Empty() => QSize() == 0;
 
-        /// <summary>True when MaxSize messages are in it, or its storage is used up.</summary>
+        /// <summary>True when MaxSize messages are in it, or its storage is used up (messages a handle keeps take neither).</summary>
         public bool Full()
         {
             int max = MaxSize;
-            return max > 0 && QSize() >= max || Volatile.Read(ref *LookWord(UsedOff)) >= BlockCount;
+            return max > 0 && Volatile.Read(ref *LookWord(CountOff)) >= max || Volatile.Read(ref *LookWord(UsedOff)) >= BlockCount;
         }
+
+        private protected override void OnClose() => _kept.Clear();   // what the handle kept goes with it
 
         public override string ToString() => IsClosed ? $"Queue('{Name}', closed)" : $"Queue('{Name}', {Order}, {QSize()} messages)";
     }

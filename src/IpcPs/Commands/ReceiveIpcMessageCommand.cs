@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using IpcPs.Core.Messaging;
 using IpcPs.Hosting;
 
 namespace IpcPs.Commands
@@ -106,11 +107,37 @@ namespace IpcPs.Commands
                 catch (Exception e) when (e is IpcException || e is ObjectDisposedException || e is InvalidOperationException)
                 {
                     foreach (var message in got) WriteObject(message);   // a batch's messages before a damaged one
+                    // The damaged message took one receive; the ones the handle keeps after it go out before its error.
+                    if (channel is IKeepingChannel keeping) WriteKept(keeping, channel, All ? int.MaxValue : Count - received - got.Count - 1);
                     ThrowIpcError(e, channel);
                     return;
                 }
                 foreach (var message in got) WriteObject(message);
                 received += got.Count;
+            }
+        }
+
+        /// <summary>
+        /// Outputs up to MOST messages that the handle keeps (taken by this command's batch after a damaged message; see
+        /// KeptMessages) before the command reports the damaged one: they are out of the queue or pipe, and a handle
+        /// opened by -Name is closed after the command. They are never more than -Count still wants. A further damaged
+        /// one among them is a non-terminating error in its place; only the first ends the command.
+        /// </summary>
+        private void WriteKept(IKeepingChannel keeping, IMessageChannel channel, int most)
+        {
+            for (int i = 0; i < most; i++)
+            {
+                object? message;
+                try
+                {
+                    if (!keeping.TryReceiveKept(out message)) return;
+                }
+                catch (Exception e) when (e is IpcException || e is ObjectDisposedException || e is InvalidOperationException)
+                {
+                    WriteIpcError(e, channel);
+                    continue;
+                }
+                WriteObject(message);
             }
         }
 
