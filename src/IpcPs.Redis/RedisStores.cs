@@ -32,7 +32,7 @@ namespace IpcPs.Redis
         public string Address => Backend.Address;
         internal RedisKey Data { get; }
 
-        internal T Run<T>(Func<IDatabase, T> command, string operation, bool write) => Backend.Run(command, operation, Name, write);
+        internal T Run<T>(Func<IDatabase, T> command, string operation, bool write) => Backend.Run(command, operation, Name, write, new[] { Data });
 
         internal byte[] Encode(object? value)
         {
