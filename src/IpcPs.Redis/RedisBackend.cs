@@ -323,7 +323,7 @@ namespace IpcPs.Redis
         }
 
         /// <summary>Every key an object NAME may have: its meta first, then each data part (AllParts).</summary>
-        private static RedisKey[] ObjectKeys(string name)
+        internal static RedisKey[] ObjectKeys(string name)
         {
             var keys = new List<RedisKey> { MetaKey(name) };
             foreach (var part in AllParts) keys.Add(Key(name, part));

@@ -8,7 +8,7 @@ namespace IpcPs.Redis
     internal static class Scripts
     {
         /// <summary>
-        /// KEYS[1] meta, then the data keys to clear (RedisBackend.Create: every part; a manager store passes none yet);
+        /// KEYS[1] meta, then the data keys to clear (RedisBackend.Create and a manager store: every part);
         /// ARGV kind, openOrCreate, then field/value pairs. "created", "opened" (same kind, openOrCreate), "exists"; another
         /// kind with openOrCreate is an error naming it. A new object starts from empty data keys: data left behind by an
         /// object whose meta was deleted by hand (DEL ipcps:{NAME}) is deleted in the same script that creates the meta, so

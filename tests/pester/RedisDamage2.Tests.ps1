@@ -99,6 +99,37 @@ Describe 'Redis keys replaced by keys of another type' {
     }
 }
 
+Describe 'Redis manager stores whose meta key was lost' {
+    BeforeEach {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
+    }
+
+    It 'a dict, list or namespace created where a deleted meta key left data starts empty, and an open one keeps its data' {
+        $name = New-Name 'st'
+        $m = Connect-IpcManager -Address $script:Address
+        try {
+            $d = $m.Dict("$name-d"); $d['old'] = 1
+            $l = $m.List("$name-l"); $null = $l.Add('old')
+            $ns = $m.Namespace("$name-n"); $ns.old = 1
+            $m.Dict("$name-d").Count | Should -Be 1   # opening an existing store clears nothing
+            $null = Invoke-Rcli DEL "ipcps:{$name-d}" "ipcps:{$name-l}" "ipcps:{$name-n}"
+
+            $d2 = $m.Dict("$name-d")
+            $d2.Count | Should -Be 0
+            $d2['old'] | Should -BeNullOrEmpty
+            $m.List("$name-l").Count | Should -Be 0
+            $m.Namespace("$name-n").Items().Count | Should -Be 0
+            # Where a deleted queue left its messages, a store of the name does not keep them either.
+            $q = New-IpcQueue -Name "$name-q" -Backend $script:Uri
+            Send-IpcMessage $q 'old'
+            $null = Invoke-Rcli DEL "ipcps:{$name-q}"
+            $null = $m.List("$name-q")
+            Invoke-Rcli EXISTS "ipcps:{$name-q}:r" | Should -Be '0'
+        }
+        finally { Remove-IpcObject -Name "$name-d", "$name-l", "$name-n", "$name-q" -Backend $script:Uri -ErrorAction SilentlyContinue }
+    }
+}
+
 Describe 'Redis queue and event counters that are not numbers' {
     BeforeEach {
         if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
