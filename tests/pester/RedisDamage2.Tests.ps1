@@ -130,6 +130,31 @@ Describe 'Redis manager stores whose meta key was lost' {
     }
 }
 
+Describe 'Redis leases whose keys were damaged' {
+    BeforeEach {
+        if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
+    }
+
+    It 'a held lock whose holder key is replaced loses its lease at the next renewal, for that reason, not as a server out of reach' {
+        $name = New-Name 'ld'
+        $lock = New-IpcLock -Name $name -Backend $script:Uri -LeaseTime 1.5
+        try {
+            Enter-IpcLock $lock
+            $null = Invoke-Rcli DEL "ipcps:{$name}:h"
+            $null = Invoke-Rcli HSET "ipcps:{$name}:h" a b
+            $deadline = [DateTime]::UtcNow.AddSeconds(30)
+            while (-not $lock.LeaseLost.IsCancellationRequested -and [DateTime]::UtcNow -lt $deadline) { $null = $lock.LeaseLost.WaitHandle.WaitOne(100) }
+            $lock.LeaseLost.IsCancellationRequested | Should -BeTrue
+            $lock.IsHeld | Should -BeFalse
+            $null = Invoke-Rcli DEL "ipcps:{$name}:h"   # mended: the release finds no holder, and reports why the lease went
+            $x = Get-MethodFailure { $lock.Release() }
+            $x | Should -BeOfType ([IpcPs.LeaseLostException])
+            $x.Message | Should -BeLike "*its renewal found the object damaged*its key 'ipcps:{$name}:h' in Redis is a hash, not the string IpcPs keeps there*"
+        }
+        finally { Remove-IpcObject -Name $name -Backend $script:Uri }
+    }
+}
+
 Describe 'Redis queue and event counters that are not numbers' {
     BeforeEach {
         if (-not $script:HasRedis) { Set-ItResult -Skipped -Because 'redis-server is not installed (.ci/run installs it)' }
