@@ -80,23 +80,46 @@ namespace IpcPs.Redis
             if (now >= _lastSent + _leaseTicks / 3)
             {
                 long sent = Stopwatch.GetTimestamp();
+                RedisResult? reply = null;
                 try
                 {
-                    long ok = (long)_owner.Backend.Eval(_renewScript, _keys, new RedisValue[] { Member, (long)LeaseTime.TotalMilliseconds }, "Renew", _owner.Name, write: true);
-                    if (ok == 1)
+                    reply = _owner.Backend.Eval(_renewScript, _keys, new RedisValue[] { Member, (long)LeaseTime.TotalMilliseconds }, "Renew",
+                                                _owner.Name, write: true, types: _owner.PartTypes);
+                }
+                catch (IpcObjectCorruptException e)   // a key of the object replaced by one of another type (WRONGTYPE)
+                {
+                    MarkLost($"its renewal found the object damaged ({e.Message})");
+                    return;
+                }
+                catch (Exception) { }   // no answer: below
+                if (reply is null)
+                {
+                    // No answer (the server out of reach; or the client's null: StackExchange.Redis's sync ScriptEvaluate
+                    // answered null about once in 300 calls of a script the server had flushed, as after a restart): the
+                    // lease stays valid until its time runs out; the next tick tries again, after a tenth of the lease.
+                    lock (_gate) _lastSent = sent - _leaseTicks / 3 + _leaseTicks / 10;
+                }
+                else
+                {
+                    // The answer is untrusted (ScriptReply): 1 renewed, 0 not the holder; anything else is IpcObjectCorrupt,
+                    // and the lease is lost at once with that reason: Redis did not confirm it, and it is not a server out
+                    // of reach, to be tried again until the lease runs out (an InvalidCastException was taken for that).
+                    long ok = -1;
+                    IpcObjectCorruptException? damaged = null;
+                    try { ok = ScriptReply.Integer(reply, _owner, "Renew"); } catch (IpcObjectCorruptException e) { damaged = e; }
+                    if (damaged is null && ok != 0 && ok != 1)
+                        damaged = new IpcObjectCorruptException(_owner.Name, _owner.Address, $"Redis's answer to Renew ({ok}) is not one it can give");
+                    if (damaged != null)
                     {
-                        lock (_gate) { _lastSent = sent; Volatile.Write(ref _validUntil, sent + _leaseTicks); }
+                        MarkLost($"its renewal found the object damaged ({damaged.Message})");
+                        return;
                     }
-                    else
+                    if (ok == 0)
                     {
                         MarkLost("Redis no longer names it the holder (it expired, or the object was removed)");
                         return;
                     }
-                }
-                catch (Exception)
-                {
-                    // Unreachable for now: the lease stays valid until its time runs out; the next tick tries again.
-                    lock (_gate) _lastSent = sent - _leaseTicks / 3 + _leaseTicks / 10;   // retry after a tenth of the lease
+                    lock (_gate) { _lastSent = sent; Volatile.Write(ref _validUntil, sent + _leaseTicks); }
                 }
             }
             Schedule();

@@ -13,7 +13,7 @@ namespace IpcPs.Redis
         /// <summary>ARGV: owner id, lease ms.</summary>
         public static readonly string Acquire = Scripts.Check("Lock") + @"
 if redis.call('EXISTS', KEYS[2]) == 1 then return {0, redis.call('PTTL', KEYS[2])} end
-number('fence')   -- checked before anything changes: HINCRBY below fails on a damaged one
+integer('fence')   -- checked before anything changes: HINCRBY below fails on a damaged one
 local abandoned = redis.call('HGET', KEYS[1], 'last') == 'held'
 local token = redis.call('HINCRBY', KEYS[1], 'fence', 1)
 redis.call('SET', KEYS[2], token .. ':' .. ARGV[1], 'PX', ARGV[2])
@@ -48,7 +48,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         /// <summary>ARGV: owner id, lease ms.</summary>
         public static readonly string SemAcquire = Scripts.Check("Semaphore") + Now + @"
 local permits = number('permits')
-number('fence')   -- checked before anything changes: HINCRBY below fails on a damaged one
+integer('fence')   -- checked before anything changes: HINCRBY below fails on a damaged one
 local reaped = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZCARD', KEYS[2]) >= permits then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')

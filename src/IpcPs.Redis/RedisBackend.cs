@@ -176,15 +176,16 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// Runs a script (see <see cref="Call"/>): WITHIN is the caller's deadline (none: the operation timeout alone), CANCEL
-        /// ends a wait for the connection.
+        /// ends a wait for the connection. A key of KEYS that holds another type than its part's (TYPES, else
+        /// <see cref="KeyTypes.Of"/>) is named in the IpcObjectCorruptException its WRONGTYPE becomes.
         /// </summary>
         internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write,
-                                  Deadline? within = null, CancellationToken cancel = default) =>
-            Call(() => Database.ScriptEvaluate(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write);
+                                  Deadline? within = null, CancellationToken cancel = default, Func<string, string[]>? types = null) =>
+            Call(() => Database.ScriptEvaluate(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write, keys, types);
 
-        /// <summary>Runs a plain command the same way.</summary>
-        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write) =>
-            Call(() => command(Database), Deadline.Infinite, CancellationToken.None, operation, name, write);
+        /// <summary>Runs a plain command the same way; KEYS: those it reads or writes (named when one has the wrong type).</summary>
+        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write, RedisKey[]? keys = null) =>
+            Call(() => command(Database), Deadline.Infinite, CancellationToken.None, operation, name, write, keys, null);
 
         /// <summary>
         /// Runs COMMAND on the interactive connection; every client error becomes a typed one (RedisErrors.Map). While the
@@ -194,7 +195,8 @@ namespace IpcPs.Redis
         /// command sent waits for its answer up to the operation timeout (the client's own), whatever WITHIN: its answer may
         /// still come, so a change is never given up earlier.
         /// </summary>
-        private T Call<T>(Func<T> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write)
+        private T Call<T>(Func<T> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write,
+                          RedisKey[]? keys, Func<string, string[]>? types)
         {
             ThrowIfClosed();
             var until = within.Min(Deadline.After(OperationTimeout));
@@ -207,6 +209,7 @@ namespace IpcPs.Redis
                     if (until.HasPassed || !Notifier.Wait(back, until.RemainingMilliseconds(), cancel)) throw RedisErrors.Map(e, Address, operation, name, write);
                     ThrowIfClosed();
                 }
+                catch (RedisServerException e) when (name != null && keys != null && KeyTypes.IsWrongType(e)) { throw KeyTypes.Damaged(Database, name, Address, keys, types); }
                 catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
             }
         }
@@ -251,7 +254,7 @@ namespace IpcPs.Redis
         public RedisObject Open(string name, IpcObjectKind? kind)
         {
             IpcName.Validate(name);
-            var entries = Run(db => db.HashGetAll(MetaKey(name)), "Open", name, write: false);
+            var entries = Run(db => db.HashGetAll(MetaKey(name)), "Open", name, write: false, new[] { MetaKey(name) });
             if (entries.Length == 0) throw new IpcObjectNotFoundException(name);
             var meta = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var e in entries.Take(64)) meta[(string?)e.Name ?? ""] = (string?)e.Value ?? "";
@@ -320,7 +323,7 @@ namespace IpcPs.Redis
         }
 
         /// <summary>Every key an object NAME may have: its meta first, then each data part (AllParts).</summary>
-        private static RedisKey[] ObjectKeys(string name)
+        internal static RedisKey[] ObjectKeys(string name)
         {
             var keys = new List<RedisKey> { MetaKey(name) };
             foreach (var part in AllParts) keys.Add(Key(name, part));

@@ -46,8 +46,9 @@ namespace IpcPs.Redis
             if (m.StartsWith("IPCPS NOTFOUND", StringComparison.Ordinal)) return new IpcObjectNotFoundException(name ?? "");
             if (m.StartsWith("IPCPS KIND ", StringComparison.Ordinal))
                 return new IpcObjectKindException(name ?? "", $"The object '{name}' at {address} is a {Word(m, 2)}, not what {operation} needs.");
-            if (m.StartsWith("IPCPS CORRUPT ", StringComparison.Ordinal))   // a script found a field it cannot use (Scripts.Number)
-                return new IpcObjectCorruptException(name ?? "", address, $"its field '{RedisBackend.Truncate(Word(m, 2))}' in Redis is missing or not a number");
+            if (m.StartsWith("IPCPS CORRUPT ", StringComparison.Ordinal))   // a script found a field it cannot use (Scripts.Check)
+                return new IpcObjectCorruptException(name ?? "", address, $"{CorruptField(Word(m, 2), name)} in Redis is missing or not a number");
+            if (name != null && KeyTypes.IsWrongType(s)) return KeyTypes.Unknown(name, address);   // a key replaced (RedisBackend.Call names it when it knows the keys)
             if (m.StartsWith("IPCPS RANGE", StringComparison.Ordinal))
                 return new OverflowException($"{operation} on '{name}': the result does not fit the value's type ({m.Substring(11).Trim()}).");
             if (m.StartsWith("IPCPS ", StringComparison.Ordinal)) return new IpcBackendException($"{operation} on '{name}': {m.Substring(6)}", name, s);
@@ -58,6 +59,14 @@ namespace IpcPs.Redis
             if (m.StartsWith("OOM", StringComparison.Ordinal))
                 return new IpcBackendException($"{operation} on '{name}': the Redis server at {address} is out of memory (maxmemory): {Clean(m)}", name, s);
             return new IpcBackendException($"{operation} on '{name}' failed at {address}: {Clean(m)}", name, s);
+        }
+
+        /// <summary>"its field 'F'" for a meta field F; "its field 'F' of KEY" for a word "PART:F" (a field of a data key).</summary>
+        private static string CorruptField(string word, string? name)
+        {
+            int colon = word.IndexOf(':');
+            if (colon <= 0 || name is null) return $"its field '{RedisBackend.Truncate(word)}'";
+            return $"its field '{RedisBackend.Truncate(word.Substring(colon + 1))}' of {RedisBackend.Key(name, word.Substring(0, colon))}";
         }
 
         private static string Word(string m, int index)

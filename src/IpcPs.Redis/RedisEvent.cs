@@ -14,6 +14,7 @@ namespace IpcPs.Redis
     public sealed class RedisEvent : RedisObject, IIpcEvent
     {
         private static readonly string SetScript = Scripts.Check("Event") + @"
+integer('gen')   -- checked before anything changes: HINCRBY below fails on a damaged one
 redis.call('HSET', KEYS[1], 'set', 1)
 redis.call('HINCRBY', KEYS[1], 'gen', 1)
 redis.call('PUBLISH', ARGV[1], 1)
@@ -24,7 +25,7 @@ redis.call('HSET', KEYS[1], 'set', 0)
 return 1";
 
         private static readonly string StateScript = Scripts.Check("Event") + @"
-return {tonumber(redis.call('HGET', KEYS[1], 'set') or '0'), tonumber(redis.call('HGET', KEYS[1], 'gen') or '0')}";
+return {number('set'), number('gen')}";
 
         private readonly string _channel;
 

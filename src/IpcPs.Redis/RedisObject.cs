@@ -46,8 +46,11 @@ namespace IpcPs.Redis
                                   Deadline? within = null, CancellationToken cancel = default)
         {
             ThrowIfClosed();
-            return Backend.Eval(script, keys, args, operation, Name, write, within, cancel);
+            return Backend.Eval(script, keys, args, operation, Name, write, within, cancel, PartTypes);
         }
+
+        /// <summary>The Redis types the key of PART may hold ("": the meta hash), named when one holds another (KeyTypes).</summary>
+        internal virtual string[] PartTypes(string part) => KeyTypes.Of(part);
 
         internal void ThrowIfClosed()
         {

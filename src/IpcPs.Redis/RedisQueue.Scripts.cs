@@ -10,10 +10,20 @@ namespace IpcPs.Redis
     /// </summary>
     internal static class QueueScripts
     {
+        // Every setting read is checked (a damaged one is IPCPS CORRUPT FIELD: IpcObjectCorrupt naming it, before the
+        // script changes anything), and so is 'unfinished' of a joinable queue, a counter the scripts raise and lower
+        // with HINCRBY, which fails on a damaged one after the writes before it (a Put's messages were stored and the
+        // Put reported failed). 'seq' is checked by the scripts that raise it (Put).
         private const string Settings = @"
 local m = redis.call('HMGET', KEYS[1], 'order', 'max', 'joinable', 'vis', 'maxdel')
-local order, max, joinable, vis, maxdel = tonumber(m[1]), tonumber(m[2]), m[3] == '1', tonumber(m[4]), tonumber(m[5])
-if not (order and max and vis and maxdel) then return redis.error_reply('IPCPS damaged settings') end
+local function setting(i, field)
+  local v = tonumber(m[i])
+  if not v then error({err = 'IPCPS CORRUPT ' .. field}) end
+  return v
+end
+local order, max, joinable, vis, maxdel = setting(1, 'order'), setting(2, 'max'), setting(3, 'joinable') == 1, setting(4, 'vis'), setting(5, 'maxdel')
+local unfinished = 0
+if joinable then unfinished = integer('unfinished') end
 local function size() if order == 2 then return redis.call('ZCARD', KEYS[2]) end return redis.call('LLEN', KEYS[2]) end
 ";
 
@@ -23,6 +33,7 @@ local n = tonumber(ARGV[2])
 local room = n
 if max > 0 and size() + n > max then return 0 end
 local direct = order ~= 2 and not joinable
+if not direct then integer('seq') end   -- checked before anything changes: HINCRBY below fails on a damaged one
 for i = 1, room do
   local body, prio = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
   if direct then
@@ -51,9 +62,14 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if joinable then
   local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
-  for _, id in ipairs(expired) do
+  local counts = {}
+  for i, id in ipairs(expired) do   -- every delivery count checked before anything changes
+    counts[i] = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+    if not counts[i] then error({err = 'IPCPS CORRUPT d:' .. id}) end
+  end
+  for i, id in ipairs(expired) do
     redis.call('ZREM', KEYS[4], id)
-    local d = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+    local d = counts[i]
     if maxdel > 0 and d >= maxdel then
       local body = redis.call('HGET', KEYS[3], id)
       if body then redis.call('RPUSH', KEYS[7], body) end
@@ -73,10 +89,20 @@ local before = size()
 local k = math.min(tonumber(ARGV[3]), before)
 local out = {k, -1}
 for i = 1, k do
-  local id
-  if order == 2 then id = redis.call('ZPOPMIN', KEYS[2])[1] else id = redis.call('LPOP', KEYS[2]) end
+  local id, score
+  if order == 2 then
+    local popped = redis.call('ZPOPMIN', KEYS[2])
+    id, score = popped[1], popped[2]
+  else id = redis.call('LPOP', KEYS[2]) end
   if joinable then
-    local d = redis.call('HINCRBY', KEYS[5], id, 1)
+    local d = redis.pcall('HINCRBY', KEYS[5], id, 1)
+    if type(d) == 'table' then
+      -- A delivery count that is not an integer, or d not a hash: this message goes back where it was (those taken
+      -- before it in this call are in flight, and come back when their visibility timeout passes, as a dead consumer's).
+      if order == 2 then redis.call('ZADD', KEYS[2], score, id) else redis.call('LPUSH', KEYS[2], id) end
+      if string.sub(d.err, 1, 9) == 'WRONGTYPE' then return redis.error_reply(d.err) end   -- KeyTypes names the key
+      error({err = 'IPCPS CORRUPT d:' .. id})
+    end
     redis.call('ZADD', KEYS[4], now + vis, id)
     out[#out + 1] = redis.call('HGET', KEYS[3], id) or ''
     out[#out + 1] = id
@@ -113,7 +139,7 @@ return 1";
 
         /// <summary>Answers {ready, in flight, unfinished, dead letters}.</summary>
         public static readonly string Counts = Scripts.Check("Queue") + Settings + @"
-return {size(), redis.call('ZCARD', KEYS[4]), tonumber(redis.call('HGET', KEYS[1], 'unfinished') or '0'), redis.call('LLEN', KEYS[7])}";
+return {size(), redis.call('ZCARD', KEYS[4]), unfinished, redis.call('LLEN', KEYS[7])}";
 
         /// <summary>Takes one dead letter: {1, body} or {0}.</summary>
         public static readonly string TakeDead = Scripts.Check("Queue") + @"

@@ -180,7 +180,7 @@ namespace IpcPs.Redis
             return WaitUntil(_putChannel, deadline, cancel, (out int hint) =>
             {
                 hint = -1;
-                long stored = (long)Eval(QueueScripts.Put, _keys, args, "Put", write: true, deadline, cancel);
+                long stored = ScriptReply.Integer(Eval(QueueScripts.Put, _keys, args, "Put", write: true, deadline, cancel), this, "Put");
                 if (stored != 0 && stored != n) throw Damaged("an impossible count for a Put");
                 return stored == n;   // 0: no room for all of them, wait for room
             });
@@ -235,8 +235,7 @@ namespace IpcPs.Redis
             var args = Args(_putChannel, _joinChannel, max);
             WaitUntil(_getChannel, deadline, cancel, (out int hint) =>
             {
-                var r = (RedisResult[]?)Eval(QueueScripts.Get, _keys, args, "Get", write: true, deadline, cancel);
-                Parse(r, max, got, out hint);
+                Parse(Eval(QueueScripts.Get, _keys, args, "Get", write: true, deadline, cancel), max, got, out hint);
                 return got.Count > 0;
             });
             int i = 0;
@@ -322,10 +321,11 @@ namespace IpcPs.Redis
         private int _keptCount;
 
         /// <summary>Checks a Get's answer (untrusted: types, counts) and collects its messages, decoded later one by one.</summary>
-        private void Parse(RedisResult[]? r, int max, List<Got> into, out int hint)
+        private void Parse(RedisResult? reply, int max, List<Got> into, out int hint)
         {
-            if (r is null || r.Length < 2) throw Damaged("a Get answer without its counts");
-            long k = (long)r[0], h = (long)r[1];
+            var r = Elements(reply);
+            if (r.Length < 2) throw Damaged("a Get answer without its counts");
+            long k = Integer(r[0]), h = Integer(r[1]);
             int per = IsJoinable ? 3 : 1;
             if (k < 0 || k > max || r.Length != 2 + k * per) throw Damaged("a Get answer of the wrong length");
             hint = h < 0 ? -1 : (int)Math.Min(h + 5, int.MaxValue);   // +5 ms: the redelivery is due when the step runs
@@ -333,19 +333,33 @@ namespace IpcPs.Redis
                 into.Add(IsJoinable ? new Got(r[2 + i * per], r[3 + i * per], r[4 + i * per]) : new Got(r[2 + i * per], null, null));
         }
 
-        /// <summary>One message of a Get's answer, checked (sizes, id) and decoded; a damaged one throws.</summary>
+        /// <summary>One message of a Get's answer, checked (types, sizes, id) and decoded; a damaged one throws.</summary>
         private RedisDelivery Deliver(Got g)
         {
-            var body = (byte[]?)g.Body;
+            var body = Bytes(g.Body);
             if (body is null || body.Length == 0 || body.Length > Backend.MaxMessageBytes) throw Damaged("a message body that is empty or too long");
             if (!IsJoinable) return new RedisDelivery(MessageCodec.Decode(body), null, 1);
-            string? id = (string?)g.Id;
-            long count = (long)g.Count!;
+            var idReply = g.Id!;
+            string? id = idReply.Resp2Type == ResultType.BulkString ? (string?)idReply : null;
+            long count = Integer(g.Count!);
             if (id is null || id.Length != 16 || count < 1) throw Damaged("a delivery without a valid id");
             return new RedisDelivery(MessageCodec.Decode(body), id, count);
         }
 
         private Exception Damaged(string what) => new IpcObjectCorruptException(Name, Address, $"Redis sent {what}");
+
+        // A reply's parts, read as untrusted (ScriptReply): the wrong type is IpcObjectCorrupt, never an InvalidCastException.
+        private RedisResult[] Elements(RedisResult? r) =>
+            r is null || r.IsNull || r.Resp2Type != ResultType.Array ? throw Damaged("an answer that is not a list") : (RedisResult[])r!;
+
+        private long Integer(RedisResult? e) =>
+            e is null || e.IsNull || e.Resp2Type != ResultType.Integer ? throw Damaged("an answer with a count that is not a number") : (long)e;
+
+        private static byte[]? Bytes(RedisResult? e) => e is null || e.IsNull || e.Resp2Type != ResultType.BulkString ? null : (byte[]?)e;
+
+        /// <summary>The ready list is a list, or a sorted set in a priority queue (KeyTypes: named when it holds another type).</summary>
+        internal override string[] PartTypes(string part) =>
+            part == "r" ? (Order == QueueOrder.Priority ? KeyTypes.ZsetType : KeyTypes.ListType) : base.PartTypes(part);
 
         // ---- joinable -------------------------------------------------------------------------------------------------
 
@@ -374,7 +388,7 @@ namespace IpcPs.Redis
             int colon = receipt?.IndexOf(':') ?? -1;
             if (receipt is null || colon != 16 || !long.TryParse(receipt.Substring(17), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
                 throw new ArgumentException($"'{receipt}' is not a delivery receipt (16 hex digits, ':', the delivery number).", nameof(receipt));
-            long r = (long)Eval(QueueScripts.Ack, _keys, Args(_joinChannel, receipt.Substring(0, 16), n), "TaskDone", write: true);
+            long r = ScriptReply.Integer(Eval(QueueScripts.Ack, _keys, Args(_joinChannel, receipt.Substring(0, 16), n), "TaskDone", write: true), this, "TaskDone");
             if (r != 1) throw new DeliveryExpiredException(Name, receipt);
         }
 
@@ -399,9 +413,8 @@ namespace IpcPs.Redis
 
         private (long Ready, long InFlight, long Unfinished, long Dead) Counts(Deadline? within = null, CancellationToken cancel = default)
         {
-            var r = (RedisResult[]?)Eval(QueueScripts.Counts, _keys, Array.Empty<RedisValue>(), "QSize", write: false, within, cancel);
-            if (r is null || r.Length != 4) throw Damaged("counts of the wrong length");
-            return ((long)r[0], (long)r[1], (long)r[2], (long)r[3]);
+            var r = ScriptReply.Integers(Eval(QueueScripts.Counts, _keys, Array.Empty<RedisValue>(), "QSize", write: false, within, cancel), 4, this, "QSize");
+            return (r[0], r[1], r[2], r[3]);
         }
 
         /// <summary>
@@ -427,10 +440,10 @@ namespace IpcPs.Redis
         /// <summary>Takes the oldest dead letter (QueueEmptyException when there is none).</summary>
         public object? GetDeadLetter()
         {
-            var r = (RedisResult[]?)Eval(QueueScripts.TakeDead, _keys, Array.Empty<RedisValue>(), "GetDeadLetter", write: true);
-            if (r is null || r.Length == 0) throw Damaged("an empty answer");
-            if ((long)r[0] == 0) throw new QueueEmptyException(Name + " (dead letters)");
-            var body = (byte[]?)r[1];
+            var r = Elements(Eval(QueueScripts.TakeDead, _keys, Array.Empty<RedisValue>(), "GetDeadLetter", write: true));
+            if (r.Length == 0) throw Damaged("an empty answer");
+            if (Integer(r[0]) == 0) throw new QueueEmptyException(Name + " (dead letters)");
+            var body = r.Length > 1 ? Bytes(r[1]) : null;
             if (body is null || body.Length == 0 || body.Length > Backend.MaxMessageBytes) throw Damaged("a dead letter that is empty or too long");
             return MessageCodec.Decode(body);
         }

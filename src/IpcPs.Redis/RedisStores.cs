@@ -12,7 +12,9 @@ namespace IpcPs.Redis
     /// <summary>
     /// What the manager's stores share: a name, its meta hash (kind Dict, List or Namespace), one data key, and the codec
     /// for values (every value read back is decoded with the codec's bounds; anything that is not a value is
-    /// MessageFormatException).
+    /// MessageFormatException). The meta hash is the store: creating it (Scripts.Create, given every key an object
+    /// may have, as RedisBackend.Create) deletes the data left by an object whose meta was deleted by hand, so a new store
+    /// of the name starts empty.
     /// </summary>
     public abstract class RedisStore : IIpcBackendStore
     {
@@ -22,8 +24,8 @@ namespace IpcPs.Redis
             Name = name;
             StoreKind = kind;
             Data = RedisBackend.Key(name, kind == "List" ? "list" : "dict");
-            var r = backend.Eval(Scripts.Create, new[] { RedisBackend.MetaKey(name) }, new RedisValue[] { kind, 1 }, "Create", name, write: true);
-            if ((string?)r != "created" && (string?)r != "opened") throw new IpcBackendException($"Create of '{name}' got an unexpected answer.", name);
+            var r = backend.Eval(Scripts.Create, RedisBackend.ObjectKeys(name), new RedisValue[] { kind, 1 }, "Create", name, write: true);
+            ScriptReply.Word(r, name, backend.Address, "Create", "created", "opened");
         }
 
         public RedisBackend Backend { get; }
@@ -32,7 +34,7 @@ namespace IpcPs.Redis
         public string Address => Backend.Address;
         internal RedisKey Data { get; }
 
-        internal T Run<T>(Func<IDatabase, T> command, string operation, bool write) => Backend.Run(command, operation, Name, write);
+        internal T Run<T>(Func<IDatabase, T> command, string operation, bool write) => Backend.Run(command, operation, Name, write, new[] { Data });
 
         internal byte[] Encode(object? value)
         {

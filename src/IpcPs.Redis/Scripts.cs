@@ -8,7 +8,7 @@ namespace IpcPs.Redis
     internal static class Scripts
     {
         /// <summary>
-        /// KEYS[1] meta, then the data keys to clear (RedisBackend.Create: every part; a manager store passes none yet);
+        /// KEYS[1] meta, then the data keys to clear (RedisBackend.Create and a manager store: every part);
         /// ARGV kind, openOrCreate, then field/value pairs. "created", "opened" (same kind, openOrCreate), "exists"; another
         /// kind with openOrCreate is an error naming it. A new object starts from empty data keys: data left behind by an
         /// object whose meta was deleted by hand (DEL ipcps:{NAME}) is deleted in the same script that creates the meta, so
@@ -45,7 +45,9 @@ return n";
         /// The first lines of every object script: KEYS[1] is the meta hash, KIND the kind it must have. They define
         /// number(FIELD): the meta field as a number, or the error IPCPS CORRUPT FIELD (IpcObjectCorruptException) when it
         /// is missing or not one, so a damaged field stops the script before it changes anything, instead of a Lua
-        /// arithmetic error or a nil that ends the reply's table early.
+        /// arithmetic error or a nil that ends the reply's table early; and integer(FIELD), the same for a counter that
+        /// HINCRBY raises (HINCRBY refuses '1.5', '1e3', ' 5' and 19 digits, which tonumber takes: read through number()
+        /// such a field failed later, as a BackendError, and after the script's first writes).
         /// </summary>
         public static string Check(string kind) => @"
 local kind = redis.call('HGET', KEYS[1], 'kind')
@@ -55,6 +57,11 @@ local function number(field)
   local v = tonumber(redis.call('HGET', KEYS[1], field))
   if not v then error({err = 'IPCPS CORRUPT ' .. field}) end
   return v
+end
+local function integer(field)
+  local s = redis.call('HGET', KEYS[1], field)
+  if not s or #s > 18 or not string.match(s, '^%-?%d+$') then error({err = 'IPCPS CORRUPT ' .. field}) end
+  return tonumber(s)
 end
 ";
     }
