@@ -112,9 +112,10 @@ namespace IpcPs.Commands
 
         protected override void OnDispose()
         {
-            // A pool made for this call goes first: stopped early (Ctrl+C), the call would otherwise start new workers
-            // in place of the busy ones, only for the pool to wait for them to start and quit.
-            if (_ownPool) _pool?.Dispose(killBusy: true);
+            // A pool made for this call goes first, at once (its busy workers killed, those still starting told to
+            // end): stopped early (Ctrl+C), the call would otherwise start new workers in place of the busy ones, only
+            // for the pool to wait for them to start and quit.
+            if (_ownPool) _pool?.Dispose(atOnce: true);
             _call?.Dispose();
         }
 

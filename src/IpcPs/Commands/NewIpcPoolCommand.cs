@@ -35,12 +35,12 @@ namespace IpcPs.Commands
             }
             catch (OperationCanceledException)
             {
-                pool?.Dispose();
+                pool?.Dispose(atOnce: true);   // nobody has it: its workers still starting end now, not after 3 s each
                 throw new PipelineStoppedException();
             }
             catch (Exception e) when (e is InvalidOperationException || e is TimeoutException || e is System.ComponentModel.Win32Exception)
             {
-                pool?.Dispose();
+                pool?.Dispose(atOnce: true);
                 if (e is PoolInitializationException p && p.Error != null)
                     ThrowTerminatingError(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, InitializationScript) { ErrorDetails = p.Error.ErrorDetails });
                 ThrowIpcError(e, InitializationScript);

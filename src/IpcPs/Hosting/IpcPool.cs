@@ -98,7 +98,7 @@ namespace IpcPs
             }
             catch
             {
-                pool.Dispose();
+                pool.Dispose(atOnce: true);   // nobody has it: the workers started so far end now
                 throw;
             }
             return pool;
@@ -166,12 +166,23 @@ namespace IpcPs
 
         public override string ToString() => $"IpcPool({Id}, size {Size}, {State.ToLowerInvariant()})";
 
-        /// <summary>Asks every worker to quit, waits a moment, kills those still running, and releases the pipes.</summary>
-        public void Dispose() => Dispose(killBusy: false);
+        /// <summary>
+        /// Asks every worker to quit, waits at most <see cref="QuitGrace"/> for them all, kills those still running, and
+        /// releases the pipes.
+        /// </summary>
+        public void Dispose() => Dispose(atOnce: false);
 
-        /// <summary>As <see cref="Dispose()"/>; with KILLBUSY, workers with items in hand are killed at once rather
-        /// than asked (a worker cannot be interrupted inside a user's script, so it would be killed after the grace).</summary>
-        internal void Dispose(bool killBusy)
+        /// <summary>How long a removal waits for its workers, for all of them together (not for each in turn).</summary>
+        internal static readonly TimeSpan QuitGrace = TimeSpan.FromSeconds(3);
+
+        /// <summary>
+        /// As <see cref="Dispose()"/>. ATONCE: a pool nobody will use again (made for a call, at its end; or whose start
+        /// failed or was stopped): workers with items in hand are killed rather than asked (a worker cannot be
+        /// interrupted inside a user's script), and workers still starting, which read no "quit" before they are
+        /// ready (their initialization script may run for minutes), are told to end by their input's end
+        /// (<see cref="PoolWorkerProcess.CloseInput"/>): either would otherwise only end after the grace.
+        /// </summary>
+        internal void Dispose(bool atOnce)
         {
             lock (_gate)
             {
@@ -182,10 +193,24 @@ namespace IpcPs
             // Completed, never disposed: a call running on another thread may be waiting for an event; it wakes now,
             // sees the pool removed and ends (IpcObjectClosed). Events the workers send from now on are dropped.
             Events.CompleteAdding();
-            if (killBusy) foreach (var w in _workers) if (w != null && w.InFlight.Count > 0) w.Kill();
+            if (atOnce)
+            {
+                foreach (var w in _workers)
+                {
+                    if (w is null) continue;
+                    if (!w.Ready) w.CloseInput();   // it has begun no item, even if some were sent to it
+                    else if (w.InFlight.Count > 0) w.Kill();
+                }
+            }
             foreach (var w in _workers) w?.RequestQuit();
-            foreach (var w in _workers) w?.AwaitExit(TimeSpan.FromSeconds(3));
+            // One grace for all: the workers end side by side, so each is waited for only what is left of it (it was
+            // 3 s for each in turn: 18 s for six workers that do not quit).
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var w in _workers) w?.AwaitExit(Left(clock));
         }
+
+        private static TimeSpan Left(System.Diagnostics.Stopwatch clock) =>
+            clock.Elapsed < QuitGrace ? QuitGrace - clock.Elapsed : TimeSpan.Zero;
     }
 
     /// <summary>A worker could not receive the call's arguments or $using: values (ERROR, the worker's): the call cannot run.</summary>

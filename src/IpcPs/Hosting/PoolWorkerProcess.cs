@@ -247,6 +247,21 @@ namespace IpcPs.Hosting
             return $"The pool worker process {Pid} died{how}." + (stderr.Length > 0 ? " Its error output: " + stderr : "");
         }
 
+        /// <summary>
+        /// Ends a worker still starting without killing it: its standard input closes, which a child reads as its
+        /// parent gone (<see cref="ChildChannel"/>'s parent watch, or a spare's request that never comes): it exits
+        /// through Environment.Exit, in the middle of its initialization script too, and leaves nothing behind (a
+        /// killed runtime leaves its debugger pipes and diagnostics socket in the temp folder; on Windows a console
+        /// program killed early in its start leaves its console host running: see SpareChildren's End). A worker reads
+        /// no "quit" before it is ready. One still booting (before the module's import) exits once it has imported it.
+        /// </summary>
+        public void CloseInput()
+        {
+            Dead = true;
+            try { _process.StandardInput.Close(); }
+            catch (Exception e) when (e is System.IO.IOException || e is InvalidOperationException || e is ObjectDisposedException) { /* gone already */ }
+        }
+
         public void Kill()
         {
             Dead = true;
@@ -325,7 +340,7 @@ namespace IpcPs.Hosting
         public void Dispose()
         {
             RequestQuit();
-            AwaitExit(TimeSpan.FromSeconds(3));
+            AwaitExit(IpcPool.QuitGrace);
         }
     }
 }
