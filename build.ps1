@@ -361,9 +361,12 @@ function Write-XunitCounts([string] $Xml, [string] $ResultFile) {
     $assembly = ([xml](Get-Content -Raw $Xml)).assemblies.assembly
     # xunit counts a failure of a class fixture as an error, outside "failed": both fail the stage.
     # The names of what failed, with the first line of its message: printed again at the end of the run.
-    $names = @($assembly.SelectNodes('.//test[@result="Fail"]') | ForEach-Object { "$($_.name): $(($_.failure.message -split "`n")[0])" }) +
-        @($assembly.SelectNodes('.//errors/error') | ForEach-Object { "$($_.type) $($_.name): $(($_.failure.message -split "`n")[0])" })
-    @{ Passed = [int]$assembly.passed; Failed = [int]$assembly.failed + [int]$assembly.errors; Skipped = [int]$assembly.skipped; FailedNames = $names } |
+    # (Nodes read with XPath: under StrictMode a child element that is not there is an error, not $null.)
+    $first = { param($node) (("$($node.SelectSingleNode('failure/message')?.InnerText)") -split "`n")[0] }
+    $names = @($assembly.SelectNodes('.//test[@result="Fail"]') | ForEach-Object { "$($_.GetAttribute('name')): $(& $first $_)" }) +
+        @($assembly.SelectNodes('.//errors/error') | ForEach-Object { "$($_.GetAttribute('type')) $($_.GetAttribute('name')): $(& $first $_)" })
+    $count = { param($attribute) [int]$assembly.GetAttribute($attribute) }   # "errors" is also the name of an element
+    @{ Passed = & $count passed; Failed = (& $count failed) + (& $count errors); Skipped = & $count skipped; FailedNames = $names } |
         ConvertTo-Json | Set-Content $ResultFile
 }
 
