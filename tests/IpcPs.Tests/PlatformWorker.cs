@@ -37,6 +37,7 @@ namespace IpcPs.Tests
                     case "ring": return Ring(args[2], Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6]));
                     case "permits": return PermitsRole(args[2], Int(args[3]), Int(args[4]), Int(args[5]), Int(args[6]));
                     case "timeouts": return Timeouts(args[2], Int(args[3]), Int(args[4]));
+                    case "tree": return ProcessTreeWorker.Run(Int(args[2]), args.Length > 3 ? Int(args[3]) : -1);
                     default: Console.Error.WriteLine($"Unknown role '{role}'."); return 2;
                 }
             }

@@ -72,6 +72,49 @@ namespace IpcPs.Core.Platform
 
         /// <summary>Ends PID at once (SIGKILL; TerminateProcess). A process that has already ended is no error.</summary>
         void Kill(int pid);
+
+        /// <summary>
+        /// The processes descended from PID (started at START; 0 when not known) as they are now: its children, theirs,
+        /// and so on, found through their parent links, each held so that a later <see cref="IProcessTree.Kill"/> reaches
+        /// that very process. Nothing is signalled. Found before PID ends: a process whose parent has ended is no longer
+        /// linked to it (Linux re-parents it). Empty when PID is not that process.
+        /// </summary>
+        IProcessTree FindDescendants(int pid, long start);
+
+        /// <summary>
+        /// Ends PID (started at START; 0 when not known) and every process descended from it, at once. The descendants are
+        /// found before anything is killed (Linux: each is stopped with SIGSTOP as it is found, so that none starts
+        /// another meanwhile; Windows: each is ended as it is found, since a process keeps its parent's id after that
+        /// parent has ended). Nothing that is not PID or descended from it is signalled.
+        /// </summary>
+        void KillTree(int pid, long start);
+
+        /// <summary>
+        /// Takes this process out of its parent's process tree, as far as <see cref="FindDescendants"/> and
+        /// <see cref="KillTree"/> see it: they leave it, and what it starts, alone (a -Detached child, which is to outlive
+        /// its parent). Linux: setsid(2), a session of its own (the walks pass over session leaders: daemons and `setsid`
+        /// programs left their starter's session the same way); Windows: a named marker held for the process's life.
+        /// False when it could not be done (Linux: the process leads a process group already, as one started through
+        /// <see cref="OutOfTreeLauncher"/> does).
+        /// </summary>
+        bool LeaveParentTree();
+
+        /// <summary>
+        /// Takes PID (started at START), a process this one has just started, out of this process's tree (as
+        /// <see cref="LeaveParentTree"/> would in it). Windows: its marker, made here and handed to it (DuplicateHandle).
+        /// False where only the process itself can do it (Linux).
+        /// </summary>
+        bool PutOutOfTree(int pid, long start);
+
+        /// <summary>Whether PID (started at START; 0 when not known) is out of its parent's tree: it leads a session (Linux), it holds its marker (Windows).</summary>
+        bool HasLeftTree(int pid, long start);
+
+        /// <summary>
+        /// A program that runs the program named in its arguments out of this process's tree from its first instruction,
+        /// in the same process (Linux: setsid(1), which calls setsid(2) and then exec: the pid stays the one started);
+        /// null where there is none (or none is needed: Windows, <see cref="PutOutOfTree"/>).
+        /// </summary>
+        string? OutOfTreeLauncher { get; }
     }
 
     internal sealed class Platforms

@@ -133,7 +133,8 @@ namespace IpcPs.Commands
                     throw;
                 }
                 if (spare != null) job.Start(spare.Process, text, spare.Output, spare.FirstLine);
-                else job.Start(ChildLauncher.StartInfo(module, folder), text);
+                else job.Start(ChildLauncher.StartInfo(module, folder, outOfTree: Detached.IsPresent), text);
+                if (Detached) job.WaitOutOfTree();
             }
             catch (Exception e) when (!(e is PipelineStoppedException))
             {

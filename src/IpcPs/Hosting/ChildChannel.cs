@@ -119,7 +119,12 @@ namespace IpcPs.Hosting
             stdin = Core.Platform.StandardInput.Detach(stdin);
             var channel = new ChildChannel(request, stdout, runspace, openError);
             if (!channel.Detached) watcher.Run(() => WatchParent(stdin, after));   // AFTER: a stop request sent right behind the request
-            else watcher.Release();
+            else
+            {
+                watcher.Release();
+                // Meant to outlive its parent: a stop of an ancestor's job leaves it and what it starts alone.
+                Core.Platform.Platforms.Current.Processes.LeaveParentTree();
+            }
             return channel;
         }
 

@@ -27,11 +27,19 @@ Import-Module -Name '{0}'
         public const string JobEntry = "[IpcPs.Hosting.ChildChannel]::Serve()";
 
         /// <summary>A child pwsh that imports the module and exits with what ENTRY (a PowerShell expression) returns.</summary>
-        public static ProcessStartInfo StartInfo(string modulePath, string workingDirectory, string entry = JobEntry)
+        public static ProcessStartInfo StartInfo(string modulePath, string workingDirectory, string entry = JobEntry, bool outOfTree = false)
         {
             var (exe, prefix) = PwshCommand();
             string script = string.Format(Bootstrap, modulePath.Replace("'", "''"), entry);
             string encoded = Convert.ToBase64String(Encoding.Unicode.GetBytes(script));
+            // OUTOFTREE (a -Detached child): through the platform's launcher (setsid(1) on Linux), so that it is out of
+            // this process's tree from its start, not only once it has booted (IProcessTable.OutOfTreeLauncher).
+            string? launcher = outOfTree ? Core.Platform.Platforms.Current.Processes.OutOfTreeLauncher : null;
+            if (launcher != null)
+            {
+                prefix = "\"" + exe + "\" " + prefix;
+                exe = launcher;
+            }
             return new ProcessStartInfo
             {
                 FileName = exe,

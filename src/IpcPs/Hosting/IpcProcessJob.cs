@@ -38,6 +38,8 @@ namespace IpcPs
         private Timer? _reaper;             // kills a child that has not ended ExitGracePeriod after its last frame
         private volatile bool _stopRequested;
         private volatile bool _exited;
+        private readonly ManualResetEventSlim _processExited = new ManualResetEventSlim(false);   // set with _exited
+        private long _start;                  // the child's start time (IProcessTable), 0 when it could not be read
         private JobRepository? _repository;   // the session's job table it was added to (AddTo)
         private int _raisingThread;           // the thread raising the final state change, 0 when none (under _repositoryGate)
         private bool _keptForRaise;           // put back in _repository while it was raised (under _repositoryGate)
@@ -100,7 +102,11 @@ namespace IpcPs
 
         public override void StopJob() => Stop(force: false, StopGracePeriod);
 
-        /// <summary>Stops the child: SIGTERM, then SIGKILL once GRACE has passed (at once with FORCE). Returns when it has ended.</summary>
+        /// <summary>
+        /// Stops the child and what it started: SIGTERM, then SIGKILL once GRACE has passed (at once with FORCE). Returns
+        /// when the job has ended. The programs the child started (its process tree) end with it: with the kill, or, when
+        /// the child ends on the polite request, as soon as it has ended (docs/design.md, "Stopping ends the process tree").
+        /// </summary>
         public void Stop(bool force, TimeSpan grace) => Stop(force, grace, CancellationToken.None);
 
         /// <summary>As <see cref="Stop(bool, TimeSpan)"/>; CANCEL (Ctrl+C) during the grace period kills the child at once.</summary>
@@ -114,15 +120,38 @@ namespace IpcPs
                 _stopRequested = true;
                 SetJobState(JobState.Stopping);
             }
-            // Signal only a child not yet reaped: once it has exited its pid may name another process.
+            var processes = Platforms.Current.Processes;
+            // Signal only a child not yet reaped: once it has exited its pid may name another process (and the tree
+            // walks hold each process they signal, so a pid reused meanwhile is not signalled either).
             if (!force)
             {
-                if (!_exited && !Platforms.Current.Processes.RequestStop(Pid)) RequestStopThroughChannel();
-                try { if (_ended.Wait(grace, cancel)) return; }
+                // What the child has started, found before the request: once the child has ended, its children are no
+                // longer linked to it. They are ended after it, and with what they have started since.
+                using var started = _exited ? null : processes.FindDescendants(Pid, _start);
+                if (!_exited && !processes.RequestStop(Pid)) RequestStopThroughChannel();
+                bool exited = false;
+                try { exited = _processExited.Wait(grace, cancel); }
                 catch (OperationCanceledException) { /* Ctrl+C: no more waiting, kill it */ }
+                if (!exited && !_exited) processes.KillTree(Pid, _start);
+                started?.Kill();
             }
-            if (!_exited) Platforms.Current.Processes.Kill(Pid);
+            else if (!_exited) processes.KillTree(Pid, _start);
             _ended.Wait();
+        }
+
+        /// <summary>
+        /// A -Detached child: returns once it is out of this process's tree (<see cref="IProcessTable.HasLeftTree"/>), so
+        /// that no stop of an ancestor's job ends it (docs/design.md, "Stopping ends the process tree"). Windows marks it
+        /// from here at once; on Linux it leaves by itself: from its start when it was started through setsid(1), else
+        /// as it reads its request (a ready spare: milliseconds). Waited for at most 10 s (a cold child without setsid(1)
+        /// boots first); never for a child that has ended.
+        /// </summary>
+        internal void WaitOutOfTree()
+        {
+            var processes = Platforms.Current.Processes;
+            if (processes.PutOutOfTree(Pid, _start)) return;
+            var limit = Stopwatch.StartNew();
+            while (!_exited && !processes.HasLeftTree(Pid, _start) && limit.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
         }
 
         /// <summary>Where there is no SIGTERM (Windows): asks the child to stop through its stdin (ChildProtocol.StopRequest).</summary>
@@ -159,6 +188,7 @@ namespace IpcPs
             var records = output ?? new ChildOutputReader(process.StandardOutput, frames: true);
             _process = process;
             Pid = process.Id;
+            _start = Platforms.Current.Processes.Find(Pid)?.Start ?? 0;   // for the process-tree walks of a stop
             SetJobState(JobState.Running);
             bool readsAtOnce = firstLine != null && firstLine.Status == System.Threading.Tasks.TaskStatus.RanToCompletion
                 && Hosting.ChildProtocol.IsReadyFrame(firstLine.Result);
@@ -201,7 +231,11 @@ namespace IpcPs
                 }
         }
 
-        /// <summary>Kills a child that sent its last frame but has not ended in time; never one already reaped (its pid may be another's).</summary>
+        /// <summary>
+        /// Kills a child that sent its last frame but has not ended in time; never one already reaped (its pid may be
+        /// another's). The child alone, not its tree: its script is over and nobody asked to stop it, so what it left
+        /// running (a Start-Process without -Wait) stays, as when the child ends in time.
+        /// </summary>
         private void KillIfNotExited()
         {
             try { if (!_exited) Platforms.Current.Processes.Kill(Pid); }
@@ -217,6 +251,7 @@ namespace IpcPs
             process.WaitForExit(int.MaxValue);
             int exitCode = process.ExitCode;
             _exited = true;
+            _processExited.Set();
             _reaper?.Dispose();
             if (_lastFrame)
             {

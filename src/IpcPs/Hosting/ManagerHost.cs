@@ -54,6 +54,7 @@ namespace IpcPs.Hosting
             Core.Platform.TerminationSignal.Add(server.Shutdown);
             if (!(settings["Detached"] is true))
                 new Thread(() => { WatchParent(); server.Shutdown(); }) { IsBackground = true, Name = "IpcPs manager lifetime" }.Start();
+            else Core.Platform.Platforms.Current.Processes.LeaveParentTree();   // a stop of an ancestor's job leaves it alone
             // Once shut down, the process ends even when the pipeline thread is stuck in a custom method that never
             // returns (it would otherwise outlive its session as an orphan): a short grace for the normal path, then exit.
             var pumped = new ManualResetEventSlim();

@@ -75,7 +75,10 @@ namespace IpcPs.Hosting
             _pipe = pipe;
             _handedOver = handedOver;
             Pid = process.Id;
+            _start = Platforms.Current.Processes.Find(Pid)?.Start ?? 0;
         }
+
+        private readonly long _start;   // the worker's start time, for the process-tree walk of Kill (0: not known)
 
         public int Slot { get; }
         public int Pid { get; }
@@ -262,10 +265,14 @@ namespace IpcPs.Hosting
             catch (Exception e) when (e is System.IO.IOException || e is InvalidOperationException || e is ObjectDisposedException) { /* gone already */ }
         }
 
+        /// <summary>
+        /// Kills the worker and the programs it started (its process tree: a busy item's native programs end with it,
+        /// as a stopped job's do); never a worker already reaped.
+        /// </summary>
         public void Kill()
         {
             Dead = true;
-            try { if (!_process.HasExited) Platforms.Current.Processes.Kill(Pid); }
+            try { if (!_process.HasExited) Platforms.Current.Processes.KillTree(Pid, _start); }
             catch (InvalidOperationException) { /* already reaped */ }
         }
 

@@ -17,7 +17,7 @@ namespace IpcPs.Core.Platform.Linux
         public const int AT_SYMLINK_NOFOLLOW = 0x100;
         public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
         public const int LOCK_SH = 1, LOCK_EX = 2;
-        public const int SIGKILL = 9, SIGTERM = 15;
+        public const int SIGKILL = 9, SIGTERM = 15, SIGSTOP = 19;
         public const short POLLIN = 0x1, POLLHUP = 0x10;
 
         /// <summary>struct pollfd: offset 0 fd, 4 events, 6 revents (8 bytes).</summary>
@@ -52,7 +52,11 @@ namespace IpcPs.Core.Platform.Linux
         [DllImport("libc", SetLastError = true)] public static extern IntPtr pwrite(int fd, byte* buf, UIntPtr count, long offset);
         [DllImport("libc", SetLastError = true)] public static extern int kill(int pid, int sig);
         [DllImport("libc")] public static extern uint geteuid();
+        [DllImport("libc", SetLastError = true)] public static extern int setsid();
         [DllImport("libc", SetLastError = true)] public static extern int poll(PollFd* fds, UIntPtr count, int timeout);
+        /// <summary>pidfd_open(2) and pidfd_send_signal(2) (Linux 5.3 and 5.1; one number on x86-64 and arm64), through syscall(2): glibc wraps them only since 2.36.</summary>
+        public const long SYS_pidfd_send_signal = 424, SYS_pidfd_open = 434;
+        [DllImport("libc", SetLastError = true)] public static extern long syscall(long number, long a, long b, long c, long d);
         [DllImport("libc", SetLastError = true)] public static extern int setenv(string name, string value, int overwrite);
         [DllImport("libc", SetLastError = true)] public static extern int unsetenv(string name);
     }

@@ -75,6 +75,31 @@ namespace IpcPs.Core.Platform.Linux
 
         public void Kill(int pid) => LibC.kill(pid, LibC.SIGKILL);
 
+        public IProcessTree FindDescendants(int pid, long start) => new LinuxProcessTree(pid, start, killRoot: false, ProcIsOurs());
+
+        public void KillTree(int pid, long start)
+        {
+            using var tree = new LinuxProcessTree(pid, start, killRoot: true, ProcIsOurs());
+            tree.Kill();
+            // PID could not be held (its /proc entry or a handle could not be read): killed alone unless known to be another's.
+            if (tree.Pids.Length == 0 && Check(pid, start, start == 0 ? 0 : -1) != ProcessState.Gone) Kill(pid);
+        }
+
+        public bool LeaveParentTree() => LibC.setsid() >= 0;   // EPERM: it leads a process group already
+
+        /// <summary>Linux: only a process itself can leave its session (setsid(2)).</summary>
+        public bool PutOutOfTree(int pid, long start) => false;
+
+        public bool HasLeftTree(int pid, long start)
+        {
+            if (pid <= 0 || !ProcIsOurs()) return false;
+            string? stat = ReadProc(pid + "/stat", out _);
+            return stat != null && ProcStat.TryParseTree(stat, out char state, out _, out int session, out long now)
+                && state != 'Z' && state != 'X' && (start == 0 || now == start) && session == pid;
+        }
+
+        public string? OutOfTreeLauncher { get; } = System.IO.File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : System.IO.File.Exists("/bin/setsid") ? "/bin/setsid" : null;
+
         public ProcessIdentity? Find(int pid)
         {
             if (pid <= 0 || !ProcIsOurs()) return null;

@@ -24,6 +24,19 @@ namespace IpcPs.Core.Platform.Linux
                 && long.TryParse(f[19], NumberStyles.None, CultureInfo.InvariantCulture, out start);
         }
 
+        /// <summary>
+        /// As <see cref="TryParse"/>, with the parent's pid (field 4: the parent process, a thread group id) and the
+        /// session id (field 6) instead of the threads.
+        /// </summary>
+        public static bool TryParseTree(string text, out char state, out int parent, out int session, out long start)
+        {
+            parent = session = 0;
+            if (!TryParse(text, out state, out _, out start)) return false;
+            string[] f = text.Substring(text.LastIndexOf(')') + 2).Split(' ');
+            return int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out parent)
+                && int.TryParse(f[3], NumberStyles.None, CultureInfo.InvariantCulture, out session);
+        }
+
         /// <summary>The "Tgid:" line of /proc/PID/status: the process a task id belongs to (equal to the id for a process).</summary>
         public static bool TryParseTgid(string status, out int tgid)
         {

@@ -129,6 +129,53 @@ namespace IpcPs.Core.Platform.Windows
 
         [DllImport("kernel32", SetLastError = true)] public static extern bool TerminateProcess(IntPtr process, uint exitCode);
 
+        // The process list (Toolhelp) and a process's parent (ntdll): the process tree (WindowsProcessTree).
+        public const uint TH32CS_SNAPPROCESS = 0x2;
+        public const int ProcessBasicInformation = 0;
+
+        /// <summary>PROCESSENTRY32W.</summary>
+        [StructLayout(LayoutKind.Sequential, CharSet = CharSet.Unicode)]
+        public struct PROCESSENTRY32W
+        {
+            public uint dwSize;
+            public uint cntUsage;
+            public uint th32ProcessID;
+            public IntPtr th32DefaultHeapID;
+            public uint th32ModuleID;
+            public uint cntThreads;
+            public uint th32ParentProcessID;
+            public int pcPriClassBase;
+            public uint dwFlags;
+            [MarshalAs(UnmanagedType.ByValTStr, SizeConst = 260)] public string szExeFile;
+        }
+
+        /// <summary>PROCESS_BASIC_INFORMATION: six pointer-sized fields (the NTSTATUS and the priority padded on 64 bits).</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        public struct PROCESS_BASIC_INFORMATION
+        {
+            public IntPtr ExitStatus;
+            public IntPtr PebBaseAddress;
+            public IntPtr AffinityMask;
+            public IntPtr BasePriority;
+            public IntPtr UniqueProcessId;
+            public IntPtr InheritedFromUniqueProcessId;
+        }
+
+        [DllImport("kernel32", SetLastError = true)] public static extern IntPtr CreateToolhelp32Snapshot(uint flags, uint pid);
+
+        [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode)] public static extern bool Process32FirstW(IntPtr snapshot, ref PROCESSENTRY32W entry);
+
+        [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode)] public static extern bool Process32NextW(IntPtr snapshot, ref PROCESSENTRY32W entry);
+
+        /// <summary>Returns an NTSTATUS: 0 on success.</summary>
+        [DllImport("ntdll")]
+        public static extern int NtQueryInformationProcess(IntPtr process, int infoClass, out PROCESS_BASIC_INFORMATION info, int length, out int returned);
+
+        public const uint PROCESS_DUP_HANDLE = 0x0040, DUPLICATE_CLOSE_SOURCE = 1, DUPLICATE_SAME_ACCESS = 2;
+
+        [DllImport("kernel32", SetLastError = true)]
+        public static extern bool DuplicateHandle(IntPtr sourceProcess, IntPtr source, IntPtr targetProcess, out IntPtr target, uint access, bool inherit, uint options);
+
         [DllImport("kernel32", SetLastError = true)] public static extern bool ProcessIdToSessionId(uint pid, out uint session);
 
         [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode, EntryPoint = "CreateFileW")]

@@ -16,7 +16,8 @@ namespace IpcPs.Core.Platform.Windows
     /// process, out of handles or memory, GetProcessTimes failing).</item>
     /// </list>
     /// There is no pid namespace (<see cref="PidNamespace"/> is 0) and no polite stop request (<see cref="RequestStop"/>
-    /// is false: the caller asks through the child's channel); <see cref="Kill"/> is TerminateProcess.
+    /// is false: the caller asks through the child's channel); <see cref="Kill"/> is TerminateProcess; a tree is walked by
+    /// <see cref="WindowsProcessTree"/>.
     /// </summary>
     internal sealed class WindowsProcesses : IProcessTable
     {
@@ -81,6 +82,47 @@ namespace IpcPs.Core.Platform.Windows
 
         /// <summary>Windows has no SIGTERM: false, so the caller asks the child through its channel.</summary>
         public bool RequestStop(int pid) => false;
+
+        public IProcessTree FindDescendants(int pid, long start) => new WindowsProcessTree(pid, start, killRoot: false);
+
+        private static IntPtr _leftTree;   // the marker of LeaveParentTree, held (never closed) for the process's life
+
+        public unsafe bool LeaveParentTree()
+        {
+            if (_leftTree != IntPtr.Zero) return true;
+            var me = Current;
+            _leftTree = Win32.CreateSemaphoreEx(null, 0, 1, WindowsProcessTree.LeftTreeMarker(me.Pid, me.Start), 0, Win32.SEMAPHORE_ALL_ACCESS);
+            return _leftTree != IntPtr.Zero;
+        }
+
+        /// <summary>The marker of PID, made here and moved into PID (DUPLICATE_CLOSE_SOURCE): it lives as long as PID does.</summary>
+        public unsafe bool PutOutOfTree(int pid, long start)
+        {
+            if (start == 0) return false;
+            IntPtr process = Win32.OpenProcess(Win32.PROCESS_DUP_HANDLE, false, pid);
+            if (process == IntPtr.Zero) return false;
+            try
+            {
+                IntPtr marker = Win32.CreateSemaphoreEx(null, 0, 1, WindowsProcessTree.LeftTreeMarker(pid, start), 0, Win32.SEMAPHORE_ALL_ACCESS);
+                if (marker == IntPtr.Zero) return false;
+                // DUPLICATE_CLOSE_SOURCE closes ours whatever the result.
+                return Win32.DuplicateHandle(Win32.GetCurrentProcess(), marker, process, out _, 0, false, Win32.DUPLICATE_SAME_ACCESS | Win32.DUPLICATE_CLOSE_SOURCE);
+            }
+            finally { Win32.CloseHandle(process); }
+        }
+
+        public bool HasLeftTree(int pid, long start) => start != 0 && WindowsProcessTree.HasLeftTree(pid, start);
+
+        /// <summary>None needed: <see cref="PutOutOfTree"/> marks a child as soon as it has started.</summary>
+        public string? OutOfTreeLauncher => null;
+
+        public void KillTree(int pid, long start)
+        {
+            using var tree = new WindowsProcessTree(pid, start, killRoot: true);
+            tree.Kill();
+            // PID could not be held (its /proc entry or a handle could not be read): killed alone unless known to be another's.
+            if (tree.Pids.Length == 0 && Check(pid, start, start == 0 ? 0 : -1) != ProcessState.Gone) Kill(pid);
+        }
 
         /// <summary>TerminateProcess with exit code 0xFFFFFFFF (-1, as .NET's Process.Kill). An ended process is no error.</summary>
         public void Kill(int pid)
