@@ -90,7 +90,6 @@ Describe 'A damaged message in a batch of a Redis queue' {
     BeforeAll {
         $script:RedisServer = Start-TestRedis
         $script:Uri = $script:RedisServer.Uri
-        function Invoke-Rcli { redis-cli -p $script:RedisServer.Port --no-auth-warning -a $script:RedisServer.Password @args }
     }
 
     BeforeEach {

@@ -171,6 +171,18 @@ function Start-TestRedis([int] $FirstPort) {
     }
 }
 
+# Runs a redis-cli command on the file's test server, $script:RedisServer (the password on the command line is the test
+# server's own).
+function Invoke-Rcli { redis-cli -p $script:RedisServer.Port --no-auth-warning -a $script:RedisServer.Password @args }
+
+# A name of PREFIX and ten random hex digits.
+function New-Name([string] $Prefix) { "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 10))" }
+
+# The error SCRIPT writes or throws, whether terminating or not; $null when none.
+function Get-Failure([scriptblock] $Script) {
+    try { & $Script -ErrorAction Stop; $null } catch { $_ }
+}
+
 # Ends a server Start-TestRedis started and removes its folder.
 function Stop-TestRedis($Redis) {
     if (-not $Redis) { return }

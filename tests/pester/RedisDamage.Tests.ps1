@@ -11,16 +11,6 @@ BeforeAll {
         $script:Address = "redis://127.0.0.1:$($script:RedisServer.Port)/0"   # as the backend names itself (no password)
         $null = Connect-IpcBackend $script:Uri
     }
-
-    # Runs a redis-cli command on the test server (the password on the command line is the test server's own).
-    function Invoke-Rcli { redis-cli -p $script:RedisServer.Port --no-auth-warning -a $script:RedisServer.Password @args }
-
-    function New-Name([string] $Prefix) { "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 10))" }
-
-    # The error SCRIPT writes or throws, whether terminating or not; $null when none.
-    function Get-Failure([scriptblock] $Script) {
-        try { & $Script -ErrorAction Stop; $null } catch { $_ }
-    }
 }
 
 AfterAll {

@@ -13,16 +13,6 @@ BeforeAll {
         $null = Connect-IpcBackend $script:Uri
     }
 
-    # Runs a redis-cli command on the test server (the password on the command line is the test server's own).
-    function Invoke-Rcli { redis-cli -p $script:RedisServer.Port --no-auth-warning -a $script:RedisServer.Password @args }
-
-    function New-Name([string] $Prefix) { "$Prefix-$([guid]::NewGuid().ToString('N').Substring(0, 10))" }
-
-    # The error SCRIPT writes or throws, whether terminating or not; $null when none.
-    function Get-Failure([scriptblock] $Script) {
-        try { & $Script -ErrorAction Stop; $null } catch { $_ }
-    }
-
     # The exception a .NET method call threw (unwrapped from PowerShell's MethodInvocationException); $null when none.
     function Get-MethodFailure([scriptblock] $Script) {
         try { $null = & $Script; $null } catch { $e = $_.Exception; if ($e -is [System.Management.Automation.MethodInvocationException] -or $e -is [System.Management.Automation.GetValueInvocationException] -or $e -is [System.Management.Automation.SetValueInvocationException]) { $e.InnerException } else { $e } }
