@@ -600,9 +600,10 @@ function Invoke-Test {
     foreach ($t in $timings) { Write-Host "  $t" }
     Write-Host ''
     if ($failures.Count) {
-        # Repeated here, at the end, where a reader of the run's last lines finds them (long lines folded to 300 characters).
+        # Repeated here, at the end, where a reader of the run's last lines finds them (long lines cut at 1,200 characters:
+        # a client timeout's figures, its thread-pool counts among them, come after its first 300).
         Write-Host 'Failed:'
-        foreach ($f in $failures) { Write-Host "  $(if ($f.Length -gt 300) { $f.Substring(0, 300) + '…' } else { $f })" }
+        foreach ($f in $failures) { Write-Host "  $(if ($f.Length -gt 1200) { $f.Substring(0, 1200) + '…' } else { $f })" }
         Write-Host ''
     }
     Write-Host "$($totals.Passed) passed, $($totals.Failed) failed, $($totals.Skipped) skipped"

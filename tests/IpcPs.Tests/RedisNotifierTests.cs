@@ -44,7 +44,9 @@ namespace IpcPs.Tests
             using var stop = new CancellationTokenSource();
             B.Notifier.Linger = TimeSpan.Zero;   // a channel without watchers is unsubscribed at once (by a sweep of its own)
             // Each churn round is a first watcher (subscribing) or a last one (unsubscribed) as often as the race allows.
-            var churn = Enumerable.Range(0, 3).Select(_ => Task.Run(() => { while (!stop.IsCancellationRequested) B.Notifier.Watch(channel).Dispose(); })).ToArray();
+            // On threads of their own: the churn must not take the thread pool, whose threads read Redis's replies.
+            var churn = Enumerable.Range(0, 3).Select(_ => Task.Factory.StartNew(() => { while (!stop.IsCancellationRequested) B.Notifier.Watch(channel).Dispose(); },
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
             try
             {
                 for (int round = 0; round < 300; round++)
@@ -77,6 +79,42 @@ namespace IpcPs.Tests
             var signal = watcher.Signal;   // taken after the restore (which signals every watched channel)
             Publish(watched);
             Assert.True(signal.Wait(Generous), "A publish after the reconnection did not wake the watcher.");
+        }
+
+        /// <summary>
+        /// The test program's pool makes threads at once (IpcPs.Tests.csproj, ThreadPoolMinThreads). On Linux a Redis reply
+        /// is read, and a pub/sub message handed to its handler, on a pool thread. Here 4 pool threads are held in
+        /// synchronous waits, as a neighbouring test class's tests hold them, and 3 more subscribe and unsubscribe the
+        /// channel over and over in synchronous round trips: with the pool's default minimum (the CPU count), a reply went
+        /// unread for the client's whole 5 s timeout (RedisTimeoutException on PUBLISH, as on CI on 2026-12-06), or the
+        /// wake-up never came.
+        /// </summary>
+        [Fact]
+        public void Round_trips_and_wake_ups_come_while_other_tests_hold_pool_threads_in_synchronous_waits()
+        {
+            string channel = B.Channel(NewName(), "ev");
+            using var release = new ManualResetEventSlim();
+            using var held = new CountdownEvent(4);
+            var holders = Enumerable.Range(0, 4).Select(_ => Task.Run(() => { held.Signal(); release.Wait(); })).ToArray();
+            B.Notifier.Linger = TimeSpan.Zero;
+            var churn = Enumerable.Range(0, 3).Select(_ => Task.Run(() => { while (!release.IsSet) B.Notifier.Watch(channel).Dispose(); })).ToArray();
+            try
+            {
+                Assert.True(held.Wait(Generous), "The pool did not run 4 work items at once.");
+                for (int round = 0; round < 100; round++)
+                {
+                    using var watcher = B.Notifier.Watch(channel);
+                    var signal = watcher.Signal;
+                    Publish(channel);
+                    Assert.True(signal.Wait(Generous), $"Round {round}: the publish did not wake the watcher.");
+                }
+            }
+            finally
+            {
+                release.Set();
+                Assert.True(Task.WaitAll(holders.Concat(churn).ToArray(), Generous));
+                B.Notifier.Linger = Notifier.DefaultLinger;
+            }
         }
     }
 }
