@@ -39,24 +39,28 @@ namespace IpcPs.Redis
         /// asked with TYPE commands sent together (not a script: StackExchange.Redis's ScriptEvaluate answered null now
         /// and then, seen after the server had flushed its scripts), waited for at most the operation timeout.
         /// </summary>
-        public static IpcObjectCorruptException Damaged(IDatabase db, string name, string address, RedisKey[] keys, Func<string, string[]>? types)
+        public static IpcObjectCorruptException Damaged(IDatabase db, string name, string address, RedisKey[] keys, Func<string, string[]>? types) =>
+            DamagedAsync(db, name, address, keys, types).GetAwaiter().GetResult();
+
+        /// <summary><see cref="Damaged"/> without holding a thread while the types are asked (a lease's renewal).</summary>
+        public static async Task<IpcObjectCorruptException> DamagedAsync(IDatabase db, string name, string address, RedisKey[] keys, Func<string, string[]>? types)
         {
             try
             {
                 var asked = new Task<RedisType>[keys.Length];
                 for (int i = 0; i < keys.Length; i++) asked[i] = db.KeyTypeAsync(keys[i]);
-                if (Task.WaitAll(asked, RedisBackend.OperationTimeout))
-                    for (int i = 0; i < keys.Length; i++)
-                    {
-                        string? part = Part(keys[i], name), type = Name(asked[i].Result);
-                        if (part is null || type is null) continue;
-                        var allowed = (types ?? Of)(part);
-                        if (allowed.Length > 0 && Array.IndexOf(allowed, type) < 0)
-                            return new IpcObjectCorruptException(name, address,
-                                $"its key '{keys[i]}' in Redis is a {type}, not the {string.Join(" or ", allowed)} IpcPs keeps there (replaced by hand or by another program)");
-                    }
+                await Task.WhenAll(asked).WaitAsync(RedisBackend.OperationTimeout).ConfigureAwait(false);
+                for (int i = 0; i < keys.Length; i++)
+                {
+                    string? part = Part(keys[i], name), type = Name(asked[i].Result);
+                    if (part is null || type is null) continue;
+                    var allowed = (types ?? Of)(part);
+                    if (allowed.Length > 0 && Array.IndexOf(allowed, type) < 0)
+                        return new IpcObjectCorruptException(name, address,
+                            $"its key '{keys[i]}' in Redis is a {type}, not the {string.Join(" or ", allowed)} IpcPs keeps there (replaced by hand or by another program)");
+                }
             }
-            catch (AggregateException) { }   // the types could not be read: the plain error below
+            catch (Exception e) when (e is TimeoutException || e is RedisException) { }   // the types could not be read (in time): the plain error below
             return Unknown(name, address);
         }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Diagnostics;
 using System.Threading;
+using System.Threading.Tasks;
 using StackExchange.Redis;
 
 namespace IpcPs.Redis
@@ -68,6 +69,12 @@ namespace IpcPs.Redis
             }
         }
 
+        /// <summary>
+        /// The timer's tick: the lease has run out (lost), or a renewal is due and is sent without waiting for it
+        /// (<see cref="RedisBackend.EvalAsync"/>: a tick never holds a pool thread, whose threads read Redis's replies);
+        /// <see cref="Renewed"/> takes the answer and arms the next tick. One renewal at a time: the timer is armed again
+        /// only after the answer.
+        /// </summary>
         private void Tick()
         {
             if (_done || IsLost) return;
@@ -77,50 +84,63 @@ namespace IpcPs.Redis
                 MarkLost("it was not renewed within its lease time (the server could not be reached in time, or this process was paused)");
                 return;
             }
-            if (now >= _lastSent + _leaseTicks / 3)
+            if (now < _lastSent + _leaseTicks / 3)
             {
-                long sent = Stopwatch.GetTimestamp();
-                RedisResult? reply = null;
-                try
+                Schedule();
+                return;
+            }
+            long sent = Stopwatch.GetTimestamp();
+            Task<RedisResult> renewal;
+            try
+            {
+                renewal = _owner.Backend.EvalAsync(_renewScript, _keys, new RedisValue[] { Member, (long)LeaseTime.TotalMilliseconds }, "Renew",
+                                                   _owner.Name, write: true, types: _owner.PartTypes);
+            }
+            catch (Exception e) { renewal = Task.FromException<RedisResult>(e); }   // the connection closed
+            // Not run inline (TaskScheduler.Default, no ExecuteSynchronously): a loss cancels Lost, whose callbacks are the
+            // caller's, never on the client's reading thread.
+            renewal.ContinueWith(t => Renewed(t, sent), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
+
+        /// <summary>Takes a renewal's outcome (sent at SENT) and arms the next tick.</summary>
+        private void Renewed(Task<RedisResult> renewal, long sent)
+        {
+            if (_done || IsLost) return;
+            RedisResult? reply = null;
+            if (renewal.IsCompletedSuccessfully) reply = renewal.Result;
+            else if (renewal.Exception?.InnerException is IpcObjectCorruptException e)   // a key of the object replaced by one of another type (WRONGTYPE)
+            {
+                MarkLost($"its renewal found the object damaged ({e.Message})");
+                return;
+            }
+            if (reply is null)
+            {
+                // No answer (the server out of reach; or the client's null: StackExchange.Redis's sync ScriptEvaluate
+                // answered null about once in 300 calls of a script the server had flushed, as after a restart): the
+                // lease stays valid until its time runs out; the next tick tries again, after a tenth of the lease.
+                lock (_gate) _lastSent = sent - _leaseTicks / 3 + _leaseTicks / 10;
+            }
+            else
+            {
+                // The answer is untrusted (ScriptReply): 1 renewed, 0 not the holder; anything else is IpcObjectCorrupt,
+                // and the lease is lost at once with that reason: Redis did not confirm it, and it is not a server out
+                // of reach, to be tried again until the lease runs out (an InvalidCastException was taken for that).
+                long ok = -1;
+                IpcObjectCorruptException? damaged = null;
+                try { ok = ScriptReply.Integer(reply, _owner, "Renew"); } catch (IpcObjectCorruptException e) { damaged = e; }
+                if (damaged is null && ok != 0 && ok != 1)
+                    damaged = new IpcObjectCorruptException(_owner.Name, _owner.Address, $"Redis's answer to Renew ({ok}) is not one it can give");
+                if (damaged != null)
                 {
-                    reply = _owner.Backend.Eval(_renewScript, _keys, new RedisValue[] { Member, (long)LeaseTime.TotalMilliseconds }, "Renew",
-                                                _owner.Name, write: true, types: _owner.PartTypes);
-                }
-                catch (IpcObjectCorruptException e)   // a key of the object replaced by one of another type (WRONGTYPE)
-                {
-                    MarkLost($"its renewal found the object damaged ({e.Message})");
+                    MarkLost($"its renewal found the object damaged ({damaged.Message})");
                     return;
                 }
-                catch (Exception) { }   // no answer: below
-                if (reply is null)
+                if (ok == 0)
                 {
-                    // No answer (the server out of reach; or the client's null: StackExchange.Redis's sync ScriptEvaluate
-                    // answered null about once in 300 calls of a script the server had flushed, as after a restart): the
-                    // lease stays valid until its time runs out; the next tick tries again, after a tenth of the lease.
-                    lock (_gate) _lastSent = sent - _leaseTicks / 3 + _leaseTicks / 10;
+                    MarkLost("Redis no longer names it the holder (it expired, or the object was removed)");
+                    return;
                 }
-                else
-                {
-                    // The answer is untrusted (ScriptReply): 1 renewed, 0 not the holder; anything else is IpcObjectCorrupt,
-                    // and the lease is lost at once with that reason: Redis did not confirm it, and it is not a server out
-                    // of reach, to be tried again until the lease runs out (an InvalidCastException was taken for that).
-                    long ok = -1;
-                    IpcObjectCorruptException? damaged = null;
-                    try { ok = ScriptReply.Integer(reply, _owner, "Renew"); } catch (IpcObjectCorruptException e) { damaged = e; }
-                    if (damaged is null && ok != 0 && ok != 1)
-                        damaged = new IpcObjectCorruptException(_owner.Name, _owner.Address, $"Redis's answer to Renew ({ok}) is not one it can give");
-                    if (damaged != null)
-                    {
-                        MarkLost($"its renewal found the object damaged ({damaged.Message})");
-                        return;
-                    }
-                    if (ok == 0)
-                    {
-                        MarkLost("Redis no longer names it the holder (it expired, or the object was removed)");
-                        return;
-                    }
-                    lock (_gate) { _lastSent = sent; Volatile.Write(ref _validUntil, sent + _leaseTicks); }
-                }
+                lock (_gate) { _lastSent = sent; Volatile.Write(ref _validUntil, sent + _leaseTicks); }
             }
             Schedule();
         }
@@ -131,8 +151,8 @@ namespace IpcPs.Redis
             {
                 if (_why != null) return;
                 _why = why;
+                if (!_done) _timer.Change(Timeout.Infinite, Timeout.Infinite);   // done: stopped already, perhaps disposed (a renewal answered after the release)
                 _done = true;
-                _timer.Change(Timeout.Infinite, Timeout.Infinite);
             }
             try { _lost.Cancel(); } catch (AggregateException) { }   // a watcher's callback that throws must not end the timer thread
         }

@@ -183,6 +183,24 @@ namespace IpcPs.Redis
                                   Deadline? within = null, CancellationToken cancel = default, Func<string, string[]>? types = null) =>
             Call(() => Database.ScriptEvaluate(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write, keys, types);
 
+        /// <summary>
+        /// Runs a script once without holding a thread while it waits (a lease's renewal, from a timer): on Linux every
+        /// reply is read on a thread-pool thread, so pool threads held in synchronous waits for replies leave none to read
+        /// them until the pool grows, which it does slowly (eight locks' renewals at once lost every lease on a 2-CPU
+        /// machine). A connection that is down is not waited for (the caller tries again); its errors are Eval's.
+        /// </summary>
+        internal async Task<RedisResult> EvalAsync(string script, RedisKey[] keys, RedisValue[] args, string operation, string name, bool write,
+                                                   Func<string, string[]>? types)
+        {
+            ThrowIfClosed();
+            try { return await Database.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false); }
+            catch (RedisServerException e) when (KeyTypes.IsWrongType(e))
+            {
+                throw await KeyTypes.DamagedAsync(Database, name, Address, keys, types).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+        }
+
         /// <summary>Runs a plain command the same way; KEYS: those it reads or writes (named when one has the wrong type).</summary>
         internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write, RedisKey[]? keys = null) =>
             Call(() => command(Database), Deadline.Infinite, CancellationToken.None, operation, name, write, keys, null);

@@ -34,8 +34,13 @@ namespace IpcPs.Tests
         private readonly System.Text.StringBuilder _errors = new System.Text.StringBuilder();
 
         public RedisWorkerProcess(string role, string address, string name, params string[] args)
+            : this(new Dictionary<string, string>(), role, address, name, args) { }
+
+        /// <summary>A worker with ENVIRONMENT added to this process's.</summary>
+        public RedisWorkerProcess(IReadOnlyDictionary<string, string> environment, string role, string address, string name, params string[] args)
         {
             var psi = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var e in environment) psi.Environment[e.Key] = e.Value;
             foreach (var a in new[] { "redis-worker", role, address, name }) psi.ArgumentList.Add(a);
             foreach (var a in args) psi.ArgumentList.Add(a);
             Process = Process.Start(psi)!;

@@ -103,6 +103,27 @@ namespace IpcPs.Tests
                     catch (LeaseLostException e) { Say($"lost {e.Token} {(l.LeaseLost.IsCancellationRequested ? "cancelled" : "not-cancelled")}"); }
                     return 0;
                 }
+                case "hold-many":
+                {
+                    // Holds COUNT locks (NAME-0…) of LEASE ms for HOLD ms, then says how many leases were lost meanwhile.
+                    int count = int.Parse(args[4]), hold = int.Parse(args[6]);
+                    var options = new IpcBackendOptions { LeaseTime = TimeSpan.FromMilliseconds(int.Parse(args[5])) };
+                    var locks = new List<RedisLock>();
+                    for (int i = 0; i < count; i++) locks.Add((RedisLock)backend.Create(IpcObjectKind.Lock, $"{name}-{i}", options));
+                    foreach (var l in locks) l.TryAcquire(TimeSpan.FromSeconds(30), CancellationToken.None);
+                    Say("held");
+                    Thread.Sleep(hold);   // the time held (renewed every third of a lease meanwhile), not a synchronisation
+                    int lost = 0;
+                    foreach (var l in locks)
+                    {
+                        if (l.LeaseLost.IsCancellationRequested) lost++;
+                        try { l.Release(); } catch (LeaseLostException) { }
+                        l.Unlink();
+                        l.Dispose();
+                    }
+                    Say($"lost {lost}");
+                    return 0;
+                }
                 case "wait-event":
                 {
                     using var ev = (RedisEvent)backend.Open(name, IpcObjectKind.Event);
