@@ -25,6 +25,7 @@ namespace IpcPs.Redis
         private readonly object _gate = new object();
         private long _validUntil, _lastSent;
         private bool _done;
+        private bool _renewing;   // a renewal is sent and not answered: the next tick is the lease's end, not another renewal
         private string? _why;
 
         public Lease(RedisObject owner, string renewScript, RedisKey[] keys, string member, long token, TimeSpan leaseTime, long sentAt)
@@ -63,7 +64,7 @@ namespace IpcPs.Redis
             {
                 if (_done) return;
                 long now = Stopwatch.GetTimestamp();
-                long next = Math.Min(_lastSent + _leaseTicks / 3, _validUntil);
+                long next = _renewing ? _validUntil : Math.Min(_lastSent + _leaseTicks / 3, _validUntil);
                 long ms = Math.Max(1, (next - now) * 1000 / Stopwatch.Frequency);
                 _timer.Change(ms, Timeout.Infinite);
             }
@@ -72,8 +73,9 @@ namespace IpcPs.Redis
         /// <summary>
         /// The timer's tick: the lease has run out (lost), or a renewal is due and is sent without waiting for it
         /// (<see cref="RedisBackend.EvalAsync"/>: a tick never holds a pool thread, whose threads read Redis's replies);
-        /// <see cref="Renewed"/> takes the answer and arms the next tick. One renewal at a time: the timer is armed again
-        /// only after the answer.
+        /// <see cref="Renewed"/> takes the answer and arms the next tick. One renewal at a time: while one is unanswered the
+        /// timer is armed for the lease's end, so a lease whose renewal gets no answer (a server paused, a network cut) is
+        /// lost when it runs out, not when the client gives the renewal up (the operation timeout, 5 s, may be far longer).
         /// </summary>
         private void Tick()
         {
@@ -84,11 +86,14 @@ namespace IpcPs.Redis
                 MarkLost("it was not renewed within its lease time (the server could not be reached in time, or this process was paused)");
                 return;
             }
-            if (now < _lastSent + _leaseTicks / 3)
+            bool due;
+            lock (_gate)
             {
-                Schedule();
-                return;
+                due = !_renewing && now >= _lastSent + _leaseTicks / 3;   // else the lease's end, or the renewal, is not yet due
+                if (due) _renewing = true;
             }
+            Schedule();   // while the renewal is unanswered: at the lease's end
+            if (!due) return;
             long sent = Stopwatch.GetTimestamp();
             Task<RedisResult> renewal;
             try
@@ -105,6 +110,7 @@ namespace IpcPs.Redis
         /// <summary>Takes a renewal's outcome (sent at SENT) and arms the next tick.</summary>
         private void Renewed(Task<RedisResult> renewal, long sent)
         {
+            lock (_gate) _renewing = false;
             if (_done || IsLost) return;
             RedisResult? reply = null;
             if (renewal.IsCompletedSuccessfully) reply = renewal.Result;

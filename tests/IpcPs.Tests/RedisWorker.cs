@@ -18,7 +18,7 @@ namespace IpcPs.Tests
             string role = args[1], address = args[2], name = args[3];
             string password = Console.ReadLine() ?? "";
             IpcBackendCredentials.Remember(address, password);
-            var backend = RedisBackend.Connect(address);
+            var backend = RedisBackend.Connect(address, TimeSpan.FromSeconds(30));   // a loaded machine starts a worker slowly (a 5 s connect timeout ran out once)
             switch (role)
             {
                 case "produce":
@@ -114,14 +114,15 @@ namespace IpcPs.Tests
                     Say("held");
                     Thread.Sleep(hold);   // the time held (renewed every third of a lease meanwhile), not a synchronisation
                     int lost = 0;
+                    string why = "";
                     foreach (var l in locks)
                     {
                         if (l.LeaseLost.IsCancellationRequested) lost++;
-                        try { l.Release(); } catch (LeaseLostException) { }
+                        try { l.Release(); } catch (LeaseLostException e) { why = e.Message; }
                         l.Unlink();
                         l.Dispose();
                     }
-                    Say($"lost {lost}");
+                    Say(lost == 0 ? "lost 0" : $"lost {lost} ({why})");
                     return 0;
                 }
                 case "wait-event":
