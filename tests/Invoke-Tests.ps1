@@ -10,8 +10,8 @@ param(
     [Parameter(Mandatory)] [string[]] $Path,
     [Parameter(Mandatory)] [string] $ResultFile,
     [string] $TestName,
-    # Only tests with this tag (the Windows leg runs the tests tagged Windows: those that apply there so far). Pester
-    # includes a test that matches any filter, so -TestName, when given, is the only filter (it names what to run).
+    # Only tests with one of these tags (comma-separated; the Windows leg runs the tests tagged Windows: those that
+    # apply there so far), their blocks' tags included. With -TestName both must hold (see below).
     [string] $Tag,
     # Leaves out tests with these tags (comma-separated): the Linux leg leaves out those tagged WindowsOnly.
     [string] $ExcludeTag
@@ -28,6 +28,26 @@ $config.Output.StackTraceVerbosity = 'Filtered'
 if ($TestName) { $config.Filter.FullName = $TestName -split ',' }
 if ($Tag -and -not $TestName) { $config.Filter.Tag = $Tag -split ',' }
 if ($ExcludeTag) { $config.Filter.ExcludeTag = $ExcludeTag -split ',' }
+if ($Tag -and $TestName) {
+    # Pester runs a test that matches ANY of its include filters, so a narrowed Windows run (-TestName) ran the Linux-only
+    # tests it named too, which fail under Wine. Both must hold: the tests -TestName names are found first (discovery
+    # only), and those that carry one of the tags (on the test or a block around it) are then named one by one.
+    $find = New-PesterConfiguration
+    $find.Run.Path = $Path
+    $find.Run.SkipRun = $true
+    $find.Run.PassThru = $true
+    $find.Output.Verbosity = 'None'
+    $find.Filter.FullName = $TestName -split ','
+    if ($ExcludeTag) { $find.Filter.ExcludeTag = $ExcludeTag -split ',' }
+    $tags = $Tag -split ','
+    $tagged = foreach ($t in (Invoke-Pester -Configuration $find).Tests) {
+        $all = @($t.Tag)
+        for ($b = $t.Block; $b; $b = $b.Parent) { $all += @($b.Tag) }
+        if ($t.ShouldRun -and @($all | Where-Object { $_ -in $tags }).Count) { [WildcardPattern]::Escape($t.ExpandedPath) }
+    }
+    # None tagged: a name no test has, so that nothing runs (an empty filter would run everything).
+    $config.Filter.FullName = if ($tagged) { @($tagged) } else { @('<no test named by -TestName carries the tags>') }
+}
 
 $result = Invoke-Pester -Configuration $config
 
