@@ -71,8 +71,9 @@ namespace IpcPs.Tests
         /// Under the queue's lock: the free list holds no block twice, ends at its recorded tail and has only blocks below
         /// fresh; no block the queue reaches from its head (walked until it meets a block again: the loop stays) is free;
         /// the free blocks and the blocks in use are every block ever used. Returns the blocks the queue reaches.
+        /// LEADSTOFREE: the damage itself is a link to a free block, and the queue may reach free blocks through it.
         /// </summary>
-        private static HashSet<int> AssertSound(IpcQueue q) => q.UnderLock(p =>
+        private static HashSet<int> AssertSound(IpcQueue q, bool leadsToFree = false) => q.UnderLock(p =>
         {
             byte* b = (byte*)p;
             int W(int offset) => *(int*)(b + offset);
@@ -108,7 +109,7 @@ namespace IpcPs.Tests
                 for (int m = W(HeadOff); Valid(m) && firsts.Add(m); m = W(Block(m) + 4)) Message(m);
             }
             var both = queued.Intersect(free).OrderBy(x => x).ToArray();
-            Assert.True(both.Length == 0, $"Blocks {string.Join(", ", both)} are free and still in the queue.");
+            Assert.True(leadsToFree || both.Length == 0, $"Blocks {string.Join(", ", both)} are free and still in the queue.");
             Assert.True(free.Count + W(UsedOff) == fresh,
                 $"{free.Count} blocks are free and {W(UsedOff)} in use, but {fresh} were ever used: blocks were freed twice or lost.");
             return queued;
@@ -314,6 +315,44 @@ namespace IpcPs.Tests
             using var q = NewQueue(QueueOrder.Priority);
             for (int i = 0; i < 6; i++) q.PutWithPriority(i, 1 + i / 3);
             TakeAcrossTheDamage(q, s => s.Int(Block(s.Int(HeadOff))) = s.Int(HeadOff), Array.Empty<object>());
+        }
+
+        /// <summary>
+        /// The link a get follows leads to a block never used (its zeros read as an empty message) or to the free list's
+        /// last block (a freed message, still readable): a get, single or batch, must not take it. Taken, the free list's
+        /// last block would be linked to itself (a later put handed that block again and again), a never-used one would be
+        /// freed and later handed out from the free list and from the never-used blocks both. It fails, every time.
+        /// </summary>
+        [Theory]
+        [InlineData(QueueOrder.Fifo, false, false)]
+        [InlineData(QueueOrder.Fifo, true, false)]
+        [InlineData(QueueOrder.Fifo, false, true)]
+        [InlineData(QueueOrder.Fifo, true, true)]
+        [InlineData(QueueOrder.Lifo, false, false)]
+        [InlineData(QueueOrder.Lifo, true, false)]
+        [InlineData(QueueOrder.Lifo, true, true)]
+        [InlineData(QueueOrder.Priority, false, false)]
+        [InlineData(QueueOrder.Priority, true, false)]
+        [InlineData(QueueOrder.Priority, false, true)]
+        [InlineData(QueueOrder.Priority, true, true)]
+        public void A_link_to_the_free_lists_last_or_a_never_used_block_is_damage_for_every_get(QueueOrder order, bool toFreeTail, bool batch)
+        {
+            using var q = NewQueue(order);
+            PutInOrder(q, 4);
+            Assert.Equal(new object[] { 0, 1 }, new[] { q.Get(false), q.Get(false) });   // their blocks are free now
+            using (var s = new RawSegment(q.Name))
+            {
+                int target = toFreeTail ? s.Int(FreeTailOff) : s.Int(FreshOff) + 10;
+                if (order == QueueOrder.Priority) s.Int(Block(s.Int(HeadOff)) + 4) = target;   // the bucket's first message
+                else s.Int(HeadOff) = target;
+            }
+            for (int again = 0; again < 2; again++)
+            {
+                var e = Assert.Throws<IpcObjectCorruptException>(() => { if (batch) q.GetMany(10, 0); else q.Get(false); });
+                Assert.Contains(toFreeTail ? "which is free" : "which was never used", e.Message);
+                AssertSound(q, leadsToFree: true);
+                Assert.Equal(2, q.QSize());
+            }
         }
 
         /// <summary>

@@ -543,7 +543,8 @@ namespace IpcPs
             return walked;
         }
 
-        private Exception Unseen(int block, int fresh, int freeTail)
+        /// <summary>Why the walk (or a get, <see cref="Follow"/>) refused BLOCK; a block it had met already: a loop.</summary>
+        private IpcObjectCorruptException Unseen(int block, int fresh, int freeTail)
         {
             if (block < 0 || block >= BlockCount) return Damaged($"a link points to block {block}");
             if (block >= fresh) return Damaged($"a link points to block {block}, which was never used");

@@ -240,19 +240,20 @@ namespace IpcPs
         private int Remove(byte* b, ref byte[] buffer)
         {
             _log.Begin();
-            int first, bucket = None;
+            int first, bucket = None, fresh = *(int*)(b + FreshOff), freeTail = *(int*)(b + FreeTailOff);
+            if ((uint)fresh > (uint)BlockCount) throw Damaged("its block counts disagree");
             bool emptied = false;
             if (Order == QueueOrder.Priority)
             {
-                bucket = Check(*(int*)(b + HeadOff));
-                first = Check(*(int*)(b + Block(bucket) + 4));
+                bucket = Follow(*(int*)(b + HeadOff), fresh, freeTail);
+                first = Follow(*(int*)(b + Block(bucket) + 4), fresh, freeTail);
                 int next = *(int*)(b + Block(first) + 4);
                 emptied = next == None;
                 TakeFromBucket(bucket, next, emptied ? *(int*)(b + Block(bucket)) : None);
             }
             else
             {
-                first = Check(*(int*)(b + HeadOff));
+                first = Follow(*(int*)(b + HeadOff), fresh, freeTail);
                 int next = *(int*)(b + Block(first) + 4);
                 _log.Write(HeadOff, next);
                 if (next == None && Order == QueueOrder.Fifo) _log.Write(TailOff, None);
@@ -268,7 +269,7 @@ namespace IpcPs
             int at = first;
             for (int i = 0; i < blocks; i++)
             {
-                _chain[i] = Check(at);
+                _chain[i] = Follow(at, fresh, freeTail);
                 at = *(int*)(b + Block(at));
             }
             var copy = new ChainCopy(b, _chain);
@@ -372,6 +373,17 @@ namespace IpcPs
         }
 
         private IpcObjectCorruptException Damaged(string what) => Corrupt(what);
+
+        /// <summary>
+        /// A link a get follows: to a block below FRESH (the blocks at and above it were never used: zeros, an empty
+        /// message) and not the free list's last (FREETAIL: freed, still readable; freed again it would link to itself).
+        /// A link further into the free list is not told from a message's (design.md, "Known limits").
+        /// </summary>
+        private int Follow(int block, int fresh, int freeTail)
+        {
+            if ((uint)block >= (uint)fresh || block == freeTail) throw Unseen(block, fresh, freeTail);
+            return block;
+        }
 
         private bool FinishTask() => FinishTasks(1);
 
