@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using IpcPs.Core.Messaging;
 using IpcPs.Core.Sync;
@@ -10,9 +11,9 @@ namespace IpcPs
     // Batches (docs/design.md, "Queue", "Batches"): one lock acquisition, one commit and one wake-up call for a whole
     // PutMany; one lock acquisition and one wake-up call for a GetMany. A batch put is all-or-nothing: it waits until
     // the whole batch fits (count and blocks), and its messages become visible together at one commit point, so a
-    // producer killed mid-batch leaves none of them in the queue. A batch get commits message by message under the one
-    // lock hold (each is a get as Get makes it): a consumer killed mid-batch took the messages before its death with
-    // it, as a consumer killed after a Get did, and left the rest.
+    // producer killed mid-batch leaves none of them in the queue. A batch get first walks and checks all its messages,
+    // changing nothing, then commits them in groups (Priority: one by one, as Get) under the one lock hold: a consumer
+    // killed mid-batch took the groups before its death with it, as a consumer killed after a Get did, and left the rest.
     public sealed unsafe partial class IpcQueue : IEncodedBatchChannel
     {
         /// <summary>
@@ -274,8 +275,8 @@ namespace IpcPs
         }
 
         /// <summary>
-        /// Takes up to MAX messages into BUFFER back to back (ENDS[i]: where message i ends) under one lock hold, each
-        /// committed as a Get commits it; waits only for the first. Returns how many (0: none before DEADLINE).
+        /// Takes up to MAX messages into BUFFER back to back (ENDS[i]: where message i ends) under one lock hold
+        /// (<see cref="TakeMany"/>); waits only for the first. Returns how many (0: none before DEADLINE).
         /// </summary>
         private int TryTakeMany(ref byte[] buffer, ref int[] ends, int max, Deadline deadline, CancellationToken cancel)
         {
@@ -294,27 +295,10 @@ namespace IpcPs
                         int count = *(int*)(b + CountOff);
                         if (count > 0)
                         {
-                            int n = Math.Min(count, max);
+                            // Each message takes a block: a larger count is damage, never a reason to allocate more.
+                            int n = Math.Min(Math.Min(count, max), BlockCount);
                             if (ends.Length < n) ends = new int[Math.Max(n, ends.Length * 2)];
-                            if (Order == QueueOrder.Priority)
-                            {
-                                // Each Remove commits: a damaged message met after some were taken ends the batch with
-                                // them (they are out of the queue), and fails the next get, as it fails a Get. Not a
-                                // loop: messages that claim more than the storage may be one message met again.
-                                bool looped = false;
-                                try
-                                {
-                                    for (int end = 0; taken < n;)
-                                    {
-                                        end += Remove(b, ref buffer, end);
-                                        ends[taken++] = end;
-                                        looped = end > Capacity;
-                                        CheckBatchBytes(end);
-                                    }
-                                }
-                                catch (Exception) when (taken > 0 && !looped) { }
-                            }
-                            else taken = RemoveMany(b, ref buffer, ends, n);
+                            taken = TakeMany(b, ref buffer, ends, n);
                             *(int*)(b + GetSignal) += 1;
                             if (CrashPoints.Enabled) CrashPoints.Hit(CrashPoints.QueueSignal);
                         }
@@ -339,87 +323,288 @@ namespace IpcPs
             }
         }
 
+        // The walk of a batch get (used under the lock, like _chain and the log): the blocks in the order it met them,
+        // and per message i of the walk: _upto[i], where its blocks end in _walked (they are the last BlocksFor(its
+        // length)); Priority: _next[i], its next-message link, _bucket[i], its bucket, and _after[i], that bucket's next
+        // when message i empties it. Fifo, Lifo: _appends, the free chain's links the commits log (offset, value, the
+        // message that needs it; _appendCount of them), and _finalLink, what the last message's last block links to
+        // (Unknown: write None). _leave: the link the queue is left with after the messages the walk takes.
+        private int[] _walked = new int[64], _upto = new int[64], _appends = new int[192], _next = new int[64], _bucket = new int[64], _after = new int[64];
+        private int _walkedCount, _repeat, _leave, _stopped, _appendCount, _finalLink;
+        private const int GroupLinks = RedoLog.Capacity - 7;   // a group's links: its last link and five words, and one spare, left
+        private const int Unknown = int.MinValue;
+
         /// <summary>
-        /// Takes the first N messages (N ≤ count; Fifo or Lifo) into BUFFER back to back, ENDS[i] where message i ends.
-        /// Commits in groups as large as the redo log allows: a group logs the same few words (head, tail, free-list
-        /// tail, used, count) and at most one link per message — the free list's last block on to the message's first,
-        /// which a batch put has often written already (its messages' blocks are one chain). So a consumer killed
-        /// mid-batch has taken whole groups and left whole groups. Returns how many were taken: fewer than N when a
-        /// damaged message (a link or length no put writes) comes after others, which are then taken without it (every
-        /// check of a message comes before its first logged write); the damage fails the next get, as it fails a Get.
-        /// A walk that loops (one message met again) is not such a message: it is met only once the batch claims more
-        /// than the storage, and then the whole batch fails as before, its last group not committed.
+        /// Takes up to N messages (N ≤ count) into BUFFER back to back, ENDS[i] where message i ends, in two passes: the
+        /// walk (<see cref="WalkBatch"/>) reads, checks and copies out every one of them, writing nothing shared; then
+        /// they are committed from what it read: Fifo and Lifo in groups as large as the redo log holds, Priority one by
+        /// one as Get commits. So nothing is freed before the whole batch is known to free no block twice. Returns how
+        /// many: fewer than N when the walk met damage after some; damage at the first throws, and nothing is taken.
         /// </summary>
-        private int RemoveMany(byte* b, ref byte[] buffer, int[] ends, int n)
+        private int TakeMany(byte* b, ref byte[] buffer, int[] ends, int n)
         {
-            const int Closing = 7;   // the group's last link and its five words, and one spare
-            bool fifo = Order == QueueOrder.Fifo;
-            int end = 0, i = 0;
-            bool damaged = false, looped = false;
-            while (i < n && !damaged)
+            if (_upto.Length < n)
             {
-                _log.Begin();
-                int head = *(int*)(b + HeadOff), prev = *(int*)(b + FreeTailOff);   // PREV: the free chain's last block
-                int taken = 0, freed = 0;
-                try
+                int size = Math.Max(n, _upto.Length * 2);
+                _upto = new int[size];
+                if (Order != QueueOrder.Priority) _appends = new int[3 * size];
+                else
                 {
-                    if (prev != None) Check(prev);
-                    for (; i < n && _log.Count < RedoLog.Capacity - Closing; i++, taken++)
-                    {
-                        int first = Check(head);
-                        byte* m = b + Block(first);
-                        int length = *(int*)(m + 8);
-                        if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
-                        looped = (long)end + length > Capacity;
-                        CheckBatchBytes((long)end + length);
-                        if (buffer.Length - end < length)
-                        {
-                            if ((long)end + length > int.MaxValue) throw new MessageTooLargeException(Name, (long)end + length, int.MaxValue, "a batch holds at most");
-                            var bigger = new byte[Math.Max(end + length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
-                            Buffer.BlockCopy(buffer, 0, bigger, 0, end);
-                            buffer = bigger;
-                        }
-                        int blocks = BlocksFor(length);
-                        if (_chain.Length < blocks) _chain = new int[Math.Max(blocks, _chain.Length * 2)];
-                        int at = first;
-                        for (int j = 0; j < blocks; j++)
-                        {
-                            _chain[j] = Check(at);
-                            at = *(int*)(b + Block(at));
-                        }
-                        var copy = new ChainCopy(b, _chain);
-                        fixed (byte* dst = buffer) copy.Out(dst + end, length);
-                        ends[i] = end += length;
-                        // The free chain goes on with this message's blocks (each PREV is linked once, so no earlier write).
-                        if (prev == None) _log.TryAppend(FreeHeadOff, first);
-                        else if (*(int*)(b + Block(prev)) != first) _log.TryAppend(Block(prev), first);
-                        prev = _chain[blocks - 1];
-                        freed += blocks;
-                        head = *(int*)(m + 4);
-                    }
+                    _next = new int[size];
+                    _bucket = new int[size];
+                    _after = new int[size];
                 }
-                // Message I is left first and the group commits without it; but never after a loop (messages that claim
-                // more than the storage: the walk met one of them again, and this group would free its blocks twice).
-                catch (Exception) when (i > 0 && !looped) { damaged = true; }
-                if (taken == 0) break;
-                if (*(int*)(b + Block(prev)) != None) _log.TryAppend(Block(prev), None);   // the free list ends here
-                _log.Write(HeadOff, head);
-                if (fifo && head == None) _log.Write(TailOff, None);
-                _log.Write(FreeTailOff, prev);
-                _log.Write(UsedOff, *(int*)(b + UsedOff) - freed);
-                _log.Write(CountOff, *(int*)(b + CountOff) - taken);
-                _log.Commit(b, GetLogOffset);
             }
+            int m = WalkBatch(b, ref buffer, ends, n);
+            if (Order == QueueOrder.Priority) ReleaseOneByOne(b, ends, m);
+            else ReleaseInGroups(b, m);
+            return m;
+        }
+
+        // A batch get's walk marks each block it meets: _marks[block] == _mark. Each walk takes the next mark, so nothing
+        // is cleared after it (all of it every 255 walks). Per thread: a walk runs under a queue's lock and calls out to
+        // nothing, and one array (a byte per block ever used) serves every queue the thread takes batches from.
+        [ThreadStatic] private static byte[]? _marks;
+        [ThreadStatic] private static byte _mark;
+
+        /// <summary>The marks for a walk of blocks below FRESH, and its mark.</summary>
+        private static byte[] Marks(int fresh, out byte mark)
+        {
+            var marks = _marks;
+            if (marks == null || marks.Length < fresh) _marks = marks = new byte[Math.Max(fresh, Math.Min(int.MaxValue / 2, (marks?.Length ?? 1024) * 2))];
+            if ((mark = ++_mark) == 0)
+            {
+                Array.Clear(marks, 0, marks.Length);
+                mark = _mark = 1;
+            }
+            return marks;
+        }
+
+        /// <summary>
+        /// A batch get's first pass: walks up to N messages in get order (heads, next links, chains, buckets), checks each
+        /// link and length and copies the messages out into BUFFER; writes nothing shared. Every block it meets is marked,
+        /// so a link back into the batch (a loop, in a damaged segment) is found before anything is freed: the batch then
+        /// takes only the messages before the one that holds the block met again (their blocks are all distinct, and the
+        /// link it leaves the queue with leads to that one, which it does not free), and the loop stays in the queue for
+        /// the next batch get to fail on. A link that leaves the queue, after a message, on a marked block is a loop too.
+        /// Other damage (a link outside the blocks ever used or to the free list's last, a length no put writes, a Fifo's
+        /// tail or a bucket's last message that links on) takes the messages before the damaged one. Returns how many;
+        /// throws the damage when that is none.
+        /// </summary>
+        private int WalkBatch(byte* b, ref byte[] buffer, int[] ends, int n)
+        {
+            bool priority = Order == QueueOrder.Priority;
+            int fresh = *(int*)(b + FreshOff), last = Order == QueueOrder.Fifo ? *(int*)(b + TailOff) : None;
+            int freeTail = *(int*)(b + FreeTailOff);
+            if (fresh < 0 || fresh > BlockCount) throw Damaged("its block counts disagree");
+            if (freeTail < None || freeTail >= fresh) throw Damaged($"its free list ends at block {freeTail}, of {fresh} ever used");
+            // Fifo, Lifo: the free chain's last block (PREV) and what it links to (LINK), as the commits will leave them.
+            int prev = freeTail, link = freeTail == None ? None : *(int*)(b + Block(freeTail)), links = 0, na = 0;
+            _repeat = None;
+            var seen = Marks(fresh, out byte mark);
+            int[] walked = _walked, appends = _appends;
+            int i = 0, end = 0, bucket = None, w = 0;   // w: blocks walked, walked[..w)
+            int at = *(int*)(b + HeadOff);   // the next message's first block; Priority, at a bucket's end: the next bucket
+            bool enter = priority;
+            Exception? damage = null;   // no try here: a damaged link breaks the loop (See returns None), so the loop's locals stay in registers
+            for (; i < n; i++)
+            {
+                if (enter)
+                {
+                    if ((bucket = See(seen, mark, walked, ref w, at, fresh, freeTail)) == None) break;
+                    at = *(int*)(b + Block(bucket) + 4);
+                    last = *(int*)(b + Block(bucket) + 8);
+                    enter = false;
+                }
+                int first = See(seen, mark, walked, ref w, at, fresh, freeTail);
+                if (first == None) break;
+                byte* m = b + Block(first);
+                int length = *(int*)(m + 8), next = *(int*)(m + 4);
+                if (length < 0 || length > MaxMessageLength)
+                {
+                    damage = Damaged($"a message claims {length} bytes");
+                    break;
+                }
+                int blocks = BlocksFor(length), j = 1;
+                if (_chain.Length < blocks) _chain = new int[Math.Max(blocks, _chain.Length * 2)];
+                // Room for the rest of its blocks and for the next message's bucket and first block.
+                if (walked.Length - w < blocks + 1) _walked = walked = Grown(walked, w + blocks + 1);
+                _chain[0] = first;
+                for (; j < blocks; j++)
+                    if ((_chain[j] = See(seen, mark, walked, ref w, *(int*)(b + Block(_chain[j - 1])), fresh, freeTail)) == None) break;
+                if (j < blocks) break;
+                int onto = next;   // where the queue goes on after this message
+                if (priority && next == None)
+                {
+                    onto = *(int*)(b + Block(bucket));   // the bucket empties: the next bucket
+                    _after[i] = onto;
+                    enter = true;
+                }
+                // A link that leaves the queue on a block of the batch (a loop closing here) would leave it on a freed
+                // one: checked where the walk does not go on to See it (the batch's last message), and before the
+                // check of the last message (a loop, not a wrong tail, when the last one links back).
+                if ((i + 1 == n || first == last) && onto >= 0 && onto < fresh && seen[onto] == mark)
+                {
+                    damage = Looped(_repeat = onto);
+                    break;
+                }
+                if (next != None && first == last)
+                {
+                    damage = Damaged("its last message links on to another");   // a Fifo's tail, a bucket's last
+                    break;
+                }
+                if (buffer.Length - end < length)
+                {
+                    if ((long)end + length > int.MaxValue)
+                    {
+                        damage = new MessageTooLargeException(Name, (long)end + length, int.MaxValue, "a batch holds at most");
+                        break;
+                    }
+                    var bigger = new byte[Math.Max(end + length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
+                    Buffer.BlockCopy(buffer, 0, bigger, 0, end);
+                    buffer = bigger;
+                }
+                var copy = new ChainCopy(b, _chain);
+                fixed (byte* dst = buffer) copy.Out(dst + end, length);
+                ends[i] = end += length;
+                _upto[i] = w;
+                if (priority)
+                {
+                    _next[i] = next;
+                    _bucket[i] = bucket;
+                }
+                else
+                {
+                    // The free chain goes on with this message's blocks: a link to log unless PREV links to it already
+                    // (a batch put chains its messages' blocks). A group's last block is set to None by its commit, so the
+                    // first message of the next group always logs one (ReleaseInGroups finds the groups by that).
+                    if (links == GroupLinks)
+                    {
+                        links = 0;
+                        link = None;
+                    }
+                    if (link != first)
+                    {
+                        appends[3 * na] = prev == None ? FreeHeadOff : Block(prev);
+                        appends[3 * na + 1] = first;
+                        appends[3 * na++ + 2] = i;
+                        links++;
+                    }
+                    prev = _chain[blocks - 1];
+                    link = *(int*)(b + Block(prev));
+                }
+                at = onto;
+            }
+            _walkedCount = w;
+            _appendCount = na;
+            _finalLink = link;
+            if (i == n)
+            {
+                _leave = at;
+                return n;
+            }
+            damage ??= Unseen(_stopped, fresh, freeTail);
+            int cut = _repeat == None ? i : Owner(_repeat, i);
+            if (cut == 0) throw damage;
+            _leave = cut == i ? at : _walked[_upto[cut - 1]];   // Fifo, Lifo: message CUT's first block follows the blocks before it
+            if (cut < i)
+            {
+                while (na > 0 && appends[3 * na - 1] >= cut) na--;   // the links of the messages from CUT on
+                _appendCount = na;
+                _finalLink = Unknown;
+            }
+            return cut;
+        }
+
+        /// <summary>
+        /// Checks a link the walk follows and marks its block: below FRESH (no link leads to a block never used), not the
+        /// free list's last, and not met before in this batch (a loop: its blocks would be freed twice). None when it
+        /// fails (_stopped: the block): the walk ends there.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int See(byte[] seen, byte mark, int[] walked, ref int w, int block, int fresh, int freeTail)
+        {
+            if ((uint)block >= (uint)fresh || block == freeTail || seen[block] == mark) return Stop(block);
+            seen[block] = mark;
+            walked[w++] = block;   // WalkBatch made room
+            return block;
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private int Stop(int block)
+        {
+            _stopped = block;
+            return None;
+        }
+
+        private static int[] Grown(int[] walked, int size)
+        {
+            Array.Resize(ref walked, Math.Max(walked.Length * 2, size));
+            return walked;
+        }
+
+        /// <summary>Why the walk (or a get, <see cref="Follow"/>) refused BLOCK; a block it had met already: a loop.</summary>
+        private IpcObjectCorruptException Unseen(int block, int fresh, int freeTail)
+        {
+            if (block < 0 || block >= BlockCount) return Damaged($"a link points to block {block}");
+            if (block >= fresh) return Damaged($"a link points to block {block}, which was never used");
+            if (block == freeTail) return Damaged($"a link points to block {block}, which is free");
+            _repeat = block;
+            return Looped(block);
+        }
+
+        private IpcObjectCorruptException Looped(int block) => Damaged($"its links loop: block {block} is met twice in one batch get");
+
+        /// <summary>The message of the walk that met BLOCK first: one before I, or I (the one being walked).</summary>
+        private int Owner(int block, int i)
+        {
+            int at = Array.IndexOf(_walked, block, 0, _walkedCount);
+            for (int k = 0; k < i; k++)
+                if (at < _upto[k]) return k;
             return i;
         }
 
         /// <summary>
-        /// The messages of one batch were all in the queue at once, so together they hold less than its storage: more
-        /// means links that loop (a damaged segment), never a reason to allocate more.
+        /// Commits the first M walked messages of a Fifo or Lifo queue in groups as large as the redo log allows: a group
+        /// logs the same few words (head, tail, free-list tail, used, count) and at most one link per message — the free
+        /// chain's last block on to the message's first, which a batch put has often written already (its messages'
+        /// blocks are one chain) — as the walk listed them. So a consumer killed mid-batch has taken whole groups and
+        /// left whole groups. A group holds GroupLinks links; the next one starts with the message of the link after.
         /// </summary>
-        private void CheckBatchBytes(long bytes)
+        private void ReleaseInGroups(byte* b, int m)
         {
-            if (bytes > Capacity) throw Damaged($"its messages claim more than its {Capacity} bytes of storage");
+            bool fifo = Order == QueueOrder.Fifo;
+            var (log, walked, upto, appends) = (_log, _walked, _upto, _appends);
+            for (int start = 0, a = 0, na = _appendCount; start < m;)
+            {
+                int groupEnd = Math.Min(a + GroupLinks, na);
+                int end = groupEnd < na ? appends[3 * groupEnd + 2] : m;   // messages [start, end)
+                log.Begin();
+                for (; a < groupEnd; a++) log.TryAppend(appends[3 * a], appends[3 * a + 1]);
+                int last = walked[upto[end - 1] - 1];
+                // The free list ends here (a later group's link to its next message is logged by that group).
+                if (end < m || _finalLink != None) log.TryAppend(Block(last), None);
+                int head = end < m ? walked[upto[end - 1]] : _leave;
+                log.Write(HeadOff, head);
+                if (fifo && head == None) log.Write(TailOff, None);
+                log.Write(FreeTailOff, last);
+                log.Write(UsedOff, *(int*)(b + UsedOff) - (upto[end - 1] - (start == 0 ? 0 : upto[start - 1])));
+                log.Write(CountOff, *(int*)(b + CountOff) - (end - start));
+                log.Commit(b, GetLogOffset);
+                start = end;
+            }
+        }
+
+        /// <summary>Commits the first M walked messages of a priority queue one by one, each as Get commits it.</summary>
+        private void ReleaseOneByOne(byte* b, int[] ends, int m)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                int blocks = BlocksFor(ends[i] - (i == 0 ? 0 : ends[i - 1])), next = _next[i];
+                _log.Begin();
+                TakeFromBucket(_bucket[i], next, _after[i]);
+                Release(b, _walked[_upto[i] - blocks], _walked[_upto[i] - 1], blocks, next == None ? _bucket[i] : None);
+            }
         }
 
         private bool FinishTasks(int n)

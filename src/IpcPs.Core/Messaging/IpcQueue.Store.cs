@@ -236,26 +236,24 @@ namespace IpcPs
             _log.Commit(b, PutLogOffset);
         }
 
-        /// <summary>Takes the next message out into BUFFER at OFFSET (grown as needed, keeping what is before OFFSET); returns its length.</summary>
-        private int Remove(byte* b, ref byte[] buffer, int offset = 0)
+        /// <summary>Takes the next message out into BUFFER (grown as needed); returns its length.</summary>
+        private int Remove(byte* b, ref byte[] buffer)
         {
             _log.Begin();
-            int first, bucket = None;
+            int first, bucket = None, fresh = *(int*)(b + FreshOff), freeTail = *(int*)(b + FreeTailOff);
+            if ((uint)fresh > (uint)BlockCount) throw Damaged("its block counts disagree");
+            bool emptied = false;
             if (Order == QueueOrder.Priority)
             {
-                bucket = Check(*(int*)(b + HeadOff));
-                first = Check(*(int*)(b + Block(bucket) + 4));
+                bucket = Follow(*(int*)(b + HeadOff), fresh, freeTail);
+                first = Follow(*(int*)(b + Block(bucket) + 4), fresh, freeTail);
                 int next = *(int*)(b + Block(first) + 4);
-                if (next == None)
-                {
-                    _log.Write(HeadOff, *(int*)(b + Block(bucket)));   // the bucket empties: unlink it
-                    _log.Write(Block(bucket) + 4, None);
-                }
-                else _log.Write(Block(bucket) + 4, next);
+                emptied = next == None;
+                TakeFromBucket(bucket, next, emptied ? *(int*)(b + Block(bucket)) : None);
             }
             else
             {
-                first = Check(*(int*)(b + HeadOff));
+                first = Follow(*(int*)(b + HeadOff), fresh, freeTail);
                 int next = *(int*)(b + Block(first) + 4);
                 _log.Write(HeadOff, next);
                 if (next == None && Order == QueueOrder.Fifo) _log.Write(TailOff, None);
@@ -263,13 +261,7 @@ namespace IpcPs
             byte* m = b + Block(first);
             int length = *(int*)(m + 8);
             if (length < 0 || length > MaxMessageLength) throw Damaged($"a message claims {length} bytes");
-            if (buffer.Length - offset < length)
-            {
-                if ((long)offset + length > int.MaxValue) throw new MessageTooLargeException(Name, (long)offset + length, int.MaxValue, "a batch holds at most");
-                var bigger = new byte[Math.Max(offset + length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
-                if (offset > 0) Buffer.BlockCopy(buffer, 0, bigger, 0, offset);
-                buffer = bigger;
-            }
+            if (buffer.Length < length) buffer = new byte[Math.Max(length, (int)Math.Min(int.MaxValue, buffer.Length * 2L))];
 
             // Walk the chain, collecting its blocks, then copy out.
             int blocks = BlocksFor(length);
@@ -277,23 +269,44 @@ namespace IpcPs
             int at = first;
             for (int i = 0; i < blocks; i++)
             {
-                _chain[i] = Check(at);
+                _chain[i] = Follow(at, fresh, freeTail);
                 at = *(int*)(b + Block(at));
             }
             var copy = new ChainCopy(b, _chain);
-            fixed (byte* dst = buffer) copy.Out(dst + offset, length);
+            fixed (byte* dst = buffer) copy.Out(dst, length);
+            Release(b, first, _chain[blocks - 1], blocks, emptied ? bucket : None);
+            return length;
+        }
 
-            Free(b, first, _chain[blocks - 1]);
-            int freed = blocks;
-            if (bucket != None && *(int*)(b + Block(first) + 4) == None)
+        /// <summary>
+        /// Logs taking a priority BUCKET's first message, whose next is NEXT: the bucket goes on at NEXT or, when that is
+        /// None, empties and is unlinked (the queue's head becomes AFTER, the bucket's next).
+        /// </summary>
+        private void TakeFromBucket(int bucket, int next, int after)
+        {
+            if (next == None)
+            {
+                _log.Write(HeadOff, after);
+                _log.Write(Block(bucket) + 4, None);
+            }
+            else _log.Write(Block(bucket) + 4, next);
+        }
+
+        /// <summary>
+        /// Frees a taken message's chain FIRST..LAST of BLOCKS blocks and the BUCKET it emptied (None: none), counts the
+        /// message out and commits: the end of a get.
+        /// </summary>
+        private void Release(byte* b, int first, int last, int blocks, int bucket)
+        {
+            Free(b, first, last);
+            if (bucket != None)
             {
                 Free(b, bucket, bucket);
-                freed++;
+                blocks++;
             }
-            _log.Write(UsedOff, *(int*)(b + UsedOff) - freed);
+            _log.Write(UsedOff, *(int*)(b + UsedOff) - blocks);
             _log.Write(CountOff, *(int*)(b + CountOff) - 1);
             _log.Commit(b, GetLogOffset);
-            return length;
         }
 
         /// <summary>
@@ -360,6 +373,17 @@ namespace IpcPs
         }
 
         private IpcObjectCorruptException Damaged(string what) => Corrupt(what);
+
+        /// <summary>
+        /// A link a get follows: to a block below FRESH (the blocks at and above it were never used: zeros, an empty
+        /// message) and not the free list's last (FREETAIL: freed, still readable; freed again it would link to itself).
+        /// A link further into the free list is not told from a message's (design.md, "Known limits").
+        /// </summary>
+        private int Follow(int block, int fresh, int freeTail)
+        {
+            if ((uint)block >= (uint)fresh || block == freeTail) throw Unseen(block, fresh, freeTail);
+            return block;
+        }
 
         private bool FinishTask() => FinishTasks(1);
 
