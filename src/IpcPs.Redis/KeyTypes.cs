@@ -36,8 +36,7 @@ namespace IpcPs.Redis
         /// The error for a WRONGTYPE that a command on NAME's KEYS met: the first key whose type is not one its part may
         /// have (TYPES: the object's own table, else <see cref="Of"/>). When none is found (the key was mended or removed
         /// meanwhile, or the types cannot be read) the error says only that a key of it had another type. The types are
-        /// asked with TYPE commands sent together (not a script: StackExchange.Redis's ScriptEvaluate answered null now
-        /// and then, seen after the server had flushed its scripts), waited for at most the operation timeout.
+        /// asked with TYPE commands sent together, waited for at most the operation timeout.
         /// </summary>
         public static IpcObjectCorruptException Damaged(IDatabase db, string name, string address, RedisKey[] keys, Func<string, string[]>? types) =>
             DamagedAsync(db, name, address, keys, types).GetAwaiter().GetResult();

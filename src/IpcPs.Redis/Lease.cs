@@ -121,9 +121,8 @@ namespace IpcPs.Redis
             }
             if (reply is null)
             {
-                // No answer (the server out of reach; or the client's null: StackExchange.Redis's sync ScriptEvaluate
-                // answered null about once in 300 calls of a script the server had flushed, as after a restart): the
-                // lease stays valid until its time runs out; the next tick tries again, after a tenth of the lease.
+                // No answer (the server out of reach, or the client's: RedisBackend.Answered): the lease stays valid
+                // until its time runs out; the next tick tries again, after a tenth of the lease.
                 lock (_gate) _lastSent = sent - _leaseTicks / 3 + _leaseTicks / 10;
             }
             else

@@ -74,7 +74,7 @@ namespace IpcPs.Redis
         /// <summary>Registers C's handler with the client and subscribes it (under C's lock, C new: not yet watched).</summary>
         private void Subscribe(Channel c)
         {
-            try { _sub.Subscribe(RedisChannel.Literal(c.Name), c.Handler, CommandFlags.None); }
+            try { RedisBackend.Wait(_sub.SubscribeAsync(RedisChannel.Literal(c.Name), c.Handler, CommandFlags.None)); }   // never the client's sync API (RedisBackend.Call)
             catch (RedisConnectionException e) when (RedisErrors.NotSent(e)) { }   // down: registered, subscribed when it is back
             catch
             {

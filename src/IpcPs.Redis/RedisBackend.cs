@@ -1,7 +1,10 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using IpcPs.Core;
@@ -173,6 +176,14 @@ namespace IpcPs.Redis
         internal string Channel(string name, string what) => "ipcps:" + Target.Database + ":{" + name + "}:" + what;
 
         // ---- running commands ----------------------------------------------------------------------------------------
+        //
+        // Every command goes through the client's asynchronous API; a synchronous caller waits for the task on its own
+        // thread. The client's synchronous API is never used: it recycles a result box per thread and type, and a command
+        // whose error reply (NOSCRIPT, WRONGTYPE, an IPCPS error) it read before its caller began to wait was completed
+        // late, waking the box already handed to the thread's next command: that one returned nothing (a script: null,
+        // read as the object damaged, its script run all the same) and each after it the answer of the one before
+        // (StackExchange.Redis 2.13, ConnectionMultiplexer.ExecuteSyncImpl and SimpleResultBox; RedisScriptFlushTests).
+        // An asynchronous command's box is its own task.
 
         /// <summary>
         /// Runs a script (see <see cref="Call"/>): WITHIN is the caller's deadline (none: the operation timeout alone), CANCEL
@@ -181,7 +192,7 @@ namespace IpcPs.Redis
         /// </summary>
         internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write,
                                   Deadline? within = null, CancellationToken cancel = default, Func<string, string[]>? types = null) =>
-            Call(() => Database.ScriptEvaluate(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write, keys, types);
+            Answered(Call(() => Script(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write, keys, types), operation, name, write);
 
         /// <summary>
         /// Runs a script once without holding a thread while it waits (a lease's renewal, from a timer): on Linux every
@@ -193,7 +204,7 @@ namespace IpcPs.Redis
                                                    Func<string, string[]>? types)
         {
             ThrowIfClosed();
-            try { return await Database.ScriptEvaluateAsync(script, keys, args).ConfigureAwait(false); }
+            try { return Answered(await Script(script, keys, args).ConfigureAwait(false), operation, name, write); }
             catch (RedisServerException e) when (KeyTypes.IsWrongType(e))
             {
                 throw await KeyTypes.DamagedAsync(Database, name, Address, keys, types).ConfigureAwait(false);
@@ -201,19 +212,48 @@ namespace IpcPs.Redis
             catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
         }
 
+        /// <summary>
+        /// Sends SCRIPT as EVALSHA of its hash and, when the server does not have it (NOSCRIPT: flushed, as after a restart or
+        /// a failover; never run), as EVAL of its text, which also loads it. Two commands at most, whatever other clients
+        /// flush meanwhile (the client's own retry sent EVALSHA again when another thread had loaded the script since, and
+        /// a flush in between failed the call with NOSCRIPT); a script is never run twice.
+        /// </summary>
+        private async Task<RedisResult> Script(string script, RedisKey[] keys, RedisValue[] args)
+        {
+            var hash = Hashes.GetOrAdd(script, s => SHA1.HashData(Encoding.UTF8.GetBytes(s)));
+            try { return await Database.ScriptEvaluateAsync(hash, keys, args).ConfigureAwait(false); }
+            catch (RedisServerException e) when (e.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                return await Database.ScriptEvaluateAsync(script, keys, args, CommandFlags.NoScriptCache).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Each script's SHA-1 (what EVALSHA names it by): the scripts are a fixed set of constants.</summary>
+        private static readonly ConcurrentDictionary<string, byte[]> Hashes = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+
+        /// <summary>
+        /// R, which is a reply of Redis: a nil that Redis answered is a RedisResult (IsNull), never null. A null is the
+        /// client's own "no answer" (never seen since no call is synchronous; the old synchronous calls gave one) and is
+        /// never read as the object damaged: a change's outcome is unknown, a read is unavailable (nothing changed).
+        /// </summary>
+        internal RedisResult Answered(RedisResult? r, string operation, string? name, bool write) => r ?? throw (write
+            ? new IpcBackendOutcomeUnknownException(Address, operation, name)
+            : new IpcBackendUnavailableException(Address, $"{operation}: the client gave no answer", name));
+
         /// <summary>Runs a plain command the same way; KEYS: those it reads or writes (named when one has the wrong type).</summary>
-        internal T Run<T>(Func<IDatabase, T> command, string operation, string? name, bool write, RedisKey[]? keys = null) =>
+        internal T Run<T>(Func<IDatabase, Task<T>> command, string operation, string? name, bool write, RedisKey[]? keys = null) =>
             Call(() => command(Database), Deadline.Infinite, CancellationToken.None, operation, name, write, keys, null);
 
         /// <summary>
-        /// Runs COMMAND on the interactive connection; every client error becomes a typed one (RedisErrors.Map). While the
-        /// connection is down the client fails a command unsent (BacklogPolicy.FailFast); it is sent again once the
-        /// connection is back, waited for at most until WITHIN (a call whose deadline has passed tries once) and never
-        /// longer than <see cref="OperationTimeout"/>, then BackendUnavailable: nothing was sent, and nothing will be. A
-        /// command sent waits for its answer up to the operation timeout (the client's own), whatever WITHIN: its answer may
-        /// still come, so a change is never given up earlier.
+        /// Runs COMMAND on the interactive connection and waits for its answer on the caller's thread; every client error
+        /// becomes a typed one (RedisErrors.Map). While the connection is down the client fails a command unsent
+        /// (BacklogPolicy.FailFast); it is sent again once the connection is back, waited for at most until WITHIN (a call
+        /// whose deadline has passed tries once) and never longer than <see cref="OperationTimeout"/>, then
+        /// BackendUnavailable: nothing was sent, and nothing will be. A command sent waits for its answer up to the operation
+        /// timeout (the client's own, checked at its heartbeat: 5 to 6 s), whatever WITHIN: its answer may still come, so a
+        /// change is never given up earlier.
         /// </summary>
-        private T Call<T>(Func<T> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write,
+        private T Call<T>(Func<Task<T>> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write,
                           RedisKey[]? keys, Func<string, string[]>? types)
         {
             ThrowIfClosed();
@@ -221,7 +261,7 @@ namespace IpcPs.Redis
             while (true)
             {
                 var back = Reconnection.Next;   // taken before the try: a reconnection after the failure is not missed
-                try { return command(); }
+                try { return Wait(command()); }
                 catch (RedisConnectionException e) when (RedisErrors.NotSent(e))
                 {
                     if (until.HasPassed || !Notifier.Wait(back, until.RemainingMilliseconds(), cancel)) throw RedisErrors.Map(e, Address, operation, name, write);
@@ -229,7 +269,36 @@ namespace IpcPs.Redis
                 }
                 catch (RedisServerException e) when (name != null && keys != null && KeyTypes.IsWrongType(e)) { throw KeyTypes.Damaged(Database, name, Address, keys, types); }
                 catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+                catch (TimeoutException e) when (!(e is RedisTimeoutException))   // Wait's backstop: sent, and no answer
+                {
+                    throw write ? new IpcBackendOutcomeUnknownException(Address, operation, name, e)
+                                : (Exception)new IpcBackendUnavailableException(Address, $"{operation}: no answer within the operation timeout", name, e);
+                }
             }
+        }
+
+        /// <summary>
+        /// The answer of the client's task, waited for on this thread; its exception as thrown (not an AggregateException).
+        /// The client ends a task by its operation timeout at its next heartbeat (every second); a task it has not ended 3 s
+        /// after that is given up here with a TimeoutException (and its later end observed).
+        /// </summary>
+        internal static T Wait<T>(Task<T> asked)
+        {
+            Wait((Task)asked);
+            return asked.GetAwaiter().GetResult();
+        }
+
+        internal static void Wait(Task asked)
+        {
+            bool ended;
+            try { ended = asked.Wait(OperationTimeout + TimeSpan.FromSeconds(3)); }
+            catch (AggregateException) { ended = true; }   // failed: its exception is thrown below, as itself
+            if (!ended)
+            {
+                asked.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                throw new TimeoutException($"The client did not end the command within {OperationTimeout.TotalSeconds + 3:0} s.");
+            }
+            asked.GetAwaiter().GetResult();
         }
 
         /// <summary>Watches CHANNEL for a wait on NAME (Notifier.Watch), its Redis errors typed.</summary>
@@ -237,6 +306,7 @@ namespace IpcPs.Redis
         {
             try { return Notifier.Watch(channel); }
             catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, "Subscribe", name, write: false); }
+            catch (TimeoutException e) { throw new IpcBackendUnavailableException(Address, "Subscribe: no answer within the operation timeout", name, e); }
         }
 
         // ---- the object table ----------------------------------------------------------------------------------------
@@ -272,7 +342,7 @@ namespace IpcPs.Redis
         public RedisObject Open(string name, IpcObjectKind? kind)
         {
             IpcName.Validate(name);
-            var entries = Run(db => db.HashGetAll(MetaKey(name)), "Open", name, write: false, new[] { MetaKey(name) });
+            var entries = Run(db => db.HashGetAllAsync(MetaKey(name)), "Open", name, write: false, new[] { MetaKey(name) });
             if (entries.Length == 0) throw new IpcObjectNotFoundException(name);
             var meta = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var e in entries.Take(64)) meta[(string?)e.Name ?? ""] = (string?)e.Value ?? "";
@@ -303,8 +373,7 @@ namespace IpcPs.Redis
         public IReadOnlyList<IpcBackendObjectInfo> List(string? pattern)
         {
             var result = new List<IpcBackendObjectInfo>();
-            var server = Run(_ => _mux.GetServer(_mux.GetEndPoints().First()), "List", null, write: false);
-            var keys = Run(_ => server.Keys(Target.Database, "ipcps:{*}", pageSize: 500).ToList(), "List", null, write: false);
+            var keys = AllKeys();
             foreach (var key in keys)
             {
                 string k = key.ToString();
@@ -322,10 +391,27 @@ namespace IpcPs.Redis
         /// The stored kind of the key K that List found, null for a key that is not an IpcPs object: a key of another type
         /// (a string someone SET under ipcps:{…}) answers WRONGTYPE, and one such key must not fail the list of all others.
         /// </summary>
-        private static string? KindOf(IDatabase db, RedisKey k)
+        private static async Task<string?> KindOf(IDatabase db, RedisKey k)
         {
-            try { return (string?)db.HashGet(k, "kind"); }
+            try { return (string?)await db.HashGetAsync(k, "kind").ConfigureAwait(false); }
             catch (RedisServerException e) when (e.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal)) { return null; }
+        }
+
+        /// <summary>The keys of this database that may be objects' metas: SCAN, a page of 500 a call (each its own timeout).</summary>
+        private List<RedisKey> AllKeys()
+        {
+            var keys = new List<RedisKey>();
+            RedisValue cursor = 0;
+            do
+            {
+                var page = Run(db => db.ExecuteAsync("SCAN", cursor, "MATCH", "ipcps:{*}", "COUNT", 500), "List", null, write: false);
+                if (page.Resp2Type != ResultType.Array || page.Length != 2 || page[1].Resp2Type != ResultType.Array)
+                    throw new IpcBackendException($"List: the Redis server at {Address} answered SCAN with something else than a page of keys.");
+                cursor = (RedisValue)page[0];
+                keys.AddRange((RedisKey[])page[1]!);
+            }
+            while (cursor != "0");
+            return keys;
         }
 
         /// <summary>

@@ -3,6 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Dynamic;
 using System.Linq;
+using System.Threading.Tasks;
 using IpcPs.Core;
 using IpcPs.Core.Messaging;
 using StackExchange.Redis;
@@ -34,7 +35,7 @@ namespace IpcPs.Redis
         public string Address => Backend.Address;
         internal RedisKey Data { get; }
 
-        internal T Run<T>(Func<IDatabase, T> command, string operation, bool write) => Backend.Run(command, operation, Name, write, new[] { Data });
+        internal T Run<T>(Func<IDatabase, Task<T>> command, string operation, bool write) => Backend.Run(command, operation, Name, write, new[] { Data });
 
         internal byte[] Encode(object? value)
         {
@@ -99,28 +100,28 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
 
         public object? this[object key]
         {
-            get { var v = Run(db => db.HashGet(Data, Field(key)), "Get", false); return v.IsNull ? null : Pair(v).Value; }
-            set { var f = Field(key); var e = Entry(key, value); Run(db => db.HashSet(Data, f, e), "Set", true); }
+            get { var v = Run(db => db.HashGetAsync(Data, Field(key)), "Get", false); return v.IsNull ? null : Pair(v).Value; }
+            set { var f = Field(key); var e = Entry(key, value); Run(db => db.HashSetAsync(Data, f, e), "Set", true); }
         }
 
-        public int Count => (int)Run(db => db.HashLength(Data), "Count", false);
+        public int Count => (int)Run(db => db.HashLengthAsync(Data), "Count", false);
 
-        public object?[] ItemsArray() => Run(db => db.HashValues(Data), "Items", false).Select(v => Pair(v)).SelectMany(p => new[] { p.Key, p.Value }).ToArray();
+        public object?[] ItemsArray() => Run(db => db.HashValuesAsync(Data), "Items", false).Select(v => Pair(v)).SelectMany(p => new[] { p.Key, p.Value }).ToArray();
 
-        private List<(object Key, object? Value)> Snapshot() => Run(db => db.HashValues(Data), "Items", false).Select(Pair).ToList();
+        private List<(object Key, object? Value)> Snapshot() => Run(db => db.HashValuesAsync(Data), "Items", false).Select(Pair).ToList();
 
         public ICollection Keys => Snapshot().Select(p => p.Key).ToArray();
         public ICollection Values => Snapshot().Select(p => p.Value).ToArray();
-        public bool ContainsKey(object key) => Run(db => db.HashExists(Data, Field(key)), "ContainsKey", false);
+        public bool ContainsKey(object key) => Run(db => db.HashExistsAsync(Data, Field(key)), "ContainsKey", false);
         public bool Contains(object key) => ContainsKey(key);
         public void Add(object key, object? value) => this[key] = value;
-        public bool Remove(object key) => Run(db => db.HashDelete(Data, Field(key)), "Remove", true);
+        public bool Remove(object key) => Run(db => db.HashDeleteAsync(Data, Field(key)), "Remove", true);
         void IDictionary.Remove(object key) => Remove(key);
-        public void Clear() => Run(db => db.KeyDelete(Data), "Clear", true);
+        public void Clear() => Run(db => db.KeyDeleteAsync(Data), "Clear", true);
 
         public object? Get(object key, object? otherwise)
         {
-            var v = Run(db => db.HashGet(Data, Field(key)), "Get", false);
+            var v = Run(db => db.HashGetAsync(Data, Field(key)), "Get", false);
             return v.IsNull ? otherwise : Pair(v).Value;
         }
 
@@ -141,7 +142,7 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
         {
             var fields = new List<HashEntry>();
             foreach (DictionaryEntry e in entries) fields.Add(new HashEntry(Field(e.Key), Entry(e.Key, e.Value)));
-            if (fields.Count > 0) Run(db => { db.HashSet(Data, fields.ToArray()); return true; }, "Update", true);
+            if (fields.Count > 0) Run(async db => { await db.HashSetAsync(Data, fields.ToArray()).ConfigureAwait(false); return true; }, "Update", true);
         }
 
         public Hashtable ToHashtable()
@@ -205,22 +206,22 @@ return #all";
         {
             get
             {
-                var v = Run(db => db.ListGetByIndex(Data, index), "Get", false);
+                var v = Run(db => db.ListGetByIndexAsync(Data, index), "Get", false);
                 if (v.IsNull) throw new IndexOutOfRangeException($"The list '{Name}' has no index {index}.");
                 return Decode(v);
             }
-            set { var e = Encode(value); Run(db => { db.ListSetByIndex(Data, index, e); return true; }, "Set", true); }
+            set { var e = Encode(value); Run(async db => { await db.ListSetByIndexAsync(Data, index, e).ConfigureAwait(false); return true; }, "Set", true); }
         }
 
-        public int Count => (int)Run(db => db.ListLength(Data), "Count", false);
+        public int Count => (int)Run(db => db.ListLengthAsync(Data), "Count", false);
 
         /// <summary>Appends VALUE; answers its index.</summary>
-        public int Add(object? value) { var e = Encode(value); return (int)Run(db => db.ListRightPush(Data, e), "Add", true) - 1; }
+        public int Add(object? value) { var e = Encode(value); return (int)Run(db => db.ListRightPushAsync(Data, e), "Add", true) - 1; }
 
         public void Extend(IEnumerable values)
         {
             var items = values.Cast<object?>().Select(v => (RedisValue)Encode(v)).ToArray();
-            if (items.Length > 0) Run(db => db.ListRightPush(Data, items), "Extend", true);
+            if (items.Length > 0) Run(db => db.ListRightPushAsync(Data, items), "Extend", true);
         }
 
         public void Insert(int index, object? value) => Backend.Eval(InsertScript, new[] { Data }, new RedisValue[] { index, Encode(value) }, "Insert", Name, true);
@@ -236,17 +237,17 @@ return #all";
 
         public void RemoveAt(int index) => Pop(index);
 
-        public bool Remove(object? value) { var e = Encode(value); return Run(db => db.ListRemove(Data, e, 1), "Remove", true) > 0; }
+        public bool Remove(object? value) { var e = Encode(value); return Run(db => db.ListRemoveAsync(Data, e, 1), "Remove", true) > 0; }
 
-        public int IndexOf(object? value) { var e = Encode(value); return (int)Run(db => db.ListPosition(Data, e), "IndexOf", false); }
+        public int IndexOf(object? value) { var e = Encode(value); return (int)Run(db => db.ListPositionAsync(Data, e), "IndexOf", false); }
 
         public bool Contains(object? value) => IndexOf(value) >= 0;
 
         public void Reverse() => Backend.Eval(ReverseScript, new[] { Data }, Array.Empty<RedisValue>(), "Reverse", Name, true);
 
-        public void Clear() => Run(db => db.KeyDelete(Data), "Clear", true);
+        public void Clear() => Run(db => db.KeyDeleteAsync(Data), "Clear", true);
 
-        public object?[] ToArray() => Run(db => db.ListRange(Data), "Items", false).Select(Decode).ToArray();
+        public object?[] ToArray() => Run(db => db.ListRangeAsync(Data), "Items", false).Select(Decode).ToArray();
 
         public IEnumerator GetEnumerator() => ToArray().GetEnumerator();
         public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
