@@ -408,7 +408,24 @@ Write-Verbose v; Write-Information i";
                     if (Array.IndexOf(buffer, ChildProtocol.StopRequest, 0, n) >= 0) StopOnRequest();
             }
             catch (IOException) { }
+            EndDescendants();
             Environment.Exit(ParentGoneExitCode);   // runs ProcessExit handlers: held objects are detached
+        }
+
+        /// <summary>
+        /// The parent is gone: what this process started ends too (its native programs, a shell and what that started,
+        /// a Start-Process without -Wait), killed as a stop of the job would kill them (docs/design.md, "Stopping ends
+        /// the process tree"): nobody is left to stop them, and they would run on re-parented to init. What left the
+        /// tree (a -Detached child, a daemon that called setsid) is passed over by the walk and runs on.
+        /// </summary>
+        private static void EndDescendants()
+        {
+            try
+            {
+                using var tree = Core.Platform.Platforms.Current.Processes.FindDescendants(System.Diagnostics.Process.GetCurrentProcess().Id, 0);
+                tree.Kill();   // never this process: the root of a tree found this way is not signalled
+            }
+            catch (Exception) { /* best effort: the exit below must happen whatever the walk met */ }
         }
 
         /// <summary>The polite stop: what SIGTERM's handler does on Linux (detach everything), then exit 143.</summary>

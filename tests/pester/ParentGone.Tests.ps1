@@ -1,0 +1,80 @@
+# A child whose parent is gone (killed, or exited without stopping it) exits, and what it started ends with it: the
+# native programs a script runs, a shell and its programs, a Start-Process without -Wait (docs/design.md, "Child
+# processes": "Its end (EOF) means the parent is gone"). A -Detached child it started left its tree and runs on.
+# Linux only (untagged): the tests read /proc and start sleep.
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+
+    # The start time (field 22 of /proc/PID/stat) of the running process PID; $null when there is none or a zombie.
+    function Get-StartTime([int] $Id) {
+        $text = try { [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $null }
+        $f = $text.Substring($text.LastIndexOf(')') + 2).Split(' ')
+        if ($f[0] -in 'Z', 'X', 'x') { return $null }
+        [long]$f[19]
+    }
+
+    # The programs named in DIR (each file holds one pid, written whole by a rename), as @{ Name; Pid; Start }.
+    function Read-Programs([string] $Dir, [string[]] $Names) {
+        Wait-Until { @($Names | Where-Object { -not (Test-Path (Join-Path $Dir $_)) }).Count -eq 0 } -TimeoutSeconds 60 -Because 'the children to start their programs'
+        foreach ($n in $Names) {
+            $id = [int](Get-Content -LiteralPath (Join-Path $Dir $n))
+            $start = Get-StartTime $id
+            $start | Should -Not -BeNullOrEmpty -Because "the program $n ($id) runs"
+            [pscustomobject]@{ Name = $n; Pid = $id; Start = $start }
+        }
+    }
+
+    function Test-Running($Program) { (Get-StartTime $Program.Pid) -eq $Program.Start }
+
+    function Stop-Leftovers([object[]] $Programs) {
+        foreach ($p in $Programs) { if ($p -and (Test-Running $p)) { kill -9 $p.Pid 2>$null } }
+    }
+
+    # The outer job's script: a child of its own (the one whose parent goes). That child starts a -Detached child
+    # (which starts a program of its own), a program in the background (Start-Process) and a shell that starts one of
+    # its own and waits (child -> sh -> sleep). Each names itself or its program in $dir.
+    $script:Outer = {
+        param($dir)
+        $null = Start-IpcProcess -ArgumentList $dir {
+            param($dir)
+            function Name([string] $n, [int] $id) { [IO.File]::WriteAllText("$dir/$n.tmp", "$id"); Move-Item "$dir/$n.tmp" "$dir/$n" }
+            Name child $PID
+            $null = Start-IpcProcess -Detached -ArgumentList $dir {
+                param($dir)
+                $p = Start-Process -FilePath sleep -ArgumentList 300 -PassThru
+                [IO.File]::WriteAllText("$dir/detached-sleep.tmp", "$($p.Id)"); Move-Item "$dir/detached-sleep.tmp" "$dir/detached-sleep"
+                [IO.File]::WriteAllText("$dir/detached.tmp", "$PID"); Move-Item "$dir/detached.tmp" "$dir/detached"
+                Start-Sleep -Seconds 300
+            }
+            Name started (Start-Process -FilePath sleep -ArgumentList 300 -PassThru).Id
+            & /bin/sh -c 'sleep 300 & echo $! > "$1/deep.tmp"; mv "$1/deep.tmp" "$1/deep"; echo $$ > "$1/shell.tmp"; mv "$1/shell.tmp" "$1/shell"; wait' sh $dir
+        }
+        Start-Sleep -Seconds 600
+    }
+}
+
+Describe 'A child whose parent is gone' {
+    It 'exits, the programs it started end with it, and a -Detached child it started runs on (the parent killed with SIGKILL)' {
+        $dir = (New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'gone'))).FullName
+        $bystander = [Diagnostics.Process]::Start('sleep', '300')
+        $bystanderStart = Get-StartTime $bystander.Id
+        $programs = $null
+        $outer = Start-IpcProcess $Outer -ArgumentList $dir
+        try {
+            $programs = @(Read-Programs $dir 'child', 'started', 'shell', 'deep', 'detached', 'detached-sleep')
+            $own = @($programs | Where-Object Name -NotLike 'detached*')
+            kill -9 $outer.Pid
+            Wait-Until { -not @($own | Where-Object { Test-Running $_ }) } -TimeoutSeconds 60 -Because (
+                'the child and the programs it started to end once its parent is gone')
+            # The child has exited, so it has done all it does: what it left is left for good.
+            @($programs | Where-Object Name -Like 'detached*' | Where-Object { -not (Test-Running $_) } | ForEach-Object Name) |
+                Should -BeNullOrEmpty -Because 'a -Detached child left its starter''s tree, and outlives it with what it started'
+            Get-StartTime $bystander.Id | Should -Be $bystanderStart -Because 'a process the child did not start is left running'
+        } finally {
+            $outer | Remove-Job -Force
+            Stop-Leftovers $programs
+            $bystander.Kill(); $bystander.Dispose()
+            Remove-Item -LiteralPath $dir -Recurse -Force
+        }
+    }
+}
