@@ -7,8 +7,10 @@ namespace IpcPs.Redis
     /// <summary>
     /// The Redis type each key of an object must have, and which key does not, once a command on the object failed with
     /// WRONGTYPE (a key replaced by hand or by another program: DEL then SET, LPUSH…). The types are looked up only then
-    /// (one TYPE per key, sent together), so no script pays for the check; the error names the key, its type and the type
-    /// IpcPs keeps there (IpcObjectCorruptException), never a raw WRONGTYPE BackendError.
+    /// (one TYPE per key, sent together); the error names the key, its type and the type IpcPs keeps there
+    /// (IpcObjectCorruptException), never a raw WRONGTYPE BackendError. The WRONGTYPE is Redis's own, or one a script
+    /// raised itself before its first write (Scripts.Check's expect: a script that would meet the key after a write asks
+    /// its TYPE first, since Redis keeps a failed script's writes).
     /// </summary>
     internal static class KeyTypes
     {
@@ -36,12 +38,9 @@ namespace IpcPs.Redis
         /// The error for a WRONGTYPE that a command on NAME's KEYS met: the first key whose type is not one its part may
         /// have (TYPES: the object's own table, else <see cref="Of"/>). When none is found (the key was mended or removed
         /// meanwhile, or the types cannot be read) the error says only that a key of it had another type. The types are
-        /// asked with TYPE commands sent together, waited for at most the operation timeout.
+        /// asked with TYPE commands sent together, waited for at most the operation timeout (RedisBackend.Failure: a
+        /// synchronous call waits for it on its own thread, a lease's renewal holds no thread).
         /// </summary>
-        public static IpcObjectCorruptException Damaged(IDatabase db, string name, string address, RedisKey[] keys, Func<string, string[]>? types) =>
-            DamagedAsync(db, name, address, keys, types).GetAwaiter().GetResult();
-
-        /// <summary><see cref="Damaged"/> without holding a thread while the types are asked (a lease's renewal).</summary>
         public static async Task<IpcObjectCorruptException> DamagedAsync(IDatabase db, string name, string address, RedisKey[] keys, Func<string, string[]>? types)
         {
             try

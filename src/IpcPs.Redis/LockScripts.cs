@@ -26,11 +26,15 @@ return {1, token}";
 if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('PEXPIRE', KEYS[2], ARGV[2]) return 1 end
 return 0";
 
-        /// <summary>ARGV: member, release channel. 1 released, 0 not the holder.</summary>
+        /// <summary>
+        /// ARGV: member, release channel. 1 released, 0 not the holder. The meta hash is written first: Redis keeps a failed
+        /// script's writes, and this script (which does not start with Scripts.Check) has not read it, so a meta key of
+        /// another type fails the release before the holder is deleted (h was read, and DEL takes any type).
+        /// </summary>
         public const string Release = @"
 if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'last', 'free')
+  redis.call('DEL', KEYS[2])
   redis.call('PUBLISH', ARGV[2], 1)
   return 1
 end

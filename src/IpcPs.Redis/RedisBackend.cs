@@ -205,11 +205,22 @@ namespace IpcPs.Redis
         {
             ThrowIfClosed();
             try { return Answered(await Script(script, keys, args).ConfigureAwait(false), operation, name, write); }
-            catch (RedisServerException e) when (KeyTypes.IsWrongType(e))
+            catch (Exception e) when (e is RedisException || e is RedisTimeoutException)
             {
-                throw await KeyTypes.DamagedAsync(Database, name, Address, keys, types).ConfigureAwait(false);
+                throw await Failure(e, operation, name, write, keys, types).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+        }
+
+        /// <summary>
+        /// The typed error for the client's error E of a command on NAME (<see cref="Call"/>'s and <see cref="EvalAsync"/>'s):
+        /// a WRONGTYPE on a named object whose KEYS are known is IpcObjectCorrupt naming the key of another type (KeyTypes:
+        /// it asks their types, without holding a thread), anything else RedisErrors.Map's.
+        /// </summary>
+        private async Task<Exception> Failure(Exception e, string operation, string? name, bool write, RedisKey[]? keys, Func<string, string[]>? types)
+        {
+            if (e is RedisServerException s && name != null && keys != null && KeyTypes.IsWrongType(s))
+                return await KeyTypes.DamagedAsync(Database, name, Address, keys, types).ConfigureAwait(false);
+            return RedisErrors.Map(e, Address, operation, name, write);
         }
 
         /// <summary>
@@ -267,8 +278,7 @@ namespace IpcPs.Redis
                     if (until.HasPassed || !Notifier.Wait(back, until.RemainingMilliseconds(), cancel)) throw RedisErrors.Map(e, Address, operation, name, write);
                     ThrowIfClosed();
                 }
-                catch (RedisServerException e) when (name != null && keys != null && KeyTypes.IsWrongType(e)) { throw KeyTypes.Damaged(Database, name, Address, keys, types); }
-                catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw RedisErrors.Map(e, Address, operation, name, write); }
+                catch (Exception e) when (e is RedisException || e is RedisTimeoutException) { throw Failure(e, operation, name, write, keys, types).GetAwaiter().GetResult(); }
                 catch (TimeoutException e) when (!(e is RedisTimeoutException))   // Wait's backstop: sent, and no answer
                 {
                     throw write ? new IpcBackendOutcomeUnknownException(Address, operation, name, e)
@@ -284,21 +294,27 @@ namespace IpcPs.Redis
         /// </summary>
         internal static T Wait<T>(Task<T> asked)
         {
-            Wait((Task)asked);
+            Ended(asked);
             return asked.GetAwaiter().GetResult();
         }
 
         internal static void Wait(Task asked)
         {
+            Ended(asked);
+            asked.GetAwaiter().GetResult();
+        }
+
+        /// <summary>Waits for ASKED to end (its outcome is read by the caller, once), else the backstop's TimeoutException.</summary>
+        private static void Ended(Task asked)
+        {
             bool ended;
             try { ended = asked.Wait(OperationTimeout + TimeSpan.FromSeconds(3)); }
-            catch (AggregateException) { ended = true; }   // failed: its exception is thrown below, as itself
+            catch (AggregateException) { ended = true; }   // failed: the caller's GetResult throws its exception, as itself
             if (!ended)
             {
                 asked.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
                 throw new TimeoutException($"The client did not end the command within {OperationTimeout.TotalSeconds + 3:0} s.");
             }
-            asked.GetAwaiter().GetResult();
         }
 
         /// <summary>Watches CHANNEL for a wait on NAME (Notifier.Watch), its Redis errors typed.</summary>

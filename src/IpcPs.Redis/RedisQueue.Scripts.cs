@@ -14,6 +14,11 @@ namespace IpcPs.Redis
         // script changes anything), and so is 'unfinished' of a joinable queue, a counter the scripts raise and lower
         // with HINCRBY, which fails on a damaged one after the writes before it (a Put's messages were stored and the
         // Put reported failed). 'seq' is checked by the scripts that raise it (Put).
+        // Checks before the first write: Redis keeps a failed script's writes. Every key a script writes or reads after its
+        // first write is of its type, or that script asks its TYPE (expect, Scripts.Check) before that first write: a key
+        // replaced by one of another type (a string at b) fails the call as IpcObjectCorrupt naming it, with nothing
+        // changed (it raised seq and stored no message; popped a message and lost it; took a delivery out of flight and put
+        // it nowhere). A key a script reads before its first write needs no check (a read of another type fails first).
         private const string Settings = @"
 local m = redis.call('HMGET', KEYS[1], 'order', 'max', 'joinable', 'vis', 'maxdel')
 local function setting(i, field)
@@ -24,6 +29,8 @@ end
 local order, max, joinable, vis, maxdel = setting(1, 'order'), setting(2, 'max'), setting(3, 'joinable') == 1, setting(4, 'vis'), setting(5, 'maxdel')
 local unfinished = 0
 if joinable then unfinished = integer('unfinished') end
+local rtype = 'list'
+if order == 2 then rtype = 'zset' end
 local function size() if order == 2 then return redis.call('ZCARD', KEYS[2]) end return redis.call('LLEN', KEYS[2]) end
 ";
 
@@ -33,7 +40,14 @@ local n = tonumber(ARGV[2])
 local room = n
 if max > 0 and size() + n > max then return 0 end
 local direct = order ~= 2 and not joinable
-if not direct then integer('seq') end   -- checked before anything changes: HINCRBY below fails on a damaged one
+if not direct then
+  integer('seq')   -- checked before anything changes: HINCRBY below fails on a damaged one
+  -- The first write raises seq; b, r (read by size() when bounded) and p are written after it. A direct queue writes
+  -- only r, and its first push fails before anything changed.
+  expect(3, 'hash')
+  if max == 0 then expect(2, rtype) end
+  if joinable and order == 2 then expect(6, 'hash') end
+end
 for i = 1, room do
   local body, prio = ARGV[1 + 2 * i], ARGV[2 + 2 * i]
   if direct then
@@ -60,13 +74,17 @@ return room";
         public static readonly string Get = Scripts.Check("Queue") + Settings + @"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expired = {}
 if joinable then
-  local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
+  expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
   local counts = {}
   for i, id in ipairs(expired) do   -- every delivery count checked before anything changes
     counts[i] = tonumber(redis.call('HGET', KEYS[5], id) or '0')
     if not counts[i] then error({err = 'IPCPS CORRUPT d:' .. id}) end
   end
+  -- Each is taken out of f (read above), then goes back to r (its priority read from p) or to x (its body read from b,
+  -- then b, d and p written).
+  if #expired > 0 then expect(2, rtype) expect(3, 'hash') expect(6, 'hash') expect(7, 'list') end
   for i, id in ipairs(expired) do
     redis.call('ZREM', KEYS[4], id)
     local d = counts[i]
@@ -88,6 +106,9 @@ end
 local before = size()
 local k = math.min(tonumber(ARGV[3]), before)
 local out = {k, -1}
+-- A message is taken out of r (read by size()) before its body is read from b (checked above when some expired). d: a
+-- count that cannot be raised puts the message back (below); f was read.
+if k > 0 and (joinable or order == 2) and #expired == 0 then expect(3, 'hash') end
 for i = 1, k do
   local id, score
   if order == 2 then
@@ -125,6 +146,7 @@ return out";
         public static readonly string Ack = Scripts.Check("Queue") + Settings + @"
 local d = redis.call('HGET', KEYS[5], ARGV[2])
 if (not d) or d ~= ARGV[3] then return 0 end
+expect(3, 'hash') expect(6, 'hash')   -- written after the first write (out of f, or r); d was read
 if redis.call('ZREM', KEYS[4], ARGV[2]) == 0 then
   local removed
   if order == 2 then removed = redis.call('ZREM', KEYS[2], ARGV[2]) else removed = redis.call('LREM', KEYS[2], 1, ARGV[2]) end

@@ -47,7 +47,10 @@ return n";
         /// is missing or not one, so a damaged field stops the script before it changes anything, instead of a Lua
         /// arithmetic error or a nil that ends the reply's table early; and integer(FIELD), the same for a counter that
         /// HINCRBY raises (HINCRBY refuses '1.5', '1e3', ' 5' and 19 digits, which tonumber takes: read through number()
-        /// such a field failed later, as a BackendError, and after the script's first writes).
+        /// such a field failed later, as a BackendError, and after the script's first writes). And expect(I, TYPE): KEYS[I]
+        /// holds TYPE or nothing, else a WRONGTYPE error (KeyTypes names the key, as for Redis's own WRONGTYPE). Checks
+        /// before the first write: Redis keeps a failed script's writes, so a script that could meet a key of another type
+        /// after its first write (DEL then SET by hand) asks that key's TYPE first, one TYPE per such key.
         /// </summary>
         public static string Check(string kind) => @"
 local kind = redis.call('HGET', KEYS[1], 'kind')
@@ -62,6 +65,10 @@ local function integer(field)
   local s = redis.call('HGET', KEYS[1], field)
   if not s or #s > 18 or not string.match(s, '^%-?%d+$') then error({err = 'IPCPS CORRUPT ' .. field}) end
   return tonumber(s)
+end
+local function expect(i, t)
+  local got = redis.call('TYPE', KEYS[i])['ok']
+  if got ~= t and got ~= 'none' then error({err = 'WRONGTYPE Operation against a key holding the wrong kind of value'}) end
 end
 ";
     }
