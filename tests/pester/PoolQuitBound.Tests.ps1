@@ -62,6 +62,8 @@ Describe 'Removing a pool whose busy worker''s pipe is full' {
             }
             Remove-IpcPool $p
             $running.Close(); $never.Close()
+            # A killed runtime leaves its debugger pipes and diagnostics socket in the temp folder.
+            Get-ChildItem -Force ([IO.Path]::GetTempPath()) | Where-Object { $_.Name -like "clr-debug-pipe-$worker-*" -or $_.Name -like "dotnet-diagnostic-$worker-*" } | Remove-Item -Force
         }
     }
 }
