@@ -202,14 +202,16 @@ namespace IpcPs
                     else if (w.InFlight.Count > 0) w.Kill();
                 }
             }
-            foreach (var w in _workers) w?.RequestQuit();
             // One grace for all: the workers end side by side, so each is waited for only what is left of it (it was
-            // 3 s for each in turn: 18 s for six workers that do not quit).
+            // 3 s for each in turn: 18 s for six workers that do not quit). "quit" waits for room in a worker's pipe
+            // only within it: first it goes to every worker whose pipe has room now; then to the others (a busy worker
+            // whose ring is full, read only after its item, perhaps never) as room comes, till the grace ends.
             var clock = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var w in _workers.Where(x => x != null && !x.RequestQuit(TimeSpan.Zero)).ToList()) w.RequestQuit(Left(clock));
             foreach (var w in _workers) w?.AwaitExit(Left(clock));
         }
 
-        private static TimeSpan Left(System.Diagnostics.Stopwatch clock) =>
+        internal static TimeSpan Left(System.Diagnostics.Stopwatch clock) =>
             clock.Elapsed < QuitGrace ? QuitGrace - clock.Elapsed : TimeSpan.Zero;
     }
 

@@ -162,22 +162,17 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// Sends a message, waiting for room in the worker's pipe (a message larger than the pipe's ring streams as the
-        /// worker reads it); false when the worker is gone (its death arrives as an event). CANCEL (the call's Stop)
-        /// ends the wait with OperationCanceledException, and the worker is then <see cref="SendCut"/>.
+        /// Sends a message that fits the worker's pipe's ring, waiting at most TIMEOUT for room (nothing of it goes
+        /// otherwise); false when it did not go in time, or when the worker is gone (then <see cref="Dead"/>; its death
+        /// arrives as an event).
         /// </summary>
-        public bool TrySend(object?[] message, CancellationToken cancel = default)
+        public bool TrySend(object?[] message, TimeSpan timeout)
         {
-            try { return ((IMessageChannel)_pipe).TrySend(message, null, null, Timeout.InfiniteTimeSpan, cancel); }
+            try { return ((IMessageChannel)_pipe).TrySend(message, null, null, timeout, default); }
             catch (Exception e) when (e is ConnectionClosedException || e is ObjectDisposedException)
             {
                 Dead = true;
                 return false;
-            }
-            catch (OperationCanceledException)
-            {
-                SendCut = true;
-                throw;
             }
         }
 
@@ -191,8 +186,8 @@ namespace IpcPs.Hosting
         /// Sends a message of a call if the worker can take it now. A busy worker (or one not ready yet) reads its pipe
         /// only after its item: it gets a message that fits its pipe's ring if there is room for it now, never a larger
         /// one (that streams as the worker reads, and the call would wait, handing nothing to the other workers). A
-        /// ready worker with nothing in flight is reading its pipe: it gets any message, waiting for room as
-        /// <see cref="TrySend"/> does (CANCEL ends the wait, and the worker is then <see cref="SendCut"/>).
+        /// ready worker with nothing in flight is reading its pipe: it gets any message, waiting for room (or streaming
+        /// as it reads) until CANCEL, which ends the wait, and the worker is then <see cref="SendCut"/>.
         /// NoRoom: nothing of it went, and <see cref="MayTake"/> says when to offer one again.
         /// </summary>
         public PoolSend TrySendNow(object?[] message, CancellationToken cancel)
@@ -307,11 +302,14 @@ namespace IpcPs.Hosting
             catch (Exception ex) when (ex is ObjectDisposedException || ex is InvalidOperationException) { return false; }
         }
 
-        /// <summary>Asks the worker to quit (a call to <see cref="AwaitExit"/> then waits for it).</summary>
-        public void RequestQuit()
-        {
-            if (!Dead) TrySend(new object?[] { "quit" });
-        }
+        /// <summary>
+        /// Asks the worker to quit (a call to <see cref="AwaitExit"/> then waits for it), waiting at most WAIT for room
+        /// in its pipe; true once asked, or when it is gone. Invariant: never waits beyond WAIT: a busy worker reads its
+        /// pipe only after its item, so one whose ring is full behind an item that never ends makes no room, and a
+        /// wait for ever never reached AwaitExit's kill. One asked quits cleanly once it reads it (its handles released,
+        /// nothing of its runtime left in the temp folder); one not asked, or that does not quit, is killed at the grace's end.
+        /// </summary>
+        public bool RequestQuit(TimeSpan wait) => Dead || TrySend(new object?[] { "quit" }, wait) || Dead;
 
         /// <summary>
         /// Waits for the worker to end (killing it after GRACE) and releases its pipe. A second caller (the pool's
@@ -346,8 +344,9 @@ namespace IpcPs.Hosting
 
         public void Dispose()
         {
-            RequestQuit();
-            AwaitExit(IpcPool.QuitGrace);
+            var clock = Stopwatch.StartNew();
+            RequestQuit(IpcPool.QuitGrace);
+            AwaitExit(IpcPool.Left(clock));
         }
     }
 }
