@@ -16,8 +16,15 @@ namespace IpcPs.Redis
     /// </summary>
     public sealed class RedisBarrier : RedisObject, IIpcBarrier
     {
+        /// <summary>
+        /// ARGV: channel, the parties this handle read when it opened the barrier (they never change). Checked before the
+        /// first write: parties raised (or 'nan') left every party waiting for one that no handle counts, and arrived at or
+        /// past parties released the round and was refused only after it.
+        /// </summary>
         private static readonly string ArriveScript = Scripts.Check("Barrier") + @"
-local parties, arrived, gen = number('parties'), number('arrived'), number('gen')
+local parties, gen = integer('parties'), number('gen')
+if parties ~= tonumber(ARGV[2]) then error({err = 'IPCPS CORRUPT parties is not the ' .. ARGV[2] .. ' it had when this handle opened it'}) end
+local arrived = whole('arrived', 0, parties - 1)
 if redis.call('HGET', KEYS[1], 'broken') == '1' then return {-1, gen} end
 local index = arrived
 arrived = arrived + 1
@@ -99,7 +106,7 @@ return {number('arrived'), number('broken')}";
         {
             using var watcher = Backend.Watch(_channel, Name);   // before arriving: the release may come at once
             // {-1, round} broken; {0 waiting | 1 released, index, round}.
-            var r = ScriptReply.Integers(Eval(ArriveScript, Keys(Meta), Args(_channel), "Wait", write: true, deadline, cancel), 2, 3, this, "Wait");
+            var r = ScriptReply.Integers(Eval(ArriveScript, Keys(Meta), Args(_channel, Parties), "Wait", write: true, deadline, cancel), 2, 3, this, "Wait");
             long status = r[0];
             if (status == -1) throw new BrokenBarrierException(Name, "it was broken before this party arrived");
             if (r.Length != 3 || (status != 0 && status != 1)) throw new IpcObjectCorruptException(Name, Address, "Redis's answer to Wait is not one it can give");

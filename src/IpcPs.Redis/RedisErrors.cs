@@ -46,8 +46,10 @@ namespace IpcPs.Redis
             if (m.StartsWith("IPCPS NOTFOUND", StringComparison.Ordinal)) return new IpcObjectNotFoundException(name ?? "");
             if (m.StartsWith("IPCPS KIND ", StringComparison.Ordinal))
                 return new IpcObjectKindException(name ?? "", $"The object '{name}' at {address} is a {Word(m, 2)}, not what {operation} needs.");
-            if (m.StartsWith("IPCPS CORRUPT ", StringComparison.Ordinal))   // a script found a field it cannot use (Scripts.Check)
-                return new IpcObjectCorruptException(name ?? "", address, $"{CorruptField(Word(m, 2), name)} in Redis is missing or not a number");
+            if (m.StartsWith("IPCPS CORRUPT ", StringComparison.Ordinal))   // a script found a field it cannot use (Scripts.Check); the words after it say how
+                return new IpcObjectCorruptException(name ?? "", address, $"{CorruptField(Word(m, 2), name)} in Redis {Rest(m, 3) ?? "is missing or not a number"}");
+            if (m.StartsWith("IPCPS DAMAGED ", StringComparison.Ordinal) && name != null)   // a key holding what no script writes (Scripts.Check's damaged)
+                return new IpcObjectCorruptException(name, address, $"its key '{RedisBackend.Key(name, Word(m, 2))}' in Redis {Rest(m, 3)}");
             if (name != null && KeyTypes.IsWrongType(s)) return KeyTypes.Unknown(name, address);   // a key replaced (RedisBackend.Call names it when it knows the keys)
             if (m.StartsWith("IPCPS RANGE", StringComparison.Ordinal))
                 return new OverflowException($"{operation} on '{name}': the result does not fit the value's type ({m.Substring(11).Trim()}).");
@@ -73,6 +75,14 @@ namespace IpcPs.Redis
         {
             var parts = m.Split(' ');
             return index < parts.Length ? parts[index] : "?";
+        }
+
+        /// <summary>The words of M from the INDEXth on, without what Redis 7 appends to a script's error() (null: none).</summary>
+        private static string? Rest(string m, int index)
+        {
+            int where = m.LastIndexOf(" script: ", StringComparison.Ordinal);   // " script: SHA, on @user_script:LINE."
+            var parts = (where < 0 ? m : m.Substring(0, where)).Split(' ', index + 1);
+            return index < parts.Length && parts[index].Length > 0 ? Clean(parts[index]) : null;
         }
 
         /// <summary>At most 600 characters of a client message (they can hold a whole connection report).</summary>

@@ -24,8 +24,12 @@ return 1";
 redis.call('HSET', KEYS[1], 'set', 0)
 return 1";
 
+        /// <summary>
+        /// {set, gen}, read as Set and Clear write them: a waiter waits for set 1 or another gen, so a set neither 0 nor 1, or
+        /// a gen that Set's HINCRBY refuses (1.5: no Set could ever change it), is IpcObjectCorrupt, not a wait.
+        /// </summary>
         private static readonly string StateScript = Scripts.Check("Event") + @"
-return {number('set'), number('gen')}";
+return {whole('set', 0, 1), integer('gen')}";
 
         private readonly string _channel;
 

@@ -27,7 +27,7 @@ namespace IpcPs.Redis
                              string acquire, string renew, string release)
             : base(backend, name, kind)
         {
-            LeaseTime = TimeSpan.FromMilliseconds(meta.Long("lease", 100, 86_400_000));
+            LeaseTime = TimeSpan.FromMilliseconds(meta.Long("lease", 100, MaxLeaseMs));
             _keys = new[] { Meta, Key(holderPart) };
             _acquire = acquire;
             _renew = renew;
@@ -38,9 +38,12 @@ namespace IpcPs.Redis
             _ownerId = Convert.ToHexString(id).ToLowerInvariant() + "-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         }
 
+        /// <summary>The longest lease (a day): the scripts report a holder that expires much later as damage (LockScripts).</summary>
+        internal const long MaxLeaseMs = 86_400_000;
+
         internal static KeyValuePair<string, string> LeaseField(IpcBackendOptions o)
         {
-            if (o.LeaseTime < TimeSpan.FromMilliseconds(100) || o.LeaseTime > TimeSpan.FromDays(1))
+            if (o.LeaseTime < TimeSpan.FromMilliseconds(100) || o.LeaseTime > TimeSpan.FromMilliseconds(MaxLeaseMs))
                 throw new ArgumentOutOfRangeException(nameof(o.LeaseTime), "A lease lasts 100 ms to one day.");
             return RedisQueue.Field("lease", (long)o.LeaseTime.TotalMilliseconds);
         }
@@ -84,10 +87,11 @@ namespace IpcPs.Redis
                 long sent = Stopwatch.GetTimestamp();
                 var r = ScriptReply.Integers(Eval(_acquire, _keys, args, "Acquire", write: true, deadline, cancel), 2, this, "Acquire");
                 long status = r[0], value = r[1];
-                if (status < 0 || status > 2) throw new IpcObjectCorruptException(Name, Address, "Redis's answer to Acquire is not one it can give");
+                // Held: VALUE is when the lease runs out, the longest this step sleeps (never "until a release": LockScripts).
+                if (status < 0 || status > 2 || status == 0 && value < 0) throw new IpcObjectCorruptException(Name, Address, "Redis's answer to Acquire is not one it can give");
                 if (status == 0)
                 {
-                    hint = value < 0 ? -1 : (int)Math.Min(value + 2, int.MaxValue);
+                    hint = (int)Math.Min(value + 2, int.MaxValue);
                     return false;
                 }
                 hint = -1;

@@ -50,7 +50,10 @@ return n";
         /// such a field failed later, as a BackendError, and after the script's first writes). And expect(I, TYPE): KEYS[I]
         /// holds TYPE or nothing, else a WRONGTYPE error (KeyTypes names the key, as for Redis's own WRONGTYPE). Checks
         /// before the first write: Redis keeps a failed script's writes, so a script that could meet a key of another type
-        /// after its first write (DEL then SET by hand) asks that key's TYPE first, one TYPE per such key.
+        /// after its first write (DEL then SET by hand) asks that key's TYPE first, one TYPE per such key. whole(FIELD, LO,
+        /// HI): an integer field that must lie in LO..HI (IPCPS CORRUPT FIELD is out of range). damaged(I, TEXT): KEYS[I] holds
+        /// what no script writes (IPCPS DAMAGED PART TEXT: IpcObjectCorrupt naming the key), for a wait that would otherwise
+        /// wait on it for ever.
         /// </summary>
         public static string Check(string kind) => @"
 local kind = redis.call('HGET', KEYS[1], 'kind')
@@ -66,6 +69,12 @@ local function integer(field)
   if not s or #s > 18 or not string.match(s, '^%-?%d+$') then error({err = 'IPCPS CORRUPT ' .. field}) end
   return tonumber(s)
 end
+local function whole(field, lo, hi)
+  local v = integer(field)
+  if v < lo or v > hi then error({err = 'IPCPS CORRUPT ' .. field .. ' is out of range (' .. lo .. ' to ' .. hi .. ')'}) end
+  return v
+end
+local function damaged(i, text) error({err = 'IPCPS DAMAGED ' .. string.sub(KEYS[i], #KEYS[1] + 2) .. ' ' .. text}) end
 local function expect(i, t)
   local got = redis.call('TYPE', KEYS[i])['ok']
   if got ~= t and got ~= 'none' then error({err = 'WRONGTYPE Operation against a key holding the wrong kind of value'}) end
