@@ -30,13 +30,17 @@ BeforeAll {
         foreach ($p in $Programs) { if ($p -and (Test-Running $p)) { kill -9 $p.Pid 2>$null } }
     }
 
-    # The outer job's script: a child of its own (the one whose parent goes). That child starts a -Detached child
-    # (which starts a program of its own), a program in the background (Start-Process) and a shell that starts one of
-    # its own and waits (child -> sh -> sleep). Each names itself or its program in $dir.
+    # The outer job's script: a program of its own (a sibling of its child: no walk from the child may reach it) and a
+    # child of its own (the one whose parent goes). That child starts a -Detached child (which starts a program of its
+    # own), an IpcPs child of its own that makes a queue (it ends by itself after its parent, releasing the queue), a
+    # program in the background (Start-Process) and a shell that starts one of its own and waits (child -> sh ->
+    # sleep). Each names itself or its program in $dir.
     $script:Outer = {
-        param($dir)
-        $null = Start-IpcProcess -ArgumentList $dir {
-            param($dir)
+        param($dir, $queueName)
+        $sibling = Start-Process -FilePath sleep -ArgumentList 300 -PassThru
+        [IO.File]::WriteAllText("$dir/sibling.tmp", "$($sibling.Id)"); Move-Item "$dir/sibling.tmp" "$dir/sibling"
+        $null = Start-IpcProcess -ArgumentList $dir, $queueName {
+            param($dir, $queueName)
             function Name([string] $n, [int] $id) { [IO.File]::WriteAllText("$dir/$n.tmp", "$id"); Move-Item "$dir/$n.tmp" "$dir/$n" }
             Name child $PID
             $null = Start-IpcProcess -Detached -ArgumentList $dir {
@@ -44,6 +48,13 @@ BeforeAll {
                 $p = Start-Process -FilePath sleep -ArgumentList 300 -PassThru
                 [IO.File]::WriteAllText("$dir/detached-sleep.tmp", "$($p.Id)"); Move-Item "$dir/detached-sleep.tmp" "$dir/detached-sleep"
                 [IO.File]::WriteAllText("$dir/detached.tmp", "$PID"); Move-Item "$dir/detached.tmp" "$dir/detached"
+                Start-Sleep -Seconds 300
+            }
+            $null = Start-IpcProcess -ArgumentList $dir, $queueName {
+                param($dir, $queueName)
+                $q = New-IpcQueue -Name $queueName
+                $q.Put('held')
+                [IO.File]::WriteAllText("$dir/ipc-child.tmp", "$PID"); Move-Item "$dir/ipc-child.tmp" "$dir/ipc-child"
                 Start-Sleep -Seconds 300
             }
             Name started (Start-Process -FilePath sleep -ArgumentList 300 -PassThru).Id
@@ -54,27 +65,27 @@ BeforeAll {
 }
 
 Describe 'A child whose parent is gone' {
-    It 'exits, the programs it started end with it, and a -Detached child it started runs on (the parent killed with SIGKILL)' {
+    It 'exits, the programs it started end with it, its IpcPs child exits by itself and releases its queue, and a -Detached child runs on (the parent killed with SIGKILL)' {
         $dir = (New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'gone'))).FullName
-        $bystander = [Diagnostics.Process]::Start('sleep', '300')
-        $bystanderStart = Get-StartTime $bystander.Id
+        $queueName = New-TestName 'goneq'
         $programs = $null
-        $outer = Start-IpcProcess $Outer -ArgumentList $dir
+        $outer = Start-IpcProcess $Outer -ArgumentList $dir, $queueName
         try {
-            $programs = @(Read-Programs $dir 'child', 'started', 'shell', 'deep', 'detached', 'detached-sleep')
-            $own = @($programs | Where-Object Name -NotLike 'detached*')
+            $programs = @(Read-Programs $dir 'sibling', 'child', 'ipc-child', 'started', 'shell', 'deep', 'detached', 'detached-sleep')
+            Test-Path "/dev/shm/$queueName" | Should -BeTrue -Because 'the IpcPs grandchild holds its queue'
+            $own = @($programs | Where-Object Name -In 'child', 'ipc-child', 'started', 'shell', 'deep')
             kill -9 $outer.Pid
             Wait-Until { -not @($own | Where-Object { Test-Running $_ }) } -TimeoutSeconds 60 -Because (
                 'the child and the programs it started to end once its parent is gone')
+            Test-Path "/dev/shm/$queueName" | Should -BeFalse -Because 'the IpcPs grandchild exited by itself (not killed), and released the queue it alone held'
             # The child has exited, so it has done all it does: what it left is left for good.
-            @($programs | Where-Object Name -Like 'detached*' | Where-Object { -not (Test-Running $_) } | ForEach-Object Name) |
-                Should -BeNullOrEmpty -Because 'a -Detached child left its starter''s tree, and outlives it with what it started'
-            Get-StartTime $bystander.Id | Should -Be $bystanderStart -Because 'a process the child did not start is left running'
+            @($programs | Where-Object Name -In 'detached', 'detached-sleep', 'sibling' | Where-Object { -not (Test-Running $_) } | ForEach-Object Name) |
+                Should -BeNullOrEmpty -Because 'a -Detached child left its starter''s tree, and the parent''s own program is not under the child'
         } finally {
             $outer | Remove-Job -Force
             Stop-Leftovers $programs
-            $bystander.Kill(); $bystander.Dispose()
             Remove-Item -LiteralPath $dir -Recurse -Force
+            if (Test-Path "/dev/shm/$queueName") { Remove-Item "/dev/shm/$queueName" -Force }
         }
     }
 }

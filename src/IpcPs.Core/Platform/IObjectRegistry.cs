@@ -77,9 +77,10 @@ namespace IpcPs.Core.Platform
         /// The processes descended from PID (started at START; 0 when not known) as they are now: its children, theirs,
         /// and so on, found through their parent links, each held so that a later <see cref="IProcessTree.Kill"/> reaches
         /// that very process. Nothing is signalled. Found before PID ends: a process whose parent has ended is no longer
-        /// linked to it (Linux re-parents it). Empty when PID is not that process.
+        /// linked to it (Linux re-parents it). Empty when PID is not that process. PASSOVER: ids of processes left out,
+        /// with everything under them (processes that end their own trees).
         /// </summary>
-        IProcessTree FindDescendants(int pid, long start);
+        IProcessTree FindDescendants(int pid, long start, ICollection<int>? passOver = null);
 
         /// <summary>
         /// Ends PID (started at START; 0 when not known) and every process descended from it, at once. The descendants are

@@ -26,6 +26,45 @@ Import-Module -Name '{0}'
         /// </summary>
         public const string JobEntry = "[IpcPs.Hosting.ChildChannel]::Serve()";
 
+        private static readonly System.Collections.Generic.List<Process> Started = new System.Collections.Generic.List<Process>();
+
+        /// <summary>
+        /// Starts INFO (a child pwsh of IpcPs: a job's, a spare, a pool worker, a manager) and notes it among this
+        /// process's own children (<see cref="RunningChildren"/>).
+        /// </summary>
+        public static Process Start(ProcessStartInfo info, string what)
+        {
+            var process = Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start.");
+            lock (Started)
+            {
+                Started.RemoveAll(HasEnded);   // the list holds the children that run, not every one ever started
+                Started.Add(process);
+            }
+            return process;
+        }
+
+        /// <summary>
+        /// The ids of this process's IpcPs children that have not ended. Each ends by itself, with what it started, once
+        /// this process has gone (it watches its stdin; a detached one stays). Its id is its own as long as it has not
+        /// been reaped, which is what "not ended" says here.
+        /// </summary>
+        public static System.Collections.Generic.HashSet<int> RunningChildren()
+        {
+            lock (Started)
+            {
+                Started.RemoveAll(HasEnded);
+                var pids = new System.Collections.Generic.HashSet<int>();
+                foreach (var p in Started) pids.Add(p.Id);
+                return pids;
+            }
+        }
+
+        private static bool HasEnded(Process p)
+        {
+            try { return p.HasExited; }
+            catch (Exception) { return true; }   // disposed: its owner is done with it
+        }
+
         /// <summary>A child pwsh that imports the module and exits with what ENTRY (a PowerShell expression) returns.</summary>
         public static ProcessStartInfo StartInfo(string modulePath, string workingDirectory, string entry = JobEntry, bool outOfTree = false)
         {

@@ -172,7 +172,7 @@ namespace IpcPs
 
         /// <summary>Starts a new child pwsh (a cold start) and sends it REQUEST.</summary>
         internal void Start(ProcessStartInfo startInfo, string request) =>
-            Start(Process.Start(startInfo) ?? throw new InvalidOperationException("The child pwsh did not start."), request, null, null);
+            Start(ChildLauncher.Start(startInfo, "child pwsh"), request, null, null);
 
         /// <summary>
         /// Hands REQUEST to PROCESS, a child already started: a cold one, or a warm spare whose first stdout line

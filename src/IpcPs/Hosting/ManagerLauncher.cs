@@ -82,7 +82,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 // A warm spare when one fits (a detached manager only a ready one, as a detached child: a booting spare
                 // would end with this session); it reads the settings as its request and serves from its runspace.
                 var spare = noSpare ? null : SpareChildren.Take(modulePath, readyOnly: detached);
-                var process = spare?.Process ?? Process.Start(info) ?? throw new InvalidOperationException("The manager process did not start.");
+                var process = spare?.Process ?? ChildLauncher.Start(info, "manager process");
                 // Both streams are drained for the process's whole life (a custom type that writes to the host must
                 // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
                 // a "FAILED nonce reason address" line the report of a listen that failed. Read by threads, not

@@ -105,8 +105,7 @@ namespace IpcPs.Hosting
                 progress.WriteInt64(0, PoolProgress.None);
                 // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
                 var spare = SpareChildren.Take(module, folder: folder);
-                var process = spare?.Process ?? Process.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"))
-                    ?? throw new InvalidOperationException("The pool worker did not start.");
+                var process = spare?.Process ?? ChildLauncher.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"), "pool worker");
                 // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the
                 // worker's death shows as the end closing.
                 ends[1].HandOver(process.Id);

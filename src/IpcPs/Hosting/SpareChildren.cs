@@ -369,7 +369,7 @@ namespace IpcPs.Hosting
             var environment = new Dictionary<string, string>(info.Environment.Count, StringComparer.Ordinal);
             foreach (var e in info.Environment)
                 if (e.Value != null && e.Key != SpareWatch.ParentVariable && e.Key != FolderVariable) environment[e.Key] = e.Value;   // the spare removes those itself
-            var process = Process.Start(info) ?? throw new InvalidOperationException("The spare pwsh did not start.");
+            var process = ChildLauncher.Start(info, "spare pwsh");
             return new SpareChild(process, module, StartupEnvironment(), environment);
         }
 

@@ -30,6 +30,7 @@ namespace IpcPs.Core.Platform.Linux
     internal sealed class LinuxProcessTree : IProcessTree
     {
         private readonly List<Held> _held = new List<Held>();   // every process found, the root first
+        private readonly ICollection<int>? _passOver;
         private readonly Dictionary<int, Held> _byPid = new Dictionary<int, Held>();
         private readonly bool _killRoot;
         private readonly bool _procIsOurs;
@@ -54,9 +55,10 @@ namespace IpcPs.Core.Platform.Linux
         /// and the walk stops every process as it finds it (the kill follows). PROCISOURS false (/proc shows another pid
         /// namespace): the tree holds PID alone, and a kill is kill(2) of PID as <see cref="IProcessTable.Kill"/>.
         /// </summary>
-        public LinuxProcessTree(int pid, long start, bool killRoot, bool procIsOurs)
+        public LinuxProcessTree(int pid, long start, bool killRoot, bool procIsOurs, ICollection<int>? passOver = null)
         {
             _killRoot = killRoot;
+            _passOver = passOver;
             _procIsOurs = procIsOurs;
             if (pid <= 0) return;
             var root = procIsOurs ? Hold(pid, start, exact: start != 0) : new Held(pid, 0, -1);
@@ -112,6 +114,8 @@ namespace IpcPs.Core.Platform.Linux
                     if (!ReadStat(pid, out char state, out int parent, out int session, out long start) || IsDead(state)) continue;
                     // A session leader left its starter's session (setsid: a daemon, a -Detached child): not walked.
                     if (session == pid) continue;
+                    // Passed over (a process that ends its own tree): not held, so nothing under it is reached either.
+                    if (_passOver != null && _passOver.Contains(pid)) continue;
                     // The parent id read above is the held process's only if that process still runs now.
                     if (!_byPid.TryGetValue(parent, out var held) || !Runs(held)) continue;
                     var child = Hold(pid, start, exact: true);

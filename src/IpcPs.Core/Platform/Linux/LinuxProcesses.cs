@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Text;
 using IpcPs.Core.Lifecycle;
@@ -75,7 +76,8 @@ namespace IpcPs.Core.Platform.Linux
 
         public void Kill(int pid) => LibC.kill(pid, LibC.SIGKILL);
 
-        public IProcessTree FindDescendants(int pid, long start) => new LinuxProcessTree(pid, start, killRoot: false, ProcIsOurs());
+        public IProcessTree FindDescendants(int pid, long start, ICollection<int>? passOver = null) =>
+            new LinuxProcessTree(pid, start, killRoot: false, ProcIsOurs(), passOver);
 
         public void KillTree(int pid, long start)
         {

@@ -27,6 +27,7 @@ namespace IpcPs.Core.Platform.Windows
         private const uint QueryOnly = Win32.PROCESS_QUERY_LIMITED_INFORMATION | Win32.SYNCHRONIZE;
 
         private readonly List<Held> _held = new List<Held>();   // every process found, the root first
+        private readonly ICollection<int>? _passOver;
         private readonly Dictionary<int, Held> _byPid = new Dictionary<int, Held>();
         private readonly bool _killRoot;
 
@@ -49,9 +50,10 @@ namespace IpcPs.Core.Platform.Windows
         /// The tree under PID (created at START, in the milliseconds of <see cref="WindowsProcesses"/>; 0 when not known),
         /// walked now. KILLROOT: <see cref="Kill"/> ends PID too, and the walk ends every process as it finds it.
         /// </summary>
-        public WindowsProcessTree(int pid, long start, bool killRoot)
+        public WindowsProcessTree(int pid, long start, bool killRoot, ICollection<int>? passOver = null)
         {
             _killRoot = killRoot;
+            _passOver = passOver;
             if (pid <= 0) return;
             IntPtr handle = Open(pid);
             if (handle == IntPtr.Zero) return;
@@ -101,6 +103,7 @@ namespace IpcPs.Core.Platform.Windows
                 foreach (var (pid, parentPid) in List())
                 {
                     if (_byPid.ContainsKey(pid) || !_byPid.TryGetValue(parentPid, out var parent)) continue;
+                    if (_passOver != null && _passOver.Contains(pid)) continue;   // not held: nothing under it is reached
                     IntPtr handle = Open(pid);
                     if (handle == IntPtr.Zero) continue;
                     if (!Win32.GetProcessTimes(handle, out long creation, out _, out _, out _) || creation < parent.Creation

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using IpcPs.Core.Lifecycle;
 
 namespace IpcPs.Core.Platform.Windows
@@ -83,7 +84,8 @@ namespace IpcPs.Core.Platform.Windows
         /// <summary>Windows has no SIGTERM: false, so the caller asks the child through its channel.</summary>
         public bool RequestStop(int pid) => false;
 
-        public IProcessTree FindDescendants(int pid, long start) => new WindowsProcessTree(pid, start, killRoot: false);
+        public IProcessTree FindDescendants(int pid, long start, ICollection<int>? passOver = null) =>
+            new WindowsProcessTree(pid, start, killRoot: false, passOver);
 
         private static IntPtr _leftTree;   // the marker of LeaveParentTree, held (never closed) for the process's life
 
