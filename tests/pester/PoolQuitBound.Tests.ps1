@@ -46,7 +46,7 @@ Describe 'Removing a pool whose busy worker''s pipe is full' {
             Get-SendRoom $p 0 | Should -BeLessThan (Get-FrameBytes @('quit')) -Because 'this is the case of a "quit" that cannot fit'
             # In a runspace of its own: before, it never returned.
             $remove = Start-Stoppable { param($p) Remove-IpcPool $p } -Arguments $p
-            Wait-Until { $remove.Async.IsCompleted } -TimeoutSeconds 60 -Because 'Remove-IpcPool to return'
+            Wait-Until { $remove.Async.IsCompleted } -TimeoutSeconds 30 -Because 'Remove-IpcPool to return (one grace of 3 s, then the kill)'
             $remove.PowerShell.Streams.Error | Should -BeNullOrEmpty
             $p.IsRemoved | Should -BeTrue
             Get-Process -Id $worker -ErrorAction SilentlyContinue | Should -BeNullOrEmpty -Because 'the removal returns once the worker has ended'

@@ -205,9 +205,13 @@ namespace IpcPs
             // One grace for all: the workers end side by side, so each is waited for only what is left of it (it was
             // 3 s for each in turn: 18 s for six workers that do not quit). "quit" waits for room in a worker's pipe
             // only within it: first it goes to every worker whose pipe has room now; then to the others (a busy worker
-            // whose ring is full, read only after its item, perhaps never) as room comes, till the grace ends.
+            // whose ring is full, read only after its item, perhaps never) as room comes, till the grace ends: each on a
+            // thread of its own, so that one that never makes room does not use up the grace of the others.
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            foreach (var w in _workers.Where(x => x != null && !x.RequestQuit(TimeSpan.Zero)).ToList()) w.RequestQuit(Left(clock));
+            var asking = _workers.Where(x => x != null && !x.RequestQuit(TimeSpan.Zero))
+                .Select(w => new Thread(() => w.RequestQuit(Left(clock))) { IsBackground = true, Name = "IpcPs pool quit" }).ToList();
+            foreach (var t in asking) t.Start();
+            foreach (var t in asking) t.Join();
             foreach (var w in _workers) w?.AwaitExit(Left(clock));
         }
 
