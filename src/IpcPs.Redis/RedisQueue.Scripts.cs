@@ -26,18 +26,32 @@ local function setting(i, field)
   if not v then error({err = 'IPCPS CORRUPT ' .. field}) end
   return v
 end
-local order, max, joinable, vis, maxdel = setting(1, 'order'), setting(2, 'max'), setting(3, 'joinable') == 1, setting(4, 'vis'), setting(5, 'maxdel')
+-- max and vis in the range New-IpcQueue writes (RedisQueue.MetaFields, MetaReader): a fractional max left a Put waiting
+-- for room no Get makes, and a vis past a year set deadlines the check below reports.
+local order, max, joinable, vis, maxdel = setting(1, 'order'), whole('max', 0, 2147483647), setting(3, 'joinable') == 1, whole('vis', 1, 31536000000), setting(5, 'maxdel')
 local unfinished = 0
 if joinable then unfinished = integer('unfinished') end
 local rtype = 'list'
 if order == 2 then rtype = 'zset' end
 local function size() if order == 2 then return redis.call('ZCARD', KEYS[2]) end return redis.call('LLEN', KEYS[2]) end
+-- The latest visibility deadline in f, checked before a script's first write. A Get sets each at its server time + vis
+-- (and nothing else writes f's scores), so one later than now + vis + a day (left for the server's clock stepping
+-- back) was put there by hand: a Get would sleep until it (~25 days at a time) and a Join wait for its redelivery.
+local function flight(now)
+  local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
+  if last[2] and tonumber(last[2]) - now > vis + 86400000 then
+    damaged(4, 'holds a delivery due back more than the visibility timeout and a day from now, later than any Get sets')
+  end
+end
 ";
 
         /// <summary>ARGV: get channel, count, then (body, priority) pairs. Stores all of them or none: answers the count, or 0 when they do not all fit.</summary>
         public static readonly string Put = Scripts.Check("Queue") + Settings + @"
 local n = tonumber(ARGV[2])
 local room = n
+-- The handle refuses a batch above its MaxSize; a max lowered since it opened the queue would leave this one waiting
+-- for room that never comes.
+if max > 0 and n > max then error({err = 'IPCPS CORRUPT max is ' .. max .. ', fewer than the ' .. n .. ' messages of this put'}) end
 if max > 0 and size() + n > max then return 0 end
 local direct = order ~= 2 and not joinable
 if not direct then
@@ -76,6 +90,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local expired = {}
 if joinable then
+  flight(now)
   expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
   local counts = {}
   for i, id in ipairs(expired) do   -- every delivery count checked before anything changes
@@ -159,9 +174,25 @@ local u = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
 if u <= 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) redis.call('PUBLISH', ARGV[1], 0) end
 return 1";
 
-        /// <summary>Answers {ready, in flight, unfinished, dead letters}.</summary>
+        /// <summary>
+        /// Answers {ready, in flight, unfinished, dead letters}; what Join waits on (unfinished 0). Invariant of a joinable
+        /// queue, true at the end of every script: unfinished = ready + in flight. Create starts all three at 0 (and Remove
+        /// deletes them together); Put adds n ids to r and n to unfinished; Get moves ids r → f, expired ones f → r, or f → x
+        /// (dead letters) with unfinished lowered by one; TaskDone takes its id out of f (or r, when it expired and went back)
+        /// with unfinished lowered by one; a script failing mid-way stops where the invariant holds (Get puts a message whose
+        /// delivery count fails back in r). So an unfinished that is not ready + in flight was changed by hand (or r or f
+        /// was): reported, as is a deadline in f past any a Get sets, where Join waited for ever (or, lowered, returned early).
+        /// </summary>
         public static readonly string Counts = Scripts.Check("Queue") + Settings + @"
-return {size(), redis.call('ZCARD', KEYS[4]), unfinished, redis.call('LLEN', KEYS[7])}";
+local ready, inflight = size(), redis.call('ZCARD', KEYS[4])
+if joinable then
+  if unfinished ~= ready + inflight then
+    error({err = 'IPCPS CORRUPT unfinished is ' .. unfinished .. ', not the ' .. (ready + inflight) .. ' messages ready and in flight'})
+  end
+  local t = redis.call('TIME')
+  flight(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
+return {ready, inflight, unfinished, redis.call('LLEN', KEYS[7])}";
 
         /// <summary>Takes one dead letter: {1, body} or {0}.</summary>
         public static readonly string TakeDead = Scripts.Check("Queue") + @"
