@@ -100,7 +100,6 @@ namespace IpcPs
         public string Owner { get; }
     }
 
-    /// <summary>A failed operating-system call. Keeps the errno and the operation.</summary>
     /// <summary>
     /// What was asked needs something this platform does not have (ErrorId IpcNotSupported): a Unix-socket manager
     /// address where there are no Unix domain sockets (Wine, Windows before 10 1803). Said plainly, never a
@@ -111,10 +110,14 @@ namespace IpcPs
         public IpcNotSupportedException(string message, string? objectName = null) : base(message, objectName) { }
     }
 
+    /// <summary>A failed operating-system call. Keeps the errno and the operation.</summary>
     public sealed class IpcPlatformException : IpcException
     {
-        public IpcPlatformException(string operation, int errno, string? objectName)
-            : base(Describe(operation, errno, objectName), objectName)
+        public IpcPlatformException(string operation, int errno, string? objectName) : this(operation, errno, objectName, null) { }
+
+        /// <summary>INNER: the .NET exception the call raised (a Process.Start, socket or file error turned into this one).</summary>
+        public IpcPlatformException(string operation, int errno, string? objectName, Exception? inner)
+            : base(Describe(operation, errno, objectName), objectName, inner)
         {
             Operation = operation;
             ErrorNumber = errno;
@@ -127,6 +130,16 @@ namespace IpcPs
 
         /// <summary>True when the system refused for lack of permission.</summary>
         public bool IsPermissionDenied => Core.Platform.PlatformErrors.IsPermissionDenied(ErrorNumber);
+
+        /// <summary>
+        /// True when no descriptor was left (EMFILE: this process's limit, ulimit -n; ENFILE: the system's): nothing was
+        /// made or left behind, and the same call works once descriptors are free again.
+        /// </summary>
+        public bool IsOutOfDescriptors => Core.Platform.PlatformErrors.IsOutOfDescriptors(ErrorNumber);
+
+        /// <summary>E as this exception (E inside) when .NET raised it for lack of descriptors; null for anything else.</summary>
+        internal static IpcPlatformException? OutOfDescriptors(string operation, Exception e, string? objectName) =>
+            Core.Platform.PlatformErrors.OutOfDescriptors(e) is int code ? new IpcPlatformException(operation, code, objectName, e) : null;
 
         private static string Describe(string op, int errno, string? name) =>
             $"{op} failed{(name is null ? "" : $" for '{name}'")}: {Core.Platform.PlatformErrors.Describe(errno)} ({Core.Platform.PlatformErrors.Label} {errno}).";

@@ -47,15 +47,20 @@ namespace IpcPs.Core.Managers
             ? (ip.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{ip.Address}]:{ip.Port}" : $"{ip.Address}:{ip.Port}")
             : UnixPrefix + endPoint;
 
+        /// <summary>A new socket for ENDPOINT; none left (EMFILE) is an <see cref="IpcPlatformException"/>.</summary>
         public static Socket NewSocket(EndPoint endPoint)
         {
-            if (endPoint is IPEndPoint ip)
-                return new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            try { return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified); }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported)
+            try
+            {
+                if (endPoint is IPEndPoint ip)
+                    return new Socket(ip.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                return new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressFamilyNotSupported && !(endPoint is IPEndPoint))
             {
                 throw new IpcNotSupportedException("This system has no Unix domain sockets (Wine, or Windows before 10 1803): give the manager a TCP -Address host:port.");
             }
+            catch (SocketException e) when (IpcPlatformException.OutOfDescriptors("socket", e, Format(endPoint)) is IpcPlatformException p) { throw p; }
         }
 
         private static readonly Type? UnixEndPointType =

@@ -1,3 +1,7 @@
+using System;
+using System.ComponentModel;
+using System.IO;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
 namespace IpcPs.Core.Platform
@@ -16,6 +20,50 @@ namespace IpcPs.Core.Platform
         /// <summary>True for "permission denied" errors (EACCES, EPERM; ERROR_ACCESS_DENIED).</summary>
         public static bool IsPermissionDenied(int code) =>
             Windows ? code == 5 : code == Linux.Errno.EACCES || code == Linux.Errno.EPERM;
+
+        /// <summary>
+        /// True for "no descriptor left": EMFILE (this process's RLIMIT_NOFILE reached), ENFILE (the system's file table
+        /// full); ERROR_TOO_MANY_OPEN_FILES on Windows. Nothing was made: the caller goes on once descriptors are free.
+        /// </summary>
+        public static bool IsOutOfDescriptors(int code) =>
+            Windows ? code == TooManyOpenFiles : code == Linux.Errno.EMFILE || code == Linux.Errno.ENFILE;
+
+        private const int TooManyOpenFiles = 4;   // ERROR_TOO_MANY_OPEN_FILES
+
+        /// <summary>
+        /// The error number when .NET raised E for lack of descriptors (Process.Start's Win32Exception: its pipes; a
+        /// socket's SocketException; a file's IOException, whose HResult is the errno on Unix); null for anything else.
+        /// </summary>
+        public static int? OutOfDescriptors(Exception e)
+        {
+            int code;
+            switch (e)
+            {
+                case SocketException s:   // a Win32Exception too, whose NativeErrorCode is .NET's guess back from SocketError
+                    if (s.SocketErrorCode != SocketError.TooManyOpenSockets) return null;
+                    code = Windows ? TooManyOpenFiles : Linux.Errno.EMFILE;
+                    break;
+                case Win32Exception w: code = w.NativeErrorCode; break;
+                case IOException io: code = Windows && (io.HResult & 0xFFFF0000) == 0x80070000 ? io.HResult & 0xFFFF : io.HResult; break;
+                default: return null;
+            }
+            return IsOutOfDescriptors(code) ? code : (int?)null;
+        }
+
+        /// <summary>
+        /// The errno (EMFILE, ENFILE) when this process cannot open two descriptors now; else null, and always null on
+        /// Windows. For the failure .NET does not explain: on Linux a thread's start needs two descriptors, and without
+        /// them Thread.Start throws OutOfMemoryException.
+        /// </summary>
+        public static int? DescriptorsExhausted()
+        {
+            if (Windows) return null;
+            int a = Linux.Posix.TryOpen("/dev/null", Linux.LibC.O_RDONLY, 0);
+            int b = a >= 0 ? Linux.Posix.TryOpen("/dev/null", Linux.LibC.O_RDONLY, 0) : a;
+            if (a >= 0) Linux.Posix.Close(a);
+            if (b >= 0) Linux.Posix.Close(b);
+            return b < 0 && IsOutOfDescriptors(-b) ? -b : (int?)null;
+        }
 
         /// <summary>The word for the number in messages: errno or error.</summary>
         public static string Label => Windows ? "error" : "errno";

@@ -120,12 +120,16 @@ namespace IpcPs.Commands
 
         private void List(System.Func<string, bool> matches)
         {
-            foreach (var obj in IpcObjects.List(matches, IncludeForeign))
-                if (Kind is null || System.Array.IndexOf(Kind, obj.Kind) >= 0)
-                {
-                    if (!Open) { WriteObject(obj); continue; }
-                    TryIpc(() => Output(obj), obj.Name);
-                }
+            try
+            {
+                foreach (var obj in IpcObjects.List(matches, IncludeForeign))
+                    if (Kind is null || System.Array.IndexOf(Kind, obj.Kind) >= 0)
+                    {
+                        if (!Open) { WriteObject(obj); continue; }
+                        TryIpc(() => Output(obj), obj.Name);
+                    }
+            }
+            catch (IpcException e) { ThrowIpcError(e, null); }   // the listing itself failed (no descriptor left to read the folder)
         }
 
         private void Output(IpcObject obj)

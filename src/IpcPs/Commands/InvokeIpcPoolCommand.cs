@@ -89,7 +89,7 @@ namespace IpcPs.Commands
                 }
                 _call = new PoolCall(_pool, script, values, Depth, Ordered, ChunkSize);
             }
-            catch (Exception e) when (e is InvalidOperationException || e is System.ComponentModel.Win32Exception)
+            catch (Exception e) when (e is IpcException || e is InvalidOperationException || e is System.ComponentModel.Win32Exception)
             {
                 ThrowIpcError(e, ParameterSetName == PoolSet ? (object)Pool : ScriptBlock);
             }
@@ -125,6 +125,13 @@ namespace IpcPs.Commands
             try { results = step(); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
             catch (PoolInitializationException e) { ThrowIpcError(e, ScriptBlock); return; }
+            catch (IpcException e)
+            {
+                // A worker could not be replaced (no descriptor left): the results that came before it are written first.
+                foreach (var r in _call!.Take()) Write(r);
+                ThrowIpcError(e, _pool);
+                return;
+            }
             catch (ObjectDisposedException e)
             {
                 // The pool was removed during the call (IpcObjectClosed): the results that came before are written first.

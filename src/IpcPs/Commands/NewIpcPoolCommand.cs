@@ -38,7 +38,7 @@ namespace IpcPs.Commands
                 pool?.Dispose(atOnce: true);   // nobody has it: its workers still starting end now, not after 3 s each
                 throw new PipelineStoppedException();
             }
-            catch (Exception e) when (e is InvalidOperationException || e is TimeoutException || e is System.ComponentModel.Win32Exception)
+            catch (Exception e) when (e is IpcException || e is InvalidOperationException || e is TimeoutException || e is System.ComponentModel.Win32Exception)
             {
                 pool?.Dispose(atOnce: true);
                 if (e is PoolInitializationException p && p.Error != null)

@@ -139,7 +139,9 @@ namespace IpcPs.Commands
             catch (Exception e) when (!(e is PipelineStoppedException))
             {
                 foreach (var h in retained) h.Close();
-                ThrowTerminatingError(new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, ScriptBlock));
+                // An operating-system failure (no descriptor left) keeps its own id, IpcPlatformError; anything else is the child's.
+                ThrowTerminatingError(e is IpcPlatformException ? ErrorRecords.From(e, ScriptBlock)
+                    : new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, ScriptBlock));
             }
             // A pipe end passed to the child is handed over: the child holds it from now on, even before it attaches.
             // This process holds it too while its handle is open: the other end sees the end of the stream once the

@@ -30,11 +30,17 @@ Import-Module -Name '{0}'
 
         /// <summary>
         /// Starts INFO (a child pwsh of IpcPs: a job's, a spare, a pool worker, a manager) and notes it among this
-        /// process's own children (<see cref="RunningChildren"/>).
+        /// process's own children (<see cref="RunningChildren"/>). WHAT names it for messages. No descriptor left for its
+        /// pipes (EMFILE) is an <see cref="IpcPlatformException"/>; .NET has closed what it opened, and nothing started.
         /// </summary>
         public static Process Start(ProcessStartInfo info, string what)
         {
-            var process = Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start.");
+            Process process;
+            try { process = Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start."); }
+            catch (System.ComponentModel.Win32Exception e) when (IpcPlatformException.OutOfDescriptors($"Starting the {what}", e, null) is IpcPlatformException p)
+            {
+                throw p;
+            }
             lock (Started)
             {
                 Started.RemoveAll(HasEnded);   // the list holds the children that run, not every one ever started
@@ -98,10 +104,40 @@ Import-Module -Name '{0}'
         public static string ModuleManifest(System.Management.Automation.PSCmdlet cmdlet) =>
             Path.Combine(cmdlet.MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
 
+        /// <summary>
+        /// Thread.Start of THREAD. On Linux a thread's start needs two descriptors; without them it is an
+        /// OutOfMemoryException, which becomes an <see cref="IpcPlatformException"/> (EMFILE) when that is why.
+        /// </summary>
+        internal static void StartThread(System.Threading.Thread thread)
+        {
+            try { thread.Start(); }
+            catch (OutOfMemoryException e) when (Core.Platform.PlatformErrors.DescriptorsExhausted() is int code)
+            {
+                throw new IpcPlatformException($"Starting a thread ({thread.Name})", code, null, e);
+            }
+        }
+
+        /// <summary>
+        /// Ends PROCESS, a child whose start failed half-way (no descriptor left for a reader's thread, a pipe end not
+        /// handed over), never left running unwatched: its stdin is closed, which ends it (booting or not, with its
+        /// request or not), and it is reaped as a spare is (<see cref="SpareChildren.EndChild"/>): not killed at once.
+        /// </summary>
+        internal static void Abandon(Process process)
+        {
+            int pid;
+            try { pid = process.Id; }
+            catch (InvalidOperationException) { return; }   // disposed: ended already
+            SpareChildren.EndChild(process, pid);
+        }
+
+        // Environment.ProcessPath (.NET 6+: readlink of /proc/self/exe, kept) needs no descriptor; MainModule reads
+        // /proc/self/maps, and finds nothing when no descriptor is left. Windows PowerShell has only the latter.
+        private static readonly System.Reflection.PropertyInfo? ProcessPathProperty = typeof(Environment).GetProperty("ProcessPath");
+
         /// <summary>The executable, and the arguments that must come first (the quoted pwsh.dll under dotnet).</summary>
         internal static (string Exe, string Prefix) PwshCommand()
         {
-            string exe = Process.GetCurrentProcess().MainModule?.FileName
+            string exe = ProcessPathProperty?.GetValue(null) as string ?? Process.GetCurrentProcess().MainModule?.FileName
                 ?? throw new InvalidOperationException("Cannot tell which executable runs this PowerShell.");
             string file = Path.GetFileNameWithoutExtension(exe);
             if (!file.Equals("dotnet", StringComparison.OrdinalIgnoreCase)) return (exe, "");

@@ -181,9 +181,20 @@ namespace IpcPs
         /// reads its request at once and writes nothing before it has all of it: the request goes first and the
         /// reader threads start while the child works (starting three threads took 0.5–7 ms of a warm start on 2
         /// CPUs). Any other child may write before it reads (a cold one boots first; a large request may not fit in
-        /// the pipe): its readers start first.
+        /// the pipe): its readers start first. A start that fails half-way (no descriptor left for a thread) ends the
+        /// child: it may have its request already, and nobody would read it or wait for it.
         /// </summary>
         internal void Start(Process process, string request, ChildOutputReader? output, System.Threading.Tasks.Task<string?>? firstLine)
+        {
+            try { Begin(process, request, output, firstLine); }
+            catch
+            {
+                ChildLauncher.Abandon(process);
+                throw;
+            }
+        }
+
+        private void Begin(Process process, string request, ChildOutputReader? output, System.Threading.Tasks.Task<string?>? firstLine)
         {
             var records = output ?? new ChildOutputReader(process.StandardOutput, frames: true);
             _process = process;
@@ -195,10 +206,10 @@ namespace IpcPs
             if (readsAtOnce) Send(process, request);
             var errors = new ChildOutputReader(process.StandardError, frames: false);
             _stderrReader = new Thread(() => ReadGuarded(errors, () => ReadErrors(errors))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
-            _stderrReader.Start();
+            ChildLauncher.StartThread(_stderrReader);
             _stdoutReader = new Thread(() => ReadGuarded(records, () => ReadRecords(records, firstLine))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
-            _stdoutReader.Start();
-            new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" }.Start();
+            ChildLauncher.StartThread(_stdoutReader);
+            ChildLauncher.StartThread(new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" });
             if (!readsAtOnce) Send(process, request);
         }
 

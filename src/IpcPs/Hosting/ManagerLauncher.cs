@@ -46,6 +46,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
             string[] modules, Hashtable register, bool detached, bool noSpare, TimeSpan timeout, System.Threading.CancellationToken stop)
         {
             string dir = ManagerState.Create(name);
+            Process? started = null;
             try
             {
                 // The key file is only ever used for the Unix socket in this folder: a TCP manager gets none.
@@ -82,7 +83,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 // A warm spare when one fits (a detached manager only a ready one, as a detached child: a booting spare
                 // would end with this session); it reads the settings as its request and serves from its runspace.
                 var spare = noSpare ? null : SpareChildren.Take(modulePath, readyOnly: detached);
-                var process = spare?.Process ?? ChildLauncher.Start(info, "manager process");
+                var process = started = spare?.Process ?? ChildLauncher.Start(info, "manager process");
                 // Both streams are drained for the process's whole life (a custom type that writes to the host must
                 // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
                 // a "FAILED nonce reason address" line the report of a listen that failed. Read by threads, not
@@ -128,6 +129,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                     process.WaitForExit();
                     foreach (var drain in drains) drain.Join(TimeSpan.FromSeconds(5));   // all it wrote, for the reason
                     string why = output.ToString().Trim();
+                    started = null;   // ended here
                     process.Dispose();
                     if (stopped) throw new OperationCanceledException(stop);
                     if (actual != null && actual.StartsWith("\0" + ManagerHost.AddressInUse + " ", StringComparison.Ordinal))
@@ -141,6 +143,8 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
             }
             catch
             {
+                // Started half-way (no descriptor left for a reader's thread): the process is ended, never left waiting.
+                if (started != null) ChildLauncher.Abandon(started);
                 ManagerState.Remove(dir);
                 throw;
             }
@@ -168,7 +172,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is InvalidOperationException) { /* disposed */ }
                 collect(null);
             }) { IsBackground = true, Name = $"IpcPs manager {process.Id} output" };
-            thread.Start();
+            ChildLauncher.StartThread(thread);
             return thread;
         }
 

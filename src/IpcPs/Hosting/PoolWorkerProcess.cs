@@ -99,16 +99,17 @@ namespace IpcPs.Hosting
         {
             var ends = IpcConnection.CreatePipe();
             SharedMemory? progress = null;
+            Process? process = null;
             try
             {
                 progress = SharedMemory.Create(null, PoolProgress.Size);
                 progress.WriteInt64(0, PoolProgress.None);
                 // A warm spare if one fits (it becomes the worker when it reads its request); else a new pwsh.
                 var spare = SpareChildren.Take(module, folder: folder);
-                var process = spare?.Process ?? ChildLauncher.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"), "pool worker");
+                var child = process = spare?.Process ?? ChildLauncher.Start(ChildLauncher.StartInfo(module, folder, $"[IpcPs.Hosting.PoolWorker]::Run('{ends[0].Name}')"), "pool worker");
                 // The worker holds end 1 from now on, even before it attaches, and this process no longer does: the
                 // worker's death shows as the end closing.
-                ends[1].HandOver(process.Id);
+                ends[1].HandOver(child.Id);
                 ends[1].Close();
                 if (spare != null)
                 {
@@ -120,26 +121,29 @@ namespace IpcPs.Hosting
                     };
                     try
                     {
-                        process.StandardInput.Write(ChildProtocol.EncodeRequest(request, 2) + "\n");
-                        process.StandardInput.Flush();   // stdin stays open: the worker exits when it closes
+                        child.StandardInput.Write(ChildProtocol.EncodeRequest(request, 2) + "\n");
+                        child.StandardInput.Flush();   // stdin stays open: the worker exits when it closes
                     }
                     catch (System.IO.IOException) { /* the spare died: its pipe end shows it, the pool replaces it */ }
                 }
                 // Its first message: the initialization script and the manager keys it inherits (not on the command
                 // line, which any local user can read).
                 ends[0].SendNow(new object?[] { "start", initializationScript ?? "", ManagerKeys.ForChild(), progress.Name });
-                var worker = new PoolWorkerProcess(slot, process, ends[0], ends[1], progress);
+                var worker = new PoolWorkerProcess(slot, child, ends[0], ends[1], progress);
                 // Drained: a worker that prints must not block. In blocks, not lines (BeginOutputReadLine and ReadLine
                 // held a line of any length whole): stdout is dropped, the start of stderr kept. A spare's stdout
                 // is read from its first line's reader, after it.
-                worker._errors = ChildOutputReader.DrainAsync(process.StandardError, worker.KeepError);
-                if (spare is null) _ = ChildOutputReader.DrainAsync(process.StandardOutput, null);
-                else spare.FirstLine.ContinueWith(_ => ChildOutputReader.DrainAsync(process.StandardOutput, null), System.Threading.Tasks.TaskScheduler.Default);
-                new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" }.Start();
+                worker._errors = ChildOutputReader.DrainAsync(child.StandardError, worker.KeepError);
+                if (spare is null) _ = ChildOutputReader.DrainAsync(child.StandardOutput, null);
+                else spare.FirstLine.ContinueWith(_ => ChildOutputReader.DrainAsync(child.StandardOutput, null), System.Threading.Tasks.TaskScheduler.Default);
+                ChildLauncher.StartThread(new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" });
                 return worker;
             }
             catch
             {
+                // Started half-way (no descriptor left for the hand-over's record or a thread): a worker nobody reads or
+                // waits for is never left running.
+                if (process != null) ChildLauncher.Abandon(process);
                 ends[0].Close();
                 ends[1].Close();
                 progress?.Close();

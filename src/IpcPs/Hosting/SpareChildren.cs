@@ -220,8 +220,12 @@ namespace IpcPs.Hosting
             foreach (var s in unfit) End(s, reap: true);
             if (wanted > 0)
             {
-                if (taken != null && replenishWhen != null) Replenish.Schedule(replenishWhen, module);
-                else ThreadPool.QueueUserWorkItem(_ => Fill(module));
+                try
+                {
+                    if (taken != null && replenishWhen != null) Replenish.Schedule(replenishWhen, module);
+                    else ThreadPool.QueueUserWorkItem(_ => Fill(module));
+                }
+                catch (OutOfMemoryException) { /* no thread for it (no descriptor left): a later start replenishes */ }
             }
             return taken;
         }
@@ -370,7 +374,12 @@ namespace IpcPs.Hosting
             foreach (var e in info.Environment)
                 if (e.Value != null && e.Key != SpareWatch.ParentVariable && e.Key != FolderVariable) environment[e.Key] = e.Value;   // the spare removes those itself
             var process = ChildLauncher.Start(info, "spare pwsh");
-            return new SpareChild(process, module, StartupEnvironment(), environment);
+            try { return new SpareChild(process, module, StartupEnvironment(), environment); }
+            catch
+            {
+                ChildLauncher.Abandon(process);   // no thread to read its ready frame (no descriptor left): not kept half-made
+                throw;
+            }
         }
 
         /// <summary>
@@ -387,9 +396,19 @@ namespace IpcPs.Hosting
         /// </summary>
         private static void End(SpareChild s, bool reap)
         {
-            try { s.Process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
-            if (!reap) return;
-            var timer = new Timer(_ => TryKill(s));   // armed below, once the exit disposes it
+            if (reap) EndChild(s.Process, s.Pid);
+            else try { s.Process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
+        }
+
+        /// <summary>
+        /// Ends PROCESS (pid PID), a child of this session's that exits when its stdin ends (a spare, a job's child, a
+        /// pool worker, a manager), as <see cref="End"/> ends a spare with REAP: its stdin is closed, it is killed if it
+        /// has not ended <see cref="SelfEndTimeout"/> later, and its Process disposed once it has exited.
+        /// </summary>
+        internal static void EndChild(Process process, int pid)
+        {
+            try { process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
+            var timer = new Timer(_ => TryKill(process, pid));   // armed below, once the exit disposes it
             lock (Gate) Reaping.Add(timer);
             int reaped = 0;
             void Reaped()
@@ -397,21 +416,27 @@ namespace IpcPs.Hosting
                 if (Interlocked.Exchange(ref reaped, 1) != 0) return;
                 lock (Gate) Reaping.Remove(timer);
                 timer.Dispose();
-                try { s.Process.Dispose(); } catch (Exception) { /* disposed elsewhere */ }
+                try { process.Dispose(); } catch (Exception) { /* disposed elsewhere */ }
             }
             try
             {
-                s.Process.Exited += (_, __) => Reaped();
-                s.Process.EnableRaisingEvents = true;
+                process.Exited += (_, __) => Reaped();
+                process.EnableRaisingEvents = true;
                 timer.Change(SelfEndTimeout, Timeout.InfiniteTimeSpan);
-                if (s.HasExited) Reaped();   // ended before the handler was in place
+                if (HasExited(process)) Reaped();   // ended before the handler was in place
             }
             catch (Exception) { Reaped(); }   // disposed or never started: nothing to wait for
         }
 
-        private static void TryKill(SpareChild s)
+        private static bool HasExited(Process process)
         {
-            try { if (!s.HasExited) Platforms.Current.Processes.Kill(s.Pid); } catch (Exception) { /* gone already */ }
+            try { return process.HasExited; }
+            catch (InvalidOperationException) { return true; }
+        }
+
+        private static void TryKill(Process process, int pid)
+        {
+            try { if (!HasExited(process)) Platforms.Current.Processes.Kill(pid); } catch (Exception) { /* gone already */ }
         }
 
         /// <summary>How long a spare whose stdin was closed has to end by itself before it is killed.</summary>

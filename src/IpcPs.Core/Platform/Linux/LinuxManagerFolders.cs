@@ -209,12 +209,14 @@ namespace IpcPs.Core.Platform.Linux
             string temp = Path.GetTempPath();
             string prefix = ParentPrefix + Me.ToString(System.Globalization.CultureInfo.InvariantCulture) + "-";
             var result = new List<string>();
-            int dir = Posix.TryOpen(temp, LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
+            // No descriptor left must never read as "none": ParentForCreate would make another fallback parent.
+            int dir = Posix.NotExhausted(Posix.TryOpen(temp, LibC.O_RDONLY | LibC.O_DIRECTORY, 0), temp);
             if (dir < 0) return result;
             try
             {
                 IEnumerable<string> names;
                 try { names = Directory.EnumerateDirectories(temp, prefix + "*").Select(p => Path.GetFileName(p)).ToList(); }
+                catch (IOException e) when (IpcPlatformException.OutOfDescriptors("open", e, temp) is IpcPlatformException p) { throw p; }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { return result; }
                 foreach (var name in names.OrderBy(n => n, StringComparer.Ordinal))
                 {
@@ -235,7 +237,7 @@ namespace IpcPs.Core.Platform.Linux
         /// </summary>
         private static int OpenPrivateDir(string path)
         {
-            int fd = Posix.TryOpen(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
+            int fd = Posix.NotExhausted(Posix.TryOpen(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0), path);
             if (fd < 0) return fd;
             FileStatus st;
             try { st = Posix.FStat(fd, path); }
@@ -274,7 +276,7 @@ namespace IpcPs.Core.Platform.Linux
             if (System.Text.Encoding.UTF8.GetByteCount(path) <= Managers.ManagerAddress.MaxUnixPathBytes) return null;
             string? folder = System.IO.Path.GetDirectoryName(path);
             if (string.IsNullOrEmpty(folder)) return null;
-            int fd = Posix.TryOpen(folder, LibC.O_RDONLY | LibC.O_DIRECTORY, 0);
+            int fd = Posix.NotExhausted(Posix.TryOpen(folder, LibC.O_RDONLY | LibC.O_DIRECTORY, 0), folder!);
             if (fd < 0) return null;
             viaPath = "/proc/self/fd/" + fd.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + System.IO.Path.GetFileName(path);
             return new LocalFolder(fd, folder!);
@@ -297,7 +299,7 @@ namespace IpcPs.Core.Platform.Linux
             /// <summary>The key file's bytes, if it is a regular file of this user of at most 4 KiB; else null.</summary>
             public unsafe byte[]? ReadKey()
             {
-                int file = Posix.TryOpenAt(_fd, KeyFile, LibC.O_RDONLY | LibC.O_NOFOLLOW, 0);
+                int file = Posix.NotExhausted(Posix.TryOpenAt(_fd, KeyFile, LibC.O_RDONLY | LibC.O_NOFOLLOW, 0), KeyFile);   // "no key" would be a lie
                 if (file < 0) return null;
                 try
                 {

@@ -87,6 +87,7 @@ namespace IpcPs.Core.Platform.Linux
                 return names;
             }
             catch (DirectoryNotFoundException) { return Array.Empty<string>(); }
+            catch (IOException e) when (IpcPlatformException.OutOfDescriptors("open", e, dir.Path) is IpcPlatformException p) { throw p; }
         }
 
         private static void Delete(Folder dir, string name)

@@ -108,7 +108,10 @@ namespace IpcPs.Core.Platform.Linux
         public IEnumerable<string> List()
         {
             uint me = LibC.geteuid();
-            foreach (var path in Directory.EnumerateFiles(Root))
+            string[] paths;
+            try { paths = Directory.GetFiles(Root); }
+            catch (IOException e) when (IpcPlatformException.OutOfDescriptors("open", e, Root) is IpcPlatformException p) { throw p; }
+            foreach (var path in paths)
             {
                 string name = Path.GetFileName(path);
                 if (name.StartsWith(".", StringComparison.Ordinal) || name.StartsWith("sem.", StringComparison.Ordinal)) continue;

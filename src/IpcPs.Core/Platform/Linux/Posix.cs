@@ -34,6 +34,13 @@ namespace IpcPs.Core.Platform.Linux
             }
         }
 
+        /// <summary>
+        /// FD, a result of <see cref="TryOpen"/> or <see cref="TryOpenAt"/>, unless it is "no descriptor left" (EMFILE,
+        /// ENFILE): that says nothing about PATH, so no caller may read it as absent, squatted or not ours. Thrown.
+        /// </summary>
+        public static int NotExhausted(int fd, string path) =>
+            fd < 0 && PlatformErrors.IsOutOfDescriptors(-fd) ? throw new IpcPlatformException("open", -fd, path) : fd;
+
         /// <summary>openat(2) relative to DIR; -errno instead of throwing.</summary>
         public static int TryOpenAt(int dir, string name, int flags, uint mode)
         {

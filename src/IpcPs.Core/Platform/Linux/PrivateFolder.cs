@@ -61,7 +61,7 @@ namespace IpcPs.Core.Platform.Linux
         /// <summary>Opens PATH as a folder and says whether it is ours (then FD is open), absent, or someone else's.</summary>
         public static (State State, int Fd, uint Owner) TryOpen(string path)
         {
-            int fd = Posix.TryOpen(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
+            int fd = Posix.NotExhausted(Posix.TryOpen(path, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0), path);
             if (fd == -Errno.ENOENT) return (State.Absent, -1, 0u);
             if (fd < 0)
             {
