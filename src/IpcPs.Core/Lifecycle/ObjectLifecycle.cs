@@ -16,6 +16,13 @@ namespace IpcPs.Core.Lifecycle
     {
         private static readonly object Gate = new object();
         private static readonly Dictionary<string, int> Holds = new Dictionary<string, int>(StringComparer.Ordinal);
+
+        /// <summary>
+        /// Names whose last hold was released while no descriptor was left (EMFILE): the record could not be updated, so
+        /// this process is still listed as a holder. Detached before this process's next registry change (so the order
+        /// is a normal close's: a last holder still destroys the object before it is opened again) and at exit.
+        /// </summary>
+        private static readonly HashSet<string> Unreleased = new HashSet<string>(StringComparer.Ordinal);
         private static Platforms P => Platforms.Current;
 
         static ObjectLifecycle() => AppDomain.CurrentDomain.ProcessExit += (_, __) => ReleaseAll();
@@ -28,6 +35,7 @@ namespace IpcPs.Core.Lifecycle
         {
             lock (Gate)
             {
+                DetachUnreleased();
                 T made = P.Registry.Update(name, create: true, current =>
                 {
                     if (current != null && current.IsRemoved && P.SharedMemory.Exists(name)) throw RemovedButOpen(name, current);
@@ -53,6 +61,7 @@ namespace IpcPs.Core.Lifecycle
         {
             lock (Gate)
             {
+                DetachUnreleased();
                 var result = P.Registry.Update(name, create: true, current =>
                 {
                     var me = ProcessIdentity.Current;
@@ -91,6 +100,7 @@ namespace IpcPs.Core.Lifecycle
         {
             lock (Gate)
             {
+                DetachUnreleased();
                 bool removed = false;
                 T result = P.Registry.Update(name, create: true, current =>
                 {
@@ -126,7 +136,23 @@ namespace IpcPs.Core.Lifecycle
                 if (!Holds.TryGetValue(name, out int n)) return;
                 if (n > 1) { Holds[name] = n - 1; return; }
                 Holds.Remove(name);
-                Detach(name);
+                DetachUnreleased();
+                // No descriptor left to update the record: the close still succeeds, and the record follows later.
+                try { Detach(name); }
+                catch (IpcPlatformException e) when (e.IsOutOfDescriptors) { Unreleased.Add(name); }
+            }
+        }
+
+        /// <summary>Detaches the <see cref="Unreleased"/> names, under Gate; stops while descriptors are still short.</summary>
+        private static void DetachUnreleased()
+        {
+            if (Unreleased.Count == 0) return;
+            foreach (var name in Unreleased.ToList())
+            {
+                try { Detach(name); }
+                catch (IpcPlatformException e) when (e.IsOutOfDescriptors) { return; }   // still none: the next change tries again
+                catch (IpcException) { /* left to liveness, as any failed detach */ }
+                Unreleased.Remove(name);
             }
         }
 
@@ -283,9 +309,9 @@ namespace IpcPs.Core.Lifecycle
             string[] names;
             lock (Gate)
             {
-                names = new string[Holds.Count];
-                Holds.Keys.CopyTo(names, 0);
+                names = Holds.Keys.Concat(Unreleased).ToArray();
                 Holds.Clear();
+                Unreleased.Clear();
             }
             foreach (var name in names)
             {

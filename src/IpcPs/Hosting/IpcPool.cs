@@ -115,6 +115,7 @@ namespace IpcPs
             // item had opened until it has gone, and a caller closing those handles right after a stop would then
             // leave them to a holder about to die (orphaned segments). SIGKILL makes this a few milliseconds.
             old.AwaitExit(TimeSpan.Zero);
+            old.Dead = true;   // gone: when no replacement can start now (no descriptor left), the next call's start replaces it
             lock (_gate)
             {
                 if (IsRemoved) return false;

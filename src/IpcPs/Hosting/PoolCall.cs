@@ -78,6 +78,18 @@ namespace IpcPs.Hosting
             _pool = pool;
             if (!pool.TryEnter(out _callId))
                 throw new InvalidOperationException("The pool is running another Invoke-IpcPool call; one call at a time can use a pool.");
+            try
+            {
+                // A worker that died when no replacement could start (no descriptor left) is replaced now: a call whose
+                // workers are all dead would wait for ever.
+                for (int slot = 0; slot < pool.Size; slot++)
+                    if (pool.Worker(slot).Dead && !pool.Replace(slot)) throw pool.Removed();
+            }
+            catch
+            {
+                pool.Leave();
+                throw;
+            }
             _callMessage = new object?[] { "call", _callId, script, values, depth, ManagerKeys.ForChild() };
             _ordered = ordered;
             _depth = depth;
@@ -444,19 +456,23 @@ namespace IpcPs.Hosting
         /// </summary>
         public void Dispose()
         {
-            if (!_finished && !_pool.IsRemoved)
+            try
             {
-                for (int slot = 0; slot < _pool.Size; slot++)
+                if (!_finished && !_pool.IsRemoved)
                 {
-                    var w = _pool.Worker(slot);
-                    if (w.InFlight.Count > 0 || w.Dead || w.SendCut)
+                    for (int slot = 0; slot < _pool.Size; slot++)
                     {
-                        w.InFlight.Clear();
-                        if (!_pool.Replace(slot)) break;   // removed meanwhile: its removal ends the workers
+                        var w = _pool.Worker(slot);
+                        if (w.InFlight.Count > 0 || w.Dead || w.SendCut)
+                        {
+                            w.InFlight.Clear();
+                            if (!_pool.Replace(slot)) break;   // removed meanwhile: its removal ends the workers
+                        }
                     }
                 }
             }
-            _pool.Leave();
+            catch (IpcException) { /* no replacement could start (no descriptor left): the next call replaces the dead */ }
+            finally { _pool.Leave(); }
         }
     }
 
