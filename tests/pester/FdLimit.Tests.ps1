@@ -121,9 +121,12 @@ $limit = (Get-FdCount) + 64   # headroom for what the session does with descript
 if ($LASTEXITCODE) { throw "prlimit failed ($LASTEXITCODE)" }
 # Every call first, then every command again: a command that starts processes closes their pipes a little after it
 # returns, which would give the next call descriptors.
+# Each result is written at once (a session that fails later still tells), and again with AGAIN's outcome.
 $results = foreach ($name in $cases.Keys) {
     $c = $cases[$name]
-    Test-Case $name $c.Call $c.Paths -Gone @(if ($c.Gone) { & $c.Gone | ForEach-Object { "$_" } })
+    $r = Test-Case $name $c.Call $c.Paths -Gone @(if ($c.Gone) { & $c.Gone | ForEach-Object { "$_" } })
+    Write-Result $r
+    $r
 }
 foreach ($r in $results) { $r.Again = Invoke-Again $cases[$r.Case].Again; Write-Result $r }
 
@@ -154,7 +157,7 @@ foreach ($o in @($q, $lock) + $ends) { $o.Close() }
     $script:EndRecords = if ($end) { (($end[0] -split ' ', 3)[2]).Trim() }
     $script:Results = @{}
     foreach ($line in $run.Lines) {
-        if ($line.StartsWith('FDLIMIT ')) { $r = $line.Substring(8) | ConvertFrom-Json; $script:Results[$r.Case] = $r }
+        if ($line.StartsWith('FDLIMIT ')) { $r = $line.Substring(8) | ConvertFrom-Json; $script:Results[$r.Case] = $r }   # the last one of a case
     }
 }
 
@@ -168,8 +171,8 @@ Describe 'A session out of file descriptors' {
         $r.Category | Should -Be 'LimitsExceeded'
         $r.Message | Should -Match 'too many open files.*\(errno 2[34]\)'
         @($r.Left) | Should -BeNullOrEmpty -Because 'a failed command leaves nothing behind'
+        $r.Again | Should -Not -BeNullOrEmpty -Because "the session ran the command again (its output: $script:Output)"
         $r.Again | Should -Not -BeLike 'failed:*' -Because 'the command works once descriptors are free'
-        $r.Again | Should -Not -BeNullOrEmpty
     }
 
     It 'open queues, locks and pipes keep working with no descriptor left' {
