@@ -39,6 +39,21 @@ function Get-Records {
     }
 }
 function Get-ManagerParents { [IO.Directory]::GetDirectories($temp, "ipcps-managers-$uid*") }
+# .NET ends a process whose thread pool cannot start a thread it needs ("Out of memory.": a thread takes two
+# descriptors; docs/design.md, "Known limits"). Before each call the pool is given idle threads, made while
+# descriptors are free, so that work queued during the call (a child's exit, a pipe's read) finds one.
+Add-Type -TypeDefinition @"
+public static class FdLimitThreads {
+    public static void Warm(int count) {
+        System.Threading.ThreadPool.SetMinThreads(count, count);
+        using (var running = new System.Threading.CountdownEvent(count)) {
+            var tasks = new System.Threading.Tasks.Task[count];
+            for (int i = 0; i < count; i++) tasks[i] = System.Threading.Tasks.Task.Run(() => { running.Signal(); running.Wait(30000); });
+            System.Threading.Tasks.Task.WaitAll(tasks, 60000);
+        }
+    }
+}
+"@
 $held = [Collections.Generic.List[IO.FileStream]]::new()
 function Use-AllDescriptors {
     try { while ($true) { $held.Add([IO.File]::OpenRead('/dev/null')) } }
@@ -52,6 +67,7 @@ function Stop-UsingDescriptors { foreach ($h in $held) { $h.Dispose() }; $held.C
 function Test-Case([string] $Case, [scriptblock] $Call, [string[]] $Paths = @(), [string[]] $Gone = @(), [int] $Spares = 0) {
     $r = [ordered]@{ Case = $Case; Type = $null; Id = $null; Category = $null; Message = $null; Output = $null; Left = @(); Again = $null }
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+    [FdLimitThreads]::Warm(16)
     $fds = Get-FdCount; $children = @(Get-Children); $records = @(Get-Records); $parents = @(Get-ManagerParents)
     Use-AllDescriptors
     try { $r.Output = @(& $Call) -join ',' }
