@@ -72,7 +72,11 @@ namespace IpcPs.Core.Platform.Linux
                     }
                     string dir = Path.Combine(parent, name);
                     int own = Posix.TryOpenAt(fd, name, LibC.O_RDONLY | LibC.O_DIRECTORY | LibC.O_NOFOLLOW, 0);
-                    if (own < 0) throw new IpcPlatformException("open", -own, dir);
+                    if (own < 0)
+                    {
+                        LibC.unlinkat(fd, name, AT_REMOVEDIR);   // made just now, empty: not left behind (no descriptor left to open it)
+                        throw new IpcPlatformException("open", -own, dir);
+                    }
                     try { fchmod(own, PrivateDirMode); }   // exactly 0700 whatever the umask
                     finally { Posix.Close(own); }
                     return dir;
@@ -136,7 +140,13 @@ namespace IpcPs.Core.Platform.Linux
         public void Remove(string dir)
         {
             try { Directory.Delete(dir, recursive: true); }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // No descriptor left to list it: its own files by name (unlink and rmdir take none); fails harmlessly.
+                LibC.unlink(Path.Combine(dir, KeyFile));
+                LibC.unlink(Path.Combine(dir, SocketFile));
+                LibC.rmdir(dir);
+            }
             string? parent = Path.GetDirectoryName(dir);
             if (parent != null && Path.GetFileName(parent).StartsWith(ParentPrefix + Me.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
                 RemoveIfEmpty(parent);
