@@ -211,8 +211,13 @@ namespace IpcPs
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var asking = _workers.Where(x => x != null && !x.RequestQuit(TimeSpan.Zero))
                 .Select(w => new Thread(() => w.RequestQuit(Left(clock))) { IsBackground = true, Name = "IpcPs pool quit" }).ToList();
-            foreach (var t in asking) t.Start();
-            foreach (var t in asking) t.Join();
+            var started = new System.Collections.Generic.List<Thread>();
+            foreach (var t in asking)
+            {
+                try { t.Start(); started.Add(t); }
+                catch (OutOfMemoryException) { /* no thread (no descriptor left): that worker is killed at the grace's end */ }
+            }
+            foreach (var t in started) t.Join();
             foreach (var w in _workers) w?.AwaitExit(Left(clock));
         }
 
