@@ -26,7 +26,6 @@ namespace IpcPs.Tests
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
     public sealed class RedisLockDamageTests : IClassFixture<RedisFixture>
     {
-        private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
         private const string Holder = "1:0123456789abcdef-4242";   // "token:owner", as RedisLeased writes it
 
         private readonly RedisFixture _f;
@@ -41,54 +40,15 @@ namespace IpcPs.Tests
         private IDatabase Db => B.Database;
         private static string NewName() => "ld_" + Guid.NewGuid().ToString("N").Substring(0, 12);
 
-        private static T Sync<T>(Task<T> asked)
-        {
-            Assert.True(asked.Wait(Bound), "Redis did not answer within 30 s");
-            return asked.Result;
-        }
+        private static T Sync<T>(Task<T> asked) => RedisRaw.Sync(asked);
 
-        private void Raw(params object[] command) => Sync(Db.ExecuteAsync((string)command[0], command.Skip(1).ToArray()));
+        private void Raw(params object[] command) => RedisRaw.Command(Db, command);
 
-        /// <summary>Every key the object NAME may have: its type, whole value (hex, sorted where Redis has no order) and expiry time.</summary>
-        private string Snapshot(string name)
-        {
-            static string Hex(RedisValue v) => Convert.ToHexString((byte[]?)v ?? Array.Empty<byte>());
-            var s = new StringBuilder();
-            foreach (var key in RedisBackend.ObjectKeys(name))
-            {
-                var type = Sync(Db.KeyTypeAsync(key));
-                s.Append(key).Append(' ').Append(type).Append(" expires ").Append(Sync(Db.ExecuteAsync("PEXPIRETIME", key))).Append(": ");
-                s.Append(type switch
-                {
-                    RedisType.None => "",
-                    RedisType.String => Hex(Sync(Db.StringGetAsync(key))),
-                    RedisType.List => string.Join(",", Sync(Db.ListRangeAsync(key)).Select(Hex)),
-                    RedisType.Hash => string.Join(",", Sync(Db.HashGetAllAsync(key)).Select(e => $"{e.Name}={Hex(e.Value)}").OrderBy(x => x, StringComparer.Ordinal)),
-                    RedisType.SortedSet => string.Join(",", Sync(Db.SortedSetRangeByRankWithScoresAsync(key)).Select(e => $"{e.Element}@{e.Score:R}")),
-                    _ => "(" + type + ")",
-                });
-                s.Append('\n');
-            }
-            return s.ToString();
-        }
+        /// <summary>Every key of the object NAME, whole, with its expiry (<see cref="RedisRaw.Snapshot"/>).</summary>
+        private string Snapshot(string name) => RedisRaw.Snapshot(Db, name);
 
-        /// <summary>
-        /// Runs OPERATION (given a token that stops its wait) on a task and returns the exception it ended with; fails the
-        /// test when it returned, or was still waiting after 30 s (then it is cancelled, so the test program goes on).
-        /// </summary>
-        private static Exception Failure(Action<CancellationToken> operation)
-        {
-            using var stop = new CancellationTokenSource();
-            var run = Task.Run(() => operation(stop.Token));
-            if (!((IAsyncResult)run).AsyncWaitHandle.WaitOne(Bound))
-            {
-                stop.Cancel();
-                ((IAsyncResult)run).AsyncWaitHandle.WaitOne(Bound);
-                Assert.Fail("the operation was still waiting after 30 s: it waited on the damage instead of reporting it");
-            }
-            Assert.True(run.IsFaulted, "the operation ended without an error");
-            return run.Exception!.InnerException!;
-        }
+        /// <summary>OPERATION's exception; the test fails if it returned or still waited after 30 s (<see cref="RedisRaw.Failure"/>).</summary>
+        private static Exception Failure(Action<CancellationToken> operation) => RedisRaw.Failure(operation);
 
         /// <summary>OPERATION fails with IpcObjectCorrupt whose message holds WHAT, and changes no key of NAME.</summary>
         private void AssertCorruptAndUnchanged(string name, Action<CancellationToken> operation, string what)

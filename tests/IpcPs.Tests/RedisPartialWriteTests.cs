@@ -34,11 +34,7 @@ namespace IpcPs.Tests
         private IDatabase Db => B.Database;
         private static string NewName() => "pw_" + Guid.NewGuid().ToString("N").Substring(0, 12);
 
-        private static T Sync<T>(Task<T> asked)
-        {
-            Assert.True(asked.Wait(TimeSpan.FromSeconds(30)), "Redis did not answer within 30 s");
-            return asked.Result;
-        }
+        private static T Sync<T>(Task<T> asked) => RedisRaw.Sync(asked);
 
         /// <summary>Replaces KEY by a key of TYPE ("string", "hash", "list"), as a user's DEL then SET would.</summary>
         private void Damage(RedisKey key, string type)
@@ -53,28 +49,8 @@ namespace IpcPs.Tests
             };
         }
 
-        /// <summary>Every key the object NAME may have, each with its type and whole value (hex, sorted where Redis has no order).</summary>
-        private string Snapshot(string name)
-        {
-            static string Hex(RedisValue v) => Convert.ToHexString((byte[]?)v ?? Array.Empty<byte>());
-            var s = new StringBuilder();
-            foreach (var key in RedisBackend.ObjectKeys(name))
-            {
-                var type = Sync(Db.KeyTypeAsync(key));
-                s.Append(key).Append(' ').Append(type).Append(": ");
-                s.Append(type switch
-                {
-                    RedisType.None => "",
-                    RedisType.String => Hex(Sync(Db.StringGetAsync(key))),
-                    RedisType.List => string.Join(",", Sync(Db.ListRangeAsync(key)).Select(Hex)),
-                    RedisType.Hash => string.Join(",", Sync(Db.HashGetAllAsync(key)).Select(e => $"{e.Name}={Hex(e.Value)}").OrderBy(x => x, StringComparer.Ordinal)),
-                    RedisType.SortedSet => string.Join(",", Sync(Db.SortedSetRangeByRankWithScoresAsync(key)).Select(e => $"{e.Element}@{e.Score:R}")),
-                    _ => "(" + type + ")",
-                });
-                s.Append('\n');
-            }
-            return s.ToString();
-        }
+        /// <summary>Every key of the object NAME, whole, with its expiry (<see cref="RedisRaw.Snapshot"/>).</summary>
+        private string Snapshot(string name) => RedisRaw.Snapshot(Db, name);
 
         /// <summary>
         /// Damages NAME's key PART (made a TYPE), runs OPERATION, and checks that it failed with IpcObjectCorrupt naming that
