@@ -30,6 +30,9 @@ namespace IpcPs.Redis
         /// <summary>True while anyone holds it.</summary>
         public bool IsLocked => State().Locked;
 
+        /// <summary>True while anyone holds it (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
+        public bool Locked() => State().Locked;
+
         /// <summary>The last fencing token given for this lock (by any holder).</summary>
         public long LastToken => State().Fence;
 
@@ -61,13 +64,13 @@ namespace IpcPs.Redis
         public int Permits { get; }
 
         /// <summary>Permits free now.</summary>
-        public int CurrentValue
+        public int CurrentValue => GetValue();
+
+        /// <summary>Permits free now (Semaphore.get_value; a method: PowerShell reads a property that failed as $null).</summary>
+        public int GetValue()
         {
-            get
-            {
-                var r = ScriptReply.Integers(Eval(LockScripts.SemState, Keys(Meta, Key("s")), Array.Empty<RedisValue>(), "State", write: false), 2, this, "State");
-                return (int)Math.Clamp(r[1] - r[0], 0, Permits);
-            }
+            var r = ScriptReply.Integers(Eval(LockScripts.SemState, Keys(Meta, Key("s")), Array.Empty<RedisValue>(), "State", write: false), 2, this, "State");
+            return (int)Math.Clamp(r[1] - r[0], 0, Permits);
         }
 
         public override string ToString() => IsClosed ? $"RedisSemaphore('{Name}', closed)" : $"RedisSemaphore('{Name}', permits={Permits}, {Address})";

@@ -428,6 +428,16 @@ namespace IpcPs.Redis
         public bool Empty() => Volatile.Read(ref _keptCount) == 0 && Counts().Ready == 0;
         public bool Full() => MaxSize > 0 && Counts().Ready >= MaxSize;
 
+        /// <summary>
+        /// Ready, in flight, unfinished and dead-lettered, read together in one call (a method: PowerShell reads a
+        /// property that failed, such as InFlight with the server down, as $null; about_IpcPs).
+        /// </summary>
+        public RedisQueueCounts GetCounts()
+        {
+            var c = Counts();
+            return new RedisQueueCounts(c.Ready, c.InFlight, c.Unfinished, c.Dead);
+        }
+
         /// <summary>Deliveries got and not yet marked done (joinable).</summary>
         public long InFlight => Counts().InFlight;
 
@@ -465,6 +475,32 @@ namespace IpcPs.Redis
         private static Deadline Channel(TimeSpan timeout) => timeout == TimeSpan.Zero ? Deadline.AfterSeconds(0) : Deadline.After(timeout);
 
         public override string ToString() => IsClosed ? $"RedisQueue('{Name}', closed)" : $"RedisQueue('{Name}', {Order}{(IsJoinable ? ", joinable" : "")}, {Address})";
+    }
+
+    /// <summary>A Redis queue's counts, read together (<see cref="RedisQueue.GetCounts"/>).</summary>
+    public sealed class RedisQueueCounts
+    {
+        internal RedisQueueCounts(long ready, long inFlight, long unfinished, long deadLetters)
+        {
+            Ready = ready;
+            InFlight = inFlight;
+            Unfinished = unfinished;
+            DeadLetters = deadLetters;
+        }
+
+        /// <summary>Messages ready to be got (in Redis; QSize() adds those this handle keeps).</summary>
+        public long Ready { get; }
+
+        /// <summary>Deliveries got and not yet marked done (joinable).</summary>
+        public long InFlight { get; }
+
+        /// <summary>Messages put and not yet marked done or dead-lettered (joinable).</summary>
+        public long Unfinished { get; }
+
+        /// <summary>Messages moved to the dead letters.</summary>
+        public long DeadLetters { get; }
+
+        public override string ToString() => $"ready {Ready}, in flight {InFlight}, unfinished {Unfinished}, dead letters {DeadLetters}";
     }
 
     /// <summary>A message got from a Redis queue, with what a joinable queue's consumer needs to mark it done.</summary>

@@ -104,7 +104,10 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
             set { var f = Field(key); var e = Entry(key, value); Run(db => db.HashSetAsync(Data, f, e), "Set", true); }
         }
 
-        public int Count => (int)Run(db => db.HashLengthAsync(Data), "Count", false);
+        public int Count => GetCount();
+
+        /// <summary>How many entries there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
+        public int GetCount() => (int)Run(db => db.HashLengthAsync(Data), "Count", false);
 
         public object?[] ItemsArray() => Run(db => db.HashValuesAsync(Data), "Items", false).Select(v => Pair(v)).SelectMany(p => new[] { p.Key, p.Value }).ToArray();
 
@@ -118,6 +121,9 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
         public bool Remove(object key) => Run(db => db.HashDeleteAsync(Data, Field(key)), "Remove", true);
         void IDictionary.Remove(object key) => Remove(key);
         public void Clear() => Run(db => db.KeyDeleteAsync(Data), "Clear", true);
+
+        /// <summary>The value of KEY, $null when absent (a method: PowerShell reads an indexer that failed as $null).</summary>
+        public object? Get(object key) => this[key];
 
         public object? Get(object key, object? otherwise)
         {
@@ -213,10 +219,19 @@ return #all";
             set { var e = Encode(value); Run(async db => { await db.ListSetByIndexAsync(Data, index, e).ConfigureAwait(false); return true; }, "Set", true); }
         }
 
-        public int Count => (int)Run(db => db.ListLengthAsync(Data), "Count", false);
+        public int Count => GetCount();
+
+        /// <summary>How many items there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
+        public int GetCount() => (int)Run(db => db.ListLengthAsync(Data), "Count", false);
+
+        /// <summary>The item at INDEX, negative from the end (a method: PowerShell reads an indexer that failed as $null).</summary>
+        public object? Get(long index) => this[index];
 
         /// <summary>Appends VALUE; answers its index.</summary>
         public int Add(object? value) { var e = Encode(value); return (int)Run(db => db.ListRightPushAsync(Data, e), "Add", true) - 1; }
+
+        /// <summary>Appends VALUE (CPython's list.append), as a manager list's Append.</summary>
+        public void Append(object? value) => Add(value);
 
         public void Extend(IEnumerable values)
         {
@@ -249,7 +264,18 @@ return #all";
 
         public object?[] ToArray() => Run(db => db.ListRangeAsync(Data), "Items", false).Select(Decode).ToArray();
 
-        public IEnumerator GetEnumerator() => ToArray().GetEnumerator();
+        /// <summary>
+        /// The items, from a snapshot taken in one call. PowerShell's + and += would put a local copy where the shared
+        /// list was (as with a manager list: ManagedList.GetEnumerator), so they are refused, saying what to write.
+        /// </summary>
+        public IEnumerator GetEnumerator()
+        {
+            if (IpcHost.Current.IsConcatenating)
+                throw new InvalidOperationException("A Redis list is shared: + and += would turn it into a local copy here. "
+                    + "Add to the shared list with $list.Append(item) or $list.Extend(@(items)); for a local array, write @($list) + ….");
+            foreach (var item in ToArray()) yield return item;
+        }
+
         public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
         public bool IsSynchronized => true;
         public object SyncRoot => this;

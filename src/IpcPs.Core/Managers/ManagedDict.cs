@@ -22,7 +22,11 @@ namespace IpcPs
             set => Reference.Call("Set", key, value);
         }
 
-        public int Count => (int)Reference.Call("Count")!;
+        public int Count => GetCount();
+
+        /// <summary>How many entries there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
+        public int GetCount() => (int)Reference.Call("Count")!;
+
         public ICollection Keys => (object?[])Reference.Call("Keys")!;
         public ICollection Values => (object?[])Reference.Call("Values")!;
         public bool ContainsKey(object key) => (bool)Reference.Call("ContainsKey", key)!;
@@ -35,8 +39,14 @@ namespace IpcPs
 
         public void Clear() => Reference.Call("Clear");
 
-        /// <summary>The value of KEY, or OTHERWISE when KEY is absent (dict.get).</summary>
-        public object? Get(object key, object? otherwise) => ContainsKey(key) ? this[key] : otherwise;
+        /// <summary>The value of KEY, $null when absent (dict.get; a method: PowerShell reads an indexer that failed as $null).</summary>
+        public object? Get(object key) => Reference.Call("Get", key);
+
+        /// <summary>
+        /// The value of KEY, or OTHERWISE when KEY is absent (dict.get), in one call: the manager answers OTHERWISE
+        /// itself, so a key removed meanwhile never reads as $null.
+        /// </summary>
+        public object? Get(object key, object? otherwise) => Reference.Call("Get", key, otherwise);
 
         /// <summary>Removes KEY and returns its value; an error when absent (dict.pop).</summary>
         public object? Pop(object key) => Reference.Call("Pop", key);

@@ -25,7 +25,13 @@ namespace IpcPs
             set => Reference.Call("Set", index, value);
         }
 
-        public int Count => (int)Reference.Call("Count")!;
+        public int Count => GetCount();
+
+        /// <summary>How many items there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
+        public int GetCount() => (int)Reference.Call("Count")!;
+
+        /// <summary>The item at INDEX, negative from the end (a method: PowerShell reads an indexer that failed as $null).</summary>
+        public object? Get(long index) => Reference.Call("Get", index);
 
         /// <summary>Appends VALUE (list.append); returns its index.</summary>
         public int Add(object? value) => (int)Reference.Call("Add", value)!;

@@ -41,6 +41,9 @@ namespace IpcPs
         /// <summary>True while some process holds the lock.</summary>
         public bool IsLocked => HolderPid != 0;
 
+        /// <summary>True while some process holds the lock (a method, as a Redis lock's: PowerShell reads a property that failed as $null).</summary>
+        public bool Locked() => IsLocked;
+
         /// <summary>RLock: how many times the calling thread holds it (0 when it does not).</summary>
         public int RecursionCount => IsMine ? Volatile.Read(ref *LookWord(CountOffset)) : 0;
 
