@@ -171,9 +171,13 @@ namespace IpcPs.Commands
             if (r.WorkerDied != null)
             {
                 var died = new ErrorRecord(new RemoteException(r.WorkerDied), ErrorRecords.PoolWorkerDied, ErrorCategory.OperationStopped, r.Task.Item);
+                // Says what became of the slot as PoolCall knows it: a worker whose process was started there, or why none was.
+                string replacement = r.NoReplacement is null
+                    ? $"a new worker (process {r.ReplacementPid}) was started in its place."
+                    : $"no new worker could be started in its place: {r.NoReplacement.TrimEnd('.')}.";
                 died.ErrorDetails = new ErrorDetails($"{Name(r)} {r.WorkerDied} " + (r.DiedBeforeBegun
-                    ? $"{PoolCall.MaxDeathsBeforeBegun} workers died holding this item, running none (can a worker read it, or send its result?), so it is not sent again; a new worker took its place."
-                    : "It was running this item; a new worker took its place."));
+                    ? $"{PoolCall.MaxDeathsBeforeBegun} workers died holding this item, running none (can a worker read it, or send its result?), so it is not sent again; "
+                    : "It was running this item; ") + replacement);
                 WriteError(died);
             }
         }

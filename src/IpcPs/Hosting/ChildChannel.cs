@@ -397,17 +397,26 @@ Write-Verbose v; Write-Information i";
         internal static void WatchParentInBackground(Stream stdin, byte[]? after = null) =>
             new Thread(() => WatchParent(stdin, after ?? Array.Empty<byte>())) { IsBackground = true, Name = "IpcPs parent watcher" }.Start();
 
+        /// <summary>
+        /// Reads the parent's pipe until it ends (the parent has gone) or carries a stop request. A read that fails in
+        /// any way ends the same, as the parent gone: IOException is the usual one, but a read can also throw
+        /// UnauthorizedAccessException (EBADF, EACCES), OperationCanceledException (Windows, an aborted read) or
+        /// ObjectDisposedException (the stream closed); unhandled on this thread, it would crash the child instead
+        /// (no detach of its objects, no end of its descendants), and a child that stayed could no longer see its
+        /// parent go.
+        /// </summary>
         private static void WatchParent(Stream stdin, byte[] after)
         {
             if (Array.IndexOf(after, ChildProtocol.StopRequest) >= 0) StopOnRequest();
             var buffer = new byte[256];
-            try
+            while (true)
             {
                 int n;
-                while ((n = stdin.Read(buffer, 0, buffer.Length)) > 0)
-                    if (Array.IndexOf(buffer, ChildProtocol.StopRequest, 0, n) >= 0) StopOnRequest();
+                try { n = stdin.Read(buffer, 0, buffer.Length); }
+                catch (Exception) { break; }
+                if (n <= 0) break;
+                if (Array.IndexOf(buffer, ChildProtocol.StopRequest, 0, n) >= 0) StopOnRequest();
             }
-            catch (IOException) { }
             EndDescendants();
             Environment.Exit(ParentGoneExitCode);   // runs ProcessExit handlers: held objects are detached
         }

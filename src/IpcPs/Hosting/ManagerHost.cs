@@ -1,6 +1,5 @@
 using System;
 using System.Collections;
-using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -69,11 +68,13 @@ namespace IpcPs.Hosting
             pumped.Set();
         }
 
-        // The starting session holds our stdin open; EOF means it has ended (or let go of us).
+        // The starting session holds our stdin open; EOF means it has ended (or let go of us). A read that fails in any
+        // way (IOException, UnauthorizedAccessException for EBADF, OperationCanceledException, ObjectDisposedException)
+        // ends the same: the manager shuts down, rather than crash on this thread (its folder and objects left behind).
         private static void WatchParent()
         {
             try { while (Console.In.ReadLine() != null) { } }
-            catch (IOException) { }
+            catch (Exception) { }
         }
 
         private static object? Unwrap(object? o) => o is PSObject p ? p.BaseObject : o;

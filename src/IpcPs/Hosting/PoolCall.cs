@@ -27,6 +27,13 @@ namespace IpcPs.Hosting
         /// <summary>With <see cref="WorkerDied"/>: the workers holding the item died running no item (see PoolCall.OnDied).</summary>
         public bool DiedBeforeBegun { get; set; }
 
+        /// <summary>With <see cref="WorkerDied"/>: the process id of the worker started in its slot; 0 when none was
+        /// (<see cref="NoReplacement"/> says why).</summary>
+        public int ReplacementPid { get; set; }
+
+        /// <summary>With <see cref="WorkerDied"/>: why no worker was started in its place (the call then ends with that error).</summary>
+        public string? NoReplacement { get; set; }
+
         public int WorkerPid { get; set; }
     }
 
@@ -395,26 +402,43 @@ namespace IpcPs.Hosting
         /// began it, is reported (a chunk that no worker can read, one whose handles are gone, would go round for ever).
         /// One that died before it was ready (while starting) is not blamed on an item; after a few such deaths in a
         /// row the call gives up. The other items it had go back to the front of the queue, in order (the ones it had
-        /// finished too: their results died with it), and a new worker takes its slot.
+        /// finished too: their results died with it), and a new worker takes its slot. The reported item says whether
+        /// one did: it is completed only once the replacement's start has returned (its process runs) or failed (no
+        /// descriptor left: the call then ends with that error, after the item's).
         /// </summary>
         private void OnDied(PoolWorkerProcess w)
         {
             w.Dead = true;
             string reason = w.DeathReason();
+            PoolResult? died = null;
             if (w.Ready && w.InFlight.Count > 0)
             {
                 var blamed = Blamed(w, out bool begun);
                 if (blamed != null)
                 {
                     w.InFlight.Remove(blamed);
-                    Complete(new PoolResult(blamed.Value) { WorkerDied = reason, DiedBeforeBegun = !begun, WorkerPid = w.Pid });
+                    died = new PoolResult(blamed.Value) { WorkerDied = reason, DiedBeforeBegun = !begun, WorkerPid = w.Pid };
                 }
             }
             else if (!w.Ready && ++_startFailures >= MaxStartFailures)
                 throw new PoolInitializationException("Pool workers cannot start: " + reason);
             for (var node = w.InFlight.Last; node != null; node = node.Previous) _pending.AddFirst(node.Value);
             w.InFlight.Clear();
-            if (!_pool.Replace(w.Slot)) throw _pool.Removed();   // removed meanwhile (Remove-IpcPool from another runspace)
+            bool replaced;
+            try { replaced = _pool.Replace(w.Slot); }
+            catch (Exception e) when (died != null)
+            {
+                died.NoReplacement = e.Message;
+                Complete(died);
+                throw;
+            }
+            if (died != null)
+            {
+                if (replaced) died.ReplacementPid = _pool.Worker(w.Slot).Pid;
+                else died.NoReplacement = $"the pool {_pool.Id} was removed";
+                Complete(died);
+            }
+            if (!replaced) throw _pool.Removed();   // removed meanwhile (Remove-IpcPool from another runspace)
         }
 
         /// <summary>The item of dead worker W that is reported (BEGUN: it was running it), or null (see <see cref="OnDied"/>).</summary>

@@ -1,0 +1,88 @@
+# The PoolWorkerDied error says what became of the dead worker's slot: the process id of the worker started in its
+# place, or, when none could start (no file descriptor left), that none could and why; the call then ends with that
+# typed error (IpcPlatformError, LimitsExceeded). Linux only (untagged): the descriptor limit is set with prlimit(1).
+
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+}
+
+Describe 'PoolWorkerDied' {
+    It 'names the worker started in place of one killed mid-item' {
+        $pool = New-IpcPool -Size 1
+        try {
+            $before = $pool.Pids[0]
+            $out = @(1, 2 | Invoke-IpcPool -Pool $pool { if ($_ -eq 1) { Stop-Process -Id $PID -Force }; $_ } -ErrorVariable died -ErrorAction SilentlyContinue)
+            $out | Should -Be @(2) -Because 'the item after the dead one runs on the new worker'
+            $died.Count | Should -Be 1
+            $died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
+            $message = $died[0].ErrorDetails.Message
+            $message | Should -Match "^\[item 0 '1'\] The pool worker process $before died \(ended by signal 9, SIGKILL\)\."
+            $message | Should -Match 'It was running this item; a new worker \(process (\d+)\) was started in its place\.$'
+            $null = $message -match 'process (\d+)\) was started'
+            $new = [int]$Matches[1]
+            $new | Should -Not -Be $before
+            $pool.Pids | Should -Be @($new) -Because 'the worker the message names holds the slot'
+            $pool.Replaced | Should -Be 1
+        } finally { Remove-IpcPool $pool }
+    }
+
+    It 'says no worker could start in place of one that died with no descriptor left, and the call ends with why' {
+        $child = @'
+$ErrorActionPreference = 'Stop'
+[Console]::Error.Flush()   # pwsh reports on stderr: its stream is opened now, while a descriptor is left for it
+# .NET ends a process whose thread pool cannot start a thread it needs (a thread takes two descriptors): the pool is
+# given idle threads first, made while descriptors are free (as FdLimit.Tests.ps1 does).
+Add-Type -TypeDefinition @"
+public static class WorkerDiedThreads {
+    public static void Warm(int count) {
+        System.Threading.ThreadPool.SetMinThreads(count, count);
+        using (var running = new System.Threading.CountdownEvent(count)) {
+            var tasks = new System.Threading.Tasks.Task[count];
+            for (int i = 0; i < count; i++) tasks[i] = System.Threading.Tasks.Task.Run(() => { running.Signal(); running.Wait(30000); });
+            System.Threading.Tasks.Task.WaitAll(tasks, 60000);
+        }
+    }
+}
+"@
+$env:IPCPS_SPARES = '0'
+$pool = New-IpcPool -Size 1
+$dead = $pool.Pids[0]
+$null = 5 | Invoke-IpcPool -Pool $pool { $_ }   # warm: the call's code loaded
+$null = ([ordered]@{ a = 1 } | ConvertTo-Json -Compress), [IO.Directory]::GetFileSystemEntries('/proc/self/fd')
+$limit = [IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count + 64
+& prlimit --pid $PID "--nofile=$($limit):$($limit)"
+if ($LASTEXITCODE) { throw "prlimit failed ($LASTEXITCODE)" }
+[GC]::Collect(); [GC]::WaitForPendingFinalizers()
+[WorkerDiedThreads]::Warm(16)
+$held = [Collections.Generic.List[IO.FileStream]]::new()
+$r = [ordered]@{ Dead = $dead; Died = @(); Type = $null; Category = $null; Message = $null; Again = $null }
+try {
+    try { while ($true) { $held.Add([IO.File]::OpenRead('/dev/null')) } }
+    catch { if ($_.Exception.InnerException.HResult -ne 24) { throw } }   # EMFILE: none left
+    try { $null = 1, 2 | Invoke-IpcPool -Pool $pool { if ($_ -eq 1) { [Environment]::Exit(3) }; $_ } -ErrorVariable died -ErrorAction SilentlyContinue }
+    catch { $r.Type = $_.Exception.GetType().FullName; $r.Category = "$($_.CategoryInfo.Category)"; $r.Message = $_.Exception.Message }
+    # The error records only (the terminating error's exception is in the variable too).
+    $r.Died = @($died | Where-Object { $_ -is [Management.Automation.ErrorRecord] } | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.ErrorDetails.Message)" })
+} finally { foreach ($h in $held) { $h.Dispose() }; $held.Clear() }
+$r.Again = @(7 | Invoke-IpcPool -Pool $pool { $_ }) -join ','   # the next call starts the missing worker
+Remove-IpcPool $pool
+[Console]::Out.WriteLine('WORKERDIED ' + ($r | ConvertTo-Json -Compress))
+'@
+        $run = Invoke-Pwsh $child -Environment @{ IPCPS_SPARES = '0'; POWERSHELL_TELEMETRY_OPTOUT = '1' } -TimeoutSeconds 300
+        $output = $run.Lines -join "`n"
+        $line = @($run.Lines | Where-Object { $_.StartsWith('WORKERDIED ') })
+        $line.Count | Should -Be 1 -Because "the child reports once (its output: $output)"
+        $r = $line[0].Substring(11) | ConvertFrom-Json
+        $run.ExitCode | Should -Be 0 -Because $output
+        $r.Type | Should -Be 'IpcPs.IpcPlatformException' -Because "the call ends with the typed error: $($r.Message)"
+        $r.Category | Should -Be 'LimitsExceeded'
+        $r.Message | Should -Match 'too many open files'
+        @($r.Died).Count | Should -Be 1 -Because "one item's worker died: $output"
+        $id, $message = $r.Died[0] -split '\|', 2
+        $id | Should -Match '^PoolWorkerDied'
+        $message | Should -Match "^\[item 0 '1'\] The pool worker process $($r.Dead) died \(exit code 3\)\."
+        $message | Should -Not -Match 'took its place|was started in its place'
+        $message | Should -Match 'It was running this item; no new worker could be started in its place: .*too many open files'
+        $r.Again | Should -Be '7' -Because 'the pool starts the missing worker once descriptors are free'
+    }
+}
