@@ -11,19 +11,10 @@ namespace IpcPs.Tests
     /// (BatchDamageTests): every good message once and in order, the damaged one failing once.
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisBatchDamageTests : IClassFixture<RedisFixture>
+    public sealed class RedisBatchDamageTests : RedisTestBase
     {
         private static readonly byte[] NotAMessage = { 0xEE, 1, 2 };
-        private readonly RedisFixture _f;
-
-        public RedisBatchDamageTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private static string NewName() => "bd_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        public RedisBatchDamageTests(RedisFixture f) : base(f, "bd_") { }
 
         [Fact]
         public void A_plain_queue_GetMany_delivers_every_good_message_once_and_in_order()

@@ -16,7 +16,7 @@ namespace IpcPs.Tests
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
     public sealed class RedisFaultTests
     {
-        public RedisFaultTests() => Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
+        public RedisFaultTests() => RedisTestBase.SkipUnlessInstalled();
 
         [Fact]
         public void A_wrong_password_an_unreachable_port_and_a_silent_server_fail_clearly_within_the_connect_timeout()

@@ -14,24 +14,18 @@ namespace IpcPs.Tests
     /// And a renewal left unanswered no longer delays the loss past the lease's end (Lease.Tick).
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisLeaseRenewalTests : IClassFixture<RedisFixture>
+    public sealed class RedisLeaseRenewalTests : RedisTestBase
     {
-        private readonly RedisFixture _f;
-
-        public RedisLeaseRenewalTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
+        public RedisLeaseRenewalTests(RedisFixture f) : base(f) { }
 
         [Fact]
         public void A_process_whose_pool_has_two_threads_keeps_eight_leases_renewed()
         {
             // The pool's minimum of a 2-CPU machine (the test program's own is raised: IpcPs.Tests.csproj), whatever this one has.
             var environment = new Dictionary<string, string> { ["DOTNET_ThreadPool_ForceMinWorkerThreads"] = "2" };
-            string name = "t_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+            string name = NewName();
             // 8 locks of 2 s leases held for 6 s: each renewed about 9 times, the 8 renewals due together.
-            using var worker = new RedisWorkerProcess(environment, "hold-many", _f.Server!.Address, name, "8", "2000", "6000");
+            using var worker = new RedisWorkerProcess(environment, "hold-many", Address, name, "8", "2000", "6000");
             Assert.Equal("held", worker.Next());
             Assert.Equal("lost 0", worker.Next());
             worker.WaitExit();
@@ -42,7 +36,7 @@ namespace IpcPs.Tests
         {
             using var server = new RedisServer();
             using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(2));
-            using var l = (RedisLock)b.Create(IpcObjectKind.Lock, "t_" + Guid.NewGuid().ToString("N").Substring(0, 12),
+            using var l = (RedisLock)b.Create(IpcObjectKind.Lock, NewName(),
                                               new IpcBackendOptions { LeaseTime = TimeSpan.FromMilliseconds(300) });
             Assert.True(l.Acquire());
             var paused = Stopwatch.StartNew();

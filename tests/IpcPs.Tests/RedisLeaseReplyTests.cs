@@ -13,17 +13,9 @@ namespace IpcPs.Tests
     /// time"), and an integer other than 0 and 1 for "no longer the holder".
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisLeaseReplyTests : IClassFixture<RedisFixture>
+    public sealed class RedisLeaseReplyTests : RedisTestBase
     {
-        private readonly RedisFixture _f;
-
-        public RedisLeaseReplyTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
+        public RedisLeaseReplyTests(RedisFixture f) : base(f) { }
 
         [Theory]
         [InlineData("return 'x'")]
@@ -32,7 +24,7 @@ namespace IpcPs.Tests
         [InlineData("return 7")]
         public void A_renewal_answer_no_renew_script_gives_loses_the_lease_at_once_as_the_object_damaged(string renewScript)
         {
-            using var owner = B.Lock("t_" + Guid.NewGuid().ToString("N").Substring(0, 12));
+            using var owner = B.Lock(NewName());
             try
             {
                 // A lease of 3 s is renewed after 1 s: that renewal gets the answer.

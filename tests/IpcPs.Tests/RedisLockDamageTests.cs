@@ -1,15 +1,7 @@
-// The raw commands that damage and read keys wait for their tasks, and each operation runs on a task of its own whose
-// end is waited for with a bound: blocking waits are the point of these tests.
-#pragma warning disable xUnit1031
-
 using System;
-using System.Linq;
-using System.Text;
 using System.Threading;
-using System.Threading.Tasks;
 using IpcPs.Core.Sync;
 using IpcPs.Redis;
-using StackExchange.Redis;
 using Xunit;
 
 namespace IpcPs.Tests
@@ -24,41 +16,11 @@ namespace IpcPs.Tests
     /// commands (value and expiry), is compared before and after.
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisLockDamageTests : IClassFixture<RedisFixture>
+    public sealed class RedisLockDamageTests : RedisTestBase
     {
         private const string Holder = "1:0123456789abcdef-4242";   // "token:owner", as RedisLeased writes it
 
-        private readonly RedisFixture _f;
-
-        public RedisLockDamageTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private IDatabase Db => B.Database;
-        private static string NewName() => "ld_" + Guid.NewGuid().ToString("N").Substring(0, 12);
-
-        private static T Sync<T>(Task<T> asked) => RedisRaw.Sync(asked);
-
-        private void Raw(params object[] command) => RedisRaw.Command(Db, command);
-
-        /// <summary>Every key of the object NAME, whole, with its expiry (<see cref="RedisRaw.Snapshot"/>).</summary>
-        private string Snapshot(string name) => RedisRaw.Snapshot(Db, name);
-
-        /// <summary>OPERATION's exception; the test fails if it returned or still waited after 30 s (<see cref="RedisRaw.Failure"/>).</summary>
-        private static Exception Failure(Action<CancellationToken> operation) => RedisRaw.Failure(operation);
-
-        /// <summary>OPERATION fails with IpcObjectCorrupt whose message holds WHAT, and changes no key of NAME.</summary>
-        private void AssertCorruptAndUnchanged(string name, Action<CancellationToken> operation, string what)
-        {
-            string before = Snapshot(name);
-            var e = Assert.IsType<IpcObjectCorruptException>(Failure(operation));
-            Assert.Contains(what, e.Message);
-            Assert.DoesNotContain("script:", e.Message);   // what Redis appends to a script's error() is not part of it
-            Assert.Equal(before, Snapshot(name));
-        }
+        public RedisLockDamageTests(RedisFixture f) : base(f, "ld_") { }
 
         [Theory]
         [InlineData("hash", "is a hash, not the string IpcPs keeps there")]   // no expiry: it answered "held, until a release"
@@ -72,19 +34,19 @@ namespace IpcPs.Tests
             var h = RedisBackend.Key(l.Name, "h");
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(l.Name), "fence", "1", "last", "held");   // as after a grant of token 1
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(l.Name), "fence", "1", "last", "held");   // as after a grant of token 1
                 switch (damage)
                 {
-                    case "hash": Raw("HSET", h, "a", "b"); break;
-                    case "hash, expiring": Raw("HSET", h, "a", "b"); Raw("PEXPIRE", h, "3600000"); break;
-                    case "text, expiring": Raw("SET", h, "x", "PX", "3600000"); break;
-                    case "holder without expiry": Raw("SET", h, Holder); break;
-                    case "holder for 10 days": Raw("SET", h, Holder, "PX", "864000000"); break;
+                    case "hash": RedisRaw.Command(Db, "HSET", h, "a", "b"); break;
+                    case "hash, expiring": RedisRaw.Command(Db, "HSET", h, "a", "b"); RedisRaw.Command(Db, "PEXPIRE", h, "3600000"); break;
+                    case "text, expiring": RedisRaw.Command(Db, "SET", h, "x", "PX", "3600000"); break;
+                    case "holder without expiry": RedisRaw.Command(Db, "SET", h, Holder); break;
+                    case "holder for 10 days": RedisRaw.Command(Db, "SET", h, Holder, "PX", "864000000"); break;
                 }
                 string what = $"its key '{h}' in Redis {message}";
-                AssertCorruptAndUnchanged(l.Name, stop => l.TryAcquire(Timeout.InfiniteTimeSpan, stop), what);
-                AssertCorruptAndUnchanged(l.Name, stop => l.TryAcquire(TimeSpan.FromSeconds(5), stop), what);   // not TimedOut
-                AssertCorruptAndUnchanged(l.Name, _ => GC.KeepAlive(l.IsLocked), what);
+                RedisRaw.AssertCorruptAndUnchanged(Db, l.Name, stop => l.TryAcquire(Timeout.InfiniteTimeSpan, stop), what);
+                RedisRaw.AssertCorruptAndUnchanged(Db, l.Name, stop => l.TryAcquire(TimeSpan.FromSeconds(5), stop), what);   // not TimedOut
+                RedisRaw.AssertCorruptAndUnchanged(Db, l.Name, _ => GC.KeepAlive(l.IsLocked), what);
                 Assert.False(l.IsHeld);
             }
             finally { B.Remove(l.Name); }
@@ -99,10 +61,10 @@ namespace IpcPs.Tests
             try
             {
                 Assert.Equal(LockAcquisition.Acquired, l.TryAcquire(TimeSpan.Zero, CancellationToken.None));
-                Raw("DEL", RedisBackend.MetaKey(name));   // the object removed behind IpcPs's back; its holder key left
-                string before = Snapshot(name);
+                RedisRaw.Command(Db, "DEL", RedisBackend.MetaKey(name));   // the object removed behind IpcPs's back; its holder key left
+                string before = RedisRaw.Snapshot(Db, name);
                 Assert.Throws<IpcObjectNotFoundException>(() => l.Release());
-                Assert.Equal(before, Snapshot(name));
+                Assert.Equal(before, RedisRaw.Snapshot(Db, name));
                 // No meta hash of a Release's making stands in the way: the name makes a new, free lock.
                 using var again = B.Lock(name, options);
                 Assert.Equal(LockAcquisition.Acquired, again.TryAcquire(TimeSpan.Zero, CancellationToken.None));
@@ -119,9 +81,9 @@ namespace IpcPs.Tests
             using var s = B.Semaphore(NewName(), new IpcBackendOptions { InitialCount = 2 });
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(s.Name), "permits", permits);
-                AssertCorruptAndUnchanged(s.Name, stop => s.TryAcquire(Timeout.InfiniteTimeSpan, stop),
-                                          "its field 'permits' in Redis is out of range (1 to 1000000)");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(s.Name), "permits", permits);
+                RedisRaw.AssertCorruptAndUnchanged(Db, s.Name, stop => s.TryAcquire(Timeout.InfiniteTimeSpan, stop),
+                                                   "its field 'permits' in Redis is out of range (1 to 1000000)");
             }
             finally { B.Remove(s.Name); }
         }
@@ -134,10 +96,10 @@ namespace IpcPs.Tests
             try
             {
                 // A permit whose expiry (its score, server milliseconds) is some 30,000 years ahead: it waited for it.
-                Raw("ZADD", key, "1000000000000000", Holder);
-                Raw("HSET", RedisBackend.MetaKey(s.Name), "fence", "1");
-                AssertCorruptAndUnchanged(s.Name, stop => s.TryAcquire(Timeout.InfiniteTimeSpan, stop),
-                                          $"its key '{key}' in Redis holds a permit that expires more than two days from now");
+                RedisRaw.Command(Db, "ZADD", key, "1000000000000000", Holder);
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(s.Name), "fence", "1");
+                RedisRaw.AssertCorruptAndUnchanged(Db, s.Name, stop => s.TryAcquire(Timeout.InfiniteTimeSpan, stop),
+                                                   $"its key '{key}' in Redis holds a permit that expires more than two days from now");
             }
             finally { B.Remove(s.Name); }
         }
@@ -150,8 +112,8 @@ namespace IpcPs.Tests
             using var ev = B.Event(NewName());
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(ev.Name), field, value);
-                AssertCorruptAndUnchanged(ev.Name, stop => ev.Wait(Timeout.InfiniteTimeSpan, stop), $"its field '{field}' in Redis {message}");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(ev.Name), field, value);
+                RedisRaw.AssertCorruptAndUnchanged(Db, ev.Name, stop => ev.Wait(Timeout.InfiniteTimeSpan, stop), $"its field '{field}' in Redis {message}");
             }
             finally { B.Remove(ev.Name); }
         }
@@ -165,8 +127,8 @@ namespace IpcPs.Tests
             using var b = B.Barrier(NewName(), new IpcBackendOptions { Parties = parties });
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(b.Name), field, value);
-                AssertCorruptAndUnchanged(b.Name, stop => b.Wait(null, stop), $"its field '{field}' in Redis {message}");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(b.Name), field, value);
+                RedisRaw.AssertCorruptAndUnchanged(Db, b.Name, stop => b.Wait(null, stop), $"its field '{field}' in Redis {message}");
             }
             finally { B.Remove(b.Name); }
         }

@@ -16,19 +16,10 @@ namespace IpcPs.Tests
     /// never loses its subscription to another thread's unsubscribing (Notifier's invariant).
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisNotifierTests : IClassFixture<RedisFixture>
+    public sealed class RedisNotifierTests : RedisTestBase
     {
         private static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);   // a loaded 2-CPU machine
-        private readonly RedisFixture _f;
-
-        public RedisNotifierTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private static string NewName() => "t_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        public RedisNotifierTests(RedisFixture f) : base(f) { }
 
         /// <summary>The server's subscribers of CHANNEL (every client: only this test's connect to its server).</summary>
         private long Subscribers(string channel) => (long)((RedisResult[])B.Database.Execute("PUBSUB", "NUMSUB", channel)!)[1];

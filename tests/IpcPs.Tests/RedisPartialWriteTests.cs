@@ -2,9 +2,6 @@
 #pragma warning disable xUnit1031
 
 using System;
-using System.Linq;
-using System.Text;
-using System.Threading.Tasks;
 using IpcPs.Redis;
 using StackExchange.Redis;
 using Xunit;
@@ -20,37 +17,22 @@ namespace IpcPs.Tests
     /// the object, read with raw commands, before and after.
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisPartialWriteTests : IClassFixture<RedisFixture>
+    public sealed class RedisPartialWriteTests : RedisTestBase
     {
-        private readonly RedisFixture _f;
-
-        public RedisPartialWriteTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private IDatabase Db => B.Database;
-        private static string NewName() => "pw_" + Guid.NewGuid().ToString("N").Substring(0, 12);
-
-        private static T Sync<T>(Task<T> asked) => RedisRaw.Sync(asked);
+        public RedisPartialWriteTests(RedisFixture f) : base(f, "pw_") { }
 
         /// <summary>Replaces KEY by a key of TYPE ("string", "hash", "list"), as a user's DEL then SET would.</summary>
         private void Damage(RedisKey key, string type)
         {
-            Sync(Db.KeyDeleteAsync(key));
+            RedisRaw.Sync(Db.KeyDeleteAsync(key));
             _ = type switch
             {
-                "string" => Sync(Db.StringSetAsync(key, "x")),
-                "hash" => Sync(Db.HashSetAsync(key, "x", "y")),
-                "list" => Sync(Db.ListRightPushAsync(key, "x")) > 0,
+                "string" => RedisRaw.Sync(Db.StringSetAsync(key, "x")),
+                "hash" => RedisRaw.Sync(Db.HashSetAsync(key, "x", "y")),
+                "list" => RedisRaw.Sync(Db.ListRightPushAsync(key, "x")) > 0,
                 _ => throw new ArgumentException(type),
             };
         }
-
-        /// <summary>Every key of the object NAME, whole, with its expiry (<see cref="RedisRaw.Snapshot"/>).</summary>
-        private string Snapshot(string name) => RedisRaw.Snapshot(Db, name);
 
         /// <summary>
         /// Damages NAME's key PART (made a TYPE), runs OPERATION, and checks that it failed with IpcObjectCorrupt naming that
@@ -60,10 +42,10 @@ namespace IpcPs.Tests
         {
             var key = part == "" ? RedisBackend.MetaKey(name) : RedisBackend.Key(name, part);
             Damage(key, type);
-            string before = Snapshot(name);
+            string before = RedisRaw.Snapshot(Db, name);
             var e = Assert.Throws<IpcObjectCorruptException>(operation);
             Assert.Contains($"'{key}' in Redis is a {type}", e.Message);
-            Assert.Equal(before, Snapshot(name));
+            Assert.Equal(before, RedisRaw.Snapshot(Db, name));
         }
 
         private RedisQueue NewQueue(QueueOrder order, bool joinable, int maxDeliveries = 0) =>
@@ -117,8 +99,8 @@ namespace IpcPs.Tests
                 var d = q.GetDelivery(false, 0);
                 // Its visibility deadline moved into the past, as time would: the next Get returns it first.
                 var inFlight = RedisBackend.Key(q.Name, "f");
-                Sync(Db.SortedSetAddAsync(inFlight, d.Id, 0, SortedSetWhen.Exists));
-                Assert.Equal(0, Sync(Db.SortedSetScoreAsync(inFlight, d.Id)));
+                RedisRaw.Sync(Db.SortedSetAddAsync(inFlight, d.Id, 0, SortedSetWhen.Exists));
+                Assert.Equal(0, RedisRaw.Sync(Db.SortedSetScoreAsync(inFlight, d.Id)));
                 AssertFailsAndChangesNothing(q.Name, part, type, () => q.Get(false));
             }
             finally { B.Remove(q.Name); }

@@ -1,15 +1,7 @@
-// The raw commands that damage and read keys wait for their tasks, and each operation runs on a task of its own whose
-// end is waited for with a bound: blocking waits are the point of these tests.
-#pragma warning disable xUnit1031
-
 using System;
-using System.Linq;
-using System.Text;
 using System.Threading;
-using System.Threading.Tasks;
 using IpcPs.Core.Messaging;
 using IpcPs.Redis;
-using StackExchange.Redis;
 using Xunit;
 
 namespace IpcPs.Tests
@@ -23,41 +15,11 @@ namespace IpcPs.Tests
     /// and is cancelled if it is still waiting then. Every key of the queue (value and expiry) is compared before and after.
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisQueueDamageTests : IClassFixture<RedisFixture>
+    public sealed class RedisQueueDamageTests : RedisTestBase
     {
         private static readonly IpcBackendOptions Joinable = new IpcBackendOptions { Joinable = true, VisibilityTimeout = TimeSpan.FromHours(1) };
 
-        private readonly RedisFixture _f;
-
-        public RedisQueueDamageTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private IDatabase Db => B.Database;
-        private static string NewName() => "qd_" + Guid.NewGuid().ToString("N").Substring(0, 12);
-
-        private static T Sync<T>(Task<T> asked) => RedisRaw.Sync(asked);
-
-        private void Raw(params object[] command) => RedisRaw.Command(Db, command);
-
-        /// <summary>Every key of the object NAME, whole, with its expiry (<see cref="RedisRaw.Snapshot"/>).</summary>
-        private string Snapshot(string name) => RedisRaw.Snapshot(Db, name);
-
-        /// <summary>OPERATION's exception; the test fails if it returned or still waited after 30 s (<see cref="RedisRaw.Failure"/>).</summary>
-        private static Exception Failure(Action<CancellationToken> operation) => RedisRaw.Failure(operation);
-
-        /// <summary>OPERATION fails with IpcObjectCorrupt whose message holds WHAT, and changes no key of NAME.</summary>
-        private void AssertCorruptAndUnchanged(string name, Action<CancellationToken> operation, string what)
-        {
-            string before = Snapshot(name);
-            var e = Assert.IsType<IpcObjectCorruptException>(Failure(operation));
-            Assert.Contains(what, e.Message);
-            Assert.DoesNotContain("script:", e.Message);   // what Redis appends to a script's error() is not part of it
-            Assert.Equal(before, Snapshot(name));
-        }
+        public RedisQueueDamageTests(RedisFixture f) : base(f, "qd_") { }
 
         /// <summary>A joinable queue with one message ready and one in flight (due back in an hour): unfinished 2.</summary>
         private RedisQueue OneReadyOneInFlight(QueueOrder order = QueueOrder.Fifo)
@@ -79,10 +41,10 @@ namespace IpcPs.Tests
             using var q = OneReadyOneInFlight(order);
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(q.Name), "unfinished", unfinished);
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(q.Name), "unfinished", unfinished);
                 string what = $"its field 'unfinished' in Redis is {unfinished}, not the 2 messages ready and in flight";
-                AssertCorruptAndUnchanged(q.Name, stop => q.Join(Timeout.InfiniteTimeSpan, stop), what);
-                AssertCorruptAndUnchanged(q.Name, stop => q.Join(TimeSpan.FromSeconds(5), stop), what);   // not a timeout
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => q.Join(Timeout.InfiniteTimeSpan, stop), what);
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => q.Join(TimeSpan.FromSeconds(5), stop), what);   // not a timeout
             }
             finally { B.Remove(q.Name); }
         }
@@ -93,9 +55,9 @@ namespace IpcPs.Tests
             using var q = B.Queue(NewName(), Joinable);
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(q.Name), "unfinished", "1");
-                AssertCorruptAndUnchanged(q.Name, stop => q.Join(Timeout.InfiniteTimeSpan, stop),
-                                          "its field 'unfinished' in Redis is 1, not the 0 messages ready and in flight");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(q.Name), "unfinished", "1");
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => q.Join(Timeout.InfiniteTimeSpan, stop),
+                                                   "its field 'unfinished' in Redis is 1, not the 0 messages ready and in flight");
             }
             finally { B.Remove(q.Name); }
         }
@@ -112,10 +74,10 @@ namespace IpcPs.Tests
             {
                 q.Put("a");
                 Assert.Equal("a", q.Get(false));   // in flight, due back in an hour; nothing ready
-                Raw(command, f, score, q.LastDelivery!.Id!);
+                RedisRaw.Command(Db, command, f, score, q.LastDelivery!.Id!);
                 string what = $"its key '{f}' in Redis holds a delivery due back more than the visibility timeout and a day from now";
-                AssertCorruptAndUnchanged(q.Name, stop => ((IMessageChannel)q).TryReceive(Timeout.InfiniteTimeSpan, stop, out _), what);
-                AssertCorruptAndUnchanged(q.Name, stop => q.Join(Timeout.InfiniteTimeSpan, stop), what);
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => ((IMessageChannel)q).TryReceive(Timeout.InfiniteTimeSpan, stop, out _), what);
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => q.Join(Timeout.InfiniteTimeSpan, stop), what);
             }
             finally { B.Remove(q.Name); }
         }
@@ -128,7 +90,7 @@ namespace IpcPs.Tests
             {
                 q.Put("a");
                 Assert.Equal("a", q.Get(false));
-                Raw("ZINCRBY", RedisBackend.Key(q.Name, "f"), "3600000", q.LastDelivery!.Id!);   // two hours: a clock stepped back
+                RedisRaw.Command(Db, "ZINCRBY", RedisBackend.Key(q.Name, "f"), "3600000", q.LastDelivery!.Id!);   // two hours: a clock stepped back
                 Assert.Throws<QueueEmptyException>(() => q.Get(false));
                 Assert.False(q.Join(0));
             }
@@ -142,9 +104,9 @@ namespace IpcPs.Tests
             try
             {
                 q.Put("a");
-                Raw("HSET", RedisBackend.MetaKey(q.Name), "vis", "1000000000000000");
-                AssertCorruptAndUnchanged(q.Name, stop => ((IMessageChannel)q).TryReceive(Timeout.InfiniteTimeSpan, stop, out _),
-                                          "its field 'vis' in Redis is out of range (1 to 31536000000)");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(q.Name), "vis", "1000000000000000");
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => ((IMessageChannel)q).TryReceive(Timeout.InfiniteTimeSpan, stop, out _),
+                                                   "its field 'vis' in Redis is out of range (1 to 31536000000)");
             }
             finally { B.Remove(q.Name); }
         }
@@ -155,9 +117,9 @@ namespace IpcPs.Tests
             using var q = B.Queue(NewName(), new IpcBackendOptions { MaxSize = 2 });
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(q.Name), "max", "0.5");   // no count fits under it: a Put waited for room for ever
-                AssertCorruptAndUnchanged(q.Name, stop => ((IMessageChannel)q).TrySend("a", null, null, Timeout.InfiniteTimeSpan, stop),
-                                          "its field 'max' in Redis is missing or not a number");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(q.Name), "max", "0.5");   // no count fits under it: a Put waited for room for ever
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, stop => ((IMessageChannel)q).TrySend("a", null, null, Timeout.InfiniteTimeSpan, stop),
+                                                   "its field 'max' in Redis is missing or not a number");
             }
             finally { B.Remove(q.Name); }
         }
@@ -170,9 +132,9 @@ namespace IpcPs.Tests
             using var q = B.Queue(NewName(), new IpcBackendOptions { MaxSize = 10, Joinable = joinable });
             try
             {
-                Raw("HSET", RedisBackend.MetaKey(q.Name), "max", "2");   // the handle read 10: it let a batch of 3 through
-                AssertCorruptAndUnchanged(q.Name, _ => q.PutMany(new object[] { 1, 2, 3 }),
-                                          "its field 'max' in Redis is 2, fewer than the 3 messages of this put");
+                RedisRaw.Command(Db, "HSET", RedisBackend.MetaKey(q.Name), "max", "2");   // the handle read 10: it let a batch of 3 through
+                RedisRaw.AssertCorruptAndUnchanged(Db, q.Name, _ => q.PutMany(new object[] { 1, 2, 3 }),
+                                                   "its field 'max' in Redis is 2, fewer than the 3 messages of this put");
             }
             finally { B.Remove(q.Name); }
         }

@@ -14,18 +14,9 @@ namespace IpcPs.Tests
 {
     /// <summary>Redis queues against a real redis-server: orders, bounds, exactly-once, at-least-once, dead letters, Join.</summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisQueueTests : IClassFixture<RedisFixture>
+    public sealed class RedisQueueTests : RedisTestBase
     {
-        private readonly RedisFixture _f;
-
-        public RedisQueueTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private static string NewName() => "t_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        public RedisQueueTests(RedisFixture f) : base(f) { }
 
         [Fact]
         public void Orders_bounds_and_the_channel_interface()
@@ -85,9 +76,9 @@ namespace IpcPs.Tests
         public void Two_producers_and_three_consumer_processes_move_5000_messages_each_exactly_once()
         {
             using var q = B.Queue(NewName());
-            var consumers = Enumerable.Range(0, 3).Select(_ => new RedisWorkerProcess("consume", _f.Server!.Address, q.Name)).ToList();
-            var producers = new[] { new RedisWorkerProcess("produce", _f.Server!.Address, q.Name, "0", "2500"),
-                                    new RedisWorkerProcess("produce", _f.Server!.Address, q.Name, "2500", "2500") };
+            var consumers = Enumerable.Range(0, 3).Select(_ => new RedisWorkerProcess("consume", Address, q.Name)).ToList();
+            var producers = new[] { new RedisWorkerProcess("produce", Address, q.Name, "0", "2500"),
+                                    new RedisWorkerProcess("produce", Address, q.Name, "2500", "2500") };
             try
             {
                 foreach (var p in producers) { Assert.Equal("done", p.Next(120)); p.WaitExit(); }
@@ -119,7 +110,7 @@ namespace IpcPs.Tests
         {
             using var q = B.Queue(NewName(), new IpcBackendOptions { Joinable = true, VisibilityTimeout = TimeSpan.FromSeconds(1.5) });
             q.Put(0L); q.Put(1L); q.Put(2L);
-            using var victim = new RedisWorkerProcess("consume-joinable", _f.Server!.Address, q.Name, "victim");
+            using var victim = new RedisWorkerProcess("consume-joinable", Address, q.Name, "victim");
             Assert.Equal("took 0 1", victim.Next());
             RedisServer.Signal(victim.Pid, RedisServer.SIGKILL);
             victim.Process.WaitForExit();
@@ -163,7 +154,7 @@ namespace IpcPs.Tests
         [Fact]
         public void Oversized_and_damaged_messages_are_clear_errors()
         {
-            var small = RedisBackend.ConnectPrivate(_f.Server!.Uri, TimeSpan.FromSeconds(5));
+            var small = RedisBackend.ConnectPrivate(Fixture.Server!.Uri, TimeSpan.FromSeconds(5));
             small.MaxMessageBytes = 1024;
             using var q = small.Queue(NewName());
             var e = Assert.Throws<MessageTooLargeException>(() => q.Put(new byte[4096]));

@@ -30,7 +30,7 @@ namespace IpcPs.Tests
         }
 
         /// <summary>COMMAND (its name, then its arguments) sent as it is.</summary>
-        public static void Command(IDatabase db, object[] command) => Sync(db.ExecuteAsync((string)command[0], command.Skip(1).ToArray()));
+        public static void Command(IDatabase db, params object[] command) => Sync(db.ExecuteAsync((string)command[0], command.Skip(1).ToArray()));
 
         /// <summary>Every key the object NAME may have: its type, expiry time and whole value (hex, sorted where Redis has no order).</summary>
         public static string Snapshot(IDatabase db, string name)
@@ -72,6 +72,19 @@ namespace IpcPs.Tests
             }
             Assert.True(run.IsFaulted, "the operation ended without an error");
             return run.Exception!.InnerException!;
+        }
+
+        /// <summary>
+        /// OPERATION (run as <see cref="Failure"/> runs it) fails with IpcObjectCorrupt whose message holds WHAT, and
+        /// changes no key of the object NAME (<see cref="Snapshot"/> before and after).
+        /// </summary>
+        public static void AssertCorruptAndUnchanged(IDatabase db, string name, Action<CancellationToken> operation, string what)
+        {
+            string before = Snapshot(db, name);
+            var e = Assert.IsType<IpcObjectCorruptException>(Failure(operation));
+            Assert.Contains(what, e.Message);
+            Assert.DoesNotContain("script:", e.Message);   // what Redis appends to a script's error() is not part of it
+            Assert.Equal(before, Snapshot(db, name));
         }
     }
 }

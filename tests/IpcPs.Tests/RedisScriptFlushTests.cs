@@ -21,18 +21,9 @@ namespace IpcPs.Tests
     /// as the object damaged), and the calls after it on that thread each the answer of the one before.
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisScriptFlushTests : IClassFixture<RedisFixture>
+    public sealed class RedisScriptFlushTests : RedisTestBase
     {
-        private readonly RedisFixture _f;
-
-        public RedisScriptFlushTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private static string NewName() => "t_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        public RedisScriptFlushTests(RedisFixture f) : base(f) { }
 
         /// <summary>SCRIPT FLUSH, sent without a synchronous wait of the client (the bug under test is in those).</summary>
         private static void Flush(RedisBackend b) =>
@@ -69,9 +60,9 @@ namespace IpcPs.Tests
         {
             // One server, three threads flushing it before each of their operations: a script sent again after NOSCRIPT
             // can meet another thread's flush too.
-            long before = NoScriptErrors(_f.Server!);
+            long before = NoScriptErrors(Fixture.Server!);
             var rounds = RunRounds(new[] { B, B, B }, flush: Flush);
-            Assert.True(NoScriptErrors(_f.Server!) - before >= rounds.Sum(), $"only {NoScriptErrors(_f.Server!) - before} NOSCRIPT answers for {rounds.Sum()} rounds");
+            Assert.True(NoScriptErrors(Fixture.Server!) - before >= rounds.Sum(), $"only {NoScriptErrors(Fixture.Server!) - before} NOSCRIPT answers for {rounds.Sum()} rounds");
         }
 
         [Fact]
@@ -130,7 +121,7 @@ namespace IpcPs.Tests
         /// One thread per backend of BACKENDS, each running up to 400 rounds of 9 operations on objects of its own (within
         /// about 6 s: a loaded machine does fewer), FLUSH before each; every answer checked. The rounds each thread ran.
         /// </summary>
-        private static int[] RunRounds(IReadOnlyList<RedisBackend> backends, Action<RedisBackend> flush)
+        private int[] RunRounds(IReadOnlyList<RedisBackend> backends, Action<RedisBackend> flush)
         {
             var budget = Stopwatch.StartNew();
             var failures = new List<string>();

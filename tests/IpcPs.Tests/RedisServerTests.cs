@@ -9,7 +9,7 @@ namespace IpcPs.Tests
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // Debian's redis-server, a Linux program
     public sealed class RedisServerTests
     {
-        public RedisServerTests() => Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
+        public RedisServerTests() => RedisTestBase.SkipUnlessInstalled();
 
         [Fact]
         public void Its_ports_are_picked_below_the_ephemeral_range_that_outgoing_connections_take_theirs_from()

@@ -14,19 +14,9 @@ namespace IpcPs.Tests
 {
     /// <summary>Redis locks, semaphores, events, barriers, values and the manager's stores, across processes.</summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]   // they start Debian's redis-server, a Linux program
-    public sealed class RedisSyncTests : IClassFixture<RedisFixture>
+    public sealed class RedisSyncTests : RedisTestBase
     {
-        private readonly RedisFixture _f;
-
-        public RedisSyncTests(RedisFixture f)
-        {
-            Assert.SkipUnless(RedisServer.Available, "redis-server is not installed (.ci/run installs Debian's redis-server).");
-            _f = f;
-        }
-
-        private RedisBackend B => _f.Backend!;
-        private string Address => _f.Server!.Address;
-        private static string NewName() => "t_" + Guid.NewGuid().ToString("N").Substring(0, 12);
+        public RedisSyncTests(RedisFixture f) : base(f) { }
 
         [Fact]
         public void Three_processes_times_300_increments_under_a_lock_stay_exact_with_strictly_increasing_tokens()

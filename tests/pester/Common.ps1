@@ -13,6 +13,33 @@ function Wait-Until([scriptblock] $Condition, [double] $TimeoutSeconds = 30, [st
     }
 }
 
+# The start time (clock ticks since boot, field 22 of /proc/PID/stat) of the running process PID; $null when there is
+# none or it is a zombie. Fields are counted from the last ')': the command name may hold spaces. Linux only.
+function Get-StartTime([int] $Id) {
+    $text = try { [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $null }
+    $f = $text.Substring($text.LastIndexOf(')') + 2).Split(' ')
+    if ($f[0] -in 'Z', 'X', 'x') { return $null }
+    [long]$f[19]
+}
+
+# The programs named in DIR (each file holds one pid, written whole by a rename), as @{ Name; Pid; Start }, each running.
+# JOB, the child that starts them: it must still run (its output tells why not), and the wait ends early if it ends.
+function Read-Programs([string] $Dir, [string[]] $Names, $Job) {
+    Wait-Until { ($Job -and -not $Job.IsAlive) -or @($Names | Where-Object { -not (Test-Path (Join-Path $Dir $_)) }).Count -eq 0 } -TimeoutSeconds 60 -Because 'the child to start its programs'
+    if ($Job) { $Job.IsAlive | Should -BeTrue -Because "the child runs its programs ($(($Job | Receive-Job -Keep 2>&1) -join '; '))" }
+    foreach ($n in $Names) {
+        $id = [int](Get-Content -LiteralPath (Join-Path $Dir $n))
+        $start = Get-StartTime $id
+        $start | Should -Not -BeNullOrEmpty -Because "the program $n ($id) runs"
+        [pscustomobject]@{ Name = $n; Pid = $id; Start = $start }
+    }
+}
+
+# Kills those of PROGRAMS (@{ Pid; Start }) that still run: the same process, not a later one that reused the pid.
+function Stop-Leftovers([object[]] $Programs) {
+    foreach ($p in $Programs) { if ($p -and (Get-StartTime $p.Pid) -eq $p.Start) { kill -9 $p.Pid 2>$null } }
+}
+
 # Runs Python code with the machine's python3; returns its stdout lines. Throws on a non-zero exit.
 function Invoke-Python([string] $Code) {
     $out = $Code | & python3 - 2>&1

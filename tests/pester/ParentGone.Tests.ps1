@@ -5,30 +5,8 @@
 BeforeAll {
     . $PSScriptRoot/Common.ps1
 
-    # The start time (field 22 of /proc/PID/stat) of the running process PID; $null when there is none or a zombie.
-    function Get-StartTime([int] $Id) {
-        $text = try { [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $null }
-        $f = $text.Substring($text.LastIndexOf(')') + 2).Split(' ')
-        if ($f[0] -in 'Z', 'X', 'x') { return $null }
-        [long]$f[19]
-    }
-
-    # The programs named in DIR (each file holds one pid, written whole by a rename), as @{ Name; Pid; Start }.
-    function Read-Programs([string] $Dir, [string[]] $Names) {
-        Wait-Until { @($Names | Where-Object { -not (Test-Path (Join-Path $Dir $_)) }).Count -eq 0 } -TimeoutSeconds 60 -Because 'the children to start their programs'
-        foreach ($n in $Names) {
-            $id = [int](Get-Content -LiteralPath (Join-Path $Dir $n))
-            $start = Get-StartTime $id
-            $start | Should -Not -BeNullOrEmpty -Because "the program $n ($id) runs"
-            [pscustomobject]@{ Name = $n; Pid = $id; Start = $start }
-        }
-    }
-
+    # PROGRAM (@{ Pid; Start }, as Read-Programs gives) still runs: the same process, not a later one with its pid.
     function Test-Running($Program) { (Get-StartTime $Program.Pid) -eq $Program.Start }
-
-    function Stop-Leftovers([object[]] $Programs) {
-        foreach ($p in $Programs) { if ($p -and (Test-Running $p)) { kill -9 $p.Pid 2>$null } }
-    }
 
     # The outer job's script: a program of its own (a sibling of its child: no walk from the child may reach it) and a
     # child of its own (the one whose parent goes). That child starts a -Detached child (which starts a program of its
@@ -71,7 +49,7 @@ Describe 'A child whose parent is gone' {
         $programs = $null
         $outer = Start-IpcProcess $Outer -ArgumentList $dir, $queueName
         try {
-            $programs = @(Read-Programs $dir 'sibling', 'child', 'ipc-child', 'started', 'shell', 'deep', 'detached', 'detached-sleep')
+            $programs = @(Read-Programs $dir 'sibling', 'child', 'ipc-child', 'started', 'shell', 'deep', 'detached', 'detached-sleep' $outer)
             Test-Path "/dev/shm/$queueName" | Should -BeTrue -Because 'the IpcPs grandchild holds its queue'
             $own = @($programs | Where-Object Name -In 'child', 'ipc-child', 'started', 'shell', 'deep')
             kill -9 $outer.Pid

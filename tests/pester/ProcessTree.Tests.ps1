@@ -3,30 +3,9 @@
 BeforeAll {
     . $PSScriptRoot/Common.ps1
 
-    # The start time (clock ticks since boot, field 22 of /proc/PID/stat) of the running process PID; $null when there
-    # is none or it is a zombie. Fields are counted from the last ')': the command name may hold spaces.
-    function Get-StartTime([int] $Id) {
-        $text = try { [IO.File]::ReadAllText("/proc/$Id/stat") } catch { return $null }
-        $f = $text.Substring($text.LastIndexOf(')') + 2).Split(' ')
-        if ($f[0] -in 'Z', 'X', 'x') { return $null }
-        [long]$f[19]
-    }
-
     # PROCS (@{ Pid; Start }) have all ended: no process has the pid, or it is a zombie, or a later one reused it.
     function Wait-Gone([object[]] $Procs, [string] $Because) {
         Wait-Until { -not @($Procs | Where-Object { (Get-StartTime $_.Pid) -eq $_.Start }) } -TimeoutSeconds 60 -Because $Because
-    }
-
-    # The programs the child named in DIR (each file holds one pid, written whole by a rename), as @{ Pid; Start }.
-    function Read-Tree([string] $Dir, [string[]] $Names, $Job) {
-        Wait-Until { -not $Job.IsAlive -or @($Names | Where-Object { -not (Test-Path (Join-Path $Dir $_)) }).Count -eq 0 } -TimeoutSeconds 60 -Because 'the child to start its programs'
-        $Job.IsAlive | Should -BeTrue -Because "the child runs its programs ($(($Job | Receive-Job -Keep 2>&1) -join '; '))"
-        foreach ($n in $Names) {
-            $id = [int](Get-Content -LiteralPath (Join-Path $Dir $n))
-            $start = Get-StartTime $id
-            $start | Should -Not -BeNullOrEmpty -Because "the program $n ($id) runs"
-            [pscustomobject]@{ Name = $n; Pid = $id; Start = $start }
-        }
     }
 
     # A child's script: a program in the background (Start-Process without -Wait), then a shell in the foreground that
@@ -50,10 +29,6 @@ BeforeAll {
         $p = [Diagnostics.Process]::Start('sleep', '300')
         [pscustomobject]@{ Process = $p; Pid = $p.Id; Start = (Get-StartTime $p.Id) }
     }
-
-    function Stop-Leftovers([object[]] $Procs) {
-        foreach ($p in $Procs) { if ($p -and (Get-StartTime $p.Pid) -eq $p.Start) { kill -9 $p.Pid 2>$null } }
-    }
 }
 
 Describe 'Stopping a child ends its process tree' {
@@ -63,7 +38,7 @@ Describe 'Stopping a child ends its process tree' {
         $tree = $null
         $job = Start-IpcProcess $TreeScript -ArgumentList $dir
         try {
-            $tree = @(Read-Tree $dir $TreeNames $job)
+            $tree = @(Read-Programs $dir $TreeNames $job)
             Stop-IpcProcess $job -Force
             $job.State | Should -Be 'Stopped'
             Wait-Gone $tree -Because 'the programs the child started to end with it'
@@ -82,7 +57,7 @@ Describe 'Stopping a child ends its process tree' {
         $tree = $null
         $job = Start-IpcProcess { param($dir, $ignore, $tree) Add-Type -TypeDefinition $ignore; [TreeIgnoreSigTerm]::Install(); & ([scriptblock]::Create($tree)) $dir } -ArgumentList $dir, $IgnoreSigTerm, "$TreeScript"
         try {
-            $tree = @(Read-Tree $dir $TreeNames $job)
+            $tree = @(Read-Programs $dir $TreeNames $job)
             $job.StopGracePeriod = [TimeSpan]::FromSeconds(1)
             Stop-Job $job
             $job.State | Should -Be 'Stopped'
@@ -103,7 +78,7 @@ Describe 'Stopping a child ends its process tree' {
         $tree = $null
         $job = Start-IpcProcess $TreeScript -ArgumentList $dir
         try {
-            $tree = @(Read-Tree $dir $TreeNames $job)
+            $tree = @(Read-Programs $dir $TreeNames $job)
             $job.StopGracePeriod = [TimeSpan]::FromSeconds(60)
             Stop-Job $job
             $job.State | Should -Be 'Stopped'
@@ -123,7 +98,7 @@ Describe 'Stopping a child ends its process tree' {
         $tree = $null
         $job = Start-IpcProcess $TreeScript -ArgumentList $dir
         try {
-            $tree = @(Read-Tree $dir $TreeNames $job)
+            $tree = @(Read-Programs $dir $TreeNames $job)
             $job | Remove-Job -Force
             Wait-Gone $tree -Because 'the programs the child started to end with it'
         } finally {
@@ -150,8 +125,8 @@ Describe 'Stopping a child ends its process tree' {
             Start-Sleep -Seconds 600
         } -ArgumentList $dir
         try {
-            $kept = @(Read-Tree $dir 'detached', 'warm', 'session' $job)
-            $gone = @(Read-Tree $dir 'started' $job)
+            $kept = @(Read-Programs $dir 'detached', 'warm', 'session' $job)
+            $gone = @(Read-Programs $dir 'started' $job)
             Stop-Job $job
             $job.State | Should -Be 'Stopped'
             Wait-Gone $gone -Because 'a program the child started to end with it'
