@@ -32,9 +32,11 @@ function Get-Children {
         try { ([IO.File]::ReadAllText("$task/children")).Trim() -split ' ' | Where-Object { $_ } } catch [IO.IOException] { }
     }
 }
-# This process's registry records (creator or holder), by name.
+# This process's registry records (creator or holder), by name. The folder goes with its last record (anyone's):
+# gone, it holds none.
 function Get-Records {
-    foreach ($f in [IO.Directory]::GetFiles($registry)) {
+    $files = try { [IO.Directory]::GetFiles($registry) } catch [IO.DirectoryNotFoundException] { @() }
+    foreach ($f in $files) {
         try { if ([IO.File]::ReadAllText($f) -match "(?m)^(creator|attached)=$($PID):") { [IO.Path]::GetFileName($f) } } catch [IO.IOException] { }
     }
 }
