@@ -424,19 +424,23 @@ Write-Verbose v; Write-Information i";
         /// <summary>
         /// The parent is gone: what this process started ends too (its native programs, a shell and what that started,
         /// a Start-Process without -Wait), killed as a stop of the job would kill them (docs/design.md, "Stopping ends
-        /// the process tree"): nobody is left to stop them, and they would run on re-parented to init. Passed over, with
-        /// all under them: this process's own IpcPs children (jobs, spares, pool workers, managers), which end by
-        /// themselves once it has exited, as it does now, releasing their objects (killed, a child holding a queue
-        /// left it orphaned); and what left the tree (a -Detached child, a daemon that called setsid). Linux only: on
-        /// Windows a console program's host (conhost.exe) is its child, and ending it before the exit is not tried.
+        /// the process tree"): nobody is left to stop them, and they would run on (on Linux re-parented to init).
+        /// Passed over, with all under them: this process's own IpcPs children (jobs, spares, pool workers, managers),
+        /// which end by themselves once it has exited, as it does now, releasing their objects (killed, a child holding
+        /// a queue left it orphaned); what left the tree (a -Detached child, a daemon that called setsid); and on
+        /// Windows every console host (conhost.exe: this process's own is its child, and serves it until its exit; a
+        /// program's own ends with its program).
         /// </summary>
         private static void EndDescendants()
         {
-            if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux)) return;
             try
             {
+                var passOver = ChildLauncher.RunningChildren();
+                if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows))
+                    foreach (var host in System.Diagnostics.Process.GetProcessesByName("conhost"))
+                        using (host) passOver.Add(host.Id);
                 using var tree = Core.Platform.Platforms.Current.Processes.FindDescendants(
-                    System.Diagnostics.Process.GetCurrentProcess().Id, 0, ChildLauncher.RunningChildren());
+                    System.Diagnostics.Process.GetCurrentProcess().Id, 0, passOver);
                 tree.Kill();   // never this process: the root of a tree found this way is not signalled
             }
             catch (Exception) { /* best effort: the exit below must happen whatever the walk met */ }
