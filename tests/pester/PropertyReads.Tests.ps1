@@ -74,6 +74,9 @@ Describe 'a manager''s dict and list read through properties, indexers and metho
         $d.Get('absent') | Should -BeNullOrEmpty
         $d.Get('absent', 'default') | Should -Be 'default'
         $d.Get('b', 'default') | Should -Be 'two'
+        $default = [Collections.Generic.List[int]]::new()
+        [object]::ReferenceEquals($d.Get('absent', $default), $default) | Should -BeTrue -Because 'the default is the caller''s own object, never sent to the manager'
+        $null -eq $d.Get('absent', $null) | Should -BeTrue
         $d.GetCount() | Should -Be 2
         $d.GetCount() | Should -Be $d.Count
         $l.Get(0) | Should -Be 10
@@ -144,7 +147,7 @@ Describe 'Redis objects read through properties and methods with the server gone
         $v.Get() | Should -Be 7
         $q.QSize() | Should -Be 1
         $counts = $q.GetCounts()
-        $counts.Ready, $counts.InFlight, $counts.Unfinished, $counts.DeadLetters | Should -Be @(1, 1, 2, 0)
+        $counts.Ready, $counts.InFlight, $counts.Unfinished, $counts.DeadLetterCount | Should -Be @(1, 1, 2, 0)
         $counts.InFlight | Should -Be $q.InFlight
         $s.GetValue() | Should -Be 2
         $s.GetValue() | Should -Be $s.CurrentValue

@@ -43,10 +43,11 @@ namespace IpcPs
         public object? Get(object key) => Reference.Call("Get", key);
 
         /// <summary>
-        /// The value of KEY, or OTHERWISE when KEY is absent (dict.get), in one call: the manager answers OTHERWISE
-        /// itself, so a key removed meanwhile never reads as $null.
+        /// The value of KEY, or OTHERWISE itself when KEY is absent (dict.get), in one call that says whether KEY was
+        /// there: a key removed meanwhile never reads as $null, and OTHERWISE never goes to the manager.
         /// </summary>
-        public object? Get(object key, object? otherwise) => Reference.Call("Get", key, otherwise);
+        public object? Get(object key, object? otherwise) =>
+            Reference.Call("TryGet", key) is object?[] reply && reply.Length > 0 && reply[0] is true ? (reply.Length > 1 ? reply[1] : null) : otherwise;
 
         /// <summary>Removes KEY and returns its value; an error when absent (dict.pop).</summary>
         public object? Pop(object key) => Reference.Call("Pop", key);

@@ -32,7 +32,8 @@ namespace IpcPs.Core.Managers
             {
                 switch (method)
                 {
-                    case "Get": return _items.TryGet(Key(args, 0), out var found) ? found : args.Length > 1 ? args[1] : null;   // [key, otherwise]
+                    case "Get": return _items.TryGet(Key(args, 0), out var found) ? found : null;
+                    case "TryGet": return _items.TryGet(Key(args, 0), out var value) ? new object?[] { true, value } : new object?[] { false };
                     case "Set": _items.Set(Key(args, 0), Arg(args, 1)); return null;
                     case "Add":
                     {
