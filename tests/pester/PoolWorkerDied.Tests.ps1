@@ -26,7 +26,12 @@ Describe 'PoolWorkerDied' {
         } finally { Remove-IpcPool $pool }
     }
 
-    It 'says no worker could start in place of one that died with no descriptor left, and the call ends with why' {
+    # -Ordered: the dead worker's item 1 waits behind item 0, still running on the other worker when the call ends with
+    # the error; before, its PoolWorkerDied stayed held for order and was never written.
+    It 'says no worker could start in place of one that died with no descriptor left, and the call ends with why<label>' -ForEach @(
+        @{ Label = ''; Size = 1; Ordered = '' }
+        @{ Label = ' (-Ordered, an earlier item still running)'; Size = 2; Ordered = '-Ordered' }
+    ) {
         $child = @'
 $ErrorActionPreference = 'Stop'
 [Console]::Error.Flush()   # pwsh reports on stderr: its stream is opened now, while a descriptor is left for it
@@ -45,9 +50,10 @@ public static class WorkerDiedThreads {
 }
 "@
 $env:IPCPS_SPARES = '0'
-$pool = New-IpcPool -Size 1
-$dead = $pool.Pids[0]
-$null = 5 | Invoke-IpcPool -Pool $pool { $_ }   # warm: the call's code loaded
+$pool = New-IpcPool -Size __SIZE__
+$null = 5, 6 | Invoke-IpcPool -Pool $pool { $_ }   # warm: the call's code loaded
+$release = New-IpcEvent   # item 0 waits for it (-Ordered: item 1's result is held behind item 0's)
+$releaseName = $release.Name
 $null = ([ordered]@{ a = 1 } | ConvertTo-Json -Compress), [IO.Directory]::GetFileSystemEntries('/proc/self/fd')
 $limit = [IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count + 64
 & prlimit --pid $PID "--nofile=$($limit):$($limit)"
@@ -55,19 +61,23 @@ if ($LASTEXITCODE) { throw "prlimit failed ($LASTEXITCODE)" }
 [GC]::Collect(); [GC]::WaitForPendingFinalizers()
 [WorkerDiedThreads]::Warm(16)
 $held = [Collections.Generic.List[IO.FileStream]]::new()
-$r = [ordered]@{ Dead = $dead; Died = @(); Type = $null; Category = $null; Message = $null; Again = $null }
+$r = [ordered]@{ Pids = @($pool.Pids); Dead = $null; Died = @(); Type = $null; Category = $null; Message = $null; Again = $null }
 try {
     try { while ($true) { $held.Add([IO.File]::OpenRead('/dev/null')) } }
     catch { if ($_.Exception.InnerException.HResult -ne 24) { throw } }   # EMFILE: none left
-    try { $null = 1, 2 | Invoke-IpcPool -Pool $pool { if ($_ -eq 1) { [Environment]::Exit(3) }; $_ } -ErrorVariable died -ErrorAction SilentlyContinue }
+    $script = { if ($_ -eq 0) { $e = Get-IpcObject -Name $using:releaseName -Open; $null = $e.Wait(120); $e.Close() }; if ($_ -eq 1) { [Environment]::Exit(3) }; $_ }
+    $items = if (__SIZE__ -eq 1) { @(1, 2) } else { @(0, 1) }
+    try { $null = $items | Invoke-IpcPool -Pool $pool $script __ORDERED__ -ErrorVariable died -ErrorAction SilentlyContinue }
     catch { $r.Type = $_.Exception.GetType().FullName; $r.Category = "$($_.CategoryInfo.Category)"; $r.Message = $_.Exception.Message }
     # The error records only (the terminating error's exception is in the variable too).
     $r.Died = @($died | Where-Object { $_ -is [Management.Automation.ErrorRecord] } | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.ErrorDetails.Message)" })
-} finally { foreach ($h in $held) { $h.Dispose() }; $held.Clear() }
+} finally { foreach ($h in $held) { $h.Dispose() }; $held.Clear(); $release.Set() }
+$r.Dead = $r.Died | ForEach-Object { if ($_ -match 'The pool worker process (\d+) died') { [int]$Matches[1] } } | Select-Object -First 1
 $r.Again = @(7 | Invoke-IpcPool -Pool $pool { $_ }) -join ','   # the next call starts the missing worker
 Remove-IpcPool $pool
 [Console]::Out.WriteLine('WORKERDIED ' + ($r | ConvertTo-Json -Compress))
 '@
+        $child = $child.Replace('__SIZE__', "$Size").Replace('__ORDERED__', $Ordered)
         $run = Invoke-Pwsh $child -Environment @{ IPCPS_SPARES = '0'; POWERSHELL_TELEMETRY_OPTOUT = '1' } -TimeoutSeconds 300
         $output = $run.Lines -join "`n"
         $line = @($run.Lines | Where-Object { $_.StartsWith('WORKERDIED ') })
@@ -80,7 +90,8 @@ Remove-IpcPool $pool
         @($r.Died).Count | Should -Be 1 -Because "one item's worker died: $output"
         $id, $message = $r.Died[0] -split '\|', 2
         $id | Should -Match '^PoolWorkerDied'
-        $message | Should -Match "^\[item 0 '1'\] The pool worker process $($r.Dead) died \(exit code 3\)\."
+        $r.Pids | Should -Contain $r.Dead -Because 'a worker of the pool died'
+        $message | Should -Match "^\[item \d '1'\] The pool worker process $($r.Dead) died \(exit code 3\)\."
         $message | Should -Not -Match 'took its place|was started in its place'
         $message | Should -Match 'It was running this item; no new worker could be started in its place: .*too many open files'
         $r.Again | Should -Be '7' -Because 'the pool starts the missing worker once descriptors are free'

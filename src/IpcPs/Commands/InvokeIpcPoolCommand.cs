@@ -128,14 +128,14 @@ namespace IpcPs.Commands
             catch (IpcException e)
             {
                 // A worker could not be replaced (no descriptor left): the results that came before it are written first.
-                foreach (var r in _call!.Take()) Write(r);
+                foreach (var r in _call!.TakeAll()) Write(r);
                 ThrowIpcError(e, _pool);
                 return;
             }
             catch (ObjectDisposedException e)
             {
                 // The pool was removed during the call (IpcObjectClosed): the results that came before are written first.
-                foreach (var r in _call!.Take()) Write(r);
+                foreach (var r in _call!.TakeAll()) Write(r);
                 ThrowIpcError(e, _pool);
                 return;
             }
@@ -143,7 +143,7 @@ namespace IpcPs.Commands
             {
                 // The results that came before it are written first. The worker's error (IpcObjectNotFound for a handle
                 // whose object is gone) is aimed at the call's arguments, or at its script when it has none ($using:).
-                foreach (var r in _call!.Take()) Write(r);
+                foreach (var r in _call!.TakeAll()) Write(r);
                 object target = ArgumentList is { Length: > 0 } ? ArgumentList : ScriptBlock;
                 ThrowTerminatingError(new ErrorRecord(e.Error.Exception, e.Error.FullyQualifiedErrorId, e.Error.CategoryInfo.Category, target) { ErrorDetails = new ErrorDetails(Detail(e.Error, e.WorkerPid)) });
                 return;

@@ -181,6 +181,20 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
+        /// Every result in, for a call that ends with an error: those ready, then (with -Ordered) those held until an
+        /// earlier item's came, in input order, though a gap stays before them (the item a dead worker left, or one
+        /// that never finished): what came is written, a PoolWorkerDied among it.
+        /// </summary>
+        public List<PoolResult> TakeAll()
+        {
+            var taken = new List<PoolResult>(_ready);
+            _ready.Clear();
+            taken.AddRange(_early.Values);   // a SortedDictionary: input order
+            _early.Clear();
+            return taken;
+        }
+
+        /// <summary>
         /// Sends queued items to the workers that have room, in chunks, one chunk at a time to the worker with the
         /// fewest items in flight (so a free worker gets the next chunk before a busy one gets its prefetched one), the
         /// call's script first if the worker lacks it. A busy worker gets only a full chunk while input may still come;
