@@ -58,6 +58,20 @@ namespace IpcPs.Core
         /// </summary>
         internal static CancellationToken CallerInterrupt => _current.Interrupt;
 
+        /// <summary>
+        /// Throws when WHAT, a shared list being enumerated, is an operand of PowerShell's + or += (<see
+        /// cref="IIpcHost.IsConcatenating"/>): on the left, the result would quietly take the shared list's place with a
+        /// local copy. The host cannot tell which operand is enumerated, so a shared list on the right is refused too;
+        /// the message says what to write for each.
+        /// </summary>
+        public static void RefuseConcatenation(string what)
+        {
+            if (_current.IsConcatenating)
+                throw new InvalidOperationException($"{what} is shared: + and += would put a local copy of it in its place. "
+                    + "Add to the shared list with $list.Append(item) or $list.Extend(@(items)); to use its items in a local array, "
+                    + "copy them first: @($list) + $more, or $array += @($list)");
+        }
+
         private sealed class NoHost : IIpcHost
         {
             public Action CompileAction(string text) =>

@@ -170,7 +170,8 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
     }
 
     /// <summary>
-    /// A list in Redis (the manager's List('name')): $l[i] (negative from the end), $l[i] = v, Count, Add, Extend, Insert,
+    /// A list in Redis (the manager's List('name')): $l[i] or Get(i) (negative from the end), $l[i] = v, Count or
+    /// GetCount(), Add or Append, Extend, Insert,
     /// RemoveAt, Pop, Remove, Contains, IndexOf, enumeration (a snapshot in one call). Each operation is atomic on the
     /// server. Equality for Remove/Contains/IndexOf is equality of the encoded values (numbers of different types differ).
     /// </summary>
@@ -270,9 +271,7 @@ return #all";
         /// </summary>
         public IEnumerator GetEnumerator()
         {
-            if (IpcHost.Current.IsConcatenating)
-                throw new InvalidOperationException("A Redis list is shared: + and += would turn it into a local copy here. "
-                    + "Add to the shared list with $list.Append(item) or $list.Extend(@(items)); for a local array, write @($list) + ….");
+            IpcHost.RefuseConcatenation("A Redis list");
             foreach (var item in ToArray()) yield return item;
         }
 

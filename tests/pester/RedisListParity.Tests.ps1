@@ -1,6 +1,7 @@
 # A Redis manager's list is used as a local manager's list is (about_IpcPs, "Managers"): the same Append, and + and +=
-# refused with the same advice, since they would put a local copy where the shared list was. Before: a Redis list had
-# no Append (the advice named a method it lacked), and $l += 5 quietly turned $l into a local array.
+# refused with the same advice, since they would put a local copy where the shared list was (and, since PowerShell
+# does not say which operand it enumerates, a shared list on the right too, with the advice to copy it first). Before:
+# a Redis list had no Append (the advice named a method it lacked), and $l += 5 quietly turned $l into a local array.
 BeforeAll {
     . $PSScriptRoot/Common.ps1
     $script:RedisServer = Start-TestRedis
@@ -40,7 +41,13 @@ Describe 'a Redis list and a manager list, used alike' {
         $e | Should -Not -BeNullOrEmpty -Because '+= would put a local copy where the shared list was'
         $e.Exception.Message | Should -BeLike '*$list.Append(item)*'
         [object]::ReferenceEquals($l, $kept) | Should -BeTrue -Because 'the variable still holds the shared list'
-        { $null = $l + 5 } | Should -Throw '*would turn it into a local copy*'
+        { $null = $l + 5 } | Should -Throw '*would put a local copy of it in its place*'
+        $local = @(0)
+        $e = $null
+        try { $local += $l } catch { $e = $_ }
+        $e.Exception.Message | Should -BeLike '*$array += @($list)*' -Because 'PowerShell does not tell which operand it enumerates: the message says what to write'
+        $local += @($l)
+        $local | Should -Be @(0, 1)
         @($l.ToArray()) | Should -Be @(1) -Because 'nothing was added by the refused operators'
         (@($l) + 5) | Should -Be @(1, 5) -Because 'a local array is made with @($list) + ...'
     }

@@ -70,9 +70,7 @@ namespace IpcPs
         /// </summary>
         public IEnumerator GetEnumerator()
         {
-            if (Core.IpcHost.Current.IsConcatenating)
-                throw new InvalidOperationException("A manager list is shared: + and += would turn it into a local copy here. "
-                    + "Add to the shared list with $list.Append(item) or $list.Extend(@(items)); for a local array, write @($list) + ….");
+            Core.IpcHost.RefuseConcatenation("A manager list");
             foreach (var item in ToArray()) yield return item;
         }
         public void CopyTo(Array array, int index) => ToArray().CopyTo(array, index);
