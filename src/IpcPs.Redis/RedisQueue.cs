@@ -485,7 +485,7 @@ namespace IpcPs.Redis
             Ready = ready;
             InFlight = inFlight;
             Unfinished = unfinished;
-            DeadLetters = deadLetters;
+            DeadLetterCount = deadLetters;
         }
 
         /// <summary>Messages ready to be got (in Redis; QSize() adds those this handle keeps).</summary>
@@ -497,10 +497,10 @@ namespace IpcPs.Redis
         /// <summary>Messages put and not yet marked done or dead-lettered (joinable).</summary>
         public long Unfinished { get; }
 
-        /// <summary>Messages moved to the dead letters.</summary>
-        public long DeadLetters { get; }
+        /// <summary>Messages moved to the dead letters (as the queue's DeadLetterCount).</summary>
+        public long DeadLetterCount { get; }
 
-        public override string ToString() => $"ready {Ready}, in flight {InFlight}, unfinished {Unfinished}, dead letters {DeadLetters}";
+        public override string ToString() => $"ready {Ready}, in flight {InFlight}, unfinished {Unfinished}, dead letters {DeadLetterCount}";
     }
 
     /// <summary>A message got from a Redis queue, with what a joinable queue's consumer needs to mark it done.</summary>

@@ -9,8 +9,9 @@ BeforeAll {
     # What the processes PIDS left in /dev/shm, by name: every registry record that names one of them as creator or
     # holder ("creator=PID:START", "attached=PID:START"; docs/design.md, "The registry"), and every segment of a
     # generated name (ipc_ and 12 hex digits, as a pool's pipes and progress words have) not in BEFORE that has no record
-    # (IpcPs makes the record before the segment, and removes it after). What other tests running beside this one make
-    # and remove is neither, so only these processes' leftovers count.
+    # (IpcPs makes the record before the segment, and removes it after: a segment found without its record that is
+    # still there afterwards was left). What other tests running beside this one make and remove is neither, so only
+    # these processes' leftovers count.
     function Get-Leftovers([string[]] $Before, [int[]] $Pids) {
         $named = "(?m)^(creator|attached)=($($Pids -join '|')):"
         if (Test-Path -LiteralPath $RegistryDir) {
@@ -20,7 +21,8 @@ BeforeAll {
             }
         }
         Get-ChildItem -Force -File /dev/shm | ForEach-Object Name | Where-Object {
-            $_ -cmatch '^ipc_[0-9a-f]{12}$' -and $_ -notin $Before -and -not (Test-Path -LiteralPath (Join-Path $RegistryDir $_))
+            $_ -cmatch '^ipc_[0-9a-f]{12}$' -and $_ -notin $Before -and -not (Test-Path -LiteralPath (Join-Path $RegistryDir $_)) -and
+            (Test-Path -LiteralPath "/dev/shm/$_")   # removed since the listing (segment, then record): not left
         }
     }
 }
