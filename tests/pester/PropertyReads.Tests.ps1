@@ -18,7 +18,7 @@ BeforeAll {
     function Get-Read([scriptblock] $Script) { @{ Value = & $Script } }
 }
 
-Describe 'a closed handle read through its properties, its indexers and its methods' {
+Describe 'a closed handle read through its properties, its indexers and its methods' -Tag 'Windows' {
     It 'a <kind>''s <property> reads $null (in strict mode too), and <method> throws IpcObjectClosed' -ForEach @(
         @{ Kind = 'Value'; Property = 'Value'; Method = 'Get()'; Make = { New-IpcValue -Type i -Value 5 }; Read = { param($o) $o.Value }; Call = { param($o) $o.Get() }; Open = 5; Called = 5 }
         @{ Kind = 'Queue'; Property = 'Count'; Method = 'QSize()'; Make = { $q = New-IpcQueue; $q.Put(1); $q.Put(2); $q }; Read = { param($o) $o.Count }; Call = { param($o) $o.QSize() }; Open = 2; Called = 2 }
@@ -61,7 +61,7 @@ Describe 'a closed handle read through its properties, its indexers and its meth
     }
 }
 
-Describe 'a manager''s dict and list read through properties, indexers and methods' {
+Describe 'a manager''s dict and list read through properties, indexers and methods' -Tag 'Windows' {
     BeforeEach {
         $script:m = Start-IpcManager
         $script:d = $script:m.Dict(@{ a = 1; b = 'two' })
