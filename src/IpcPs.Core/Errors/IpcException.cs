@@ -137,6 +137,12 @@ namespace IpcPs
         /// </summary>
         public bool IsOutOfDescriptors => Core.Platform.PlatformErrors.IsOutOfDescriptors(ErrorNumber);
 
+        /// <summary>
+        /// True when a resource limit refused (ErrorCategory LimitsExceeded): no descriptor left, no process or thread
+        /// could start (EAGAIN: RLIMIT_NPROC, ulimit -u), no memory (ENOMEM).
+        /// </summary>
+        public bool IsResourceLimit => Core.Platform.PlatformErrors.IsResourceLimit(ErrorNumber);
+
         /// <summary>E as this exception (E inside) when .NET raised it for lack of descriptors; null for anything else.</summary>
         internal static IpcPlatformException? OutOfDescriptors(string operation, Exception e, string? objectName) =>
             Core.Platform.PlatformErrors.OutOfDescriptors(e) is int code ? new IpcPlatformException(operation, code, objectName, e) : null;

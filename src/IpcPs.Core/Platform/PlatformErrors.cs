@@ -31,6 +31,14 @@ namespace IpcPs.Core.Platform
         private const int TooManyOpenFiles = 4;   // ERROR_TOO_MANY_OPEN_FILES
 
         /// <summary>
+        /// True when a resource limit refused: no descriptor (<see cref="IsOutOfDescriptors"/>), no process or thread
+        /// (EAGAIN: RLIMIT_NPROC, the system's task limit), no memory (ENOMEM); on Windows ERROR_NOT_ENOUGH_MEMORY,
+        /// ERROR_OUTOFMEMORY, ERROR_NO_SYSTEM_RESOURCES. The same call may work once something is freed.
+        /// </summary>
+        public static bool IsResourceLimit(int code) =>
+            IsOutOfDescriptors(code) || (Windows ? code == 8 || code == 14 || code == 1450 : code == Linux.Errno.EAGAIN || code == Linux.Errno.ENOMEM);
+
+        /// <summary>
         /// The error number when .NET raised E for lack of descriptors (Process.Start's Win32Exception: its pipes; a
         /// socket's SocketException; a file's IOException, whose HResult is the errno on Unix); null for anything else.
         /// </summary>

@@ -30,16 +30,18 @@ Import-Module -Name '{0}'
 
         /// <summary>
         /// Starts INFO (a child pwsh of IpcPs: a job's, a spare, a pool worker, a manager) and notes it among this
-        /// process's own children (<see cref="RunningChildren"/>). WHAT names it for messages. No descriptor left for its
-        /// pipes (EMFILE) is an <see cref="IpcPlatformException"/>; .NET has closed what it opened, and nothing started.
+        /// process's own children (<see cref="RunningChildren"/>). WHAT names it for messages. Every failure to start it is
+        /// an <see cref="IpcPlatformException"/> with the errno: no descriptor left for its pipes (EMFILE, ENFILE), no
+        /// process (EAGAIN: RLIMIT_NPROC reached, or the system's limit), no memory (ENOMEM), an executable or folder
+        /// that cannot be used (ENOENT, EACCES). .NET has closed what it opened, and nothing started.
         /// </summary>
         public static Process Start(ProcessStartInfo info, string what)
         {
             Process process;
             try { process = Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start."); }
-            catch (System.ComponentModel.Win32Exception e) when (IpcPlatformException.OutOfDescriptors($"Starting the {what}", e, null) is IpcPlatformException p)
+            catch (System.ComponentModel.Win32Exception e)   // NativeErrorCode: errno on Unix, the Win32 error on Windows
             {
-                throw p;
+                throw new IpcPlatformException($"Starting the {what}", e.NativeErrorCode, null, e);
             }
             lock (Started)
             {

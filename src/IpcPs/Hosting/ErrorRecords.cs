@@ -90,7 +90,7 @@ namespace IpcPs.Hosting
                 IpcNotSupportedException _ => (IpcNotSupported, ErrorCategory.NotImplemented),
                 IpcPlatformException p when p.IsPermissionDenied
                     => (IpcPlatformError, ErrorCategory.PermissionDenied),
-                IpcPlatformException p when p.IsOutOfDescriptors => (IpcPlatformError, ErrorCategory.LimitsExceeded),
+                IpcPlatformException p when p.IsResourceLimit => (IpcPlatformError, ErrorCategory.LimitsExceeded),
                 IpcPlatformException _ => (IpcPlatformError, ErrorCategory.ResourceUnavailable),
                 TimeoutException _ => (IpcTimeout, ErrorCategory.OperationTimeout),
                 IpcBackendException _ => (BackendError, ErrorCategory.NotSpecified),
