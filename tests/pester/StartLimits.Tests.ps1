@@ -12,7 +12,7 @@
 BeforeDiscovery {
     $script:Cases = @(
         'Start-IpcProcess', 'Start-IpcProcess (spares on)', 'New-IpcPool', 'Invoke-IpcPool -ThrottleLimit',
-        'Invoke-IpcPool -Pool (a worker dies)', 'Start-IpcManager'
+        'Invoke-IpcPool -Pool (a worker dies)', 'Start-IpcManager', 'Start-IpcProcess (a warm spare ready)'
     ) | ForEach-Object { @{ Case = $_ } }
 }
 
@@ -127,12 +127,22 @@ $cases = [ordered]@{
         After = { $d = [DateTime]::UtcNow.AddSeconds(60); while ($starting.GetValue($null) -ne 0 -and [DateTime]::UtcNow -lt $d) { Start-Sleep -Milliseconds 20 }
             "starting: $($starting.GetValue($null)), spares: $(@([IpcPs.Hosting.SpareChildren]::Pids).Count)" }
         Again = { Start-IpcProcess -NoSpare { 1 } | Receive-Job -Wait -AutoRemoveJob } }
+    # A warm spare is ready, so no process need start: taking it needs threads of this session (the job's readers),
+    # which cannot start either. The start fails typed, and the spare taken is ended, not left running (before: a
+    # ChildProcessFailed carrying an OutOfMemoryException). No spare is wanted after it (none could start anyway).
+    'Start-IpcProcess (a warm spare ready)' = @{ Spares = $true
+        Before = { $null = Start-IpcProcess { 1 } | Receive-Job -Wait -AutoRemoveJob   # a spare is asked for after a start
+            if (-not [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120))) { throw 'no spare became ready' } }
+        Call = { try { Start-IpcProcess { 1 } } finally { $env:IPCPS_SPARES = '0' } }
+        Gone = { [IpcPs.Hosting.SpareChildren]::Pids }
+        Again = { Start-IpcProcess -NoSpare { 1 } | Receive-Job -Wait -AutoRemoveJob } }
 }
 foreach ($c in $cases.Values) { $env:IPCPS_SPARES = '0'; $null = & $c.Again }   # warm: assemblies loaded, first uses made
 $null = @(Get-Children), @(Get-Records), @(Get-ManagerParents), (Test-Path /), ([ordered]@{ a = 1 } | ConvertTo-Json -Compress)
 $results = foreach ($name in $cases.Keys) {
     $c = $cases[$name]
     $env:IPCPS_SPARES = if ($c.Spares) { '1' } else { '0' }
+    if ($c.Before) { & $c.Before }
     $r = Test-Case $name $c.Call $c.Paths -Gone @(if ($c.Gone) { & $c.Gone | ForEach-Object { "$_" } }) -After $c.After
     $env:IPCPS_SPARES = '0'
     [IpcPs.Hosting.SpareChildren]::EndAll()
@@ -211,7 +221,7 @@ Describe 'A session that cannot start a process (RLIMIT_NPROC)' {
         $r.Type | Should -Be 'IpcPs.IpcPlatformException' -Because "$Case with no process able to start: $($r.Id): $($r.Message)"
         $r.Id | Should -BeLike 'IpcPlatformError,*'
         $r.Category | Should -Be 'LimitsExceeded'
-        $r.Message | Should -Match '^Starting the .+ failed: resource temporarily unavailable \(errno 11\)\.$'
+        $r.Message | Should -Match '^Starting (the|a) .+ failed: resource temporarily unavailable \(errno 11\)\.$'
         @($r.Left) | Should -BeNullOrEmpty -Because 'a failed command leaves nothing behind'
         $r.Again | Should -Not -BeNullOrEmpty -Because "the session ran the command again (its output: $script:Output)"
         $r.Again | Should -Not -BeLike 'failed:*' -Because 'the command works once processes can start'

@@ -73,6 +73,14 @@ namespace IpcPs.Core.Platform
             return b < 0 && IsOutOfDescriptors(-b) ? -b : (int?)null;
         }
 
+        /// <summary>
+        /// The error number of a thread the system would not start (Thread.Start's OutOfMemoryException, which names no
+        /// cause): EMFILE/ENFILE when no descriptor is left (<see cref="DescriptorsExhausted"/>), else on Linux EAGAIN,
+        /// what pthread_create answers for RLIMIT_NPROC, the system's task limit or no memory for a stack; on Windows
+        /// ERROR_NOT_ENOUGH_MEMORY.
+        /// </summary>
+        public static int ThreadStartFailure() => DescriptorsExhausted() ?? (Windows ? 8 : Linux.Errno.EAGAIN);
+
         /// <summary>The word for the number in messages: errno or error.</summary>
         public static string Label => Windows ? "error" : "errno";
     }

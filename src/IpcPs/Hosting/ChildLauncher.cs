@@ -113,9 +113,9 @@ Import-Module -Name '{0}'
         internal static void StartThread(System.Threading.Thread thread)
         {
             try { thread.Start(); }
-            catch (OutOfMemoryException e) when (Core.Platform.PlatformErrors.DescriptorsExhausted() is int code)
+            catch (OutOfMemoryException e)   // the system would not start it: no descriptor, no task (RLIMIT_NPROC), no stack
             {
-                throw new IpcPlatformException($"Starting a thread ({thread.Name})", code, null, e);
+                throw new IpcPlatformException($"Starting a thread ({thread.Name})", Core.Platform.PlatformErrors.ThreadStartFailure(), null, e);
             }
         }
 
