@@ -266,7 +266,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
 }
 
 Describe 'Names in every action cmdlet (issue 16, item 3)' {
-    It 'each action cmdlet takes the object''s name, opens it for the command and leaves this session no holder' {
+    It 'each action cmdlet takes the object''s name, opens it for the command and leaves this session no holder' -Tag 'Windows' {
         $p = New-TestName 'names'
         $ready = New-IpcEvent (New-TestName)
         $job = Start-IpcProcess -ArgumentList $p, $ready {
@@ -451,7 +451,7 @@ Describe 'One timeout rule (issue 16, item 6)' {
         $lock, $ev, $jq, $bar, $empty, $full | ForEach-Object { $_.Close() }
     }
 
-    It 'every cmdlet with -Timeout: no output, a non-terminating IpcTimeout error (TimeoutException, OperationTimeout) that -ErrorAction governs' {
+    It 'every cmdlet with -Timeout: no output, a non-terminating IpcTimeout error (TimeoutException, OperationTimeout) that -ErrorAction governs' -Tag 'Windows' {
         foreach ($name in $Timeouts.Keys) {
             $bar.Reset()
             $errors = $null
@@ -474,7 +474,7 @@ Describe 'One timeout rule (issue 16, item 6)' {
         $full.QSize() | Should -Be 1
     }
 
-    It 'a wait that succeeds outputs nothing, and -PassThru outputs the object' {
+    It 'a wait that succeeds outputs nothing, and -PassThru outputs the object' -Tag 'Windows' {
         $e = New-IpcEvent (New-TestName) -Set
         $q = New-IpcQueue (New-TestName) -Joinable
         $b = New-IpcBarrier (New-TestName) -Parties 1
@@ -519,7 +519,7 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { Remove-IpcPool $a, $b }
     }
 
-    It 'Wait-IpcProcess -Any returns when the first child ends' {
+    It 'Wait-IpcProcess -Any returns when the first child ends' -Tag 'Windows' {
         $slow = Start-IpcProcess { Start-Sleep -Seconds 600 }
         $quick = Start-IpcProcess { 'quick' }
         try {
@@ -561,7 +561,7 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { $l.Close() }
     }
 
-    It 'a handle used after Remove-IpcObject says so, in this process and in another' {
+    It 'a handle used after Remove-IpcObject says so, in this process and in another' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         $go = New-IpcEvent (New-TestName)
         $job = Start-IpcProcess -ArgumentList $q, $go { param($q, $go) Wait-IpcEvent $go -Timeout 60; try { $q.Put(1); 'worked' } catch { $_.Exception.InnerException.GetType().Name } }
@@ -590,7 +590,7 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'a child''s terminating error appears once; a child''s parse error keeps its lines' {
+    It 'a child''s terminating error appears once; a child''s parse error keeps its lines' -Tag 'Windows' {
         $job = Start-IpcProcess { 'before'; throw 'boom in child' }
         $job | Wait-IpcProcess -Timeout 60 -ErrorAction Stop
         $errs = $null
