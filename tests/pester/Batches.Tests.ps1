@@ -108,7 +108,7 @@ Describe 'Batches: bounds' {
         } finally { $q.Close() }
     }
 
-    It 'a producer SIGKILLed in the middle of batch puts leaves whole batches only, each delivered once' {
+    It 'a producer SIGKILLed in the middle of batch puts leaves whole batches only, each delivered once' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             foreach ($round in 1..2) {
@@ -118,7 +118,7 @@ Describe 'Batches: bounds' {
                     for ($b = 0; ; $b++) { $q.PutMany([object[]](0..49 | ForEach-Object { "$b $_ $pad" })) }
                 }
                 Wait-Until { $q.QSize() -ge 2000 } -Because 'the producer to be busy putting batches'
-                & kill -KILL $job.Pid
+                Stop-IpcProcess $job -Force   # SIGKILL on Linux, TerminateProcess on Windows
                 Wait-Until { -not $job.IsAlive } -Because 'the producer to die'
                 $job | Remove-Job -Force
                 $count = $q.QSize()

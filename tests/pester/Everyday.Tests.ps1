@@ -187,7 +187,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         }
     }
 
-    It 'PowerShell.Stop ends $q.Get(), $lock.Acquire(), $sem.Acquire(), $ev.Wait(), $cond.Wait(), $b.Wait(), $conn.Recv(), $q.Join() promptly, taking nothing' {
+    It 'PowerShell.Stop ends $q.Get(), $lock.Acquire(), $sem.Acquire(), $ev.Wait(), $cond.Wait(), $b.Wait(), $conn.Recv(), $q.Join() promptly, taking nothing' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName) -Joinable
         $lock = New-IpcLock (New-TestName); $lock.Acquire() | Out-Null
         $sem = New-IpcSemaphore (New-TestName) -InitialCount 0
@@ -236,7 +236,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         }
     }
 
-    It 'ends a blocked $q.Get() stopped with ForEach-Object -Parallel''s Ctrl+C, leaving the message for the next Get' {
+    It 'ends a blocked $q.Get() stopped with ForEach-Object -Parallel''s Ctrl+C, leaving the message for the next Get' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         $run = Start-Stoppable { param($q) 1 | ForEach-Object -Parallel { ($using:q).Get() } } -Arguments $q
         try {
@@ -247,7 +247,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         } finally { $run.PowerShell.Dispose(); $q.Close() }
     }
 
-    It 'ends a manager proxy call waiting for its reply, and the next call works on a new connection' {
+    It 'ends a manager proxy call waiting for its reply, and the next call works on a new connection' -Tag 'Windows' {
         $m = Start-IpcManager -InitializationScript { class Slow { [string] Nap([string] $started, [int] $s) { Set-IpcEvent $started; Start-Sleep -Seconds $s; return 'rested' } } } -Register @{ Slow = 'Slow' }
         $started = New-IpcEvent (New-TestName)
         try {

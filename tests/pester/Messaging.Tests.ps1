@@ -343,7 +343,7 @@ Describe 'Closing a handle that another thread waits on' -Tag 'Windows' {
 }
 
 Describe 'Send-IpcMessage and Receive-IpcMessage' {
-    It 'sends one message per pipeline item, and an -InputObject array as one message' {
+    It 'sends one message per pipeline item, and an -InputObject array as one message' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             1, 2, 3 | Send-IpcMessage $q
@@ -373,7 +373,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
-    It 'with -NoWait, writes a QueueFull error for each message that does not fit and goes on' {
+    It 'with -NoWait, writes a QueueFull error for each message that does not fit and goes on' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName) -MaxSize 2
         try {
             1..4 | Send-IpcMessage $q -NoWait -ErrorVariable errs -ErrorAction SilentlyContinue
@@ -384,7 +384,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
-    It 'outputs what came and an IpcTimeout error when -Timeout passes before -Count' {
+    It 'outputs what came and an IpcTimeout error when -Timeout passes before -Count' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             $q.Put('a')
