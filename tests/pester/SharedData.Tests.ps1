@@ -469,7 +469,8 @@ Describe 'Use-IpcScope' {
         Test-Shm $outer | Should -BeFalse
     }
 
-    # Not tagged Windows: there the event lives only while a handle is open, and the other runspace's handle is gone.
+    # Not tagged Windows: there the event lives only while a handle on it is open, and the other runspace's handle is
+    # unreachable once it is disposed, so the event lasts until that handle is collected: the outcome is the GC's.
     It 'does not capture objects created by a runspace on another thread' {
         $name = New-TestName
         try {
