@@ -111,7 +111,10 @@ namespace IpcPs
         public void Close()
         {
             int was = Interlocked.Exchange(ref _state, Closed);
+            // A look's mapping goes too; one a cached pointer may still read stays until collected, but gives up the
+            // name now (Windows: the name lives while a handle does, so the object would outlive its last Close).
             if (UnmapOnClose) Interlocked.Exchange(ref _view, null)?.Dispose();
+            else Volatile.Read(ref _view)?.CloseName();
             if (was == Closed || _borrowed) return;
             if (was == Attached)
             {

@@ -3,7 +3,7 @@ BeforeAll {
 }
 
 Describe 'Batches: order across processes' {
-    It 'PutMany in a child, GetMany here: FIFO order, mixed with single puts, and GetMany takes at most MAX' {
+    It 'PutMany in a child, GetMany here: FIFO order, mixed with single puts, and GetMany takes at most MAX' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             Invoke-Child { param($q) $q.Put('first'); $q.PutMany(@(1..500)); $q.Put('middle'); $q.PutMany([Collections.Generic.List[object]]@('x', 'y')) } $q
@@ -68,7 +68,7 @@ Describe 'Batches: order across processes' {
 }
 
 Describe 'Batches: bounds' {
-    It 'a batch that does not fit a full bounded queue fails whole, and waits for room for all of it' {
+    It 'a batch that does not fit a full bounded queue fails whole, and waits for room for all of it' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName) -MaxSize 10
         try {
             $q.PutMany(@(1..8))
@@ -108,7 +108,7 @@ Describe 'Batches: bounds' {
         } finally { $q.Close() }
     }
 
-    It 'a producer SIGKILLed in the middle of batch puts leaves whole batches only, each delivered once' {
+    It 'a producer SIGKILLed in the middle of batch puts leaves whole batches only, each delivered once' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             foreach ($round in 1..2) {
@@ -118,7 +118,7 @@ Describe 'Batches: bounds' {
                     for ($b = 0; ; $b++) { $q.PutMany([object[]](0..49 | ForEach-Object { "$b $_ $pad" })) }
                 }
                 Wait-Until { $q.QSize() -ge 2000 } -Because 'the producer to be busy putting batches'
-                & kill -KILL $job.Pid
+                Stop-IpcProcess $job -Force   # SIGKILL on Linux, TerminateProcess on Windows
                 Wait-Until { -not $job.IsAlive } -Because 'the producer to die'
                 $job | Remove-Job -Force
                 $count = $q.QSize()
@@ -141,7 +141,7 @@ Describe 'Batches: bounds' {
 }
 
 Describe 'Batches: pipes' {
-    It 'SendMany in a child, RecvMany here: order, raw bytes, a frame larger than the ring, and the end of the stream' {
+    It 'SendMany in a child, RecvMany here: order, raw bytes, a frame larger than the ring, and the end of the stream' -Tag 'Windows' {
         $a, $b = New-IpcPipe (New-TestName) -Duplex:$false -BufferSize 4096
         try {
             $job = Start-IpcProcess -ArgumentList $b {
@@ -181,7 +181,7 @@ Describe 'Batches: pipes' {
 }
 
 Describe 'Batches: Send-IpcMessage and Receive-IpcMessage' {
-    It 'a streamed pipeline arrives whole and in order, through a queue and a pipe, across processes' {
+    It 'a streamed pipeline arrives whole and in order, through a queue and a pipe, across processes' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         $a, $b = New-IpcPipe (New-TestName) -Duplex:$false
         try {
@@ -421,7 +421,7 @@ Describe 'Batches: what Send-IpcMessage holds when its input ends early or the q
         }
     }
 
-    It 'sends every item it was given when the command before it throws or breaks, across processes' {
+    It 'sends every item it was given when the command before it throws or breaks, across processes' -Tag 'Windows' {
         # Without EndProcessing (a terminating error or break upstream) the batcher was disposed with its items; they
         # are sent at its disposal now. 1,500 is a full batch and a held rest, 100 fewer than a batch; each round is
         # followed by a single put, so a held item sent late would also come out of order.
@@ -491,7 +491,7 @@ Describe 'Batches: what Send-IpcMessage holds when its input ends early or the q
         } finally { $run.PowerShell.Dispose(); $q.Close() }
     }
 
-    It 'ends promptly on Stop while it waits for room for what it held when the command before it threw, and drops it' {
+    It 'ends promptly on Stop while it waits for room for what it held when the command before it threw, and drops it' -Tag 'Windows' {
         # PowerShell calls no StopProcessing once it disposes the commands: the wait must end all the same.
         foreach ($timeout in $null, 60) {
             $q = New-IpcQueue (New-TestName) -MaxSize 1000

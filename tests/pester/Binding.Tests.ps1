@@ -2,7 +2,7 @@
 # of the wrong kind, timeouts at their extremes. Each case here failed once (docs/design.md, "Cmdlet binding").
 BeforeAll { . $PSScriptRoot/Common.ps1 }
 
-Describe 'Names by position and from the pipeline' {
+Describe 'Names by position and from the pipeline' -Tag 'Windows' {
     It 'Send-IpcMessage takes a queue''s name first, by position, as about_IpcPs says' {
         $n = New-TestName 'q'
         $q = New-IpcQueue $n
@@ -38,7 +38,7 @@ Describe 'Names by position and from the pipeline' {
     }
 }
 
-Describe 'A handle of another kind' {
+Describe 'A handle of another kind' -Tag 'Windows' {
     BeforeAll {
         $script:Lock = New-IpcLock (New-TestName 'deploy')
         $script:Event = New-IpcEvent
@@ -102,7 +102,7 @@ Describe 'A handle of another kind' {
     }
 }
 
-Describe 'A number where the New-* commands take a name' {
+Describe 'A number where the New-* commands take a name' -Tag 'Windows' {
     # CPython's constructors take a count or a size first (Semaphore(3), Queue(100), Barrier(3)); the New-* commands take
     # -Name first. A number there made an object of that name with the default count, silently.
     It '<Call> is refused and makes nothing' -ForEach @(
@@ -152,7 +152,7 @@ Describe 'A number where the New-* commands take a name' {
     }
 }
 
-Describe 'Timeouts at their extremes' {
+Describe 'Timeouts at their extremes' -Tag 'Windows' {
     It '[TimeSpan]::MaxValue is no limit, as a negative number is' {
         $job = Start-IpcProcess { 'done' }
         try {

@@ -7,7 +7,7 @@ BeforeAll {
 
 # What a child writes on its stdout is read as written by an adversary: text without a newline, frames that do not
 # decode and lines of any length must neither lose the records after them nor hang or swell the parent.
-Describe 'ChildOutput: console text and frames on a child''s stdout' {
+Describe 'ChildOutput: console text and frames on a child''s stdout' -Tag 'Windows' {
     It 'outputs text written without a newline as text and still reads the records after it, the terminating error included' {
         $job = Start-IpcProcess { [Console]::Write('working...'); 'second record'; Write-Warning 'warn'; [Console]::Write('more'); throw 'boom' }
         $job | Wait-Job -Timeout 60 | Out-Null

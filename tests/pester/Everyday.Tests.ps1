@@ -187,7 +187,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         }
     }
 
-    It 'PowerShell.Stop ends $q.Get(), $lock.Acquire(), $sem.Acquire(), $ev.Wait(), $cond.Wait(), $b.Wait(), $conn.Recv(), $q.Join() promptly, taking nothing' {
+    It 'PowerShell.Stop ends $q.Get(), $lock.Acquire(), $sem.Acquire(), $ev.Wait(), $cond.Wait(), $b.Wait(), $conn.Recv(), $q.Join() promptly, taking nothing' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName) -Joinable
         $lock = New-IpcLock (New-TestName); $lock.Acquire() | Out-Null
         $sem = New-IpcSemaphore (New-TestName) -InitialCount 0
@@ -236,7 +236,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         }
     }
 
-    It 'ends a blocked $q.Get() stopped with ForEach-Object -Parallel''s Ctrl+C, leaving the message for the next Get' {
+    It 'ends a blocked $q.Get() stopped with ForEach-Object -Parallel''s Ctrl+C, leaving the message for the next Get' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         $run = Start-Stoppable { param($q) 1 | ForEach-Object -Parallel { ($using:q).Get() } } -Arguments $q
         try {
@@ -247,7 +247,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
         } finally { $run.PowerShell.Dispose(); $q.Close() }
     }
 
-    It 'ends a manager proxy call waiting for its reply, and the next call works on a new connection' {
+    It 'ends a manager proxy call waiting for its reply, and the next call works on a new connection' -Tag 'Windows' {
         $m = Start-IpcManager -InitializationScript { class Slow { [string] Nap([string] $started, [int] $s) { Set-IpcEvent $started; Start-Sleep -Seconds $s; return 'rested' } } } -Register @{ Slow = 'Slow' }
         $started = New-IpcEvent (New-TestName)
         try {
@@ -266,7 +266,7 @@ Describe 'Ctrl+C ends method waits (issue 16, item 2)' {
 }
 
 Describe 'Names in every action cmdlet (issue 16, item 3)' {
-    It 'each action cmdlet takes the object''s name, opens it for the command and leaves this session no holder' {
+    It 'each action cmdlet takes the object''s name, opens it for the command and leaves this session no holder' -Tag 'Windows' {
         $p = New-TestName 'names'
         $ready = New-IpcEvent (New-TestName)
         $job = Start-IpcProcess -ArgumentList $p, $ready {
@@ -451,7 +451,7 @@ Describe 'One timeout rule (issue 16, item 6)' {
         $lock, $ev, $jq, $bar, $empty, $full | ForEach-Object { $_.Close() }
     }
 
-    It 'every cmdlet with -Timeout: no output, a non-terminating IpcTimeout error (TimeoutException, OperationTimeout) that -ErrorAction governs' {
+    It 'every cmdlet with -Timeout: no output, a non-terminating IpcTimeout error (TimeoutException, OperationTimeout) that -ErrorAction governs' -Tag 'Windows' {
         foreach ($name in $Timeouts.Keys) {
             $bar.Reset()
             $errors = $null
@@ -474,7 +474,7 @@ Describe 'One timeout rule (issue 16, item 6)' {
         $full.QSize() | Should -Be 1
     }
 
-    It 'a wait that succeeds outputs nothing, and -PassThru outputs the object' {
+    It 'a wait that succeeds outputs nothing, and -PassThru outputs the object' -Tag 'Windows' {
         $e = New-IpcEvent (New-TestName) -Set
         $q = New-IpcQueue (New-TestName) -Joinable
         $b = New-IpcBarrier (New-TestName) -Parties 1
@@ -519,7 +519,7 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { Remove-IpcPool $a, $b }
     }
 
-    It 'Wait-IpcProcess -Any returns when the first child ends' {
+    It 'Wait-IpcProcess -Any returns when the first child ends' -Tag 'Windows' {
         $slow = Start-IpcProcess { Start-Sleep -Seconds 600 }
         $quick = Start-IpcProcess { 'quick' }
         try {
@@ -561,7 +561,7 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { $l.Close() }
     }
 
-    It 'a handle used after Remove-IpcObject says so, in this process and in another' {
+    It 'a handle used after Remove-IpcObject says so, in this process and in another' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         $go = New-IpcEvent (New-TestName)
         $job = Start-IpcProcess -ArgumentList $q, $go { param($q, $go) Wait-IpcEvent $go -Timeout 60; try { $q.Put(1); 'worked' } catch { $_.Exception.InnerException.GetType().Name } }
@@ -590,7 +590,7 @@ Describe 'The small things (issue 16, item 7)' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'a child''s terminating error appears once; a child''s parse error keeps its lines' {
+    It 'a child''s terminating error appears once; a child''s parse error keeps its lines' -Tag 'Windows' {
         $job = Start-IpcProcess { 'before'; throw 'boom in child' }
         $job | Wait-IpcProcess -Timeout 60 -ErrorAction Stop
         $errs = $null

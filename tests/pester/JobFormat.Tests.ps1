@@ -3,7 +3,7 @@ BeforeAll {
     . $PSScriptRoot/Common.ps1
 }
 
-Describe 'Job listings' {
+Describe 'Job listings' -Tag 'Windows' {
     BeforeAll {
         $script:ours = Start-IpcProcess { 1 }
         $script:theirs = Start-Job { 2 }

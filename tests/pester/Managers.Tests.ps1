@@ -18,7 +18,7 @@ Describe 'Managers' {
         BeforeAll { $script:shared = Start-IpcManager }
         AfterAll { Stop-IpcManager $script:shared }
 
-        It 'a managed dict feels like a hashtable: indexer, Keys, Values, Count, ContainsKey, Remove, enumeration, display' {
+        It 'a managed dict feels like a hashtable: indexer, Keys, Values, Count, ContainsKey, Remove, enumeration, display' -Tag 'Windows' {
             $d = $shared.Dict(@{ a = 1 })
             $d['b'] = 'two'
             $d[3] = @(1, 2)
@@ -46,7 +46,7 @@ Describe 'Managers' {
             @($d.Keys -like 'par*').Count | Should -Be 4 -Because 'threads of this process share its connection'
         }
 
-        It 'a managed list: indexer (negative from the end), Add, Insert, Remove, Reverse, Count, enumeration' {
+        It 'a managed list: indexer (negative from the end), Add, Insert, Remove, Reverse, Count, enumeration' -Tag 'Windows' {
             $l = $shared.List(@(1, 2, 3))
             $l.Add(4) | Should -Be 3
             $l.Insert(0, 0)
@@ -109,7 +109,7 @@ Describe 'Managers' {
             $outer[0]['k'] | Should -Be 'child'
         }
 
-        It 'a manager passed to a child process reconnects there and creates objects' {
+        It 'a manager passed to a child process reconnects there and creates objects' -Tag 'Windows' {
             $d = $shared.Dict()
             $job = Start-IpcProcess -ArgumentList $shared, $d { param($m, $d) $l = $m.List(@(7)); $d['made'] = $l; $m.Pid }
             $out = $job | Wait-IpcProcess -PassThru | Receive-Job

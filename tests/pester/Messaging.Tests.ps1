@@ -189,7 +189,7 @@ Describe 'Object transport' {
     }
 }
 
-Describe 'Queue order' {
+Describe 'Queue order' -Tag 'Windows' {
     It 'keeps FIFO order for messages a child put' {
         $q = New-IpcQueue (New-TestName)
         try {
@@ -241,7 +241,7 @@ Describe 'Queue order' {
     }
 }
 
-Describe 'Queue bounds (CPython _TestQueue)' {
+Describe 'Queue bounds (CPython _TestQueue)' -Tag 'Windows' {
     It 'test_put: MaxSize 6 fills with every form of put, then refuses at once or after the timeout' {
         $q = New-IpcQueue (New-TestName) -MaxSize 6
         try {
@@ -330,7 +330,7 @@ Describe 'Queue bounds (CPython _TestQueue)' {
     }
 }
 
-Describe 'Closing a handle that another thread waits on' {
+Describe 'Closing a handle that another thread waits on' -Tag 'Windows' {
     It 'ends a Get blocked on the same handle with ObjectDisposedException, not a hang' {
         $q = New-IpcQueue (New-TestName)
         $run = Start-Stoppable { param($q) try { $q.Get() } catch { $_.Exception.InnerException.GetType().Name } } -Arguments $q
@@ -343,7 +343,7 @@ Describe 'Closing a handle that another thread waits on' {
 }
 
 Describe 'Send-IpcMessage and Receive-IpcMessage' {
-    It 'sends one message per pipeline item, and an -InputObject array as one message' {
+    It 'sends one message per pipeline item, and an -InputObject array as one message' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             1, 2, 3 | Send-IpcMessage $q
@@ -373,7 +373,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
-    It 'with -NoWait, writes a QueueFull error for each message that does not fit and goes on' {
+    It 'with -NoWait, writes a QueueFull error for each message that does not fit and goes on' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName) -MaxSize 2
         try {
             1..4 | Send-IpcMessage $q -NoWait -ErrorVariable errs -ErrorAction SilentlyContinue
@@ -384,7 +384,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
         } finally { $q.Close() }
     }
 
-    It 'outputs what came and an IpcTimeout error when -Timeout passes before -Count' {
+    It 'outputs what came and an IpcTimeout error when -Timeout passes before -Count' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             $q.Put('a')
@@ -449,7 +449,7 @@ Describe 'Send-IpcMessage and Receive-IpcMessage' {
     }
 }
 
-Describe 'Joinable queues (CPython test_task_done)' {
+Describe 'Joinable queues (CPython test_task_done)' -Tag 'Windows' {
     It 'Wait-IpcQueue returns once 4 workers have marked 10 items done' {
         $q = New-IpcQueue (New-TestName) -Joinable
         $results = New-IpcQueue (New-TestName)
@@ -563,7 +563,7 @@ Describe 'Many processes' {
 }
 
 Describe 'Pipes' {
-    It 'the seed''s Pipe example: a child sends through its end, the parent receives' {
+    It 'the seed''s Pipe example: a child sends through its end, the parent receives' -Tag 'Windows' {
         $parent, $child = New-IpcPipe
         try {
             $job = Start-IpcProcess -ArgumentList $child { param($conn) $conn.Send(@('hi!! I am PowerShell')); $conn.Close() }
@@ -572,7 +572,7 @@ Describe 'Pipes' {
         } finally { $parent.Close(); $child.Close() }
     }
 
-    It 'is duplex by default; -Duplex:$false gives a receive-only first end and a send-only second end' {
+    It 'is duplex by default; -Duplex:$false gives a receive-only first end and a send-only second end' -Tag 'Windows' {
         $a, $b = New-IpcPipe
         $r, $w = New-IpcPipe -Duplex:$false
         try {
@@ -586,7 +586,7 @@ Describe 'Pipes' {
         } finally { $a, $b, $r, $w | ForEach-Object Close }
     }
 
-    It 'raises ConnectionClosedException promptly when the peer process exits, is killed, or closes' {
+    It 'raises ConnectionClosedException promptly when the peer process exits, is killed, or closes' -Tag 'Windows' {
         $a, $b = New-IpcPipe
         try {
             $job = Start-IpcProcess -ArgumentList $b { param($c) $c.Send('last words') }
@@ -606,7 +606,7 @@ Describe 'Pipes' {
             $b.Close()
             Wait-IpcEvent $ready -Timeout 60 -ErrorAction Stop
             $run = Start-Stoppable { param($a) try { Receive-IpcMessage $a -Timeout 60 -ErrorAction Stop } catch { $_.FullyQualifiedErrorId } } -Arguments $a
-            & kill -KILL $job.Pid
+            Stop-IpcProcess $job -Force   # as a user kills it: SIGKILL on Linux, TerminateProcess on Windows
             $run.PowerShell.EndInvoke($run.Async) | Should -Match '^ConnectionClosed'
             $run.PowerShell.Dispose()
             $job | Remove-Job -Force
@@ -618,7 +618,7 @@ Describe 'Pipes' {
         $a.Close()
     }
 
-    It 'Receive-IpcMessage -All on a pipe receives until the other end closes' {
+    It 'Receive-IpcMessage -All on a pipe receives until the other end closes' -Tag 'Windows' {
         $a, $b = New-IpcPipe
         try {
             $job = Start-IpcProcess -ArgumentList $b { param($c) 1..100 | Send-IpcMessage $c }
@@ -628,7 +628,7 @@ Describe 'Pipes' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'moves a 16 MiB message through a 64 KiB buffer in pieces, to a child and back' {
+    It 'moves a 16 MiB message through a 64 KiB buffer in pieces, to a child and back' -Tag 'Windows' {
         $a, $b = New-IpcPipe -BufferSize 65536
         try {
             $b.BufferSize | Should -Be 65536
@@ -660,7 +660,7 @@ Describe 'Pipes' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'Poll: empty is False, an empty message is True until read, negative is immediate' {
+    It 'Poll: empty is False, an empty message is True until read, negative is immediate' -Tag 'Windows' {
         $a, $b = New-IpcPipe
         try {
             $b.Poll() | Should -BeFalse
@@ -693,7 +693,7 @@ Describe 'Pipes' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'sends and receives through Send-IpcMessage/Receive-IpcMessage, closed ends error clearly' {
+    It 'sends and receives through Send-IpcMessage/Receive-IpcMessage, closed ends error clearly' -Tag 'Windows' {
         $a, $b = New-IpcPipe
         try {
             'x', 'y' | Send-IpcMessage $a
@@ -705,7 +705,7 @@ Describe 'Pipes' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'lists the pipe once in Get-IpcObject, opens its ends by name, and removes it' {
+    It 'lists the pipe once in Get-IpcObject, opens its ends by name, and removes it' -Tag 'Windows' {
         $a, $b = New-IpcPipe (New-TestName 'pipe')
         try {
             $listed = @(Get-IpcObject -Name $a.Name)
@@ -722,7 +722,7 @@ Describe 'Pipes' {
 }
 
 Describe 'Review findings' {
-    It 'keeps the queue usable when a handle is closed while another thread is inside a put or get on it' {
+    It 'keeps the queue usable when a handle is closed while another thread is inside a put or get on it' -Tag 'Windows' {
         $name = New-TestName
         $q = New-IpcQueue $name
         try {
@@ -754,7 +754,7 @@ Describe 'Review findings' {
         } finally { $q.Close(); $a.Close(); $b.Close() }
     }
 
-    It 'times out a send while another sender of the same end holds the pipe' {
+    It 'times out a send while another sender of the same end holds the pipe' -Tag 'Windows' {
         $a, $b = New-IpcPipe -BufferSize 4096
         $run = Start-Stoppable { param($a) $a.SendBytes([byte[]]::new(100000)) } -Arguments $a
         try {

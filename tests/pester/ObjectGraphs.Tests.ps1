@@ -129,7 +129,7 @@ BeforeAll {
 }
 
 Describe 'Object graphs' {
-    It 'through a queue: a list that contains itself and a tree with parent links arrive as remoting delivers them, and the consumer lives' {
+    It 'through a queue: a list that contains itself and a tree with parent links arrive as remoting delivers them, and the consumer lives' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             $consumer = Start-GraphChild { param($q) foreach ($i in 1..3) { Get-GraphShape $q.Get($true, 60) }; $q.Get($true, 60) } $q
@@ -140,7 +140,7 @@ Describe 'Object graphs' {
         } finally { $q.Close() }
     }
 
-    It 'through a pipe: the same graphs arrive the same way, and the receiver lives' {
+    It 'through a pipe: the same graphs arrive the same way, and the receiver lives' -Tag 'Windows' {
         $a, $b = New-IpcPipe
         try {
             $receiver = Start-GraphChild { param($c) foreach ($i in 1..3) { Get-GraphShape $c.Recv() }; $c.Recv() } $b
@@ -150,7 +150,7 @@ Describe 'Object graphs' {
         } finally { $a.Close(); $b.Close() }
     }
 
-    It 'through the pool: as items and as results, and the same workers serve the next call' {
+    It 'through the pool: as items and as results, and the same workers serve the next call' -Tag 'Windows' {
         # The pool's parent is a child too, so a crash on either side ends a child, not this test run.
         $run = Start-GraphChild {
             param($graphText)
@@ -184,7 +184,7 @@ Describe 'Object graphs' {
         Receive-GraphChild $run | Should -Be (@($Expected) + 'served by a live server: True')
     }
 
-    It 'through Start-IpcProcess arguments: the child gets them as remoting would' {
+    It 'through Start-IpcProcess arguments: the child gets them as remoting would' -Tag 'Windows' {
         $run = Start-GraphChild {
             param($graphText)
             $g = New-Graphs

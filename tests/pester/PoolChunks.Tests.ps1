@@ -4,7 +4,7 @@ Describe 'Chunked pool calls' {
     BeforeAll { $script:pool = New-IpcPool -Size 2 }
     AfterAll { Remove-IpcPool $pool }
 
-    It 'keeps -Ordered, and delivers every item once, with chunks of <ChunkSize>' -ForEach @(
+    It 'keeps -Ordered, and delivers every item once, with chunks of <ChunkSize>' -Tag 'Windows' -ForEach @(
         @{ ChunkSize = 1 }, @{ ChunkSize = 7 }, @{ ChunkSize = 0 }
     ) {
         $ordered = 1..500 | Invoke-IpcPool -Pool $pool { $_ * 2 } -Ordered -ChunkSize $ChunkSize
@@ -13,7 +13,7 @@ Describe 'Chunked pool calls' {
         (($unordered | Sort-Object) -join ',') | Should -Be ((1..500 | ForEach-Object { $_ * 2 }) -join ',')
     }
 
-    It 'names the item in each error of a chunk, runs the items after a failing one, and ends only the item on exit' {
+    It 'names the item in each error of a chunk, runs the items after a failing one, and ends only the item on exit' -Tag 'Windows' {
         $out = 1..20 | Invoke-IpcPool -Pool $pool -ChunkSize 5 -Ordered {
             if ($_ % 5 -eq 3) { throw "bad $_" }
             if ($_ -eq 9) { Write-Error "soft $_" }
@@ -32,7 +32,7 @@ Describe 'Chunked pool calls' {
         $soft[0].ErrorDetails.Message | Should -BeLike "``[item 8 '9'``] soft 9*"
     }
 
-    It 'reports the item a worker was killed in, mid-chunk; the finished items are kept and the others retried' {
+    It 'reports the item a worker was killed in, mid-chunk; the finished items are kept and the others retried' -Tag 'Windows' {
         $q = New-IpcQueue
         $never = New-IpcEvent
         $one = New-IpcPool -Size 1
@@ -48,7 +48,9 @@ Describe 'Chunked pool calls' {
             $died | Should -HaveCount 1
             $died[0].FullyQualifiedErrorId | Should -Match '^PoolWorkerDied'
             $died[0].TargetObject | Should -Be 15
-            $died[0].ErrorDetails.Message | Should -BeLike "``[item 14 '15'``] The pool worker process * died (ended by signal 9, SIGKILL)*"
+            # Stop-Process -Force: SIGKILL on Linux, TerminateProcess (exit code -1) on Windows.
+            $how = if ($IsWindows) { '(exit code -1)' } else { '(ended by signal 9, SIGKILL)' }
+            $died[0].ErrorDetails.Message | Should -BeLike "``[item 14 '15'``] The pool worker process * died $how*"
             $one.Replaced | Should -Be 1
         } finally { Remove-IpcPool $one; $q.Close(); $never.Close() }
     }
@@ -137,7 +139,7 @@ Describe 'Chunked pool calls' {
         } finally { Remove-IpcPool $one; $live.Close(); $gone.Close() }
     }
 
-    It 'runs a plain script as one pipeline per worker and call: its items share one scope, as ForEach-Object''s; a new call starts fresh' {
+    It 'runs a plain script as one pipeline per worker and call: its items share one scope, as ForEach-Object''s; a new call starts fresh' -Tag 'Windows' {
         $one = New-IpcPool -Size 1
         try {
             # One worker: every item of a call runs in the same scope, as in `1..5 | ForEach-Object { $n++; $n }`.

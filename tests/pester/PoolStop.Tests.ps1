@@ -58,7 +58,7 @@ Describe 'Ctrl+C while the workers of a pool are still starting' {
         } finally { $run.PowerShell.Dispose() }
     }
 
-    It 'ends New-IpcPool within seconds, and no worker is left running' {
+    It 'ends New-IpcPool within seconds, and no worker is left running' -Tag 'Windows' {
         $dir = Join-Path $TestDrive 'new'
         $null = New-Item -ItemType Directory $dir
         $run = Start-Stoppable { param($init) New-IpcPool -Size 6 -InitializationScript $init } -Arguments (New-HoldingScript $dir)

@@ -15,7 +15,7 @@ Describe 'New-SharedMemory' {
         } finally { $shm.Unlink(); $shm.Close() }
     }
 
-    It 'generates a unique name when none is given' {
+    It 'generates a unique name when none is given' -Tag 'Windows' {
         $a = New-SharedMemory -Size 8; $b = New-SharedMemory -Size 8
         try {
             $a.Name | Should -Match '^ipc_[0-9a-f]{12}$'
@@ -38,7 +38,7 @@ Describe 'New-SharedMemory' {
         Test-Path "/dev/shm/$name" | Should -BeFalse -Because 'the last closer destroys the object'
     }
 
-    It 'shows a table view with name, kind, size and status' {
+    It 'shows a table view with name, kind, size and status' -Tag 'Windows' {
         $shm = New-SharedMemory (New-TestName) 32
         try {
             $text = $shm | Format-Table | Out-String
@@ -49,7 +49,7 @@ Describe 'New-SharedMemory' {
 }
 
 Describe 'SharedMemory bad input' {
-    It 'refuses an existing name with IpcObjectExists' {
+    It 'refuses an existing name with IpcObjectExists' -Tag 'Windows' {
         $name = New-TestName
         $shm = New-SharedMemory $name 8
         try {
@@ -66,12 +66,12 @@ Describe 'SharedMemory bad input' {
         (Get-Item "/dev/shm/$name" -ErrorAction SilentlyContinue) | Should -BeNullOrEmpty
     }
 
-    It 'reports an unknown name with IpcObjectNotFound' {
+    It 'reports an unknown name with IpcObjectNotFound' -Tag 'Windows' {
         Get-ErrorId { Get-IpcObject -Name (New-TestName) } | Should -BeLike 'IpcObjectNotFound*'
         Get-ThrownException { [IpcPs.SharedMemory]::Attach((New-TestName)) } | Should -BeOfType ([IpcPs.IpcObjectNotFoundException])
     }
 
-    It 'refuses size <Size>' -TestCases @(@{ Size = 0 }, @{ Size = -1 }, @{ Size = -4096 }) {
+    It 'refuses size <Size>' -Tag 'Windows' -TestCases @(@{ Size = 0 }, @{ Size = -1 }, @{ Size = -4096 }) {
         param($Size)
         $name = New-TestName
         Get-ErrorId { New-SharedMemory $name $Size } | Should -BeLike 'IpcArgumentOutOfRange*'
@@ -79,7 +79,7 @@ Describe 'SharedMemory bad input' {
         Test-Path "$RegistryDir/$name" | Should -BeFalse
     }
 
-    It 'refuses the name <Label>' -TestCases @(
+    It 'refuses the name <Label>' -Tag 'Windows' -TestCases @(
         @{ Label = 'empty'; Name = '' }
         @{ Label = 'with a slash'; Name = 'a/b' }
         @{ Label = 'with a wildcard'; Name = 'a*b' }
@@ -94,13 +94,13 @@ Describe 'SharedMemory bad input' {
         else { { New-SharedMemory -Name $Name -Size 8 -ErrorAction Stop } | Should -Throw }
     }
 
-    It 'accepts a name of 255 characters' {
+    It 'accepts a name of 255 characters' -Tag 'Windows' {
         $name = 'n' + (New-TestName) ; $name = $name + ('x' * (255 - $name.Length))
         $shm = New-SharedMemory $name 8
         try { $shm.Name.Length | Should -Be 255 } finally { $shm.Close() }
     }
 
-    It 'refuses reads and writes outside the segment with a clear error' {
+    It 'refuses reads and writes outside the segment with a clear error' -Tag 'Windows' {
         $shm = New-SharedMemory (New-TestName) 10
         try {
             { $shm.Read(8, 3) } | Should -Throw '*outside SharedMemory*10 bytes*'
@@ -116,7 +116,7 @@ Describe 'SharedMemory bad input' {
         } finally { $shm.Close() }
     }
 
-    It 'refuses use after Close with IpcObjectClosed, and Close is idempotent' {
+    It 'refuses use after Close with IpcObjectClosed, and Close is idempotent' -Tag 'Windows' {
         $shm = New-SharedMemory (New-TestName) 10
         $shm.Close(); $shm.Close()
         $shm.IsClosed | Should -BeTrue

@@ -11,7 +11,9 @@ BeforeAll {
         $pids[0]
     }
 
-    function Test-Running([int] $ProcessId) { Test-Path "/proc/$ProcessId" }
+    function Test-Running([int] $ProcessId) {
+        if ($IsLinux) { Test-Path "/proc/$ProcessId" } else { $null -ne (Get-Process -Id $ProcessId -ErrorAction SilentlyContinue) }
+    }
 
     # A pwsh of its own that uses Start-IpcProcess, waits for its spare and prints the spare's pid, then waits on
     # stdin (so the test decides when it ends: by closing stdin or by killing it).
@@ -153,7 +155,7 @@ Describe 'Warm spare children' {
         "$($back.Id)|$($back.Name)" | Should -Be '7|seven'
     }
 
-    It 'gives a spare the handles of the call, and its exit code, streams and stop as a cold child' {
+    It 'gives a spare the handles of the call, and its exit code, streams and stop as a cold child' -Tag 'Windows' {
         $q = New-IpcQueue (New-TestName)
         try {
             $spare = Get-ReadySpare
@@ -192,7 +194,7 @@ Describe 'Warm spare children' {
         } finally { $env:IPCPS_SPARES = $null }
     }
 
-    It 'starts a manager in a warm spare: it serves, sees the environment of the moment, and stops cleanly' {
+    It 'starts a manager in a warm spare: it serves, sees the environment of the moment, and stops cleanly' -Tag 'Windows' {
         $spare = Get-ReadySpare
         $env:IPCPS_TEST_MANAGER = 'set after the spare started'
         $m = $null

@@ -46,7 +46,7 @@ Describe 'Mutual exclusion across processes' -Tag 'Windows' {
     }
 }
 
-Describe 'Lock and RLock semantics (CPython _TestLock)' {
+Describe 'Lock and RLock semantics (CPython _TestLock)' -Tag 'Windows' {
     It 'Lock: acquire, non-blocking acquire fails, release, second release is an error' {
         $l = New-IpcLock (New-TestName)
         try {
@@ -108,7 +108,7 @@ Describe 'Lock and RLock semantics (CPython _TestLock)' {
     }
 }
 
-Describe 'Semaphores (CPython _TestSemaphore)' {
+Describe 'Semaphores (CPython _TestSemaphore)' -Tag 'Windows' {
     It 'counts 2, 1, 0, refuses a non-blocking acquire at 0, and can be released above its initial value' {
         $s = New-IpcSemaphore (New-TestName) -InitialCount 2
         try {
@@ -147,7 +147,7 @@ Describe 'Semaphores (CPython _TestSemaphore)' {
 }
 
 Describe 'Events' {
-    It 'waits with a timeout: False while clear, True once set (CPython _TestEvent)' {
+    It 'waits with a timeout: False while clear, True once set (CPython _TestEvent)' -Tag 'Windows' {
         $e = New-IpcEvent (New-TestName)
         try {
             $e.IsSet() | Should -BeFalse
@@ -162,7 +162,7 @@ Describe 'Events' {
         } finally { $e.Close() }
     }
 
-    It 'wakes a child waiting on the event when the parent sets it' {
+    It 'wakes a child waiting on the event when the parent sets it' -Tag 'Windows' {
         $e = New-IpcEvent (New-TestName)
         $ready = New-IpcEvent (New-TestName)
         try {
@@ -187,7 +187,7 @@ Describe 'Events' {
     }
 }
 
-Describe 'Conditions (CPython _TestCondition)' {
+Describe 'Conditions (CPython _TestCondition)' -Tag 'Windows' {
     It 'Wait without holding the lock is an error; Wait(0) is False' {
         $c = New-IpcCondition (New-TestName)
         try {
@@ -258,7 +258,7 @@ Describe 'Conditions (CPython _TestCondition)' {
     }
 }
 
-Describe 'Barriers (CPython _TestBarrier)' {
+Describe 'Barriers (CPython _TestBarrier)' -Tag 'Windows' {
     It 'releases all parties together, each with its own index, and runs the action once' {
         $marks = New-SharedMemory (New-TestName) 1
         $b = New-IpcBarrier (New-TestName) -Parties 3 -Action ([scriptblock]::Create("(Get-IpcObject -Name '$($marks.Name)')[0] += 1"))
@@ -359,7 +359,7 @@ Describe 'Abandoned locks: the holder dies' {
         } finally { $lock.Close() }
     }
 
-    It 'Enter-IpcLock takes an abandoned lock with a warning, without throwing' {
+    It 'Enter-IpcLock takes an abandoned lock with a warning, without throwing' -Tag 'Windows' {
         $lock = New-IpcLock (New-TestName)
         try {
             $job = Start-Holder $lock
@@ -373,7 +373,7 @@ Describe 'Abandoned locks: the holder dies' {
     }
 }
 
-Describe 'Use-IpcLock' {
+Describe 'Use-IpcLock' -Tag 'Windows' {
     It 'runs the block under the lock and releases it afterwards' {
         $l = New-IpcLock (New-TestName)
         try {
@@ -442,7 +442,7 @@ Describe 'Use-IpcLock' {
 }
 
 Describe 'Open-or-create' {
-    It 'gives racing processes one lock, created by exactly one of them' {
+    It 'gives racing processes one lock, created by exactly one of them' -Tag 'Windows' {
         $name = New-TestName 'race'
         $go = New-IpcEvent (New-TestName)
         $done = New-IpcEvent (New-TestName)
@@ -468,7 +468,7 @@ Describe 'Open-or-create' {
         } finally { $go.Close(); $done.Close() }
     }
 
-    It 'refuses to open a name of another kind, and New- without -OpenOrCreate refuses an existing name' {
+    It 'refuses to open a name of another kind, and New- without -OpenOrCreate refuses an existing name' -Tag 'Windows' {
         $e = New-IpcEvent (New-TestName)
         try {
             Get-ErrorId { New-IpcLock -Name $e.Name -OpenOrCreate } | Should -BeLike 'IpcObjectWrongKind*'
@@ -489,7 +489,7 @@ Describe 'Open-or-create' {
     }
 }
 
-Describe 'Synchronisation objects as named objects' {
+Describe 'Synchronisation objects as named objects' -Tag 'Windows' {
     It 'lists every kind with Get-IpcObject, opens it by name, and removes it with Remove-IpcObject' {
         $objects = @(
             New-IpcLock (New-TestName)
@@ -523,7 +523,7 @@ Describe 'Synchronisation objects as named objects' {
     }
 }
 
-Describe 'Review findings (regressions)' {
+Describe 'Review findings (regressions)' -Tag 'Windows' {
     It 'a semaphore used as a count (released by a producer, taken by a consumer that exits) gives no permit back' {
         $s = New-IpcSemaphore (New-TestName) -InitialCount 0
         try {
@@ -625,7 +625,7 @@ Describe 'Review findings (regressions)' {
     }
 }
 
-Describe 'Closed handles and failed warnings' {
+Describe 'Closed handles and failed warnings' -Tag 'Windows' {
     It 'refuses every use of a closed <Kind> with IpcObjectClosed, never a crash' -TestCases @(
         @{ Kind = 'Lock'; Make = { New-IpcLock (New-TestName) }; Use = { param($o) $o.Acquire() } }
         @{ Kind = 'Event'; Make = { New-IpcEvent (New-TestName) }; Use = { param($o) $o.IsSet() } }

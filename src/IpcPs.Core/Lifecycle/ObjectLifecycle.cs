@@ -166,7 +166,8 @@ namespace IpcPs.Core.Lifecycle
             string? companion = null;
             bool destroyed = P.Registry.Update(name, create: false, current =>
             {
-                if (current != null && current.IsRemoved) return Tombstone(name, current);   // removed already
+                // Removed already (a tombstone, Windows): gone for IpcPs, as on Linux, where a second unlink finds no name.
+                if (current != null && current.IsRemoved) return (Tombstone(name, current).Next, false);
                 companion = CompanionLockOf(name, current);
                 MarkRemoved(name, current);
                 bool removed = P.SharedMemory.Unlink(name);

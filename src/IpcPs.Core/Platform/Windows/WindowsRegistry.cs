@@ -212,12 +212,15 @@ namespace IpcPs.Core.Platform.Windows
             if (!Win32.SetEndOfFile(file)) throw new IpcPlatformException("SetEndOfFile", Win32.LastError, name);
         }
 
-        /// <summary>Deletes the record FILE (locked): renamed into the trash (the name is free at once), then delete-on-close.</summary>
+        /// <summary>
+        /// Deletes the record FILE (locked): renamed into the trash (the name is free at once), then delete-on-close. The
+        /// trash name is a GUID alone: a record's name may already be 255 characters, the longest a file name can be.
+        /// </summary>
         private void Delete(IntPtr file, string name)
         {
             for (int attempt = 0; ; attempt++)
             {
-                if (Rename(file, Path.Combine(Folder, TrashFolder, name + "." + Guid.NewGuid().ToString("N")))) break;
+                if (Rename(file, Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N")))) break;
                 int error = Win32.LastError;
                 if (error != Win32.ERROR_PATH_NOT_FOUND || attempt > 0) throw new IpcPlatformException("SetFileInformationByHandle (rename)", error, name);
                 PrivateFolders.Ensure(Folder, TrashFolder);   // the trash folder was removed by hand
