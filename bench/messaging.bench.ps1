@@ -77,6 +77,14 @@ try {
 Import-Module (Join-Path $moduleCopy (Split-Path -Leaf $ModulePath)) -Force
 $psVersion = $PSVersionTable.PSVersion.ToString()
 
+# Until the runtime of this process has compiled no method for 0.5 s (10 s at most). A warm row is read as the state
+# a long-running session reaches; what the session ran just before (the warm-up, the last row's checks) is tiered up by
+# the runtime's background thread ~100 ms after it last ran, and timed beside a stream it took one of the 2 CPUs the
+# two pipelines share (docs/performance.md, "What the warm stream rows time besides the stream"). The same loop runs in
+# each producer after its warm-up, before it says it is ready.
+$jitQuiet = '$quietSince = [Diagnostics.Stopwatch]::StartNew(); $giveUp = [Diagnostics.Stopwatch]::StartNew(); $seen = [System.Runtime.JitInfo]::GetCompiledMethodCount($false); while ($quietSince.ElapsedMilliseconds -lt 500 -and $giveUp.ElapsedMilliseconds -lt 10000) { [Threading.Thread]::Sleep(50); $now = [System.Runtime.JitInfo]::GetCompiledMethodCount($false); if ($now -ne $seen) { $seen = $now; $quietSince.Restart() } }'
+$waitJitQuiet = [scriptblock]::Create($jitQuiet)
+
 # Runs PRODUCER (param($channel, $go, $n)) in a child; once it is waiting on $go, times CONSUMER ($channel, $n).
 function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Producer, [scriptblock] $Consumer, [int] $N, [scriptblock] $WarmUp = {}) {
     # The producer's spare, settled (see below); none yet before the run's first start.
@@ -85,7 +93,7 @@ function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Produc
     $ready = New-IpcEvent
     try {
         $job = Start-IpcProcess -ArgumentList $Send, $go, $ready, $N -ScriptBlock ([scriptblock]::Create(
-            "param(`$channel, `$go, `$ready, `$n) & { $WarmUp }; Set-IpcEvent `$ready; [void](Wait-IpcEvent `$go); & { $Producer } `$channel `$n"))
+            "param(`$channel, `$go, `$ready, `$n) & { $WarmUp }; & { $jitQuiet }; Set-IpcEvent `$ready; [void](Wait-IpcEvent `$go); & { $Producer } `$channel `$n"))
         while (-not (Wait-IpcEvent $ready -Timeout 0.5 -PassThru -ErrorAction Ignore)) {
             if (-not $job.IsAlive) { throw "The producer failed: $($job | Receive-Job -ErrorAction Continue 2>&1 | Out-String)" }
         }
@@ -95,6 +103,7 @@ function Measure-Stream([object] $Channel, [object] $Send, [scriptblock] $Produc
         # waited for too, so that the next stream's producer is a spare that has done it, as in a session whose starts
         # are seconds apart (a spare taken sooner stops its warm-up at once).
         if (-not [IpcPs.Hosting.SpareChildren]::WaitSettled([timespan]::FromSeconds(120))) { throw 'The replacement spare did not settle in 120 s.' }
+        & $waitJitQuiet
         $sw = [Diagnostics.Stopwatch]::StartNew()
         Set-IpcEvent $go
         & $Consumer $Channel $N
