@@ -22,82 +22,24 @@ BeforeAll {
     $script:Child = @'
 $ErrorActionPreference = 'Stop'
 [Console]::Error.Flush()   # pwsh reports on stderr: its stream is opened now, while a descriptor is left for it
-$uid = (& id -u).Trim()
-$registry = "/dev/shm/.ipcps-$uid"
-$temp = [IO.Path]::GetTempPath()
-function New-Name([string] $Prefix) { "${Prefix}_$([guid]::NewGuid().ToString('N').Substring(0, 12))" }
-function Get-FdCount { [IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count }
-function Get-Children {
-    foreach ($task in [IO.Directory]::GetDirectories("/proc/$PID/task")) {
-        try { ([IO.File]::ReadAllText("$task/children")).Trim() -split ' ' | Where-Object { $_ } } catch [IO.IOException] { }
-    }
-}
-# This process's registry records (creator or holder), by name. The folder goes with its last record (anyone's):
-# gone, it holds none.
-function Get-Records {
-    $files = try { [IO.Directory]::GetFiles($registry) } catch [IO.DirectoryNotFoundException] { @() }
-    foreach ($f in $files) {
-        try { if ([IO.File]::ReadAllText($f) -match "(?m)^(creator|attached)=$($PID):") { [IO.Path]::GetFileName($f) } } catch [IO.IOException] { }
-    }
-}
-function Get-ManagerParents { [IO.Directory]::GetDirectories($temp, "ipcps-managers-$uid*") }
-# .NET ends a process whose thread pool cannot start a thread it needs ("Out of memory.": a thread takes two
-# descriptors; docs/design.md, "Known limits"). Before each call the pool is given idle threads, made while
-# descriptors are free, so that work queued during the call (a child's exit, a pipe's read) finds one.
-Add-Type -TypeDefinition @"
-public static class FdLimitThreads {
-    public static void Warm(int count) {
-        System.Threading.ThreadPool.SetMinThreads(count, count);
-        using (var running = new System.Threading.CountdownEvent(count)) {
-            var tasks = new System.Threading.Tasks.Task[count];
-            for (int i = 0; i < count; i++) tasks[i] = System.Threading.Tasks.Task.Run(() => { running.Signal(); running.Wait(30000); });
-            System.Threading.Tasks.Task.WaitAll(tasks, 60000);
-        }
-    }
-}
-"@
-$held = [Collections.Generic.List[IO.FileStream]]::new()
-function Use-AllDescriptors {
-    try { while ($true) { $held.Add([IO.File]::OpenRead('/dev/null')) } }
-    catch { if ($_.Exception.InnerException.HResult -ne 24) { throw } }   # EMFILE: none left
-}
-function Stop-UsingDescriptors { foreach ($h in $held) { $h.Dispose() }; $held.Clear() }
+. '__LIMITCHILD__'   # LimitChild.ps1: New-Name, Get-FdCount, Get-Children, Get-Records, descriptors taken, Get-Left
 
-# CALL with no descriptor left, then what it left, polled until gone (a child ends by itself once its stdin closes).
-# GONE: processes that must have ended; SPARES: new children allowed (a spare). Collected first: a finalizer that closed
-# a descriptor during the call would give it one.
+# CALL with no descriptor left, then what it left (Get-Left). GONE: processes that must have ended; SPARES: new children
+# allowed (a spare). Collected first: a finalizer that closed a descriptor during the call would give it one.
 function Test-Case([string] $Case, [scriptblock] $Call, [string[]] $Paths = @(), [string[]] $Gone = @(), [int] $Spares = 0) {
     $r = [ordered]@{ Case = $Case; Type = $null; Id = $null; Category = $null; Message = $null; Output = $null; Left = @(); Again = $null }
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
-    [FdLimitThreads]::Warm(16)
-    $fds = Get-FdCount; $children = @(Get-Children); $records = @(Get-Records); $parents = @(Get-ManagerParents)
+    [LimitThreads]::Warm(16)
+    $fds = Get-FdCount; $before = Get-Snapshot
     Use-AllDescriptors
     try { $r.Output = @(& $Call) -join ',' }
     catch { $r.Type = $_.Exception.GetType().FullName; $r.Id = $_.FullyQualifiedErrorId; $r.Category = "$($_.CategoryInfo.Category)"; $r.Message = $_.Exception.Message }
     finally { Stop-UsingDescriptors }
-    $deadline = [DateTime]::UtcNow.AddSeconds(90)
-    do {
-        $now = @(Get-Children)
-        $left = @(
-            if ((Get-FdCount) -gt $fds) { "$(Get-FdCount) descriptors open, $fds before" }
-            $new = @($now | Where-Object { $_ -notin $children })
-            if ($new.Count -gt $Spares) { $new | ForEach-Object { "child process $_" } }
-            $Gone | Where-Object { $_ -in $now } | ForEach-Object { "child process $_ (taken)" }
-            Get-Records | Where-Object { $_ -notin $records } | ForEach-Object { "registry record $_" }
-            Get-ManagerParents | Where-Object { $_ -notin $parents } | ForEach-Object { "folder $_" }
-            $Paths | Where-Object { $_ -and (Test-Path -LiteralPath $_) } | ForEach-Object { "path $_" }
-        )
-        if (-not $left) { break }
-        Start-Sleep -Milliseconds 50
-    } while ([DateTime]::UtcNow -lt $deadline)
-    $r.Left = $left
+    $r.Left = @(Get-Left $before $Paths $Gone -GoneAs 'taken' -Spares $Spares -Descriptors $fds)
     $r
 }
 
 function Write-Result($r) { [Console]::Out.WriteLine('FDLIMIT ' + ($r | ConvertTo-Json -Compress)) }
-function Invoke-Again([scriptblock] $Again) {
-    try { @(& $Again) -join ',' } catch { "failed: $($_.Exception.GetType().FullName): $($_.Exception.Message)" }
-}
 
 $env:IPCPS_SPARES = '0'
 $key = 'fdlimit-test-key-0123456789'
@@ -134,9 +76,7 @@ $cases = [ordered]@{
 }
 foreach ($c in $cases.Values) { $null = & $c.Again }   # warm: assemblies loaded, first uses made
 $null = (Get-FdCount), @(Get-Children), @(Get-Records), @(Get-ManagerParents), (Test-Path /), ([ordered]@{ a = 1 } | ConvertTo-Json -Compress)
-$limit = (Get-FdCount) + 64   # headroom for what the session does with descriptors free; children inherit the limit
-& prlimit --pid $PID "--nofile=$($limit):$($limit)"
-if ($LASTEXITCODE) { throw "prlimit failed ($LASTEXITCODE)" }
+Set-DescriptorLimit   # 64 over what it has: headroom for what the session does with descriptors free
 # Every call first, then every command again: a command that starts processes closes their pipes a little after it
 # returns, which would give the next call descriptors.
 # Each result is written at once (a session that fails later still tells), and again with AGAIN's outcome.
@@ -167,7 +107,7 @@ foreach ($o in @($q, $lock) + $ends) { $o.Close() }
 [Console]::Out.WriteLine("FDLIMIT-END $PID $(@(Get-Records) -join ',')")
 '@
 
-    $run = Invoke-Pwsh $script:Child -Environment @{ IPCPS_SPARES = '0'; POWERSHELL_TELEMETRY_OPTOUT = '1' } -TimeoutSeconds 600
+    $run = Invoke-Pwsh $script:Child.Replace('__LIMITCHILD__', "$PSScriptRoot/LimitChild.ps1") -Environment @{ IPCPS_SPARES = '0'; POWERSHELL_TELEMETRY_OPTOUT = '1' } -TimeoutSeconds 600
     $script:Output = $run.Lines -join "`n"
     $script:ExitCode = $run.ExitCode
     $end = @($run.Lines | Where-Object { $_.StartsWith('FDLIMIT-END ') })

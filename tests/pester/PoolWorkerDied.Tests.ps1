@@ -35,49 +35,32 @@ Describe 'PoolWorkerDied' {
         $child = @'
 $ErrorActionPreference = 'Stop'
 [Console]::Error.Flush()   # pwsh reports on stderr: its stream is opened now, while a descriptor is left for it
-# .NET ends a process whose thread pool cannot start a thread it needs (a thread takes two descriptors): the pool is
-# given idle threads first, made while descriptors are free (as FdLimit.Tests.ps1 does).
-Add-Type -TypeDefinition @"
-public static class WorkerDiedThreads {
-    public static void Warm(int count) {
-        System.Threading.ThreadPool.SetMinThreads(count, count);
-        using (var running = new System.Threading.CountdownEvent(count)) {
-            var tasks = new System.Threading.Tasks.Task[count];
-            for (int i = 0; i < count; i++) tasks[i] = System.Threading.Tasks.Task.Run(() => { running.Signal(); running.Wait(30000); });
-            System.Threading.Tasks.Task.WaitAll(tasks, 60000);
-        }
-    }
-}
-"@
+. '__LIMITCHILD__'   # LimitChild.ps1: LimitThreads, Get-FdCount, Set-DescriptorLimit, descriptors taken
 $env:IPCPS_SPARES = '0'
 $pool = New-IpcPool -Size __SIZE__
 $null = 5, 6 | Invoke-IpcPool -Pool $pool { $_ }   # warm: the call's code loaded
 $release = New-IpcEvent   # item 0 waits for it (-Ordered: item 1's result is held behind item 0's)
 $releaseName = $release.Name
-$null = ([ordered]@{ a = 1 } | ConvertTo-Json -Compress), [IO.Directory]::GetFileSystemEntries('/proc/self/fd')
-$limit = [IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count + 64
-& prlimit --pid $PID "--nofile=$($limit):$($limit)"
-if ($LASTEXITCODE) { throw "prlimit failed ($LASTEXITCODE)" }
+$null = ([ordered]@{ a = 1 } | ConvertTo-Json -Compress), (Get-FdCount)
+Set-DescriptorLimit
 [GC]::Collect(); [GC]::WaitForPendingFinalizers()
-[WorkerDiedThreads]::Warm(16)
-$held = [Collections.Generic.List[IO.FileStream]]::new()
+[LimitThreads]::Warm(16)   # made while descriptors are free: the pool cannot start a thread with none left
 $r = [ordered]@{ Pids = @($pool.Pids); Dead = $null; Died = @(); Type = $null; Category = $null; Message = $null; Again = $null }
 try {
-    try { while ($true) { $held.Add([IO.File]::OpenRead('/dev/null')) } }
-    catch { if ($_.Exception.InnerException.HResult -ne 24) { throw } }   # EMFILE: none left
+    Use-AllDescriptors
     $script = { if ($_ -eq 0) { $e = Get-IpcObject -Name $using:releaseName -Open; $null = $e.Wait(120); $e.Close() }; if ($_ -eq 1) { [Environment]::Exit(3) }; $_ }
     $items = if (__SIZE__ -eq 1) { @(1, 2) } else { @(0, 1) }
     try { $null = $items | Invoke-IpcPool -Pool $pool $script __ORDERED__ -ErrorVariable died -ErrorAction SilentlyContinue }
     catch { $r.Type = $_.Exception.GetType().FullName; $r.Category = "$($_.CategoryInfo.Category)"; $r.Message = $_.Exception.Message }
     # The error records only (the terminating error's exception is in the variable too).
     $r.Died = @($died | Where-Object { $_ -is [Management.Automation.ErrorRecord] } | ForEach-Object { "$($_.FullyQualifiedErrorId)|$($_.ErrorDetails.Message)" })
-} finally { foreach ($h in $held) { $h.Dispose() }; $held.Clear(); $release.Set() }
+} finally { Stop-UsingDescriptors; $release.Set() }
 $r.Dead = $r.Died | ForEach-Object { if ($_ -match 'The pool worker process (\d+) died') { [int]$Matches[1] } } | Select-Object -First 1
 $r.Again = @(7 | Invoke-IpcPool -Pool $pool { $_ }) -join ','   # the next call starts the missing worker
 Remove-IpcPool $pool
 [Console]::Out.WriteLine('WORKERDIED ' + ($r | ConvertTo-Json -Compress))
 '@
-        $child = $child.Replace('__SIZE__', "$Size").Replace('__ORDERED__', $Ordered)
+        $child = $child.Replace('__LIMITCHILD__', "$PSScriptRoot/LimitChild.ps1").Replace('__SIZE__', "$Size").Replace('__ORDERED__', $Ordered)
         $run = Invoke-Pwsh $child -Environment @{ IPCPS_SPARES = '0'; POWERSHELL_TELEMETRY_OPTOUT = '1' } -TimeoutSeconds 300
         $output = $run.Lines -join "`n"
         $line = @($run.Lines | Where-Object { $_.StartsWith('WORKERDIED ') })

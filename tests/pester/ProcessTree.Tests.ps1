@@ -29,6 +29,20 @@ BeforeAll {
         $p = [Diagnostics.Process]::Start('sleep', '300')
         [pscustomobject]@{ Process = $p; Pid = $p.Id; Start = (Get-StartTime $p.Id) }
     }
+
+    # After a stop: the programs of TREE have ended, and BYSTANDER runs on.
+    function Assert-TreeEnded([object[]] $Tree, $Bystander) {
+        Wait-Gone $Tree -Because 'the programs the child started to end with it'
+        Get-StartTime $Bystander.Pid | Should -Be $Bystander.Start -Because 'a process the child did not start is left running'
+    }
+
+    # What a test made, gone: JOB, what is left of TREE, BYSTANDER, DIR.
+    function Remove-TreeTest($Job, [object[]] $Tree, $Bystander, [string] $Dir) {
+        $Job | Remove-Job -Force
+        Stop-Leftovers $Tree
+        $Bystander.Process.Kill(); $Bystander.Process.Dispose()
+        Remove-Item -LiteralPath $Dir -Recurse -Force
+    }
 }
 
 Describe 'Stopping a child ends its process tree' {
@@ -41,14 +55,8 @@ Describe 'Stopping a child ends its process tree' {
             $tree = @(Read-Programs $dir $TreeNames $job)
             Stop-IpcProcess $job -Force
             $job.State | Should -Be 'Stopped'
-            Wait-Gone $tree -Because 'the programs the child started to end with it'
-            Get-StartTime $bystander.Pid | Should -Be $bystander.Start -Because 'a process the child did not start is left running'
-        } finally {
-            $job | Remove-Job -Force
-            Stop-Leftovers $tree
-            $bystander.Process.Kill(); $bystander.Process.Dispose()
-            Remove-Item -LiteralPath $dir -Recurse -Force
-        }
+            Assert-TreeEnded $tree $bystander
+        } finally { Remove-TreeTest $job $tree $bystander $dir }
     }
 
     It 'Stop-Job ends them with the child that ignores SIGTERM, killed after the grace period' {
@@ -62,14 +70,8 @@ Describe 'Stopping a child ends its process tree' {
             Stop-Job $job
             $job.State | Should -Be 'Stopped'
             $job.ExitCode | Should -Be 137 -Because 'the child ignored SIGTERM and was killed after the grace period'
-            Wait-Gone $tree -Because 'the programs the child started to end with it'
-            Get-StartTime $bystander.Pid | Should -Be $bystander.Start -Because 'a process the child did not start is left running'
-        } finally {
-            $job | Remove-Job -Force
-            Stop-Leftovers $tree
-            $bystander.Process.Kill(); $bystander.Process.Dispose()
-            Remove-Item -LiteralPath $dir -Recurse -Force
-        }
+            Assert-TreeEnded $tree $bystander
+        } finally { Remove-TreeTest $job $tree $bystander $dir }
     }
 
     It 'Stop-Job ends them when the child ends on SIGTERM within the grace period' {
@@ -83,14 +85,8 @@ Describe 'Stopping a child ends its process tree' {
             Stop-Job $job
             $job.State | Should -Be 'Stopped'
             $job.ExitCode | Should -Be 143 -Because 'the child ended on SIGTERM, not by the kill after the grace period'
-            Wait-Gone $tree -Because 'the programs the child started to end with it'
-            Get-StartTime $bystander.Pid | Should -Be $bystander.Start -Because 'a process the child did not start is left running'
-        } finally {
-            $job | Remove-Job -Force
-            Stop-Leftovers $tree
-            $bystander.Process.Kill(); $bystander.Process.Dispose()
-            Remove-Item -LiteralPath $dir -Recurse -Force
-        }
+            Assert-TreeEnded $tree $bystander
+        } finally { Remove-TreeTest $job $tree $bystander $dir }
     }
 
     It 'Remove-Job -Force on a running child ends them too' {

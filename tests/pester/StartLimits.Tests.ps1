@@ -21,24 +21,8 @@ BeforeAll {
 
     $script:Child = @'
 $ErrorActionPreference = 'Stop'
-$uid = (& id -u).Trim()
-$registry = "/dev/shm/.ipcps-$uid"
-$temp = [IO.Path]::GetTempPath()
-function New-Name([string] $Prefix) { "${Prefix}_$([guid]::NewGuid().ToString('N').Substring(0, 12))" }
-function Get-Children {
-    foreach ($task in [IO.Directory]::GetDirectories("/proc/$PID/task")) {
-        try { ([IO.File]::ReadAllText("$task/children")).Trim() -split ' ' | Where-Object { $_ } } catch [IO.IOException] { }
-    }
-}
-function Get-Records {
-    $files = try { [IO.Directory]::GetFiles($registry) } catch [IO.DirectoryNotFoundException] { @() }
-    foreach ($f in $files) {
-        try { if ([IO.File]::ReadAllText($f) -match "(?m)^(creator|attached)=$($PID):") { [IO.Path]::GetFileName($f) } } catch [IO.IOException] { }
-    }
-}
-function Get-ManagerParents { [IO.Directory]::GetDirectories($temp, "ipcps-managers-$uid*") }
+. '__LIMITCHILD__'   # LimitChild.ps1: New-Name, Get-Children, Get-Records, LimitThreads, Get-Snapshot, Get-Left
 # RLIMIT_NPROC (6): this process's soft limit, lowered and raised back (the hard limit stays).
-# Warm: the thread pool is given idle threads while threads can start (it cannot grow under the limit).
 Add-Type -TypeDefinition @"
 using System.Runtime.InteropServices;
 public static class NprocLimit {
@@ -56,23 +40,16 @@ public static class NprocLimit {
         l.Cur = _saved;
         if (setrlimit(6, ref l) != 0) throw new System.ComponentModel.Win32Exception();
     }
-    public static void Warm(int count) {
-        System.Threading.ThreadPool.SetMinThreads(count, count);
-        using (var running = new System.Threading.CountdownEvent(count)) {
-            var tasks = new System.Threading.Tasks.Task[count];
-            for (int i = 0; i < count; i++) tasks[i] = System.Threading.Tasks.Task.Run(() => { running.Signal(); running.Wait(30000); });
-            System.Threading.Tasks.Task.WaitAll(tasks, 60000);
-        }
-    }
 }
 "@
 
 # CALL with no process able to start; its output as it came (a call that fails at its end keeps what it wrote first);
-# then what it left, polled until gone. GONE: processes that must have ended.
+# then what it left (Get-Left). GONE: processes that must have ended. The thread pool is warmed first (LimitThreads:
+# it cannot grow under the limit).
 function Test-Case([string] $Case, [scriptblock] $Call, [string[]] $Paths = @(), [string[]] $Gone = @(), [scriptblock] $After) {
     $r = [ordered]@{ Case = $Case; Type = $null; Id = $null; Category = $null; Message = $null; Output = $null; Errors = @(); Left = @(); After = $null; Again = $null }
-    [NprocLimit]::Warm(16)
-    $children = @(Get-Children); $records = @(Get-Records); $parents = @(Get-ManagerParents)
+    [LimitThreads]::Warm(16)
+    $before = Get-Snapshot
     $out = [Collections.Generic.List[string]]::new()
     $errors = [Collections.Generic.List[string]]::new()
     [NprocLimit]::Lower()
@@ -85,26 +62,10 @@ function Test-Case([string] $Case, [scriptblock] $Call, [string[]] $Paths = @(),
     }
     $r.Output = $out -join ','
     $r.Errors = @($errors)
-    $deadline = [DateTime]::UtcNow.AddSeconds(90)
-    do {
-        $now = @(Get-Children)
-        $left = @(
-            $now | Where-Object { $_ -notin $children } | ForEach-Object { "child process $_" }
-            $Gone | Where-Object { $_ -in $now } | ForEach-Object { "child process $_ (dead worker)" }
-            Get-Records | Where-Object { $_ -notin $records } | ForEach-Object { "registry record $_" }
-            Get-ManagerParents | Where-Object { $_ -notin $parents } | ForEach-Object { "folder $_" }
-            $Paths | Where-Object { $_ -and (Test-Path -LiteralPath $_) } | ForEach-Object { "path $_" }
-        )
-        if (-not $left) { break }
-        Start-Sleep -Milliseconds 50
-    } while ([DateTime]::UtcNow -lt $deadline)
-    $r.Left = $left
+    $r.Left = @(Get-Left $before $Paths $Gone -GoneAs 'dead worker')
     $r
 }
 function Write-Result($r) { [Console]::Out.WriteLine('STARTLIMIT ' + ($r | ConvertTo-Json -Compress)) }
-function Invoke-Again([scriptblock] $Again) {
-    try { @(& $Again) -join ',' } catch { "failed: $($_.Exception.GetType().FullName): $($_.Exception.Message)" }
-}
 
 $env:IPCPS_SPARES = '0'
 $starting = [IpcPs.Hosting.SpareChildren].GetField('_starting', [Reflection.BindingFlags]'NonPublic,Static')   # spares starting now
@@ -179,7 +140,8 @@ Remove-IpcPool $pool
             $environment = @{}
         }
         $scriptFile = Join-Path $script:Work 'child.ps1'
-        [IO.File]::WriteAllText($scriptFile, $script:Child)
+        Copy-Item (Join-Path $PSScriptRoot 'LimitChild.ps1') $script:Work   # nobody reads it there too
+        [IO.File]::WriteAllText($scriptFile, $script:Child.Replace('__LIMITCHILD__', (Join-Path $script:Work 'LimitChild.ps1')))
         & chmod -R a+rwX $script:Work
         $psi = [Diagnostics.ProcessStartInfo]::new($program)
         foreach ($a in $prefix + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$manifest'; . '$scriptFile'")) { $psi.ArgumentList.Add($a) }

@@ -40,7 +40,7 @@ namespace IpcPs
         public void Clear() => Reference.Call("Clear");
 
         /// <summary>The value of KEY, $null when absent (dict.get; a method: PowerShell reads an indexer that failed as $null).</summary>
-        public object? Get(object key) => Reference.Call("Get", key);
+        public object? Get(object key) => this[key];   // C# calls the getter directly: its exception propagates
 
         /// <summary>
         /// The value of KEY, or OTHERWISE itself when KEY is absent (dict.get), in one call that says whether KEY was

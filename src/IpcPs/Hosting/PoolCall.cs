@@ -187,8 +187,7 @@ namespace IpcPs.Hosting
         /// </summary>
         public List<PoolResult> TakeAll()
         {
-            var taken = new List<PoolResult>(_ready);
-            _ready.Clear();
+            var taken = new List<PoolResult>(Take());   // a list of its own: Take answers the shared NoResults when none is ready
             taken.AddRange(_early.Values);   // a SortedDictionary: input order
             _early.Clear();
             return taken;
