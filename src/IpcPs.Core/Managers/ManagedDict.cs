@@ -9,11 +9,12 @@ namespace IpcPs
     /// Keys, Values, Count, ContainsKey, Remove, enumeration (a snapshot taken in one call). Each operation is one
     /// round trip and atomic on the server. String keys ignore case, as in @{}; a missing key reads as $null.
     /// </summary>
-    public sealed class ManagedDict : IDictionary, IManagedProxy
+    public sealed class ManagedDict : IDictionary, IManagedProxy, IReprWriter
     {
         internal ManagedDict(ManagerReference reference) => Reference = reference;
 
         ManagerReference IManagedProxy.Reference => Reference;
+        ManagerReference IReprWriter.Reference => Reference;
         private ManagerReference Reference { get; }
 
         public object? this[object key]
@@ -79,12 +80,10 @@ namespace IpcPs
 
         public void CopyTo(Array array, int index) => ToHashtable().CopyTo(array, index);
 
-        /// <summary>Python's repr of the dict ({1: 'a', 'k': None}), in insertion order.</summary>
-        public override string ToString()
-        {
-            var parts = new List<string>();
-            foreach (DictionaryEntry e in ToHashtable()) parts.Add(PyRepr.Of(e.Key) + ": " + PyRepr.Of(e.Value));
-            return "{" + string.Join(", ", parts) + "}";
-        }
+        /// <summary>Python's repr of the dict ({1: 'a', 'k': None}), in insertion order (bounded: see PyRepr).</summary>
+        public override string ToString() => PyRepr.Of(this);
+
+        void IReprWriter.WriteRepr(PyRepr repr) => repr.WriteDict(ToHashtable());
+        string IReprWriter.CycleText => "{...}";
     }
 }

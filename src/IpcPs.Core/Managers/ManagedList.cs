@@ -12,11 +12,12 @@ namespace IpcPs
     /// anything with an int indexer) before every $l[i], to resolve a negative index, which would double the round
     /// trips; here $l[i] is one call and the manager resolves negative indexes itself.
     /// </summary>
-    public sealed class ManagedList : ICollection, IManagedProxy
+    public sealed class ManagedList : ICollection, IManagedProxy, IReprWriter
     {
         internal ManagedList(ManagerReference reference) => Reference = reference;
 
         ManagerReference IManagedProxy.Reference => Reference;
+        ManagerReference IReprWriter.Reference => Reference;
         private ManagerReference Reference { get; }
 
         public object? this[long index]
@@ -78,7 +79,10 @@ namespace IpcPs
         public bool IsSynchronized => true;
         public object SyncRoot => this;
 
-        /// <summary>Python's repr of the list ([9, 8, 'a', None]).</summary>
-        public override string ToString() => "[" + string.Join(", ", ToArray().Select(PyRepr.Of)) + "]";
+        /// <summary>Python's repr of the list ([9, 8, 'a', None]; bounded: see PyRepr).</summary>
+        public override string ToString() => PyRepr.Of(this);
+
+        void IReprWriter.WriteRepr(PyRepr repr) => repr.WriteList(ToArray());
+        string IReprWriter.CycleText => "[...]";
     }
 }

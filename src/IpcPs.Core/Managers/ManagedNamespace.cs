@@ -8,13 +8,14 @@ namespace IpcPs
     /// A namespace that lives in a manager (CPython's NamespaceProxy): $ns.x = 1 stores the attribute in the manager,
     /// $ns.x reads it back (an unknown attribute is an error, as in Python). Names ignore case.
     /// </summary>
-    public sealed class ManagedNamespace : DynamicObject, IManagedProxy
+    public sealed class ManagedNamespace : DynamicObject, IManagedProxy, IReprWriter
     {
         private readonly ManagerReference _reference;
 
         internal ManagedNamespace(ManagerReference reference) => _reference = reference;
 
         ManagerReference IManagedProxy.Reference => _reference;
+        ManagerReference IReprWriter.Reference => _reference;
 
         public override bool TryGetMember(GetMemberBinder binder, out object? result)
         {
@@ -43,8 +44,25 @@ namespace IpcPs
         /// <summary>Deletes an attribute (del ns.x); true if it existed.</summary>
         public bool Remove(string name) => (bool)_reference.Call("Remove", name)!;
 
-        /// <summary>Namespace(x=1, y='a'), as CPython prints one.</summary>
-        public override string ToString() => "Namespace(" + string.Join(", ", Items().Select(e => e.Key + "=" + PyRepr.Of(e.Value))) + ")";
+        /// <summary>Namespace(x=1, y='a'), as CPython prints one (bounded: see PyRepr).</summary>
+        public override string ToString() => PyRepr.Of(this);
+
+        void IReprWriter.WriteRepr(PyRepr repr)
+        {
+            repr.Text("Namespace(");
+            bool first = true;
+            foreach (var e in Items())
+            {
+                if (repr.Full) return;
+                if (!first) repr.Text(", ");
+                first = false;
+                repr.Text(e.Key + "=");
+                repr.Write(e.Value);
+            }
+            repr.Text(")");
+        }
+
+        string IReprWriter.CycleText => "Namespace(...)";
     }
 
     /// <summary>

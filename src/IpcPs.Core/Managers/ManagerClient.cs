@@ -71,21 +71,27 @@ namespace IpcPs.Core.Managers
         /// <item>else <see cref="ManagerAuthenticationException"/>, before anything is sent.</item>
         /// </list>
         /// </summary>
-        public static ManagerClient Open(string address, string? stateDir, byte[]? key)
+        public static ManagerClient Open(string address, string? stateDir, byte[]? key) => Open(address, stateDir, key, DefaultHandshakeTimeout);
+
+        /// <summary>How long a client gives a manager to pass the handshake.</summary>
+        internal static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(30);
+
+        /// <summary>The same, giving the manager HANDSHAKE to pass the handshake (tests shorten it).</summary>
+        internal static ManagerClient Open(string address, string? stateDir, byte[]? key, TimeSpan handshake)
         {
-            if (key != null) return Connect(address, key, null);
+            if (key != null) return Connect(address, key, null, handshake);
             if (IsSocketOf(address, stateDir))
             {
                 using (var folder = ManagerState.OpenLocal(stateDir))
-                    if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath);
+                    if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath, handshake);
             }
             else if (ManagerState.LocalOverLoopback && !string.IsNullOrEmpty(stateDir))
             {
                 // Windows: the folder's key goes only to the address its own address file names.
                 using (var folder = ManagerState.OpenLocal(stateDir))
-                    if (folder != null && folder.LocalAddress() == address && folder.ReadKey() is byte[] fileKey) return Connect(address, fileKey, null);
+                    if (folder != null && folder.LocalAddress() == address && folder.ReadKey() is byte[] fileKey) return Connect(address, fileKey, null, handshake);
             }
-            if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null);
+            if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null, handshake);
             string why = string.IsNullOrEmpty(stateDir) ? ""
                 : IsSocketOf(address, stateDir) ? $" The folder '{stateDir}' is not a private folder of this user with a key file, so no key is taken from it."
                 : $" A manager's key file is used only for the Unix socket in its own folder, never for another address: this reference names the folder '{stateDir}' but the address '{address}'.";
@@ -101,7 +107,7 @@ namespace IpcPs.Core.Managers
         }
 
         /// <summary>Connects to ADDRESS (or to the Unix socket at VIAPATH, a path through a folder's descriptor) and authenticates with KEY.</summary>
-        private static ManagerClient Connect(string address, byte[] key, string? viaPath)
+        private static ManagerClient Connect(string address, byte[] key, string? viaPath, TimeSpan handshake)
         {
             // A Unix socket path longer than sun_path (108 bytes) is reached another way where the platform has one
             // (Linux: through its folder's descriptor).
@@ -123,12 +129,27 @@ namespace IpcPs.Core.Managers
             var fs = new FrameSocket(socket) { PeerName = address };
             try
             {
-                socket.ReceiveTimeout = 30_000;   // a peer that never answers the handshake
+                // The handshake gets HANDSHAKE in all, as the server gives its peers (a timer closes the socket): a
+                // per-receive timeout alone let a peer at the address trickle a byte at a time and hold the caller for
+                // that timeout per byte, some 40 minutes for the hello and the verdict.
+                socket.ReceiveTimeout = (int)handshake.TotalMilliseconds;
+                int ended = 0;   // 1: the handshake finished; 2: the deadline closed the socket first
                 FrameSeal seal;
-                try { seal = ManagerAuth.Connect(fs, key, address); }
-                catch (Exception e) when (e is SocketException || e is ConnectionClosedException || e is MessageFormatException)
+                using (new Timer(_ => { if (Interlocked.CompareExchange(ref ended, 2, 0) == 0) fs.Dispose(); }, null, handshake, Timeout.InfiniteTimeSpan))
                 {
-                    throw new ManagerAuthenticationException(address, $"The manager at '{address}' dropped the connection during authentication: {e.Message}");
+                    try { seal = ManagerAuth.Connect(fs, key, address); }
+                    catch (Exception e) when (Volatile.Read(ref ended) == 2 || e is SocketException || e is ConnectionClosedException
+                        || e is MessageFormatException || e is ObjectDisposedException)
+                    {
+                        if (Volatile.Read(ref ended) == 2 || e is ObjectDisposedException)
+                            throw TooSlow(address, handshake);
+                        throw new ManagerAuthenticationException(address, $"The manager at '{address}' dropped the connection during authentication: {e.Message}");
+                    }
+                    if (Interlocked.CompareExchange(ref ended, 1, 0) != 0)
+                    {
+                        seal.Dispose();
+                        throw TooSlow(address, handshake);
+                    }
                 }
                 // Sealed over TCP only, as the server does (see ManagerServer.Serve).
                 if (endPoint is System.Net.IPEndPoint) fs.Protect(seal);
@@ -144,6 +165,9 @@ namespace IpcPs.Core.Managers
                 throw;
             }
         }
+
+        private static ManagerAuthenticationException TooSlow(string address, TimeSpan handshake) => new ManagerAuthenticationException(address,
+            $"The peer at '{address}' did not complete the manager handshake within {handshake.TotalSeconds:0.#} s (a manager answers in one round trip); the connection was closed.");
 
         /// <summary>
         /// Calls MEMBER of object ID; a server-side failure is a <see cref="ManagerRemoteException"/>. The caller's host

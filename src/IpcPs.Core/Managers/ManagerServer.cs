@@ -36,7 +36,12 @@ namespace IpcPs.Core.Managers
         private readonly List<IpcObject> _owned = new List<IpcObject>();   // shared-memory objects made here; destroyed at shutdown
         private readonly ConcurrentDictionary<FrameSocket, byte> _connections = new ConcurrentDictionary<FrameSocket, byte>();
         private readonly ManualResetEventSlim _stopped = new ManualResetEventSlim();
-        private long _nextId;
+        // Object ids start at a random point of [2^48, 2^48 + 2^47) for each server, not at 1: a manager stopped and
+        // started again at the same address (the same -Name, port and key) must not give its objects the ids the first
+        // one gave, or a proxy of the first (a stale proxy reconnects by itself) would reach whichever new object took
+        // its id. An unknown id is a KeyNotFoundException on the server, a ManagerRemoteException on the caller. Ids
+        // stay below 2^53 (exact as a double anywhere they are shown).
+        private long _nextId = FirstId();
         private int _shutdown;
 
         private sealed class Entry
@@ -272,6 +277,13 @@ namespace IpcPs.Core.Managers
                 fs.Dispose();
                 if (shutdownAfter) Shutdown();
             }
+        }
+
+        private static long FirstId()
+        {
+            var bytes = new byte[8];
+            using (var rng = System.Security.Cryptography.RandomNumberGenerator.Create()) rng.GetBytes(bytes);
+            return (1L << 48) | (BitConverter.ToInt64(bytes, 0) & ((1L << 47) - 1));
         }
 
         private static bool IsObjectId(object? o) => o is long || o is int || o is short || o is byte || o is sbyte || o is ushort || o is uint;
