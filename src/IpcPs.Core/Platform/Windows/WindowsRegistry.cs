@@ -36,7 +36,11 @@ namespace IpcPs.Core.Platform.Windows
         private const uint LockOffsetHigh = 0x40000000;   // the lock byte: offset 2^62
 
         private readonly object _gate = new object();
+        private readonly string? _localAppData;
         private string? _folder;
+
+        /// <summary>LOCALAPPDATA: the profile folder to keep the registry in (tests); null: the user's (the known folder).</summary>
+        public WindowsRegistry(string? localAppData = null) => _localAppData = localAppData;
 
         /// <summary>The registry folder of this session (made, and its owner checked, on first use).</summary>
         public string Folder
@@ -46,7 +50,7 @@ namespace IpcPs.Core.Platform.Windows
                 lock (_gate)
                 {
                     if (_folder != null) return _folder;
-                    string local = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+                    string local = _localAppData ?? Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
                     if (string.IsNullOrEmpty(local)) local = Environment.GetEnvironmentVariable("LOCALAPPDATA") ?? "";
                     if (string.IsNullOrEmpty(local)) throw new IpcException("The registry of IpcPs needs %LOCALAPPDATA%, which is not set.");
                     Win32.ProcessIdToSessionId(Win32.GetCurrentProcessId(), out uint session);
@@ -121,12 +125,13 @@ namespace IpcPs.Core.Platform.Windows
             var sa = PrivateSecurity.ForObject();
             while (true)
             {
-                IntPtr file = Win32.CreateFile(path, Win32.GENERIC_READ | Win32.GENERIC_WRITE | Win32.DELETE,
+                int hooked = RegistryTestHooks.RecordOpenError?.Invoke(path) ?? 0;
+                IntPtr file = hooked != 0 ? Win32.InvalidHandle : Win32.CreateFile(path, Win32.GENERIC_READ | Win32.GENERIC_WRITE | Win32.DELETE,
                     Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE | Win32.FILE_SHARE_DELETE, &sa,
                     create ? Win32.OPEN_ALWAYS : Win32.OPEN_EXISTING, Win32.FILE_ATTRIBUTE_NORMAL | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
                 if (file == Win32.InvalidHandle)
                 {
-                    int error = Win32.LastError;
+                    int error = hooked != 0 ? hooked : Win32.LastError;
                     if (!create && (error == Win32.ERROR_FILE_NOT_FOUND || error == Win32.ERROR_PATH_NOT_FOUND)) return IntPtr.Zero;
                     if (error == Win32.ERROR_PATH_NOT_FOUND) { ForgetFolder(); path = Path.Combine(Folder, name); continue; }
                     throw new IpcPlatformException("CreateFile (registry record)", error, name);
