@@ -29,7 +29,7 @@ $E::AndAlso($E::GreaterThanOrEqual($E::Property($p, 'Length'), $E::Constant(260)
 Describe 'Windows: record paths longer than MAX_PATH' -Tag 'WindowsOnly' {
     It 'a name whose record path passes 260 characters is created, opened from another process, listed and removed' {
         $name = (New-TestName 'lp') + '_' + ('x' * 220)
-        $r = Invoke-Pwsh -TimeoutSeconds 240 -Command @"
+        $r = Invoke-Pwsh -TimeoutSeconds 150 -Command @"
 $MaxPathRule
 `$name = '$name'
 `$session = [Diagnostics.Process]::GetCurrentProcess().SessionId
@@ -56,7 +56,7 @@ try {
 
     It 'a record path that keeps failing ERROR_PATH_NOT_FOUND ends in a typed error naming the path, not in an endless retry' {
         $name = New-TestName 'lp'
-        $r = Invoke-Pwsh -TimeoutSeconds 240 -Command @"
+        $r = Invoke-Pwsh -TimeoutSeconds 150 -Command @"
 $NeverResolves
 try { `$s = New-SharedMemory '$name' 64; `$s.Close(); 'made' }
 catch { `$e = `$_.Exception; while (`$e -and `$e -isnot [IpcPs.IpcPlatformException]) { `$e = `$e.InnerException }; if (`$e) { 'error ' + `$e.ErrorNumber; `$e.Message } else { 'other ' + `$_ } }
