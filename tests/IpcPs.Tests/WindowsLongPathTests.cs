@@ -28,6 +28,7 @@ namespace IpcPs.Tests
             string root = Path.Combine(Path.GetTempPath(), PlatformTesting.NewName("lpdeep"));
             string deep = root;
             while (deep.Length < 280) deep = Path.Combine(deep, new string('d', 60));   // the folder alone is past MAX_PATH
+            Directory.CreateDirectory(deep);   // the user's profile folder, which the registry makes its folders in
             string name = PlatformTesting.NewName("lprec") + "_" + new string('x', 200);
             var registry = new WindowsRegistry(deep);
             // Windows' rule, for this test's paths only: 260 characters or more without \\?\ do not resolve.
