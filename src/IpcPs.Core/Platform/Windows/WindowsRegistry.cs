@@ -121,8 +121,9 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         private IntPtr OpenLocked(string name, bool create, bool exclusive)
         {
-            string path = Path.Combine(Folder, name);
+            string plain = Path.Combine(Folder, name), path = ExtendedPath.Of(plain);
             var sa = PrivateSecurity.ForObject();
+            bool folderMadeAgain = false;
             while (true)
             {
                 int hooked = RegistryTestHooks.RecordOpenError?.Invoke(path) ?? 0;
@@ -133,14 +134,23 @@ namespace IpcPs.Core.Platform.Windows
                 {
                     int error = hooked != 0 ? hooked : Win32.LastError;
                     if (!create && (error == Win32.ERROR_FILE_NOT_FOUND || error == Win32.ERROR_PATH_NOT_FOUND)) return IntPtr.Zero;
-                    if (error == Win32.ERROR_PATH_NOT_FOUND) { ForgetFolder(); path = Path.Combine(Folder, name); continue; }
-                    throw new IpcPlatformException("CreateFile (registry record)", error, name);
+                    if (error == Win32.ERROR_PATH_NOT_FOUND && !folderMadeAgain)
+                    {
+                        // The folder was removed (by hand, or with the profile): made again once. Bounded: a path that
+                        // still does not resolve (one Windows refuses, a folder replaced meanwhile) is an error, not a spin.
+                        folderMadeAgain = true;
+                        ForgetFolder();
+                        plain = Path.Combine(Folder, name);
+                        path = ExtendedPath.Of(plain);
+                        continue;
+                    }
+                    throw new IpcPlatformException($"CreateFile (registry record {ExtendedPath.Describe(plain)})", error, name);
                 }
                 try
                 {
                     var info = FileInfoOf(file, name);
                     if ((info.FileAttributes & (Win32.FILE_ATTRIBUTE_DIRECTORY | Win32.FILE_ATTRIBUTE_REPARSE_POINT)) != 0)
-                        throw new IpcException($"The registry record '{path}' is not a regular file; refusing to use it.", name);
+                        throw new IpcException($"The registry record '{plain}' is not a regular file; refusing to use it.", name);
                     RegistryTestHooks.BeforeLock?.Invoke(name);
                     Lock(file, exclusive, name);
                     if (StillLinked(path, info)) return file;
@@ -165,7 +175,7 @@ namespace IpcPs.Core.Platform.Windows
             return info;
         }
 
-        /// <summary>Whether the file at PATH now is the one described by INFO (same volume, same file index).</summary>
+        /// <summary>Whether the file at PATH (extended-length) now is the one described by INFO (same volume, same file index).</summary>
         private static bool StillLinked(string path, Win32.BY_HANDLE_FILE_INFORMATION info)
         {
             IntPtr now = Win32.CreateFile(path, Win32.FILE_READ_ATTRIBUTES, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE | Win32.FILE_SHARE_DELETE,
@@ -225,7 +235,7 @@ namespace IpcPs.Core.Platform.Windows
         {
             for (int attempt = 0; ; attempt++)
             {
-                if (Rename(file, Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N")))) break;
+                if (Rename(file, ExtendedPath.Of(Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N"))))) break;
                 int error = Win32.LastError;
                 if (error != Win32.ERROR_PATH_NOT_FOUND || attempt > 0) throw new IpcPlatformException("SetFileInformationByHandle (rename)", error, name);
                 PrivateFolders.Ensure(Folder, TrashFolder);   // the trash folder was removed by hand
@@ -235,7 +245,7 @@ namespace IpcPs.Core.Platform.Windows
                 throw new IpcPlatformException("SetFileInformationByHandle (delete)", Win32.LastError, name);
         }
 
-        /// <summary>Renames the open FILE to TARGET (a full path on the same volume); false with the error in LastError.</summary>
+        /// <summary>Renames the open FILE to TARGET (a full, extended-length path on the same volume); false with the error in LastError.</summary>
         private static bool Rename(IntPtr file, string target)
         {
             // FILE_RENAME_INFO: { union { BOOLEAN ReplaceIfExists; DWORD Flags; }; HANDLE RootDirectory; DWORD FileNameLength; WCHAR FileName[]; }
