@@ -25,6 +25,8 @@ namespace IpcPs.Core.Platform.Windows
     /// the mark is deleted by the next listing.</item>
     /// <item>Reparse points are never followed (FILE_FLAG_OPEN_REPARSE_POINT) and a record that is a folder or a
     /// reparse point is refused.</item>
+    /// <item>Record paths pass MAX_PATH with long names: every Win32 call gets the extended-length path
+    /// (<see cref="ExtendedPath"/>).</item>
     /// </list>
     /// Unlike /dev/shm, the folder survives a reboot while the mappings do not: records left by processes that were
     /// killed (or by the last boot) name dead holders and no segment; they are pruned when next touched, and listed
