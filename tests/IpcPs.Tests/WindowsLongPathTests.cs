@@ -22,6 +22,12 @@ namespace IpcPs.Tests
         private static RegistryRecord Counter(long count) =>
             new RegistryRecord(IpcObjectKind.SharedMemory, new ProcessIdentity(1, count), DateTime.UtcNow);
 
+        [Theory]
+        [InlineData(@"C:\a\.\b\..\c/d", @"\\?\C:\a\c\d")]   // normalised first: \\?\ turns Win32's normalisation off
+        [InlineData(@"\\server\share\p\x", @"\\?\UNC\server\share\p\x")]   // a UNC profile
+        [InlineData(@"\\?\C:\already", @"\\?\C:\already")]
+        public void AnExtendedPathIsFullNormalisedAndPrefixed(string path, string extended) => Assert.Equal(extended, ExtendedPath.Of(path));
+
         [Fact]
         public void ARegistryWhoseFolderIsPastMaxPathCreatesRewritesListsAndDeletesRecords()
         {
