@@ -26,13 +26,22 @@ namespace IpcPs.Core.Platform
     }
 
     /// <summary>
-    /// A test hook of both registries: called with the name after a record's file is opened and checked, before its
-    /// lock is taken (tests/IpcPs.Tests/PlatformRegistryTests: a waiter that opened a record about to be deleted).
-    /// Null outside tests: one null check per record access.
+    /// Test hooks of the registries. Null outside tests: one null check per record access.
     /// </summary>
     internal static class RegistryTestHooks
     {
+        /// <summary>
+        /// Both registries: called with the name after a record's file is opened and checked, before its lock is taken
+        /// (tests/IpcPs.Tests/PlatformRegistryTests: a waiter that opened a record about to be deleted).
+        /// </summary>
         public static Action<string>? BeforeLock;
+
+        /// <summary>
+        /// Windows: called with the path the registry is about to open a record at (CreateFile); a non-zero answer is
+        /// taken as the Win32 error that CreateFile failed with, and the file is not opened. Tests make a path that
+        /// never resolves, or emulate Windows' MAX_PATH rule under Wine, which has none (tests/pester/WindowsLongPath).
+        /// </summary>
+        public static Func<string, int>? RecordOpenError;
     }
 
     /// <summary>What is known now of a process recorded in shared memory or in the registry.</summary>

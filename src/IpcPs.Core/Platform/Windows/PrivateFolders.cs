@@ -18,7 +18,7 @@ namespace IpcPs.Core.Platform.Windows
             foreach (var part in parts)
             {
                 path = Path.Combine(path, part);
-                if (!Win32.CreateDirectory(path, &sa))
+                if (!Win32.CreateDirectory(ExtendedPath.Of(path), &sa))
                 {
                     int error = Win32.LastError;
                     if (error != Win32.ERROR_ALREADY_EXISTS) throw new IpcPlatformException("CreateDirectory", error, path);
@@ -31,7 +31,7 @@ namespace IpcPs.Core.Platform.Windows
         /// <summary>Refuses PATH unless it is a folder (not a reparse point) whose owner is the current user.</summary>
         public static void Check(string path)
         {
-            IntPtr dir = Win32.CreateFile(path, Win32.READ_CONTROL | Win32.FILE_READ_ATTRIBUTES,
+            IntPtr dir = Win32.CreateFile(ExtendedPath.Of(path), Win32.READ_CONTROL | Win32.FILE_READ_ATTRIBUTES,
                 Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE | Win32.FILE_SHARE_DELETE, null, Win32.OPEN_EXISTING,
                 Win32.FILE_FLAG_BACKUP_SEMANTICS | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
             if (dir == Win32.InvalidHandle) throw new IpcPlatformException("CreateFile (folder)", Win32.LastError, path);

@@ -47,7 +47,7 @@ namespace IpcPs.Core.Platform.Windows
             else name = IpcName.Validate(name);
             string dir = Path.Combine(Parent, name);
             var sa = PrivateSecurity.ForFolder();
-            if (!Win32.CreateDirectory(dir, &sa))
+            if (!Win32.CreateDirectory(ExtendedPath.Of(dir), &sa))
             {
                 int error = Win32.LastError;
                 if (error == Win32.ERROR_ALREADY_EXISTS) throw new IpcObjectExistsException(name);
@@ -75,7 +75,7 @@ namespace IpcPs.Core.Platform.Windows
             {
                 var sa = PrivateSecurity.ForObject();
                 string path = Path.Combine(dir, fileName);
-                IntPtr file = Win32.CreateFile(path, Win32.GENERIC_WRITE, 0, &sa, Win32.CREATE_NEW, Win32.FILE_ATTRIBUTE_NORMAL | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
+                IntPtr file = Win32.CreateFile(ExtendedPath.Of(path), Win32.GENERIC_WRITE, 0, &sa, Win32.CREATE_NEW, Win32.FILE_ATTRIBUTE_NORMAL | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
                 if (file == Win32.InvalidHandle) throw new IpcPlatformException("CreateFile", Win32.LastError, path);
                 try
                 {
@@ -102,7 +102,7 @@ namespace IpcPs.Core.Platform.Windows
         {
             if (string.IsNullOrEmpty(dir)) return null;
             // No FILE_SHARE_DELETE: while we hold it, the folder cannot be renamed, moved or deleted.
-            IntPtr handle = Win32.CreateFile(dir!, Win32.READ_CONTROL | Win32.FILE_READ_ATTRIBUTES, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE,
+            IntPtr handle = Win32.CreateFile(ExtendedPath.Of(dir!), Win32.READ_CONTROL | Win32.FILE_READ_ATTRIBUTES, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE,
                 null, Win32.OPEN_EXISTING, Win32.FILE_FLAG_BACKUP_SEMANTICS | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
             if (handle == Win32.InvalidHandle) return null;
             try
@@ -155,7 +155,7 @@ namespace IpcPs.Core.Platform.Windows
             private byte[]? ReadPrivate(string fileName)
             {
                 string path = System.IO.Path.Combine(Path, fileName);
-                IntPtr file = Win32.CreateFile(path, Win32.GENERIC_READ | Win32.READ_CONTROL, Win32.FILE_SHARE_READ, null, Win32.OPEN_EXISTING,
+                IntPtr file = Win32.CreateFile(ExtendedPath.Of(path), Win32.GENERIC_READ | Win32.READ_CONTROL, Win32.FILE_SHARE_READ, null, Win32.OPEN_EXISTING,
                     Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
                 if (file == Win32.InvalidHandle) return null;
                 try

@@ -25,6 +25,8 @@ namespace IpcPs.Core.Platform.Windows
     /// the mark is deleted by the next listing.</item>
     /// <item>Reparse points are never followed (FILE_FLAG_OPEN_REPARSE_POINT) and a record that is a folder or a
     /// reparse point is refused.</item>
+    /// <item>Record paths pass MAX_PATH with long names: every Win32 call gets the extended-length path
+    /// (<see cref="ExtendedPath"/>).</item>
     /// </list>
     /// Unlike /dev/shm, the folder survives a reboot while the mappings do not: records left by processes that were
     /// killed (or by the last boot) name dead holders and no segment; they are pruned when next touched, and listed
@@ -36,7 +38,11 @@ namespace IpcPs.Core.Platform.Windows
         private const uint LockOffsetHigh = 0x40000000;   // the lock byte: offset 2^62
 
         private readonly object _gate = new object();
+        private readonly string? _localAppData;
         private string? _folder;
+
+        /// <summary>LOCALAPPDATA: the profile folder to keep the registry in (tests); null: the user's (the known folder).</summary>
+        public WindowsRegistry(string? localAppData = null) => _localAppData = localAppData;
 
         /// <summary>The registry folder of this session (made, and its owner checked, on first use).</summary>
         public string Folder
@@ -46,7 +52,7 @@ namespace IpcPs.Core.Platform.Windows
                 lock (_gate)
                 {
                     if (_folder != null) return _folder;
-                    string local = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
+                    string local = _localAppData ?? Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify);
                     if (string.IsNullOrEmpty(local)) local = Environment.GetEnvironmentVariable("LOCALAPPDATA") ?? "";
                     if (string.IsNullOrEmpty(local)) throw new IpcException("The registry of IpcPs needs %LOCALAPPDATA%, which is not set.");
                     Win32.ProcessIdToSessionId(Win32.GetCurrentProcessId(), out uint session);
@@ -117,25 +123,36 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         private IntPtr OpenLocked(string name, bool create, bool exclusive)
         {
-            string path = Path.Combine(Folder, name);
+            string plain = Path.Combine(Folder, name), path = ExtendedPath.Of(plain);
             var sa = PrivateSecurity.ForObject();
+            bool folderMadeAgain = false;
             while (true)
             {
-                IntPtr file = Win32.CreateFile(path, Win32.GENERIC_READ | Win32.GENERIC_WRITE | Win32.DELETE,
+                int hooked = RegistryTestHooks.RecordOpenError?.Invoke(path) ?? 0;
+                IntPtr file = hooked != 0 ? Win32.InvalidHandle : Win32.CreateFile(path, Win32.GENERIC_READ | Win32.GENERIC_WRITE | Win32.DELETE,
                     Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE | Win32.FILE_SHARE_DELETE, &sa,
                     create ? Win32.OPEN_ALWAYS : Win32.OPEN_EXISTING, Win32.FILE_ATTRIBUTE_NORMAL | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
                 if (file == Win32.InvalidHandle)
                 {
-                    int error = Win32.LastError;
+                    int error = hooked != 0 ? hooked : Win32.LastError;
                     if (!create && (error == Win32.ERROR_FILE_NOT_FOUND || error == Win32.ERROR_PATH_NOT_FOUND)) return IntPtr.Zero;
-                    if (error == Win32.ERROR_PATH_NOT_FOUND) { ForgetFolder(); path = Path.Combine(Folder, name); continue; }
-                    throw new IpcPlatformException("CreateFile (registry record)", error, name);
+                    if (error == Win32.ERROR_PATH_NOT_FOUND && !folderMadeAgain)
+                    {
+                        // The folder was removed (by hand, or with the profile): made again once. Bounded: a path that
+                        // still does not resolve (one Windows refuses, a folder replaced meanwhile) is an error, not a spin.
+                        folderMadeAgain = true;
+                        ForgetFolder();
+                        plain = Path.Combine(Folder, name);
+                        path = ExtendedPath.Of(plain);
+                        continue;
+                    }
+                    throw new IpcPlatformException($"CreateFile (registry record {ExtendedPath.Describe(plain)})", error, name);
                 }
                 try
                 {
                     var info = FileInfoOf(file, name);
                     if ((info.FileAttributes & (Win32.FILE_ATTRIBUTE_DIRECTORY | Win32.FILE_ATTRIBUTE_REPARSE_POINT)) != 0)
-                        throw new IpcException($"The registry record '{path}' is not a regular file; refusing to use it.", name);
+                        throw new IpcException($"The registry record '{plain}' is not a regular file; refusing to use it.", name);
                     RegistryTestHooks.BeforeLock?.Invoke(name);
                     Lock(file, exclusive, name);
                     if (StillLinked(path, info)) return file;
@@ -160,7 +177,7 @@ namespace IpcPs.Core.Platform.Windows
             return info;
         }
 
-        /// <summary>Whether the file at PATH now is the one described by INFO (same volume, same file index).</summary>
+        /// <summary>Whether the file at PATH (extended-length) now is the one described by INFO (same volume, same file index).</summary>
         private static bool StillLinked(string path, Win32.BY_HANDLE_FILE_INFORMATION info)
         {
             IntPtr now = Win32.CreateFile(path, Win32.FILE_READ_ATTRIBUTES, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE | Win32.FILE_SHARE_DELETE,
@@ -220,7 +237,7 @@ namespace IpcPs.Core.Platform.Windows
         {
             for (int attempt = 0; ; attempt++)
             {
-                if (Rename(file, Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N")))) break;
+                if (Rename(file, ExtendedPath.Of(Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N"))))) break;
                 int error = Win32.LastError;
                 if (error != Win32.ERROR_PATH_NOT_FOUND || attempt > 0) throw new IpcPlatformException("SetFileInformationByHandle (rename)", error, name);
                 PrivateFolders.Ensure(Folder, TrashFolder);   // the trash folder was removed by hand
@@ -230,7 +247,7 @@ namespace IpcPs.Core.Platform.Windows
                 throw new IpcPlatformException("SetFileInformationByHandle (delete)", Win32.LastError, name);
         }
 
-        /// <summary>Renames the open FILE to TARGET (a full path on the same volume); false with the error in LastError.</summary>
+        /// <summary>Renames the open FILE to TARGET (a full, extended-length path on the same volume); false with the error in LastError.</summary>
         private static bool Rename(IntPtr file, string target)
         {
             // FILE_RENAME_INFO: { union { BOOLEAN ReplaceIfExists; DWORD Flags; }; HANDLE RootDirectory; DWORD FileNameLength; WCHAR FileName[]; }
