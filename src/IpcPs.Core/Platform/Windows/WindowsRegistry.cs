@@ -23,6 +23,8 @@ namespace IpcPs.Core.Platform.Windows
     /// inodes) and starts again if not. Renaming first avoids Windows' delete-pending state, in which the name would
     /// refuse every open until the last waiter let go. A trash file left by a process killed between the rename and
     /// the mark is deleted by the next listing.</item>
+    /// <item>A record's file name encodes its name (<see cref="RecordFileName"/>): names are case-sensitive, as kernel
+    /// object names are, while file names are not; and Win32 strips a trailing '.' and takes "nul.x" for a device.</item>
     /// <item>Reparse points are never followed (FILE_FLAG_OPEN_REPARSE_POINT) and a record that is a folder or a
     /// reparse point is refused.</item>
     /// </list>
@@ -99,8 +101,8 @@ namespace IpcPs.Core.Platform.Windows
             var names = new List<string>();
             foreach (var path in Directory.EnumerateFiles(folder))
             {
-                string name = Path.GetFileName(path);
-                if (!name.StartsWith(".", StringComparison.Ordinal)) names.Add(name);
+                // Not a record's file name (the trash, a file an older IpcPs named with a capital letter bare): skipped.
+                if (RecordFileName.Decode(Path.GetFileName(path)) is string name) names.Add(name);
             }
             // Trash left by a process killed between renaming a record and marking it: no one can lock it any more.
             foreach (var path in Directory.EnumerateFiles(Path.Combine(folder, TrashFolder)))
@@ -117,7 +119,7 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         private IntPtr OpenLocked(string name, bool create, bool exclusive)
         {
-            string path = Path.Combine(Folder, name);
+            string path = RecordPath(name);
             var sa = PrivateSecurity.ForObject();
             while (true)
             {
@@ -128,7 +130,7 @@ namespace IpcPs.Core.Platform.Windows
                 {
                     int error = Win32.LastError;
                     if (!create && (error == Win32.ERROR_FILE_NOT_FOUND || error == Win32.ERROR_PATH_NOT_FOUND)) return IntPtr.Zero;
-                    if (error == Win32.ERROR_PATH_NOT_FOUND) { ForgetFolder(); path = Path.Combine(Folder, name); continue; }
+                    if (error == Win32.ERROR_PATH_NOT_FOUND) { ForgetFolder(); path = RecordPath(name); continue; }
                     throw new IpcPlatformException("CreateFile (registry record)", error, name);
                 }
                 try
@@ -148,6 +150,9 @@ namespace IpcPs.Core.Platform.Windows
                 Win32.CloseHandle(file);   // deleted (and maybe made again) while we waited for the lock: again
             }
         }
+
+        /// <summary>The path of NAME's record: its file name encodes the name (<see cref="RecordFileName"/>).</summary>
+        private string RecordPath(string name) => Path.Combine(Folder, RecordFileName.Encode(name));
 
         private void ForgetFolder()
         {
