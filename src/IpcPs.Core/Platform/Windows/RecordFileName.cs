@@ -4,7 +4,7 @@ using System.Text;
 namespace IpcPs.Core.Platform.Windows
 {
     /// <summary>
-    /// The file name of a name's registry record on Windows. Names are case-sensitive, as the kernel's object names are
+    /// The file name of a name's registry record on Windows (and of a manager's folder). Names are case-sensitive, as the kernel's object names are
     /// ("Name comparison is case sensitive": CreateSemaphore, CreateMutex), but NTFS file names are not, and Win32 path
     /// parsing turns a last component that ends with '.' into another one (the dots are stripped) and a DOS device name
     /// (CON, PRN, AUX, NUL, COM0-9, LPT0-9, on Windows 10 also with any extension: "nul.txt") into the device. So the
