@@ -11,6 +11,9 @@ namespace IpcPs.Tests
     /// </summary>
     public sealed class ManagerFolderNameTests
     {
+        /// <summary>How the platform's file system compares paths: Windows ignores case, Linux does not.</summary>
+        private static StringComparison SameFolder => PlatformTesting.IsWindows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
         [Fact]
         public void NamesThatDifferInCaseOrByATrailingDotOrThatNameADeviceHaveFoldersOfTheirOwn()
         {
@@ -22,7 +25,7 @@ namespace IpcPs.Tests
                 for (int i = 0; i < names.Length; i++) dirs[i] = ManagerState.Create(names[i]);
                 for (int i = 0; i < names.Length; i++)
                     for (int j = 0; j < i; j++)
-                        Assert.False(string.Equals(dirs[i], dirs[j], StringComparison.OrdinalIgnoreCase), $"'{names[i]}' and '{names[j]}' share the folder '{dirs[i]}'.");
+                        Assert.False(string.Equals(dirs[i], dirs[j], SameFolder), $"'{names[i]}' and '{names[j]}' share the folder '{dirs[i]}'.");
                 for (int i = 0; i < names.Length; i++) Assert.Equal(dirs[i], ManagerState.Find(names[i]));
             }
             finally
