@@ -5,7 +5,8 @@ using System.Security.Cryptography;
 namespace IpcPs.Core.Platform.Windows
 {
     /// <summary>
-    /// Manager folders on Windows: <c>%LOCALAPPDATA%\IpcPs\managers\NAME</c>, each made with the user-only security
+    /// Manager folders on Windows: <c>%LOCALAPPDATA%\IpcPs\managers\NAME</c> (NAME encoded as a registry record's file
+    /// name is, <see cref="RecordFileName"/>: names are case-sensitive, Windows file names are not), each made with the user-only security
     /// descriptor (<see cref="PrivateSecurity"/>), holding, for a local manager, the key file and the address file (the
     /// loopback host:port it listens on: local managers use TCP on Windows, <see cref="LocalOverLoopback"/>), both made
     /// with CREATE_NEW and the same descriptor. The profile folder is the user's alone, so unlike Linux's shared temp
@@ -45,7 +46,7 @@ namespace IpcPs.Core.Platform.Windows
                 name = BitConverter.ToString(bytes).Replace("-", "").ToLowerInvariant();
             }
             else name = IpcName.Validate(name);
-            string dir = Path.Combine(Parent, name);
+            string dir = Path.Combine(Parent, RecordFileName.Encode(name));   // names are case-sensitive, file names not
             var sa = PrivateSecurity.ForFolder();
             if (!Win32.CreateDirectory(ExtendedPath.Of(dir), &sa))
             {
@@ -58,7 +59,7 @@ namespace IpcPs.Core.Platform.Windows
 
         public string? Find(string name)
         {
-            string dir = Path.Combine(Parent, IpcName.Validate(name));
+            string dir = Path.Combine(Parent, RecordFileName.Encode(IpcName.Validate(name)));
             using (var folder = OpenLocal(dir)) return folder is null ? null : dir;
         }
 

@@ -23,6 +23,8 @@ namespace IpcPs.Core.Platform.Windows
     /// inodes) and starts again if not. Renaming first avoids Windows' delete-pending state, in which the name would
     /// refuse every open until the last waiter let go. A trash file left by a process killed between the rename and
     /// the mark is deleted by the next listing.</item>
+    /// <item>A record's file name encodes its name (<see cref="RecordFileName"/>): names are case-sensitive, as kernel
+    /// object names are, while file names are not; and Win32 strips a trailing '.' and takes "nul.x" for a device.</item>
     /// <item>Reparse points are never followed (FILE_FLAG_OPEN_REPARSE_POINT) and a record that is a folder or a
     /// reparse point is refused.</item>
     /// <item>Record paths pass MAX_PATH with long names: every Win32 call gets the extended-length path
@@ -105,8 +107,8 @@ namespace IpcPs.Core.Platform.Windows
             var names = new List<string>();
             foreach (var path in Directory.EnumerateFiles(folder))
             {
-                string name = Path.GetFileName(path);
-                if (!name.StartsWith(".", StringComparison.Ordinal)) names.Add(name);
+                // Not a record's file name (the trash, a file an older IpcPs named with a capital letter bare): skipped.
+                if (RecordFileName.Decode(Path.GetFileName(path)) is string name) names.Add(name);
             }
             // Trash left by a process killed between renaming a record and marking it: no one can lock it any more.
             foreach (var path in Directory.EnumerateFiles(Path.Combine(folder, TrashFolder)))
@@ -123,7 +125,7 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         private IntPtr OpenLocked(string name, bool create, bool exclusive)
         {
-            string plain = Path.Combine(Folder, name), path = ExtendedPath.Of(plain);
+            string plain = RecordPath(name), path = ExtendedPath.Of(plain);
             var sa = PrivateSecurity.ForObject();
             bool folderMadeAgain = false;
             while (true)
@@ -142,7 +144,7 @@ namespace IpcPs.Core.Platform.Windows
                         // still does not resolve (one Windows refuses, a folder replaced meanwhile) is an error, not a spin.
                         folderMadeAgain = true;
                         ForgetFolder();
-                        plain = Path.Combine(Folder, name);
+                        plain = RecordPath(name);
                         path = ExtendedPath.Of(plain);
                         continue;
                     }
@@ -165,6 +167,9 @@ namespace IpcPs.Core.Platform.Windows
                 Win32.CloseHandle(file);   // deleted (and maybe made again) while we waited for the lock: again
             }
         }
+
+        /// <summary>The path of NAME's record: its file name encodes the name (<see cref="RecordFileName"/>).</summary>
+        private string RecordPath(string name) => Path.Combine(Folder, RecordFileName.Encode(name));
 
         private void ForgetFolder()
         {
