@@ -31,6 +31,9 @@ namespace IpcPs
         /// </summary>
         internal object? Call(string member, params object?[] args) => CallWith(Core.IpcHost.CallerInterrupt, member, args);
 
+        /// <summary>The same, its reply checked to be a T (<see cref="ManagerReply"/>): a reply of another type is MessageFormatException.</summary>
+        internal T Call<T>(string member, params object?[] args) => ManagerReply.Expect<T>(Call(member, args), member, Address);
+
         /// <summary>A call (and its connect) ended by CANCEL, not by the caller's interrupt (see <see cref="ManagerClient.Call(long, string, object[], System.Threading.CancellationToken)"/>).</summary>
         internal object? CallWith(System.Threading.CancellationToken cancel, string member, params object?[] args) => Client(cancel).Call(Id, member, args, cancel);
 
