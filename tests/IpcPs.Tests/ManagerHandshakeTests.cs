@@ -125,7 +125,7 @@ namespace IpcPs.Tests
             {
                 ManagerState.WriteKey(dir, Key);
                 string address = "127.0.0.1:" + ((IPEndPoint)listener.LocalEndpoint).Port;
-                var e = Assert.Throws<ManagerAuthenticationException>(() => ManagerClient.Open(address, dir, null));
+                var e = Assert.Throws<ManagerAuthenticationException>(() => ManagerClient.Open(address, dir, null, TestContext.Current.CancellationToken));
                 Assert.Contains("used only for the Unix socket in its own folder", e.Message);
                 Assert.False(listener.Pending(), "the client connected to an address its key file was not made for");
             }

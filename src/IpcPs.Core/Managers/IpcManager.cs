@@ -31,7 +31,7 @@ namespace IpcPs
         public string Address => _reference.Address;
 
         /// <summary>The manager's process id.</summary>
-        public int Pid => Convert.ToInt32(_reference.Call("Pid"));
+        public int Pid => _reference.Call<int>("Pid");
 
         /// <summary>The server process when this session started it (null when connected to one).</summary>
         internal Process? Process { get; }
@@ -58,7 +58,7 @@ namespace IpcPs
         }
 
         /// <summary>The registered custom type ids.</summary>
-        public string[] TypeIds => _typeIds ??= ((object?[])_reference.Call("TypeIds")!).Cast<string>().ToArray();
+        public string[] TypeIds => _typeIds ??= _reference.Call<object?[]>("TypeIds").Select(t => ManagerReply.Expect<string>(t, "TypeIds", Address)).ToArray();
 
         public ManagedDict Dict() => Dict(null);
         public ManagedDict Dict(IDictionary? initial) => new ManagedDict(Make("Dict", initial is null ? null : initial as Hashtable ?? new Hashtable(initial)));
@@ -129,20 +129,30 @@ namespace IpcPs
 
         private ManagerReference Make(string typeId, params object?[] args)
         {
-            var r = (object?[])_reference.Call("Create", typeId, args)!;
-            return new ManagerReference(Address, Convert.ToInt64(r[0]), (string)r[1]!, StateDir);
+            var r = Created(typeId, args, 2);   // [id, typeId]
+            return new ManagerReference(Address, ManagerReply.Expect<long>(r[0], "Create", Address), ManagerReply.Expect<string>(r[1], "Create", Address), StateDir);
         }
 
         private IpcObject Shared(string typeId, params object?[] args)
         {
-            var r = (object?[])_reference.Call("Create", typeId, args)!;
-            try { return IpcObjects.Open((string)r[2]!, (IpcObjectKind)Enum.Parse(typeof(IpcObjectKind), (string)r[3]!)); }
+            var r = Created(typeId, args, 4);   // [id, typeId, name, kind]
+            string name = ManagerReply.Expect<string>(r[2], "Create", Address), kindName = ManagerReply.Expect<string>(r[3], "Create", Address);
+            if (!Enum.TryParse(kindName, out IpcObjectKind kind) || !Enum.IsDefined(typeof(IpcObjectKind), kind) || !char.IsLetter(kindName, 0))
+                throw ManagerReply.Wrong("Create", Address, $"names the kind '{kindName}', which is none");
+            try { return IpcObjects.Open(name, kind); }
             catch (IpcObjectNotFoundException e)
             {
                 // The manager made it, but not on this machine: these kinds are shared memory, not proxies.
                 throw new InvalidOperationException($"A manager's {typeId} is a shared-memory object of the manager's machine, and the manager at '{Address}' "
                     + "is not on this one: over the network use Dict, List, Namespace and registered types.", e);
             }
+        }
+
+        // Create's reply: at least N items (a reply of a newer manager may carry more).
+        private object?[] Created(string typeId, object?[] args, int n)
+        {
+            var r = _reference.Call<object?[]>("Create", typeId, args);
+            return r.Length >= n ? r : throw ManagerReply.Wrong("Create", Address, $"has {r.Length} items, not {n}");
         }
 
         public override string ToString() => $"IpcManager at {Address}";

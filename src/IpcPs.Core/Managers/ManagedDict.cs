@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using IpcPs.Core.Managers;
 
 namespace IpcPs
 {
@@ -26,16 +27,16 @@ namespace IpcPs
         public int Count => GetCount();
 
         /// <summary>How many entries there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
-        public int GetCount() => (int)Reference.Call("Count")!;
+        public int GetCount() => Reference.Call<int>("Count");
 
-        public ICollection Keys => (object?[])Reference.Call("Keys")!;
-        public ICollection Values => (object?[])Reference.Call("Values")!;
-        public bool ContainsKey(object key) => (bool)Reference.Call("ContainsKey", key)!;
+        public ICollection Keys => Reference.Call<object?[]>("Keys");
+        public ICollection Values => Reference.Call<object?[]>("Values");
+        public bool ContainsKey(object key) => Reference.Call<bool>("ContainsKey", key);
         public bool Contains(object key) => ContainsKey(key);
         public void Add(object key, object? value) => Reference.Call("Add", key, value);
 
         /// <summary>Removes KEY; true if it was there.</summary>
-        public bool Remove(object key) => (bool)Reference.Call("Remove", key)!;
+        public bool Remove(object key) => Reference.Call<bool>("Remove", key);
         void IDictionary.Remove(object key) => Remove(key);
 
         public void Clear() => Reference.Call("Clear");
@@ -47,8 +48,13 @@ namespace IpcPs
         /// The value of KEY, or OTHERWISE itself when KEY is absent (dict.get), in one call that says whether KEY was
         /// there: a key removed meanwhile never reads as $null, and OTHERWISE never goes to the manager.
         /// </summary>
-        public object? Get(object key, object? otherwise) =>
-            Reference.Call("TryGet", key) is object?[] reply && reply.Length > 0 && reply[0] is true ? (reply.Length > 1 ? reply[1] : null) : otherwise;
+        public object? Get(object key, object? otherwise)
+        {
+            var reply = Reference.Call<object?[]>("TryGet", key);   // [true, value] or [false]
+            bool found = reply.Length > 0 && ManagerReply.Expect<bool>(reply[0], "TryGet", Reference.Address);
+            if (reply.Length != (found ? 2 : 1)) throw ManagerReply.Wrong("TryGet", Reference.Address, $"has {reply.Length} items");
+            return found ? reply[1] : otherwise;
+        }
 
         /// <summary>Removes KEY and returns its value; an error when absent (dict.pop).</summary>
         public object? Pop(object key) => Reference.Call("Pop", key);
@@ -63,7 +69,7 @@ namespace IpcPs
         /// <summary>A local, ordered copy of the whole dict, taken in one call.</summary>
         public System.Collections.Specialized.OrderedDictionary ToHashtable()
         {
-            var items = (object?[])Reference.Call("Items")!;
+            var items = ManagerReply.Pairs<object>(Reference.Call("Items"), "Items", Reference.Address);
             int n = items.Length / 2;
             var copy = new System.Collections.Specialized.OrderedDictionary(n, StringComparer.OrdinalIgnoreCase);
             for (int i = 0; i < n; i++) copy[items[i]!] = items[n + i];

@@ -29,13 +29,13 @@ namespace IpcPs
         public int Count => GetCount();
 
         /// <summary>How many items there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
-        public int GetCount() => (int)Reference.Call("Count")!;
+        public int GetCount() => Reference.Call<int>("Count");
 
         /// <summary>The item at INDEX, negative from the end (a method: PowerShell reads an indexer that failed as $null).</summary>
         public object? Get(long index) => Reference.Call("Get", index);
 
         /// <summary>Appends VALUE (list.append); returns its index.</summary>
-        public int Add(object? value) => (int)Reference.Call("Add", value)!;
+        public int Add(object? value) => Reference.Call<int>("Add", value);
 
         /// <summary>Appends VALUE (CPython's list.append).</summary>
         public void Append(object? value) => Add(value);
@@ -46,7 +46,7 @@ namespace IpcPs
         public void Insert(int index, object? value) => Reference.Call("Insert", index, value);
 
         /// <summary>Removes the first item equal to VALUE; true if there was one.</summary>
-        public bool Remove(object? value) => (bool)Reference.Call("Remove", value)!;
+        public bool Remove(object? value) => Reference.Call<bool>("Remove", value);
 
         public void RemoveAt(int index) => Reference.Call("RemoveAt", index);
 
@@ -57,12 +57,12 @@ namespace IpcPs
         /// <summary>Reverses the list in place, in the manager.</summary>
         public void Reverse() => Reference.Call("Reverse");
 
-        public bool Contains(object? value) => (bool)Reference.Call("Contains", value)!;
-        public int IndexOf(object? value) => (int)Reference.Call("IndexOf", value)!;
+        public bool Contains(object? value) => Reference.Call<bool>("Contains", value);
+        public int IndexOf(object? value) => Reference.Call<int>("IndexOf", value);
         public void Clear() => Reference.Call("Clear");
 
         /// <summary>A local copy of the whole list, taken in one call.</summary>
-        public object?[] ToArray() => (object?[])Reference.Call("Items")!;
+        public object?[] ToArray() => Reference.Call<object?[]>("Items");
 
         /// <summary>
         /// The items, from a snapshot taken in one call. PowerShell's + and += enumerate their list operand into a new

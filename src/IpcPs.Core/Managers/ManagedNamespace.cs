@@ -34,7 +34,7 @@ namespace IpcPs
         /// <summary>Every attribute and its value, taken in one call.</summary>
         public Dictionary<string, object?> Items()
         {
-            var items = (object?[])_reference.Call("Items")!;
+            var items = Core.Managers.ManagerReply.Pairs<string>(_reference.Call("Items"), "Items", _reference.Address);
             int n = items.Length / 2;
             var d = new Dictionary<string, object?>(System.StringComparer.OrdinalIgnoreCase);
             for (int i = 0; i < n; i++) d[(string)items[i]!] = items[n + i];
@@ -42,7 +42,7 @@ namespace IpcPs
         }
 
         /// <summary>Deletes an attribute (del ns.x); true if it existed.</summary>
-        public bool Remove(string name) => (bool)_reference.Call("Remove", name)!;
+        public bool Remove(string name) => _reference.Call<bool>("Remove", name);
 
         /// <summary>Namespace(x=1, y='a'), as CPython prints one (bounded: see PyRepr).</summary>
         public override string ToString() => PyRepr.Of(this);

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Net.Sockets;
 using System.Threading;
+using System.Threading.Tasks;
 using IpcPs.Core.Messaging;
 
 namespace IpcPs.Core.Managers
@@ -42,14 +43,17 @@ namespace IpcPs.Core.Managers
         private static bool IsSocketOf(string address, string? stateDir) =>
             !string.IsNullOrEmpty(stateDir) && address == ManagerAddress.UnixPrefix + System.IO.Path.Combine(stateDir, ManagerState.SocketFile);
 
-        /// <summary>This process's shared connection to ADDRESS (a broken one is replaced).</summary>
-        public static ManagerClient For(string address, string? stateDir)
+        /// <summary>
+        /// This process's shared connection to ADDRESS (a broken one is replaced). CANCEL (the caller's interrupt, or a
+        /// cmdlet's stop token) ends a connect or handshake in progress: OperationCanceledException, nothing left open.
+        /// </summary>
+        public static ManagerClient For(string address, string? stateDir, CancellationToken cancel)
         {
             lock (Shared)
                 if (Shared.TryGetValue(address, out var c) && !c.IsBroken) return c;
-            // Connected outside the lock: a manager that is slow to answer (up to the 30 s handshake timeout) must not
-            // hold up the proxies of every other manager in this process.
-            var fresh = Open(address, stateDir, null);
+            // Connected outside the lock: a manager that is slow to answer (up to the connect and handshake bounds) must
+            // not hold up the proxies of every other manager in this process.
+            var fresh = Open(address, stateDir, null, cancel);
             lock (Shared)
             {
                 if (Shared.TryGetValue(address, out var raced) && !raced.IsBroken) { fresh.Dispose(); return raced; }
@@ -70,28 +74,37 @@ namespace IpcPs.Core.Managers
         /// from a parent);</item>
         /// <item>else <see cref="ManagerAuthenticationException"/>, before anything is sent.</item>
         /// </list>
+        /// CANCEL ends the connect or the handshake at once (OperationCanceledException; the socket is closed).
         /// </summary>
-        public static ManagerClient Open(string address, string? stateDir, byte[]? key) => Open(address, stateDir, key, DefaultHandshakeTimeout);
+        public static ManagerClient Open(string address, string? stateDir, byte[]? key, CancellationToken cancel) =>
+            Open(address, stateDir, key, DefaultHandshakeTimeout, cancel);
 
         /// <summary>How long a client gives a manager to pass the handshake.</summary>
         internal static readonly TimeSpan DefaultHandshakeTimeout = TimeSpan.FromSeconds(30);
 
+        /// <summary>
+        /// How long a connect may take (the system's own bound is some 2 minutes of SYN retries on Linux, 21 s on
+        /// Windows): an address that drops packets is <see cref="ConnectionClosedException"/> after this.
+        /// </summary>
+        internal static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(30);
+
         /// <summary>The same, giving the manager HANDSHAKE to pass the handshake (tests shorten it).</summary>
-        internal static ManagerClient Open(string address, string? stateDir, byte[]? key, TimeSpan handshake)
+        internal static ManagerClient Open(string address, string? stateDir, byte[]? key, TimeSpan handshake, CancellationToken cancel = default)
         {
-            if (key != null) return Connect(address, key, null, handshake);
+            cancel.ThrowIfCancellationRequested();
+            if (key != null) return Connect(address, key, null, handshake, cancel);
             if (IsSocketOf(address, stateDir))
             {
                 using (var folder = ManagerState.OpenLocal(stateDir))
-                    if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath, handshake);
+                    if (folder?.ReadKey() is byte[] fileKey) return Connect(address, fileKey, folder.SocketPath, handshake, cancel);
             }
             else if (ManagerState.LocalOverLoopback && !string.IsNullOrEmpty(stateDir))
             {
                 // Windows: the folder's key goes only to the address its own address file names.
                 using (var folder = ManagerState.OpenLocal(stateDir))
-                    if (folder != null && folder.LocalAddress() == address && folder.ReadKey() is byte[] fileKey) return Connect(address, fileKey, null, handshake);
+                    if (folder != null && folder.LocalAddress() == address && folder.ReadKey() is byte[] fileKey) return Connect(address, fileKey, null, handshake, cancel);
             }
-            if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null, handshake);
+            if (KnownKeys.TryGetValue(address, out var known)) return Connect(address, known, null, handshake, cancel);
             string why = string.IsNullOrEmpty(stateDir) ? ""
                 : IsSocketOf(address, stateDir) ? $" The folder '{stateDir}' is not a private folder of this user with a key file, so no key is taken from it."
                 : $" A manager's key file is used only for the Unix socket in its own folder, never for another address: this reference names the folder '{stateDir}' but the address '{address}'.";
@@ -107,7 +120,7 @@ namespace IpcPs.Core.Managers
         }
 
         /// <summary>Connects to ADDRESS (or to the Unix socket at VIAPATH, a path through a folder's descriptor) and authenticates with KEY.</summary>
-        private static ManagerClient Connect(string address, byte[] key, string? viaPath, TimeSpan handshake)
+        private static ManagerClient Connect(string address, byte[] key, string? viaPath, TimeSpan handshake, CancellationToken cancel)
         {
             // A Unix socket path longer than sun_path (108 bytes) is reached another way where the platform has one
             // (Linux: through its folder's descriptor).
@@ -117,13 +130,7 @@ namespace IpcPs.Core.Managers
             try
             {
                 endPoint = viaPath != null ? ManagerAddress.UnixEndPointOf(viaPath) : ManagerAddress.Parse(address);
-                socket = ManagerAddress.NewSocket(endPoint);
-                try { socket.Connect(endPoint); }
-                catch (SocketException e)
-                {
-                    socket.Dispose();
-                    throw new ConnectionClosedException(address, $"Cannot reach the manager at '{address}': {e.Message}");
-                }
+                socket = ConnectSocket(address, endPoint, cancel);
             }
             finally { folder?.Dispose(); }
             var fs = new FrameSocket(socket) { PeerName = address };
@@ -131,16 +138,19 @@ namespace IpcPs.Core.Managers
             {
                 // The handshake gets HANDSHAKE in all, as the server gives its peers (a timer closes the socket): a
                 // per-receive timeout alone let a peer at the address trickle a byte at a time and hold the caller for
-                // that timeout per byte, some 40 minutes for the hello and the verdict.
+                // that timeout per byte, some 40 minutes for the hello and the verdict. CANCEL closes it the same way.
                 socket.ReceiveTimeout = (int)handshake.TotalMilliseconds;
-                int ended = 0;   // 1: the handshake finished; 2: the deadline closed the socket first
+                int ended = 0;   // 1: the handshake finished; 2: the deadline closed the socket first; 3: CANCEL did
                 FrameSeal seal;
-                using (new Timer(_ => { if (Interlocked.CompareExchange(ref ended, 2, 0) == 0) fs.Dispose(); }, null, handshake, Timeout.InfiniteTimeSpan))
+                void End(int why) { if (Interlocked.CompareExchange(ref ended, why, 0) == 0) fs.Dispose(); }
+                using (new Timer(_ => End(2), null, handshake, Timeout.InfiniteTimeSpan))
+                using (cancel.Register(() => End(3)))
                 {
                     try { seal = ManagerAuth.Connect(fs, key, address); }
-                    catch (Exception e) when (Volatile.Read(ref ended) == 2 || e is SocketException || e is ConnectionClosedException
+                    catch (Exception e) when (Volatile.Read(ref ended) != 0 || e is SocketException || e is ConnectionClosedException
                         || e is MessageFormatException || e is ObjectDisposedException)
                     {
+                        if (Volatile.Read(ref ended) == 3) throw new OperationCanceledException(cancel);
                         if (Volatile.Read(ref ended) == 2 || e is ObjectDisposedException)
                             throw TooSlow(address, handshake);
                         throw new ManagerAuthenticationException(address, $"The manager at '{address}' dropped the connection during authentication: {e.Message}");
@@ -148,6 +158,7 @@ namespace IpcPs.Core.Managers
                     if (Interlocked.CompareExchange(ref ended, 1, 0) != 0)
                     {
                         seal.Dispose();
+                        if (ended == 3) throw new OperationCanceledException(cancel);
                         throw TooSlow(address, handshake);
                     }
                 }
@@ -163,6 +174,50 @@ namespace IpcPs.Core.Managers
             {
                 fs.Dispose();
                 throw;
+            }
+        }
+
+        /// <summary>
+        /// A socket connected to ENDPOINT within <see cref="DefaultConnectTimeout"/>, or until CANCEL. The connect is
+        /// asynchronous (no thread waits in connect(2), which closing the socket does not always wake), so a peer that
+        /// drops SYNs costs neither a thread nor the system's two minutes. A Unix socket whose backlog is full refuses a
+        /// non-blocking connect at once (EAGAIN) where a blocking one would wait: that is tried again every 10 ms.
+        /// </summary>
+        private static Socket ConnectSocket(string address, System.Net.EndPoint endPoint, CancellationToken cancel)
+        {
+            var deadline = System.Diagnostics.Stopwatch.StartNew();
+            while (true)
+            {
+                var socket = ManagerAddress.NewSocket(endPoint);
+                var left = DefaultConnectTimeout - deadline.Elapsed;
+                try
+                {
+                    var connect = socket.ConnectAsync(endPoint);
+                    bool done;
+                    try { done = left > TimeSpan.Zero && connect.Wait((int)Math.Ceiling(left.TotalMilliseconds), cancel); }
+                    catch (OperationCanceledException) { done = false; }
+                    if (done) return socket;
+                    // Closing the socket aborts the connect; its outcome is observed, never left to the finalizer.
+                    socket.Dispose();
+                    connect.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    cancel.ThrowIfCancellationRequested();
+                    throw new ConnectionClosedException(address, $"Cannot reach the manager at '{address}': no connection within {DefaultConnectTimeout.TotalSeconds:0} s.");
+                }
+                catch (Exception x) when (((x as AggregateException)?.InnerException as SocketException ?? x as SocketException) is SocketException e)
+                {
+                    socket.Dispose();
+                    if (e.SocketErrorCode == SocketError.WouldBlock && !(endPoint is System.Net.IPEndPoint) && deadline.Elapsed < DefaultConnectTimeout)
+                    {
+                        if (cancel.WaitHandle.WaitOne(10)) throw new OperationCanceledException(cancel);   // a back-off, not a synchronisation
+                        continue;
+                    }
+                    throw new ConnectionClosedException(address, $"Cannot reach the manager at '{address}': {e.Message}");
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
             }
         }
 

@@ -25,15 +25,22 @@ namespace IpcPs
         public string TypeId { get; }
         public string? StateDir { get; }
 
-        internal object? Call(string member, params object?[] args) => Client().Call(Id, member, args);
+        /// <summary>
+        /// Calls MEMBER; the caller's interrupt (Ctrl+C) ends the wait for the reply and, when this process has no
+        /// connection to the manager yet, the connect and the handshake too.
+        /// </summary>
+        internal object? Call(string member, params object?[] args) => CallWith(Core.IpcHost.CallerInterrupt, member, args);
 
-        /// <summary>A call ended by CANCEL, not by the caller's interrupt (see <see cref="ManagerClient.Call(long, string, object[], System.Threading.CancellationToken)"/>).</summary>
-        internal object? CallWith(System.Threading.CancellationToken cancel, string member, params object?[] args) => Client().Call(Id, member, args, cancel);
+        /// <summary>The same, its reply checked to be a T (<see cref="ManagerReply"/>): a reply of another type is MessageFormatException.</summary>
+        internal T Call<T>(string member, params object?[] args) => ManagerReply.Expect<T>(Call(member, args), member, Address);
 
-        private ManagerClient Client()
+        /// <summary>A call (and its connect) ended by CANCEL, not by the caller's interrupt (see <see cref="ManagerClient.Call(long, string, object[], System.Threading.CancellationToken)"/>).</summary>
+        internal object? CallWith(System.Threading.CancellationToken cancel, string member, params object?[] args) => Client(cancel).Call(Id, member, args, cancel);
+
+        private ManagerClient Client(System.Threading.CancellationToken cancel)
         {
             var c = _client;
-            if (c is null || c.IsBroken) _client = c = ManagerClient.For(Address, StateDir);
+            if (c is null || c.IsBroken) _client = c = ManagerClient.For(Address, StateDir, cancel);
             return c;
         }
 

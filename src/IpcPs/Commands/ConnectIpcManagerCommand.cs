@@ -60,11 +60,13 @@ namespace IpcPs.Commands
                     ManagerKeys.CheckForAddress(key, address);
                 }
                 // Authenticate now (with -AuthKey, that key only); then this process remembers the key for the address.
-                ManagerClient.Open(address, dir, key).Dispose();
+                // Ctrl+C ends the connect and the handshake at once.
+                ManagerClient.Open(address, dir, key, StopToken).Dispose();
                 if (key != null) ManagerClient.RememberKey(address, key);
                 ManagerClient.Forget(address);
                 WriteObject(new IpcManager(address, dir, null));
             }
+            catch (OperationCanceledException) when (StopToken.IsCancellationRequested) { throw new PipelineStoppedException(); }
             catch (Exception e) when (e is IpcException || e is ArgumentException || e is System.Net.Sockets.SocketException)
             {
                 ThrowIpcError(e, Address is null ? Name : BackendArgument.Redact(Address));
