@@ -30,18 +30,10 @@ BeforeAll {
         $remote = '0100007F:{0:X4}' -f $Port
         @(Get-Content /proc/net/tcp | Select-Object -Skip 1 | Where-Object { $f = -split $_; $f[2] -eq $remote -and $f[3] -eq '02' }).Count
     }
-
-    function Wait-Until([scriptblock] $Condition, [string] $What) {
-        $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while (-not (& $Condition)) {
-            if ([DateTime]::UtcNow -gt $deadline) { throw "Timed out waiting until $What" }
-            Start-Sleep -Milliseconds 20   # a poll with a deadline, not a synchronisation sleep
-        }
-    }
 }
 
 Describe 'Ctrl+C while connecting to a manager' {
-    It 'stops Connect-IpcManager in the handshake with a peer that accepts and never speaks' {
+    It 'stops Connect-IpcManager in the handshake with a peer that accepts and never speaks' -Tag 'Windows' {
         $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
         $listener.Start()
         $ps = $null; $peer = $null
@@ -74,13 +66,13 @@ Describe 'Ctrl+C while connecting to a manager' {
                 $s = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::InterNetwork, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Tcp)
                 $fillers.Add($s)
                 $null = $s.ConnectAsync([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, $port))
-                Wait-Until { $s.Connected -or (Get-SynSent $port) -gt 0 } 'the filler connected or hung'
+                Wait-Until { $s.Connected -or (Get-SynSent $port) -gt 0 } -Because 'the filler connected or hung'
             }
             $ps = [powershell]::Create().AddScript("Import-Module '$env:IPCPS_MODULE_PATH'; Connect-IpcManager -Address 127.0.0.1:$port -AuthKey ('k' * 32)")
             $pending = $ps.BeginInvoke()
-            Wait-Until { (Get-SynSent $port) -ge 2 } 'Connect-IpcManager sent its SYN'
+            Wait-Until { (Get-SynSent $port) -ge 2 } -Because 'Connect-IpcManager sent its SYN'
             Stop-Blocked $ps $pending
-            Wait-Until { (Get-SynSent $port) -le 1 } 'the stopped connect closed its socket'
+            Wait-Until { (Get-SynSent $port) -le 1 } -Because 'the stopped connect closed its socket'
         } finally {
             if ($ps) { $ps.Dispose() }
             foreach ($s in $fillers) { $s.Dispose() }
