@@ -60,5 +60,44 @@ namespace IpcPs.Tests
                 await Task.WhenAny(trickler, Task.Delay(TimeSpan.FromSeconds(30), CancellationToken.None));
             }
         }
+
+        /// <summary>
+        /// A peer that accepts and never speaks is reported as too slow for the handshake, every time: the socket's own
+        /// receive timeout was set to the deadline itself and raced the deadline's timer, so most such connects said the
+        /// manager "dropped the connection during authentication" (review finding: 40 of 60 on an idle machine).
+        /// </summary>
+        [Fact]
+        public async Task ASilentPeerIsReportedAsTooSlowEveryTime()
+        {
+            var cancel = TestContext.Current.CancellationToken;
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start(64);
+            string address = "127.0.0.1:" + ((IPEndPoint)listener.LocalEndpoint).Port;
+            var accepted = new System.Collections.Concurrent.ConcurrentBag<Socket>();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            var acceptor = Task.Run(async () =>
+            {
+                try { while (true) accepted.Add(await listener.AcceptSocketAsync(stop.Token)); }
+                catch (Exception e) when (e is OperationCanceledException || e is SocketException || e is ObjectDisposedException) { }
+            }, cancel);
+            try
+            {
+                var handshake = TimeSpan.FromMilliseconds(300);
+                var clients = Enumerable.Range(0, 24).Select(_ => Task.Run(() => ManagerClient.Open(address, null, Key, handshake), cancel)).ToArray();
+                var all = Task.WhenAll(clients);
+                Assert.True(await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(60), cancel)) == all, "the connects did not end within 60 s");
+                var wrong = clients.Select(c => c.Exception?.InnerException)
+                    .Where(e => !(e is ManagerAuthenticationException && e.Message.Contains("did not complete the manager handshake within 0.3 s")))
+                    .Select(e => e?.Message ?? "connected").ToList();
+                Assert.True(wrong.Count == 0, $"{wrong.Count} of {clients.Length} silent peers were reported otherwise, e.g.: {wrong.FirstOrDefault()}");
+            }
+            finally
+            {
+                stop.Cancel();
+                listener.Stop();
+                await Task.WhenAny(acceptor, Task.Delay(TimeSpan.FromSeconds(30), CancellationToken.None));
+                foreach (var s in accepted) s.Dispose();
+            }
+        }
     }
 }

@@ -31,6 +31,10 @@ namespace IpcPs.Tests
             Assert.Equal("ipc_3f09a1c2e4b7", RecordFileName.Encode("ipc_3f09a1c2e4b7"));   // generated names are their own file names
             foreach (var notOurs in new[] { "Foo", "^foo", "a^", "^", "~", "~foo", ".trash", "a.^^", "^^A" })
                 Assert.Null(RecordFileName.Decode(notOurs));
+            // 255-character file names that decode to a valid name whose own file name would be 256 characters (a device
+            // name without its '~', a trailing '.' without its '^'): not ours, and no exception (Names() lists on).
+            Assert.Null(RecordFileName.Decode("nul." + new string('a', 251)));
+            Assert.Null(RecordFileName.Decode(new string('a', 254) + "."));
             Assert.Throws<InvalidIpcNameException>(() => RecordFileName.Encode(new string('A', 128)));
             Assert.Equal(255, RecordFileName.Encode(new string('a', 255)).Length);
         }

@@ -6,7 +6,10 @@ BeforeAll {
     # "Managers", "Handshake"). Each test waits until the client is really blocked (seen from the listener's side or in
     # the kernel's socket table), stops it and gives the stop 15 s: the handshake's own deadline is 30 s, the system's
     # TCP connect timeout about 2 minutes.
-    function Stop-Blocked($ps, $pending) {
+    # METHODCALL: the stopped command is a method call, which PowerShell ends either as stopped or, when the script
+    # completes before the stop marks it, with the call's OperationCanceledException as its one error (PowerShell's
+    # race, not IpcPs's: a stopped $q.Get() does the same; what counts is that the stop ends it at once).
+    function Stop-Blocked($ps, $pending, [switch] $MethodCall) {
         $clock = [Diagnostics.Stopwatch]::StartNew()
         $stop = $ps.BeginStop($null, $null)
         $stopped = $stop.AsyncWaitHandle.WaitOne(15000)
@@ -15,7 +18,12 @@ BeforeAll {
         $e = $null
         try { $null = $ps.EndInvoke($pending) } catch { $e = $_.Exception }
         while ($e -is [Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
-        $e | Should -BeOfType ([Management.Automation.PipelineStoppedException])
+        if ($MethodCall -and -not $e) {
+            @($ps.Streams.Error).Count | Should -Be 1
+            $ps.Streams.Error[0].Exception.InnerException | Should -BeOfType ([OperationCanceledException])
+            return
+        }
+        $e | Should -BeOfType ([Management.Automation.PipelineStoppedException]) -Because "a stopped connect ends the command as stopped (its errors: $($ps.Streams.Error -join ' | '))"
         $ps.Streams.Error | Should -BeNullOrEmpty -Because 'a stopped connect is no failure of its own'
     }
 
@@ -97,13 +105,60 @@ Describe 'Ctrl+C while connecting to a manager' {
             $accept = $listener.AcceptAsync()
             if (-not $accept.Wait(30000)) { throw 'The proxy never connected' }
             $peer = $accept.Result
-            Stop-Blocked $ps $pending
+            Stop-Blocked $ps $pending -MethodCall
             Test-PeerClosed $peer | Should -BeTrue -Because 'the stopped call closes its connection'
         } finally {
             if ($peer) { $peer.Dispose() }
             if ($ps) { $ps.Dispose() }
             $listener.Dispose()
             Remove-Item -Recurse -Force $dir
+        }
+    }
+
+    It 'stops Connect-IpcManager while the host name is looked up (a DNS server that never answers)' -Skip:(-not $IsLinux) {
+        # A network namespace of the test's own whose resolv.conf names 127.0.0.1 with a 30 s timeout (ip netns exec
+        # mounts /etc/netns/NS/resolv.conf over /etc/resolv.conf), and a pwsh in it that listens on UDP port 53 itself,
+        # never answering: the lookup of a name is then seen to be under way (its query came) and would last 30 s.
+        $ns = New-TestName 'ipcps-dns'
+        $etc = "/etc/netns/$ns"
+        & ip netns add $ns
+        try {
+            $null = New-Item -ItemType Directory -Force $etc
+            Set-Content -LiteralPath "$etc/resolv.conf" -Value "nameserver 127.0.0.1`noptions timeout:30 attempts:1"
+            & ip -n $ns link set lo up
+            $child = {
+                $dns = [Net.Sockets.UdpClient]::new([Net.IPEndPoint]::new([Net.IPAddress]::Loopback, 53))
+                $ps = [powershell]::Create().AddScript("Import-Module '$env:IPCPS_MODULE_PATH'; Connect-IpcManager -Address ipcps-no-such-host.invalid:5000 -AuthKey ('k' * 32)")
+                $pending = $ps.BeginInvoke()
+                $query = $dns.ReceiveAsync()
+                if (-not $query.Wait(30000)) { 'result no query came'; exit }
+                $clock = [Diagnostics.Stopwatch]::StartNew()
+                $stop = $ps.BeginStop($null, $null)
+                $stopped = $stop.AsyncWaitHandle.WaitOne(15000)
+                "result stopped=$stopped seconds=$([int]$clock.Elapsed.TotalSeconds)"
+                try { $null = $ps.EndInvoke($pending); 'error none' } catch {
+                    $e = $_.Exception
+                    while ($e -is [Management.Automation.MethodInvocationException] -and $e.InnerException) { $e = $e.InnerException }
+                    "error $($e.GetType().Name)"
+                }
+                if ($stopped) { $ps.EndStop($stop) }
+                [Environment]::Exit(0)   # a lookup still under way (the old code) must not keep the process
+            }
+            $psi = [Diagnostics.ProcessStartInfo]::new('ip')
+            foreach ($a in @('netns', 'exec', $ns) + (Get-PwshCommand) + @('-NoProfile', '-NonInteractive', '-Command', $child.ToString())) { $psi.ArgumentList.Add($a) }
+            $psi.UseShellExecute = $false
+            $psi.RedirectStandardOutput = $true
+            $p = [Diagnostics.Process]::Start($psi)
+            try {
+                $out = $p.StandardOutput.ReadToEndAsync()
+                if (-not $p.WaitForExit(120000)) { $p.Kill($true); throw 'the child did not end within 120 s' }
+                $lines = $out.Result -split "`r?`n"
+            } finally { $p.Dispose() }
+            $lines | Should -Contain 'error PipelineStoppedException' -Because "a stopped lookup ends the command as stopped (output: $($lines -join ' | '))"
+            $lines | Where-Object { $_ -like 'result *' } | Should -Match 'stopped=True' -Because 'Stop() must end a connect waiting for its host name at once'
+        } finally {
+            & ip netns del $ns 2>$null
+            Remove-Item -Recurse -Force -LiteralPath $etc -ErrorAction Ignore
         }
     }
 }

@@ -2,6 +2,8 @@ using System;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace IpcPs.Core.Managers
 {
@@ -15,7 +17,14 @@ namespace IpcPs.Core.Managers
 
         public static bool IsUnix(string address) => address.StartsWith(UnixPrefix, StringComparison.Ordinal);
 
-        public static EndPoint Parse(string address)
+        public static EndPoint Parse(string address) => Parse(address, Timeout.InfiniteTimeSpan, CancellationToken.None);
+
+        /// <summary>
+        /// ADDRESS as an end point; a host name is looked up within BOUND (a ConnectionClosedException after it) or until
+        /// CANCEL. The lookup is asynchronous: the system's resolver may take its own time (retries, a DNS server that
+        /// never answers), and a caller's Ctrl+C must not wait for it.
+        /// </summary>
+        public static EndPoint Parse(string address, TimeSpan bound, CancellationToken cancel)
         {
             if (IsUnix(address)) return UnixEndPointOf(address.Substring(UnixPrefix.Length));
             int colon = address.LastIndexOf(':');
@@ -23,9 +32,22 @@ namespace IpcPs.Core.Managers
                 throw new ArgumentException($"'{address}' is not a manager address: use host:port (TCP) or unix:/path.");
             string host = address.Substring(0, colon).Trim('[', ']');
             if (IPAddress.TryParse(host, out var ip)) return new IPEndPoint(ip, port);
-            var addresses = Dns.GetHostAddresses(host);
+            var addresses = Lookup(address, host, bound, cancel);
             if (addresses.Length == 0) throw new ArgumentException($"The host '{host}' has no address.");
             return new IPEndPoint(addresses[0], port);
+        }
+
+        private static IPAddress[] Lookup(string address, string host, TimeSpan bound, CancellationToken cancel)
+        {
+            var lookup = Dns.GetHostAddressesAsync(host);
+            bool done;
+            try { done = lookup.Wait(bound < TimeSpan.Zero ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Ceiling(bound.TotalMilliseconds)), cancel); }
+            catch (AggregateException e) when (e.InnerException is SocketException s) { throw s; }   // as the blocking lookup threw it
+            if (done) return lookup.Result;
+            // Left running: its outcome is observed, never left to the finalizer.
+            lookup.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            cancel.ThrowIfCancellationRequested();
+            throw new ConnectionClosedException(address, $"Cannot reach the manager at '{address}': the host name '{host}' did not resolve within {bound.TotalSeconds:0} s.");
         }
 
         /// <summary>The most a Unix socket path may hold (sun_path is 108 bytes with its terminating NUL).</summary>

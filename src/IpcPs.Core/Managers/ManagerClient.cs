@@ -129,7 +129,7 @@ namespace IpcPs.Core.Managers
             Socket socket;
             try
             {
-                endPoint = viaPath != null ? ManagerAddress.UnixEndPointOf(viaPath) : ManagerAddress.Parse(address);
+                endPoint = viaPath != null ? ManagerAddress.UnixEndPointOf(viaPath) : ManagerAddress.Parse(address, DefaultConnectTimeout, cancel);
                 socket = ConnectSocket(address, endPoint, cancel);
             }
             finally { folder?.Dispose(); }
@@ -139,7 +139,9 @@ namespace IpcPs.Core.Managers
                 // The handshake gets HANDSHAKE in all, as the server gives its peers (a timer closes the socket): a
                 // per-receive timeout alone let a peer at the address trickle a byte at a time and hold the caller for
                 // that timeout per byte, some 40 minutes for the hello and the verdict. CANCEL closes it the same way.
-                socket.ReceiveTimeout = (int)handshake.TotalMilliseconds;
+                // The receive timeout is only a backstop, 5 s past the timer (a timer late on a starved thread pool): at
+                // the deadline itself it raced the timer and a silent peer was reported as a dropped connection.
+                socket.ReceiveTimeout = (int)Math.Min(int.MaxValue, (handshake + HandshakeBackstop).TotalMilliseconds);
                 int ended = 0;   // 1: the handshake finished; 2: the deadline closed the socket first; 3: CANCEL did
                 FrameSeal seal;
                 void End(int why) { if (Interlocked.CompareExchange(ref ended, why, 0) == 0) fs.Dispose(); }
@@ -151,7 +153,7 @@ namespace IpcPs.Core.Managers
                         || e is MessageFormatException || e is ObjectDisposedException)
                     {
                         if (Volatile.Read(ref ended) == 3) throw new OperationCanceledException(cancel);
-                        if (Volatile.Read(ref ended) == 2 || e is ObjectDisposedException)
+                        if (Volatile.Read(ref ended) == 2 || e is ObjectDisposedException || IsTimedOut(e))
                             throw TooSlow(address, handshake);
                         throw new ManagerAuthenticationException(address, $"The manager at '{address}' dropped the connection during authentication: {e.Message}");
                     }
@@ -220,6 +222,12 @@ namespace IpcPs.Core.Managers
                 }
             }
         }
+
+        /// <summary>How long after the handshake's deadline the socket's own receive timeout ends a receive the timer did not.</summary>
+        private static readonly TimeSpan HandshakeBackstop = TimeSpan.FromSeconds(5);
+
+        private static bool IsTimedOut(Exception e) =>
+            (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode == SocketError.TimedOut;
 
         private static ManagerAuthenticationException TooSlow(string address, TimeSpan handshake) => new ManagerAuthenticationException(address,
             $"The peer at '{address}' did not complete the manager handshake within {handshake.TotalSeconds:0.#} s (a manager answers in one round trip); the connection was closed.");

@@ -37,8 +37,8 @@ namespace IpcPs
 
         private PyRepr() { }
 
-        /// <summary>True once the text has reached <see cref="MaxChars"/>: every further write is dropped.</summary>
-        public bool Full => _text.Length >= MaxChars;
+        /// <summary>True once the text is past <see cref="MaxChars"/>: every further write is dropped (and the text is cut).</summary>
+        public bool Full => _text.Length > MaxChars;
 
         public static string Of(object? v)
         {

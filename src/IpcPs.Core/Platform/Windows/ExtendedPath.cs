@@ -25,8 +25,9 @@ namespace IpcPs.Core.Platform.Windows
             return @"\\?\" + full;
         }
 
-        /// <summary>PATH quoted for an error message, saying when it is past MAX_PATH (the usual reason a path does not resolve).</summary>
+        /// <summary>PATH quoted for an error message, with its length when it is past MAX_PATH (the extended path IpcPs opens
+        /// has no such limit, but a tool the user reaches for next, such as Explorer, may).</summary>
         public static string Describe(string path) =>
-            path.Length >= MaxPath ? $"'{path}' ({path.Length} characters, past Windows' MAX_PATH of {MaxPath})" : $"'{path}'";
+            path.Length >= MaxPath ? $"'{path}' ({path.Length} characters)" : $"'{path}'";
     }
 }

@@ -24,7 +24,17 @@ namespace IpcPs.Core.Platform.Windows
         /// <summary>The longest file name NTFS (and every file system Windows profiles live on) takes.</summary>
         public const int MaxFileName = 255;
 
-        public static string Encode(string name)
+        public static string Encode(string name) => TryEncode(name)
+            ?? throw new InvalidIpcNameException(name, $"on Windows its file name would be {Encoded(name).Length} characters long (each capital letter counts twice); the limit is {MaxFileName}.");
+
+        /// <summary>NAME's file name, or null when it would be longer than <see cref="MaxFileName"/>.</summary>
+        public static string? TryEncode(string name)
+        {
+            string file = Encoded(name);
+            return file.Length > MaxFileName ? null : file;
+        }
+
+        private static string Encoded(string name)
         {
             var b = new StringBuilder(name.Length + 8);
             if (IsDeviceName(name)) b.Append('~');
@@ -34,8 +44,6 @@ namespace IpcPs.Core.Platform.Windows
                 b.Append(c);
             }
             if (name.EndsWith(".", StringComparison.Ordinal)) b.Append('^');
-            if (b.Length > MaxFileName)
-                throw new InvalidIpcNameException(name, $"on Windows its registry file name would be {b.Length} characters long (each capital letter counts twice); the limit is {MaxFileName}.");
             return b.ToString();
         }
 
@@ -61,7 +69,7 @@ namespace IpcPs.Core.Platform.Windows
             try { IpcName.Validate(name); }
             catch (InvalidIpcNameException) { return null; }
             // Only the canonical form decodes, so no two file names stand for one name.
-            return Encode(name) == file ? name : null;
+            return TryEncode(name) == file ? name : null;
         }
 
         /// <summary>Whether Win32 takes a last path component NAME for a DOS device: its part before the first '.', any case.</summary>

@@ -1,0 +1,24 @@
+using IpcPs.Core.Managers;
+using Xunit;
+
+namespace IpcPs.Tests
+{
+    /// <summary>
+    /// The bound of a manager proxy's text (docs/design.md, "Proxies"): a repr is cut, with "...", only when it is longer
+    /// than <see cref="PyRepr.MaxChars"/>; one of exactly that length is whole (review finding: it got "..." too).
+    /// </summary>
+    public sealed class PyReprTests
+    {
+        [Fact]
+        public void ATextOfExactlyTheLimitIsWholeAndALongerOneIsCut()
+        {
+            string exact = PyRepr.Of(new string('a', PyRepr.MaxChars - 2));   // 'aaa…' with its two quotes
+            Assert.Equal(PyRepr.MaxChars, exact.Length);
+            Assert.EndsWith("a'", exact);
+
+            string longer = PyRepr.Of(new string('a', PyRepr.MaxChars - 1));
+            Assert.Equal(PyRepr.MaxChars + 3, longer.Length);
+            Assert.EndsWith("a...", longer);
+        }
+    }
+}
