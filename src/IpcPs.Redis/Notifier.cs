@@ -12,7 +12,8 @@ namespace IpcPs.Redis
     /// the state in Redis; a change publishes on the channel after it is applied (inside the same script), and every
     /// message completes the signal the waiter holds — so a change between the check and the wait is never missed, and
     /// waits never poll. A message lost while the subscription connection was down is made up for: when it is restored,
-    /// every watched channel is signalled and its waiters check again.
+    /// every watched channel is signalled and its waiters check again, and once more when the server has the
+    /// resubscriptions (<see cref="Restored"/>).
     /// <para>
     /// A channel is subscribed while a wait watches it (<see cref="Watch"/>: one round trip before the wait's first check,
     /// unless it is subscribed already) and for <see cref="Linger"/> after its last watcher left, then unsubscribed (sent,
@@ -42,7 +43,7 @@ namespace IpcPs.Redis
         {
             _sub = mux.GetSubscriber();
             _sweeper = new Timer(_ => Sweep(), null, Timeout.Infinite, Timeout.Infinite);
-            mux.ConnectionRestored += (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) SignalAll(); };
+            mux.ConnectionRestored += (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) Restored(); };
             mux.ConnectionFailed += (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) SignalAll(); };
         }
 
@@ -133,6 +134,24 @@ namespace IpcPs.Redis
             }
             catch (Exception e) when (e is RedisException || e is ObjectDisposedException) { }
             finally { _channels.TryRemove(new KeyValuePair<string, Channel>(c.Name, c)); }
+        }
+
+        /// <summary>
+        /// The subscription connection is back. The client tells so once it has SENT its resubscriptions, not when the server
+        /// has them: a change published in between reached no one, and a waiter that checked at the first signal slept past
+        /// it. So every channel is signalled now (for what was lost while it was down) and again when a PING sent on the
+        /// subscription connection after the resubscriptions is answered — in order, so after the server has them: a check
+        /// from then on either sees a change or is woken by its publish. Continued, never waited for (a pool thread).
+        /// </summary>
+        private void Restored()
+        {
+            SignalAll();
+            try
+            {
+                _sub.PingAsync().ContinueWith(t => { _ = t.Exception; SignalAll(); }, CancellationToken.None,
+                                              TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+            catch (Exception e) when (e is RedisException || e is ObjectDisposedException) { SignalAll(); }
         }
 
         private void SignalAll()

@@ -25,6 +25,7 @@ namespace IpcPs.Redis
         private readonly RedisKey[] _keys;
         private readonly string _getChannel, _putChannel, _joinChannel;
         private readonly ConcurrentQueue<RedisDelivery> _outstanding = new ConcurrentQueue<RedisDelivery>();
+        private readonly object _acking = new object();
         private int _depth = 2;
 
         internal RedisQueue(RedisBackend backend, string name, MetaReader meta) : base(backend, name, IpcObjectKind.Queue)
@@ -365,13 +366,31 @@ namespace IpcPs.Redis
 
         /// <summary>
         /// Marks done the oldest delivery this handle got and has not marked done (the Python pattern get … task_done).
-        /// DeliveryExpiredException when its visibility timeout passed and it went to another consumer.
+        /// DeliveryExpiredException when its visibility timeout passed and it went to another consumer. It stops being the
+        /// oldest only once the server answered (marked, or DeliveryExpired): a TaskDone that failed otherwise
+        /// (BackendUnavailable: nothing sent, safe to retry; BackendOutcomeUnknown) leaves it the oldest, so trying again
+        /// marks the same delivery (an OutcomeUnknown one that had been marked: DeliveryExpired, "already marked done").
+        /// Taking it off first made the retry mark the next delivery, and left this one in flight to be delivered again.
         /// </summary>
         public void TaskDone()
         {
             RequireJoinable();
-            if (!_outstanding.TryDequeue(out var d)) throw new TaskDoneException(Name);
-            Ack(d.Receipt);
+            lock (_acking)   // one TaskDone() of this handle at a time: each marks the delivery it peeked
+            {
+                if (!_outstanding.TryPeek(out var d)) throw new TaskDoneException(Name);
+                bool answered = false;
+                try
+                {
+                    Ack(d.Receipt);
+                    answered = true;
+                }
+                catch (DeliveryExpiredException)
+                {
+                    answered = true;
+                    throw;
+                }
+                finally { if (answered) _outstanding.TryDequeue(out _); }
+            }
         }
 
         /// <summary>Marks one delivery done by its receipt ("id:number", from <see cref="RedisDelivery.Receipt"/>), from any handle or process.</summary>

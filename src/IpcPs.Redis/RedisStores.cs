@@ -15,16 +15,39 @@ namespace IpcPs.Redis
     /// for values (every value read back is decoded with the codec's bounds; anything that is not a value is
     /// MessageFormatException). The meta hash is the store: creating it (Scripts.Create, given every key an object
     /// may have, as RedisBackend.Create) deletes the data left by an object whose meta was deleted by hand, so a new store
-    /// of the name starts empty.
+    /// of the name starts empty. So every operation is a script that asks the meta's kind first (<see cref="CheckStore"/>):
+    /// a store removed under an open handle (Remove-IpcObject elsewhere, a server restarted without persistence) is
+    /// IpcObjectNotFound, as every other object's, with nothing written. (Plain commands on the data key wrote it again
+    /// without its meta: a write accepted, listed by no Get-IpcObject, and deleted by the next New-* of the name.)
     /// </summary>
     public abstract class RedisStore : IIpcBackendStore
     {
+        /// <summary>The first lines of every store script: KEYS[1] the meta, KEYS[2] the data key, ARGV[1] the kind.</summary>
+        internal const string CheckStore = @"
+local kind = redis.call('HGET', KEYS[1], 'kind')
+if not kind then return redis.error_reply('IPCPS NOTFOUND') end
+if kind ~= ARGV[1] then return redis.error_reply('IPCPS KIND ' .. kind) end
+";
+
+        /// <summary>
+        /// ARGV: kind, a command of the data key, its arguments after the key. Answers {reply}, or {} for nil. Past 1,000
+        /// arguments (an RPUSH or HSET of a long batch: Extend, Update) it runs in chunks of 1,000 (Lua's unpack fails past
+        /// its stack limit), all in this one script; the reply is the last chunk's.
+        /// </summary>
+        private const string CommandScript = CheckStore + @"
+local n, r = #ARGV, nil
+if n <= 1002 then r = redis.call(ARGV[2], KEYS[2], unpack(ARGV, 3, n))
+else for j = 3, n, 1000 do r = redis.call(ARGV[2], KEYS[2], unpack(ARGV, j, math.min(j + 999, n))) end end
+if not r then return {} end
+return {r}";
+
         internal RedisStore(RedisBackend backend, string name, string kind)
         {
             Backend = backend;
             Name = name;
             StoreKind = kind;
             Data = RedisBackend.Key(name, kind == "List" ? "list" : "dict");
+            _keys = new[] { RedisBackend.MetaKey(name), Data };
             var r = backend.Eval(Scripts.Create, RedisBackend.ObjectKeys(name), new RedisValue[] { kind, 1 }, "Create", name, write: true);
             ScriptReply.Word(r, name, backend.Address, "Create", "created", "opened");
         }
@@ -35,7 +58,38 @@ namespace IpcPs.Redis
         public string Address => Backend.Address;
         internal RedisKey Data { get; }
 
-        internal T Run<T>(Func<IDatabase, Task<T>> command, string operation, bool write) => Backend.Run(command, operation, Name, write, new[] { Data });
+        private readonly RedisKey[] _keys;
+
+        /// <summary>Runs SCRIPT (it begins with <see cref="CheckStore"/>) with ARGS after the kind.</summary>
+        internal RedisResult Script(string script, string operation, bool write, params RedisValue[] args)
+        {
+            var a = new RedisValue[args.Length + 1];
+            a[0] = StoreKind;
+            Array.Copy(args, 0, a, 1, args.Length);
+            return Backend.Eval(script, _keys, a, operation, Name, write);
+        }
+
+        /// <summary>Runs the Redis COMMAND on the data key, once the store is found: its reply, or null for nil.</summary>
+        internal RedisResult? Command(string operation, bool write, string command, params RedisValue[] args)
+        {
+            var a = new RedisValue[args.Length + 1];
+            a[0] = command;
+            Array.Copy(args, 0, a, 1, args.Length);
+            var r = Script(CommandScript, operation, write, a);
+            if (r.Resp2Type != ResultType.Array || r.Length > 1) throw Unexpected(operation);
+            return r.Length == 0 ? null : r[0];
+        }
+
+        internal RedisValue One(string operation, bool write, string command, params RedisValue[] args) =>
+            Command(operation, write, command, args) is RedisResult r ? (r.Resp2Type == ResultType.BulkString ? (RedisValue)r : throw Unexpected(operation)) : RedisValue.Null;
+
+        internal long Long(string operation, bool write, string command, params RedisValue[] args) =>
+            Command(operation, write, command, args) is RedisResult r && r.Resp2Type == ResultType.Integer ? (long)r : throw Unexpected(operation);
+
+        internal RedisValue[] Many(string operation, string command, params RedisValue[] args) =>
+            Command(operation, false, command, args) is RedisResult r && r.Resp2Type == ResultType.Array ? ((RedisResult[])r!).Select(x => x.Resp2Type == ResultType.BulkString ? (RedisValue)x : throw Unexpected(operation)).ToArray() : throw Unexpected(operation);
+
+        internal IpcObjectCorruptException Unexpected(string operation) => new IpcObjectCorruptException(Name, Address, $"Redis's answer to {operation} is not one it can give");
 
         internal byte[] Encode(object? value)
         {
@@ -71,14 +125,14 @@ namespace IpcPs.Redis
     /// </summary>
     public sealed class RedisDict : RedisStore, IDictionary
     {
-        private static readonly string PopScript = @"
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then redis.call('HDEL', KEYS[1], ARGV[1]) return {1, v} end
+        private const string PopScript = CheckStore + @"
+local v = redis.call('HGET', KEYS[2], ARGV[2])
+if v then redis.call('HDEL', KEYS[2], ARGV[2]) return {1, v} end
 return {0}";
 
-        private static readonly string SetDefaultScript = @"
-redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('HGET', KEYS[1], ARGV[1])";
+        private const string SetDefaultScript = CheckStore + @"
+redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3])
+return redis.call('HGET', KEYS[2], ARGV[2])";
 
         internal RedisDict(RedisBackend backend, string name, string kind = "Dict") : base(backend, name, kind) { }
 
@@ -100,55 +154,55 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
 
         public object? this[object key]
         {
-            get { var v = Run(db => db.HashGetAsync(Data, Field(key)), "Get", false); return v.IsNull ? null : Pair(v).Value; }
-            set { var f = Field(key); var e = Entry(key, value); Run(db => db.HashSetAsync(Data, f, e), "Set", true); }
+            get { var v = One("Get", false, "HGET", Field(key)); return v.IsNull ? null : Pair(v).Value; }
+            set { var f = Field(key); var e = Entry(key, value); Long("Set", true, "HSET", f, e); }
         }
 
         public int Count => GetCount();
 
         /// <summary>How many entries there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
-        public int GetCount() => (int)Run(db => db.HashLengthAsync(Data), "Count", false);
+        public int GetCount() => (int)Long("Count", false, "HLEN");
 
-        public object?[] ItemsArray() => Run(db => db.HashValuesAsync(Data), "Items", false).Select(v => Pair(v)).SelectMany(p => new[] { p.Key, p.Value }).ToArray();
+        public object?[] ItemsArray() => Many("Items", "HVALS").Select(v => Pair(v)).SelectMany(p => new[] { p.Key, p.Value }).ToArray();
 
-        private List<(object Key, object? Value)> Snapshot() => Run(db => db.HashValuesAsync(Data), "Items", false).Select(Pair).ToList();
+        private List<(object Key, object? Value)> Snapshot() => Many("Items", "HVALS").Select(Pair).ToList();
 
         public ICollection Keys => Snapshot().Select(p => p.Key).ToArray();
         public ICollection Values => Snapshot().Select(p => p.Value).ToArray();
-        public bool ContainsKey(object key) => Run(db => db.HashExistsAsync(Data, Field(key)), "ContainsKey", false);
+        public bool ContainsKey(object key) => Long("ContainsKey", false, "HEXISTS", Field(key)) == 1;
         public bool Contains(object key) => ContainsKey(key);
         public void Add(object key, object? value) => this[key] = value;
-        public bool Remove(object key) => Run(db => db.HashDeleteAsync(Data, Field(key)), "Remove", true);
+        public bool Remove(object key) => Long("Remove", true, "HDEL", Field(key)) > 0;
         void IDictionary.Remove(object key) => Remove(key);
-        public void Clear() => Run(db => db.KeyDeleteAsync(Data), "Clear", true);
+        public void Clear() => Long("Clear", true, "DEL");
 
         /// <summary>The value of KEY, $null when absent (a method: PowerShell reads an indexer that failed as $null).</summary>
         public object? Get(object key) => this[key];
 
         public object? Get(object key, object? otherwise)
         {
-            var v = Run(db => db.HashGetAsync(Data, Field(key)), "Get", false);
+            var v = One("Get", false, "HGET", Field(key));
             return v.IsNull ? otherwise : Pair(v).Value;
         }
 
         /// <summary>Removes KEY and answers its value (KeyNotFoundException when absent), atomically.</summary>
         public object? Pop(object key)
         {
-            var r = (RedisResult[]?)Backend.Eval(PopScript, new[] { Data }, new[] { Field(key) }, "Pop", Name, true);
+            var r = (RedisResult[]?)Script(PopScript, "Pop", true, Field(key));
             if (r is null || r.Length == 0 || (long)r[0] == 0) throw new KeyNotFoundException($"The dict '{Name}' has no key '{key}'.");
             return Pair((RedisValue)r[1]).Value;
         }
 
         /// <summary>KEY's value, storing VALUE first when KEY is absent, atomically.</summary>
         public object? SetDefault(object key, object? value) =>
-            Pair((RedisValue)Backend.Eval(SetDefaultScript, new[] { Data }, new[] { Field(key), Entry(key, value) }, "SetDefault", Name, true)).Value;
+            Pair((RedisValue)Script(SetDefaultScript, "SetDefault", true, Field(key), Entry(key, value))).Value;
 
         /// <summary>Stores every entry of ENTRIES in one command.</summary>
         public void Update(IDictionary entries)
         {
-            var fields = new List<HashEntry>();
-            foreach (DictionaryEntry e in entries) fields.Add(new HashEntry(Field(e.Key), Entry(e.Key, e.Value)));
-            if (fields.Count > 0) Run(async db => { await db.HashSetAsync(Data, fields.ToArray()).ConfigureAwait(false); return true; }, "Update", true);
+            var fields = new List<RedisValue>();
+            foreach (DictionaryEntry e in entries) { fields.Add(Field(e.Key)); fields.Add(Entry(e.Key, e.Value)); }
+            if (fields.Count > 0) Long("Update", true, "HSET", fields.ToArray());
         }
 
         public Hashtable ToHashtable()
@@ -180,31 +234,31 @@ return redis.call('HGET', KEYS[1], ARGV[1])";
         // The tail goes back 1,000 values a call: Lua's unpack fails past its stack limit (~8,000 values), and the writes a
         // script made before an error stay (Redis does not roll a script back), so one RPUSH of the whole tail emptied a
         // long list.
-        private const string InsertScript = @"
-local n = redis.call('LLEN', KEYS[1])
-local i = tonumber(ARGV[1])
+        private const string InsertScript = CheckStore + @"
+local n = redis.call('LLEN', KEYS[2])
+local i = tonumber(ARGV[2])
 if i < 0 then i = math.max(0, n + i) end
-if i >= n then return redis.call('RPUSH', KEYS[1], ARGV[2]) end
-local tail = redis.call('LRANGE', KEYS[1], i, -1)
-redis.call('LTRIM', KEYS[1], 0, i - 1)
-if i == 0 then redis.call('DEL', KEYS[1]) end
-redis.call('RPUSH', KEYS[1], ARGV[2])
-for j = 1, #tail, 1000 do redis.call('RPUSH', KEYS[1], unpack(tail, j, math.min(j + 999, #tail))) end
+if i >= n then return redis.call('RPUSH', KEYS[2], ARGV[3]) end
+local tail = redis.call('LRANGE', KEYS[2], i, -1)
+redis.call('LTRIM', KEYS[2], 0, i - 1)
+if i == 0 then redis.call('DEL', KEYS[2]) end
+redis.call('RPUSH', KEYS[2], ARGV[3])
+for j = 1, #tail, 1000 do redis.call('RPUSH', KEYS[2], unpack(tail, j, math.min(j + 999, #tail))) end
 return n + 1";
 
         /// <summary>ARGV: index. {1, value} removed, {0} out of range. The empty string marks the slot (never a value).</summary>
-        private const string PopAtScript = @"
-local v = redis.call('LINDEX', KEYS[1], ARGV[1])
+        private const string PopAtScript = CheckStore + @"
+local v = redis.call('LINDEX', KEYS[2], ARGV[2])
 if not v then return {0} end
-redis.call('LSET', KEYS[1], ARGV[1], '')
-redis.call('LREM', KEYS[1], 1, '')
+redis.call('LSET', KEYS[2], ARGV[2], '')
+redis.call('LREM', KEYS[2], 1, '')
 return {1, v}";
 
-        private const string ReverseScript = @"
-local all = redis.call('LRANGE', KEYS[1], 0, -1)
+        private const string ReverseScript = CheckStore + @"
+local all = redis.call('LRANGE', KEYS[2], 0, -1)
 if #all < 2 then return 0 end
-redis.call('DEL', KEYS[1])
-for i = #all, 1, -1 do redis.call('RPUSH', KEYS[1], all[i]) end
+redis.call('DEL', KEYS[2])
+for i = #all, 1, -1 do redis.call('RPUSH', KEYS[2], all[i]) end
 return #all";
 
         internal RedisList(RedisBackend backend, string name) : base(backend, name, "List") { }
@@ -213,23 +267,23 @@ return #all";
         {
             get
             {
-                var v = Run(db => db.ListGetByIndexAsync(Data, index), "Get", false);
+                var v = One("Get", false, "LINDEX", index);
                 if (v.IsNull) throw new IndexOutOfRangeException($"The list '{Name}' has no index {index}.");
                 return Decode(v);
             }
-            set { var e = Encode(value); Run(async db => { await db.ListSetByIndexAsync(Data, index, e).ConfigureAwait(false); return true; }, "Set", true); }
+            set { var e = Encode(value); Command("Set", true, "LSET", index, e); }
         }
 
         public int Count => GetCount();
 
         /// <summary>How many items there are (a method: PowerShell reads a property that failed as $null, about_IpcPs).</summary>
-        public int GetCount() => (int)Run(db => db.ListLengthAsync(Data), "Count", false);
+        public int GetCount() => (int)Long("Count", false, "LLEN");
 
         /// <summary>The item at INDEX, negative from the end (a method: PowerShell reads an indexer that failed as $null).</summary>
         public object? Get(long index) => this[index];
 
         /// <summary>Appends VALUE; answers its index.</summary>
-        public int Add(object? value) { var e = Encode(value); return (int)Run(db => db.ListRightPushAsync(Data, e), "Add", true) - 1; }
+        public int Add(object? value) { var e = Encode(value); return (int)Long("Add", true, "RPUSH", e) - 1; }
 
         /// <summary>Appends VALUE (CPython's list.append), as a manager list's Append.</summary>
         public void Append(object? value) => Add(value);
@@ -237,33 +291,37 @@ return #all";
         public void Extend(IEnumerable values)
         {
             var items = values.Cast<object?>().Select(v => (RedisValue)Encode(v)).ToArray();
-            if (items.Length > 0) Run(db => db.ListRightPushAsync(Data, items), "Extend", true);
+            if (items.Length > 0) Long("Extend", true, "RPUSH", items);
         }
 
-        public void Insert(int index, object? value) => Backend.Eval(InsertScript, new[] { Data }, new RedisValue[] { index, Encode(value) }, "Insert", Name, true);
+        public void Insert(int index, object? value) => Script(InsertScript, "Insert", true, index, Encode(value));
 
         public object? Pop() => Pop(-1);
 
         public object? Pop(int index)
         {
-            var r = (RedisResult[]?)Backend.Eval(PopAtScript, new[] { Data }, new RedisValue[] { index }, "Pop", Name, true);
+            var r = (RedisResult[]?)Script(PopAtScript, "Pop", true, index);
             if (r is null || r.Length == 0 || (long)r[0] == 0) throw new IndexOutOfRangeException($"The list '{Name}' has no index {index}.");
             return Decode((RedisValue)r[1]);
         }
 
         public void RemoveAt(int index) => Pop(index);
 
-        public bool Remove(object? value) { var e = Encode(value); return Run(db => db.ListRemoveAsync(Data, e, 1), "Remove", true) > 0; }
+        public bool Remove(object? value) { var e = Encode(value); return Long("Remove", true, "LREM", 1, e) > 0; }
 
-        public int IndexOf(object? value) { var e = Encode(value); return (int)Run(db => db.ListPositionAsync(Data, e), "IndexOf", false); }
+        public int IndexOf(object? value)
+        {
+            var e = Encode(value);
+            return Command("IndexOf", false, "LPOS", e) is RedisResult r ? (r.Resp2Type == ResultType.Integer ? (int)r : throw Unexpected("IndexOf")) : -1;
+        }
 
         public bool Contains(object? value) => IndexOf(value) >= 0;
 
-        public void Reverse() => Backend.Eval(ReverseScript, new[] { Data }, Array.Empty<RedisValue>(), "Reverse", Name, true);
+        public void Reverse() => Script(ReverseScript, "Reverse", true);
 
-        public void Clear() => Run(db => db.KeyDeleteAsync(Data), "Clear", true);
+        public void Clear() => Long("Clear", true, "DEL");
 
-        public object?[] ToArray() => Run(db => db.ListRangeAsync(Data), "Items", false).Select(Decode).ToArray();
+        public object?[] ToArray() => Many("Items", "LRANGE", 0, -1).Select(Decode).ToArray();
 
         /// <summary>
         /// The items, from a snapshot taken in one call. PowerShell's + and += would put a local copy where the shared
