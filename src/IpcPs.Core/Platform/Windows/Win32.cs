@@ -203,6 +203,10 @@ namespace IpcPs.Core.Platform.Windows
         [DllImport("kernel32", SetLastError = true)] public static extern IntPtr GetStdHandle(int which);
         [DllImport("kernel32", SetLastError = true)] public static extern bool SetStdHandle(int which, IntPtr handle);
 
+        public const uint HANDLE_FLAG_INHERIT = 1;
+
+        [DllImport("kernel32", SetLastError = true)] public static extern bool SetHandleInformation(IntPtr handle, uint mask, uint flags);
+
         [DllImport("kernel32", SetLastError = true)]
         public static extern bool PeekNamedPipe(IntPtr pipe, byte* buffer, int size, out int read, out int available, out int leftThisMessage);
 
