@@ -33,10 +33,14 @@ namespace IpcPs.Core.Platform
         /// <summary>
         /// True when a resource limit refused: no descriptor (<see cref="IsOutOfDescriptors"/>), no process or thread
         /// (EAGAIN: RLIMIT_NPROC, the system's task limit), no memory (ENOMEM); on Windows ERROR_NOT_ENOUGH_MEMORY,
-        /// ERROR_OUTOFMEMORY, ERROR_NO_SYSTEM_RESOURCES. The same call may work once something is freed.
+        /// ERROR_OUTOFMEMORY, ERROR_NO_SYSTEM_RESOURCES, ERROR_COMMITMENT_LIMIT (the paging file cannot back what was
+        /// asked). The same call may work once something is freed.
         /// </summary>
         public static bool IsResourceLimit(int code) =>
-            IsOutOfDescriptors(code) || (Windows ? code == 8 || code == 14 || code == 1450 : code == Linux.Errno.EAGAIN || code == Linux.Errno.ENOMEM);
+            IsOutOfDescriptors(code) || (Windows ? IsOutOfMemoryWindows(code) || code == 1450 : code == Linux.Errno.EAGAIN || code == Linux.Errno.ENOMEM);
+
+        /// <summary>The Win32 errors of memory that cannot be committed: ERROR_NOT_ENOUGH_MEMORY, ERROR_OUTOFMEMORY, ERROR_COMMITMENT_LIMIT.</summary>
+        public static bool IsOutOfMemoryWindows(int code) => code == 8 || code == 14 || code == 1455;
 
         /// <summary>
         /// The error number when .NET raised E for lack of descriptors (Process.Start's Win32Exception: its pipes; a

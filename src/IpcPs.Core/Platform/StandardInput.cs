@@ -44,6 +44,10 @@ namespace IpcPs.Core.Platform
 
         private static unsafe Stream DetachWindows(Stream current)
         {
+            // The pipe (CURRENT's handle is the standard handle) no longer inheritable, Linux's close-on-exec: else every
+            // program the script starts (Process.Start and cmd inherit handles) would hold the parent's control pipe.
+            IntPtr pipe = Win32.GetStdHandle(Win32.STD_INPUT_HANDLE);
+            if (pipe != IntPtr.Zero && pipe != Win32.InvalidHandle) Win32.SetHandleInformation(pipe, Win32.HANDLE_FLAG_INHERIT, 0);
             // Inheritable: a program started without redirected input gets the standard handle through inheritance.
             var inherit = new Win32.SECURITY_ATTRIBUTES { nLength = sizeof(Win32.SECURITY_ATTRIBUTES), bInheritHandle = 1 };
             IntPtr nul = Win32.CreateFile("NUL", Win32.GENERIC_READ, Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE, &inherit, Win32.OPEN_EXISTING, 0, IntPtr.Zero);

@@ -12,9 +12,12 @@ namespace IpcPs.Core.Platform
     /// ends as SIGTERM would have ended it.
     /// <para>Windows has no SIGTERM: a process is ended by TerminateProcess (Stop-Process, taskkill /F), which runs
     /// nothing; the kernel then closes its handles (mappings, wait objects, registry locks), and the registry's records
-    /// keep it as a holder until liveness prunes it. What .NET maps onto these signals there are the console's close,
-    /// logoff and shutdown events: SIGHUP (the console window closed) and SIGTERM (logoff, shutdown), both registered,
-    /// so closing a console detaches its objects within the few seconds Windows allows.</para>
+    /// keep it as a holder until liveness prunes it. What .NET maps onto these signals there are the console's events:
+    /// SIGHUP (CTRL_CLOSE_EVENT: the console window closed), so closing a console detaches its objects within the few
+    /// seconds Windows allows; SIGTERM (CTRL_LOGOFF_EVENT, CTRL_SHUTDOWN_EVENT), which only services receive
+    /// (HandlerRoutine: "Interactive applications are terminated at logoff"). Both are registered, but logoff and
+    /// shutdown end an interactive process as TerminateProcess does: its records keep it as a holder until liveness
+    /// prunes it.</para>
     /// </summary>
     internal static class TerminationSignal
     {

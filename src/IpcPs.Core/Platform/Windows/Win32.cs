@@ -36,7 +36,8 @@ namespace IpcPs.Core.Platform.Windows
         public const uint FILE_SHARE_READ = 1, FILE_SHARE_WRITE = 2, FILE_SHARE_DELETE = 4;
         public const uint CREATE_NEW = 1, OPEN_EXISTING = 3, OPEN_ALWAYS = 4;
         public const uint FILE_ATTRIBUTE_NORMAL = 0x80, FILE_ATTRIBUTE_DIRECTORY = 0x10, FILE_ATTRIBUTE_REPARSE_POINT = 0x400;
-        public const uint FILE_FLAG_BACKUP_SEMANTICS = 0x02000000, FILE_FLAG_OPEN_REPARSE_POINT = 0x00200000;
+        public const uint FILE_FLAG_BACKUP_SEMANTICS = 0x02000000, FILE_FLAG_OPEN_REPARSE_POINT = 0x00200000,
+            FILE_FLAG_DELETE_ON_CLOSE = 0x04000000;
         public const uint LOCKFILE_EXCLUSIVE_LOCK = 2;
         public const int FileRenameInfo = 3, FileDispositionInfo = 4;
 
@@ -201,6 +202,10 @@ namespace IpcPs.Core.Platform.Windows
 
         [DllImport("kernel32", SetLastError = true)] public static extern IntPtr GetStdHandle(int which);
         [DllImport("kernel32", SetLastError = true)] public static extern bool SetStdHandle(int which, IntPtr handle);
+
+        public const uint HANDLE_FLAG_INHERIT = 1;
+
+        [DllImport("kernel32", SetLastError = true)] public static extern bool SetHandleInformation(IntPtr handle, uint mask, uint flags);
 
         [DllImport("kernel32", SetLastError = true)]
         public static extern bool PeekNamedPipe(IntPtr pipe, byte* buffer, int size, out int read, out int available, out int leftThisMessage);

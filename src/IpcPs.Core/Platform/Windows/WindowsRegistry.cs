@@ -22,7 +22,8 @@ namespace IpcPs.Core.Platform.Windows
     /// checks that its handle still names the file at the record's path (volume serial and file index, as Linux compares
     /// inodes) and starts again if not. Renaming first avoids Windows' delete-pending state, in which the name would
     /// refuse every open until the last waiter let go. A trash file left by a process killed between the rename and
-    /// the mark is deleted by the next listing.</item>
+    /// the mark is deleted by the next listing, which deletes only trash files nobody holds open (it opens them with
+    /// no sharing), never one a deleter is between its rename and its mark on.</item>
     /// <item>A record's file name encodes its name (<see cref="RecordFileName"/>): names are case-sensitive, as kernel
     /// object names are, while file names are not; and Win32 strips a trailing '.' and takes "nul.x" for a device.</item>
     /// <item>Reparse points are never followed (FILE_FLAG_OPEN_REPARSE_POINT) and a record that is a folder or a
@@ -111,12 +112,22 @@ namespace IpcPs.Core.Platform.Windows
                 if (RecordFileName.Decode(Path.GetFileName(path)) is string name) names.Add(name);
             }
             // Trash left by a process killed between renaming a record and marking it: no one can lock it any more.
-            foreach (var path in Directory.EnumerateFiles(Path.Combine(folder, TrashFolder)))
-            {
-                try { File.Delete(path); }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { /* still open: its holder deletes it */ }
-            }
+            foreach (var path in Directory.EnumerateFiles(Path.Combine(folder, TrashFolder))) SweepTrash(path);
             return names;
+        }
+
+        /// <summary>
+        /// Deletes the trash file PATH unless someone holds it open: opened with no sharing at all and deleted as that
+        /// handle closes. A sharing violation means a holder: a deleter between its rename and its mark (it deletes the
+        /// file itself), or a waiter that opened the record before it was renamed (the next listing sweeps it). Never
+        /// DeleteFile: records are open with FILE_SHARE_DELETE, and since Windows 10 1903 DeleteFile removes such a file
+        /// at once (POSIX semantics), under the feet of its deleter.
+        /// </summary>
+        private static void SweepTrash(string path)
+        {
+            IntPtr file = Win32.CreateFile(ExtendedPath.Of(path), Win32.DELETE, 0, null, Win32.OPEN_EXISTING,
+                Win32.FILE_FLAG_DELETE_ON_CLOSE | Win32.FILE_FLAG_OPEN_REPARSE_POINT, IntPtr.Zero);
+            if (file != Win32.InvalidHandle) Win32.CloseHandle(file);   // else held (or gone, or not ours): left alone
         }
 
         /// <summary>
@@ -240,16 +251,22 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         private void Delete(IntPtr file, string name)
         {
+            string trash;
             for (int attempt = 0; ; attempt++)
             {
-                if (Rename(file, ExtendedPath.Of(Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N"))))) break;
+                trash = ExtendedPath.Of(Path.Combine(Folder, TrashFolder, Guid.NewGuid().ToString("N")));
+                if (Rename(file, trash)) break;
                 int error = Win32.LastError;
                 if (error != Win32.ERROR_PATH_NOT_FOUND || attempt > 0) throw new IpcPlatformException("SetFileInformationByHandle (rename)", error, name);
                 PrivateFolders.Ensure(Folder, TrashFolder);   // the trash folder was removed by hand
             }
             byte delete = 1;
-            if (!Win32.SetFileInformationByHandle(file, Win32.FileDispositionInfo, &delete, 1))
-                throw new IpcPlatformException("SetFileInformationByHandle (delete)", Win32.LastError, name);
+            if (Win32.SetFileInformationByHandle(file, Win32.FileDispositionInfo, &delete, 1)) return;
+            int failed = Win32.LastError;
+            // The name is already free (renamed away): a mark that fails because someone else deleted the trash file
+            // meanwhile (an older IpcPs's sweep, which used DeleteFile) leaves nothing to do.
+            if (Win32.GetFileInformationByHandle(file, out var info) && !StillLinked(trash, info)) return;
+            throw new IpcPlatformException("SetFileInformationByHandle (delete)", failed, name);
         }
 
         /// <summary>Renames the open FILE to TARGET (a full, extended-length path on the same volume); false with the error in LastError.</summary>

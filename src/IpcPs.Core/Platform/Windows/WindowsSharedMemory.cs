@@ -10,6 +10,8 @@ namespace IpcPs.Core.Platform.Windows
     /// file, <c>CreateFileMapping(INVALID_HANDLE_VALUE, …, PAGE_READWRITE, size, NAME)</c> with the bare name (the
     /// session's namespace, as <c>Local\NAME</c>), mapped whole. Differences from Linux, all the kernel's:
     /// <list type="bullet">
+    /// <item>The whole size is committed at creation (SEC_COMMIT, as CPython): a size memory and the paging file cannot
+    /// hold is refused at once (<see cref="CommitRefused"/>), where Linux would allocate as pages are touched.</item>
     /// <item>Sizes are whole pages: an open reads the size of the mapped region (VirtualQuery, as CPython does), a
     /// multiple of 4096 at least the size asked for at creation.</item>
     /// <item>A mapping lives while a handle on it is open (or a view of it is mapped) and its name while a handle is:
@@ -45,6 +47,7 @@ namespace IpcPs.Core.Platform.Windows
                 // ACCESS_DENIED: the name exists and its owner keeps us out; INVALID_HANDLE: it names another kind of object.
                 if (error == Win32.ERROR_ACCESS_DENIED) throw new IpcObjectOwnerException(name, "an owner who denies this user access");
                 if (error == Win32.ERROR_INVALID_HANDLE) throw new IpcObjectExistsException(name);
+                if (PlatformErrors.IsOutOfMemoryWindows(error)) throw CommitRefused(name, total, error);
                 throw new IpcPlatformException("CreateFileMapping", error, name);
             }
             if (error == Win32.ERROR_ALREADY_EXISTS)
@@ -123,6 +126,16 @@ namespace IpcPs.Core.Platform.Windows
         }
 
         public IEnumerable<string> List() => _registry.Names().Where(Exists).ToList();
+
+        /// <summary>
+        /// The error of a mapping of TOTAL bytes refused for want of memory to commit (ERROR): a resource limit
+        /// (LimitsExceeded) that says the size and why. The mapping is SEC_COMMIT, as CPython's is (SEC_RESERVE would
+        /// not interoperate): Windows charges all of it to the commit limit (memory and paging file) when it is made,
+        /// where Linux allocates pages as they are first touched, so a size that works on Linux may fail here.
+        /// </summary>
+        internal static IpcPlatformException CommitRefused(string name, long total, int error) => new IpcPlatformException(
+            $"CreateFileMapping of {total} bytes (Windows commits a segment whole when it is made: memory and the paging file must hold all of it at once; ask for less, or free memory)",
+            error, name);
 
         private static long RoundUp(long size) => (size + Page - 1) / Page * Page;
 
