@@ -51,6 +51,10 @@ namespace IpcPs.Redis
             if (m.StartsWith("IPCPS DAMAGED ", StringComparison.Ordinal) && name != null)   // a key holding what no script writes (Scripts.Check's damaged)
                 return new IpcObjectCorruptException(name, address, $"its key '{RedisBackend.Key(name, Word(m, 2))}' in Redis {Rest(m, 3)}");
             if (name != null && KeyTypes.IsWrongType(s)) return KeyTypes.Unknown(name, address);   // a key replaced (RedisBackend.Call names it when it knows the keys)
+            // LSET past the end (a list's setter): as the getter says it, not as a failure of the server (the store
+            // script that runs it adds its own name to Redis's text).
+            if (m.StartsWith("ERR index out of range", StringComparison.Ordinal))
+                return new IndexOutOfRangeException($"{operation} on '{name}': the list has no such index.");
             if (m.StartsWith("IPCPS RANGE", StringComparison.Ordinal))
                 return new OverflowException($"{operation} on '{name}': the result does not fit the value's type ({m.Substring(11).Trim()}).");
             if (m.StartsWith("IPCPS ", StringComparison.Ordinal)) return new IpcBackendException($"{operation} on '{name}': {m.Substring(6)}", name, s);

@@ -197,7 +197,7 @@ return redis.call('HGET', KEYS[2], ARGV[2])";
         public object? SetDefault(object key, object? value) =>
             Pair((RedisValue)Script(SetDefaultScript, "SetDefault", true, Field(key), Entry(key, value))).Value;
 
-        /// <summary>Stores every entry of ENTRIES in one command.</summary>
+        /// <summary>Stores every entry of ENTRIES in one call (one script: all or nothing).</summary>
         public void Update(IDictionary entries)
         {
             var fields = new List<RedisValue>();

@@ -20,6 +20,24 @@ namespace IpcPs.Tests
         private void AssertNoKeys(string name) =>
             Assert.Empty(Db.Multiplexer.GetServers()[0].Keys(Db.Database, "ipcps:{" + name + "}*").Select(k => k.ToString()));
 
+        /// <summary>
+        /// Setting a list item past its end says so as reading it does (IndexOutOfRangeException), not as a failure of
+        /// the server: through the store script, Redis's "ERR index out of range" came back as an IpcBackendException
+        /// that named the script (review finding).
+        /// </summary>
+        [Fact]
+        public void Setting_a_list_item_past_its_end_is_IndexOutOfRange_as_reading_it_is()
+        {
+            var l = B.Manager().List(NewName());
+            l.Append(1);
+            Assert.Throws<IndexOutOfRangeException>(() => l.Get(5));
+            var e = Assert.Throws<IndexOutOfRangeException>(() => l[5] = 2);
+            Assert.DoesNotContain("script", e.Message);
+            Assert.Equal(1, l.GetCount());
+            l[0] = 7;
+            Assert.Equal(7L, Convert.ToInt64(l.Get(0)));
+        }
+
         [Fact]
         public void A_removed_dict_refuses_every_operation_and_writes_nothing()
         {

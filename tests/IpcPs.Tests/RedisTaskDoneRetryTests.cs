@@ -33,6 +33,9 @@ namespace IpcPs.Tests
             while (b.IsConnected) { Assert.True(until.Elapsed < TimeSpan.FromSeconds(20), "the client never saw the server go"); Thread.Sleep(10); }
             Assert.Throws<IpcBackendUnavailableException>(() => q.TaskDone());   // nothing sent: safe to retry
             server.Start();
+            // The client's reconnection, waited for (a call would wait only the 5 s operation timeout for it).
+            until.Restart();
+            while (!b.IsConnected) { Assert.True(until.Elapsed < TimeSpan.FromSeconds(60), "the client never reconnected"); Thread.Sleep(10); }
 
             q.TaskDone();   // the retry: the first delivery
             Assert.Equal(1, q.InFlight);
