@@ -11,10 +11,10 @@ using Xunit;
 namespace IpcPs.Tests
 {
     /// <summary>
-    /// The connect to a manager is asynchronous and ended by the caller's token (docs/design.md, "Managers",
-    /// "Handshake"). A Unix socket whose backlog is full refuses a non-blocking connect at once (EAGAIN) where the
-    /// blocking connect used to wait: the client tries again, so a busy manager is still reached, and the token still
-    /// ends it.
+    /// The connect to a manager and its handshake are ended by the caller's token (docs/design.md, "Managers",
+    /// "Handshake"). A Unix socket whose backlog is full refuses a non-blocking connect at once (EAGAIN): the client's
+    /// connect (a blocking one: see ManagerSocketModeTests) waits until the manager takes the one before it, so a busy
+    /// manager is still reached, and the token still ends the handshake after it.
     /// </summary>
     public sealed class ManagerConnectCancelTests
     {
