@@ -378,18 +378,13 @@ namespace IpcPs.Redis
             lock (_acking)   // one TaskDone() of this handle at a time: each marks the delivery it peeked
             {
                 if (!_outstanding.TryPeek(out var d)) throw new TaskDoneException(Name);
-                bool answered = false;
-                try
+                try { Ack(d.Receipt); }
+                catch (DeliveryExpiredException)   // answered too: no longer this handle's to mark
                 {
-                    Ack(d.Receipt);
-                    answered = true;
-                }
-                catch (DeliveryExpiredException)
-                {
-                    answered = true;
+                    _outstanding.TryDequeue(out _);
                     throw;
                 }
-                finally { if (answered) _outstanding.TryDequeue(out _); }
+                _outstanding.TryDequeue(out _);
             }
         }
 

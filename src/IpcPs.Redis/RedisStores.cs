@@ -61,21 +61,21 @@ return {r}";
         private readonly RedisKey[] _keys;
 
         /// <summary>Runs SCRIPT (it begins with <see cref="CheckStore"/>) with ARGS after the kind.</summary>
-        internal RedisResult Script(string script, string operation, bool write, params RedisValue[] args)
+        internal RedisResult Script(string script, string operation, bool write, params RedisValue[] args) =>
+            Backend.Eval(script, _keys, Prepend(StoreKind, args), operation, Name, write);
+
+        private static RedisValue[] Prepend(RedisValue first, RedisValue[] rest)
         {
-            var a = new RedisValue[args.Length + 1];
-            a[0] = StoreKind;
-            Array.Copy(args, 0, a, 1, args.Length);
-            return Backend.Eval(script, _keys, a, operation, Name, write);
+            var all = new RedisValue[rest.Length + 1];
+            all[0] = first;
+            Array.Copy(rest, 0, all, 1, rest.Length);
+            return all;
         }
 
         /// <summary>Runs the Redis COMMAND on the data key, once the store is found: its reply, or null for nil.</summary>
         internal RedisResult? Command(string operation, bool write, string command, params RedisValue[] args)
         {
-            var a = new RedisValue[args.Length + 1];
-            a[0] = command;
-            Array.Copy(args, 0, a, 1, args.Length);
-            var r = Script(CommandScript, operation, write, a);
+            var r = Script(CommandScript, operation, write, Prepend(command, args));
             if (r.Resp2Type != ResultType.Array || r.Length > 1) throw Unexpected(operation);
             return r.Length == 0 ? null : r[0];
         }

@@ -15,7 +15,6 @@ namespace IpcPs
         internal ManagedDict(ManagerReference reference) => Reference = reference;
 
         ManagerReference IManagedProxy.Reference => Reference;
-        ManagerReference IReprWriter.Reference => Reference;
         private ManagerReference Reference { get; }
 
         public object? this[object key]

@@ -17,7 +17,6 @@ namespace IpcPs
         internal ManagedList(ManagerReference reference) => Reference = reference;
 
         ManagerReference IManagedProxy.Reference => Reference;
-        ManagerReference IReprWriter.Reference => Reference;
         private ManagerReference Reference { get; }
 
         public object? this[long index]

@@ -15,7 +15,6 @@ namespace IpcPs
         internal ManagedNamespace(ManagerReference reference) => _reference = reference;
 
         ManagerReference IManagedProxy.Reference => _reference;
-        ManagerReference IReprWriter.Reference => _reference;
 
         public override bool TryGetMember(GetMemberBinder binder, out object? result)
         {
@@ -47,20 +46,8 @@ namespace IpcPs
         /// <summary>Namespace(x=1, y='a'), as CPython prints one (bounded: see PyRepr).</summary>
         public override string ToString() => PyRepr.Of(this);
 
-        void IReprWriter.WriteRepr(PyRepr repr)
-        {
-            repr.Text("Namespace(");
-            bool first = true;
-            foreach (var e in Items())
-            {
-                if (repr.Full) return;
-                if (!first) repr.Text(", ");
-                first = false;
-                repr.Text(e.Key + "=");
-                repr.Write(e.Value);
-            }
-            repr.Text(")");
-        }
+        void IReprWriter.WriteRepr(PyRepr repr) =>
+            repr.WriteSequence("Namespace(", Items(), e => { repr.Text(e.Key + "="); repr.Write(e.Value); }, ")");
 
         string IReprWriter.CycleText => "Namespace(...)";
     }

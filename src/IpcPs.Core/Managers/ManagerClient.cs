@@ -226,11 +226,7 @@ namespace IpcPs.Core.Managers
                 }
                 catch (Exception e) { outcome.TrySetResult(e); }   // a thread of ours never ends the process
             }) { IsBackground = true, Name = "IpcPs manager connect" };
-            try { thread.Start(); }
-            catch (OutOfMemoryException e)   // the system would not start it: no descriptor, no task, no stack
-            {
-                throw new IpcPlatformException($"Starting a thread ({thread.Name})", Platform.PlatformErrors.ThreadStartFailure(), address, e);
-            }
+            Platform.PlatformErrors.StartThread(thread, address);
             bool done;
             try { done = outcome.Task.Wait((int)DefaultConnectTimeout.TotalMilliseconds, cancel); }
             catch (OperationCanceledException) { done = false; }

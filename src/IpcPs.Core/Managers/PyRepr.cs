@@ -2,16 +2,15 @@ using System;
 using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using IpcPs.Core.Messaging;
 
 namespace IpcPs
 {
     /// <summary>A proxy whose ToString() prints what the manager holds (a dict, a list, a namespace).</summary>
-    internal interface IReprWriter
+    internal interface IReprWriter : IManagedProxy
     {
-        ManagerReference Reference { get; }
-
         /// <summary>Writes the contents, fetched in one call, into REPR (nested proxies are written there too).</summary>
         void WriteRepr(PyRepr repr);
 
@@ -77,35 +76,25 @@ namespace IpcPs
         }
 
         /// <summary>{k: v, …}; ENTRIES is read only as far as the text goes.</summary>
-        public void WriteDict(IDictionary entries)
-        {
-            Text("{");
-            bool first = true;
-            foreach (DictionaryEntry e in entries)
-            {
-                if (Full) return;
-                if (!first) Text(", ");
-                first = false;
-                Write(e.Key);
-                Text(": ");
-                Write(e.Value);
-            }
-            Text("}");
-        }
+        public void WriteDict(IDictionary entries) =>
+            WriteSequence("{", entries.Cast<DictionaryEntry>(), e => { Write(e.Key); Text(": "); Write(e.Value); }, "}");
 
         /// <summary>[a, b, …]; ITEMS is read only as far as the text goes.</summary>
-        public void WriteList(IEnumerable items)
+        public void WriteList(IEnumerable items) => WriteSequence("[", items.Cast<object?>(), Write, "]");
+
+        /// <summary>OPEN, each of ITEMS written by WRITE with ", " between them, CLOSE; ITEMS is read only as far as the text goes.</summary>
+        public void WriteSequence<T>(string open, IEnumerable<T> items, Action<T> write, string close)
         {
-            Text("[");
+            Text(open);
             bool first = true;
             foreach (var item in items)
             {
                 if (Full) return;
                 if (!first) Text(", ");
                 first = false;
-                Write(item);
+                write(item);
             }
-            Text("]");
+            Text(close);
         }
 
         // Writes a container or proxy (KEY: by reference, or a proxy's address and id) unless it is being written

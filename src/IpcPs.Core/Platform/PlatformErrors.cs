@@ -85,6 +85,20 @@ namespace IpcPs.Core.Platform
         /// </summary>
         public static int ThreadStartFailure() => DescriptorsExhausted() ?? (Windows ? 8 : Linux.Errno.EAGAIN);
 
+        /// <summary>
+        /// Thread.Start of THREAD. The system may refuse a thread (on Linux its start needs two descriptors; RLIMIT_NPROC,
+        /// the system's task limit, no memory for a stack): .NET says OutOfMemoryException, which becomes an
+        /// <see cref="IpcPlatformException"/> saying why (<see cref="ThreadStartFailure"/>), naming OBJECTNAME if given.
+        /// </summary>
+        public static void StartThread(System.Threading.Thread thread, string? objectName = null)
+        {
+            try { thread.Start(); }
+            catch (OutOfMemoryException e)
+            {
+                throw new IpcPlatformException($"Starting a thread ({thread.Name})", ThreadStartFailure(), objectName, e);
+            }
+        }
+
         /// <summary>The word for the number in messages: errno or error.</summary>
         public static string Label => Windows ? "error" : "errno";
     }

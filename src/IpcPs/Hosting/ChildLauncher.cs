@@ -107,19 +107,6 @@ Import-Module -Name '{0}'
             Path.Combine(cmdlet.MyInvocation.MyCommand.Module?.ModuleBase ?? Path.GetDirectoryName(typeof(IpcObject).Assembly.Location)!, "IpcPs.psd1");
 
         /// <summary>
-        /// Thread.Start of THREAD. On Linux a thread's start needs two descriptors; without them it is an
-        /// OutOfMemoryException, which becomes an <see cref="IpcPlatformException"/> (EMFILE) when that is why.
-        /// </summary>
-        internal static void StartThread(System.Threading.Thread thread)
-        {
-            try { thread.Start(); }
-            catch (OutOfMemoryException e)   // the system would not start it: no descriptor, no task (RLIMIT_NPROC), no stack
-            {
-                throw new IpcPlatformException($"Starting a thread ({thread.Name})", Core.Platform.PlatformErrors.ThreadStartFailure(), null, e);
-            }
-        }
-
-        /// <summary>
         /// Ends PROCESS, a child whose start failed half-way (no descriptor left for a reader's thread, a pipe end not
         /// handed over), never left running unwatched: its stdin is closed, which ends it (booting or not, with its
         /// request or not), and it is reaped as a spare is (<see cref="SpareChildren.EndChild"/>): not killed at once.

@@ -206,10 +206,10 @@ namespace IpcPs
             if (readsAtOnce) Send(process, request);
             var errors = new ChildOutputReader(process.StandardError, frames: false);
             _stderrReader = new Thread(() => ReadGuarded(errors, () => ReadErrors(errors))) { IsBackground = true, Name = $"IpcPs child {Pid} stderr" };
-            ChildLauncher.StartThread(_stderrReader);
+            Core.Platform.PlatformErrors.StartThread(_stderrReader);
             _stdoutReader = new Thread(() => ReadGuarded(records, () => ReadRecords(records, firstLine))) { IsBackground = true, Name = $"IpcPs child {Pid} records" };
-            ChildLauncher.StartThread(_stdoutReader);
-            ChildLauncher.StartThread(new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" });
+            Core.Platform.PlatformErrors.StartThread(_stdoutReader);
+            Core.Platform.PlatformErrors.StartThread(new Thread(() => Guard(() => WatchExit(process))) { IsBackground = true, Name = $"IpcPs child {Pid} exit" });
             if (!readsAtOnce) Send(process, request);
         }
 

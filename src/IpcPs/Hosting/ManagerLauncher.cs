@@ -172,7 +172,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is InvalidOperationException) { /* disposed */ }
                 collect(null);
             }) { IsBackground = true, Name = $"IpcPs manager {process.Id} output" };
-            ChildLauncher.StartThread(thread);
+            Core.Platform.PlatformErrors.StartThread(thread);
             return thread;
         }
 

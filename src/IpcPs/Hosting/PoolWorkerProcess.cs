@@ -136,7 +136,7 @@ namespace IpcPs.Hosting
                 worker._errors = ChildOutputReader.DrainAsync(child.StandardError, worker.KeepError);
                 if (spare is null) _ = ChildOutputReader.DrainAsync(child.StandardOutput, null);
                 else spare.FirstLine.ContinueWith(_ => ChildOutputReader.DrainAsync(child.StandardOutput, null), System.Threading.Tasks.TaskScheduler.Default);
-                ChildLauncher.StartThread(new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" });
+                Core.Platform.PlatformErrors.StartThread(new Thread(() => worker.Read(events)) { IsBackground = true, Name = $"IpcPs pool worker {worker.Pid}" });
                 return worker;
             }
             catch

@@ -136,11 +136,11 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         private IntPtr OpenLocked(string name, bool create, bool exclusive)
         {
-            string plain = RecordPath(name), path = ExtendedPath.Of(plain);
             var sa = PrivateSecurity.ForObject();
             bool folderMadeAgain = false;
             while (true)
             {
+                string plain = RecordPath(name), path = ExtendedPath.Of(plain);
                 int hooked = RegistryTestHooks.RecordOpenError?.Invoke(path) ?? 0;
                 IntPtr file = hooked != 0 ? Win32.InvalidHandle : Win32.CreateFile(path, Win32.GENERIC_READ | Win32.GENERIC_WRITE | Win32.DELETE,
                     Win32.FILE_SHARE_READ | Win32.FILE_SHARE_WRITE | Win32.FILE_SHARE_DELETE, &sa,
@@ -155,8 +155,6 @@ namespace IpcPs.Core.Platform.Windows
                         // still does not resolve (one Windows refuses, a folder replaced meanwhile) is an error, not a spin.
                         folderMadeAgain = true;
                         ForgetFolder();
-                        plain = RecordPath(name);
-                        path = ExtendedPath.Of(plain);
                         continue;
                     }
                     throw new IpcPlatformException($"CreateFile (registry record {ExtendedPath.Describe(plain)})", error, name);
