@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading;
@@ -13,23 +12,13 @@ namespace IpcPs.Tests
     /// IpcPs channel: <see cref="CutSubscribers"/>; the client connects again through it) and, once <see cref="Arm"/>ed, hold a connection's traffic to the server from its first SUBSCRIBE of an IpcPs channel on until
     /// <see cref="Release"/> (the subscription connection's resubscriptions, and whatever it sends after them, arrive late).
     /// </summary>
-    public sealed class RedisHoldingProxy : IDisposable
+    public sealed class RedisHoldingProxy : RedisTestProxy
     {
-        private readonly TcpListener _listener = new TcpListener(IPAddress.Loopback, 0);
-        private readonly List<TcpClient> _open = new List<TcpClient>();
         private readonly List<TcpClient> _subscribers = new List<TcpClient>();
-        private readonly int _target;
         private volatile bool _armed;
         private readonly ManualResetEventSlim _release = new ManualResetEventSlim(false);
 
-        public RedisHoldingProxy(int targetPort)
-        {
-            _target = targetPort;
-            _listener.Start();
-            _ = Task.Run(AcceptLoop);
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+        public RedisHoldingProxy(int targetPort) : base(targetPort) { }
 
         /// <summary>Set when an armed proxy holds a SUBSCRIBE.</summary>
         public ManualResetEventSlim Held { get; } = new ManualResetEventSlim(false);
@@ -41,31 +30,15 @@ namespace IpcPs.Tests
         /// <summary>Closes every connection that subscribed an IpcPs channel (both its sides), and no other.</summary>
         public void CutSubscribers()
         {
-            lock (_open)
+            lock (Open)
             {
                 foreach (var c in _subscribers) c.Dispose();
-                _open.RemoveAll(_subscribers.Contains);
+                Open.RemoveAll(_subscribers.Contains);
                 _subscribers.Clear();
             }
         }
 
-        private async Task AcceptLoop()
-        {
-            while (true)
-            {
-                TcpClient client, server;
-                try { client = await _listener.AcceptTcpClientAsync(); }
-                catch (Exception e) when (e is ObjectDisposedException || e is SocketException) { return; }
-                server = new TcpClient();
-                lock (_open) { _open.Add(client); _open.Add(server); }
-                try { await server.ConnectAsync(IPAddress.Loopback, _target); }
-                catch (Exception e) when (e is SocketException || e is ObjectDisposedException) { client.Dispose(); continue; }
-                _ = Pump(client, server, toServer: true);
-                _ = Pump(server, client, toServer: false);
-            }
-        }
-
-        private async Task Pump(TcpClient fromClient, TcpClient toClient, bool toServer)
+        protected override async Task Pump(TcpClient fromClient, TcpClient toClient, bool toServer)
         {
             var buffer = new byte[16384];
             try
@@ -76,7 +49,7 @@ namespace IpcPs.Tests
                     int n = await from.ReadAsync(buffer, 0, buffer.Length);
                     if (n <= 0) return;
                     bool subscribe = toServer && IsOurSubscribe(Encoding.ASCII.GetString(buffer, 0, n));
-                    if (subscribe) lock (_open) if (!_subscribers.Contains(fromClient)) _subscribers.AddRange(new[] { fromClient, toClient });
+                    if (subscribe) lock (Open) if (!_subscribers.Contains(fromClient)) _subscribers.AddRange(new[] { fromClient, toClient });
                     if (subscribe && _armed)
                     {
                         Held.Set();
@@ -85,18 +58,17 @@ namespace IpcPs.Tests
                     await to.WriteAsync(buffer, 0, n);
                 }
             }
-            catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is SocketException || e is InvalidOperationException) { }
+            catch (Exception e) when (Ended(e)) { }
         }
 
         /// <summary>A SUBSCRIBE of an IpcPs channel (not the client's own, of its handshake: holding that would hold the connection).</summary>
         private static bool IsOurSubscribe(string text) =>
             text.Contains("SUBSCRIBE", StringComparison.Ordinal) && text.Contains("ipcps:", StringComparison.Ordinal);
 
-        public void Dispose()
+        public override void Dispose()
         {
             _release.Set();
-            _listener.Stop();
-            lock (_open) foreach (var c in _open) c.Dispose();
+            base.Dispose();
         }
     }
 }

@@ -1,6 +1,4 @@
 using System;
-using System.Collections.Generic;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Tasks;
@@ -14,49 +12,23 @@ namespace IpcPs.Tests
     /// everything after it are dropped, and the connection stays open. A server that answers AUTH and the handshake, then
     /// stops answering.
     /// </summary>
-    public sealed class RedisMuteProxy : IDisposable
+    public sealed class RedisMuteProxy : RedisTestProxy
     {
-        private readonly TcpListener _listener = new TcpListener(IPAddress.Loopback, 0);
-        private readonly List<TcpClient> _open = new List<TcpClient>();
-        private readonly int _target;
+        public RedisMuteProxy(int targetPort) : base(targetPort) { }
 
-        public RedisMuteProxy(int targetPort)
-        {
-            _target = targetPort;
-            _listener.Start();
-            _ = Task.Run(AcceptLoop);
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        private async Task AcceptLoop()
-        {
-            while (true)
-            {
-                TcpClient client, server;
-                try { client = await _listener.AcceptTcpClientAsync(); }
-                catch (Exception e) when (e is ObjectDisposedException || e is SocketException) { return; }
-                server = new TcpClient();
-                lock (_open) { _open.Add(client); _open.Add(server); }
-                try { await server.ConnectAsync(IPAddress.Loopback, _target); }
-                catch (SocketException) { client.Dispose(); continue; }
-                _ = Pump(client.GetStream(), server.GetStream(), muteAfterHandshake: true);
-                _ = Pump(server.GetStream(), client.GetStream(), muteAfterHandshake: false);
-            }
-        }
-
-        /// <summary>Copies FROM to TO; with MUTEAFTERHANDSHAKE, nothing more from the first PING after an ECHO on.</summary>
-        private static async Task Pump(NetworkStream from, NetworkStream to, bool muteAfterHandshake)
+        /// <summary>Copies FROM to TO; from the client, nothing more from the first PING after an ECHO on.</summary>
+        protected override async Task Pump(TcpClient fromClient, TcpClient toClient, bool toServer)
         {
             var buffer = new byte[16384];
             bool echoed = false, muted = false;
             try
             {
+                NetworkStream from = fromClient.GetStream(), to = toClient.GetStream();
                 while (true)
                 {
                     int n = await from.ReadAsync(buffer, 0, buffer.Length);
                     if (n <= 0) return;
-                    if (muteAfterHandshake && !muted)
+                    if (toServer && !muted)
                     {
                         string text = Encoding.ASCII.GetString(buffer, 0, n);
                         if (echoed && text.Contains("PING", StringComparison.Ordinal)) muted = true;
@@ -65,13 +37,7 @@ namespace IpcPs.Tests
                     if (!muted) await to.WriteAsync(buffer, 0, n);
                 }
             }
-            catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is SocketException) { }
-        }
-
-        public void Dispose()
-        {
-            _listener.Stop();
-            lock (_open) foreach (var c in _open) c.Dispose();
+            catch (Exception e) when (Ended(e)) { }
         }
     }
 }

@@ -227,3 +227,29 @@ function Invoke-Child([scriptblock] $Script, [object[]] $ArgumentList = @()) {
         $job | Receive-Job
     } finally { $job | Remove-Job -Force }
 }
+
+# A "manager" that accepts and never says hello (Linux): a folder of this user's (mode 700: a key is only taken from a
+# folder no one else may enter) with a key file and a listening Unix socket. A proxy of it (.Manager) blocks in the
+# handshake once .Listener has accepted it. Remove-SilentManager ends it.
+function New-SilentManager {
+    $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-silent')
+    $null = New-Item -ItemType Directory $dir
+    $listener = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
+    $silent = [pscustomobject]@{ Dir = $dir; Listener = $listener; Manager = $null }
+    try {
+        chmod 700 $dir
+        [IO.File]::WriteAllBytes((Join-Path $dir authkey), [byte[]]::new(32))
+        $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new((Join-Path $dir socket)))
+        $listener.Listen(1)
+        $silent.Manager = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new("unix:$(Join-Path $dir socket)", 0, 'Manager', $dir))
+        $silent
+    } catch {
+        Remove-SilentManager $silent
+        throw
+    }
+}
+
+function Remove-SilentManager($Silent) {
+    $Silent.Listener.Dispose()
+    Remove-Item -Recurse -Force -LiteralPath $Silent.Dir
+}

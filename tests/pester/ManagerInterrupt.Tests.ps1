@@ -89,20 +89,12 @@ Describe 'Ctrl+C while connecting to a manager' {
     }
 
     It 'stops a proxy method call whose own connection is in the handshake with a silent peer' -Skip:(-not $IsLinux) {
-        # A "manager" folder of this user (socket and key file), whose socket accepts and never says hello.
-        $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-silent')
-        $null = New-Item -ItemType Directory $dir
-        chmod 700 $dir
-        $listener = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
+        $silent = New-SilentManager
         $ps = $null; $peer = $null
         try {
-            [IO.File]::WriteAllBytes((Join-Path $dir authkey), [byte[]]::new(32))
-            $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new((Join-Path $dir socket)))
-            $listener.Listen(1)
-            $fake = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new("unix:$(Join-Path $dir socket)", 0, 'Manager', $dir))
-            $ps = [powershell]::Create().AddScript('param($f) $f.Dict()').AddArgument($fake)
+            $ps = [powershell]::Create().AddScript('param($f) $f.Dict()').AddArgument($silent.Manager)
             $pending = $ps.BeginInvoke()
-            $accept = $listener.AcceptAsync()
+            $accept = $silent.Listener.AcceptAsync()
             if (-not $accept.Wait(30000)) { throw 'The proxy never connected' }
             $peer = $accept.Result
             Stop-Blocked $ps $pending -MethodCall
@@ -110,8 +102,7 @@ Describe 'Ctrl+C while connecting to a manager' {
         } finally {
             if ($peer) { $peer.Dispose() }
             if ($ps) { $ps.Dispose() }
-            $listener.Dispose()
-            Remove-Item -Recurse -Force $dir
+            Remove-SilentManager $silent
         }
     }
 
@@ -121,6 +112,7 @@ Describe 'Ctrl+C while connecting to a manager' {
         # never answering: the lookup of a name is then seen to be under way (its query came) and would last 30 s.
         $ns = New-TestName 'ipcps-dns'
         $etc = "/etc/netns/$ns"
+        $madeParent = -not (Test-Path -LiteralPath /etc/netns)
         & ip netns add $ns
         try {
             $null = New-Item -ItemType Directory -Force $etc
@@ -159,6 +151,7 @@ Describe 'Ctrl+C while connecting to a manager' {
         } finally {
             & ip netns del $ns 2>$null
             Remove-Item -Recurse -Force -LiteralPath $etc -ErrorAction Ignore
+            if ($madeParent) { Remove-Item -LiteralPath /etc/netns -ErrorAction Ignore }   # only when empty (not -Recurse)
         }
     }
 }

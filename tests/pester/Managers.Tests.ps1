@@ -349,20 +349,12 @@ Describe 'Managers' {
         It 'a proxy whose manager hangs in the handshake does not hold up proxies of another manager in the same process' {
             $m = Start-IpcManager; $script:managers += $m
             $d = $m.Dict(); $d['k'] = 'v'
-            # A "manager" that accepts and never says hello: a proxy to it blocks in the handshake.
-            $dir = Join-Path ([IO.Path]::GetTempPath()) (New-TestName 'ipcps-fake')
-            $null = New-Item -ItemType Directory $dir
-            chmod 700 $dir                       # a key is only taken from a directory no one else may enter
-            $listener = [Net.Sockets.Socket]::new([Net.Sockets.AddressFamily]::Unix, [Net.Sockets.SocketType]::Stream, [Net.Sockets.ProtocolType]::Unspecified)
+            $silent = New-SilentManager   # a proxy to it blocks in the handshake
             $ps = $null; $peer = $null
             try {
-                [IO.File]::WriteAllBytes((Join-Path $dir authkey), [byte[]]::new(32))
-                $listener.Bind([Net.Sockets.UnixDomainSocketEndPoint]::new((Join-Path $dir socket)))
-                $listener.Listen(1)
-                $fake = [IpcPs.IpcManager]::FromReference([IpcPs.ManagerReference]::new("unix:$(Join-Path $dir socket)", 0, 'Manager', $dir))
-                $ps = [powershell]::Create().AddScript({ param($f) try { $f.Pid } catch { 'failed' } }).AddArgument($fake)
+                $ps = [powershell]::Create().AddScript({ param($f) try { $f.Pid } catch { 'failed' } }).AddArgument($silent.Manager)
                 $pending = $ps.BeginInvoke()
-                $accept = $listener.AcceptAsync()
+                $accept = $silent.Listener.AcceptAsync()
                 if (-not $accept.Wait(30000)) { throw "The proxy never connected: $($ps.EndInvoke($pending))" }
                 $peer = $accept.Result           # the other thread is now in the handshake with the silent peer
                 $m.Dispose()                     # this process's connection to the real manager: the next call makes a new one
@@ -371,8 +363,7 @@ Describe 'Managers' {
             } finally {
                 if ($peer) { $peer.Dispose() }
                 if ($ps) { $null = $ps.EndInvoke($pending); $ps.Dispose() }
-                $listener.Dispose()
-                Remove-Item -Recurse -Force $dir
+                Remove-SilentManager $silent
             }
         }
 
