@@ -45,6 +45,46 @@ local function flight(now)
 end
 ";
 
+        // reclaim(NOW, JOIN, GET): the expired deliveries of a joinable queue (deadline at or before NOW, 256 at most a
+        // call) go back to the front of r, or — past maxdel deliveries — to the dead letters, unfinished lowered (JOIN told
+        // at 0). GET (nil: none) is told when some went back to r (a waiting Get of another client takes them at once).
+        // Answers how many expired. Get runs it before it takes, Counts (Join, QSize, Unfinished…) before it counts: a
+        // delivery that can never be marked done any more leaves the unfinished count without waiting for a Get.
+        private const string Reclaim = @"
+local function reclaim(now, join, get)
+  flight(now)
+  local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
+  local counts = {}
+  for i, id in ipairs(expired) do   -- every delivery count checked before anything changes
+    counts[i] = tonumber(redis.call('HGET', KEYS[5], id) or '0')
+    if not counts[i] then error({err = 'IPCPS CORRUPT d:' .. id}) end
+  end
+  -- Each is taken out of f (read above), then goes back to r (its priority read from p) or to x (its body read from b,
+  -- then b, d and p written).
+  if #expired > 0 then expect(2, rtype) expect(3, 'hash') expect(6, 'hash') expect(7, 'list') end
+  local back = 0
+  for i, id in ipairs(expired) do
+    redis.call('ZREM', KEYS[4], id)
+    local d = counts[i]
+    if maxdel > 0 and d >= maxdel then
+      local body = redis.call('HGET', KEYS[3], id)
+      if body then redis.call('RPUSH', KEYS[7], body) end
+      redis.call('HDEL', KEYS[3], id)
+      redis.call('HDEL', KEYS[5], id)
+      redis.call('HDEL', KEYS[6], id)
+      local u = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
+      if u <= 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) redis.call('PUBLISH', join, 0) end
+    else
+      back = back + 1
+      if order == 2 then redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[6], id) or '0'), id)
+      else redis.call('LPUSH', KEYS[2], id) end
+    end
+  end
+  if get and back > 0 then redis.call('PUBLISH', get, back) end
+  return #expired
+end
+";
+
         /// <summary>ARGV: get channel, count, then (body, priority) pairs. Stores all of them or none: answers the count, or 0 when they do not all fit.</summary>
         public static readonly string Put = Scripts.Check("Queue") + Settings + @"
 local n = tonumber(ARGV[2])
@@ -85,45 +125,17 @@ return room";
         /// maxdel deliveries, to the dead letters). Answers {count, hint} then per message its body (and for a joinable queue
         /// its id and delivery number); hint: milliseconds until the next in-flight message expires (-1: none).
         /// </summary>
-        public static readonly string Get = Scripts.Check("Queue") + Settings + @"
+        public static readonly string Get = Scripts.Check("Queue") + Settings + Reclaim + @"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local expired = {}
-if joinable then
-  flight(now)
-  expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now, 'LIMIT', 0, 256)
-  local counts = {}
-  for i, id in ipairs(expired) do   -- every delivery count checked before anything changes
-    counts[i] = tonumber(redis.call('HGET', KEYS[5], id) or '0')
-    if not counts[i] then error({err = 'IPCPS CORRUPT d:' .. id}) end
-  end
-  -- Each is taken out of f (read above), then goes back to r (its priority read from p) or to x (its body read from b,
-  -- then b, d and p written).
-  if #expired > 0 then expect(2, rtype) expect(3, 'hash') expect(6, 'hash') expect(7, 'list') end
-  for i, id in ipairs(expired) do
-    redis.call('ZREM', KEYS[4], id)
-    local d = counts[i]
-    if maxdel > 0 and d >= maxdel then
-      local body = redis.call('HGET', KEYS[3], id)
-      if body then redis.call('RPUSH', KEYS[7], body) end
-      redis.call('HDEL', KEYS[3], id)
-      redis.call('HDEL', KEYS[5], id)
-      redis.call('HDEL', KEYS[6], id)
-      local u = redis.call('HINCRBY', KEYS[1], 'unfinished', -1)
-      if u <= 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) redis.call('PUBLISH', ARGV[2], 0) end
-    elseif order == 2 then
-      redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[6], id) or '0'), id)
-    else
-      redis.call('LPUSH', KEYS[2], id)
-    end
-  end
-end
+local expired = 0
+if joinable then expired = reclaim(now, ARGV[2], nil) end
 local before = size()
 local k = math.min(tonumber(ARGV[3]), before)
 local out = {k, -1}
 -- A message is taken out of r (read by size()) before its body is read from b (checked above when some expired). d: a
 -- count that cannot be raised puts the message back (below); f was read.
-if k > 0 and (joinable or order == 2) and #expired == 0 then expect(3, 'hash') end
+if k > 0 and (joinable or order == 2) and expired == 0 then expect(3, 'hash') end
 for i = 1, k do
   local id, score
   if order == 2 then
@@ -175,24 +187,36 @@ if u <= 0 then redis.call('HSET', KEYS[1], 'unfinished', 0) redis.call('PUBLISH'
 return 1";
 
         /// <summary>
-        /// Answers {ready, in flight, unfinished, dead letters}; what Join waits on (unfinished 0). Invariant of a joinable
-        /// queue, true at the end of every script: unfinished = ready + in flight. Create starts all three at 0 (and Remove
-        /// deletes them together); Put adds n ids to r and n to unfinished; Get moves ids r → f, expired ones f → r, or f → x
-        /// (dead letters) with unfinished lowered by one; TaskDone takes its id out of f (or r, when it expired and went back)
-        /// with unfinished lowered by one; a script failing mid-way stops where the invariant holds (Get puts a message whose
-        /// delivery count fails back in r). So an unfinished that is not ready + in flight was changed by hand (or r or f
-        /// was): reported, as is a deadline in f past any a Get sets, where Join waited for ever (or, lowered, returned early).
+        /// ARGV: get channel, join channel. Answers {ready, in flight, unfinished, dead letters, hint}; what Join waits on
+        /// (unfinished 0). A joinable queue's expired deliveries are reclaimed first (reclaim: back to r, or to the dead
+        /// letters at maxdel), so the counts, and Join, never wait for a Get to do it. Hint (joinable): milliseconds until
+        /// the counts can change without a script telling the join channel: the earliest deadline in f, else — messages
+        /// ready — vis (a Get from now on sets no deadline before now + vis); -1: only a script changes them (none in
+        /// flight or ready).
+        /// Invariant of a joinable queue, true at the end of every script: unfinished = ready + in flight. Create starts all
+        /// three at 0 (and Remove deletes them together); Put adds n ids to r and n to unfinished; Get moves ids r → f,
+        /// expired ones f → r, or f → x (dead letters) with unfinished lowered by one; TaskDone takes its id out of f (or r,
+        /// when it expired and went back) with unfinished lowered by one; a script failing mid-way stops where the invariant
+        /// holds (Get puts a message whose delivery count fails back in r). So an unfinished that is not ready + in flight
+        /// was changed by hand (or r or f was): reported (before the reclaim writes anything), as is a deadline in f past any
+        /// a Get sets, where Join waited for ever (or, lowered, returned early).
         /// </summary>
-        public static readonly string Counts = Scripts.Check("Queue") + Settings + @"
+        public static readonly string Counts = Scripts.Check("Queue") + Settings + Reclaim + @"
 local ready, inflight = size(), redis.call('ZCARD', KEYS[4])
+local hint = -1
 if joinable then
   if unfinished ~= ready + inflight then
     error({err = 'IPCPS CORRUPT unfinished is ' .. unfinished .. ', not the ' .. (ready + inflight) .. ' messages ready and in flight'})
   end
   local t = redis.call('TIME')
-  flight(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if reclaim(now, ARGV[2], ARGV[1]) > 0 then
+    ready, inflight, unfinished = size(), redis.call('ZCARD', KEYS[4]), integer('unfinished')
+  end
+  local first = redis.call('ZRANGE', KEYS[4], 0, 0, 'WITHSCORES')
+  if first[2] then hint = math.max(0, tonumber(first[2]) - now) elseif ready > 0 then hint = vis end
 end
-return {ready, inflight, unfinished, redis.call('LLEN', KEYS[7])}";
+return {ready, inflight, unfinished, redis.call('LLEN', KEYS[7]), hint}";
 
         /// <summary>Takes one dead letter: {1, body} or {0}.</summary>
         public static readonly string TakeDead = Scripts.Check("Queue") + @"

@@ -415,20 +415,30 @@ namespace IpcPs.Redis
         private bool WaitJoined(Deadline deadline, CancellationToken cancel)
         {
             RequireJoinable();
+            // Woken by the join channel (a TaskDone or a dead-lettering that left nothing unfinished), and — with nothing
+            // to tell it — at the earliest in-flight deadline (or vis, with messages ready that a Get may take meanwhile):
+            // each step reclaims the expired deliveries itself (Counts), so a delivery past MaxDeliveries whose consumer is
+            // gone is dead-lettered without waiting for a Get. +5 ms: the expiry is due when the step runs.
             return WaitUntil(_joinChannel, deadline, cancel, (out int hint) =>
             {
                 var c = Counts(deadline, cancel);
-                hint = -1;
+                hint = c.Hint < 0 ? -1 : (int)Math.Min(c.Hint + 5, int.MaxValue);
                 return c.Unfinished == 0;
             });
         }
 
         // ---- sizes ----------------------------------------------------------------------------------------------------
 
-        private (long Ready, long InFlight, long Unfinished, long Dead) Counts(Deadline? within = null, CancellationToken cancel = default)
+        /// <summary>
+        /// The counts, a joinable queue's expired deliveries reclaimed first (QueueScripts.Counts); Hint: milliseconds until
+        /// they may change with no script telling the join channel (-1: never). Sent as a read (write: false): its only
+        /// change, the reclaim, is the one every Get makes first, so whether a call that got no answer made it matters to
+        /// no caller (BackendUnavailable, as a read).
+        /// </summary>
+        private (long Ready, long InFlight, long Unfinished, long Dead, long Hint) Counts(Deadline? within = null, CancellationToken cancel = default)
         {
-            var r = ScriptReply.Integers(Eval(QueueScripts.Counts, _keys, Array.Empty<RedisValue>(), "QSize", write: false, within, cancel), 4, this, "QSize");
-            return (r[0], r[1], r[2], r[3]);
+            var r = ScriptReply.Integers(Eval(QueueScripts.Counts, _keys, Args(_getChannel, _joinChannel), "QSize", write: false, within, cancel), 5, this, "QSize");
+            return (r[0], r[1], r[2], r[3], r[4]);
         }
 
         /// <summary>
