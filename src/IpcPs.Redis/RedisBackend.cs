@@ -190,9 +190,12 @@ namespace IpcPs.Redis
         /// ends a wait for the connection. A key of KEYS that holds another type than its part's (TYPES, else
         /// <see cref="KeyTypes.Of"/>) is named in the IpcObjectCorruptException its WRONGTYPE becomes.
         /// </summary>
+        /// ABANDON: CANCEL also ends the wait for the answer of a script sent (OperationCanceledException, its outcome
+        /// unknown: its answer, when it comes, is dropped), for a script whose caller can tell later whether it ran, and
+        /// that may be sent again (TaskDone: a delivery is marked once, by its id and delivery number).
         internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, string? name, bool write,
-                                  Deadline? within = null, CancellationToken cancel = default, Func<string, string[]>? types = null) =>
-            Answered(Call(() => Script(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write, keys, types), operation, name, write);
+                                  Deadline? within = null, CancellationToken cancel = default, Func<string, string[]>? types = null, bool abandon = false) =>
+            Answered(Call(() => Script(script, keys, args), within ?? Deadline.Infinite, cancel, operation, name, write, keys, types, abandon), operation, name, write);
 
         /// <summary>
         /// Runs a script once without holding a thread while it waits (a lease's renewal, from a timer): on Linux every
@@ -265,14 +268,14 @@ namespace IpcPs.Redis
         /// change is never given up earlier.
         /// </summary>
         private T Call<T>(Func<Task<T>> command, Deadline within, CancellationToken cancel, string operation, string? name, bool write,
-                          RedisKey[]? keys, Func<string, string[]>? types)
+                          RedisKey[]? keys, Func<string, string[]>? types, bool abandon = false)
         {
             ThrowIfClosed();
             var until = within.Min(Deadline.After(OperationTimeout));
             while (true)
             {
                 var back = Reconnection.Next;   // taken before the try: a reconnection after the failure is not missed
-                try { return Wait(command()); }
+                try { return Wait(command(), abandon ? cancel : CancellationToken.None); }
                 catch (RedisConnectionException e) when (RedisErrors.NotSent(e))
                 {
                     if (until.HasPassed || !Notifier.Wait(back, until.RemainingMilliseconds(), cancel)) throw RedisErrors.Map(e, Address, operation, name, write);
@@ -292,30 +295,42 @@ namespace IpcPs.Redis
         /// The client ends a task by its operation timeout at its next heartbeat (every second); a task it has not ended 3 s
         /// after that is given up here with a TimeoutException (and its later end observed).
         /// </summary>
-        internal static T Wait<T>(Task<T> asked)
+        internal static T Wait<T>(Task<T> asked, CancellationToken cancel = default)
         {
-            Ended(asked);
+            Ended(asked, cancel);
             return asked.GetAwaiter().GetResult();
         }
 
         internal static void Wait(Task asked)
         {
-            Ended(asked);
+            Ended(asked, CancellationToken.None);
             asked.GetAwaiter().GetResult();
         }
 
-        /// <summary>Waits for ASKED to end (its outcome is read by the caller, once), else the backstop's TimeoutException.</summary>
-        private static void Ended(Task asked)
+        /// <summary>
+        /// Waits for ASKED to end (its outcome is read by the caller, once), else the backstop's TimeoutException, or
+        /// CANCEL's OperationCanceledException (a caller that abandons the answer: Eval's ABANDON). A task given up is
+        /// left to end by itself, its exception observed.
+        /// </summary>
+        private static void Ended(Task asked, CancellationToken cancel)
         {
             bool ended;
-            try { ended = asked.Wait(OperationTimeout + TimeSpan.FromSeconds(3)); }
+            try { ended = asked.Wait((int)(OperationTimeout + TimeSpan.FromSeconds(3)).TotalMilliseconds, cancel); }
             catch (AggregateException) { ended = true; }   // failed: the caller's GetResult throws its exception, as itself
+            catch (OperationCanceledException) when (!asked.IsCompleted)   // an answer that came is read, cancelled or not
+            {
+                Abandon(asked);
+                throw;
+            }
             if (!ended)
             {
-                asked.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                Abandon(asked);
                 throw new TimeoutException($"The client did not end the command within {OperationTimeout.TotalSeconds + 3:0} s.");
             }
         }
+
+        private static void Abandon(Task asked) =>
+            asked.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
         /// <summary>Watches CHANNEL for a wait on NAME (Notifier.Watch), its Redis errors typed.</summary>
         internal Notifier.Watcher Watch(string channel, string? name)

@@ -43,10 +43,10 @@ namespace IpcPs.Redis
 
         /// <summary>Runs a script on this object; WITHIN: the deadline of the call it is part of (RedisBackend.Eval).</summary>
         internal RedisResult Eval(string script, RedisKey[] keys, RedisValue[] args, string operation, bool write,
-                                  Deadline? within = null, CancellationToken cancel = default)
+                                  Deadline? within = null, CancellationToken cancel = default, bool abandon = false)
         {
             ThrowIfClosed();
-            return Backend.Eval(script, keys, args, operation, Name, write, within, cancel, PartTypes);
+            return Backend.Eval(script, keys, args, operation, Name, write, within, cancel, PartTypes, abandon);
         }
 
         /// <summary>The Redis types the key of PART may hold ("": the meta hash), named when one holds another (KeyTypes).</summary>

@@ -25,7 +25,7 @@ namespace IpcPs.Redis
         private readonly RedisKey[] _keys;
         private readonly string _getChannel, _putChannel, _joinChannel;
         private readonly ConcurrentQueue<RedisDelivery> _outstanding = new ConcurrentQueue<RedisDelivery>();
-        private readonly object _acking = new object();
+        private readonly SemaphoreSlim _acking = new SemaphoreSlim(1, 1);   // one TaskDone() of this handle at a time
         private int _depth = 2;
 
         internal RedisQueue(RedisBackend backend, string name, MetaReader meta) : base(backend, name, IpcObjectKind.Queue)
@@ -368,17 +368,26 @@ namespace IpcPs.Redis
         /// Marks done the oldest delivery this handle got and has not marked done (the Python pattern get … task_done).
         /// DeliveryExpiredException when its visibility timeout passed and it went to another consumer. It stops being the
         /// oldest only once the server answered (marked, or DeliveryExpired): a TaskDone that failed otherwise
-        /// (BackendUnavailable: nothing sent, safe to retry; BackendOutcomeUnknown) leaves it the oldest, so trying again
-        /// marks the same delivery (an OutcomeUnknown one that had been marked: DeliveryExpired, "already marked done").
+        /// (BackendUnavailable: nothing sent, safe to retry; BackendOutcomeUnknown; interrupted) leaves it the oldest, so
+        /// trying again marks the same delivery (one that had been marked: DeliveryExpired, "already marked done").
         /// Taking it off first made the retry mark the next delivery, and left this one in flight to be delivered again.
+        /// Ctrl+C (the caller's interrupt) ends it at once, waiting for another TaskDone of this handle or for the server's
+        /// answer, as it ends a Get: the answer is dropped, and the delivery stays the oldest.
         /// </summary>
-        public void TaskDone()
+        public void TaskDone() => MarkOldestDone(Interrupt(true));
+
+        /// <summary>
+        /// TaskDone(); CANCEL ends its waits (OperationCanceledException, the delivery still the oldest). Not an overload
+        /// of TaskDone: xunit's analyzer would then want a token at every TaskDone() of the tests.
+        /// </summary>
+        internal void MarkOldestDone(CancellationToken cancel)
         {
             RequireJoinable();
-            lock (_acking)   // one TaskDone() of this handle at a time: each marks the delivery it peeked
+            _acking.Wait(cancel);   // each TaskDone marks the delivery it peeked, so one at a time
+            try
             {
                 if (!_outstanding.TryPeek(out var d)) throw new TaskDoneException(Name);
-                try { Ack(d.Receipt); }
+                try { Ack(d.Receipt, cancel); }
                 catch (DeliveryExpiredException)   // answered too: no longer this handle's to mark
                 {
                     _outstanding.TryDequeue(out _);
@@ -386,23 +395,32 @@ namespace IpcPs.Redis
                 }
                 _outstanding.TryDequeue(out _);
             }
+            finally { _acking.Release(); }
         }
 
-        /// <summary>Marks one delivery done by its receipt ("id:number", from <see cref="RedisDelivery.Receipt"/>), from any handle or process.</summary>
+        /// <summary>
+        /// Marks one delivery done by its receipt ("id:number", from <see cref="RedisDelivery.Receipt"/>), from any handle or
+        /// process. Ctrl+C ends its wait for the answer (whether it marked it is then unknown: a retry that finds it marked
+        /// is DeliveryExpired).
+        /// </summary>
         public void TaskDone(string receipt)
         {
             RequireJoinable();
-            Ack(receipt);
+            Ack(receipt, Interrupt(true));
         }
 
         public void TaskDone(RedisDelivery delivery) => TaskDone((delivery ?? throw new ArgumentNullException(nameof(delivery))).Receipt);
 
-        private void Ack(string receipt)
+        /// <summary>
+        /// Marks the delivery RECEIPT done. CANCEL ends the wait for the connection and for the answer (Eval's abandon):
+        /// sending it again is safe, the script marks a delivery (id and number) at most once.
+        /// </summary>
+        private void Ack(string receipt, CancellationToken cancel)
         {
             int colon = receipt?.IndexOf(':') ?? -1;
             if (receipt is null || colon != 16 || !long.TryParse(receipt.Substring(17), NumberStyles.None, CultureInfo.InvariantCulture, out long n))
                 throw new ArgumentException($"'{receipt}' is not a delivery receipt (16 hex digits, ':', the delivery number).", nameof(receipt));
-            long r = ScriptReply.Integer(Eval(QueueScripts.Ack, _keys, Args(_joinChannel, receipt.Substring(0, 16), n), "TaskDone", write: true), this, "TaskDone");
+            long r = ScriptReply.Integer(Eval(QueueScripts.Ack, _keys, Args(_joinChannel, receipt.Substring(0, 16), n), "TaskDone", write: true, null, cancel, abandon: true), this, "TaskDone");
             if (r != 1) throw new DeliveryExpiredException(Name, receipt);
         }
 
