@@ -23,7 +23,7 @@ namespace IpcPs.Redis
         /// </summary>
         public static string[] Of(string part) => part switch
         {
-            "" or "b" or "d" or "p" or "dict" => Hash,
+            "" or "b" or "d" or "p" or "dict" or "arr" or "arrp" => Hash,
             "f" or "s" => Zset,
             "x" or "list" => List,
             "h" => Text,

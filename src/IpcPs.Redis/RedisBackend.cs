@@ -470,7 +470,7 @@ namespace IpcPs.Redis
 
         object IIpcBackend.Manager() => Manager();
 
-        internal static readonly string[] AllParts = { "r", "b", "f", "d", "p", "x", "h", "s", "dict", "list" };
+        internal static readonly string[] AllParts = { "r", "b", "f", "d", "p", "x", "h", "s", "dict", "list", "arr", "arrp" };
         internal static readonly string[] AllChannels = { "get", "put", "join", "rel", "ev", "bar" };
 
         internal static string StoredKind(IpcObjectKind kind) => kind == IpcObjectKind.BoundedSemaphore ? "Semaphore" : kind.ToString();

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Threading;
 using IpcPs.Core.Sync;
 using StackExchange.Redis;
@@ -17,22 +18,38 @@ namespace IpcPs.Redis
     public sealed class RedisBarrier : RedisObject, IIpcBarrier
     {
         /// <summary>
-        /// ARGV: channel, the parties this handle read when it opened the barrier (they never change). Checked before the
-        /// first write: parties raised (or 'nan') left every party waiting for one that no handle counts, and arrived at or
-        /// past parties released the round and was refused only after it.
+        /// KEYS: meta, arr (this round's arrivals: token → index), arrp (the round before's). ARGV: channel, the parties
+        /// this handle read when it opened the barrier (they never change), the arrival's token. Checked before the first
+        /// write: parties raised (or 'nan') left every party waiting for one that no handle counts, and arrived at or past
+        /// parties released the round and was refused only after it. A token known in this round or the one before is
+        /// that arrival sent again (its answer was lost: RedisBarrier.Wait): answered {0, its index, its round}, counted
+        /// once; the caller's wait then reads that round's outcome. A round's end (here, or Reset) makes its tokens the
+        /// round before's and forgets older ones.
         /// </summary>
         private static readonly string ArriveScript = Scripts.Check("Barrier") + @"
 local parties, gen = integer('parties'), number('gen')
 if parties ~= tonumber(ARGV[2]) then error({err = 'IPCPS CORRUPT parties is not the ' .. ARGV[2] .. ' it had when this handle opened it'}) end
 local arrived = whole('arrived', 0, parties - 1)
+local function known(i, round)
+  local v = redis.call('HGET', KEYS[i], ARGV[3])
+  if not v then return nil end
+  local index = tonumber(v)
+  if not index or index < 0 or index >= parties or index % 1 ~= 0 then damaged(i, 'holds an arrival index out of range') end
+  return {0, index, round}
+end
+local again = known(2, gen) or known(3, gen - 1)
+if again then return again end
 if redis.call('HGET', KEYS[1], 'broken') == '1' then return {-1, gen} end
 local index = arrived
 arrived = arrived + 1
 if arrived >= parties then
+  redis.call('HSET', KEYS[2], ARGV[3], index)   -- a hash (read above), as arrp
+  redis.call('RENAME', KEYS[2], KEYS[3])
   redis.call('HSET', KEYS[1], 'arrived', 0, 'gen', gen + 1)
   redis.call('PUBLISH', ARGV[1], gen + 1)
   return {1, index, gen}
 end
+redis.call('HSET', KEYS[2], ARGV[3], index)
 redis.call('HSET', KEYS[1], 'arrived', arrived)
 return {0, index, gen}";
 
@@ -54,8 +71,10 @@ redis.call('HSET', KEYS[1], 'broken', 1, 'failed', gen)
 redis.call('PUBLISH', ARGV[1], -1)
 return 1";
 
+        /// <summary>KEYS: meta, arr, arrp (ArriveScript): the round's tokens become the round before's.</summary>
         private static readonly string ResetScript = Scripts.Check("Barrier") + @"
 local gen = number('gen')
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[3]) else redis.call('DEL', KEYS[3]) end
 redis.call('HSET', KEYS[1], 'broken', 0, 'arrived', 0, 'gen', gen + 1, 'failed', gen)
 redis.call('PUBLISH', ARGV[1], -1)
 return 1";
@@ -64,6 +83,14 @@ return 1";
 return {number('arrived'), number('broken')}";
 
         private readonly string _channel;
+        private readonly RedisKey[] _keys;
+
+        /// <summary>
+        /// The token of this handle's last arrival when its Wait ended without an outcome (BackendUnavailable or
+        /// BackendOutcomeUnknown: its answer lost, or the wait for the round's end failed): the next Wait of this handle is
+        /// that arrival again, which the script counts once. Null otherwise.
+        /// </summary>
+        private string? _pending;
 
         internal RedisBarrier(RedisBackend backend, string name, MetaReader meta) : base(backend, name, IpcObjectKind.Barrier)
         {
@@ -71,6 +98,7 @@ return {number('arrived'), number('broken')}";
             double t = meta.Double("timeout");
             DefaultTimeout = double.IsNaN(t) || t < 0 ? (double?)null : t;
             _channel = Channel("bar");
+            _keys = Keys(Meta, Key("arr"), Key("arrp"));
         }
 
         internal static IEnumerable<KeyValuePair<string, string>> MetaFields(IpcBackendOptions o)
@@ -102,11 +130,26 @@ return {number('arrived'), number('broken')}";
         public int Wait(TimeSpan? timeout, CancellationToken cancel) =>
             Wait(timeout is TimeSpan t ? Deadline.After(t) : DefaultTimeout is double d ? Deadline.AfterSeconds(d) : Deadline.Infinite, cancel);
 
+        /// <summary>
+        /// Arrives (or, after a Wait of this handle that ended without an outcome, arrives again with that arrival's token:
+        /// counted once, <see cref="_pending"/>) and waits for the round's end.
+        /// </summary>
         private int Wait(Deadline deadline, CancellationToken cancel)
+        {
+            string token = Interlocked.Exchange(ref _pending, null) ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+            try { return Arrive(token, deadline, cancel); }
+            catch (Exception e) when (e is IpcBackendUnavailableException || e is IpcBackendOutcomeUnknownException)
+            {
+                _pending = token;   // counted or not, the round's outcome unread: the next Wait is this arrival
+                throw;
+            }
+        }
+
+        private int Arrive(string token, Deadline deadline, CancellationToken cancel)
         {
             using var watcher = Backend.Watch(_channel, Name);   // before arriving: the release may come at once
             // {-1, round} broken; {0 waiting | 1 released, index, round}.
-            var r = ScriptReply.Integers(Eval(ArriveScript, Keys(Meta), Args(_channel, Parties), "Wait", write: true, deadline, cancel), 2, 3, this, "Wait");
+            var r = ScriptReply.Integers(Eval(ArriveScript, _keys, Args(_channel, Parties, token), "Wait", write: true, deadline, cancel), 2, 3, this, "Wait");
             long status = r[0];
             if (status == -1) throw new BrokenBarrierException(Name, "it was broken before this party arrived");
             if (r.Length != 3 || (status != 0 && status != 1)) throw new IpcObjectCorruptException(Name, Address, "Redis's answer to Wait is not one it can give");
@@ -149,7 +192,7 @@ return {number('arrived'), number('broken')}";
         public void Abort() => _ = Break(-1);
 
         /// <summary>Back to the empty state; parties waiting now get BrokenBarrierException.</summary>
-        public void Reset() => Eval(ResetScript, Keys(Meta), Args(_channel), "Reset", write: true);
+        public void Reset() => Eval(ResetScript, _keys, Args(_channel), "Reset", write: true);
 
         public override string ToString() => IsClosed ? $"RedisBarrier('{Name}', closed)" : $"RedisBarrier('{Name}', parties={Parties}, {Address})";
     }
