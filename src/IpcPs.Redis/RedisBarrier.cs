@@ -74,6 +74,7 @@ return 1";
         /// <summary>KEYS: meta, arr, arrp (ArriveScript): the round's tokens become the round before's.</summary>
         private static readonly string ResetScript = Scripts.Check("Barrier") + @"
 local gen = number('gen')
+expect(2, 'hash') expect(3, 'hash')   -- before the first write: a key of another type is named, not moved
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[3]) else redis.call('DEL', KEYS[3]) end
 redis.call('HSET', KEYS[1], 'broken', 0, 'arrived', 0, 'gen', gen + 1, 'failed', gen)
 redis.call('PUBLISH', ARGV[1], -1)
