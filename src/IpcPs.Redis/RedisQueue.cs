@@ -17,8 +17,9 @@ namespace IpcPs.Redis
     /// bounded by MaxSize (messages ready, not in flight). A joinable queue is at-least-once: a Get moves the message in
     /// flight with a visibility deadline (server time); TaskDone marks that delivery done; a delivery not marked done in time
     /// (its consumer died, stalled, was cut off) goes back to the front and is delivered again with its delivery number
-    /// raised, and after MaxDeliveries it goes to the dead letters instead. Join waits until every message put has been
-    /// marked done (or dead-lettered), across machines. Messages use the local queues' codec.
+    /// raised, and after MaxDeliveries it goes to the dead letters instead (done by the first script to look after its
+    /// deadline: a Get, or the counts Join and the sizes read). Join waits until every message put has been marked done
+    /// (or dead-lettered), across machines. Messages use the local queues' codec.
     /// </summary>
     public sealed class RedisQueue : RedisObject, IJoinableChannel, IKeepingChannel
     {
