@@ -18,17 +18,17 @@ Describe 'A pool worker that floods its pipe' {
     It 'makes the session hold no more than a bounded number of its messages, and the pool still serves the next call' {
         $p = New-IpcPool -Size 1
         $report = Join-Path ([IO.Path]::GetTempPath()) "$(New-TestName flood).txt"
-        $count = 100000
+        $count = 20000
         try {
-            # The item leaves a runspace of its own in the worker that sends COUNT small messages on the worker's end of
-            # its pipe, each waiting at most 2 s for room; it writes how many went, then stops.
+            # The item leaves a runspace of its own in the worker that sends COUNT messages of 1 KB on the worker's end
+            # of its pipe (its 1 MiB ring holds ~1,000 of them), each waiting at most 2 s for room; it writes how many went, then stops.
             $r = Invoke-IpcPool -Pool $p -ArgumentList $report, $count -InputObject 1 {
                 param($report, $count)
                 $end = @([IpcPs.IpcConnection].GetField('Holding', [Reflection.BindingFlags]'NonPublic,Static').GetValue($null).Keys)[0]
                 $ps = [powershell]::Create().AddScript({
                     param($end, $report, $count)
                     $send = [IpcPs.IMessageChannel].GetMethod('TrySend')
-                    $message = [object[]]@('junk')
+                    $message = [object[]]@('junk', ('x' * 1000))
                     $args5 = @($message, $null, $null, [TimeSpan]::FromSeconds(2), [Threading.CancellationToken]::None)
                     $sent = 0
                     try { while ($sent -lt $count -and $send.Invoke($end, $args5)) { $sent++ } }
