@@ -124,7 +124,14 @@ namespace IpcPs.Commands
             List<PoolResult> results;
             try { results = step(); }
             catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-            catch (PoolInitializationException e) { ThrowIpcError(e, ScriptBlock); return; }
+            catch (PoolInitializationException e)
+            {
+                // A worker's initialization failed mid-call (a replacement's, or a "ready" with an error from a worker):
+                // the results that came before it are written first, as for every other error that ends the call.
+                foreach (var r in _call!.TakeAll()) Write(r);
+                ThrowIpcError(e, ScriptBlock);
+                return;
+            }
             catch (IpcException e)
             {
                 // A worker could not be replaced (no descriptor left): the results that came before it are written first.

@@ -41,7 +41,8 @@ namespace IpcPs.Hosting
         private readonly TextReader _reader;
         private readonly bool _frames;
         private readonly int _maxText, _maxFrame;
-        private char[] _buffer = new char[16 * 1024];
+        private const int InitialSize = 16 * 1024;
+        private char[] _buffer = new char[InitialSize];
         private int _pos, _end, _scanned;   // the current line starts at _pos; no line end in [_pos, _scanned); data ends at _end
         private int _frameChecked;          // with a frame at _pos: its characters up to here are a frame's
         private bool _eof;
@@ -71,6 +72,7 @@ namespace IpcPs.Hosting
         public ChildOutputKind Read()
         {
             Length = 0;
+            GiveBack();
             while (true)
             {
                 if (_dropLf && _pos < _end)
@@ -161,6 +163,24 @@ namespace IpcPs.Hosting
             Length = 0;
             Reset();
             return ChildOutputKind.TooLong;
+        }
+
+        /// <summary>
+        /// A buffer grown for a frame (up to twice <see cref="ChildProtocol.MaxFrameLength"/> bytes) is given back once
+        /// that frame has been delivered and what is left fits in a small one: a reader lives as long as its child (a
+        /// manager's, as long as the manager), and held the largest frame's buffer (128 MB) to its end. Called at the
+        /// start of a Read, when the last result (in the old buffer) is no longer valid.
+        /// </summary>
+        private void GiveBack()
+        {
+            int left = _end - _pos;
+            if (_buffer.Length <= Math.Max(InitialSize, 4 * _maxText) || left > InitialSize / 2) return;
+            var small = new char[InitialSize];
+            Array.Copy(_buffer, _pos, small, 0, left);
+            _scanned -= _pos;
+            _end = left;
+            _pos = 0;
+            _buffer = small;
         }
 
         private void Reset()

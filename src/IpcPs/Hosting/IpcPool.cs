@@ -135,12 +135,24 @@ namespace IpcPs
             while (_workers.Any(w => !w.Ready))
             {
                 var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero || !Events.TryTake(out var e, (int)Math.Min(int.MaxValue, left.TotalMilliseconds), cancel))
+                if (left <= TimeSpan.Zero || !TryTakeEvent(out var e, (int)Math.Min(int.MaxValue, left.TotalMilliseconds), cancel))
                     throw new TimeoutException($"The pool's workers were not ready within {timeout.TotalSeconds:0} s.");
                 if (e.Worker != _workers[e.Worker.Slot]) continue;
                 if (e.Message is null) throw new PoolInitializationException("A pool worker did not start: " + e.Worker.DeathReason());
                 if (IsReady(e)) e.Worker.Ready = true;
             }
+        }
+
+        /// <summary>
+        /// The next event of the workers (waiting at most MILLISECONDS, -1: no limit), taken: its worker's reader may
+        /// take another message (<see cref="PoolWorkerProcess.MaxPendingEvents"/>). Every take of <see cref="Events"/>
+        /// goes through here.
+        /// </summary>
+        internal bool TryTakeEvent(out PoolEvent e, int milliseconds, CancellationToken cancel)
+        {
+            if (!Events.TryTake(out e!, milliseconds, cancel)) return false;
+            if (e.Message != null) e.Worker.Taken();
+            return true;
         }
 
         /// <summary>A "ready" message; its initialization error, if it has one, is thrown.</summary>

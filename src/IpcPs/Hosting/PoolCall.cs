@@ -309,7 +309,7 @@ namespace IpcPs.Hosting
             if (_pool.IsRemoved) throw _pool.Removed();
             // A look without waiting, per input item: TryTake with a token links token sources on every call.
             if (timeout == TimeSpan.Zero && _pool.Events.Count == 0) return false;
-            if (!_pool.Events.TryTake(out var e, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)timeout.TotalMilliseconds, cancel))
+            if (!_pool.TryTakeEvent(out var e, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)timeout.TotalMilliseconds, cancel))
             {
                 if (_pool.IsRemoved) throw _pool.Removed();   // woken by the removal (the pool's events are completed)
                 return false;
@@ -354,7 +354,7 @@ namespace IpcPs.Hosting
                 }
                 long left = CallErrorGraceMs - clock.ElapsedMilliseconds;
                 if (!waiting || left <= 0) return;
-                if (!_pool.Events.TryTake(out var e, (int)left, cancel)) return;
+                if (!_pool.TryTakeEvent(out var e, (int)left, cancel)) return;
                 var w = e.Worker;
                 if (w != _pool.Worker(w.Slot)) continue;
                 if (e.Message is null) w.Dead = true;

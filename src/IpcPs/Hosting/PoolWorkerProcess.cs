@@ -67,6 +67,17 @@ namespace IpcPs.Hosting
         private int _disposed;
         private readonly ManualResetEventSlim _released = new ManualResetEventSlim();   // set once AwaitExit has ended
 
+        /// <summary>
+        /// The most messages of this worker that its reader holds, decoded, for the pool's calls to take: then it takes
+        /// nothing more from the pipe until a call has taken one (<see cref="Taken"/>), and the worker's sends wait for
+        /// room, as a pipe's writer waits for its reader. Every message is the worker's: one whose code keeps sending
+        /// (a thread it left running) made the session queue all it sent, between calls without a bound. A worker of
+        /// the pool's own sends at most one message per item in flight, and a few more (ready, callerror).
+        /// </summary>
+        internal const int MaxPendingEvents = 256;
+        private readonly SemaphoreSlim _pending = new SemaphoreSlim(MaxPendingEvents);
+        private readonly CancellationTokenSource _stopReading = new CancellationTokenSource();   // AwaitExit: the reader waits for no room
+
         private PoolWorkerProcess(int slot, Process process, IpcConnection pipe, IpcConnection handedOver, SharedMemory progress)
         {
             _progress = progress;
@@ -279,15 +290,20 @@ namespace IpcPs.Hosting
             _stderr.Append(text, 0, length);
         }
 
+        /// <summary>A call took a message event of this worker (not its death): its reader may take another (<see cref="MaxPendingEvents"/>).</summary>
+        public void Taken() => _pending.Release();
+
         private void Read(BlockingCollection<PoolEvent> events)
         {
             while (true)
             {
+                try { _pending.Wait(_stopReading.Token); }
+                catch (OperationCanceledException) { return; }   // the pool let the worker go: nobody listens
                 object? message;
                 try { message = _pipe.RecvNow(); }
                 catch (ObjectDisposedException) { return; }   // the pool closed this end: nobody listens
                 catch (Exception) { break; }                   // ConnectionClosedException: the worker is gone (or its pipe broke)
-                if (!(message is object?[] m) || m.Length == 0) continue;
+                if (!(message is object?[] m) || m.Length == 0) { _pending.Release(); continue; }
                 try { PoolResults.DecodeIn(m); }   // here, not on the session's pipeline thread
                 catch (Exception) { break; }       // out of memory for what it sent: as if it had died (an exception here would end the session)
                 if (!Post(events, new PoolEvent(this, m))) return;
@@ -337,6 +353,7 @@ namespace IpcPs.Hosting
                     }
                 }
                 catch (InvalidOperationException) { /* never started */ }
+                _stopReading.Cancel();   // a reader holding its bound of messages ends: its worker is gone
                 _pipe.Close();
                 _handedOver.Close();
                 _progress.Close();
