@@ -300,12 +300,14 @@ namespace IpcPs.Hosting
                         _encoded.DropFirst(sent);   // a pipe's first messages, the ones there was room for
                     }
                 }
-                catch (Exception) { return Unwatched(); }   // sent again, with its errors, by the pipeline thread (nothing of it went)
                 finally { _flushing = false; }
                 if (_pending.Count == 0) return now + LingerTicks;
                 RetryLater();   // no room: the timer tries again, and waits for room without -Timeout
                 return Unwatched();
             }
+            // The clock's thread must not end (an exception there ends the process). A batch that failed is sent again,
+            // with its errors, by the pipeline thread (nothing of it went; the next held batch registers again).
+            catch (Exception) { return Unwatched(); }
             finally { Monitor.Exit(_gate); }
         }
 
