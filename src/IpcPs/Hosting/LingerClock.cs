@@ -6,15 +6,16 @@ using System.Threading;
 namespace IpcPs.Hosting
 {
     /// <summary>
-    /// One thread per process that sends what a <see cref="SendBatcher"/> has held for its linger time when the producer
-    /// stalls on something that is not IpcPs (docs/design.md, "Batches"). It replaces a System.Threading.Timer re-armed
-    /// for every batch: while a pipeline streams, that timer's thread woke about once a millisecond and queued its
-    /// timer queue to the thread pool each time, whose workers then spun and yielded beside the two pipelines — thousands
-    /// of scheduler slices a second on 2 CPUs, measured as ~20 % more processor time on the producer's pipeline thread
-    /// (docs/performance.md). This thread sleeps until the earliest held batch is due, and a batcher that streams is
-    /// registered once, not once a batch. It only ever sends what fits now (never waits for room: one batcher's full
-    /// queue must not hold up the others); a batch that does not fit goes back to its batcher's own timer, which waits
-    /// for room as before.
+    /// One thread per process that sees when a <see cref="SendBatcher"/> has held a batch for its linger time (the
+    /// producer stalls on something that is not IpcPs) and hands it to that batcher's timer, which sends it
+    /// (docs/design.md, "Batches"). It replaces the timer re-armed for every batch: while a pipeline streamed, the
+    /// runtime's timer thread woke about once a millisecond and queued its timer queue to the thread pool each time,
+    /// whose workers then spun and yielded beside the two pipelines — thousands of scheduler slices a second on 2 CPUs,
+    /// and more processor time on the producer's pipeline thread (docs/performance.md). This thread sleeps until the
+    /// earliest held batch is due, a batcher that streams is registered once, not once a batch, and the thread pool only
+    /// runs when a producer really stalls. It never sends nor waits on anything but its own lock (<see
+    /// cref="SendBatcher.Tick"/> only TryEnters a batcher's gate): a send may wait for room, a queue's lock or a pipe's
+    /// reader, and that reader may be another producer of this process, waiting in <see cref="Watch"/> for this lock.
     /// </summary>
     internal static class LingerClock
     {
@@ -38,11 +39,15 @@ namespace IpcPs.Hosting
                 if (_thread is null)
                 {
                     var thread = new Thread(Run) { IsBackground = true, Name = "IpcPs send linger" };
-                    try { Core.Platform.PlatformErrors.StartThread(thread); }
-                    catch (IpcException)
+                    // Not the first caller's execution context (its AsyncLocals) for the life of the process.
+                    using (ExecutionContext.SuppressFlow())
                     {
-                        _failed = true;
-                        return false;
+                        try { Core.Platform.PlatformErrors.StartThread(thread); }
+                        catch (IpcException)
+                        {
+                            _failed = true;
+                            return false;
+                        }
                     }
                     _thread = thread;
                 }

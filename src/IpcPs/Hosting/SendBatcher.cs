@@ -15,7 +15,7 @@ namespace IpcPs.Hosting
     /// never held back. What is held goes out when the batch is full, when an item comes slowly, at the end of the
     /// input, before this thread waits on anything of IpcPs (<see cref="BeforeWait"/>: the command before it may be
     /// waiting for a reply to it), and after <see cref="LingerMs"/> at most if the producer stalls on something else
-    /// (<see cref="LingerClock"/>'s thread; this batcher's own timer once a batch found no room).
+    /// (<see cref="LingerClock"/>'s thread sees that, this batcher's timer sends it).
     /// Order is kept: items go in the order given, a batch is sent before any later item.
     /// <para>
     /// A held item is encoded when it is handed over, on the pipeline thread (<see cref="IEncodedBatchChannel"/>): what
@@ -45,6 +45,7 @@ namespace IpcPs.Hosting
         /// <summary>The most a held item waits when its producer stalls on something that is not IpcPs.</summary>
         private const int LingerMs = 1;
         private static readonly long LingerTicks = Stopwatch.Frequency * LingerMs / 1000;
+        private static readonly long MaxLingerTicks = Stopwatch.Frequency * MaxLingerMs / 1000;
 
         /// <summary>What <see cref="Tick"/> returns when the clock is to stop watching this batcher.</summary>
         internal const long Unwatch = long.MinValue;
@@ -80,15 +81,16 @@ namespace IpcPs.Hosting
         private long? _priority;   // of the items held: a batch has one priority (Send-IpcMessage takes it per item)
         private readonly object _gate = new object();
         private readonly Action _beforeWait;
-        // The linger clock (LingerClock) watches this batcher while it streams; it sends a batch held for LingerMs when
-        // it fits now. Its own timer (_timer) takes over a batch that found no room, and serves when the clock has no
-        // thread. Under the gate: _watched (the clock has this batcher in its list, or is about to drop it: set false
+        // The linger clock (LingerClock) watches this batcher while it streams, and hands a batch held for LingerMs to
+        // this batcher's own timer (_timer), which sends it and tries again while it finds no room; the timer alone
+        // serves when the clock has no thread. Under the gate: _watched (the clock has this batcher in its list, or is about to drop it: set false
         // only under the gate, so a Hold that finds it false registers again), _heldSince (when the batch held now got
         // its first item), _holds and _holdsSeen (batches held since the clock's last look: a streaming pipeline stays
         // watched between batches).
         private bool _watched;
         private long _heldSince;
         private int _holds, _holdsSeen;
+        private int _busyLooks;   // the clock's thread only: its looks in a row that found the gate busy
         private Timer? _timer;
         // The linger timer's delay: LingerMs when an item is first held, doubled up to MaxLingerMs each time the timer
         // finds the batch still held. Written by both threads (outside the gate when the timer finds it busy): a race
@@ -96,7 +98,7 @@ namespace IpcPs.Hosting
         private int _lingerMs = LingerMs;
         private long _tryTicks;   // how long the last quiet try took (it sets the timer's next delay)
         // Cancelled by the stop token, or in Dispose when the pipeline is seen stopping: the timer's flush and Dispose's
-        // sends wait with it. Created with the timer (only a held item needs it).
+        // sends wait with it. Created at the first held item (only a held item needs it).
         private CancellationTokenSource? _stop;
         private long _lastReturn;
         private bool _hooked, _disposed;
@@ -269,14 +271,22 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// The linger clock's look at this batcher at NOW (its thread): sends a batch held for <see cref="LingerMs"/>
-        /// if it fits now. Returns when to look again, or <see cref="Unwatch"/>: nothing held since the last look, or
-        /// the batcher disposed, or a batch that found no room (handed to this batcher's timer, which waits for room as
-        /// the flushes always did) or failed (left to the pipeline thread, which sends it with its errors).
+        /// The linger clock's look at this batcher at NOW (its thread; never blocks). Returns when to look again, or
+        /// <see cref="Unwatch"/>: nothing held since the last look, the batcher disposed, or a batch held for
+        /// <see cref="LingerMs"/> (the producer stalls on something else), which this batcher's timer now sends: on the
+        /// thread pool, where a send may wait (for room, for a queue's lock, for a pipe's reader) without holding up the
+        /// clock and so every other producer of the process (review: the clock once sent itself, and a pipe's reader that
+        /// was another producer of the process then waited for the clock for ever).
         /// </summary>
         internal long Tick(long now)
         {
-            if (!Monitor.TryEnter(_gate)) return now + LingerTicks;   // the pipeline thread is at it
+            if (!Monitor.TryEnter(_gate))
+            {
+                // The pipeline thread is at it (perhaps waiting for room under the gate: a full queue's back-pressure):
+                // look again, backing off from LingerMs to MaxLingerMs.
+                return now + Math.Min(LingerTicks << Math.Min(_busyLooks++, 4), MaxLingerTicks);
+            }
+            _busyLooks = 0;
             try
             {
                 if (_disposed) return Unwatched();
@@ -287,26 +297,12 @@ namespace IpcPs.Hosting
                     return now + LingerTicks;
                 }
                 _holdsSeen = _holds;
-                if (now - _heldSince < LingerTicks || _flushing) return _heldSince + LingerTicks;
-                _flushing = true;
-                try
-                {
-                    long started = Stopwatch.GetTimestamp();
-                    int sent = _channel.TrySendEncoded(_encoded, _priority, TimeSpan.Zero, _stop!.Token);
-                    _tryTicks = Stopwatch.GetTimestamp() - started;
-                    if (sent > 0)
-                    {
-                        _pending.RemoveRange(0, Math.Min(sent, _pending.Count));
-                        _encoded.DropFirst(sent);   // a pipe's first messages, the ones there was room for
-                    }
-                }
-                finally { _flushing = false; }
-                if (_pending.Count == 0) return now + LingerTicks;
-                RetryLater();   // no room: the timer tries again, and waits for room without -Timeout
+                if (now - _heldSince < LingerTicks) return _heldSince + LingerTicks;
+                ArmTimer(0);
                 return Unwatched();
             }
-            // The clock's thread must not end (an exception there ends the process). A batch that failed is sent again,
-            // with its errors, by the pipeline thread (nothing of it went; the next held batch registers again).
+            // The clock's thread must not end (an exception there ends the process): the pipeline thread sends the batch
+            // at its next item or its end, and its next held batch registers again.
             catch (Exception) { return Unwatched(); }
             finally { Monitor.Exit(_gate); }
         }
