@@ -14,7 +14,8 @@ namespace IpcPs.Hosting
     /// as one batch — one lock, one wake-up call; any other item goes at once, as a single send, so a lone message is
     /// never held back. What is held goes out when the batch is full, when an item comes slowly, at the end of the
     /// input, before this thread waits on anything of IpcPs (<see cref="BeforeWait"/>: the command before it may be
-    /// waiting for a reply to it), and after <see cref="LingerMs"/> at most if the producer stalls on something else.
+    /// waiting for a reply to it), and after <see cref="LingerMs"/> at most if the producer stalls on something else
+    /// (<see cref="LingerClock"/>'s thread sees that, this batcher's timer sends it).
     /// Order is kept: items go in the order given, a batch is sent before any later item.
     /// <para>
     /// A held item is encoded when it is handed over, on the pipeline thread (<see cref="IEncodedBatchChannel"/>): what
@@ -43,6 +44,11 @@ namespace IpcPs.Hosting
 
         /// <summary>The most a held item waits when its producer stalls on something that is not IpcPs.</summary>
         private const int LingerMs = 1;
+        private static readonly long LingerTicks = Stopwatch.Frequency * LingerMs / 1000;
+        private static readonly long MaxLingerTicks = Stopwatch.Frequency * MaxLingerMs / 1000;
+
+        /// <summary>What <see cref="Tick"/> returns when the clock is to stop watching this batcher.</summary>
+        internal const long Unwatch = long.MinValue;
 
         /// <summary>The longest the timer waits before it tries again a batch that found no room (doubling from <see cref="LingerMs"/>).</summary>
         private const int MaxLingerMs = 16;
@@ -75,6 +81,16 @@ namespace IpcPs.Hosting
         private long? _priority;   // of the items held: a batch has one priority (Send-IpcMessage takes it per item)
         private readonly object _gate = new object();
         private readonly Action _beforeWait;
+        // The linger clock (LingerClock) watches this batcher while it streams, and hands a batch held for LingerMs to
+        // this batcher's own timer (_timer), which sends it and tries again while it finds no room; the timer alone
+        // serves when the clock has no thread. Under the gate: _watched (the clock has this batcher in its list, or is about to drop it: set false
+        // only under the gate, so a Hold that finds it false registers again), _heldSince (when the batch held now got
+        // its first item), _holds and _holdsSeen (batches held since the clock's last look: a streaming pipeline stays
+        // watched between batches).
+        private bool _watched;
+        private long _heldSince;
+        private int _holds, _holdsSeen;
+        private int _busyLooks;   // the clock's thread only: its looks in a row that found the gate busy
         private Timer? _timer;
         // The linger timer's delay: LingerMs when an item is first held, doubled up to MaxLingerMs each time the timer
         // finds the batch still held. Written by both threads (outside the gate when the timer finds it busy): a race
@@ -82,7 +98,7 @@ namespace IpcPs.Hosting
         private int _lingerMs = LingerMs;
         private long _tryTicks;   // how long the last quiet try took (it sets the timer's next delay)
         // Cancelled by the stop token, or in Dispose when the pipeline is seen stopping: the timer's flush and Dispose's
-        // sends wait with it. Created with the timer (only a held item needs it).
+        // sends wait with it. Created at the first held item (only a held item needs it).
         private CancellationTokenSource? _stop;
         private long _lastReturn;
         private bool _hooked, _disposed;
@@ -183,7 +199,7 @@ namespace IpcPs.Hosting
         {
             if (_hooked) BeforeWait.Unregister(_beforeWait);
             _hooked = false;
-            if (_timer is null || _disposed) return;   // nothing was ever held, or disposed already
+            if (_stop is null || _disposed) return;   // nothing was ever held, or disposed already
             var stop = _stop!;
             // The gate busy: the timer's flush has it, and without -Timeout it may wait there for room with STOP, which
             // only the poll below cancels (no StopProcessing comes once PowerShell disposes the commands): never wait
@@ -200,7 +216,7 @@ namespace IpcPs.Hosting
             }
             if (!held)   // the usual end (EndProcessing sent everything): no stop poll to set up
             {
-                _timer.Dispose();   // a callback still running finds the batcher disposed under the gate
+                _timer?.Dispose();   // a callback still running (or the clock) finds the batcher disposed under the gate
                 stop.Dispose();
                 return;
             }
@@ -220,7 +236,7 @@ namespace IpcPs.Hosting
             {
                 poll.Dispose(polled);
                 polled.WaitOne();   // no poll runs any more: STOP can be disposed
-                _timer.Dispose();   // a callback still running finds the batcher disposed under the gate
+                _timer?.Dispose();   // a callback still running (or the clock) finds the batcher disposed under the gate
                 stop.Dispose();
             }
         }
@@ -240,9 +256,71 @@ namespace IpcPs.Hosting
                 BeforeWait.Register(_beforeWait);
                 _hooked = true;
             }
-            _timer ??= new Timer(_ => Linger());
             _lingerMs = LingerMs;
-            _timer.Change(LingerMs, Timeout.Infinite);
+            _heldSince = Stopwatch.GetTimestamp();
+            _holds++;
+            if (!_watched) _watched = LingerClock.Watch(this, _heldSince + LingerTicks);
+            if (!_watched) ArmTimer(LingerMs);
+        }
+
+        private void ArmTimer(int ms)
+        {
+            _timer ??= new Timer(_ => Linger());
+            try { _timer.Change(ms, Timeout.Infinite); }
+            catch (ObjectDisposedException) { }   // disposed meanwhile: Dispose sends what is held
+        }
+
+        /// <summary>
+        /// The linger clock's look at this batcher at NOW (its thread; never blocks). Returns when to look again, or
+        /// <see cref="Unwatch"/>: nothing held since the last look, the batcher disposed, or a batch held for
+        /// <see cref="LingerMs"/> (the producer stalls on something else), which this batcher's timer now sends: on the
+        /// thread pool, where a send may wait (for room, for a queue's lock, for a pipe's reader) without holding up the
+        /// clock and so every other producer of the process (review: the clock once sent itself, and a pipe's reader that
+        /// was another producer of the process then waited for the clock for ever).
+        /// </summary>
+        internal long Tick(long now)
+        {
+            if (!Monitor.TryEnter(_gate))
+            {
+                // The pipeline thread is at it (perhaps waiting for room under the gate: a full queue's back-pressure):
+                // look again, backing off from LingerMs to MaxLingerMs.
+                return now + Math.Min(LingerTicks << Math.Min(_busyLooks++, 4), MaxLingerTicks);
+            }
+            _busyLooks = 0;
+            try
+            {
+                if (_disposed) return Unwatched();
+                if (_pending.Count == 0)
+                {
+                    if (_holds == _holdsSeen) return Unwatched();
+                    _holdsSeen = _holds;
+                    return now + LingerTicks;
+                }
+                _holdsSeen = _holds;
+                if (now - _heldSince < LingerTicks) return _heldSince + LingerTicks;
+                ArmTimer(0);
+                return Unwatched();
+            }
+            // The clock's thread must not end (an exception there ends the process): the pipeline thread sends the batch
+            // at its next item or its end, and its next held batch registers again.
+            catch (Exception) { return Unwatched(); }
+            finally { Monitor.Exit(_gate); }
+        }
+
+        private long Unwatched()
+        {
+            _watched = false;
+            return Unwatch;
+        }
+
+        /// <summary>
+        /// Arms the timer to try a batch that found no room again: the delay doubles from <see cref="LingerMs"/> up to
+        /// <see cref="MaxLingerMs"/>, and is at least RetryShare times as long as the last try took.
+        /// </summary>
+        private void RetryLater()
+        {
+            int ms = _lingerMs = Math.Min(_lingerMs * 2, MaxLingerMs);
+            ArmTimer((int)Math.Min(int.MaxValue, Math.Max(ms, _tryTicks * RetryShare * 1000 / Stopwatch.Frequency)));
         }
 
         /// <summary>Pipeline thread, under the gate: the batch, and whatever did not go whole one by one with its errors.</summary>
@@ -324,18 +402,17 @@ namespace IpcPs.Hosting
         }
 
         /// <summary>
-        /// The linger timer. Invariant: while items are held and the batcher is not disposed, the timer is armed (Hold
-        /// arms it for the first item held) or this callback runs and re-arms it, so held items go as soon as there is
-        /// room even when nothing else would flush them (the hook has run, the producer waits on something else). Not
-        /// after a failure other than room: that batch waits for the pipeline thread, which sends it one by one.
+        /// The linger timer. Invariant: while items are held and the batcher is not disposed, the linger clock watches it
+        /// (Hold registers it for the first item held when it is not watched), or the timer is armed (the clock handed
+        /// it a batch that found no room, or the clock has no thread) or this callback runs and re-arms it, so held items
+        /// go as soon as there is room even when nothing else would flush them (the hook has run, the producer waits on
+        /// something else). Not after a failure other than room: that batch waits for the pipeline thread, which sends
+        /// it one by one.
         /// </summary>
         private void Linger()
         {
             if (!FlushQuietly() || _disposed) return;
-            int ms = _lingerMs = Math.Min(_lingerMs * 2, MaxLingerMs);
-            ms = (int)Math.Min(int.MaxValue, Math.Max(ms, _tryTicks * RetryShare * 1000 / Stopwatch.Frequency));
-            try { _timer!.Change(ms, Timeout.Infinite); }
-            catch (ObjectDisposedException) { }   // disposed meanwhile: Dispose sends what is held
+            RetryLater();
         }
     }
 }
