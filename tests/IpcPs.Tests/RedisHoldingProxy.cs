@@ -38,27 +38,17 @@ namespace IpcPs.Tests
             }
         }
 
-        protected override async Task Pump(TcpClient fromClient, TcpClient toClient, bool toServer)
+        protected override async Task<bool> Forward(Flow flow, byte[] buffer, int n, System.IO.Stream to)
         {
-            var buffer = new byte[16384];
-            try
+            bool subscribe = flow.ToServer && IsOurSubscribe(Flow.Text(buffer, n));
+            if (subscribe) lock (Open) if (!_subscribers.Contains(flow.From)) _subscribers.AddRange(new[] { flow.From, flow.To });
+            if (subscribe && _armed)
             {
-                NetworkStream from = fromClient.GetStream(), to = toClient.GetStream();
-                while (true)
-                {
-                    int n = await from.ReadAsync(buffer, 0, buffer.Length);
-                    if (n <= 0) return;
-                    bool subscribe = toServer && IsOurSubscribe(Encoding.ASCII.GetString(buffer, 0, n));
-                    if (subscribe) lock (Open) if (!_subscribers.Contains(fromClient)) _subscribers.AddRange(new[] { fromClient, toClient });
-                    if (subscribe && _armed)
-                    {
-                        Held.Set();
-                        await Task.Run(() => _release.Wait(TimeSpan.FromSeconds(60)));
-                    }
-                    await to.WriteAsync(buffer, 0, n);
-                }
+                Held.Set();
+                await Task.Run(() => _release.Wait(TimeSpan.FromSeconds(60)));
             }
-            catch (Exception e) when (Ended(e)) { }
+            await to.WriteAsync(buffer, 0, n);
+            return true;
         }
 
         /// <summary>A SUBSCRIBE of an IpcPs channel (not the client's own, of its handshake: holding that would hold the connection).</summary>

@@ -16,28 +16,24 @@ namespace IpcPs.Tests
     {
         public RedisMuteProxy(int targetPort) : base(targetPort) { }
 
-        /// <summary>Copies FROM to TO; from the client, nothing more from the first PING after an ECHO on.</summary>
-        protected override async Task Pump(TcpClient fromClient, TcpClient toClient, bool toServer)
+        // A client's direction: whether it has sent the handshake's ECHO, and whether it is muted.
+        private sealed class Seen
         {
-            var buffer = new byte[16384];
-            bool echoed = false, muted = false;
-            try
+            public bool Echoed, Muted;
+        }
+
+        /// <summary>From the client, nothing more from the first PING after an ECHO on.</summary>
+        protected override async Task<bool> Forward(Flow flow, byte[] buffer, int n, System.IO.Stream to)
+        {
+            var seen = (Seen)(flow.State ??= new Seen());
+            if (flow.ToServer && !seen.Muted)
             {
-                NetworkStream from = fromClient.GetStream(), to = toClient.GetStream();
-                while (true)
-                {
-                    int n = await from.ReadAsync(buffer, 0, buffer.Length);
-                    if (n <= 0) return;
-                    if (toServer && !muted)
-                    {
-                        string text = Encoding.ASCII.GetString(buffer, 0, n);
-                        if (echoed && text.Contains("PING", StringComparison.Ordinal)) muted = true;
-                        if (text.Contains("ECHO", StringComparison.Ordinal)) echoed = true;
-                    }
-                    if (!muted) await to.WriteAsync(buffer, 0, n);
-                }
+                string text = Flow.Text(buffer, n);
+                if (seen.Echoed && text.Contains("PING", StringComparison.Ordinal)) seen.Muted = true;
+                if (text.Contains("ECHO", StringComparison.Ordinal)) seen.Echoed = true;
             }
-            catch (Exception e) when (Ended(e)) { }
+            if (!seen.Muted) await to.WriteAsync(buffer, 0, n);
+            return true;
         }
     }
 }

@@ -38,39 +38,29 @@ namespace IpcPs.Tests
 
         public void Release() => _release.Set();
 
-        protected override async Task Pump(TcpClient fromClient, TcpClient toClient, bool toServer)
+        protected override async Task<bool> Forward(Flow flow, byte[] buffer, int n, System.IO.Stream to)
         {
-            var buffer = new byte[16384];
-            try
+            string? marker = _marker;
+            string text;
+            if (flow.ToServer && marker != null && (text = Flow.Text(buffer, n)).Contains(marker, StringComparison.Ordinal)
+                && text.Contains("EVAL", StringComparison.Ordinal))
             {
-                NetworkStream from = fromClient.GetStream(), to = toClient.GetStream();
-                while (true)
-                {
-                    int n = await from.ReadAsync(buffer, 0, buffer.Length);
-                    if (n <= 0) return;
-                    string? marker = _marker;
-                    string text;
-                    if (toServer && marker != null && (text = Encoding.ASCII.GetString(buffer, 0, n)).Contains(marker, StringComparison.Ordinal)
-                        && text.Contains("EVAL", StringComparison.Ordinal))
-                    {
-                        _marker = null;
-                        lock (_holding) _holding.Add(fromClient);   // before the command goes: its reply is held
-                        await to.WriteAsync(buffer, 0, n);
-                        Held.Set();
-                        continue;
-                    }
-                    bool hold;
-                    lock (_holding) hold = !toServer && _holding.Contains(toClient);
-                    if (hold && _drop)
-                    {
-                        lock (Open) { fromClient.Dispose(); toClient.Dispose(); }
-                        return;
-                    }
-                    if (hold) await Task.Run(() => _release.Wait(TimeSpan.FromSeconds(60)));
-                    await to.WriteAsync(buffer, 0, n);
-                }
+                _marker = null;
+                lock (_holding) _holding.Add(flow.From);   // before the command goes: its reply is held
+                await to.WriteAsync(buffer, 0, n);
+                Held.Set();
+                return true;
             }
-            catch (Exception e) when (Ended(e)) { }
+            bool hold;
+            lock (_holding) hold = !flow.ToServer && _holding.Contains(flow.To);
+            if (hold && _drop)
+            {
+                lock (Open) { flow.From.Dispose(); flow.To.Dispose(); }
+                return false;
+            }
+            if (hold) await Task.Run(() => _release.Wait(TimeSpan.FromSeconds(60)));
+            await to.WriteAsync(buffer, 0, n);
+            return true;
         }
 
         public override void Dispose()
