@@ -85,6 +85,8 @@ namespace IpcPs.Hosting
             }
             catch (Exception e) { openError = e; }
             var stdout = Console.OpenStandardOutput();
+            // Windows: the parent's output pipes no longer inheritable, programs the script starts write through a relay.
+            if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows)) Core.Platform.Windows.OutputRelay.Start();
             var watcher = new StandbyThread("IpcPs parent watcher");   // started now: a thread's start took 0.4-2.6 ms of a warm start
             SpareWatch.Connected();   // from here on, stdin's end says the parent has gone
             byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
@@ -287,6 +289,9 @@ Write-Verbose v; Write-Information i";
                 Console.Error.Flush();
             }
             catch (IOException) { /* nobody reads any more */ }
+            // Windows: what the script's programs wrote through the relay goes out before the last frame.
+            if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows))
+                Core.Platform.Windows.OutputRelay.Drain(TimeSpan.FromSeconds(2));
             Write('Z', exitCode);
             return exitCode;
         }

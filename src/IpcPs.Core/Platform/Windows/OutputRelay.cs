@@ -1,0 +1,170 @@
+using System;
+using System.Threading;
+
+namespace IpcPs.Core.Platform.Windows
+{
+    /// <summary>
+    /// A Windows child's standard output and error (pipes its parent reads the job's records and text from) made
+    /// IpcPs's alone, as close-on-exec and dup2 leave them on Linux. A handle a process inherits stays inheritable, and
+    /// every program the script starts inherits every inheritable handle (Process.Start, Start-Process and cmd pass
+    /// bInheritHandles), redirected or not: a program that outlived the child (a build server, a daemon) held the
+    /// parent's pipes, so the parent's readers never saw their end. Now each parent pipe is not inheritable and the
+    /// standard slot gets a pipe of the child's own (its writing end inheritable), whose relay thread copies what arrives
+    /// onto the parent's pipe: a program started without redirection still writes to the job's output while the child
+    /// lives (its writes fail with a broken pipe once the child has ended), and the parent's pipe ends with the child.
+    /// Streams opened on the standard handles before (the records' stream, Console.Out) keep the parent's pipe.
+    /// Anything but a pipe (a console, a file) is left as it is; a step that fails leaves that slot as it was.
+    /// </summary>
+    internal static unsafe class OutputRelay
+    {
+        public const int STD_OUTPUT_HANDLE = -11, STD_ERROR_HANDLE = -12;
+        private const uint FILE_TYPE_PIPE = 3;
+
+        [System.Runtime.InteropServices.DllImport("kernel32", SetLastError = true)] private static extern uint GetFileType(IntPtr file);
+
+        private static int _started;
+        private static readonly Relayed?[] Relays = new Relayed?[2];
+
+        /// <summary>Relays standard output and error (once per process).</summary>
+        public static void Start()
+        {
+            if (Interlocked.Exchange(ref _started, 1) != 0) return;
+            Relays[0] = Relay(STD_OUTPUT_HANDLE);
+            Relays[1] = Relay(STD_ERROR_HANDLE);
+        }
+
+        /// <summary>
+        /// Waits (at most TIMEOUT for each) until what programs wrote to the relayed slots before now is on the parent's
+        /// pipes: the child's last frame must not overtake a program's last line (Start-Process -NoNewWindow -Wait as a
+        /// script's last line). A marker written into each relay pipe comes out behind everything before it (a pipe
+        /// keeps order); the relay drops it and signals.
+        /// </summary>
+        public static void Drain(TimeSpan timeout)
+        {
+            foreach (var relay in Relays) relay?.Drain(timeout);
+        }
+
+        private static Relayed? Relay(int which)
+        {
+            IntPtr parent = Win32.GetStdHandle(which);
+            if (parent == IntPtr.Zero || parent == Win32.InvalidHandle || GetFileType(parent) != FILE_TYPE_PIPE) return null;
+            var inherit = new Win32.SECURITY_ATTRIBUTES { nLength = sizeof(Win32.SECURITY_ATTRIBUTES), bInheritHandle = 1 };
+            if (!Win32Launch.CreatePipe(out IntPtr read, out IntPtr write, &inherit, 0)) return null;
+            try
+            {
+                if (!Win32.SetHandleInformation(read, Win32.HANDLE_FLAG_INHERIT, 0)) return null;
+                var relay = new Relayed(read, write, parent);
+                var thread = new Thread(relay.Pump, 64 * 1024) { IsBackground = true, Name = "IpcPs output relay" };
+                thread.Start();   // it owns READ from here on
+                read = IntPtr.Zero;
+                if (!Win32.SetStdHandle(which, write)) return null;   // WRITE closed below: its pump sees the end
+                Win32.SetHandleInformation(parent, Win32.HANDLE_FLAG_INHERIT, 0);
+                write = IntPtr.Zero;   // the standard slot's for the process's life
+                return relay;
+            }
+            catch (Exception e) when (e is OutOfMemoryException || e is ThreadStartException) { return null; }   // left as it was
+            finally
+            {
+                if (read != IntPtr.Zero) Win32.CloseHandle(read);
+                if (write != IntPtr.Zero) Win32.CloseHandle(write);
+            }
+        }
+
+        /// <summary>One relay: its pipe's ends, the parent's pipe, and the drain marker (random: no program writes it).</summary>
+        private sealed class Relayed
+        {
+            private readonly IntPtr _read, _write, _parent;
+            private readonly byte[] _marker = Marker();
+            private readonly object _gate = new object();
+            private int _asked, _seen;   // markers written by Drain, markers the pump has passed (under _gate)
+
+            /// <summary>16 random bytes after 0xFF, a byte no UTF-8 text holds: a chunk's last byte is seldom held back.</summary>
+            private static byte[] Marker()
+            {
+                byte[] m = new byte[17];
+                Guid.NewGuid().ToByteArray().CopyTo(m, 1);
+                m[0] = 0xFF;
+                for (int i = 1; i < m.Length; i++) if (m[i] == 0xFF) m[i] = 0xFE;   // never restarts itself
+                return m;
+            }
+
+            public Relayed(IntPtr read, IntPtr write, IntPtr parent)
+            {
+                _read = read;
+                _write = write;
+                _parent = parent;
+            }
+
+            public void Drain(TimeSpan timeout)
+            {
+                int ticket;
+                lock (_gate) ticket = ++_asked;
+                fixed (byte* m = _marker)
+                {
+                    if (!Win32.WriteFile(_write, m, _marker.Length, out int written, null) || written != _marker.Length) return;
+                }
+                var deadline = DateTime.UtcNow + timeout;
+                lock (_gate)
+                {
+                    while (_seen < ticket)
+                    {
+                        var left = deadline - DateTime.UtcNow;
+                        if (left <= TimeSpan.Zero || !Monitor.Wait(_gate, left)) return;
+                    }
+                }
+            }
+
+            /// <summary>
+            /// Copies the relay pipe to the parent's until the pipe ends (no writer left) or the parent's fails (it has
+            /// gone). Bytes that may be the start of a marker are held until they prove not to be.
+            /// </summary>
+            public void Pump()
+            {
+                var buffer = new byte[4096];
+                var output = new byte[4096 + 17];
+                int matched = 0;
+                try
+                {
+                    fixed (byte* b = buffer)
+                    fixed (byte* o = output)
+                    {
+                        while (Win32.ReadFile(_read, b, buffer.Length, out int read, null) && read > 0)
+                        {
+                            int n = 0;
+                            for (int i = 0; i < read; i++)
+                            {
+                                byte c = b[i];
+                                if (c == _marker[matched])
+                                {
+                                    if (++matched < _marker.Length) continue;
+                                    matched = 0;
+                                    if (!Write(o, n)) return;   // what came before the marker is out first
+                                    n = 0;
+                                    lock (_gate) { _seen++; Monitor.PulseAll(_gate); }
+                                    continue;
+                                }
+                                // Not the marker: the bytes held go out, and C may start it anew.
+                                for (int k = 0; k < matched; k++) o[n++] = _marker[k];
+                                matched = 0;
+                                if (c == _marker[0]) matched = 1;
+                                else o[n++] = c;
+                            }
+                            if (!Write(o, n)) return;
+                        }
+                    }
+                }
+                finally { Win32.CloseHandle(_read); }
+            }
+
+            private bool Write(byte* data, int count)
+            {
+                for (int done = 0; done < count;)
+                {
+                    if (!Win32.WriteFile(_parent, data + done, count - done, out int written, null)) return false;
+                    done += written;
+                }
+                return true;
+            }
+        }
+    }
+}
