@@ -18,6 +18,13 @@ public static class WindowsHandlesJob {
     [DllImport("kernel32", SetLastError = true)] public static extern bool AssignProcessToJobObject(IntPtr job, IntPtr process);
     [DllImport("kernel32", SetLastError = true)] public static extern bool IsProcessInJob(IntPtr process, IntPtr job, out bool inJob);
     [DllImport("kernel32", SetLastError = true)] public static extern bool CloseHandle(IntPtr handle);
+    /// <summary>The job's limit flags as the system reports them (Wine 8 reports none: its query is a stub).</summary>
+    public static uint Flags(IntPtr job) {
+        Limits limits;
+        if (!QueryInformationJobObject(job, 9, out limits, Marshal.SizeOf(typeof(Limits)), IntPtr.Zero)) throw new System.ComponentModel.Win32Exception();
+        return limits.Flags;
+    }
+    [DllImport("kernel32", SetLastError = true)] private static extern bool QueryInformationJobObject(IntPtr job, int cls, out Limits limits, int size, IntPtr returned);
     /// <summary>A job that ends its processes when its last handle closes (KILL_ON_JOB_CLOSE), with BREAKAWAY_OK or not.</summary>
     public static IntPtr Create(bool breakawayOk) {
         IntPtr job = CreateJobObjectW(IntPtr.Zero, IntPtr.Zero);
@@ -75,5 +82,47 @@ Describe 'What an IpcPs child takes from its session, on Windows' -Tag 'WindowsO
             $session.Dispose()
             if ($child) { if (-not $child.HasExited) { $child.Kill() }; $child.Dispose() }
         }
+    }
+
+    It 'a -Detached start in a job that refuses the breakaway: refused (IpcNotSupported) where the job kills on close, else started in the job' {
+        $job = [WindowsHandlesJob]::Create($false)
+        $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-Command', ("`$null = [Console]::In.ReadLine(); Import-Module '$env:IPCPS_MODULE_PATH'; " +
+            "try { `$j = Start-IpcProcess -Detached { Start-Sleep -Seconds 300 } -ErrorAction Stop; [Console]::Out.WriteLine(`$j.Pid) } " +
+            "catch { [Console]::Out.WriteLine(`$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message) }; `$null = [Console]::In.ReadLine()"))
+        $psi.RedirectStandardInput = $true
+        $psi.RedirectStandardOutput = $true
+        $session = [Diagnostics.Process]::Start($psi)
+        $child = $null
+        try {
+            [WindowsHandlesJob]::AssignProcessToJobObject($job, $session.Handle) | Should -BeTrue
+            $session.StandardInput.WriteLine('go')
+            $line = $session.StandardOutput.ReadLineAsync()
+            $line.Wait(180000) | Should -BeTrue -Because 'the session tries its detached start'
+            if ([WindowsHandlesJob]::Flags($job) -band 0x2000) {
+                $line.Result | Should -BeLike 'IpcNotSupported,*KILL_ON_JOB_CLOSE*BREAKAWAY_OK*' -Because 'a detached child would end with the job'
+            }
+            else {
+                # Where the job's limits cannot be read as set (Wine 8), the job is taken not to kill on close.
+                $child = Get-Process -Id ([int]$line.Result)
+                $null = $child.Handle
+                $inJob = $false
+                [WindowsHandlesJob]::IsProcessInJob($child.Handle, $job, [ref]$inJob) | Should -BeTrue
+                $inJob | Should -BeTrue -Because 'the job refused the breakaway and reports no kill on close: started in it'
+            }
+        }
+        finally {
+            $null = [WindowsHandlesJob]::CloseHandle($job)
+            if (-not $session.HasExited) { $session.Kill() }
+            $session.Dispose()
+            if ($child) { if (-not $child.HasExited) { $child.Kill() }; $child.Dispose() }
+        }
+    }
+
+    It 'a program the script starts without redirection still writes to the job''s output (<_>)' -ForEach @('cold', 'spare') {
+        $noSpare = $_ -eq 'cold'
+        $lines = Start-IpcProcess -NoSpare:$noSpare { 'first'; Start-Process -FilePath cmd.exe -ArgumentList '/c echo relayed-line' -NoNewWindow -Wait } |
+            Receive-Job -Wait -AutoRemoveJob
+        $lines | Should -Contain 'first'
+        @($lines | ForEach-Object { "$_".Trim() }) | Should -Contain 'relayed-line' -Because 'the program''s line, its last before the job''s end, is relayed before the last frame'
     }
 }
