@@ -43,13 +43,26 @@ namespace IpcPs.Hosting
             foreach (var kv in info.Environment) environment.Add(new KeyValuePair<string, string?>(kv.Key, kv.Value));
             var started = WindowsChildStart.Start(commandLine, string.IsNullOrEmpty(info.WorkingDirectory) ? null : info.WorkingDirectory,
                 environment, info.CreateNoWindow, leaveJob, what);
+            // Each handle owned by its wrapper at once: a failure below disposes them all (a SafeHandle once only).
+            var handle = new SafeProcessHandle(started.Process, ownsHandle: true);
+            FileStream input = Stream(started.Input, FileAccess.Write), output = Stream(started.Output, FileAccess.Read), error = Stream(started.Error, FileAccess.Read);
             var process = new Process();
-            SetHandle!.Invoke(process, new object[] { new SafeProcessHandle(started.Process, ownsHandle: true) });
-            SetId!.Invoke(process, new object[] { started.Pid });
-            Input!.SetValue(process, new StreamWriter(Stream(started.Input, FileAccess.Write), NoPreamble(Console.InputEncoding), BufferSize) { AutoFlush = true });
-            Output!.SetValue(process, new StreamReader(Stream(started.Output, FileAccess.Read), info.StandardOutputEncoding ?? Console.OutputEncoding, true, BufferSize));
-            Error!.SetValue(process, new StreamReader(Stream(started.Error, FileAccess.Read), info.StandardErrorEncoding ?? Console.OutputEncoding, true, BufferSize));
-            return process;
+            try
+            {
+                SetHandle!.Invoke(process, new object[] { handle });
+                SetId!.Invoke(process, new object[] { started.Pid });
+                Input!.SetValue(process, new StreamWriter(input, NoPreamble(Console.InputEncoding), BufferSize) { AutoFlush = true });
+                Output!.SetValue(process, new StreamReader(output, info.StandardOutputEncoding ?? Console.OutputEncoding, true, BufferSize));
+                Error!.SetValue(process, new StreamReader(error, info.StandardErrorEncoding ?? Console.OutputEncoding, true, BufferSize));
+                return process;
+            }
+            catch (Exception e) when (e is TargetInvocationException || e is ArgumentException)
+            {
+                // Never a child left running that nobody holds (it has read nothing yet).
+                Core.Platform.Windows.Win32.TerminateProcess(started.Process, 1);
+                foreach (IDisposable d in new IDisposable[] { input, output, error, handle }) d.Dispose();
+                throw new InvalidOperationException($"The {what} was started but could not be handed over: {e.Message}", e);
+            }
         }
 
         /// <summary>ENCODING without a byte order mark: a StreamWriter on a pipe (not seekable) would write one first.</summary>
