@@ -14,8 +14,8 @@ namespace IpcPs.Hosting
     /// session's job when it is to outlive it), handed to the rest of IpcPs as the <see cref="Process"/> that
     /// Process.Start would have made: its handle and id set as Start sets them, its StandardInput/Output/Error on the
     /// parent's pipe ends with the encodings and buffer size Start uses. Those members are the runtime's private ones
-    /// (.NET: SetProcessHandle, SetProcessId, _standardInput…; .NET Framework: the same methods, standardInput…): where
-    /// one is missing, <see cref="Available"/> is false and the caller starts the child with Process.Start as before.
+    /// (.NET: SetProcessHandle, SetProcessId, _standardInput…; .NET Framework: the same methods, standardInput…), as is
+    /// its start lock: where one is missing, <see cref="Available"/> is false and the caller starts the child with Process.Start as before.
     /// </summary>
     internal static class WindowsChildProcess
     {
@@ -28,8 +28,13 @@ namespace IpcPs.Hosting
         private static readonly FieldInfo? Output = Field("_standardOutput", "standardOutput");
         private static readonly FieldInfo? Error = Field("_standardError", "standardError");
 
-        /// <summary>Whether this runtime's Process can be given a child started here.</summary>
-        public static bool Available { get; } = SetHandle != null && SetId != null && Input != null && Output != null && Error != null;
+        /// <summary>
+        /// Whether this runtime's Process can be given a child started here, and .NET's own start lock was found
+        /// (<see cref="WindowsChildStart.StartLockFound"/>: without it a Process.Start on another thread could take
+        /// the child's pipe ends).
+        /// </summary>
+        public static bool Available { get; } = SetHandle != null && SetId != null && Input != null && Output != null && Error != null
+            && WindowsChildStart.StartLockFound;
 
         private static FieldInfo? Field(string name, string oldName) => typeof(Process).GetField(name, Private) ?? typeof(Process).GetField(oldName, Private);
 

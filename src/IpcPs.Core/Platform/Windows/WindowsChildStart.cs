@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
 
 namespace IpcPs.Core.Platform.Windows
 {
@@ -46,11 +47,34 @@ namespace IpcPs.Core.Platform.Windows
             public IntPtr Error { get; }
         }
 
-        /// <summary>.NET's own lock over a start (Process.s_createProcessLock; s_CreateProcessLock on .NET Framework), else ours.</summary>
-        private static readonly object CreateLock =
-            (typeof(System.Diagnostics.Process).GetField("s_createProcessLock", BindingFlags.NonPublic | BindingFlags.Static)
-            ?? typeof(System.Diagnostics.Process).GetField("s_CreateProcessLock", BindingFlags.NonPublic | BindingFlags.Static))?.GetValue(null)
-            ?? new object();
+        /// <summary>
+        /// .NET's own lock over a start, held around ours: Process.s_createProcessLock (a Monitor; s_CreateProcessLock
+        /// on .NET Framework), or ProcessUtils.s_processStartLock (a ReaderWriterLockSlim, whose write lock a start
+        /// takes). Null when this runtime has neither in that shape: then no lock of ours would keep a Process.Start
+        /// from taking the child's inheritable ends, and <see cref="StartLockFound"/> is false (no start here).
+        /// </summary>
+        private static readonly object? StartLock = FindStartLock(typeof(System.Diagnostics.Process),
+            typeof(System.Diagnostics.Process).Assembly.GetType("System.Diagnostics.ProcessUtils", throwOnError: false));
+
+        /// <summary>Whether .NET's lock over a process start was found on this runtime: <see cref="Start"/> may be used.</summary>
+        public static bool StartLockFound => StartLock != null;
+
+        /// <summary>
+        /// The start lock in PROCESS or UTILS (either may be null), or null. Only a plain object (a Monitor) or a
+        /// ReaderWriterLockSlim is taken: any other type (System.Threading.Lock, say) is locked otherwise by .NET, so
+        /// a Monitor on it would exclude nothing.
+        /// </summary>
+        internal static object? FindStartLock(Type? process, Type? utils)
+        {
+            const BindingFlags Static = BindingFlags.NonPublic | BindingFlags.Static;
+            foreach (var field in new[] { process?.GetField("s_createProcessLock", Static), process?.GetField("s_CreateProcessLock", Static),
+                utils?.GetField("s_processStartLock", Static), process?.GetField("s_processStartLock", Static) })
+            {
+                object? value = field?.GetValue(null);
+                if (value is ReaderWriterLockSlim || (value != null && value.GetType() == typeof(object))) return value;
+            }
+            return null;
+        }
 
         /// <summary>Whether this process runs in a job object (any: nested jobs included).</summary>
         public static bool InJob() => Win32Launch.IsProcessInJob(Win32.GetCurrentProcess(), IntPtr.Zero, out bool inJob) && inJob;
@@ -70,7 +94,11 @@ namespace IpcPs.Core.Platform.Windows
                 bool breakaway = leaveJob && InJob();
                 char[] block = EnvironmentBlock(environment);
                 Win32Launch.PROCESS_INFORMATION info;
-                lock (CreateLock)
+                object startLock = StartLock ?? throw new InvalidOperationException("This runtime's process start lock was not found.");
+                var writeLock = startLock as ReaderWriterLockSlim;
+                if (writeLock != null) writeLock.EnterWriteLock();
+                else Monitor.Enter(startLock);
+                try
                 {
                     Pipe(out inRead, out inWrite, parentWrites: true, what);
                     Pipe(out outRead, out outWrite, parentWrites: false, what);
@@ -85,6 +113,11 @@ namespace IpcPs.Core.Platform.Windows
                         error = Create(commandLine, folder, block, flags, inRead, outWrite, errWrite, out info);
                     }
                     if (error != 0) throw new IpcPlatformException($"Starting the {what}", error, null);
+                }
+                finally
+                {
+                    if (writeLock != null) writeLock.ExitWriteLock();
+                    else Monitor.Exit(startLock);
                 }
                 Win32.CloseHandle(info.hThread);
                 started = true;
