@@ -19,6 +19,7 @@ namespace IpcPs.Hosting
     {
         private readonly Stream _out;
         private readonly object _writeGate = new object();
+        private static readonly bool IsWindows = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
         private readonly int _depth;
         private readonly ChildRunspace? _runspace;
         private readonly Exception? _openError;
@@ -387,6 +388,8 @@ Write-Verbose v; Write-Information i";
             {
                 try
                 {
+                    // Windows: text written before this record through the output relay goes out first (at most 2 s).
+                    if (IsWindows && Core.Platform.Windows.OutputRelay.OutputPending()) Core.Platform.Windows.OutputRelay.DrainOutput(TimeSpan.FromSeconds(2));
                     _out.Write(bytes, 0, bytes.Length);
                     _out.Flush();
                 }

@@ -12,7 +12,10 @@ namespace IpcPs.Core.Platform.Windows
     /// standard slot gets a pipe of the child's own (its writing end inheritable), whose relay thread copies what arrives
     /// onto the parent's pipe: a program started without redirection still writes to the job's output while the child
     /// lives (its writes fail with a broken pipe once the child has ended), and the parent's pipe ends with the child.
-    /// Streams opened on the standard handles before (the records' stream, Console.Out) keep the parent's pipe.
+    /// Streams opened on the standard handles before (the records' stream, Console.Out and Console.Error, made here first
+    /// when nothing made them yet) keep the parent's pipe. Text that goes through a relay (a program's, or Console.Out's
+    /// once [Console]::OutputEncoding's setter has made it anew on the standard handle) must still come before the
+    /// records written after it: the records' writer asks <see cref="OutputPending"/> and drains first.
     /// Anything but a pipe (a console, a file) is left as it is; a step that fails leaves that slot as it was.
     /// </summary>
     internal static unsafe class OutputRelay
@@ -29,6 +32,9 @@ namespace IpcPs.Core.Platform.Windows
         public static void Start()
         {
             if (Interlocked.Exchange(ref _started, 1) != 0) return;
+            // Console.Out and Console.Error are made on the handle of their first use: the parent's pipe, as before.
+            Console.Out.Flush();
+            Console.Error.Flush();
             Relays[0] = Relay(STD_OUTPUT_HANDLE);
             Relays[1] = Relay(STD_ERROR_HANDLE);
         }
@@ -43,6 +49,17 @@ namespace IpcPs.Core.Platform.Windows
         {
             foreach (var relay in Relays) relay?.Drain(timeout);
         }
+
+        /// <summary>
+        /// Whether the standard output relay may hold bytes not yet on the parent's pipe: some in its pipe, or read and
+        /// not yet written. A record written now waits for them (<see cref="DrainOutput"/>): a line written before it
+        /// comes out before it. (The pump takes one byte, marks itself busy, then takes the rest: only a write of a
+        /// single byte can go unseen, in the instant between.)
+        /// </summary>
+        public static bool OutputPending() => Relays[0]?.Pending() == true;
+
+        /// <summary>As <see cref="Drain"/>, standard output only.</summary>
+        public static void DrainOutput(TimeSpan timeout) => Relays[0]?.Drain(timeout);
 
         private static Relayed? Relay(int which)
         {
@@ -77,6 +94,8 @@ namespace IpcPs.Core.Platform.Windows
             private readonly byte[] _marker = Marker();
             private readonly object _gate = new object();
             private int _asked, _seen;   // markers written by Drain, markers the pump has passed (under _gate)
+            private volatile bool _busy;   // the pump holds bytes it read and has not written (or a marker's possible start)
+            private bool _ended;   // the pump has ended and closed _read (under _gate: Pending peeks at _read under it)
 
             /// <summary>16 random bytes after 0xFF, a byte no UTF-8 text holds: a chunk's last byte is seldom held back.</summary>
             private static byte[] Marker()
@@ -93,6 +112,16 @@ namespace IpcPs.Core.Platform.Windows
                 _read = read;
                 _write = write;
                 _parent = parent;
+            }
+
+            /// <summary>The pipe first, then the pump (which marks itself busy before it takes the pipe's rest): never both missed.</summary>
+            public bool Pending()
+            {
+                lock (_gate)
+                {
+                    if (!_ended && Win32.PeekNamedPipe(_read, null, 0, out _, out int available, out _) && available > 0) return true;
+                }
+                return _busy;
             }
 
             public void Drain(TimeSpan timeout)
@@ -128,8 +157,13 @@ namespace IpcPs.Core.Platform.Windows
                     fixed (byte* b = buffer)
                     fixed (byte* o = output)
                     {
-                        while (Win32.ReadFile(_read, b, buffer.Length, out int read, null) && read > 0)
+                        // One byte first, the rest after the pump is marked busy: a write of more than one byte is
+                        // always seen by Pending, in the pipe or as busy (a one-byte write can slip by in between).
+                        while (Win32.ReadFile(_read, b, 1, out int read, null) && read > 0)
                         {
+                            _busy = true;
+                            if (Win32.PeekNamedPipe(_read, null, 0, out _, out int available, out _) && available > 0
+                                && Win32.ReadFile(_read, b + 1, Math.Min(available, buffer.Length - 1), out int more, null)) read += more;
                             int n = 0;
                             for (int i = 0; i < read; i++)
                             {
@@ -150,10 +184,19 @@ namespace IpcPs.Core.Platform.Windows
                                 else o[n++] = c;
                             }
                             if (!Write(o, n)) return;
+                            _busy = matched > 0;
                         }
                     }
                 }
-                finally { Win32.CloseHandle(_read); }
+                finally
+                {
+                    _busy = false;
+                    lock (_gate)
+                    {
+                        _ended = true;
+                        Win32.CloseHandle(_read);
+                    }
+                }
             }
 
             private bool Write(byte* data, int count)
