@@ -37,6 +37,18 @@ namespace IpcPs.Core.Platform.Windows
             Console.Error.Flush();
             Relays[0] = Relay(STD_OUTPUT_HANDLE);
             Relays[1] = Relay(STD_ERROR_HANDLE);
+            // The runtime prints an unhandled exception natively on the standard error handle of the moment, after this
+            // event, and the process ends before a relay could copy it: the parent's handles go back first, so the
+            // text reaches the parent (a job's reason, a pool worker's death reason). (Environment.FailFast raises no
+            // event: its text still goes through the relay, and may be lost.)
+            AppDomain.CurrentDomain.UnhandledException += (sender, e) => Restore();
+        }
+
+        /// <summary>Puts the parent's pipes back in the standard slots (the relays stay, for what already holds theirs).</summary>
+        private static void Restore()
+        {
+            if (Relays[0] is Relayed output) Win32.SetStdHandle(STD_OUTPUT_HANDLE, output.Parent);
+            if (Relays[1] is Relayed error) Win32.SetStdHandle(STD_ERROR_HANDLE, error.Parent);
         }
 
         /// <summary>
@@ -106,6 +118,9 @@ namespace IpcPs.Core.Platform.Windows
                 for (int i = 1; i < m.Length; i++) if (m[i] == 0xFF) m[i] = 0xFE;   // never restarts itself
                 return m;
             }
+
+            /// <summary>The parent's pipe this relay copies onto.</summary>
+            public IntPtr Parent => _parent;
 
             public Relayed(IntPtr read, IntPtr write, IntPtr parent)
             {
