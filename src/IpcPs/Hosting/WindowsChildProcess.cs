@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 using IpcPs.Core.Platform.Windows;
 using Microsoft.Win32.SafeHandles;
@@ -48,31 +49,50 @@ namespace IpcPs.Hosting
             foreach (var kv in info.Environment) environment.Add(new KeyValuePair<string, string?>(kv.Key, kv.Value));
             var started = WindowsChildStart.Start(commandLine, string.IsNullOrEmpty(info.WorkingDirectory) ? null : info.WorkingDirectory,
                 environment, info.CreateNoWindow, leaveJob, what);
-            // Each handle owned by its wrapper at once: a failure below disposes them all (a SafeHandle once only).
-            var handle = new SafeProcessHandle(started.Process, ownsHandle: true);
-            FileStream input = Stream(started.Input, FileAccess.Write), output = Stream(started.Output, FileAccess.Read), error = Stream(started.Error, FileAccess.Read);
-            var process = new Process();
+            // Each handle owned by its wrapper as soon as it has one; a failure of any kind below (reflection, memory)
+            // ends the child (it has read nothing yet: never one left running that nobody holds) and closes every
+            // handle, through its wrapper or, where none was made yet, directly (each once).
+            IntPtr[] raw = { started.Process, started.Input, started.Output, started.Error };
+            var owners = new SafeHandle?[raw.Length];
+            var streams = new List<IDisposable>();
             try
             {
-                SetHandle!.Invoke(process, new object[] { handle });
+                owners[0] = new SafeProcessHandle(raw[0], ownsHandle: true);
+                for (int i = 1; i < raw.Length; i++) owners[i] = new SafeFileHandle(raw[i], ownsHandle: true);
+                FileStream input = Stream(owners[1], FileAccess.Write, streams), output = Stream(owners[2], FileAccess.Read, streams),
+                    error = Stream(owners[3], FileAccess.Read, streams);
+                var process = new Process();
+                SetHandle!.Invoke(process, new object[] { owners[0]! });
                 SetId!.Invoke(process, new object[] { started.Pid });
                 Input!.SetValue(process, new StreamWriter(input, NoPreamble(Console.InputEncoding), BufferSize) { AutoFlush = true });
                 Output!.SetValue(process, new StreamReader(output, info.StandardOutputEncoding ?? Console.OutputEncoding, true, BufferSize));
                 Error!.SetValue(process, new StreamReader(error, info.StandardErrorEncoding ?? Console.OutputEncoding, true, BufferSize));
                 return process;
             }
-            catch (Exception e) when (e is TargetInvocationException || e is ArgumentException)
+            catch (Exception e)
             {
-                // Never a child left running that nobody holds (it has read nothing yet).
-                Core.Platform.Windows.Win32.TerminateProcess(started.Process, 1);
-                foreach (IDisposable d in new IDisposable[] { input, output, error, handle }) d.Dispose();
-                throw new InvalidOperationException($"The {what} was started but could not be handed over: {e.Message}", e);
+                Core.Platform.Windows.Win32.TerminateProcess(raw[0], 1);
+                foreach (var d in streams) d.Dispose();
+                for (int i = 0; i < raw.Length; i++)
+                {
+                    if (owners[i] != null) owners[i]!.Dispose();
+                    else Core.Platform.Windows.Win32.CloseHandle(raw[i]);
+                }
+                if (e is TargetInvocationException || e is ArgumentException)
+                    throw new InvalidOperationException($"The {what} was started but could not be handed over: {e.Message}", e);
+                throw;
             }
         }
 
         /// <summary>ENCODING without a byte order mark: a StreamWriter on a pipe (not seekable) would write one first.</summary>
         private static Encoding NoPreamble(Encoding encoding) => encoding is UTF8Encoding ? new UTF8Encoding(false) : encoding;
 
-        private static FileStream Stream(IntPtr handle, FileAccess access) => new FileStream(new SafeFileHandle(handle, ownsHandle: true), access, BufferSize, isAsync: false);
+        /// <summary>A FileStream on HANDLE (a SafeFileHandle), added to STREAMS.</summary>
+        private static FileStream Stream(SafeHandle? handle, FileAccess access, List<IDisposable> streams)
+        {
+            var stream = new FileStream((SafeFileHandle)handle!, access, BufferSize, isAsync: false);
+            streams.Add(stream);
+            return stream;
+        }
     }
 }

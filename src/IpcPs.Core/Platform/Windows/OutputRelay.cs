@@ -59,7 +59,11 @@ namespace IpcPs.Core.Platform.Windows
         /// </summary>
         public static void Drain(TimeSpan timeout)
         {
-            foreach (var relay in Relays) relay?.Drain(timeout);
+            // Both markers first, then both waits: the two relays drain at once, within one TIMEOUT.
+            int output = Relays[0]?.Ask() ?? 0, error = Relays[1]?.Ask() ?? 0;
+            var deadline = DateTime.UtcNow + timeout;
+            Relays[0]?.Wait(output, deadline);
+            Relays[1]?.Wait(error, deadline);
         }
 
         /// <summary>
@@ -71,7 +75,10 @@ namespace IpcPs.Core.Platform.Windows
         public static bool OutputPending() => Relays[0]?.Pending() == true;
 
         /// <summary>As <see cref="Drain"/>, standard output only.</summary>
-        public static void DrainOutput(TimeSpan timeout) => Relays[0]?.Drain(timeout);
+        public static void DrainOutput(TimeSpan timeout)
+        {
+            if (Relays[0] is Relayed output) output.Wait(output.Ask(), DateTime.UtcNow + timeout);
+        }
 
         private static Relayed? Relay(int which)
         {
@@ -139,15 +146,21 @@ namespace IpcPs.Core.Platform.Windows
                 return _busy;
             }
 
-            public void Drain(TimeSpan timeout)
+            /// <summary>Writes a marker into the relay pipe: its ticket for <see cref="Wait"/>, or 0 when it could not be written.</summary>
+            public int Ask()
             {
                 int ticket;
                 lock (_gate) ticket = ++_asked;
                 fixed (byte* m = _marker)
                 {
-                    if (!Win32.WriteFile(_write, m, _marker.Length, out int written, null) || written != _marker.Length) return;
+                    return Win32.WriteFile(_write, m, _marker.Length, out int written, null) && written == _marker.Length ? ticket : 0;
                 }
-                var deadline = DateTime.UtcNow + timeout;
+            }
+
+            /// <summary>Waits until the pump has passed the marker of TICKET (0: none to wait for), at most until DEADLINE.</summary>
+            public void Wait(int ticket, DateTime deadline)
+            {
+                if (ticket == 0) return;
                 lock (_gate)
                 {
                     while (_seen < ticket)
@@ -167,6 +180,8 @@ namespace IpcPs.Core.Platform.Windows
                 var buffer = new byte[4096];
                 var output = new byte[4096 + 17];
                 int matched = 0;
+                // No exception of this thread ends the process: the relay ends (its pipe closed, so writers see a broken
+                // pipe), the child goes on.
                 try
                 {
                     fixed (byte* b = buffer)
@@ -203,6 +218,7 @@ namespace IpcPs.Core.Platform.Windows
                         }
                     }
                 }
+                catch (Exception) { /* the relay ends, not the process */ }
                 finally
                 {
                     _busy = false;
