@@ -151,6 +151,10 @@ namespace IpcPs.Commands
             // child has ended and this process has closed its copy (or ended), never while a holder remains.
             foreach (var end in passed.OfType<IpcConnection>())
                 TryIpc(() => end.HandOver(job.Pid), end);
+            // Windows: created to leave this session's job, yet an enclosing job that refuses that kept it (nested jobs).
+            if (Detached && Hosting.WindowsChildProcess.TakeKeptInJob(job.Pid))
+                WriteWarning($"The detached child process {job.Pid} is still in a Windows job object: an enclosing job of this session's "
+                    + "does not allow its processes to leave it (no JOB_OBJECT_LIMIT_BREAKAWAY_OK), and the child ends when that job ends its processes.");
             job.AddTo(JobRepository);
             WriteObject(job);
         }

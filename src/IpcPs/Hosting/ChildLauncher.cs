@@ -44,7 +44,11 @@ Import-Module -Name '{0}'
             Process process;
             try
             {
-                process = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && WindowsChildProcess.Available
+                bool windows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+                // Process.Start cannot ask to leave the session's job: the same refusal where the job would end the child.
+                if (windows && outlives && !WindowsChildProcess.Available && Core.Platform.Windows.WindowsChildStart.DetachedWouldEndWithJob(out string reason))
+                    throw new IpcNotSupportedException($"The {what} cannot be started detached: {reason}.");
+                process = windows && WindowsChildProcess.Available
                     ? WindowsChildProcess.Start(info, outlives, what)
                     : Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start.");
             }

@@ -39,6 +39,14 @@ namespace IpcPs.Hosting
 
         private static FieldInfo? Field(string name, string oldName) => typeof(Process).GetField(name, Private) ?? typeof(Process).GetField(oldName, Private);
 
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> KeptInJob = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+
+        /// <summary>
+        /// Whether the child PID, started to outlive this session, was kept in a job object by an enclosing job that
+        /// refuses the breakaway (nested jobs; <see cref="WindowsChildStart.Started.StillInJob"/>); asked once.
+        /// </summary>
+        public static bool TakeKeptInJob(int pid) => KeptInJob.TryRemove(pid, out _);
+
         /// <summary>Starts INFO (all three streams redirected, as ChildLauncher's always are). LEAVEJOB: see <see cref="WindowsChildStart"/>.</summary>
         public static Process Start(ProcessStartInfo info, bool leaveJob, string what)
         {
@@ -67,6 +75,7 @@ namespace IpcPs.Hosting
                 Input!.SetValue(process, new StreamWriter(input, NoPreamble(Console.InputEncoding), BufferSize) { AutoFlush = true });
                 Output!.SetValue(process, new StreamReader(output, info.StandardOutputEncoding ?? Console.OutputEncoding, true, BufferSize));
                 Error!.SetValue(process, new StreamReader(error, info.StandardErrorEncoding ?? Console.OutputEncoding, true, BufferSize));
+                if (started.StillInJob) KeptInJob[started.Pid] = true;
                 return process;
             }
             catch (Exception e)

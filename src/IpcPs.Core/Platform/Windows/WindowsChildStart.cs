@@ -31,8 +31,9 @@ namespace IpcPs.Core.Platform.Windows
         /// <summary>A started child: its id, its process handle and the parent's ends of its pipes, all owned by the caller.</summary>
         internal readonly struct Started
         {
-            public Started(int pid, IntPtr process, IntPtr input, IntPtr output, IntPtr error)
+            public Started(int pid, IntPtr process, IntPtr input, IntPtr output, IntPtr error, bool stillInJob)
             {
+                StillInJob = stillInJob;
                 Pid = pid;
                 Process = process;
                 Input = input;
@@ -45,6 +46,9 @@ namespace IpcPs.Core.Platform.Windows
             public IntPtr Input { get; }
             public IntPtr Output { get; }
             public IntPtr Error { get; }
+
+            /// <summary>Created with the breakaway, yet still in a job: an enclosing job (nested jobs) kept it.</summary>
+            public bool StillInJob { get; }
         }
 
         /// <summary>
@@ -94,6 +98,7 @@ namespace IpcPs.Core.Platform.Windows
                 bool breakaway = leaveJob && InJob();
                 char[] block = EnvironmentBlock(environment);
                 Win32Launch.PROCESS_INFORMATION info;
+                bool refused = false;   // the job refused the breakaway: started in it
                 object startLock = StartLock ?? throw new InvalidOperationException("This runtime's process start lock was not found.");
                 var writeLock = startLock as ReaderWriterLockSlim;
                 if (writeLock != null) writeLock.EnterWriteLock();
@@ -104,12 +109,15 @@ namespace IpcPs.Core.Platform.Windows
                     Pipe(out outRead, out outWrite, parentWrites: false, what);
                     Pipe(out errRead, out errWrite, parentWrites: false, what);
                     int error = Create(commandLine, folder, block, flags | (breakaway ? Win32Launch.CREATE_BREAKAWAY_FROM_JOB : 0), inRead, outWrite, errWrite, out info);
-                    if (error == Win32.ERROR_ACCESS_DENIED && breakaway)
+                    if (error == Win32.ERROR_ACCESS_DENIED && breakaway && JobRefusesBreakaway())
                     {
                         // The job refuses the breakaway. A job that ends its processes as it closes would end this one with
                         // this session: no start. Else it starts in the job (Wine 8 reports no limits at all: this way).
+                        // (A job that allows it: the denial is not the job's, AppLocker or the file's permissions, and is
+                        // reported as it is, below.)
                         if (JobKillsOnClose(out string reason))
                             throw new IpcNotSupportedException($"The {what} cannot be started detached: {reason}.");
+                        refused = true;
                         error = Create(commandLine, folder, block, flags, inRead, outWrite, errWrite, out info);
                     }
                     if (error != 0) throw new IpcPlatformException($"Starting the {what}", error, null);
@@ -121,7 +129,10 @@ namespace IpcPs.Core.Platform.Windows
                 }
                 Win32.CloseHandle(info.hThread);
                 started = true;
-                return new Started(info.dwProcessId, info.hProcess, inWrite, outRead, errRead);
+                // Out of the innermost job, but an enclosing one that refuses the breakaway keeps it (nested jobs).
+                bool inJob = false;
+                bool stillInJob = breakaway && !refused && Win32Launch.IsProcessInJob(info.hProcess, IntPtr.Zero, out inJob) && inJob;
+                return new Started(info.dwProcessId, info.hProcess, inWrite, outRead, errRead, stillInJob);
             }
             finally
             {
@@ -178,6 +189,37 @@ namespace IpcPs.Core.Platform.Windows
                 finally { Win32Launch.DeleteProcThreadAttributeList(list); }
             }
             finally { Marshal.FreeHGlobal(list); }
+        }
+
+        /// <summary>
+        /// Whether this process's job refuses a breakaway: no JOB_OBJECT_LIMIT_BREAKAWAY_OK, or limits that cannot be read.
+        /// Where it allows one, an ERROR_ACCESS_DENIED is another refusal's (AppLocker, permissions), not the job's.
+        /// </summary>
+        private static bool JobRefusesBreakaway() =>
+            !Win32Launch.QueryInformationJobObject(IntPtr.Zero, Win32Launch.JobObjectExtendedLimitInformation, out var limits,
+                sizeof(Win32Launch.JOBOBJECT_EXTENDED_LIMIT_INFORMATION), IntPtr.Zero)
+            || (limits.LimitFlags & Win32Launch.JOB_OBJECT_LIMIT_BREAKAWAY_OK) == 0;
+
+        /// <summary>
+        /// For a start that cannot ask for the breakaway (Process.Start, where <see cref="StartLockFound"/> or the
+        /// runtime's members are missing): whether a child meant to outlive this session would end with this process's
+        /// job (it kills on close, or its limits cannot be read, and children do not leave it silently), REASON saying so.
+        /// </summary>
+        public static bool DetachedWouldEndWithJob(out string reason)
+        {
+            reason = "";
+            if (!InJob()) return false;
+            if (!Win32Launch.QueryInformationJobObject(IntPtr.Zero, Win32Launch.JobObjectExtendedLimitInformation, out var limits,
+                sizeof(Win32Launch.JOBOBJECT_EXTENDED_LIMIT_INFORMATION), IntPtr.Zero))
+            {
+                reason = "this session runs in a Windows job object whose limits cannot be read (QueryInformationJobObject: Win32 error "
+                    + Win32.LastError + "), and this runtime's process start cannot ask to leave it";
+                return true;
+            }
+            reason = "this session runs in a Windows job object that ends every process in it when it closes (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE), "
+                + "and this runtime's process start cannot ask to leave it: a detached process would end with the job";
+            return (limits.LimitFlags & Win32Launch.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE) != 0
+                && (limits.LimitFlags & Win32Launch.JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK) == 0;
         }
 
         /// <summary>
