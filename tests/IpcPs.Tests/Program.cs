@@ -5,7 +5,7 @@ namespace IpcPs.Tests
     /// test starts such workers and SIGKILLs them), "crash …" one operation of the crash-injection matrix
     /// (CrashInjectionWorker), "protocol" a worker driven by commands on its standard input (ProtocolWorker), "redis-worker"
     /// a participant of the Redis backend tests (RedisWorker), "platform-worker ROLE …" one of the platform-layer tests
-    /// (PlatformWorker), "stdin-worker …" a child of WindowsStandardInputTests; anything
+    /// (PlatformWorker), "stdin-worker …" a child of WindowsStandardInputTests, "output-worker …" one of WindowsOutputHandlesTests; anything
     /// else is xunit's own in-process runner with its arguments.
     /// </summary>
     public static class Program
@@ -18,6 +18,7 @@ namespace IpcPs.Tests
             if (args.Length > 0 && args[0] == "crash") return CrashInjectionWorker.Run(args);
             if (args.Length > 0 && args[0] == "protocol") return ProtocolWorker.Run(args);
             if (args.Length > 0 && args[0] == "stdin-worker") return WindowsStandardInputTests.Run(args);
+            if (args.Length > 0 && args[0] == "output-worker") return WindowsOutputHandlesTests.Run(args);
             return Xunit.Runner.InProc.SystemConsole.ConsoleRunner.Run(args).GetAwaiter().GetResult();
         }
     }

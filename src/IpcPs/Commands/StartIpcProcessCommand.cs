@@ -122,7 +122,9 @@ namespace IpcPs.Commands
             try
             {
                 // The spare's replacement boots once this job has ended (or a second has passed): not beside it.
-                spare = NoSpare ? null : SpareChildren.Take(module, readyOnly: Detached.IsPresent, replenishWhen: job.Finished, folder: folder);
+                // A detached child in a Windows job object starts cold, out of the job: a spare was started in it.
+                spare = NoSpare || (Detached && ChildLauncher.InJob()) ? null
+                    : SpareChildren.Take(module, readyOnly: Detached.IsPresent, replenishWhen: job.Finished, folder: folder);
                 // A warm spare was started earlier: it takes what changed in this process's environment since.
                 if (spare != null) request["EnvironmentChanges"] = spare.EnvironmentChanges();
                 string text;
@@ -133,14 +135,15 @@ namespace IpcPs.Commands
                     throw;
                 }
                 if (spare != null) job.Start(spare.Process, text, spare.Output, spare.FirstLine);
-                else job.Start(ChildLauncher.StartInfo(module, folder, outOfTree: Detached.IsPresent), text);
+                else job.Start(ChildLauncher.StartInfo(module, folder, outOfTree: Detached.IsPresent), text, outlives: Detached.IsPresent);
                 if (Detached) job.WaitOutOfTree();
             }
             catch (Exception e) when (!(e is PipelineStoppedException))
             {
                 foreach (var h in retained) h.Close();
-                // An operating-system failure (no descriptor left) keeps its own id, IpcPlatformError; anything else is the child's.
-                ThrowTerminatingError(e is IpcPlatformException ? ErrorRecords.From(e, ScriptBlock)
+                // An operating-system failure (no descriptor left) keeps its own id, IpcPlatformError, as does a detached start
+                // that a Windows job object would end (IpcNotSupported); anything else is the child's.
+                ThrowTerminatingError(e is IpcPlatformException || e is IpcNotSupportedException ? ErrorRecords.From(e, ScriptBlock)
                     : new ErrorRecord(e, ErrorRecords.ChildProcessFailed, ErrorCategory.OpenError, ScriptBlock));
             }
             // A pipe end passed to the child is handed over: the child holds it from now on, even before it attaches.
@@ -148,6 +151,10 @@ namespace IpcPs.Commands
             // child has ended and this process has closed its copy (or ended), never while a holder remains.
             foreach (var end in passed.OfType<IpcConnection>())
                 TryIpc(() => end.HandOver(job.Pid), end);
+            // Windows: created to leave this session's job, yet an enclosing job that refuses that kept it (nested jobs).
+            if (Detached && Hosting.WindowsChildProcess.TakeKeptInJob(job.Pid))
+                WriteWarning($"The detached child process {job.Pid} is still in a Windows job object: an enclosing job of this session's "
+                    + "does not allow its processes to leave it (no JOB_OBJECT_LIMIT_BREAKAWAY_OK), and the child ends when that job ends its processes.");
             job.AddTo(JobRepository);
             WriteObject(job);
         }

@@ -19,6 +19,7 @@ namespace IpcPs.Hosting
     {
         private readonly Stream _out;
         private readonly object _writeGate = new object();
+        private static readonly bool IsWindows = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows);
         private readonly int _depth;
         private readonly ChildRunspace? _runspace;
         private readonly Exception? _openError;
@@ -85,6 +86,8 @@ namespace IpcPs.Hosting
             }
             catch (Exception e) { openError = e; }
             var stdout = Console.OpenStandardOutput();
+            // Windows: the parent's output pipes no longer inheritable, programs the script starts write through a relay.
+            if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows)) Core.Platform.Windows.OutputRelay.Start();
             var watcher = new StandbyThread("IpcPs parent watcher");   // started now: a thread's start took 0.4-2.6 ms of a warm start
             SpareWatch.Connected();   // from here on, stdin's end says the parent has gone
             byte[] ready = Encoding.UTF8.GetBytes(ChildProtocol.Frame('R', null, 1) + "\n");
@@ -287,6 +290,9 @@ Write-Verbose v; Write-Information i";
                 Console.Error.Flush();
             }
             catch (IOException) { /* nobody reads any more */ }
+            // Windows: what the script's programs wrote through the relay goes out before the last frame.
+            if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows))
+                Core.Platform.Windows.OutputRelay.Drain(TimeSpan.FromSeconds(2));
             Write('Z', exitCode);
             return exitCode;
         }
@@ -382,6 +388,8 @@ Write-Verbose v; Write-Information i";
             {
                 try
                 {
+                    // Windows: text written before this record through the output relay goes out first (at most 2 s).
+                    if (IsWindows && Core.Platform.Windows.OutputRelay.OutputPending()) Core.Platform.Windows.OutputRelay.DrainOutput(TimeSpan.FromSeconds(2));
                     _out.Write(bytes, 0, bytes.Length);
                     _out.Flush();
                 }

@@ -2,6 +2,7 @@ using System;
 using System.Diagnostics;
 using System.IO;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace IpcPs.Hosting
@@ -33,12 +34,24 @@ Import-Module -Name '{0}'
         /// process's own children (<see cref="RunningChildren"/>). WHAT names it for messages. Every failure to start it is
         /// an <see cref="IpcPlatformException"/> with the errno: no descriptor left for its pipes (EMFILE, ENFILE), no
         /// process (EAGAIN: RLIMIT_NPROC reached, or the system's limit), no memory (ENOMEM), an executable or folder
-        /// that cannot be used (ENOENT, EACCES). .NET has closed what it opened, and nothing started.
+        /// that cannot be used (ENOENT, EACCES). What was opened is closed, and nothing started. On Windows the child
+        /// inherits its three pipe ends and nothing else of this process, and OUTLIVES (a -Detached child, a detached
+        /// manager) leaves this session's job object (<see cref="Core.Platform.Windows.WindowsChildStart"/>: an
+        /// <see cref="IpcNotSupportedException"/> where the job would end it and does not let it leave).
         /// </summary>
-        public static Process Start(ProcessStartInfo info, string what)
+        public static Process Start(ProcessStartInfo info, string what, bool outlives = false)
         {
             Process process;
-            try { process = Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start."); }
+            try
+            {
+                bool windows = RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+                // Process.Start cannot ask to leave the session's job: the same refusal where the job would end the child.
+                if (windows && outlives && !WindowsChildProcess.Available && Core.Platform.Windows.WindowsChildStart.DetachedWouldEndWithJob(out string reason))
+                    throw new IpcNotSupportedException($"The {what} cannot be started detached: {reason}.");
+                process = windows && WindowsChildProcess.Available
+                    ? WindowsChildProcess.Start(info, outlives, what)
+                    : Process.Start(info) ?? throw new InvalidOperationException($"The {what} did not start.");
+            }
             catch (System.ComponentModel.Win32Exception e)   // NativeErrorCode: errno on Unix, the Win32 error on Windows
             {
                 throw new IpcPlatformException($"Starting the {what}", e.NativeErrorCode, null, e);
@@ -50,6 +63,9 @@ Import-Module -Name '{0}'
             }
             return process;
         }
+
+        /// <summary>Whether this process runs in a Windows job object (whose spares cannot leave it: a detached start is cold).</summary>
+        public static bool InJob() => RuntimeInformation.IsOSPlatform(OSPlatform.Windows) && Core.Platform.Windows.WindowsChildStart.InJob();
 
         /// <summary>
         /// The ids of this process's IpcPs children that have not ended. Each ends by itself, with what it started, once

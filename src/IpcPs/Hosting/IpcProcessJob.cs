@@ -170,9 +170,9 @@ namespace IpcPs
 
         private readonly object _stdinGate = new object();
 
-        /// <summary>Starts a new child pwsh (a cold start) and sends it REQUEST.</summary>
-        internal void Start(ProcessStartInfo startInfo, string request) =>
-            Start(ChildLauncher.Start(startInfo, "child pwsh"), request, null, null);
+        /// <summary>Starts a new child pwsh (a cold start) and sends it REQUEST; OUTLIVES: a -Detached one (<see cref="ChildLauncher.Start"/>).</summary>
+        internal void Start(ProcessStartInfo startInfo, string request, bool outlives = false) =>
+            Start(ChildLauncher.Start(startInfo, "child pwsh", outlives), request, null, null);
 
         /// <summary>
         /// Hands REQUEST to PROCESS, a child already started: a cold one, or a warm spare whose first stdout line

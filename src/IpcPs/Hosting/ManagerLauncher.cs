@@ -82,8 +82,9 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 };
                 // A warm spare when one fits (a detached manager only a ready one, as a detached child: a booting spare
                 // would end with this session); it reads the settings as its request and serves from its runspace.
-                var spare = noSpare ? null : SpareChildren.Take(modulePath, readyOnly: detached);
-                var process = started = spare?.Process ?? ChildLauncher.Start(info, "manager process");
+                // In a Windows job object a detached manager starts cold, out of the job: a spare was started in it.
+                var spare = noSpare || (detached && ChildLauncher.InJob()) ? null : SpareChildren.Take(modulePath, readyOnly: detached);
+                var process = started = spare?.Process ?? ChildLauncher.Start(info, "manager process", outlives: detached);
                 // Both streams are drained for the process's whole life (a custom type that writes to the host must
                 // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
                 // a "FAILED nonce reason address" line the report of a listen that failed. Read by threads, not

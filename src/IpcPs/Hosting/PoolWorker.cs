@@ -20,7 +20,12 @@ namespace IpcPs.Hosting
     public static class PoolWorker
     {
         /// <summary>The worker's entry point (<see cref="ChildLauncher"/> runs it): the exit code of the process.</summary>
-        public static int Run(string pipeName) => Run(pipeName, null, Core.Platform.StandardInput.Detach(Console.OpenStandardInput()));
+        public static int Run(string pipeName)
+        {
+            // Windows: the parent's output pipes no longer inheritable (as a spare's, ChildChannel.Connect).
+            if (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows)) Core.Platform.Windows.OutputRelay.Start();
+            return Run(pipeName, null, Core.Platform.StandardInput.Detach(Console.OpenStandardInput()));
+        }
 
         /// <summary>As <see cref="Run(string)"/>, in WARM (a warm spare's runspace, already open) if given.</summary>
         internal static int Run(string pipeName, ChildRunspace? warm, System.IO.Stream stdin)
