@@ -317,10 +317,16 @@ namespace IpcPs.Redis
             bool ended;
             try { ended = asked.Wait((int)(OperationTimeout + TimeSpan.FromSeconds(3)).TotalMilliseconds, cancel); }
             catch (AggregateException) { ended = true; }   // failed: the caller's GetResult throws its exception, as itself
-            catch (OperationCanceledException) when (!asked.IsCompleted)   // an answer that came is read, cancelled or not
+            catch (OperationCanceledException)
             {
-                Abandon(asked);
-                throw;
+                // An answer that came as the caller was cancelled is read, cancelled or not (review: a filter on the
+                // task's state let the exception through when the answer came between the wait and the filter).
+                if (!asked.IsCompleted)
+                {
+                    Abandon(asked);
+                    throw;
+                }
+                ended = true;
             }
             if (!ended)
             {

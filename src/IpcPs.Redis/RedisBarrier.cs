@@ -87,11 +87,14 @@ return {number('arrived'), number('broken')}";
         private readonly RedisKey[] _keys;
 
         /// <summary>
-        /// The token of this handle's last arrival when its Wait ended without an outcome (BackendUnavailable or
-        /// BackendOutcomeUnknown: its answer lost, or the wait for the round's end failed): the next Wait of this handle is
-        /// that arrival again, which the script counts once. Null otherwise.
+        /// Per thread of this handle (one handle serves the threads of ForEach-Object -Parallel, Start-ThreadJob: each is
+        /// a party of its own), the token of its last arrival when its Wait ended without an outcome (BackendUnavailable
+        /// or BackendOutcomeUnknown: its answer lost, or the wait for the round's end failed): that thread's next Wait is
+        /// that arrival again, which the script counts once. A thread's token never serves another thread's Wait (it
+        /// would return that party's round as its own: review). Reset and Abort of the handle forget them all. Under the
+        /// dictionary's lock.
         /// </summary>
-        private string? _pending;
+        private readonly Dictionary<int, string> _pending = new Dictionary<int, string>();
 
         internal RedisBarrier(RedisBackend backend, string name, MetaReader meta) : base(backend, name, IpcObjectKind.Barrier)
         {
@@ -137,11 +140,17 @@ return {number('arrived'), number('broken')}";
         /// </summary>
         private int Wait(Deadline deadline, CancellationToken cancel)
         {
-            string token = Interlocked.Exchange(ref _pending, null) ?? Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+            int thread = Environment.CurrentManagedThreadId;
+            string? token;
+            lock (_pending)
+            {
+                if (_pending.TryGetValue(thread, out token)) _pending.Remove(thread);
+            }
+            token ??= Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
             try { return Arrive(token, deadline, cancel); }
             catch (Exception e) when (e is IpcBackendUnavailableException || e is IpcBackendOutcomeUnknownException)
             {
-                _pending = token;   // counted or not, the round's outcome unread: the next Wait is this arrival
+                lock (_pending) _pending[thread] = token;   // counted or not, the round's outcome unread: this thread's next Wait is this arrival
                 throw;
             }
         }
@@ -190,10 +199,24 @@ return {number('arrived'), number('broken')}";
             ScriptReply.Integer(Eval(BreakScript, Keys(Meta), Args(_channel, round), "Abort", write: true, within), this, "Abort") == 1;
 
         /// <summary>Breaks the barrier: current and future waiters get BrokenBarrierException until Reset.</summary>
-        public void Abort() => _ = Break(-1);
+        public void Abort()
+        {
+            Forget();
+            _ = Break(-1);
+        }
 
         /// <summary>Back to the empty state; parties waiting now get BrokenBarrierException.</summary>
-        public void Reset() => Eval(ResetScript, _keys, Args(_channel), "Reset", write: true);
+        public void Reset()
+        {
+            Forget();
+            Eval(ResetScript, _keys, Args(_channel), "Reset", write: true);
+        }
+
+        /// <summary>Forgets the arrivals of this handle whose outcome was unknown: after a Reset or an Abort a Wait is a new arrival.</summary>
+        private void Forget()
+        {
+            lock (_pending) _pending.Clear();
+        }
 
         public override string ToString() => IsClosed ? $"RedisBarrier('{Name}', closed)" : $"RedisBarrier('{Name}', parties={Parties}, {Address})";
     }

@@ -373,9 +373,18 @@ namespace IpcPs.Redis
         /// trying again marks the same delivery (one that had been marked: DeliveryExpired, "already marked done").
         /// Taking it off first made the retry mark the next delivery, and left this one in flight to be delivered again.
         /// Ctrl+C (the caller's interrupt) ends it at once, waiting for another TaskDone of this handle or for the server's
-        /// answer, as it ends a Get: the answer is dropped, and the delivery stays the oldest.
+        /// answer, as it ends a Get: the answer is dropped, and the delivery stays the oldest. One that starts with the
+        /// interrupt already raised (a <c>finally</c> block of a script being stopped) marks as ever (<see cref="Started"/>).
         /// </summary>
         public void TaskDone() => MarkOldestDone(Interrupt(true));
+
+        /// <summary>
+        /// CANCEL for a TaskDone that starts now: none when it is already cancelled. A script's <c>finally</c> runs while
+        /// its pipeline is stopping, with the interrupt raised; its TaskDone must still mark the work it finished, as a
+        /// local queue's does (review: a cancelled token made the wait for the handle's lock throw at once, and a receipt's
+        /// script went to the server with its answer dropped). Such a TaskDone is bounded by the operation timeout.
+        /// </summary>
+        private static CancellationToken Started(CancellationToken cancel) => cancel.IsCancellationRequested ? CancellationToken.None : cancel;
 
         /// <summary>
         /// TaskDone(); CANCEL ends its waits (OperationCanceledException, the delivery still the oldest). Not an overload
@@ -384,6 +393,7 @@ namespace IpcPs.Redis
         internal void MarkOldestDone(CancellationToken cancel)
         {
             RequireJoinable();
+            cancel = Started(cancel);
             _acking.Wait(cancel);   // each TaskDone marks the delivery it peeked, so one at a time
             try
             {
@@ -407,7 +417,7 @@ namespace IpcPs.Redis
         public void TaskDone(string receipt)
         {
             RequireJoinable();
-            Ack(receipt, Interrupt(true));
+            Ack(receipt, Started(Interrupt(true)));
         }
 
         public void TaskDone(RedisDelivery delivery) => TaskDone((delivery ?? throw new ArgumentNullException(nameof(delivery))).Receipt);
@@ -437,14 +447,19 @@ namespace IpcPs.Redis
             // Woken by the join channel (a TaskDone or a dead-lettering that left nothing unfinished), and — with nothing
             // to tell it — at the earliest in-flight deadline (or vis, with messages ready that a Get may take meanwhile):
             // each step reclaims the expired deliveries itself (Counts), so a delivery past MaxDeliveries whose consumer is
-            // gone is dead-lettered without waiting for a Get. +5 ms: the expiry is due when the step runs.
+            // gone is dead-lettered without waiting for a Get. +5 ms: the expiry is due when the step runs. Never sooner
+            // than JoinRecheckMs: with a visibility timeout of a few milliseconds the step (a script that writes) would
+            // otherwise run in a loop while messages wait unconsumed (review); a Get reclaims as soon as it runs anyway.
             return WaitUntil(_joinChannel, deadline, cancel, (out int hint) =>
             {
                 var c = Counts(deadline, cancel);
-                hint = c.Hint < 0 ? -1 : (int)Math.Min(c.Hint + 5, int.MaxValue);
+                hint = c.Hint < 0 ? -1 : (int)Math.Min(Math.Max(c.Hint + 5, JoinRecheckMs), int.MaxValue);
                 return c.Unfinished == 0;
             });
         }
+
+        /// <summary>The least time a waiting Join leaves between two of its own reclaims: at most 4 a second.</summary>
+        private const long JoinRecheckMs = 250;
 
         // ---- sizes ----------------------------------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ namespace IpcPs.Tests
 {
     /// <summary>
     /// A barrier arrival whose answer was lost (BackendOutcomeUnknown) and that its caller tries again on the same handle
-    /// counts once: the handle sends it again with the same token, which the script knows. It used to count twice (with
-    /// two parties, the retry alone released the round).
+    /// and thread counts once: the handle sends it again with the same token, which the script knows. It used to count
+    /// twice (with two parties, the retry alone released the round). Another thread's Wait on the handle is a party of
+    /// its own, and a Reset forgets the lost arrival.
     /// </summary>
     [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]
     public sealed class RedisBarrierRetryTests
@@ -31,16 +32,31 @@ namespace IpcPs.Tests
             using var a = cut.Barrier(name, new IpcBackendOptions { Parties = 2 });
             using var b = (RedisBarrier)direct.Open(name, IpcObjectKind.Barrier);
             proxy.DropReplyAfter(b.Name + "}:bar");   // the arrival (its channel argument); not the state reads after it
-            Assert.Throws<IpcBackendOutcomeUnknownException>(() => a.Wait(20));
+            // The Wait and its retry on one thread (a handle keeps a lost arrival per thread).
+            using var failed = new System.Threading.ManualResetEventSlim(false);
+            using var go = new System.Threading.ManualResetEventSlim(false);
+            Exception? lost = null, retryFailure = null;
+            int retried = -99;
+            var party = new System.Threading.Thread(() =>
+            {
+                try { a.Wait(20); } catch (Exception e) { lost = e; }
+                failed.Set();
+                go.Wait(TimeSpan.FromSeconds(60));
+                try { retried = a.Wait(20); } catch (Exception e) { retryFailure = e; }
+            });
+            party.Start();
+            Assert.True(failed.Wait(TimeSpan.FromSeconds(30)), "the first Wait did not end");
+            Assert.IsType<IpcBackendOutcomeUnknownException>(lost);
             Assert.True(proxy.Held.IsSet);
             Assert.Equal(1, b.NWaiting);   // it did arrive
 
-            var retry = Task.Run(() => a.Wait(20));   // the same arrival: still one of two
-            Assert.False(retry.Wait(300), "the retry counted as a second party and released the round alone");
+            go.Set();   // the same arrival: still one of two
+            Assert.False(party.Join(300), "the retry counted as a second party and released the round alone");
             Assert.Equal(1, b.NWaiting);
             int other = b.Wait(20);
-            Assert.True(retry.Wait(20000), "the retry was not released by the second party");
-            Assert.Equal(new[] { 0, 1 }, new[] { retry.Result, other });   // its own index, 0, as counted the first time
+            Assert.True(party.Join(20000), "the retry was not released by the second party");
+            Assert.Null(retryFailure);
+            Assert.Equal(new[] { 0, 1 }, new[] { retried, other });   // its own index, 0, as counted the first time
             Assert.Equal(0, b.NWaiting);
 
             // The next round: a new arrival (no token left pending on the handle), counted anew.
@@ -75,6 +91,46 @@ namespace IpcPs.Tests
 
             Assert.Equal(1, a.Wait(20));   // the same arrival: the round it released, at once, with its index
             Assert.Equal(0, b.NWaiting);   // not counted into the next round
+            b.Unlink();
+        }
+
+        [Fact]
+        public void A_lost_arrival_of_one_thread_is_never_another_threads_arrival_and_Reset_forgets_it()
+        {
+            using var server = new RedisServer();
+            using var proxy = new RedisReplyHoldingProxy(server.Port);
+            using var cut = RedisBackend.ConnectPrivate($"redis://:{RedisServer.Password}@127.0.0.1:{proxy.Port}", TimeSpan.FromSeconds(5));
+            using var direct = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(5));
+            string name = "bar" + Guid.NewGuid().ToString("N").Substring(0, 10);
+            using (var one = cut.Barrier(name + "w", new IpcBackendOptions { Parties = 1 })) { Assert.Equal(0, one.Wait(5)); one.Unlink(); }
+
+            // One handle, two threads (as ForEach-Object -Parallel shares it): the first thread's arrival is counted and
+            // its answer lost; the second thread's Wait is a party of its own, which releases the round.
+            using var a = cut.Barrier(name, new IpcBackendOptions { Parties = 2 });
+            using var b = (RedisBarrier)direct.Open(name, IpcObjectKind.Barrier);
+            proxy.DropReplyAfter(b.Name + "}:bar");
+            Exception? lost = null;
+            var firstThread = new System.Threading.Thread(() => { try { a.Wait(20); } catch (Exception e) { lost = e; } });
+            firstThread.Start();
+            Assert.True(firstThread.Join(TimeSpan.FromSeconds(30)), "the first thread's Wait did not end");
+            Assert.IsType<IpcBackendOutcomeUnknownException>(lost);
+            Assert.Equal(1, b.NWaiting);
+            var secondThread = Task.Factory.StartNew(() => a.Wait(20), TaskCreationOptions.LongRunning);
+            Assert.True(secondThread.Wait(20000), "the second thread's Wait took the first thread's lost arrival as its own");
+            Assert.Equal(1, secondThread.Result);
+            Assert.Equal(0, b.NWaiting);
+
+            // After a Reset of the handle a Wait is a new arrival (the lost one is forgotten): not the reset round's
+            // BrokenBarrierException, nor an arrival that returns at once.
+            proxy.DropReplyAfter(b.Name + "}:bar");
+            Assert.Throws<IpcBackendOutcomeUnknownException>(() => a.Wait(20));
+            a.Reset();
+            var again = Task.Run(() => a.Wait(20));
+            var waiting = System.Diagnostics.Stopwatch.StartNew();
+            while (b.NWaiting == 0) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), "the Wait after the Reset never arrived"); System.Threading.Thread.Sleep(10); }
+            Assert.Equal(1, b.Wait(20));
+            Assert.True(again.Wait(20000));
+            Assert.Equal(0, again.Result);
             b.Unlink();
         }
     }

@@ -82,5 +82,23 @@ namespace IpcPs.Tests
             Assert.Equal(1, q.DeadLetterCount);
             q.Unlink();
         }
+
+        [Fact]
+        public void A_waiting_Join_reclaims_at_most_4_times_a_second_whatever_the_visibility_timeout()
+        {
+            // A visibility timeout of 1 ms and a message nobody takes: Join's hint is the visibility timeout, and its
+            // steps (a script that writes) ran every few milliseconds (~6 ms: hundreds in the wait).
+            using var server = new RedisServer();
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(5));
+            using var q = b.Queue(NewName(), new IpcBackendOptions { Joinable = true, VisibilityTimeout = TimeSpan.FromMilliseconds(1) });
+            q.Put(1);
+            long before = server.ScriptCalls();
+            var waited = Stopwatch.StartNew();
+            Assert.False(q.Join(1.5));
+            waited.Stop();
+            long calls = server.ScriptCalls() - before;
+            Assert.True(calls <= 4 * (waited.ElapsedMilliseconds / 1000.0) + 3, $"Join ran {calls} scripts in {waited.ElapsedMilliseconds} ms");
+            q.Unlink();
+        }
     }
 }

@@ -61,6 +61,24 @@ namespace IpcPs.Tests
             q.Unlink();
         }
 
+        [Fact]
+        public void A_task_done_that_starts_with_its_interrupt_raised_marks_as_ever()
+        {
+            // A script's finally block runs while its pipeline stops, the caller's interrupt raised: its TaskDone must
+            // still mark the work it finished (it used to throw OperationCanceledException at once and mark nothing).
+            using var server = new RedisServer();
+            using var b = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(5));
+            using var q = b.Queue("tdc" + Guid.NewGuid().ToString("N").Substring(0, 10), new IpcBackendOptions { Joinable = true, VisibilityTimeout = TimeSpan.FromMinutes(10) });
+            q.Put("work");
+            q.Get(true, 5);
+            using var stopped = new CancellationTokenSource();
+            stopped.Cancel();
+            q.MarkOldestDone(stopped.Token);
+            Assert.Equal(0, q.Unfinished);
+            Assert.True(q.Join(5));
+            q.Unlink();
+        }
+
         /// <summary>What T failed with, waited for at most 30 s (a TaskDone that did not fail is a failure of the test).</summary>
         private static Exception Failure(Task t)
         {
