@@ -42,7 +42,12 @@ namespace IpcPs.Hosting
         private readonly bool _frames;
         private readonly int _maxText, _maxFrame;
         private const int InitialSize = 16 * 1024;
+        /// <summary>The largest buffer kept while frames need it (4 Mi characters, 8 MB): a larger one is given back at once.</summary>
+        internal const int KeepUpTo = 4 << 20;
+        /// <summary>Reads in a row of at most a text's length after which a buffer of up to <see cref="KeepUpTo"/> is given back.</summary>
+        internal const int SmallReadsBeforeGiveBack = 64;
         private char[] _buffer = new char[InitialSize];
+        private int _smallReads;            // results in a row of at most _maxText characters, while the buffer is grown
         private int _pos, _end, _scanned;   // the current line starts at _pos; no line end in [_pos, _scanned); data ends at _end
         private int _frameChecked;          // with a frame at _pos: its characters up to here are a frame's
         private bool _eof;
@@ -71,8 +76,8 @@ namespace IpcPs.Hosting
         /// <summary>The next line or piece (see the class); the text of an End is empty.</summary>
         public ChildOutputKind Read()
         {
+            GiveBack();   // before Length is cleared: it counts the last result
             Length = 0;
-            GiveBack();
             while (true)
             {
                 if (_dropLf && _pos < _end)
@@ -168,19 +173,26 @@ namespace IpcPs.Hosting
         /// <summary>
         /// A buffer grown for a frame (up to twice <see cref="ChildProtocol.MaxFrameLength"/> bytes) is given back once
         /// that frame has been delivered and what is left fits in a small one: a reader lives as long as its child (a
-        /// manager's, as long as the manager), and held the largest frame's buffer (128 MB) to its end. Called at the
-        /// start of a Read, when the last result (in the old buffer) is no longer valid.
+        /// manager's, as long as the manager), and held the largest frame's buffer (128 MB) to its end. With hysteresis,
+        /// so that a stream of large frames (1 MB records) does not grow it again from 16 Ki for every frame (~7 copies
+        /// and large-object allocations each): a buffer over <see cref="KeepUpTo"/> goes at once, a smaller one only
+        /// after <see cref="SmallReadsBeforeGiveBack"/> results in a row that a text could have been (a reader left idle
+        /// after a burst of frames holds at most 8 MB). Called at the start of a Read, when the last result (in the old
+        /// buffer) is no longer valid.
         /// </summary>
         private void GiveBack()
         {
+            if (_buffer.Length <= Math.Max(InitialSize, 4 * _maxText)) return;
+            _smallReads = Length <= _maxText ? _smallReads + 1 : 0;
             int left = _end - _pos;
-            if (_buffer.Length <= Math.Max(InitialSize, 4 * _maxText) || left > InitialSize / 2) return;
+            if ((_buffer.Length <= KeepUpTo && _smallReads < SmallReadsBeforeGiveBack) || left > InitialSize / 2) return;
             var small = new char[InitialSize];
             Array.Copy(_buffer, _pos, small, 0, left);
             _scanned -= _pos;
             _end = left;
             _pos = 0;
             _buffer = small;
+            _smallReads = 0;
         }
 
         private void Reset()
