@@ -14,22 +14,6 @@ namespace IpcPs.Tests
     /// </summary>
     public sealed class ChildOutputBufferStreamTests
     {
-        /// <summary>Hands over at most CHUNK characters per Read, as a pipe does.</summary>
-        private sealed class Trickle : TextReader
-        {
-            private readonly string _text;
-            private readonly int _chunk;
-            private int _at;
-            public Trickle(string text, int chunk) { _text = text; _chunk = chunk; }
-            public override int Read(char[] buffer, int index, int count)
-            {
-                int n = Math.Min(Math.Min(count, _chunk), _text.Length - _at);
-                _text.CopyTo(_at, buffer, index, n);
-                _at += n;
-                return n;
-            }
-        }
-
         [Fact]
         public void AStreamOfFramesOfAMillionCharactersKeepsOneBuffer()
         {
@@ -41,7 +25,7 @@ namespace IpcPs.Tests
             for (int f = 0; f < frames; f++)
                 text.Append(ChildProtocol.Marker).Append("O ").Append((char)('A' + f), 1 << 20).Append("\nprogress ").Append(f).Append("\nok\n");
             for (int i = 0; i < small; i++) text.Append("line ").Append(i).Append('\n');
-            var reader = new ChildOutputReader(new Trickle(text.ToString(), 4096), frames: true);
+            var reader = new ChildOutputReader(new ChildOutputReaderTests.Trickle(text.ToString(), 4096), frames: true);
 
             char[]? grown = null;
             for (int f = 0; f < frames; f++)

@@ -15,8 +15,8 @@ namespace IpcPs.Tests
     {
         private const string M = ChildProtocol.Marker;
 
-        /// <summary>A reader that hands over at most CHUNK characters per Read, as a pipe may.</summary>
-        private sealed class Trickle : TextReader
+        /// <summary>A reader that hands over at most CHUNK characters per Read, as a pipe may (ChildOutputBufferStreamTests too).</summary>
+        internal sealed class Trickle : TextReader
         {
             private readonly string _text;
             private readonly int _chunk;

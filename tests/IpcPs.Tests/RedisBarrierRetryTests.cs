@@ -61,8 +61,7 @@ namespace IpcPs.Tests
 
             // The next round: a new arrival (no token left pending on the handle), counted anew.
             var next = Task.Run(() => a.Wait(20));
-            var waiting = System.Diagnostics.Stopwatch.StartNew();
-            while (b.NWaiting == 0) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), "the next arrival never came"); System.Threading.Thread.Sleep(10); }
+            AwaitArrival(b, "the next arrival never came");
             Assert.Equal(1, b.Wait(20));
             Assert.True(next.Wait(20000));
             Assert.Equal(0, next.Result);
@@ -82,8 +81,7 @@ namespace IpcPs.Tests
             using var a = cut.Barrier(name, new IpcBackendOptions { Parties = 2 });
             using var b = (RedisBarrier)direct.Open(name, IpcObjectKind.Barrier);
             var first = Task.Run(() => b.Wait(20));
-            var waiting = System.Diagnostics.Stopwatch.StartNew();
-            while (b.NWaiting == 0) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), "the first party never arrived"); System.Threading.Thread.Sleep(10); }
+            AwaitArrival(b, "the first party never arrived");
             proxy.DropReplyAfter(b.Name + "}:bar");
             Assert.Throws<IpcBackendOutcomeUnknownException>(() => a.Wait(20));   // it released the round; its answer was lost
             Assert.True(first.Wait(20000));
@@ -126,12 +124,18 @@ namespace IpcPs.Tests
             Assert.Throws<IpcBackendOutcomeUnknownException>(() => a.Wait(20));
             a.Reset();
             var again = Task.Run(() => a.Wait(20));
-            var waiting = System.Diagnostics.Stopwatch.StartNew();
-            while (b.NWaiting == 0) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), "the Wait after the Reset never arrived"); System.Threading.Thread.Sleep(10); }
+            AwaitArrival(b, "the Wait after the Reset never arrived");
             Assert.Equal(1, b.Wait(20));
             Assert.True(again.Wait(20000));
             Assert.Equal(0, again.Result);
             b.Unlink();
+        }
+
+        /// <summary>Until a party has arrived at B (polled, 20 s at most: the arrival is another thread's, in its script).</summary>
+        private static void AwaitArrival(RedisBarrier b, string because)
+        {
+            var waiting = System.Diagnostics.Stopwatch.StartNew();
+            while (b.NWaiting == 0) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), because); System.Threading.Thread.Sleep(10); }
         }
     }
 }
