@@ -19,6 +19,7 @@ namespace IpcPs
         private const int Described = 0, Attached = 1, Closed = 2;
         private int _state;
         private bool _borrowed;   // a view on another handle's mapping (ShareableList.SharedMemory): holds nothing of its own
+        private bool _unnamed;    // on memory of this process's own (SyncObject.MakeUnnamed): no name, no registry record
         private Segment? _segment;
         private Segment? _view;   // a described handle's look at the segment: mapped, validated, never registered
         private long _attachedAt;   // ObjectLifecycle.RemovalStamp when this handle attached (see ThrowIfRemoved)
@@ -116,6 +117,11 @@ namespace IpcPs
             if (UnmapOnClose) Interlocked.Exchange(ref _view, null)?.Dispose();
             else Volatile.Read(ref _view)?.CloseName();
             if (was == Closed || _borrowed) return;
+            if (_unnamed)
+            {
+                if (UnmapOnClose) _segment?.Dispose();   // else the mapping goes when the handle is collected, as a named one's
+                return;
+            }
             if (was == Attached)
             {
                 if (UnmapOnClose) _segment?.Dispose();   // unmaps once no Read/Write on another thread still uses it
@@ -186,6 +192,13 @@ namespace IpcPs
         {
             _borrowed = true;
             AttachCreated(segment, record);
+        }
+
+        /// <summary>Attaches SEGMENT, this process's own unnamed memory: Close releases no name and no registry record.</summary>
+        internal void AttachUnnamed(Segment segment)
+        {
+            _unnamed = true;
+            AttachCreated(segment, null);
         }
 
         private Segment AttachNow()

@@ -80,18 +80,37 @@ namespace IpcPs
                 throw new ArgumentOutOfRangeException(null, $"A queue's capacity must be {MinimumCapacity} to {MaximumCapacity} bytes.");
             if (!Enum.IsDefined(typeof(QueueOrder), order)) throw new ArgumentOutOfRangeException(null, $"{order} is not a queue order: Fifo, Lifo or Priority.");
             int blocks = (int)(capacity / BlockSize);
-            int flags = (int)order | (joinable ? 0x100 : 0);
             return Make(name, openOrCreate, IpcObjectKind.Queue, BlocksOffset + blocks * BlockSize, Math.Max(maxSize, 0), 0,
-                n => new IpcQueue(n), b =>
-                {
-                    byte* p = (byte*)b;
-                    *(int*)(p + Flags) = flags;
-                    *(int*)(p + BlockCountOff) = blocks;
-                    *(int*)(p + FreeHeadOff) = None;
-                    *(int*)(p + FreeTailOff) = None;
-                    *(int*)(p + HeadOff) = None;
-                    *(int*)(p + TailOff) = None;
-                }).Handle;
+                n => new IpcQueue(n), Init(blocks, order, joinable)).Handle;
+        }
+
+        /// <summary>
+        /// A FIFO queue of CAPACITY bytes in memory of this process's own, with no name (nothing to remove, nothing left
+        /// if the process is killed; no other process can open it): the same code as a named queue's runs on it. For a
+        /// spare's warm-up (SpareWarmUp), which must leave nothing behind if the spare is killed mid-round.
+        /// </summary>
+        internal static IpcQueue CreateUnnamed(long capacity)
+        {
+            if (capacity < MinimumCapacity || capacity > MaximumCapacity)
+                throw new ArgumentOutOfRangeException(null, $"A queue's capacity must be {MinimumCapacity} to {MaximumCapacity} bytes.");
+            int blocks = (int)(capacity / BlockSize);
+            return MakeUnnamed(IpcObjectKind.Queue, BlocksOffset + blocks * BlockSize, 0, 0, n => new IpcQueue(n), Init(blocks, QueueOrder.Fifo, false));
+        }
+
+        /// <summary>A new queue's state: its settings, and empty free list and message list.</summary>
+        private static Action<IntPtr> Init(int blocks, QueueOrder order, bool joinable)
+        {
+            int flags = (int)order | (joinable ? 0x100 : 0);
+            return b =>
+            {
+                byte* p = (byte*)b;
+                *(int*)(p + Flags) = flags;
+                *(int*)(p + BlockCountOff) = blocks;
+                *(int*)(p + FreeHeadOff) = None;
+                *(int*)(p + FreeTailOff) = None;
+                *(int*)(p + HeadOff) = None;
+                *(int*)(p + TailOff) = None;
+            };
         }
 
         /// <summary>The most messages it holds; 0: no limit but its capacity.</summary>

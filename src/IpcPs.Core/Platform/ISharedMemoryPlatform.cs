@@ -16,6 +16,13 @@ namespace IpcPs.Core.Platform
         Segment Create(string name, long size, bool waitable = false);
 
         /// <summary>
+        /// SIZE zeroed bytes of this process's own, with no name: nothing to remove, gone with the mapping, never seen by
+        /// another process (a spare's warm-up queue). LABEL only names the segment in errors. WAITABLE as for
+        /// <see cref="Create"/>.
+        /// </summary>
+        Segment CreateUnnamed(string label, long size, bool waitable = false);
+
+        /// <summary>
         /// Attaches NAME, its size read from the segment; <see cref="IpcObjectNotFoundException"/> if absent,
         /// <see cref="IpcObjectOwnerException"/> if it belongs to another user. WAITABLE as for <see cref="Create"/>: a
         /// segment opened so must have been created so (Windows checks its sleepers table).

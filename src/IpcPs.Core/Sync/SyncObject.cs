@@ -138,6 +138,40 @@ namespace IpcPs
         /// Creates (or, with OPENORCREATE, opens if it exists) the object NAME of SIZE bytes; INIT fills the state
         /// before the magic makes the segment valid. Returns the attached handle and whether this call created it.
         /// </summary>
+        /// <summary>
+        /// A handle on a new object in memory of this process's own (ISharedMemoryPlatform.CreateUnnamed), laid out and
+        /// validated as <see cref="Make"/> lays out a named one, but with a generated name that nothing registers: no
+        /// other process can open it and nothing is left behind when this process ends, however it ends. The same code
+        /// runs on it as on a named object (a spare's warm-up: SpareWarmUp).
+        /// </summary>
+        private protected static T MakeUnnamed<T>(IpcObjectKind kind, long size, long parameterA, double parameterB,
+            Func<string, T> handle, Action<IntPtr> init) where T : SyncObject
+        {
+            string name = IpcName.Generate();
+            var obj = handle(name);
+            var s = Platforms.Current.SharedMemory.CreateUnnamed(name, size, waitable: true);
+            try
+            {
+                WriteHeader(s, kind, parameterA, parameterB, init);
+                obj.Validate(s);
+            }
+            catch { s.Dispose(); throw; }
+            obj.AttachUnnamed(s);
+            return obj;
+        }
+
+        /// <summary>A new segment's header and the kind's state (INIT), the magic written last.</summary>
+        private static void WriteHeader(Segment s, IpcObjectKind kind, long parameterA, double parameterB, Action<IntPtr> init)
+        {
+            byte* b = (byte*)s.Address;
+            *(int*)(b + KindOffset) = (int)kind;
+            *(uint*)(b + PidNamespaceOffset) = Platforms.Current.Processes.PidNamespace;
+            *(long*)(b + 16) = parameterA;
+            *(double*)(b + 24) = parameterB;
+            init(s.Address);
+            Volatile.Write(ref *(long*)b, Magic);
+        }
+
         private protected static (T Handle, bool Created) Make<T>(string? name, bool openOrCreate, IpcObjectKind kind, long size,
             long parameterA, double parameterB, Func<string, T> handle, Action<IntPtr> init) where T : SyncObject
         {
@@ -148,13 +182,7 @@ namespace IpcPs
                 var s = Platforms.Current.SharedMemory.Create(name, size, waitable: true);
                 try
                 {
-                    byte* b = (byte*)s.Address;
-                    *(int*)(b + KindOffset) = (int)kind;
-                    *(uint*)(b + PidNamespaceOffset) = Platforms.Current.Processes.PidNamespace;
-                    *(long*)(b + 16) = parameterA;
-                    *(double*)(b + 24) = parameterB;
-                    init(s.Address);
-                    Volatile.Write(ref *(long*)b, Magic);
+                    WriteHeader(s, kind, parameterA, parameterB, init);
                     return s;
                 }
                 catch

@@ -1,13 +1,14 @@
 using System;
 using System.Threading;
-using IpcPs.Core.Messaging;
 
 namespace IpcPs.Hosting
 {
     /// <summary>
     /// What a warm spare does while it waits for its request: a few short rounds of a PowerShell loop that makes
-    /// objects (a [pscustomobject] and a hashtable literal, a string with a variable in it) and encodes and decodes
-    /// them as messages, with pauses between them. A fresh .NET process runs its code at tier 0 until
+    /// objects (a [pscustomobject] and a hashtable literal, a string with a variable in it) and puts each into a queue
+    /// and gets it back (`$s.Put(...)`, `$s.Get()`, as a script does: PowerShell's binding of the calls, the queue's
+    /// code and the codec), with pauses between them. The queue is in the spare's own memory, with no name
+    /// (IpcQueue.CreateUnnamed): a spare killed mid-round leaves nothing in /dev/shm or the registry. A fresh .NET process runs its code at tier 0 until
     /// the runtime has seen each method called 30 times *after* a quiet spell (the tiering delay, 100 ms without new
     /// compilation); the pauses give it those spells while nobody waits, so the message paths of the spare's first
     /// script already run optimised code (one process putting 50,000 objects: 3.1-3.3 µs each in its first round
@@ -35,15 +36,26 @@ namespace IpcPs.Hosting
         public static int RoundsRun => Volatile.Read(ref _roundsRun);
         internal static readonly TimeSpan Pause = TimeSpan.FromMilliseconds(500);
 
-        private const string Script = @"param($n)
+        // The queue is unnamed (IpcQueue.CreateUnnamed): the same Put and Get, bound by PowerShell as a script's
+        // `$q.Put(...)` is, on the same queue code, but nothing in /dev/shm or the registry that a spare killed mid-round
+        // could leave behind. Each item is got back at once, so no round ever waits or wakes.
+        private const string Script = @"param($n, $s)
 for ($i = 0; $i -lt $n; $i++) {
     if ([IpcPs.Hosting.SpareWarmUp]::Requested) { break }
     $o = [pscustomobject]@{ Name = ""warm $i""; Value = $i; Half = $i / 2; Done = $false }
     $h = @{ Key = ""k$i""; Count = $i + 1 }
-    $null = [IpcPs.Hosting.SpareWarmUp]::RoundTrip($o).Id
-    $null = [IpcPs.Hosting.SpareWarmUp]::RoundTrip($h)
-    $null = [IpcPs.Hosting.SpareWarmUp]::RoundTrip(""item $i"")
+    $s.Put($o); $null = $s.Get().Value
+    $s.Put($h); $null = $s.Get().Key
+    $s.Put(""item $i""); $null = $s.Get()
 }";
+
+        /// <summary>Bytes of the warm-up's queue: one item at a time is in it.</summary>
+        private const long QueueCapacity = 64 << 10;
+
+        private static int _errors;
+
+        /// <summary>How many rounds of this process ended with an error (a put or get that failed): 0 unless broken.</summary>
+        public static int Errors => Volatile.Read(ref _errors);
 
         private static readonly ManualResetEventSlim Stopped = new ManualResetEventSlim(false);
         private static volatile bool _requested;
@@ -51,18 +63,6 @@ for ($i = 0; $i -lt $n; $i++) {
 
         /// <summary>True once the request has come: the warm-up's loop ends at its next item.</summary>
         public static bool Requested => _requested;
-
-        /// <summary>VALUE encoded as a message and decoded back (a put's and a get's work, without a queue); null if it cannot be.</summary>
-        public static object? RoundTrip(object? value)
-        {
-            try
-            {
-                var w = MessageCodec.Encode(value, 2);
-                try { return MessageCodec.Decode(w.Buffer, 0, w.Length); }
-                finally { MessageCodec.Recycle(w); }
-            }
-            catch (Exception) { return null; }   // never an error in the spare's runspace ($Error is the user's)
-        }
 
         /// <summary>
         /// Runs the script once for one item, before the spare says it is ready: compiling it took the first round
@@ -109,11 +109,24 @@ for ($i = 0; $i -lt $n; $i++) {
 
         private static void RunRound(ChildRunspace runspace, int items)
         {
-            using (var ps = runspace.Shell())
+            var queue = IpcQueue.CreateUnnamed(QueueCapacity);
+            try
             {
-                ps.AddScript(Script, true).AddArgument(items);
-                ps.Invoke();
+                using (var ps = runspace.Shell())
+                {
+                    // A local scope ($true): the round's variables and errors stay out of the script's ($Error is the user's).
+                    ps.AddScript(Script, true).AddArgument(items).AddArgument(queue);
+                    ps.Invoke();
+                    if (ps.HadErrors)
+                    {
+                        // Nothing of the user's has run in this runspace yet (a request first stops the rounds).
+                        Interlocked.Increment(ref _errors);
+                        ps.Commands.Clear();
+                        ps.AddScript("$global:Error.Clear()").Invoke();
+                    }
+                }
             }
+            finally { queue.Close(); }
         }
     }
 }

@@ -15,7 +15,7 @@ namespace IpcPs.Core.Platform.Linux
         /// <summary>O_DIRECTORY differs: 0x10000 on x86-64, 0x4000 on arm64.</summary>
         public static readonly int O_DIRECTORY = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
         public const int AT_SYMLINK_NOFOLLOW = 0x100;
-        public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1;
+        public const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, MAP_ANONYMOUS = 0x20;
         public const int LOCK_SH = 1, LOCK_EX = 2;
         public const int SIGKILL = 9, SIGTERM = 15, SIGSTOP = 19;
         public const short POLLIN = 0x1, POLLHUP = 0x10;

@@ -40,6 +40,13 @@ namespace IpcPs.Core.Platform.Linux
             finally { Posix.Close(fd); }
         }
 
+        /// <summary>An anonymous shared mapping: zeroed, no file; futexes work on it as on a named one.</summary>
+        public Segment CreateUnnamed(string label, long size, bool waitable = false)
+        {
+            if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "A segment holds at least one byte.");
+            return new LinuxSegment(label, size, Posix.MapAnonymous(size, label));
+        }
+
         public Segment Open(string name, bool waitable = false)
         {
             int fd = OpenChecked(name, LibC.O_RDWR, out var st);

@@ -177,6 +177,14 @@ namespace IpcPs.Core.Platform.Linux
             return p;
         }
 
+        /// <summary>SIZE zeroed bytes mapped MAP_SHARED | MAP_ANONYMOUS (no file behind them).</summary>
+        public static IntPtr MapAnonymous(long size, string name)
+        {
+            IntPtr p = LibC.mmap(IntPtr.Zero, (UIntPtr)(ulong)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_ANONYMOUS, -1, IntPtr.Zero);
+            if (p == new IntPtr(-1)) throw new IpcPlatformException("mmap", LastErrno, name);
+            return p;
+        }
+
         public static void Unmap(IntPtr address, long size) => LibC.munmap(address, (UIntPtr)(ulong)size);
 
         /// <summary>unlink(2); false when the path was already gone.</summary>

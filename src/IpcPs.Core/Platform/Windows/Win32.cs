@@ -91,7 +91,7 @@ namespace IpcPs.Core.Platform.Windows
         [DllImport("kernel32", SetLastError = true)] public static extern bool CloseHandle(IntPtr handle);
 
         [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode, EntryPoint = "CreateFileMappingW")]
-        public static extern IntPtr CreateFileMapping(IntPtr file, SECURITY_ATTRIBUTES* attributes, uint protect, uint sizeHigh, uint sizeLow, string name);
+        public static extern IntPtr CreateFileMapping(IntPtr file, SECURITY_ATTRIBUTES* attributes, uint protect, uint sizeHigh, uint sizeLow, string? name);
 
         [DllImport("kernel32", SetLastError = true, CharSet = CharSet.Unicode, EntryPoint = "OpenFileMappingW")]
         public static extern IntPtr OpenFileMapping(uint access, bool inherit, string name);

@@ -59,6 +59,22 @@ namespace IpcPs.Core.Platform.Windows
             return Map(mapping, name, waitable, created: true, requested: size);
         }
 
+        /// <summary>A paging-file mapping created without a name: nothing else can open it; it goes with its view.</summary>
+        public Segment CreateUnnamed(string label, long size, bool waitable = false)
+        {
+            if (size <= 0) throw new ArgumentOutOfRangeException(nameof(size), size, "A segment holds at least one byte.");
+            long total = waitable ? RoundUp(size) + WaitTable.Size : size;
+            var sa = PrivateSecurity.ForObject();
+            IntPtr mapping = Win32.CreateFileMapping(Win32.InvalidHandle, &sa, Win32.PAGE_READWRITE, (uint)(total >> 32), (uint)total, null);
+            if (mapping == IntPtr.Zero)
+            {
+                int error = Win32.LastError;
+                if (PlatformErrors.IsOutOfMemoryWindows(error)) throw CommitRefused(label, total, error);
+                throw new IpcPlatformException("CreateFileMapping", error, label);
+            }
+            return Map(mapping, label, waitable, created: true, requested: size);
+        }
+
         public Segment Open(string name, bool waitable = false) => Map(OpenChecked(name, ReadWrite), name, waitable, created: false, requested: 0);
 
         public byte[] Peek(string name, int count)
