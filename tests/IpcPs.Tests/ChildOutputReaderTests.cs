@@ -78,6 +78,21 @@ namespace IpcPs.Tests
             // Not frame characters ('!'): the line is text, cut into pieces like any.
             Assert.Equal(new[] { $"Piece {M}O", "Piece  AAA!AAA", "Line AA" }, ReadAll($"{M}O AAA!AAAAA\n", chunk));
 
+        [Theory, MemberData(nameof(Chunks))]
+        public void AfterEndFramesAFrameIsTextCutIntoPieces(int chunk)
+        {
+            // A manager's stdout: a spare's ready frame, then frames are over; one shaped as a frame is held no longer
+            // than any text (it was held whole, up to the frame bound).
+            var reader = new ChildOutputReader(new Trickle($"{M}R QQ==\n{M}O {new string('A', 12)}\nz", chunk), frames: true, 8, 64);
+            Assert.Equal(ChildOutputKind.Line, reader.Read());
+            Assert.Equal($"{M}R QQ==", reader.Text);
+            reader.EndFrames();
+            var found = new List<string>();
+            ChildOutputKind kind;
+            while ((kind = reader.Read()) != ChildOutputKind.End) found.Add($"{kind} {reader.Text}");
+            Assert.Equal(new[] { $"Piece {M}O", "Piece  AAAAAAA", "Line AAAAA", "Line z" }, found);
+        }
+
         [Fact]
         public void FrameStartFindsOnlyAWholeFrameAtTheLineEnd()
         {

@@ -316,4 +316,48 @@ try { 'ITEMS ' + (`$l.ToArray() -join ',') } catch { Why `$_ }
             Remove-Item -Recurse -Force $base
         }
     }
+
+    Context 'a hostile manager process (its stdout and stderr)' {
+        BeforeAll {
+            # A session (pwsh of its own, so that its allocations are the launcher's alone) starts a manager whose
+            # initialization script writes MIB MiB in 1 MiB writes on stdout, a frame's head first if FRAME, then a line
+            # end; it prints STARTED or the error id, the bytes allocated meanwhile, and ALIVE when it ends normally.
+            function Invoke-HostileStart([int] $MiB, [bool] $Frame, [bool] $Spare, [hashtable] $Environment = @{}) {
+                $head = if ($Frame) { '$o.Write([string][char]0x1e + ''IPCPS O '')' } else { '' }
+                $warm = if ($Spare) { 'Start-IpcProcess { 1 } | Wait-IpcProcess | Receive-Job | Out-Null' } else { '' }
+                Invoke-Pwsh @"
+`$init = [scriptblock]::Create('`$o = [Console]::Out; $($head.Replace("'", "''")); `$chunk = [string]::new([char]''A'', 1MB); for (`$i = 0; `$i -lt $MiB; `$i++) { `$o.Write(`$chunk) }; `$o.WriteLine(); `$o.Flush()')
+$warm
+`$before = [GC]::GetTotalAllocatedBytes(`$true)
+try { `$m = Start-IpcManager -NoSpare:`$$(-not $Spare) -InitializationScript `$init; 'STARTED' } catch { `$_.FullyQualifiedErrorId }
+'ALLOCATED {0}' -f ([GC]::GetTotalAllocatedBytes(`$true) - `$before)
+if (`$m) { Stop-IpcManager `$m }
+'ALIVE'
+"@ (@{ IPCPS_SPARES = $(if ($Spare) { '1' } else { '0' }) } + $Environment)
+            }
+        }
+
+        It 'a manager that writes <What> on stdout costs the session that starts it about nothing (<How>)' -ForEach @(
+            @{ What = 'a 32 MiB line shaped as a frame'; Frame = $true; How = 'cold'; Spare = $false }
+            @{ What = 'a 32 MiB line shaped as a frame'; Frame = $true; How = 'from a warm spare'; Spare = $true }
+            @{ What = '32 MiB of text'; Frame = $false; How = 'cold'; Spare = $false }
+        ) {
+            $r = Invoke-HostileStart 32 $Frame $Spare
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $r.Lines | Should -Contain 'STARTED' -Because ($r.Lines -join "`n")
+            $allocated = [long](@($r.Lines -match '^ALLOCATED ')[0] -replace '^ALLOCATED ')
+            # It held a frame's line whole (growing its buffer to 64 Mi characters) and made a string of every line or
+            # 64 Ki piece. Now it looks at what it reads in place.
+            $allocated | Should -BeLessThan 16MB -Because "the launcher only looks for its READY line; the manager wrote 32 MiB ($($r.Lines -join ' '))"
+        }
+
+        It 'a session whose GC heap is capped at 256 MB outlives a manager that writes a 60 MiB line shaped as a frame' {
+            # Reading it whole ran out of memory on the launcher's reading thread, and an exception unhandled on a thread
+            # ended the session (exit code 134).
+            $r = Invoke-HostileStart 60 $true $false @{ DOTNET_GCHeapHardLimit = '0x10000000' }
+            $r.ExitCode | Should -Be 0 -Because ($r.Lines -join "`n")
+            $r.Lines | Should -Contain 'ALIVE'
+            $r.Lines | Should -Contain 'STARTED'
+        }
+    }
 }

@@ -39,7 +39,7 @@ namespace IpcPs.Hosting
         public const int MaxTextLength = 64 * 1024;
 
         private readonly TextReader _reader;
-        private readonly bool _frames;
+        private bool _frames;
         private readonly int _maxText, _maxFrame;
         private const int InitialSize = 16 * 1024;
         /// <summary>The largest buffer kept while frames need it (4 Mi characters, 8 MB): a larger one is given back at once.</summary>
@@ -63,6 +63,13 @@ namespace IpcPs.Hosting
             _maxText = maxText;
             _maxFrame = Math.Max(maxFrame, maxText);
         }
+
+        /// <summary>
+        /// From the next Read on, a frame is text like any other (cut at <see cref="MaxTextLength"/>): for a child whose
+        /// frames are over (a manager's after a spare's ready frame), so that text shaped as a frame cannot make this
+        /// reader hold up to <see cref="ChildProtocol.MaxFrameLength"/> characters.
+        /// </summary>
+        public void EndFrames() => _frames = false;
 
         public char[] Buffer => _buffer;
         public int Start { get; private set; }

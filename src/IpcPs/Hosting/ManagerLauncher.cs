@@ -89,21 +89,25 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 // never fill a pipe and block the manager); the first "READY nonce address" line is the start signal,
                 // a "FAILED nonce reason address" line the report of a listen that failed. Read by threads, not
                 // events: a spare's stdout is read synchronously already (its ready frame), and a reader cannot switch.
+                // Nothing else on them is for us, so they are read as text (a spare's after its first line): a line
+                // shaped as a frame is no longer held whole (up to 64 Mi characters), and what is read is looked at in
+                // the reader's buffer, never copied (a string per 64 Ki piece made the session allocate twice what the
+                // manager wrote, without end).
                 var output = new TextHead(16_384);   // kept for a failed start
                 var ready = new System.Threading.Tasks.TaskCompletionSource<string?>();
                 string readyPrefix = ManagerHost.ReadyLine + " " + nonce + " ", failedPrefix = ManagerHost.FailedLine + " " + nonce + " ";
-                void Collect(string? data)
+                void Collect(char[]? data, int start, int length)
                 {
                     if (data is null) { ready.TrySetResult(null); return; }
-                    if (data.StartsWith(ChildProtocol.Marker, StringComparison.Ordinal)) return;   // a spare's ready frame
-                    if (data.StartsWith(readyPrefix, StringComparison.Ordinal)) { ready.TrySetResult(data.Substring(readyPrefix.Length)); return; }
-                    if (data.StartsWith(failedPrefix, StringComparison.Ordinal)) { ready.TrySetResult("\0" + data.Substring(failedPrefix.Length)); return; }
-                    output.Append(data, lineEnd: true);   // one step: the other stream's reader adds its lines too
+                    if (StartsWith(data, start, length, ChildProtocol.Marker)) return;   // a spare's ready frame
+                    if (StartsWith(data, start, length, readyPrefix)) { ready.TrySetResult(new string(data, start + readyPrefix.Length, length - readyPrefix.Length)); return; }
+                    if (StartsWith(data, start, length, failedPrefix)) { ready.TrySetResult("\0" + new string(data, start + failedPrefix.Length, length - failedPrefix.Length)); return; }
+                    output.Append(data, start, length, lineEnd: true);   // one step: the other stream's reader adds its lines too
                 }
                 var drains = new[]
                 {
-                    Drain(process, spare?.Output ?? new ChildOutputReader(process.StandardOutput, frames: true), spare?.FirstLine, Collect),
-                    Drain(process, new ChildOutputReader(process.StandardError, frames: false), null, line => { if (line != null) Collect(line); }),
+                    Drain(process, spare?.Output ?? new ChildOutputReader(process.StandardOutput, frames: false), spare?.FirstLine, Collect, last: true),
+                    Drain(process, new ChildOutputReader(process.StandardError, frames: false), null, Collect, last: false),
                 };
                 string settingsLine = spare is null
                     ? Convert.ToBase64String(Encoding.UTF8.GetBytes(PSSerializer.Serialize(settings, 4)))
@@ -153,9 +157,11 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
 
         /// <summary>
         /// Reads READER to its end on a thread of its own, each line (or piece of a long one: bounded, the manager's
-        /// output is its custom types') to COLLECT, then null; FIRSTLINE first (a spare's).
+        /// output is its custom types') to COLLECT as it lies in the reader's buffer, then with LAST a null buffer;
+        /// FIRSTLINE first (a spare's, read in frames: from then on frames are over).
         /// </summary>
-        private static System.Threading.Thread Drain(Process process, ChildOutputReader reader, System.Threading.Tasks.Task<string?>? firstLine, Action<string?> collect)
+        private static System.Threading.Thread Drain(Process process, ChildOutputReader reader, System.Threading.Tasks.Task<string?>? firstLine,
+            Action<char[]?, int, int> collect, bool last)
         {
             var thread = new System.Threading.Thread(() =>
             {
@@ -164,17 +170,27 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                     string? line = firstLine?.GetAwaiter().GetResult();
                     if (firstLine is null || line != null)
                     {
-                        if (line != null) collect(line);
+                        if (line != null) collect(line.ToCharArray(), 0, line.Length);
+                        reader.EndFrames();
                         ChildOutputKind what;
                         while ((what = reader.Read()) != ChildOutputKind.End)
-                            if (what != ChildOutputKind.TooLong) collect(reader.Text);
+                            if (what != ChildOutputKind.TooLong) collect(reader.Buffer, reader.Start, reader.Length);
                     }
                 }
-                catch (Exception e) when (e is System.IO.IOException || e is ObjectDisposedException || e is InvalidOperationException) { /* disposed */ }
-                collect(null);
+                // Any exception ends the reading, never the process (an unhandled one on a thread ends it): disposed
+                // streams, and whatever else the child's output or a race with disposal can raise.
+                catch (Exception) { }
+                if (last) collect(null, 0, 0);
             }) { IsBackground = true, Name = $"IpcPs manager {process.Id} output" };
             Core.Platform.PlatformErrors.StartThread(thread);
             return thread;
+        }
+
+        private static bool StartsWith(char[] buffer, int start, int length, string prefix)
+        {
+            if (length < prefix.Length) return false;
+            for (int i = 0; i < prefix.Length; i++) if (buffer[start + i] != prefix[i]) return false;
+            return true;
         }
 
         public static void Forget(Process process)
