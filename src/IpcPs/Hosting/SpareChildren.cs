@@ -434,7 +434,7 @@ namespace IpcPs.Hosting
             catch (InvalidOperationException) { return true; }
         }
 
-        private static void TryKill(Process process, int pid)
+        internal static void TryKill(Process process, int pid)
         {
             try { if (!HasExited(process)) Platforms.Current.Processes.Kill(pid); } catch (Exception) { /* gone already */ }
         }

@@ -70,11 +70,16 @@ namespace IpcPs.Core.Platform.Linux
 
         public bool RequestStop(int pid)
         {
+            SignalSeam.Reached(pid);
             LibC.kill(pid, LibC.SIGTERM);   // ESRCH: it has ended already, which is what was asked
             return true;
         }
 
-        public void Kill(int pid) => LibC.kill(pid, LibC.SIGKILL);
+        public void Kill(int pid)
+        {
+            SignalSeam.Reached(pid);
+            LibC.kill(pid, LibC.SIGKILL);
+        }
 
         public IProcessTree FindDescendants(int pid, long start, ICollection<int>? passOver = null) =>
             new LinuxProcessTree(pid, start, killRoot: false, ProcIsOurs(), passOver);
