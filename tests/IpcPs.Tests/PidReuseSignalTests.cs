@@ -199,7 +199,7 @@ namespace IpcPs.Tests
             try
             {
                 Arm(child, pid, s => stranger = s);
-                SpareChildren.TryKill(child, pid);   // the timer of EndChild, SelfEndTimeout after a spare's stdin was closed
+                SpareChildren.TryKill(child);   // the timer of EndChild, SelfEndTimeout after a spare's stdin was closed
                 AssertNotSignalled(stranger, "the kill of a spare that did not end");
             }
             finally
@@ -210,5 +210,35 @@ namespace IpcPs.Tests
             }
             Assert.Equal(before, PidReuse.PidFds());
         }
-    }
+    
+        [Fact]
+        public void APinOfAChildReapedAlreadyReachesNothing()
+        {
+            Assert.SkipWhen(PidReuse.WhyNot != null, PidReuse.WhyNot ?? "");
+            int before = PidReuse.PidFds();
+            var child = StartChild("/bin/sleep", new[] { "600" });
+            int pid = child.Id;
+            Process? stranger = null;
+            try
+            {
+                stranger = PidReuse.TakeOver(child, pid);   // reaped, and its pid another's, before the pin
+                using (var pinned = Platforms.Current.Processes.Pin(child))
+                {
+                    Assert.True(pinned.RequestStop());
+                    pinned.Kill();
+                    pinned.KillTree();
+                    using var tree = pinned.FindDescendants();
+                    Assert.Empty(tree.Pids);
+                    tree.Kill();
+                }
+                AssertNotSignalled(stranger, "a signal through the pin of a reaped child");
+            }
+            finally
+            {
+                End(stranger);
+                child.Dispose();
+            }
+            Assert.Equal(before, PidReuse.PidFds());
+        }
+}
 }
