@@ -147,14 +147,15 @@ namespace IpcPs.Tests
         {
             using var worker = PlatformTesting.Start("live");
             Assert.Equal("ready", worker.ReadLine(Line));
+            using var child = Table.Pin(worker.Process);
             if (PlatformTesting.IsWindows)
             {
-                Assert.False(Table.RequestStop(worker.Pid));   // the caller then asks through the child's channel
+                Assert.False(child.RequestStop());   // the caller then asks through the child's channel
                 Assert.False(worker.Process.HasExited);
             }
             else
             {
-                Assert.True(Table.RequestStop(worker.Pid));    // SIGTERM: .NET ends the worker
+                Assert.True(child.RequestStop());    // SIGTERM: .NET ends the worker
                 Assert.True(worker.Process.WaitForExit(30_000));
             }
         }

@@ -76,6 +76,30 @@ namespace IpcPs.Tests
         }
 
         [Fact]
+        public void APinnedChildsKillTreeEndsItAndEveryDescendantAndNothingElse()
+        {
+            var bystander = PlatformTesting.Start("live");
+            var (root, levels) = StartTree(2);
+            try
+            {
+                Assert.Equal("ready", bystander.ReadLine(Line));
+                var other = Table.Find(bystander.Pid)!.Value;
+                using (var child = Table.Pin(root.Process))
+                {
+                    using (var found = child.FindDescendants()) Assert.Equal(levels.Skip(1).Select(p => p.Pid).OrderBy(p => p), found.Pids.OrderBy(p => p));
+                    child.KillTree();
+                }
+                WaitGone(levels, "the tree to end");
+                Assert.True(Runs(other), "a process outside the tree is left running");
+            }
+            finally
+            {
+                Cleanup(root, levels);
+                bystander.Dispose();
+            }
+        }
+
+        [Fact]
         public void DescendantsFoundBeforeTheirParentEndedAreKilledAfterIt()
         {
             var (root, levels) = StartTree(2);

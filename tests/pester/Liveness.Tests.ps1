@@ -20,14 +20,17 @@ BeforeAll {
 
     # Makes an unrelated process (MODE 'process') or a thread of one (MODE 'thread') get pid TARGET: python3 writes
     # TARGET-1 to /proc/sys/kernel/ns_last_pid and forks (or starts a thread) at once, retrying when some other
-    # process took the pid first. Returns the python process (stdin open: closing it ends everything it started);
+    # process took the pid first; under an exclusive flock of ns_last_pid, as every test that writes it. Returns the python process (stdin open: closing it ends everything it started);
     # its first line of output is the pid it got (0: it never got it).
     function Start-PidReuser([int] $Target, [ValidateSet('process', 'thread')] [string] $Mode) {
         $code = @'
-import os, sys, threading, time, signal
+import os, sys, threading, time, signal, fcntl
 target, mode = int(sys.argv[1]), sys.argv[2]
 done = threading.Event()
 got, kids = 0, []
+# Every writer of ns_last_pid holds an exclusive flock of it from its write to its fork (PidReuseSignalTests too).
+gate = open('/proc/sys/kernel/ns_last_pid')
+fcntl.flock(gate, fcntl.LOCK_EX)
 for attempt in range(200):
     with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
         f.write(str(target - 1))
@@ -48,6 +51,7 @@ for attempt in range(200):
         if t.native_id == target:
             got = target
             break
+gate.close()
 print(got, flush=True)
 sys.stdin.read()
 done.set()

@@ -118,7 +118,11 @@ namespace IpcPs
             ManagerClient.Forget(Address);
             if (Process != null)
             {
-                if (!Process.WaitForExit(10_000)) { try { Process.Kill(); } catch (InvalidOperationException) { } Process.WaitForExit(); }
+                if (!Process.WaitForExit(10_000))
+                {
+                    using (var child = IpcPs.Core.Platform.Platforms.Current.Processes.Pin(Process)) child.Kill();   // never a process that took its pid
+                    Process.WaitForExit();
+                }
                 Process.Dispose();
                 if (StateDir != null) ManagerState.Remove(StateDir);   // normally gone already: the server removes it
             }

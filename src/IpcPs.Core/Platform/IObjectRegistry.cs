@@ -74,12 +74,17 @@ namespace IpcPs.Core.Platform
         ProcessIdentity? Find(int pid);
 
         /// <summary>
-        /// Asks PID to end cleanly (Linux: SIGTERM, which the module's handler turns into detaching everything). False
-        /// where the platform has no such request (Windows): the caller asks through the child's own channel instead.
+        /// CHILD, a process this one started (its <c>Process</c> not disposed), held for the signals a stop or a kill sends
+        /// it (<see cref="IChildProcess"/>): they reach it or nothing, never a process that took its pid once it was reaped.
+        /// Pinning is race-free at any moment: a child that was not yet reaped after its pidfd was taken still owned its pid.
+        /// Signals to a child go through this, never through its bare pid.
         /// </summary>
-        bool RequestStop(int pid);
+        IChildProcess Pin(System.Diagnostics.Process child);
 
-        /// <summary>Ends PID at once (SIGKILL; TerminateProcess). A process that has already ended is no error.</summary>
+        /// <summary>
+        /// Ends PID at once (SIGKILL; TerminateProcess). A process that has already ended is no error. By bare pid: only
+        /// for this process itself (a crash point); a child is killed through <see cref="Pin"/>.
+        /// </summary>
         void Kill(int pid);
 
         /// <summary>

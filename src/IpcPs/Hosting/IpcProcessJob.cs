@@ -120,22 +120,25 @@ namespace IpcPs
                 _stopRequested = true;
                 SetJobState(JobState.Stopping);
             }
-            var processes = Platforms.Current.Processes;
-            // Signal only a child not yet reaped: once it has exited its pid may name another process (and the tree
-            // walks hold each process they signal, so a pid reused meanwhile is not signalled either).
-            if (!force)
+            // Every signal goes through the pinned child: once it has been reaped its pid may name another process, and
+            // then the signal reaches nobody (a check of _exited first would leave the moment between reap and flag).
+            // The tree walks hold each process they signal, so a pid reused meanwhile is not signalled either.
+            using (var child = Platforms.Current.Processes.Pin(_process))
             {
-                // What the child has started, found before the request: once the child has ended, its children are no
-                // longer linked to it. They are ended after it, and with what they have started since.
-                using var started = _exited ? null : processes.FindDescendants(Pid, _start);
-                if (!_exited && !processes.RequestStop(Pid)) RequestStopThroughChannel();
-                bool exited = false;
-                try { exited = _processExited.Wait(grace, cancel); }
-                catch (OperationCanceledException) { /* Ctrl+C: no more waiting, kill it */ }
-                if (!exited && !_exited) processes.KillTree(Pid, _start);
-                started?.Kill();
+                if (!force)
+                {
+                    // What the child has started, found before the request: once the child has ended, its children are no
+                    // longer linked to it. They are ended after it, and with what they have started since.
+                    using var started = _exited ? null : child.FindDescendants();
+                    if (!_exited && !child.RequestStop()) RequestStopThroughChannel();
+                    bool exited = false;
+                    try { exited = _processExited.Wait(grace, cancel); }
+                    catch (OperationCanceledException) { /* Ctrl+C: no more waiting, kill it */ }
+                    if (!exited && !_exited) child.KillTree();
+                    started?.Kill();
+                }
+                else if (!_exited) child.KillTree();
             }
-            else if (!_exited) processes.KillTree(Pid, _start);
             _ended.Wait();
         }
 
@@ -244,12 +247,18 @@ namespace IpcPs
 
         /// <summary>
         /// Kills a child that sent its last frame but has not ended in time; never one already reaped (its pid may be
-        /// another's). The child alone, not its tree: its script is over and nobody asked to stop it, so what it left
-        /// running (a Start-Process without -Wait) stays, as when the child ends in time.
+        /// another's: the kill goes through the pinned child). The child alone, not its tree: its script is over and
+        /// nobody asked to stop it, so what it left running (a Start-Process without -Wait) stays, as when the child
+        /// ends in time.
         /// </summary>
         private void KillIfNotExited()
         {
-            try { if (!_exited) Platforms.Current.Processes.Kill(Pid); }
+            try
+            {
+                if (_exited || !(_process is Process process)) return;
+                using var child = Platforms.Current.Processes.Pin(process);
+                child.Kill();
+            }
             catch (Exception) { /* it ended meanwhile */ }
         }
 

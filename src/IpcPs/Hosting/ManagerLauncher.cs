@@ -130,7 +130,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 catch (OperationCanceledException) { stopped = true; }   // Ctrl+C while the manager starts
                 if (actual is null || actual.StartsWith("\0", StringComparison.Ordinal))
                 {
-                    if (!process.HasExited) { try { process.Kill(); } catch (InvalidOperationException) { } }
+                    using (var child = Core.Platform.Platforms.Current.Processes.Pin(process)) child.Kill();   // never a process that took its pid
                     process.WaitForExit();
                     foreach (var drain in drains) drain.Join(TimeSpan.FromSeconds(5));   // all it wrote, for the reason
                     string why = output.ToString().Trim();

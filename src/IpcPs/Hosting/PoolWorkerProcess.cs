@@ -86,10 +86,7 @@ namespace IpcPs.Hosting
             _pipe = pipe;
             _handedOver = handedOver;
             Pid = process.Id;
-            _start = Platforms.Current.Processes.Find(Pid)?.Start ?? 0;
         }
-
-        private readonly long _start;   // the worker's start time, for the process-tree walk of Kill (0: not known)
 
         public int Slot { get; }
         public int Pid { get; }
@@ -281,8 +278,9 @@ namespace IpcPs.Hosting
         public void Kill()
         {
             Dead = true;
-            try { if (!_process.HasExited) Platforms.Current.Processes.KillTree(Pid, _start); }
-            catch (InvalidOperationException) { /* already reaped */ }
+            // Through the pinned worker: one reaped already (its pid may be another's) is not signalled.
+            using var child = Platforms.Current.Processes.Pin(_process);
+            child.KillTree();
         }
 
         private void KeepError(char[] text, int length)

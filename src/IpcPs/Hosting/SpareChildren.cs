@@ -408,7 +408,7 @@ namespace IpcPs.Hosting
         internal static void EndChild(Process process, int pid)
         {
             try { process.StandardInput.Close(); } catch (Exception) { /* gone already */ }
-            var timer = new Timer(_ => TryKill(process, pid));   // armed below, once the exit disposes it
+            var timer = new Timer(_ => TryKill(process));   // armed below, once the exit disposes it
             lock (Gate) Reaping.Add(timer);
             int reaped = 0;
             void Reaped()
@@ -434,9 +434,15 @@ namespace IpcPs.Hosting
             catch (InvalidOperationException) { return true; }
         }
 
-        private static void TryKill(Process process, int pid)
+        /// <summary>Kills PROCESS through its pin: never a process that took its pid once it was reaped.</summary>
+        internal static void TryKill(Process process)
         {
-            try { if (!HasExited(process)) Platforms.Current.Processes.Kill(pid); } catch (Exception) { /* gone already */ }
+            try
+            {
+                using var child = Platforms.Current.Processes.Pin(process);
+                child.Kill();
+            }
+            catch (Exception) { /* gone already */ }
         }
 
         /// <summary>How long a spare whose stdin was closed has to end by itself before it is killed.</summary>

@@ -54,14 +54,22 @@ namespace IpcPs.Core.Platform.Linux
         /// The tree under PID (started at START; 0 when not known), walked now. KILLROOT: <see cref="Kill"/> ends PID too,
         /// and the walk stops every process as it finds it (the kill follows). PROCISOURS false (/proc shows another pid
         /// namespace): the tree holds PID alone, and a kill is kill(2) of PID as <see cref="IProcessTable.Kill"/>.
+        /// ROOTPIDFD: a pidfd of PID held by the caller (<see cref="LinuxChild"/>): the root is held by a copy of it, taken
+        /// by no pid at all; no copy (no descriptor left): the tree holds nothing, and the caller kills through its own.
         /// </summary>
-        public LinuxProcessTree(int pid, long start, bool killRoot, bool procIsOurs, ICollection<int>? passOver = null)
+        public LinuxProcessTree(int pid, long start, bool killRoot, bool procIsOurs, ICollection<int>? passOver = null, int rootPidFd = -1)
         {
             _killRoot = killRoot;
             _passOver = passOver;
             _procIsOurs = procIsOurs;
             if (pid <= 0) return;
-            var root = procIsOurs ? Hold(pid, start, exact: start != 0) : new Held(pid, 0, -1);
+            Held? root;
+            if (rootPidFd >= 0)
+            {
+                int copy = LibC.fcntl(rootPidFd, LibC.F_DUPFD_CLOEXEC, 0);
+                root = copy < 0 ? null : new Held(pid, start, copy);
+            }
+            else root = procIsOurs ? Hold(pid, start, exact: start != 0) : new Held(pid, 0, -1);
             if (root is null) return;
             _held.Add(root);
             _byPid[pid] = root;
@@ -85,7 +93,9 @@ namespace IpcPs.Core.Platform.Linux
             if (_held.Count == 0) return;
             if (!_procIsOurs)
             {
-                if (_killRoot) LibC.kill(_held[0].Pid, LibC.SIGKILL);   // as IProcessTable.Kill: nothing else is known
+                // As IProcessTable.Kill, nothing else being known; through the root's pidfd when the caller gave one.
+                if (_killRoot && _held[0].PidFd >= 0) LibC.syscall(LibC.SYS_pidfd_send_signal, _held[0].PidFd, LibC.SIGKILL, 0, 0);
+                else if (_killRoot) LibC.kill(_held[0].Pid, LibC.SIGKILL);
                 return;
             }
             // Stop what is held (the root first, so it starts nothing more), then find what they started since.

@@ -68,11 +68,7 @@ namespace IpcPs.Core.Platform.Linux
             return tgid == pid ? ProcessState.Running : ProcessState.Gone;
         }
 
-        public bool RequestStop(int pid)
-        {
-            LibC.kill(pid, LibC.SIGTERM);   // ESRCH: it has ended already, which is what was asked
-            return true;
-        }
+        public IChildProcess Pin(Process child) => new LinuxChild(child, this);
 
         public void Kill(int pid) => LibC.kill(pid, LibC.SIGKILL);
 
@@ -118,7 +114,7 @@ namespace IpcPs.Core.Platform.Linux
         /// Whether /proc shows this process's pid namespace: a /proc mounted for another one (a process moved into a
         /// new pid namespace without remounting it) would answer for other processes than the pids name.
         /// </summary>
-        private bool ProcIsOurs()
+        internal bool ProcIsOurs()
         {
             if (_procIsOurs != 0) return _procIsOurs > 0;
             try

@@ -16,8 +16,8 @@ namespace IpcPs.Core.Platform.Windows
     /// <item>Unknown, treated as alive: every other failure (ERROR_ACCESS_DENIED for a protected or other user's
     /// process, out of handles or memory, GetProcessTimes failing).</item>
     /// </list>
-    /// There is no pid namespace (<see cref="PidNamespace"/> is 0) and no polite stop request (<see cref="RequestStop"/>
-    /// is false: the caller asks through the child's channel); <see cref="Kill"/> is TerminateProcess; a tree is walked by
+    /// There is no pid namespace (<see cref="PidNamespace"/> is 0) and no polite stop request (a pinned child's
+    /// RequestStop is false: the caller asks through the child's channel); <see cref="Kill"/> is TerminateProcess; a tree is walked by
     /// <see cref="WindowsProcessTree"/>.
     /// </summary>
     internal sealed class WindowsProcesses : IProcessTable
@@ -81,8 +81,8 @@ namespace IpcPs.Core.Platform.Windows
             return Win32.LastError == Win32.ERROR_BROKEN_PIPE;
         }
 
-        /// <summary>Windows has no SIGTERM: false, so the caller asks the child through its channel.</summary>
-        public bool RequestStop(int pid) => false;
+        /// <summary>A child, held by its Process (<see cref="WindowsChild"/>). Windows has no SIGTERM: its RequestStop is false.</summary>
+        public IChildProcess Pin(System.Diagnostics.Process child) => new WindowsChild(child, this);
 
         public IProcessTree FindDescendants(int pid, long start, ICollection<int>? passOver = null) =>
             new WindowsProcessTree(pid, start, killRoot: false, passOver);

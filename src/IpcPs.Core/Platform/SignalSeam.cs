@@ -1,0 +1,17 @@
+using System;
+
+namespace IpcPs.Core.Platform
+{
+    /// <summary>
+    /// Test seam: called with the target's pid just before IpcPs signals one of its own children (Linux), after every
+    /// check that the child has not been reaped. A test makes the child end there, be reaped and its pid be taken by an
+    /// unrelated process, to show that the signal then reaches nobody (tests/IpcPs.Tests/PidReuseSignalTests). Null
+    /// outside those tests: nothing is called.
+    /// </summary>
+    internal static class SignalSeam
+    {
+        internal static Action<int>? BeforeSignal;
+
+        internal static void Reached(int pid) => BeforeSignal?.Invoke(pid);
+    }
+}
