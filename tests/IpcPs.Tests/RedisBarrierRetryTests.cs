@@ -22,16 +22,10 @@ namespace IpcPs.Tests
         [Fact]
         public void An_arrival_whose_answer_was_lost_counts_once_when_tried_again()
         {
-            using var server = new RedisServer();
-            using var proxy = new RedisReplyHoldingProxy(server.Port);
-            using var cut = RedisBackend.ConnectPrivate($"redis://:{RedisServer.Password}@127.0.0.1:{proxy.Port}", TimeSpan.FromSeconds(5));
-            using var direct = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(5));
-            string name = "bar" + Guid.NewGuid().ToString("N").Substring(0, 10);
-            using (var one = cut.Barrier(name + "w", new IpcBackendOptions { Parties = 1 })) { Assert.Equal(0, one.Wait(5)); one.Unlink(); }   // the script loaded
-
-            using var a = cut.Barrier(name, new IpcBackendOptions { Parties = 2 });
-            using var b = (RedisBarrier)direct.Open(name, IpcObjectKind.Barrier);
-            proxy.DropReplyAfter(b.Name + "}:bar");   // the arrival (its channel argument); not the state reads after it
+            using var rig = new RedisBarrierRetryRig();
+            var a = rig.A;
+            var b = rig.B;
+            rig.DropNextArrivalAnswer();
             // The Wait and its retry on one thread (a handle keeps a lost arrival per thread).
             using var failed = new System.Threading.ManualResetEventSlim(false);
             using var go = new System.Threading.ManualResetEventSlim(false);
@@ -47,7 +41,7 @@ namespace IpcPs.Tests
             party.Start();
             Assert.True(failed.Wait(TimeSpan.FromSeconds(30)), "the first Wait did not end");
             Assert.IsType<IpcBackendOutcomeUnknownException>(lost);
-            Assert.True(proxy.Held.IsSet);
+            Assert.True(rig.Proxy.Held.IsSet);
             Assert.Equal(1, b.NWaiting);   // it did arrive
 
             go.Set();   // the same arrival: still one of two
@@ -61,7 +55,7 @@ namespace IpcPs.Tests
 
             // The next round: a new arrival (no token left pending on the handle), counted anew.
             var next = Task.Run(() => a.Wait(20));
-            AwaitArrival(b, "the next arrival never came");
+            rig.AwaitArrival("the next arrival never came");
             Assert.Equal(1, b.Wait(20));
             Assert.True(next.Wait(20000));
             Assert.Equal(0, next.Result);
@@ -71,18 +65,12 @@ namespace IpcPs.Tests
         [Fact]
         public void The_last_arrival_whose_answer_was_lost_finds_its_round_released_when_tried_again()
         {
-            using var server = new RedisServer();
-            using var proxy = new RedisReplyHoldingProxy(server.Port);
-            using var cut = RedisBackend.ConnectPrivate($"redis://:{RedisServer.Password}@127.0.0.1:{proxy.Port}", TimeSpan.FromSeconds(5));
-            using var direct = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(5));
-            string name = "bar" + Guid.NewGuid().ToString("N").Substring(0, 10);
-            using (var one = cut.Barrier(name + "w", new IpcBackendOptions { Parties = 1 })) { Assert.Equal(0, one.Wait(5)); one.Unlink(); }
-
-            using var a = cut.Barrier(name, new IpcBackendOptions { Parties = 2 });
-            using var b = (RedisBarrier)direct.Open(name, IpcObjectKind.Barrier);
+            using var rig = new RedisBarrierRetryRig();
+            var a = rig.A;
+            var b = rig.B;
             var first = Task.Run(() => b.Wait(20));
-            AwaitArrival(b, "the first party never arrived");
-            proxy.DropReplyAfter(b.Name + "}:bar");
+            rig.AwaitArrival("the first party never arrived");
+            rig.DropNextArrivalAnswer();
             Assert.Throws<IpcBackendOutcomeUnknownException>(() => a.Wait(20));   // it released the round; its answer was lost
             Assert.True(first.Wait(20000));
             Assert.Equal(0, first.Result);
@@ -95,18 +83,12 @@ namespace IpcPs.Tests
         [Fact]
         public void A_lost_arrival_of_one_thread_is_never_another_threads_arrival_and_Reset_forgets_it()
         {
-            using var server = new RedisServer();
-            using var proxy = new RedisReplyHoldingProxy(server.Port);
-            using var cut = RedisBackend.ConnectPrivate($"redis://:{RedisServer.Password}@127.0.0.1:{proxy.Port}", TimeSpan.FromSeconds(5));
-            using var direct = RedisBackend.ConnectPrivate(server.Uri, TimeSpan.FromSeconds(5));
-            string name = "bar" + Guid.NewGuid().ToString("N").Substring(0, 10);
-            using (var one = cut.Barrier(name + "w", new IpcBackendOptions { Parties = 1 })) { Assert.Equal(0, one.Wait(5)); one.Unlink(); }
-
             // One handle, two threads (as ForEach-Object -Parallel shares it): the first thread's arrival is counted and
             // its answer lost; the second thread's Wait is a party of its own, which releases the round.
-            using var a = cut.Barrier(name, new IpcBackendOptions { Parties = 2 });
-            using var b = (RedisBarrier)direct.Open(name, IpcObjectKind.Barrier);
-            proxy.DropReplyAfter(b.Name + "}:bar");
+            using var rig = new RedisBarrierRetryRig();
+            var a = rig.A;
+            var b = rig.B;
+            rig.DropNextArrivalAnswer();
             Exception? lost = null;
             var firstThread = new System.Threading.Thread(() => { try { a.Wait(20); } catch (Exception e) { lost = e; } });
             firstThread.Start();
@@ -120,22 +102,15 @@ namespace IpcPs.Tests
 
             // After a Reset of the handle a Wait is a new arrival (the lost one is forgotten): not the reset round's
             // BrokenBarrierException, nor an arrival that returns at once.
-            proxy.DropReplyAfter(b.Name + "}:bar");
+            rig.DropNextArrivalAnswer();
             Assert.Throws<IpcBackendOutcomeUnknownException>(() => a.Wait(20));
             a.Reset();
             var again = Task.Run(() => a.Wait(20));
-            AwaitArrival(b, "the Wait after the Reset never arrived");
+            rig.AwaitArrival("the Wait after the Reset never arrived");
             Assert.Equal(1, b.Wait(20));
             Assert.True(again.Wait(20000));
             Assert.Equal(0, again.Result);
             b.Unlink();
-        }
-
-        /// <summary>Until a party has arrived at B (polled, 20 s at most: the arrival is another thread's, in its script).</summary>
-        private static void AwaitArrival(RedisBarrier b, string because)
-        {
-            var waiting = System.Diagnostics.Stopwatch.StartNew();
-            while (b.NWaiting == 0) { Assert.True(waiting.Elapsed < TimeSpan.FromSeconds(20), because); System.Threading.Thread.Sleep(10); }
         }
     }
 }

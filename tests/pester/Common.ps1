@@ -253,3 +253,15 @@ function Remove-SilentManager($Silent) {
     $Silent.Listener.Dispose()
     Remove-Item -Recurse -Force -LiteralPath $Silent.Dir
 }
+
+# What the child pwsh of a limit test (FdLimit, StartLimits: LimitChild.ps1) wrote in LINES: its results, one line
+# "TAG <json>" a case (by case; the last one of a case), and its last line "TAG-END <pid> <records>".
+# @{ Results; EndPid; EndRecords } (the two $null when that line is missing).
+function Read-LimitResults([string[]] $Lines, [string] $Tag) {
+    $end = @($Lines | Where-Object { $_.StartsWith("$Tag-END ") })
+    $results = @{}
+    foreach ($line in $Lines) {
+        if ($line.StartsWith("$Tag ")) { $r = $line.Substring($Tag.Length + 1) | ConvertFrom-Json; $results[$r.Case] = $r }
+    }
+    @{ Results = $results; EndPid = $(if ($end) { ($end[0] -split ' ')[1] }); EndRecords = $(if ($end) { (($end[0] -split ' ', 3)[2]).Trim() }) }
+}

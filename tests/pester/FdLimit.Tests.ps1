@@ -110,13 +110,8 @@ foreach ($o in @($q, $lock) + $ends) { $o.Close() }
     $run = Invoke-Pwsh $script:Child.Replace('__LIMITCHILD__', "$PSScriptRoot/LimitChild.ps1") -Environment @{ IPCPS_SPARES = '0'; POWERSHELL_TELEMETRY_OPTOUT = '1' } -TimeoutSeconds 600
     $script:Output = $run.Lines -join "`n"
     $script:ExitCode = $run.ExitCode
-    $end = @($run.Lines | Where-Object { $_.StartsWith('FDLIMIT-END ') })
-    $script:EndPid = if ($end) { ($end[0] -split ' ')[1] }
-    $script:EndRecords = if ($end) { (($end[0] -split ' ', 3)[2]).Trim() }
-    $script:Results = @{}
-    foreach ($line in $run.Lines) {
-        if ($line.StartsWith('FDLIMIT ')) { $r = $line.Substring(8) | ConvertFrom-Json; $script:Results[$r.Case] = $r }   # the last one of a case
-    }
+    $read = Read-LimitResults $run.Lines 'FDLIMIT'
+    $script:Results, $script:EndPid, $script:EndRecords = $read.Results, $read.EndPid, $read.EndRecords
 }
 
 Describe 'A session out of file descriptors' {

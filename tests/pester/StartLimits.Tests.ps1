@@ -166,13 +166,8 @@ Remove-IpcPool $pool
         Remove-Item -Recurse -Force -LiteralPath $script:Work -ErrorAction SilentlyContinue
     }
     $script:Output = $script:Lines -join "`n"
-    $end = @($script:Lines | Where-Object { $_.StartsWith('STARTLIMIT-END ') })
-    $script:EndPid = if ($end) { ($end[0] -split ' ')[1] }
-    $script:EndRecords = if ($end) { (($end[0] -split ' ', 3)[2]).Trim() }
-    $script:Results = @{}
-    foreach ($line in $script:Lines) {
-        if ($line.StartsWith('STARTLIMIT ')) { $r = $line.Substring(11) | ConvertFrom-Json; $script:Results[$r.Case] = $r }   # the last one of a case
-    }
+    $read = Read-LimitResults $script:Lines 'STARTLIMIT'
+    $script:Results, $script:EndPid, $script:EndRecords = $read.Results, $read.EndPid, $read.EndRecords
 }
 
 Describe 'A session that cannot start a process (RLIMIT_NPROC)' {

@@ -35,6 +35,29 @@ public static class WindowsHandlesJob {
     }
 }
 '@
+
+    # A session (pwsh) put in JOB before it imports the module (no spare of it starts outside the job), which then runs
+    # SCRIPT (it writes one line) and waits for a line on its input. Returns @{ Process; Line }: the session, and its
+    # first line, which must come within 180 s (BECAUSE). The session is killed if this fails; else the caller ends it.
+    function Start-SessionInJob([IntPtr] $Job, [string] $Script, [string] $Because) {
+        $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-Command',
+            "`$null = [Console]::In.ReadLine(); Import-Module '$env:IPCPS_MODULE_PATH'; $Script; `$null = [Console]::In.ReadLine()")
+        $psi.RedirectStandardInput = $true
+        $psi.RedirectStandardOutput = $true
+        $session = [Diagnostics.Process]::Start($psi)
+        try {
+            [WindowsHandlesJob]::AssignProcessToJobObject($Job, $session.Handle) | Should -BeTrue
+            $session.StandardInput.WriteLine('go')
+            $line = $session.StandardOutput.ReadLineAsync()
+            $line.Wait(180000) | Should -BeTrue -Because $Because
+            [pscustomobject]@{ Process = $session; Line = $line.Result }
+        }
+        catch {
+            if (-not $session.HasExited) { $session.Kill() }
+            $session.Dispose()
+            throw
+        }
+    }
 }
 
 Describe 'What an IpcPs child takes from its session, on Windows' -Tag 'WindowsOnly' {
@@ -54,19 +77,12 @@ Describe 'What an IpcPs child takes from its session, on Windows' -Tag 'WindowsO
 
     It 'a -Detached child leaves a job that allows it, and outlives the job''s close (KILL_ON_JOB_CLOSE)' {
         $job = [WindowsHandlesJob]::Create($true)
-        $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-Command',
-            "`$null = [Console]::In.ReadLine(); Import-Module '$env:IPCPS_MODULE_PATH'; `$j = Start-IpcProcess -Detached { Start-Sleep -Seconds 300 }; [Console]::Out.WriteLine(`$j.Pid); `$null = [Console]::In.ReadLine()")
-        $psi.RedirectStandardInput = $true
-        $psi.RedirectStandardOutput = $true
-        $session = [Diagnostics.Process]::Start($psi)
+        $session = $null
         $child = $null
         try {
-            # In the job before it imports the module (no spare of it starts outside the job).
-            [WindowsHandlesJob]::AssignProcessToJobObject($job, $session.Handle) | Should -BeTrue
-            $session.StandardInput.WriteLine('go')
-            $line = $session.StandardOutput.ReadLineAsync()
-            $line.Wait(180000) | Should -BeTrue -Because 'the session starts its detached child'
-            $child = Get-Process -Id ([int]$line.Result)
+            $started = Start-SessionInJob $job "`$j = Start-IpcProcess -Detached { Start-Sleep -Seconds 300 }; [Console]::Out.WriteLine(`$j.Pid)" 'the session starts its detached child'
+            $session = $started.Process
+            $child = Get-Process -Id ([int]$started.Line)
             $null = $child.Handle   # held from now on
             $inJob = $true
             [WindowsHandlesJob]::IsProcessInJob($child.Handle, $job, [ref]$inJob) | Should -BeTrue
@@ -78,32 +94,25 @@ Describe 'What an IpcPs child takes from its session, on Windows' -Tag 'WindowsO
         }
         finally {
             if ($job -ne [IntPtr]::Zero) { $null = [WindowsHandlesJob]::CloseHandle($job) }
-            if (-not $session.HasExited) { $session.Kill() }
-            $session.Dispose()
+            if ($session) { if (-not $session.HasExited) { $session.Kill() }; $session.Dispose() }
             if ($child) { if (-not $child.HasExited) { $child.Kill() }; $child.Dispose() }
         }
     }
 
     It 'a -Detached start in a job that refuses the breakaway: refused (IpcNotSupported) where the job kills on close, else started in the job' {
         $job = [WindowsHandlesJob]::Create($false)
-        $psi = New-PwshStartInfo @('-NoProfile', '-NonInteractive', '-Command', ("`$null = [Console]::In.ReadLine(); Import-Module '$env:IPCPS_MODULE_PATH'; " +
-            "try { `$j = Start-IpcProcess -Detached { Start-Sleep -Seconds 300 } -ErrorAction Stop; [Console]::Out.WriteLine(`$j.Pid) } " +
-            "catch { [Console]::Out.WriteLine(`$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message) }; `$null = [Console]::In.ReadLine()"))
-        $psi.RedirectStandardInput = $true
-        $psi.RedirectStandardOutput = $true
-        $session = [Diagnostics.Process]::Start($psi)
+        $session = $null
         $child = $null
         try {
-            [WindowsHandlesJob]::AssignProcessToJobObject($job, $session.Handle) | Should -BeTrue
-            $session.StandardInput.WriteLine('go')
-            $line = $session.StandardOutput.ReadLineAsync()
-            $line.Wait(180000) | Should -BeTrue -Because 'the session tries its detached start'
+            $started = Start-SessionInJob $job ("try { `$j = Start-IpcProcess -Detached { Start-Sleep -Seconds 300 } -ErrorAction Stop; [Console]::Out.WriteLine(`$j.Pid) } " +
+                "catch { [Console]::Out.WriteLine(`$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message) }") 'the session tries its detached start'
+            $session = $started.Process
             if ([WindowsHandlesJob]::Flags($job) -band 0x2000) {
-                $line.Result | Should -BeLike 'IpcNotSupported,*KILL_ON_JOB_CLOSE*BREAKAWAY_OK*' -Because 'a detached child would end with the job'
+                $started.Line | Should -BeLike 'IpcNotSupported,*KILL_ON_JOB_CLOSE*BREAKAWAY_OK*' -Because 'a detached child would end with the job'
             }
             else {
                 # Where the job's limits cannot be read as set (Wine 8), the job is taken not to kill on close.
-                $child = Get-Process -Id ([int]$line.Result)
+                $child = Get-Process -Id ([int]$started.Line)
                 $null = $child.Handle
                 $inJob = $false
                 [WindowsHandlesJob]::IsProcessInJob($child.Handle, $job, [ref]$inJob) | Should -BeTrue
@@ -112,8 +121,7 @@ Describe 'What an IpcPs child takes from its session, on Windows' -Tag 'WindowsO
         }
         finally {
             $null = [WindowsHandlesJob]::CloseHandle($job)
-            if (-not $session.HasExited) { $session.Kill() }
-            $session.Dispose()
+            if ($session) { if (-not $session.HasExited) { $session.Kill() }; $session.Dispose() }
             if ($child) { if (-not $child.HasExited) { $child.Kill() }; $child.Dispose() }
         }
     }

@@ -94,7 +94,6 @@ Import-Module -Name '{0}'
         {
             var (exe, prefix) = PwshCommand();
             string script = string.Format(Bootstrap, modulePath.Replace("'", "''"), entry);
-            string encoded = Convert.ToBase64String(Encoding.Unicode.GetBytes(script));
             // OUTOFTREE (a -Detached child): through the platform's launcher (setsid(1) on Linux), so that it is out of
             // this process's tree from its start, not only once it has booted (IProcessTable.OutOfTreeLauncher).
             string? launcher = outOfTree ? Core.Platform.Platforms.Current.Processes.OutOfTreeLauncher : null;
@@ -103,20 +102,28 @@ Import-Module -Name '{0}'
                 prefix = "\"" + exe + "\" " + prefix;
                 exe = launcher;
             }
-            return new ProcessStartInfo
-            {
-                FileName = exe,
-                Arguments = prefix + "-NoProfile -NonInteractive -NoLogo -OutputFormat Text -EncodedCommand " + encoded,
-                UseShellExecute = false,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                StandardOutputEncoding = Encoding.UTF8,
-                StandardErrorEncoding = Encoding.UTF8,
-                WorkingDirectory = workingDirectory,
-                CreateNoWindow = true,
-            };
+            var info = PwshStartInfo(exe, prefix, script);
+            info.WorkingDirectory = workingDirectory;
+            return info;
         }
+
+        /// <summary>
+        /// EXE, with PREFIX (the arguments that must come first), running SCRIPT as a pwsh with no profile: every standard
+        /// stream redirected, its output and error read as UTF-8, no window. What a child and a manager process share.
+        /// </summary>
+        internal static ProcessStartInfo PwshStartInfo(string exe, string prefix, string script) => new ProcessStartInfo
+        {
+            FileName = exe,
+            Arguments = prefix + "-NoProfile -NonInteractive -NoLogo -OutputFormat Text -EncodedCommand "
+                + Convert.ToBase64String(Encoding.Unicode.GetBytes(script)),
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            CreateNoWindow = true,
+        };
 
         /// <summary>The manifest of the IpcPs that CMDLET belongs to: what a child imports.</summary>
         public static string ModuleManifest(System.Management.Automation.PSCmdlet cmdlet) =>

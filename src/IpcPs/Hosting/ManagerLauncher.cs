@@ -53,19 +53,7 @@ foreach ($__ipcId in @($__ipcSettings.Register.Keys)) {
                 if (address is null) ManagerState.WriteKey(dir, key);
                 var (exe, prefix) = ChildLauncher.PwshCommand();
                 string script = Bootstrap.Replace("{0}", modulePath.Replace("'", "''")) + Serve + "exit 0\n";
-                var info = new ProcessStartInfo
-                {
-                    FileName = exe,
-                    Arguments = prefix + "-NoProfile -NonInteractive -NoLogo -OutputFormat Text -EncodedCommand "
-                        + Convert.ToBase64String(Encoding.Unicode.GetBytes(script)),
-                    UseShellExecute = false,
-                    RedirectStandardInput = true,
-                    RedirectStandardOutput = true,
-                    RedirectStandardError = true,
-                    StandardOutputEncoding = Encoding.UTF8,
-                    StandardErrorEncoding = Encoding.UTF8,
-                    CreateNoWindow = true,
-                };
+                var info = ChildLauncher.PwshStartInfo(exe, prefix, script);
                 // The start signal carries a nonce only this launch knows (it travels on stdin), so no other line the
                 // process prints (an initialization script's output) can pass for it.
                 string nonce = Guid.NewGuid().ToString("N");
