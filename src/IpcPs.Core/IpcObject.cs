@@ -119,7 +119,10 @@ namespace IpcPs
             if (was == Closed || _borrowed) return;
             if (_unnamed)
             {
-                if (UnmapOnClose) _segment?.Dispose();   // else the mapping goes when the handle is collected, as a named one's
+                // Unmapped at once, whatever the kind: an unnamed object is its creator's thread's alone (CreateUnnamed),
+                // so no call can still be inside it, and nothing else would ever release it (Windows: SegmentRanges
+                // holds every waitable segment until it is released).
+                _segment?.Dispose();
                 return;
             }
             if (was == Attached)

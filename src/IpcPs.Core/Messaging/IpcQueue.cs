@@ -87,7 +87,8 @@ namespace IpcPs
         /// <summary>
         /// A FIFO queue of CAPACITY bytes in memory of this process's own, with no name (nothing to remove, nothing left
         /// if the process is killed; no other process can open it): the same code as a named queue's runs on it. For a
-        /// spare's warm-up (SpareWarmUp), which must leave nothing behind if the spare is killed mid-round.
+        /// spare's warm-up (SpareWarmUp), which must leave nothing behind if the spare is killed mid-round. Invariant: one
+        /// thread uses it, and closes it once its calls have returned (Close unmaps it at once, unlike a named queue's).
         /// </summary>
         internal static IpcQueue CreateUnnamed(long capacity)
         {

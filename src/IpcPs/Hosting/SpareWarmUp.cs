@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Threading;
 
 namespace IpcPs.Hosting
@@ -38,8 +39,11 @@ namespace IpcPs.Hosting
 
         // The queue is unnamed (IpcQueue.CreateUnnamed): the same Put and Get, bound by PowerShell as a script's
         // `$q.Put(...)` is, on the same queue code, but nothing in /dev/shm or the registry that a spare killed mid-round
-        // could leave behind. Each item is got back at once, so no round ever waits or wakes.
+        // could leave behind. Each item is got back at once, so no round ever waits or wakes; the trap ends the round
+        // at its first error, so a get never follows a put that failed (it would wait for ever on the empty queue, and
+        // the request's Stop with it).
         private const string Script = @"param($n, $s)
+trap { break }
 for ($i = 0; $i -lt $n; $i++) {
     if ([IpcPs.Hosting.SpareWarmUp]::Requested) { break }
     $o = [pscustomobject]@{ Name = ""warm $i""; Value = $i; Half = $i / 2; Done = $false }
@@ -112,21 +116,40 @@ for ($i = 0; $i -lt $n; $i++) {
             var queue = IpcQueue.CreateUnnamed(QueueCapacity);
             try
             {
-                using (var ps = runspace.Shell())
+                using (var ps = runspace.Shell()) RunItems(ps, items, queue);
+            }
+            finally { queue.Close(); }
+        }
+
+        /// <summary>
+        /// Runs the script for ITEMS items through QUEUE on PS's runspace; true when the round failed (counted in
+        /// <see cref="Errors"/>, and $Error cleared: nothing of the user's has run in the runspace yet, since a request
+        /// first stops the rounds). Throws what the round threw.
+        /// </summary>
+        internal static bool RunItems(PowerShell ps, int items, object queue)
+        {
+            bool failed = true;
+            try
+            {
+                // A local scope ($true): the round's variables stay out of the script's.
+                ps.AddScript(Script, true).AddArgument(items).AddArgument(queue);
+                ps.Invoke();
+                failed = ps.HadErrors;
+            }
+            finally
+            {
+                if (failed)
                 {
-                    // A local scope ($true): the round's variables and errors stay out of the script's ($Error is the user's).
-                    ps.AddScript(Script, true).AddArgument(items).AddArgument(queue);
-                    ps.Invoke();
-                    if (ps.HadErrors)
+                    Interlocked.Increment(ref _errors);
+                    try
                     {
-                        // Nothing of the user's has run in this runspace yet (a request first stops the rounds).
-                        Interlocked.Increment(ref _errors);
                         ps.Commands.Clear();
                         ps.AddScript("$global:Error.Clear()").Invoke();
                     }
+                    catch (Exception) { /* the round's error is what the caller sees */ }
                 }
             }
-            finally { queue.Close(); }
+            return failed;
         }
     }
 }
