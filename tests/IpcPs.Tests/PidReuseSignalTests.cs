@@ -89,7 +89,10 @@ namespace IpcPs.Tests
     /// waits until it is reaped and starts an unrelated process on its pid: that process must not be signalled.
     /// Alone in its collection: the seam is one for the process, and the pidfd count must be this test's.
     /// </summary>
+    // Linux only (ns_last_pid): kept out of the Wine leg by its trait, not skipped there (under Wine this class hung
+    // after its first skip, 2026-12-06, cause not found).
     [Collection("pid reuse")]
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]
     public sealed class PidReuseSignalTests
     {
         /// <summary>How long an unrelated process is watched for a signal that must not come (it comes within milliseconds).</summary>
