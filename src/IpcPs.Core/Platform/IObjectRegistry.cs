@@ -77,9 +77,11 @@ namespace IpcPs.Core.Platform
         /// CHILD, a process this one started (its <c>Process</c> not disposed), held for the signals a stop or a kill sends
         /// it (<see cref="IChildProcess"/>): they reach it or nothing, never a process that took its pid once it was reaped.
         /// Pinning is race-free at any moment: a child that was not yet reaped after its pidfd was taken still owned its pid.
-        /// Signals to a child go through this, never through its bare pid.
+        /// Signals to a child go through this, never through its bare pid. START: the child's start time recorded at its
+        /// launch (<see cref="Find"/> then), which makes the tree walks' root that very process; 0 when none was recorded:
+        /// read now, and where the child is a zombie already or /proc cannot be read, not known.
         /// </summary>
-        IChildProcess Pin(System.Diagnostics.Process child);
+        IChildProcess Pin(System.Diagnostics.Process child, long start = 0);
 
         /// <summary>
         /// Ends PID at once (SIGKILL; TerminateProcess). A process that has already ended is no error. By bare pid: only

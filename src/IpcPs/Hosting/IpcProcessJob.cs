@@ -123,7 +123,7 @@ namespace IpcPs
             // Every signal goes through the pinned child: once it has been reaped its pid may name another process, and
             // then the signal reaches nobody (a check of _exited first would leave the moment between reap and flag).
             // The tree walks hold each process they signal, so a pid reused meanwhile is not signalled either.
-            using (var child = Platforms.Current.Processes.Pin(_process))
+            using (var child = Platforms.Current.Processes.Pin(_process, _start))
             {
                 if (!force)
                 {
@@ -256,7 +256,7 @@ namespace IpcPs
             try
             {
                 if (_exited || !(_process is Process process)) return;
-                using var child = Platforms.Current.Processes.Pin(process);
+                using var child = Platforms.Current.Processes.Pin(process, _start);
                 child.Kill();
             }
             catch (Exception) { /* it ended meanwhile */ }

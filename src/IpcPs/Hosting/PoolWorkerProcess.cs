@@ -86,7 +86,10 @@ namespace IpcPs.Hosting
             _pipe = pipe;
             _handedOver = handedOver;
             Pid = process.Id;
+            _start = Platforms.Current.Processes.Find(Pid)?.Start ?? 0;
         }
+
+        private readonly long _start;   // the worker's start time, for the process-tree walk of Kill (0: not known)
 
         public int Slot { get; }
         public int Pid { get; }
@@ -279,7 +282,7 @@ namespace IpcPs.Hosting
         {
             Dead = true;
             // Through the pinned worker: one reaped already (its pid may be another's) is not signalled.
-            using var child = Platforms.Current.Processes.Pin(_process);
+            using var child = Platforms.Current.Processes.Pin(_process, _start);
             child.KillTree();
         }
 

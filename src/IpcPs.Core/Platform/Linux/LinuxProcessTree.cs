@@ -13,7 +13,8 @@ namespace IpcPs.Core.Platform.Linux
     /// process or, once it has been reaped, none (ESRCH), never a later one with its id. The pidfd is taken after the
     /// process was found and its start time read again through /proc afterwards: equal, so the pidfd is the process
     /// found. Where there are no pidfds (an older kernel, a seccomp filter), the start time is read again before every
-    /// signal instead (a few microseconds in which the process could end and its id be reused).</item>
+    /// signal instead (a few microseconds in which the process could end and its id be reused); so too, by pid, where a
+    /// pidfd was had but pidfd_send_signal is refused (ENOSYS, EPERM: a sandbox), else every signal would be lost.</item>
     /// <item>A parent link is believed only while the parent still runs: a process is taken as a child of a held one
     /// when its parent id is that process's and the held process is found running after the child's parent id was
     /// read (then the id was its own all along). A parent that has ended may have had its id reused.</item>
@@ -93,9 +94,12 @@ namespace IpcPs.Core.Platform.Linux
             if (_held.Count == 0) return;
             if (!_procIsOurs)
             {
-                // As IProcessTable.Kill, nothing else being known; through the root's pidfd when the caller gave one.
-                if (_killRoot && _held[0].PidFd >= 0) LibC.syscall(LibC.SYS_pidfd_send_signal, _held[0].PidFd, LibC.SIGKILL, 0, 0);
-                else if (_killRoot) LibC.kill(_held[0].Pid, LibC.SIGKILL);
+                // As IProcessTable.Kill, nothing else being known; through the root's pidfd when the caller gave one (a
+                // send refused: by pid unless the pidfd shows it has exited; /proc, another namespace's, cannot tell).
+                if (!_killRoot) return;
+                var root = _held[0];
+                int errno = root.PidFd >= 0 ? PidFd.Send(root.PidFd, LibC.SIGKILL) : -1;
+                if (errno != 0 && errno != Errno.ESRCH && (root.PidFd < 0 || Exited(root) != true)) LibC.kill(root.Pid, LibC.SIGKILL);
                 return;
             }
             // Stop what is held (the root first, so it starts nothing more), then find what they started since.
@@ -153,22 +157,39 @@ namespace IpcPs.Core.Platform.Linux
         }
 
         /// <summary>Whether H still runs (not ended, not a zombie): its pidfd is not readable, or its start is unchanged.</summary>
-        private static unsafe bool Runs(Held h)
+        private static bool Runs(Held h)
+        {
+            if (h.PidFd >= 0) return Exited(h) == false;   // not known (poll failed): not believed
+            return SameStart(h);
+        }
+
+        /// <summary>Whether H's pidfd is readable (it has exited: its pid may be reaped and reused), or null when poll failed (EINTR, ENOMEM).</summary>
+        private static unsafe bool? Exited(Held h)
+        {
+            var poll = new LibC.PollFd { Fd = h.PidFd, Events = LibC.POLLIN };
+            int n = LibC.poll(&poll, (UIntPtr)1, 0);
+            return n < 0 ? (bool?)null : n > 0;
+        }
+
+        /// <summary>Whether PID is H's still: it runs (no zombie) with the start read when it was held (a start not known matches nothing).</summary>
+        private static bool SameStart(Held h) =>
+            h.Start != 0 && ReadStat(h.Pid, out char state, out _, out _, out long now) && !IsDead(state) && now == h.Start;
+
+        /// <summary>
+        /// Sends SIGNAL to H only: through its pidfd, or by pid after a check that the pid is still H's. The check, where
+        /// the pidfd's send is refused (ENOSYS, EPERM): the pidfd not readable (H has not exited, so not been reaped: its
+        /// pid is its own), or, poll failing, its start time read again; without a pidfd, its start time read again. Either
+        /// leaves microseconds in which H could end, be reaped and its pid be reused before the kill(2), as before pidfds.
+        /// </summary>
+        private static void Signal(Held h, int signal)
         {
             if (h.PidFd >= 0)
             {
-                var poll = new LibC.PollFd { Fd = h.PidFd, Events = LibC.POLLIN };
-                int n = LibC.poll(&poll, (UIntPtr)1, 0);
-                return n == 0;   // readable (1): it has ended; -1 (EINTR, ENOMEM): not known, so not believed
+                int errno = PidFd.Send(h.PidFd, signal);
+                if (errno == 0 || errno == Errno.ESRCH) return;   // sent; or reaped already: nobody is reached
+                if (Exited(h) is bool exited ? !exited : SameStart(h)) LibC.kill(h.Pid, signal);
             }
-            return ReadStat(h.Pid, out char state, out _, out _, out long now) && !IsDead(state) && now == h.Start;
-        }
-
-        /// <summary>Sends SIGNAL to H only: through its pidfd, or after its start time was read again.</summary>
-        private static void Signal(Held h, int signal)
-        {
-            if (h.PidFd >= 0) LibC.syscall(LibC.SYS_pidfd_send_signal, h.PidFd, signal, 0, 0);   // ESRCH: reaped already
-            else if (Runs(h)) LibC.kill(h.Pid, signal);
+            else if (SameStart(h)) LibC.kill(h.Pid, signal);
         }
 
         private static bool IsDead(char state) => state == 'Z' || state == 'X' || state == 'x';

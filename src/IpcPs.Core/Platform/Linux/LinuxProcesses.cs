@@ -68,7 +68,7 @@ namespace IpcPs.Core.Platform.Linux
             return tgid == pid ? ProcessState.Running : ProcessState.Gone;
         }
 
-        public IChildProcess Pin(Process child) => new LinuxChild(child, this);
+        public IChildProcess Pin(Process child, long start = 0) => new LinuxChild(child, start, this);
 
         public void Kill(int pid) => LibC.kill(pid, LibC.SIGKILL);
 

@@ -7,8 +7,8 @@ namespace IpcPs.Core.Platform.Windows
     /// <summary>
     /// A child held by its Process (<see cref="IChildProcess"/>): the handle .NET keeps open from its start until the
     /// Process is disposed keeps Windows from giving its pid to another process, so its pid may be used while the
-    /// Process has not been disposed (the owner disposes it only once the child has exited). The start time read at
-    /// the pin makes the tree walk's root that very process as well. No polite stop: the caller asks through the
+    /// Process has not been disposed (the owner disposes it only once the child has exited). The start time recorded
+    /// at the launch (else read at the pin) makes the tree walk's root that very process as well. No polite stop: the caller asks through the
     /// child's channel.
     /// </summary>
     internal sealed class WindowsChild : IChildProcess
@@ -17,7 +17,8 @@ namespace IpcPs.Core.Platform.Windows
         private readonly long _start;
         private bool _ended;
 
-        public WindowsChild(Process child, WindowsProcesses table)
+        /// <summary>CHILD, pinned now. START: its start recorded at its launch (0: not known, read now).</summary>
+        public WindowsChild(Process child, long start, WindowsProcesses table)
         {
             _table = table;
             try
@@ -26,7 +27,7 @@ namespace IpcPs.Core.Platform.Windows
                 _ended = child.HasExited;
             }
             catch (InvalidOperationException) { _ended = true; }   // disposed: its owner is done with it
-            if (!_ended) _start = table.Find(Pid)?.Start ?? 0;
+            if (!_ended) _start = start != 0 ? start : table.Find(Pid)?.Start ?? 0;
         }
 
         public int Pid { get; }

@@ -82,7 +82,7 @@ namespace IpcPs.Core.Platform.Windows
         }
 
         /// <summary>A child, held by its Process (<see cref="WindowsChild"/>). Windows has no SIGTERM: its RequestStop is false.</summary>
-        public IChildProcess Pin(System.Diagnostics.Process child) => new WindowsChild(child, this);
+        public IChildProcess Pin(System.Diagnostics.Process child, long start = 0) => new WindowsChild(child, start, this);
 
         public IProcessTree FindDescendants(int pid, long start, ICollection<int>? passOver = null) =>
             new WindowsProcessTree(pid, start, killRoot: false, passOver);

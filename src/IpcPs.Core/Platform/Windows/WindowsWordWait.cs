@@ -34,6 +34,17 @@ namespace IpcPs.Core.Platform.Windows
         public bool Wait(int* address, int expected, int timeoutMilliseconds, CancellationToken cancel)
         {
             var segment = SegmentOf(address);
+            bool held = false;
+            try
+            {
+                segment.DangerousAddRef(ref held);   // mapped until the wait returns (SegmentRanges)
+                return Wait(segment, address, expected, timeoutMilliseconds, cancel);
+            }
+            finally { if (held) segment.DangerousRelease(); }
+        }
+
+        private bool Wait(WindowsSegment segment, int* address, int expected, int timeoutMilliseconds, CancellationToken cancel)
+        {
             int offset = (int)((byte*)address - (byte*)segment.Address);
             long* state = WaitTable.State(segment.Table, offset, create: true);
             var sa = PrivateSecurity.ForObject();
@@ -58,7 +69,7 @@ namespace IpcPs.Core.Platform.Windows
                     // Timed out or cancelled (the caller then throws). A wake-up of some sleepers that counted this one
                     // is passed on to another, so leaving never costs the others theirs.
                     var claim = Withdraw(state, generation, semaphore);
-                    if (claim == Claim.PartialTaken) Wake(address, 1);
+                    if (claim == Claim.PartialTaken) Wake(segment, address, 1);
                     return result != Win32.WAIT_TIMEOUT || claim == Claim.AllTaken;
                 }
                 finally { Win32.CloseHandle(semaphore); }
@@ -69,6 +80,17 @@ namespace IpcPs.Core.Platform.Windows
         {
             if (count <= 0) return;
             var segment = SegmentOf(address);
+            bool held = false;
+            try
+            {
+                segment.DangerousAddRef(ref held);   // mapped until the wake returns (SegmentRanges)
+                Wake(segment, address, count);
+            }
+            finally { if (held) segment.DangerousRelease(); }
+        }
+
+        private void Wake(WindowsSegment segment, int* address, int count)
+        {
             int offset = (int)((byte*)address - (byte*)segment.Address);
             long* state = WaitTable.State(segment.Table, offset, create: false);
             if (state == null) return;   // nobody ever slept on this word
@@ -98,8 +120,9 @@ namespace IpcPs.Core.Platform.Windows
             }
         }
 
+        /// <summary>ADDRESS's segment, held strongly by the caller from here (see <see cref="SegmentRanges"/> on why that is safe).</summary>
         private static WindowsSegment SegmentOf(int* address) =>
-            SegmentRanges.Find(address) ?? throw new InvalidOperationException("A word wait on an address outside every waitable segment mapped in this process.");
+            SegmentRanges.Find(address) ?? throw new InvalidOperationException("A word wait on an address outside every waitable segment mapped in this process (or in one no handle refers to any more).");
 
         private static string SemaphoreName(WindowsSegment segment, int offset, uint generation) =>
             "ipcps:" + segment.Incarnation.ToString("x16", CultureInfo.InvariantCulture) + ":" + offset.ToString("x", CultureInfo.InvariantCulture)
