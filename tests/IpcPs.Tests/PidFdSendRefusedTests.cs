@@ -20,6 +20,7 @@ namespace IpcPs.Tests
     /// In the pid-reuse collection: the seam is one for the whole process, and no other test may run under it.
     /// </summary>
     [Collection("pid reuse")]
+    [Trait(PlatformTesting.Trait, PlatformTesting.Linux)]
     public sealed class PidFdSendRefusedTests : IDisposable
     {
         private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);

@@ -79,6 +79,8 @@ namespace IpcPs.Tests
         }
     }
 
+    // Every class in this collection is Linux-only and must carry the Linux trait: under Wine a class of it whose tests
+    // skip hung after its first skip (PidReuseSignalTests, then PidFdSendRefusedTests in CI run 61; cause not found).
     [CollectionDefinition("pid reuse", DisableParallelization = true)]
     public sealed class PidReuseCollection { }
 
