@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Threading;
 using IpcPs.Core.Platform;
 using IpcPs.Core.Platform.Linux;
 using IpcPs.Hosting;
@@ -114,7 +115,9 @@ namespace IpcPs.Tests
         }
 
         /// <summary>The seam, armed for PID once: the child ends and a stranger takes its pid; STRANGER receives it.</summary>
-        private static void Arm(Process child, int pid, Action<Process> stranger) =>
+        private static void Arm(Process child, int pid, Action<Process> stranger)
+        {
+            _seamFailure = null;   // a failure belongs to the test that armed the seam
             SignalSeam.BeforeSignal = p =>
             {
                 if (p != pid) return;
@@ -122,6 +125,7 @@ namespace IpcPs.Tests
                 try { stranger(PidReuse.TakeOver(child, pid)); }
                 catch (Exception e) { _seamFailure = e; throw; }   // the code under test may swallow it
             };
+        }
 
         private static Exception? _seamFailure;
 
@@ -139,83 +143,64 @@ namespace IpcPs.Tests
             p.Dispose();
         }
 
-        [Fact]
-        public void StopJobSignalsNoProcessThatTookTheChildsPid()
+        /// <summary>
+        /// The scenario of the tests below: START makes the child, the seam is armed for its pid, ACT runs the code under
+        /// test (TAKEN is set once the seam gave the child's pid to a stranger), the stranger must not be signalled
+        /// (WHAT names the signal), CLEANUP ends what ACT made, and no pidfd is left open.
+        /// </summary>
+        private static void AssertStrangerSpared(Func<Process> start, string what, Action<Process, ManualResetEventSlim> act, Action<Process> cleanup)
         {
             Assert.SkipWhen(PidReuse.WhyNot != null, PidReuse.WhyNot ?? "");
             int before = PidReuse.PidFds();
-            var job = new IpcProcessJob("pid reuse", null, new List<IpcObject>());
-            var child = StartChild("/bin/sleep", new[] { "600" });
-            int pid = child.Id;
+            var child = start();
             Process? stranger = null;
+            using var taken = new ManualResetEventSlim();
             try
             {
-                Arm(child, pid, s => stranger = s);
-                job.Start(child, "request", null, null);
-                job.Stop(force: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);   // the polite stop: SIGTERM
-                AssertNotSignalled(stranger, "Stop-Job's SIGTERM");
+                Arm(child, child.Id, s => { stranger = s; taken.Set(); });
+                act(child, taken);
+                AssertNotSignalled(stranger, what);
             }
             finally
             {
                 SignalSeam.BeforeSignal = null;
                 End(stranger);
-                job.Dispose();
+                cleanup(child);
             }
             Assert.Equal(before, PidReuse.PidFds());
+        }
+
+        [Fact]
+        public void StopJobSignalsNoProcessThatTookTheChildsPid()
+        {
+            var job = new IpcProcessJob("pid reuse", null, new List<IpcObject>());
+            AssertStrangerSpared(() => StartChild("/bin/sleep", new[] { "600" }), "Stop-Job's SIGTERM", (child, _) =>
+            {
+                job.Start(child, "request", null, null);
+                job.Stop(force: false, TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);   // the polite stop: SIGTERM
+            }, _ => job.Dispose());
         }
 
         [Fact]
         public void KillOfAChildStillEndingAfterItsLastFrameSignalsNoProcessThatTookItsPid()
         {
-            Assert.SkipWhen(PidReuse.WhyNot != null, PidReuse.WhyNot ?? "");
-            int before = PidReuse.PidFds();
             // A child that sends its last frame (exit code 0) and then does not end: killed ExitGracePeriod later.
             var job = new IpcProcessJob("pid reuse", null, new List<IpcObject>()) { ExitGracePeriod = TimeSpan.FromMilliseconds(100) };
-            var child = StartChild("/bin/sh", new[] { "-c", "printf '%s\\n' \"$IPCPS_Z\"; exec sleep 600" },
-                new Dictionary<string, string> { ["IPCPS_Z"] = ChildProtocol.Frame('Z', 0, 1) });
-            int pid = child.Id;
-            Process? stranger = null;
-            using var taken = new System.Threading.ManualResetEventSlim();
-            try
+            AssertStrangerSpared(() => StartChild("/bin/sh", new[] { "-c", "printf '%s\\n' \"$IPCPS_Z\"; exec sleep 600" },
+                new Dictionary<string, string> { ["IPCPS_Z"] = ChildProtocol.Frame('Z', 0, 1) }), "the kill after ExitGracePeriod", (child, taken) =>
             {
-                Arm(child, pid, s => { stranger = s; taken.Set(); });
                 job.Start(child, "request", null, null);
                 Assert.True(taken.Wait(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken), "the child still ending after its last frame was to be killed");
-                AssertNotSignalled(stranger, "the kill after ExitGracePeriod");
-                Assert.Equal(0, job.ExitCode);
-            }
-            finally
-            {
-                SignalSeam.BeforeSignal = null;
-                End(stranger);
-                job.Dispose();
-            }
-            Assert.Equal(before, PidReuse.PidFds());
+                Assert.Equal(0, job.ExitCode);   // its last frame was read before the kill
+            }, _ => job.Dispose());
         }
 
         [Fact]
-        public void KillOfASpareThatDidNotEndSignalsNoProcessThatTookItsPid()
-        {
-            Assert.SkipWhen(PidReuse.WhyNot != null, PidReuse.WhyNot ?? "");
-            int before = PidReuse.PidFds();
-            var child = StartChild("/bin/sleep", new[] { "600" });
-            int pid = child.Id;
-            Process? stranger = null;
-            try
-            {
-                Arm(child, pid, s => stranger = s);
-                SpareChildren.TryKill(child);   // the timer of EndChild, SelfEndTimeout after a spare's stdin was closed
-                AssertNotSignalled(stranger, "the kill of a spare that did not end");
-            }
-            finally
-            {
-                SignalSeam.BeforeSignal = null;
-                End(stranger);
-                End(child);
-            }
-            Assert.Equal(before, PidReuse.PidFds());
-        }
-    
+        public void KillOfASpareThatDidNotEndSignalsNoProcessThatTookItsPid() =>
+            AssertStrangerSpared(() => StartChild("/bin/sleep", new[] { "600" }), "the kill of a spare that did not end",
+                (child, _) => SpareChildren.TryKill(child),   // the timer of EndChild, SelfEndTimeout after a spare's stdin was closed
+                End);
+
         [Fact]
         public void APinOfAChildReapedAlreadyReachesNothing()
         {
